@@ -1,0 +1,72 @@
+/*
+ * Typed settings shared by mod_csam and pam_csam, and the csam.conf parser
+ * (DESIGN 3.5).  A struct csam_config owns every string in it (malloc'd);
+ * csam_config_free() releases them.
+ *
+ * Keys (csam.conf) and their defaults are listed in conf/csam.conf; the
+ * Apache directives map onto the same keys through csam_config_set(), so a
+ * value is validated by the same code whichever way it arrives.
+ */
+#ifndef CSAM_COMMON_CONFIG_H
+#define CSAM_COMMON_CONFIG_H
+
+#include <stddef.h>
+
+#include "result.h"
+
+#define CSAM_CONFIG_ERRLEN 512
+
+struct csam_config {
+    char *database;         /* libpq conninfo                 ("service=csam") */
+    char *secret_file;      /*                     ("/etc/csam/secret.key") */
+    char *public_url;       /* absolute http(s) URL, no trailing '/'  (NULL) */
+    char *mail_relay;       /* smtp:// or smtps:// URL ("smtp://127.0.0.1:25") */
+    char *mail_from;        /* RFC 5322 mailbox, may have a display name */
+    char *data_dir;         /* templates and common-password list (pkgdatadir) */
+    char *handler_path;     /* URL path of the csam handler        ("/csam") */
+
+    long activation_ttl;    /* paper code + link lifetime, s   (2592000 = 30 d) */
+    long flow_ttl;          /* activation/login handle lifetime, s     (1800) */
+    long code_ttl;          /* e-mailed/SMS security code lifetime, s   (600) */
+    long code_attempts;     /* attempts per code                          (5) */
+    long resend_cooldown;   /* minimum seconds between two codes sent    (60) */
+    long lockout_threshold; /* account failures before a temporary lock (10) */
+    long lockout_duration;  /* seconds a temporary lock lasts           (900) */
+    long session_idle;      /* session idle timeout, s                  (1800) */
+    long session_absolute;  /* session absolute lifetime, s            (43200) */
+    long password_min;      /* minimum password length, >= 8             (12) */
+    long password_max;      /* maximum password length, <= 1024         (128) */
+    long argon2_t_cost;     /* Argon2id iterations                        (2) */
+    long argon2_m_cost;     /* Argon2id memory in KiB                 (19456) */
+    long argon2_parallelism;/* Argon2id lanes                             (1) */
+    long mail_timeout;      /* SMTP timeout, s                           (30) */
+};
+
+/* Fill every field with its default (strings are strdup'd).
+ * Errors: CSAM_ERR_NOMEM. */
+csam_result csam_config_init(struct csam_config *cfg);
+
+/* Release the strings held by cfg and zero it. */
+void csam_config_free(struct csam_config *cfg);
+
+/* Set one key from its textual value, validating it.  Unknown key or bad
+ * value: CSAM_ERR_CONFIG with a message in err (key and reason, never the
+ * value of secret-bearing keys).  err may be NULL. */
+csam_result csam_config_set(struct csam_config *cfg, const char *key,
+                            const char *value, char *err, size_t errlen);
+
+/* Parse a csam.conf file into cfg (on top of what it holds).
+ * With require_secure, refuse a file not owned by root or writable by
+ * group/others (CSAM_ERR_INSECURE), as pam_csam must.  Errors name the file
+ * and line: "/etc/csam/csam.conf:12: unknown key 'foo'".
+ * Errors: CSAM_ERR_IO, CSAM_ERR_INSECURE, CSAM_ERR_CONFIG, CSAM_ERR_NOMEM. */
+csam_result csam_config_load(struct csam_config *cfg, const char *path,
+                             int require_secure, char *err, size_t errlen);
+
+/* Check cross-field constraints once everything is set (password_min <=
+ * password_max, public_url present when required, ...).
+ * Errors: CSAM_ERR_CONFIG with a message. */
+csam_result csam_config_check(const struct csam_config *cfg, char *err,
+                              size_t errlen);
+
+#endif

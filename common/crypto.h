@@ -1,0 +1,114 @@
+/*
+ * Randomness, codes, keyed hashes and the secret file.
+ *
+ * Every code and token comes from OpenSSL's CSPRNG (RAND_bytes).  Only
+ * keyed hashes of codes and tokens are stored: HMAC-SHA-256 under a key
+ * derived from the secret file with HKDF, one derived key per purpose, so a
+ * hash made for one purpose never matches for another.
+ */
+#ifndef CSAM_COMMON_CRYPTO_H
+#define CSAM_COMMON_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "result.h"
+
+#define CSAM_HASH_LEN 32            /* HMAC-SHA-256 output */
+#define CSAM_SECRET_MIN 32          /* bytes a secret file must hold */
+#define CSAM_ACTIVATION_CODE_LEN 14 /* "K7QF-M2XD-9RTA": 12 symbols, 60 bits */
+#define CSAM_ACTIVATION_CODE_SIZE (CSAM_ACTIVATION_CODE_LEN + 1)
+#define CSAM_TOKEN_LEN 43           /* 256 bits, base64url without padding */
+#define CSAM_TOKEN_SIZE (CSAM_TOKEN_LEN + 1)
+#define CSAM_SECURITY_CODE_MAX 8    /* digits */
+
+/* Purposes of keyed hashes and derived keys.  Stored hashes depend on
+ * these numbers through their labels: never renumber, only append. */
+enum csam_purpose {
+    CSAM_PURPOSE_ACTIVATION_CODE = 0, /* paper code */
+    CSAM_PURPOSE_LINK_TOKEN,          /* token in the e-mailed link */
+    CSAM_PURPOSE_FLOW_HANDLE,         /* activation / login handles */
+    CSAM_PURPOSE_KEY_CONFIRM,         /* code confirming a new key */
+    CSAM_PURPOSE_WEB_LOGIN,           /* code for a web login */
+    CSAM_PURPOSE_PAM_LOGIN,           /* code for a PAM login */
+    CSAM_PURPOSE_SESSION,             /* session cookie */
+    CSAM_PURPOSE_CSRF,                /* CSRF tokens */
+    CSAM_PURPOSE_TOTP_SEAL,           /* AES-256-GCM key for TOTP secrets */
+    CSAM_PURPOSE_COOKIE_SIGN,         /* signed flow cookies */
+    CSAM_PURPOSE_COUNT
+};
+
+/* Opaque: the secret file's bytes and the keys derived from them. */
+typedef struct csam_secret csam_secret;
+
+/* Read the secret file.  Refuses a file shorter than CSAM_SECRET_MIN bytes
+ * (CSAM_ERR_CONFIG), one that others can read or anyone but its owner can
+ * write (CSAM_ERR_INSECURE: group read is allowed, for root's chosen group).
+ * The caller owns *out and frees it with csam_secret_free(), which wipes it.
+ * Errors: CSAM_ERR_IO, CSAM_ERR_INSECURE, CSAM_ERR_CONFIG, CSAM_ERR_CRYPTO,
+ * CSAM_ERR_NOMEM; a message in err. */
+csam_result csam_secret_load(const char *path, csam_secret **out,
+                             char *err, size_t errlen);
+
+/* Same, from bytes in memory (at least CSAM_SECRET_MIN). */
+csam_result csam_secret_from_bytes(const void *bytes, size_t len,
+                                   csam_secret **out);
+
+void csam_secret_free(csam_secret *secret);
+
+/* The 32-byte key derived for a purpose; valid while secret lives. */
+const unsigned char *csam_secret_key(const csam_secret *secret,
+                                     enum csam_purpose purpose);
+
+/* out = HMAC-SHA-256(key(purpose), data). */
+csam_result csam_keyed_hash(const csam_secret *secret,
+                            enum csam_purpose purpose,
+                            const void *data, size_t len,
+                            unsigned char out[CSAM_HASH_LEN]);
+
+/* Constant-time equality of two buffers of n bytes: 1 if equal. */
+int csam_ct_equal(const void *a, const void *b, size_t n);
+
+/* Fill buf with n bytes from the CSPRNG.  Errors: CSAM_ERR_CRYPTO. */
+csam_result csam_random_bytes(void *buf, size_t n);
+
+/* A new activation code: 12 symbols from an unambiguous 32-symbol alphabet
+ * (no 0/O, 1/I), grouped by four with '-'.  Errors: CSAM_ERR_CRYPTO. */
+csam_result csam_activation_code_new(char out[CSAM_ACTIVATION_CODE_SIZE]);
+
+/* Canonical form of a typed activation code: case folded, spaces and '-'
+ * removed, symbols outside the alphabet refused.  Writes the 12 symbols
+ * grouped as csam_activation_code_new does.
+ * Errors: CSAM_ERR_INVALID (wrong length or symbol). */
+csam_result csam_activation_code_normalize(const char *typed,
+                                           char out[CSAM_ACTIVATION_CODE_SIZE]);
+
+/* A new 256-bit token, base64url without padding.  Errors: CSAM_ERR_CRYPTO. */
+csam_result csam_token_new(char out[CSAM_TOKEN_SIZE]);
+
+/* 1 if s has the exact shape of a token (43 base64url characters). */
+int csam_token_valid(const char *s);
+
+/* A uniformly distributed numeric code of `digits` digits (6..8).
+ * Errors: CSAM_ERR_INVALID, CSAM_ERR_CRYPTO. */
+csam_result csam_security_code_new(unsigned digits, char *out, size_t outlen);
+
+/* base64url (RFC 4648 section 5) without padding.  out must hold
+ * 4 * ceil(len / 3) + 1 bytes.  Returns the length written. */
+size_t csam_base64url_encode(const void *data, size_t len, char *out);
+
+/* Seal / open a small secret (a TOTP key) with AES-256-GCM under the
+ * CSAM_PURPOSE_TOTP_SEAL key; the sealed form is nonce || ciphertext || tag
+ * (12 + len + 16 bytes).  aad binds it to its owner (e.g. the key id).
+ * Errors: CSAM_ERR_CRYPTO (open: also when tampered), CSAM_ERR_INVALID. */
+csam_result csam_seal(const csam_secret *secret, const void *aad,
+                      size_t aadlen, const void *plain, size_t len,
+                      unsigned char *out, size_t outsize, size_t *outlen);
+csam_result csam_open(const csam_secret *secret, const void *aad,
+                      size_t aadlen, const unsigned char *sealed, size_t len,
+                      unsigned char *out, size_t outsize, size_t *outlen);
+
+/* Overwrite n bytes at p with zeros in a way the compiler keeps. */
+void csam_wipe(void *p, size_t n);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * E-mails to citizens: composing them from templates and sending them.
+ *
+ * Templates live in <data_dir>/mail/<lang>/<kind>.subject, .txt and .html
+ * (conf/templates/mail in the source tree).  Every mail is a multipart/
+ * alternative message (text + HTML) with RFC 2047-encoded subject and
+ * display names, in the registration's language.
+ */
+#ifndef CSAM_COMMON_MAIL_H
+#define CSAM_COMMON_MAIL_H
+
+#include <stddef.h>
+
+#include "result.h"
+#include "template.h"
+
+/* What the engine hands to the "send this message" callback. */
+struct csam_message {
+    const char *to;         /* validated address */
+    const char *subject;    /* UTF-8, not yet encoded */
+    const char *text;       /* text/plain body, UTF-8 */
+    const char *html;       /* text/html body, UTF-8 */
+    const char *kind;       /* template kind: "activation", "code", ... */
+    const char *secret;     /* the code or link it carries, or NULL: lets
+                               an SMS transport or a test find it; never
+                               logged */
+};
+
+/* The engine's way out: deliver msg (SMTP, SMS gateway, a test's capture).
+ * Must return CSAM_OK only once the relay accepted the message;
+ * CSAM_ERR_MAIL otherwise. */
+typedef csam_result (*csam_send_fn)(void *ctx, const struct csam_message *msg);
+
+struct csam_sender {
+    csam_send_fn fn;
+    void *ctx;
+};
+
+/* A composed message owned by the caller (csam_mail_content_free). */
+struct csam_mail_content {
+    char *subject;
+    char *text;
+    char *html;
+};
+
+/* Compose the mail `kind` in `lang` from the templates under data_dir,
+ * with vars.  Falls back to "fr" when a language's templates are missing.
+ * Errors: CSAM_ERR_IO (no template), CSAM_ERR_INVALID, CSAM_ERR_NOMEM. */
+csam_result csam_mail_compose(const char *data_dir, const char *lang,
+                              const char *kind, const struct csam_tvar *vars,
+                              size_t nvars, struct csam_mail_content *out);
+void csam_mail_content_free(struct csam_mail_content *content);
+
+/* Build the RFC 5322 message (headers + MIME body, CRLF line ends):
+ * From, To, Subject (RFC 2047 when not ASCII), Date, Message-ID,
+ * MIME-Version, multipart/alternative with quoted-printable parts.
+ * Refuses CR or LF in from/to/subject (CSAM_ERR_INVALID).
+ * *out is malloc'd. */
+csam_result csam_mail_format(const char *from, const struct csam_message *msg,
+                             char **out);
+
+/* RFC 2047 encoded-word form of a header value ("=?UTF-8?B?...?=",
+ * folded) or a copy when it is plain ASCII.  NULL on ENOMEM. */
+char *csam_mail_encode_header(const char *value);
+
+/* SMTP delivery settings (from struct csam_config). */
+struct csam_smtp {
+    const char *relay;      /* smtp://[user:pass@]host[:port] or smtps:// */
+    const char *from;       /* mailbox, possibly with display name */
+    long timeout;           /* seconds */
+};
+
+/* Send a formatted message over SMTP with libcurl: smtps:// is TLS from
+ * the start; smtp:// upgrades with STARTTLS when the server offers it
+ * (and requires it when credentials are given).
+ * Errors: CSAM_ERR_MAIL (relay refused or did not answer), CSAM_ERR_INVALID,
+ * CSAM_ERR_NOMEM. */
+csam_result csam_smtp_send(const struct csam_smtp *smtp,
+                           const struct csam_message *msg);
+
+/* A csam_send_fn over csam_smtp_send; ctx is a const struct csam_smtp *. */
+csam_result csam_smtp_sender(void *ctx, const struct csam_message *msg);
+
+#endif

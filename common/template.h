@@ -1,0 +1,37 @@
+/*
+ * A deliberately small template language for e-mails and pages:
+ * "{{name}}" is replaced by a variable's value (HTML-escaped when the
+ * template is HTML), "{{{name}}}" inserts a value verbatim (only for values
+ * the code built itself, e.g. an already-escaped fragment).  No logic, no
+ * loops: templates stay brandable by administrators and safe by default.
+ */
+#ifndef CSAM_COMMON_TEMPLATE_H
+#define CSAM_COMMON_TEMPLATE_H
+
+#include <stddef.h>
+
+#include "result.h"
+
+struct csam_tvar {
+    const char *name;
+    const char *value;
+};
+
+enum csam_escape { CSAM_ESCAPE_NONE = 0, CSAM_ESCAPE_HTML };
+
+/* Render tmpl with vars[0..nvars).  An unknown "{{name}}" is an error
+ * (CSAM_ERR_INVALID), so a typo in a template is caught, not sent.
+ * *out is malloc'd, owned by the caller.  Errors: CSAM_ERR_INVALID,
+ * CSAM_ERR_NOMEM. */
+csam_result csam_template_render(const char *tmpl,
+                                 const struct csam_tvar *vars, size_t nvars,
+                                 enum csam_escape escape, char **out);
+
+/* Read a whole template file (at most 256 KiB) into a malloc'd string.
+ * Errors: CSAM_ERR_IO, CSAM_ERR_NOMEM. */
+csam_result csam_template_read(const char *path, char **out);
+
+/* HTML-escape s (& < > " ') into a malloc'd string; NULL on ENOMEM. */
+char *csam_html_escape(const char *s);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * Validation of citizen data at the edge: national register and BIS
+ * numbers, dates, e-mail addresses, usernames, free text, languages.
+ */
+#ifndef CSAM_COMMON_VALIDATE_H
+#define CSAM_COMMON_VALIDATE_H
+
+#include <stddef.h>
+
+#include "result.h"
+
+#define CSAM_NRN_DIGITS 11
+#define CSAM_NRN_SIZE (CSAM_NRN_DIGITS + 1)
+#define CSAM_EMAIL_MAX 254
+#define CSAM_USERNAME_MIN 3
+#define CSAM_USERNAME_MAX 64
+#define CSAM_USERNAME_BUFSIZE (CSAM_USERNAME_MAX + 1)
+#define CSAM_NAME_MAX 100       /* first / last name, bytes */
+#define CSAM_DOCNUM_MAX 32
+#define CSAM_PHONE_SIZE 17      /* "+" and up to 15 digits, E.164 */
+
+struct csam_date {
+    int year, month, day;   /* month/day 0 when the number does not say */
+};
+
+/* Parse a national register or BIS number: 11 digits, with '.', '-' or
+ * spaces allowed between them ("85.07.30-033.28").  Checks modulo 97 for
+ * births before and after 2000 and that the encoded date is possible.
+ * Writes the 11 digits to out and the encoded birth date to birth (may be
+ * NULL; month and day are 0 where the number leaves them unknown).
+ * Errors: CSAM_ERR_NATIONAL_NUMBER. */
+csam_result csam_nrn_parse(const char *in, char out[CSAM_NRN_SIZE],
+                           struct csam_date *birth);
+
+/* 1 if a birth date agrees with the date encoded in a parsed number
+ * (unknown month or day in the number match anything). */
+int csam_nrn_matches_birth(const struct csam_date *encoded,
+                           const struct csam_date *birth);
+
+/* Parse "YYYY-MM-DD" (a real calendar date, 1900..2199).
+ * Errors: CSAM_ERR_INVALID. */
+csam_result csam_date_parse(const char *in, struct csam_date *out);
+
+/* An e-mail address we are willing to send to: <= 254 bytes, no control
+ * characters or spaces, one '@', a dot-atom local part (<= 64 bytes) and a
+ * domain of LDH labels with at least one dot.  Errors: CSAM_ERR_EMAIL. */
+csam_result csam_email_check(const char *email);
+
+/* Username: 3..64 characters of [a-z0-9._-], starting with a letter or a
+ * digit, so that it is also a valid Linux account name for pam_csam.
+ * Upper case is refused rather than folded, so one name has one spelling.
+ * Errors: CSAM_ERR_USERNAME. */
+csam_result csam_username_check(const char *username);
+
+/* Free text (names, document numbers): valid UTF-8, 1..max bytes, no
+ * control character.  Errors: CSAM_ERR_INVALID. */
+csam_result csam_text_check(const char *text, size_t max);
+
+/* One of "fr", "nl", "de", "en".  Errors: CSAM_ERR_INVALID. */
+csam_result csam_language_check(const char *lang);
+
+/* One of "eid", "passport", "residence_card", "foreign_id".
+ * Errors: CSAM_ERR_INVALID. */
+csam_result csam_document_type_check(const char *type);
+
+/* Normalise a phone number to E.164: spaces, '.', '/', '-' and '()'
+ * dropped; "00" read as "+"; a Belgian national number ("04xx...", "0x...")
+ * becomes "+32...".  Errors: CSAM_ERR_PHONE. */
+csam_result csam_phone_normalize(const char *in, char out[CSAM_PHONE_SIZE]);
+
+#endif
