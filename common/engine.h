@@ -173,4 +173,40 @@ csam_result csam_engine_activation_resend(csam_engine *engine,
                                           const char *handle,
                                           struct csam_attempts *att);
 
+/* ---- second factor for PAM (DESIGN 3.4) ------------------------------ */
+
+struct csam_pam_challenge {
+    enum csam_key_type key_type;    /* the key the code must come from */
+    char language[3];               /* the account's language */
+    int reused;                     /* 1: a pending code was reused, no mail */
+};
+
+/* Prepare a PAM second factor for `username`, using one of its active keys
+ * among `allowed` (a CSAM_KEY_* mask; e-mail preferred, then TOTP, then SMS).
+ * For e-mail/SMS, a code with purpose PAM login is sent unless one is still
+ * pending and younger than resend_cooldown, which is then reused.
+ * Errors: CSAM_ERR_NOT_FOUND (no such account, or no usable active key),
+ * CSAM_ERR_LOCKED (with *att), CSAM_ERR_MAIL, CSAM_ERR_DB. */
+csam_result csam_engine_pam_begin(csam_engine *engine, const char *username,
+                                  unsigned allowed, const char *source,
+                                  struct csam_pam_challenge *out,
+                                  struct csam_attempts *att);
+
+/* Verify the code typed for the pending PAM challenge (or the TOTP code
+ * of the key chosen by csam_engine_pam_begin).  Failures count against the
+ * account together with web failures.
+ * Errors: CSAM_ERR_BAD_CODE (with att->attempts_left), CSAM_ERR_LOCKED
+ * (attempts exhausted), CSAM_ERR_EXPIRED, CSAM_ERR_NOT_FOUND, CSAM_ERR_DB. */
+csam_result csam_engine_pam_verify(csam_engine *engine, const char *username,
+                                   enum csam_key_type key_type,
+                                   const char *code, const char *source,
+                                   struct csam_attempts *att);
+
+/* Account management for PAM: CSAM_OK when the account is active, not
+ * locked and has an active key of a type in `allowed`.
+ * Errors: CSAM_ERR_NOT_FOUND, CSAM_ERR_LOCKED (with *att), CSAM_ERR_DB. */
+csam_result csam_engine_account_check(csam_engine *engine,
+                                      const char *username, unsigned allowed,
+                                      struct csam_attempts *att);
+
 #endif
