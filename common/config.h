@@ -22,7 +22,8 @@ struct csam_config {
     char *public_url;       /* absolute http(s) URL, no trailing '/'  (NULL) */
     char *mail_relay;       /* smtp:// or smtps:// URL ("smtp://127.0.0.1:25") */
     char *mail_from;        /* RFC 5322 mailbox, may have a display name */
-    char *data_dir;         /* templates and common-password list (pkgdatadir) */
+    char *data_dir;         /* templates/ and common-passwords.txt
+                               (CSAM_PKGDATADIR, i.e. $(pkgdatadir)) */
     char *handler_path;     /* URL path of the csam handler        ("/csam") */
 
     long activation_ttl;    /* paper code + link lifetime, s   (2592000 = 30 d) */

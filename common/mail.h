@@ -1,8 +1,9 @@
 /*
  * E-mails to citizens: composing them from templates and sending them.
  *
- * Templates live in <data_dir>/mail/<lang>/<kind>.subject, .txt and .html
- * (conf/templates/mail in the source tree).  Every mail is a multipart/
+ * Templates live in <data_dir>/templates/mail/<lang>/<kind>.subject, .txt
+ * and .html; data_dir is $(pkgdatadir) once installed and conf/ in the
+ * source tree, which has the same layout.  Every mail is a multipart/
  * alternative message (text + HTML) with RFC 2047-encoded subject and
  * display names, in the registration's language.
  */
