@@ -15,7 +15,9 @@
 #include "result.h"
 
 #define CSAM_HASH_LEN 32            /* HMAC-SHA-256 output */
+#define CSAM_KEY_LEN 32             /* each key derived from the secret */
 #define CSAM_SECRET_MIN 32          /* bytes a secret file must hold */
+#define CSAM_SECRET_MAX 4096        /* and at most (larger: wrong file) */
 #define CSAM_ACTIVATION_CODE_LEN 14 /* "K7QF-M2XD-9RTA": 12 symbols, 60 bits */
 #define CSAM_ACTIVATION_CODE_SIZE (CSAM_ACTIVATION_CODE_LEN + 1)
 #define CSAM_TOKEN_LEN 43           /* 256 bits, base64url without padding */
@@ -42,21 +44,28 @@ enum csam_purpose {
 typedef struct csam_secret csam_secret;
 
 /* Read the secret file.  Refuses a file shorter than CSAM_SECRET_MIN bytes
- * (CSAM_ERR_CONFIG), one that others can read or anyone but its owner can
- * write (CSAM_ERR_INSECURE: group read is allowed, for root's chosen group).
+ * or longer than CSAM_SECRET_MAX, or not a regular file (CSAM_ERR_CONFIG);
+ * one that others can read or anyone but its owner can write, or owned by
+ * neither root nor the calling effective user (CSAM_ERR_INSECURE: group
+ * read is allowed, for root's chosen group: modes 0600, 0640, 0400, 0440).
+ * The raw bytes are wiped once the keys are derived; only the keys stay.
  * The caller owns *out and frees it with csam_secret_free(), which wipes it.
  * Errors: CSAM_ERR_IO, CSAM_ERR_INSECURE, CSAM_ERR_CONFIG, CSAM_ERR_CRYPTO,
  * CSAM_ERR_NOMEM; a message in err. */
 csam_result csam_secret_load(const char *path, csam_secret **out,
                              char *err, size_t errlen);
 
-/* Same, from bytes in memory (at least CSAM_SECRET_MIN). */
+/* Same, from bytes in memory (CSAM_SECRET_MIN..CSAM_SECRET_MAX, else
+ * CSAM_ERR_CONFIG).  Errors: CSAM_ERR_CONFIG, CSAM_ERR_CRYPTO,
+ * CSAM_ERR_NOMEM. */
 csam_result csam_secret_from_bytes(const void *bytes, size_t len,
                                    csam_secret **out);
 
 void csam_secret_free(csam_secret *secret);
 
-/* The 32-byte key derived for a purpose; valid while secret lives. */
+/* The CSAM_KEY_LEN-byte key derived for a purpose with HKDF-SHA-256
+ * (no salt, info "csam/v1/<label>"); valid while secret lives.  NULL for a
+ * purpose out of range. */
 const unsigned char *csam_secret_key(const csam_secret *secret,
                                      enum csam_purpose purpose);
 
@@ -69,7 +78,8 @@ csam_result csam_keyed_hash(const csam_secret *secret,
 /* Constant-time equality of two buffers of n bytes: 1 if equal. */
 int csam_ct_equal(const void *a, const void *b, size_t n);
 
-/* Fill buf with n bytes from the CSPRNG.  Errors: CSAM_ERR_CRYPTO. */
+/* Fill buf with n bytes from the CSPRNG.  Errors: CSAM_ERR_CRYPTO,
+ * CSAM_ERR_INVALID (NULL buf, n > INT_MAX). */
 csam_result csam_random_bytes(void *buf, size_t n);
 
 /* A new activation code: 12 symbols from an unambiguous 32-symbol alphabet
@@ -86,7 +96,8 @@ csam_result csam_activation_code_normalize(const char *typed,
 /* A new 256-bit token, base64url without padding.  Errors: CSAM_ERR_CRYPTO. */
 csam_result csam_token_new(char out[CSAM_TOKEN_SIZE]);
 
-/* 1 if s has the exact shape of a token (43 base64url characters). */
+/* 1 if s has the exact shape of a token (43 base64url characters, the
+ * last one canonical for 256 bits). */
 int csam_token_valid(const char *s);
 
 /* A uniformly distributed numeric code of `digits` digits (6..8).
@@ -97,10 +108,12 @@ csam_result csam_security_code_new(unsigned digits, char *out, size_t outlen);
  * 4 * ceil(len / 3) + 1 bytes.  Returns the length written. */
 size_t csam_base64url_encode(const void *data, size_t len, char *out);
 
-/* Seal / open a small secret (a TOTP key) with AES-256-GCM under the
- * CSAM_PURPOSE_TOTP_SEAL key; the sealed form is nonce || ciphertext || tag
- * (12 + len + 16 bytes).  aad binds it to its owner (e.g. the key id).
+/* Seal / open a small secret (a TOTP key, at most 4096 bytes) with
+ * AES-256-GCM under the CSAM_PURPOSE_TOTP_SEAL key; the sealed form is
+ * nonce || ciphertext || tag (12 + len + 16 bytes: CSAM_SEAL_OVERHEAD).
+ * aad binds it to its owner (e.g. the key id).  open wipes out on failure.
  * Errors: CSAM_ERR_CRYPTO (open: also when tampered), CSAM_ERR_INVALID. */
+#define CSAM_SEAL_OVERHEAD 28
 csam_result csam_seal(const csam_secret *secret, const void *aad,
                       size_t aadlen, const void *plain, size_t len,
                       unsigned char *out, size_t outsize, size_t *outlen);
