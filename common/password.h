@@ -28,11 +28,13 @@ typedef struct csam_wordlist csam_wordlist;
  * with csam_wordlist_free().  Errors: CSAM_ERR_IO, CSAM_ERR_NOMEM. */
 csam_result csam_wordlist_load(const char *path, csam_wordlist **out);
 void csam_wordlist_free(csam_wordlist *list);
-/* 1 if word (any case, after NFKC) is in the list. */
+/* 1 if word (any case, after NFKC and full case folding, so "STRASSE"
+ * finds "straße") is in the list.  Also 1 when memory runs out, so that a
+ * policy check fails closed; 0 for a NULL list. */
 int csam_wordlist_contains(const csam_wordlist *list, const char *word);
 
 struct csam_password_policy {
-    size_t min_length;              /* code points, >= 8 */
+    size_t min_length;              /* code points; below 8 counts as 8 */
     size_t max_length;              /* code points */
     const csam_wordlist *common;    /* may be NULL: no list check */
 };
@@ -44,9 +46,10 @@ csam_result csam_password_normalize(const char *password, char **out);
 void csam_password_release(char *normalized);
 
 /* Check a (raw) password against the policy: length, not containing the
- * username (case-insensitive), not on the common list.
- * Errors: CSAM_ERR_WEAK_PASSWORD, CSAM_ERR_INVALID (bad UTF-8),
- * CSAM_ERR_NOMEM. */
+ * username (case-insensitive; username may be NULL), not on the common
+ * list.  Input over 16 KiB is weak (too long) before any work is done.
+ * Errors: CSAM_ERR_WEAK_PASSWORD, CSAM_ERR_INVALID (bad UTF-8 or a control
+ * character), CSAM_ERR_NOMEM. */
 csam_result csam_password_check(const struct csam_password_policy *policy,
                                 const char *username, const char *password);
 
@@ -58,8 +61,9 @@ csam_result csam_password_hash(const struct csam_argon2_params *params,
                                const char *password, char **phc);
 
 /* Verify a password against a PHC string (any parameters the string names).
- * CSAM_OK when it matches, CSAM_ERR_BAD_CREDENTIALS when not;
- * CSAM_ERR_INVALID for a malformed PHC string. */
+ * CSAM_OK when it matches, CSAM_ERR_BAD_CREDENTIALS when not (also for a
+ * password that does not normalise, after the same Argon2id work);
+ * CSAM_ERR_INVALID for a malformed PHC string, CSAM_ERR_NOMEM. */
 csam_result csam_password_verify(const char *phc, const char *password);
 
 /* Spend the same time as verifying a password under params, for an
