@@ -24,8 +24,10 @@ struct csam_date {
 };
 
 /* Parse a national register or BIS number: 11 digits, with '.', '-' or
- * spaces allowed between them ("85.07.30-033.28").  Checks modulo 97 for
- * births before and after 2000 and that the encoded date is possible.
+ * spaces allowed between them ("85.07.30-033.28"), never before the first
+ * or after the last.  Checks modulo 97 for births before and after 2000
+ * (the rule that matches gives the century) and that the encoded date is
+ * possible (BIS: month + 20 or + 40).  At most 32 bytes of input.
  * Writes the 11 digits to out and the encoded birth date to birth (may be
  * NULL; month and day are 0 where the number leaves them unknown).
  * Errors: CSAM_ERR_NATIONAL_NUMBER. */
@@ -43,7 +45,9 @@ csam_result csam_date_parse(const char *in, struct csam_date *out);
 
 /* An e-mail address we are willing to send to: <= 254 bytes, no control
  * characters or spaces, one '@', a dot-atom local part (<= 64 bytes) and a
- * domain of LDH labels with at least one dot.  Errors: CSAM_ERR_EMAIL. */
+ * domain of LDH labels (<= 63 bytes, no '-' at either end) with at least
+ * one dot, the last label not all digits.  ASCII only.
+ * Errors: CSAM_ERR_EMAIL. */
 csam_result csam_email_check(const char *email);
 
 /* Username: 3..64 characters of [a-z0-9._-], starting with a letter or a
@@ -53,7 +57,8 @@ csam_result csam_email_check(const char *email);
 csam_result csam_username_check(const char *username);
 
 /* Free text (names, document numbers): valid UTF-8, 1..max bytes, no
- * control character.  Errors: CSAM_ERR_INVALID. */
+ * control character (C0, DEL, C1, U+2028, U+2029).
+ * Errors: CSAM_ERR_INVALID. */
 csam_result csam_text_check(const char *text, size_t max);
 
 /* One of "fr", "nl", "de", "en".  Errors: CSAM_ERR_INVALID. */
@@ -64,8 +69,10 @@ csam_result csam_language_check(const char *lang);
 csam_result csam_document_type_check(const char *type);
 
 /* Normalise a phone number to E.164: spaces, '.', '/', '-' and '()'
- * dropped; "00" read as "+"; a Belgian national number ("04xx...", "0x...")
- * becomes "+32...".  Errors: CSAM_ERR_PHONE. */
+ * dropped, and "(0)" after a country code; "00" read as "+"; a Belgian
+ * national number ("04xx...", "0x...") becomes "+32...".  8..15 digits
+ * after '+'; for +32, 8 digits (fixed lines) or 9 starting with 4
+ * (mobiles).  Errors: CSAM_ERR_PHONE. */
 csam_result csam_phone_normalize(const char *in, char out[CSAM_PHONE_SIZE]);
 
 #endif

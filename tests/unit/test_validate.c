@@ -1,0 +1,510 @@
+/*
+ * Validation at the edge: national register and BIS numbers, dates,
+ * e-mail addresses, usernames, free text, languages, phone numbers.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "validate.h"
+
+/* ------------------------------------------------ national register */
+
+/* Builds a number from its parts with the modulo-97 rule, computed here
+ * independently of the code under test. */
+static void csam_test_nrn(char out[CSAM_NRN_SIZE], int yy, int mm, int dd,
+                          int seq, int born_2000s)
+{
+    unsigned long long base;
+
+    base = (unsigned long long)yy * 10000000ULL
+           + (unsigned long long)mm * 100000ULL
+           + (unsigned long long)dd * 1000ULL + (unsigned long long)seq;
+    if (born_2000s)
+        base += 2000000000ULL;
+    snprintf(out, CSAM_NRN_SIZE, "%02d%02d%02d%03d%02d", yy, mm, dd, seq,
+             (int)(97 - base % 97));
+}
+
+static void csam_test_nrn_ok(const char *in, const char *digits, int year,
+                             int month, int day)
+{
+    char out[CSAM_NRN_SIZE];
+    struct csam_date birth = {-1, -1, -1};
+
+    assert_int_equal(csam_nrn_parse(in, out, &birth), CSAM_OK);
+    assert_string_equal(out, digits);
+    assert_int_equal(birth.year, year);
+    assert_int_equal(birth.month, month);
+    assert_int_equal(birth.day, day);
+}
+
+static void csam_test_nrn_bad(const char *in)
+{
+    char out[CSAM_NRN_SIZE] = "xxxxxxxxxxx";
+    struct csam_date birth = {9, 9, 9};
+
+    assert_int_equal(csam_nrn_parse(in, out, &birth),
+                     CSAM_ERR_NATIONAL_NUMBER);
+    assert_string_equal(out, "");
+    assert_int_equal(birth.year, 0);
+}
+
+/* Checked by hand: 850730033 mod 97 = 69, 97 - 69 = 28. */
+static void test_nrn_known_examples(void **state)
+{
+    (void)state;
+    csam_test_nrn_ok("85073003328", "85073003328", 1985, 7, 30);
+    csam_test_nrn_ok("85.07.30-033.28", "85073003328", 1985, 7, 30);
+    csam_test_nrn_ok("85 07 30 033 28", "85073003328", 1985, 7, 30);
+    csam_test_nrn_ok("850730-033-28", "85073003328", 1985, 7, 30);
+    csam_test_nrn_ok("85.07.30 - 033.28", "85073003328", 1985, 7, 30);
+    /* 2000000000 + 10203001 = 2010203001, mod 97 = 27: check 70. */
+    csam_test_nrn_ok("01.02.03-001.70", "01020300170", 2001, 2, 3);
+    /* 2000 is a leap year: 2000000000 + 229123 mod 97 = 77, check 20. */
+    csam_test_nrn_ok("00022912320", "00022912320", 2000, 2, 29);
+    /* The pre-2000 check (97 - 9 = 88) would mean 1900-02-29, which
+     * never was. */
+    csam_test_nrn_bad("00022912388");
+    /* The NULL birth pointer is allowed. */
+    {
+        char out[CSAM_NRN_SIZE];
+
+        assert_int_equal(csam_nrn_parse("85073003328", out, NULL), CSAM_OK);
+    }
+}
+
+static void test_nrn_computed(void **state)
+{
+    static const int days[] = {1, 9, 15, 28};
+    char nrn[CSAM_NRN_SIZE];
+    int yy, mm, i, century;
+
+    (void)state;
+    for (century = 0; century <= 1; century++)
+        for (yy = 0; yy < 100; yy += 7)
+            for (mm = 1; mm <= 12; mm++)
+                for (i = 0; i < 4; i++) {
+                    csam_test_nrn(nrn, yy, mm, days[i], 1 + yy + mm * i,
+                                  century);
+                    csam_test_nrn_ok(nrn, nrn, (century ? 2000 : 1900) + yy,
+                                     mm, days[i]);
+                }
+}
+
+static void test_nrn_wrong_checksum(void **state)
+{
+    char nrn[CSAM_NRN_SIZE];
+    unsigned delta;
+
+    (void)state;
+    csam_test_nrn_bad("85073003329");
+    csam_test_nrn_bad("85073003327");
+    csam_test_nrn_bad("85073003300");
+    csam_test_nrn_bad("85073003397");
+    /* The same body read as born in 2085 has check 57 (2850730033 mod 97
+     * = 40); any other check digits fail. */
+    csam_test_nrn_ok("85073003357", "85073003357", 2085, 7, 30);
+    for (delta = 0; delta <= 99; delta++) {
+        if (delta == 28 || delta == 57)
+            continue;
+        snprintf(nrn, sizeof(nrn), "850730033%02u", delta % 100);
+        csam_test_nrn_bad(nrn);
+    }
+    /* A swapped pair of digits. */
+    csam_test_nrn_bad("58073003328");
+}
+
+static void test_nrn_shape(void **state)
+{
+    (void)state;
+    csam_test_nrn_bad("8507300332");
+    csam_test_nrn_bad("850730033280");
+    csam_test_nrn_bad("85.07.30-033.280");
+    csam_test_nrn_bad("");
+    csam_test_nrn_bad("85O73003328");
+    csam_test_nrn_bad("85073003328a");
+    csam_test_nrn_bad("BE85073003328");
+    csam_test_nrn_bad(".85073003328");
+    csam_test_nrn_bad("85073003328.");
+    csam_test_nrn_bad(" 85073003328");
+    csam_test_nrn_bad("85073003328 ");
+    csam_test_nrn_bad("-85.07.30-033.28");
+    csam_test_nrn_bad("85/07/30-033.28");
+    csam_test_nrn_bad("85_07_30_033_28");
+    csam_test_nrn_bad("85\t07\t30\t033\t28");
+    csam_test_nrn_bad("85073003328\n");
+    csam_test_nrn_bad("８５０７３００３３２８"); /* fullwidth digits */
+    csam_test_nrn_bad("85 . 07 . 30 . 033 . 28 . . . . . . . . .");
+    {
+        char out[CSAM_NRN_SIZE];
+
+        assert_int_equal(csam_nrn_parse(NULL, out, NULL),
+                         CSAM_ERR_NATIONAL_NUMBER);
+        assert_int_equal(csam_nrn_parse("85073003328", NULL, NULL),
+                         CSAM_ERR_NATIONAL_NUMBER);
+    }
+}
+
+static void test_nrn_impossible_dates(void **state)
+{
+    char nrn[CSAM_NRN_SIZE];
+
+    (void)state;
+    csam_test_nrn(nrn, 85, 13, 1, 33, 0);
+    csam_test_nrn_bad(nrn);
+    csam_test_nrn(nrn, 85, 2, 30, 33, 0);
+    csam_test_nrn_bad(nrn);
+    csam_test_nrn(nrn, 85, 4, 31, 33, 0);
+    csam_test_nrn_bad(nrn);
+    csam_test_nrn(nrn, 85, 1, 32, 33, 0);
+    csam_test_nrn_bad(nrn);
+    csam_test_nrn(nrn, 23, 2, 29, 33, 1); /* 2023 is not a leap year */
+    csam_test_nrn_bad(nrn);
+    csam_test_nrn(nrn, 24, 2, 29, 33, 1); /* 2024 is */
+    csam_test_nrn_ok(nrn, nrn, 2024, 2, 29);
+    csam_test_nrn(nrn, 85, 19, 1, 33, 0);
+    csam_test_nrn_bad(nrn);
+    csam_test_nrn(nrn, 85, 60, 1, 33, 0);
+    csam_test_nrn_bad(nrn);
+    /* Unknown month and day (00) are legitimate. */
+    csam_test_nrn(nrn, 85, 0, 0, 33, 0);
+    csam_test_nrn_ok(nrn, nrn, 1985, 0, 0);
+    csam_test_nrn(nrn, 85, 7, 0, 33, 0);
+    csam_test_nrn_ok(nrn, nrn, 1985, 7, 0);
+}
+
+static void test_nrn_bis(void **state)
+{
+    char nrn[CSAM_NRN_SIZE];
+
+    (void)state;
+    /* Hand-checked: 852730033 mod 97 = 26 -> 71; 854730033 mod 97 = 80
+     * -> 17; 2052730033 mod 97 = 28 -> 69. */
+    csam_test_nrn_ok("85.27.30-033.71", "85273003371", 1985, 7, 30);
+    csam_test_nrn_ok("85.47.30-033.17", "85473003317", 1985, 7, 30);
+    csam_test_nrn_ok("05.27.30-033.69", "05273003369", 2005, 7, 30);
+
+    csam_test_nrn(nrn, 90, 20 + 12, 31, 5, 0);
+    csam_test_nrn_ok(nrn, nrn, 1990, 12, 31);
+    csam_test_nrn(nrn, 90, 40 + 2, 29, 5, 0); /* 1990-02-29: no */
+    csam_test_nrn_bad(nrn);
+    csam_test_nrn(nrn, 90, 20 + 13, 1, 5, 0);
+    csam_test_nrn_bad(nrn);
+    csam_test_nrn(nrn, 90, 40 + 13, 1, 5, 0);
+    csam_test_nrn_bad(nrn);
+    /* Month unknown: 20 or 40 alone. */
+    csam_test_nrn(nrn, 90, 20, 0, 5, 0);
+    csam_test_nrn_ok(nrn, nrn, 1990, 0, 0);
+    csam_test_nrn(nrn, 12, 40, 0, 5, 1);
+    csam_test_nrn_ok(nrn, nrn, 2012, 0, 0);
+}
+
+static void test_nrn_matches_birth(void **state)
+{
+    struct csam_date encoded, birth;
+    char out[CSAM_NRN_SIZE], nrn[CSAM_NRN_SIZE];
+
+    (void)state;
+    assert_int_equal(csam_nrn_parse("85.07.30-033.28", out, &encoded),
+                     CSAM_OK);
+    assert_int_equal(csam_date_parse("1985-07-30", &birth), CSAM_OK);
+    assert_true(csam_nrn_matches_birth(&encoded, &birth));
+    assert_int_equal(csam_date_parse("1985-07-31", &birth), CSAM_OK);
+    assert_false(csam_nrn_matches_birth(&encoded, &birth));
+    assert_int_equal(csam_date_parse("1985-08-30", &birth), CSAM_OK);
+    assert_false(csam_nrn_matches_birth(&encoded, &birth));
+    assert_int_equal(csam_date_parse("2085-07-30", &birth), CSAM_OK);
+    assert_false(csam_nrn_matches_birth(&encoded, &birth));
+
+    /* Unknown month and day match any date of that year. */
+    csam_test_nrn(nrn, 90, 40, 0, 5, 0);
+    assert_int_equal(csam_nrn_parse(nrn, out, &encoded), CSAM_OK);
+    assert_int_equal(csam_date_parse("1990-11-17", &birth), CSAM_OK);
+    assert_true(csam_nrn_matches_birth(&encoded, &birth));
+    assert_int_equal(csam_date_parse("1991-11-17", &birth), CSAM_OK);
+    assert_false(csam_nrn_matches_birth(&encoded, &birth));
+
+    assert_false(csam_nrn_matches_birth(NULL, &birth));
+    assert_false(csam_nrn_matches_birth(&encoded, NULL));
+}
+
+/* ------------------------------------------------------------- dates */
+
+static void test_date_parse(void **state)
+{
+    static const char *const bad[] = {
+        "1900-02-29", "2023-02-29", "2100-02-29", "2023-13-01",
+        "2023-00-10", "2023-04-31", "2023-01-00", "2023-01-32",
+        "1899-12-31", "2200-01-01", "2023-1-01",  "2023-01-1",
+        "2023-01-01x", "2023/01/01", "20230101",  "",
+        " 2023-01-01", "2023-01-01 ", "+023-01-01", "2023-0a-01",
+        "2023-01-01T00:00:00Z"};
+    struct csam_date d;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(csam_date_parse("2000-02-29", &d), CSAM_OK);
+    assert_int_equal(d.year, 2000);
+    assert_int_equal(d.month, 2);
+    assert_int_equal(d.day, 29);
+    assert_int_equal(csam_date_parse("2024-02-29", &d), CSAM_OK);
+    assert_int_equal(csam_date_parse("1900-01-01", &d), CSAM_OK);
+    assert_int_equal(csam_date_parse("2199-12-31", &d), CSAM_OK);
+    assert_int_equal(csam_date_parse("1985-07-30", &d), CSAM_OK);
+    assert_int_equal(d.month, 7);
+    assert_int_equal(d.day, 30);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        d.year = 1;
+        assert_int_equal(csam_date_parse(bad[i], &d), CSAM_ERR_INVALID);
+        assert_int_equal(d.year, 0);
+    }
+    assert_int_equal(csam_date_parse(NULL, &d), CSAM_ERR_INVALID);
+}
+
+/* ------------------------------------------------------------ e-mail */
+
+static void test_email_valid(void **state)
+{
+    static const char *const good[] = {
+        "jean.dupont@example.be", "a+b@sub.example.co.uk",
+        "o'brien@example.ie",     "x@x-y.be",
+        "Jan.Peeters@Example.BE", "1234@123.example.com",
+        "a!#$%&'*+/=?^_`{|}~-z@example.org"};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_int_equal(csam_email_check(good[i]), CSAM_OK);
+}
+
+static void test_email_invalid(void **state)
+{
+    static const char *const bad[] = {
+        "a@b.be\r\nBcc: x@evil.example", "a@b.be\n", "a@b.be\r",
+        "\ra@b.be", "a b@c.be", "a@b .be", " a@b.be", "a@b.be ",
+        "a@@b.be", "a@b@c.be", "ab.be", "a@localhost", "a@-x.be",
+        "a@x-.be", "a@x.-be", ".a@b.be", "a.@b.be", "a..b@c.be", "@b.be",
+        "a@", "a@b..be", "a@.b.be", "a@b.be.", "a@1.2.3.4", "a@[1.2.3.4]",
+        "\"a b\"@c.be", "a\t@b.be", "é@b.be", "a@exämple.be", "a@b_c.be",
+        "a(comment)@b.be", "a\\@b.be", "", "a@b.be\x7f"};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(csam_email_check(bad[i]), CSAM_ERR_EMAIL);
+    assert_int_equal(csam_email_check(NULL), CSAM_ERR_EMAIL);
+}
+
+static void test_email_lengths(void **state)
+{
+    char email[300], label[70];
+    size_t n;
+
+    (void)state;
+    /* Local part: 64 bytes fine, 65 not. */
+    memset(email, 'l', 64);
+    strcpy(email + 64, "@example.be");
+    assert_int_equal(csam_email_check(email), CSAM_OK);
+    memset(email, 'l', 65);
+    strcpy(email + 65, "@example.be");
+    assert_int_equal(csam_email_check(email), CSAM_ERR_EMAIL);
+
+    /* Labels: 63 fine, 64 not. */
+    memset(label, 'd', 63);
+    label[63] = '\0';
+    snprintf(email, sizeof(email), "a@%s.be", label);
+    assert_int_equal(csam_email_check(email), CSAM_OK);
+    snprintf(email, sizeof(email), "a@%sd.be", label);
+    assert_int_equal(csam_email_check(email), CSAM_ERR_EMAIL);
+
+    /* Whole address: 254 bytes fine, 255 not.  64 + 1 + 63 + 1 + 63 + 1 +
+     * 61 = 254. */
+    memset(email, 'l', 64);
+    n = 64;
+    email[n++] = '@';
+    memset(email + n, 'a', 63);
+    n += 63;
+    email[n++] = '.';
+    memset(email + n, 'b', 63);
+    n += 63;
+    email[n++] = '.';
+    memset(email + n, 'c', 61);
+    n += 61;
+    email[n] = '\0';
+    assert_int_equal(strlen(email), 254);
+    assert_int_equal(csam_email_check(email), CSAM_OK);
+    email[n++] = 'c';
+    email[n] = '\0';
+    assert_int_equal(strlen(email), 255);
+    assert_int_equal(csam_email_check(email), CSAM_ERR_EMAIL);
+}
+
+/* ----------------------------------------------------- username, text */
+
+static void test_username(void **state)
+{
+    static const char *const good[] = {"jdupont", "j.dupont-2", "abc",
+                                       "1abc", "jan_peeters", "a..b"};
+    static const char *const bad[] = {
+        "ab", "JDupont", ".abc", "-abc", "_abc", "ab c", "abé", "ab@c",
+        "", "abc\n", "abc/def", "ab:c", "abc\x7f"};
+    char name[70];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_int_equal(csam_username_check(good[i]), CSAM_OK);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(csam_username_check(bad[i]), CSAM_ERR_USERNAME);
+    assert_int_equal(csam_username_check(NULL), CSAM_ERR_USERNAME);
+    memset(name, 'u', 64);
+    name[64] = '\0';
+    assert_int_equal(csam_username_check(name), CSAM_OK);
+    name[64] = 'u';
+    name[65] = '\0';
+    assert_int_equal(csam_username_check(name), CSAM_ERR_USERNAME);
+}
+
+static void test_text(void **state)
+{
+    static const char *const good[] = {"Dupont", "Van der Berg",
+                                       "Ségolène", "O'Brien-Müller",
+                                       "Ðặng Thị Ngọc Hân", "Ελένη",
+                                       "EM123456"};
+    static const char *const bad[] = {
+        "",          "a\nb",      "a\rb",         "a\tb",
+        "a\x7f",     "a\x1b[31m", "a\xc2\x85",    "\xc2\x9f",
+        "\xff",      "a\xc3",     "\xc0\xaf",     "\xed\xa0\x80",
+        "\xf4\x90\x80\x80", "a\xe2\x80\xa8" "b", "a\xe2\x80\xa9" "b"};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_int_equal(csam_text_check(good[i], CSAM_NAME_MAX), CSAM_OK);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(csam_text_check(bad[i], CSAM_NAME_MAX),
+                         CSAM_ERR_INVALID);
+    assert_int_equal(csam_text_check("abcd", 4), CSAM_OK);
+    assert_int_equal(csam_text_check("abcde", 4), CSAM_ERR_INVALID);
+    /* The limit is in bytes: "é" is two. */
+    assert_int_equal(csam_text_check("abcé", 4), CSAM_ERR_INVALID);
+    assert_int_equal(csam_text_check(NULL, 4), CSAM_ERR_INVALID);
+}
+
+static void test_language_and_document(void **state)
+{
+    (void)state;
+    assert_int_equal(csam_language_check("fr"), CSAM_OK);
+    assert_int_equal(csam_language_check("nl"), CSAM_OK);
+    assert_int_equal(csam_language_check("de"), CSAM_OK);
+    assert_int_equal(csam_language_check("en"), CSAM_OK);
+    assert_int_equal(csam_language_check("FR"), CSAM_ERR_INVALID);
+    assert_int_equal(csam_language_check("fr "), CSAM_ERR_INVALID);
+    assert_int_equal(csam_language_check("es"), CSAM_ERR_INVALID);
+    assert_int_equal(csam_language_check("fr-BE"), CSAM_ERR_INVALID);
+    assert_int_equal(csam_language_check(""), CSAM_ERR_INVALID);
+    assert_int_equal(csam_language_check(NULL), CSAM_ERR_INVALID);
+
+    assert_int_equal(csam_document_type_check("eid"), CSAM_OK);
+    assert_int_equal(csam_document_type_check("passport"), CSAM_OK);
+    assert_int_equal(csam_document_type_check("residence_card"), CSAM_OK);
+    assert_int_equal(csam_document_type_check("foreign_id"), CSAM_OK);
+    assert_int_equal(csam_document_type_check("EID"), CSAM_ERR_INVALID);
+    assert_int_equal(csam_document_type_check("driving_licence"),
+                     CSAM_ERR_INVALID);
+    assert_int_equal(csam_document_type_check(""), CSAM_ERR_INVALID);
+    assert_int_equal(csam_document_type_check(NULL), CSAM_ERR_INVALID);
+}
+
+/* ------------------------------------------------------------- phone */
+
+static void csam_test_phone(const char *in, const char *expected)
+{
+    char out[CSAM_PHONE_SIZE];
+
+    assert_int_equal(csam_phone_normalize(in, out), CSAM_OK);
+    assert_string_equal(out, expected);
+}
+
+static void test_phone_valid(void **state)
+{
+    (void)state;
+    csam_test_phone("0470 12 34 56", "+32470123456");
+    csam_test_phone("0470/12.34.56", "+32470123456");
+    csam_test_phone("+32 470 12 34 56", "+32470123456");
+    csam_test_phone("0032 470 12 34 56", "+32470123456");
+    csam_test_phone("+32 (0)470 12 34 56", "+32470123456");
+    csam_test_phone("+32 2 740 79 92", "+3227407992");
+    csam_test_phone("02/740.79.92", "+3227407992");
+    csam_test_phone("(02) 740 79 92", "+3227407992");
+    csam_test_phone("04 222 11 11", "+3242221111"); /* Liège fixed line */
+    csam_test_phone("+33 6 12 34 56 78", "+33612345678");
+    csam_test_phone("0033612345678", "+33612345678");
+    csam_test_phone("+31-20-123-4567", "+31201234567");
+    csam_test_phone("+123456789012345", "+123456789012345");
+}
+
+static void test_phone_invalid(void **state)
+{
+    static const char *const bad[] = {
+        "470123456",          /* no trunk or country prefix */
+        "+32 0470 12 34 56",  /* trunk 0 after the country code */
+        "0470 12 34 567",     /* too long for Belgium */
+        "+32 470 12 34 567",
+        "02 740 79 9",        /* too short */
+        "+32 2 740 79 921",   /* 9 digits but not a mobile */
+        "+1234567",           /* 7 digits */
+        "+1234567890123456",  /* 16 digits */
+        "+0470123456",
+        "+32 470 12 3a 56",
+        "++32470123456",
+        "32+470123456",
+        "0470 12 34 56 ext 2",
+        "0470\n123456",
+        "",
+        "+",
+        "0",
+        "00",
+        "０４７０１２３４５６", /* fullwidth digits */
+        "0470_12_34_56"};
+    char out[CSAM_PHONE_SIZE];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        strcpy(out, "junk");
+        assert_int_equal(csam_phone_normalize(bad[i], out), CSAM_ERR_PHONE);
+        assert_string_equal(out, "");
+    }
+    assert_int_equal(csam_phone_normalize(NULL, out), CSAM_ERR_PHONE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_nrn_known_examples),
+        cmocka_unit_test(test_nrn_computed),
+        cmocka_unit_test(test_nrn_wrong_checksum),
+        cmocka_unit_test(test_nrn_shape),
+        cmocka_unit_test(test_nrn_impossible_dates),
+        cmocka_unit_test(test_nrn_bis),
+        cmocka_unit_test(test_nrn_matches_birth),
+        cmocka_unit_test(test_date_parse),
+        cmocka_unit_test(test_email_valid),
+        cmocka_unit_test(test_email_invalid),
+        cmocka_unit_test(test_email_lengths),
+        cmocka_unit_test(test_username),
+        cmocka_unit_test(test_text),
+        cmocka_unit_test(test_language_and_document),
+        cmocka_unit_test(test_phone_valid),
+        cmocka_unit_test(test_phone_invalid),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
