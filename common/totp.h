@@ -14,7 +14,7 @@
 enum csam_totp_alg { CSAM_TOTP_SHA1 = 0, CSAM_TOTP_SHA256, CSAM_TOTP_SHA512 };
 
 /* HOTP value for a counter, as a zero-padded string of `digits` (6..8)
- * digits.  Errors: CSAM_ERR_INVALID, CSAM_ERR_CRYPTO. */
+ * digits; keylen 1..1024.  Errors: CSAM_ERR_INVALID, CSAM_ERR_CRYPTO. */
 csam_result csam_hotp(enum csam_totp_alg alg, const unsigned char *key,
                       size_t keylen, uint64_t counter, unsigned digits,
                       char *out, size_t outlen);
@@ -23,8 +23,10 @@ csam_result csam_hotp(enum csam_totp_alg alg, const unsigned char *key,
  * accepting steps now-window..now+window.  A step <= last_step (the last
  * step accepted for this key, or -1) is refused, so no code is used twice.
  * On success *matched_step receives the step to store as the new last_step.
- * Returns CSAM_OK or CSAM_ERR_BAD_CODE; CSAM_ERR_INVALID for bad arguments.
- * The comparison is constant-time. */
+ * Returns CSAM_OK or CSAM_ERR_BAD_CODE (also for a code that is not
+ * `digits` digits); CSAM_ERR_INVALID for bad arguments (window > 10,
+ * period 0, now < 0, ...).  The comparison is constant-time and every step
+ * of the window is computed whether or not one matched. */
 csam_result csam_totp_verify(enum csam_totp_alg alg, const unsigned char *key,
                              size_t keylen, int64_t now, unsigned period,
                              unsigned digits, unsigned window,
