@@ -1,2 +1,791 @@
-/* Work in progress. */
+/*
+ * Typed settings and the csam.conf parser (DESIGN 3.5).
+ *
+ * Every key goes through one table and one setter, whether it comes from
+ * csam.conf or from an Apache directive, so a value is validated the same
+ * way whichever door it came in by.  Messages name the key and the reason,
+ * never the value: database conninfo strings and relay URLs carry
+ * passwords, and a value echoed into a log is a value leaked.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "config.h"
+#include "mail.h"
+#include "validate.h"
+
+#ifndef CSAM_PKGDATADIR
+#define CSAM_PKGDATADIR "/usr/share/csam"
+#endif
+
+#define CSAM_CONFIG_LINE_MAX 4096   /* bytes per csam.conf line */
+#define CSAM_CONFIG_LINES_MAX 10000 /* a bigger file is not a csam.conf */
+#define CSAM_CONFIG_VALUE_MAX 4000  /* bytes per value */
+#define CSAM_CONFIG_URL_MAX 2048
+
+enum csam_config_kind {
+    CSAM_CONFIG_TEXT,       /* free text: conninfo */
+    CSAM_CONFIG_PATH,       /* absolute file or directory path */
+    CSAM_CONFIG_PUBLIC_URL, /* absolute http(s) URL, no trailing '/' */
+    CSAM_CONFIG_RELAY,      /* smtp:// or smtps:// URL */
+    CSAM_CONFIG_MAILBOX,    /* RFC 5322 mailbox */
+    CSAM_CONFIG_URL_PATH,   /* "/csam" */
+    CSAM_CONFIG_LONG        /* integer in [min, max] */
+};
+
+struct csam_config_key {
+    const char *name;
+    enum csam_config_kind kind;
+    size_t offset;
+    long min, max;
+    int secret;     /* the value may hold a password: never echo it */
+};
+
+#define CSAM_CONFIG_STR(name, kind, secret) \
+    {#name, kind, offsetof(struct csam_config, name), 0, 0, secret}
+#define CSAM_CONFIG_NUM(name, min, max) \
+    {#name, CSAM_CONFIG_LONG, offsetof(struct csam_config, name), min, max, 0}
+
+/* Ranges: wide enough for any sane deployment, narrow enough that a typo
+ * (a TTL in milliseconds, a missing digit) is caught at startup. */
+static const struct csam_config_key csam_config_keys[] = {
+    CSAM_CONFIG_STR(database, CSAM_CONFIG_TEXT, 1),
+    CSAM_CONFIG_STR(secret_file, CSAM_CONFIG_PATH, 0),
+    CSAM_CONFIG_STR(public_url, CSAM_CONFIG_PUBLIC_URL, 0),
+    CSAM_CONFIG_STR(mail_relay, CSAM_CONFIG_RELAY, 1),
+    CSAM_CONFIG_STR(mail_from, CSAM_CONFIG_MAILBOX, 0),
+    CSAM_CONFIG_STR(data_dir, CSAM_CONFIG_PATH, 0),
+    CSAM_CONFIG_STR(handler_path, CSAM_CONFIG_URL_PATH, 0),
+    CSAM_CONFIG_NUM(activation_ttl, 3600, 31536000),
+    CSAM_CONFIG_NUM(flow_ttl, 60, 86400),
+    CSAM_CONFIG_NUM(code_ttl, 30, 3600),
+    CSAM_CONFIG_NUM(code_attempts, 1, 20),
+    CSAM_CONFIG_NUM(resend_cooldown, 0, 3600),
+    CSAM_CONFIG_NUM(lockout_threshold, 1, 1000),
+    CSAM_CONFIG_NUM(lockout_duration, 1, 86400),
+    CSAM_CONFIG_NUM(session_idle, 60, 86400),
+    CSAM_CONFIG_NUM(session_absolute, 60, 2592000),
+    CSAM_CONFIG_NUM(password_min, 8, 1024),
+    CSAM_CONFIG_NUM(password_max, 8, 1024),
+    CSAM_CONFIG_NUM(argon2_t_cost, 1, 64),
+    CSAM_CONFIG_NUM(argon2_m_cost, 1024, 4194304),
+    CSAM_CONFIG_NUM(argon2_parallelism, 1, 64),
+    CSAM_CONFIG_NUM(mail_timeout, 1, 600),
+};
+
+#define CSAM_CONFIG_NKEYS \
+    (sizeof(csam_config_keys) / sizeof(csam_config_keys[0]))
+
+static void csam_config_error(char *err, size_t errlen, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static void csam_config_error(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static char **csam_config_str_field(struct csam_config *cfg,
+                                    const struct csam_config_key *key)
+{
+    return (char **)(void *)((char *)cfg + key->offset);
+}
+
+static long *csam_config_long_field(struct csam_config *cfg,
+                                    const struct csam_config_key *key)
+{
+    return (long *)(void *)((char *)cfg + key->offset);
+}
+
+static const struct csam_config_key *csam_config_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < CSAM_CONFIG_NKEYS; i++)
+        if (strcmp(csam_config_keys[i].name, name) == 0)
+            return &csam_config_keys[i];
+    return NULL;
+}
+
+csam_result csam_config_init(struct csam_config *cfg)
+{
+    static const struct {
+        size_t offset;
+        const char *value;
+    } strings[] = {
+        {offsetof(struct csam_config, database), "service=csam"},
+        {offsetof(struct csam_config, secret_file), "/etc/csam/secret.key"},
+        {offsetof(struct csam_config, mail_relay), "smtp://127.0.0.1:25"},
+        {offsetof(struct csam_config, data_dir), CSAM_PKGDATADIR},
+        {offsetof(struct csam_config, handler_path), "/csam"},
+    };
+    size_t i;
+
+    if (cfg == NULL)
+        return CSAM_ERR_INVALID;
+    memset(cfg, 0, sizeof(*cfg));
+    for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+        char **field = (char **)(void *)((char *)cfg + strings[i].offset);
+
+        *field = strdup(strings[i].value);
+        if (*field == NULL) {
+            csam_config_free(cfg);
+            return CSAM_ERR_NOMEM;
+        }
+    }
+    cfg->public_url = NULL;
+    cfg->mail_from = NULL;
+    cfg->activation_ttl = 2592000;
+    cfg->flow_ttl = 1800;
+    cfg->code_ttl = 600;
+    cfg->code_attempts = 5;
+    cfg->resend_cooldown = 60;
+    cfg->lockout_threshold = 10;
+    cfg->lockout_duration = 900;
+    cfg->session_idle = 1800;
+    cfg->session_absolute = 43200;
+    cfg->password_min = 12;
+    cfg->password_max = 128;
+    cfg->argon2_t_cost = 2;
+    cfg->argon2_m_cost = 19456;
+    cfg->argon2_parallelism = 1;
+    cfg->mail_timeout = 30;
+    return CSAM_OK;
+}
+
+void csam_config_free(struct csam_config *cfg)
+{
+    size_t i;
+
+    if (cfg == NULL)
+        return;
+    for (i = 0; i < CSAM_CONFIG_NKEYS; i++) {
+        char **field;
+
+        if (csam_config_keys[i].kind == CSAM_CONFIG_LONG)
+            continue;
+        field = csam_config_str_field(cfg, &csam_config_keys[i]);
+        if (*field != NULL) {
+            /* conninfo and relay URLs may carry passwords */
+            if (csam_config_keys[i].secret)
+                memset(*field, 0, strlen(*field));
+            free(*field);
+        }
+    }
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+/* Strict integer: optional '-', digits only, the whole string, in range. */
+static int csam_config_parse_long(const char *value, long min, long max,
+                                  long *out)
+{
+    char *end;
+    long v;
+
+    if (!(value[0] == '-' || (value[0] >= '0' && value[0] <= '9')))
+        return 0;
+    errno = 0;
+    v = strtol(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0')
+        return 0;
+    if (v < min || v > max)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static int csam_config_is_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+           || (c >= '0' && c <= '9');
+}
+
+/* RFC 3986 pchar, plus '/' as the segment separator. */
+static int csam_config_is_path_char(char c)
+{
+    return csam_config_is_alnum(c)
+           || (c != '\0' && strchr("-._~%!$&'()*+,;=:@/", c) != NULL);
+}
+
+/* host[:port]: a registered name, IPv4 or bracketed IPv6, no userinfo. */
+static int csam_config_check_authority(const char *s, size_t len)
+{
+    size_t i = 0;
+
+    if (len == 0)
+        return 0;
+    if (s[0] == '[') {
+        while (i < len && s[i] != ']') {
+            if (!(csam_config_is_alnum(s[i]) || s[i] == ':' || s[i] == '.'
+                  || s[i] == '['))
+                return 0;
+            i++;
+        }
+        if (i == len || i < 3)
+            return 0;
+        i++;
+    } else {
+        while (i < len && s[i] != ':') {
+            if (!(csam_config_is_alnum(s[i]) || s[i] == '-' || s[i] == '.'))
+                return 0;
+            i++;
+        }
+        if (i == 0)
+            return 0;
+    }
+    if (i < len) {
+        long port;
+        char digits[8];
+        size_t n;
+
+        if (s[i] != ':')
+            return 0;
+        n = len - i - 1;
+        if (n == 0 || n >= sizeof(digits))
+            return 0;
+        memcpy(digits, s + i + 1, n);
+        digits[n] = '\0';
+        if (digits[0] < '0' || digits[0] > '9'
+            || !csam_config_parse_long(digits, 1, 65535, &port))
+            return 0;
+    }
+    return 1;
+}
+
+static int csam_config_public_url_ok(const char *value)
+{
+    const char *rest;
+    const char *slash;
+    size_t len = strlen(value);
+    size_t i;
+
+    if (len > CSAM_CONFIG_URL_MAX)
+        return 0;
+    if (strncmp(value, "https://", 8) == 0)
+        rest = value + 8;
+    else if (strncmp(value, "http://", 7) == 0)
+        rest = value + 7;
+    else
+        return 0;
+    slash = strchr(rest, '/');
+    if (!csam_config_check_authority(rest, slash ? (size_t)(slash - rest)
+                                                 : strlen(rest)))
+        return 0;
+    if (slash != NULL) {
+        /* a base path: no query, no fragment, no empty or dot segment */
+        for (i = 0; slash[i] != '\0'; i++)
+            if (!csam_config_is_path_char(slash[i]))
+                return 0;
+        if (value[len - 1] == '/' || strstr(slash, "//") != NULL
+            || strstr(slash, "/./") != NULL || strstr(slash, "/../") != NULL)
+            return 0;
+        if (strcmp(value + len - 2, "/.") == 0
+            || (len >= 3 && strcmp(value + len - 3, "/..") == 0))
+            return 0;
+    }
+    return 1;
+}
+
+/* smtp[s]://[user[:password]@]host[:port][/ehlo-domain] */
+static int csam_config_relay_ok(const char *value)
+{
+    const char *rest;
+    const char *end;
+    const char *at;
+    size_t i;
+
+    if (strlen(value) > CSAM_CONFIG_URL_MAX)
+        return 0;
+    if (strncmp(value, "smtps://", 8) == 0)
+        rest = value + 8;
+    else if (strncmp(value, "smtp://", 7) == 0)
+        rest = value + 7;
+    else
+        return 0;
+    for (i = 0; rest[i] != '\0'; i++)
+        if ((unsigned char)rest[i] <= ' ' || rest[i] == 0x7f
+            || rest[i] == '?' || rest[i] == '#')
+            return 0;
+    end = strchr(rest, '/');
+    if (end == NULL)
+        end = rest + strlen(rest);
+    /* userinfo: the last '@' before the path (passwords are %-encoded) */
+    at = NULL;
+    for (i = 0; rest + i < end; i++)
+        if (rest[i] == '@')
+            at = rest + i;
+    if (at != NULL) {
+        if (at == rest)
+            return 0;
+        rest = at + 1;
+    }
+    return csam_config_check_authority(rest, (size_t)(end - rest));
+}
+
+/* "/csam", "/portal/csam": segments of unreserved characters. */
+static int csam_config_url_path_ok(const char *value)
+{
+    size_t i;
+    size_t len = strlen(value);
+
+    if (len < 2 || len > 256 || value[0] != '/' || value[len - 1] == '/')
+        return 0;
+    for (i = 1; i < len; i++) {
+        char c = value[i];
+
+        if (c == '/') {
+            if (value[i - 1] == '/')
+                return 0;
+            continue;
+        }
+        if (!(csam_config_is_alnum(c) || c == '-' || c == '.' || c == '_'
+              || c == '~'))
+            return 0;
+    }
+    return strstr(value, "/./") == NULL && strstr(value, "/../") == NULL
+           && strcmp(value + len - 2, "/.") != 0
+           && (len < 3 || strcmp(value + len - 3, "/..") != 0);
+}
+
+static const char *csam_config_kind_reason(const struct csam_config_key *key)
+{
+    switch (key->kind) {
+    case CSAM_CONFIG_TEXT:
+        return "must be UTF-8 text without control characters";
+    case CSAM_CONFIG_PATH:
+        return "must be an absolute path";
+    case CSAM_CONFIG_PUBLIC_URL:
+        return "must be an absolute http:// or https:// URL without "
+               "query, fragment or trailing '/'";
+    case CSAM_CONFIG_RELAY:
+        return "must be an smtp:// or smtps:// URL";
+    case CSAM_CONFIG_MAILBOX:
+        return "must be an e-mail address, optionally with a display name "
+               "(\"Name <address>\")";
+    case CSAM_CONFIG_URL_PATH:
+        return "must be a URL path starting with '/' without a trailing '/'";
+    case CSAM_CONFIG_LONG:
+        break;
+    }
+    return "is invalid";
+}
+
+static int csam_config_value_ok(const struct csam_config_key *key,
+                                const char *value)
+{
+    char name[CSAM_MAILBOX_NAME_MAX + 1];
+    char addr[CSAM_EMAIL_MAX + 1];
+
+    if (csam_text_check(value, CSAM_CONFIG_VALUE_MAX) != CSAM_OK)
+        return 0;
+    switch (key->kind) {
+    case CSAM_CONFIG_TEXT:
+        return 1;
+    case CSAM_CONFIG_PATH:
+        return value[0] == '/';
+    case CSAM_CONFIG_PUBLIC_URL:
+        return csam_config_public_url_ok(value);
+    case CSAM_CONFIG_RELAY:
+        return csam_config_relay_ok(value);
+    case CSAM_CONFIG_MAILBOX:
+        return csam_mail_mailbox_parse(value, name, sizeof(name), addr,
+                                       sizeof(addr)) == CSAM_OK;
+    case CSAM_CONFIG_URL_PATH:
+        return csam_config_url_path_ok(value);
+    case CSAM_CONFIG_LONG:
+        break;
+    }
+    return 0;
+}
+
+csam_result csam_config_set(struct csam_config *cfg, const char *key,
+                            const char *value, char *err, size_t errlen)
+{
+    const struct csam_config_key *k;
+    char **field;
+    char *copy;
+
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (cfg == NULL || key == NULL || value == NULL) {
+        csam_config_error(err, errlen, "missing key or value");
+        return CSAM_ERR_CONFIG;
+    }
+    k = csam_config_find(key);
+    if (k == NULL) {
+        /* the key is echoed only when it is a plausible key name */
+        size_t i, n = strlen(key);
+        int plain = n > 0 && n <= 64;
+
+        for (i = 0; plain && i < n; i++)
+            if (!(csam_config_is_alnum(key[i]) || key[i] == '_'))
+                plain = 0;
+        if (plain)
+            csam_config_error(err, errlen, "unknown key '%s'", key);
+        else
+            csam_config_error(err, errlen, "unknown key");
+        return CSAM_ERR_CONFIG;
+    }
+    if (value[0] == '\0') {
+        csam_config_error(err, errlen, "key '%s': empty value", k->name);
+        return CSAM_ERR_CONFIG;
+    }
+    if (k->kind == CSAM_CONFIG_LONG) {
+        long v;
+
+        if (!csam_config_parse_long(value, k->min, k->max, &v)) {
+            csam_config_error(err, errlen,
+                              "key '%s': must be an integer from %ld to %ld",
+                              k->name, k->min, k->max);
+            return CSAM_ERR_CONFIG;
+        }
+        *csam_config_long_field(cfg, k) = v;
+        return CSAM_OK;
+    }
+    if (!csam_config_value_ok(k, value)) {
+        csam_config_error(err, errlen, "key '%s': %s", k->name,
+                          csam_config_kind_reason(k));
+        return CSAM_ERR_CONFIG;
+    }
+    copy = strdup(value);
+    if (copy == NULL) {
+        csam_config_error(err, errlen, "out of memory");
+        return CSAM_ERR_NOMEM;
+    }
+    field = csam_config_str_field(cfg, k);
+    if (*field != NULL) {
+        if (k->secret)
+            memset(*field, 0, strlen(*field));
+        free(*field);
+    }
+    *field = copy;
+    return CSAM_OK;
+}
+
+static int csam_config_is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Parse one line in place.  Returns 0 for a blank or comment line, 1 with
+ * *key and *value set, -1 with a reason in err. */
+static int csam_config_split(char *line, char **key, char **value,
+                             char *err, size_t errlen)
+{
+    char *p = line;
+    char *end;
+    char *eq;
+    size_t len;
+
+    while (csam_config_is_blank(*p))
+        p++;
+    if (*p == '\0' || *p == '#')
+        return 0;
+    eq = strchr(p, '=');
+    if (eq == NULL) {
+        csam_config_error(err, errlen, "expected 'key = value'");
+        return -1;
+    }
+    end = eq;
+    while (end > p && csam_config_is_blank(end[-1]))
+        end--;
+    *end = '\0';
+    if (*p == '\0') {
+        csam_config_error(err, errlen, "missing key before '='");
+        return -1;
+    }
+    *key = p;
+
+    p = eq + 1;
+    while (csam_config_is_blank(*p))
+        p++;
+    len = strlen(p);
+    while (len > 0 && csam_config_is_blank(p[len - 1]))
+        p[--len] = '\0';
+    /* "..." keeps inner spaces; the quotes go only when they wrap the
+     * whole value, so '"CSAM" <noreply@example.be>' stays as written. */
+    if (len >= 2 && p[0] == '"' && p[len - 1] == '"') {
+        p[len - 1] = '\0';
+        p++;
+    } else if (len == 1 && p[0] == '"') {
+        csam_config_error(err, errlen, "unterminated quote");
+        return -1;
+    }
+    *value = p;
+    return 1;
+}
+
+/* Reads one line into buf (without its '\n').  Returns 1 for a line, 0 at
+ * end of file, -1 for a line too long or holding a NUL byte. */
+static int csam_config_getline(FILE *fp, char *buf, size_t size, int *eof)
+{
+    size_t n = 0;
+    int c;
+    int bad = 0;
+
+    if (*eof)
+        return 0;
+    for (;;) {
+        c = getc(fp);
+        if (c == EOF) {
+            *eof = 1;
+            if (n == 0 && !bad)
+                return ferror(fp) ? -2 : 0;
+            break;
+        }
+        if (c == '\n')
+            break;
+        if (c == '\0')
+            bad = 1;
+        if (n + 1 < size)
+            buf[n++] = (char)c;
+        else
+            bad = 1;
+    }
+    buf[n] = '\0';
+    if (ferror(fp))
+        return -2;
+    return bad ? -1 : 1;
+}
+
+/* Checks are made on the open descriptor, so the file read is the file
+ * checked (no race between stat and open). */
+static csam_result csam_config_check_file(int fd, const char *path,
+                                          int require_secure, char *err,
+                                          size_t errlen)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) != 0) {
+        csam_config_error(err, errlen, "%s: cannot stat: %s", path,
+                          strerror(errno));
+        return CSAM_ERR_IO;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        csam_config_error(err, errlen, "%s: not a regular file", path);
+        return CSAM_ERR_IO;
+    }
+    if (require_secure) {
+        if (st.st_uid != 0) {
+            csam_config_error(err, errlen, "%s: not owned by root", path);
+            return CSAM_ERR_INSECURE;
+        }
+        if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+            csam_config_error(err, errlen,
+                              "%s: writable by group or others", path);
+            return CSAM_ERR_INSECURE;
+        }
+    }
+    return CSAM_OK;
+}
+
+csam_result csam_config_load(struct csam_config *cfg, const char *path,
+                             int require_secure, char *err, size_t errlen)
+{
+    char seen[CSAM_CONFIG_NKEYS];
+    unsigned lines_seen[CSAM_CONFIG_NKEYS];
+    char *line = NULL;
+    char reason[CSAM_CONFIG_ERRLEN];
+    csam_result res = CSAM_OK;
+    FILE *fp = NULL;
+    unsigned lineno = 0;
+    int fd;
+    int eof = 0;
+
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (cfg == NULL || path == NULL) {
+        csam_config_error(err, errlen, "no configuration file given");
+        return CSAM_ERR_CONFIG;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        csam_config_error(err, errlen, "%s: cannot open: %s", path,
+                          strerror(errno));
+        return CSAM_ERR_IO;
+    }
+    res = csam_config_check_file(fd, path, require_secure, err, errlen);
+    if (res != CSAM_OK) {
+        close(fd);
+        return res;
+    }
+    fp = fdopen(fd, "r");
+    if (fp == NULL) {
+        close(fd);
+        csam_config_error(err, errlen, "%s: out of memory", path);
+        return CSAM_ERR_NOMEM;
+    }
+    line = malloc(CSAM_CONFIG_LINE_MAX + 1);
+    if (line == NULL) {
+        csam_config_error(err, errlen, "%s: out of memory", path);
+        res = CSAM_ERR_NOMEM;
+        goto out;
+    }
+    memset(seen, 0, sizeof(seen));
+    memset(lines_seen, 0, sizeof(lines_seen));
+
+    for (;;) {
+        char *key, *value;
+        const struct csam_config_key *k;
+        int got;
+
+        got = csam_config_getline(fp, line, CSAM_CONFIG_LINE_MAX + 1, &eof);
+        if (got == 0)
+            break;
+        lineno++;
+        if (got == -2) {
+            csam_config_error(err, errlen, "%s:%u: read error", path, lineno);
+            res = CSAM_ERR_IO;
+            goto out;
+        }
+        if (got == -1) {
+            csam_config_error(err, errlen,
+                              "%s:%u: line longer than %d bytes or holding "
+                              "a NUL byte", path, lineno,
+                              CSAM_CONFIG_LINE_MAX);
+            res = CSAM_ERR_CONFIG;
+            goto out;
+        }
+        if (lineno > CSAM_CONFIG_LINES_MAX) {
+            csam_config_error(err, errlen, "%s:%u: more than %d lines", path,
+                              lineno, CSAM_CONFIG_LINES_MAX);
+            res = CSAM_ERR_CONFIG;
+            goto out;
+        }
+        got = csam_config_split(line, &key, &value, reason, sizeof(reason));
+        if (got == 0)
+            continue;
+        if (got < 0) {
+            csam_config_error(err, errlen, "%s:%u: %s", path, lineno, reason);
+            res = CSAM_ERR_CONFIG;
+            goto out;
+        }
+        k = csam_config_find(key);
+        if (k != NULL && seen[k - csam_config_keys]) {
+            /* a second line would silently win: almost always a mistake,
+             * sometimes an attack on an appended file */
+            csam_config_error(err, errlen,
+                              "%s:%u: key '%s' already set on line %u", path,
+                              lineno, k->name, lines_seen[k - csam_config_keys]);
+            res = CSAM_ERR_CONFIG;
+            goto out;
+        }
+        res = csam_config_set(cfg, key, value, reason, sizeof(reason));
+        if (res != CSAM_OK) {
+            csam_config_error(err, errlen, "%s:%u: %s", path, lineno, reason);
+            goto out;
+        }
+        seen[k - csam_config_keys] = 1;
+        lines_seen[k - csam_config_keys] = lineno;
+    }
+
+out:
+    if (line != NULL) {
+        /* the last line read may have held the relay's password */
+        memset(line, 0, CSAM_CONFIG_LINE_MAX + 1);
+        free(line);
+    }
+    fclose(fp);
+    return res;
+}
+
+csam_result csam_config_check(const struct csam_config *cfg, char *err,
+                              size_t errlen)
+{
+    size_t i;
+
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (cfg == NULL) {
+        csam_config_error(err, errlen, "no configuration");
+        return CSAM_ERR_CONFIG;
+    }
+    for (i = 0; i < CSAM_CONFIG_NKEYS; i++) {
+        const struct csam_config_key *k = &csam_config_keys[i];
+        const char *s;
+
+        if (k->kind == CSAM_CONFIG_LONG) {
+            long v = *csam_config_long_field((struct csam_config *)cfg, k);
+
+            if (v < k->min || v > k->max) {
+                csam_config_error(err, errlen,
+                                  "%s must be from %ld to %ld", k->name,
+                                  k->min, k->max);
+                return CSAM_ERR_CONFIG;
+            }
+            continue;
+        }
+        s = *csam_config_str_field((struct csam_config *)cfg, k);
+        if (s == NULL) {
+            /* public_url is only needed where links are made: see
+             * csam_config_check_web() */
+            if (k->kind == CSAM_CONFIG_PUBLIC_URL)
+                continue;
+            csam_config_error(err, errlen, "%s is not set", k->name);
+            return CSAM_ERR_CONFIG;
+        }
+        if (!csam_config_value_ok(k, s)) {
+            csam_config_error(err, errlen, "%s %s", k->name,
+                              csam_config_kind_reason(k));
+            return CSAM_ERR_CONFIG;
+        }
+    }
+    if (cfg->password_min > cfg->password_max) {
+        csam_config_error(err, errlen,
+                          "password_min (%ld) is greater than password_max "
+                          "(%ld)", cfg->password_min, cfg->password_max);
+        return CSAM_ERR_CONFIG;
+    }
+    if (cfg->session_idle > cfg->session_absolute) {
+        csam_config_error(err, errlen,
+                          "session_idle (%ld) is greater than "
+                          "session_absolute (%ld)", cfg->session_idle,
+                          cfg->session_absolute);
+        return CSAM_ERR_CONFIG;
+    }
+    if (cfg->argon2_m_cost < 8 * cfg->argon2_parallelism) {
+        csam_config_error(err, errlen,
+                          "argon2_m_cost must be at least 8 KiB per lane "
+                          "(argon2_parallelism)");
+        return CSAM_ERR_CONFIG;
+    }
+    if (cfg->code_ttl > cfg->activation_ttl) {
+        csam_config_error(err, errlen,
+                          "code_ttl is greater than activation_ttl");
+        return CSAM_ERR_CONFIG;
+    }
+    return CSAM_OK;
+}
+
+csam_result csam_config_check_web(const struct csam_config *cfg, char *err,
+                                  size_t errlen)
+{
+    csam_result res = csam_config_check(cfg, err, errlen);
+
+    if (res != CSAM_OK)
+        return res;
+    if (cfg->public_url == NULL) {
+        csam_config_error(err, errlen,
+                          "public_url is not set: links in e-mails need it "
+                          "(never taken from the Host: header)");
+        return CSAM_ERR_CONFIG;
+    }
+    return CSAM_OK;
+}

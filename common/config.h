@@ -21,7 +21,8 @@ struct csam_config {
     char *secret_file;      /*                     ("/etc/csam/secret.key") */
     char *public_url;       /* absolute http(s) URL, no trailing '/'  (NULL) */
     char *mail_relay;       /* smtp:// or smtps:// URL ("smtp://127.0.0.1:25") */
-    char *mail_from;        /* RFC 5322 mailbox, may have a display name */
+    char *mail_from;        /* RFC 5322 mailbox, may have a display name
+                               (NULL: no default, must be set) */
     char *data_dir;         /* templates/ and common-passwords.txt
                                (CSAM_PKGDATADIR, i.e. $(pkgdatadir)) */
     char *handler_path;     /* URL path of the csam handler        ("/csam") */
@@ -69,5 +70,12 @@ csam_result csam_config_load(struct csam_config *cfg, const char *path,
  * Errors: CSAM_ERR_CONFIG with a message. */
 csam_result csam_config_check(const struct csam_config *cfg, char *err,
                               size_t errlen);
+
+/* csam_config_check() plus what a server making links needs: public_url
+ * set (links in e-mails are never built from a request's Host: header).
+ * mail_from has no default: both checks require it.
+ * Errors: CSAM_ERR_CONFIG with a message. */
+csam_result csam_config_check_web(const struct csam_config *cfg, char *err,
+                                  size_t errlen);
 
 #endif
