@@ -1,0 +1,117 @@
+/*
+ * Rendering of the HTML pages, shared by page.c, page_registration.c and
+ * page_activate.c.
+ *
+ * Pages are templates from <data_dir>/templates/pages/<lang>/ (so a portal
+ * can brand and translate them) rendered with csam_template_render():
+ * every value is HTML-escaped unless the template asks for a fragment the
+ * module built itself ({{{name}}}: error summaries, field errors, their
+ * aria attributes).  Short texts the code chooses (error messages, titles)
+ * come from <lang>/messages.txt.
+ */
+#ifndef CSAM_MOD_PAGE_H
+#define CSAM_MOD_PAGE_H
+
+#include <jansson.h>
+
+#include "httpd.h"
+
+#include "apr_tables.h"
+
+#include "mod_csam.h"
+
+enum csam_page_id {
+    CSAM_PAGE_LAYOUT = 0,
+    CSAM_PAGE_REGISTRATION,
+    CSAM_PAGE_LETTER,
+    CSAM_PAGE_ACTIVATE_CODE,
+    CSAM_PAGE_ACTIVATE_KEY,
+    CSAM_PAGE_ACTIVATE_CREDENTIALS,
+    CSAM_PAGE_ACTIVATE_CONFIRM,
+    CSAM_PAGE_ACTIVATE_DONE,
+    CSAM_PAGE_MESSAGE,
+    CSAM_PAGE_COUNT
+};
+
+/* The page being built for one response. */
+struct csam_page {
+    request_rec *r;
+    struct csam_mod_runtime *rt;
+    int lang;                       /* index in csam_mod_languages */
+    apr_array_header_t *vars;       /* struct csam_tvar */
+    apr_array_header_t *summary;    /* error summary items (HTML) */
+    const char *browser;            /* the csam_b id */
+};
+
+/* Cookie names of the pages. */
+#define CSAM_PAGE_COOKIE_FLASH "csam_flash"
+#define CSAM_PAGE_FLASH_TTL 300
+
+/* Start a page in language lang (index), with the browser id (created
+ * when missing), its CSRF token and the common variables: lang, base,
+ * stylesheet, csrf.  Returns 0, or -1 when no browser id could be made. */
+int csam_page_init(struct csam_page *pg, request_rec *r,
+                   struct csam_mod_runtime *rt, int lang);
+
+/* Set variable name (replacing an earlier value). */
+void csam_page_var(struct csam_page *pg, const char *name, const char *value);
+
+/* The text `key` of messages.txt in the page's language (then fr, then
+ * the key itself), with {{n}} replaced by n when n >= 0. */
+const char *csam_page_text(struct csam_page *pg, const char *key, long n);
+
+/* Declare the page's form fields: each gets <f>_error and <f>_attrs,
+ * empty until csam_page_field_error() fills them. */
+void csam_page_fields(struct csam_page *pg, const char *const *fields);
+
+/* Show message (plain text) next to field and in the error summary. */
+void csam_page_field_error(struct csam_page *pg, const char *field,
+                           const char *message);
+
+/* An error that belongs to no field: in the summary only. */
+void csam_page_error(struct csam_page *pg, const char *message);
+
+/* A status message at the top of the page (role=status). */
+void csam_page_notice(struct csam_page *pg, const char *message);
+
+/* Render page `id` inside the layout and send it with status.  Pages with
+ * a code or a handle pass no_store. */
+int csam_page_send(struct csam_page *pg, enum csam_page_id id, int status,
+                   int no_store);
+
+/* A page with a heading and a paragraph: messages.txt keys
+ * message.<kind>.heading and message.<kind>.text. */
+int csam_page_message(request_rec *r, struct csam_mod_runtime *rt, int lang,
+                      const char *kind, int status);
+
+/* Answer a POST with 303 See Other to a local path. */
+int csam_page_redirect(request_rec *r, const char *location);
+
+/* The language index for a code ("fr", ...), or -1. */
+int csam_page_lang_index(const char *code);
+
+/* The best language of Accept-Language, or 0 (fr). */
+int csam_page_lang_negotiate(const request_rec *r);
+
+/* Read an application/x-www-form-urlencoded POST body into a table (the
+ * first value of each name).  Returns OK, or the HTTP status to answer
+ * (413, 415, 400). */
+int csam_page_read_form(request_rec *r, apr_table_t **form);
+
+/* Check the CSRF token of a POSTed form: 1 if good. */
+int csam_page_csrf_ok(request_rec *r, struct csam_mod_runtime *rt,
+                      apr_table_t *form);
+
+/* Save an error (and the fields to refill) for the page shown after the
+ * redirect; read back and cleared by csam_page_flash_take(). */
+void csam_page_flash_put(request_rec *r, struct csam_mod_runtime *rt,
+                         json_t *flash);
+json_t *csam_page_flash_take(request_rec *r, struct csam_mod_runtime *rt,
+                             const char *browser);
+
+/* Localised message for a core result (the "error.<api error>" text),
+ * with the attempts left or the delay when given. */
+const char *csam_page_result_text(struct csam_page *pg, const char *error,
+                                  long attempts_left, long retry_after);
+
+#endif
