@@ -248,7 +248,7 @@ void csam_page_var(struct csam_page *pg, const char *name, const char *value)
     v->value = value ? value : "";
 }
 
-static const char *csam_page_get_var(struct csam_page *pg, const char *name)
+const char *csam_page_var_get(struct csam_page *pg, const char *name)
 {
     const struct csam_tvar *v = (const void *)pg->vars->elts;
     int i;
@@ -439,7 +439,7 @@ int csam_page_send(struct csam_page *pg, enum csam_page_id id, int status,
     if (csam_page_titles[id] != NULL)
         csam_page_var(pg, "title", csam_page_text(pg, csam_page_titles[id],
                                                   -1));
-    else if (csam_page_get_var(pg, "title") == NULL)
+    else if (csam_page_var_get(pg, "title") == NULL)
         csam_page_var(pg, "title", "");
     csam_page_var(pg, "summary", csam_page_summary_html(pg));
     content = csam_page_render(pg, tmpl[id], csam_page_files[id]);
@@ -470,7 +470,7 @@ int csam_page_message(request_rec *r, struct csam_mod_runtime *rt, int lang,
     csam_page_var(&pg, "heading",
                   csam_page_text(&pg, apr_pstrcat(r->pool, "message.", kind,
                                                   ".heading", NULL), -1));
-    csam_page_var(&pg, "title", csam_page_get_var(&pg, "heading"));
+    csam_page_var(&pg, "title", csam_page_var_get(&pg, "heading"));
     csam_page_var(&pg, "text",
                   csam_page_text(&pg, apr_pstrcat(r->pool, "message.", kind,
                                                   ".text", NULL), -1));
@@ -599,18 +599,101 @@ json_t *csam_page_flash_take(request_rec *r, struct csam_mod_runtime *rt,
     return flash;
 }
 
+json_t *csam_page_flash_new(const char *page)
+{
+    return json_pack("{s:s, s:[], s:{}}", "page", page, "errors", "values");
+}
+
+void csam_page_flash_error(json_t *flash, const char *field, const char *key,
+                           long n, long retry)
+{
+    json_t *errors = json_object_get(flash, "errors");
+    json_t *e = json_pack("{s:s, s:I, s:I}", "k", key, "n", (json_int_t)n,
+                          "r", (json_int_t)retry);
+
+    if (e == NULL)
+        return;
+    if (field != NULL)
+        json_object_set_new(e, "f", json_string(field));
+    json_array_append_new(errors, e);
+}
+
+void csam_page_flash_value(json_t *flash, const char *field,
+                           const char *value)
+{
+    json_t *values = json_object_get(flash, "values");
+
+    /* Invalid UTF-8 cannot be carried (jansson refuses it): dropped. */
+    if (values != NULL && value != NULL)
+        json_object_set_new(values, field, json_string(value));
+}
+
+void csam_page_flash_notice(json_t *flash, const char *key)
+{
+    json_object_set_new(flash, "notice", json_string(key));
+}
+
+void csam_page_flash_show(struct csam_page *pg, const char *page)
+{
+    json_t *flash = csam_page_flash_take(pg->r, pg->rt, pg->browser);
+    const char *fpage, *key, *field;
+    json_t *e, *v;
+    size_t i;
+
+    if (flash == NULL)
+        return;
+    fpage = json_string_value(json_object_get(flash, "page"));
+    if (fpage == NULL || strcmp(fpage, page) != 0)
+        return;
+    json_array_foreach(json_object_get(flash, "errors"), i, e) {
+        key = json_string_value(json_object_get(e, "k"));
+        field = json_string_value(json_object_get(e, "f"));
+        if (key == NULL || strncmp(key, "error.", 6) != 0)
+            continue;
+        key = csam_page_text(
+            pg, key,
+            strcmp(key, "error.locked.retry") == 0
+                ? ((long)json_integer_value(json_object_get(e, "r")) + 59)
+                      / 60
+                : (long)json_integer_value(json_object_get(e, "n")));
+        if (field != NULL
+            && csam_page_var_get(pg, apr_pstrcat(pg->r->pool, field,
+                                                 "_error", NULL)) != NULL)
+            csam_page_field_error(pg, field, key);
+        else
+            csam_page_error(pg, key);
+    }
+    json_object_foreach(json_object_get(flash, "values"), key, v) {
+        /* Only fields the page declared: a flash names no other variable. */
+        if (json_is_string(v)
+            && csam_page_var_get(pg, apr_pstrcat(pg->r->pool, key,
+                                                 "_error", NULL)) != NULL)
+            csam_page_var(pg, apr_pstrdup(pg->r->pool, key),
+                          apr_pstrdup(pg->r->pool, json_string_value(v)));
+    }
+    key = json_string_value(json_object_get(flash, "notice"));
+    if (key != NULL && strncmp(key, "notice.", 7) == 0)
+        csam_page_notice(pg, csam_page_text(pg, key, -1));
+}
+
+const char *csam_page_error_key(request_rec *r, const char *error,
+                                long attempts_left, long retry_after)
+{
+    if (strcmp(error, "invalid_code") == 0 && attempts_left >= 0)
+        return attempts_left == 1 ? "error.invalid_code.one"
+                                  : "error.invalid_code.attempts";
+    if (strcmp(error, "locked") == 0 && retry_after > 0)
+        return "error.locked.retry";
+    return apr_pstrcat(r->pool, "error.", error, NULL);
+}
+
 const char *csam_page_result_text(struct csam_page *pg, const char *error,
                                   long attempts_left, long retry_after)
 {
-    apr_pool_t *p = pg->r->pool;
+    const char *key = csam_page_error_key(pg->r, error, attempts_left,
+                                          retry_after);
 
-    if (strcmp(error, "invalid_code") == 0 && attempts_left >= 0)
-        return csam_page_text(pg, attempts_left == 1
-                                      ? "error.invalid_code.one"
-                                      : "error.invalid_code.attempts",
-                              attempts_left);
-    if (strcmp(error, "locked") == 0 && retry_after > 0)
-        return csam_page_text(pg, "error.locked.retry",
-                              (retry_after + 59) / 60);
-    return csam_page_text(pg, apr_pstrcat(p, "error.", error, NULL), -1);
+    if (strcmp(key, "error.locked.retry") == 0)
+        return csam_page_text(pg, key, (retry_after + 59) / 60);
+    return csam_page_text(pg, key, attempts_left);
 }

@@ -56,6 +56,9 @@ int csam_page_init(struct csam_page *pg, request_rec *r,
 /* Set variable name (replacing an earlier value). */
 void csam_page_var(struct csam_page *pg, const char *name, const char *value);
 
+/* The value of variable name, or NULL when it was never set. */
+const char *csam_page_var_get(struct csam_page *pg, const char *name);
+
 /* The text `key` of messages.txt in the page's language (then fr, then
  * the key itself), with {{n}} replaced by n when n >= 0. */
 const char *csam_page_text(struct csam_page *pg, const char *key, long n);
@@ -108,6 +111,35 @@ void csam_page_flash_put(request_rec *r, struct csam_mod_runtime *rt,
                          json_t *flash);
 json_t *csam_page_flash_take(request_rec *r, struct csam_mod_runtime *rt,
                              const char *browser);
+
+/* A new flash for the page named page (e.g. "registration"): an object
+ * {"page": page}.  Fill it with csam_page_flash_field(),
+ * csam_page_flash_error(), csam_page_flash_value(); owned by the caller
+ * (json_decref). */
+json_t *csam_page_flash_new(const char *page);
+
+/* Record an error for field (NULL: for no field): key is a messages.txt
+ * key, n the attempts left (or -1), retry the seconds before a retry (or
+ * 0). */
+void csam_page_flash_error(json_t *flash, const char *field, const char *key,
+                           long n, long retry);
+
+/* A value to refill in the form (never a password or a code). */
+void csam_page_flash_value(json_t *flash, const char *field,
+                           const char *value);
+
+/* A status message key for the next page. */
+void csam_page_flash_notice(json_t *flash, const char *key);
+
+/* Take this browser's flash if it was made for page, and show its errors
+ * and notice on pg and set its refill values as variables named after
+ * their fields.  Fields must have been declared (csam_page_fields). */
+void csam_page_flash_show(struct csam_page *pg, const char *page);
+
+/* The messages.txt key of the text for an API error code ("error.<code>",
+ * or the attempts/retry variants). */
+const char *csam_page_error_key(request_rec *r, const char *error,
+                                long attempts_left, long retry_after);
 
 /* Localised message for a core result (the "error.<api error>" text),
  * with the attempts left or the delay when given. */

@@ -1,18 +1,542 @@
 /*
- * The citizen's activation pages, in the seeds' order: paper code, key
- * choice and terms, username and password, the e-mailed code, done.
+ * The citizen's activation pages, in the seeds' order, all at
+ * /csam/activate?t=<link token>: the paper code (Suivant), the key choice
+ * and the terms of use (Activez clé numérique), username and password
+ * (Suivant: a code is e-mailed), that code (Continuer), done.
+ *
+ * GET shows the step the activation stands at; each form POSTs back to the
+ * same URL and is answered by 303 to it (post/redirect/get), errors riding
+ * in the flash.  Between steps the activation handle lives in a sealed,
+ * HttpOnly cookie bound to this browser (cookie.c) and to this link's
+ * token (checked here), valid for the flow's lifetime: it cannot be read,
+ * moved to another browser or used with another registration's link.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "http_protocol.h"
+
+#include "apr_strings.h"
 
 #include "mod_csam.h"
 #include "page.h"
 
 APLOG_USE_MODULE(csam);
 
+#define CSAM_PAGE_COOKIE_FLOW "csam_act"
+#define CSAM_PAGE_ACT_FLASH "activate"
+/* A form value longer than this is no code, name or password we accept:
+ * the engine gives the precise error below it. */
+#define CSAM_PAGE_ACT_VALUE_MAX 1024
+
+/* One request on the activation pages. */
+struct csam_page_act {
+    request_rec *r;
+    struct csam_mod_runtime *rt;
+    const char *token;      /* the link's, validated shape */
+    const char *location;   /* this page: where every POST returns */
+    const char *browser;
+    const char *handle;     /* from the flow cookie, NULL when none */
+    json_t *flow;           /* the flow cookie's object, or NULL */
+    csam_engine *engine;
+};
+
+static apr_status_t csam_page_act_decref(void *data)
+{
+    json_decref(data);
+    return APR_SUCCESS;
+}
+
+/* The t parameter of the query string, or NULL. */
+static const char *csam_page_act_token(request_rec *r)
+{
+    char *args, *pair, *next;
+
+    if (r->args == NULL || strlen(r->args) > 4 * CSAM_TOKEN_SIZE)
+        return NULL;
+    args = apr_pstrdup(r->pool, r->args);
+    for (pair = args; pair != NULL; pair = next) {
+        next = strchr(pair, '&');
+        if (next != NULL)
+            *next++ = '\0';
+        if (strncmp(pair, "t=", 2) == 0) {
+            pair += 2;
+            if (ap_unescape_urlencoded(pair) != OK
+                || !csam_token_valid(pair))
+                return NULL;
+            return pair;
+        }
+    }
+    return NULL;
+}
+
+/* Read the flow cookie; kept only when it was made for this link. */
+static void csam_page_act_flow(struct csam_page_act *a)
+{
+    char *text = csam_cookie_get(a->r, a->rt, CSAM_PAGE_COOKIE_FLOW,
+                                 a->browser);
+    const char *t;
+    json_t *flow;
+
+    a->flow = NULL;
+    a->handle = NULL;
+    if (text == NULL || (flow = json_loads(text, 0, NULL)) == NULL)
+        return;
+    apr_pool_cleanup_register(a->r->pool, flow, csam_page_act_decref,
+                              apr_pool_cleanup_null);
+    t = json_string_value(json_object_get(flow, "t"));
+    if (t == NULL || strlen(t) != strlen(a->token)
+        || !csam_ct_equal(t, a->token, strlen(t)))
+        return;
+    a->flow = flow;
+    a->handle = json_string_value(json_object_get(flow, "h"));
+    if (a->handle != NULL && !csam_token_valid(a->handle))
+        a->handle = NULL;
+}
+
+static void csam_page_act_flow_set(struct csam_page_act *a, json_t *flow)
+{
+    char *text = flow ? json_dumps(flow, JSON_COMPACT) : NULL;
+
+    json_decref(flow);
+    if (text == NULL)
+        return;
+    csam_cookie_set(a->r, a->rt, CSAM_PAGE_COOKIE_FLOW, a->browser, text,
+                    a->rt->config.flow_ttl);
+    csam_wipe(text, strlen(text));
+    free(text);
+}
+
+static int csam_page_act_engine(struct csam_page_act *a)
+{
+    return csam_pool_engine(a->r, &a->engine) == APR_SUCCESS;
+}
+
+static int csam_page_act_unavailable(struct csam_page_act *a, int lang)
+{
+    return csam_page_message(a->r, a->rt, lang, "unavailable",
+                             HTTP_SERVICE_UNAVAILABLE);
+}
+
+/* ---- GET: the page of the current step ----------------------------------- */
+
+static int csam_page_act_show(struct csam_page_act *a, enum csam_page_id id,
+                              int lang, const char *const *fields)
+{
+    struct csam_page pg;
+    char n[24];
+
+    if (csam_page_init(&pg, a->r, a->rt, lang) != 0)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    csam_page_var(&pg, "token", a->token);
+    csam_page_var(&pg, "action", a->location);
+    apr_snprintf(n, sizeof(n), "%ld", a->rt->config.password_min);
+    csam_page_var(&pg, "password_min", apr_pstrdup(a->r->pool, n));
+    apr_snprintf(n, sizeof(n), "%ld", a->rt->config.password_max);
+    csam_page_var(&pg, "password_max", apr_pstrdup(a->r->pool, n));
+    csam_page_var(&pg, "terms_version", a->rt->terms_version);
+    if (fields != NULL) {
+        const char *const *f;
+
+        csam_page_fields(&pg, fields);
+        for (f = fields; *f != NULL; f++)
+            csam_page_var(&pg, *f, "");
+    }
+    if (id == CSAM_PAGE_ACTIVATE_DONE) {
+        const char *user = a->flow ? json_string_value(
+                                         json_object_get(a->flow, "u"))
+                                   : NULL;
+
+        csam_page_var(&pg, "username", user ? apr_pstrdup(a->r->pool, user)
+                                            : "");
+    }
+    csam_page_flash_show(&pg, CSAM_PAGE_ACT_FLASH);
+    /* Every step carries a code, a handle or personal data. */
+    return csam_page_send(&pg, id, HTTP_OK, 1);
+}
+
+static const char *const csam_page_act_code_fields[] = {
+    "activation_code", NULL
+};
+static const char *const csam_page_act_key_fields[] = {
+    "key_type", "accept_terms", NULL
+};
+static const char *const csam_page_act_cred_fields[] = {
+    "username", "password", "password_repeat", NULL
+};
+static const char *const csam_page_act_confirm_fields[] = {
+    "code", NULL
+};
+
+static int csam_page_act_get(struct csam_page_act *a)
+{
+    struct csam_activation_state st;
+    char language[3] = "";
+    csam_result res;
+    int lang;
+
+    if (a->flow != NULL && json_is_true(json_object_get(a->flow, "done"))) {
+        lang = csam_page_lang_index(
+            json_string_value(json_object_get(a->flow, "l")));
+        return csam_page_act_show(a, CSAM_PAGE_ACTIVATE_DONE,
+                                  lang < 0 ? 0 : lang, NULL);
+    }
+    if (!csam_page_act_engine(a))
+        return csam_page_act_unavailable(a, csam_page_lang_negotiate(a->r));
+    if (a->handle != NULL) {
+        memset(&st, 0, sizeof(st));
+        res = csam_engine_activation_state(a->engine, a->handle, &st);
+        csam_pool_note(a->r, res);
+        if (res == CSAM_OK) {
+            lang = csam_page_lang_index(st.language);
+            if (lang < 0)
+                lang = 0;
+            switch (st.step) {
+            case CSAM_STEP_KEY:
+                return csam_page_act_show(a, CSAM_PAGE_ACTIVATE_KEY, lang,
+                                          csam_page_act_key_fields);
+            case CSAM_STEP_CREDENTIALS:
+                return csam_page_act_show(a, CSAM_PAGE_ACTIVATE_CREDENTIALS,
+                                          lang, csam_page_act_cred_fields);
+            case CSAM_STEP_CONFIRM:
+                return csam_page_act_show(a, CSAM_PAGE_ACTIVATE_CONFIRM,
+                                          lang, csam_page_act_confirm_fields);
+            case CSAM_STEP_DONE:
+            default:
+                break;
+            }
+        }
+        else if (res == CSAM_ERR_DB || res == CSAM_ERR_SCHEMA)
+            return csam_page_act_unavailable(a,
+                                             csam_page_lang_negotiate(a->r));
+        /* A dead handle: start again from the link, if it still lives. */
+        csam_cookie_clear(a->r, a->rt, CSAM_PAGE_COOKIE_FLOW);
+    }
+    res = csam_engine_link_language(a->engine, a->token, language);
+    csam_pool_note(a->r, res);
+    switch (res) {
+    case CSAM_OK:
+        lang = csam_page_lang_index(language);
+        return csam_page_act_show(a, CSAM_PAGE_ACTIVATE_CODE,
+                                  lang < 0 ? 0 : lang,
+                                  csam_page_act_code_fields);
+    case CSAM_ERR_LOCKED:
+        return csam_page_message(a->r, a->rt, csam_page_lang_negotiate(a->r),
+                                 "locked", HTTP_LOCKED);
+    case CSAM_ERR_EXPIRED:
+        return csam_page_message(a->r, a->rt, csam_page_lang_negotiate(a->r),
+                                 "expired", HTTP_GONE);
+    default:
+        return csam_page_act_unavailable(a, csam_page_lang_negotiate(a->r));
+    }
+}
+
+/* ---- POST: one step ----------------------------------------------------- */
+
+/* The 303 back to the page, with the flash when there is one. */
+static int csam_page_act_back(struct csam_page_act *a, json_t *flash)
+{
+    if (flash != NULL) {
+        csam_page_flash_put(a->r, a->rt, flash);
+        json_decref(flash);
+    }
+    return csam_page_redirect(a->r, a->location);
+}
+
+/* A refused step: the error next to field (or in the summary only). */
+static int csam_page_act_refuse(struct csam_page_act *a, const char *field,
+                                const char *key, long n, long retry)
+{
+    json_t *flash = csam_page_flash_new(CSAM_PAGE_ACT_FLASH);
+
+    if (flash != NULL)
+        csam_page_flash_error(flash, field, key, n, retry);
+    return csam_page_act_back(a, flash);
+}
+
+/* What every step does with a result it has no field for. */
+static int csam_page_act_result(struct csam_page_act *a, csam_result res,
+                                const char *field,
+                                const struct csam_attempts *att)
+{
+    const char *error;
+
+    switch (res) {
+    case CSAM_ERR_DB:
+    case CSAM_ERR_SCHEMA:
+        return csam_page_act_unavailable(a, csam_page_lang_negotiate(a->r));
+    case CSAM_ERR_EXPIRED:
+        /* The GET says why: link gone, or back to the paper code. */
+        csam_cookie_clear(a->r, a->rt, CSAM_PAGE_COOKIE_FLOW);
+        return csam_page_act_back(a, NULL);
+    case CSAM_ERR_STATE:
+        /* Out of order (a second tab, the back button): show the step the
+         * activation really stands at. */
+        return csam_page_act_back(a, NULL);
+    default:
+        csam_api_status(res, &error);
+        return csam_page_act_refuse(
+            a, res == CSAM_ERR_LOCKED ? NULL : field,
+            csam_page_error_key(a->r, error, att ? att->attempts_left : -1,
+                                att ? att->retry_after : 0),
+            att ? att->attempts_left : -1, att ? att->retry_after : 0);
+    }
+}
+
+static const char *csam_page_act_value(apr_table_t *form, const char *name)
+{
+    const char *v = apr_table_get(form, name);
+
+    if (v == NULL || strlen(v) > CSAM_PAGE_ACT_VALUE_MAX)
+        return "";
+    return v;
+}
+
+static int csam_page_act_code(struct csam_page_act *a, apr_table_t *form)
+{
+    struct csam_attempts att = {-1, 0};
+    char handle[CSAM_TOKEN_SIZE] = "";
+    const char *code = csam_page_act_value(form, "activation_code");
+    struct csam_activation_state st;
+    unsigned key_types = 0;
+    csam_result res;
+    json_t *flow;
+
+    if (code[0] == '\0')
+        return csam_page_act_refuse(a, "activation_code",
+                                    "error.required_code", -1, 0);
+    res = csam_engine_activation_open(a->engine, csam_http_source(a->r),
+                                      a->token, code, handle, &key_types,
+                                      &att);
+    csam_pool_note(a->r, res);
+    if (res == CSAM_ERR_LOCKED)
+        /* The GET shows the locked link plainly. */
+        return csam_page_act_back(a, NULL);
+    if (res != CSAM_OK)
+        return csam_page_act_result(a, res, "activation_code", &att);
+    /* The language goes with the flow for the success page, which comes
+     * after the handle is spent. */
+    memset(&st, 0, sizeof(st));
+    if (csam_engine_activation_state(a->engine, handle, &st) != CSAM_OK)
+        st.language[0] = '\0';
+    flow = json_pack("{s:s, s:s, s:s}", "t", a->token, "h", handle, "l",
+                     st.language);
+    csam_wipe(handle, sizeof(handle));
+    csam_page_act_flow_set(a, flow);
+    return csam_page_act_back(a, NULL);
+}
+
+static int csam_page_act_key(struct csam_page_act *a, apr_table_t *form)
+{
+    enum csam_key_type kt = csam_key_type_parse(
+        csam_page_act_value(form, "key_type"));
+    int accept = strcmp(csam_page_act_value(form, "accept_terms"), "yes")
+                 == 0;
+    json_t *flash;
+    csam_result res;
+
+    /* Both checks at once, so the citizen fixes everything in one go. */
+    if (kt != CSAM_KEY_EMAIL || !accept) {
+        flash = csam_page_flash_new(CSAM_PAGE_ACT_FLASH);
+        if (flash == NULL)
+            return HTTP_INTERNAL_SERVER_ERROR;
+        if (kt == CSAM_KEY_NONE)
+            csam_page_flash_error(flash, "key_type", "error.key_required",
+                                  -1, 0);
+        else if (kt != CSAM_KEY_EMAIL)
+            csam_page_flash_error(flash, "key_type", "error.key_unavailable",
+                                  -1, 0);
+        if (!accept)
+            csam_page_flash_error(flash, "accept_terms",
+                                  "error.terms_not_accepted", -1, 0);
+        return csam_page_act_back(a, flash);
+    }
+    res = csam_engine_activation_key(a->engine, csam_http_source(a->r),
+                                     a->handle, kt, accept, NULL,
+                                     a->rt->terms_version);
+    csam_pool_note(a->r, res);
+    if (res == CSAM_OK)
+        return csam_page_act_back(a, NULL);
+    return csam_page_act_result(a, res,
+                                res == CSAM_ERR_TERMS ? "accept_terms"
+                                                      : "key_type",
+                                NULL);
+}
+
+static const char *csam_page_act_cred_field(csam_result res)
+{
+    switch (res) {
+    case CSAM_ERR_USERNAME:
+    case CSAM_ERR_USERNAME_TAKEN:
+        return "username";
+    case CSAM_ERR_PASSWORD_MISMATCH:
+        return "password_repeat";
+    case CSAM_ERR_WEAK_PASSWORD:
+        return "password";
+    default:
+        return NULL;
+    }
+}
+
+static int csam_page_act_credentials(struct csam_page_act *a,
+                                     apr_table_t *form)
+{
+    const char *username = csam_page_act_value(form, "username");
+    const char *password = apr_table_get(form, "password");
+    const char *repeat = apr_table_get(form, "password_repeat");
+    struct csam_credentials_outcome out;
+    const char *field, *error;
+    json_t *flash;
+    csam_result res;
+
+    flash = csam_page_flash_new(CSAM_PAGE_ACT_FLASH);
+    if (flash == NULL)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    /* Only the username is refilled: a password never leaves the body. */
+    csam_page_flash_value(flash, "username", username);
+    if (username[0] == '\0' || password == NULL || password[0] == '\0'
+        || repeat == NULL || repeat[0] == '\0') {
+        if (username[0] == '\0')
+            csam_page_flash_error(flash, "username", "error.required", -1, 0);
+        if (password == NULL || password[0] == '\0')
+            csam_page_flash_error(flash, "password", "error.required", -1, 0);
+        if (repeat == NULL || repeat[0] == '\0')
+            csam_page_flash_error(flash, "password_repeat", "error.required",
+                                  -1, 0);
+        return csam_page_act_back(a, flash);
+    }
+    memset(&out, 0, sizeof(out));
+    res = csam_engine_activation_credentials(a->engine,
+                                             csam_http_source(a->r),
+                                             a->handle, username, password,
+                                             repeat, &out);
+    csam_credentials_outcome_free(&out);
+    csam_pool_note(a->r, res);
+    if (res == CSAM_OK) {
+        csam_page_flash_notice(flash, "notice.code_sent");
+        return csam_page_act_back(a, flash);
+    }
+    field = csam_page_act_cred_field(res);
+    if (field == NULL && res != CSAM_ERR_MAIL) {
+        json_decref(flash);
+        return csam_page_act_result(a, res, NULL, NULL);
+    }
+    csam_api_status(res, &error);
+    csam_page_flash_error(flash, field, csam_page_error_key(a->r, error, -1,
+                                                            0), -1, 0);
+    return csam_page_act_back(a, flash);
+}
+
+static int csam_page_act_confirm(struct csam_page_act *a, apr_table_t *form)
+{
+    struct csam_attempts att = {-1, 0};
+    const char *code = csam_page_act_value(form, "code");
+    struct csam_activated done;
+    csam_result res;
+    json_t *flow;
+
+    if (code[0] == '\0')
+        return csam_page_act_refuse(a, "code", "error.required_code", -1, 0);
+    memset(&done, 0, sizeof(done));
+    res = csam_engine_activation_confirm(a->engine, csam_http_source(a->r),
+                                         a->handle, code, &done, &att);
+    csam_pool_note(a->r, res);
+    if (res != CSAM_OK)
+        return csam_page_act_result(a, res, "code", &att);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, a->r,
+                  "CSAM00520: key %s activated for account %s (page)",
+                  csam_key_type_name(done.key_type), done.username);
+    /* The handle is spent; the cookie now only remembers the outcome, so
+     * a reload shows the success page rather than an expired link. */
+    flow = json_pack("{s:s, s:b, s:s, s:s}", "t", a->token, "done", 1, "u",
+                     done.username, "l",
+                     json_string_value(json_object_get(a->flow, "l"))
+                         ? json_string_value(json_object_get(a->flow, "l"))
+                         : "");
+    csam_page_act_flow_set(a, flow);
+    return csam_page_act_back(a, NULL);
+}
+
+static int csam_page_act_resend(struct csam_page_act *a)
+{
+    struct csam_attempts att = {-1, 0};
+    json_t *flash;
+    csam_result res;
+
+    res = csam_engine_activation_resend(a->engine, csam_http_source(a->r),
+                                        a->handle, &att);
+    csam_pool_note(a->r, res);
+    if (res == CSAM_ERR_LOCKED && att.retry_after > 0)
+        return csam_page_act_refuse(a, NULL, "error.resend_wait",
+                                    att.retry_after, 0);
+    if (res != CSAM_OK)
+        return csam_page_act_result(a, res, NULL, &att);
+    flash = csam_page_flash_new(CSAM_PAGE_ACT_FLASH);
+    if (flash != NULL)
+        csam_page_flash_notice(flash, "notice.code_resent");
+    return csam_page_act_back(a, flash);
+}
+
+static int csam_page_act_post(struct csam_page_act *a)
+{
+    const char *step;
+    apr_table_t *form;
+    int rv;
+
+    rv = csam_page_read_form(a->r, &form);
+    if (rv != OK)
+        return rv;
+    if (!csam_page_csrf_ok(a->r, a->rt, form))
+        return csam_page_message(a->r, a->rt, csam_page_lang_negotiate(a->r),
+                                 "csrf", HTTP_FORBIDDEN);
+    step = csam_page_act_value(form, "step");
+    if (!csam_page_act_engine(a))
+        return csam_page_act_unavailable(a, csam_page_lang_negotiate(a->r));
+    if (strcmp(step, "code") == 0)
+        return csam_page_act_code(a, form);
+    /* Every later step needs this link's handle from this browser. */
+    if (a->handle == NULL)
+        return csam_page_act_back(a, NULL);
+    if (strcmp(step, "key") == 0)
+        return csam_page_act_key(a, form);
+    if (strcmp(step, "credentials") == 0)
+        return csam_page_act_credentials(a, form);
+    if (strcmp(step, "confirm") == 0)
+        return csam_page_act_confirm(a, form);
+    if (strcmp(step, "resend") == 0)
+        return csam_page_act_resend(a);
+    return csam_page_act_back(a, NULL);
+}
+
 int csam_page_activate(request_rec *r, struct csam_mod_runtime *rt)
 {
-    return csam_page_message(r, rt, csam_page_lang_negotiate(r),
-                             "unavailable", HTTP_SERVICE_UNAVAILABLE);
+    struct csam_page_act a;
+
+    memset(&a, 0, sizeof(a));
+    a.r = r;
+    a.rt = rt;
+    if (r->method_number != M_GET && r->method_number != M_POST) {
+        ap_discard_request_body(r);
+        apr_table_setn(r->err_headers_out, "Allow", "GET, POST");
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    a.token = csam_page_act_token(r);
+    if (a.token == NULL) {
+        ap_discard_request_body(r);
+        return csam_page_message(r, rt, csam_page_lang_negotiate(r),
+                                 "expired", HTTP_GONE);
+    }
+    /* The token is base64url: safe in a URL as it is. */
+    a.location = apr_pstrcat(r->pool, rt->config.handler_path,
+                             "/activate?t=", a.token, NULL);
+    a.browser = csam_cookie_browser(r, rt, 1);
+    if (a.browser == NULL)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    csam_page_act_flow(&a);
+    if (r->method_number == M_GET)
+        return csam_page_act_get(&a);
+    return csam_page_act_post(&a);
 }
