@@ -1,0 +1,392 @@
+/*
+ * The JSON API of the registration desk and of activation (DESIGN 3.1):
+ * each endpoint checks its body against its field list, calls one engine
+ * flow and answers; errors go through csam_api_error(), the one mapping.
+ */
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_protocol.h"
+
+#include "apr_strings.h"
+
+#include "mod_csam.h"
+#include "api.h"
+
+APLOG_USE_MODULE(csam);
+
+/* Generous edge bounds: the engine applies the real limits and answers
+ * with the precise error (invalid_email, weak_password, ...). */
+#define CSAM_API_TEXT_MAX 1024
+#define CSAM_API_TOKEN_MAX 128
+
+static const struct csam_api_field csam_api_document_fields[] = {
+    {"type", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
+    {"number", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
+    {NULL, CSAM_API_STRING, 0, 0, NULL}
+};
+
+static const struct csam_api_field csam_api_registration_fields[] = {
+    {"national_number", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
+    {"first_name", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
+    {"last_name", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
+    {"birth_date", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
+    {"document", CSAM_API_OBJECT, 1, 0, csam_api_document_fields},
+    {"email", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
+    {"language", CSAM_API_STRING, 0, CSAM_API_TEXT_MAX, NULL},
+    {NULL, CSAM_API_STRING, 0, 0, NULL}
+};
+
+static const struct csam_api_field csam_api_open_fields[] = {
+    {"token", CSAM_API_STRING, 1, CSAM_API_TOKEN_MAX, NULL},
+    {"activation_code", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
+    {NULL, CSAM_API_STRING, 0, 0, NULL}
+};
+
+static const struct csam_api_field csam_api_key_fields[] = {
+    {"activation", CSAM_API_STRING, 1, CSAM_API_TOKEN_MAX, NULL},
+    {"key_type", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
+    {"accept_terms", CSAM_API_BOOLEAN, 1, 0, NULL},
+    {"phone", CSAM_API_STRING, 0, CSAM_API_TEXT_MAX, NULL},
+    {NULL, CSAM_API_STRING, 0, 0, NULL}
+};
+
+static const struct csam_api_field csam_api_credentials_fields[] = {
+    {"activation", CSAM_API_STRING, 1, CSAM_API_TOKEN_MAX, NULL},
+    {"username", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
+    /* No edge bound below the body's: a long password is weak_password. */
+    {"password", CSAM_API_STRING, 1, 0, NULL},
+    {"password_repeat", CSAM_API_STRING, 1, 0, NULL},
+    {NULL, CSAM_API_STRING, 0, 0, NULL}
+};
+
+static const struct csam_api_field csam_api_confirm_fields[] = {
+    {"activation", CSAM_API_STRING, 1, CSAM_API_TOKEN_MAX, NULL},
+    {"code", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
+    {NULL, CSAM_API_STRING, 0, 0, NULL}
+};
+
+static const struct csam_api_field csam_api_resend_fields[] = {
+    {"activation", CSAM_API_STRING, 1, CSAM_API_TOKEN_MAX, NULL},
+    {NULL, CSAM_API_STRING, 0, 0, NULL}
+};
+
+/* The engine for this request, or a 503 written: returns NULL then. */
+static csam_engine *csam_api_engine(request_rec *r, int *rv)
+{
+    csam_engine *engine = NULL;
+
+    if (csam_pool_engine(r, &engine) != APR_SUCCESS) {
+        *rv = csam_api_error(r, CSAM_ERR_DB, NULL);
+        return NULL;
+    }
+    return engine;
+}
+
+/* Engine failure: the answer, and the pool told about a dead database. */
+static int csam_api_result(request_rec *r, csam_result res,
+                           const struct csam_attempts *att)
+{
+    csam_pool_note(r, res);
+    return csam_api_error(r, res, att);
+}
+
+static int csam_api_registrations(request_rec *r)
+{
+    struct csam_registration reg;
+    struct csam_registration_receipt receipt;
+    csam_engine *engine;
+    json_t *body, *doc, *reply;
+    csam_result res;
+    int rv;
+
+    /* The administrator's own authentication names the officer; without
+     * it there is no open registration desk. */
+    if (r->user == NULL || r->user[0] == '\0') {
+        ap_discard_request_body(r);
+        return csam_api_fail(r, HTTP_FORBIDDEN, "forbidden",
+                             "Registration needs an authenticated officer.");
+    }
+    rv = csam_api_read(r, csam_api_registration_fields, &body);
+    if (body == NULL)
+        return rv;
+    doc = json_object_get(body, "document");
+    memset(&reg, 0, sizeof(reg));
+    reg.national_number = csam_api_string(body, "national_number");
+    reg.first_name = csam_api_string(body, "first_name");
+    reg.last_name = csam_api_string(body, "last_name");
+    reg.birth_date = csam_api_string(body, "birth_date");
+    reg.document_type = csam_api_string(doc, "type");
+    reg.document_number = csam_api_string(doc, "number");
+    reg.email = csam_api_string(body, "email");
+    reg.language = csam_api_string(body, "language");
+
+    engine = csam_api_engine(r, &rv);
+    if (engine == NULL)
+        return rv;
+    memset(&receipt, 0, sizeof(receipt));
+    res = csam_engine_register(engine, r->user, csam_http_source(r), &reg,
+                               &receipt);
+    if (res != CSAM_OK)
+        return csam_api_result(r, res, NULL);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "CSAM00014: registration %" APR_INT64_T_FMT
+                  " recorded by officer %s", (apr_int64_t)receipt
+                  .registration_id, r->user);
+    reply = csam_api_own(r, json_pack("{s:I, s:s, s:s}", "registration_id",
+                                      (json_int_t)receipt.registration_id,
+                                      "activation_code",
+                                      receipt.activation_code, "expires_at",
+                                      receipt.expires_at));
+    csam_wipe(receipt.activation_code, sizeof(receipt.activation_code));
+    if (reply == NULL)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    return csam_api_send(r, HTTP_CREATED, reply);
+}
+
+static json_t *csam_api_key_types(unsigned mask)
+{
+    static const enum csam_key_type all[] = {CSAM_KEY_EMAIL, CSAM_KEY_SMS,
+                                             CSAM_KEY_TOTP};
+    json_t *list = json_array();
+    size_t i;
+
+    for (i = 0; list != NULL && i < sizeof(all) / sizeof(all[0]); i++)
+        if (mask & (unsigned)all[i])
+            json_array_append_new(list,
+                                  json_string(csam_key_type_name(all[i])));
+    return list;
+}
+
+static int csam_api_activation_open(request_rec *r)
+{
+    char handle[CSAM_TOKEN_SIZE] = "";
+    struct csam_attempts att = {-1, 0};
+    unsigned key_types = 0;
+    csam_engine *engine;
+    const char *token;
+    json_t *body, *reply;
+    csam_result res;
+    int rv;
+
+    rv = csam_api_read(r, csam_api_open_fields, &body);
+    if (body == NULL)
+        return rv;
+    token = csam_api_string(body, "token");
+    /* A token of the wrong shape is as unknown as any other. */
+    if (!csam_token_valid(token))
+        return csam_api_error(r, CSAM_ERR_EXPIRED, NULL);
+    engine = csam_api_engine(r, &rv);
+    if (engine == NULL)
+        return rv;
+    res = csam_engine_activation_open(engine, csam_http_source(r), token,
+                                      csam_api_string(body,
+                                                      "activation_code"),
+                                      handle, &key_types, &att);
+    if (res != CSAM_OK)
+        return csam_api_result(r, res, &att);
+    reply = csam_api_own(r, json_pack("{s:s, s:o}", "activation", handle,
+                                      "key_types",
+                                      csam_api_key_types(key_types)));
+    csam_wipe(handle, sizeof(handle));
+    if (reply == NULL)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    return csam_api_send(r, HTTP_OK, reply);
+}
+
+/* The handle of an activation in progress, or NULL when its shape is
+ * wrong (answered as expired, like any unknown handle). */
+static const char *csam_api_handle_of(json_t *body)
+{
+    const char *handle = csam_api_string(body, "activation");
+
+    return csam_token_valid(handle) ? handle : NULL;
+}
+
+static int csam_api_next(request_rec *r, int status, enum csam_step next)
+{
+    json_t *reply = csam_api_own(r, json_pack("{s:s}", "next",
+                                              csam_step_name(next)));
+
+    if (reply == NULL)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    return csam_api_send(r, status, reply);
+}
+
+static int csam_api_activation_key(request_rec *r)
+{
+    csam_engine *engine;
+    enum csam_key_type type;
+    const char *handle;
+    json_t *body;
+    csam_result res;
+    int rv;
+
+    rv = csam_api_read(r, csam_api_key_fields, &body);
+    if (body == NULL)
+        return rv;
+    type = csam_key_type_parse(csam_api_string(body, "key_type"));
+    if (type == CSAM_KEY_NONE)
+        return csam_api_fail(r, HTTP_BAD_REQUEST, "invalid_request",
+                             "key_type must be email, sms or totp.");
+    handle = csam_api_handle_of(body);
+    if (handle == NULL)
+        return csam_api_error(r, CSAM_ERR_EXPIRED, NULL);
+    engine = csam_api_engine(r, &rv);
+    if (engine == NULL)
+        return rv;
+    res = csam_engine_activation_key(
+        engine, csam_http_source(r), handle, type,
+        json_is_true(json_object_get(body, "accept_terms")),
+        csam_api_string(body, "phone"), csam_runtime_get(r)->terms_version);
+    if (res != CSAM_OK)
+        return csam_api_result(r, res, NULL);
+    return csam_api_next(r, HTTP_OK, CSAM_STEP_CREDENTIALS);
+}
+
+static apr_status_t csam_api_free_outcome(void *data)
+{
+    csam_credentials_outcome_free(data);
+    return APR_SUCCESS;
+}
+
+static int csam_api_activation_credentials(request_rec *r)
+{
+    struct csam_credentials_outcome *outcome;
+    csam_engine *engine;
+    const char *handle;
+    json_t *body, *reply;
+    csam_result res;
+    int rv;
+
+    rv = csam_api_read(r, csam_api_credentials_fields, &body);
+    if (body == NULL)
+        return rv;
+    handle = csam_api_handle_of(body);
+    if (handle == NULL)
+        return csam_api_error(r, CSAM_ERR_EXPIRED, NULL);
+    engine = csam_api_engine(r, &rv);
+    if (engine == NULL)
+        return rv;
+    outcome = apr_pcalloc(r->pool, sizeof(*outcome));
+    apr_pool_cleanup_register(r->pool, outcome, csam_api_free_outcome,
+                              apr_pool_cleanup_null);
+    res = csam_engine_activation_credentials(
+        engine, csam_http_source(r), handle,
+        csam_api_string(body, "username"), csam_api_string(body, "password"),
+        csam_api_string(body, "password_repeat"), outcome);
+    if (res != CSAM_OK)
+        return csam_api_result(r, res, NULL);
+    reply = csam_api_own(r, json_pack("{s:s}", "next",
+                                      csam_step_name(outcome->next)));
+    if (reply == NULL)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    if (outcome->otpauth_uri != NULL && outcome->totp_secret != NULL) {
+        json_object_set_new(reply, "otpauth_uri",
+                            json_string(outcome->otpauth_uri));
+        json_object_set_new(reply, "secret",
+                            json_string(outcome->totp_secret));
+    }
+    return csam_api_send(r, HTTP_ACCEPTED, reply);
+}
+
+static int csam_api_activation_confirm(request_rec *r)
+{
+    struct csam_attempts att = {-1, 0};
+    struct csam_activated done;
+    csam_engine *engine;
+    const char *handle;
+    json_t *body, *reply;
+    csam_result res;
+    int rv;
+
+    rv = csam_api_read(r, csam_api_confirm_fields, &body);
+    if (body == NULL)
+        return rv;
+    handle = csam_api_handle_of(body);
+    if (handle == NULL)
+        return csam_api_error(r, CSAM_ERR_EXPIRED, NULL);
+    engine = csam_api_engine(r, &rv);
+    if (engine == NULL)
+        return rv;
+    memset(&done, 0, sizeof(done));
+    res = csam_engine_activation_confirm(engine, csam_http_source(r), handle,
+                                         csam_api_string(body, "code"), &done,
+                                         &att);
+    if (res != CSAM_OK)
+        return csam_api_result(r, res, &att);
+    reply = csam_api_own(r, json_pack("{s:s, s:s, s:s}", "username",
+                                      done.username, "key_type",
+                                      csam_key_type_name(done.key_type)
+                                          ? csam_key_type_name(done.key_type)
+                                          : "",
+                                      "status", "active"));
+    if (reply == NULL)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    return csam_api_send(r, HTTP_OK, reply);
+}
+
+static int csam_api_activation_resend(request_rec *r)
+{
+    struct csam_attempts att = {-1, 0};
+    csam_engine *engine;
+    const char *handle;
+    json_t *body;
+    csam_result res;
+    int rv;
+
+    rv = csam_api_read(r, csam_api_resend_fields, &body);
+    if (body == NULL)
+        return rv;
+    handle = csam_api_handle_of(body);
+    if (handle == NULL)
+        return csam_api_error(r, CSAM_ERR_EXPIRED, NULL);
+    engine = csam_api_engine(r, &rv);
+    if (engine == NULL)
+        return rv;
+    res = csam_engine_activation_resend(engine, csam_http_source(r), handle,
+                                        &att);
+    if (res != CSAM_OK)
+        return csam_api_result(r, res, &att);
+    return csam_api_next(r, HTTP_ACCEPTED, CSAM_STEP_CONFIRM);
+}
+
+struct csam_api_route {
+    const char *path;
+    int (*handle)(request_rec *r);
+};
+
+static const struct csam_api_route csam_api_routes[] = {
+    {"/api/v1/registrations", csam_api_registrations},
+    {"/api/v1/activation", csam_api_activation_open},
+    {"/api/v1/activation/key", csam_api_activation_key},
+    {"/api/v1/activation/credentials", csam_api_activation_credentials},
+    {"/api/v1/activation/confirm", csam_api_activation_confirm},
+    {"/api/v1/activation/resend", csam_api_activation_resend},
+};
+
+int csam_api_handle(request_rec *r, struct csam_mod_runtime *rt,
+                    const char *path)
+{
+    size_t i;
+
+    (void)rt;
+    for (i = 0; i < sizeof(csam_api_routes) / sizeof(csam_api_routes[0]);
+         i++) {
+        if (strcmp(path, csam_api_routes[i].path) != 0)
+            continue;
+        if (r->method_number != M_POST) {
+            ap_discard_request_body(r);
+            apr_table_setn(r->err_headers_out, "Allow", "POST");
+            return csam_api_fail(r, HTTP_METHOD_NOT_ALLOWED,
+                                 "method_not_allowed",
+                                 "Only POST is allowed here.");
+        }
+        return csam_api_routes[i].handle(r);
+    }
+    ap_discard_request_body(r);
+    return csam_api_fail(r, HTTP_NOT_FOUND, "not_found",
+                         "No such API endpoint.");
+}

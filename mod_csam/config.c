@@ -1,0 +1,308 @@
+/*
+ * Directives and the per-server configuration merge.
+ *
+ * Every directive that mirrors a csam.conf key goes through one handler,
+ * csam_config_cmd_setting(), whose cmd->info is that key: the value is
+ * validated by csam_config_set(), the same code pam_csam uses for the file,
+ * and kept as text.  The typed struct csam_config is built at startup from
+ * the defaults, then CSAMConfigFile, then these values (runtime.c), so a
+ * directive always wins over the file whatever their order.
+ */
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+
+#include "apr_strings.h"
+#include "apr_uri.h"
+
+#include <libpq-fe.h>
+
+#include "mod_csam.h"
+
+APLOG_USE_MODULE(csam);
+
+void *csam_config_create_server(apr_pool_t *p, server_rec *s)
+{
+    struct csam_mod_server *conf = apr_pcalloc(p, sizeof(*conf));
+
+    (void)s;
+    conf->settings = apr_table_make(p, 8);
+    conf->origins = apr_table_make(p, 8);
+    return conf;
+}
+
+void *csam_config_merge_server(apr_pool_t *p, void *basev, void *addv)
+{
+    const struct csam_mod_server *base = basev;
+    const struct csam_mod_server *add = addv;
+    struct csam_mod_server *conf = apr_pcalloc(p, sizeof(*conf));
+
+    /* apr_table_get() returns the first match, and overlay puts the
+     * virtual host's own entries first. */
+    conf->settings = apr_table_overlay(p, add->settings, base->settings);
+    conf->origins = apr_table_overlay(p, add->origins, base->origins);
+    conf->config_file = add->config_file ? add->config_file
+                                         : base->config_file;
+    conf->terms_version = add->terms_version ? add->terms_version
+                                             : base->terms_version;
+    /* A virtual host that sets nothing shares the main server's run-time
+     * state, and so its connection pool. */
+    conf->inherits = apr_is_empty_table(add->settings)
+                     && add->config_file == NULL
+                     && add->terms_version == NULL;
+    return conf;
+}
+
+/* A mail relay URL with its user:password replaced, for messages. */
+static const char *csam_config_redact_url(apr_pool_t *p, const char *url)
+{
+    const char *scheme_end = strstr(url, "://");
+    const char *host, *at, *slash;
+
+    if (scheme_end == NULL)
+        return url;
+    host = scheme_end + 3;
+    at = strchr(host, '@');
+    slash = strchr(host, '/');
+    if (at == NULL || (slash != NULL && slash < at))
+        return url;
+    return apr_pstrcat(p, apr_pstrmemdup(p, url, (apr_size_t)(host - url)),
+                       "***", at, NULL);
+}
+
+/* libpq's own parser, so a typo is caught at startup, not at the first
+ * request.  The message names the fault, not the (secret-bearing) string. */
+static const char *csam_config_check_conninfo(cmd_parms *cmd,
+                                              const char *value)
+{
+    char *errmsg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(value, &errmsg);
+    const char *msg;
+
+    if (opts != NULL) {
+        PQconninfoFree(opts);
+        return NULL;
+    }
+    msg = apr_psprintf(cmd->pool, "%s: not a libpq connection string: %s",
+                       cmd->cmd->name,
+                       errmsg ? errmsg : "out of memory");
+    if (errmsg != NULL)
+        PQfreemem(errmsg);
+    return msg;
+}
+
+/* Links in e-mails are built from this, never from Host: it must be an
+ * absolute http(s) URL with a host. */
+static const char *csam_config_check_public_url(cmd_parms *cmd,
+                                                const char *value)
+{
+    apr_uri_t uri;
+
+    if (apr_uri_parse(cmd->pool, value, &uri) != APR_SUCCESS
+        || uri.scheme == NULL || uri.hostname == NULL
+        || uri.hostname[0] == '\0'
+        || (strcasecmp(uri.scheme, "https") != 0
+            && strcasecmp(uri.scheme, "http") != 0)
+        || uri.query != NULL || uri.fragment != NULL)
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not an absolute http:// or "
+                            "https:// URL", cmd->cmd->name, value);
+    return NULL;
+}
+
+/* Values that are file names are taken relative to ServerRoot, as httpd's
+ * own file directives are. */
+static int csam_config_is_path(const char *key)
+{
+    return strcmp(key, "secret_file") == 0 || strcmp(key, "data_dir") == 0;
+}
+
+static const char *csam_config_cmd_setting(cmd_parms *cmd, void *dconf,
+                                           const char *value)
+{
+    struct csam_mod_server *conf =
+        ap_get_module_config(cmd->server->module_config, &csam_module);
+    const char *key = cmd->info;
+    const char *shown = value;
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    struct csam_config scratch;
+    char msg[CSAM_CONFIG_ERRLEN] = "";
+    csam_result res;
+
+    (void)dconf;
+    if (err != NULL)
+        return err;
+    if (csam_config_is_path(key)) {
+        value = ap_server_root_relative(cmd->pool, value);
+        if (value == NULL)
+            return apr_psprintf(cmd->pool, "%s: invalid path '%s'",
+                                cmd->cmd->name, shown);
+    }
+    if (strcmp(key, "database") == 0) {
+        err = csam_config_check_conninfo(cmd, value);
+        shown = "(connection string)";
+    } else if (strcmp(key, "public_url") == 0) {
+        err = csam_config_check_public_url(cmd, value);
+    } else if (strcmp(key, "mail_relay") == 0) {
+        shown = csam_config_redact_url(cmd->pool, value);
+    }
+    if (err != NULL)
+        return err;
+
+    if (csam_config_init(&scratch) != CSAM_OK)
+        return apr_psprintf(cmd->pool, "%s: out of memory", cmd->cmd->name);
+    res = csam_config_set(&scratch, key, value, msg, sizeof(msg));
+    csam_config_free(&scratch);
+    if (res != CSAM_OK)
+        return apr_psprintf(cmd->pool, "%s: bad value '%s': %s",
+                            cmd->cmd->name, shown,
+                            msg[0] ? msg : csam_result_name(res));
+
+    apr_table_set(conf->settings, key, value);
+    apr_table_setn(conf->origins, key, cmd->cmd->name);
+    return NULL;
+}
+
+static const char *csam_config_cmd_file(cmd_parms *cmd, void *dconf,
+                                        const char *value)
+{
+    struct csam_mod_server *conf =
+        ap_get_module_config(cmd->server->module_config, &csam_module);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+
+    (void)dconf;
+    if (err != NULL)
+        return err;
+    conf->config_file = ap_server_root_relative(cmd->pool, value);
+    if (conf->config_file == NULL)
+        return apr_psprintf(cmd->pool, "%s: invalid path '%s'",
+                            cmd->cmd->name, value);
+    return NULL;
+}
+
+/* Recorded with each acceptance of the terms: short and printable. */
+static const char *csam_config_cmd_terms(cmd_parms *cmd, void *dconf,
+                                         const char *value)
+{
+    struct csam_mod_server *conf =
+        ap_get_module_config(cmd->server->module_config, &csam_module);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    size_t len = strlen(value);
+
+    (void)dconf;
+    if (err != NULL)
+        return err;
+    if (len == 0 || len > 32
+        || strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                         "0123456789._-") != len)
+        return apr_psprintf(cmd->pool,
+                            "%s: bad value '%s': 1 to 32 characters among "
+                            "letters, digits, '.', '_' and '-'",
+                            cmd->cmd->name, value);
+    conf->terms_version = value;
+    return NULL;
+}
+
+const char *csam_config_directive_of(const char *key)
+{
+    const command_rec *c;
+
+    for (c = csam_config_cmds; c->name != NULL; c++)
+        if (c->cmd_data != NULL && strcmp(c->cmd_data, key) == 0)
+            return c->name;
+    return NULL;
+}
+
+/* Whole words only: "code_ttl" must not match inside "activation_ttl". */
+static int csam_config_is_word_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+const char *csam_config_explain(apr_pool_t *p, const char *msg)
+{
+    const char *out = "";
+    const char *w = msg;
+
+    while (*w != '\0') {
+        const char *e = w;
+        const char *name;
+
+        if (!csam_config_is_word_char(*w)) {
+            while (*e != '\0' && !csam_config_is_word_char(*e))
+                e++;
+            out = apr_pstrcat(p, out,
+                              apr_pstrmemdup(p, w, (apr_size_t)(e - w)),
+                              NULL);
+            w = e;
+            continue;
+        }
+        while (csam_config_is_word_char(*e))
+            e++;
+        name = csam_config_directive_of(apr_pstrmemdup(p, w,
+                                                       (apr_size_t)(e - w)));
+        out = apr_pstrcat(p, out,
+                          name ? name
+                               : apr_pstrmemdup(p, w, (apr_size_t)(e - w)),
+                          NULL);
+        w = e;
+    }
+    return out;
+}
+
+#define CSAM_SETTING(name, key, help) \
+    AP_INIT_TAKE1(name, csam_config_cmd_setting, (void *)key, RSRC_CONF, help)
+
+const command_rec csam_config_cmds[] = {
+    CSAM_SETTING("CSAMDatabase", "database",
+                 "libpq connection string of the CSAM database"),
+    CSAM_SETTING("CSAMSecretFile", "secret_file",
+                 "file holding the secret (at least 32 bytes, mode 0600 or "
+                 "0640)"),
+    CSAM_SETTING("CSAMPublicURL", "public_url",
+                 "absolute base URL of links in e-mails"),
+    CSAM_SETTING("CSAMMailRelay", "mail_relay",
+                 "smtp:// or smtps:// URL of the mail relay"),
+    CSAM_SETTING("CSAMMailFrom", "mail_from",
+                 "sender mailbox of e-mails to citizens"),
+    CSAM_SETTING("CSAMDataDir", "data_dir",
+                 "directory holding templates/ and common-passwords.txt"),
+    CSAM_SETTING("CSAMHandlerPath", "handler_path",
+                 "URL path where SetHandler csam is mounted (/csam)"),
+    CSAM_SETTING("CSAMActivationTTL", "activation_ttl",
+                 "lifetime of the paper code and link, seconds"),
+    CSAM_SETTING("CSAMFlowTTL", "flow_ttl",
+                 "lifetime of an activation or login in progress, seconds"),
+    CSAM_SETTING("CSAMCodeTTL", "code_ttl",
+                 "lifetime of an e-mailed or SMS security code, seconds"),
+    CSAM_SETTING("CSAMCodeAttempts", "code_attempts",
+                 "attempts allowed per code"),
+    CSAM_SETTING("CSAMResendCooldown", "resend_cooldown",
+                 "minimum seconds between two codes sent"),
+    CSAM_SETTING("CSAMLockoutThreshold", "lockout_threshold",
+                 "account failures before a temporary lock"),
+    CSAM_SETTING("CSAMLockoutDuration", "lockout_duration",
+                 "seconds a temporary lock lasts"),
+    CSAM_SETTING("CSAMSessionIdle", "session_idle",
+                 "session idle timeout, seconds"),
+    CSAM_SETTING("CSAMSessionAbsolute", "session_absolute",
+                 "session absolute lifetime, seconds"),
+    CSAM_SETTING("CSAMPasswordMin", "password_min",
+                 "minimum password length, characters"),
+    CSAM_SETTING("CSAMPasswordMax", "password_max",
+                 "maximum password length, characters"),
+    CSAM_SETTING("CSAMArgon2TCost", "argon2_t_cost", "Argon2id iterations"),
+    CSAM_SETTING("CSAMArgon2MCost", "argon2_m_cost",
+                 "Argon2id memory, KiB"),
+    CSAM_SETTING("CSAMArgon2Parallelism", "argon2_parallelism",
+                 "Argon2id lanes"),
+    CSAM_SETTING("CSAMMailTimeout", "mail_timeout",
+                 "SMTP timeout, seconds"),
+    AP_INIT_TAKE1("CSAMConfigFile", csam_config_cmd_file, NULL, RSRC_CONF,
+                  "csam.conf to read before the CSAM* directives"),
+    AP_INIT_TAKE1("CSAMTermsVersion", csam_config_cmd_terms, NULL, RSRC_CONF,
+                  "version of the terms of use citizens accept"),
+    {NULL}
+};

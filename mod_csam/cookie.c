@@ -1,0 +1,281 @@
+/*
+ * Browser-bound state for the HTML pages: the per-browser id cookie, CSRF
+ * tokens derived from it, and sealed cookies carrying the flow between two
+ * pages (the activation handle, a one-time message, the officer's letter).
+ *
+ * Sealed cookies are AES-256-GCM under a key derived from the secret's
+ * cookie-signing key: tampering is detected (they are signed) and what
+ * they hold (a handle, personal data, an activation code) is not readable
+ * in the browser.  The additional data binds each to its name and to the
+ * browser id, so a cookie cannot be moved to another name or browser; each
+ * carries its own expiry besides Max-Age.
+ */
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "util_cookies.h"
+
+#include "apr_strings.h"
+
+#include <openssl/evp.h>
+
+#include "mod_csam.h"
+
+APLOG_USE_MODULE(csam);
+
+#define CSAM_COOKIE_BROWSER "csam_b"
+#define CSAM_COOKIE_NONCE_LEN 12
+#define CSAM_COOKIE_TAG_LEN 16
+/* Browsers keep cookies up to 4096 bytes; stay well below. */
+#define CSAM_COOKIE_PLAIN_MAX 2800
+
+static const char *csam_cookie_attrs(request_rec *r,
+                                     const struct csam_mod_runtime *rt,
+                                     long max_age)
+{
+    return apr_psprintf(r->pool, "; Path=%s; HttpOnly; SameSite=Strict%s%s",
+                        rt->config.handler_path,
+                        rt->secure_cookies ? "; Secure" : "",
+                        max_age >= 0
+                            ? apr_psprintf(r->pool, "; Max-Age=%ld", max_age)
+                            : "");
+}
+
+static void csam_cookie_emit(request_rec *r, const struct csam_mod_runtime *rt,
+                             const char *name, const char *value,
+                             long max_age)
+{
+    /* err_headers_out: the cookies go with 303s and error pages too. */
+    apr_table_addn(r->err_headers_out, "Set-Cookie",
+                   apr_pstrcat(r->pool, name, "=", value,
+                               csam_cookie_attrs(r, rt, max_age), NULL));
+}
+
+const char *csam_cookie_browser(request_rec *r, struct csam_mod_runtime *rt,
+                                int create)
+{
+    const char *value = apr_table_get(r->notes, "csam-browser");
+    char token[CSAM_TOKEN_SIZE];
+
+    if (value != NULL)
+        return value;
+    if (ap_cookie_read(r, CSAM_COOKIE_BROWSER, &value, 0) == APR_SUCCESS
+        && value != NULL && csam_token_valid(value)) {
+        apr_table_setn(r->notes, "csam-browser", value);
+        return value;
+    }
+    if (!create || csam_token_new(token) != CSAM_OK)
+        return NULL;
+    value = apr_pstrdup(r->pool, token);
+    /* A browser-session cookie: closing the browser ends the flow. */
+    csam_cookie_emit(r, rt, CSAM_COOKIE_BROWSER, value, -1);
+    apr_table_setn(r->notes, "csam-browser", value);
+    return value;
+}
+
+const char *csam_csrf_token(request_rec *r, struct csam_mod_runtime *rt,
+                            const char *browser)
+{
+    unsigned char mac[CSAM_HASH_LEN];
+    char *out = apr_palloc(r->pool, CSAM_TOKEN_SIZE);
+    const char *data = apr_pstrcat(r->pool, "csrf/v1|", browser, NULL);
+
+    if (csam_keyed_hash(rt->secret, CSAM_PURPOSE_CSRF, data, strlen(data),
+                        mac) != CSAM_OK)
+        return NULL;
+    csam_base64url_encode(mac, sizeof(mac), out);
+    return out;
+}
+
+int csam_csrf_check(request_rec *r, struct csam_mod_runtime *rt,
+                    const char *browser, const char *token)
+{
+    const char *expected;
+
+    if (browser == NULL || token == NULL)
+        return 0;
+    expected = csam_csrf_token(r, rt, browser);
+    return expected != NULL && strlen(token) == strlen(expected)
+           && csam_ct_equal(token, expected, strlen(expected));
+}
+
+static int csam_cookie_b64val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+/* Strict base64url without padding; -1 on any stray character. */
+static long csam_cookie_b64decode(const char *in, unsigned char *out,
+                                  size_t outsize)
+{
+    size_t len = strlen(in), i, o = 0;
+    unsigned long acc = 0;
+    int bits = 0;
+
+    if (len % 4 == 1)
+        return -1;
+    for (i = 0; i < len; i++) {
+        int v = csam_cookie_b64val((unsigned char)in[i]);
+
+        if (v < 0)
+            return -1;
+        acc = (acc << 6) | (unsigned long)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o >= outsize)
+                return -1;
+            out[o++] = (unsigned char)((acc >> bits) & 0xff);
+        }
+    }
+    return (long)o;
+}
+
+static apr_status_t csam_cookie_free_ctx(void *data)
+{
+    EVP_CIPHER_CTX_free(data);
+    return APR_SUCCESS;
+}
+
+static EVP_CIPHER_CTX *csam_cookie_ctx(request_rec *r)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+
+    if (ctx != NULL)
+        apr_pool_cleanup_register(r->pool, ctx, csam_cookie_free_ctx,
+                                  apr_pool_cleanup_null);
+    return ctx;
+}
+
+static const char *csam_cookie_aad(request_rec *r, const char *name,
+                                   const char *browser)
+{
+    return apr_pstrcat(r->pool, "csam-cookie/v1|", name, "|", browser, NULL);
+}
+
+static apr_status_t csam_cookie_wipe(void *data)
+{
+    char *s = data;
+
+    csam_wipe(s, strlen(s));
+    return APR_SUCCESS;
+}
+
+void csam_cookie_set(request_rec *r, struct csam_mod_runtime *rt,
+                     const char *name, const char *browser,
+                     const char *json_text, long max_age)
+{
+    const char *aad = csam_cookie_aad(r, name, browser);
+    char *plain = apr_psprintf(r->pool, "%" APR_TIME_T_FMT "|%s",
+                               apr_time_sec(apr_time_now()) + max_age,
+                               json_text);
+    size_t plen = strlen(plain);
+    unsigned char *sealed;
+    char *encoded;
+    EVP_CIPHER_CTX *ctx;
+    int n = 0, fin = 0;
+
+    apr_pool_cleanup_register(r->pool, plain, csam_cookie_wipe,
+                              apr_pool_cleanup_null);
+    if (plen > CSAM_COOKIE_PLAIN_MAX) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "CSAM00015: cookie %s too large, not set", name);
+        return;
+    }
+    sealed = apr_palloc(r->pool, CSAM_COOKIE_NONCE_LEN + plen
+                                     + CSAM_COOKIE_TAG_LEN);
+    ctx = csam_cookie_ctx(r);
+    if (ctx == NULL
+        || csam_random_bytes(sealed, CSAM_COOKIE_NONCE_LEN) != CSAM_OK
+        || EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, rt->cookie_key,
+                              sealed) != 1
+        || EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *)aad,
+                             (int)strlen(aad)) != 1
+        || EVP_EncryptUpdate(ctx, sealed + CSAM_COOKIE_NONCE_LEN, &n,
+                             (const unsigned char *)plain, (int)plen) != 1
+        || EVP_EncryptFinal_ex(ctx, sealed + CSAM_COOKIE_NONCE_LEN + n, &fin)
+               != 1
+        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG,
+                               CSAM_COOKIE_TAG_LEN,
+                               sealed + CSAM_COOKIE_NONCE_LEN + plen) != 1) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "CSAM00016: cannot seal cookie %s", name);
+        return;
+    }
+    encoded = apr_palloc(r->pool,
+                         4 * ((CSAM_COOKIE_NONCE_LEN + plen
+                               + CSAM_COOKIE_TAG_LEN + 2) / 3) + 1);
+    csam_base64url_encode(sealed, CSAM_COOKIE_NONCE_LEN + plen
+                                      + CSAM_COOKIE_TAG_LEN, encoded);
+    csam_cookie_emit(r, rt, name, encoded, max_age);
+}
+
+char *csam_cookie_get(request_rec *r, struct csam_mod_runtime *rt,
+                      const char *name, const char *browser)
+{
+    const char *value = NULL;
+    const char *aad;
+    unsigned char *raw;
+    char *plain, *end;
+    size_t rawsize;
+    long rawlen;
+    apr_int64_t expiry;
+    EVP_CIPHER_CTX *ctx;
+    int n = 0, fin = 0;
+    size_t clen;
+
+    if (browser == NULL
+        || ap_cookie_read(r, name, &value, 0) != APR_SUCCESS
+        || value == NULL)
+        return NULL;
+    rawsize = strlen(value) * 3 / 4 + 3;
+    if (rawsize > 4 * CSAM_COOKIE_PLAIN_MAX)
+        return NULL;
+    raw = apr_palloc(r->pool, rawsize);
+    rawlen = csam_cookie_b64decode(value, raw, rawsize);
+    if (rawlen < CSAM_COOKIE_NONCE_LEN + CSAM_COOKIE_TAG_LEN + 1)
+        return NULL;
+    clen = (size_t)rawlen - CSAM_COOKIE_NONCE_LEN - CSAM_COOKIE_TAG_LEN;
+    plain = apr_palloc(r->pool, clen + 1);
+    aad = csam_cookie_aad(r, name, browser);
+    ctx = csam_cookie_ctx(r);
+    if (ctx == NULL
+        || EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, rt->cookie_key,
+                              raw) != 1
+        || EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)aad,
+                             (int)strlen(aad)) != 1
+        || EVP_DecryptUpdate(ctx, (unsigned char *)plain, &n,
+                             raw + CSAM_COOKIE_NONCE_LEN, (int)clen) != 1
+        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG,
+                               CSAM_COOKIE_TAG_LEN,
+                               raw + CSAM_COOKIE_NONCE_LEN + clen) != 1
+        || EVP_DecryptFinal_ex(ctx, (unsigned char *)plain + n, &fin) != 1)
+        return NULL;
+    plain[clen] = '\0';
+    apr_pool_cleanup_register(r->pool, plain, csam_cookie_wipe,
+                              apr_pool_cleanup_null);
+    /* Left intact so that the cleanup wipes all of it. */
+    expiry = apr_strtoi64(plain, &end, 10);
+    if (end == plain || *end != '|'
+        || expiry < apr_time_sec(apr_time_now()))
+        return NULL;
+    return end + 1;
+}
+
+void csam_cookie_clear(request_rec *r, struct csam_mod_runtime *rt,
+                       const char *name)
+{
+    csam_cookie_emit(r, rt, name, "", 0);
+}

@@ -1,0 +1,174 @@
+/*
+ * mod_csam internals shared between its files: the server configuration,
+ * the run-time state built from it at startup, and the entry points each
+ * file offers the others.  Nothing here is visible outside the module
+ * (only csam_module is exported).
+ */
+#ifndef CSAM_MOD_CSAM_H
+#define CSAM_MOD_CSAM_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+#include "apr_reslist.h"
+#include "apr_tables.h"
+
+/* engine.h brings common/config.h: naming it here would pick the build's
+ * autoconf config.h instead. */
+#include "engine.h"
+
+extern module AP_MODULE_DECLARE_DATA csam_module;
+
+/* Request bodies (JSON and forms) are read up to this many bytes. */
+#define CSAM_MOD_BODY_MAX (64 * 1024)
+
+/* The four page languages; index 0 is the fallback. */
+#define CSAM_MOD_NLANG 4
+extern const char *const csam_mod_languages[CSAM_MOD_NLANG];
+
+/* ---- configuration (config.c) ----------------------------------------- */
+
+/* What the directives of one server said.  Every field starts unset (NULL
+ * or empty); defaults come from csam_config_init() when the run-time state
+ * is built, never from here. */
+struct csam_mod_server {
+    apr_table_t *settings;      /* csam.conf key -> value, from directives */
+    apr_table_t *origins;       /* csam.conf key -> directive name (errors) */
+    const char *config_file;    /* CSAMConfigFile */
+    const char *terms_version;  /* CSAMTermsVersion */
+    int inherits;               /* a virtual host that set nothing itself */
+    struct csam_mod_runtime *rt; /* built by csam_runtime_check_config() */
+};
+
+extern const command_rec csam_config_cmds[];
+/* The directive that sets csam.conf key `key` ("public_url" ->
+ * "CSAMPublicURL"), or NULL. */
+const char *csam_config_directive_of(const char *key);
+/* A core configuration message with every csam.conf key in it replaced by
+ * its directive, for administrators who wrote directives (in p). */
+const char *csam_config_explain(apr_pool_t *p, const char *msg);
+void *csam_config_create_server(apr_pool_t *p, server_rec *s);
+void *csam_config_merge_server(apr_pool_t *p, void *basev, void *addv);
+
+/* ---- run-time state (runtime.c) ---------------------------------------- */
+
+struct csam_page_set;
+
+/* Everything a request needs, built once per configured server at startup
+ * in pconf (read-only afterwards, so shared by all threads), plus the
+ * per-child connection pool. */
+struct csam_mod_runtime {
+    server_rec *server;
+    struct csam_config config;          /* effective settings */
+    csam_secret *secret;
+    csam_wordlist *common_passwords;
+    struct csam_smtp smtp;
+    const char *terms_version;
+    unsigned char cookie_key[CSAM_KEY_LEN]; /* seals the flow cookies */
+    int secure_cookies;                 /* public_url is https */
+    struct csam_page_set *pages;        /* templates, texts, stylesheet */
+    apr_reslist_t *stores;              /* per child (pool.c) */
+};
+
+/* The check_config hook: builds every configured server's run-time state
+ * in pconf, or fails the start (and `apachectl -t`) naming the directive. */
+int csam_runtime_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp, server_rec *s);
+
+/* The run-time state of the request's server, or NULL when that server has
+ * no CSAM configuration. */
+struct csam_mod_runtime *csam_runtime_get(const request_rec *r);
+
+/* ---- database pool (pool.c) -------------------------------------------- */
+
+void csam_pool_child_init(apr_pool_t *pchild, server_rec *s);
+
+/* An engine over the request's pooled store connection, made once per
+ * request and freed with r->pool.  APR_SUCCESS or an error when no
+ * connection could be had (the caller answers 503). */
+apr_status_t csam_pool_engine(request_rec *r, csam_engine **out);
+
+/* Tell the pool how a call on the request's connection ended: after
+ * CSAM_ERR_DB the connection is not returned to the pool but closed, so
+ * the next request opens a fresh one. */
+void csam_pool_note(request_rec *r, csam_result res);
+
+/* ---- dispatch and shared HTTP helpers (handler.c) ---------------------- */
+
+int csam_handler(request_rec *r);
+
+/* The post_read_request hook: removes every X-CSAM-* request header (and
+ * its X_CSAM_ spelling), which only mod_csam may set, so no client can
+ * pose as an authenticated user to a backend or a script. */
+int csam_http_strip_identity(request_rec *r);
+
+/* Headers every response of the handler carries (CSP, nosniff, ...). */
+void csam_http_security_headers(request_rec *r, int no_store);
+
+/* Read the whole request body, at most CSAM_MOD_BODY_MAX bytes, into a
+ * NUL-terminated buffer wiped when r->pool goes.  Returns OK,
+ * HTTP_REQUEST_ENTITY_TOO_LARGE or HTTP_BAD_REQUEST. */
+int csam_http_read_body(request_rec *r, char **body, apr_size_t *len);
+
+/* 1 if the request's Content-Type is `type` (parameters allowed; a
+ * charset other than utf-8 is refused). */
+int csam_http_content_type_is(const request_rec *r, const char *type);
+
+/* The request's client address for the audit trail. */
+const char *csam_http_source(const request_rec *r);
+
+/* A struct csam_logger writing to the request's error log. */
+struct csam_logger csam_http_logger(request_rec *r);
+
+/* ---- JSON API (api.c, api_util.c) -------------------------------------- */
+
+int csam_api_handle(request_rec *r, struct csam_mod_runtime *rt,
+                    const char *path);
+
+/* The HTTP status and API error code for a result: the one mapping. */
+int csam_api_status(csam_result res, const char **error);
+
+/* ---- cookies, CSRF (cookie.c) ------------------------------------------ */
+
+/* The per-browser id (from the csam_b cookie, or a new one that is set on
+ * the response).  Binds CSRF tokens and flow cookies to the browser. */
+const char *csam_cookie_browser(request_rec *r, struct csam_mod_runtime *rt,
+                                int create);
+
+/* The CSRF token for forms shown to this browser. */
+const char *csam_csrf_token(request_rec *r, struct csam_mod_runtime *rt,
+                            const char *browser);
+
+/* 1 if `token` is the CSRF token of `browser` (constant time). */
+int csam_csrf_check(request_rec *r, struct csam_mod_runtime *rt,
+                    const char *browser, const char *token);
+
+/* Seal a small JSON text into cookie `name` (AES-256-GCM under a key
+ * derived from the cookie-signing key, bound to name and browser), valid
+ * max_age seconds, HttpOnly, SameSite=Strict, Path = the handler path. */
+void csam_cookie_set(request_rec *r, struct csam_mod_runtime *rt,
+                     const char *name, const char *browser,
+                     const char *json_text, long max_age);
+
+/* Open cookie `name` sealed for browser; NULL when absent, tampered,
+ * bound to another browser or expired.  The text is in r->pool. */
+char *csam_cookie_get(request_rec *r, struct csam_mod_runtime *rt,
+                      const char *name, const char *browser);
+
+/* Expire cookie `name` in the browser. */
+void csam_cookie_clear(request_rec *r, struct csam_mod_runtime *rt,
+                       const char *name);
+
+/* ---- HTML pages (page.c, page_registration.c, page_activate.c) --------- */
+
+/* Load the page templates, texts and stylesheet of every language from
+ * <data_dir>/templates/pages.  An error message (in p) or NULL. */
+const char *csam_page_load(apr_pool_t *p, const char *data_dir,
+                           struct csam_page_set **out);
+
+int csam_page_stylesheet(request_rec *r, struct csam_mod_runtime *rt);
+int csam_page_registration(request_rec *r, struct csam_mod_runtime *rt,
+                           const char *path);
+int csam_page_activate(request_rec *r, struct csam_mod_runtime *rt);
+
+#endif

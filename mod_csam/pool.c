@@ -1,0 +1,204 @@
+/*
+ * Database connections, the mod_dbd way: each child process keeps an APR
+ * reslist of csam_store handles sized for its threads; a request takes one
+ * the first time it needs the database, keeps it in r->request_config and
+ * gives it back from a cleanup on r->pool.  A handle that saw the database
+ * fail is closed instead of given back, so after a PostgreSQL restart the
+ * next request opens a fresh connection and httpd needs no restart.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "ap_mpm.h"
+
+#include "apr_strings.h"
+
+#include "mod_csam.h"
+
+APLOG_USE_MODULE(csam);
+
+/* Idle connections beyond the first are closed after this long. */
+#define CSAM_POOL_IDLE_TTL apr_time_from_sec(300)
+/* A request waits this long for a connection when all are busy. */
+#define CSAM_POOL_ACQUIRE_TIMEOUT apr_time_from_sec(10)
+
+/* What a request holds, in r->request_config. */
+struct csam_pool_request {
+    struct csam_mod_runtime *rt;
+    csam_store *store;
+    csam_engine *engine;
+    int broken;                 /* the database failed under this handle */
+};
+
+static void csam_pool_log(void *ctx, enum csam_log_level level,
+                          const char *message)
+{
+    server_rec *s = ctx;
+
+    ap_log_error(APLOG_MARK, (int)level, 0, s, "CSAM00006: %s", message);
+}
+
+static apr_status_t csam_pool_construct(void **resource, void *params,
+                                        apr_pool_t *pool)
+{
+    struct csam_mod_runtime *rt = params;
+    /* The store may keep the logger: it lives as long as the child. */
+    struct csam_logger *logger = apr_palloc(pool, sizeof(*logger));
+    csam_store *store = NULL;
+    csam_result res;
+
+    logger->fn = csam_pool_log;
+    logger->ctx = rt->server;
+    res = csam_store_open(rt->config.database, logger, &store);
+    if (res != CSAM_OK) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->server,
+                     "CSAM00007: cannot connect to the CSAM database: %s",
+                     csam_result_name(res));
+        return APR_EGENERAL;
+    }
+    /* Checked on every new connection: cheap, and an upgrade of the
+     * database under a running httpd is noticed. */
+    res = csam_store_check_schema(store);
+    if (res != CSAM_OK) {
+        if (res == CSAM_ERR_SCHEMA)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, rt->server,
+                         "CSAM00008: the CSAM database schema is older than "
+                         "this mod_csam needs: run conf/sql/install.sql on "
+                         "it (psql -v ON_ERROR_STOP=1 -f install.sql)");
+        else
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->server,
+                         "CSAM00009: cannot check the CSAM database schema: "
+                         "%s", csam_result_name(res));
+        csam_store_close(store);
+        return APR_EGENERAL;
+    }
+    *resource = store;
+    return APR_SUCCESS;
+}
+
+static apr_status_t csam_pool_destruct(void *resource, void *params,
+                                       apr_pool_t *pool)
+{
+    (void)params;
+    (void)pool;
+    csam_store_close(resource);
+    return APR_SUCCESS;
+}
+
+void csam_pool_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    int threads = 0;
+    server_rec *sv;
+
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS
+        || threads < 1)
+        threads = 1;
+    for (sv = s; sv != NULL; sv = sv->next) {
+        const struct csam_mod_server *conf =
+            ap_get_module_config(sv->module_config, &csam_module);
+        struct csam_mod_runtime *rt = conf->rt;
+        apr_status_t rv;
+
+        /* Virtual hosts that inherit share one pool. */
+        if (rt == NULL || rt->stores != NULL)
+            continue;
+        /* No connection is opened here: a database that is down when
+         * httpd starts must not stop it; requests answer 503 until it is
+         * back. */
+        rv = apr_reslist_create(&rt->stores, 0, threads, threads,
+                                CSAM_POOL_IDLE_TTL, csam_pool_construct,
+                                csam_pool_destruct, rt, pchild);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, sv,
+                         "CSAM00010: cannot create the database pool");
+            rt->stores = NULL;
+            continue;
+        }
+        apr_reslist_timeout_set(rt->stores, CSAM_POOL_ACQUIRE_TIMEOUT);
+    }
+}
+
+static apr_status_t csam_pool_release(void *data)
+{
+    struct csam_pool_request *req = data;
+
+    if (req->store == NULL)
+        return APR_SUCCESS;
+    if (req->broken)
+        apr_reslist_invalidate(req->rt->stores, req->store);
+    else
+        apr_reslist_release(req->rt->stores, req->store);
+    req->store = NULL;
+    return APR_SUCCESS;
+}
+
+static apr_status_t csam_pool_free_engine(void *data)
+{
+    struct csam_pool_request *req = data;
+
+    csam_engine_free(req->engine);
+    req->engine = NULL;
+    return APR_SUCCESS;
+}
+
+apr_status_t csam_pool_engine(request_rec *r, csam_engine **out)
+{
+    struct csam_pool_request *req =
+        ap_get_module_config(r->request_config, &csam_module);
+    struct csam_mod_runtime *rt = csam_runtime_get(r);
+    struct csam_engine_deps *deps;
+    void *store = NULL;
+    apr_status_t rv;
+    csam_result res;
+
+    *out = NULL;
+    if (req != NULL && req->engine != NULL) {
+        *out = req->engine;
+        return APR_SUCCESS;
+    }
+    if (rt == NULL || rt->stores == NULL)
+        return APR_EGENERAL;
+    rv = apr_reslist_acquire(rt->stores, &store);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "CSAM00011: no database connection available");
+        return rv;
+    }
+    req = apr_pcalloc(r->pool, sizeof(*req));
+    req->rt = rt;
+    req->store = store;
+    ap_set_module_config(r->request_config, &csam_module, req);
+    /* Registered before the engine's cleanup, so it runs after it:
+     * the engine is gone before its connection goes back. */
+    apr_pool_cleanup_register(r->pool, req, csam_pool_release,
+                              apr_pool_cleanup_null);
+
+    deps = apr_pcalloc(r->pool, sizeof(*deps));
+    deps->config = &rt->config;
+    deps->secret = rt->secret;
+    deps->store = req->store;
+    deps->common_passwords = rt->common_passwords;
+    deps->sender.fn = csam_smtp_sender;
+    deps->sender.ctx = &rt->smtp;
+    deps->logger = csam_http_logger(r);
+    res = csam_engine_new(deps, &req->engine);
+    if (res != CSAM_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "CSAM00012: cannot create the engine: %s",
+                      csam_result_name(res));
+        return APR_ENOMEM;
+    }
+    apr_pool_cleanup_register(r->pool, req, csam_pool_free_engine,
+                              apr_pool_cleanup_null);
+    *out = req->engine;
+    return APR_SUCCESS;
+}
+
+void csam_pool_note(request_rec *r, csam_result res)
+{
+    struct csam_pool_request *req =
+        ap_get_module_config(r->request_config, &csam_module);
+
+    if (req != NULL && (res == CSAM_ERR_DB || res == CSAM_ERR_SCHEMA))
+        req->broken = 1;
+}

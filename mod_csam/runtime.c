@@ -1,0 +1,190 @@
+/*
+ * Startup: turn each configured server's directives into the run-time state
+ * requests use (typed settings, the secret, the common-password list, the
+ * page templates), refusing to start on any bad value with a message that
+ * names the directive.  Runs in the parent as root, before httpd drops
+ * privileges, which is when the secret file must be read (DESIGN 3.5).
+ */
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+
+#include "apr_strings.h"
+
+#include <libpq-fe.h>
+
+#include "mod_csam.h"
+
+APLOG_USE_MODULE(csam);
+
+#define CSAM_RUNTIME_TERMS_DEFAULT "1"
+/* Label under the cookie-signing purpose for the key that seals cookies. */
+#define CSAM_RUNTIME_COOKIE_LABEL "mod_csam/cookie-seal/v1"
+
+static apr_status_t csam_runtime_free_config(void *data)
+{
+    csam_config_free(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t csam_runtime_free_secret(void *data)
+{
+    struct csam_mod_runtime *rt = data;
+
+    csam_secret_free(rt->secret);
+    rt->secret = NULL;
+    csam_wipe(rt->cookie_key, sizeof(rt->cookie_key));
+    return APR_SUCCESS;
+}
+
+static apr_status_t csam_runtime_free_wordlist(void *data)
+{
+    csam_wordlist_free(data);
+    return APR_SUCCESS;
+}
+
+struct csam_runtime_apply {
+    struct csam_mod_runtime *rt;
+    const struct csam_mod_server *conf;
+    apr_pool_t *p;
+    const char *error;
+};
+
+static int csam_runtime_apply_one(void *ctx, const char *key,
+                                  const char *value)
+{
+    struct csam_runtime_apply *a = ctx;
+    char msg[CSAM_CONFIG_ERRLEN] = "";
+
+    if (csam_config_set(&a->rt->config, key, value, msg, sizeof(msg))
+        == CSAM_OK)
+        return 1;
+    a->error = apr_psprintf(a->p, "%s: %s",
+                            apr_table_get(a->conf->origins, key), msg);
+    return 0;
+}
+
+/* Build the run-time state of one server; an error message or NULL. */
+static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
+                                      const struct csam_mod_server *conf,
+                                      struct csam_mod_runtime **out)
+{
+    struct csam_mod_runtime *rt = apr_pcalloc(p, sizeof(*rt));
+    struct csam_runtime_apply apply = {rt, conf, p, NULL};
+    char msg[CSAM_CONFIG_ERRLEN] = "";
+    char *pqerr = NULL;
+    PQconninfoOption *opts;
+    const char *path;
+    const char *err;
+
+    rt->server = s;
+    if (csam_config_init(&rt->config) != CSAM_OK)
+        return "out of memory";
+    apr_pool_cleanup_register(p, &rt->config, csam_runtime_free_config,
+                              apr_pool_cleanup_null);
+    if (conf->config_file != NULL
+        && csam_config_load(&rt->config, conf->config_file, 0, msg,
+                            sizeof(msg)) != CSAM_OK)
+        return apr_psprintf(p, "CSAMConfigFile: %s", msg);
+    /* Directives after the file, so they win whatever their order. */
+    apr_table_do(csam_runtime_apply_one, &apply, conf->settings, NULL);
+    if (apply.error != NULL)
+        return apply.error;
+    if (csam_config_check_web(&rt->config, msg, sizeof(msg)) != CSAM_OK)
+        return csam_config_explain(p, msg);
+
+    /* The file's conninfo has not met libpq's parser yet. */
+    opts = PQconninfoParse(rt->config.database, &pqerr);
+    if (opts == NULL) {
+        err = apr_psprintf(p, "CSAMDatabase: not a libpq connection "
+                              "string: %s", pqerr ? pqerr : "out of memory");
+        if (pqerr != NULL)
+            PQfreemem(pqerr);
+        return err;
+    }
+    PQconninfoFree(opts);
+
+    if (csam_secret_load(rt->config.secret_file, &rt->secret, msg,
+                         sizeof(msg)) != CSAM_OK)
+        return apr_psprintf(p, "CSAMSecretFile: '%s': %s",
+                            rt->config.secret_file, msg);
+    apr_pool_cleanup_register(p, rt, csam_runtime_free_secret,
+                              apr_pool_cleanup_null);
+    if (csam_keyed_hash(rt->secret, CSAM_PURPOSE_COOKIE_SIGN,
+                        CSAM_RUNTIME_COOKIE_LABEL,
+                        strlen(CSAM_RUNTIME_COOKIE_LABEL), rt->cookie_key)
+        != CSAM_OK)
+        return "cannot derive the cookie key from the secret";
+
+    path = apr_pstrcat(p, rt->config.data_dir, "/common-passwords.txt",
+                       NULL);
+    if (csam_wordlist_load(path, &rt->common_passwords) != CSAM_OK)
+        return apr_psprintf(p, "CSAMDataDir: cannot read the list of "
+                               "common passwords '%s'", path);
+    apr_pool_cleanup_register(p, rt->common_passwords,
+                              csam_runtime_free_wordlist,
+                              apr_pool_cleanup_null);
+
+    err = csam_page_load(p, rt->config.data_dir, &rt->pages);
+    if (err != NULL)
+        return apr_psprintf(p, "CSAMDataDir: %s", err);
+
+    rt->smtp.relay = rt->config.mail_relay;
+    rt->smtp.from = rt->config.mail_from;
+    rt->smtp.timeout = rt->config.mail_timeout;
+    rt->terms_version = conf->terms_version ? conf->terms_version
+                                            : CSAM_RUNTIME_TERMS_DEFAULT;
+    rt->secure_cookies = strncasecmp(rt->config.public_url, "https:", 6)
+                         == 0;
+    *out = rt;
+    return NULL;
+}
+
+int csam_runtime_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp, server_rec *s)
+{
+    struct csam_mod_server *main_conf =
+        ap_get_module_config(s->module_config, &csam_module);
+    server_rec *sv;
+
+    (void)plog;
+    (void)ptemp;
+    for (sv = s; sv != NULL; sv = sv->next) {
+        struct csam_mod_server *conf =
+            ap_get_module_config(sv->module_config, &csam_module);
+        const char *err;
+
+        conf->rt = NULL;
+        if (sv != s && conf->inherits) {
+            conf->rt = main_conf->rt;
+            continue;
+        }
+        /* The module may be loaded in servers that do not use it. */
+        if (apr_is_empty_table(conf->settings) && conf->config_file == NULL)
+            continue;
+        err = csam_runtime_build(pconf, sv, conf, &conf->rt);
+        if (err != NULL) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sv,
+                         "CSAM00004: refusing to start (%s:%d): %s",
+                         sv->defn_name ? sv->defn_name : "?",
+                         sv->defn_line_number, err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, sv,
+                     "CSAM00005: configured: public URL %s, handler %s, "
+                     "data %s", conf->rt->config.public_url,
+                     conf->rt->config.handler_path,
+                     conf->rt->config.data_dir);
+    }
+    return OK;
+}
+
+struct csam_mod_runtime *csam_runtime_get(const request_rec *r)
+{
+    const struct csam_mod_server *conf =
+        ap_get_module_config(r->server->module_config, &csam_module);
+
+    return conf ? conf->rt : NULL;
+}

@@ -1,0 +1,518 @@
+/*
+ * mod_csam's directives and per-server merge (mod_csam/config.c), called
+ * directly as httpd would: each handler gets a cmd_parms made here, the
+ * merge gets two server configurations.  The two httpd core functions
+ * config.c calls are provided below with the behaviour httpd documents,
+ * since they live in the httpd binary, not in a library.
+ */
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "httpd.h"
+#include "http_config.h"
+
+#include "apr_general.h"
+#include "apr_strings.h"
+
+#include "mod_csam.h"
+
+#define TEST_SERVER_ROOT "/srv/httpd-root"
+
+module AP_MODULE_DECLARE_DATA csam_module;
+
+/* httpd: refuse a directive in a <Directory>, <Location> or <Files>
+ * section when the caller forbids it (cmd->path is the section's path). */
+AP_DECLARE(const char *) ap_check_cmd_context(cmd_parms *cmd,
+                                              unsigned forbidden)
+{
+    if ((forbidden & NOT_IN_DIR_LOC_FILE) && cmd->path != NULL)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           " cannot occur within a section", NULL);
+    return NULL;
+}
+
+/* httpd: a relative file name is taken relative to ServerRoot. */
+AP_DECLARE(char *) ap_server_root_relative(apr_pool_t *p, const char *fname)
+{
+    if (fname[0] == '/')
+        return apr_pstrdup(p, fname);
+    return apr_pstrcat(p, TEST_SERVER_ROOT "/", fname, NULL);
+}
+
+struct test_ctx {
+    apr_pool_t *pool;
+    server_rec server;
+    void *module_config[1];
+    struct csam_mod_server *conf;
+};
+
+static int test_setup(void **state)
+{
+    struct test_ctx *t = calloc(1, sizeof(*t));
+
+    assert_non_null(t);
+    assert_int_equal(apr_pool_create(&t->pool, NULL), APR_SUCCESS);
+    csam_module.module_index = 0;
+    t->server.module_config = (struct ap_conf_vector_t *)t->module_config;
+    t->conf = csam_config_create_server(t->pool, &t->server);
+    t->module_config[0] = t->conf;
+    *state = t;
+    return 0;
+}
+
+static int test_teardown(void **state)
+{
+    struct test_ctx *t = *state;
+
+    apr_pool_destroy(t->pool);
+    free(t);
+    return 0;
+}
+
+static const command_rec *test_find_cmd(const char *name)
+{
+    const command_rec *c;
+
+    for (c = csam_config_cmds; c->name != NULL; c++)
+        if (strcmp(c->name, name) == 0)
+            break;
+    /* Never NULL: at worst the table's end, after a failed assertion. */
+    assert_non_null(c->name);
+    return c;
+}
+
+/* Run directive `name value` in server context (path NULL) or in a
+ * <Location path>; returns the handler's error or NULL. */
+static const char *test_directive_in(struct test_ctx *t, const char *name,
+                                     const char *value, char *path)
+{
+    const command_rec *c = test_find_cmd(name);
+    cmd_parms cmd;
+
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.info = c->cmd_data;
+    cmd.cmd = c;
+    cmd.pool = t->pool;
+    cmd.temp_pool = t->pool;
+    cmd.server = &t->server;
+    cmd.path = path;
+    assert_int_equal(c->args_how, TAKE1);
+    return c->AP_TAKE1(&cmd, NULL, value);
+}
+
+static const char *test_directive(struct test_ctx *t, const char *name,
+                                  const char *value)
+{
+    return test_directive_in(t, name, value, NULL);
+}
+
+static void test_create_is_unset(void **state)
+{
+    struct test_ctx *t = *state;
+
+    assert_true(apr_is_empty_table(t->conf->settings));
+    assert_null(t->conf->config_file);
+    assert_null(t->conf->terms_version);
+    assert_null(t->conf->rt);
+}
+
+static void test_contract_directives_exist(void **state)
+{
+    static const char *const names[] = {
+        "CSAMDatabase", "CSAMSecretFile", "CSAMPublicURL", "CSAMMailRelay",
+        "CSAMMailFrom", "CSAMConfigFile",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const command_rec *c = test_find_cmd(names[i]);
+
+        /* Server-wide settings: never in .htaccess or <Directory>. */
+        assert_int_equal(c->req_override, RSRC_CONF);
+        assert_non_null(c->errmsg);
+    }
+}
+
+/* Every directive that names a csam.conf key names one the core knows:
+ * a typo in the table would make the directive refuse every value as an
+ * "unknown key" or, worse, set nothing. */
+static void test_every_setting_key_is_known(void **state)
+{
+    const command_rec *c;
+    struct csam_config cfg;
+    char msg[CSAM_CONFIG_ERRLEN];
+    int n = 0;
+
+    (void)state;
+    assert_int_equal(csam_config_init(&cfg), CSAM_OK);
+    for (c = csam_config_cmds; c->name != NULL; c++) {
+        if (c->cmd_data == NULL)
+            continue;
+        msg[0] = '\0';
+        /* An empty value is refused for every key, with the key named. */
+        assert_int_not_equal(csam_config_set(&cfg, c->cmd_data, "", msg,
+                                             sizeof(msg)), CSAM_OK);
+        assert_null(strstr(msg, "unknown key"));
+        assert_non_null(strstr(msg, (const char *)c->cmd_data));
+        n++;
+    }
+    csam_config_free(&cfg);
+    assert_true(n >= 20);
+}
+
+static char *test_read_file(const char *rel)
+{
+    const char *srcdir = getenv("CSAM_SRCDIR");
+    char path[4096];
+    char *buf;
+    size_t n;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", srcdir ? srcdir : ".", rel);
+    f = fopen(path, "r");
+    if (f == NULL)
+        fail_msg("cannot open %s", path);
+    buf = calloc(1, 256 * 1024);
+    assert_non_null(buf);
+    n = fread(buf, 1, 256 * 1024 - 1, f);
+    fclose(f);
+    assert_true(n > 0);
+    return buf;
+}
+
+/* The administrator's references name every directive (STYLE: conf/ is
+ * the reference; the man page gives each default). */
+static void test_directives_documented(void **state)
+{
+    char *example = test_read_file("conf/httpd/csam.conf");
+    char *man = test_read_file("mod_csam/mod_csam.8");
+    const command_rec *c;
+
+    (void)state;
+    for (c = csam_config_cmds; c->name != NULL; c++) {
+        if (strstr(example, c->name) == NULL)
+            fail_msg("%s is missing from conf/httpd/csam.conf", c->name);
+        if (strstr(man, c->name) == NULL)
+            fail_msg("%s is missing from mod_csam/mod_csam.8", c->name);
+    }
+    free(example);
+    free(man);
+}
+
+static void test_public_url(void **state)
+{
+    struct test_ctx *t = *state;
+    const char *err;
+
+    assert_null(test_directive(t, "CSAMPublicURL",
+                               "https://portal.example.be"));
+    assert_string_equal(apr_table_get(t->conf->settings, "public_url"),
+                        "https://portal.example.be");
+    assert_string_equal(apr_table_get(t->conf->origins, "public_url"),
+                        "CSAMPublicURL");
+    assert_null(test_directive(t, "CSAMPublicURL",
+                               "http://127.0.0.1:8080/portal"));
+
+    err = test_directive(t, "CSAMPublicURL", "portal.example.be");
+    assert_non_null(err);
+    assert_non_null(strstr(err, "CSAMPublicURL"));
+    assert_non_null(strstr(err, "portal.example.be"));
+    assert_non_null(test_directive(t, "CSAMPublicURL", "/csam"));
+    assert_non_null(test_directive(t, "CSAMPublicURL", "ftp://example.be"));
+    assert_non_null(test_directive(t, "CSAMPublicURL", "https://"));
+    assert_non_null(test_directive(t, "CSAMPublicURL",
+                                   "https://example.be/?next=x"));
+    assert_non_null(test_directive(t, "CSAMPublicURL",
+                                   "https://example.be/#top"));
+    assert_non_null(test_directive(t, "CSAMPublicURL",
+                                   "https://example.be/"));
+    /* A refused value leaves the last good one. */
+    assert_string_equal(apr_table_get(t->conf->settings, "public_url"),
+                        "http://127.0.0.1:8080/portal");
+}
+
+static void test_database(void **state)
+{
+    struct test_ctx *t = *state;
+    const char *err;
+
+    assert_null(test_directive(t, "CSAMDatabase", "service=csam"));
+    assert_null(test_directive(t, "CSAMDatabase",
+                               "host=/run/postgresql dbname=csam"));
+    assert_null(test_directive(t, "CSAMDatabase",
+                               "postgresql://csam@db.example.be/csam"));
+    assert_string_equal(apr_table_get(t->conf->settings, "database"),
+                        "postgresql://csam@db.example.be/csam");
+
+    /* libpq's own parser refuses these; the message never repeats the
+     * string, which may hold a password. */
+    err = test_directive(t, "CSAMDatabase", "password=hunter2 host='db");
+    assert_non_null(err);
+    assert_non_null(strstr(err, "CSAMDatabase"));
+    assert_null(strstr(err, "hunter2"));
+    err = test_directive(t, "CSAMDatabase", "password=hunter2 dbname");
+    assert_non_null(err);
+    assert_null(strstr(err, "hunter2"));
+    err = test_directive(t, "CSAMDatabase", "passwd=hunter2");
+    assert_non_null(err);
+    assert_null(strstr(err, "hunter2"));
+}
+
+static void test_mail_relay(void **state)
+{
+    struct test_ctx *t = *state;
+    const char *err;
+
+    assert_null(test_directive(t, "CSAMMailRelay", "smtp://127.0.0.1:25"));
+    assert_null(test_directive(t, "CSAMMailRelay",
+                               "smtps://mailer:s3cret@relay.example.be"));
+    err = test_directive(t, "CSAMMailRelay",
+                         "http://mailer:s3cret@relay.example.be");
+    assert_non_null(err);
+    assert_non_null(strstr(err, "CSAMMailRelay"));
+    assert_null(strstr(err, "s3cret"));
+    err = test_directive(t, "CSAMMailRelay", "smtp://relay.example.be:99999");
+    assert_non_null(err);
+}
+
+static void test_mail_from(void **state)
+{
+    struct test_ctx *t = *state;
+
+    assert_null(test_directive(t, "CSAMMailFrom",
+                               "CSAM Mes clés numériques "
+                               "<noreply@example.be>"));
+    assert_null(test_directive(t, "CSAMMailFrom", "noreply@example.be"));
+    assert_non_null(test_directive(t, "CSAMMailFrom", "not an address"));
+    assert_non_null(test_directive(t, "CSAMMailFrom",
+                                   "x <a@example.be>\r\nBcc: b@example.be"));
+}
+
+static void test_paths_relative_to_server_root(void **state)
+{
+    struct test_ctx *t = *state;
+
+    assert_null(test_directive(t, "CSAMSecretFile", "csam/secret.key"));
+    assert_string_equal(apr_table_get(t->conf->settings, "secret_file"),
+                        TEST_SERVER_ROOT "/csam/secret.key");
+    assert_null(test_directive(t, "CSAMSecretFile", "/etc/csam/secret.key"));
+    assert_string_equal(apr_table_get(t->conf->settings, "secret_file"),
+                        "/etc/csam/secret.key");
+    assert_null(test_directive(t, "CSAMDataDir", "share/csam"));
+    assert_string_equal(apr_table_get(t->conf->settings, "data_dir"),
+                        TEST_SERVER_ROOT "/share/csam");
+    assert_null(test_directive(t, "CSAMConfigFile", "csam.conf"));
+    assert_string_equal(t->conf->config_file, TEST_SERVER_ROOT "/csam.conf");
+}
+
+static void test_numbers(void **state)
+{
+    struct test_ctx *t = *state;
+    const char *err;
+
+    assert_null(test_directive(t, "CSAMCodeAttempts", "5"));
+    assert_string_equal(apr_table_get(t->conf->settings, "code_attempts"),
+                        "5");
+    err = test_directive(t, "CSAMCodeAttempts", "0");
+    assert_non_null(err);
+    assert_non_null(strstr(err, "CSAMCodeAttempts"));
+    assert_non_null(test_directive(t, "CSAMCodeAttempts", "21"));
+    assert_non_null(test_directive(t, "CSAMCodeAttempts", "five"));
+    assert_non_null(test_directive(t, "CSAMCodeAttempts", "5x"));
+    assert_non_null(test_directive(t, "CSAMCodeAttempts", "-1"));
+    assert_non_null(test_directive(t, "CSAMCodeAttempts",
+                                   "99999999999999999999"));
+    assert_string_equal(apr_table_get(t->conf->settings, "code_attempts"),
+                        "5");
+
+    assert_null(test_directive(t, "CSAMCodeTTL", "600"));
+    assert_non_null(test_directive(t, "CSAMCodeTTL", "600000"));
+    assert_null(test_directive(t, "CSAMActivationTTL", "2592000"));
+    assert_null(test_directive(t, "CSAMFlowTTL", "1800"));
+    assert_null(test_directive(t, "CSAMResendCooldown", "60"));
+    assert_null(test_directive(t, "CSAMLockoutThreshold", "10"));
+    assert_null(test_directive(t, "CSAMLockoutDuration", "900"));
+    assert_null(test_directive(t, "CSAMPasswordMin", "12"));
+    assert_non_null(test_directive(t, "CSAMPasswordMin", "7"));
+}
+
+static void test_server_context_only(void **state)
+{
+    struct test_ctx *t = *state;
+    char location[] = "/app";
+
+    assert_non_null(test_directive_in(t, "CSAMPublicURL",
+                                      "https://portal.example.be",
+                                      location));
+    assert_non_null(test_directive_in(t, "CSAMConfigFile", "/etc/csam.conf",
+                                      location));
+    assert_non_null(test_directive_in(t, "CSAMTermsVersion", "2", location));
+    assert_true(apr_is_empty_table(t->conf->settings));
+    assert_null(t->conf->config_file);
+}
+
+static void test_terms_version(void **state)
+{
+    struct test_ctx *t = *state;
+
+    assert_null(test_directive(t, "CSAMTermsVersion", "2026-01"));
+    assert_string_equal(t->conf->terms_version, "2026-01");
+    assert_non_null(test_directive(t, "CSAMTermsVersion", ""));
+    assert_non_null(test_directive(t, "CSAMTermsVersion", "v 2"));
+    assert_non_null(test_directive(t, "CSAMTermsVersion",
+                                   "123456789012345678901234567890123"));
+    assert_string_equal(t->conf->terms_version, "2026-01");
+}
+
+/* Core messages speak of csam.conf keys; Apache administrators read the
+ * directive names instead. */
+static void test_explain(void **state)
+{
+    struct test_ctx *t = *state;
+
+    assert_string_equal(csam_config_explain(t->pool, "code_ttl is greater "
+                                                     "than activation_ttl"),
+                        "CSAMCodeTTL is greater than CSAMActivationTTL");
+    assert_string_equal(csam_config_explain(t->pool, "public_url is not set: "
+                                                     "links need it"),
+                        "CSAMPublicURL is not set: links need it");
+    assert_string_equal(csam_config_explain(t->pool, "x_code_ttl (12)"),
+                        "x_code_ttl (12)");
+    assert_string_equal(csam_config_directive_of("mail_from"),
+                        "CSAMMailFrom");
+    assert_null(csam_config_directive_of("nonsense"));
+}
+
+/* A second server (a virtual host) with its own configuration vector. */
+static struct csam_mod_server *test_vhost(struct test_ctx *t,
+                                          server_rec *vs, void **vec)
+{
+    memset(vs, 0, sizeof(*vs));
+    vs->module_config = (struct ap_conf_vector_t *)vec;
+    vec[0] = csam_config_create_server(t->pool, vs);
+    return vec[0];
+}
+
+static const char *test_vhost_directive(struct test_ctx *t, server_rec *vs,
+                                        const char *name, const char *value)
+{
+    server_rec saved = t->server;
+    const char *err;
+
+    t->server = *vs;
+    err = test_directive(t, name, value);
+    t->server = saved;
+    return err;
+}
+
+static void test_merge(void **state)
+{
+    struct test_ctx *t = *state;
+    server_rec vs;
+    void *vec[1];
+    struct csam_mod_server *vhost = test_vhost(t, &vs, vec);
+    struct csam_mod_server *m;
+
+    assert_null(test_directive(t, "CSAMDatabase", "service=csam"));
+    assert_null(test_directive(t, "CSAMPublicURL",
+                               "https://portal.example.be"));
+    assert_null(test_directive(t, "CSAMTermsVersion", "1"));
+    assert_null(test_directive(t, "CSAMConfigFile", "/etc/csam/csam.conf"));
+    assert_null(test_vhost_directive(t, &vs, "CSAMPublicURL",
+                                     "https://other.example.be"));
+    assert_null(test_vhost_directive(t, &vs, "CSAMCodeAttempts", "3"));
+
+    m = csam_config_merge_server(t->pool, t->conf, vhost);
+    /* The virtual host's own values win, the rest comes from the main
+     * server. */
+    assert_string_equal(apr_table_get(m->settings, "public_url"),
+                        "https://other.example.be");
+    assert_string_equal(apr_table_get(m->origins, "public_url"),
+                        "CSAMPublicURL");
+    assert_string_equal(apr_table_get(m->settings, "database"),
+                        "service=csam");
+    assert_string_equal(apr_table_get(m->settings, "code_attempts"), "3");
+    assert_string_equal(m->terms_version, "1");
+    assert_string_equal(m->config_file, "/etc/csam/csam.conf");
+    assert_false(m->inherits);
+    /* Merging changed neither input. */
+    assert_null(apr_table_get(t->conf->settings, "code_attempts"));
+    assert_string_equal(apr_table_get(t->conf->settings, "public_url"),
+                        "https://portal.example.be");
+    assert_null(apr_table_get(vhost->settings, "database"));
+}
+
+static void test_merge_unset_child_inherits(void **state)
+{
+    struct test_ctx *t = *state;
+    server_rec vs;
+    void *vec[1];
+    struct csam_mod_server *vhost = test_vhost(t, &vs, vec);
+    struct csam_mod_server *m;
+
+    assert_null(test_directive(t, "CSAMDatabase", "service=csam"));
+    assert_null(test_directive(t, "CSAMCodeAttempts", "5"));
+    m = csam_config_merge_server(t->pool, t->conf, vhost);
+    assert_true(m->inherits);
+    assert_string_equal(apr_table_get(m->settings, "database"),
+                        "service=csam");
+
+    /* A child that sets a value equal to the default is still "set": it
+     * does not inherit (STYLE: never treat "equals the default" as
+     * unset). */
+    assert_null(test_vhost_directive(t, &vs, "CSAMCodeAttempts", "5"));
+    m = csam_config_merge_server(t->pool, t->conf, vhost);
+    assert_false(m->inherits);
+
+    /* Only CSAMTermsVersion set: also its own configuration. */
+    vhost = test_vhost(t, &vs, vec);
+    assert_null(test_vhost_directive(t, &vs, "CSAMTermsVersion", "2"));
+    m = csam_config_merge_server(t->pool, t->conf, vhost);
+    assert_false(m->inherits);
+    assert_string_equal(m->terms_version, "2");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_is_unset, test_setup,
+                                        test_teardown),
+        cmocka_unit_test(test_contract_directives_exist),
+        cmocka_unit_test(test_every_setting_key_is_known),
+        cmocka_unit_test(test_directives_documented),
+        cmocka_unit_test_setup_teardown(test_public_url, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_database, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_mail_relay, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_mail_from, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_paths_relative_to_server_root,
+                                        test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_numbers, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_server_context_only, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_terms_version, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_explain, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_merge, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_merge_unset_child_inherits,
+                                        test_setup, test_teardown),
+    };
+
+    if (apr_initialize() != APR_SUCCESS)
+        return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
