@@ -1,2 +1,138 @@
-/* Work in progress. */
+/*
+ * The engine object and what every step shares: keyed hashes bound to an
+ * owner, client addresses, composing and sending mail.  The steps live in
+ * engine_registration.c, engine_activation.c, engine_challenge.c and
+ * engine_pam.c.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "engine.h"
+#include "engine_internal.h"
+
+csam_result csam_engine_new(const struct csam_engine_deps *deps,
+                            csam_engine **out)
+{
+    csam_engine *engine;
+
+    if (out == NULL)
+        return CSAM_ERR_INVALID;
+    *out = NULL;
+    if (deps == NULL || deps->config == NULL || deps->secret == NULL
+        || deps->store == NULL || deps->sender.fn == NULL)
+        return CSAM_ERR_INVALID;
+    engine = calloc(1, sizeof(*engine));
+    if (engine == NULL)
+        return CSAM_ERR_NOMEM;
+    engine->deps = *deps;
+    *out = engine;
+    return CSAM_OK;
+}
+
+void csam_engine_free(csam_engine *engine)
+{
+    free(engine);
+}
+
+const char *csam_step_name(enum csam_step step)
+{
+    switch (step) {
+    case CSAM_STEP_KEY:         return "key";
+    case CSAM_STEP_CREDENTIALS: return "credentials";
+    case CSAM_STEP_CONFIRM:     return "confirm";
+    case CSAM_STEP_DONE:        return "done";
+    }
+    return "key";
+}
+
+csam_result csam_engine_hash(const csam_engine *engine,
+                             enum csam_purpose purpose, const char *label,
+                             int64_t owner, const char *value,
+                             unsigned char out[CSAM_HASH_LEN])
+{
+    /* label, owner and value are short (at most a token); a fixed buffer
+     * keeps the secret value off the heap. */
+    char buf[256];
+    size_t llen, vlen, olen;
+    char owner_text[24];
+    csam_result res;
+
+    if (label == NULL || value == NULL)
+        return CSAM_ERR_INVALID;
+    llen = strlen(label);
+    vlen = strlen(value);
+    olen = (size_t)snprintf(owner_text, sizeof(owner_text), "%" PRId64,
+                            owner);
+    if (llen + olen + vlen + 2 > sizeof(buf))
+        return CSAM_ERR_INVALID;
+    memcpy(buf, label, llen);
+    buf[llen] = '\0';
+    memcpy(buf + llen + 1, owner_text, olen);
+    buf[llen + 1 + olen] = '\0';
+    memcpy(buf + llen + olen + 2, value, vlen);
+    res = csam_keyed_hash(engine->deps.secret, purpose, buf,
+                          llen + olen + 2 + vlen, out);
+    csam_wipe(buf, sizeof(buf));
+    return res;
+}
+
+const char *csam_engine_source(const char *source)
+{
+    if (source == NULL
+        || csam_text_check(source, CSAM_ENGINE_SOURCE_MAX) != CSAM_OK)
+        return NULL;
+    return source;
+}
+
+csam_result csam_engine_mail(csam_engine *engine, const char *to,
+                             const char *lang, const char *kind,
+                             const struct csam_tvar *vars, size_t nvars,
+                             const char *secret)
+{
+    const struct csam_config *cfg = engine->deps.config;
+    struct csam_mail_content content;
+    struct csam_message msg;
+    csam_result res;
+
+    memset(&content, 0, sizeof(content));
+    res = csam_mail_compose(cfg->data_dir, lang, kind, vars, nvars,
+                            &content);
+    if (res != CSAM_OK) {
+        csam_log(&engine->deps.logger, CSAM_LOG_ERR,
+                 "cannot compose the '%s' mail (%s): check the templates "
+                 "under %s", kind, csam_result_name(res),
+                 cfg->data_dir != NULL ? cfg->data_dir : "(none)");
+        return CSAM_ERR_MAIL;
+    }
+    memset(&msg, 0, sizeof(msg));
+    msg.to = to;
+    msg.subject = content.subject;
+    msg.text = content.text;
+    msg.html = content.html;
+    msg.kind = kind;
+    msg.secret = secret;
+    res = engine->deps.sender.fn(engine->deps.sender.ctx, &msg);
+    /* The bodies carry the code or link: wipe them before freeing. */
+    if (content.text != NULL)
+        csam_wipe(content.text, strlen(content.text));
+    if (content.html != NULL)
+        csam_wipe(content.html, strlen(content.html));
+    csam_mail_content_free(&content);
+    if (res != CSAM_OK) {
+        csam_log(&engine->deps.logger, CSAM_LOG_ERR,
+                 "the '%s' mail could not be delivered (%s)", kind,
+                 csam_result_name(res));
+        return CSAM_ERR_MAIL;
+    }
+    return CSAM_OK;
+}
+
+void csam_engine_code_minutes(const csam_engine *engine,
+                              char out[CSAM_STORE_INT_SIZE])
+{
+    long ttl = engine->deps.config->code_ttl;
+
+    (void)csam_store_int(ttl > 0 ? (ttl + 59) / 60 : 1, out);
+}

@@ -1,2 +1,427 @@
-/* Work in progress. */
+/*
+ * The PostgreSQL layer over libpq (see store.h for the contract).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
 #include "store.h"
+
+/* More distinct statements than libcsam has; a table, not a hash: lookups
+ * are a pointer compare over a few dozen entries. */
+#define CSAM_STORE_MAX_STMTS 128
+#define CSAM_STORE_MAX_PARAMS 16
+
+struct csam_store {
+    PGconn *conn;
+    struct csam_logger logger;
+    const struct csam_store_stmt *prepared[CSAM_STORE_MAX_STMTS];
+    size_t nprepared;
+    int in_tx;
+    int tx_failed;
+    unsigned long resets;
+    char sqlstate[6];
+};
+
+struct csam_store_rows {
+    PGresult *res;
+};
+
+static const struct csam_store_stmt csam_store_stmt_begin = {
+    "csam_store_begin", "BEGIN", 0, CSAM_STORE_RETRY};
+static const struct csam_store_stmt csam_store_stmt_commit = {
+    "csam_store_commit", "COMMIT", 0, 0};
+static const struct csam_store_stmt csam_store_stmt_rollback = {
+    "csam_store_rollback", "ROLLBACK", 0, 0};
+static const struct csam_store_stmt csam_store_stmt_schema = {
+    "csam_store_schema", "SELECT max(version) FROM csam_schema_version", 0,
+    CSAM_STORE_RETRY};
+
+/* libpq's notices (e.g. "there is no transaction in progress") are for
+ * people reading psql, not for a server log. */
+static void csam_store_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static int csam_store_configure(csam_store *store)
+{
+    PQsetNoticeProcessor(store->conn, csam_store_notice, NULL);
+    /* Every string we send and read is UTF-8, whatever the server's
+     * default says. */
+    return PQsetClientEncoding(store->conn, "UTF8") == 0;
+}
+
+csam_result csam_store_open(const char *conninfo,
+                            const struct csam_logger *logger,
+                            csam_store **out)
+{
+    csam_store *store;
+
+    if (out == NULL)
+        return CSAM_ERR_INVALID;
+    *out = NULL;
+    if (conninfo == NULL)
+        return CSAM_ERR_INVALID;
+    store = calloc(1, sizeof(*store));
+    if (store == NULL)
+        return CSAM_ERR_NOMEM;
+    if (logger != NULL)
+        store->logger = *logger;
+    store->conn = PQconnectdb(conninfo);
+    if (store->conn == NULL) {
+        free(store);
+        return CSAM_ERR_NOMEM;
+    }
+    if (PQstatus(store->conn) != CONNECTION_OK
+        || !csam_store_configure(store)) {
+        /* libpq's message names the host and the reason, never the
+         * password of the conninfo string. */
+        csam_log(&store->logger, CSAM_LOG_ERR,
+                 "database connection failed: %s",
+                 PQerrorMessage(store->conn));
+        PQfinish(store->conn);
+        free(store);
+        return CSAM_ERR_DB;
+    }
+    *out = store;
+    return CSAM_OK;
+}
+
+void csam_store_close(csam_store *store)
+{
+    if (store == NULL)
+        return;
+    if (store->in_tx)
+        csam_store_rollback(store);
+    PQfinish(store->conn);
+    free(store);
+}
+
+unsigned long csam_store_resets(const csam_store *store)
+{
+    return store != NULL ? store->resets : 0;
+}
+
+const char *csam_store_sqlstate(const csam_store *store)
+{
+    return store != NULL ? store->sqlstate : "";
+}
+
+/* Reconnect with the same parameters.  Prepared statements died with the
+ * old server session, so the table is emptied and they are prepared again
+ * when next used. */
+static int csam_store_reset(csam_store *store)
+{
+    store->nprepared = 0;
+    store->resets++;
+    PQreset(store->conn);
+    if (PQstatus(store->conn) != CONNECTION_OK
+        || !csam_store_configure(store)) {
+        csam_log(&store->logger, CSAM_LOG_ERR,
+                 "database reconnection failed: %s",
+                 PQerrorMessage(store->conn));
+        return 0;
+    }
+    csam_log(&store->logger, CSAM_LOG_NOTICE, "database connection reset");
+    return 1;
+}
+
+static int csam_store_is_prepared(const csam_store *store,
+                                  const struct csam_store_stmt *stmt)
+{
+    size_t i;
+
+    for (i = 0; i < store->nprepared; i++)
+        if (store->prepared[i] == stmt)
+            return 1;
+    return 0;
+}
+
+static void csam_store_note_error(csam_store *store, const PGresult *res,
+                                  const char *what)
+{
+    const char *state =
+        res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+    snprintf(store->sqlstate, sizeof(store->sqlstate), "%s",
+             state != NULL ? state : "");
+    /* The primary message of a constraint or syntax error may quote a
+     * value (a username, a hash): only the statement and SQLSTATE go to
+     * the log. */
+    csam_log(&store->logger,
+             strcmp(store->sqlstate, "23505") == 0 ? CSAM_LOG_INFO
+                                                   : CSAM_LOG_ERR,
+             "database statement %s failed: SQLSTATE %s%s", what,
+             store->sqlstate[0] != '\0' ? store->sqlstate : "none",
+             PQstatus(store->conn) != CONNECTION_OK ? " (connection lost)"
+                                                    : "");
+}
+
+static int csam_store_prepare(csam_store *store,
+                              const struct csam_store_stmt *stmt)
+{
+    PGresult *res;
+    int ok;
+
+    if (csam_store_is_prepared(store, stmt))
+        return 1;
+    if (store->nprepared == CSAM_STORE_MAX_STMTS) {
+        csam_log(&store->logger, CSAM_LOG_ERR,
+                 "too many distinct statements for one connection");
+        return 0;
+    }
+    res = PQprepare(store->conn, stmt->name, stmt->sql, stmt->nparams, NULL);
+    ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (ok)
+        store->prepared[store->nprepared++] = stmt;
+    else
+        csam_store_note_error(store, res, stmt->name);
+    PQclear(res);
+    return ok;
+}
+
+/* One attempt: prepare if needed, then execute.  Returns the result (which
+ * may be an error result) or NULL when nothing came back. */
+static PGresult *csam_store_run(csam_store *store,
+                                const struct csam_store_stmt *stmt,
+                                const struct csam_store_param *params)
+{
+    const char *values[CSAM_STORE_MAX_PARAMS];
+    int lengths[CSAM_STORE_MAX_PARAMS];
+    int formats[CSAM_STORE_MAX_PARAMS];
+    int i;
+
+    if (!csam_store_prepare(store, stmt))
+        return NULL;
+    for (i = 0; i < stmt->nparams; i++) {
+        values[i] = params[i].value;
+        lengths[i] = params[i].binary ? params[i].len : 0;
+        formats[i] = params[i].binary ? 1 : 0;
+    }
+    return PQexecPrepared(store->conn, stmt->name, stmt->nparams,
+                          stmt->nparams > 0 ? values : NULL,
+                          stmt->nparams > 0 ? lengths : NULL,
+                          stmt->nparams > 0 ? formats : NULL, 0);
+}
+
+static int csam_store_result_ok(const PGresult *res)
+{
+    ExecStatusType st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+csam_result csam_store_exec(csam_store *store,
+                            const struct csam_store_stmt *stmt,
+                            const struct csam_store_param *params,
+                            csam_store_rows **rows)
+{
+    PGresult *res = NULL;
+    int attempt;
+
+    if (rows != NULL)
+        *rows = NULL;
+    if (store == NULL || stmt == NULL || stmt->nparams < 0
+        || stmt->nparams > CSAM_STORE_MAX_PARAMS
+        || (stmt->nparams > 0 && params == NULL))
+        return CSAM_ERR_INVALID;
+    store->sqlstate[0] = '\0';
+    if (store->in_tx && store->tx_failed)
+        return CSAM_ERR_DB;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        /* A connection already known to be dead is reset first; inside
+         * a transaction that would silently lose its earlier statements,
+         * so the transaction fails instead. */
+        if (PQstatus(store->conn) != CONNECTION_OK) {
+            if (store->in_tx || !csam_store_reset(store))
+                break;
+        }
+        res = csam_store_run(store, stmt, params);
+        if (csam_store_result_ok(res)) {
+            if (rows != NULL) {
+                *rows = malloc(sizeof(**rows));
+                if (*rows == NULL) {
+                    PQclear(res);
+                    return CSAM_ERR_NOMEM;
+                }
+                (*rows)->res = res;
+            } else {
+                PQclear(res);
+            }
+            return CSAM_OK;
+        }
+        if (res != NULL)
+            csam_store_note_error(store, res, stmt->name);
+        PQclear(res);
+        res = NULL;
+        /* Only a broken connection is worth another try, and only for a
+         * statement that may safely run twice. */
+        if (store->in_tx || !(stmt->flags & CSAM_STORE_RETRY)
+            || PQstatus(store->conn) == CONNECTION_OK)
+            break;
+    }
+    if (store->in_tx)
+        store->tx_failed = 1;
+    return CSAM_ERR_DB;
+}
+
+int csam_store_nrows(const csam_store_rows *rows)
+{
+    return rows != NULL ? PQntuples(rows->res) : 0;
+}
+
+long csam_store_affected(const csam_store_rows *rows)
+{
+    const char *n = rows != NULL ? PQcmdTuples(rows->res) : "";
+    char *end;
+    long v;
+
+    if (n == NULL || n[0] == '\0')
+        return 0;
+    errno = 0;
+    v = strtol(n, &end, 10);
+    return errno == 0 && *end == '\0' ? v : 0;
+}
+
+const char *csam_store_value(const csam_store_rows *rows, int row, int col)
+{
+    if (rows == NULL || row < 0 || col < 0 || row >= PQntuples(rows->res)
+        || col >= PQnfields(rows->res)
+        || PQgetisnull(rows->res, row, col))
+        return NULL;
+    return PQgetvalue(rows->res, row, col);
+}
+
+int64_t csam_store_int64(const csam_store_rows *rows, int row, int col,
+                         int64_t def)
+{
+    const char *s = csam_store_value(rows, row, col);
+    char *end;
+    long long v;
+
+    if (s == NULL || s[0] == '\0')
+        return def;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return def;
+    return (int64_t)v;
+}
+
+int csam_store_bool(const csam_store_rows *rows, int row, int col)
+{
+    const char *s = csam_store_value(rows, row, col);
+
+    return s != NULL && s[0] == 't' && s[1] == '\0';
+}
+
+void csam_store_rows_free(csam_store_rows *rows)
+{
+    if (rows == NULL)
+        return;
+    PQclear(rows->res);
+    free(rows);
+}
+
+struct csam_store_param csam_store_text(const char *s)
+{
+    struct csam_store_param p = {s, 0, 0};
+
+    return p;
+}
+
+struct csam_store_param csam_store_bytes(const void *b, size_t len)
+{
+    struct csam_store_param p = {b, len > INT_MAX ? INT_MAX : (int)len, 1};
+
+    return p;
+}
+
+struct csam_store_param csam_store_int(int64_t v,
+                                       char buf[CSAM_STORE_INT_SIZE])
+{
+    snprintf(buf, CSAM_STORE_INT_SIZE, "%" PRId64, v);
+    return csam_store_text(buf);
+}
+
+csam_result csam_store_begin(csam_store *store)
+{
+    csam_result res;
+
+    if (store == NULL || store->in_tx)
+        return CSAM_ERR_INVALID;
+    res = csam_store_exec(store, &csam_store_stmt_begin, NULL, NULL);
+    if (res == CSAM_OK) {
+        store->in_tx = 1;
+        store->tx_failed = 0;
+    }
+    return res;
+}
+
+csam_result csam_store_commit(csam_store *store)
+{
+    csam_store_rows *rows = NULL;
+    csam_result res;
+    int committed;
+
+    if (store == NULL || !store->in_tx)
+        return CSAM_ERR_INVALID;
+    if (store->tx_failed) {
+        csam_store_rollback(store);
+        return CSAM_ERR_DB;
+    }
+    res = csam_store_exec(store, &csam_store_stmt_commit, NULL, &rows);
+    /* COMMIT of a transaction the server aborted answers "ROLLBACK"
+     * without an error: only "COMMIT" means the rows are there. */
+    committed = res == CSAM_OK
+                && strcmp(PQcmdStatus(rows->res), "COMMIT") == 0;
+    csam_store_rows_free(rows);
+    store->in_tx = 0;
+    store->tx_failed = 0;
+    return committed ? CSAM_OK : CSAM_ERR_DB;
+}
+
+void csam_store_rollback(csam_store *store)
+{
+    if (store == NULL || !store->in_tx)
+        return;
+    store->tx_failed = 0;
+    store->in_tx = 0;
+    /* With the connection gone the server has already rolled back. */
+    if (PQstatus(store->conn) == CONNECTION_OK)
+        (void)csam_store_exec(store, &csam_store_stmt_rollback, NULL, NULL);
+}
+
+csam_result csam_store_check_schema(csam_store *store)
+{
+    csam_store_rows *rows = NULL;
+    csam_result res;
+    int64_t version;
+
+    if (store == NULL)
+        return CSAM_ERR_INVALID;
+    res = csam_store_exec(store, &csam_store_stmt_schema, NULL, &rows);
+    if (res != CSAM_OK) {
+        /* 42P01: csam_schema_version does not exist, no schema at all. */
+        if (strcmp(store->sqlstate, "42P01") == 0)
+            res = CSAM_ERR_SCHEMA;
+        return res;
+    }
+    version = csam_store_int64(rows, 0, 0, 0);
+    csam_store_rows_free(rows);
+    if (version < CSAM_STORE_SCHEMA_VERSION) {
+        csam_log(&store->logger, CSAM_LOG_ERR,
+                 "database schema version %" PRId64 " is older than %d",
+                 version, CSAM_STORE_SCHEMA_VERSION);
+        return CSAM_ERR_SCHEMA;
+    }
+    return CSAM_OK;
+}

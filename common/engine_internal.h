@@ -1,0 +1,125 @@
+/*
+ * What the engine's files share: the engine itself, keyed hashes bound to
+ * an owner, mail sending, security-code challenges and failure counting.
+ * Not a public interface: only common/engine*.c include it.
+ */
+#ifndef CSAM_COMMON_ENGINE_INTERNAL_H
+#define CSAM_COMMON_ENGINE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "store.h"
+
+struct csam_engine {
+    struct csam_engine_deps deps;
+};
+
+#define CSAM_ENGINE_CODE_DIGITS 6
+#define CSAM_ENGINE_CODE_SIZE (CSAM_SECURITY_CODE_MAX + 1)
+#define CSAM_ENGINE_SOURCE_MAX 255
+#define CSAM_ENGINE_TIME_SIZE 32
+
+/* The one place a store failure becomes a result: unique violations are
+ * the caller's business, anything else is "database unavailable". */
+#define CSAM_ENGINE_SQLSTATE_UNIQUE "23505"
+
+/* Keyed hash of value bound to a purpose, a label and an owner id:
+ * HMAC(key(purpose), label || 0 || owner || 0 || value), so a code issued
+ * for one registration, account or purpose never matches another.
+ * owner 0 means "no owner" (lookups by token).  Errors: CSAM_ERR_INVALID,
+ * CSAM_ERR_CRYPTO. */
+csam_result csam_engine_hash(const csam_engine *engine,
+                             enum csam_purpose purpose, const char *label,
+                             int64_t owner, const char *value,
+                             unsigned char out[CSAM_HASH_LEN]);
+
+/* The client address if it is printable text of at most 255 bytes, else
+ * NULL: it goes into the audit trail and the per-source counters. */
+const char *csam_engine_source(const char *source);
+
+/* Compose the mail `kind` in `lang` and hand it to the sender.  secret is
+ * what the mail carries (code or link), or NULL.  Errors: CSAM_ERR_MAIL
+ * (composition or delivery failed; logged without the secret). */
+csam_result csam_engine_mail(csam_engine *engine, const char *to,
+                             const char *lang, const char *kind,
+                             const struct csam_tvar *vars, size_t nvars,
+                             const char *secret);
+
+/* How many minutes a security code lives, rounded up, as text for the
+ * "code" mail's {{minutes}}. */
+void csam_engine_code_minutes(const csam_engine *engine,
+                              char out[CSAM_STORE_INT_SIZE]);
+
+/* Write one audit row (inside the caller's transaction when one is open).
+ * detail is a JSON object text or NULL; it never holds a secret.
+ * registration_id / account_id 0 mean none.  Errors: CSAM_ERR_DB. */
+csam_result csam_audit_write(csam_store *store, const char *actor,
+                             const char *action, int64_t registration_id,
+                             int64_t account_id, const char *source,
+                             const char *detail);
+
+/* ---- challenges (engine_challenge.c) --------------------------------- */
+
+enum csam_challenge_purpose {
+    CSAM_CHALLENGE_ACTIVATION_CONFIRM = 0,  /* the key of an activation */
+    CSAM_CHALLENGE_KEY_CONFIRM,             /* a key added later */
+    CSAM_CHALLENGE_WEB_LOGIN,
+    CSAM_CHALLENGE_PAM_LOGIN
+};
+
+/* The name stored in csam_challenges.purpose. */
+const char *csam_challenge_purpose_name(enum csam_challenge_purpose p);
+
+/* Issue a fresh code for (account, purpose): the pending one is
+ * superseded, the new one lives code_ttl seconds from the database clock
+ * and allows code_attempts tries.  Run inside the caller's transaction, so
+ * that a mail that cannot be sent takes the code back with it.  The code
+ * is written to code (CSAM_ENGINE_CODE_SIZE bytes); the caller wipes it.
+ * Errors: CSAM_ERR_CRYPTO, CSAM_ERR_DB. */
+csam_result csam_challenge_issue(csam_engine *engine, int64_t account_id,
+                                 int64_t key_id,
+                                 enum csam_challenge_purpose purpose,
+                                 enum csam_key_type key_type,
+                                 const char *source,
+                                 char code[CSAM_ENGINE_CODE_SIZE]);
+
+/* Seconds since the newest code for (account, purpose) was issued (-1:
+ * never), and whether that code can still be used (not used, superseded,
+ * expired or exhausted).  Errors: CSAM_ERR_DB. */
+csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
+                               enum csam_challenge_purpose purpose,
+                               long *age, int *usable);
+
+/* Verify a typed code against the newest live code for (account,
+ * purpose) in ONE statement: it marks the code used when it matches, or
+ * counts the attempt on the code and the failure on the account (and on
+ * the source address when web is set) when not, and writes the audit
+ * row.  Two concurrent submissions of one code: exactly one CSAM_OK.
+ * Results: CSAM_OK; CSAM_ERR_BAD_CODE (att->attempts_left);
+ * CSAM_ERR_LOCKED (the code's attempts are exhausted: retry_after 0; or
+ * the account or source is locked for retry_after seconds);
+ * CSAM_ERR_EXPIRED (no live code, expired, used meanwhile); CSAM_ERR_DB. */
+csam_result csam_challenge_verify(csam_engine *engine, int64_t account_id,
+                                  enum csam_challenge_purpose purpose,
+                                  const char *code, const char *source,
+                                  int web, struct csam_attempts *att);
+
+/* ---- failures per source address (engine_challenge.c) ---------------- */
+
+/* CSAM_ERR_LOCKED (with att->retry_after) while the web source is locked
+ * out; CSAM_OK for a NULL source.  Errors: CSAM_ERR_DB. */
+csam_result csam_source_check(csam_engine *engine, const char *source,
+                              struct csam_attempts *att);
+
+/* Count one failure against a web source (no-op for NULL).
+ * Errors: CSAM_ERR_DB. */
+csam_result csam_source_fail(csam_engine *engine, const char *source);
+
+/* A source is locked after this many failures within lockout_duration:
+ * several times an account's threshold, because many citizens may share
+ * one address (an office, a carrier's NAT). */
+#define CSAM_SOURCE_THRESHOLD_FACTOR 5
+
+#endif

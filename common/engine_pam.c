@@ -1,0 +1,304 @@
+/*
+ * The second factor for PAM (DESIGN 3.4, 2.5): an active key of the CSAM
+ * account named like the Linux account.  The e-mailed code is the only
+ * key type so far; each type is one entry of csam_pam_keys[], in the order
+ * of preference, so TOTP and SMS are added there.
+ *
+ * PAM codes are their own purpose: a code mailed for a web login or a key
+ * confirmation is refused here and the reverse.  Failures count on the
+ * same account counter as the web's.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "engine_internal.h"
+
+struct csam_pam_account {
+    int64_t id;
+    int active;
+    long locked_for;            /* seconds, 0 when not locked */
+    unsigned keys;              /* CSAM_KEY_* of the active keys */
+    char language[3];
+    char email[CSAM_EMAIL_MAX + 1];
+    char first_name[CSAM_NAME_MAX + 1];
+};
+
+static const struct csam_store_stmt csam_pam_stmt_account = {
+    "csam_pam_account",
+    "SELECT a.id, a.status = 'active', a.language, a.email, r.first_name,"
+    " CASE WHEN a.locked_until > now()"
+    " THEN ceil(extract(epoch FROM a.locked_until - now()))::bigint"
+    " ELSE 0 END,"
+    " coalesce((SELECT string_agg(k.type, ',') FROM csam_keys k"
+    " WHERE k.account_id = a.id AND k.status = 'active'), '')"
+    " FROM csam_accounts a"
+    " JOIN csam_registrations r ON r.id = a.registration_id"
+    " WHERE a.username = $1",
+    1, CSAM_STORE_RETRY};
+
+static unsigned csam_pam_key_mask(const char *list)
+{
+    unsigned mask = 0;
+    char name[16];
+    size_t n;
+
+    while (list != NULL && *list != '\0') {
+        n = strcspn(list, ",");
+        if (n < sizeof(name)) {
+            memcpy(name, list, n);
+            name[n] = '\0';
+            mask |= (unsigned)csam_key_type_parse(name);
+        }
+        list += n;
+        if (*list == ',')
+            list++;
+    }
+    return mask;
+}
+
+/* The account and its active keys.  A name that is not a valid username
+ * cannot be an account: CSAM_ERR_NOT_FOUND without asking the database.
+ * Errors: CSAM_ERR_NOT_FOUND, CSAM_ERR_DB. */
+static csam_result csam_pam_account_get(csam_engine *engine,
+                                        const char *username,
+                                        struct csam_pam_account *out)
+{
+    struct csam_store_param p[1];
+    csam_store_rows *rows = NULL;
+    csam_result res;
+
+    memset(out, 0, sizeof(*out));
+    if (username == NULL || csam_username_check(username) != CSAM_OK)
+        return CSAM_ERR_NOT_FOUND;
+    p[0] = csam_store_text(username);
+    res = csam_store_exec(engine->deps.store, &csam_pam_stmt_account, p,
+                          &rows);
+    if (res != CSAM_OK)
+        return res;
+    if (csam_store_nrows(rows) != 1) {
+        csam_store_rows_free(rows);
+        return CSAM_ERR_NOT_FOUND;
+    }
+    out->id = csam_store_int64(rows, 0, 0, 0);
+    out->active = csam_store_bool(rows, 0, 1);
+    snprintf(out->language, sizeof(out->language), "%s",
+             csam_store_value(rows, 0, 2));
+    snprintf(out->email, sizeof(out->email), "%s",
+             csam_store_value(rows, 0, 3));
+    snprintf(out->first_name, sizeof(out->first_name), "%s",
+             csam_store_value(rows, 0, 4));
+    out->locked_for = (long)csam_store_int64(rows, 0, 5, 0);
+    out->keys = csam_pam_key_mask(csam_store_value(rows, 0, 6));
+    csam_store_rows_free(rows);
+    return out->active ? CSAM_OK : CSAM_ERR_NOT_FOUND;
+}
+
+/* ---- the e-mail key -------------------------------------------------- */
+
+static const struct csam_store_stmt csam_pam_stmt_lock = {
+    "csam_pam_lock",
+    "SELECT 1 FROM csam_accounts WHERE id = $1 FOR UPDATE", 1, 0};
+
+static csam_result csam_pam_email_begin(csam_engine *engine,
+                                        const struct csam_pam_account *acc,
+                                        const char *username,
+                                        const char *source,
+                                        struct csam_pam_challenge *out)
+{
+    csam_store *store = engine->deps.store;
+    char code[CSAM_ENGINE_CODE_SIZE] = "";
+    char idtext[CSAM_STORE_INT_SIZE], minutes[CSAM_STORE_INT_SIZE];
+    struct csam_store_param p[1];
+    struct csam_tvar vars[3];
+    long age = -1;
+    int usable = 0;
+    csam_result res;
+
+    res = csam_store_begin(store);
+    if (res != CSAM_OK)
+        return res;
+    /* Two PAM conversations starting at once for one account (two ssh
+     * sessions) wait for each other here: one mails, the other reuses. */
+    p[0] = csam_store_int(acc->id, idtext);
+    res = csam_store_exec(store, &csam_pam_stmt_lock, p, NULL);
+    if (res == CSAM_OK)
+        res = csam_challenge_age(engine, acc->id, CSAM_CHALLENGE_PAM_LOGIN,
+                                 &age, &usable);
+    if (res != CSAM_OK)
+        goto rollback;
+    if (usable && age >= 0 && age < engine->deps.config->resend_cooldown) {
+        out->reused = 1;
+        csam_store_rollback(store);
+        return CSAM_OK;
+    }
+    res = csam_challenge_issue(engine, acc->id, 0, CSAM_CHALLENGE_PAM_LOGIN,
+                               CSAM_KEY_EMAIL, source, code);
+    if (res == CSAM_OK)
+        res = csam_audit_write(store, username, "challenge.issued", 0,
+                               acc->id, source,
+                               "{\"purpose\": \"pam_login\", "
+                               "\"key_type\": \"email\"}");
+    if (res != CSAM_OK)
+        goto rollback;
+    csam_engine_code_minutes(engine, minutes);
+    vars[0].name = "first_name";
+    vars[0].value = acc->first_name;
+    vars[1].name = "code";
+    vars[1].value = code;
+    vars[2].name = "minutes";
+    vars[2].value = minutes;
+    res = csam_engine_mail(engine, acc->email, acc->language, "code", vars, 3,
+                           code);
+    csam_wipe(code, sizeof(code));
+    if (res != CSAM_OK)
+        goto rollback;
+    return csam_store_commit(store);
+
+rollback:
+    csam_wipe(code, sizeof(code));
+    csam_store_rollback(store);
+    return res;
+}
+
+static csam_result csam_pam_email_verify(csam_engine *engine,
+                                         const struct csam_pam_account *acc,
+                                         const char *code, const char *source,
+                                         struct csam_attempts *att)
+{
+    return csam_challenge_verify(engine, acc->id, CSAM_CHALLENGE_PAM_LOGIN,
+                                 code, source, 0, att);
+}
+
+/* ---- key types, in order of preference ------------------------------- */
+
+struct csam_pam_key {
+    enum csam_key_type type;
+    csam_result (*begin)(csam_engine *engine,
+                         const struct csam_pam_account *acc,
+                         const char *username, const char *source,
+                         struct csam_pam_challenge *out);
+    csam_result (*verify)(csam_engine *engine,
+                          const struct csam_pam_account *acc,
+                          const char *code, const char *source,
+                          struct csam_attempts *att);
+};
+
+static const struct csam_pam_key csam_pam_keys[] = {
+    {CSAM_KEY_EMAIL, csam_pam_email_begin, csam_pam_email_verify},
+};
+
+#define CSAM_PAM_NKEYS (sizeof(csam_pam_keys) / sizeof(csam_pam_keys[0]))
+
+/* The preferred key type that is allowed, active and supported. */
+static const struct csam_pam_key *csam_pam_key_pick(unsigned allowed,
+                                                    unsigned active)
+{
+    size_t i;
+
+    for (i = 0; i < CSAM_PAM_NKEYS; i++)
+        if ((allowed & active & (unsigned)csam_pam_keys[i].type) != 0)
+            return &csam_pam_keys[i];
+    return NULL;
+}
+
+static const struct csam_pam_key *csam_pam_key_find(enum csam_key_type type)
+{
+    size_t i;
+
+    for (i = 0; i < CSAM_PAM_NKEYS; i++)
+        if (csam_pam_keys[i].type == type)
+            return &csam_pam_keys[i];
+    return NULL;
+}
+
+static void csam_pam_att_reset(struct csam_attempts *att)
+{
+    att->attempts_left = -1;
+    att->retry_after = 0;
+}
+
+csam_result csam_engine_pam_begin(csam_engine *engine, const char *username,
+                                  unsigned allowed, const char *source,
+                                  struct csam_pam_challenge *out,
+                                  struct csam_attempts *att)
+{
+    const struct csam_pam_key *key;
+    struct csam_pam_account acc;
+    struct csam_attempts dummy;
+    csam_result res;
+
+    if (att == NULL)
+        att = &dummy;
+    csam_pam_att_reset(att);
+    if (engine == NULL || out == NULL)
+        return CSAM_ERR_INVALID;
+    memset(out, 0, sizeof(*out));
+    res = csam_pam_account_get(engine, username, &acc);
+    if (res != CSAM_OK)
+        return res;
+    memcpy(out->language, acc.language, sizeof(out->language));
+    if (acc.locked_for > 0) {
+        att->retry_after = acc.locked_for;
+        return CSAM_ERR_LOCKED;
+    }
+    key = csam_pam_key_pick(allowed, acc.keys);
+    if (key == NULL)
+        return CSAM_ERR_NOT_FOUND;
+    out->key_type = key->type;
+    return key->begin(engine, &acc, username, source, out);
+}
+
+csam_result csam_engine_pam_verify(csam_engine *engine, const char *username,
+                                   enum csam_key_type key_type,
+                                   const char *code, const char *source,
+                                   struct csam_attempts *att)
+{
+    const struct csam_pam_key *key = csam_pam_key_find(key_type);
+    struct csam_pam_account acc;
+    struct csam_attempts dummy;
+    csam_result res;
+
+    if (att == NULL)
+        att = &dummy;
+    csam_pam_att_reset(att);
+    if (engine == NULL)
+        return CSAM_ERR_INVALID;
+    if (key == NULL)
+        return CSAM_ERR_NOT_FOUND;
+    res = csam_pam_account_get(engine, username, &acc);
+    if (res != CSAM_OK)
+        return res;
+    if (!(acc.keys & (unsigned)key_type))
+        return CSAM_ERR_NOT_FOUND;
+    res = key->verify(engine, &acc, code, source, att);
+    if (res == CSAM_OK)
+        csam_log(&engine->deps.logger, CSAM_LOG_INFO,
+                 "account %lld passed its PAM %s code", (long long)acc.id,
+                 csam_key_type_name(key_type));
+    return res;
+}
+
+csam_result csam_engine_account_check(csam_engine *engine,
+                                      const char *username, unsigned allowed,
+                                      struct csam_attempts *att)
+{
+    struct csam_pam_account acc;
+    struct csam_attempts dummy;
+    csam_result res;
+
+    if (att == NULL)
+        att = &dummy;
+    csam_pam_att_reset(att);
+    if (engine == NULL)
+        return CSAM_ERR_INVALID;
+    res = csam_pam_account_get(engine, username, &acc);
+    if (res != CSAM_OK)
+        return res;
+    if (csam_pam_key_pick(allowed, acc.keys) == NULL)
+        return CSAM_ERR_NOT_FOUND;
+    if (acc.locked_for > 0) {
+        att->retry_after = acc.locked_for;
+        return CSAM_ERR_LOCKED;
+    }
+    return CSAM_OK;
+}
