@@ -166,10 +166,16 @@ int csam_runtime_check_config(apr_pool_t *pconf, apr_pool_t *plog,
             continue;
         err = csam_runtime_build(pconf, sv, conf, &conf->rt);
         if (err != NULL) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sv,
-                         "CSAM00004: refusing to start (%s:%d): %s",
-                         sv->defn_name ? sv->defn_name : "?",
-                         sv->defn_line_number, err);
+            /* Before the logs are open this goes to stderr, where
+             * apachectl shows it. */
+            if (sv->defn_name != NULL)
+                ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sv,
+                             "CSAM00004: refusing to start: %s (virtual "
+                             "host defined at %s:%d)", err, sv->defn_name,
+                             sv->defn_line_number);
+            else
+                ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sv,
+                             "CSAM00018: refusing to start: %s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, sv,
