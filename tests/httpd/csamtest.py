@@ -1,0 +1,398 @@
+"""Shared helpers of the httpd integration tests (python3 standard library).
+
+A test script calls start(__file__) first: when it is not yet running under
+tests/lib/httpd-run (itself under tests/lib/run-with-services), it re-executes
+itself through them, so `make check` and a developer typing
+tests/httpd/api_flow.py both get a real PostgreSQL, SMTP server and httpd.
+
+Then: api() speaks to the JSON API and checks that every answer is JSON,
+register() and the activation helpers walk the flow, Mailbox reads what the
+SMTP server stored, psql() reads and ages rows.
+"""
+import datetime
+import email
+import email.policy
+import http.client
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+import urllib.parse
+
+OFFICER = ("officer", "officer")
+PASSWORD = "Correct-Horse-Battery-7!"
+
+
+def start(script, httpd_opts=(), extra_conf=None):
+    """Re-execute `script` under run-with-services and httpd-run if needed.
+
+    extra_conf: httpd configuration lines appended to the server's."""
+    srcdir = os.environ.get("CSAM_SRCDIR") or os.path.abspath(
+        os.path.join(os.path.dirname(os.path.abspath(script)), "..", ".."))
+    os.environ["CSAM_SRCDIR"] = srcdir
+    if os.environ.get("CSAM_TEST_HTTPD_URL"):
+        return
+    lib = os.path.join(srcdir, "tests", "lib")
+    me = [sys.executable, os.path.abspath(script)]
+    if not os.environ.get("CSAM_TEST_PG"):
+        os.environ.setdefault("CSAM_BUILDDIR", srcdir)
+        os.execv(os.path.join(lib, "run-with-services"),
+                 [os.path.join(lib, "run-with-services")] + me)
+    opts = list(httpd_opts)
+    if extra_conf:
+        path = os.path.join(os.environ["CSAM_TEST_TMPDIR"],
+                            "extra-%d.conf" % os.getpid())
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(extra_conf)
+        opts += ["--conf", path]
+    os.execv(os.path.join(lib, "httpd-run"),
+             [os.path.join(lib, "httpd-run")] + opts + me)
+
+
+def base_url():
+    return os.environ["CSAM_TEST_HTTPD_URL"]
+
+
+class Failure(AssertionError):
+    pass
+
+
+def check(cond, what, *detail):
+    if not cond:
+        raise Failure(what + "".join(" | %r" % (d,) for d in detail))
+
+
+_checks = [0]
+
+
+def expect(resp, status, error=None):
+    """Assert resp has this status (and API error code); returns its body."""
+    _checks[0] += 1
+    check(resp.status == status,
+          "expected %d %s, got %d" % (status, error or "", resp.status),
+          resp.body)
+    if error is not None:
+        check(isinstance(resp.body, dict) and resp.body.get("error") == error,
+              "expected error %s" % error, resp.body)
+        check(isinstance(resp.body.get("message"), str)
+              and resp.body["message"] != "", "error without a message",
+              resp.body)
+    return resp.body
+
+
+class Response:
+    def __init__(self, status, headers, raw, body):
+        self.status = status
+        self.headers = headers
+        self.raw = raw
+        self.body = body
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+
+def request(method, path, body=None, headers=None, url=None):
+    """One request on a fresh connection; body is bytes or None."""
+    u = urllib.parse.urlsplit(url or base_url())
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    try:
+        conn.putrequest(method, path, skip_host=True,
+                        skip_accept_encoding=True)
+        hdrs = {"Host": u.netloc}
+        hdrs.update(headers or {})
+        if body is not None and "Transfer-Encoding" not in hdrs:
+            hdrs["Content-Length"] = str(len(body))
+        for k, v in hdrs.items():
+            conn.putheader(k, v)
+        conn.endheaders()
+        if body is not None:
+            if hdrs.get("Transfer-Encoding") == "chunked":
+                for i in range(0, len(body), 8192):
+                    part = body[i:i + 8192]
+                    conn.send(b"%x\r\n%s\r\n" % (len(part), part))
+                conn.send(b"0\r\n\r\n")
+            else:
+                conn.send(body)
+        resp = conn.getresponse()
+        raw = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, raw
+    finally:
+        conn.close()
+
+
+def _basic(auth):
+    import base64
+    return "Basic " + base64.b64encode(
+        ("%s:%s" % auth).encode()).decode()
+
+
+def api(path, payload=None, raw=None, content_type="application/json",
+        method="POST", auth=None, headers=None, url=None):
+    """Call /csam/api/v1/<path>; payload is JSON-encoded unless raw (bytes)
+    is given.  Every answer of mod_csam must be JSON: checked here."""
+    hdrs = dict(headers or {})
+    if content_type is not None:
+        hdrs["Content-Type"] = content_type
+    if auth is not None:
+        hdrs["Authorization"] = _basic(auth)
+    hdrs.setdefault("Accept", "application/json")
+    body = raw
+    if body is None and payload is not None:
+        body = json.dumps(payload).encode("utf-8")
+    if body is None and method == "POST":
+        body = b""
+    status, rh, data = request(method, "/csam/api/v1/" + path, body, hdrs, url)
+    ctype = rh.get("content-type", "")
+    # The officer's authentication is Apache's own (mod_auth_basic): its
+    # 401 challenge is not mod_csam's to shape.
+    if status == 401 and "www-authenticate" in rh:
+        return Response(status, rh, data, None)
+    check(ctype.startswith("application/json"),
+          "answer to %s %s is not JSON (%s)" % (method, path, ctype),
+          status, data[:300])
+    check("charset=utf-8" in ctype.lower(), "no charset=utf-8", ctype)
+    check(rh.get("cache-control") == "no-store", "API answer is cacheable",
+          path, rh.get("cache-control"))
+    check(rh.get("x-content-type-options") == "nosniff", "no nosniff", path)
+    try:
+        parsed = json.loads(data.decode("utf-8")) if data else None
+    except ValueError:
+        raise Failure("answer to %s is not valid JSON: %r" % (path, data))
+    if status >= 400:
+        check(isinstance(parsed, dict) and set(parsed) >= {"error",
+                                                          "message"},
+              "error answer without error and message", path, parsed)
+    return Response(status, rh, data, parsed)
+
+
+# ---------------------------------------------------------------- data
+
+_serial = [random.randint(1, 400)]
+
+
+def nrn(birth, serial=None, dotted=True):
+    """A valid national register number for a birth date (modulo 97)."""
+    if serial is None:
+        _serial[0] = _serial[0] % 997 + 1
+        serial = _serial[0]
+    head = "%02d%02d%02d%03d" % (birth.year % 100, birth.month, birth.day,
+                                 serial)
+    base = int(head) + (2000000000 if birth.year >= 2000 else 0)
+    check_digits = 97 - base % 97
+    if dotted:
+        return "%s.%s.%s-%s.%02d" % (head[0:2], head[2:4], head[4:6],
+                                     head[6:9], check_digits)
+    return "%s%02d" % (head, check_digits)
+
+
+_citizen = [0]
+
+
+def citizen(**over):
+    """A valid registration body; fields can be overridden."""
+    _citizen[0] += 1
+    n = "%d%d" % (os.getpid(), _citizen[0])
+    birth = datetime.date(1985, 7, 30)
+    reg = {
+        "national_number": nrn(birth),
+        "first_name": "Marie",
+        "last_name": "Dupont",
+        "birth_date": birth.isoformat(),
+        "document": {"type": "eid", "number": "591-1234567-%s" % n[-2:]},
+        "email": "marie.%s@example.be" % n,
+        "language": "fr",
+    }
+    reg.update(over)
+    return reg
+
+
+def username():
+    _citizen[0] += 1
+    return "citizen%d.%d" % (os.getpid() % 100000, _citizen[0])
+
+
+# ---------------------------------------------------------------- mail
+
+class Mailbox:
+    """The SMTP server's Maildir: messages arrive as files in new/."""
+
+    def __init__(self):
+        self.dir = os.path.join(os.environ["CSAM_TEST_MAILDIR"], "new")
+        self.seen = set()
+        self.last = None
+        self.skip_existing()
+
+    def skip_existing(self):
+        if os.path.isdir(self.dir):
+            self.seen.update(os.listdir(self.dir))
+
+    def _new(self):
+        if not os.path.isdir(self.dir):
+            return []
+        return sorted(set(os.listdir(self.dir)) - self.seen)
+
+    def wait(self, to, timeout=15):
+        """The next message for address `to` (an email.message)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for name in self._new():
+                with open(os.path.join(self.dir, name), "rb") as f:
+                    msg = email.message_from_binary_file(
+                        f, policy=email.policy.default)
+                if to.lower() in str(msg.get("To", "")).lower():
+                    self.seen.add(name)
+                    self.last = msg
+                    return msg
+            time.sleep(0.05)
+        raise Failure("no mail for %s within %ds" % (to, timeout))
+
+    def none_for(self, to, wait=1.0):
+        """Assert nothing arrives for `to` within `wait` seconds."""
+        time.sleep(wait)
+        for name in self._new():
+            with open(os.path.join(self.dir, name), "rb") as f:
+                msg = email.message_from_binary_file(
+                    f, policy=email.policy.default)
+            check(to.lower() not in str(msg.get("To", "")).lower(),
+                  "unexpected mail for %s" % to, msg.get("Subject"))
+
+
+def text_of(msg):
+    part = msg.get_body(preferencelist=("plain",))
+    check(part is not None, "mail without a text part")
+    return part.get_content()
+
+
+def activation_link(msg):
+    """The token of the activation link, after checking the link's base."""
+    text = text_of(msg)
+    links = re.findall(r"https?://[^\s<>\"]+/csam/activate\?t=[^\s<>\"]+",
+                       text)
+    check(len(links) >= 1, "no activation link in the mail", text)
+    link = links[0]
+    check(link.startswith(base_url() + "/csam/activate?t="),
+          "link not built from CSAMPublicURL", link, base_url())
+    token = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["t"][0]
+    check(re.fullmatch(r"[A-Za-z0-9_-]{43}", token) is not None,
+          "link token is not 256-bit base64url", token)
+    return token
+
+
+def security_code(msg):
+    text = text_of(msg)
+    codes = re.findall(r"(?<![0-9])[0-9]{6,8}(?![0-9])", text)
+    check(len(codes) == 1, "a code mail must show exactly one run of 6-8 "
+          "digits", codes)
+    return codes[0]
+
+
+# ---------------------------------------------------------------- database
+
+def psql(sql):
+    """Run SQL on the test database; rows as lists of strings."""
+    out = subprocess.run(
+        [os.path.join(os.environ["CSAM_TEST_PG_BIN"], "psql"), "-X", "-q",
+         "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+         "-d", os.environ["CSAM_TEST_PG"], "-c", sql],
+        check=True, capture_output=True, text=True).stdout
+    return [line.split("\t") for line in out.splitlines() if line != ""]
+
+
+def scalar(sql):
+    rows = psql(sql)
+    return rows[0][0] if rows else None
+
+
+def forgive_source():
+    """Clear the per-address failure count: every test request comes from
+    127.0.0.1, and the tests fail codes on purpose."""
+    psql("DELETE FROM csam_source_failures")
+    psql("UPDATE csam_accounts SET failures = 0, locked_until = NULL")
+
+
+def allow_log(pattern):
+    """Declare error-log lines matching pattern (ERE) expected."""
+    with open(os.environ["CSAM_TEST_HTTPD_ALLOW"], "a") as f:
+        f.write(pattern + "\n")
+
+
+# ---------------------------------------------------------------- flows
+
+def register(mailbox, reg=None, headers=None):
+    """Register a citizen; returns (registration body, reply, token)."""
+    reg = reg or citizen()
+    body = expect(api("registrations", reg, auth=OFFICER, headers=headers),
+                  201)
+    check(isinstance(body.get("registration_id"), int), "registration_id",
+          body)
+    check(re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}",
+                       body.get("activation_code", "")) is not None,
+          "activation code shape", body)
+    check(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z",
+                       body.get("expires_at", "")) is not None,
+          "expires_at is not RFC 3339 UTC", body)
+    msg = mailbox.wait(reg["email"])
+    return reg, body, activation_link(msg)
+
+
+def open_activation(token, code):
+    body = expect(api("activation", {"token": token,
+                                     "activation_code": code}), 200)
+    check(re.fullmatch(r"[A-Za-z0-9_-]{43}", body.get("activation", ""))
+          is not None, "activation handle shape", body)
+    check("email" in body.get("key_types", []), "email key offered", body)
+    return body["activation"]
+
+
+def choose_email_key(handle):
+    body = expect(api("activation/key", {"activation": handle,
+                                         "key_type": "email",
+                                         "accept_terms": True}), 200)
+    check(body == {"next": "credentials"}, "next after key", body)
+
+
+def set_credentials(handle, user, password=PASSWORD):
+    body = expect(api("activation/credentials",
+                      {"activation": handle, "username": user,
+                       "password": password, "password_repeat": password}),
+                  202)
+    check(body.get("next") == "confirm", "next after credentials", body)
+
+
+def activate(mailbox, reg=None):
+    """The whole flow up to the key code mail; returns a dict of its parts."""
+    reg, reply, token = register(mailbox, reg)
+    handle = open_activation(token, reply["activation_code"])
+    choose_email_key(handle)
+    user = username()
+    set_credentials(handle, user)
+    code = security_code(mailbox.wait(reg["email"]))
+    return {"reg": reg, "reply": reply, "token": token, "handle": handle,
+            "username": user, "code": code}
+
+
+def wrong_code(code):
+    """A code of the same shape that is not `code`."""
+    return "%0*d" % (len(code), (int(code) + 1) % (10 ** len(code)))
+
+
+def run(tests):
+    """Run test functions in order; report and exit 0 or 1."""
+    failed = 0
+    for t in tests:
+        t0 = time.time()
+        try:
+            t()
+            print("ok - %s (%.2fs)" % (t.__name__, time.time() - t0))
+        except Exception as e:  # report every test, then fail
+            failed += 1
+            print("not ok - %s: %s: %s" % (t.__name__, type(e).__name__, e))
+            import traceback
+            traceback.print_exc()
+        sys.stdout.flush()
+    print("# %d tests, %d failed, %d checks" % (len(tests), failed,
+                                                _checks[0]))
+    sys.exit(1 if failed else 0)
