@@ -96,6 +96,13 @@ struct csam_smtp {
 csam_result csam_smtp_send(const struct csam_smtp *smtp,
                            const struct csam_message *msg);
 
+/* libcurl's one-time global initialisation.  Call it once at startup,
+ * before threads exist (mod_csam: post_config; pam_csam: first call);
+ * csam_smtp_send works without it, but then libcurl initialises lazily,
+ * which is not thread-safe with libcurl before 7.84.
+ * Errors: CSAM_ERR_MAIL. */
+csam_result csam_smtp_init(void);
+
 /* A csam_send_fn over csam_smtp_send; ctx is a const struct csam_smtp *. */
 csam_result csam_smtp_sender(void *ctx, const struct csam_message *msg);
 

@@ -1,2 +1,160 @@
-/* Work in progress. */
+/*
+ * SMTP delivery with libcurl.
+ *
+ * The relay URL may carry a password (smtp://user:pass@host): it goes to
+ * libcurl and nowhere else, and no message here quotes it.  Certificates
+ * are verified with libcurl's defaults (peer and host name).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "crypto.h"
 #include "mail.h"
+#include "validate.h"
+
+/* Connecting is the part that hangs when a relay is down or firewalled;
+ * it gets at most this much of the whole timeout. */
+#define CSAM_SMTP_CONNECT_MAX 10L
+
+struct csam_smtp_upload {
+    const char *data;
+    size_t len, pos;
+};
+
+static size_t csam_smtp_read(char *buf, size_t size, size_t nitems, void *ctx)
+{
+    struct csam_smtp_upload *up = ctx;
+    size_t room = size * nitems;
+    size_t n = up->len - up->pos;
+
+    if (n > room)
+        n = room;
+    memcpy(buf, up->data + up->pos, n);
+    up->pos += n;
+    return n;
+}
+
+csam_result csam_smtp_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? CSAM_OK
+                                                             : CSAM_ERR_MAIL;
+}
+
+/* 1 when the URL has a userinfo part: credentials must never travel in
+ * clear, so STARTTLS becomes mandatory. */
+static int csam_smtp_has_credentials(const char *relay)
+{
+    const char *auth = strstr(relay, "://");
+    const char *end;
+    const char *at;
+
+    if (auth == NULL)
+        return 0;
+    auth += 3;
+    end = strchr(auth, '/');
+    if (end == NULL)
+        end = auth + strlen(auth);
+    at = memchr(auth, '@', (size_t)(end - auth));
+    return at != NULL;
+}
+
+csam_result csam_smtp_send(const struct csam_smtp *smtp,
+                           const struct csam_message *msg)
+{
+    char from_name[CSAM_MAILBOX_NAME_MAX + 1];
+    char from_addr[CSAM_EMAIL_MAX + 3];
+    char to_name[CSAM_MAILBOX_NAME_MAX + 1];
+    char to_addr[CSAM_EMAIL_MAX + 1];
+    char rcpt[CSAM_EMAIL_MAX + 3];
+    struct csam_smtp_upload up;
+    struct curl_slist *rcpts = NULL;
+    csam_result res;
+    char *wire = NULL;
+    CURL *curl = NULL;
+    long timeout;
+    int smtps;
+
+    if (smtp == NULL || msg == NULL || smtp->relay == NULL
+        || smtp->from == NULL)
+        return CSAM_ERR_INVALID;
+    if (strncmp(smtp->relay, "smtps://", 8) == 0)
+        smtps = 1;
+    else if (strncmp(smtp->relay, "smtp://", 7) == 0)
+        smtps = 0;
+    else
+        return CSAM_ERR_INVALID;
+    if (csam_mail_mailbox_parse(smtp->from, from_name, sizeof(from_name),
+                                from_addr, CSAM_EMAIL_MAX + 1) != CSAM_OK
+        || csam_mail_mailbox_parse(msg->to, to_name, sizeof(to_name), to_addr,
+                                   sizeof(to_addr)) != CSAM_OK)
+        return CSAM_ERR_INVALID;
+    res = csam_mail_format(smtp->from, msg, &wire);
+    if (res != CSAM_OK)
+        return res;
+
+    /* the envelope takes bare addresses in angle brackets */
+    memmove(from_addr + 1, from_addr, strlen(from_addr) + 1);
+    from_addr[0] = '<';
+    strcat(from_addr, ">");
+    rcpt[0] = '<';
+    strcpy(rcpt + 1, to_addr);
+    strcat(rcpt, ">");
+
+    timeout = smtp->timeout > 0 ? smtp->timeout : 30;
+    res = CSAM_ERR_NOMEM;
+    curl = curl_easy_init();
+    if (curl == NULL)
+        goto out;
+    rcpts = curl_slist_append(NULL, rcpt);
+    if (rcpts == NULL)
+        goto out;
+    up.data = wire;
+    up.len = strlen(wire);
+    up.pos = 0;
+
+    res = CSAM_ERR_MAIL;
+    if (curl_easy_setopt(curl, CURLOPT_URL, smtp->relay) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from_addr) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpts) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_READFUNCTION, csam_smtp_read)
+               != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_READDATA, &up) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
+                            (curl_off_t)up.len) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
+                            timeout < CSAM_SMTP_CONNECT_MAX
+                                ? timeout
+                                : CSAM_SMTP_CONNECT_MAX) != CURLE_OK
+        /* no SIGALRM-based DNS timeouts inside httpd's threads */
+        || curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_USE_SSL,
+                            smtps || csam_smtp_has_credentials(smtp->relay)
+                                ? (long)CURLUSESSL_ALL
+                                : (long)CURLUSESSL_TRY) != CURLE_OK)
+        goto out;
+    if (curl_easy_perform(curl) != CURLE_OK)
+        goto out;
+    res = CSAM_OK;
+
+out:
+    curl_slist_free_all(rcpts);
+    if (curl != NULL)
+        curl_easy_cleanup(curl);
+    if (wire != NULL) {
+        /* the message carries a code or an activation link */
+        csam_wipe(wire, strlen(wire));
+        free(wire);
+    }
+    return res;
+}
+
+csam_result csam_smtp_sender(void *ctx, const struct csam_message *msg)
+{
+    return csam_smtp_send((const struct csam_smtp *)ctx, msg);
+}

@@ -1,2 +1,233 @@
-/* Work in progress. */
+/*
+ * The template language: "{{name}}" (escaped as the template's mode says)
+ * and "{{{name}}}" (verbatim), nothing else.  Anything that is not a
+ * well-formed tag naming a known variable is an error, so a broken
+ * template fails when it is rendered in a test instead of mailing a
+ * citizen half a sentence.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "template.h"
+
+#define CSAM_TEMPLATE_MAX (256 * 1024)
+#define CSAM_TEMPLATE_NAME_MAX 64
+/* Output bound: a template that renders past this is a loop in the data,
+ * not a mail. */
+#define CSAM_TEMPLATE_OUT_MAX (4 * 1024 * 1024)
+
+struct csam_template_buf {
+    char *data;
+    size_t len, cap;
+};
+
+static int csam_template_append(struct csam_template_buf *buf, const char *s,
+                                size_t n)
+{
+    if (n > CSAM_TEMPLATE_OUT_MAX - buf->len)
+        return 0;
+    if (buf->len + n + 1 > buf->cap) {
+        size_t cap = buf->cap ? buf->cap : 256;
+        char *p;
+
+        while (cap < buf->len + n + 1)
+            cap *= 2;
+        p = realloc(buf->data, cap);
+        if (p == NULL)
+            return 0;
+        buf->data = p;
+        buf->cap = cap;
+    }
+    memcpy(buf->data + buf->len, s, n);
+    buf->len += n;
+    buf->data[buf->len] = '\0';
+    return 1;
+}
+
+static int csam_template_append_html(struct csam_template_buf *buf,
+                                     const char *s)
+{
+    const char *run = s;
+
+    for (; *s != '\0'; s++) {
+        const char *rep;
+
+        switch (*s) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        default: continue;
+        }
+        if (!csam_template_append(buf, run, (size_t)(s - run))
+            || !csam_template_append(buf, rep, strlen(rep)))
+            return 0;
+        run = s + 1;
+    }
+    return csam_template_append(buf, run, (size_t)(s - run));
+}
+
+char *csam_html_escape(const char *s)
+{
+    struct csam_template_buf buf = {NULL, 0, 0};
+
+    if (s == NULL)
+        s = "";
+    if (!csam_template_append(&buf, "", 0)
+        || !csam_template_append_html(&buf, s)) {
+        free(buf.data);
+        return NULL;
+    }
+    return buf.data;
+}
+
+static int csam_template_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+           || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* The variable named by [name, name + len), or NULL. */
+static const struct csam_tvar *csam_template_lookup(
+    const struct csam_tvar *vars, size_t nvars, const char *name, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < nvars; i++)
+        if (vars[i].name != NULL && strlen(vars[i].name) == len
+            && memcmp(vars[i].name, name, len) == 0)
+            return &vars[i];
+    return NULL;
+}
+
+csam_result csam_template_render(const char *tmpl,
+                                 const struct csam_tvar *vars, size_t nvars,
+                                 enum csam_escape escape, char **out)
+{
+    struct csam_template_buf buf = {NULL, 0, 0};
+    csam_result res = CSAM_ERR_INVALID;
+    const char *p;
+
+    if (out == NULL)
+        return CSAM_ERR_INVALID;
+    *out = NULL;
+    if (tmpl == NULL || (vars == NULL && nvars > 0)
+        || (escape != CSAM_ESCAPE_NONE && escape != CSAM_ESCAPE_HTML))
+        return CSAM_ERR_INVALID;
+    if (!csam_template_append(&buf, "", 0))
+        return CSAM_ERR_NOMEM;
+
+    p = tmpl;
+    for (;;) {
+        const char *open = strstr(p, "{{");
+        const struct csam_tvar *var;
+        const char *name, *end;
+        int verbatim;
+        size_t len;
+
+        if (open == NULL) {
+            if (!csam_template_append(&buf, p, strlen(p)))
+                goto nomem;
+            break;
+        }
+        if (!csam_template_append(&buf, p, (size_t)(open - p)))
+            goto nomem;
+        verbatim = open[2] == '{';
+        name = open + (verbatim ? 3 : 2);
+        while (*name == ' ')
+            name++;
+        end = name;
+        while (csam_template_name_char(*end))
+            end++;
+        len = (size_t)(end - name);
+        while (*end == ' ')
+            end++;
+        if (len == 0 || len > CSAM_TEMPLATE_NAME_MAX)
+            goto invalid;
+        if (strncmp(end, verbatim ? "}}}" : "}}", verbatim ? 3 : 2) != 0)
+            goto invalid; /* unterminated or malformed tag */
+        var = csam_template_lookup(vars, nvars, name, len);
+        if (var == NULL)
+            goto invalid;
+        if (var->value != NULL) {
+            int ok = (verbatim || escape == CSAM_ESCAPE_NONE)
+                         ? csam_template_append(&buf, var->value,
+                                                strlen(var->value))
+                         : csam_template_append_html(&buf, var->value);
+
+            if (!ok)
+                goto nomem;
+        }
+        p = end + (verbatim ? 3 : 2);
+    }
+    *out = buf.data;
+    return CSAM_OK;
+
+nomem:
+    res = CSAM_ERR_NOMEM;
+invalid:
+    free(buf.data);
+    return res;
+}
+
+csam_result csam_template_read(const char *path, char **out)
+{
+    struct stat st;
+    char *data = NULL;
+    size_t got = 0;
+    int fd;
+
+    if (out == NULL)
+        return CSAM_ERR_INVALID;
+    *out = NULL;
+    if (path == NULL)
+        return CSAM_ERR_INVALID;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return CSAM_ERR_IO;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0
+        || st.st_size > CSAM_TEMPLATE_MAX)
+        goto io;
+    /* one byte more than allowed, to notice a file that grew */
+    data = malloc(CSAM_TEMPLATE_MAX + 2);
+    if (data == NULL) {
+        close(fd);
+        return CSAM_ERR_NOMEM;
+    }
+    for (;;) {
+        ssize_t n = read(fd, data + got, CSAM_TEMPLATE_MAX + 1 - got);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            goto io;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+        if (got > CSAM_TEMPLATE_MAX)
+            goto io;
+    }
+    close(fd);
+    data[got] = '\0';
+    /* a NUL would silently cut the template short */
+    if (memchr(data, '\0', got) != NULL) {
+        free(data);
+        return CSAM_ERR_IO;
+    }
+    *out = data;
+    return CSAM_OK;
+
+io:
+    free(data);
+    close(fd);
+    return CSAM_ERR_IO;
+}
