@@ -1,0 +1,259 @@
+/*
+ * The store against a real PostgreSQL (run-with-services): prepared
+ * statements with text and binary parameters, transactions that roll
+ * back, reconnection after a server restart, a stopped server, the schema
+ * check.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+#include "test_env.h"
+
+static struct csam_test_env env;
+
+static const struct csam_store_stmt stmt_echo = {
+    "test_echo", "SELECT octet_length($1::bytea), $2::text, $3::bigint + 1",
+    3, CSAM_STORE_RETRY};
+static const struct csam_store_stmt stmt_audit = {
+    "test_audit",
+    "INSERT INTO csam_audit (action, actor) VALUES ('test.store', $1)"
+    " RETURNING id",
+    1, 0};
+static const struct csam_store_stmt stmt_count = {
+    "test_count", "SELECT count(*) FROM csam_audit WHERE actor = $1", 1,
+    CSAM_STORE_RETRY};
+static const struct csam_store_stmt stmt_fail = {
+    "test_fail", "SELECT 1 / 0", 0, 0};
+static const struct csam_store_stmt stmt_now = {
+    "test_now", "SELECT now() < now() + interval '1 second'", 0,
+    CSAM_STORE_RETRY};
+
+static csam_store *open_store(const char *conninfo)
+{
+    csam_store *store = NULL;
+
+    assert_int_equal(csam_store_open(conninfo, NULL, &store), CSAM_OK);
+    assert_non_null(store);
+    return store;
+}
+
+static long long count_actor(csam_store *store, const char *actor)
+{
+    struct csam_store_param p[1] = {csam_store_text(actor)};
+    csam_store_rows *rows = NULL;
+    long long n;
+
+    assert_int_equal(csam_store_exec(store, &stmt_count, p, &rows), CSAM_OK);
+    n = csam_store_int64(rows, 0, 0, -1);
+    csam_store_rows_free(rows);
+    return n;
+}
+
+static void test_open_refused(void **state)
+{
+    csam_store *store = (csam_store *)1;
+
+    (void)state;
+    assert_int_equal(csam_store_open("host=127.0.0.1 port=1 "
+                                     "connect_timeout=2",
+                                     NULL, &store),
+                     CSAM_ERR_DB);
+    assert_null(store);
+    assert_int_equal(csam_store_open(NULL, NULL, &store), CSAM_ERR_INVALID);
+    assert_int_equal(csam_store_open("this is not = a conninfo '", NULL,
+                                     &store),
+                     CSAM_ERR_DB);
+    assert_null(store);
+}
+
+static void test_params(void **state)
+{
+    const unsigned char bytes[5] = {0, 1, 0, 0xff, 0x27};
+    const char *evil = "x'); DROP TABLE csam_audit; --";
+    char buf[CSAM_STORE_INT_SIZE];
+    struct csam_store_param p[3];
+    csam_store_rows *rows = NULL;
+    csam_store *store = open_store(env.pg);
+
+    (void)state;
+    p[0] = csam_store_bytes(bytes, sizeof(bytes));
+    p[1] = csam_store_text(evil);
+    p[2] = csam_store_int(INT64_C(9007199254740993), buf);
+    assert_int_equal(csam_store_exec(store, &stmt_echo, p, &rows), CSAM_OK);
+    assert_int_equal(csam_store_nrows(rows), 1);
+    /* binary parameters keep their NUL bytes */
+    assert_int_equal(csam_store_int64(rows, 0, 0, -1), 5);
+    /* text is data, never SQL */
+    assert_string_equal(csam_store_value(rows, 0, 1), evil);
+    assert_int_equal(csam_store_int64(rows, 0, 2, -1),
+                     INT64_C(9007199254740994));
+    assert_null(csam_store_value(rows, 0, 3));
+    assert_null(csam_store_value(rows, 1, 0));
+    csam_store_rows_free(rows);
+    /* and the statement is reused (prepared once) */
+    assert_int_equal(csam_store_exec(store, &stmt_echo, p, NULL), CSAM_OK);
+    p[0] = csam_store_text(evil);
+    assert_int_equal(csam_store_exec(store, &stmt_audit, p, NULL), CSAM_OK);
+    assert_int_equal(count_actor(store, evil), 1);
+    csam_store_close(store);
+}
+
+static void test_transactions(void **state)
+{
+    struct csam_store_param p[1] = {csam_store_text("tx-actor")};
+    csam_store *store = open_store(env.pg);
+
+    (void)state;
+    assert_int_equal(csam_store_begin(store), CSAM_OK);
+    assert_int_equal(csam_store_begin(store), CSAM_ERR_INVALID);
+    assert_int_equal(csam_store_exec(store, &stmt_audit, p, NULL), CSAM_OK);
+    csam_store_rollback(store);
+    assert_int_equal(count_actor(store, "tx-actor"), 0);
+
+    assert_int_equal(csam_store_begin(store), CSAM_OK);
+    assert_int_equal(csam_store_exec(store, &stmt_audit, p, NULL), CSAM_OK);
+    assert_int_equal(csam_store_commit(store), CSAM_OK);
+    assert_int_equal(count_actor(store, "tx-actor"), 1);
+
+    /* one failing statement: the whole transaction is refused */
+    assert_int_equal(csam_store_begin(store), CSAM_OK);
+    assert_int_equal(csam_store_exec(store, &stmt_audit, p, NULL), CSAM_OK);
+    assert_int_equal(csam_store_exec(store, &stmt_fail, NULL, NULL),
+                     CSAM_ERR_DB);
+    assert_string_equal(csam_store_sqlstate(store), "22012");
+    assert_int_equal(csam_store_exec(store, &stmt_audit, p, NULL),
+                     CSAM_ERR_DB);
+    assert_int_equal(csam_store_commit(store), CSAM_ERR_DB);
+    assert_int_equal(count_actor(store, "tx-actor"), 1);
+    assert_int_equal(csam_store_commit(store), CSAM_ERR_INVALID);
+    csam_store_close(store);
+}
+
+static void test_unique_violation(void **state)
+{
+    static const struct csam_store_stmt dup = {
+        "test_dup",
+        "INSERT INTO csam_schema_version (version, description)"
+        " VALUES (1, 'again')",
+        0, 0};
+    csam_store *store = open_store(env.pg);
+
+    (void)state;
+    assert_int_equal(csam_store_exec(store, &dup, NULL, NULL), CSAM_ERR_DB);
+    assert_string_equal(csam_store_sqlstate(store), "23505");
+    csam_store_close(store);
+}
+
+static void test_restart_between_calls(void **state)
+{
+    csam_store *store = open_store(env.pg);
+    struct csam_store_param p[1] = {csam_store_text("restart-actor")};
+
+    (void)state;
+    assert_int_equal(csam_store_exec(store, &stmt_now, NULL, NULL), CSAM_OK);
+    assert_int_equal(csam_store_resets(store), 0);
+    assert_int_equal(csam_test_pg_ctl(&env, "restart"), 0);
+    /* the next call notices, reconnects, prepares again and works */
+    assert_int_equal(csam_store_exec(store, &stmt_now, NULL, NULL), CSAM_OK);
+    assert_int_equal(csam_store_resets(store), 1);
+    /* a statement prepared before the restart is prepared again */
+    assert_int_equal(count_actor(store, "restart-actor"), 0);
+
+    /* a write that may not run twice is not retried, but the call after
+     * it finds the connection reset */
+    assert_int_equal(csam_test_pg_ctl(&env, "restart"), 0);
+    assert_int_equal(csam_store_exec(store, &stmt_audit, p, NULL),
+                     CSAM_ERR_DB);
+    assert_int_equal(csam_store_exec(store, &stmt_audit, p, NULL), CSAM_OK);
+    assert_int_equal(count_actor(store, "restart-actor"), 1);
+    csam_store_close(store);
+}
+
+static void test_restart_in_transaction(void **state)
+{
+    struct csam_store_param p[1] = {csam_store_text("restart-tx")};
+    csam_store *store = open_store(env.pg);
+
+    (void)state;
+    assert_int_equal(csam_store_begin(store), CSAM_OK);
+    assert_int_equal(csam_store_exec(store, &stmt_audit, p, NULL), CSAM_OK);
+    assert_int_equal(csam_test_pg_ctl(&env, "restart"), 0);
+    /* the first half is gone with the server: never silently continue */
+    assert_int_equal(csam_store_exec(store, &stmt_audit, p, NULL),
+                     CSAM_ERR_DB);
+    assert_int_equal(csam_store_commit(store), CSAM_ERR_DB);
+    assert_int_equal(count_actor(store, "restart-tx"), 0);
+    csam_store_close(store);
+}
+
+static void test_server_stopped(void **state)
+{
+    csam_store *store = open_store(env.pg);
+    csam_store *other = NULL;
+
+    (void)state;
+    assert_int_equal(csam_test_pg_ctl(&env, "stop"), 0);
+    assert_int_equal(csam_store_exec(store, &stmt_now, NULL, NULL),
+                     CSAM_ERR_DB);
+    assert_int_equal(csam_store_check_schema(store), CSAM_ERR_DB);
+    assert_int_equal(csam_store_begin(store), CSAM_ERR_DB);
+    assert_int_equal(csam_store_open(env.pg, NULL, &other), CSAM_ERR_DB);
+    assert_null(other);
+    assert_int_equal(csam_test_pg_ctl(&env, "start"), 0);
+    assert_int_equal(csam_store_exec(store, &stmt_now, NULL, NULL), CSAM_OK);
+    assert_int_equal(csam_store_check_schema(store), CSAM_OK);
+    csam_store_close(store);
+}
+
+static void test_schema_check(void **state)
+{
+    char conninfo[4096];
+    csam_store *store = open_store(env.pg);
+    PGconn *conn;
+
+    (void)state;
+    assert_int_equal(csam_store_check_schema(store), CSAM_OK);
+    csam_store_close(store);
+
+    /* A database without the schema, then with an empty version table:
+     * both are older than this code needs. */
+    snprintf(conninfo, sizeof(conninfo), "%s dbname=postgres", env.pg);
+    store = open_store(conninfo);
+    assert_int_equal(csam_store_check_schema(store), CSAM_ERR_SCHEMA);
+    conn = PQconnectdb(conninfo);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    assert_int_equal(csam_test_pg_value(conn,
+                                        "CREATE TABLE csam_schema_version"
+                                        " (version integer PRIMARY KEY)",
+                                        NULL),
+                     0);
+    assert_int_equal(csam_store_check_schema(store), CSAM_ERR_SCHEMA);
+    csam_test_pg_value(conn, "DROP TABLE csam_schema_version", NULL);
+    PQfinish(conn);
+    csam_store_close(store);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_refused),
+        cmocka_unit_test(test_params),
+        cmocka_unit_test(test_transactions),
+        cmocka_unit_test(test_unique_violation),
+        cmocka_unit_test(test_restart_between_calls),
+        cmocka_unit_test(test_restart_in_transaction),
+        cmocka_unit_test(test_server_stopped),
+        cmocka_unit_test(test_schema_check),
+    };
+
+    csam_test_env_get(&env);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,404 @@
+/*
+ * Helpers for integration tests (see test_env.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <ctype.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test_env.h"
+
+static void csam_test_die(const char *what)
+{
+    fprintf(stderr, "test setup failed: %s\n", what);
+    exit(99);
+}
+
+static const char *csam_test_need(const char *name)
+{
+    const char *v = getenv(name);
+
+    if (v == NULL || v[0] == '\0') {
+        fprintf(stderr, "%s is not set: run this test under "
+                        "tests/lib/run-with-services (make check)\n", name);
+        exit(77);
+    }
+    return v;
+}
+
+void csam_test_env_get(struct csam_test_env *env)
+{
+    env->pg = csam_test_need("CSAM_TEST_PG");
+    env->pg_ctl = csam_test_need("CSAM_TEST_PG_CTL");
+    env->smtp_url = csam_test_need("CSAM_TEST_SMTP_URL");
+    env->dead_smtp_url = csam_test_need("CSAM_TEST_DEAD_SMTP_URL");
+    env->maildir = csam_test_need("CSAM_TEST_MAILDIR");
+    env->tmpdir = csam_test_need("CSAM_TEST_TMPDIR");
+    env->secret_file = csam_test_need("CSAM_TEST_SECRET_FILE");
+    env->srcdir = csam_test_need("CSAM_SRCDIR");
+}
+
+int csam_test_pg_ctl(const struct csam_test_env *env, const char *action)
+{
+    char cmd[4096];
+
+    snprintf(cmd, sizeof(cmd), "'%s' %s", env->pg_ctl, action);
+    return system(cmd);
+}
+
+PGconn *csam_test_pg_connect(const struct csam_test_env *env)
+{
+    PGconn *conn = PQconnectdb(env->pg);
+
+    if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+        fprintf(stderr, "%s", conn != NULL ? PQerrorMessage(conn) : "");
+        csam_test_die("cannot connect to the test database");
+    }
+    return conn;
+}
+
+long long csam_test_pg_value(PGconn *conn, const char *sql,
+                             const char *param)
+{
+    const char *values[1] = {param};
+    long long v = -1;
+    PGresult *res;
+
+    res = PQexecParams(conn, sql, param != NULL ? 1 : 0, NULL,
+                       param != NULL ? values : NULL, NULL, NULL, 0);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0
+        && !PQgetisnull(res, 0, 0))
+        v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    else if (PQresultStatus(res) == PGRES_COMMAND_OK)
+        v = strtoll(PQcmdTuples(res), NULL, 10);
+    else if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        fprintf(stderr, "query failed: %s", PQerrorMessage(conn));
+    PQclear(res);
+    return v;
+}
+
+static void csam_test_set(struct csam_config *cfg, const char *key,
+                          const char *value)
+{
+    char err[CSAM_CONFIG_ERRLEN];
+
+    if (csam_config_set(cfg, key, value, err, sizeof(err)) != CSAM_OK) {
+        fprintf(stderr, "%s: %s\n", key, err);
+        csam_test_die("configuration");
+    }
+}
+
+static void csam_test_log(void *ctx, enum csam_log_level level,
+                          const char *message)
+{
+    (void)ctx;
+    if (level <= CSAM_LOG_WARNING || getenv("CSAM_TEST_VERBOSE") != NULL)
+        fprintf(stderr, "[libcsam %d] %s\n", (int)level, message);
+}
+
+void csam_test_ctx_reengine(struct csam_test_ctx *ctx)
+{
+    struct csam_engine_deps deps;
+
+    csam_engine_free(ctx->engine);
+    ctx->engine = NULL;
+    memset(&deps, 0, sizeof(deps));
+    deps.config = &ctx->config;
+    deps.secret = ctx->secret;
+    deps.store = ctx->store;
+    deps.common_passwords = ctx->common;
+    deps.sender.fn = csam_smtp_sender;
+    deps.sender.ctx = &ctx->smtp;
+    deps.logger.fn = csam_test_log;
+    if (csam_engine_new(&deps, &ctx->engine) != CSAM_OK)
+        csam_test_die("csam_engine_new");
+}
+
+void csam_test_ctx_open(struct csam_test_ctx *ctx, int dead_smtp)
+{
+    struct csam_logger logger = {csam_test_log, NULL};
+    char path[4096], err[256];
+
+    memset(ctx, 0, sizeof(*ctx));
+    csam_test_env_get(&ctx->env);
+    if (csam_config_init(&ctx->config) != CSAM_OK)
+        csam_test_die("csam_config_init");
+    snprintf(path, sizeof(path), "%s/conf", ctx->env.srcdir);
+    csam_test_set(&ctx->config, "database", ctx->env.pg);
+    csam_test_set(&ctx->config, "data_dir", path);
+    csam_test_set(&ctx->config, "public_url", "https://portal.example.be");
+    csam_test_set(&ctx->config, "mail_relay",
+                  dead_smtp ? ctx->env.dead_smtp_url : ctx->env.smtp_url);
+    csam_test_set(&ctx->config, "mail_from",
+                  "CSAM Mes clés numériques <noreply@example.be>");
+    csam_test_set(&ctx->config, "mail_timeout", "10");
+    if (csam_secret_load(ctx->env.secret_file, &ctx->secret, err,
+                         sizeof(err)) != CSAM_OK) {
+        fprintf(stderr, "%s\n", err);
+        csam_test_die("csam_secret_load");
+    }
+    snprintf(path, sizeof(path), "%s/conf/common-passwords.txt",
+             ctx->env.srcdir);
+    if (csam_wordlist_load(path, &ctx->common) != CSAM_OK)
+        csam_test_die("csam_wordlist_load");
+    if (csam_store_open(ctx->config.database, &logger, &ctx->store)
+        != CSAM_OK)
+        csam_test_die("csam_store_open");
+    ctx->smtp.relay = ctx->config.mail_relay;
+    ctx->smtp.from = ctx->config.mail_from;
+    ctx->smtp.timeout = ctx->config.mail_timeout;
+    csam_test_ctx_reengine(ctx);
+}
+
+void csam_test_ctx_close(struct csam_test_ctx *ctx)
+{
+    csam_engine_free(ctx->engine);
+    csam_store_close(ctx->store);
+    csam_wordlist_free(ctx->common);
+    csam_secret_free(ctx->secret);
+    csam_config_free(&ctx->config);
+    memset(ctx, 0, sizeof(*ctx));
+}
+
+void csam_test_nrn(int yy, int mm, int dd, int serial, char *nrn,
+                   char *birth)
+{
+    unsigned long base;
+    unsigned check;
+
+    yy = ((yy % 100) + 100) % 100;
+    mm = mm < 1 || mm > 12 ? 1 : mm;
+    dd = dd < 1 || dd > 28 ? 1 : dd;
+    serial = ((serial % 997) + 997) % 997 + 1;
+    base = ((unsigned long)yy * 10000 + (unsigned long)mm * 100
+            + (unsigned long)dd) * 1000 + (unsigned long)serial;
+    check = 97 - (unsigned)(base % 97);
+    snprintf(nrn, 12, "%09lu%02u", base % 1000000000UL, check % 100);
+    snprintf(birth, 11, "19%02d-%02d-%02d", yy, mm, dd);
+}
+
+/* ---- the Maildir ----------------------------------------------------- */
+
+static char *csam_test_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long len;
+
+    if (f == NULL)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0
+        || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return NULL;
+    }
+    buf = malloc((size_t)len + 1);
+    if (buf != NULL) {
+        if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
+            free(buf);
+            buf = NULL;
+        } else {
+            buf[len] = '\0';
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+/* 1 if the stored message was sent to `to` (the server records RCPT TO in
+ * X-Csam-Envelope-To). */
+static int csam_test_mail_is_to(const char *raw, const char *to)
+{
+    char header[512];
+
+    snprintf(header, sizeof(header), "X-Csam-Envelope-To: %s\r", to);
+    if (strstr(raw, header) != NULL)
+        return 1;
+    snprintf(header, sizeof(header), "X-Csam-Envelope-To: %s\n", to);
+    return strstr(raw, header) != NULL;
+}
+
+/* Visit the mails to `to`; with take, return the newest one (by mtime,
+ * then name) removed from the Maildir. */
+static int csam_test_mail_scan(const struct csam_test_env *env,
+                               const char *to, char **take)
+{
+    char dir[4096], path[8192], best[8192] = "";
+    struct timespec best_time = {0, 0};
+    struct dirent *de;
+    struct stat st;
+    int count = 0;
+    DIR *d;
+
+    snprintf(dir, sizeof(dir), "%s/new", env->maildir);
+    d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        char *raw;
+
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (stat(path, &st) != 0)
+            continue;
+        raw = csam_test_read_file(path);
+        if (raw == NULL)
+            continue;
+        if (csam_test_mail_is_to(raw, to)) {
+            count++;
+            if (best[0] == '\0' || st.st_mtim.tv_sec > best_time.tv_sec
+                || (st.st_mtim.tv_sec == best_time.tv_sec
+                    && st.st_mtim.tv_nsec > best_time.tv_nsec)
+                || (st.st_mtim.tv_sec == best_time.tv_sec
+                    && st.st_mtim.tv_nsec == best_time.tv_nsec
+                    && strcmp(path, best) > 0)) {
+                snprintf(best, sizeof(best), "%s", path);
+                best_time = st.st_mtim;
+            }
+        }
+        free(raw);
+    }
+    closedir(d);
+    if (take != NULL && best[0] != '\0') {
+        *take = csam_test_read_file(best);
+        unlink(best);
+    }
+    return count;
+}
+
+int csam_test_mail_count(const struct csam_test_env *env, const char *to)
+{
+    return csam_test_mail_scan(env, to, NULL);
+}
+
+static int csam_test_hex(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Quoted-printable decoding of the whole message: soft line breaks
+ * removed, =XX decoded; anything else kept as it is. */
+static void csam_test_qp_decode(char *s)
+{
+    char *w = s;
+
+    while (*s != '\0') {
+        if (s[0] == '=' && s[1] == '\r' && s[2] == '\n') {
+            s += 3;
+        } else if (s[0] == '=' && s[1] == '\n') {
+            s += 2;
+        } else if (s[0] == '=' && csam_test_hex((unsigned char)s[1]) >= 0
+                   && csam_test_hex((unsigned char)s[2]) >= 0) {
+            *w++ = (char)(csam_test_hex((unsigned char)s[1]) * 16
+                          + csam_test_hex((unsigned char)s[2]));
+            s += 3;
+        } else {
+            *w++ = *s++;
+        }
+    }
+    *w = '\0';
+}
+
+char *csam_test_mail_take(const struct csam_test_env *env, const char *to)
+{
+    char *mail = NULL;
+    int i;
+
+    for (i = 0; i < 50 && mail == NULL; i++) {
+        csam_test_mail_scan(env, to, &mail);
+        if (mail == NULL) {
+            struct timespec ts = {0, 100 * 1000 * 1000};
+
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (mail != NULL)
+        csam_test_qp_decode(mail);
+    return mail;
+}
+
+char *csam_test_mail_text(const char *mail)
+{
+    const char *p = mail, *start, *end;
+    char *out;
+
+    /* The part whose headers say text/plain; its body runs from the blank
+     * line to the next boundary line. */
+    while ((p = strstr(p, "ontent-Type: text/plain")) != NULL) {
+        start = strstr(p, "\r\n\r\n");
+        if (start == NULL)
+            return NULL;
+        start += 4;
+        end = strstr(start, "\r\n--");
+        if (end == NULL)
+            end = start + strlen(start);
+        out = malloc((size_t)(end - start) + 1);
+        if (out == NULL)
+            return NULL;
+        memcpy(out, start, (size_t)(end - start));
+        out[end - start] = '\0';
+        return out;
+    }
+    return NULL;
+}
+
+int csam_test_mail_code(const char *mail, char *code, size_t size)
+{
+    char *text = csam_test_mail_text(mail);
+    const char *p;
+    int found = 0;
+    size_t n;
+
+    if (text == NULL)
+        return -1;
+    for (p = text; *p != '\0';) {
+        if (!isdigit((unsigned char)*p)) {
+            p++;
+            continue;
+        }
+        for (n = 0; isdigit((unsigned char)p[n]); n++)
+            ;
+        if (n >= 6 && n <= 8) {
+            found++;
+            if (n < size) {
+                memcpy(code, p, n);
+                code[n] = '\0';
+            }
+        } else if (n > 8) {
+            found += 2;
+        }
+        p += n;
+    }
+    free(text);
+    return found == 1 ? 0 : -1;
+}
+
+int csam_test_mail_token(const char *mail, char token[CSAM_TOKEN_SIZE])
+{
+    const char *p = strstr(mail, "activate?t=");
+    size_t n;
+
+    if (p == NULL)
+        return -1;
+    p += strlen("activate?t=");
+    for (n = 0; n < CSAM_TOKEN_LEN; n++) {
+        if (!isalnum((unsigned char)p[n]) && p[n] != '-' && p[n] != '_')
+            return -1;
+        token[n] = p[n];
+    }
+    token[n] = '\0';
+    return csam_token_valid(token) ? 0 : -1;
+}

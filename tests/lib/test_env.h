@@ -1,0 +1,90 @@
+/*
+ * Helpers for integration tests run under tests/lib/run-with-services:
+ * the CSAM_TEST_* services, a configuration pointing at them, an engine
+ * over a real store and the real SMTP sender, direct libpq access for
+ * checks, and the mails the SMTP server stored in its Maildir.
+ */
+#ifndef CSAM_TESTS_TEST_ENV_H
+#define CSAM_TESTS_TEST_ENV_H
+
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "engine.h"
+#include "mail.h"
+#include "password.h"
+#include "store.h"
+
+struct csam_test_env {
+    const char *srcdir;
+    const char *pg;             /* conninfo of the test database */
+    const char *pg_ctl;         /* stop|start|restart */
+    const char *smtp_url;
+    const char *dead_smtp_url;
+    const char *maildir;
+    const char *tmpdir;
+    const char *secret_file;
+};
+
+/* Read the CSAM_TEST_* variables; exits 77 (skipped) when they are not
+ * set, i.e. when the test is not run under run-with-services. */
+void csam_test_env_get(struct csam_test_env *env);
+
+/* Run "$CSAM_TEST_PG_CTL action"; 0 on success. */
+int csam_test_pg_ctl(const struct csam_test_env *env, const char *action);
+
+/* A direct connection for checks; aborts the test when it fails. */
+PGconn *csam_test_pg_connect(const struct csam_test_env *env);
+
+/* Run sql with up to one text parameter (param may be NULL) and return
+ * the first column of the first row as a number (-1: no row, NULL, or an
+ * error, which is printed). */
+long long csam_test_pg_value(PGconn *conn, const char *sql,
+                             const char *param);
+
+/* Everything a test needs to call the engine. */
+struct csam_test_ctx {
+    struct csam_test_env env;
+    struct csam_config config;
+    csam_secret *secret;
+    csam_store *store;
+    csam_wordlist *common;
+    struct csam_smtp smtp;
+    csam_engine *engine;
+};
+
+/* Open a context: default configuration with the test database, data_dir
+ * $CSAM_SRCDIR/conf, public URL https://portal.example.be, the test
+ * secret, a store and an engine whose sender is csam_smtp_sender on the
+ * live relay (or the dead one when dead_smtp).  Aborts on failure. */
+void csam_test_ctx_open(struct csam_test_ctx *ctx, int dead_smtp);
+/* Make a new engine after changing ctx->config. */
+void csam_test_ctx_reengine(struct csam_test_ctx *ctx);
+void csam_test_ctx_close(struct csam_test_ctx *ctx);
+
+/* A valid national number (born 19yy-mm-dd, serial n) and its birth date
+ * "19yy-mm-dd"; nrn holds 12 bytes, birth 11. */
+void csam_test_nrn(int yy, int mm, int dd, int serial, char *nrn,
+                   char *birth);
+
+/* The newest mail to `to`, quoted-printable decoded, removed from the
+ * Maildir (malloc'd; NULL when there is none).  Waits up to 5 s. */
+char *csam_test_mail_take(const struct csam_test_env *env, const char *to);
+
+/* How many mails to `to` are waiting in the Maildir. */
+int csam_test_mail_count(const struct csam_test_env *env, const char *to);
+
+/* The text/plain part of a decoded mail, malloc'd, or NULL. */
+char *csam_test_mail_text(const char *mail);
+
+/* The one run of 6-8 digits in the text part: 0 and code filled, or -1
+ * (none, or more than one). */
+int csam_test_mail_code(const char *mail, char *code, size_t size);
+
+/* The token of the activation link ("activate?t=<token>"): 0 or -1. */
+int csam_test_mail_token(const char *mail, char token[CSAM_TOKEN_SIZE]);
+
+#endif
