@@ -1,0 +1,39 @@
+#!/bin/sh
+# The browser test of mod_csam's pages (walk.mjs) against a throwaway httpd
+# (tests/lib/httpd-run, itself inside run-with-services).  playwright-core
+# and axe-core come from npm, at the versions of package-lock.json, into
+# the build tree ($CSAM_BUILDDIR/tests/browser), reused while they match.
+set -u
+
+srcdir=${CSAM_SRCDIR:-$(cd "$(dirname "$0")/../../.." && pwd)}
+builddir=${CSAM_BUILDDIR:-$srcdir}
+here=$srcdir/tests/httpd/browser
+deps=$builddir/tests/browser
+chromium=${CSAM_CHROMIUM:-/usr/bin/chromium}
+
+if [ ! -x "$chromium" ]; then
+    echo "browser.sh: $chromium not found (Debian package chromium): skipped"
+    exit 77
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "browser.sh: node and npm are needed (Debian packages nodejs, npm): skipped"
+    exit 77
+fi
+
+mkdir -p "$deps" || exit 99
+if ! cmp -s "$here/package-lock.json" "$deps/package-lock.json" ||
+    [ ! -f "$deps/node_modules/playwright-core/package.json" ] ||
+    [ ! -f "$deps/node_modules/axe-core/package.json" ]; then
+    # The sources may be read-only (distcheck): copies, made writable.
+    cp "$here/package.json" "$here/package-lock.json" "$deps/" || exit 99
+    chmod u+w "$deps/package.json" "$deps/package-lock.json"
+    if ! (cd "$deps" && npm ci --no-audit --no-fund --loglevel=error); then
+        rm -f "$deps/package-lock.json"
+        echo "browser.sh: npm ci failed: playwright-core and axe-core cannot be installed: skipped"
+        exit 77
+    fi
+fi
+
+CSAM_CHROMIUM=$chromium
+export CSAM_CHROMIUM
+exec "$srcdir/tests/lib/httpd-run" node "$here/walk.mjs"
