@@ -364,27 +364,33 @@ static void csam_mail_put_encoded(struct csam_mail_buf *buf, const char *s)
     }
 }
 
-/* Plain ASCII folded at spaces so lines stay near 78 columns. */
+/* Plain ASCII folded at spaces so lines stay near 78 columns: a fold is
+ * CRLF followed by the space it replaces, so unfolding restores the value
+ * (RFC 5322 2.2.3). */
 static void csam_mail_put_folded(struct csam_mail_buf *buf, const char *s,
                                  size_t col)
 {
-    while (*s != '\0') {
+    int first = 1;
+
+    for (;;) {
         const char *sp = strchr(s, ' ');
         size_t n = sp ? (size_t)(sp - s) : strlen(s);
 
-        if (col + n > 78 && col > 10) {
-            csam_mail_puts(buf, "\r\n");
-            col = 0;
+        if (!first) {
+            if (col + 1 + n > 78 && n > 0) {
+                csam_mail_puts(buf, "\r\n ");
+                col = 1;
+            } else {
+                csam_mail_put(buf, " ", 1);
+                col++;
+            }
         }
-        /* the space stays in front of the word: folding is CRLF + WSP */
         csam_mail_put(buf, s, n);
         col += n;
-        s += n;
-        if (*s == ' ') {
-            csam_mail_put(buf, " ", 1);
-            col++;
-            s++;
-        }
+        if (sp == NULL)
+            break;
+        s = sp + 1;
+        first = 0;
     }
 }
 

@@ -7,6 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,7 +67,8 @@ csam_result csam_smtp_send(const struct csam_smtp *smtp,
                            const struct csam_message *msg)
 {
     char from_name[CSAM_MAILBOX_NAME_MAX + 1];
-    char from_addr[CSAM_EMAIL_MAX + 3];
+    char from_addr[CSAM_EMAIL_MAX + 1];
+    char sender[CSAM_EMAIL_MAX + 3];
     char to_name[CSAM_MAILBOX_NAME_MAX + 1];
     char to_addr[CSAM_EMAIL_MAX + 1];
     char rcpt[CSAM_EMAIL_MAX + 3];
@@ -88,7 +90,7 @@ csam_result csam_smtp_send(const struct csam_smtp *smtp,
     else
         return CSAM_ERR_INVALID;
     if (csam_mail_mailbox_parse(smtp->from, from_name, sizeof(from_name),
-                                from_addr, CSAM_EMAIL_MAX + 1) != CSAM_OK
+                                from_addr, sizeof(from_addr)) != CSAM_OK
         || csam_mail_mailbox_parse(msg->to, to_name, sizeof(to_name), to_addr,
                                    sizeof(to_addr)) != CSAM_OK)
         return CSAM_ERR_INVALID;
@@ -97,12 +99,8 @@ csam_result csam_smtp_send(const struct csam_smtp *smtp,
         return res;
 
     /* the envelope takes bare addresses in angle brackets */
-    memmove(from_addr + 1, from_addr, strlen(from_addr) + 1);
-    from_addr[0] = '<';
-    strcat(from_addr, ">");
-    rcpt[0] = '<';
-    strcpy(rcpt + 1, to_addr);
-    strcat(rcpt, ">");
+    snprintf(sender, sizeof(sender), "<%s>", from_addr);
+    snprintf(rcpt, sizeof(rcpt), "<%s>", to_addr);
 
     timeout = smtp->timeout > 0 ? smtp->timeout : 30;
     res = CSAM_ERR_NOMEM;
@@ -118,7 +116,7 @@ csam_result csam_smtp_send(const struct csam_smtp *smtp,
 
     res = CSAM_ERR_MAIL;
     if (curl_easy_setopt(curl, CURLOPT_URL, smtp->relay) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from_addr) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_MAIL_FROM, sender) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpts) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_READFUNCTION, csam_smtp_read)

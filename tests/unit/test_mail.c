@@ -451,6 +451,35 @@ static void test_encode_header(void **state)
     }
     free(enc);
 
+    /* long ASCII: folded at spaces, every continuation starting with a
+     * space, and unfolding gives the value back */
+    {
+        const char *ascii = "Your CSAM digital key was deactivated for the "
+                            "username you use to log in to online public "
+                            "services, check your access now please";
+        char unfolded[512];
+        size_t len = 0, col = 9;
+
+        enc = csam_mail_encode_header(ascii);
+        assert_non_null(strstr(enc, "\r\n "));
+        for (p = enc; *p != '\0'; p++) {
+            if (p[0] == '\r') {
+                assert_int_equal(p[1], '\n');
+                assert_int_equal(p[2], ' ');
+                assert_true(col <= 78);
+                col = 0;
+                p++;
+                continue;
+            }
+            col++;
+            unfolded[len++] = *p;
+        }
+        assert_true(col <= 78);
+        unfolded[len] = '\0';
+        assert_string_equal(unfolded, ascii);
+        free(enc);
+    }
+
     /* something that looks like an encoded word is encoded, not passed */
     enc = csam_mail_encode_header("=?UTF-8?B?eA==?=");
     assert_true(strcmp(enc, "=?UTF-8?B?eA==?=") != 0);
