@@ -1,0 +1,26 @@
+/*
+ * The one place where libcsam results become PAM return values
+ * (DESIGN 3.4), and where failing closed is decided: only CSAM_OK gives
+ * PAM_SUCCESS, only "no CSAM account" may become PAM_IGNORE (nullok), and
+ * everything not named below is a failure.
+ */
+#ifndef CSAM_PAM_STATUS_H
+#define CSAM_PAM_STATUS_H
+
+#include "result.h"
+
+/* Which step produced the result: the same result means different things
+ * before the prompt, after it, and in the account stack. */
+enum csam_status_stage {
+    CSAM_STATUS_SETUP = 0,  /* options, csam.conf, secret, database */
+    CSAM_STATUS_BEGIN,      /* looking up the account, sending the code */
+    CSAM_STATUS_VERIFY,     /* checking the typed code */
+    CSAM_STATUS_ACCOUNT     /* pam_sm_acct_mgmt */
+};
+
+/* The PAM return value for res at stage.  nullok only changes "no CSAM
+ * account" (CSAM_ERR_NOT_FOUND) outside CSAM_STATUS_VERIFY. */
+int csam_status_map(enum csam_status_stage stage, csam_result res,
+                    int nullok);
+
+#endif

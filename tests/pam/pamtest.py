@@ -1,0 +1,327 @@
+"""Shared harness of the pam_csam integration tests (tests/pam/test_*.py).
+
+The tests run under tests/lib/run-with-services, which provides a
+throwaway PostgreSQL (schema installed) and an SMTP server storing mail in
+a Maildir.  This module writes a csam.conf and PAM service files into a
+temporary directory, enrols accounts with tests/lib/csam-enrol, and runs
+the real pamtester against the built pam_csam.so through Debian's
+pam_wrapper (nothing is installed into /etc/pam.d).  pam_wrapper turns
+the module's pam_syslog lines into "SYSLOG(prio): ..." lines on stderr,
+so a test sees exactly what an administrator's syslog would.
+"""
+import ctypes
+import email
+import email.policy
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+HARD_ERROR = 99
+
+
+def skip(why):
+    print("SKIP: " + why)
+    sys.exit(SKIP)
+
+
+def find_lib(name):
+    for pattern in ("/usr/lib/*/" + name, "/usr/lib/" + name,
+                    "/lib/*/" + name):
+        hits = sorted(glob.glob(pattern))
+        if hits:
+            return hits[0]
+    return None
+
+
+def pam_codes():
+    """PAM return value names by pam_strerror text (pamtester prints the
+    text), from the system's own libpam so the two can never disagree."""
+    names = ["PAM_SUCCESS", "PAM_OPEN_ERR", "PAM_SYMBOL_ERR",
+             "PAM_SERVICE_ERR", "PAM_SYSTEM_ERR", "PAM_BUF_ERR",
+             "PAM_PERM_DENIED", "PAM_AUTH_ERR", "PAM_CRED_INSUFFICIENT",
+             "PAM_AUTHINFO_UNAVAIL", "PAM_USER_UNKNOWN", "PAM_MAXTRIES",
+             "PAM_NEW_AUTHTOK_REQD", "PAM_ACCT_EXPIRED", "PAM_SESSION_ERR",
+             "PAM_CRED_UNAVAIL", "PAM_CRED_EXPIRED", "PAM_CRED_ERR",
+             "PAM_NO_MODULE_DATA", "PAM_CONV_ERR", "PAM_AUTHTOK_ERR",
+             "PAM_AUTHTOK_RECOVERY_ERR", "PAM_AUTHTOK_LOCK_BUSY",
+             "PAM_AUTHTOK_DISABLE_AGING", "PAM_TRY_AGAIN", "PAM_IGNORE",
+             "PAM_ABORT", "PAM_AUTHTOK_EXPIRED", "PAM_MODULE_UNKNOWN",
+             "PAM_BAD_ITEM", "PAM_CONV_AGAIN", "PAM_INCOMPLETE"]
+    lib = ctypes.CDLL("libpam.so.0")
+    lib.pam_strerror.restype = ctypes.c_char_p
+    lib.pam_strerror.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    return {lib.pam_strerror(None, i).decode(): n
+            for i, n in enumerate(names)}
+
+
+class Result:
+    def __init__(self, rc, stdout, stderr, codes):
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.syslog = [m.group(2) for m in
+                       re.finditer(r"SYSLOG\((\d+)\): (.*)", stderr)]
+        self.status = "PAM_SUCCESS" if rc == 0 else None
+        for line in stderr.splitlines():
+            if line.startswith("pamtester: ") and rc != 0:
+                self.status = codes.get(line[len("pamtester: "):].strip(),
+                                        self.status)
+
+    def __repr__(self):
+        return "<pamtester rc=%d %s>" % (self.rc, self.status)
+
+
+class Harness:
+    def __init__(self):
+        for var in ("CSAM_SRCDIR", "CSAM_BUILDDIR", "CSAM_TEST_PG",
+                    "CSAM_TEST_MAILDIR", "CSAM_TEST_SMTP_URL",
+                    "CSAM_TEST_SECRET_FILE", "CSAM_TEST_TMPDIR"):
+            if not os.environ.get(var):
+                print("%s is not set: run this under tests/lib/run-test" % var)
+                sys.exit(HARD_ERROR)
+        self.srcdir = os.environ["CSAM_SRCDIR"]
+        self.builddir = os.environ["CSAM_BUILDDIR"]
+        self.maildir = os.environ["CSAM_TEST_MAILDIR"]
+        self.pg = os.environ["CSAM_TEST_PG"]
+        self.module = os.path.join(self.builddir, "pam_csam", ".libs",
+                                   "pam_csam.so")
+        self.enrol_tool = os.path.join(self.builddir, "tests", "lib",
+                                       "csam-enrol")
+        if os.geteuid() != 0:
+            # pam_csam refuses a csam.conf not owned by root (DESIGN 3.4),
+            # and only root can make one.
+            skip("needs root to own the test csam.conf")
+        self.pam_wrapper = find_lib("libpam_wrapper.so")
+        if self.pam_wrapper is None:
+            skip("libpam_wrapper.so not found (Debian package libpam-wrapper)")
+        if not os.access("/usr/bin/pamtester", os.X_OK):
+            skip("pamtester not found (Debian package pamtester)")
+        for path in (self.module, self.enrol_tool):
+            if not os.path.exists(path):
+                print("%s is not built" % path)
+                sys.exit(HARD_ERROR)
+        self.dir = tempfile.mkdtemp(prefix="pam-",
+                                    dir=os.environ["CSAM_TEST_TMPDIR"])
+        self.services = os.path.join(self.dir, "services")
+        os.mkdir(self.services)
+        # Without an "other" service libpam logs an error on every start.
+        self.service("other", auth=["required pam_deny.so"],
+                     account=["required pam_deny.so"])
+        self.conf = self.write_conf("csam.conf")
+        self.codes = pam_codes()
+        self.failures = 0
+
+    # ---- files
+
+    def write_conf(self, name, **overrides):
+        settings = {
+            "database": self.pg,
+            "secret_file": os.environ["CSAM_TEST_SECRET_FILE"],
+            "public_url": "https://portal.example.test",
+            "mail_relay": os.environ["CSAM_TEST_SMTP_URL"],
+            "mail_from": "CSAM Mes clés numériques <noreply@example.test>",
+            "data_dir": os.path.join(self.srcdir, "conf"),
+            "mail_timeout": "5",
+        }
+        settings.update(overrides)
+        path = os.path.join(self.dir, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("# written by tests/pam/pamtest.py\n")
+            for key, value in settings.items():
+                if value is not None:
+                    f.write('%s = "%s"\n' % (key, value))
+        os.chmod(path, 0o600)
+        return path
+
+    def service(self, name, auth=None, account=None):
+        """A service file; module lines name pam_csam.so by its built path
+        (pam_wrapper needs absolute paths for modules outside libpam's
+        directory)."""
+        def expand(line):
+            return line.replace("pam_csam.so", self.module)
+
+        with open(os.path.join(self.services, name), "w") as f:
+            for kind, lines in (("auth", auth), ("account", account)):
+                for line in lines or []:
+                    f.write("%-8s %s\n" % (kind, expand(line)))
+        return name
+
+    def csam_service(self, name, args="", conf=None, account_args=None):
+        conf = conf or self.conf
+        auth = "required pam_csam.so config=%s %s" % (conf, args)
+        acct = "required pam_csam.so config=%s %s" % (
+            conf, args if account_args is None else account_args)
+        return self.service(name, auth=[auth.strip()], account=[acct.strip()])
+
+    # ---- mail
+
+    def mails(self, to=None):
+        """{filename: message} of the Maildir, optionally only those
+        addressed to `to`."""
+        out = {}
+        new = os.path.join(self.maildir, "new")
+        if not os.path.isdir(new):
+            return out
+        for name in os.listdir(new):
+            with open(os.path.join(new, name), "rb") as f:
+                msg = email.message_from_bytes(f.read(),
+                                               policy=email.policy.default)
+            rcpts = msg.get_all("X-Csam-Envelope-To") or []
+            if to is None or to in rcpts or to in str(msg.get("To", "")):
+                out[name] = msg
+        return out
+
+    @staticmethod
+    def text_of(msg):
+        part = msg.get_body(preferencelist=("plain",))
+        return part.get_content() if part is not None else ""
+
+    def code_in(self, msg):
+        runs = re.findall(r"(?<!\d)\d{6,8}(?!\d)", self.text_of(msg))
+        if len(runs) != 1:
+            raise AssertionError("mail carries %d codes, not one" % len(runs))
+        return runs[0]
+
+    def codes_to(self, to):
+        """The codes of every mail to `to` that carries one."""
+        codes = []
+        for msg in self.mails(to).values():
+            runs = re.findall(r"(?<!\d)\d{6,8}(?!\d)", self.text_of(msg))
+            if len(runs) == 1:
+                codes.append(runs[0])
+        return codes
+
+    def wait_mail(self, to, before, timeout=20.0, proc=None):
+        """The first mail to `to` whose file is not in `before`, or None
+        when none comes (or proc exits first)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            fresh = {n: m for n, m in self.mails(to).items()
+                     if n not in before}
+            if fresh:
+                return fresh[sorted(fresh)[0]]
+            if proc is not None and proc.poll() is not None:
+                return None
+            time.sleep(0.02)
+        return None
+
+    # ---- tools
+
+    def env(self, extra=None):
+        env = dict(os.environ)
+        preload = [self.pam_wrapper]
+        if os.environ.get("CSAM_TEST_PRELOAD"):
+            # Modules built with ASan run inside programs built without it:
+            # the runtime must come first in the preload list.
+            preload.insert(0, os.environ["CSAM_TEST_PRELOAD"])
+            env["PAM_WRAPPER_DISABLE_DEEPBIND"] = "1"
+            env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
+        env.update({
+            "LD_PRELOAD": " ".join(preload),
+            "PAM_WRAPPER": "1",
+            "PAM_WRAPPER_SERVICE_DIR": self.services,
+            "PAM_WRAPPER_DEBUGLEVEL": "2",
+        })
+        env.update(extra or {})
+        return env
+
+    def enrol(self, user, addr, lang="fr"):
+        proc = subprocess.run([self.enrol_tool, self.conf, self.maildir,
+                               user, addr, lang], capture_output=True,
+                              text=True, timeout=60)
+        if proc.returncode != 0:
+            raise AssertionError("csam-enrol %s failed: %s" %
+                                 (user, proc.stderr.strip()))
+        return user
+
+    def pamtester(self, service, user, ops=("authenticate",), answer=None,
+                  mail_to=None, before_answer=None, env=None, timeout=60):
+        """Run pamtester; ops are its operations, e.g.
+        "authenticate(PAM_SILENT)".  answer: a string typed at the prompt;
+        or, with mail_to, None to type the code of the next mail to mail_to
+        (an empty line if none comes).  before_answer(mail) runs once that
+        mail is in, before the code is typed.  Returns a Result; .mail is
+        the mail read (or None), .typed what was typed."""
+        before = set(self.mails())
+        args = ["/usr/bin/pamtester", "-v", service, user] + list(ops)
+        out = tempfile.TemporaryFile(mode="w+", dir=self.dir)
+        err = tempfile.TemporaryFile(mode="w+", dir=self.dir)
+        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=out,
+                                stderr=err, env=self.env(env), text=True)
+        mail = None
+        typed = answer
+        if typed is None and mail_to is not None:
+            mail = self.wait_mail(mail_to, before, proc=proc)
+            typed = self.code_in(mail) if mail is not None else ""
+            if mail is not None and before_answer is not None:
+                before_answer(mail)
+        try:
+            if typed is not None:
+                proc.stdin.write(typed + "\n")
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise
+        out.seek(0)
+        err.seek(0)
+        res = Result(rc, out.read(), err.read(), self.codes)
+        out.close()
+        err.close()
+        res.mail = mail
+        res.typed = typed
+        return res
+
+    def psql(self, sql):
+        psql = os.path.join(os.environ.get("CSAM_TEST_PG_BIN", "/usr/bin"),
+                            "psql")
+        proc = subprocess.run([psql, "-X", "-q", "-At", "-v",
+                               "ON_ERROR_STOP=1", "-d", self.pg, "-c", sql],
+                              capture_output=True, text=True, timeout=30)
+        if proc.returncode != 0:
+            raise AssertionError("psql failed: %s" % proc.stderr.strip())
+        return proc.stdout.strip()
+
+    # ---- reporting
+
+    def check(self, cond, what, detail=None):
+        if cond:
+            print("ok - " + what)
+        else:
+            self.failures += 1
+            print("FAIL - " + what)
+            if detail is not None:
+                print("  " + str(detail).replace("\n", "\n  "))
+        return cond
+
+    def expect(self, res, status, what):
+        """res ended with PAM status `status` (a name)."""
+        return self.check(res.status == status,
+                          "%s: %s" % (what, status),
+                          "got %s (rc %d)\nstdout: %s\nstderr: %s" %
+                          (res.status, res.rc, res.stdout, res.stderr))
+
+    def no_secret_logged(self, res, secrets, what):
+        """None of the secrets (codes typed or mailed) in any log line or
+        on the program's output beyond the prompt."""
+        leaked = [s for s in secrets if s and any(s in line for line in
+                                                  res.syslog)]
+        return self.check(not leaked, what + ": no code in the log",
+                          "\n".join(res.syslog))
+
+    def finish(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.failures:
+            print("%d check(s) failed" % self.failures)
+            sys.exit(1)
+        sys.exit(0)
