@@ -402,3 +402,99 @@ int csam_test_mail_token(const char *mail, char token[CSAM_TOKEN_SIZE])
     token[n] = '\0';
     return csam_token_valid(token) ? 0 : -1;
 }
+
+/* ---- citizens -------------------------------------------------------- */
+
+static void csam_test_expect(csam_result got, csam_result want,
+                             const char *what)
+{
+    if (got != want) {
+        fprintf(stderr, "%s: got %s, expected %s\n", what,
+                csam_result_name(got), csam_result_name(want));
+        csam_test_die(what);
+    }
+}
+
+void csam_test_citizen_init(struct csam_test_citizen *c, const char *tag,
+                            int serial)
+{
+    memset(c, 0, sizeof(*c));
+    csam_test_nrn(60 + serial % 30, 1 + serial % 12, 1 + serial % 28,
+                  serial, c->nrn, c->birth);
+    snprintf(c->email, sizeof(c->email), "%s.%d@citizen.example.be", tag,
+             serial);
+    snprintf(c->username, sizeof(c->username), "%s%d", tag, serial);
+    snprintf(c->password, sizeof(c->password), "Zq8-vintage-Lantern-%d",
+             serial);
+    c->reg.national_number = c->nrn;
+    c->reg.first_name = "Am\xc3\xa9lie";
+    c->reg.last_name = "Dupont";
+    c->reg.birth_date = c->birth;
+    c->reg.document_type = "eid";
+    c->reg.document_number = "592-1234567-89";
+    c->reg.email = c->email;
+    c->reg.language = "fr";
+}
+
+csam_result csam_test_register(struct csam_test_ctx *ctx,
+                               struct csam_test_citizen *c)
+{
+    csam_result res;
+    char *mail;
+
+    res = csam_engine_register(ctx->engine, "officer.test", "192.0.2.10",
+                               &c->reg, &c->receipt);
+    if (res != CSAM_OK)
+        return res;
+    mail = csam_test_mail_take(&ctx->env, c->email);
+    if (mail == NULL || csam_test_mail_token(mail, c->token) != 0)
+        csam_test_die("no activation mail with a link");
+    free(mail);
+    return CSAM_OK;
+}
+
+void csam_test_take_code(struct csam_test_ctx *ctx, const char *to,
+                         char *code, size_t size)
+{
+    char *mail = csam_test_mail_take(&ctx->env, to);
+
+    if (mail == NULL || csam_test_mail_code(mail, code, size) != 0)
+        csam_test_die("no mail with exactly one code");
+    free(mail);
+}
+
+void csam_test_activate(struct csam_test_ctx *ctx,
+                        struct csam_test_citizen *c)
+{
+    struct csam_credentials_outcome outcome;
+    struct csam_attempts att;
+    struct csam_activated done;
+    unsigned types = 0;
+    char code[16];
+    char *mail;
+
+    csam_test_expect(csam_test_register(ctx, c), CSAM_OK, "register");
+    csam_test_expect(csam_engine_activation_open(
+                         ctx->engine, "192.0.2.20", c->token,
+                         c->receipt.activation_code, c->handle, &types, &att),
+                     CSAM_OK, "activation_open");
+    csam_test_expect(csam_engine_activation_key(ctx->engine, "192.0.2.20",
+                                                c->handle, CSAM_KEY_EMAIL, 1,
+                                                NULL, "2024-01"),
+                     CSAM_OK, "activation_key");
+    memset(&outcome, 0, sizeof(outcome));
+    csam_test_expect(csam_engine_activation_credentials(
+                         ctx->engine, "192.0.2.20", c->handle, c->username,
+                         c->password, c->password, &outcome),
+                     CSAM_OK, "activation_credentials");
+    csam_credentials_outcome_free(&outcome);
+    csam_test_take_code(ctx, c->email, code, sizeof(code));
+    csam_test_expect(csam_engine_activation_confirm(ctx->engine,
+                                                    "192.0.2.20", c->handle,
+                                                    code, &done, &att),
+                     CSAM_OK, "activation_confirm");
+    mail = csam_test_mail_take(&ctx->env, c->email);
+    if (mail == NULL)
+        csam_test_die("no key_activated notice");
+    free(mail);
+}

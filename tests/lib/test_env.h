@@ -87,4 +87,35 @@ int csam_test_mail_code(const char *mail, char *code, size_t size);
 /* The token of the activation link ("activate?t=<token>"): 0 or -1. */
 int csam_test_mail_token(const char *mail, char token[CSAM_TOKEN_SIZE]);
 
+/* A citizen for the engine tests: unique national number, e-mail
+ * address and username from a tag and a serial. */
+struct csam_test_citizen {
+    char nrn[12];
+    char birth[11];
+    char email[128];
+    char username[CSAM_USERNAME_BUFSIZE];
+    char password[64];
+    struct csam_registration reg;
+    struct csam_registration_receipt receipt;
+    char token[CSAM_TOKEN_SIZE];    /* from the activation mail */
+    char handle[CSAM_TOKEN_SIZE];   /* after the paper code */
+};
+
+void csam_test_citizen_init(struct csam_test_citizen *c, const char *tag,
+                            int serial);
+
+/* Register the citizen and read the link's token from the mail.
+ * Returns what csam_engine_register returned; aborts if the mail with a
+ * token is missing after a success. */
+csam_result csam_test_register(struct csam_test_ctx *ctx,
+                               struct csam_test_citizen *c);
+
+/* The whole activation to an active e-mail key; aborts on any failure. */
+void csam_test_activate(struct csam_test_ctx *ctx,
+                        struct csam_test_citizen *c);
+
+/* Take the newest mail to `to` and its code (aborts when missing). */
+void csam_test_take_code(struct csam_test_ctx *ctx, const char *to,
+                         char *code, size_t size);
+
 #endif
