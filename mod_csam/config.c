@@ -39,10 +39,13 @@ void *csam_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     const struct csam_mod_server *add = addv;
     struct csam_mod_server *conf = apr_pcalloc(p, sizeof(*conf));
 
-    /* apr_table_get() returns the first match, and overlay puts the
-     * virtual host's own entries first. */
-    conf->settings = apr_table_overlay(p, add->settings, base->settings);
-    conf->origins = apr_table_overlay(p, add->origins, base->origins);
+    /* One entry per key, the virtual host's when it set one: runtime.c
+     * applies every entry in turn, so a duplicate would let the main
+     * server's value win. */
+    conf->settings = apr_table_copy(p, base->settings);
+    apr_table_overlap(conf->settings, add->settings, APR_OVERLAP_TABLES_SET);
+    conf->origins = apr_table_copy(p, base->origins);
+    apr_table_overlap(conf->origins, add->origins, APR_OVERLAP_TABLES_SET);
     conf->config_file = add->config_file ? add->config_file
                                          : base->config_file;
     conf->terms_version = add->terms_version ? add->terms_version

@@ -160,7 +160,10 @@ apr_status_t csam_pool_engine(request_rec *r, csam_engine **out)
         return APR_EGENERAL;
     rv = apr_reslist_acquire(rt->stores, &store);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+        /* CSAM00007 said why when a connection could not be made; this
+         * is also what a pool exhausted for CSAM_POOL_ACQUIRE_TIMEOUT
+         * says. */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
                       "CSAM00011: no database connection available");
         return rv;
     }

@@ -443,6 +443,11 @@ static void test_merge(void **state)
     assert_string_equal(m->terms_version, "1");
     assert_string_equal(m->config_file, "/etc/csam/csam.conf");
     assert_false(m->inherits);
+    /* One entry per key: the run-time state applies every entry in turn,
+     * so a second public_url (the main server's) would win over the
+     * virtual host's. */
+    assert_int_equal(apr_table_elts(m->settings)->nelts, 3);
+    assert_int_equal(apr_table_elts(m->origins)->nelts, 3);
     /* Merging changed neither input. */
     assert_null(apr_table_get(t->conf->settings, "code_attempts"));
     assert_string_equal(apr_table_get(t->conf->settings, "public_url"),

@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""Failures around mod_csam: PostgreSQL stopped mid-test (503 unavailable,
+then service again without restarting httpd), PostgreSQL restarted under
+pooled connections, and the mail relay down (502 mail_unavailable, nothing
+half-created)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import csamtest as t  # noqa: E402
+
+t.start(__file__)
+mbox = t.Mailbox()
+
+
+def pg(action):
+    import subprocess
+    subprocess.run([os.environ["CSAM_TEST_PG_CTL"], action], check=True)
+
+
+def count(table):
+    return int(t.scalar("SELECT count(*) FROM %s" % table))
+
+
+def httpd_parent():
+    """The pid of node 1's httpd parent process."""
+    with open(os.path.join(os.environ["CSAM_TEST_HTTPD_CONF_DIR"],
+                           "httpd.pid")) as f:
+        return int(f.read().strip())
+
+
+def test_database_down_then_back():
+    # Warm the pool: connections exist when the database goes away.
+    reg, reply, token = t.register(mbox)
+    parent = httpd_parent()
+    t.allow_log(r"CSAM0000[79]: ")
+    t.allow_log(r"\[csam:error\].*CSAM00001: .*(database|connect|server|"
+                r"SQLSTATE|statement)")
+    t.allow_log(r"\[csam:error\].*CSAM00006: ")
+    pg("stop")
+    try:
+        for _ in range(3):
+            t.expect(t.api("registrations", t.citizen(), auth=t.OFFICER),
+                     503, "unavailable")
+            t.expect(t.api("activation", {"token": token, "activation_code":
+                                          reply["activation_code"]}),
+                     503, "unavailable")
+        t.expect(t.api("activation/confirm", {"activation": "A" * 43,
+                                              "code": "123456"}),
+                 503, "unavailable")
+        # A down database costs no mail.
+        mbox.none_for("@example.be", wait=0.2)
+    finally:
+        pg("start")
+    # Back without restarting httpd: the very first request works.
+    t.check(httpd_parent() == parent, "httpd was not restarted")
+    handle = t.open_activation(token, reply["activation_code"])
+    t.choose_email_key(handle)
+    reg2, reply2, token2 = t.register(mbox)
+    t.open_activation(token2, reply2["activation_code"])
+
+
+def test_database_restart_under_pooled_connections():
+    # Several requests at once, so several pooled connections break.
+    import threading
+    regs = []
+
+    def one():
+        reg = t.citizen()
+        r = t.api("registrations", reg, auth=t.OFFICER)
+        regs.append((reg, r.status))
+
+    threads = [threading.Thread(target=one) for _ in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    t.check(all(s == 201 for _, s in regs), "parallel registrations",
+            [s for _, s in regs])
+    for reg, _ in regs:
+        mbox.wait(reg["email"])
+    pg("restart")
+    statuses = []
+    for _ in range(8):
+        reg = t.citizen()
+        statuses.append(t.api("registrations", reg, auth=t.OFFICER).status)
+        mbox.wait(reg["email"])
+    t.check(statuses == [201] * 8, "every request after a restart works",
+            statuses)
+
+
+def set_relay(url):
+    """Point node 1 at another mail relay and restart it."""
+    import subprocess
+    conf = os.path.join(os.environ["CSAM_TEST_HTTPD_CONF_DIR"], "extra.conf")
+    with open(conf) as f:
+        lines = [line for line in f if not line.startswith("CSAMMailRelay")]
+    if url is not None:
+        lines.append('CSAMMailRelay "%s"\n' % url)
+    with open(conf, "w") as f:
+        f.writelines(lines)
+    subprocess.run([os.environ["CSAM_TEST_HTTPD_RESTART"], "1"], check=True)
+
+
+def test_mail_relay_down():
+    t.forgive_source()
+    # A flow waiting for its credentials step while the relay goes down.
+    reg, reply, token = t.register(mbox)
+    handle = t.open_activation(token, reply["activation_code"])
+    t.choose_email_key(handle)
+    f = t.activate(mbox)
+
+    t.allow_log(r"\[csam:(error|warn)\].*CSAM00001: .*(mail|SMTP|smtp|relay"
+                r"|curl)")
+    set_relay(os.environ["CSAM_TEST_DEAD_SMTP_URL"])
+    try:
+        before = (count("csam_registrations"), count("csam_accounts"),
+                  count("csam_challenges"))
+        newcomer = t.citizen()
+        t.expect(t.api("registrations", newcomer, auth=t.OFFICER), 502,
+                 "mail_unavailable")
+        # The same person again must not supersede the earlier code
+        # either: nothing changed at all.
+        t.expect(t.api("registrations", reg, auth=t.OFFICER), 502,
+                 "mail_unavailable")
+        user = t.username()
+        t.expect(t.api("activation/credentials",
+                       {"activation": handle, "username": user,
+                        "password": t.PASSWORD,
+                        "password_repeat": t.PASSWORD}),
+                 502, "mail_unavailable")
+        t.psql("UPDATE csam_challenges SET created_at = created_at - "
+               "interval '1 hour' WHERE account_id = (SELECT id FROM "
+               "csam_accounts WHERE username = '%s')" % f["username"])
+        t.expect(t.api("activation/resend", {"activation": f["handle"]}),
+                 502, "mail_unavailable")
+        after = (count("csam_registrations"), count("csam_accounts"),
+                 count("csam_challenges"))
+        t.check(before == after, "nothing half-created", before, after)
+        t.check(t.scalar("SELECT count(*) FROM csam_accounts WHERE "
+                         "username = '%s'" % user) == "0",
+                "no account without its code mail")
+    finally:
+        set_relay(None)
+    # The relay is back: the same step succeeds, the username is free, and
+    # the link was not superseded by the refused registration.
+    t.set_credentials(handle, user)
+    code = t.security_code(mbox.wait(reg["email"]))
+    t.expect(t.api("activation/confirm", {"activation": handle,
+                                          "code": code}), 200)
+    # The earlier flow's code still works: the failed resend left it.
+    t.expect(t.api("activation/confirm", {"activation": f["handle"],
+                                          "code": f["code"]}), 200)
+
+
+t.run([
+    test_database_down_then_back,
+    test_database_restart_under_pooled_connections,
+    test_mail_relay_down,
+])

@@ -1,0 +1,157 @@
+#!/usr/bin/python3
+"""Bad CSAM configuration is refused at startup, by `apache2 -t` already,
+with a message naming the directive: a public URL that is not absolute, a
+missing, short or insecure secret file, a bad conninfo, out-of-range numbers,
+a missing CSAMMailFrom, directives where they do not belong.  And a good
+configuration passes, so these checks can tell the two apart."""
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import csamtest as t  # noqa: E402
+
+t.start(__file__)
+CONF_DIR = os.environ["CSAM_TEST_HTTPD_CONF_DIR"]
+SCRATCH = os.environ["CSAM_TEST_TMPDIR"]
+
+
+def good():
+    """The harness's own CSAM directives, as (directive, value) pairs."""
+    pairs = []
+    with open(os.path.join(CONF_DIR, "csam.conf"), encoding="utf-8") as f:
+        for line in f:
+            name, _, value = line.strip().partition(" ")
+            pairs.append((name, value.strip()))
+    return pairs
+
+
+def configtest(directives, extra=""):
+    """`apache2 -t` on base.conf plus these directives: (status, output)."""
+    path = os.path.join(SCRATCH, "configtest.conf")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("Include %s/base.conf\n" % CONF_DIR)
+        for name, value in directives:
+            f.write("%s %s\n" % (name, value))
+        f.write(extra)
+    p = subprocess.run([os.environ["CSAM_TEST_APACHE2"], "-t", "-f", path],
+                       capture_output=True, text=True)
+    return p.returncode, p.stdout + p.stderr
+
+
+def replaced(name, value):
+    out = [(n, v) for n, v in good() if n != name]
+    if value is not None:
+        out.append((name, value))
+    return out
+
+
+def refused(directives, *words, extra=""):
+    status, out = configtest(directives, extra)
+    t.check(status != 0, "configuration accepted", directives, out)
+    for w in words:
+        t.check(w in out, "message does not name %r" % w, out)
+    t._checks[0] += 1
+    return out
+
+
+def test_good_configuration_passes():
+    status, out = configtest(good())
+    t.check(status == 0 and "Syntax OK" in out, "good configuration", out)
+    # Every default but the two required values.
+    status, out = configtest(replaced("CSAMMailRelay", None))
+    t.check(status == 0, "CSAMMailRelay has a default", out)
+
+
+def test_public_url():
+    for bad in ("portal.example.be", "/csam", "ftp://portal.example.be",
+                "https://", "https://portal.example.be/?x=1",
+                "https://portal.example.be/"):
+        refused(replaced("CSAMPublicURL", '"%s"' % bad), "CSAMPublicURL")
+    refused(replaced("CSAMPublicURL", None), "CSAMPublicURL")
+
+
+def test_secret_file():
+    missing = os.path.join(SCRATCH, "no-such-secret")
+    refused(replaced("CSAMSecretFile", missing), "CSAMSecretFile", missing)
+    short = os.path.join(SCRATCH, "short.key")
+    with open(short, "wb") as f:
+        f.write(os.urandom(16))
+    os.chmod(short, 0o600)
+    refused(replaced("CSAMSecretFile", short), "CSAMSecretFile")
+    loose = os.path.join(SCRATCH, "loose.key")
+    with open(loose, "wb") as f:
+        f.write(os.urandom(48))
+    os.chmod(loose, 0o644)
+    refused(replaced("CSAMSecretFile", loose), "CSAMSecretFile")
+    os.chmod(loose, 0o622)
+    refused(replaced("CSAMSecretFile", loose), "CSAMSecretFile")
+    os.chmod(loose, 0o640)
+    status, out = configtest(replaced("CSAMSecretFile", loose))
+    t.check(status == 0, "mode 0640 is accepted", out)
+    refused(replaced("CSAMSecretFile", SCRATCH), "CSAMSecretFile")
+
+
+def test_database():
+    out = refused(replaced("CSAMDatabase", "\"password=hunter2 host='db\""),
+                  "CSAMDatabase")
+    t.check("hunter2" not in out, "the conninfo is not repeated", out)
+    refused(replaced("CSAMDatabase", "\"dbname\""), "CSAMDatabase")
+
+
+def test_numbers_and_mail():
+    refused(replaced("CSAMCodeAttempts", None) + [("CSAMCodeAttempts", "0")],
+            "CSAMCodeAttempts")
+    refused(good() + [("CSAMCodeTTL", "10 minutes")], "CSAMCodeTTL")
+    refused(good() + [("CSAMPasswordMin", "64"), ("CSAMPasswordMax", "32")],
+            "CSAMPasswordMin")
+    out = refused(replaced("CSAMMailRelay",
+                           "\"ftp://mailer:s3cret@relay.example.be\""),
+                  "CSAMMailRelay")
+    t.check("s3cret" not in out, "the relay password is not repeated", out)
+    refused(replaced("CSAMMailFrom", None), "CSAMMailFrom")
+    refused(replaced("CSAMMailFrom", '"not an address"'), "CSAMMailFrom")
+
+
+def test_context():
+    refused(good(), "CSAMPublicURL",
+            extra="<Location /x>\nCSAMPublicURL https://x.example.be\n"
+                  "</Location>\n")
+    refused(good(), "CSAMConfigFile", extra="CSAMConfigFile %s/none.conf\n"
+            % SCRATCH)
+    refused(good(), "CSAMTermsVersion", extra="CSAMTermsVersion \"v 1\"\n")
+
+
+def test_config_file():
+    conf = os.path.join(SCRATCH, "csam.conf")
+    with open(conf, "w") as f:
+        f.write("# settings shared with pam_csam\ncode_attempts = 3\n"
+                "bogus_key = 1\n")
+    out = refused(good() + [("CSAMConfigFile", conf)], "CSAMConfigFile",
+                  conf + ":3")
+    with open(conf, "w") as f:
+        f.write("code_attempts = 3\n")
+    status, out = configtest(good() + [("CSAMConfigFile", conf)])
+    t.check(status == 0, "a good csam.conf", out)
+
+
+def test_virtual_host_errors_name_it():
+    refused(good(), "CSAMPublicURL",
+            extra="<VirtualHost 127.0.0.1:1>\nServerName v.test\n"
+                  "CSAMPublicURL not-a-url\n</VirtualHost>\n")
+    # Found when the virtual host's settings are put together.
+    refused(good(), "CSAMSecretFile", "virtual host",
+            extra="<VirtualHost 127.0.0.1:1>\nServerName v.test\n"
+                  "CSAMSecretFile %s/none.key\n</VirtualHost>\n" % SCRATCH)
+
+
+t.run([
+    test_good_configuration_passes,
+    test_public_url,
+    test_secret_file,
+    test_database,
+    test_numbers_and_mail,
+    test_context,
+    test_config_file,
+    test_virtual_host_errors_name_it,
+])
