@@ -280,6 +280,16 @@ const char *csam_page_text(struct csam_page *pg, const char *key, long n)
                         at + 5);
 }
 
+/* A text that may be absent (no warning): NULL then. */
+static const char *csam_page_text_opt(struct csam_page *pg, const char *key)
+{
+    const struct csam_page_set *set = pg->rt->pages;
+    const char *t = apr_hash_get(set->texts[pg->lang], key,
+                                 APR_HASH_KEY_STRING);
+
+    return t ? t : apr_hash_get(set->texts[0], key, APR_HASH_KEY_STRING);
+}
+
 int csam_page_init(struct csam_page *pg, request_rec *r,
                    struct csam_mod_runtime *rt, int lang)
 {
@@ -335,6 +345,7 @@ void csam_page_field_error(struct csam_page *pg, const char *field,
     apr_pool_t *p = pg->r->pool;
     const char *msg = csam_page_escape(pg->r, message);
     const char *id = apr_pstrcat(p, field, "-error", NULL);
+    const char *label;
     const char **item;
 
     /* The message sits next to the field and is read with it; the summary
@@ -349,8 +360,12 @@ void csam_page_field_error(struct csam_page *pg, const char *field,
     csam_page_var(pg, apr_pstrcat(p, field, "_attrs", NULL),
                   apr_psprintf(p, " aria-invalid=\"true\" "
                                   "aria-describedby=\"%s\"", id));
+    label = csam_page_text_opt(pg, apr_pstrcat(p, "field.", field, NULL));
     item = apr_array_push(pg->summary);
-    *item = apr_psprintf(p, "<li><a href=\"#%s\">%s</a></li>", field, msg);
+    /* The summary names the field: "required" alone says nothing there. */
+    *item = apr_psprintf(p, "<li><a href=\"#%s\">%s%s%s</a></li>", field,
+                         label ? csam_page_escape(pg->r, label) : "",
+                         label ? " " : "", msg);
 }
 
 void csam_page_error(struct csam_page *pg, const char *message)
@@ -381,7 +396,7 @@ static const char *csam_page_summary_html(struct csam_page *pg)
     html = apr_psprintf(pg->r->pool,
                         "<div class=\"error-summary\" role=\"alert\" "
                         "aria-labelledby=\"error-summary-title\" "
-                        "tabindex=\"-1\" id=\"error-summary\">"
+                        "tabindex=\"-1\" id=\"error-summary\" autofocus>"
                         "<h2 id=\"error-summary-title\">%s</h2><ul>",
                         csam_page_escape(pg->r, csam_page_text(
                                 pg, "summary.title", -1)));

@@ -6,7 +6,12 @@
 set -u
 
 srcdir=${CSAM_SRCDIR:-$(cd "$(dirname "$0")/../../.." && pwd)}
-builddir=${CSAM_BUILDDIR:-$srcdir}
+# npm writes into the build tree only, never into the sources.
+if [ -z "${CSAM_BUILDDIR:-}" ]; then
+    echo "browser.sh: CSAM_BUILDDIR is not set (run it through make check)" >&2
+    exit 99
+fi
+builddir=$CSAM_BUILDDIR
 here=$srcdir/tests/httpd/browser
 deps=$builddir/tests/browser
 chromium=${CSAM_CHROMIUM:-/usr/bin/chromium}

@@ -60,6 +60,7 @@ const WORDS = {
         locked: "Ce code d'activation est bloqué",
         letterGone: 'Lettre déjà affichée',
         csrf: 'Le formulaire a expiré',
+        resend: 'Envoyer un nouveau code', resendWait: /Attendez \d+ secondes/,
     },
     nl: {
         next: 'Volgende', activate: 'Digitale sleutel activeren', cont: 'Doorgaan',
@@ -378,6 +379,12 @@ async function activate(browser, lang, citizen, letter, opts = {}) {
 
     const code = (await nextMail(citizen.email, /(?<!\d)\d{6,8}(?!\d)/, 'security code'))[0];
     if (opts.failures) {
+        // A new code so soon is refused, with the wait; the first stays good.
+        await submit(page, w.resend, kb);
+        check(w.resendWait.test(await page.locator('.error-summary').innerText()),
+              `${lang}: asking for a new code at once says how long to wait`);
+        await visit(page, lang, 'activate-confirm-resend');
+
         const wrong = code === '000000' ? '111111' : '000000';
         await type(page, '#code', wrong, kb);
         await submit(page, w.cont, kb);
@@ -431,6 +438,14 @@ async function main() {
     });
     const run = crypto.randomBytes(4).toString('hex');
     try {
+        // The checker itself: axe must see a field without a label.
+        const probe = await browser.newPage();
+        await probe.setContent('<!DOCTYPE html><html lang="en"><title>t</title><main><h1>t</h1><input type="text"></main></html>');
+        await probe.evaluate(axeSource);
+        const seen = await probe.evaluate(async () => (await axe.run(document)).violations.map((v) => v.id));
+        check(seen.includes('label'), 'axe reports a field without a label');
+        await probe.close();
+
         const langs = ['fr', 'nl', 'de', 'en'];
         for (const [i, lang] of langs.entries()) {
             const citizen = {
