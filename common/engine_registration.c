@@ -21,6 +21,14 @@ static long csam_reg_clamp(long v, long lo, long hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* Two desks registering the same person at once take turns, so the second
+ * supersedes the first instead of colliding with it on the index of live
+ * registrations. */
+static const struct csam_store_stmt csam_reg_stmt_lock_person = {
+    "csam_reg_lock_person",
+    "SELECT pg_advisory_xact_lock(4242002, hashtext(encode($1, 'hex')))", 1,
+    0};
+
 static const struct csam_store_stmt csam_reg_stmt_next_id = {
     "csam_reg_next_id",
     "SELECT nextval(pg_get_serial_sequence('csam_registrations', 'id'))", 0,
@@ -217,6 +225,10 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
     res = csam_engine_hash(engine, CSAM_PURPOSE_ACTIVATION_CODE,
                            "activation_code", id, out->activation_code,
                            code_hash);
+    if (res == CSAM_OK) {
+        p[0] = csam_store_bytes(nrn_hash, sizeof(nrn_hash));
+        res = csam_store_exec(store, &csam_reg_stmt_lock_person, p, NULL);
+    }
     if (res == CSAM_OK)
         res = csam_reg_supersede(engine, nrn_hash, officer, source);
     if (res != CSAM_OK)

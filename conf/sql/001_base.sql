@@ -176,8 +176,10 @@ CREATE INDEX IF NOT EXISTS csam_challenges_live_account_idx
 CREATE INDEX IF NOT EXISTS csam_challenges_live_registration_idx
     ON csam_challenges (registration_id, purpose, created_at DESC, id DESC)
     WHERE used_at IS NULL AND superseded_at IS NULL;
+-- The newest code of an owner and purpose, whatever its state (resend
+-- cooldown, PAM reuse): an index walk, however many codes it ever had.
 CREATE INDEX IF NOT EXISTS csam_challenges_account_idx
-    ON csam_challenges (account_id, purpose, created_at DESC);
+    ON csam_challenges (account_id, purpose, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS csam_challenges_key_idx
     ON csam_challenges (key_id);
 
@@ -201,6 +203,10 @@ CREATE UNIQUE INDEX IF NOT EXISTS csam_sessions_hash_key
     ON csam_sessions (session_hash);
 CREATE INDEX IF NOT EXISTS csam_sessions_live_account_idx
     ON csam_sessions (account_id) WHERE revoked_at IS NULL;
+-- Deleting an account (a pending one, superseded by a new registration)
+-- checks its sessions through this one, not with a scan.
+CREATE INDEX IF NOT EXISTS csam_sessions_account_idx
+    ON csam_sessions (account_id);
 
 -- Wrong codes per client address on the web, in a window of
 -- lockout_duration; reaching the threshold locks that address for a while.
