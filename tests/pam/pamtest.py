@@ -197,18 +197,50 @@ class Harness:
                 codes.append(runs[0])
         return codes
 
-    def wait_mail(self, to, before, timeout=20.0, proc=None):
-        """The first mail to `to` whose file is not in `before`, or None
-        when none comes (or proc exits first)."""
+    def latest_mail(self, to):
+        """The newest mail to `to` carrying a code, or None."""
+        new = os.path.join(self.maildir, "new")
+        best = None
+        for name, msg in self.mails(to).items():
+            when = os.stat(os.path.join(new, name)).st_mtime_ns
+            if re.search(r"(?<!\d)\d{6,8}(?!\d)", self.text_of(msg)) and \
+                    (best is None or when > best[0]):
+                best = (when, msg)
+        return best[1] if best else None
+
+    @staticmethod
+    def prompted(stderr):
+        """1 once pamtester shows a prompt: text after its "performing
+        operation" line that is not pam_wrapper's own logging."""
+        at = stderr.find("performing operation - authenticate")
+        if at < 0:
+            return False
+        rest = stderr[at:].split("\n", 1)
+        if len(rest) < 2:
+            return False
+        rest = re.sub(r"PWRAP_\w+\[[^\]]*\] - [^\n]*\n?", "", rest[1])
+        return rest.strip() != ""
+
+    def wait_code_mail(self, to, before, proc, err, timeout=20.0):
+        """The mail whose code answers the prompt: a new mail to `to`, or,
+        when the module reused a pending code (the prompt came and no new
+        mail), the latest one.  None if the program exits first."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             fresh = {n: m for n, m in self.mails(to).items()
                      if n not in before}
             if fresh:
                 return fresh[sorted(fresh)[0]]
-            if proc is not None and proc.poll() is not None:
+            err.seek(0)
+            if self.prompted(err.read()):
+                fresh = {n: m for n, m in self.mails(to).items()
+                         if n not in before}
+                if fresh:
+                    return fresh[sorted(fresh)[0]]
+                return self.latest_mail(to)
+            if proc.poll() is not None:
                 return None
-            time.sleep(0.02)
+            time.sleep(0.01)
         return None
 
     # ---- tools
@@ -245,7 +277,8 @@ class Harness:
         """Run pamtester; ops are its operations, e.g.
         "authenticate(PAM_SILENT)".  answer: a string typed at the prompt;
         or, with mail_to, None to type the code of the next mail to mail_to
-        (an empty line if none comes).  before_answer(mail) runs once that
+        (or of the pending one the module reused; an empty line if there
+        is none).  before_answer(mail) runs once that
         mail is in, before the code is typed.  Returns a Result; .mail is
         the mail read (or None), .typed what was typed."""
         before = set(self.mails())
@@ -257,7 +290,7 @@ class Harness:
         mail = None
         typed = answer
         if typed is None and mail_to is not None:
-            mail = self.wait_mail(mail_to, before, proc=proc)
+            mail = self.wait_code_mail(mail_to, before, proc, err)
             typed = self.code_in(mail) if mail is not None else ""
             if mail is not None and before_answer is not None:
                 before_answer(mail)
@@ -300,6 +333,18 @@ class Harness:
         else:
             self.failures += 1
             print("FAIL - " + what)
+            if detail is not None:
+                print("  " + str(detail).replace("\n", "\n  "))
+        return cond
+
+    def todo(self, cond, what, detail=None):
+        """A check of the contract that a part outside pam_csam does not
+        meet yet: reported (TAP's TODO), not counted as a failure, and
+        reported again once it passes so the marker can go."""
+        if cond:
+            print("ok - %s # TODO passes now: make it a check" % what)
+        else:
+            print("not ok - %s # TODO" % what)
             if detail is not None:
                 print("  " + str(detail).replace("\n", "\n  "))
         return cond

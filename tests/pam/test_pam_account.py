@@ -1,0 +1,84 @@
+#!/usr/bin/python3
+"""pam_csam's account stack (pam_sm_acct_mgmt): an active account with an
+active key passes; no account, a deactivated key, a disabled account or a
+key type that key= does not allow do not; nullok only ignores users who
+have no CSAM account.  (The locked account and the database outage are in
+test_pam_auth.py and test_pam_failures.py.)
+"""
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pamtest  # noqa: E402
+
+h = pamtest.Harness()
+svc = h.csam_service("csam")
+svc_totp = h.csam_service("csam-totp", "key=totp")
+# Only PAM_IGNORE jumps over pam_deny: it tells IGNORE from SUCCESS.
+svc_nullok = h.service("csam-nullok", account=[
+    "[ignore=1 default=die] pam_csam.so config=%s nullok" % h.conf,
+    "requisite pam_deny.so",
+    "required pam_permit.so"], auth=[
+    "[ignore=1 default=die] pam_csam.so config=%s nullok" % h.conf,
+    "requisite pam_deny.so",
+    "required pam_permit.so"])
+
+ALICE = h.enrol("alice", "alice@example.test", "fr")
+ERIN = h.enrol("erin", "erin@example.test", "en")
+FRANK = h.enrol("frank", "frank@example.test", "de")
+
+res = h.pamtester(svc, ALICE, ["acct_mgmt"])
+h.expect(res, "PAM_SUCCESS", "active account with an active e-mail key")
+res = h.pamtester(svc, ALICE, ["authenticate", "acct_mgmt"],
+                  mail_to="alice@example.test")
+h.expect(res, "PAM_SUCCESS", "authenticate then acct_mgmt in one handle")
+h.check("account management done" in res.stdout, "both stages ran",
+        res.stdout)
+res = h.pamtester(svc_totp, ALICE, ["acct_mgmt"])
+h.expect(res, "PAM_USER_UNKNOWN", "key=totp, account without a TOTP key")
+
+res = h.pamtester(svc, "nosuchuser", ["acct_mgmt"])
+h.expect(res, "PAM_USER_UNKNOWN", "no CSAM account")
+h.check(not any("nosuchuser" in line for line in res.syslog),
+        "the unknown name is not logged", res.syslog)
+res = h.pamtester(svc_nullok, "nosuchuser", ["acct_mgmt"])
+h.expect(res, "PAM_SUCCESS", "no CSAM account, nullok: PAM_IGNORE")
+res = h.pamtester(svc_nullok, ALICE, ["acct_mgmt"])
+h.expect(res, "PAM_PERM_DENIED",
+         "nullok, active account: PAM_SUCCESS, not PAM_IGNORE (the jump "
+         "stack turns it into PAM_PERM_DENIED)")
+
+# ---- a deactivated key: no usable key left
+h.psql("UPDATE csam_keys SET status = 'inactive', deactivated_at = now()"
+       " WHERE account_id = (SELECT id FROM csam_accounts"
+       " WHERE username = 'erin')")
+res = h.pamtester(svc, ERIN, ["acct_mgmt"])
+h.check(res.status not in ("PAM_SUCCESS", "PAM_IGNORE"),
+        "deactivated key: account refused", res.status)
+before = set(h.mails())
+res = h.pamtester(svc, ERIN, ["authenticate"], answer="123456")
+h.check(res.status not in ("PAM_SUCCESS", "PAM_IGNORE"),
+        "deactivated key: authentication refused", res.status)
+h.check(set(h.mails()) == before, "deactivated key: nothing mailed")
+
+# ---- a disabled account
+h.psql("UPDATE csam_accounts SET status = 'disabled' WHERE username = 'frank'")
+res = h.pamtester(svc, FRANK, ["acct_mgmt"])
+h.check(res.status not in ("PAM_SUCCESS", "PAM_IGNORE"),
+        "disabled account: account refused", res.status)
+res = h.pamtester(svc, FRANK, ["authenticate"], answer="123456")
+h.check(res.status not in ("PAM_SUCCESS", "PAM_IGNORE"),
+        "disabled account: authentication refused", res.status)
+# A disabled account is a CSAM account: nullok must not wave it through.
+# The engine reports it as CSAM_ERR_NOT_FOUND, like no account at all, so
+# pam_csam cannot tell the two apart yet (CSAM_ERR_LOCKED with no
+# retry_after would map to PAM_MAXTRIES / PAM_PERM_DENIED).
+res = h.pamtester(svc_nullok, FRANK, ["authenticate"], answer="123456")
+h.todo(res.status != "PAM_SUCCESS",
+       "disabled account with nullok: not ignored", res.status)
+res = h.pamtester(svc_nullok, FRANK, ["acct_mgmt"])
+h.todo(res.status != "PAM_SUCCESS",
+       "disabled account with nullok: account not ignored", res.status)
+
+h.finish()
