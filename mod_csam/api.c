@@ -7,6 +7,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
 #include "http_protocol.h"
 
@@ -353,6 +354,81 @@ static int csam_api_activation_resend(request_rec *r)
     return csam_api_next(r, HTTP_ACCEPTED, CSAM_STEP_CONFIRM);
 }
 
+/* Where httpd's own error answers on the API's paths are sent (an
+ * ErrorDocument set per request by csam_api_claim_errors()). */
+#define CSAM_API_ERROR_PATH "/api/v1/error"
+
+struct csam_api_foreign {
+    int status;
+    const char *error;
+    const char *message;
+};
+
+/* Statuses that httpd or another module (the officer's authentication)
+ * may answer on the API's paths, and what the API calls them. */
+static const struct csam_api_foreign csam_api_foreign_errors[] = {
+    {HTTP_BAD_REQUEST, "invalid_request", "The request is malformed."},
+    {HTTP_UNAUTHORIZED, "unauthenticated", "Authentication is required."},
+    {HTTP_FORBIDDEN, "forbidden", "Access is forbidden."},
+    {HTTP_NOT_FOUND, "not_found", "No such API endpoint."},
+    {HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+     "This method is not allowed here."},
+    {HTTP_REQUEST_TIME_OUT, "invalid_request", "The request took too long."},
+    {HTTP_LENGTH_REQUIRED, "invalid_request", "The body needs a length."},
+    {HTTP_REQUEST_ENTITY_TOO_LARGE, "too_large",
+     "The body is larger than 64 KiB."},
+    {HTTP_REQUEST_URI_TOO_LARGE, "invalid_request", "The URI is too long."},
+    {HTTP_INTERNAL_SERVER_ERROR, "internal_error", "Internal error."},
+    {HTTP_NOT_IMPLEMENTED, "invalid_request",
+     "This method is not implemented."},
+    {HTTP_SERVICE_UNAVAILABLE, "unavailable",
+     "The service is temporarily unavailable."},
+};
+
+int csam_api_claim_errors(request_rec *r)
+{
+    struct csam_mod_runtime *rt = csam_runtime_get(r);
+    const char *base, *target;
+    size_t blen, i;
+
+    if (rt == NULL || r->uri == NULL)
+        return DECLINED;
+    base = rt->config.handler_path;
+    blen = strlen(base);
+    if (strncmp(r->uri, base, blen) != 0
+        || strncmp(r->uri + blen, "/api/", 5) != 0)
+        return DECLINED;
+    target = apr_pstrcat(r->pool, base, CSAM_API_ERROR_PATH, NULL);
+    for (i = 0; i < sizeof(csam_api_foreign_errors)
+                        / sizeof(csam_api_foreign_errors[0]);
+         i++)
+        ap_custom_response(r, csam_api_foreign_errors[i].status, target);
+    return DECLINED;
+}
+
+/* The JSON answer for an error httpd raised on an API path: the original
+ * request's status, with the headers it set (WWW-Authenticate, Allow). */
+static int csam_api_foreign_error(request_rec *r)
+{
+    const request_rec *orig = r->prev;
+    size_t i;
+
+    if (orig == NULL)
+        return csam_api_fail(r, HTTP_NOT_FOUND, "not_found",
+                             "No such API endpoint.");
+    while (orig->prev != NULL)
+        orig = orig->prev;
+    for (i = 0; i < sizeof(csam_api_foreign_errors)
+                        / sizeof(csam_api_foreign_errors[0]);
+         i++)
+        if (csam_api_foreign_errors[i].status == orig->status)
+            return csam_api_fail(r, orig->status,
+                                 csam_api_foreign_errors[i].error,
+                                 csam_api_foreign_errors[i].message);
+    return csam_api_fail(r, HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+                         "Internal error.");
+}
+
 struct csam_api_route {
     const char *path;
     int (*handle)(request_rec *r);
@@ -373,6 +449,9 @@ int csam_api_handle(request_rec *r, struct csam_mod_runtime *rt,
     size_t i;
 
     (void)rt;
+    /* Reached by an internal redirect (ErrorDocument), as a GET. */
+    if (strcmp(path, CSAM_API_ERROR_PATH) == 0)
+        return csam_api_foreign_error(r);
     for (i = 0; i < sizeof(csam_api_routes) / sizeof(csam_api_routes[0]);
          i++) {
         if (strcmp(path, csam_api_routes[i].path) != 0)

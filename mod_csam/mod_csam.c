@@ -22,6 +22,10 @@ static void csam_module_register_hooks(apr_pool_t *p)
     /* check_config, not post_config: it also runs for `apachectl -t`,
      * so a bad value or a missing secret fails the syntax check, and it
      * runs as root, before httpd drops privileges. */
+    /* After the location walk (the URI is normalised), before
+     * authentication, whose 401 must be JSON on the API too. */
+    ap_hook_header_parser(csam_api_claim_errors, NULL, NULL,
+                          APR_HOOK_MIDDLE);
     ap_hook_check_config(csam_runtime_check_config, NULL, NULL,
                          APR_HOOK_MIDDLE);
     ap_hook_child_init(csam_pool_child_init, NULL, NULL, APR_HOOK_MIDDLE);

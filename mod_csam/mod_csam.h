@@ -125,6 +125,12 @@ struct csam_logger csam_http_logger(request_rec *r);
 int csam_api_handle(request_rec *r, struct csam_mod_runtime *rt,
                     const char *path);
 
+/* The header_parser hook: on the API's paths, errors that httpd or other
+ * modules answer (the officer's authentication, request limits) are sent
+ * to the API's error endpoint, so the API never answers with an HTML
+ * page. */
+int csam_api_claim_errors(request_rec *r);
+
 /* The HTTP status and API error code for a result: the one mapping. */
 int csam_api_status(csam_result res, const char **error);
 

@@ -265,6 +265,22 @@ def test_methods_and_paths():
         t.check(r.status in (404, 400), "unknown endpoint", path, r.status)
 
 
+def test_apache_errors_are_json_too():
+    """The officer's authentication is Apache's (mod_auth_basic here): its
+    refusals come back as API errors, with the challenge kept."""
+    reg = t.citizen()
+    t.allow_log(r"\[auth_basic:error\].*AH0161[78]: ")
+    for auth in (None, ("officer", "wrong"), ("nobody", "officer")):
+        r = t.api("registrations", reg, auth=auth)
+        t.expect(r, 401, "unauthenticated")
+        t.check((r.header("www-authenticate") or "").startswith("Basic "),
+                "the challenge is kept", r.headers)
+    # The error endpoint itself is nothing to a client.
+    t.expect(t.api("error", None, method="GET", content_type=None), 404,
+             "not_found")
+    t.expect(t.api("error", {}), 404, "not_found")
+
+
 def test_identity_headers_removed():
     spoof = {"X-CSAM-User": "admin", "x-csam-key": "totp",
              "X_CSAM_AUTH_TIME": "1", "X-Csam-Anything": "y",
@@ -297,5 +313,6 @@ t.run([
     test_sql_metacharacters_are_data,
     test_sql_in_credentials_of_a_real_flow,
     test_methods_and_paths,
+    test_apache_errors_are_json_too,
     test_identity_headers_removed,
 ])

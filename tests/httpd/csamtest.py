@@ -146,10 +146,6 @@ def api(path, payload=None, raw=None, content_type="application/json",
         body = b""
     status, rh, data = request(method, "/csam/api/v1/" + path, body, hdrs, url)
     ctype = rh.get("content-type", "")
-    # The officer's authentication is Apache's own (mod_auth_basic): its
-    # 401 challenge is not mod_csam's to shape.
-    if status == 401 and "www-authenticate" in rh:
-        return Response(status, rh, data, None)
     check(ctype.startswith("application/json"),
           "answer to %s %s is not JSON (%s)" % (method, path, ctype),
           status, data[:300])
