@@ -484,6 +484,12 @@ async function main() {
     } finally {
         await browser.close();
     }
+    // The pages' own warnings (a text missing from a messages.txt, a
+    // template that does not render) are failures too.
+    const log = fs.readFileSync(env('CSAM_TEST_HTTPD_ERROR_LOG'), 'utf8').split('\n');
+    const warned = log.filter((l) => /CSAM005\d\d/.test(l) && !/:info\]/.test(l));
+    for (const l of warned) console.log(`# ${l}`);
+    check(warned.length === 0, 'the pages logged no warning');
     for (const lang of ['fr', 'nl', 'de', 'en']) {
         const n = [...axeChecked].filter((k) => k.startsWith(`${lang}:`)).length;
         check(n >= 8, `${lang}: axe ran on ${n} pages`);
