@@ -307,5 +307,5 @@ const command_rec csam_config_cmds[] = {
                   "csam.conf to read before the CSAM* directives"),
     AP_INIT_TAKE1("CSAMTermsVersion", csam_config_cmd_terms, NULL, RSRC_CONF,
                   "version of the terms of use citizens accept"),
-    {NULL}
+    {NULL, {NULL}, NULL, 0, RAW_ARGS, NULL}
 };

@@ -172,14 +172,17 @@ int csam_http_strip_identity(request_rec *r)
 {
     apr_array_header_t *names = apr_array_make(r->pool, 2,
                                                sizeof(const char *));
+    const char **list;
     int i;
 
     /* Collected first: a table must not change under apr_table_do. */
     apr_table_do(csam_http_collect_identity, names, r->headers_in, NULL);
+    /* elts is allocated for const char * items: the cast is aligned. */
+    list = (const char **)(void *)names->elts;
     for (i = 0; i < names->nelts; i++) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "CSAM00017: removed a client-supplied identity header");
-        apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char *));
+        apr_table_unset(r->headers_in, list[i]);
     }
     return DECLINED;
 }
