@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+# The source tree stays clean (and may be read-only: make distcheck).
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import csamtest as t  # noqa: E402
 
