@@ -71,7 +71,8 @@ struct csam_registration_receipt {
  * earlier unused code and link.  The row is committed only once the relay
  * accepted the mail: CSAM_ERR_MAIL leaves nothing behind.
  * Errors: validation results (CSAM_ERR_NATIONAL_NUMBER, CSAM_ERR_EMAIL,
- * CSAM_ERR_INVALID), CSAM_ERR_MAIL, CSAM_ERR_DB. */
+ * CSAM_ERR_INVALID, also for a NULL or over-long officer), CSAM_ERR_MAIL,
+ * CSAM_ERR_CONFIG (no public_url to build the link from), CSAM_ERR_DB. */
 csam_result csam_engine_register(csam_engine *engine, const char *officer,
                                  const char *source,
                                  const struct csam_registration *reg,
@@ -113,7 +114,10 @@ struct csam_activation_state {
     char username[CSAM_USERNAME_BUFSIZE]; /* "" before credentials */
 };
 
-/* Where an activation handle stands.  Errors: CSAM_ERR_EXPIRED. */
+/* Where an activation handle stands.  A finished activation still answers
+ * CSAM_STEP_DONE until its handle expires (flow_ttl), so the page shown
+ * after the last step can say so; every step refuses such a handle with
+ * CSAM_ERR_EXPIRED.  Errors: CSAM_ERR_EXPIRED, CSAM_ERR_DB. */
 csam_result csam_engine_activation_state(csam_engine *engine,
                                          const char *handle,
                                          struct csam_activation_state *out);
@@ -195,8 +199,11 @@ csam_result csam_engine_pam_begin(csam_engine *engine, const char *username,
 /* Verify the code typed for the pending PAM challenge (or the TOTP code
  * of the key chosen by csam_engine_pam_begin).  Failures count against the
  * account together with web failures.
- * Errors: CSAM_ERR_BAD_CODE (with att->attempts_left), CSAM_ERR_LOCKED
- * (attempts exhausted), CSAM_ERR_EXPIRED, CSAM_ERR_NOT_FOUND, CSAM_ERR_DB. */
+ * Errors: CSAM_ERR_BAD_CODE (with att->attempts_left, and
+ * att->retry_after when the next try must wait), CSAM_ERR_LOCKED (the
+ * code's attempts are exhausted: attempts_left 0, retry_after 0; or the
+ * account is locked for att->retry_after seconds), CSAM_ERR_EXPIRED (no
+ * pending code, expired, or used), CSAM_ERR_NOT_FOUND, CSAM_ERR_DB. */
 csam_result csam_engine_pam_verify(csam_engine *engine, const char *username,
                                    enum csam_key_type key_type,
                                    const char *code, const char *source,

@@ -241,6 +241,79 @@ static void test_schema_check(void **state)
     csam_store_close(store);
 }
 
+/* DESIGN 3.6: install.sql on a database that has the schema changes
+ * nothing (same schema dump, same version rows). */
+static char *schema_dump(const char *pgbin, const char *path)
+{
+    char cmd[8192];
+    FILE *f;
+    char *buf;
+    long len;
+
+    snprintf(cmd, sizeof(cmd),
+             "'%s/pg_dump' --schema-only --no-owner -d '%s' > '%s'", pgbin,
+             env.pg, path);
+    assert_int_equal(system(cmd), 0);
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    len = ftell(f);
+    assert_true(len > 1000);
+    rewind(f);
+    buf = malloc((size_t)len + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+    buf[len] = '\0';
+    fclose(f);
+    /* pg_dump frames its output with \restrict / \unrestrict lines that
+     * carry a fresh random key each time: not part of the schema. */
+    {
+        char *r = buf, *w = buf;
+
+        while (*r != '\0') {
+            char *eol = strchr(r, '\n');
+            size_t n = eol != NULL ? (size_t)(eol - r) + 1 : strlen(r);
+
+            if (strncmp(r, "\\restrict ", 10) != 0
+                && strncmp(r, "\\unrestrict ", 12) != 0) {
+                memmove(w, r, n);
+                w += n;
+            }
+            r += n;
+        }
+        *w = '\0';
+    }
+    return buf;
+}
+
+static void test_install_twice(void **state)
+{
+    const char *pgbin = getenv("CSAM_TEST_PG_BIN");
+    char cmd[8192], path[4096];
+    char *before, *after;
+    PGconn *conn = csam_test_pg_connect(&env);
+
+    (void)state;
+    assert_non_null(pgbin);
+    snprintf(path, sizeof(path), "%s/schema.sql", env.tmpdir);
+    before = schema_dump(pgbin, path);
+    snprintf(cmd, sizeof(cmd),
+             "'%s/psql' -q -X -v ON_ERROR_STOP=1 -d '%s'"
+             " -f '%s/conf/sql/install.sql' >/dev/null",
+             pgbin, env.pg, env.srcdir);
+    assert_int_equal(system(cmd), 0);
+    after = schema_dump(pgbin, path);
+    assert_string_equal(before, after);
+    assert_int_equal(csam_test_pg_value(conn,
+                                        "SELECT count(*) FROM"
+                                        " csam_schema_version",
+                                        NULL),
+                     CSAM_STORE_SCHEMA_VERSION);
+    free(before);
+    free(after);
+    PQfinish(conn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_restart_in_transaction),
         cmocka_unit_test(test_server_stopped),
         cmocka_unit_test(test_schema_check),
+        cmocka_unit_test(test_install_twice),
     };
 
     csam_test_env_get(&env);
