@@ -27,7 +27,8 @@ APLOG_USE_MODULE(csam);
 /* messages.txt: at most this many bytes per line and this many lines. */
 #define CSAM_PAGE_TEXT_LINE_MAX 2048
 #define CSAM_PAGE_FORM_FIELDS_MAX 32
-#define CSAM_PAGE_FLASH_MAX 2000
+#define CSAM_PAGE_FLASH_MAX 2600
+#define CSAM_PAGE_FLASH_VALUE_MAX 256
 
 /* Template files, in the order of enum csam_page_id. */
 static const char *const csam_page_files[CSAM_PAGE_COUNT] = {
@@ -638,8 +639,11 @@ void csam_page_flash_value(json_t *flash, const char *field,
 {
     json_t *values = json_object_get(flash, "values");
 
-    /* Invalid UTF-8 cannot be carried (jansson refuses it): dropped. */
-    if (values != NULL && value != NULL)
+    /* Invalid UTF-8 cannot be carried (jansson refuses it) and a value
+     * longer than any field takes is wrong anyway: both are dropped, so
+     * the flash always fits in its cookie and the errors get through. */
+    if (values != NULL && value != NULL
+        && strlen(value) <= CSAM_PAGE_FLASH_VALUE_MAX)
         json_object_set_new(values, field, json_string(value));
 }
 
