@@ -20,8 +20,8 @@ csam_result csam_engine_new(const struct csam_engine_deps *deps,
     if (out == NULL)
         return CSAM_ERR_INVALID;
     *out = NULL;
-    if (deps == NULL || deps->config == NULL || deps->secret == NULL
-        || deps->store == NULL || deps->sender.fn == NULL)
+    if (deps == NULL || deps->config == NULL || deps->secret == NULL ||
+        deps->store == NULL || deps->sender.fn == NULL)
         return CSAM_ERR_INVALID;
     engine = calloc(1, sizeof(*engine));
     if (engine == NULL)
@@ -39,10 +39,10 @@ void csam_engine_free(csam_engine *engine)
 const char *csam_step_name(enum csam_step step)
 {
     switch (step) {
-    case CSAM_STEP_KEY:         return "key";
+    case CSAM_STEP_KEY: return "key";
     case CSAM_STEP_CREDENTIALS: return "credentials";
-    case CSAM_STEP_CONFIRM:     return "confirm";
-    case CSAM_STEP_DONE:        return "done";
+    case CSAM_STEP_CONFIRM: return "confirm";
+    case CSAM_STEP_DONE: return "done";
     }
     return "key";
 }
@@ -63,8 +63,7 @@ csam_result csam_engine_hash(const csam_engine *engine,
         return CSAM_ERR_INVALID;
     llen = strlen(label);
     vlen = strlen(value);
-    olen = (size_t)snprintf(owner_text, sizeof(owner_text), "%" PRId64,
-                            owner);
+    olen = (size_t)snprintf(owner_text, sizeof(owner_text), "%" PRId64, owner);
     if (llen + olen + vlen + 2 > sizeof(buf))
         return CSAM_ERR_INVALID;
     memcpy(buf, label, llen);
@@ -80,8 +79,8 @@ csam_result csam_engine_hash(const csam_engine *engine,
 
 const char *csam_engine_source(const char *source)
 {
-    if (source == NULL
-        || csam_text_check(source, CSAM_ENGINE_SOURCE_MAX) != CSAM_OK)
+    if (source == NULL ||
+        csam_text_check(source, CSAM_ENGINE_SOURCE_MAX) != CSAM_OK)
         return NULL;
     return source;
 }
@@ -97,12 +96,12 @@ csam_result csam_engine_mail(csam_engine *engine, const char *to,
     csam_result res;
 
     memset(&content, 0, sizeof(content));
-    res = csam_mail_compose(cfg->data_dir, lang, kind, vars, nvars,
-                            &content);
+    res = csam_mail_compose(cfg->data_dir, lang, kind, vars, nvars, &content);
     if (res != CSAM_OK) {
         csam_log(&engine->deps.logger, CSAM_LOG_ERR,
                  "cannot compose the '%s' mail (%s): check the templates "
-                 "under %s", kind, csam_result_name(res),
+                 "under %s",
+                 kind, csam_result_name(res),
                  cfg->data_dir != NULL ? cfg->data_dir : "(none)");
         return CSAM_ERR_MAIL;
     }

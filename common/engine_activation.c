@@ -16,7 +16,7 @@
 
 #include "engine_internal.h"
 
-#define CSAM_ACT_TERMS_MAX 64
+#define CSAM_ACT_TERMS_MAX     64
 #define CSAM_ACT_DEFAULT_TERMS "1"
 
 /* Key types activation offers.  SMS and TOTP come with their own issue:
@@ -37,16 +37,16 @@ struct csam_act_flow {
     char terms_version[CSAM_ACT_TERMS_MAX + 1];
 };
 
-#define CSAM_ACT_FLOW_SQL                                                    \
-    "SELECT f.id, f.registration_id, coalesce(f.account_id, 0), f.step,"     \
-    " coalesce(f.key_type, ''), f.done_at IS NOT NULL, r.language,"         \
-    " coalesce(a.username, ''), r.first_name, r.email,"                     \
-    " coalesce(f.terms_version, '')"                                         \
+#define CSAM_ACT_FLOW_SQL                                                      \
+    "SELECT f.id, f.registration_id, coalesce(f.account_id, 0), f.step,"       \
+    " coalesce(f.key_type, ''), f.done_at IS NOT NULL, r.language,"            \
+    " coalesce(a.username, ''), r.first_name, r.email,"                        \
+    " coalesce(f.terms_version, '')"                                           \
     " FROM csam_flows f JOIN csam_registrations r ON r.id = f.registration_id" \
-    " LEFT JOIN csam_accounts a ON a.id = f.account_id"                     \
-    " WHERE f.handle_hash = $1 AND f.kind = 'activation'"                   \
-    " AND f.superseded_at IS NULL AND f.expires_at > now()"                 \
-    " AND r.superseded_at IS NULL AND r.expires_at > now()"                 \
+    " LEFT JOIN csam_accounts a ON a.id = f.account_id"                        \
+    " WHERE f.handle_hash = $1 AND f.kind = 'activation'"                      \
+    " AND f.superseded_at IS NULL AND f.expires_at > now()"                    \
+    " AND r.superseded_at IS NULL AND r.expires_at > now()"                    \
     " AND (f.done_at IS NOT NULL OR r.used_at IS NULL)"
 
 static const struct csam_store_stmt csam_act_stmt_flow = {
@@ -91,8 +91,7 @@ static csam_result csam_act_flow_get(csam_engine *engine, const char *handle,
         return res;
     p[0] = csam_store_bytes(hash, sizeof(hash));
     res = csam_store_exec(engine->deps.store,
-                          lock ? &csam_act_stmt_flow_lock
-                               : &csam_act_stmt_flow,
+                          lock ? &csam_act_stmt_flow_lock : &csam_act_stmt_flow,
                           p, &rows);
     if (res != CSAM_OK)
         return res;
@@ -112,8 +111,7 @@ static csam_result csam_act_flow_get(csam_engine *engine, const char *handle,
                   csam_store_value(rows, 0, 7));
     csam_act_copy(out->first_name, sizeof(out->first_name),
                   csam_store_value(rows, 0, 8));
-    csam_act_copy(out->email, sizeof(out->email),
-                  csam_store_value(rows, 0, 9));
+    csam_act_copy(out->email, sizeof(out->email), csam_store_value(rows, 0, 9));
     csam_act_copy(out->terms_version, sizeof(out->terms_version),
                   csam_store_value(rows, 0, 10));
     csam_store_rows_free(rows);
@@ -177,10 +175,9 @@ static char *csam_act_detail(enum csam_key_type type, const char *terms)
     if (obj == NULL)
         return NULL;
     if (json_object_set_new(obj, "key_type",
-                            json_string(csam_key_type_name(type))) == 0
-        && (terms == NULL
-            || json_object_set_new(obj, "terms_version",
-                                   json_string(terms)) == 0))
+                            json_string(csam_key_type_name(type))) == 0 &&
+        (terms == NULL ||
+         json_object_set_new(obj, "terms_version", json_string(terms)) == 0))
         text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
     return text;
@@ -192,8 +189,8 @@ static const struct csam_store_stmt csam_act_stmt_choose = {
     " terms_accepted_at = now(), step = 'credentials' WHERE id = $1",
     3, 0};
 
-csam_result csam_engine_activation_key(csam_engine *engine,
-                                       const char *source, const char *handle,
+csam_result csam_engine_activation_key(csam_engine *engine, const char *source,
+                                       const char *handle,
                                        enum csam_key_type key_type,
                                        int accept_terms, const char *phone,
                                        const char *terms_version)
@@ -217,8 +214,8 @@ csam_result csam_engine_activation_key(csam_engine *engine,
     /* The choice may be changed until credentials are given. */
     if (flow.step != CSAM_STEP_KEY && flow.step != CSAM_STEP_CREDENTIALS)
         res = CSAM_ERR_STATE;
-    else if (csam_key_type_name(key_type) == NULL
-             || !((unsigned)key_type & CSAM_ACT_OFFERED))
+    else if (csam_key_type_name(key_type) == NULL ||
+             !((unsigned)key_type & CSAM_ACT_OFFERED))
         res = CSAM_ERR_INVALID;
     else if (!accept_terms)
         res = CSAM_ERR_TERMS;
@@ -231,11 +228,11 @@ csam_result csam_engine_activation_key(csam_engine *engine,
     res = csam_store_exec(engine->deps.store, &csam_act_stmt_choose, p, NULL);
     if (res == CSAM_OK) {
         detail = csam_act_detail(key_type, terms_version);
-        res = detail == NULL ? CSAM_ERR_NOMEM
-                             : csam_audit_write(engine->deps.store, NULL,
-                                                "activation.key_chosen",
-                                                flow.registration_id, 0,
-                                                source, detail);
+        res = detail == NULL
+                  ? CSAM_ERR_NOMEM
+                  : csam_audit_write(engine->deps.store, NULL,
+                                     "activation.key_chosen",
+                                     flow.registration_id, 0, source, detail);
         free(detail);
     }
     return csam_act_finish(engine, res);
@@ -271,8 +268,8 @@ static const struct csam_store_stmt csam_act_stmt_key = {
 
 static const struct csam_store_stmt csam_act_stmt_to_confirm = {
     "csam_act_to_confirm",
-    "UPDATE csam_flows SET account_id = $2, step = 'confirm' WHERE id = $1",
-    2, 0};
+    "UPDATE csam_flows SET account_id = $2, step = 'confirm' WHERE id = $1", 2,
+    0};
 
 static csam_result csam_act_username_taken(csam_engine *engine,
                                            const char *username,
@@ -338,8 +335,8 @@ static csam_result csam_act_create(csam_engine *engine,
     res = csam_store_exec(store, &csam_act_stmt_account, p, &rows);
     if (res != CSAM_OK) {
         /* Someone took the name between the check and now. */
-        if (strcmp(csam_store_sqlstate(store), CSAM_ENGINE_SQLSTATE_UNIQUE)
-            == 0)
+        if (strcmp(csam_store_sqlstate(store), CSAM_ENGINE_SQLSTATE_UNIQUE) ==
+            0)
             res = CSAM_ERR_USERNAME_TAKEN;
         return res;
     }
@@ -361,19 +358,18 @@ static csam_result csam_act_create(csam_engine *engine,
     res = csam_store_exec(store, &csam_act_stmt_to_confirm, p, NULL);
     if (res == CSAM_OK)
         res = csam_audit_write(store, username, "account.created",
-                               flow->registration_id, account_id, source,
-                               NULL);
+                               flow->registration_id, account_id, source, NULL);
     if (res == CSAM_OK)
         res = csam_challenge_issue(engine, account_id, key_id,
                                    CSAM_CHALLENGE_ACTIVATION_CONFIRM,
                                    flow->key_type, source, code);
     if (res == CSAM_OK) {
         detail = csam_act_detail(flow->key_type, NULL);
-        res = detail == NULL ? CSAM_ERR_NOMEM
-                             : csam_audit_write(store, username,
-                                                "challenge.issued",
-                                                flow->registration_id,
-                                                account_id, source, detail);
+        res = detail == NULL
+                  ? CSAM_ERR_NOMEM
+                  : csam_audit_write(store, username, "challenge.issued",
+                                     flow->registration_id, account_id, source,
+                                     detail);
         free(detail);
     }
     if (res == CSAM_OK)
@@ -413,8 +409,8 @@ csam_result csam_engine_activation_credentials(
     if (password == NULL || password_repeat == NULL)
         return CSAM_ERR_INVALID;
     plen = strlen(password);
-    if (plen != strlen(password_repeat)
-        || !csam_ct_equal(password, password_repeat, plen))
+    if (plen != strlen(password_repeat) ||
+        !csam_ct_equal(password, password_repeat, plen))
         return CSAM_ERR_PASSWORD_MISMATCH;
     policy.min_length = cfg->password_min > 0 ? (size_t)cfg->password_min : 0;
     policy.max_length = cfg->password_max > 0 ? (size_t)cfg->password_max : 0;
@@ -514,16 +510,16 @@ static csam_result csam_act_activate(csam_engine *engine,
     if (res != CSAM_OK)
         return res;
     detail = csam_act_detail(flow->key_type, NULL);
-    res = detail == NULL ? CSAM_ERR_NOMEM
-                         : csam_audit_write(store, flow->username,
-                                            "key.activated",
-                                            flow->registration_id,
-                                            flow->account_id, source, detail);
+    res = detail == NULL
+              ? CSAM_ERR_NOMEM
+              : csam_audit_write(store, flow->username, "key.activated",
+                                 flow->registration_id, flow->account_id,
+                                 source, detail);
     free(detail);
     if (res == CSAM_OK)
         res = csam_audit_write(store, flow->username, "account.activated",
-                               flow->registration_id, flow->account_id,
-                               source, NULL);
+                               flow->registration_id, flow->account_id, source,
+                               NULL);
     if (res != CSAM_OK)
         return res;
     vars[0].name = "first_name";
@@ -538,8 +534,7 @@ static csam_result csam_act_activate(csam_engine *engine,
 
 csam_result csam_engine_activation_confirm(csam_engine *engine,
                                            const char *source,
-                                           const char *handle,
-                                           const char *code,
+                                           const char *handle, const char *code,
                                            struct csam_activated *out,
                                            struct csam_attempts *att)
 {
@@ -560,8 +555,8 @@ csam_result csam_engine_activation_confirm(csam_engine *engine,
     if (flow.step != CSAM_STEP_CONFIRM || flow.account_id == 0)
         return csam_act_finish(engine, CSAM_ERR_STATE);
     res = csam_challenge_verify(engine, flow.account_id,
-                                CSAM_CHALLENGE_ACTIVATION_CONFIRM, code,
-                                source, 1, att);
+                                CSAM_CHALLENGE_ACTIVATION_CONFIRM, code, source,
+                                1, att);
     if (res != CSAM_OK) {
         /* The counted attempt must stay counted. */
         csam_result commit = csam_store_commit(engine->deps.store);
@@ -601,14 +596,13 @@ csam_result csam_engine_activation_resend(csam_engine *engine,
     res = csam_act_begin(engine, handle, &flow);
     if (res != CSAM_OK)
         return res;
-    if (flow.step != CSAM_STEP_CONFIRM || flow.account_id == 0
-        || flow.key_type != CSAM_KEY_EMAIL)
+    if (flow.step != CSAM_STEP_CONFIRM || flow.account_id == 0 ||
+        flow.key_type != CSAM_KEY_EMAIL)
         return csam_act_finish(engine, CSAM_ERR_STATE);
     /* The flow's row lock serialises resends: the age read here is the
      * one the new code replaces. */
     res = csam_challenge_age(engine, flow.account_id,
-                             CSAM_CHALLENGE_ACTIVATION_CONFIRM, &age,
-                             &usable);
+                             CSAM_CHALLENGE_ACTIVATION_CONFIRM, &age, &usable);
     if (res != CSAM_OK)
         return csam_act_finish(engine, res);
     cooldown = engine->deps.config->resend_cooldown;
@@ -617,13 +611,12 @@ csam_result csam_engine_activation_resend(csam_engine *engine,
         return csam_act_finish(engine, CSAM_ERR_LOCKED);
     }
     res = csam_challenge_issue(engine, flow.account_id, 0,
-                               CSAM_CHALLENGE_ACTIVATION_CONFIRM,
-                               flow.key_type, source, code);
+                               CSAM_CHALLENGE_ACTIVATION_CONFIRM, flow.key_type,
+                               source, code);
     if (res == CSAM_OK)
         res = csam_audit_write(engine->deps.store, flow.username,
                                "challenge.issued", flow.registration_id,
-                               flow.account_id, source,
-                               "{\"resend\": true}");
+                               flow.account_id, source, "{\"resend\": true}");
     if (res == CSAM_OK)
         res = csam_act_mail_code(engine, &flow, code);
     csam_wipe(code, sizeof(code));

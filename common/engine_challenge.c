@@ -31,8 +31,8 @@ static enum csam_purpose csam_challenge_key(enum csam_challenge_purpose p)
 
 const char *csam_challenge_purpose_name(enum csam_challenge_purpose p)
 {
-    if ((unsigned)p >= sizeof(csam_challenge_purposes)
-                           / sizeof(csam_challenge_purposes[0]))
+    if ((unsigned)p >=
+        sizeof(csam_challenge_purposes) / sizeof(csam_challenge_purposes[0]))
         return "key_confirm";
     return csam_challenge_purposes[p];
 }
@@ -86,8 +86,8 @@ csam_result csam_challenge_issue(csam_engine *engine, int64_t account_id,
     p[2] = csam_store_int(key_id, key);
     p[3] = csam_store_text(csam_key_type_name(key_type));
     p[4] = csam_store_bytes(hash, sizeof(hash));
-    p[5] = csam_store_int(csam_challenge_clamp(cfg->code_attempts, 1, 100),
-                          max);
+    p[5] =
+        csam_store_int(csam_challenge_clamp(cfg->code_attempts, 1, 100), max);
     p[6] = csam_store_int(csam_challenge_clamp(cfg->code_ttl, 1, 86400), ttl);
     p[7] = csam_store_text(csam_engine_source(source));
     res = csam_store_exec(engine->deps.store, &csam_challenge_stmt_issue, p,
@@ -106,8 +106,8 @@ static const struct csam_store_stmt csam_challenge_stmt_age = {
     2, CSAM_STORE_RETRY};
 
 csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
-                               enum csam_challenge_purpose purpose,
-                               long *age, int *usable)
+                               enum csam_challenge_purpose purpose, long *age,
+                               int *usable)
 {
     char acc[CSAM_STORE_INT_SIZE];
     struct csam_store_param p[2];
@@ -118,8 +118,8 @@ csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
     *usable = 0;
     p[0] = csam_store_int(account_id, acc);
     p[1] = csam_store_text(csam_challenge_purpose_name(purpose));
-    res = csam_store_exec(engine->deps.store, &csam_challenge_stmt_age, p,
-                          &rows);
+    res =
+        csam_store_exec(engine->deps.store, &csam_challenge_stmt_age, p, &rows);
     if (res != CSAM_OK)
         return res;
     if (csam_store_nrows(rows) == 1) {
@@ -241,8 +241,8 @@ static int csam_challenge_canonical(const char *typed,
 
 csam_result csam_challenge_verify(csam_engine *engine, int64_t account_id,
                                   enum csam_challenge_purpose purpose,
-                                  const char *code, const char *source,
-                                  int web, struct csam_attempts *att)
+                                  const char *code, const char *source, int web,
+                                  struct csam_attempts *att)
 {
     const struct csam_config *cfg = engine->deps.config;
     char canon[CSAM_ENGINE_CODE_SIZE];
@@ -273,8 +273,8 @@ csam_result csam_challenge_verify(csam_engine *engine, int64_t account_id,
     p[1] = csam_store_text(pname);
     p[2] = csam_store_bytes(hash, sizeof(hash));
     p[3] = csam_store_int(threshold, thr);
-    p[4] = csam_store_int(csam_challenge_clamp(cfg->lockout_duration, 1,
-                                               7 * 86400), dur);
+    p[4] = csam_store_int(
+        csam_challenge_clamp(cfg->lockout_duration, 1, 7 * 86400), dur);
     p[5] = csam_store_text(web ? src : NULL);
     p[6] = csam_store_int(threshold * CSAM_SOURCE_THRESHOLD_FACTOR, sthr);
     p[7] = csam_store_int(threshold / 2, delay);
@@ -290,8 +290,8 @@ csam_result csam_challenge_verify(csam_engine *engine, int64_t account_id,
     } else if (csam_store_value(rows, 0, 1) != NULL) {
         att->retry_after = (long)csam_store_int64(rows, 0, 1, 1);
         res = CSAM_ERR_LOCKED;
-    } else if (csam_store_int64(rows, 0, 2, 0) == 0
-               || csam_store_bool(rows, 0, 4)) {
+    } else if (csam_store_int64(rows, 0, 2, 0) == 0 ||
+               csam_store_bool(rows, 0, 4)) {
         res = CSAM_ERR_EXPIRED;
     } else if (csam_store_bool(rows, 0, 3)) {
         att->attempts_left = 0;
@@ -337,8 +337,8 @@ csam_result csam_source_check(csam_engine *engine, const char *source,
     if (source == NULL)
         return CSAM_OK;
     p[0] = csam_store_text(source);
-    res = csam_store_exec(engine->deps.store, &csam_source_stmt_check, p,
-                          &rows);
+    res =
+        csam_store_exec(engine->deps.store, &csam_source_stmt_check, p, &rows);
     if (res != CSAM_OK)
         return res;
     if (csam_store_nrows(rows) == 1) {
@@ -378,11 +378,11 @@ csam_result csam_source_fail(csam_engine *engine, const char *source)
     if (source == NULL)
         return CSAM_OK;
     p[0] = csam_store_text(source);
-    p[1] = csam_store_int(csam_challenge_clamp(cfg->lockout_duration, 1,
-                                               7 * 86400), dur);
-    p[2] = csam_store_int(csam_challenge_clamp(cfg->lockout_threshold, 1,
-                                               1000)
-                              * CSAM_SOURCE_THRESHOLD_FACTOR, thr);
-    return csam_store_exec(engine->deps.store, &csam_source_stmt_fail, p,
-                           NULL);
+    p[1] = csam_store_int(
+        csam_challenge_clamp(cfg->lockout_duration, 1, 7 * 86400), dur);
+    p[2] =
+        csam_store_int(csam_challenge_clamp(cfg->lockout_threshold, 1, 1000) *
+                           CSAM_SOURCE_THRESHOLD_FACTOR,
+                       thr);
+    return csam_store_exec(engine->deps.store, &csam_source_stmt_fail, p, NULL);
 }

@@ -17,9 +17,9 @@ struct csam_engine {
 };
 
 #define CSAM_ENGINE_CODE_DIGITS 6
-#define CSAM_ENGINE_CODE_SIZE (CSAM_SECURITY_CODE_MAX + 1)
-#define CSAM_ENGINE_SOURCE_MAX 255
-#define CSAM_ENGINE_TIME_SIZE 32
+#define CSAM_ENGINE_CODE_SIZE   (CSAM_SECURITY_CODE_MAX + 1)
+#define CSAM_ENGINE_SOURCE_MAX  255
+#define CSAM_ENGINE_TIME_SIZE   32
 
 /* The one place a store failure becomes a result: unique violations are
  * the caller's business, anything else is "database unavailable". */
@@ -63,8 +63,8 @@ csam_result csam_audit_write(csam_store *store, const char *actor,
 /* ---- challenges (engine_challenge.c) --------------------------------- */
 
 enum csam_challenge_purpose {
-    CSAM_CHALLENGE_ACTIVATION_CONFIRM = 0,  /* the key of an activation */
-    CSAM_CHALLENGE_KEY_CONFIRM,             /* a key added later */
+    CSAM_CHALLENGE_ACTIVATION_CONFIRM = 0, /* the key of an activation */
+    CSAM_CHALLENGE_KEY_CONFIRM,            /* a key added later */
     CSAM_CHALLENGE_WEB_LOGIN,
     CSAM_CHALLENGE_PAM_LOGIN
 };
@@ -89,8 +89,8 @@ csam_result csam_challenge_issue(csam_engine *engine, int64_t account_id,
  * never), and whether that code can still be used (not used, superseded,
  * expired or exhausted).  Errors: CSAM_ERR_DB. */
 csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
-                               enum csam_challenge_purpose purpose,
-                               long *age, int *usable);
+                               enum csam_challenge_purpose purpose, long *age,
+                               int *usable);
 
 /* Verify a typed code against the newest live code for (account,
  * purpose) in ONE statement: it marks the code used when it matches, or
@@ -103,8 +103,8 @@ csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
  * CSAM_ERR_EXPIRED (no live code, expired, used meanwhile); CSAM_ERR_DB. */
 csam_result csam_challenge_verify(csam_engine *engine, int64_t account_id,
                                   enum csam_challenge_purpose purpose,
-                                  const char *code, const char *source,
-                                  int web, struct csam_attempts *att);
+                                  const char *code, const char *source, int web,
+                                  struct csam_attempts *att);
 
 /* ---- failures per source address (engine_challenge.c) ---------------- */
 

@@ -16,8 +16,8 @@
 struct csam_pam_account {
     int64_t id;
     int active;
-    long locked_for;            /* seconds, 0 when not locked */
-    unsigned keys;              /* CSAM_KEY_* of the active keys */
+    long locked_for; /* seconds, 0 when not locked */
+    unsigned keys;   /* CSAM_KEY_* of the active keys */
     char language[3];
     char email[CSAM_EMAIL_MAX + 1];
     char first_name[CSAM_NAME_MAX + 1];
@@ -71,8 +71,7 @@ static csam_result csam_pam_account_get(csam_engine *engine,
     if (username == NULL || csam_username_check(username) != CSAM_OK)
         return CSAM_ERR_NOT_FOUND;
     p[0] = csam_store_text(username);
-    res = csam_store_exec(engine->deps.store, &csam_pam_stmt_account, p,
-                          &rows);
+    res = csam_store_exec(engine->deps.store, &csam_pam_stmt_account, p, &rows);
     if (res != CSAM_OK)
         return res;
     if (csam_store_nrows(rows) != 1) {
@@ -96,8 +95,8 @@ static csam_result csam_pam_account_get(csam_engine *engine,
 /* ---- the e-mail key -------------------------------------------------- */
 
 static const struct csam_store_stmt csam_pam_stmt_lock = {
-    "csam_pam_lock",
-    "SELECT 1 FROM csam_accounts WHERE id = $1 FOR UPDATE", 1, 0};
+    "csam_pam_lock", "SELECT 1 FROM csam_accounts WHERE id = $1 FOR UPDATE", 1,
+    0};
 
 static csam_result csam_pam_email_begin(csam_engine *engine,
                                         const struct csam_pam_account *acc,
@@ -134,8 +133,8 @@ static csam_result csam_pam_email_begin(csam_engine *engine,
     res = csam_challenge_issue(engine, acc->id, 0, CSAM_CHALLENGE_PAM_LOGIN,
                                CSAM_KEY_EMAIL, source, code);
     if (res == CSAM_OK)
-        res = csam_audit_write(store, username, "challenge.issued", 0,
-                               acc->id, source,
+        res = csam_audit_write(store, username, "challenge.issued", 0, acc->id,
+                               source,
                                "{\"purpose\": \"pam_login\", "
                                "\"key_type\": \"email\"}");
     if (res != CSAM_OK)
@@ -178,9 +177,8 @@ struct csam_pam_key {
                          const char *username, const char *source,
                          struct csam_pam_challenge *out);
     csam_result (*verify)(csam_engine *engine,
-                          const struct csam_pam_account *acc,
-                          const char *code, const char *source,
-                          struct csam_attempts *att);
+                          const struct csam_pam_account *acc, const char *code,
+                          const char *source, struct csam_attempts *att);
 };
 
 static const struct csam_pam_key csam_pam_keys[] = {
@@ -278,8 +276,8 @@ csam_result csam_engine_pam_verify(csam_engine *engine, const char *username,
     return res;
 }
 
-csam_result csam_engine_account_check(csam_engine *engine,
-                                      const char *username, unsigned allowed,
+csam_result csam_engine_account_check(csam_engine *engine, const char *username,
+                                      unsigned allowed,
                                       struct csam_attempts *att)
 {
     struct csam_pam_account acc;

@@ -14,7 +14,7 @@
 #include "engine_internal.h"
 
 #define CSAM_REG_OFFICER_MAX 255
-#define CSAM_REG_LINK_MAX 2048
+#define CSAM_REG_LINK_MAX    2048
 
 static long csam_reg_clamp(long v, long lo, long hi)
 {
@@ -26,8 +26,7 @@ static long csam_reg_clamp(long v, long lo, long hi)
  * registrations. */
 static const struct csam_store_stmt csam_reg_stmt_lock_person = {
     "csam_reg_lock_person",
-    "SELECT pg_advisory_xact_lock(4242002, hashtext(encode($1, 'hex')))", 1,
-    0};
+    "SELECT pg_advisory_xact_lock(4242002, hashtext(encode($1, 'hex')))", 1, 0};
 
 static const struct csam_store_stmt csam_reg_stmt_next_id = {
     "csam_reg_next_id",
@@ -79,32 +78,31 @@ static csam_result csam_reg_validate(const struct csam_registration *reg,
     struct csam_date encoded, birth;
     csam_result res;
 
-    if (officer == NULL
-        || csam_text_check(officer, CSAM_REG_OFFICER_MAX) != CSAM_OK)
+    if (officer == NULL ||
+        csam_text_check(officer, CSAM_REG_OFFICER_MAX) != CSAM_OK)
         return CSAM_ERR_INVALID;
     if (reg->national_number == NULL)
         return CSAM_ERR_NATIONAL_NUMBER;
     res = csam_nrn_parse(reg->national_number, nrn, &encoded);
     if (res != CSAM_OK)
         return CSAM_ERR_NATIONAL_NUMBER;
-    if (reg->birth_date == NULL
-        || csam_date_parse(reg->birth_date, &birth) != CSAM_OK)
+    if (reg->birth_date == NULL ||
+        csam_date_parse(reg->birth_date, &birth) != CSAM_OK)
         return CSAM_ERR_INVALID;
     if (!csam_nrn_matches_birth(&encoded, &birth))
         return CSAM_ERR_NATIONAL_NUMBER;
-    if (reg->first_name == NULL || reg->last_name == NULL
-        || csam_text_check(reg->first_name, CSAM_NAME_MAX) != CSAM_OK
-        || csam_text_check(reg->last_name, CSAM_NAME_MAX) != CSAM_OK)
+    if (reg->first_name == NULL || reg->last_name == NULL ||
+        csam_text_check(reg->first_name, CSAM_NAME_MAX) != CSAM_OK ||
+        csam_text_check(reg->last_name, CSAM_NAME_MAX) != CSAM_OK)
         return CSAM_ERR_INVALID;
-    if (reg->document_type == NULL
-        || csam_document_type_check(reg->document_type) != CSAM_OK
-        || reg->document_number == NULL
-        || csam_text_check(reg->document_number, CSAM_DOCNUM_MAX) != CSAM_OK)
+    if (reg->document_type == NULL ||
+        csam_document_type_check(reg->document_type) != CSAM_OK ||
+        reg->document_number == NULL ||
+        csam_text_check(reg->document_number, CSAM_DOCNUM_MAX) != CSAM_OK)
         return CSAM_ERR_INVALID;
     if (reg->email == NULL || csam_email_check(reg->email) != CSAM_OK)
         return CSAM_ERR_EMAIL;
-    if (reg->language != NULL
-        && csam_language_check(reg->language) != CSAM_OK)
+    if (reg->language != NULL && csam_language_check(reg->language) != CSAM_OK)
         return CSAM_ERR_INVALID;
     return CSAM_OK;
 }
@@ -125,9 +123,9 @@ static csam_result csam_reg_supersede(csam_engine *engine,
     if (res == CSAM_OK)
         res = csam_store_exec(store, &csam_reg_stmt_supersede, p, &rows);
     for (i = 0; res == CSAM_OK && i < csam_store_nrows(rows); i++)
-        res = csam_audit_write(store, officer, "registration.superseded",
-                               csam_store_int64(rows, i, 0, 0), 0, source,
-                               NULL);
+        res =
+            csam_audit_write(store, officer, "registration.superseded",
+                             csam_store_int64(rows, i, 0, 0), 0, source, NULL);
     csam_store_rows_free(rows);
     return res;
 }
@@ -156,8 +154,8 @@ static csam_result csam_reg_mail(csam_engine *engine,
     vars[2].value = link;
     vars[3].name = "expires";
     vars[3].value = expires;
-    res = csam_engine_mail(engine, reg->email, lang, "activation", vars, 4,
-                           link);
+    res =
+        csam_engine_mail(engine, reg->email, lang, "activation", vars, 4, link);
     csam_wipe(link, sizeof(link));
     return res;
 }
@@ -205,8 +203,8 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
     if (res == CSAM_OK)
         res = csam_token_new(token);
     if (res == CSAM_OK)
-        res = csam_engine_hash(engine, CSAM_PURPOSE_LINK_TOKEN, "link_token",
-                               0, token, token_hash);
+        res = csam_engine_hash(engine, CSAM_PURPOSE_LINK_TOKEN, "link_token", 0,
+                               token, token_hash);
     if (res == CSAM_OK)
         res = csam_activation_code_new(out->activation_code);
     if (res != CSAM_OK)
@@ -246,19 +244,19 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
     p[9] = csam_store_bytes(token_hash, sizeof(token_hash));
     p[10] = csam_store_bytes(code_hash, sizeof(code_hash));
     p[11] = csam_store_int(csam_reg_clamp(cfg->code_attempts, 1, 100), max);
-    p[12] = csam_store_int(csam_reg_clamp(cfg->activation_ttl, 60,
-                                          366L * 86400), ttl);
+    p[12] = csam_store_int(
+        csam_reg_clamp(cfg->activation_ttl, 60, 366L * 86400), ttl);
     p[13] = csam_store_text(officer);
     p[14] = csam_store_text(source);
     res = csam_store_exec(store, &csam_reg_stmt_insert, p, &rows);
     if (res != CSAM_OK)
         goto rollback;
     snprintf(out->expires_at, sizeof(out->expires_at), "%s",
-             csam_store_value(rows, 0, 0) != NULL
-                 ? csam_store_value(rows, 0, 0) : "");
+             csam_store_value(rows, 0, 0) != NULL ? csam_store_value(rows, 0, 0)
+                                                  : "");
     snprintf(expires_date, sizeof(expires_date), "%s",
-             csam_store_value(rows, 0, 1) != NULL
-                 ? csam_store_value(rows, 0, 1) : "");
+             csam_store_value(rows, 0, 1) != NULL ? csam_store_value(rows, 0, 1)
+                                                  : "");
     csam_store_rows_free(rows);
     rows = NULL;
     res = csam_audit_write(store, officer, "registration.created", id, 0,
@@ -274,8 +272,8 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
     if (res != CSAM_OK)
         goto out;
     out->registration_id = id;
-    csam_log(&engine->deps.logger, CSAM_LOG_INFO,
-             "registration %lld created", (long long)id);
+    csam_log(&engine->deps.logger, CSAM_LOG_INFO, "registration %lld created",
+             (long long)id);
     goto out;
 
 rollback:
@@ -322,8 +320,8 @@ static csam_result csam_reg_by_token(csam_engine *engine, const char *token,
     if (res != CSAM_OK)
         return res;
     p[0] = csam_store_bytes(hash, sizeof(hash));
-    res = csam_store_exec(engine->deps.store, &csam_reg_stmt_by_token, p,
-                          &rows);
+    res =
+        csam_store_exec(engine->deps.store, &csam_reg_stmt_by_token, p, &rows);
     if (res != CSAM_OK)
         return res;
     if (csam_store_nrows(rows) != 1) {
@@ -405,8 +403,8 @@ static csam_result csam_reg_open_flow(csam_engine *engine, int64_t reg_id,
     if (res == CSAM_OK) {
         p[0] = csam_store_bytes(hash, sizeof(hash));
         p[1] = csam_store_int(reg_id, idtext);
-        p[2] = csam_store_int(csam_reg_clamp(engine->deps.config->flow_ttl,
-                                             60, 86400), ttl);
+        p[2] = csam_store_int(
+            csam_reg_clamp(engine->deps.config->flow_ttl, 60, 86400), ttl);
         res = csam_store_exec(store, &csam_reg_stmt_new_flow, p, NULL);
     }
     if (res == CSAM_OK)
@@ -419,8 +417,8 @@ static csam_result csam_reg_open_flow(csam_engine *engine, int64_t reg_id,
     return res;
 }
 
-csam_result csam_engine_activation_open(csam_engine *engine,
-                                        const char *source, const char *token,
+csam_result csam_engine_activation_open(csam_engine *engine, const char *source,
+                                        const char *token,
                                         const char *activation_code,
                                         char handle[CSAM_TOKEN_SIZE],
                                         unsigned *key_types,
@@ -456,8 +454,8 @@ csam_result csam_engine_activation_open(csam_engine *engine,
     if (res != CSAM_OK)
         return res;
 
-    if (activation_code != NULL
-        && csam_activation_code_normalize(activation_code, canon) == CSAM_OK)
+    if (activation_code != NULL &&
+        csam_activation_code_normalize(activation_code, canon) == CSAM_OK)
         res = csam_engine_hash(engine, CSAM_PURPOSE_ACTIVATION_CODE,
                                "activation_code", live.id, canon, hash);
     else
@@ -468,8 +466,8 @@ csam_result csam_engine_activation_open(csam_engine *engine,
         return res;
     p[0] = csam_store_int(live.id, idtext);
     p[1] = csam_store_bytes(hash, sizeof(hash));
-    res = csam_store_exec(engine->deps.store, &csam_reg_stmt_try_code, p,
-                          &rows);
+    res =
+        csam_store_exec(engine->deps.store, &csam_reg_stmt_try_code, p, &rows);
     csam_wipe(hash, sizeof(hash));
     if (res != CSAM_OK)
         return res;

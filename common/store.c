@@ -14,7 +14,7 @@
 
 /* More distinct statements than libcsam has; a table, not a hash: lookups
  * are a pointer compare over a few dozen entries. */
-#define CSAM_STORE_MAX_STMTS 128
+#define CSAM_STORE_MAX_STMTS  128
 #define CSAM_STORE_MAX_PARAMS 16
 
 struct csam_store {
@@ -59,8 +59,7 @@ static int csam_store_configure(csam_store *store)
 }
 
 csam_result csam_store_open(const char *conninfo,
-                            const struct csam_logger *logger,
-                            csam_store **out)
+                            const struct csam_logger *logger, csam_store **out)
 {
     csam_store *store;
 
@@ -79,12 +78,11 @@ csam_result csam_store_open(const char *conninfo,
         free(store);
         return CSAM_ERR_NOMEM;
     }
-    if (PQstatus(store->conn) != CONNECTION_OK
-        || !csam_store_configure(store)) {
+    if (PQstatus(store->conn) != CONNECTION_OK ||
+        !csam_store_configure(store)) {
         /* libpq's message names the host and the reason, never the
          * password of the conninfo string. */
-        csam_log(&store->logger, CSAM_LOG_ERR,
-                 "database connection failed: %s",
+        csam_log(&store->logger, CSAM_LOG_ERR, "database connection failed: %s",
                  PQerrorMessage(store->conn));
         PQfinish(store->conn);
         free(store);
@@ -122,8 +120,8 @@ static int csam_store_reset(csam_store *store)
     store->nprepared = 0;
     store->resets++;
     PQreset(store->conn);
-    if (PQstatus(store->conn) != CONNECTION_OK
-        || !csam_store_configure(store)) {
+    if (PQstatus(store->conn) != CONNECTION_OK ||
+        !csam_store_configure(store)) {
         csam_log(&store->logger, CSAM_LOG_ERR,
                  "database reconnection failed: %s",
                  PQerrorMessage(store->conn));
@@ -155,13 +153,12 @@ static void csam_store_note_error(csam_store *store, const PGresult *res,
     /* The primary message of a constraint or syntax error may quote a
      * value (a username, a hash): only the statement and SQLSTATE go to
      * the log. */
-    csam_log(&store->logger,
-             strcmp(store->sqlstate, "23505") == 0 ? CSAM_LOG_INFO
-                                                   : CSAM_LOG_ERR,
-             "database statement %s failed: SQLSTATE %s%s", what,
-             store->sqlstate[0] != '\0' ? store->sqlstate : "none",
-             PQstatus(store->conn) != CONNECTION_OK ? " (connection lost)"
-                                                    : "");
+    csam_log(
+        &store->logger,
+        strcmp(store->sqlstate, "23505") == 0 ? CSAM_LOG_INFO : CSAM_LOG_ERR,
+        "database statement %s failed: SQLSTATE %s%s", what,
+        store->sqlstate[0] != '\0' ? store->sqlstate : "none",
+        PQstatus(store->conn) != CONNECTION_OK ? " (connection lost)" : "");
 }
 
 static int csam_store_prepare(csam_store *store,
@@ -228,9 +225,9 @@ csam_result csam_store_exec(csam_store *store,
 
     if (rows != NULL)
         *rows = NULL;
-    if (store == NULL || stmt == NULL || stmt->nparams < 0
-        || stmt->nparams > CSAM_STORE_MAX_PARAMS
-        || (stmt->nparams > 0 && params == NULL))
+    if (store == NULL || stmt == NULL || stmt->nparams < 0 ||
+        stmt->nparams > CSAM_STORE_MAX_PARAMS ||
+        (stmt->nparams > 0 && params == NULL))
         return CSAM_ERR_INVALID;
     store->sqlstate[0] = '\0';
     if (store->in_tx && store->tx_failed)
@@ -264,8 +261,8 @@ csam_result csam_store_exec(csam_store *store,
         res = NULL;
         /* Only a broken connection is worth another try, and only for a
          * statement that may safely run twice. */
-        if (store->in_tx || !(stmt->flags & CSAM_STORE_RETRY)
-            || PQstatus(store->conn) == CONNECTION_OK)
+        if (store->in_tx || !(stmt->flags & CSAM_STORE_RETRY) ||
+            PQstatus(store->conn) == CONNECTION_OK)
             break;
     }
     if (store->in_tx)
@@ -293,9 +290,8 @@ long csam_store_affected(const csam_store_rows *rows)
 
 const char *csam_store_value(const csam_store_rows *rows, int row, int col)
 {
-    if (rows == NULL || row < 0 || col < 0 || row >= PQntuples(rows->res)
-        || col >= PQnfields(rows->res)
-        || PQgetisnull(rows->res, row, col))
+    if (rows == NULL || row < 0 || col < 0 || row >= PQntuples(rows->res) ||
+        col >= PQnfields(rows->res) || PQgetisnull(rows->res, row, col))
         return NULL;
     return PQgetvalue(rows->res, row, col);
 }
@@ -345,8 +341,7 @@ struct csam_store_param csam_store_bytes(const void *b, size_t len)
     return p;
 }
 
-struct csam_store_param csam_store_int(int64_t v,
-                                       char buf[CSAM_STORE_INT_SIZE])
+struct csam_store_param csam_store_int(int64_t v, char buf[CSAM_STORE_INT_SIZE])
 {
     snprintf(buf, CSAM_STORE_INT_SIZE, "%" PRId64, v);
     return csam_store_text(buf);
@@ -381,8 +376,7 @@ csam_result csam_store_commit(csam_store *store)
     res = csam_store_exec(store, &csam_store_stmt_commit, NULL, &rows);
     /* COMMIT of a transaction the server aborted answers "ROLLBACK"
      * without an error: only "COMMIT" means the rows are there. */
-    committed = res == CSAM_OK
-                && strcmp(PQcmdStatus(rows->res), "COMMIT") == 0;
+    committed = res == CSAM_OK && strcmp(PQcmdStatus(rows->res), "COMMIT") == 0;
     csam_store_rows_free(rows);
     store->in_tx = 0;
     store->tx_failed = 0;

@@ -37,8 +37,7 @@ typedef struct csam_store csam_store;
  * (csam_store_close).  Errors: CSAM_ERR_INVALID (NULL conninfo or out),
  * CSAM_ERR_NOMEM, CSAM_ERR_DB (cannot connect: *out stays NULL). */
 csam_result csam_store_open(const char *conninfo,
-                            const struct csam_logger *logger,
-                            csam_store **out);
+                            const struct csam_logger *logger, csam_store **out);
 
 /* CSAM_OK when the database's schema is at least CSAM_STORE_SCHEMA_VERSION.
  * Errors: CSAM_ERR_SCHEMA (older, or no schema at all), CSAM_ERR_DB. */
@@ -51,7 +50,7 @@ void csam_store_close(csam_store *store);
 /* ---- statements, for libcsam's own use -------------------------------- */
 
 enum csam_store_flags {
-    CSAM_STORE_RETRY = 1 << 0   /* may run again after a reconnection */
+    CSAM_STORE_RETRY = 1 << 0 /* may run again after a reconnection */
 };
 
 /* A statement: its prepared-statement name (unique, "csam_" prefixed),

@@ -101,13 +101,12 @@ static void csam_bench_measure(struct csam_test_ctx *ctx,
     /* warm the statement cache and the buffers */
     for (i = 0; i < 200; i++) {
         csam_engine_link_language(ctx->engine, live->token, lang);
-        csam_engine_account_check(ctx->engine, c->username, CSAM_KEY_ALL,
-                                  &att);
+        csam_engine_account_check(ctx->engine, c->username, CSAM_KEY_ALL, &att);
     }
     for (i = 0; i < CSAM_BENCH_CALLS; i++) {
         t0 = csam_bench_now();
-        if (csam_engine_link_language(ctx->engine, live->token, lang)
-            != CSAM_OK) {
+        if (csam_engine_link_language(ctx->engine, live->token, lang) !=
+            CSAM_OK) {
             fprintf(stderr, "lookup failed\n");
             exit(1);
         }
@@ -116,8 +115,8 @@ static void csam_bench_measure(struct csam_test_ctx *ctx,
     out->token = csam_bench_median(t, CSAM_BENCH_CALLS);
     for (i = 0; i < CSAM_BENCH_CALLS; i++) {
         t0 = csam_bench_now();
-        if (csam_engine_link_language(ctx->engine, unknown, lang)
-            != CSAM_ERR_EXPIRED) {
+        if (csam_engine_link_language(ctx->engine, unknown, lang) !=
+            CSAM_ERR_EXPIRED) {
             fprintf(stderr, "unknown token found\n");
             exit(1);
         }
@@ -126,9 +125,8 @@ static void csam_bench_measure(struct csam_test_ctx *ctx,
     out->unknown = csam_bench_median(t, CSAM_BENCH_CALLS);
     for (i = 0; i < CSAM_BENCH_CALLS; i++) {
         t0 = csam_bench_now();
-        if (csam_engine_account_check(ctx->engine, c->username,
-                                      CSAM_KEY_ALL, &att)
-            != CSAM_OK) {
+        if (csam_engine_account_check(ctx->engine, c->username, CSAM_KEY_ALL,
+                                      &att) != CSAM_OK) {
             fprintf(stderr, "account lookup failed\n");
             exit(1);
         }

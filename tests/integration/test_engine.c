@@ -52,10 +52,9 @@ static void open_with_code(struct csam_test_citizen *c)
     struct csam_attempts att;
     unsigned types = 0;
 
-    assert_int_equal(csam_engine_activation_open(ctx.engine, "198.51.100.1",
-                                                 c->token,
-                                                 c->receipt.activation_code,
-                                                 c->handle, &types, &att),
+    assert_int_equal(csam_engine_activation_open(
+                         ctx.engine, "198.51.100.1", c->token,
+                         c->receipt.activation_code, c->handle, &types, &att),
                      CSAM_OK);
     assert_int_equal(types, CSAM_KEY_EMAIL);
     assert_true(csam_token_valid(c->handle));
@@ -77,8 +76,8 @@ static void credentials(struct csam_test_citizen *c)
 
     memset(&out, 0, sizeof(out));
     assert_int_equal(csam_engine_activation_credentials(
-                         ctx.engine, NULL, c->handle, c->username,
-                         c->password, c->password, &out),
+                         ctx.engine, NULL, c->handle, c->username, c->password,
+                         c->password, &out),
                      CSAM_OK);
     assert_int_equal(out.next, CSAM_STEP_CONFIRM);
     assert_null(out.otpauth_uri);
@@ -151,9 +150,9 @@ static void test_full_path(void **state)
                              ? ' '
                              : (char)(c.receipt.activation_code[i] | 0x20);
         typed[n] = '\0';
-        assert_int_equal(csam_engine_activation_open(
-                             ctx.engine, "198.51.100.1", c.token, typed,
-                             c.handle, &types, &att),
+        assert_int_equal(csam_engine_activation_open(ctx.engine, "198.51.100.1",
+                                                     c.token, typed, c.handle,
+                                                     &types, &att),
                          CSAM_OK);
     }
     assert_int_equal(types, CSAM_KEY_EMAIL);
@@ -212,15 +211,13 @@ static void test_full_path(void **state)
 
         memcpy(wrong, code, sizeof(wrong));
         wrong[0] = wrong[0] == '9' ? '0' : (char)(wrong[0] + 1);
-        assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL,
-                                                        c.handle, wrong,
-                                                        &done, &att),
+        assert_int_equal(csam_engine_activation_confirm(
+                             ctx.engine, NULL, c.handle, wrong, &done, &att),
                          CSAM_ERR_BAD_CODE);
     }
     assert_int_equal(att.attempts_left, 4);
-    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL,
-                                                    c.handle, code, &done,
-                                                    &att),
+    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL, c.handle,
+                                                    code, &done, &att),
                      CSAM_OK);
     assert_string_equal(done.username, c.username);
     assert_int_equal(done.key_type, CSAM_KEY_EMAIL);
@@ -248,17 +245,15 @@ static void test_full_path(void **state)
     assert_int_equal(csam_engine_activation_state(ctx.engine, c.handle, &st),
                      CSAM_OK);
     assert_int_equal(st.step, CSAM_STEP_DONE);
-    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL,
-                                                    c.handle, code, &done,
-                                                    &att),
+    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL, c.handle,
+                                                    code, &done, &att),
                      CSAM_ERR_EXPIRED);
     assert_int_equal(csam_engine_activation_key(ctx.engine, NULL, c.handle,
-                                                CSAM_KEY_EMAIL, 1, NULL,
-                                                NULL),
+                                                CSAM_KEY_EMAIL, 1, NULL, NULL),
                      CSAM_ERR_EXPIRED);
-    assert_int_equal(csam_engine_activation_open(
-                         ctx.engine, NULL, c.token,
-                         c.receipt.activation_code, c.handle, &types, &att),
+    assert_int_equal(csam_engine_activation_open(ctx.engine, NULL, c.token,
+                                                 c.receipt.activation_code,
+                                                 c.handle, &types, &att),
                      CSAM_ERR_EXPIRED);
     assert_int_equal(csam_engine_link_language(ctx.engine, c.token, lang),
                      CSAM_ERR_EXPIRED);
@@ -266,8 +261,7 @@ static void test_full_path(void **state)
     /* the audit trail has every step and no secret */
     assert_true(sql_count("SELECT count(*) FROM csam_audit"
                           " WHERE registration_id = $1::bigint",
-                          idtext)
-                >= 6);
+                          idtext) >= 6);
     assert_int_equal(sql_count("SELECT count(*) FROM csam_audit"
                                " WHERE detail::text LIKE '%' || $1 || '%'",
                                code),
@@ -291,58 +285,57 @@ static void test_register_refusals(void **state)
     memcpy(bad, c.nrn, sizeof(bad));
     bad[10] = bad[10] == '9' ? '0' : (char)(bad[10] + 1);
     c.reg.national_number = bad;
-    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL,
-                                          &c.reg, &r),
-                     CSAM_ERR_NATIONAL_NUMBER);
+    assert_int_equal(
+        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
+        CSAM_ERR_NATIONAL_NUMBER);
     c.reg.national_number = NULL;
-    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL,
-                                          &c.reg, &r),
-                     CSAM_ERR_NATIONAL_NUMBER);
+    assert_int_equal(
+        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
+        CSAM_ERR_NATIONAL_NUMBER);
     /* a birth date that does not match the number */
     c.reg.national_number = c.nrn;
     c.reg.birth_date = "1955-02-03";
-    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL,
-                                          &c.reg, &r),
-                     CSAM_ERR_NATIONAL_NUMBER);
+    assert_int_equal(
+        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
+        CSAM_ERR_NATIONAL_NUMBER);
     c.reg.birth_date = "1960-13-40";
-    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL,
-                                          &c.reg, &r),
-                     CSAM_ERR_INVALID);
+    assert_int_equal(
+        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
+        CSAM_ERR_INVALID);
     c.reg.birth_date = c.birth;
     /* header injection in the address */
     c.reg.email = "victim@example.be\r\nBcc: all@example.be";
-    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL,
-                                          &c.reg, &r),
-                     CSAM_ERR_EMAIL);
+    assert_int_equal(
+        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
+        CSAM_ERR_EMAIL);
     c.reg.email = c.email;
     c.reg.first_name = "Jean\nBcc: x";
-    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL,
-                                          &c.reg, &r),
-                     CSAM_ERR_INVALID);
+    assert_int_equal(
+        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
+        CSAM_ERR_INVALID);
     memset(longname, 'a', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
     c.reg.first_name = longname;
-    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL,
-                                          &c.reg, &r),
-                     CSAM_ERR_INVALID);
+    assert_int_equal(
+        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
+        CSAM_ERR_INVALID);
     c.reg.first_name = "Jean";
     c.reg.document_type = "library_card";
-    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL,
-                                          &c.reg, &r),
-                     CSAM_ERR_INVALID);
+    assert_int_equal(
+        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
+        CSAM_ERR_INVALID);
     c.reg.document_type = "passport";
     c.reg.document_number = "";
-    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL,
-                                          &c.reg, &r),
-                     CSAM_ERR_INVALID);
+    assert_int_equal(
+        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
+        CSAM_ERR_INVALID);
     c.reg.document_number = "EH123456";
     c.reg.language = "es";
-    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL,
-                                          &c.reg, &r),
-                     CSAM_ERR_INVALID);
+    assert_int_equal(
+        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
+        CSAM_ERR_INVALID);
     c.reg.language = NULL;
-    assert_int_equal(csam_engine_register(ctx.engine, NULL, NULL, &c.reg,
-                                          &r),
+    assert_int_equal(csam_engine_register(ctx.engine, NULL, NULL, &c.reg, &r),
                      CSAM_ERR_INVALID);
     /* nothing was written, no mail went out */
     assert_int_equal(sql_count("SELECT count(*) FROM csam_registrations"
@@ -366,9 +359,9 @@ static void test_mail_down_leaves_nothing(void **state)
     (void)state;
     csam_test_ctx_open(&dead, 1);
     citizen(&c, "maildown");
-    assert_int_equal(csam_engine_register(dead.engine, "officer", NULL,
-                                          &c.reg, &c.receipt),
-                     CSAM_ERR_MAIL);
+    assert_int_equal(
+        csam_engine_register(dead.engine, "officer", NULL, &c.reg, &c.receipt),
+        CSAM_ERR_MAIL);
     assert_string_equal(c.receipt.activation_code, "");
     assert_int_equal(c.receipt.registration_id, 0);
     assert_int_equal(sql_count("SELECT count(*) FROM csam_registrations"
@@ -399,9 +392,8 @@ static void test_mail_down_leaves_nothing(void **state)
                                    " WHERE username = $1",
                                    d.username),
                          0);
-        assert_int_equal(csam_engine_activation_state(ctx.engine, d.handle,
-                                                      &st),
-                         CSAM_OK);
+        assert_int_equal(
+            csam_engine_activation_state(ctx.engine, d.handle, &st), CSAM_OK);
         assert_int_equal(st.step, CSAM_STEP_CREDENTIALS);
         /* and with the relay back, it goes through */
         credentials(&d);
@@ -424,32 +416,29 @@ static void test_reregistration_supersedes(void **state)
     /* same person, new registration: the old link, handle and pending
      * account are gone, the username is free again */
     assert_int_equal(csam_test_register(&ctx, &second), CSAM_OK);
-    assert_int_equal(csam_engine_activation_open(
-                         ctx.engine, NULL, first.token,
-                         first.receipt.activation_code, handle, &types,
-                         &att),
+    assert_int_equal(csam_engine_activation_open(ctx.engine, NULL, first.token,
+                                                 first.receipt.activation_code,
+                                                 handle, &types, &att),
                      CSAM_ERR_EXPIRED);
     {
         struct csam_activation_state st;
 
-        assert_int_equal(csam_engine_activation_state(ctx.engine,
-                                                      first.handle, &st),
-                         CSAM_ERR_EXPIRED);
+        assert_int_equal(
+            csam_engine_activation_state(ctx.engine, first.handle, &st),
+            CSAM_ERR_EXPIRED);
     }
     assert_int_equal(sql_count("SELECT count(*) FROM csam_accounts"
                                " WHERE username = $1",
                                first.username),
                      0);
     /* the old paper code is worth nothing on the new link */
-    assert_int_equal(csam_engine_activation_open(
-                         ctx.engine, NULL, second.token,
-                         first.receipt.activation_code, handle, &types,
-                         &att),
+    assert_int_equal(csam_engine_activation_open(ctx.engine, NULL, second.token,
+                                                 first.receipt.activation_code,
+                                                 handle, &types, &att),
                      CSAM_ERR_BAD_CODE);
     open_with_code(&second);
-    assert_int_equal(csam_engine_activation_key(ctx.engine, NULL,
-                                                second.handle, CSAM_KEY_EMAIL,
-                                                1, NULL, NULL),
+    assert_int_equal(csam_engine_activation_key(ctx.engine, NULL, second.handle,
+                                                CSAM_KEY_EMAIL, 1, NULL, NULL),
                      CSAM_OK);
     credentials(&second);
     assert_int_equal(sql_count("SELECT count(*) FROM csam_registrations"
@@ -470,9 +459,9 @@ static void test_paper_code_exhausted(void **state)
     citizen(&c, "exhaust");
     assert_int_equal(csam_test_register(&ctx, &c), CSAM_OK);
     for (i = 4; i >= 1; i--) {
-        assert_int_equal(csam_engine_activation_open(
-                             ctx.engine, NULL, c.token, "not a code", handle,
-                             &types, &att),
+        assert_int_equal(csam_engine_activation_open(ctx.engine, NULL, c.token,
+                                                     "not a code", handle,
+                                                     &types, &att),
                          CSAM_ERR_BAD_CODE);
         assert_int_equal(att.attempts_left, i);
     }
@@ -482,9 +471,9 @@ static void test_paper_code_exhausted(void **state)
                      CSAM_ERR_LOCKED);
     assert_int_equal(att.attempts_left, 0);
     /* locked until the desk reissues: even the right code */
-    assert_int_equal(csam_engine_activation_open(
-                         ctx.engine, NULL, c.token, c.receipt.activation_code,
-                         handle, &types, &att),
+    assert_int_equal(csam_engine_activation_open(ctx.engine, NULL, c.token,
+                                                 c.receipt.activation_code,
+                                                 handle, &types, &att),
                      CSAM_ERR_LOCKED);
     assert_int_equal(csam_engine_link_language(ctx.engine, c.token, lang),
                      CSAM_ERR_LOCKED);
@@ -515,8 +504,7 @@ static void test_expired_link_and_handle(void **state)
     assert_int_equal(csam_engine_activation_state(ctx.engine, c.handle, &st),
                      CSAM_ERR_EXPIRED);
     assert_int_equal(csam_engine_activation_key(ctx.engine, NULL, c.handle,
-                                                CSAM_KEY_EMAIL, 1, NULL,
-                                                NULL),
+                                                CSAM_KEY_EMAIL, 1, NULL, NULL),
                      CSAM_ERR_EXPIRED);
     /* the link ages out */
     assert_int_equal(sql_count("UPDATE csam_registrations SET"
@@ -527,18 +515,18 @@ static void test_expired_link_and_handle(void **state)
                      1);
     assert_int_equal(csam_engine_link_language(ctx.engine, c.token, lang),
                      CSAM_ERR_EXPIRED);
-    assert_int_equal(csam_engine_activation_open(
-                         ctx.engine, NULL, c.token, c.receipt.activation_code,
-                         handle, &types, &att),
+    assert_int_equal(csam_engine_activation_open(ctx.engine, NULL, c.token,
+                                                 c.receipt.activation_code,
+                                                 handle, &types, &att),
                      CSAM_ERR_EXPIRED);
     /* unknown and malformed tokens and handles: the same answer */
-    assert_int_equal(csam_engine_link_language(
-                         ctx.engine,
-                         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", lang),
-                     CSAM_ERR_EXPIRED);
-    assert_int_equal(csam_engine_link_language(ctx.engine, "x' OR 1=1 --",
-                                               lang),
-                     CSAM_ERR_EXPIRED);
+    assert_int_equal(
+        csam_engine_link_language(
+            ctx.engine, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", lang),
+        CSAM_ERR_EXPIRED);
+    assert_int_equal(
+        csam_engine_link_language(ctx.engine, "x' OR 1=1 --", lang),
+        CSAM_ERR_EXPIRED);
     assert_int_equal(csam_engine_activation_state(ctx.engine, NULL, &st),
                      CSAM_ERR_EXPIRED);
 }
@@ -560,20 +548,18 @@ static void test_credentials_refusals(void **state)
                          ctx.engine, NULL, c.handle, c.username, c.password,
                          c.password, &out),
                      CSAM_ERR_STATE);
-    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL,
-                                                    c.handle, "123456", &done,
-                                                    &att),
+    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL, c.handle,
+                                                    "123456", &done, &att),
                      CSAM_ERR_STATE);
-    assert_int_equal(csam_engine_activation_resend(ctx.engine, NULL,
-                                                   c.handle, &att),
-                     CSAM_ERR_STATE);
+    assert_int_equal(
+        csam_engine_activation_resend(ctx.engine, NULL, c.handle, &att),
+        CSAM_ERR_STATE);
     assert_int_equal(csam_engine_activation_key(ctx.engine, NULL, c.handle,
-                                                CSAM_KEY_EMAIL, 1, NULL,
-                                                NULL),
+                                                CSAM_KEY_EMAIL, 1, NULL, NULL),
                      CSAM_OK);
     assert_int_equal(csam_engine_activation_credentials(
-                         ctx.engine, NULL, c.handle, "Upper.Case",
-                         c.password, c.password, &out),
+                         ctx.engine, NULL, c.handle, "Upper.Case", c.password,
+                         c.password, &out),
                      CSAM_ERR_USERNAME);
     assert_int_equal(csam_engine_activation_credentials(
                          ctx.engine, NULL, c.handle, "a'; DROP TABLE x;--",
@@ -583,35 +569,35 @@ static void test_credentials_refusals(void **state)
                          ctx.engine, NULL, c.handle, c.username, c.password,
                          "Zq8-vintage-Lantern-0", &out),
                      CSAM_ERR_PASSWORD_MISMATCH);
-    assert_int_equal(csam_engine_activation_credentials(
-                         ctx.engine, NULL, c.handle, c.username, "short",
-                         "short", &out),
+    assert_int_equal(csam_engine_activation_credentials(ctx.engine, NULL,
+                                                        c.handle, c.username,
+                                                        "short", "short", &out),
                      CSAM_ERR_WEAK_PASSWORD);
     assert_int_equal(csam_engine_activation_credentials(
-                         ctx.engine, NULL, c.handle, c.username,
-                         "password1234", "password1234", &out),
+                         ctx.engine, NULL, c.handle, c.username, "password1234",
+                         "password1234", &out),
                      CSAM_ERR_WEAK_PASSWORD);
     /* the username inside the password */
     {
         char pw[128];
 
         snprintf(pw, sizeof(pw), "xx-%s-long-enough", c.username);
-        assert_int_equal(csam_engine_activation_credentials(
-                             ctx.engine, NULL, c.handle, c.username, pw, pw,
-                             &out),
-                         CSAM_ERR_WEAK_PASSWORD);
+        assert_int_equal(
+            csam_engine_activation_credentials(ctx.engine, NULL, c.handle,
+                                               c.username, pw, pw, &out),
+            CSAM_ERR_WEAK_PASSWORD);
     }
-    assert_int_equal(csam_engine_activation_credentials(
-                         ctx.engine, NULL, c.handle, c.username, NULL, NULL,
-                         &out),
+    assert_int_equal(csam_engine_activation_credentials(ctx.engine, NULL,
+                                                        c.handle, c.username,
+                                                        NULL, NULL, &out),
                      CSAM_ERR_INVALID);
 
     /* a name an active account holds */
     citizen(&other, "creds");
     csam_test_activate(&ctx, &other);
     assert_int_equal(csam_engine_activation_credentials(
-                         ctx.engine, NULL, c.handle, other.username,
-                         c.password, c.password, &out),
+                         ctx.engine, NULL, c.handle, other.username, c.password,
+                         c.password, &out),
                      CSAM_ERR_USERNAME_TAKEN);
     assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
     credentials(&c);
@@ -632,11 +618,11 @@ static void test_confirm_codes(void **state)
     csam_test_take_code(&ctx, c.email, code, sizeof(code));
 
     /* a resend within the cooldown is refused with the wait */
-    assert_int_equal(csam_engine_activation_resend(ctx.engine, NULL,
-                                                   c.handle, &att),
-                     CSAM_ERR_LOCKED);
-    assert_true(att.retry_after > 0
-                && att.retry_after <= ctx.config.resend_cooldown);
+    assert_int_equal(
+        csam_engine_activation_resend(ctx.engine, NULL, c.handle, &att),
+        CSAM_ERR_LOCKED);
+    assert_true(att.retry_after > 0 &&
+                att.retry_after <= ctx.config.resend_cooldown);
     assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
 
     /* an expired code */
@@ -647,42 +633,36 @@ static void test_confirm_codes(void **state)
                                " csam_accounts WHERE username = $1)",
                                c.username),
                      1);
-    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL,
-                                                    c.handle, code, &done,
-                                                    &att),
+    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL, c.handle,
+                                                    code, &done, &att),
                      CSAM_ERR_EXPIRED);
     /* a fresh one; the old one no longer works even when not expired */
-    assert_int_equal(csam_engine_activation_resend(ctx.engine, NULL,
-                                                   c.handle, &att),
-                     CSAM_OK);
+    assert_int_equal(
+        csam_engine_activation_resend(ctx.engine, NULL, c.handle, &att),
+        CSAM_OK);
     csam_test_take_code(&ctx, c.email, code2, sizeof(code2));
     if (strcmp(code, code2) != 0)
-        assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL,
-                                                        c.handle, code,
-                                                        &done, &att),
+        assert_int_equal(csam_engine_activation_confirm(
+                             ctx.engine, NULL, c.handle, code, &done, &att),
                          CSAM_ERR_BAD_CODE);
     else
-        assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL,
-                                                        c.handle, "abc",
-                                                        &done, &att),
+        assert_int_equal(csam_engine_activation_confirm(
+                             ctx.engine, NULL, c.handle, "abc", &done, &att),
                          CSAM_ERR_BAD_CODE);
     /* exhausted: the last try locks the code, then even the right one is
      * refused */
     for (i = 3; i >= 1; i--) {
         assert_int_equal(csam_engine_activation_confirm(
-                             ctx.engine, NULL, c.handle, "12345x", &done,
-                             &att),
+                             ctx.engine, NULL, c.handle, "12345x", &done, &att),
                          CSAM_ERR_BAD_CODE);
         assert_int_equal(att.attempts_left, i);
     }
-    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL,
-                                                    c.handle, "", &done,
-                                                    &att),
+    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL, c.handle,
+                                                    "", &done, &att),
                      CSAM_ERR_LOCKED);
     assert_int_equal(att.attempts_left, 0);
-    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL,
-                                                    c.handle, code2, &done,
-                                                    &att),
+    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL, c.handle,
+                                                    code2, &done, &att),
                      CSAM_ERR_LOCKED);
     /* a new code after the cooldown, and it works */
     assert_int_equal(sql_count("UPDATE csam_challenges SET"
@@ -692,17 +672,15 @@ static void test_confirm_codes(void **state)
                                " csam_accounts WHERE username = $1)",
                                c.username),
                      2);
-    assert_int_equal(csam_engine_activation_resend(ctx.engine, NULL,
-                                                   c.handle, &att),
-                     CSAM_OK);
+    assert_int_equal(
+        csam_engine_activation_resend(ctx.engine, NULL, c.handle, &att),
+        CSAM_OK);
     csam_test_take_code(&ctx, c.email, code, sizeof(code));
-    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL,
-                                                    c.handle, code, &done,
-                                                    &att),
+    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL, c.handle,
+                                                    code, &done, &att),
                      CSAM_OK);
-    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL,
-                                                    c.handle, code, &done,
-                                                    &att),
+    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL, c.handle,
+                                                    code, &done, &att),
                      CSAM_ERR_EXPIRED);
     assert_int_equal(sql_count("SELECT failures FROM csam_accounts"
                                " WHERE username = $1",
@@ -725,18 +703,16 @@ static void test_confirm_notice_mail_down(void **state)
     csam_test_take_code(&ctx, c.email, code, sizeof(code));
     csam_test_ctx_open(&dead, 1);
     /* the notice cannot go out: nothing is activated, the code stays */
-    assert_int_equal(csam_engine_activation_confirm(dead.engine, NULL,
-                                                    c.handle, code, &done,
-                                                    &att),
+    assert_int_equal(csam_engine_activation_confirm(dead.engine, NULL, c.handle,
+                                                    code, &done, &att),
                      CSAM_ERR_MAIL);
     csam_test_ctx_close(&dead);
     assert_int_equal(sql_count("SELECT count(*) FROM csam_accounts"
                                " WHERE username = $1 AND status = 'pending'",
                                c.username),
                      1);
-    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL,
-                                                    c.handle, code, &done,
-                                                    &att),
+    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL, c.handle,
+                                                    code, &done, &att),
                      CSAM_OK);
 }
 

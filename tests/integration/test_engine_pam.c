@@ -85,9 +85,9 @@ static void test_begin_reuse_verify(void **state)
 
     (void)state;
     active_citizen(&c, "pam");
-    assert_int_equal(csam_engine_account_check(ctx.engine, c.username,
-                                               CSAM_KEY_EMAIL, &att),
-                     CSAM_OK);
+    assert_int_equal(
+        csam_engine_account_check(ctx.engine, c.username, CSAM_KEY_EMAIL, &att),
+        CSAM_OK);
     begin_fresh(&c, code, sizeof(code));
     /* a second conversation within the cooldown reuses it: no mail */
     assert_int_equal(csam_engine_pam_begin(ctx.engine, c.username,
@@ -98,8 +98,7 @@ static void test_begin_reuse_verify(void **state)
 
     wrong_of(code, wrong);
     assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
-                                            CSAM_KEY_EMAIL, wrong, NULL,
-                                            &att),
+                                            CSAM_KEY_EMAIL, wrong, NULL, &att),
                      CSAM_ERR_BAD_CODE);
     assert_int_equal(att.attempts_left, 4);
     assert_int_equal(sql("SELECT failures FROM csam_accounts"
@@ -107,8 +106,8 @@ static void test_begin_reuse_verify(void **state)
                          c.username),
                      1);
     assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
-                                            CSAM_KEY_EMAIL, code,
-                                            "203.0.113.5", &att),
+                                            CSAM_KEY_EMAIL, code, "203.0.113.5",
+                                            &att),
                      CSAM_OK);
     /* a success resets the account's failures */
     assert_int_equal(sql("SELECT failures FROM csam_accounts"
@@ -140,19 +139,20 @@ static void test_unknown_and_unsupported(void **state)
     assert_int_equal(csam_engine_pam_begin(ctx.engine, "nobody", CSAM_KEY_ALL,
                                            NULL, &ch, &att),
                      CSAM_ERR_NOT_FOUND);
-    assert_int_equal(csam_engine_pam_begin(ctx.engine, "x'; DROP TABLE"
-                                                       " csam_accounts; --",
+    assert_int_equal(csam_engine_pam_begin(ctx.engine,
+                                           "x'; DROP TABLE"
+                                           " csam_accounts; --",
                                            CSAM_KEY_ALL, NULL, &ch, &att),
                      CSAM_ERR_NOT_FOUND);
     assert_int_equal(csam_engine_pam_begin(ctx.engine, "$(reboot)",
                                            CSAM_KEY_ALL, NULL, &ch, &att),
                      CSAM_ERR_NOT_FOUND);
-    assert_int_equal(csam_engine_pam_begin(ctx.engine, NULL, CSAM_KEY_ALL,
-                                           NULL, &ch, &att),
-                     CSAM_ERR_NOT_FOUND);
-    assert_int_equal(csam_engine_account_check(ctx.engine, "nobody",
-                                               CSAM_KEY_ALL, &att),
-                     CSAM_ERR_NOT_FOUND);
+    assert_int_equal(
+        csam_engine_pam_begin(ctx.engine, NULL, CSAM_KEY_ALL, NULL, &ch, &att),
+        CSAM_ERR_NOT_FOUND);
+    assert_int_equal(
+        csam_engine_account_check(ctx.engine, "nobody", CSAM_KEY_ALL, &att),
+        CSAM_ERR_NOT_FOUND);
 
     /* an account still being activated has no second factor yet */
     csam_test_citizen_init(&pending, "pampending", serial++);
@@ -161,21 +161,19 @@ static void test_unknown_and_unsupported(void **state)
         unsigned types;
         struct csam_credentials_outcome out;
 
-        assert_int_equal(csam_engine_activation_open(
-                             ctx.engine, NULL, pending.token,
-                             pending.receipt.activation_code, pending.handle,
-                             &types, &att),
-                         CSAM_OK);
-        assert_int_equal(csam_engine_activation_key(ctx.engine, NULL,
-                                                    pending.handle,
-                                                    CSAM_KEY_EMAIL, 1, NULL,
-                                                    NULL),
-                         CSAM_OK);
+        assert_int_equal(
+            csam_engine_activation_open(ctx.engine, NULL, pending.token,
+                                        pending.receipt.activation_code,
+                                        pending.handle, &types, &att),
+            CSAM_OK);
+        assert_int_equal(
+            csam_engine_activation_key(ctx.engine, NULL, pending.handle,
+                                       CSAM_KEY_EMAIL, 1, NULL, NULL),
+            CSAM_OK);
         memset(&out, 0, sizeof(out));
         assert_int_equal(csam_engine_activation_credentials(
-                             ctx.engine, NULL, pending.handle,
-                             pending.username, pending.password,
-                             pending.password, &out),
+                             ctx.engine, NULL, pending.handle, pending.username,
+                             pending.password, pending.password, &out),
                          CSAM_OK);
     }
     assert_int_equal(csam_engine_pam_begin(ctx.engine, pending.username,
@@ -191,9 +189,9 @@ static void test_unknown_and_unsupported(void **state)
                                            CSAM_KEY_TOTP | CSAM_KEY_SMS, NULL,
                                            &ch, &att),
                      CSAM_ERR_NOT_FOUND);
-    assert_int_equal(csam_engine_account_check(ctx.engine, c.username,
-                                               CSAM_KEY_TOTP, &att),
-                     CSAM_ERR_NOT_FOUND);
+    assert_int_equal(
+        csam_engine_account_check(ctx.engine, c.username, CSAM_KEY_TOTP, &att),
+        CSAM_ERR_NOT_FOUND);
     assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
                                             CSAM_KEY_TOTP, "123456", NULL,
                                             &att),
@@ -218,8 +216,8 @@ static void test_code_exhausted_and_expired(void **state)
     begin_fresh(&c, code, sizeof(code));
     for (i = 4; i >= 1; i--) {
         assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
-                                                CSAM_KEY_EMAIL, "12 34 5",
-                                                NULL, &att),
+                                                CSAM_KEY_EMAIL, "12 34 5", NULL,
+                                                &att),
                          CSAM_ERR_BAD_CODE);
         assert_int_equal(att.attempts_left, i);
     }
@@ -271,8 +269,8 @@ static void test_code_exhausted_and_expired(void **state)
         begin_fresh(&c, code2, sizeof(code2));
         if (strcmp(code, code2) != 0)
             assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
-                                                    CSAM_KEY_EMAIL, code,
-                                                    NULL, &att),
+                                                    CSAM_KEY_EMAIL, code, NULL,
+                                                    &att),
                              CSAM_ERR_BAD_CODE);
         assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
                                                 CSAM_KEY_EMAIL, code2, NULL,
@@ -294,8 +292,8 @@ static void test_purpose_binding(void **state)
 
     (void)state;
     active_citizen(&c, "purpose");
-    account = sql("SELECT id FROM csam_accounts WHERE username = $1",
-                  c.username);
+    account =
+        sql("SELECT id FROM csam_accounts WHERE username = $1", c.username);
     snprintf(acc, sizeof(acc), "%lld", account);
     begin_fresh(&c, pam_code, sizeof(pam_code));
     assert_int_equal(csam_challenge_issue(ctx.engine, account, 0,
@@ -309,8 +307,8 @@ static void test_purpose_binding(void **state)
                                                pam_code, NULL, 0, &att),
                          CSAM_ERR_BAD_CODE);
         assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
-                                                CSAM_KEY_EMAIL, key_code,
-                                                NULL, &att),
+                                                CSAM_KEY_EMAIL, key_code, NULL,
+                                                &att),
                          CSAM_ERR_BAD_CODE);
     }
     /* the PAM code's very hash planted in a web-login row: still refused,
@@ -334,8 +332,8 @@ static void test_purpose_binding(void **state)
                                             &att),
                      CSAM_OK);
     assert_int_equal(csam_challenge_verify(ctx.engine, account,
-                                           CSAM_CHALLENGE_KEY_CONFIRM,
-                                           key_code, NULL, 0, &att),
+                                           CSAM_CHALLENGE_KEY_CONFIRM, key_code,
+                                           NULL, 0, &att),
                      CSAM_OK);
     csam_wipe(key_code, sizeof(key_code));
 }
@@ -383,9 +381,9 @@ static void test_account_lockout(void **state)
                                             CSAM_KEY_EMAIL, code, NULL, &att),
                      CSAM_ERR_LOCKED);
     assert_true(att.retry_after >= 1);
-    assert_int_equal(csam_engine_account_check(ctx.engine, c.username,
-                                               CSAM_KEY_EMAIL, &att),
-                     CSAM_ERR_LOCKED);
+    assert_int_equal(
+        csam_engine_account_check(ctx.engine, c.username, CSAM_KEY_EMAIL, &att),
+        CSAM_ERR_LOCKED);
     sleep_s(1);
     /* the threshold: a temporary lock of lockout_duration */
     assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
@@ -393,25 +391,25 @@ static void test_account_lockout(void **state)
                                             &att),
                      CSAM_ERR_LOCKED);
     assert_true(att.retry_after > 100 && att.retry_after <= 120);
-    assert_int_equal(csam_engine_pam_begin(ctx.engine, c.username,
-                                           CSAM_KEY_ALL, NULL, &ch, &att),
+    assert_int_equal(csam_engine_pam_begin(ctx.engine, c.username, CSAM_KEY_ALL,
+                                           NULL, &ch, &att),
                      CSAM_ERR_LOCKED);
     assert_true(att.retry_after > 100);
     assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
     assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
                                             CSAM_KEY_EMAIL, code, NULL, &att),
                      CSAM_ERR_LOCKED);
-    assert_int_equal(csam_engine_account_check(ctx.engine, c.username,
-                                               CSAM_KEY_EMAIL, &att),
-                     CSAM_ERR_LOCKED);
+    assert_int_equal(
+        csam_engine_account_check(ctx.engine, c.username, CSAM_KEY_EMAIL, &att),
+        CSAM_ERR_LOCKED);
     /* never permanent: once the lock has run out the right code works */
     n = sql("UPDATE csam_accounts SET locked_until = now() - interval '1s'"
             " WHERE username = $1",
             c.username);
     assert_int_equal(n, 1);
-    assert_int_equal(csam_engine_account_check(ctx.engine, c.username,
-                                               CSAM_KEY_EMAIL, &att),
-                     CSAM_OK);
+    assert_int_equal(
+        csam_engine_account_check(ctx.engine, c.username, CSAM_KEY_EMAIL, &att),
+        CSAM_OK);
     assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
                                             CSAM_KEY_EMAIL, code, NULL, &att),
                      CSAM_OK);
@@ -433,10 +431,10 @@ static void test_source_lockout(void **state)
     csam_test_citizen_init(&c, "source", serial++);
     assert_int_equal(csam_test_register(&ctx, &c), CSAM_OK);
     for (i = 0; i < 4; i++)
-        assert_int_equal(csam_engine_activation_open(
-                             ctx.engine, "198.51.100.77", c.token, "nope",
-                             handle, &types, &att),
-                         CSAM_ERR_BAD_CODE);
+        assert_int_equal(
+            csam_engine_activation_open(ctx.engine, "198.51.100.77", c.token,
+                                        "nope", handle, &types, &att),
+            CSAM_ERR_BAD_CODE);
     assert_int_equal(csam_test_register(&ctx, &c), CSAM_OK);
     assert_int_equal(csam_engine_activation_open(ctx.engine, "198.51.100.77",
                                                  c.token, "nope", handle,
@@ -472,8 +470,8 @@ static void *racer_run(void *arg)
     struct csam_attempts att;
 
     pthread_barrier_wait(r->barrier);
-    r->res = csam_engine_pam_verify(r->ctx->engine, r->username,
-                                    CSAM_KEY_EMAIL, r->code, NULL, &att);
+    r->res = csam_engine_pam_verify(r->ctx->engine, r->username, CSAM_KEY_EMAIL,
+                                    r->code, NULL, &att);
     return NULL;
 }
 
@@ -547,15 +545,15 @@ static void test_server_stopped(void **state)
     assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
                                             CSAM_KEY_EMAIL, code, NULL, &att),
                      CSAM_ERR_DB);
-    assert_int_equal(csam_engine_pam_begin(ctx.engine, c.username,
-                                           CSAM_KEY_ALL, NULL, &ch, &att),
+    assert_int_equal(csam_engine_pam_begin(ctx.engine, c.username, CSAM_KEY_ALL,
+                                           NULL, &ch, &att),
                      CSAM_ERR_DB);
-    assert_int_equal(csam_engine_account_check(ctx.engine, c.username,
-                                               CSAM_KEY_ALL, &att),
-                     CSAM_ERR_DB);
-    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL,
-                                          &d.reg, &d.receipt),
-                     CSAM_ERR_DB);
+    assert_int_equal(
+        csam_engine_account_check(ctx.engine, c.username, CSAM_KEY_ALL, &att),
+        CSAM_ERR_DB);
+    assert_int_equal(
+        csam_engine_register(ctx.engine, "officer", NULL, &d.reg, &d.receipt),
+        CSAM_ERR_DB);
     assert_int_equal(csam_test_mail_count(&ctx.env, d.email), 0);
     assert_int_equal(csam_test_pg_ctl(&ctx.env, "start"), 0);
     assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,

@@ -20,8 +20,8 @@
 static struct csam_test_env env;
 
 static const struct csam_store_stmt stmt_echo = {
-    "test_echo", "SELECT octet_length($1::bytea), $2::text, $3::bigint + 1",
-    3, CSAM_STORE_RETRY};
+    "test_echo", "SELECT octet_length($1::bytea), $2::text, $3::bigint + 1", 3,
+    CSAM_STORE_RETRY};
 static const struct csam_store_stmt stmt_audit = {
     "test_audit",
     "INSERT INTO csam_audit (action, actor) VALUES ('test.store', $1)"
@@ -30,8 +30,8 @@ static const struct csam_store_stmt stmt_audit = {
 static const struct csam_store_stmt stmt_count = {
     "test_count", "SELECT count(*) FROM csam_audit WHERE actor = $1", 1,
     CSAM_STORE_RETRY};
-static const struct csam_store_stmt stmt_fail = {
-    "test_fail", "SELECT 1 / 0", 0, 0};
+static const struct csam_store_stmt stmt_fail = {"test_fail", "SELECT 1 / 0", 0,
+                                                 0};
 static const struct csam_store_stmt stmt_now = {
     "test_now", "SELECT now() < now() + interval '1 second'", 0,
     CSAM_STORE_RETRY};
@@ -68,9 +68,9 @@ static void test_open_refused(void **state)
                      CSAM_ERR_DB);
     assert_null(store);
     assert_int_equal(csam_store_open(NULL, NULL, &store), CSAM_ERR_INVALID);
-    assert_int_equal(csam_store_open("this is not = a conninfo '", NULL,
-                                     &store),
-                     CSAM_ERR_DB);
+    assert_int_equal(
+        csam_store_open("this is not = a conninfo '", NULL, &store),
+        CSAM_ERR_DB);
     assert_null(store);
 }
 
@@ -129,8 +129,7 @@ static void test_transactions(void **state)
     assert_int_equal(csam_store_exec(store, &stmt_fail, NULL, NULL),
                      CSAM_ERR_DB);
     assert_string_equal(csam_store_sqlstate(store), "22012");
-    assert_int_equal(csam_store_exec(store, &stmt_audit, p, NULL),
-                     CSAM_ERR_DB);
+    assert_int_equal(csam_store_exec(store, &stmt_audit, p, NULL), CSAM_ERR_DB);
     assert_int_equal(csam_store_commit(store), CSAM_ERR_DB);
     assert_int_equal(count_actor(store, "tx-actor"), 1);
     assert_int_equal(csam_store_commit(store), CSAM_ERR_INVALID);
@@ -170,8 +169,7 @@ static void test_restart_between_calls(void **state)
     /* a write that may not run twice is not retried, but the call after
      * it finds the connection reset */
     assert_int_equal(csam_test_pg_ctl(&env, "restart"), 0);
-    assert_int_equal(csam_store_exec(store, &stmt_audit, p, NULL),
-                     CSAM_ERR_DB);
+    assert_int_equal(csam_store_exec(store, &stmt_audit, p, NULL), CSAM_ERR_DB);
     assert_int_equal(csam_store_exec(store, &stmt_audit, p, NULL), CSAM_OK);
     assert_int_equal(count_actor(store, "restart-actor"), 1);
     csam_store_close(store);
@@ -187,8 +185,7 @@ static void test_restart_in_transaction(void **state)
     assert_int_equal(csam_store_exec(store, &stmt_audit, p, NULL), CSAM_OK);
     assert_int_equal(csam_test_pg_ctl(&env, "restart"), 0);
     /* the first half is gone with the server: never silently continue */
-    assert_int_equal(csam_store_exec(store, &stmt_audit, p, NULL),
-                     CSAM_ERR_DB);
+    assert_int_equal(csam_store_exec(store, &stmt_audit, p, NULL), CSAM_ERR_DB);
     assert_int_equal(csam_store_commit(store), CSAM_ERR_DB);
     assert_int_equal(count_actor(store, "restart-tx"), 0);
     csam_store_close(store);
@@ -274,8 +271,8 @@ static char *schema_dump(const char *pgbin, const char *path)
             char *eol = strchr(r, '\n');
             size_t n = eol != NULL ? (size_t)(eol - r) + 1 : strlen(r);
 
-            if (strncmp(r, "\\restrict ", 10) != 0
-                && strncmp(r, "\\unrestrict ", 12) != 0) {
+            if (strncmp(r, "\\restrict ", 10) != 0 &&
+                strncmp(r, "\\unrestrict ", 12) != 0) {
                 memmove(w, r, n);
                 w += n;
             }

@@ -26,8 +26,10 @@ static const char *csam_test_need(const char *name)
     const char *v = getenv(name);
 
     if (v == NULL || v[0] == '\0') {
-        fprintf(stderr, "%s is not set: run this test under "
-                        "tests/lib/run-with-services (make check)\n", name);
+        fprintf(stderr,
+                "%s is not set: run this test under "
+                "tests/lib/run-with-services (make check)\n",
+                name);
         exit(77);
     }
     return v;
@@ -64,8 +66,7 @@ PGconn *csam_test_pg_connect(const struct csam_test_env *env)
     return conn;
 }
 
-long long csam_test_pg_value(PGconn *conn, const char *sql,
-                             const char *param)
+long long csam_test_pg_value(PGconn *conn, const char *sql, const char *param)
 {
     const char *values[1] = {param};
     long long v = -1;
@@ -73,8 +74,8 @@ long long csam_test_pg_value(PGconn *conn, const char *sql,
 
     res = PQexecParams(conn, sql, param != NULL ? 1 : 0, NULL,
                        param != NULL ? values : NULL, NULL, NULL, 0);
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0
-        && !PQgetisnull(res, 0, 0))
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 &&
+        !PQgetisnull(res, 0, 0))
         v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     else if (PQresultStatus(res) == PGRES_COMMAND_OK)
         v = strtoll(PQcmdTuples(res), NULL, 10);
@@ -148,8 +149,7 @@ void csam_test_ctx_open(struct csam_test_ctx *ctx, int dead_smtp)
              ctx->env.srcdir);
     if (csam_wordlist_load(path, &ctx->common) != CSAM_OK)
         csam_test_die("csam_wordlist_load");
-    if (csam_store_open(ctx->config.database, &logger, &ctx->store)
-        != CSAM_OK)
+    if (csam_store_open(ctx->config.database, &logger, &ctx->store) != CSAM_OK)
         csam_test_die("csam_store_open");
     ctx->smtp.relay = ctx->config.mail_relay;
     ctx->smtp.from = ctx->config.mail_from;
@@ -167,8 +167,7 @@ void csam_test_ctx_close(struct csam_test_ctx *ctx)
     memset(ctx, 0, sizeof(*ctx));
 }
 
-void csam_test_nrn(int yy, int mm, int dd, int serial, char *nrn,
-                   char *birth)
+void csam_test_nrn(int yy, int mm, int dd, int serial, char *nrn, char *birth)
 {
     unsigned long base;
     unsigned check;
@@ -177,8 +176,10 @@ void csam_test_nrn(int yy, int mm, int dd, int serial, char *nrn,
     mm = mm < 1 || mm > 12 ? 1 : mm;
     dd = dd < 1 || dd > 28 ? 1 : dd;
     serial = ((serial % 997) + 997) % 997 + 1;
-    base = ((unsigned long)yy * 10000 + (unsigned long)mm * 100
-            + (unsigned long)dd) * 1000 + (unsigned long)serial;
+    base = ((unsigned long)yy * 10000 + (unsigned long)mm * 100 +
+            (unsigned long)dd) *
+               1000 +
+           (unsigned long)serial;
     check = 97 - (unsigned)(base % 97);
     snprintf(nrn, 12, "%09lu%02u", base % 1000000000UL, check % 100);
     snprintf(birth, 11, "19%02d-%02d-%02d", yy, mm, dd);
@@ -194,8 +195,8 @@ static char *csam_test_read_file(const char *path)
 
     if (f == NULL)
         return NULL;
-    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0
-        || fseek(f, 0, SEEK_SET) != 0) {
+    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
+        fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return NULL;
     }
@@ -227,8 +228,8 @@ static int csam_test_mail_is_to(const char *raw, const char *to)
 
 /* Visit the mails to `to`; with take, return the newest one (by mtime,
  * then name) removed from the Maildir. */
-static int csam_test_mail_scan(const struct csam_test_env *env,
-                               const char *to, char **take)
+static int csam_test_mail_scan(const struct csam_test_env *env, const char *to,
+                               char **take)
 {
     char dir[4096], path[8192], best[8192] = "";
     struct timespec best_time = {0, 0};
@@ -254,12 +255,12 @@ static int csam_test_mail_scan(const struct csam_test_env *env,
             continue;
         if (csam_test_mail_is_to(raw, to)) {
             count++;
-            if (best[0] == '\0' || st.st_mtim.tv_sec > best_time.tv_sec
-                || (st.st_mtim.tv_sec == best_time.tv_sec
-                    && st.st_mtim.tv_nsec > best_time.tv_nsec)
-                || (st.st_mtim.tv_sec == best_time.tv_sec
-                    && st.st_mtim.tv_nsec == best_time.tv_nsec
-                    && strcmp(path, best) > 0)) {
+            if (best[0] == '\0' || st.st_mtim.tv_sec > best_time.tv_sec ||
+                (st.st_mtim.tv_sec == best_time.tv_sec &&
+                 st.st_mtim.tv_nsec > best_time.tv_nsec) ||
+                (st.st_mtim.tv_sec == best_time.tv_sec &&
+                 st.st_mtim.tv_nsec == best_time.tv_nsec &&
+                 strcmp(path, best) > 0)) {
                 snprintf(best, sizeof(best), "%s", path);
                 best_time = st.st_mtim;
             }
@@ -300,10 +301,10 @@ static void csam_test_qp_decode(char *s)
             s += 3;
         } else if (s[0] == '=' && s[1] == '\n') {
             s += 2;
-        } else if (s[0] == '=' && csam_test_hex((unsigned char)s[1]) >= 0
-                   && csam_test_hex((unsigned char)s[2]) >= 0) {
-            *w++ = (char)(csam_test_hex((unsigned char)s[1]) * 16
-                          + csam_test_hex((unsigned char)s[2]));
+        } else if (s[0] == '=' && csam_test_hex((unsigned char)s[1]) >= 0 &&
+                   csam_test_hex((unsigned char)s[2]) >= 0) {
+            *w++ = (char)(csam_test_hex((unsigned char)s[1]) * 16 +
+                          csam_test_hex((unsigned char)s[2]));
             s += 3;
         } else {
             *w++ = *s++;
@@ -419,8 +420,8 @@ void csam_test_citizen_init(struct csam_test_citizen *c, const char *tag,
                             int serial)
 {
     memset(c, 0, sizeof(*c));
-    csam_test_nrn(60 + serial % 30, 1 + serial % 12, 1 + serial % 28,
-                  serial, c->nrn, c->birth);
+    csam_test_nrn(60 + serial % 30, 1 + serial % 12, 1 + serial % 28, serial,
+                  c->nrn, c->birth);
     snprintf(c->email, sizeof(c->email), "%s.%d@citizen.example.be", tag,
              serial);
     snprintf(c->username, sizeof(c->username), "%s%d", tag, serial);
@@ -453,8 +454,8 @@ csam_result csam_test_register(struct csam_test_ctx *ctx,
     return CSAM_OK;
 }
 
-void csam_test_take_code(struct csam_test_ctx *ctx, const char *to,
-                         char *code, size_t size)
+void csam_test_take_code(struct csam_test_ctx *ctx, const char *to, char *code,
+                         size_t size)
 {
     char *mail = csam_test_mail_take(&ctx->env, to);
 
@@ -463,8 +464,7 @@ void csam_test_take_code(struct csam_test_ctx *ctx, const char *to,
     free(mail);
 }
 
-void csam_test_activate(struct csam_test_ctx *ctx,
-                        struct csam_test_citizen *c)
+void csam_test_activate(struct csam_test_ctx *ctx, struct csam_test_citizen *c)
 {
     struct csam_credentials_outcome outcome;
     struct csam_attempts att;
@@ -489,9 +489,9 @@ void csam_test_activate(struct csam_test_ctx *ctx,
                      CSAM_OK, "activation_credentials");
     csam_credentials_outcome_free(&outcome);
     csam_test_take_code(ctx, c->email, code, sizeof(code));
-    csam_test_expect(csam_engine_activation_confirm(ctx->engine,
-                                                    "192.0.2.20", c->handle,
-                                                    code, &done, &att),
+    csam_test_expect(csam_engine_activation_confirm(ctx->engine, "192.0.2.20",
+                                                    c->handle, code, &done,
+                                                    &att),
                      CSAM_OK, "activation_confirm");
     mail = csam_test_mail_take(&ctx->env, c->email);
     if (mail == NULL)

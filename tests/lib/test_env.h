@@ -20,8 +20,8 @@
 
 struct csam_test_env {
     const char *srcdir;
-    const char *pg;             /* conninfo of the test database */
-    const char *pg_ctl;         /* stop|start|restart */
+    const char *pg;     /* conninfo of the test database */
+    const char *pg_ctl; /* stop|start|restart */
     const char *smtp_url;
     const char *dead_smtp_url;
     const char *maildir;
@@ -42,8 +42,7 @@ PGconn *csam_test_pg_connect(const struct csam_test_env *env);
 /* Run sql with up to one text parameter (param may be NULL) and return
  * the first column of the first row as a number (-1: no row, NULL, or an
  * error, which is printed). */
-long long csam_test_pg_value(PGconn *conn, const char *sql,
-                             const char *param);
+long long csam_test_pg_value(PGconn *conn, const char *sql, const char *param);
 
 /* Everything a test needs to call the engine. */
 struct csam_test_ctx {
@@ -67,8 +66,7 @@ void csam_test_ctx_close(struct csam_test_ctx *ctx);
 
 /* A valid national number (born 19yy-mm-dd, serial n) and its birth date
  * "19yy-mm-dd"; nrn holds 12 bytes, birth 11. */
-void csam_test_nrn(int yy, int mm, int dd, int serial, char *nrn,
-                   char *birth);
+void csam_test_nrn(int yy, int mm, int dd, int serial, char *nrn, char *birth);
 
 /* The newest mail to `to`, quoted-printable decoded, removed from the
  * Maildir (malloc'd; NULL when there is none).  Waits up to 5 s. */
@@ -97,8 +95,8 @@ struct csam_test_citizen {
     char password[64];
     struct csam_registration reg;
     struct csam_registration_receipt receipt;
-    char token[CSAM_TOKEN_SIZE];    /* from the activation mail */
-    char handle[CSAM_TOKEN_SIZE];   /* after the paper code */
+    char token[CSAM_TOKEN_SIZE];  /* from the activation mail */
+    char handle[CSAM_TOKEN_SIZE]; /* after the paper code */
 };
 
 void csam_test_citizen_init(struct csam_test_citizen *c, const char *tag,
@@ -111,11 +109,10 @@ csam_result csam_test_register(struct csam_test_ctx *ctx,
                                struct csam_test_citizen *c);
 
 /* The whole activation to an active e-mail key; aborts on any failure. */
-void csam_test_activate(struct csam_test_ctx *ctx,
-                        struct csam_test_citizen *c);
+void csam_test_activate(struct csam_test_ctx *ctx, struct csam_test_citizen *c);
 
 /* Take the newest mail to `to` and its code (aborts when missing). */
-void csam_test_take_code(struct csam_test_ctx *ctx, const char *to,
-                         char *code, size_t size);
+void csam_test_take_code(struct csam_test_ctx *ctx, const char *to, char *code,
+                         size_t size);
 
 #endif
