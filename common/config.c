@@ -124,6 +124,11 @@ static const struct csam_config_key *csam_config_find(const char *name)
     return NULL;
 }
 
+const char *csam_config_key_name(size_t index)
+{
+    return index < CSAM_CONFIG_NKEYS ? csam_config_keys[index].name : NULL;
+}
+
 csam_result csam_config_init(struct csam_config *cfg)
 {
     static const struct {

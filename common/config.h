@@ -71,6 +71,10 @@ csam_result csam_config_load(struct csam_config *cfg, const char *path,
 csam_result csam_config_check(const struct csam_config *cfg, char *err,
                               size_t errlen);
 
+/* The name of the index-th csam.conf key (0, 1, ...), NULL past the last:
+ * lets a host or a test walk every key without a copy of the list. */
+const char *csam_config_key_name(size_t index);
+
 /* csam_config_check() plus what a server making links needs: public_url
  * set (links in e-mails are never built from a request's Host: header).
  * mail_from has no default: both checks require it.

@@ -96,6 +96,14 @@ struct csam_smtp {
 csam_result csam_smtp_send(const struct csam_smtp *smtp,
                            const struct csam_message *msg);
 
+/* csam_smtp_send() that also says why it failed, in err (may be NULL):
+ * libcurl's description of the failure and the relay's last SMTP reply
+ * code, fit for a log; never the relay URL (it may hold a password), an
+ * address or any part of the message. */
+csam_result csam_smtp_send_err(const struct csam_smtp *smtp,
+                               const struct csam_message *msg, char *err,
+                               size_t errlen);
+
 /* libcurl's one-time global initialisation.  Call it once at startup,
  * before threads exist (mod_csam: post_config; pam_csam: first call);
  * csam_smtp_send works without it, but then libcurl initialises lazily,

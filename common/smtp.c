@@ -63,8 +63,36 @@ static int csam_smtp_has_credentials(const char *relay)
     return at != NULL;
 }
 
+static void csam_smtp_explain(char *err, size_t errlen, const char *what,
+                              CURL *curl, CURLcode code)
+{
+    long reply = 0;
+
+    if (err == NULL || errlen == 0)
+        return;
+    if (curl == NULL) {
+        snprintf(err, errlen, "%s", what);
+        return;
+    }
+    /* curl_easy_strerror() is a fixed text: it cannot carry the URL */
+    if (curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply) != CURLE_OK)
+        reply = 0;
+    if (reply > 0)
+        snprintf(err, errlen, "%s: %s (last SMTP reply %ld)", what,
+                 curl_easy_strerror(code), reply);
+    else
+        snprintf(err, errlen, "%s: %s", what, curl_easy_strerror(code));
+}
+
 csam_result csam_smtp_send(const struct csam_smtp *smtp,
                            const struct csam_message *msg)
+{
+    return csam_smtp_send_err(smtp, msg, NULL, 0);
+}
+
+csam_result csam_smtp_send_err(const struct csam_smtp *smtp,
+                               const struct csam_message *msg, char *err,
+                               size_t errlen)
 {
     char from_name[CSAM_MAILBOX_NAME_MAX + 1];
     char from_addr[CSAM_EMAIL_MAX + 1];
@@ -77,26 +105,41 @@ csam_result csam_smtp_send(const struct csam_smtp *smtp,
     csam_result res;
     char *wire = NULL;
     CURL *curl = NULL;
+    CURLcode code = CURLE_OK;
     long timeout;
     int smtps;
 
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
     if (smtp == NULL || msg == NULL || smtp->relay == NULL
-        || smtp->from == NULL)
+        || smtp->from == NULL) {
+        csam_smtp_explain(err, errlen, "no relay, sender or message", NULL,
+                          CURLE_OK);
         return CSAM_ERR_INVALID;
-    if (strncmp(smtp->relay, "smtps://", 8) == 0)
+    }
+    if (strncmp(smtp->relay, "smtps://", 8) == 0) {
         smtps = 1;
-    else if (strncmp(smtp->relay, "smtp://", 7) == 0)
+    } else if (strncmp(smtp->relay, "smtp://", 7) == 0) {
         smtps = 0;
-    else
+    } else {
+        csam_smtp_explain(err, errlen, "relay is not an smtp:// or smtps:// "
+                          "URL", NULL, CURLE_OK);
         return CSAM_ERR_INVALID;
+    }
     if (csam_mail_mailbox_parse(smtp->from, from_name, sizeof(from_name),
                                 from_addr, sizeof(from_addr)) != CSAM_OK
         || csam_mail_mailbox_parse(msg->to, to_name, sizeof(to_name), to_addr,
-                                   sizeof(to_addr)) != CSAM_OK)
+                                   sizeof(to_addr)) != CSAM_OK) {
+        csam_smtp_explain(err, errlen, "invalid sender or recipient", NULL,
+                          CURLE_OK);
         return CSAM_ERR_INVALID;
+    }
     res = csam_mail_format(smtp->from, msg, &wire);
-    if (res != CSAM_OK)
+    if (res != CSAM_OK) {
+        csam_smtp_explain(err, errlen, "message refused by the formatter",
+                          NULL, CURLE_OK);
         return res;
+    }
 
     /* the envelope takes bare addresses in angle brackets */
     snprintf(sender, sizeof(sender), "<%s>", from_addr);
@@ -105,11 +148,12 @@ csam_result csam_smtp_send(const struct csam_smtp *smtp,
     timeout = smtp->timeout > 0 ? smtp->timeout : 30;
     res = CSAM_ERR_NOMEM;
     curl = curl_easy_init();
-    if (curl == NULL)
+    if (curl != NULL)
+        rcpts = curl_slist_append(NULL, rcpt);
+    if (rcpts == NULL) {
+        csam_smtp_explain(err, errlen, "out of memory", NULL, CURLE_OK);
         goto out;
-    rcpts = curl_slist_append(NULL, rcpt);
-    if (rcpts == NULL)
-        goto out;
+    }
     up.data = wire;
     up.len = strlen(wire);
     up.pos = 0;
@@ -134,10 +178,17 @@ csam_result csam_smtp_send(const struct csam_smtp *smtp,
         || curl_easy_setopt(curl, CURLOPT_USE_SSL,
                             smtps || csam_smtp_has_credentials(smtp->relay)
                                 ? (long)CURLUSESSL_ALL
-                                : (long)CURLUSESSL_TRY) != CURLE_OK)
+                                : (long)CURLUSESSL_TRY) != CURLE_OK) {
+        csam_smtp_explain(err, errlen, "libcurl refused an option", NULL,
+                          CURLE_OK);
         goto out;
-    if (curl_easy_perform(curl) != CURLE_OK)
+    }
+    code = curl_easy_perform(curl);
+    if (code != CURLE_OK) {
+        csam_smtp_explain(err, errlen, "relay did not take the message",
+                          curl, code);
         goto out;
+    }
     res = CSAM_OK;
 
 out:

@@ -538,6 +538,33 @@ static void test_reference_conf(void **state)
     }
     fclose(fp);
     assert_int_equal(keys, 19);
+
+    /* every key the parser knows is documented there, commented out */
+    {
+        size_t i;
+        const char *name;
+        char *all;
+        long size;
+
+        fp = fopen(path, "r");
+        assert_non_null(fp);
+        assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+        size = ftell(fp);
+        rewind(fp);
+        all = calloc(1, (size_t)size + 1);
+        assert_non_null(all);
+        assert_int_equal(fread(all, 1, (size_t)size, fp), (size_t)size);
+        fclose(fp);
+        for (i = 0; (name = csam_config_key_name(i)) != NULL; i++) {
+            char needle[80];
+
+            snprintf(needle, sizeof(needle), "\n#%s = ", name);
+            if (strstr(all, needle) == NULL)
+                fail_msg("conf/csam.conf does not document '%s'", name);
+        }
+        assert_int_equal(i, 22);
+        free(all);
+    }
     out = csam_test_file(uncommented, strlen(uncommented));
     assert_int_equal(csam_config_init(&cfg), CSAM_OK);
     assert_int_equal(csam_config_init(&ref), CSAM_OK);
