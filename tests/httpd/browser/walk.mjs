@@ -38,6 +38,10 @@ const { chromium } = require('playwright-core');
 const axeSource = require('axe-core').source;
 
 fs.mkdirSync(artifacts, { recursive: true });
+// Only this run's screenshots: an earlier run's would mislead.
+for (const f of fs.readdirSync(artifacts)) {
+    if (/^browser-.*\.png$/.test(f)) fs.unlinkSync(path.join(artifacts, f));
+}
 
 const failures = [];
 function check(cond, what) {
