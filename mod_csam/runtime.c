@@ -6,6 +6,7 @@
  * privileges, which is when the secret file must be read (DESIGN 3.5).
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "httpd.h"
 #include "http_config.h"
@@ -84,9 +85,12 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
         return "out of memory";
     apr_pool_cleanup_register(p, &rt->config, csam_runtime_free_config,
                               apr_pool_cleanup_null);
+    /* Started as root, httpd takes settings (a database password among
+     * them) only from a file that only root can change, as pam_csam
+     * does. */
     if (conf->config_file != NULL
-        && csam_config_load(&rt->config, conf->config_file, 0, msg,
-                            sizeof(msg)) != CSAM_OK)
+        && csam_config_load(&rt->config, conf->config_file, geteuid() == 0,
+                            msg, sizeof(msg)) != CSAM_OK)
         return apr_psprintf(p, "CSAMConfigFile: %s", msg);
     /* Directives after the file, so they win whatever their order. */
     apr_table_do(csam_runtime_apply_one, &apply, conf->settings, NULL);

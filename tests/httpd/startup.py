@@ -133,8 +133,16 @@ def test_config_file():
                   conf + ":3")
     with open(conf, "w") as f:
         f.write("code_attempts = 3\n")
+    os.chmod(conf, 0o644)
     status, out = configtest(good() + [("CSAMConfigFile", conf)])
     t.check(status == 0, "a good csam.conf", out)
+    if os.geteuid() == 0:
+        # Others could change the settings: refused, like pam_csam does.
+        os.chmod(conf, 0o666)
+        refused(good() + [("CSAMConfigFile", conf)], "CSAMConfigFile")
+        os.chmod(conf, 0o644)
+        os.chown(conf, 65534, -1)
+        refused(good() + [("CSAMConfigFile", conf)], "CSAMConfigFile")
 
 
 def test_virtual_host_errors_name_it():
