@@ -370,6 +370,23 @@ static void test_mailbox_parse(void **state)
 
 /* ------------------------------------------------------------ encoding */
 
+/* 1 if buf[0..n) is whole UTF-8 characters: no sequence cut at either
+ * end (RFC 2047 5: each encoded word stands on its own). */
+static int csam_test_whole_utf8(const unsigned char *buf, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        size_t len = buf[i] < 0x80 ? 1 : buf[i] >= 0xf0 ? 4
+                   : buf[i] >= 0xe0 ? 3 : buf[i] >= 0xc0 ? 2 : 0;
+
+        if (len == 0 || i + len > n)
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
 /* Decodes "=?UTF-8?B?...?=" words separated by folding into out. */
 static void csam_test_decode_words(const char *s, char *out, size_t size)
 {
@@ -399,6 +416,7 @@ static void csam_test_decode_words(const char *s, char *out, size_t size)
         if (wlen >= 2 && s[wlen - 2] == '=')
             pad++;
         n -= pad;
+        assert_true(csam_test_whole_utf8(buf, (size_t)n));
         assert_true(len + (size_t)n < size);
         memcpy(out + len, buf, (size_t)n);
         len += (size_t)n;
@@ -477,6 +495,19 @@ static void test_encode_header(void **state)
         assert_true(col <= 78);
         unfolded[len] = '\0';
         assert_string_equal(unfolded, ascii);
+        free(enc);
+    }
+
+    /* only multibyte characters (2, 3 and 4 bytes): no word boundary may
+     * fall inside one */
+    {
+        char multi[256] = "";
+
+        for (size_t i = 0; i < 12; i++)
+            strcat(multi, "é€😀");
+        enc = csam_mail_encode_header(multi);
+        csam_test_decode_words(enc, dec, sizeof(dec));
+        assert_string_equal(dec, multi);
         free(enc);
     }
 
