@@ -116,6 +116,7 @@ class Harness:
         self.conf = self.write_conf("csam.conf")
         self.codes = pam_codes()
         self.failures = 0
+        self.parsed = {}
 
     # ---- files
 
@@ -169,9 +170,13 @@ class Harness:
         if not os.path.isdir(new):
             return out
         for name in os.listdir(new):
-            with open(os.path.join(new, name), "rb") as f:
-                msg = email.message_from_bytes(f.read(),
-                                               policy=email.policy.default)
+            msg = self.parsed.get(name)
+            if msg is None:
+                # Delivered files never change (Maildir): parse each once.
+                with open(os.path.join(new, name), "rb") as f:
+                    msg = email.message_from_bytes(
+                        f.read(), policy=email.policy.default)
+                self.parsed[name] = msg
             rcpts = msg.get_all("X-Csam-Envelope-To") or []
             if to is None or to in rcpts or to in str(msg.get("To", "")):
                 out[name] = msg
