@@ -18,7 +18,9 @@ import csamtest as t  # noqa: E402
 # removed them, and a control header that nobody removes.
 HEADER_LOG = os.path.join(os.environ.get("CSAM_TEST_TMPDIR", "/tmp"),
                           "headers.log")
-t.start(__file__, extra_conf=(
+# Under prefork (one connection per process), where the others use event
+# (a pool of connections shared by threads).
+t.start(__file__, httpd_opts=("--mpm", "prefork"), extra_conf=(
     'LogFormat "%%{X-CSAM-User}i|%%{x-csam-key}i|%%{X_CSAM_AUTH_TIME}i|'
     '%%{X-Csam-Anything}i|%%{X-Other}i" csamheaders\n'
     'CustomLog "%s" csamheaders\n' % HEADER_LOG))
