@@ -11,8 +11,14 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import csamtest as t  # noqa: E402
 
-t.start(__file__)
+# Everything mod_csam logs, so that no secret can hide at a lower level.
+t.start(__file__, extra_conf="LogLevel info csam:debug\n")
 mbox = t.Mailbox()
+SECRETS = set()     # codes, tokens, handles, passwords seen in this test
+
+
+def remember(*values):
+    SECRETS.update(v for v in values if v)
 
 
 def account_of(user):
@@ -62,6 +68,56 @@ def test_full_flow():
     t.expect(t.api("activation/key", {"activation": handle,
                                       "key_type": "email",
                                       "accept_terms": True}), 410, "expired")
+
+
+def test_concurrent_confirmations():
+    """Two submissions of one code at once: exactly one succeeds."""
+    import threading
+    for _ in range(3):
+        f = t.activate(mbox)
+        remember(f["code"], f["handle"], f["token"],
+                 f["reply"]["activation_code"])
+        results = []
+        barrier = threading.Barrier(4)
+
+        def confirm():
+            barrier.wait()
+            results.append(t.api("activation/confirm",
+                                 {"activation": f["handle"],
+                                  "code": f["code"]}).status)
+
+        threads = [threading.Thread(target=confirm) for _ in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        t.check(results.count(200) == 1, "exactly one success", results)
+        t.check(all(s in (200, 401, 403, 410, 423) for s in results),
+                "the others are refused, not failed", results)
+
+
+def test_no_secret_in_the_log():
+    """Nothing logged (csam at debug level) holds a code, a token, a
+    handle or a password of these tests."""
+    import re
+    # Without httpd's prefix (time with microseconds, pid, tid, client
+    # port): its digits could pass for a 6-digit code.
+    prefix = re.compile(r"^\[[^]]*\] \[[^]]*\] \[pid [^]]*\] "
+                        r"(\[client [^]]*\] )?")
+    with open(os.environ["CSAM_TEST_HTTPD_ERROR_LOG"], encoding="utf-8",
+              errors="replace") as f:
+        log = "\n".join(prefix.sub("", line) for line in f)
+    SECRETS.update(t.seen_secrets)
+    t.check(len(SECRETS) > 20, "secrets were collected", len(SECRETS))
+    t.check("CSAM0" in log, "the log has mod_csam lines")
+    for s in SECRETS:
+        variants = {s, s.replace("-", ""), s.lower()}
+        for v in variants:
+            if v.isdigit():
+                found = re.search(r"(?<![0-9])%s(?![0-9])" % v, log)
+            else:
+                found = v in log
+            t.check(not found, "a secret is in the error log", v)
 
 
 def test_activation_mail():
@@ -364,4 +420,6 @@ t.run([
     test_resend,
     test_validation_errors,
     test_credentials_errors,
+    test_concurrent_confirmations,
+    test_no_secret_in_the_log,
 ])

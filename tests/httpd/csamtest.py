@@ -282,6 +282,7 @@ def security_code(msg):
     codes = re.findall(r"(?<![0-9])[0-9]{6,8}(?![0-9])", text)
     check(len(codes) == 1, "a code mail must show exactly one run of 6-8 "
           "digits", codes)
+    seen_secrets.add(codes[0])
     return codes[0]
 
 
@@ -331,7 +332,9 @@ def register(mailbox, reg=None, headers=None):
                        body.get("expires_at", "")) is not None,
           "expires_at is not RFC 3339 UTC", body)
     msg = mailbox.wait(reg["email"])
-    return reg, body, activation_link(msg)
+    token = activation_link(msg)
+    seen_secrets.update((token, body["activation_code"]))
+    return reg, body, token
 
 
 def open_activation(token, code):
@@ -339,6 +342,7 @@ def open_activation(token, code):
                                      "activation_code": code}), 200)
     check(re.fullmatch(r"[A-Za-z0-9_-]{43}", body.get("activation", ""))
           is not None, "activation handle shape", body)
+    seen_secrets.add(body["activation"])
     check("email" in body.get("key_types", []), "email key offered", body)
     return body["activation"]
 
@@ -358,6 +362,10 @@ def set_credentials(handle, user, password=PASSWORD):
     check(body.get("next") == "confirm", "next after credentials", body)
 
 
+# Secrets a test handled, for tests that look for them in logs.
+seen_secrets = set()
+
+
 def activate(mailbox, reg=None):
     """The whole flow up to the key code mail; returns a dict of its parts."""
     reg, reply, token = register(mailbox, reg)
@@ -366,6 +374,8 @@ def activate(mailbox, reg=None):
     user = username()
     set_credentials(handle, user)
     code = security_code(mailbox.wait(reg["email"]))
+    seen_secrets.update((token, handle, code, reply["activation_code"],
+                         PASSWORD))
     return {"reg": reg, "reply": reply, "token": token, "handle": handle,
             "username": user, "code": code}
 
