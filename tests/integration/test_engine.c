@@ -92,6 +92,7 @@ static void test_full_path(void **state)
     struct csam_attempts att;
     struct csam_activated done;
     char lang[3], code[16], idtext[32], *mail, *text;
+    char handle[CSAM_TOKEN_SIZE];
     unsigned types = 0;
 
     (void)state;
@@ -160,6 +161,7 @@ static void test_full_path(void **state)
     assert_int_equal(csam_engine_activation_state(ctx.engine, c.handle, &st),
                      CSAM_OK);
     assert_int_equal(st.step, CSAM_STEP_KEY);
+    memcpy(handle, c.handle, sizeof(handle));
     assert_string_equal(st.language, "nl");
 
     /* key step errors, then the choice */
@@ -270,6 +272,15 @@ static void test_full_path(void **state)
                                " WHERE a::text LIKE '%' || $1 || '%'",
                                c.receipt.activation_code),
                      0);
+    /* and none in the log, which did get messages */
+    assert_true(csam_test_log_length() > 0);
+    assert_false(csam_test_log_contains(code));
+    assert_false(csam_test_log_contains(c.receipt.activation_code));
+    assert_false(csam_test_log_contains(c.token));
+    assert_int_equal(strlen(handle), CSAM_TOKEN_LEN);
+    assert_false(csam_test_log_contains(handle));
+    assert_false(csam_test_log_contains(c.password));
+    assert_false(csam_test_log_contains(c.nrn));
 }
 
 static void test_register_refusals(void **state)

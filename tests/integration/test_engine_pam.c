@@ -118,8 +118,11 @@ static void test_begin_reuse_verify(void **state)
     assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
                                             CSAM_KEY_EMAIL, code, NULL, &att),
                      CSAM_ERR_EXPIRED);
+    assert_false(csam_test_log_contains(code));
+    assert_false(csam_test_log_contains(wrong));
     /* a used code is not reused: the next login mails a fresh one */
     begin_fresh(&c, code, sizeof(code));
+    assert_false(csam_test_log_contains(code));
     assert_int_equal(sql("SELECT count(*) FROM csam_audit a JOIN"
                          " csam_accounts u ON u.id = a.account_id"
                          " WHERE u.username = $1"

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,12 +97,48 @@ static void csam_test_set(struct csam_config *cfg, const char *key,
     }
 }
 
+/* Everything libcsam logged, so tests can check that no secret reached a
+ * log.  Two engines in two threads log at once: a mutex keeps it whole. */
+static char csam_test_logbuf[1 << 18];
+static size_t csam_test_loglen;
+static pthread_mutex_t csam_test_loglock = PTHREAD_MUTEX_INITIALIZER;
+
 static void csam_test_log(void *ctx, enum csam_log_level level,
                           const char *message)
 {
+    size_t n = strlen(message);
+
     (void)ctx;
+    pthread_mutex_lock(&csam_test_loglock);
+    if (csam_test_loglen + n + 2 > sizeof(csam_test_logbuf))
+        csam_test_loglen = 0;
+    memcpy(csam_test_logbuf + csam_test_loglen, message, n);
+    csam_test_loglen += n;
+    csam_test_logbuf[csam_test_loglen++] = '\n';
+    csam_test_logbuf[csam_test_loglen] = '\0';
+    pthread_mutex_unlock(&csam_test_loglock);
     if (level <= CSAM_LOG_WARNING || getenv("CSAM_TEST_VERBOSE") != NULL)
         fprintf(stderr, "[libcsam %d] %s\n", (int)level, message);
+}
+
+int csam_test_log_contains(const char *needle)
+{
+    int found;
+
+    pthread_mutex_lock(&csam_test_loglock);
+    found = csam_test_loglen > 0 && strstr(csam_test_logbuf, needle) != NULL;
+    pthread_mutex_unlock(&csam_test_loglock);
+    return found;
+}
+
+size_t csam_test_log_length(void)
+{
+    size_t n;
+
+    pthread_mutex_lock(&csam_test_loglock);
+    n = csam_test_loglen;
+    pthread_mutex_unlock(&csam_test_loglock);
+    return n;
 }
 
 void csam_test_ctx_reengine(struct csam_test_ctx *ctx)

@@ -44,6 +44,11 @@ PGconn *csam_test_pg_connect(const struct csam_test_env *env);
  * error, which is printed). */
 long long csam_test_pg_value(PGconn *conn, const char *sql, const char *param);
 
+/* 1 if any message libcsam logged through a test context contains
+ * needle; how many bytes were logged. */
+int csam_test_log_contains(const char *needle);
+size_t csam_test_log_length(void);
+
 /* Everything a test needs to call the engine. */
 struct csam_test_ctx {
     struct csam_test_env env;
