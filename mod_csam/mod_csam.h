@@ -68,6 +68,9 @@ struct csam_mod_runtime {
     int secure_cookies;                 /* public_url is https */
     struct csam_page_set *pages;        /* templates, texts, stylesheet */
     apr_reslist_t *stores;              /* per child (pool.c) */
+    /* Until this second (apr_atomic), requests get 503 without trying to
+     * connect: set after a connection attempt that hung (pool.c). */
+    volatile apr_uint32_t db_backoff_until;
 };
 
 /* The check_config hook: builds every configured server's run-time state

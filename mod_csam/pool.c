@@ -11,6 +11,7 @@
 #include "http_log.h"
 #include "ap_mpm.h"
 
+#include "apr_atomic.h"
 #include "apr_strings.h"
 
 #include "mod_csam.h"
@@ -21,6 +22,13 @@ APLOG_USE_MODULE(csam);
 #define CSAM_POOL_IDLE_TTL apr_time_from_sec(300)
 /* A request waits this long for a connection when all are busy. */
 #define CSAM_POOL_ACQUIRE_TIMEOUT apr_time_from_sec(10)
+/* A connection attempt that failed after this long means the database
+ * host does not answer (not merely refuses): for CSAM_POOL_BACKOFF
+ * seconds requests get 503 at once instead of each blocking a worker for
+ * the whole connect timeout.  A quick refusal needs no such pause, so the
+ * service resumes the moment PostgreSQL is back. */
+#define CSAM_POOL_SLOW_CONNECT apr_time_from_sec(1)
+#define CSAM_POOL_BACKOFF 5
 
 /* What a request holds, in r->request_config. */
 struct csam_pool_request {
@@ -47,13 +55,23 @@ static apr_status_t csam_pool_construct(void **resource, void *params,
     csam_store *store = NULL;
     csam_result res;
 
+    apr_time_t started = apr_time_now();
+
     logger->fn = csam_pool_log;
     logger->ctx = rt->server;
     res = csam_store_open(rt->config.database, logger, &store);
     if (res != CSAM_OK) {
+        int slow = apr_time_now() - started > CSAM_POOL_SLOW_CONNECT;
+
+        if (slow)
+            apr_atomic_set32(&rt->db_backoff_until,
+                             (apr_uint32_t)apr_time_sec(apr_time_now())
+                                 + CSAM_POOL_BACKOFF);
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->server,
-                     "CSAM00007: cannot connect to the CSAM database: %s",
-                     csam_result_name(res));
+                     "CSAM00007: cannot connect to the CSAM database: %s%s",
+                     csam_result_name(res),
+                     slow ? " (no answer: not trying again for a few "
+                            "seconds)" : "");
         return APR_EGENERAL;
     }
     /* Checked on every new connection: cheap, and an upgrade of the
@@ -158,6 +176,9 @@ apr_status_t csam_pool_engine(request_rec *r, csam_engine **out)
     }
     if (rt == NULL || rt->stores == NULL)
         return APR_EGENERAL;
+    if ((apr_uint32_t)apr_time_sec(apr_time_now())
+        < apr_atomic_read32(&rt->db_backoff_until))
+        return APR_EAGAIN;
     rv = apr_reslist_acquire(rt->stores, &store);
     if (rv != APR_SUCCESS) {
         /* CSAM00007 said why when a connection could not be made; this

@@ -91,17 +91,69 @@ def test_database_restart_under_pooled_connections():
             statuses)
 
 
-def set_relay(url):
-    """Point node 1 at another mail relay and restart it."""
+def set_directive(name, value):
+    """Set (value None: unset) a directive on node 1 and restart it."""
     import subprocess
     conf = os.path.join(os.environ["CSAM_TEST_HTTPD_CONF_DIR"], "extra.conf")
     with open(conf) as f:
-        lines = [line for line in f if not line.startswith("CSAMMailRelay")]
-    if url is not None:
-        lines.append('CSAMMailRelay "%s"\n' % url)
+        lines = [line for line in f if not line.startswith(name + " ")]
+    if value is not None:
+        lines.append('%s "%s"\n' % (name, value))
     with open(conf, "w") as f:
         f.writelines(lines)
     subprocess.run([os.environ["CSAM_TEST_HTTPD_RESTART"], "1"], check=True)
+
+
+def set_relay(url):
+    set_directive("CSAMMailRelay", url)
+
+
+def test_database_not_answering():
+    """A database host that accepts but never answers: the first request
+    waits for libpq's connect_timeout, the next ones get 503 at once
+    instead of each holding a worker that long."""
+    import socket
+    import threading
+    import time
+    held = []
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+
+    def accept():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            held.append(c)
+
+    threading.Thread(target=accept, daemon=True).start()
+    t.allow_log(r"CSAM0000[67]: ")
+    set_directive("CSAMDatabase", "host=127.0.0.1 port=%d dbname=csam "
+                  "connect_timeout=2" % srv.getsockname()[1])
+    try:
+        t0 = time.time()
+        t.expect(t.api("activation/confirm", {"activation": "A" * 43,
+                                              "code": "123456"}),
+                 503, "unavailable")
+        first = time.time() - t0
+        t.check(first >= 1.5, "the first attempt waited for the database",
+                first)
+        for _ in range(5):
+            t0 = time.time()
+            t.expect(t.api("activation/confirm", {"activation": "A" * 43,
+                                                  "code": "123456"}),
+                     503, "unavailable")
+            t.check(time.time() - t0 < 0.5, "503 at once while backing off",
+                    time.time() - t0)
+    finally:
+        srv.close()
+        for c in held:
+            c.close()
+        set_directive("CSAMDatabase", None)
+    t.expect(t.api("activation/confirm", {"activation": "A" * 43,
+                                          "code": "123456"}), 410, "expired")
 
 
 def test_mail_relay_down():
@@ -159,4 +211,5 @@ t.run([
     test_database_down_then_back,
     test_database_restart_under_pooled_connections,
     test_mail_relay_down,
+    test_database_not_answering,
 ])
