@@ -207,10 +207,23 @@ async function type(page, selector, text, keyboard) {
     await page.keyboard.type(text);
 }
 
-// Move the focus with Tab alone until selector has it.
+// Move the focus with Tab alone until selector has it; the focus must
+// show (WCAG 2.4.7).
+const focusSeen = new Set();
 async function tabTo(page, selector) {
     for (let i = 0; i < 40; i++) {
-        if (await page.locator(selector).evaluate((el) => el === document.activeElement)) return;
+        const visible = await page.locator(selector).evaluate((el) => {
+            if (el !== document.activeElement) return null;
+            const cs = getComputedStyle(el);
+            return (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2) || cs.boxShadow !== 'none';
+        });
+        if (visible !== null) {
+            if (!focusSeen.has(selector)) {
+                focusSeen.add(selector);
+                check(visible, `keyboard focus is visible on ${selector}`);
+            }
+            return;
+        }
         await page.keyboard.press('Tab');
     }
     throw new Error(`${selector} cannot be reached with the Tab key`);
