@@ -22,6 +22,8 @@ APLOG_USE_MODULE(csam);
  * with the precise error (invalid_email, weak_password, ...). */
 #define CSAM_API_TEXT_MAX 1024
 #define CSAM_API_TOKEN_MAX 128
+/* csam_registrations.created_by and csam_audit.actor hold this much. */
+#define CSAM_API_OFFICER_MAX 255
 
 static const struct csam_api_field csam_api_document_fields[] = {
     {"type", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
@@ -109,6 +111,18 @@ static int csam_api_registrations(request_rec *r)
         ap_discard_request_body(r);
         return csam_api_fail(r, HTTP_FORBIDDEN, "forbidden",
                              "Registration needs an authenticated officer.");
+    }
+    /* The officer's name goes into the audit trail (at most 255 bytes of
+     * text): a longer one, e.g. a certificate DN, is refused here rather
+     * than failing in the database. */
+    if (csam_text_check(r->user, CSAM_API_OFFICER_MAX) != CSAM_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "CSAM00019: the authenticated user's name is not "
+                      "usable as an officer name (over %d bytes or not "
+                      "text)", CSAM_API_OFFICER_MAX);
+        ap_discard_request_body(r);
+        return csam_api_fail(r, HTTP_FORBIDDEN, "forbidden",
+                             "This officer name cannot be recorded.");
     }
     rv = csam_api_read(r, csam_api_registration_fields, &body);
     if (body == NULL)

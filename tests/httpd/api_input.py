@@ -285,6 +285,24 @@ def test_apache_errors_are_json_too():
     t.expect(t.api("error", {}), 404, "not_found")
 
 
+def test_unusable_officer_name():
+    """An officer name the audit trail cannot hold is refused up front."""
+    import subprocess
+    name = "o" * 300
+    hashed = subprocess.run(["openssl", "passwd", "-apr1", "pw"],
+                            capture_output=True, text=True,
+                            check=True).stdout.strip()
+    with open(os.path.join(os.environ["CSAM_TEST_HTTPD_CONF_DIR"],
+                           "htpasswd"), "a") as f:
+        f.write("%s:%s\n" % (name, hashed))
+    t.allow_log(r"CSAM00019: ")
+    before = count_registrations()
+    reg = t.citizen()
+    t.expect(t.api("registrations", reg, auth=(name, "pw")), 403,
+             "forbidden")
+    t.check(count_registrations() == before, "nothing recorded")
+
+
 def test_identity_headers_removed():
     spoof = {"X-CSAM-User": "admin", "x-csam-key": "totp",
              "X_CSAM_AUTH_TIME": "1", "X-Csam-Anything": "y",
@@ -318,5 +336,6 @@ t.run([
     test_sql_in_credentials_of_a_real_flow,
     test_methods_and_paths,
     test_apache_errors_are_json_too,
+    test_unusable_officer_name,
     test_identity_headers_removed,
 ])
