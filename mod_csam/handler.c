@@ -207,8 +207,12 @@ int csam_handler(request_rec *r)
     blen = strlen(base);
     if (strncmp(r->uri, base, blen) != 0
         || (r->uri[blen] != '/' && r->uri[blen] != '\0')) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "CSAM00003: request outside CSAMHandlerPath %s", base);
+        /* SetHandler csam mounted elsewhere than CSAMHandlerPath says:
+         * a configuration mistake worth seeing. */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "CSAM00003: SetHandler csam outside CSAMHandlerPath "
+                      "%s: set CSAMHandlerPath to where the handler is "
+                      "mounted", base);
         return HTTP_NOT_FOUND;
     }
     sub = r->uri + blen;
