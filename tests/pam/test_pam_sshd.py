@@ -12,6 +12,7 @@ private mount namespace (a tmpfs over /run seen by sshd alone), or, where
 namespaces are not allowed, created as Debian's sshd.service would.
 """
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +27,12 @@ SSH = "/usr/bin/ssh"
 KEYGEN = "/usr/bin/ssh-keygen"
 
 h = pamtest.Harness()
+if os.environ.get("CSAM_TEST_PRELOAD"):
+    # A sanitizer build: the module needs the ASan runtime preloaded into
+    # sshd, and sshd's forked PAM process then deadlocks in glibc's
+    # gettext lock (_nl_state_lock, taken by libpq's bindtextdomain on its
+    # first connection).  The same test runs in the plain builds.
+    pamtest.skip("sshd cannot host an ASan-built module (fork deadlock)")
 for tool, pkg in ((SSHD, "openssh-server"), (SSH, "openssh-client"),
                   (KEYGEN, "openssh-client")):
     if not os.access(tool, os.X_OK):
@@ -94,6 +101,7 @@ AuthenticationMethods publickey,keyboard-interactive
 PermitRootLogin no
 AllowUsers %s
 LogLevel VERBOSE
+LoginGraceTime 30
 PrintMotd no
 Subsystem sftp internal-sftp
 """ % (port, d, d, d, USER))
@@ -114,6 +122,8 @@ if probe.returncode == 0:
 else:
     print("# no mount namespace: creating /run/sshd as sshd.service would")
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+# Stopped by make or a timeout, still stop sshd (the finally below).
+signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
 sshd = subprocess.Popen(cmd, stdout=sshd_log, stderr=subprocess.STDOUT,
                         env=env)
 
@@ -158,18 +168,24 @@ try:
             "CSAM_ASKPASS_SEEN": seen,
             "CSAM_ASKPASS_LOG": prompts,
         }
+        args = [SSH, "-F", "/dev/null", "-p", str(port),
+                "-i", os.path.join(d, identity),
+                "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+                "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+                "-o",
+                "PreferredAuthentications=publickey,keyboard-interactive",
+                "-o", "NumberOfPasswordPrompts=1", "-o", "ConnectTimeout=10",
+                "%s@127.0.0.1" % USER, "echo CSAM_KEY=$CSAM_KEY"]
         before = set(h.mails())
-        proc = subprocess.run(
-            [SSH, "-F", "/dev/null", "-p", str(port),
-             "-i", os.path.join(d, identity),
-             "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
-             "-o", "StrictHostKeyChecking=no",
-             "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-             "-o", "PreferredAuthentications=publickey,keyboard-interactive",
-             "-o", "NumberOfPasswordPrompts=1", "-o", "ConnectTimeout=10",
-             "%s@127.0.0.1" % USER, "echo CSAM_KEY=$CSAM_KEY"],
-            stdin=subprocess.DEVNULL, capture_output=True, text=True,
-            env=cenv, timeout=60)
+        try:
+            proc = subprocess.run(args, stdin=subprocess.DEVNULL,
+                                  capture_output=True, text=True, env=cenv,
+                                  timeout=60)
+        except subprocess.TimeoutExpired as e:
+            proc = subprocess.CompletedProcess(
+                args, -1, e.stdout or "",
+                "timeout\n--- sshd\n" + sshd_output())
         with open(prompts) as f:
             shown = f.read()
         sent = [m for n, m in h.mails(TO).items() if n not in before]
@@ -206,6 +222,29 @@ try:
     h.check(len(sent) == 0, "the pending code was reused: no second mail",
             len(sent))
 finally:
+    # sshd's per-connection processes start their own sessions: find them
+    # by parentage, before the listener goes and they are reparented.
+    def descendants(pid):
+        kids = {}
+        for entry in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            kids.setdefault(ppid, []).append(int(entry))
+        out, todo = [], [pid]
+        while todo:
+            for kid in kids.get(todo.pop(), []):
+                out.append(kid)
+                todo.append(kid)
+        return out
+
+    for pid in descendants(sshd.pid):
+        try:
+            os.kill(pid, 15)
+        except OSError:
+            pass
     sshd.terminate()
     try:
         sshd.wait(timeout=10)
