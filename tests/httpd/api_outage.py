@@ -91,6 +91,30 @@ def test_database_restart_under_pooled_connections():
             statuses)
 
 
+def test_pool_is_bounded():
+    """A burst larger than the server's threads is served, on at most one
+    connection per thread (2 children x 8 threads in httpd-run)."""
+    import threading
+    statuses = []
+    barrier = threading.Barrier(40)
+
+    def one():
+        barrier.wait()
+        statuses.append(t.api("activation/confirm",
+                              {"activation": "A" * 43,
+                               "code": "123456"}).status)
+
+    threads = [threading.Thread(target=one) for _ in range(40)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    t.check(statuses == [410] * 40, "every request served", statuses)
+    conns = int(t.scalar("SELECT count(*) FROM pg_stat_activity WHERE "
+                         "datname = 'csam' AND pid <> pg_backend_pid()"))
+    t.check(1 <= conns <= 16, "connections bounded by the threads", conns)
+
+
 def set_directive(name, value):
     """Set (value None: unset) a directive on node 1 and restart it."""
     import subprocess
@@ -208,6 +232,7 @@ def test_mail_relay_down():
 
 
 t.run([
+    test_pool_is_bounded,
     test_database_down_then_back,
     test_database_restart_under_pooled_connections,
     test_mail_relay_down,
