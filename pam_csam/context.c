@@ -17,15 +17,15 @@
 #include "store.h"
 
 struct csam_context {
-    pam_handle_t *pamh;         /* for the logger; not ours */
+    pam_handle_t *pamh; /* for the logger; not ours */
     int debug;
     struct csam_config config;
-    int config_ready;           /* config must be freed */
+    int config_ready; /* config must be freed */
     csam_secret *secret;
     csam_store *store;
-    struct csam_smtp smtp;      /* points into config */
-    struct csam_logger logger;  /* ctx is this context */
-    csam_engine *engine;        /* NULL while released */
+    struct csam_smtp smtp;     /* points into config */
+    struct csam_logger logger; /* ctx is this context */
+    csam_engine *engine;       /* NULL while released */
 };
 
 /* libcsam's messages carry no secret (log.h); debug ones are kept only
@@ -82,7 +82,7 @@ static csam_result csam_context_connect(struct csam_context *ctx,
     deps.config = &ctx->config;
     deps.secret = ctx->secret;
     deps.store = ctx->store;
-    deps.common_passwords = NULL;   /* PAM never sets a password */
+    deps.common_passwords = NULL; /* PAM never sets a password */
     deps.sender.fn = csam_smtp_sender;
     deps.sender.ctx = &ctx->smtp;
     deps.logger = ctx->logger;

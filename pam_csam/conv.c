@@ -15,26 +15,22 @@
  * on the Belgian federal portals. */
 static const char *const csam_conv_texts[4][CSAM_CONV_TEXT_COUNT] = {
     {/* fr */
-     "Code de sécurité : ",
-     "Code de votre application mobile : ",
+     "Code de sécurité : ", "Code de votre application mobile : ",
      "Un code de sécurité vous a été envoyé par e-mail.",
      "Un code de sécurité vous a été envoyé par SMS.",
      "Le code de sécurité envoyé il y a peu est toujours valable."},
     {/* nl */
-     "Beveiligingscode: ",
-     "Code van uw mobiele app: ",
+     "Beveiligingscode: ", "Code van uw mobiele app: ",
      "Er is u een beveiligingscode per e-mail gestuurd.",
      "Er is u een beveiligingscode per sms gestuurd.",
      "De beveiligingscode die u net ontving, is nog geldig."},
     {/* de */
-     "Sicherheitscode: ",
-     "Code Ihrer mobilen App: ",
+     "Sicherheitscode: ", "Code Ihrer mobilen App: ",
      "Ein Sicherheitscode wurde Ihnen per E-Mail gesendet.",
      "Ein Sicherheitscode wurde Ihnen per SMS gesendet.",
      "Der soeben gesendete Sicherheitscode ist noch gültig."},
     {/* en */
-     "Security code: ",
-     "Code from your mobile app: ",
+     "Security code: ", "Code from your mobile app: ",
      "A security code has been sent to you by e-mail.",
      "A security code has been sent to you by SMS.",
      "The security code sent a moment ago is still valid."},

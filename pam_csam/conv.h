@@ -12,11 +12,11 @@
 #define CSAM_CONV_ANSWER_MAX 64
 
 enum csam_conv_text {
-    CSAM_CONV_PROMPT_CODE = 0,  /* e-mailed or SMS code */
-    CSAM_CONV_PROMPT_TOTP,      /* code from the mobile app */
-    CSAM_CONV_SENT_EMAIL,       /* a code was just e-mailed */
-    CSAM_CONV_SENT_SMS,         /* a code was just sent by SMS */
-    CSAM_CONV_REUSED,           /* the code sent a moment ago still holds */
+    CSAM_CONV_PROMPT_CODE = 0, /* e-mailed or SMS code */
+    CSAM_CONV_PROMPT_TOTP,     /* code from the mobile app */
+    CSAM_CONV_SENT_EMAIL,      /* a code was just e-mailed */
+    CSAM_CONV_SENT_SMS,        /* a code was just sent by SMS */
+    CSAM_CONV_REUSED,          /* the code sent a moment ago still holds */
     CSAM_CONV_TEXT_COUNT
 };
 

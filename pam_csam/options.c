@@ -28,8 +28,8 @@ static void csam_options_quote(const char *arg, char *out, size_t outlen)
 {
     size_t i;
 
-    for (i = 0; arg[i] != '\0' && i < CSAM_OPTIONS_QUOTE_MAX
-                && i + 1 < outlen; i++) {
+    for (i = 0; arg[i] != '\0' && i < CSAM_OPTIONS_QUOTE_MAX && i + 1 < outlen;
+         i++) {
         unsigned char c = (unsigned char)arg[i];
 
         out[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
@@ -37,8 +37,8 @@ static void csam_options_quote(const char *arg, char *out, size_t outlen)
     out[i] = '\0';
 }
 
-static csam_result csam_options_fail(char *err, size_t errlen,
-                                     const char *arg, const char *why)
+static csam_result csam_options_fail(char *err, size_t errlen, const char *arg,
+                                     const char *why)
 {
     char quoted[CSAM_OPTIONS_QUOTE_MAX + 1];
 
@@ -102,8 +102,8 @@ csam_result csam_options_parse(int argc, const char **argv,
             return csam_options_fail(err, errlen, "", "null argument");
         if (csam_options_match(arg, "config", &value)) {
             flag = CSAM_OPTIONS_SEEN_CONFIG;
-            if (value[0] != '/' || strlen(value) >= CSAM_OPTIONS_PATH_MAX
-                || csam_text_check(value, CSAM_OPTIONS_PATH_MAX) != CSAM_OK)
+            if (value[0] != '/' || strlen(value) >= CSAM_OPTIONS_PATH_MAX ||
+                csam_text_check(value, CSAM_OPTIONS_PATH_MAX) != CSAM_OK)
                 return csam_options_fail(err, errlen, arg,
                                          "needs an absolute path");
             opts->config = value;
@@ -114,8 +114,8 @@ csam_result csam_options_parse(int argc, const char **argv,
                                          "must be email, sms, totp or any");
         } else if (csam_options_match(arg, "prompt", &value)) {
             flag = CSAM_OPTIONS_SEEN_PROMPT;
-            if (strlen(value) >= CSAM_OPTIONS_PROMPT_MAX
-                || csam_text_check(value, CSAM_OPTIONS_PROMPT_MAX) != CSAM_OK)
+            if (strlen(value) >= CSAM_OPTIONS_PROMPT_MAX ||
+                csam_text_check(value, CSAM_OPTIONS_PROMPT_MAX) != CSAM_OK)
                 return csam_options_fail(err, errlen, arg,
                                          "needs 1 to 255 bytes of UTF-8 "
                                          "without control characters");

@@ -16,17 +16,17 @@
 #include "result.h"
 
 #define CSAM_OPTIONS_DEFAULT_CONFIG "/etc/csam/csam.conf"
-#define CSAM_OPTIONS_PATH_MAX 4096      /* bytes, with the NUL */
-#define CSAM_OPTIONS_PROMPT_MAX 256     /* bytes, with the NUL */
-#define CSAM_OPTIONS_ERRLEN 160
+#define CSAM_OPTIONS_PATH_MAX       4096 /* bytes, with the NUL */
+#define CSAM_OPTIONS_PROMPT_MAX     256  /* bytes, with the NUL */
+#define CSAM_OPTIONS_ERRLEN         160
 
 struct csam_options {
-    const char *config;     /* absolute path; points into argv or static */
-    unsigned keys;          /* CSAM_KEY_* mask the account may use */
-    int nullok;             /* no CSAM account: PAM_IGNORE, not failure */
-    int debug;              /* log each step at LOG_DEBUG */
-    const char *prompt;     /* NULL: the account's language's default;
-                               points into argv */
+    const char *config; /* absolute path; points into argv or static */
+    unsigned keys;      /* CSAM_KEY_* mask the account may use */
+    int nullok;         /* no CSAM account: PAM_IGNORE, not failure */
+    int debug;          /* log each step at LOG_DEBUG */
+    const char *prompt; /* NULL: the account's language's default;
+                           points into argv */
 };
 
 /* Fill opts from the module arguments.  The strings in opts point into

@@ -41,9 +41,9 @@ static const char *csam_pam_source(pam_handle_t *pamh)
     for (i = 0; s[i] != '\0'; i++) {
         unsigned char c = (unsigned char)s[i];
 
-        if (i >= 255 || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                          || (c >= '0' && c <= '9') || c == '.' || c == ':'
-                          || c == '-' || c == '_' || c == '%'))
+        if (i >= 255 || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                          (c >= '0' && c <= '9') || c == '.' || c == ':' ||
+                          c == '-' || c == '_' || c == '%'))
             return NULL;
     }
     return i > 0 ? s : NULL;
@@ -53,8 +53,7 @@ static const char *csam_pam_source(pam_handle_t *pamh)
  * (CSAM_ERR_CONFIG, CSAM_ERR_USERNAME) and it has been logged; the user's
  * name is logged only once it is known to be a well-formed CSAM name. */
 static csam_result csam_pam_start(pam_handle_t *pamh, int argc,
-                                  const char **argv,
-                                  struct csam_options *opts,
+                                  const char **argv, struct csam_options *opts,
                                   const char **user)
 {
     char err[CSAM_OPTIONS_ERRLEN];
@@ -64,10 +63,9 @@ static csam_result csam_pam_start(pam_handle_t *pamh, int argc,
         return CSAM_ERR_CONFIG;
     }
     *user = NULL;
-    if (pam_get_user(pamh, user, NULL) != PAM_SUCCESS || *user == NULL
-        || csam_username_check(*user) != CSAM_OK) {
-        pam_syslog(pamh, LOG_NOTICE,
-                   "user name refused: not a CSAM username");
+    if (pam_get_user(pamh, user, NULL) != PAM_SUCCESS || *user == NULL ||
+        csam_username_check(*user) != CSAM_OK) {
+        pam_syslog(pamh, LOG_NOTICE, "user name refused: not a CSAM username");
         return CSAM_ERR_USERNAME;
     }
     return CSAM_OK;
@@ -84,10 +82,22 @@ static void csam_pam_export(pam_handle_t *pamh, enum csam_key_type key)
     snprintf(var, sizeof(var), "CSAM_KEY=%s", name != NULL ? name : "");
     if (pam_putenv(pamh, var) != PAM_SUCCESS)
         pam_syslog(pamh, LOG_WARNING, "cannot set CSAM_KEY");
-    snprintf(var, sizeof(var), "CSAM_AUTH_TIME=%lld",
-             (long long)time(NULL));
+    snprintf(var, sizeof(var), "CSAM_AUTH_TIME=%lld", (long long)time(NULL));
     if (pam_putenv(pamh, var) != PAM_SUCCESS)
         pam_syslog(pamh, LOG_WARNING, "cannot set CSAM_AUTH_TIME");
+}
+
+/* What to tell the user before the prompt: where the code went, or that
+ * the one sent a moment ago still holds. */
+static const char *csam_pam_sent_text(const struct csam_pam_challenge *ch)
+{
+    enum csam_conv_text which = CSAM_CONV_SENT_EMAIL;
+
+    if (ch->reused)
+        which = CSAM_CONV_REUSED;
+    else if (ch->key_type == CSAM_KEY_SMS)
+        which = CSAM_CONV_SENT_SMS;
+    return csam_conv_text(ch->language, which);
 }
 
 /* One line per outcome of pam_sm_authenticate.  The user's name appears
@@ -103,11 +113,11 @@ static void csam_pam_log_auth(pam_handle_t *pamh, enum csam_status_stage stage,
                    csam_key_type_name(ch->key_type));
     else if (res == CSAM_ERR_BAD_CODE)
         pam_syslog(pamh, LOG_NOTICE,
-                   "wrong security code for user %s, %d attempt(s) left",
-                   user, att->attempts_left);
+                   "wrong security code for user %s, %d attempt(s) left", user,
+                   att->attempts_left);
     else if (res == CSAM_ERR_LOCKED && att->retry_after > 0)
-        pam_syslog(pamh, LOG_NOTICE, "user %s locked out, retry in %ld s",
-                   user, att->retry_after);
+        pam_syslog(pamh, LOG_NOTICE, "user %s locked out, retry in %ld s", user,
+                   att->retry_after);
     else if (res == CSAM_ERR_LOCKED)
         pam_syslog(pamh, LOG_NOTICE,
                    "attempts exhausted for the code of user %s", user);
@@ -148,13 +158,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
                                 source, &ch, &att);
     if (res != CSAM_OK)
         goto out;
-    if (ch.key_type == CSAM_KEY_EMAIL || ch.key_type == CSAM_KEY_SMS)
-        csam_conv_info(pamh, flags,
-                       csam_conv_text(ch.language,
-                                      ch.reused ? CSAM_CONV_REUSED
-                                      : ch.key_type == CSAM_KEY_EMAIL
-                                          ? CSAM_CONV_SENT_EMAIL
-                                          : CSAM_CONV_SENT_SMS));
+    if (ch.key_type != CSAM_KEY_TOTP)
+        csam_conv_info(pamh, flags, csam_pam_sent_text(&ch));
     prompt = opts.prompt;
     if (prompt == NULL)
         prompt = csam_conv_text(ch.language, ch.key_type == CSAM_KEY_TOTP
@@ -179,8 +184,8 @@ out:
     }
     csam_context_free(ctx);
     if (conv_status != PAM_SUCCESS) {
-        pam_syslog(pamh, LOG_NOTICE, "no usable code typed for user %s: %s", user,
-                   pam_strerror(pamh, conv_status));
+        pam_syslog(pamh, LOG_NOTICE, "no usable code typed for user %s: %s",
+                   user, pam_strerror(pamh, conv_status));
         return conv_status;
     }
     if (res == CSAM_OK)
@@ -221,8 +226,8 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
     if (res != CSAM_OK)
         goto out;
     stage = CSAM_STATUS_ACCOUNT;
-    res = csam_engine_account_check(csam_context_engine(ctx), user,
-                                    opts.keys, &att);
+    res = csam_engine_account_check(csam_context_engine(ctx), user, opts.keys,
+                                    &att);
 
 out:
     csam_context_free(ctx);

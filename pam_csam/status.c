@@ -5,12 +5,10 @@
 
 #include "status.h"
 
-int csam_status_map(enum csam_status_stage stage, csam_result res,
-                    int nullok)
+int csam_status_map(enum csam_status_stage stage, csam_result res, int nullok)
 {
     switch (res) {
-    case CSAM_OK:
-        return PAM_SUCCESS;
+    case CSAM_OK: return PAM_SUCCESS;
     case CSAM_ERR_USERNAME:
         /* A name that cannot be a CSAM username never gets nullok: with a
          * case-insensitive NSS (LDAP, AD) "Alice" may log in as alice, and
@@ -23,24 +21,20 @@ int csam_status_map(enum csam_status_stage stage, csam_result res,
         if (stage == CSAM_STATUS_VERIFY)
             return PAM_AUTH_ERR;
         return nullok ? PAM_IGNORE : PAM_USER_UNKNOWN;
-    case CSAM_ERR_BAD_CODE:
-        return PAM_AUTH_ERR;
+    case CSAM_ERR_BAD_CODE: return PAM_AUTH_ERR;
     case CSAM_ERR_EXPIRED:
         return stage == CSAM_STATUS_ACCOUNT ? PAM_ACCT_EXPIRED : PAM_AUTH_ERR;
     case CSAM_ERR_LOCKED:
         return stage == CSAM_STATUS_ACCOUNT ? PAM_PERM_DENIED : PAM_MAXTRIES;
-    case CSAM_ERR_NOMEM:
-        return PAM_BUF_ERR;
+    case CSAM_ERR_NOMEM: return PAM_BUF_ERR;
     case CSAM_ERR_DB:
     case CSAM_ERR_SCHEMA:
     case CSAM_ERR_MAIL:
     case CSAM_ERR_CONFIG:
     case CSAM_ERR_IO:
     case CSAM_ERR_INSECURE:
-    case CSAM_ERR_CRYPTO:
-        return PAM_AUTHINFO_UNAVAIL;
-    default:
-        break;
+    case CSAM_ERR_CRYPTO: return PAM_AUTHINFO_UNAVAIL;
+    default: break;
     }
     /* Anything else (a validation result the PAM flow never expects) is a
      * bug or a surprise: refuse, and say the service is at fault. */

@@ -12,15 +12,14 @@
 /* Which step produced the result: the same result means different things
  * before the prompt, after it, and in the account stack. */
 enum csam_status_stage {
-    CSAM_STATUS_SETUP = 0,  /* options, csam.conf, secret, database */
-    CSAM_STATUS_BEGIN,      /* looking up the account, sending the code */
-    CSAM_STATUS_VERIFY,     /* checking the typed code */
-    CSAM_STATUS_ACCOUNT     /* pam_sm_acct_mgmt */
+    CSAM_STATUS_SETUP = 0, /* options, csam.conf, secret, database */
+    CSAM_STATUS_BEGIN,     /* looking up the account, sending the code */
+    CSAM_STATUS_VERIFY,    /* checking the typed code */
+    CSAM_STATUS_ACCOUNT    /* pam_sm_acct_mgmt */
 };
 
 /* The PAM return value for res at stage.  nullok only changes "no CSAM
  * account" (CSAM_ERR_NOT_FOUND) outside CSAM_STATUS_VERIFY. */
-int csam_status_map(enum csam_status_stage stage, csam_result res,
-                    int nullok);
+int csam_status_map(enum csam_status_stage stage, csam_result res, int nullok);
 
 #endif

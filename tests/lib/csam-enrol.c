@@ -100,14 +100,13 @@ static int csam_enrol_run(csam_engine *engine, const char *maildir,
         rc = csam_enrol_fail("register", res);
         goto out;
     }
-    if (csam_maildir_await(&md, email, CSAM_MAILDIR_TOKEN,
-                           CSAM_ENROL_WAIT_MS, token, sizeof(token))) {
+    if (csam_maildir_await(&md, email, CSAM_MAILDIR_TOKEN, CSAM_ENROL_WAIT_MS,
+                           token, sizeof(token))) {
         fprintf(stderr, "csam-enrol: no activation mail with a link\n");
         goto out;
     }
-    res = csam_engine_activation_open(engine, NULL, token,
-                                      receipt.activation_code, handle,
-                                      &key_types, &att);
+    res = csam_engine_activation_open(
+        engine, NULL, token, receipt.activation_code, handle, &key_types, &att);
     if (res != CSAM_OK) {
         rc = csam_enrol_fail("activation", res);
         goto out;
@@ -128,13 +127,13 @@ static int csam_enrol_run(csam_engine *engine, const char *maildir,
         rc = csam_enrol_fail("credentials", res);
         goto out;
     }
-    if (csam_maildir_await(&md, email, CSAM_MAILDIR_CODE,
-                           CSAM_ENROL_WAIT_MS, code, sizeof(code))) {
+    if (csam_maildir_await(&md, email, CSAM_MAILDIR_CODE, CSAM_ENROL_WAIT_MS,
+                           code, sizeof(code))) {
         fprintf(stderr, "csam-enrol: no confirmation mail with a code\n");
         goto out;
     }
-    res = csam_engine_activation_confirm(engine, NULL, handle, code,
-                                         &activated, &att);
+    res = csam_engine_activation_confirm(engine, NULL, handle, code, &activated,
+                                         &att);
     if (res != CSAM_OK) {
         rc = csam_enrol_fail("confirmation", res);
         goto out;

@@ -13,12 +13,11 @@
 
 #include "maildir.h"
 
-#define CSAM_MAILDIR_MAIL_MAX (1024 * 1024)
-#define CSAM_MAILDIR_POLL_MS 20
+#define CSAM_MAILDIR_MAIL_MAX  (1024 * 1024)
+#define CSAM_MAILDIR_POLL_MS   20
 #define CSAM_MAILDIR_TOKEN_LEN 43
 
-static int csam_maildir_is_seen(const struct csam_maildir *md,
-                                const char *name)
+static int csam_maildir_is_seen(const struct csam_maildir *md, const char *name)
 {
     size_t i;
 
@@ -51,7 +50,7 @@ int csam_maildir_open(struct csam_maildir *md, const char *path)
     snprintf(dirpath, sizeof(dirpath), "%s/new", path);
     dir = opendir(dirpath);
     if (dir == NULL)
-        return 0;   /* nothing delivered yet */
+        return 0; /* nothing delivered yet */
     while (rc == 0 && (de = readdir(dir)) != NULL)
         if (de->d_name[0] != '.')
             rc = csam_maildir_mark(md, de->d_name);
@@ -97,8 +96,8 @@ static int csam_maildir_addressed_to(const char *mail, const char *to)
 
         if (eol == NULL || eol > end)
             eol = end;
-        if (strncmp(line, "To:", 3) == 0
-            || strncmp(line, "X-Csam-Envelope-To:", 19) == 0) {
+        if (strncmp(line, "To:", 3) == 0 ||
+            strncmp(line, "X-Csam-Envelope-To:", 19) == 0) {
             for (p = line; p + tolen <= eol; p++)
                 if (strncmp(p, to, tolen) == 0)
                     return 1;
@@ -135,11 +134,11 @@ static char *csam_maildir_text_part(char *mail)
         *end = '\0';
     for (in = out = body; *in != '\0'; in++) {
         if (in[0] == '=' && in[1] == '\r' && in[2] == '\n') {
-            in += 2;    /* soft line break */
-        } else if (in[0] == '=' && csam_maildir_hex(in[1]) >= 0
-                   && csam_maildir_hex(in[2]) >= 0) {
-            *out++ = (char)(csam_maildir_hex(in[1]) * 16
-                            + csam_maildir_hex(in[2]));
+            in += 2; /* soft line break */
+        } else if (in[0] == '=' && csam_maildir_hex(in[1]) >= 0 &&
+                   csam_maildir_hex(in[2]) >= 0) {
+            *out++ =
+                (char)(csam_maildir_hex(in[1]) * 16 + csam_maildir_hex(in[2]));
             in += 2;
         } else {
             *out++ = *in;
@@ -151,8 +150,8 @@ static char *csam_maildir_text_part(char *mail)
 
 static int csam_maildir_b64url(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-           || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
 static int csam_maildir_find_token(const char *text, char *out, size_t outlen)
@@ -199,8 +198,8 @@ static int csam_maildir_find_code(const char *text, char *out, size_t outlen)
 }
 
 int csam_maildir_await(struct csam_maildir *md, const char *to,
-                       enum csam_maildir_want want, long timeout_ms,
-                       char *out, size_t outlen)
+                       enum csam_maildir_want want, long timeout_ms, char *out,
+                       size_t outlen)
 {
     const struct timespec pause = {0, CSAM_MAILDIR_POLL_MS * 1000000L};
     char dirpath[4096], path[8192];

@@ -18,8 +18,8 @@ struct csam_maildir {
 };
 
 enum csam_maildir_want {
-    CSAM_MAILDIR_TOKEN = 0,     /* the token after "activate?t=" */
-    CSAM_MAILDIR_CODE           /* the only run of 6 to 8 digits */
+    CSAM_MAILDIR_TOKEN = 0, /* the token after "activate?t=" */
+    CSAM_MAILDIR_CODE       /* the only run of 6 to 8 digits */
 };
 
 /* Start watching path, taking every mail already there as seen.
@@ -32,7 +32,7 @@ void csam_maildir_close(struct csam_maildir *md);
  * asks for to out.  Returns 0, or -1 on timeout or when the mail does not
  * carry exactly one. */
 int csam_maildir_await(struct csam_maildir *md, const char *to,
-                       enum csam_maildir_want want, long timeout_ms,
-                       char *out, size_t outlen);
+                       enum csam_maildir_want want, long timeout_ms, char *out,
+                       size_t outlen);
 
 #endif

@@ -35,8 +35,8 @@ struct csam_loop {
     struct csam_maildir md;
     const char *email;
     char code[16];
-    int prompts;        /* hidden prompts answered this round */
-    int reused;         /* rounds that reused the previous code */
+    int prompts; /* hidden prompts answered this round */
+    int reused;  /* rounds that reused the previous code */
 };
 
 /* The code of the mail this round sent; when the module reused a pending
@@ -59,8 +59,7 @@ static int csam_loop_conv(int n, const struct pam_message **msg,
         if (csam_maildir_await(&loop->md, loop->email, CSAM_MAILDIR_CODE,
                                loop->code[0] == '\0' ? CSAM_LOOP_CODE_WAIT_MS
                                                      : 200,
-                               loop->code, sizeof(loop->code))
-            != 0) {
+                               loop->code, sizeof(loop->code)) != 0) {
             if (loop->code[0] == '\0') {
                 free(r);
                 return PAM_CONV_ERR;
@@ -192,8 +191,8 @@ int main(int argc, char **argv)
            rss_after_warmup, rss_end);
     if (failures != 0 || fds_before < 0 || fds_after != fds_before)
         return 1;
-    if (rss_after_warmup < 0 || rss_end < 0
-        || rss_end - rss_after_warmup > slack) {
+    if (rss_after_warmup < 0 || rss_end < 0 ||
+        rss_end - rss_after_warmup > slack) {
         fprintf(stderr, "pam-loop: resident set grew by %ld kB\n",
                 rss_end - rss_after_warmup);
         return 1;

@@ -227,6 +227,8 @@ finally:
     def descendants(pid):
         kids = {}
         for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
             try:
                 with open("/proc/%s/stat" % entry) as f:
                     ppid = int(f.read().rsplit(")", 1)[1].split()[1])

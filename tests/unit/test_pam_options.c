@@ -67,8 +67,7 @@ static void test_options_keys(void **state)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *argv[1] = {cases[i].arg};
 
-        assert_int_equal(csam_options_parse(1, argv, &opts, NULL, 0),
-                         CSAM_OK);
+        assert_int_equal(csam_options_parse(1, argv, &opts, NULL, 0), CSAM_OK);
         assert_int_equal(opts.keys, cases[i].keys);
     }
 }
@@ -78,23 +77,16 @@ static void test_options_keys(void **state)
 static void test_options_refused(void **state)
 {
     static const char *const bad[] = {
-        "nulok",            /* typo */
-        "NULLOK",           /* no case folding */
-        "nullok=1",
-        "debug=yes",
-        "config=",
-        "config=relative/csam.conf",
-        "config",
-        "key=",
-        "key=EMAIL",
-        "key=password",
-        "key=email,totp",
-        "prompt=",
-        "prompt=Code\n: ",
-        "prompt=\x1b[2JCode: ",
-        "prompt=\xff\xfe",  /* not UTF-8 */
-        "try_first_pass",
-        "",
+        "nulok",  /* typo */
+        "NULLOK", /* no case folding */
+        "nullok=1",        "debug=yes",
+        "config=",         "config=relative/csam.conf",
+        "config",          "key=",
+        "key=EMAIL",       "key=password",
+        "key=email,totp",  "prompt=",
+        "prompt=Code\n: ", "prompt=\x1b[2JCode: ",
+        "prompt=\xff\xfe", /* not UTF-8 */
+        "try_first_pass",  "",
     };
     struct csam_options opts;
     char err[CSAM_OPTIONS_ERRLEN];
@@ -215,12 +207,12 @@ static void test_status_contract(void **state)
                      PAM_PERM_DENIED);
     assert_int_equal(csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_EXPIRED, 0),
                      PAM_ACCT_EXPIRED);
-    assert_int_equal(csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_NOT_FOUND,
-                                     0),
-                     PAM_USER_UNKNOWN);
-    assert_int_equal(csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_NOT_FOUND,
-                                     1),
-                     PAM_IGNORE);
+    assert_int_equal(
+        csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_NOT_FOUND, 0),
+        PAM_USER_UNKNOWN);
+    assert_int_equal(
+        csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_NOT_FOUND, 1),
+        PAM_IGNORE);
 }
 
 /* Fail closed: over every result and stage, with and without nullok,
@@ -255,8 +247,7 @@ static void test_status_fails_closed(void **state)
     assert_int_equal(csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_USERNAME, 1),
                      PAM_USER_UNKNOWN);
     /* Nor does a challenge that vanished after the prompt. */
-    assert_int_equal(csam_status_map(CSAM_STATUS_VERIFY, CSAM_ERR_NOT_FOUND,
-                                     1),
+    assert_int_equal(csam_status_map(CSAM_STATUS_VERIFY, CSAM_ERR_NOT_FOUND, 1),
                      PAM_AUTH_ERR);
 }
 
