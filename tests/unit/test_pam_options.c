@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <security/pam_modules.h>
@@ -251,6 +253,58 @@ static void test_status_fails_closed(void **state)
                      PAM_AUTH_ERR);
 }
 
+/* conf/ is the administrator's reference (STYLE.md): every argument and
+ * its default appear in the pam.d example and in pam_csam(8). */
+static char *csam_test_slurp(const char *rel)
+{
+    const char *srcdir = getenv("CSAM_SRCDIR");
+    char path[4096];
+    char *buf;
+    size_t n;
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "%s/%s", srcdir != NULL ? srcdir : ".", rel);
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    buf = malloc(1 << 20);
+    assert_non_null(buf);
+    n = fread(buf, 1, (1 << 20) - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    return buf;
+}
+
+static void test_options_documented(void **state)
+{
+    static const char *const sshd_words[] = {"config=/etc/csam/csam.conf",
+                                             "key=any",
+                                             "email | sms | totp | any",
+                                             "nullok",
+                                             "(off)",
+                                             "debug",
+                                             "[prompt=TEXT]"};
+    static const char *const man_words[] = {
+        "config=", "/etc/csam/csam.conf", "key=", "nullok", "debug", "prompt=",
+        "Default"};
+    char *sshd = csam_test_slurp("conf/pam.d/sshd");
+    char *sudo = csam_test_slurp("conf/pam.d/sudo");
+    char *man = csam_test_slurp("pam_csam/pam_csam.8");
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(sshd_words) / sizeof(sshd_words[0]); i++)
+        assert_non_null(strstr(sshd, sshd_words[i]));
+    for (i = 0; i < sizeof(man_words) / sizeof(man_words[0]); i++)
+        assert_non_null(strstr(man, man_words[i]));
+    assert_non_null(strstr(sshd, "pam_csam.so"));
+    assert_non_null(strstr(sudo, "pam_csam.so"));
+    /* The default the code applies is the one documented. */
+    assert_non_null(strstr(sshd, CSAM_OPTIONS_DEFAULT_CONFIG));
+    free(sshd);
+    free(sudo);
+    free(man);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_options_null_argument),
         cmocka_unit_test(test_status_contract),
         cmocka_unit_test(test_status_fails_closed),
+        cmocka_unit_test(test_options_documented),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
