@@ -47,34 +47,45 @@ const char *csam_step_name(enum csam_step step)
     return "key";
 }
 
-csam_result csam_engine_hash(const csam_engine *engine,
-                             enum csam_purpose purpose, const char *label,
-                             int64_t owner, const char *value,
-                             unsigned char out[CSAM_HASH_LEN])
+csam_result csam_engine_hash_named(const csam_engine *engine,
+                                   enum csam_purpose purpose, const char *label,
+                                   const char *owner, const char *value,
+                                   unsigned char out[CSAM_HASH_LEN])
 {
-    /* label, owner and value are short (at most a token); a fixed buffer
-     * keeps the secret value off the heap. */
+    /* label, owner and value are short (at most a token and a username);
+     * a fixed buffer keeps the secret value off the heap. */
     char buf[256];
-    size_t llen, vlen, olen;
-    char owner_text[24];
+    size_t llen, olen, vlen;
     csam_result res;
 
-    if (label == NULL || value == NULL)
+    if (label == NULL || owner == NULL || value == NULL)
         return CSAM_ERR_INVALID;
     llen = strlen(label);
+    olen = strlen(owner);
     vlen = strlen(value);
-    olen = (size_t)snprintf(owner_text, sizeof(owner_text), "%" PRId64, owner);
     if (llen + olen + vlen + 2 > sizeof(buf))
         return CSAM_ERR_INVALID;
     memcpy(buf, label, llen);
     buf[llen] = '\0';
-    memcpy(buf + llen + 1, owner_text, olen);
+    memcpy(buf + llen + 1, owner, olen);
     buf[llen + 1 + olen] = '\0';
     memcpy(buf + llen + olen + 2, value, vlen);
     res = csam_keyed_hash(engine->deps.secret, purpose, buf,
                           llen + olen + 2 + vlen, out);
     csam_wipe(buf, sizeof(buf));
     return res;
+}
+
+csam_result csam_engine_hash(const csam_engine *engine,
+                             enum csam_purpose purpose, const char *label,
+                             int64_t owner, const char *value,
+                             unsigned char out[CSAM_HASH_LEN])
+{
+    char owner_text[24];
+
+    snprintf(owner_text, sizeof(owner_text), "%" PRId64, owner);
+    return csam_engine_hash_named(engine, purpose, label, owner_text, value,
+                                  out);
 }
 
 const char *csam_engine_source(const char *source)

@@ -359,10 +359,13 @@ static csam_result csam_act_create(csam_engine *engine,
     if (res == CSAM_OK)
         res = csam_audit_write(store, username, "account.created",
                                flow->registration_id, account_id, source, NULL);
-    if (res == CSAM_OK)
-        res = csam_challenge_issue(engine, account_id, key_id,
+    if (res == CSAM_OK) {
+        struct csam_challenge_owner owner = {account_id, username};
+
+        res = csam_challenge_issue(engine, &owner, key_id,
                                    CSAM_CHALLENGE_ACTIVATION_CONFIRM,
                                    flow->key_type, source, code);
+    }
     if (res == CSAM_OK) {
         detail = csam_act_detail(flow->key_type, NULL);
         res = detail == NULL
@@ -538,6 +541,7 @@ csam_result csam_engine_activation_confirm(csam_engine *engine,
                                            struct csam_activated *out,
                                            struct csam_attempts *att)
 {
+    struct csam_challenge_owner owner;
     struct csam_attempts dummy;
     struct csam_act_flow flow;
     csam_result res;
@@ -554,9 +558,11 @@ csam_result csam_engine_activation_confirm(csam_engine *engine,
         return res;
     if (flow.step != CSAM_STEP_CONFIRM || flow.account_id == 0)
         return csam_act_finish(engine, CSAM_ERR_STATE);
-    res = csam_challenge_verify(engine, flow.account_id,
-                                CSAM_CHALLENGE_ACTIVATION_CONFIRM, code, source,
-                                1, att);
+    owner.account_id = flow.account_id;
+    owner.username = flow.username;
+    res =
+        csam_challenge_verify(engine, &owner, CSAM_CHALLENGE_ACTIVATION_CONFIRM,
+                              flow.key_type, code, source, 1, att);
     if (res != CSAM_OK) {
         /* The counted attempt must stay counted. */
         csam_result commit = csam_store_commit(engine->deps.store);
@@ -581,6 +587,7 @@ csam_result csam_engine_activation_resend(csam_engine *engine,
                                           struct csam_attempts *att)
 {
     char code[CSAM_ENGINE_CODE_SIZE] = "";
+    struct csam_challenge_owner owner;
     long cooldown, age = -1;
     struct csam_attempts dummy;
     struct csam_act_flow flow;
@@ -610,7 +617,9 @@ csam_result csam_engine_activation_resend(csam_engine *engine,
         att->retry_after = cooldown - age;
         return csam_act_finish(engine, CSAM_ERR_LOCKED);
     }
-    res = csam_challenge_issue(engine, flow.account_id, 0,
+    owner.account_id = flow.account_id;
+    owner.username = flow.username;
+    res = csam_challenge_issue(engine, &owner, 0,
                                CSAM_CHALLENGE_ACTIVATION_CONFIRM, flow.key_type,
                                source, code);
     if (res == CSAM_OK)

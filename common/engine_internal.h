@@ -25,15 +25,20 @@ struct csam_engine {
  * the caller's business, anything else is "database unavailable". */
 #define CSAM_ENGINE_SQLSTATE_UNIQUE "23505"
 
-/* Keyed hash of value bound to a purpose, a label and an owner id:
+/* Keyed hash of value bound to a purpose, a label and an owner:
  * HMAC(key(purpose), label || 0 || owner || 0 || value), so a code issued
- * for one registration, account or purpose never matches another.
- * owner 0 means "no owner" (lookups by token).  Errors: CSAM_ERR_INVALID,
+ * for one registration, account or purpose never matches another.  The
+ * owner is an id in decimal (0: none, for lookups by token) or, with
+ * csam_engine_hash_named, a name.  Errors: CSAM_ERR_INVALID,
  * CSAM_ERR_CRYPTO. */
 csam_result csam_engine_hash(const csam_engine *engine,
                              enum csam_purpose purpose, const char *label,
                              int64_t owner, const char *value,
                              unsigned char out[CSAM_HASH_LEN]);
+csam_result csam_engine_hash_named(const csam_engine *engine,
+                                   enum csam_purpose purpose, const char *label,
+                                   const char *owner, const char *value,
+                                   unsigned char out[CSAM_HASH_LEN]);
 
 /* The client address if it is printable text of at most 255 bytes, else
  * NULL: it goes into the audit trail and the per-source counters. */
@@ -72,13 +77,23 @@ enum csam_challenge_purpose {
 /* The name stored in csam_challenges.purpose. */
 const char *csam_challenge_purpose_name(enum csam_challenge_purpose p);
 
+/* A code's owner.  Codes that confirm a key are bound to the account id;
+ * login codes to the username, so that a login can be verified by name
+ * in one statement.  username is needed for CSAM_CHALLENGE_WEB_LOGIN and
+ * CSAM_CHALLENGE_PAM_LOGIN; account_id may be 0 when verifying by name. */
+struct csam_challenge_owner {
+    int64_t account_id;
+    const char *username;
+};
+
 /* Issue a fresh code for (account, purpose): the pending one is
  * superseded, the new one lives code_ttl seconds from the database clock
  * and allows code_attempts tries.  Run inside the caller's transaction, so
  * that a mail that cannot be sent takes the code back with it.  The code
  * is written to code (CSAM_ENGINE_CODE_SIZE bytes); the caller wipes it.
- * Errors: CSAM_ERR_CRYPTO, CSAM_ERR_DB. */
-csam_result csam_challenge_issue(csam_engine *engine, int64_t account_id,
+ * Errors: CSAM_ERR_INVALID, CSAM_ERR_CRYPTO, CSAM_ERR_DB. */
+csam_result csam_challenge_issue(csam_engine *engine,
+                                 const struct csam_challenge_owner *owner,
                                  int64_t key_id,
                                  enum csam_challenge_purpose purpose,
                                  enum csam_key_type key_type,
@@ -92,18 +107,24 @@ csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
                                enum csam_challenge_purpose purpose, long *age,
                                int *usable);
 
-/* Verify a typed code against the newest live code for (account,
- * purpose) in ONE statement: it marks the code used when it matches, or
- * counts the attempt on the code and the failure on the account (and on
- * the source address when web is set) when not, and writes the audit
- * row.  Two concurrent submissions of one code: exactly one CSAM_OK.
- * Results: CSAM_OK; CSAM_ERR_BAD_CODE (att->attempts_left);
- * CSAM_ERR_LOCKED (the code's attempts are exhausted: retry_after 0; or
- * the account or source is locked for retry_after seconds);
- * CSAM_ERR_EXPIRED (no live code, expired, used meanwhile); CSAM_ERR_DB. */
-csam_result csam_challenge_verify(csam_engine *engine, int64_t account_id,
+/* Verify a typed code against the newest live code for (owner, purpose)
+ * in ONE statement: it marks the code used when it matches, or counts the
+ * attempt on the code and the failure on the account (and on the source
+ * address when web is set) when not, and writes the audit row.  Two
+ * concurrent submissions of one code: exactly one CSAM_OK.
+ * With owner->account_id 0 the account is found by owner->username in the
+ * same statement, and must be active with an active key of key_type.
+ * Results: CSAM_OK; CSAM_ERR_BAD_CODE (att->attempts_left, and
+ * att->retry_after when the next try must wait); CSAM_ERR_LOCKED (the
+ * code's attempts are exhausted: attempts_left 0, retry_after 0; or the
+ * account or source is locked for retry_after seconds); CSAM_ERR_EXPIRED
+ * (no live code, expired, used meanwhile); CSAM_ERR_NOT_FOUND (by name:
+ * no such active account or key); CSAM_ERR_INVALID; CSAM_ERR_DB. */
+csam_result csam_challenge_verify(csam_engine *engine,
+                                  const struct csam_challenge_owner *owner,
                                   enum csam_challenge_purpose purpose,
-                                  const char *code, const char *source, int web,
+                                  enum csam_key_type key_type, const char *code,
+                                  const char *source, int web,
                                   struct csam_attempts *att);
 
 /* ---- failures per source address (engine_challenge.c) ---------------- */

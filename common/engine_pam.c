@@ -107,6 +107,7 @@ static csam_result csam_pam_email_begin(csam_engine *engine,
     csam_store *store = engine->deps.store;
     char code[CSAM_ENGINE_CODE_SIZE] = "";
     char idtext[CSAM_STORE_INT_SIZE], minutes[CSAM_STORE_INT_SIZE];
+    struct csam_challenge_owner owner;
     struct csam_store_param p[1];
     struct csam_tvar vars[3];
     long age = -1;
@@ -130,7 +131,9 @@ static csam_result csam_pam_email_begin(csam_engine *engine,
         csam_store_rollback(store);
         return CSAM_OK;
     }
-    res = csam_challenge_issue(engine, acc->id, 0, CSAM_CHALLENGE_PAM_LOGIN,
+    owner.account_id = acc->id;
+    owner.username = username;
+    res = csam_challenge_issue(engine, &owner, 0, CSAM_CHALLENGE_PAM_LOGIN,
                                CSAM_KEY_EMAIL, source, code);
     if (res == CSAM_OK)
         res = csam_audit_write(store, username, "challenge.issued", 0, acc->id,
@@ -159,13 +162,17 @@ rollback:
     return res;
 }
 
+/* By name, in one statement: the account, its key and the code together
+ * (PAM codes are bound to the username). */
 static csam_result csam_pam_email_verify(csam_engine *engine,
-                                         const struct csam_pam_account *acc,
-                                         const char *code, const char *source,
+                                         const char *username, const char *code,
+                                         const char *source,
                                          struct csam_attempts *att)
 {
-    return csam_challenge_verify(engine, acc->id, CSAM_CHALLENGE_PAM_LOGIN,
-                                 code, source, 0, att);
+    struct csam_challenge_owner owner = {0, username};
+
+    return csam_challenge_verify(engine, &owner, CSAM_CHALLENGE_PAM_LOGIN,
+                                 CSAM_KEY_EMAIL, code, source, 0, att);
 }
 
 /* ---- key types, in order of preference ------------------------------- */
@@ -176,9 +183,9 @@ struct csam_pam_key {
                          const struct csam_pam_account *acc,
                          const char *username, const char *source,
                          struct csam_pam_challenge *out);
-    csam_result (*verify)(csam_engine *engine,
-                          const struct csam_pam_account *acc, const char *code,
-                          const char *source, struct csam_attempts *att);
+    csam_result (*verify)(csam_engine *engine, const char *username,
+                          const char *code, const char *source,
+                          struct csam_attempts *att);
 };
 
 static const struct csam_pam_key csam_pam_keys[] = {
@@ -252,9 +259,7 @@ csam_result csam_engine_pam_verify(csam_engine *engine, const char *username,
                                    struct csam_attempts *att)
 {
     const struct csam_pam_key *key = csam_pam_key_find(key_type);
-    struct csam_pam_account acc;
     struct csam_attempts dummy;
-    csam_result res;
 
     if (att == NULL)
         att = &dummy;
@@ -263,17 +268,11 @@ csam_result csam_engine_pam_verify(csam_engine *engine, const char *username,
         return CSAM_ERR_INVALID;
     if (key == NULL)
         return CSAM_ERR_NOT_FOUND;
-    res = csam_pam_account_get(engine, username, &acc);
-    if (res != CSAM_OK)
-        return res;
-    if (!(acc.keys & (unsigned)key_type))
+    /* The account, its key and its lock are checked by the verification
+     * itself: one round trip. */
+    if (username == NULL || csam_username_check(username) != CSAM_OK)
         return CSAM_ERR_NOT_FOUND;
-    res = key->verify(engine, &acc, code, source, att);
-    if (res == CSAM_OK)
-        csam_log(&engine->deps.logger, CSAM_LOG_INFO,
-                 "account %lld passed its PAM %s code", (long long)acc.id,
-                 csam_key_type_name(key_type));
-    return res;
+    return key->verify(engine, username, code, source, att);
 }
 
 csam_result csam_engine_account_check(csam_engine *engine, const char *username,

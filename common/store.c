@@ -25,6 +25,7 @@ struct csam_store {
     int in_tx;
     int tx_failed;
     unsigned long resets;
+    unsigned long round_trips;
     char sqlstate[6];
 };
 
@@ -107,6 +108,11 @@ unsigned long csam_store_resets(const csam_store *store)
     return store != NULL ? store->resets : 0;
 }
 
+unsigned long csam_store_round_trips(const csam_store *store)
+{
+    return store != NULL ? store->round_trips : 0;
+}
+
 const char *csam_store_sqlstate(const csam_store *store)
 {
     return store != NULL ? store->sqlstate : "";
@@ -174,6 +180,7 @@ static int csam_store_prepare(csam_store *store,
                  "too many distinct statements for one connection");
         return 0;
     }
+    store->round_trips++;
     res = PQprepare(store->conn, stmt->name, stmt->sql, stmt->nparams, NULL);
     ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
     if (ok)
@@ -202,6 +209,7 @@ static PGresult *csam_store_run(csam_store *store,
         lengths[i] = params[i].binary ? params[i].len : 0;
         formats[i] = params[i].binary ? 1 : 0;
     }
+    store->round_trips++;
     return PQexecPrepared(store->conn, stmt->name, stmt->nparams,
                           stmt->nparams > 0 ? values : NULL,
                           stmt->nparams > 0 ? lengths : NULL,

@@ -118,4 +118,8 @@ void csam_store_rollback(csam_store *store);
 /* Number of times the connection was reset (for tests and diagnostics). */
 unsigned long csam_store_resets(const csam_store *store);
 
+/* Number of round trips made so far (statements executed, prepared or
+ * retried), for tests and diagnostics of the "one round trip" budgets. */
+unsigned long csam_store_round_trips(const csam_store *store);
+
 #endif

@@ -78,6 +78,7 @@ static void wrong_of(const char *code, char *wrong)
 
 static void test_begin_reuse_verify(void **state)
 {
+    unsigned long trips;
     struct csam_test_citizen c;
     struct csam_pam_challenge ch;
     struct csam_attempts att;
@@ -105,10 +106,13 @@ static void test_begin_reuse_verify(void **state)
                          " WHERE username = $1",
                          c.username),
                      1);
+    /* one round trip verifies (the statement is prepared by now) */
+    trips = csam_store_round_trips(ctx.store);
     assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
                                             CSAM_KEY_EMAIL, code, "203.0.113.5",
                                             &att),
                      CSAM_OK);
+    assert_int_equal(csam_store_round_trips(ctx.store) - trips, 1);
     /* a success resets the account's failures */
     assert_int_equal(sql("SELECT failures FROM csam_accounts"
                          " WHERE username = $1",
@@ -290,6 +294,7 @@ static void test_purpose_binding(void **state)
     struct csam_test_citizen c;
     struct csam_attempts att;
     char pam_code[16], key_code[CSAM_ENGINE_CODE_SIZE];
+    struct csam_challenge_owner owner;
     long long account;
     char acc[32];
 
@@ -299,15 +304,17 @@ static void test_purpose_binding(void **state)
         sql("SELECT id FROM csam_accounts WHERE username = $1", c.username);
     snprintf(acc, sizeof(acc), "%lld", account);
     begin_fresh(&c, pam_code, sizeof(pam_code));
-    assert_int_equal(csam_challenge_issue(ctx.engine, account, 0,
+    owner.account_id = account;
+    owner.username = c.username;
+    assert_int_equal(csam_challenge_issue(ctx.engine, &owner, 0,
                                           CSAM_CHALLENGE_KEY_CONFIRM,
                                           CSAM_KEY_EMAIL, NULL, key_code),
                      CSAM_OK);
     /* the PAM code for key confirmation, the key code for PAM */
     if (strcmp(pam_code, key_code) != 0) {
-        assert_int_equal(csam_challenge_verify(ctx.engine, account,
-                                               CSAM_CHALLENGE_KEY_CONFIRM,
-                                               pam_code, NULL, 0, &att),
+        assert_int_equal(csam_challenge_verify(
+                             ctx.engine, &owner, CSAM_CHALLENGE_KEY_CONFIRM,
+                             CSAM_KEY_EMAIL, pam_code, NULL, 0, &att),
                          CSAM_ERR_BAD_CODE);
         assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
                                                 CSAM_KEY_EMAIL, key_code, NULL,
@@ -325,19 +332,19 @@ static void test_purpose_binding(void **state)
                          " AND superseded_at IS NULL",
                          acc),
                      1);
-    assert_int_equal(csam_challenge_verify(ctx.engine, account,
-                                           CSAM_CHALLENGE_WEB_LOGIN, pam_code,
-                                           NULL, 1, &att),
-                     CSAM_ERR_BAD_CODE);
+    assert_int_equal(
+        csam_challenge_verify(ctx.engine, &owner, CSAM_CHALLENGE_WEB_LOGIN,
+                              CSAM_KEY_EMAIL, pam_code, NULL, 1, &att),
+        CSAM_ERR_BAD_CODE);
     /* each works for its own purpose */
     assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
                                             CSAM_KEY_EMAIL, pam_code, NULL,
                                             &att),
                      CSAM_OK);
-    assert_int_equal(csam_challenge_verify(ctx.engine, account,
-                                           CSAM_CHALLENGE_KEY_CONFIRM, key_code,
-                                           NULL, 0, &att),
-                     CSAM_OK);
+    assert_int_equal(
+        csam_challenge_verify(ctx.engine, &owner, CSAM_CHALLENGE_KEY_CONFIRM,
+                              CSAM_KEY_EMAIL, key_code, NULL, 0, &att),
+        CSAM_OK);
     csam_wipe(key_code, sizeof(key_code));
 }
 
