@@ -119,6 +119,16 @@ csam_result csam_context_open(pam_handle_t *pamh,
                    err[0] != '\0' ? err : csam_result_name(res));
         goto out;
     }
+    /* libcurl's global initialisation, before anything could run it
+     * lazily from two threads at once.  After the first call it only
+     * counts a reference (libcurl >= 7.84 does that under its own lock);
+     * libcsam has no matching cleanup, and none is wanted while the
+     * module stays loaded (-z nodelete). */
+    res = csam_smtp_init();
+    if (res != CSAM_OK) {
+        pam_syslog(pamh, LOG_ERR, "cannot initialise the mail library");
+        goto out;
+    }
     ctx->smtp.relay = ctx->config.mail_relay;
     ctx->smtp.from = ctx->config.mail_from;
     ctx->smtp.timeout = ctx->config.mail_timeout;
