@@ -166,9 +166,8 @@ csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
  * source written to the audit trail.
  *
  * who is the account; acct/src/pick read the state before the statement;
- * c marks the code
- * used or counts the attempt; a counts (or clears) the account's
- * failures; s counts the source's; log writes the audit row.  When another
+ * c marks the code used or counts the attempt; a counts (or clears) the
+ * account's failures; s counts the source's; log writes the audit row.  When another
  * transaction used the code first, c's row lock waits for it and then
  * finds used_at set: c is empty and the answer is "expired".
  *
