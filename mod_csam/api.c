@@ -389,8 +389,8 @@ static const struct csam_api_foreign csam_api_foreign_errors[] = {
      "This method is not allowed here."},
     {HTTP_REQUEST_TIME_OUT, "invalid_request", "The request took too long."},
     {HTTP_LENGTH_REQUIRED, "invalid_request", "The body needs a length."},
-    {HTTP_REQUEST_ENTITY_TOO_LARGE, "too_large",
-     "The body is larger than 64 KiB."},
+    /* The server's LimitRequestBody may be lower than the API's 64 KiB. */
+    {HTTP_REQUEST_ENTITY_TOO_LARGE, "too_large", "The body is too large."},
     {HTTP_REQUEST_URI_TOO_LARGE, "invalid_request", "The URI is too long."},
     {HTTP_INTERNAL_SERVER_ERROR, "internal_error", "Internal error."},
     {HTTP_NOT_IMPLEMENTED, "invalid_request",

@@ -23,7 +23,10 @@ HEADER_LOG = os.path.join(os.environ.get("CSAM_TEST_TMPDIR", "/tmp"),
 t.start(__file__, httpd_opts=("--mpm", "prefork"), extra_conf=(
     'LogFormat "%%{X-CSAM-User}i|%%{x-csam-key}i|%%{X_CSAM_AUTH_TIME}i|'
     '%%{X-Csam-Anything}i|%%{X-Other}i" csamheaders\n'
-    'CustomLog "%s" csamheaders\n' % HEADER_LOG))
+    'CustomLog "%s" csamheaders\n'
+    '<LocationMatch "^/csam/api/v1/activation/resend$">\n'
+    '    LimitRequestBody 4096\n'
+    '</LocationMatch>\n' % HEADER_LOG))
 mbox = t.Mailbox()
 
 STRING_FIELDS = ("national_number", "first_name", "last_name", "birth_date",
@@ -279,6 +282,10 @@ def test_apache_errors_are_json_too():
         t.expect(r, 401, "unauthenticated")
         t.check((r.header("www-authenticate") or "").startswith("Basic "),
                 "the challenge is kept", r.headers)
+    # httpd's own body limit, lower than the API's here, answers as the API
+    # does.
+    t.expect(t.api("activation/resend", raw=b"{\"activation\": \""
+                   + b"x" * 5000 + b"\"}"), 413, "too_large")
     # The error endpoint itself is nothing to a client.
     t.expect(t.api("error", None, method="GET", content_type=None), 404,
              "not_found")
