@@ -12,6 +12,7 @@
 #include "http_config.h"
 #include "http_log.h"
 
+#include "apr_file_info.h"
 #include "apr_strings.h"
 
 #include <libpq-fe.h>
@@ -65,6 +66,31 @@ static int csam_runtime_apply_one(void *ctx, const char *key,
     a->error = apr_psprintf(a->p, "%s: %s",
                             apr_table_get(a->conf->origins, key), msg);
     return 0;
+}
+
+/* The mail templates are read when a mail is sent; their French set, the
+ * fallback of every language, is checked now so that a wrong CSAMDataDir
+ * stops httpd instead of failing the first registration. */
+static const char *csam_runtime_check_mail(apr_pool_t *p,
+                                           const char *data_dir)
+{
+    static const char *const kinds[] = {"activation", "code"};
+    static const char *const parts[] = {".subject", ".txt", ".html"};
+    size_t i, j;
+
+    for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        for (j = 0; j < sizeof(parts) / sizeof(parts[0]); j++) {
+            const char *path = apr_pstrcat(p, data_dir,
+                                           "/templates/mail/fr/", kinds[i],
+                                           parts[j], NULL);
+            apr_finfo_t fi;
+
+            if (apr_stat(&fi, path, APR_FINFO_TYPE, p) != APR_SUCCESS
+                || fi.filetype != APR_REG)
+                return apr_psprintf(p, "CSAMDataDir: mail template '%s' "
+                                       "not found", path);
+        }
+    return NULL;
 }
 
 /* Build the run-time state of one server; an error message or NULL. */
@@ -134,6 +160,9 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
     err = csam_page_load(p, rt->config.data_dir, &rt->pages);
     if (err != NULL)
         return apr_psprintf(p, "CSAMDataDir: %s", err);
+    err = csam_runtime_check_mail(p, rt->config.data_dir);
+    if (err != NULL)
+        return err;
 
     rt->smtp.relay = rt->config.mail_relay;
     rt->smtp.from = rt->config.mail_from;

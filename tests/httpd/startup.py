@@ -94,6 +94,21 @@ def test_secret_file():
     refused(replaced("CSAMSecretFile", SCRATCH), "CSAMSecretFile")
 
 
+def test_data_dir():
+    empty = os.path.join(SCRATCH, "empty-data")
+    os.makedirs(empty, exist_ok=True)
+    refused(replaced("CSAMDataDir", empty), "CSAMDataDir")
+    # Pages there but no mail templates: refused too, not at the first
+    # registration.
+    import shutil
+    partial = os.path.join(SCRATCH, "partial-data")
+    shutil.copytree(os.path.join(CONF_DIR, "data"), partial)
+    shutil.rmtree(os.path.join(partial, "templates", "mail"))
+    refused(replaced("CSAMDataDir", partial), "CSAMDataDir",
+            "activation.subject")
+    refused(replaced("CSAMDataDir", "relative/dir"), "CSAMDataDir")
+
+
 def test_database():
     out = refused(replaced("CSAMDatabase", "\"password=hunter2 host='db\""),
                   "CSAMDatabase")
@@ -159,6 +174,7 @@ t.run([
     test_good_configuration_passes,
     test_public_url,
     test_secret_file,
+    test_data_dir,
     test_database,
     test_numbers_and_mail,
     test_context,
