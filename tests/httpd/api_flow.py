@@ -246,6 +246,20 @@ def test_steps_out_of_order():
                                       "key_type": "email",
                                       "accept_terms": False}),
              400, "terms_not_accepted")
+    # Only the key types offered by activation can be chosen.
+    offered = t.expect(t.api("activation", {"token": token,
+                                            "activation_code":
+                                            reply["activation_code"]}),
+                       200)
+    handle = offered["activation"]
+    for kind in ("sms", "totp"):
+        if kind not in offered["key_types"]:
+            t.expect(t.api("activation/key",
+                           {"activation": handle, "key_type": kind,
+                            "accept_terms": True,
+                            **({"phone": "+32470123456"}
+                               if kind == "sms" else {})}),
+                     400, "invalid_request")
     t.choose_email_key(handle)
     t.set_credentials(handle, user)
     code = t.security_code(mbox.wait(reg["email"]))
