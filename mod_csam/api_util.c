@@ -146,6 +146,9 @@ int csam_api_error(request_rec *r, csam_result res,
     if (m->status == HTTP_INTERNAL_SERVER_ERROR)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "CSAM00013: internal error: %s", csam_result_name(res));
+    /* Clients may try again soon: the pool reconnects by itself. */
+    if (m->status == HTTP_SERVICE_UNAVAILABLE)
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
     if (att != NULL && (res == CSAM_ERR_BAD_CODE || res == CSAM_ERR_LOCKED
                         || res == CSAM_ERR_BAD_CREDENTIALS)) {
         if (att->attempts_left >= 0)

@@ -42,8 +42,9 @@ def test_database_down_then_back():
     pg("stop")
     try:
         for _ in range(3):
-            t.expect(t.api("registrations", t.citizen(), auth=t.OFFICER),
-                     503, "unavailable")
+            r = t.api("registrations", t.citizen(), auth=t.OFFICER)
+            t.expect(r, 503, "unavailable")
+            t.check(r.header("retry-after") == "5", "Retry-After", r.headers)
             t.expect(t.api("activation", {"token": token, "activation_code":
                                           reply["activation_code"]}),
                      503, "unavailable")
