@@ -49,9 +49,10 @@ static const char *csam_pam_source(pam_handle_t *pamh)
     return i > 0 ? s : NULL;
 }
 
-/* Arguments and user, common to both stacks.  On failure *res says why
- * (CSAM_ERR_CONFIG, CSAM_ERR_USERNAME) and it has been logged; the user's
- * name is logged only once it is known to be a well-formed CSAM name. */
+/* Arguments and user, common to both stacks.  Errors, already logged:
+ * CSAM_ERR_CONFIG (bad arguments), CSAM_ERR_USERNAME (no user, or not a
+ * CSAM username: checked before anything touches the database).  The
+ * user's name is logged only once it is known to be well-formed. */
 static csam_result csam_pam_start(pam_handle_t *pamh, int argc,
                                   const char **argv, struct csam_options *opts,
                                   const char **user)
@@ -241,7 +242,5 @@ out:
     else if (res != CSAM_OK && stage != CSAM_STATUS_SETUP)
         pam_syslog(pamh, LOG_NOTICE, "account check of user %s failed: %s",
                    user, csam_result_name(res));
-    return csam_status_map(stage == CSAM_STATUS_SETUP ? CSAM_STATUS_SETUP
-                                                      : CSAM_STATUS_ACCOUNT,
-                           res, opts.nullok);
+    return csam_status_map(stage, res, opts.nullok);
 }
