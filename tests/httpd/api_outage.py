@@ -116,6 +116,37 @@ def test_pool_is_bounded():
     t.check(1 <= conns <= 16, "connections bounded by the threads", conns)
 
 
+def test_graceful_restart():
+    """A graceful restart rereads the configuration (secret, templates)
+    and makes new pools; flows started before it go on."""
+    import signal
+    import time
+    reg, reply, token = t.register(mbox)
+    handle = t.open_activation(token, reply["activation_code"])
+    parent = httpd_parent()
+    log = os.environ["CSAM_TEST_HTTPD_ERROR_LOG"]
+
+    def restarts():
+        with open(log) as f:
+            return f.read().count("resuming normal operations")
+
+    before = restarts()
+    os.kill(parent, signal.SIGUSR1)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if restarts() > before:
+            break
+        time.sleep(0.1)
+    else:
+        raise t.Failure("no graceful restart seen in the error log")
+    t.check(httpd_parent() == parent, "same parent process")
+    t.choose_email_key(handle)
+    t.set_credentials(handle, t.username())
+    code = t.security_code(mbox.wait(reg["email"]))
+    t.expect(t.api("activation/confirm", {"activation": handle,
+                                          "code": code}), 200)
+
+
 def set_directive(name, value):
     """Set (value None: unset) a directive on node 1 and restart it."""
     import subprocess
@@ -238,4 +269,5 @@ t.run([
     test_database_restart_under_pooled_connections,
     test_mail_relay_down,
     test_database_not_answering,
+    test_graceful_restart,
 ])
