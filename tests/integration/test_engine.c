@@ -4,6 +4,9 @@
  * read from the mails the server stored, and the database is checked with
  * direct queries.
  */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -727,6 +730,68 @@ static void test_confirm_notice_mail_down(void **state)
                      CSAM_OK);
 }
 
+/* Two desks registering one person at the same moment: both succeed, the
+ * later supersedes the earlier, one registration stays live. */
+struct desk {
+    struct csam_test_ctx *ctx;
+    const struct csam_registration *reg;
+    pthread_barrier_t *barrier;
+    struct csam_registration_receipt receipt;
+    csam_result res;
+};
+
+static void *desk_run(void *arg)
+{
+    struct desk *d = arg;
+
+    pthread_barrier_wait(d->barrier);
+    d->res = csam_engine_register(d->ctx->engine, "officer.race", NULL, d->reg,
+                                  &d->receipt);
+    return NULL;
+}
+
+static void test_concurrent_registrations(void **state)
+{
+    struct csam_test_ctx second;
+    struct csam_test_citizen c;
+    pthread_barrier_t barrier;
+    struct desk a, b;
+    pthread_t ta, tb;
+    int round;
+
+    (void)state;
+    csam_test_ctx_open(&second, 0);
+    citizen(&c, "twodesks");
+    for (round = 0; round < 5; round++) {
+        assert_int_equal(pthread_barrier_init(&barrier, NULL, 2), 0);
+        memset(&a, 0, sizeof(a));
+        memset(&b, 0, sizeof(b));
+        a.ctx = &ctx;
+        b.ctx = &second;
+        a.reg = b.reg = &c.reg;
+        a.barrier = b.barrier = &barrier;
+        assert_int_equal(pthread_create(&ta, NULL, desk_run, &a), 0);
+        assert_int_equal(pthread_create(&tb, NULL, desk_run, &b), 0);
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+        pthread_barrier_destroy(&barrier);
+        assert_int_equal(a.res, CSAM_OK);
+        assert_int_equal(b.res, CSAM_OK);
+        assert_int_equal(sql_count("SELECT count(*) FROM csam_registrations"
+                                   " WHERE email = $1 AND used_at IS NULL"
+                                   " AND superseded_at IS NULL",
+                                   c.email),
+                         1);
+    }
+    assert_int_equal(sql_count("SELECT count(*) FROM csam_registrations"
+                               " WHERE email = $1",
+                               c.email),
+                     10);
+    while (csam_test_mail_count(&ctx.env, c.email) > 0)
+        free(csam_test_mail_take(&ctx.env, c.email));
+    csam_test_ctx_close(&second);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -739,6 +804,7 @@ int main(void)
         cmocka_unit_test(test_credentials_refusals),
         cmocka_unit_test(test_confirm_codes),
         cmocka_unit_test(test_confirm_notice_mail_down),
+        cmocka_unit_test(test_concurrent_registrations),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
