@@ -353,6 +353,22 @@ def test_resend():
     t.forgive_source()
 
 
+def test_number_forms():
+    """Dots, dashes and spaces between the digits, born after 2000, and BIS
+    numbers all go in national_number."""
+    import datetime
+    for birth, kw in ((datetime.date(1985, 7, 30), {"dotted": False}),
+                      (datetime.date(2004, 2, 29), {}),
+                      (datetime.date(1985, 7, 30), {"bis": 20}),
+                      (datetime.date(1990, 1, 15), {"bis": 40})):
+        number = t.nrn(birth, **kw)
+        for form in (number, number.replace(".", " ").replace("-", " ")):
+            reg = t.citizen(national_number=form,
+                            birth_date=birth.isoformat())
+            t.expect(t.api("registrations", reg, auth=t.OFFICER), 201)
+            mbox.wait(reg["email"])
+
+
 def test_validation_errors():
     bad_checksum = t.citizen()
     nn = bad_checksum["national_number"]
@@ -432,6 +448,7 @@ t.run([
     test_code_shapes_refused,
     test_expired_confirm_code,
     test_resend,
+    test_number_forms,
     test_validation_errors,
     test_credentials_errors,
     test_concurrent_confirmations,

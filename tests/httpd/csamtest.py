@@ -169,13 +169,14 @@ def api(path, payload=None, raw=None, content_type="application/json",
 _serial = [random.randint(1, 400)]
 
 
-def nrn(birth, serial=None, dotted=True):
-    """A valid national register number for a birth date (modulo 97)."""
+def nrn(birth, serial=None, dotted=True, bis=0):
+    """A valid national register number for a birth date (modulo 97); a
+    BIS number with bis=20 or 40 (added to the month)."""
     if serial is None:
         _serial[0] = _serial[0] % 997 + 1
         serial = _serial[0]
-    head = "%02d%02d%02d%03d" % (birth.year % 100, birth.month, birth.day,
-                                 serial)
+    head = "%02d%02d%02d%03d" % (birth.year % 100, birth.month + bis,
+                                 birth.day, serial)
     base = int(head) + (2000000000 if birth.year >= 2000 else 0)
     check_digits = 97 - base % 97
     if dotted:
