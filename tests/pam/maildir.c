@@ -17,23 +17,54 @@
 #define CSAM_MAILDIR_POLL_MS   20
 #define CSAM_MAILDIR_TOKEN_LEN 43
 
+/* The seen names are kept sorted: a loop of a thousand logins must not
+ * spend its time comparing file names. */
+static size_t csam_maildir_find(const struct csam_maildir *md, const char *name,
+                                int *found)
+{
+    size_t lo = 0, hi = md->nseen;
+
+    *found = 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(md->seen[mid], name);
+
+        if (cmp == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static int csam_maildir_is_seen(const struct csam_maildir *md, const char *name)
 {
-    size_t i;
+    int found;
 
-    for (i = 0; i < md->nseen; i++)
-        if (strcmp(md->seen[i], name) == 0)
-            return 1;
-    return 0;
+    csam_maildir_find(md, name, &found);
+    return found;
 }
 
 static int csam_maildir_mark(struct csam_maildir *md, const char *name)
 {
+    int found;
+    size_t at = csam_maildir_find(md, name, &found);
+    char *copy;
+
+    if (found)
+        return 0;
     if (md->nseen == CSAM_MAILDIR_SEEN_MAX)
         return -1;
-    md->seen[md->nseen] = strdup(name);
-    if (md->seen[md->nseen] == NULL)
+    copy = strdup(name);
+    if (copy == NULL)
         return -1;
+    memmove(&md->seen[at + 1], &md->seen[at],
+            (md->nseen - at) * sizeof(md->seen[0]));
+    md->seen[at] = copy;
     md->nseen++;
     return 0;
 }
