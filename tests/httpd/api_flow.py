@@ -58,6 +58,14 @@ def test_full_flow():
     t.check(t.scalar("SELECT password_hash LIKE '$argon2id$%%' FROM "
                      "csam_accounts WHERE username = '%s'" % user) == "t",
             "password hash is Argon2id")
+    # The audit trail names the officer (Apache's r->user) and the client
+    # address for the registration, and the citizen's steps after it.
+    audit = t.psql("SELECT actor, source FROM csam_audit WHERE "
+                   "registration_id = %d ORDER BY id" % rid)
+    t.check(len(audit) >= 3, "audit rows for the flow", audit)
+    t.check(audit[0] == ["officer", "127.0.0.1"], "who and from where",
+            audit[0])
+    t.check(all(row[1] == "127.0.0.1" for row in audit), "sources", audit)
 
     # Everything of that flow is now used up.
     t.expect(t.api("activation", {"token": token,
