@@ -139,6 +139,9 @@ def test_activation_mail():
             str(msg["To"]), "To", msg["To"])
     t.check(msg.get_body(preferencelist=("html",)) is not None,
             "activation mail has an HTML part")
+    # From CSAMMailFrom, display name and all (RFC 2047 decoded here).
+    t.check(str(msg["From"]) == "CSAM Mes clés numériques "
+            "<noreply@csam.test>", "From is CSAMMailFrom", str(msg["From"]))
     t.check(str(msg["Subject"]) == "CSAM – Mijn digitale sleutels: "
             "activering", "Dutch subject", str(msg["Subject"]))
     fr = t.citizen()
