@@ -159,6 +159,13 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
                                 source, &ch, &att);
     if (res != CSAM_OK)
         goto out;
+    if (opts.debug)
+        pam_syslog(pamh, LOG_DEBUG, "user %s: key %s, %s, from %s", user,
+                   csam_key_type_name(ch.key_type),
+                   ch.key_type == CSAM_KEY_TOTP ? "nothing sent"
+                   : ch.reused                  ? "pending code reused"
+                                                : "code sent",
+                   source != NULL ? source : "local");
     if (ch.key_type != CSAM_KEY_TOTP)
         csam_conv_info(pamh, flags, csam_pam_sent_text(&ch));
     prompt = opts.prompt;

@@ -278,7 +278,8 @@ class Harness:
         return user
 
     def pamtester(self, service, user, ops=("authenticate",), answer=None,
-                  mail_to=None, before_answer=None, env=None, timeout=60):
+                  mail_to=None, before_answer=None, env=None, timeout=60,
+                  items=()):
         """Run pamtester; ops are its operations, e.g.
         "authenticate(PAM_SILENT)".  answer: a string typed at the prompt;
         or, with mail_to, None to type the code of the next mail to mail_to
@@ -287,7 +288,10 @@ class Harness:
         mail is in, before the code is typed.  Returns a Result; .mail is
         the mail read (or None), .typed what was typed."""
         before = set(self.mails())
-        args = ["/usr/bin/pamtester", "-v", service, user] + list(ops)
+        args = ["/usr/bin/pamtester", "-v"]
+        for item in items:      # e.g. "rhost=client.example"
+            args += ["-I", item]
+        args += [service, user] + list(ops)
         out = tempfile.TemporaryFile(mode="w+", dir=self.dir)
         err = tempfile.TemporaryFile(mode="w+", dir=self.dir)
         proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=out,

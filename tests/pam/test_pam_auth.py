@@ -78,6 +78,27 @@ h.expect(res, "PAM_SUCCESS", "login with prompt=")
 h.check("Votre code CSAM, SVP :" in res.stdout + res.stderr,
         "prompt= text shown", res.stderr)
 
+# ---- debug: one line per step, PAM_RHOST only when it looks like a host
+svc_debug = h.csam_service("csam-debug", "debug")
+res = h.pamtester(svc_debug, BOB, ["authenticate"], mail_to="bob@example.test",
+                  items=["rhost=client-7.example.test"])
+h.expect(res, "PAM_SUCCESS", "debug")
+h.check(any("user bob.en: key email, code sent, from client-7.example.test"
+            in line for line in res.syslog), "debug line with the source",
+        res.syslog)
+h.no_secret_logged(res, [res.typed], "debug")
+res = h.pamtester(svc_debug, BOB, ["authenticate"], mail_to="bob@example.test",
+                  items=["rhost=evil host;$(id)"])
+h.expect(res, "PAM_SUCCESS", "debug, odd PAM_RHOST")
+h.check(any("from local" in line for line in res.syslog) and
+        not any("evil" in line for line in res.syslog),
+        "an odd PAM_RHOST is neither logged nor stored", res.syslog)
+h.check(h.psql("SELECT count(*) FROM csam_audit WHERE source LIKE 'evil%'")
+        == "0", "the odd PAM_RHOST is not in the audit trail")
+h.check(h.psql("SELECT count(*) FROM csam_audit WHERE source ="
+               " 'client-7.example.test'") != "0",
+        "a host-like PAM_RHOST is the audit trail's source")
+
 # ---- wrong code
 res = h.pamtester(svc, BOB, ["authenticate"], answer="00000000")
 h.expect(res, "PAM_AUTH_ERR", "wrong code")
