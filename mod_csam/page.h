@@ -1,6 +1,7 @@
 /*
- * Rendering of the HTML pages, shared by page.c, page_registration.c and
- * page_activate.c.
+ * Rendering of the HTML pages, shared by page.c, page_registration.c,
+ * page_activate.c, page_login.c and page_keys.c, and the entry points of
+ * the login, logout and self-management pages for handler.c.
  *
  * Pages are templates from <data_dir>/templates/pages/<lang>/ (so a portal
  * can brand and translate them) rendered with csam_template_render():
@@ -145,5 +146,21 @@ const char *csam_page_error_key(request_rec *r, const char *error,
  * with the attempts left or the delay when given. */
 const char *csam_page_result_text(struct csam_page *pg, const char *error,
                                   long attempts_left, long retry_after);
+
+/* ---- entry points (handler.c dispatches to them) ----------------------- */
+
+/* /csam/login[?return=<local path>]: username and password, the key
+ * choice, the code; a session cookie and 303 to the cleaned return path
+ * (default <handler>/keys) at the end.  GET and POST. */
+int csam_page_login(request_rec *r, struct csam_mod_runtime *rt);
+
+/* /csam/logout: GET shows a button, POST (CSRF) ends the session and
+ * answers 303 to the login page with a notice. */
+int csam_page_logout(request_rec *r, struct csam_mod_runtime *rt);
+
+/* /csam/keys: the session's keys, deactivating one, adding another type,
+ * changing the password.  Without a session: 303 to
+ * <handler>/login?return=<handler>/keys.  GET and POST. */
+int csam_page_keys(request_rec *r, struct csam_mod_runtime *rt);
 
 #endif
