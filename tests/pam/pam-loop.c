@@ -7,7 +7,11 @@
  * nothing leaked; in every build it checks that no file descriptor was
  * left open and that the resident set did not grow without bound.
  *
- *   pam-loop CONFDIR SERVICE USER MAILDIR EMAIL N
+ *   pam-loop CONFDIR SERVICE USER MAILDIR EMAIL N [THREADS]
+ *
+ * With THREADS, that many threads do it at once, thread i as USER<i> with
+ * the address <i>.EMAIL: a threaded host (a display manager, a PAM-using
+ * daemon) calling the module concurrently.
  *
  * CONFDIR holds the service file (pam_start_confdir: nothing in /etc).
  * Prints one summary line; exits 0 when every round returned PAM_SUCCESS
@@ -16,6 +20,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,58 +141,117 @@ static int csam_loop_round(const char *confdir, const char *service,
     return status;
 }
 
+/* One thread's share: its own user, mailbox address and rounds. */
+struct csam_loop_thread {
+    struct csam_loop loop;
+    char user[128];
+    char email[256];
+    const char *confdir, *service;
+    long rounds, failures;
+    int first_failure;
+    pthread_t tid;
+};
+
+static void *csam_loop_run(void *arg)
+{
+    struct csam_loop_thread *t = arg;
+    long i;
+
+    for (i = 0; i < t->rounds; i++) {
+        int status = csam_loop_round(t->confdir, t->service, t->user, &t->loop);
+
+        if (status != PAM_SUCCESS) {
+            if (t->failures == 0)
+                t->first_failure = status;
+            t->failures++;
+        }
+    }
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
-    static struct csam_loop loop;
-    long n, i, failures = 0, warm = 0;
+    struct csam_loop_thread *threads;
+    long n, i, nthreads = 1, failures = 0, reused = 0, warm = 0;
     long rss_after_warmup = -1, rss_end, slack = CSAM_LOOP_RSS_SLACK_KB;
     const char *env_slack = getenv("CSAM_LOOP_RSS_SLACK_KB");
     int fds_before, fds_after, first_failure = PAM_SUCCESS;
     double t0, elapsed;
 
-    if (argc != 7 || (n = strtol(argv[6], NULL, 10)) <= 0 || n > 1000000) {
+    if (argc < 7 || argc > 8 || (n = strtol(argv[6], NULL, 10)) <= 0 ||
+        n > 1000000 ||
+        (argc == 8 &&
+         ((nthreads = strtol(argv[7], NULL, 10)) < 1 || nthreads > 64))) {
         fprintf(stderr, "usage: pam-loop CONFDIR SERVICE USER MAILDIR EMAIL "
-                        "N\n");
+                        "N [THREADS]\n");
         return 2;
     }
     /* ASan's quarantine holds freed memory on purpose: sanitizer runs
      * rely on LeakSanitizer instead and widen this check. */
     if (env_slack != NULL)
         slack = strtol(env_slack, NULL, 10);
-    if (csam_maildir_open(&loop.md, argv[4]) != 0)
+    threads = calloc((size_t)nthreads, sizeof(*threads));
+    if (threads == NULL)
         return 1;
-    loop.email = argv[5];
+    /* With THREADS, thread i logs in as USER<i> with the mail address
+     * <i>.EMAIL, all at once in one process. */
+    for (i = 0; i < nthreads; i++) {
+        struct csam_loop_thread *t = &threads[i];
+
+        if (nthreads == 1) {
+            snprintf(t->user, sizeof(t->user), "%s", argv[3]);
+            snprintf(t->email, sizeof(t->email), "%s", argv[5]);
+        } else {
+            snprintf(t->user, sizeof(t->user), "%s%ld", argv[3], i);
+            snprintf(t->email, sizeof(t->email), "%ld.%s", i, argv[5]);
+        }
+        t->confdir = argv[1];
+        t->service = argv[2];
+        t->rounds = n;
+        t->loop.email = t->email;
+        if (csam_maildir_open(&t->loop.md, argv[4]) != 0)
+            return 1;
+    }
 
     /* A few rounds first, so one-time initialisation (libraries loaded
      * once, OpenSSL's and libcurl's global state) is not taken for a
      * leak; then the measured rounds. */
     warm = n < 10 ? 1 : 10;
     for (i = 0; i < warm; i++)
-        if (csam_loop_round(argv[1], argv[2], argv[3], &loop) != PAM_SUCCESS)
+        if (csam_loop_round(argv[1], argv[2], threads[0].user,
+                            &threads[0].loop) != PAM_SUCCESS)
             failures++;
     fds_before = csam_loop_count_fds();
     rss_after_warmup = csam_loop_rss_kb();
     t0 = csam_loop_now();
-    for (i = 0; i < n; i++) {
-        int status = csam_loop_round(argv[1], argv[2], argv[3], &loop);
-
-        if (status != PAM_SUCCESS) {
-            if (failures == 0)
-                first_failure = status;
-            failures++;
-        }
+    if (nthreads == 1) {
+        csam_loop_run(&threads[0]);
+    } else {
+        for (i = 0; i < nthreads; i++)
+            if (pthread_create(&threads[i].tid, NULL, csam_loop_run,
+                               &threads[i]) != 0)
+                return 1;
+        for (i = 0; i < nthreads; i++)
+            pthread_join(threads[i].tid, NULL);
     }
     elapsed = csam_loop_now() - t0;
     fds_after = csam_loop_count_fds();
     rss_end = csam_loop_rss_kb();
-    csam_maildir_close(&loop.md);
+    for (i = 0; i < nthreads; i++) {
+        if (threads[i].failures != 0 && failures == 0)
+            first_failure = threads[i].first_failure;
+        failures += threads[i].failures;
+        reused += threads[i].loop.reused;
+        csam_maildir_close(&threads[i].loop.md);
+    }
+    free(threads);
 
-    printf("pam-loop: %ld rounds (+%ld warm-up), %ld failed%s%s, %ld reused "
-           "a pending code, %.2f ms per round, fds %d -> %d, rss %ld -> %ld "
-           "kB\n",
-           n, warm, failures, failures ? ", first: " : "",
-           failures ? pam_strerror(NULL, first_failure) : "", (long)loop.reused,
-           elapsed * 1000.0 / (double)n, fds_before, fds_after,
+    printf("pam-loop: %ld rounds x %ld thread(s) (+%ld warm-up), %ld failed"
+           "%s%s, %ld reused a pending code, %.2f ms per round, fds %d -> %d,"
+           " rss %ld -> %ld kB\n",
+           n, nthreads, warm, failures, failures ? ", first: " : "",
+           failures ? pam_strerror(NULL, first_failure) : "", reused,
+           elapsed * 1000.0 / (double)(n * nthreads), fds_before, fds_after,
            rss_after_warmup, rss_end);
     if (failures != 0 || fds_before < 0 || fds_after != fds_before)
         return 1;
