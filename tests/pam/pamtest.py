@@ -77,6 +77,62 @@ class Result:
         return "<pamtester rc=%d %s>" % (self.rc, self.status)
 
 
+class Running:
+    """A pamtester process started by Harness.start()."""
+
+    def __init__(self, harness, args, env):
+        self.harness = harness
+        self.typed = None
+        self.out = tempfile.TemporaryFile(mode="w+", dir=harness.dir)
+        self.err = tempfile.TemporaryFile(mode="w+", dir=harness.dir)
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE,
+                                     stdout=self.out, stderr=self.err,
+                                     env=env, text=True)
+
+    def prompted(self, timeout=20.0):
+        """Wait until the prompt is shown; False if it never is."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.err.seek(0)
+            if Harness.prompted(self.err.read()):
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.01)
+        return False
+
+    def type(self, typed):
+        """Type `typed` (None: nothing) and close the input."""
+        self.typed = typed
+        try:
+            if typed is not None:
+                self.proc.stdin.write(typed + "\n")
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass
+
+    def finish(self, typed=None, timeout=60):
+        """Type `typed` unless type() was called, and collect the
+        Result."""
+        if not self.proc.stdin.closed:
+            self.type(typed)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        self.out.seek(0)
+        self.err.seek(0)
+        res = Result(rc, self.out.read(), self.err.read(),
+                     self.harness.codes)
+        self.out.close()
+        self.err.close()
+        res.typed = self.typed
+        res.mail = None
+        return res
+
+
 class Harness:
     def __init__(self):
         for var in ("CSAM_SRCDIR", "CSAM_BUILDDIR", "CSAM_TEST_PG",
@@ -277,6 +333,16 @@ class Harness:
                                  (user, proc.stderr.strip()))
         return user
 
+    def start(self, service, user, ops=("authenticate",), env=None,
+              items=()):
+        """Start pamtester without answering it: a Running, for tests that
+        drive several at once."""
+        args = ["/usr/bin/pamtester", "-v"]
+        for item in items:      # e.g. "rhost=client.example"
+            args += ["-I", item]
+        args += [service, user] + list(ops)
+        return Running(self, args, self.env(env))
+
     def pamtester(self, service, user, ops=("authenticate",), answer=None,
                   mail_to=None, before_answer=None, env=None, timeout=60,
                   items=()):
@@ -284,44 +350,20 @@ class Harness:
         "authenticate(PAM_SILENT)".  answer: a string typed at the prompt;
         or, with mail_to, None to type the code of the next mail to mail_to
         (or of the pending one the module reused; an empty line if there
-        is none).  before_answer(mail) runs once that
-        mail is in, before the code is typed.  Returns a Result; .mail is
-        the mail read (or None), .typed what was typed."""
+        is none).  before_answer(mail) runs once that mail is in, before
+        the code is typed.  Returns a Result; .mail is the mail read (or
+        None), .typed what was typed."""
         before = set(self.mails())
-        args = ["/usr/bin/pamtester", "-v"]
-        for item in items:      # e.g. "rhost=client.example"
-            args += ["-I", item]
-        args += [service, user] + list(ops)
-        out = tempfile.TemporaryFile(mode="w+", dir=self.dir)
-        err = tempfile.TemporaryFile(mode="w+", dir=self.dir)
-        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=out,
-                                stderr=err, env=self.env(env), text=True)
+        run = self.start(service, user, ops, env, items)
         mail = None
         typed = answer
         if typed is None and mail_to is not None:
-            mail = self.wait_code_mail(mail_to, before, proc, err)
+            mail = self.wait_code_mail(mail_to, before, run.proc, run.err)
             typed = self.code_in(mail) if mail is not None else ""
             if mail is not None and before_answer is not None:
                 before_answer(mail)
-        try:
-            if typed is not None:
-                proc.stdin.write(typed + "\n")
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        try:
-            rc = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            raise
-        out.seek(0)
-        err.seek(0)
-        res = Result(rc, out.read(), err.read(), self.codes)
-        out.close()
-        err.close()
+        res = run.finish(typed, timeout)
         res.mail = mail
-        res.typed = typed
         return res
 
     def psql(self, sql):

@@ -56,6 +56,24 @@ shown = res.stdout + res.stderr
 h.check("Le code de sécurité envoyé il y a peu est toujours valable." in shown,
         "the user is told the earlier code still holds", shown)
 
+# ---- two logins of one account at once (two ssh sessions): one code is
+# mailed and both prompts wait for it; it is single-use, so exactly one
+# of the two answers wins.
+GRACE = h.enrol("grace", "grace@example.test", "en")
+before = set(h.mails("grace@example.test"))
+runs = [h.start(svc, GRACE) for _ in range(2)]
+h.check(all(r.prompted() for r in runs), "both concurrent logins prompt")
+sent = [m for n, m in h.mails("grace@example.test").items()
+        if n not in before]
+h.check(len(sent) == 1, "one code mailed for two concurrent logins",
+        len(sent))
+code = h.code_in(sent[0]) if sent else ""
+for r in runs:      # both answers in flight before either is collected
+    r.type(code)
+results = sorted(r.finish().status for r in runs)
+h.check(results == ["PAM_AUTH_ERR", "PAM_SUCCESS"],
+        "the code serves one of the two logins only", results)
+
 # ---- the account's language, and PAM_SILENT
 res = h.pamtester(svc, BOB, ["authenticate"], mail_to="bob@example.test")
 h.expect(res, "PAM_SUCCESS", "English account")
