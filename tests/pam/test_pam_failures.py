@@ -159,6 +159,12 @@ res = h.pamtester(svc_insecure, ALICE, ["authenticate"],
                   mail_to="alice@example.test")
 h.expect(res, "PAM_SUCCESS", "root-owned 0644 csam.conf")
 
+# pam_csam makes no links: public_url is not needed in its csam.conf
+minimal = h.write_conf("minimal.conf", public_url=None, mail_timeout=None)
+res = h.pamtester(h.csam_service("csam-minimal", conf=minimal), ALICE,
+                  ["authenticate"], mail_to="alice@example.test")
+h.expect(res, "PAM_SUCCESS", "csam.conf without public_url")
+
 svc_missing = h.service("csam-missing", auth=[
     "required pam_csam.so config=%s/nonexistent.conf" % h.dir])
 res = h.pamtester(svc_missing, ALICE, ["authenticate"], answer="123456")
