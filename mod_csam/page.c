@@ -41,6 +41,12 @@ static const char *const csam_page_files[CSAM_PAGE_COUNT] = {
     "activate_confirm.html",
     "activate_done.html",
     "message.html",
+    "login.html",
+    "login_key.html",
+    "login_code.html",
+    "logout.html",
+    "keys.html",
+    "keys_confirm.html",
 };
 
 /* messages.txt keys of each page's <title>, same order. */
@@ -54,6 +60,12 @@ static const char *const csam_page_titles[CSAM_PAGE_COUNT] = {
     "title.activate_confirm",
     "title.activate_done",
     NULL, /* a message page's title is its heading */
+    "title.login",
+    "title.login_key",
+    "title.login_code",
+    "title.logout",
+    "title.keys",
+    "title.keys_confirm",
 };
 
 struct csam_page_set {

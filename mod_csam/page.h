@@ -19,6 +19,7 @@
 
 #include "apr_tables.h"
 
+#include "login.h"
 #include "mod_csam.h"
 
 enum csam_page_id {
@@ -31,6 +32,12 @@ enum csam_page_id {
     CSAM_PAGE_ACTIVATE_CONFIRM,
     CSAM_PAGE_ACTIVATE_DONE,
     CSAM_PAGE_MESSAGE,
+    CSAM_PAGE_LOGIN,
+    CSAM_PAGE_LOGIN_KEY,
+    CSAM_PAGE_LOGIN_CODE,
+    CSAM_PAGE_LOGOUT,
+    CSAM_PAGE_KEYS,
+    CSAM_PAGE_KEYS_CONFIRM,
     CSAM_PAGE_COUNT
 };
 
@@ -146,6 +153,43 @@ const char *csam_page_error_key(request_rec *r, const char *error,
  * with the attempts left or the delay when given. */
 const char *csam_page_result_text(struct csam_page *pg, const char *error,
                                   long attempts_left, long retry_after);
+
+/* ---- login state shared by the login, logout and keys pages
+ * (page_session.c) ---------------------------------------------------- */
+
+/* The longest return path the login page carries. */
+#define CSAM_PAGE_RETURN_MAX 1024
+
+/* value when it is a local absolute path that is safe to redirect to and
+ * to show: starts with one "/" (not "//" nor "/\"), at most
+ * CSAM_PAGE_RETURN_MAX bytes of printable ASCII without backslash, space,
+ * CR or LF; otherwise <handler>/keys.  In r->pool. */
+const char *csam_page_return_clean(request_rec *r,
+                                   struct csam_mod_runtime *rt,
+                                   const char *value);
+
+/* The login page's URL for return path ret (already clean; NULL: none),
+ * its query string percent-encoded.  In r->pool. */
+const char *csam_page_login_url(request_rec *r, struct csam_mod_runtime *rt,
+                                const char *ret);
+
+/* The session of the request: 1 and *out filled when it carries a live
+ * csam_session cookie (its last use moved to now), 0 when not, -1 when
+ * the database cannot say (the caller answers 503). */
+int csam_page_session(request_rec *r, struct csam_mod_runtime *rt,
+                      struct csam_session_info *out);
+
+/* The csam_session cookie's value, or NULL. */
+const char *csam_page_session_cookie(request_rec *r);
+
+/* Give the browser the new session's cookie / expire it. */
+void csam_page_session_set(request_rec *r, struct csam_mod_runtime *rt,
+                           const struct csam_session_ticket *t);
+void csam_page_session_clear(request_rec *r, struct csam_mod_runtime *rt);
+
+/* The localised name of a key type (messages.txt key.<type>). */
+const char *csam_page_key_name(struct csam_page *pg,
+                               enum csam_key_type type);
 
 /* ---- entry points (handler.c dispatches to them) ----------------------- */
 
