@@ -51,6 +51,7 @@ static const char *const csam_secret_labels[CSAM_PURPOSE_COUNT] = {
     [CSAM_PURPOSE_CSRF] = "csrf",
     [CSAM_PURPOSE_TOTP_SEAL] = "totp-seal",
     [CSAM_PURPOSE_COOKIE_SIGN] = "cookie-sign",
+    [CSAM_PURPOSE_NATIONAL_NUMBER] = "national-number",
 };
 
 void csam_wipe(void *p, size_t n)

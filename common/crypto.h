@@ -37,6 +37,7 @@ enum csam_purpose {
     CSAM_PURPOSE_CSRF,                /* CSRF tokens */
     CSAM_PURPOSE_TOTP_SEAL,           /* AES-256-GCM key for TOTP secrets */
     CSAM_PURPOSE_COOKIE_SIGN,         /* signed flow cookies */
+    CSAM_PURPOSE_NATIONAL_NUMBER,     /* national register / BIS numbers */
     CSAM_PURPOSE_COUNT
 };
 

@@ -197,7 +197,7 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
     lang = reg->language != NULL ? reg->language : "fr";
     source = csam_engine_source(source);
 
-    res = csam_engine_hash(engine, CSAM_PURPOSE_ACTIVATION_CODE,
+    res = csam_engine_hash(engine, CSAM_PURPOSE_NATIONAL_NUMBER,
                            "national_number", 0, nrn, nrn_hash);
     csam_wipe(nrn, sizeof(nrn));
     if (res == CSAM_OK)

@@ -252,7 +252,7 @@ static void test_key_derivation_hkdf(void **state)
     static const char *const labels[CSAM_PURPOSE_COUNT] = {
         "activation-code", "link-token", "flow-handle", "key-confirm",
         "web-login", "pam-login", "session", "csrf", "totp-seal",
-        "cookie-sign"};
+        "cookie-sign", "national-number"};
     unsigned char raw[48], okm[32];
     csam_secret *secret = NULL;
     char info[64];
