@@ -131,8 +131,8 @@ def _basic(auth):
 
 def api(path, payload=None, raw=None, content_type="application/json",
         method="POST", auth=None, headers=None, url=None):
-    """Call /csam/api/v1/<path>; payload is JSON-encoded unless raw (bytes)
-    is given.  Every answer of mod_csam must be JSON: checked here."""
+    """Call /csam/api/v1/<path> (or path itself when it starts with '/');
+    payload is JSON-encoded unless raw (bytes) is given.  Every answer of mod_csam must be JSON: checked here."""
     hdrs = dict(headers or {})
     if content_type is not None:
         hdrs["Content-Type"] = content_type
@@ -144,7 +144,8 @@ def api(path, payload=None, raw=None, content_type="application/json",
         body = json.dumps(payload).encode("utf-8")
     if body is None and method == "POST":
         body = b""
-    status, rh, data = request(method, "/csam/api/v1/" + path, body, hdrs, url)
+    target = path if path.startswith("/") else "/csam/api/v1/" + path
+    status, rh, data = request(method, target, body, hdrs, url)
     ctype = rh.get("content-type", "")
     check(ctype.startswith("application/json"),
           "answer to %s %s is not JSON (%s)" % (method, path, ctype),

@@ -22,13 +22,28 @@ t.start(__file__, extra_conf="""
     CSAMPublicURL https://portal.example.be/mykeys
     CSAMCodeAttempts 3
 </VirtualHost>
+<VirtualHost *:*>
+    ServerName keys.test
+    CSAMHandlerPath /digital-keys
+    <Location /digital-keys>
+        SetHandler csam
+    </Location>
+    <Location /digital-keys/api/v1/registrations>
+        AuthType Basic
+        AuthName "desk"
+        AuthBasicProvider file
+        # Relative to ServerRoot: httpd-run's configuration directory.
+        AuthUserFile htpasswd
+        Require valid-user
+    </Location>
+</VirtualHost>
 """)
 mbox = t.Mailbox()
 PORTAL = {"Host": "portal.test"}
 
 
 def link_of(msg):
-    links = re.findall(r"https?://[^\s<>\"]+/csam/activate\?t=[^\s<>\"]+",
+    links = re.findall(r"https?://[^\s<>\"]+/activate\?t=[^\s<>\"]+",
                        t.text_of(msg))
     t.check(len(links) >= 1, "no link in the mail")
     return links[0]
@@ -74,4 +89,28 @@ def test_inherited_settings():
     t.forgive_source()
 
 
-t.run([test_own_settings, test_inherited_settings])
+def test_handler_path():
+    """The handler mounted elsewhere: CSAMHandlerPath routes the API there
+    and the e-mailed link names that path."""
+    keys = {"Host": "keys.test"}
+    reg = t.citizen()
+    body = t.expect(t.api("/digital-keys/api/v1/registrations", reg,
+                          auth=t.OFFICER, headers=keys), 201)
+    link = link_of(mbox.wait(reg["email"]))
+    t.check(link.startswith(t.base_url() + "/digital-keys/activate?t="),
+            "the link names CSAMHandlerPath", link)
+    token = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["t"][0]
+    t.expect(t.api("/digital-keys/api/v1/activation",
+                   {"token": token,
+                    "activation_code": body["activation_code"]},
+                   headers=keys), 200)
+    # JSON errors there too, the officer's authentication's among them.
+    t.allow_log(r"\[auth_basic:error\].*AH01617: ")
+    t.expect(t.api("/digital-keys/api/v1/registrations", reg,
+                   auth=("officer", "wrong"), headers=keys), 401,
+             "unauthenticated")
+    t.expect(t.api("/digital-keys/api/v1/nothing", {}, headers=keys), 404,
+             "not_found")
+
+
+t.run([test_own_settings, test_inherited_settings, test_handler_path])
