@@ -157,6 +157,11 @@ statuses = []
 for i in range(5):
     res = h.pamtester(svc, DAVE, ["authenticate"], answer="%08d" % i)
     statuses.append(res.status)
+    if i == 0:
+        h.check("Sicherheitscode: " in res.stdout + res.stderr and
+                "Ein Sicherheitscode wurde Ihnen per E-Mail gesendet." in
+                res.stdout + res.stderr, "German prompt and info line",
+                res.stderr)
     h.no_secret_logged(res, h.codes_to("dave@example.test"),
                        "wrong code %d" % (i + 1))
 h.check(statuses == ["PAM_AUTH_ERR"] * 4 + ["PAM_MAXTRIES"],
