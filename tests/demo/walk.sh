@@ -315,6 +315,170 @@ else
     not_ok "pamtester csam-demo $user authenticate, answered with the mailed code" "$(cat "$work/pam")"
 fi
 
+# ---------------------------------------------------------------- conf/examples
+
+# conf/examples/csam.conf: every key it sets is one conf/csam.conf documents.
+keys=$(sed -n 's/^\([a-z_]*\) *=.*/\1/p' "$top/conf/examples/csam.conf")
+unknown=
+for k in $keys; do
+    grep -q "^#$k = " "$top/conf/csam.conf" || unknown="$unknown $k"
+done
+check "conf/examples/csam.conf sets only keys of conf/csam.conf ($(echo $keys))" \
+    eval '[ -n "$keys" ] && [ -z "$unknown" ]'
+
+# conf/examples/portal-site.conf, run as it is but for the values marked
+# ADAPT: TLS with a throwaway certificate, the demo's database, secret and
+# mail, and a backend that answers with the X-CSAM-* headers it receives.
+# (CSAMDataDir is added: the templates are not installed where make
+# install puts them.)
+portal=$work/portal
+mkdir -p "$portal/htdocs/mon-dossier" "$portal/run"
+chmod 711 "$work"
+chmod 755 "$portal" "$portal/htdocs" "$portal/htdocs/mon-dossier"
+echo "<!doctype html><title>dossier</title><p>mon dossier</p>" >"$portal/htdocs/mon-dossier/index.html"
+chmod 644 "$portal/htdocs/mon-dossier/index.html"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=portal.example.be \
+    -addext subjectAltName=DNS:portal.example.be \
+    -keyout "$portal/key.pem" -out "$portal/cert.pem" >/dev/null 2>&1
+set -- $("$python" -c '
+import socket
+socks = [socket.socket() for _ in range(3)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))')
+p80=$1
+p443=$2
+pback=$3
+conninfo=$(sed -n 's/^database = //p' "$dir/pam/csam.conf")
+smtp=$(sed -n 's/^mail_relay = //p' "$dir/pam/csam.conf")
+sed -e "s|\*:80>|127.0.0.1:$p80>|; s|\*:443>|127.0.0.1:$p443>|" \
+    -e "s|https://portal.example.be|https://portal.example.be:$p443|" \
+    -e "s|/etc/ssl/certs/portal.example.be.pem|$portal/cert.pem|" \
+    -e "s|/etc/ssl/private/portal.example.be.key|$portal/key.pem|" \
+    -e "s|/var/www/portal|$portal/htdocs|" \
+    -e "s|\"service=csam connect_timeout=5\"|\"$conninfo\"|" \
+    -e "s|/etc/csam/secret.key|$dir/secret.key|" \
+    -e "s|smtp://127.0.0.1:25|$smtp|" \
+    -e "s|/etc/csam/officers.htpasswd|$dir/httpd/officers.htpasswd|" \
+    -e "s|127.0.0.1:8000|127.0.0.1:$pback|g" \
+    -e "/^ *CSAMMailFrom/a\\
+    CSAMDataDir $dir/httpd/data" \
+    "$top/conf/examples/portal-site.conf" >"$portal/site.conf"
+m=/usr/lib/apache2/modules
+{
+    echo "LoadModule mpm_event_module $m/mod_mpm_event.so"
+    for mod in authn_core authz_core auth_basic authn_file authz_user alias mime \
+        dir ssl socache_shmcb headers proxy proxy_http; do
+        echo "LoadModule ${mod}_module $m/mod_$mod.so"
+    done
+    cat <<EOF
+LoadModule csam_module $dir/modules/mod_csam.so
+User www-data
+Group www-data
+ServerName 127.0.0.1
+Listen 127.0.0.1:$p80
+Listen 127.0.0.1:$p443
+PidFile $portal/run/httpd.pid
+DefaultRuntimeDir $portal/run
+Mutex file:$portal/run default
+ErrorLog $portal/error.log
+LogLevel warn csam:info
+TypesConfig /etc/mime.types
+DirectoryIndex index.html
+SSLSessionCache shmcb:$portal/run/ssl_scache(512000)
+StartServers 1
+ServerLimit 1
+ThreadLimit 16
+ThreadsPerChild 16
+MaxRequestWorkers 16
+MinSpareThreads 1
+MaxSpareThreads 16
+Include $portal/site.conf
+EOF
+} >"$portal/httpd.conf"
+chmod 600 "$portal/httpd.conf" "$portal/site.conf" "$portal/key.pem"
+setsid "$python" -c '
+import json, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+class Backend(BaseHTTPRequestHandler):
+    def do_GET(self):
+        seen = {k: v for k, v in self.headers.items() if k.lower().startswith("x-csam")}
+        body = json.dumps({"path": self.path, "headers": seen}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+HTTPServer(("127.0.0.1", int(sys.argv[1])), Backend).serve_forever()
+' "$pback" "$portal" >/dev/null 2>&1 </dev/null &
+backend_pid=$!
+portal_ok=0
+if /usr/sbin/apache2 -d "$portal" -f "$portal/httpd.conf" -t >"$portal/check.out" 2>&1; then
+    ok "conf/examples/portal-site.conf passes apachectl -t (ADAPT values filled in)"
+    if /usr/sbin/apache2 -d "$portal" -f "$portal/httpd.conf" -k start >"$portal/start.out" 2>&1; then
+        i=0
+        until curl -s -o /dev/null "http://127.0.0.1:$p80/" || [ $i -ge 100 ]; do
+            i=$((i + 1))
+            sleep 0.1
+        done
+        portal_ok=1
+    fi
+    check "the portal example starts" eval '[ $portal_ok -eq 1 ]'
+else
+    not_ok "conf/examples/portal-site.conf passes apachectl -t (ADAPT values filled in)" \
+        "$(cat "$portal/check.out")"
+fi
+pcurl() {
+    curl -s --resolve "portal.example.be:$p443:127.0.0.1" --cacert "$portal/cert.pem" "$@"
+}
+pbase=https://portal.example.be:$p443
+redirect=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$p80/mon-dossier/")
+check "portal example: plain HTTP is sent to HTTPS ($redirect)" \
+    eval '[ "$redirect" = "301 $pbase/mon-dossier/" ]'
+st=$(pcurl -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+    --data-binary "$registration" "$pbase/csam/api/v1/registrations")
+check "portal example: the registration desk asks for an officer over TLS ($st)" eval '[ "$st" = 401 ]'
+body=$(pcurl -H 'Content-Type: application/json' -H 'Accept: application/json' \
+    --data-binary '{"username": "'$user'", "password": "'$password'"}' "$pbase/csam/api/v1/login")
+plogin=$(printf '%s' "$body" | "$python" -c 'import json, sys
+try: print(json.load(sys.stdin).get("login", ""))
+except Exception: print("")')
+mailtool mark
+pcurl -o /dev/null -H 'Content-Type: application/json' \
+    --data-binary '{"login": "'$plogin'", "key_type": "email"}' "$pbase/csam/api/v1/login/challenge"
+pcode=
+[ -n "$plogin" ] && pcode=$(mailtool wait "$email" code)
+pcurl -o /dev/null -c "$portal/cookies" -H 'Content-Type: application/json' \
+    --data-binary '{"login": "'$plogin'", "code": "'$pcode'"}' "$pbase/csam/api/v1/login/verify"
+check "portal example: login over TLS gives a Secure session cookie" \
+    eval 'grep -q "^portal.example.be.*TRUE.*csam_session" "$portal/cookies" 2>/dev/null'
+seen=$(pcurl -b "$portal/cookies" -H 'X-CSAM-User: mallory' "$pbase/app/hello")
+check "portal example: the backend behind the proxy is told the identity" eval \
+    'printf "%s" "$seen" | "$python" -c "
+import json, sys
+h = {k.lower(): v for k, v in json.load(sys.stdin)[\"headers\"].items()}
+sys.exit(not (h.get(\"x-csam-user\") == sys.argv[1] and h.get(\"x-csam-key\") == \"email\"
+              and h.get(\"x-csam-auth-time\", \"\").isdigit()))" "$user" 2>/dev/null'
+anon=$(pcurl -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Accept: text/html' "$pbase/mon-dossier/")
+check "portal example: /mon-dossier/ without a session goes to the login page ($anon)" \
+    eval 'case "$anon" in 30[23]\ "$pbase/csam/login"*) true ;; *) false ;; esac'
+if [ -f "$portal/run/httpd.pid" ]; then
+    pid=$(cat "$portal/run/httpd.pid")
+    kill -TERM "$pid" 2>/dev/null
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
+fi
+kill -TERM "$backend_pid" 2>/dev/null
+wait "$backend_pid" 2>/dev/null
+errors=$(grep -E '\[[a-z_0-9]*:(emerg|alert|crit|error)\]' "$portal/error.log" 2>/dev/null)
+if [ $portal_ok -eq 1 ] && [ -z "$errors" ]; then
+    ok "portal example: no line at level error or worse in its error log"
+else
+    not_ok "portal example: no line at level error or worse in its error log" "$errors"
+fi
+
 # ---------------------------------------------------------------- restart, stop
 
 old_httpd=$(cat "$dir/httpd/run/httpd.pid" 2>/dev/null)
