@@ -1,8 +1,11 @@
 #!/bin/sh
-# The browser test of mod_csam's pages (walk.mjs) against a throwaway httpd
-# (tests/lib/httpd-run, itself inside run-with-services).  playwright-core
-# and axe-core come from npm, at the versions of package-lock.json, into
-# the build tree ($CSAM_BUILDDIR/tests/browser), reused while they match.
+# The browser tests of mod_csam's pages against a throwaway httpd
+# (tests/lib/httpd-run, itself inside run-with-services): walk.mjs (the
+# desk and the activation), or the walk named by CSAM_BROWSER_WALK
+# (login.sh: login.mjs).  playwright-core and axe-core come from npm, at
+# the versions of package-lock.json, into the build tree
+# ($CSAM_BUILDDIR/tests/browser), reused while they match; the walks may
+# run at once (make -j), so the install is done under a lock.
 set -u
 
 srcdir=${CSAM_SRCDIR:-$(cd "$(dirname "$0")/../../.." && pwd)}
@@ -25,7 +28,18 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     exit 77
 fi
 
+walk=${CSAM_BROWSER_WALK:-walk.mjs}
+case "$walk" in
+    walk.mjs|login.mjs) ;;
+    *) echo "browser.sh: unknown walk $walk" >&2; exit 99 ;;
+esac
+
 mkdir -p "$deps" || exit 99
+# One install at a time; the other walk waits and then reuses it.
+exec 9>"$deps/.install-lock" || exit 99
+if command -v flock >/dev/null 2>&1; then
+    flock 9 || exit 99
+fi
 if ! cmp -s "$here/package-lock.json" "$deps/package-lock.json" ||
     [ ! -f "$deps/node_modules/playwright-core/package.json" ] ||
     [ ! -f "$deps/node_modules/axe-core/package.json" ]; then
@@ -38,10 +52,13 @@ if ! cmp -s "$here/package-lock.json" "$deps/package-lock.json" ||
         exit 77
     fi
 fi
+exec 9>&-
 
 # A way to reach the desk pages without the officer's authentication, as
 # on a server whose administrator forgot it: the pages must refuse.
-cat >"$deps/no-officer.conf" <<'EOF'
+# Per walk: the walks may run at once.
+conf=$deps/${walk%.mjs}
+cat >"$conf-no-officer.conf" <<'EOF'
 <Location /csam/registration>
     <If "-n req('X-Test-No-Officer')">
         AuthType None
@@ -49,8 +66,19 @@ cat >"$deps/no-officer.conf" <<'EOF'
     </If>
 </Location>
 EOF
+# The application a citizen logs in to (login.mjs writes its page into
+# the server's document root).
+cat >"$conf-app.conf" <<'EOF'
+<Location /app>
+    AuthType CSAM
+    Require valid-user
+</Location>
+EOF
 
 CSAM_CHROMIUM=$chromium
 export CSAM_CHROMIUM
-exec "$srcdir/tests/lib/httpd-run" --conf "$deps/no-officer.conf" \
-    node "$here/walk.mjs"
+set -- --conf "$conf-no-officer.conf"
+if [ "$walk" = login.mjs ]; then
+    set -- "$@" --conf "$conf-app.conf"
+fi
+exec "$srcdir/tests/lib/httpd-run" "$@" node "$here/$walk"
