@@ -468,7 +468,11 @@ if [ -f "$portal/run/httpd.pid" ]; then
     pid=$(cat "$portal/run/httpd.pid")
     kill -TERM "$pid" 2>/dev/null
     i=0
-    while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
+    while [ $i -lt 100 ] && case "$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null)" in
+        '' | Z* | X*) false ;; *) true ;; esac; do
+        i=$((i + 1))
+        sleep 0.1
+    done
 fi
 kill -TERM "$backend_pid" 2>/dev/null
 wait "$backend_pid" 2>/dev/null
@@ -484,7 +488,9 @@ fi
 old_httpd=$(cat "$dir/httpd/run/httpd.pid" 2>/dev/null)
 if "$demo" >"$work/demo2.out" 2>&1 && "$demo" status >/dev/null; then
     new_httpd=$(cat "$dir/httpd/run/httpd.pid" 2>/dev/null)
-    if [ -n "$old_httpd" ] && [ "$old_httpd" != "$new_httpd" ] && ! kill -0 "$old_httpd" 2>/dev/null; then
+    old_state=$(sed 's/.*) //' "/proc/$old_httpd/stat" 2>/dev/null)
+    if [ -n "$old_httpd" ] && [ "$old_httpd" != "$new_httpd" ] &&
+        case "$old_state" in '' | Z* | X*) true ;; *) false ;; esac; then
         ok "scripts/demo again restarts everything"
     else
         not_ok "scripts/demo again restarts everything" "httpd $old_httpd -> $new_httpd"
