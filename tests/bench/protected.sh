@@ -1,0 +1,116 @@
+#!/bin/sh
+# tests/bench/protected.sh: the cost of AuthType CSAM on a protected
+# request (DESIGN 5, issue 4 "Speed"), measured, in one run:
+#   (a) a static file, unprotected;
+#   (b) the same file under AuthType CSAM / Require valid-user, with a
+#       csam_session cookie obtained through /csam/api/v1/login,
+#       /login/challenge and /login/verify with the mailed code;
+#   (c) the same file under Apache's own mod_auth_form + mod_session +
+#       mod_session_cookie + mod_session_crypto (an htpasswd file as the
+#       AuthFormProvider), with a session obtained by POSTing its form.
+# wrk on loopback, interleaved a, b, c, a, b, c, ... with the same duration,
+# threads and keep-alive connections; then the database statements per
+# protected request and per login code verification (log_statement = all
+# on the throwaway cluster).  Not part of make check.
+#
+#   CSAM_BUILDDIR=/path/to/build tests/bench/protected.sh
+#
+# Environment (defaults in brackets): CSAM_BENCH_DURATION seconds per wrk
+# run [5], CSAM_BENCH_ROUNDS [3], CSAM_BENCH_THREADS [1],
+# CSAM_BENCH_CONNECTIONS [8: half of httpd-run's 16
+# workers, as event closes kept-alive connections when all are busy], CSAM_BENCH_PROFILE=1 to add a perf profile
+# of the httpd children while they serve (b).
+# Exit status: 0 when measured (whether or not the goals are met: the
+# figures are the result), 1 when a configuration does not answer as it
+# must, 2 when something needed is missing.
+set -eu
+
+srcdir=$(cd "$(dirname "$0")/../.." && pwd)
+builddir=${CSAM_BUILDDIR:-$(pwd)}
+builddir=$(cd "$builddir" && pwd)
+moddir=/usr/lib/apache2/modules
+
+need() {
+    echo "protected.sh: $*" >&2
+    exit 2
+}
+
+command -v wrk >/dev/null 2>&1 || need "wrk not found (Debian package wrk)"
+command -v curl >/dev/null 2>&1 || need "curl not found (Debian package curl)"
+command -v htpasswd >/dev/null 2>&1 ||
+    need "htpasswd not found (Debian package apache2-utils)"
+[ -f "$builddir/mod_csam/.libs/mod_csam.so" ] ||
+    need "$builddir/mod_csam/.libs/mod_csam.so not found: build first, or set CSAM_BUILDDIR"
+for m in session session_cookie session_crypto auth_form request; do
+    [ -f "$moddir/mod_$m.so" ] || need "$moddir/mod_$m.so not found (Debian package apache2)"
+done
+
+CSAM_SRCDIR=$srcdir
+CSAM_BUILDDIR=$builddir
+export CSAM_SRCDIR CSAM_BUILDDIR
+
+# First pass: get a throwaway PostgreSQL and SMTP server, and come back.
+if [ -z "${CSAM_TEST_PG:-}" ]; then
+    exec "$srcdir/tests/lib/run-with-services" "$0" "$@"
+fi
+
+# Second pass: the three locations, then httpd around the driver.
+# mod_auth_form's user; both secrets are random for each run.
+form_password=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
+crypto_passphrase=$(head -c 33 /dev/urandom | base64 | tr '+/' '-_')
+passwd=$CSAM_TEST_TMPDIR/bench-htpasswd
+# htpasswd's default hash (MD5-based APR1): what `htpasswd -c` gives an
+# administrator; mod_auth_form checks it again on every request.
+htpasswd -nbm bench "$form_password" | sed '/^$/d' >"$passwd"
+chmod 644 "$passwd"
+conf=$CSAM_TEST_TMPDIR/bench.conf
+cat >"$conf" <<EOF
+# tests/bench/protected.sh
+LoadModule request_module $moddir/mod_request.so
+LoadModule session_module $moddir/mod_session.so
+LoadModule session_cookie_module $moddir/mod_session_cookie.so
+LoadModule session_crypto_module $moddir/mod_session_crypto.so
+LoadModule auth_form_module $moddir/mod_auth_form.so
+# As a production server logs: not a debug line per request.
+LogLevel warn
+# Keep-alive connections stay up for the whole run, so every
+# configuration pays for requests, not for TCP handshakes.
+MaxKeepAliveRequests 0
+# Both children (8 threads each, httpd-run's) live for the whole run: an
+# idle child stopped between two runs would close its connections.
+StartServers 2
+
+<Location /bench/b>
+    AuthType CSAM
+    AuthName "CSAM"
+    Require valid-user
+</Location>
+
+<Location /bench/c>
+    AuthType form
+    AuthName "bench"
+    AuthFormProvider file
+    AuthUserFile "$passwd"
+    Session On
+    SessionCookieName session path=/;httponly
+    SessionCryptoPassphrase "$crypto_passphrase"
+    Require valid-user
+</Location>
+<Location /bench/form-login>
+    SetHandler form-login-handler
+    AuthType form
+    AuthName "bench"
+    AuthFormProvider file
+    AuthUserFile "$passwd"
+    AuthFormLoginSuccessLocation /bench/c/index.html
+    Require all granted
+    Session On
+    SessionCookieName session path=/;httponly
+    SessionCryptoPassphrase "$crypto_passphrase"
+</Location>
+EOF
+CSAM_BENCH_FORM_USER=bench
+CSAM_BENCH_FORM_PASSWORD=$form_password
+export CSAM_BENCH_FORM_USER CSAM_BENCH_FORM_PASSWORD
+exec "$srcdir/tests/lib/httpd-run" --conf "$conf" \
+    /usr/bin/python3 "$srcdir/tests/bench/protected_run.py" "$@"

@@ -1,0 +1,349 @@
+#!/usr/bin/python3
+"""The driver of tests/bench/protected.sh, run under tests/lib/httpd-run
+(itself under run-with-services) with the locations that script writes:
+/bench/a (open), /bench/b (AuthType CSAM), /bench/c (mod_auth_form with
+mod_session_crypto), all serving one static file (hard links of it).
+
+It checks that each location answers as it must (200 and the file's bytes
+with its credential, 401 or a redirect without), measures the three with
+wrk interleaved, checks in the access log that every measured answer was a
+200 for the right user, prints the wrk lines, the median requests/s and the
+ratios, then counts database statements through PostgreSQL's own log.
+"""
+import http.client
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "httpd"))
+import csamtest as t  # noqa: E402
+from protected_db import StatementLog  # noqa: E402
+
+DURATION = int(os.environ.get("CSAM_BENCH_DURATION", "5"))
+ROUNDS = int(os.environ.get("CSAM_BENCH_ROUNDS", "3"))
+THREADS = int(os.environ.get("CSAM_BENCH_THREADS", "1"))
+CONNECTIONS = int(os.environ.get("CSAM_BENCH_CONNECTIONS", "8"))
+PROFILE = os.environ.get("CSAM_BENCH_PROFILE") == "1"
+DB_REQUESTS = 200       # protected requests whose statements are counted
+DB_LOGINS = 3           # logins whose statements are counted
+PATHS = {"a": "/bench/a/index.html", "b": "/bench/b/index.html",
+         "c": "/bench/c/index.html"}
+WHAT = {"a": "static file, unprotected",
+        "b": "AuthType CSAM, csam_session cookie",
+        "c": "mod_auth_form + mod_session_crypto, session cookie"}
+
+BASE = t.base_url()
+CONF_DIR = os.environ["CSAM_TEST_HTTPD_CONF_DIR"]
+ACCESS_LOG = os.path.join(CONF_DIR, "access_log")
+
+
+class BenchFailure(Exception):
+    pass
+
+
+def need(cond, what, *detail):
+    if not cond:
+        raise BenchFailure(what + "".join(" | %r" % (d,) for d in detail))
+
+
+def static_file():
+    """A 2 KiB page, one file behind three paths (hard links)."""
+    body = "<!doctype html><title>bench</title>\n<p>static page</p>\n"
+    body += "".join("<p>line %04d %s</p>\n" % (i, "y" * 40)
+                    for i in range(36))
+    data = body.encode()
+    root = os.path.join(CONF_DIR, "htdocs", "bench")
+    first = None
+    for name in "abc":
+        d = os.path.join(root, name)
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o755)
+        path = os.path.join(d, "index.html")
+        if first is None:
+            with open(path, "wb") as f:
+                f.write(data)
+            os.chmod(path, 0o644)
+            first = path
+        else:
+            os.link(first, path)
+    os.chmod(root, 0o755)
+    return data
+
+
+def get(path, cookie=None, accept=None):
+    headers = {}
+    if cookie:
+        headers["Cookie"] = cookie
+    if accept:
+        headers["Accept"] = accept
+    return t.request("GET", path, None, headers)
+
+
+def check_open(data):
+    status, _, body = get(PATHS["a"])
+    need(status == 200 and body == data, "(a) does not serve the file",
+         status, body[:200])
+
+
+def check_protected(name, cookie, data):
+    status, _, body = get(PATHS[name], cookie)
+    need(status == 200, "(%s) refuses its valid credential" % name, status,
+         body[:300])
+    need(body == data, "(%s) answers 200 with another body" % name,
+         body[:300])
+    status, headers, body = get(PATHS[name])
+    need(status == 401 or status in (302, 303),
+         "(%s) without a credential must be refused" % name, status,
+         body[:300])
+    need(data not in body, "(%s) leaks the file without a credential"
+         % name)
+    return status
+
+
+def form_login():
+    """(c)'s session, from one POST of mod_auth_form's login form (curl)."""
+    out = subprocess.run(
+        ["curl", "-s", "-S", "-o", "/dev/null", "-D", "-",
+         "--data-urlencode",
+         "httpd_username=" + os.environ["CSAM_BENCH_FORM_USER"],
+         "--data-urlencode",
+         "httpd_password=" + os.environ["CSAM_BENCH_FORM_PASSWORD"],
+         BASE + "/bench/form-login"],
+        check=True, capture_output=True, text=True).stdout
+    status = out.split("\r\n", 1)[0]
+    need(re.match(r"HTTP/1\.1 30[23]", status) is not None,
+         "mod_auth_form's login did not redirect", status)
+    m = re.search(r"(?im)^set-cookie:\s*(session=[^;\r\n]+)", out)
+    need(m is not None, "mod_auth_form's login set no session cookie", out)
+    return m.group(1)
+
+
+def make_citizen():
+    """A citizen with an active e-mail key, through the activation API."""
+    mbox = t.Mailbox()
+    f = t.activate(mbox)
+    body = t.expect(t.api("activation/confirm", {"activation": f["handle"],
+                                                 "code": f["code"]}), 200)
+    need(body.get("status") == "active", "e-mail key not active", body)
+    return mbox, f
+
+
+def csam_login(mbox, f, marks=None):
+    """Log in through the JSON API; returns the csam_session cookie.
+    marks, when given, is called with a step name before each step and
+    "done" after the last (the statement counter's hooks)."""
+    def mark(step):
+        if marks is not None:
+            marks(step)
+
+    mark("login")
+    r = t.api("login", {"username": f["username"], "password": t.PASSWORD})
+    need(r.status == 200, "POST /csam/api/v1/login", r.status, r.body)
+    login = r.body.get("login")
+    need(isinstance(login, str) and "email" in r.body.get("key_types", []),
+         "login answer", r.body)
+    mark("challenge")
+    r = t.api("login/challenge", {"login": login, "key_type": "email"})
+    need(r.status == 202, "POST /csam/api/v1/login/challenge", r.status,
+         r.body)
+    code = t.security_code(mbox.wait(f["reg"]["email"]))
+    mark("verify")
+    r = t.api("login/verify", {"login": login, "code": code})
+    mark("done")
+    need(r.status == 200, "POST /csam/api/v1/login/verify", r.status, r.body)
+    need(r.body.get("username") == f["username"], "verify answer", r.body)
+    m = re.match(r"\s*(csam_session=[^;\s]+)", r.header("set-cookie") or "")
+    need(m is not None, "verify set no csam_session cookie",
+         r.header("set-cookie"))
+    return m.group(1)
+
+
+def login_available():
+    """Whether this mod_csam has the login API yet (it answers the
+    contract's 400 to an empty object, not 404)."""
+    r = t.request("POST", "/csam/api/v1/login", b"{}",
+                  {"Content-Type": "application/json",
+                   "Accept": "application/json"})
+    return r[0] != 404, r[0]
+
+
+# ---------------------------------------------------------------- wrk
+
+def wrk(name, cookie, duration):
+    cmd = ["wrk", "-t%d" % THREADS, "-c%d" % CONNECTIONS,
+           "-d%ds" % duration, "--latency", "--timeout", "10s"]
+    if cookie:
+        cmd += ["-H", "Cookie: " + cookie]
+    cmd.append(BASE + PATHS[name])
+    before = os.path.getsize(ACCESS_LOG)
+    out = subprocess.run(cmd, check=True, capture_output=True,
+                         text=True).stdout
+    m = re.search(r"Requests/sec:\s+([0-9.]+)", out)
+    need(m is not None, "no Requests/sec in wrk's output", out)
+    need("Non-2xx" not in out and "Socket errors" not in out,
+         "(%s) answered errors under load" % name, out)
+    return float(m.group(1)), out, before
+
+
+def audit_access_log(name, before, user):
+    """Every request wrk made on (name) since `before` got a 200 with the
+    file's size, for the expected user: else the figure means nothing."""
+    time.sleep(0.2)         # the last lines of the run reach the log
+    with open(ACCESS_LOG, "rb") as f:
+        f.seek(before)
+        lines = f.read().decode("utf-8", "replace").splitlines()
+    path = PATHS[name]
+    n = bad = 0
+    for line in lines:
+        parts = line.split(" ")
+        # %h %u "%r" %>s %b %D
+        if len(parts) < 7 or parts[3] != path:
+            continue
+        n += 1
+        if parts[-3] != "200" or parts[1] != user:
+            bad += 1
+    need(n > 0, "(%s) no request of the run in the access log" % name)
+    need(bad == 0, "(%s) %d of %d measured answers were not a 200 for %s"
+         % (name, bad, n, user))
+    return n
+
+
+def wrk_lines(out):
+    keep = []
+    for line in out.splitlines():
+        s = line.strip()
+        if (s.startswith("Latency") or s.startswith("Req/Sec")
+                or "requests in" in s or s.startswith("Requests/sec")
+                or s.startswith("50%") or s.startswith("99%")):
+            keep.append("      " + s)
+    return "\n".join(keep)
+
+
+def measure(configs):
+    users = {"a": "-", "b": configs.get("b_user"),
+             "c": os.environ["CSAM_BENCH_FORM_USER"]}
+    names = [n for n in "abc" if n in configs]
+    print("# wrk -t%d -c%d -d%ds --latency (keep-alive), interleaved %s"
+          " x %d rounds" % (THREADS, CONNECTIONS, DURATION,
+                            ", ".join(names), ROUNDS))
+    for n in names:                 # warm-up: connections, caches
+        wrk(n, configs[n], 1)
+    rates = {n: [] for n in names}
+    for rnd in range(1, ROUNDS + 1):
+        for n in names:
+            rate, out, before = wrk(n, configs[n], DURATION)
+            count = audit_access_log(n, before, users[n])
+            rates[n].append(rate)
+            print("round %d (%s) %s: %.0f requests/s (%d answers checked "
+                  "in the access log)" % (rnd, n, WHAT[n], rate, count))
+            print(wrk_lines(out))
+            sys.stdout.flush()
+    med = {n: statistics.median(v) for n, v in rates.items()}
+    print("# median requests/s:")
+    for n in names:
+        print("  (%s) %-52s %9.0f   [%s]" % (
+            n, WHAT[n], med[n], " ".join("%.0f" % x for x in rates[n])))
+    if "b" in med:
+        ba = med["b"] / med["a"]
+        print("b/a = %.3f (goal >= 0.90: %s)"
+              % (ba, "met" if ba >= 0.90 else "NOT MET"))
+    if "c" in med:
+        print("c/a = %.3f" % (med["c"] / med["a"]))
+    if "b" in med and "c" in med:
+        bc = med["b"] / med["c"]
+        print("b/c = %.3f (goal > 1: %s)"
+              % (bc, "met" if bc > 1 else "NOT MET"))
+    return med
+
+
+# ---------------------------------------------------------------- profile
+
+def profile(cookie):
+    """Where httpd's children spend (b)'s time: perf over the whole box
+    while wrk runs, httpd's samples only."""
+    data = os.path.join(os.environ["CSAM_TEST_TMPDIR"], "perf.data")
+    rec = subprocess.Popen(["perf", "record", "-q", "-a", "-g", "-o", data,
+                            "--", "sleep", str(DURATION)],
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    wrk("b", cookie, DURATION)
+    err = rec.communicate()[1]
+    if rec.returncode != 0:
+        print("# perf record failed: %s" % err.strip()[:300])
+        return
+    rep = subprocess.run(["perf", "report", "-i", data, "--stdio",
+                          "--no-children", "--comm", "apache2",
+                          "--sort", "dso,symbol", "-g", "none",
+                          "--percent-limit", "1.5"],
+                         capture_output=True, text=True)
+    print("# perf: apache2's hottest symbols while serving (b)")
+    for line in rep.stdout.splitlines():
+        if line.strip() and not line.startswith("#"):
+            print("  " + line.strip())
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    data = static_file()
+    print("# static file: %d bytes; server: %s" % (len(data), BASE))
+    check_open(data)
+    configs = {"a": None}
+
+    form_cookie = form_login()
+    st = check_protected("c", form_cookie, data)
+    print("# (c) without its cookie: %d; with it: 200 and the file" % st)
+    configs["c"] = form_cookie
+
+    ok, status = login_available()
+    mbox = f = None
+    if not ok:
+        print("# (b) SKIPPED: POST /csam/api/v1/login answers %d: this "
+              "mod_csam has no login yet" % status)
+        t.allow_log(r"AH01796: AuthType CSAM configured without")
+    else:
+        mbox, f = make_citizen()
+        cookie = csam_login(mbox, f)
+        st = check_protected("b", cookie, data)
+        status, headers, _ = get(PATHS["b"], accept="text/html")
+        need(status in (302, 303) and
+             (headers.get("location") or "").find("/csam/login") >= 0,
+             "(b) does not send a browser to the login page", status,
+             headers.get("location"))
+        bad = cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB")
+        need(get(PATHS["b"], bad)[0] == 401, "(b) takes a tampered cookie")
+        print("# (b) without its cookie: %d (browser: %d to %s); "
+              "tampered cookie: 401; with it: 200 and the file"
+              % (st, status, headers.get("location")))
+        configs["b"] = cookie
+        configs["b_user"] = f["username"]
+
+    measure(configs)
+    if "b" in configs:
+        if PROFILE:
+            profile(configs["b"])
+        log = StatementLog()
+        try:
+            log.protected(BASE, PATHS["b"], configs["b"], DB_REQUESTS)
+            for _ in range(DB_LOGINS):
+                t.forgive_source()
+                csam_login(mbox, f, log.mark)
+            log.report_logins()
+        finally:
+            log.close()
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (BenchFailure, t.Failure) as e:
+        print("protected.sh: FAILED: %s" % e)
+        sys.exit(1)
