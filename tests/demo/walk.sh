@@ -7,7 +7,9 @@
 # citizen activates an e-mail key through the JSON API with the codes from
 # $CSAM_DEMO_DIR/mail/new/, logs in (login, challenge, verify), opens /app/
 # with the session cookie and sees the identity, then authenticates with
-# `pamtester csam-demo USER authenticate` and the mailed code.  Restarts the
+# `pamtester csam-demo USER authenticate` and the mailed code.  Then runs
+# conf/examples/portal-site.conf (TLS, the officer desk, a proxied backend
+# told the identity) against the demo's database and mail.  Restarts the
 # demo, stops it, and checks nothing is left: no process of the demo, no
 # listening port, no /etc/pam.d/csam-demo.
 #
@@ -173,6 +175,15 @@ check "it prints where mail lands" printed "$dir/mail/new/"
 check "it prints the pamtester line" printed "pamtester csam-demo USERNAME authenticate"
 check "it prints the sample application" printed "$base/app/"
 check "scripts/demo status: everything runs" eval '"$demo" status >/dev/null'
+# The walk below is the one scripts/demo api prints: the same calls.
+api_text=$("$demo" api)
+missing=
+for p in registrations activation activation/key activation/credentials \
+    activation/confirm login login/challenge login/verify; do
+    case "$api_text" in *"$base/csam/api/v1/$p "*) ;; *) missing="$missing $p" ;; esac
+done
+case "$api_text" in *"pamtester csam-demo "*) ;; *) missing="$missing pamtester" ;; esac
+check "scripts/demo api prints every step walked here" eval '[ -z "$missing" ]'
 ports=$(sed -n 's/^[a-z]* //p' "$dir/run/ports" 2>/dev/null | tr '\n' ' ')
 check "four ports in $dir/run/ports" eval '[ $(echo $ports | wc -w) -eq 4 ]'
 
