@@ -368,10 +368,6 @@ static int csam_api_activation_resend(request_rec *r)
     return csam_api_next(r, HTTP_ACCEPTED, CSAM_STEP_CONFIRM);
 }
 
-/* Where httpd's own error answers on the API's paths are sent (an
- * ErrorDocument set per request by csam_api_claim_errors()). */
-#define CSAM_API_ERROR_PATH "/api/v1/error"
-
 struct csam_api_foreign {
     int status;
     const char *error;

@@ -10,13 +10,23 @@
 
 #include "mod_csam.h"
 
+/* Where httpd's own error answers on the API's paths (and a Require
+ * csam-key refusal of an API client) are sent: an ErrorDocument set per
+ * request, under the handler path. */
+#define CSAM_API_ERROR_PATH "/api/v1/error"
+
 enum csam_api_type { CSAM_API_STRING, CSAM_API_BOOLEAN, CSAM_API_OBJECT };
 
 /* One accepted field of a request body; a list ends with name NULL.
  * Strings longer than max bytes (0: no limit but the body's) are refused. */
 struct csam_api_field {
     const char *name;
-    enum csam_api_type type;
+    /* Where httpd's own error answers on the API's paths (and a Require
+ * csam-key refusal of an API client) are sent: an ErrorDocument set per
+ * request, under the handler path. */
+#define CSAM_API_ERROR_PATH "/api/v1/error"
+
+enum csam_api_type type;
     int required;
     size_t max;
     const struct csam_api_field *sub;   /* CSAM_API_OBJECT */

@@ -8,6 +8,7 @@
  * the defaults, then CSAMConfigFile, then these values (runtime.c), so a
  * directive always wins over the file whatever their order.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "httpd.h"
@@ -30,6 +31,8 @@ void *csam_config_create_server(apr_pool_t *p, server_rec *s)
     (void)s;
     conf->settings = apr_table_make(p, 8);
     conf->origins = apr_table_make(p, 8);
+    conf->session_cache_ttl = -1;
+    conf->cookie_secure = -1;
     return conf;
 }
 
@@ -50,11 +53,39 @@ void *csam_config_merge_server(apr_pool_t *p, void *basev, void *addv)
                                          : base->config_file;
     conf->terms_version = add->terms_version ? add->terms_version
                                              : base->terms_version;
+    conf->session_cache_ttl = add->session_cache_ttl >= 0
+                                  ? add->session_cache_ttl
+                                  : base->session_cache_ttl;
+    conf->cookie_secure = add->cookie_secure >= 0 ? add->cookie_secure
+                                                  : base->cookie_secure;
     /* A virtual host that sets nothing shares the main server's run-time
      * state, and so its connection pool. */
     conf->inherits = apr_is_empty_table(add->settings)
                      && add->config_file == NULL
-                     && add->terms_version == NULL;
+                     && add->terms_version == NULL
+                     && add->session_cache_ttl < 0
+                     && add->cookie_secure < 0;
+    return conf;
+}
+
+void *csam_config_create_dir(apr_pool_t *p, char *dir)
+{
+    struct csam_mod_dir *conf = apr_pcalloc(p, sizeof(*conf));
+
+    (void)dir;
+    conf->identity_headers = -1;
+    return conf;
+}
+
+void *csam_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
+{
+    const struct csam_mod_dir *base = basev;
+    const struct csam_mod_dir *add = addv;
+    struct csam_mod_dir *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->identity_headers = add->identity_headers >= 0
+                                 ? add->identity_headers
+                                 : base->identity_headers;
     return conf;
 }
 
@@ -208,6 +239,55 @@ static const char *csam_config_cmd_terms(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* Seconds a validated session may be served from a child's cache. */
+static const char *csam_config_cmd_cache_ttl(cmd_parms *cmd, void *dconf,
+                                             const char *value)
+{
+    struct csam_mod_server *conf =
+        ap_get_module_config(cmd->server->module_config, &csam_module);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    apr_int64_t n;
+    char *end = NULL;
+
+    (void)dconf;
+    if (err != NULL)
+        return err;
+    errno = 0;
+    n = apr_strtoi64(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0' || n < 0
+        || n > CSAM_MOD_SESSION_CACHE_TTL_MAX || value[0] == '+'
+        || value[0] == '-' || value[0] == ' ')
+        return apr_psprintf(cmd->pool, "%s: bad value '%s': seconds from 0 "
+                            "(no cache) to %d", cmd->cmd->name, value,
+                            CSAM_MOD_SESSION_CACHE_TTL_MAX);
+    conf->session_cache_ttl = (int)n;
+    return NULL;
+}
+
+static const char *csam_config_cmd_cookie_secure(cmd_parms *cmd, void *dconf,
+                                                 int on)
+{
+    struct csam_mod_server *conf =
+        ap_get_module_config(cmd->server->module_config, &csam_module);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+
+    (void)dconf;
+    if (err != NULL)
+        return err;
+    conf->cookie_secure = on ? 1 : 0;
+    return NULL;
+}
+
+static const char *csam_config_cmd_identity_headers(cmd_parms *cmd,
+                                                    void *dconf, int on)
+{
+    struct csam_mod_dir *conf = dconf;
+
+    (void)cmd;
+    conf->identity_headers = on ? 1 : 0;
+    return NULL;
+}
+
 const char *csam_config_directive_of(const char *key)
 {
     const command_rec *c;
@@ -307,5 +387,17 @@ const command_rec csam_config_cmds[] = {
                   "csam.conf to read before the CSAM* directives"),
     AP_INIT_TAKE1("CSAMTermsVersion", csam_config_cmd_terms, NULL, RSRC_CONF,
                   "version of the terms of use citizens accept"),
+    AP_INIT_TAKE1("CSAMSessionCacheTTL", csam_config_cmd_cache_ttl, NULL,
+                  RSRC_CONF,
+                  "seconds a validated session is served from a child's "
+                  "cache (0: no cache; default 5)"),
+    AP_INIT_FLAG("CSAMCookieSecure", csam_config_cmd_cookie_secure, NULL,
+                 RSRC_CONF,
+                 "mark cookies Secure even when CSAMPublicURL is http "
+                 "(default: only with https)"),
+    AP_INIT_FLAG("CSAMIdentityHeaders", csam_config_cmd_identity_headers,
+                 NULL, OR_AUTHCFG,
+                 "also pass X-CSAM-User, X-CSAM-Key and X-CSAM-Auth-Time "
+                 "request headers to a backend (default Off)"),
     {NULL, {NULL}, NULL, 0, RAW_ARGS, NULL}
 };

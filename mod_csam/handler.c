@@ -14,6 +14,7 @@
 #include "apr_strings.h"
 
 #include "mod_csam.h"
+#include "page.h"
 
 APLOG_USE_MODULE(csam);
 
@@ -225,5 +226,11 @@ int csam_handler(request_rec *r)
         return csam_page_registration(r, rt, sub);
     if (strcmp(sub, "/activate") == 0)
         return csam_page_activate(r, rt);
+    if (strcmp(sub, "/login") == 0)
+        return csam_page_login(r, rt);
+    if (strcmp(sub, "/logout") == 0)
+        return csam_page_logout(r, rt);
+    if (strcmp(sub, "/keys") == 0)
+        return csam_page_keys(r, rt);
     return HTTP_NOT_FOUND;
 }

@@ -15,7 +15,6 @@
 
 static void csam_module_register_hooks(apr_pool_t *p)
 {
-    (void)p;
     /* Identity headers go before any other module can read them. */
     ap_hook_post_read_request(csam_http_strip_identity, NULL, NULL,
                               APR_HOOK_REALLY_FIRST);
@@ -28,14 +27,20 @@ static void csam_module_register_hooks(apr_pool_t *p)
                           APR_HOOK_MIDDLE);
     ap_hook_check_config(csam_runtime_check_config, NULL, NULL,
                          APR_HOOK_MIDDLE);
+    ap_hook_post_config(csam_runtime_post_config, NULL, NULL,
+                        APR_HOOK_MIDDLE);
     ap_hook_child_init(csam_pool_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(csam_session_cache_child_init, NULL, NULL,
+                       APR_HOOK_MIDDLE);
+    /* AuthType CSAM and Require csam-key. */
+    csam_auth_register(p);
     ap_hook_handler(csam_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(csam) = {
     STANDARD20_MODULE_STUFF,
-    NULL,                           /* per-directory config */
-    NULL,                           /* merge per-directory */
+    csam_config_create_dir,
+    csam_config_merge_dir,
     csam_config_create_server,
     csam_config_merge_server,
     csam_config_cmds,

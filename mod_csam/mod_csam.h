@@ -16,11 +16,15 @@
 /* engine.h brings common/config.h: naming it here would pick the build's
  * autoconf config.h instead. */
 #include "engine.h"
+#include "login.h"
 
 extern module AP_MODULE_DECLARE_DATA csam_module;
 
 /* Request bodies (JSON and forms) are read up to this many bytes. */
 #define CSAM_MOD_BODY_MAX (64 * 1024)
+
+/* The longest return path a redirect to the login page carries. */
+#define CSAM_MOD_RETURN_MAX 1024
 
 /* The four page languages; index 0 is the fallback. */
 #define CSAM_MOD_NLANG 4
@@ -36,9 +40,20 @@ struct csam_mod_server {
     apr_table_t *origins;       /* csam.conf key -> directive name (errors) */
     const char *config_file;    /* CSAMConfigFile */
     const char *terms_version;  /* CSAMTermsVersion */
+    int session_cache_ttl;      /* CSAMSessionCacheTTL, -1 unset */
+    int cookie_secure;          /* CSAMCookieSecure, -1 unset */
     int inherits;               /* a virtual host that set nothing itself */
     struct csam_mod_runtime *rt; /* built by csam_runtime_check_config() */
 };
+
+/* What the directives of one directory or location said (-1: unset). */
+struct csam_mod_dir {
+    int identity_headers;       /* CSAMIdentityHeaders */
+};
+
+/* Defaults applied when the values are read. */
+#define CSAM_MOD_SESSION_CACHE_TTL_DEFAULT 5
+#define CSAM_MOD_SESSION_CACHE_TTL_MAX 300
 
 extern const command_rec csam_config_cmds[];
 /* The directive that sets csam.conf key `key` ("public_url" ->
@@ -49,10 +64,13 @@ const char *csam_config_directive_of(const char *key);
 const char *csam_config_explain(apr_pool_t *p, const char *msg);
 void *csam_config_create_server(apr_pool_t *p, server_rec *s);
 void *csam_config_merge_server(apr_pool_t *p, void *basev, void *addv);
+void *csam_config_create_dir(apr_pool_t *p, char *dir);
+void *csam_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
 
 /* ---- run-time state (runtime.c) ---------------------------------------- */
 
 struct csam_page_set;
+struct csam_session_cache;
 
 /* Everything a request needs, built once per configured server at startup
  * in pconf (read-only afterwards, so shared by all threads), plus the
@@ -65,7 +83,11 @@ struct csam_mod_runtime {
     struct csam_smtp smtp;
     const char *terms_version;
     unsigned char cookie_key[CSAM_KEY_LEN]; /* seals the flow cookies */
-    int secure_cookies;                 /* public_url is https */
+    int secure_cookies;                 /* public_url https, or
+                                           CSAMCookieSecure On */
+    long session_cache_ttl;             /* seconds, 0: no cache */
+    /* Per child (session_cache.c), NULL when off or not yet made. */
+    struct csam_session_cache *session_cache;
     struct csam_page_set *pages;        /* templates, texts, stylesheet */
     apr_reslist_t *stores;              /* per child (pool.c) */
     /* Until this second (apr_atomic), requests get 503 without trying to
@@ -77,6 +99,11 @@ struct csam_mod_runtime {
  * in pconf, or fails the start (and `apachectl -t`) naming the directive. */
 int csam_runtime_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp, server_rec *s);
+
+/* The post_config hook: libcurl's one-time initialisation (before any
+ * thread exists) and the sessions' node-wide state. */
+int csam_runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s);
 
 /* The run-time state of the request's server, or NULL when that server has
  * no CSAM configuration. */
@@ -122,6 +149,53 @@ const char *csam_http_source(const request_rec *r);
 
 /* A struct csam_logger writing to the request's error log. */
 struct csam_logger csam_http_logger(request_rec *r);
+
+/* ---- sessions (session.c, session_cache.c) ---------------------------- */
+
+/* Give the browser the new session's cookie csam_session (HttpOnly,
+ * SameSite=Lax, Path=/, Secure with an https CSAMPublicURL or
+ * CSAMCookieSecure On), on every response including redirects. */
+void csam_session_cookie_set(request_rec *r, struct csam_mod_runtime *rt,
+                             const struct csam_session_ticket *t);
+
+/* Expire the csam_session cookie in the browser. */
+void csam_session_cookie_clear(request_rec *r, struct csam_mod_runtime *rt);
+
+/* The request's csam_session cookie value when it has a token's shape,
+ * else NULL (in r->pool or the request's headers). */
+const char *csam_session_cookie_get(request_rec *r);
+
+/* The request's session: 1 and *out filled when it carries a live one
+ * (from the child's cache when validated less than CSAMSessionCacheTTL
+ * ago, otherwise checked in the database, its last use moved to now);
+ * 0 when none or dead; -1 when the database cannot say (answer 503).
+ * Memoised for the request. */
+int csam_session_current(request_rec *r, struct csam_mod_runtime *rt,
+                         struct csam_session_info *out);
+
+/* As csam_session_current() but always asking the database (for
+ * changes to the account: a session ended on another node a moment ago
+ * must not act). */
+int csam_session_fresh(request_rec *r, struct csam_mod_runtime *rt,
+                       struct csam_session_info *out);
+
+/* End the request's session in the database and in every child's cache
+ * of this node at once, and expire the cookie.  CSAM_OK or CSAM_ERR_DB. */
+csam_result csam_session_end(request_rec *r, struct csam_mod_runtime *rt);
+
+/* Forget every cached session of this node (all children): after a
+ * password change ends an account's other sessions. */
+void csam_session_cache_flush(struct csam_mod_runtime *rt);
+
+/* post_config: the node-wide generation counter the caches obey. */
+int csam_session_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                   apr_pool_t *ptemp, server_rec *s);
+/* child_init: each configured server's cache. */
+void csam_session_cache_child_init(apr_pool_t *pchild, server_rec *s);
+
+/* ---- AuthType CSAM, Require csam-key (auth.c) -------------------------- */
+
+void csam_auth_register(apr_pool_t *p);
 
 /* ---- JSON API (api.c, api_util.c) -------------------------------------- */
 

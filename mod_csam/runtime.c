@@ -169,8 +169,11 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
     rt->smtp.timeout = rt->config.mail_timeout;
     rt->terms_version = conf->terms_version ? conf->terms_version
                                             : CSAM_RUNTIME_TERMS_DEFAULT;
-    rt->secure_cookies = strncasecmp(rt->config.public_url, "https:", 6)
-                         == 0;
+    rt->secure_cookies = strncasecmp(rt->config.public_url, "https:", 6) == 0
+                         || conf->cookie_secure == 1;
+    rt->session_cache_ttl = conf->session_cache_ttl >= 0
+                                ? conf->session_cache_ttl
+                                : CSAM_MOD_SESSION_CACHE_TTL_DEFAULT;
     *out = rt;
     return NULL;
 }
@@ -226,4 +229,22 @@ struct csam_mod_runtime *csam_runtime_get(const request_rec *r)
         ap_get_module_config(r->server->module_config, &csam_module);
 
     return conf ? conf->rt : NULL;
+}
+
+int csam_runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
+{
+    /* httpd runs post_config twice at startup and again at each restart;
+     * libcurl needs one initialisation per process. */
+    static int csam_runtime_curl_ready;
+
+    if (!csam_runtime_curl_ready) {
+        if (csam_smtp_init() != CSAM_OK) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                         "CSAM00024: cannot initialise libcurl for mail");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        csam_runtime_curl_ready = 1;
+    }
+    return csam_session_cache_post_config(pconf, plog, ptemp, s);
 }

@@ -1,0 +1,242 @@
+/*
+ * Protecting a location (DESIGN 3.3): `AuthType CSAM` is an
+ * authentication hook, as mod_auth_basic's AuthType Basic is, that takes
+ * the identity from the csam_session cookie; `Require csam-key <types>`
+ * is an authorization provider in httpd's authz group, so it composes
+ * with <RequireAll>, <RequireAny> and every other Require.
+ *
+ * This runs on every protected request: it does no logging, no database
+ * call for a session the child's cache holds, and allocates only the few
+ * strings it hands to httpd.
+ */
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "mod_auth.h"
+
+#include "apr_strings.h"
+
+#include "mod_csam.h"
+#include "api.h"
+
+APLOG_USE_MODULE(csam);
+
+#define CSAM_AUTH_TYPE "CSAM"
+
+/* Browsers are requests whose Accept names text/html (DESIGN 3.2). */
+static int csam_auth_is_browser(const request_rec *r)
+{
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+
+    return accept != NULL && ap_strcasestr(accept, "text/html") != NULL;
+}
+
+/* The request's own local path and query when safe to come back to: one
+ * leading '/', printable ASCII without backslash or space, bounded;
+ * otherwise NULL (the login page then goes to its default).  The login
+ * page cleans it again: this is the first of two checks. */
+static const char *csam_auth_return_path(request_rec *r)
+{
+    const char *path = r->parsed_uri.path;
+    const char *ret;
+    size_t i, len;
+
+    if (path == NULL || path[0] != '/' || path[1] == '/' || path[1] == '\\')
+        return NULL;
+    ret = r->args != NULL ? apr_pstrcat(r->pool, path, "?", r->args, NULL)
+                          : path;
+    len = strlen(ret);
+    if (len > CSAM_MOD_RETURN_MAX)
+        return NULL;
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)ret[i];
+
+        if (c <= 0x20 || c >= 0x7f || c == '\\')
+            return NULL;
+    }
+    return ret;
+}
+
+/* Percent-encode s for a query value: only unreserved characters and
+ * '/' stay as they are. */
+static const char *csam_auth_query_escape(apr_pool_t *p, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t len = strlen(s), i, o = 0;
+    char *out = apr_palloc(p, 3 * len + 1);
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+            || c == '~' || c == '/') {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 0x0f];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* No live session: browsers go to the login page, API clients get the
+ * API's 401. */
+static int csam_auth_challenge(request_rec *r, struct csam_mod_runtime *rt)
+{
+    const char *ret;
+    const char *login;
+
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    if (csam_auth_is_browser(r)) {
+        ret = csam_auth_return_path(r);
+        login = apr_pstrcat(r->pool, rt->config.handler_path, "/login",
+                            ret ? "?return=" : "",
+                            ret ? csam_auth_query_escape(r->pool, ret) : "",
+                            NULL);
+        apr_table_setn(r->headers_out, "Location", login);
+        return HTTP_SEE_OTHER;
+    }
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate", CSAM_AUTH_TYPE);
+    /* A subrequest's answer is not the client's: httpd's own status
+     * then decides. */
+    if (r->main != NULL)
+        return HTTP_UNAUTHORIZED;
+    ap_discard_request_body(r);
+    csam_api_fail(r, HTTP_UNAUTHORIZED, "unauthenticated",
+                  "A session is required: log in first.");
+    return DONE;
+}
+
+static int csam_auth_unavailable(request_rec *r)
+{
+    apr_table_setn(r->err_headers_out, "Retry-After", "5");
+    if (csam_auth_is_browser(r) || r->main != NULL)
+        return HTTP_SERVICE_UNAVAILABLE;
+    ap_discard_request_body(r);
+    csam_api_error(r, CSAM_ERR_DB, NULL);
+    return DONE;
+}
+
+/* The check_authn hook of AuthType CSAM. */
+static int csam_auth_check_user(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    const struct csam_mod_dir *dconf;
+    struct csam_mod_runtime *rt;
+    struct csam_session_info info;
+    const char *key;
+    const char *when;
+    int state;
+
+    if (type == NULL || strcasecmp(type, CSAM_AUTH_TYPE) != 0)
+        return DECLINED;
+    rt = csam_runtime_get(r);
+    if (rt == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "CSAM00023: AuthType CSAM in a server without CSAM "
+                      "configuration (CSAMDatabase, CSAMPublicURL, ...)");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    state = csam_session_current(r, rt, &info);
+    if (state < 0)
+        return csam_auth_unavailable(r);
+    if (state == 0)
+        return csam_auth_challenge(r, rt);
+
+    r->user = apr_pstrdup(r->pool, info.username);
+    r->ap_auth_type = (char *)CSAM_AUTH_TYPE;
+    key = csam_key_type_name(info.key_type);
+    if (key == NULL)
+        key = "";
+    when = apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                        (apr_int64_t)info.auth_time);
+    /* REMOTE_USER comes from r->user; these add what only CSAM knows. */
+    apr_table_setn(r->subprocess_env, "CSAM_USER", r->user);
+    apr_table_setn(r->subprocess_env, "CSAM_KEY", key);
+    apr_table_setn(r->subprocess_env, "CSAM_AUTH_TIME", when);
+    dconf = ap_get_module_config(r->per_dir_config, &csam_module);
+    if (dconf != NULL && dconf->identity_headers == 1) {
+        /* Client-sent X-CSAM-* headers were removed when the request
+         * was read; usernames are [a-z0-9._-], safe in a header. */
+        apr_table_setn(r->headers_in, "X-CSAM-User", r->user);
+        apr_table_setn(r->headers_in, "X-CSAM-Key", key);
+        apr_table_setn(r->headers_in, "X-CSAM-Auth-Time", when);
+    }
+    return OK;
+}
+
+/* Require csam-key email sms totp: the session's key is one of these. */
+static authz_status csam_auth_key_check(request_rec *r,
+                                        const char *line_text,
+                                        const void *parsed)
+{
+    const unsigned *mask = parsed;
+    struct csam_mod_runtime *rt;
+    struct csam_session_info info;
+
+    (void)line_text;
+    if (r->user == NULL)
+        return AUTHZ_DENIED_NO_USER;
+    rt = csam_runtime_get(r);
+    /* A user another AuthType authenticated has no CSAM key. */
+    if (rt == NULL || r->ap_auth_type == NULL
+        || strcasecmp(r->ap_auth_type, CSAM_AUTH_TYPE) != 0
+        || csam_session_current(r, rt, &info) != 1)
+        return AUTHZ_DENIED;
+    if ((unsigned)info.key_type & *mask)
+        return AUTHZ_GRANTED;
+    /* httpd answers the 403; for API clients as the API's JSON. */
+    if (!csam_auth_is_browser(r))
+        ap_custom_response(r, HTTP_FORBIDDEN,
+                           apr_pstrcat(r->pool, rt->config.handler_path,
+                                       CSAM_API_ERROR_PATH, NULL));
+    return AUTHZ_DENIED;
+}
+
+static const char *csam_auth_key_parse(cmd_parms *cmd,
+                                       const char *line_text,
+                                       const void **parsed)
+{
+    unsigned *mask = apr_pcalloc(cmd->pool, sizeof(*mask));
+    const char *line = line_text;
+    const char *word;
+
+    while (*(word = ap_getword_conf(cmd->temp_pool, &line)) != '\0') {
+        enum csam_key_type type = csam_key_type_parse(word);
+
+        if (type == CSAM_KEY_NONE)
+            return apr_psprintf(cmd->pool, "Require csam-key: unknown key "
+                                "type '%s' (email, sms, totp)", word);
+        *mask |= (unsigned)type;
+    }
+    if (*mask == 0)
+        return "Require csam-key needs at least one key type "
+               "(email, sms, totp)";
+    *parsed = mask;
+    return NULL;
+}
+
+static const authz_provider csam_auth_key_provider = {
+    csam_auth_key_check,
+    csam_auth_key_parse,
+};
+
+void csam_auth_register(apr_pool_t *p)
+{
+    /* Per configuration, not per URI: a subrequest or an internal
+     * redirect with the same configuration keeps the user. */
+    ap_hook_check_authn(csam_auth_check_user, NULL, NULL, APR_HOOK_MIDDLE,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "csam-key",
+                              AUTHZ_PROVIDER_VERSION,
+                              &csam_auth_key_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+}
