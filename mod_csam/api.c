@@ -76,8 +76,7 @@ static const struct csam_api_field csam_api_resend_fields[] = {
     {NULL, CSAM_API_STRING, 0, 0, NULL}
 };
 
-/* The engine for this request, or a 503 written: returns NULL then. */
-static csam_engine *csam_api_engine(request_rec *r, int *rv)
+csam_engine *csam_api_engine(request_rec *r, int *rv)
 {
     csam_engine *engine = NULL;
 
@@ -88,8 +87,7 @@ static csam_engine *csam_api_engine(request_rec *r, int *rv)
     return engine;
 }
 
-/* Engine failure: the answer, and the pool told about a dead database. */
-static int csam_api_result(request_rec *r, csam_result res,
+int csam_api_result(request_rec *r, csam_result res,
                            const struct csam_attempts *att)
 {
     csam_pool_note(r, res);
@@ -161,7 +159,7 @@ static int csam_api_registrations(request_rec *r)
     return csam_api_send(r, HTTP_CREATED, reply);
 }
 
-static json_t *csam_api_key_types(unsigned mask)
+json_t *csam_api_key_types(unsigned mask)
 {
     static const enum csam_key_type all[] = {CSAM_KEY_EMAIL, CSAM_KEY_SMS,
                                              CSAM_KEY_TOTP};
@@ -441,21 +439,43 @@ static int csam_api_foreign_error(request_rec *r)
 
 struct csam_api_route {
     const char *path;
+    int method;                 /* M_GET also serves HEAD */
     int (*handle)(request_rec *r);
 };
 
 static const struct csam_api_route csam_api_routes[] = {
-    {"/api/v1/registrations", csam_api_registrations},
-    {"/api/v1/activation", csam_api_activation_open},
-    {"/api/v1/activation/key", csam_api_activation_key},
-    {"/api/v1/activation/credentials", csam_api_activation_credentials},
-    {"/api/v1/activation/confirm", csam_api_activation_confirm},
-    {"/api/v1/activation/resend", csam_api_activation_resend},
+    {"/api/v1/registrations", M_POST, csam_api_registrations},
+    {"/api/v1/activation", M_POST, csam_api_activation_open},
+    {"/api/v1/activation/key", M_POST, csam_api_activation_key},
+    {"/api/v1/activation/credentials", M_POST,
+     csam_api_activation_credentials},
+    {"/api/v1/activation/confirm", M_POST, csam_api_activation_confirm},
+    {"/api/v1/activation/resend", M_POST, csam_api_activation_resend},
+    {"/api/v1/login", M_POST, csam_api_login},
+    {"/api/v1/login/challenge", M_POST, csam_api_login_challenge},
+    {"/api/v1/login/verify", M_POST, csam_api_login_verify},
+    {"/api/v1/me", M_GET, csam_api_me},
+    {"/api/v1/logout", M_POST, csam_api_logout},
+    {"/api/v1/keys", M_GET, csam_api_keys_list},
+    {"/api/v1/keys", M_POST, csam_api_keys_add},
+    {"/api/v1/keys/confirm", M_POST, csam_api_keys_confirm},
+    {"/api/v1/password", M_POST, csam_api_password},
 };
+
+#define CSAM_API_KEY_PREFIX "/api/v1/keys/"
+
+static int csam_api_not_allowed(request_rec *r, const char *allow)
+{
+    ap_discard_request_body(r);
+    apr_table_setn(r->err_headers_out, "Allow", allow);
+    return csam_api_fail(r, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                         "This method is not allowed here.");
+}
 
 int csam_api_handle(request_rec *r, struct csam_mod_runtime *rt,
                     const char *path)
 {
+    const char *allow = NULL;
     size_t i;
 
     (void)rt;
@@ -464,16 +484,28 @@ int csam_api_handle(request_rec *r, struct csam_mod_runtime *rt,
         return csam_api_foreign_error(r);
     for (i = 0; i < sizeof(csam_api_routes) / sizeof(csam_api_routes[0]);
          i++) {
-        if (strcmp(path, csam_api_routes[i].path) != 0)
+        const struct csam_api_route *rt_i = &csam_api_routes[i];
+
+        if (strcmp(path, rt_i->path) != 0)
             continue;
-        if (r->method_number != M_POST) {
-            ap_discard_request_body(r);
-            apr_table_setn(r->err_headers_out, "Allow", "POST");
-            return csam_api_fail(r, HTTP_METHOD_NOT_ALLOWED,
-                                 "method_not_allowed",
-                                 "Only POST is allowed here.");
-        }
-        return csam_api_routes[i].handle(r);
+        if (r->method_number == rt_i->method)
+            return rt_i->handle(r);
+        allow = allow == NULL
+                    ? (rt_i->method == M_GET ? "GET, HEAD" : "POST")
+                    : apr_pstrcat(r->pool, allow, ", ",
+                                  rt_i->method == M_GET ? "GET, HEAD"
+                                                        : "POST",
+                                  NULL);
+    }
+    if (allow != NULL)
+        return csam_api_not_allowed(r, allow);
+    /* DELETE /api/v1/keys/<type> */
+    if (strncmp(path, CSAM_API_KEY_PREFIX, strlen(CSAM_API_KEY_PREFIX)) == 0
+        && strchr(path + strlen(CSAM_API_KEY_PREFIX), '/') == NULL
+        && path[strlen(CSAM_API_KEY_PREFIX)] != '\0') {
+        if (r->method_number != M_DELETE)
+            return csam_api_not_allowed(r, "DELETE");
+        return csam_api_key_delete(r, path + strlen(CSAM_API_KEY_PREFIX));
     }
     ap_discard_request_body(r);
     return csam_api_fail(r, HTTP_NOT_FOUND, "not_found",

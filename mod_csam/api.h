@@ -58,4 +58,43 @@ int csam_api_fail(request_rec *r, int status, const char *error,
 int csam_api_error(request_rec *r, csam_result res,
                    const struct csam_attempts *att);
 
+/* The engine for this request, or a 503 written: returns NULL then, with
+ * *rv what the handler returns. */
+csam_engine *csam_api_engine(request_rec *r, int *rv);
+
+/* Engine failure: the answer, and the pool told about a dead database. */
+int csam_api_result(request_rec *r, csam_result res,
+                    const struct csam_attempts *att);
+
+/* A JSON array of the key type names in mask. */
+json_t *csam_api_key_types(unsigned mask);
+
+/* An RFC 3339 UTC time for Unix seconds, in r->pool. */
+const char *csam_api_time(request_rec *r, apr_int64_t unix_seconds);
+
+/* 204 with the API's headers and no body. */
+int csam_api_no_content(request_rec *r);
+
+/* The request's live session, checked in the database; otherwise 401
+ * unauthenticated (or 503) is written and 0 returned with *rv what the
+ * handler returns. */
+int csam_api_session(request_rec *r, struct csam_session_info *out,
+                     int *rv);
+
+/* The JSON array [{type, status, activated_at}] of keys (api_keys.c). */
+json_t *csam_api_key_list(const struct csam_key_info *keys, size_t n);
+
+/* Login, session and self-management endpoints (api_login.c,
+ * api_keys.c). */
+int csam_api_login(request_rec *r);
+int csam_api_login_challenge(request_rec *r);
+int csam_api_login_verify(request_rec *r);
+int csam_api_me(request_rec *r);
+int csam_api_logout(request_rec *r);
+int csam_api_keys_list(request_rec *r);
+int csam_api_keys_add(request_rec *r);
+int csam_api_keys_confirm(request_rec *r);
+int csam_api_key_delete(request_rec *r, const char *type);
+int csam_api_password(request_rec *r);
+
 #endif

@@ -328,3 +328,45 @@ const char *csam_api_string(json_t *obj, const char *name)
 
     return json_is_string(value) ? json_string_value(value) : NULL;
 }
+
+const char *csam_api_time(request_rec *r, apr_int64_t unix_seconds)
+{
+    apr_time_exp_t t;
+    char buf[32];
+    apr_size_t len = 0;
+
+    if (apr_time_exp_gmt(&t, apr_time_from_sec(unix_seconds)) != APR_SUCCESS
+        || apr_strftime(buf, &len, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &t)
+               != APR_SUCCESS)
+        return "";
+    return apr_pstrmemdup(r->pool, buf, len);
+}
+
+int csam_api_no_content(request_rec *r)
+{
+    r->status = HTTP_NO_CONTENT;
+    ap_set_content_type(r, "application/json; charset=utf-8");
+    csam_http_security_headers(r, 1);
+    return OK;
+}
+
+int csam_api_session(request_rec *r, struct csam_session_info *out, int *rv)
+{
+    struct csam_mod_runtime *rt = csam_runtime_get(r);
+    int state = csam_session_fresh(r, rt, out);
+
+    if (state == 1)
+        return 1;
+    ap_discard_request_body(r);
+    if (state < 0) {
+        *rv = csam_api_error(r, CSAM_ERR_DB, NULL);
+        return 0;
+    }
+    /* A dead cookie goes, so the browser stops sending it. */
+    if (csam_session_cookie_get(r) != NULL)
+        csam_session_cookie_clear(r, rt);
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate", "CSAM");
+    *rv = csam_api_fail(r, HTTP_UNAUTHORIZED, "unauthenticated",
+                        "A session is required: log in first.");
+    return 0;
+}

@@ -1,0 +1,235 @@
+/*
+ * The JSON API of self-management (DESIGN 2.4): a logged-in citizen's
+ * keys (list, add another type through the confirm step, deactivate one
+ * but never the last) and password change.  Every call checks the session
+ * in the database, not the child's cache: a session ended on another node
+ * a moment ago must not change the account.
+ */
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_protocol.h"
+
+#include "apr_strings.h"
+
+#include "mod_csam.h"
+#include "api.h"
+
+APLOG_USE_MODULE(csam);
+
+#define CSAM_API_KEYS_TEXT_MAX 1024
+#define CSAM_API_KEYS_CODE_MAX 64
+
+static const struct csam_api_field csam_api_keys_add_fields[] = {
+    {"key_type", CSAM_API_STRING, 1, CSAM_API_KEYS_TEXT_MAX, NULL},
+    {"accept_terms", CSAM_API_BOOLEAN, 1, 0, NULL},
+    {"phone", CSAM_API_STRING, 0, CSAM_API_KEYS_TEXT_MAX, NULL},
+    {NULL, CSAM_API_STRING, 0, 0, NULL}
+};
+
+static const struct csam_api_field csam_api_keys_confirm_fields[] = {
+    {"key_type", CSAM_API_STRING, 1, CSAM_API_KEYS_TEXT_MAX, NULL},
+    {"code", CSAM_API_STRING, 1, CSAM_API_KEYS_CODE_MAX, NULL},
+    {NULL, CSAM_API_STRING, 0, 0, NULL}
+};
+
+static const struct csam_api_field csam_api_password_fields[] = {
+    {"current_password", CSAM_API_STRING, 1, 0, NULL},
+    {"password", CSAM_API_STRING, 1, 0, NULL},
+    {"password_repeat", CSAM_API_STRING, 1, 0, NULL},
+    {NULL, CSAM_API_STRING, 0, 0, NULL}
+};
+
+static int csam_api_keys_bad_type(request_rec *r)
+{
+    return csam_api_fail(r, HTTP_BAD_REQUEST, "invalid_request",
+                         "key_type must be email, sms or totp.");
+}
+
+json_t *csam_api_key_list(const struct csam_key_info *keys, size_t n)
+{
+    json_t *list = json_array();
+    size_t i;
+
+    for (i = 0; list != NULL && i < n && i < CSAM_KEYS_MAX; i++) {
+        const char *name = csam_key_type_name(keys[i].type);
+
+        json_array_append_new(
+            list, json_pack("{s:s, s:s, s:o}", "type", name ? name : "",
+                            "status", keys[i].status, "activated_at",
+                            keys[i].activated_at[0]
+                                ? json_string(keys[i].activated_at)
+                                : json_null()));
+    }
+    return list;
+}
+
+int csam_api_keys_list(request_rec *r)
+{
+    struct csam_key_info keys[CSAM_KEYS_MAX];
+    struct csam_session_info info;
+    csam_engine *engine;
+    json_t *reply;
+    csam_result res;
+    size_t n = 0;
+    int rv;
+
+    if (!csam_api_session(r, &info, &rv))
+        return rv;
+    ap_discard_request_body(r);
+    engine = csam_api_engine(r, &rv);
+    if (engine == NULL)
+        return rv;
+    res = csam_engine_keys_list(engine, info.username, keys, CSAM_KEYS_MAX,
+                                &n);
+    if (res != CSAM_OK)
+        return csam_api_result(r, res, NULL);
+    reply = csam_api_own(r, json_pack("{s:o}", "keys",
+                                      csam_api_key_list(keys, n)));
+    if (reply == NULL)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    return csam_api_send(r, HTTP_OK, reply);
+}
+
+static apr_status_t csam_api_keys_free_outcome(void *data)
+{
+    csam_credentials_outcome_free(data);
+    return APR_SUCCESS;
+}
+
+int csam_api_keys_add(request_rec *r)
+{
+    struct csam_credentials_outcome *outcome;
+    struct csam_session_info info;
+    enum csam_key_type type;
+    csam_engine *engine;
+    json_t *body, *reply;
+    csam_result res;
+    int rv;
+
+    if (!csam_api_session(r, &info, &rv))
+        return rv;
+    rv = csam_api_read(r, csam_api_keys_add_fields, &body);
+    if (body == NULL)
+        return rv;
+    type = csam_key_type_parse(csam_api_string(body, "key_type"));
+    if (type == CSAM_KEY_NONE)
+        return csam_api_keys_bad_type(r);
+    engine = csam_api_engine(r, &rv);
+    if (engine == NULL)
+        return rv;
+    outcome = apr_pcalloc(r->pool, sizeof(*outcome));
+    apr_pool_cleanup_register(r->pool, outcome, csam_api_keys_free_outcome,
+                              apr_pool_cleanup_null);
+    res = csam_engine_key_add(
+        engine, csam_http_source(r), info.username, type,
+        json_is_true(json_object_get(body, "accept_terms")),
+        csam_api_string(body, "phone"), csam_runtime_get(r)->terms_version,
+        outcome);
+    if (res != CSAM_OK)
+        return csam_api_result(r, res, NULL);
+    reply = csam_api_own(r, json_pack("{s:s}", "next",
+                                      csam_step_name(CSAM_STEP_CONFIRM)));
+    if (reply == NULL)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    if (outcome->otpauth_uri != NULL && outcome->totp_secret != NULL) {
+        json_object_set_new(reply, "otpauth_uri",
+                            json_string(outcome->otpauth_uri));
+        json_object_set_new(reply, "secret",
+                            json_string(outcome->totp_secret));
+    }
+    return csam_api_send(r, HTTP_ACCEPTED, reply);
+}
+
+int csam_api_keys_confirm(request_rec *r)
+{
+    struct csam_attempts att = {-1, 0};
+    struct csam_session_info info;
+    enum csam_key_type type;
+    csam_engine *engine;
+    json_t *body, *reply;
+    csam_result res;
+    int rv;
+
+    if (!csam_api_session(r, &info, &rv))
+        return rv;
+    rv = csam_api_read(r, csam_api_keys_confirm_fields, &body);
+    if (body == NULL)
+        return rv;
+    type = csam_key_type_parse(csam_api_string(body, "key_type"));
+    if (type == CSAM_KEY_NONE)
+        return csam_api_keys_bad_type(r);
+    engine = csam_api_engine(r, &rv);
+    if (engine == NULL)
+        return rv;
+    res = csam_engine_key_confirm(engine, csam_http_source(r), info.username,
+                                  type, csam_api_string(body, "code"), &att);
+    if (res != CSAM_OK)
+        return csam_api_result(r, res, &att);
+    reply = csam_api_own(r, json_pack("{s:s, s:s}", "key_type",
+                                      csam_key_type_name(type), "status",
+                                      "active"));
+    if (reply == NULL)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    return csam_api_send(r, HTTP_OK, reply);
+}
+
+int csam_api_key_delete(request_rec *r, const char *type_name)
+{
+    struct csam_session_info info;
+    enum csam_key_type type;
+    csam_engine *engine;
+    csam_result res;
+    int rv;
+
+    if (!csam_api_session(r, &info, &rv))
+        return rv;
+    ap_discard_request_body(r);
+    type = csam_key_type_parse(type_name);
+    if (type == CSAM_KEY_NONE)
+        return csam_api_fail(r, HTTP_NOT_FOUND, "not_found",
+                             "No such key type (email, sms, totp).");
+    engine = csam_api_engine(r, &rv);
+    if (engine == NULL)
+        return rv;
+    res = csam_engine_key_deactivate(engine, csam_http_source(r),
+                                     info.username, type);
+    if (res != CSAM_OK)
+        return csam_api_result(r, res, NULL);
+    return csam_api_no_content(r);
+}
+
+int csam_api_password(request_rec *r)
+{
+    struct csam_mod_runtime *rt = csam_runtime_get(r);
+    struct csam_session_info info;
+    csam_engine *engine;
+    json_t *body;
+    csam_result res;
+    int rv;
+
+    if (!csam_api_session(r, &info, &rv))
+        return rv;
+    rv = csam_api_read(r, csam_api_password_fields, &body);
+    if (body == NULL)
+        return rv;
+    engine = csam_api_engine(r, &rv);
+    if (engine == NULL)
+        return rv;
+    res = csam_engine_password_change(
+        engine, csam_http_source(r), info.username,
+        csam_api_string(body, "current_password"),
+        csam_api_string(body, "password"),
+        csam_api_string(body, "password_repeat"),
+        csam_session_cookie_get(r));
+    if (res != CSAM_OK)
+        return csam_api_result(r, res, NULL);
+    /* The account's other sessions are dead in the database: every child
+     * of this node forgets what it cached (other nodes within the TTL). */
+    csam_session_cache_flush(rt);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "CSAM00027: password changed for %s", info.username);
+    return csam_api_no_content(r);
+}

@@ -1,0 +1,211 @@
+/*
+ * The JSON API of login and of the session itself (DESIGN 3.1): password,
+ * then the key, then the code, which opens a session (Set-Cookie
+ * csam_session); who the session is; logout.
+ */
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_protocol.h"
+
+#include "apr_strings.h"
+
+#include "mod_csam.h"
+#include "api.h"
+
+APLOG_USE_MODULE(csam);
+
+/* Edge bounds only: the engine applies the real rules. */
+#define CSAM_API_LOGIN_TEXT_MAX 1024
+#define CSAM_API_LOGIN_TOKEN_MAX 128
+#define CSAM_API_LOGIN_CODE_MAX 64
+
+static const struct csam_api_field csam_api_login_fields[] = {
+    {"username", CSAM_API_STRING, 1, CSAM_API_LOGIN_TEXT_MAX, NULL},
+    /* No bound below the body's: the password's own limit answers. */
+    {"password", CSAM_API_STRING, 1, 0, NULL},
+    {NULL, CSAM_API_STRING, 0, 0, NULL}
+};
+
+static const struct csam_api_field csam_api_challenge_fields[] = {
+    {"login", CSAM_API_STRING, 1, CSAM_API_LOGIN_TOKEN_MAX, NULL},
+    {"key_type", CSAM_API_STRING, 1, CSAM_API_LOGIN_TEXT_MAX, NULL},
+    {NULL, CSAM_API_STRING, 0, 0, NULL}
+};
+
+static const struct csam_api_field csam_api_verify_fields[] = {
+    {"login", CSAM_API_STRING, 1, CSAM_API_LOGIN_TOKEN_MAX, NULL},
+    {"code", CSAM_API_STRING, 1, CSAM_API_LOGIN_CODE_MAX, NULL},
+    {NULL, CSAM_API_STRING, 0, 0, NULL}
+};
+
+int csam_api_login(request_rec *r)
+{
+    char handle[CSAM_TOKEN_SIZE] = "";
+    struct csam_attempts att = {-1, 0};
+    unsigned key_types = 0;
+    csam_engine *engine;
+    json_t *body, *reply;
+    csam_result res;
+    int rv;
+
+    rv = csam_api_read(r, csam_api_login_fields, &body);
+    if (body == NULL)
+        return rv;
+    engine = csam_api_engine(r, &rv);
+    if (engine == NULL)
+        return rv;
+    res = csam_engine_login_password(engine, csam_http_source(r),
+                                     csam_api_string(body, "username"),
+                                     csam_api_string(body, "password"),
+                                     handle, &key_types, &att);
+    if (res != CSAM_OK) {
+        /* A count of attempts left exists for known accounts only: it
+         * would tell them from unknown usernames. */
+        if (res == CSAM_ERR_BAD_CREDENTIALS)
+            att.attempts_left = -1;
+        return csam_api_result(r, res, &att);
+    }
+    reply = csam_api_own(r, json_pack("{s:s, s:o}", "login", handle,
+                                      "key_types",
+                                      csam_api_key_types(key_types)));
+    csam_wipe(handle, sizeof(handle));
+    if (reply == NULL)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    return csam_api_send(r, HTTP_OK, reply);
+}
+
+/* The login handle of a body, or NULL when its shape is wrong (answered
+ * as expired, like any unknown handle). */
+static const char *csam_api_login_handle(json_t *body)
+{
+    const char *handle = csam_api_string(body, "login");
+
+    return csam_token_valid(handle) ? handle : NULL;
+}
+
+int csam_api_login_challenge(request_rec *r)
+{
+    struct csam_attempts att = {-1, 0};
+    enum csam_key_type type;
+    csam_engine *engine;
+    const char *handle;
+    json_t *body, *reply;
+    csam_result res;
+    int rv;
+
+    rv = csam_api_read(r, csam_api_challenge_fields, &body);
+    if (body == NULL)
+        return rv;
+    type = csam_key_type_parse(csam_api_string(body, "key_type"));
+    if (type == CSAM_KEY_NONE)
+        return csam_api_fail(r, HTTP_BAD_REQUEST, "invalid_request",
+                             "key_type must be email, sms or totp.");
+    handle = csam_api_login_handle(body);
+    if (handle == NULL)
+        return csam_api_error(r, CSAM_ERR_EXPIRED, NULL);
+    engine = csam_api_engine(r, &rv);
+    if (engine == NULL)
+        return rv;
+    res = csam_engine_login_challenge(engine, csam_http_source(r), handle,
+                                      type, &att);
+    if (res != CSAM_OK)
+        return csam_api_result(r, res, &att);
+    reply = csam_api_own(r, json_pack("{s:s}", "key_type",
+                                      csam_key_type_name(type)));
+    if (reply == NULL)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    return csam_api_send(r, HTTP_ACCEPTED, reply);
+}
+
+int csam_api_login_verify(request_rec *r)
+{
+    struct csam_attempts att = {-1, 0};
+    struct csam_session_ticket ticket;
+    csam_engine *engine;
+    const char *handle;
+    const char *key;
+    json_t *body, *reply;
+    csam_result res;
+    int rv;
+
+    rv = csam_api_read(r, csam_api_verify_fields, &body);
+    if (body == NULL)
+        return rv;
+    handle = csam_api_login_handle(body);
+    if (handle == NULL)
+        return csam_api_error(r, CSAM_ERR_EXPIRED, NULL);
+    engine = csam_api_engine(r, &rv);
+    if (engine == NULL)
+        return rv;
+    memset(&ticket, 0, sizeof(ticket));
+    res = csam_engine_login_verify(engine, csam_http_source(r), handle,
+                                   csam_api_string(body, "code"), &ticket,
+                                   &att);
+    if (res != CSAM_OK)
+        return csam_api_result(r, res, &att);
+    csam_session_cookie_set(r, csam_runtime_get(r), &ticket);
+    csam_wipe(ticket.cookie, sizeof(ticket.cookie));
+    key = csam_key_type_name(ticket.info.key_type);
+    reply = csam_api_own(r, json_pack("{s:s, s:s}", "username",
+                                      ticket.info.username, "key_type",
+                                      key ? key : ""));
+    if (reply == NULL)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "CSAM00025: login of %s with the %s key",
+                  ticket.info.username, key ? key : "?");
+    return csam_api_send(r, HTTP_OK, reply);
+}
+
+int csam_api_me(request_rec *r)
+{
+    struct csam_key_info keys[CSAM_KEYS_MAX];
+    struct csam_session_info info;
+    csam_engine *engine;
+    json_t *list, *reply;
+    const char *key;
+    csam_result res;
+    size_t n = 0;
+    int rv;
+
+    if (!csam_api_session(r, &info, &rv))
+        return rv;
+    ap_discard_request_body(r);
+    engine = csam_api_engine(r, &rv);
+    if (engine == NULL)
+        return rv;
+    res = csam_engine_keys_list(engine, info.username, keys, CSAM_KEYS_MAX,
+                                &n);
+    if (res != CSAM_OK)
+        return csam_api_result(r, res, NULL);
+    list = csam_api_key_list(keys, n);
+    key = csam_key_type_name(info.key_type);
+    reply = csam_api_own(r, json_pack("{s:s, s:s, s:s, s:o}", "username",
+                                      info.username, "key_type",
+                                      key ? key : "", "auth_time",
+                                      csam_api_time(r, info.auth_time),
+                                      "keys", list));
+    if (reply == NULL)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    return csam_api_send(r, HTTP_OK, reply);
+}
+
+int csam_api_logout(request_rec *r)
+{
+    struct csam_session_info info;
+    csam_result res;
+    int rv;
+
+    if (!csam_api_session(r, &info, &rv))
+        return rv;
+    ap_discard_request_body(r);
+    res = csam_session_end(r, csam_runtime_get(r));
+    if (res != CSAM_OK)
+        return csam_api_result(r, res, NULL);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "CSAM00026: logout of %s",
+                  info.username);
+    return csam_api_no_content(r);
+}
