@@ -5,10 +5,12 @@
 #   (b) the same file under AuthType CSAM / Require valid-user, with a
 #       csam_session cookie obtained through /csam/api/v1/login,
 #       /login/challenge and /login/verify with the mailed code;
+#   (d) as (b) on a virtual host with CSAMSessionCacheTTL 0: no session
+#       cache, the database asked on every request;
 #   (c) the same file under Apache's own mod_auth_form + mod_session +
 #       mod_session_cookie + mod_session_crypto (an htpasswd file as the
 #       AuthFormProvider), with a session obtained by POSTing its form.
-# wrk on loopback, interleaved a, b, c, a, b, c, ... with the same duration,
+# wrk on loopback, interleaved a, b, c, d, a, ... with the same duration,
 # threads and keep-alive connections; then the database statements per
 # protected request and per login code verification (log_statement = all
 # on the throwaway cluster).  Not part of make check.
@@ -17,9 +19,9 @@
 #
 # Environment (defaults in brackets): CSAM_BENCH_DURATION seconds per wrk
 # run [5], CSAM_BENCH_ROUNDS [3], CSAM_BENCH_THREADS [1],
-# CSAM_BENCH_CONNECTIONS [8: half of httpd-run's 16
-# workers, as event closes kept-alive connections when all are busy], CSAM_BENCH_PROFILE=1 to add a perf profile
-# of the httpd children while they serve (b).
+# CSAM_BENCH_CONNECTIONS [16, at most 32], CSAM_BENCH_HTPASSWD_HASH
+# htpasswd's hash option for (c) [-m], CSAM_BENCH_PROFILE=b, c or bc to add
+# a perf profile of httpd while it serves those.
 # Exit status: 0 when measured (whether or not the goals are met: the
 # figures are the result), 1 when a configuration does not answer as it
 # must, 2 when something needed is missing.
@@ -59,9 +61,12 @@ fi
 form_password=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
 crypto_passphrase=$(head -c 33 /dev/urandom | base64 | tr '+/' '-_')
 passwd=$CSAM_TEST_TMPDIR/bench-htpasswd
-# htpasswd's default hash (MD5-based APR1): what `htpasswd -c` gives an
-# administrator; mod_auth_form checks it again on every request.
-htpasswd -nbm bench "$form_password" | sed '/^$/d' >"$passwd"
+# htpasswd's default hash (-m, MD5-based APR1) unless told: what
+# `htpasswd -c` gives an administrator; mod_auth_form checks it again on
+# every request.
+hash=${CSAM_BENCH_HTPASSWD_HASH:--m}
+case "$hash" in -m|-s|-B|-2|-5) ;; *) need "bad CSAM_BENCH_HTPASSWD_HASH $hash" ;; esac
+htpasswd -nb "$hash" bench "$form_password" | sed '/^$/d' >"$passwd"
 chmod 644 "$passwd"
 conf=$CSAM_TEST_TMPDIR/bench.conf
 cat >"$conf" <<EOF
@@ -76,9 +81,26 @@ LogLevel warn
 # Keep-alive connections stay up for the whole run, so every
 # configuration pays for requests, not for TCP handshakes.
 MaxKeepAliveRequests 0
-# Both children (8 threads each, httpd-run's) live for the whole run: an
-# idle child stopped between two runs would close its connections.
+# Two children of 32 threads, both alive for the whole run: event closes
+# kept-alive connections of a child whose threads are all busy, and an
+# idle child stopped between two runs would close its connections too;
+# with more threads per child than wrk has connections, neither happens.
+ThreadLimit 32
+ThreadsPerChild 32
+ServerLimit 2
+MaxRequestWorkers 64
 StartServers 2
+MaxSpareThreads 64
+
+# The main server (its CSAM settings) on the first virtual host; (d) on
+# the second.  The locations below are the main server's: both have them.
+<VirtualHost *:*>
+    ServerName 127.0.0.1
+</VirtualHost>
+<VirtualHost *:*>
+    ServerName nocache.bench
+    CSAMSessionCacheTTL 0
+</VirtualHost>
 
 <Location /bench/b>
     AuthType CSAM
@@ -111,6 +133,7 @@ StartServers 2
 EOF
 CSAM_BENCH_FORM_USER=bench
 CSAM_BENCH_FORM_PASSWORD=$form_password
-export CSAM_BENCH_FORM_USER CSAM_BENCH_FORM_PASSWORD
+CSAM_BENCH_FORM_HASH=$hash
+export CSAM_BENCH_FORM_USER CSAM_BENCH_FORM_PASSWORD CSAM_BENCH_FORM_HASH
 exec "$srcdir/tests/lib/httpd-run" --conf "$conf" \
     /usr/bin/python3 "$srcdir/tests/bench/protected_run.py" "$@"

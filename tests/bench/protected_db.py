@@ -39,7 +39,6 @@ class StatementLog:
         t.psql("ALTER SYSTEM SET log_line_prefix = '%a|%p|'")
         t.psql("SELECT pg_reload_conf()")
         self._wait_logging()
-        self.restart_httpd()
         self.marks = []
         self.steps = collections.OrderedDict()
 
@@ -98,16 +97,20 @@ class StatementLog:
         return "\n".join("      %6.2f x %s" % (n / per, s)
                          for s, n in counts.most_common(limit))
 
-    def protected(self, base, path, cookie, n):
-        """n GETs of a protected path on one keep-alive connection to a
+    def protected(self, base, path, cookie, n, host, what):
+        """n GETs of a protected path on one keep-alive connection, on a
         freshly restarted httpd: the first request (new database
         connection, empty caches) apart from the n - 1 after it."""
+        self.restart_httpd()
         u = urllib.parse.urlsplit(base)
         conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        headers = {"Cookie": cookie}
+        if host:
+            headers["Host"] = host
         offsets = [self.offset()]
         try:
             for i in range(n):
-                conn.request("GET", path, headers={"Cookie": cookie})
+                conn.request("GET", path, headers=headers)
                 resp = conn.getresponse()
                 resp.read()
                 if resp.status != 200:
@@ -122,8 +125,8 @@ class StatementLog:
         offsets.append(self.offset())
         first = self.statements(offsets[0], offsets[1])
         rest = self.statements(offsets[1], offsets[2])
-        print("# database statements per protected request (one keep-alive"
-              " connection, httpd just restarted):")
+        print("# database statements per protected request, %s (one "
+              "keep-alive connection, httpd just restarted):" % what)
         print("  first request: %d" % len(first))
         if first:
             print(self.summary(first, 1))

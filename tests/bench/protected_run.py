@@ -2,7 +2,8 @@
 """The driver of tests/bench/protected.sh, run under tests/lib/httpd-run
 (itself under run-with-services) with the locations that script writes:
 /bench/a (open), /bench/b (AuthType CSAM), /bench/c (mod_auth_form with
-mod_session_crypto), all serving one static file (hard links of it).
+mod_session_crypto), all serving one static file (hard links of it), and
+(d): /bench/b on the virtual host nocache.bench (CSAMSessionCacheTTL 0).
 
 It checks that each location answers as it must (200 and the file's bytes
 with its credential, 401 or a redirect without), measures the three with
@@ -28,15 +29,19 @@ from protected_db import StatementLog  # noqa: E402
 DURATION = int(os.environ.get("CSAM_BENCH_DURATION", "5"))
 ROUNDS = int(os.environ.get("CSAM_BENCH_ROUNDS", "3"))
 THREADS = int(os.environ.get("CSAM_BENCH_THREADS", "1"))
-CONNECTIONS = int(os.environ.get("CSAM_BENCH_CONNECTIONS", "8"))
-PROFILE = os.environ.get("CSAM_BENCH_PROFILE") == "1"
+CONNECTIONS = int(os.environ.get("CSAM_BENCH_CONNECTIONS", "16"))
+PROFILE = os.environ.get("CSAM_BENCH_PROFILE", "")
 DB_REQUESTS = 200       # protected requests whose statements are counted
 DB_LOGINS = 3           # logins whose statements are counted
 PATHS = {"a": "/bench/a/index.html", "b": "/bench/b/index.html",
-         "c": "/bench/c/index.html"}
+         "c": "/bench/c/index.html", "d": "/bench/b/index.html"}
+HOSTS = {"d": "nocache.bench"}
+NAMES = "abcd"
 WHAT = {"a": "static file, unprotected",
         "b": "AuthType CSAM, csam_session cookie",
-        "c": "mod_auth_form + mod_session_crypto, session cookie"}
+        "c": "mod_auth_form + mod_session_crypto, htpasswd %s"
+        % os.environ.get("CSAM_BENCH_FORM_HASH", "-m"),
+        "d": "AuthType CSAM, CSAMSessionCacheTTL 0 (no cache)"}
 
 BASE = t.base_url()
 CONF_DIR = os.environ["CSAM_TEST_HTTPD_CONF_DIR"]
@@ -76,8 +81,10 @@ def static_file():
     return data
 
 
-def get(path, cookie=None, accept=None):
+def get(path, cookie=None, accept=None, host=None):
     headers = {}
+    if host:
+        headers["Host"] = host
     if cookie:
         headers["Cookie"] = cookie
     if accept:
@@ -92,12 +99,13 @@ def check_open(data):
 
 
 def check_protected(name, cookie, data):
-    status, _, body = get(PATHS[name], cookie)
+    host = HOSTS.get(name)
+    status, _, body = get(PATHS[name], cookie, host=host)
     need(status == 200, "(%s) refuses its valid credential" % name, status,
          body[:300])
     need(body == data, "(%s) answers 200 with another body" % name,
          body[:300])
-    status, headers, body = get(PATHS[name])
+    status, headers, body = get(PATHS[name], host=host)
     need(status == 401 or status in (302, 303),
          "(%s) without a credential must be refused" % name, status,
          body[:300])
@@ -134,6 +142,16 @@ def make_citizen():
     return mbox, f
 
 
+def login_code(mbox, address):
+    """The code of the next code mail for address, past the notices (key
+    activated, ...) that carry none."""
+    for _ in range(5):
+        msg = mbox.wait(address)
+        if re.search(r"(?<![0-9])[0-9]{6,8}(?![0-9])", t.text_of(msg)):
+            return t.security_code(msg)
+    raise BenchFailure("no code mail for %s" % address)
+
+
 def csam_login(mbox, f, marks=None):
     """Log in through the JSON API; returns the csam_session cookie.
     marks, when given, is called with a step name before each step and
@@ -152,7 +170,7 @@ def csam_login(mbox, f, marks=None):
     r = t.api("login/challenge", {"login": login, "key_type": "email"})
     need(r.status == 202, "POST /csam/api/v1/login/challenge", r.status,
          r.body)
-    code = t.security_code(mbox.wait(f["reg"]["email"]))
+    code = login_code(mbox, f["reg"]["email"])
     mark("verify")
     r = t.api("login/verify", {"login": login, "code": code})
     mark("done")
@@ -180,6 +198,8 @@ def wrk(name, cookie, duration):
            "-d%ds" % duration, "--latency", "--timeout", "10s"]
     if cookie:
         cmd += ["-H", "Cookie: " + cookie]
+    if name in HOSTS:
+        cmd += ["-H", "Host: " + HOSTS[name]]
     cmd.append(BASE + PATHS[name])
     before = os.path.getsize(ACCESS_LOG)
     out = subprocess.run(cmd, check=True, capture_output=True,
@@ -227,8 +247,9 @@ def wrk_lines(out):
 
 def measure(configs):
     users = {"a": "-", "b": configs.get("b_user"),
-             "c": os.environ["CSAM_BENCH_FORM_USER"]}
-    names = [n for n in "abc" if n in configs]
+             "c": os.environ["CSAM_BENCH_FORM_USER"],
+             "d": configs.get("b_user")}
+    names = [n for n in NAMES if n in configs]
     print("# wrk -t%d -c%d -d%ds --latency (keep-alive), interleaved %s"
           " x %d rounds" % (THREADS, CONNECTIONS, DURATION,
                             ", ".join(names), ROUNDS))
@@ -259,13 +280,16 @@ def measure(configs):
         bc = med["b"] / med["c"]
         print("b/c = %.3f (goal > 1: %s)"
               % (bc, "met" if bc > 1 else "NOT MET"))
+    if "d" in med:
+        print("d/a = %.3f, d/c = %.3f (no session cache)"
+              % (med["d"] / med["a"], med["d"] / med["c"]))
     return med
 
 
 # ---------------------------------------------------------------- profile
 
-def profile(cookie):
-    """Where httpd's children spend (b)'s time: perf over the whole box
+def profile(name, cookie):
+    """Where httpd's children spend (name)'s time: perf over the whole box
     while wrk runs, httpd's samples only."""
     data = os.path.join(os.environ["CSAM_TEST_TMPDIR"], "perf.data")
     rec = subprocess.Popen(["perf", "record", "-q", "-a", "-g", "-o", data,
@@ -273,20 +297,23 @@ def profile(cookie):
                            stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE, text=True)
     time.sleep(0.3)
-    wrk("b", cookie, DURATION)
+    wrk(name, cookie, DURATION)
     err = rec.communicate()[1]
     if rec.returncode != 0:
         print("# perf record failed: %s" % err.strip()[:300])
         return
-    rep = subprocess.run(["perf", "report", "-i", data, "--stdio",
-                          "--no-children", "--comm", "apache2",
-                          "--sort", "dso,symbol", "-g", "none",
-                          "--percent-limit", "1.5"],
-                         capture_output=True, text=True)
-    print("# perf: apache2's hottest symbols while serving (b)")
-    for line in rep.stdout.splitlines():
-        if line.strip() and not line.startswith("#"):
-            print("  " + line.strip())
+    print("# perf: where apache2 spends its time while serving (%s)" % name)
+    for sort, limit in (("dso", "2"), ("dso,symbol", "1.5")):
+        rep = subprocess.run(["perf", "report", "-i", data, "--stdio",
+                              "--no-children", "--comm", "apache2",
+                              "--sort", sort, "-g", "none",
+                              "--percent-limit", limit],
+                             capture_output=True, text=True)
+        for line in rep.stdout.splitlines():
+            if line.strip() and not line.startswith("#"):
+                # Without perf's empty IPC columns.
+                print("  " + re.sub(r"(\s+-){2}\s*$", "",
+                                    " ".join(line.split())))
 
 
 # ---------------------------------------------------------------- main
@@ -324,16 +351,27 @@ def main():
               % (st, status, headers.get("location")))
         configs["b"] = cookie
         configs["b_user"] = f["username"]
+        check_protected("d", cookie, data)
+        configs["d"] = cookie
 
-    measure(configs)
     if "b" in configs:
-        if PROFILE:
-            profile(configs["b"])
+        others = [make_citizen() for _ in range(DB_LOGINS)]
+    measure(configs)
+    for name in PROFILE:
+        if name in NAMES and name in configs:
+            profile(name, configs[name])
+    if "b" in configs:
         log = StatementLog()
         try:
-            log.protected(BASE, PATHS["b"], configs["b"], DB_REQUESTS)
-            for _ in range(DB_LOGINS):
-                t.forgive_source()
+            log.protected(BASE, PATHS["b"], configs["b"], DB_REQUESTS,
+                          None, "session cache on (CSAMSessionCacheTTL "
+                          "default)")
+            log.protected(BASE, PATHS["d"], configs["d"], DB_REQUESTS,
+                          HOSTS["d"], "session cache off "
+                          "(CSAMSessionCacheTTL 0)")
+            # One citizen each: a second login of one account within the
+            # resend cooldown would be refused a new code.
+            for mbox, f in others:
                 csam_login(mbox, f, log.mark)
             log.report_logins()
         finally:
