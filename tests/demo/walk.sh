@@ -84,14 +84,17 @@ check() { # what, then a command
 
 # ---------------------------------------------------------------- helpers
 
-# POST JSON $2 to the API path $1; the status lands in $status, the body in
-# $work/body.  Extra curl arguments follow.
+# POST JSON $2 to the API path $1 of $api_base (the demo's); the status
+# lands in $status, the body in $work/body.  Extra curl arguments follow.
+api_base=$base
+api_tls=
 api() {
     p=$1
     body=$2
     shift 2
-    status=$(curl -s -o "$work/body" -w '%{http_code}' -H 'Content-Type: application/json' \
-        -H 'Accept: application/json' --data-binary "$body" "$@" "$base/csam/api/v1/$p")
+    # shellcheck disable=SC2086 # api_tls: words without blanks
+    status=$(curl -s $api_tls -o "$work/body" -w '%{http_code}' -H 'Content-Type: application/json' \
+        -H 'Accept: application/json' --data-binary "$body" "$@" "$api_base/csam/api/v1/$p")
 }
 
 # A field of the JSON in $work/body (a list is printed space-separated).
@@ -448,30 +451,55 @@ pbase=https://portal.example.be:$p443
 redirect=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$p80/mon-dossier/")
 check "portal example: plain HTTP is sent to HTTPS ($redirect)" \
     eval '[ "$redirect" = "301 $pbase/mon-dossier/" ]'
-st=$(pcurl -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-    --data-binary "$registration" "$pbase/csam/api/v1/registrations")
-check "portal example: the registration desk asks for an officer over TLS ($st)" eval '[ "$st" = 401 ]'
-body=$(pcurl -H 'Content-Type: application/json' -H 'Accept: application/json' \
-    --data-binary '{"username": "'$user'", "password": "'$password'"}' "$pbase/csam/api/v1/login")
-plogin=$(printf '%s' "$body" | "$python" -c 'import json, sys
-try: print(json.load(sys.stdin).get("login", ""))
-except Exception: print("")')
+api_base=$pbase
+api_tls="--resolve portal.example.be:$p443:127.0.0.1 --cacert $portal/cert.pem"
+api registrations "$registration"
+check "portal example: the registration desk asks for an officer over TLS ($status)" \
+    eval '[ "$status" = 401 ]'
+# A second citizen, from the portal's desk to its backend: the first one's
+# login code is too recent for another (the resend cooldown).
+email2=jan.walk@example.be
+user2=jan.walk
 mailtool mark
-pcurl -o /dev/null -H 'Content-Type: application/json' \
-    --data-binary '{"login": "'$plogin'", "key_type": "email"}' "$pbase/csam/api/v1/login/challenge"
+api registrations '{"national_number": "90.01.01-123.95", "first_name": "Jan",
+  "last_name": "Peeters", "birth_date": "1990-01-01",
+  "document": {"type": "passport", "number": "EP123456"},
+  "email": "'$email2'", "language": "nl"}' -u officer:officer
+code2=$(field activation_code)
+token2=
+[ "$status" = 201 ] && token2=$(mailtool wait "$email2" token)
+api activation '{"token": "'$token2'", "activation_code": "'$code2'"}'
+handle2=$(field activation)
+api activation/key '{"activation": "'$handle2'", "key_type": "email", "accept_terms": true}'
+mailtool mark
+api activation/credentials '{"activation": "'$handle2'", "username": "'$user2'",
+  "password": "'$password'", "password_repeat": "'$password'"}'
+confirm2=
+[ "$status" = 202 ] && confirm2=$(mailtool wait "$email2" code)
+api activation/confirm '{"activation": "'$handle2'", "code": "'$confirm2'"}'
+check "portal example: an officer registers, the citizen activates over TLS" \
+    eval '[ "$status" = 200 ] && [ "$(field status)" = active ]'
+link_ok=0
+grep -q "portal.example.be:$p443/csam/activate?t=" "$dir"/mail/new/* 2>/dev/null && link_ok=1
+check "portal example: the activation link names the portal (CSAMPublicURL)" eval '[ $link_ok -eq 1 ]'
+api login '{"username": "'$user2'", "password": "'$password'"}'
+plogin=$(field login)
+mailtool mark
+api login/challenge '{"login": "'$plogin'", "key_type": "email"}'
 pcode=
-[ -n "$plogin" ] && pcode=$(mailtool wait "$email" code)
-pcurl -o /dev/null -c "$portal/cookies" -H 'Content-Type: application/json' \
-    --data-binary '{"login": "'$plogin'", "code": "'$pcode'"}' "$pbase/csam/api/v1/login/verify"
+[ "$status" = 202 ] && pcode=$(mailtool wait "$email2" code)
+api login/verify '{"login": "'$plogin'", "code": "'$pcode'"}' -c "$portal/cookies"
 check "portal example: login over TLS gives a Secure session cookie" \
-    eval 'grep -q "^portal.example.be.*TRUE.*csam_session" "$portal/cookies" 2>/dev/null'
+    eval 'awk -F "\t" "\$4 == \"TRUE\" && \$6 == \"csam_session\" { found = 1 } END { exit !found }" "$portal/cookies" 2>/dev/null'
+api_base=$base
+api_tls=
 seen=$(pcurl -b "$portal/cookies" -H 'X-CSAM-User: mallory' "$pbase/app/hello")
 check "portal example: the backend behind the proxy is told the identity" eval \
     'printf "%s" "$seen" | "$python" -c "
 import json, sys
 h = {k.lower(): v for k, v in json.load(sys.stdin)[\"headers\"].items()}
 sys.exit(not (h.get(\"x-csam-user\") == sys.argv[1] and h.get(\"x-csam-key\") == \"email\"
-              and h.get(\"x-csam-auth-time\", \"\").isdigit()))" "$user" 2>/dev/null'
+              and h.get(\"x-csam-auth-time\", \"\").isdigit()))" "$user2" 2>/dev/null'
 anon=$(pcurl -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Accept: text/html' "$pbase/mon-dossier/")
 check "portal example: /mon-dossier/ without a session goes to the login page ($anon)" \
     eval 'case "$anon" in 30[23]\ "$pbase/csam/login"*) true ;; *) false ;; esac'
