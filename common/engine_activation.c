@@ -360,7 +360,7 @@ static csam_result csam_act_create(csam_engine *engine,
         res = csam_audit_write(store, username, "account.created",
                                flow->registration_id, account_id, source, NULL);
     if (res == CSAM_OK) {
-        struct csam_challenge_owner owner = {account_id, username};
+        struct csam_challenge_owner owner = {account_id, username, NULL};
 
         res = csam_challenge_issue(engine, &owner, key_id,
                                    CSAM_CHALLENGE_ACTIVATION_CONFIRM,

@@ -47,17 +47,36 @@ static long csam_challenge_clamp(long v, long lo, long hi)
 static csam_result csam_challenge_hash(csam_engine *engine,
                                        const struct csam_challenge_owner *o,
                                        enum csam_challenge_purpose purpose,
+                                       enum csam_key_type key_type,
                                        const char *code,
                                        unsigned char out[CSAM_HASH_LEN])
 {
     const char *pname = csam_challenge_purpose_name(purpose);
+    const char *tname = csam_key_type_name(key_type);
+    char bound[CSAM_STORE_INT_SIZE + 16];
 
-    if (purpose == CSAM_CHALLENGE_WEB_LOGIN ||
-        purpose == CSAM_CHALLENGE_PAM_LOGIN) {
+    switch (purpose) {
+    case CSAM_CHALLENGE_WEB_LOGIN:
+        if (o->handle == NULL)
+            return CSAM_ERR_INVALID;
+        return csam_engine_hash_named(engine, csam_challenge_key(purpose),
+                                      pname, o->handle, code, out);
+    case CSAM_CHALLENGE_PAM_LOGIN:
         if (o->username == NULL)
             return CSAM_ERR_INVALID;
         return csam_engine_hash_named(engine, csam_challenge_key(purpose),
                                       pname, o->username, code, out);
+    case CSAM_CHALLENGE_KEY_CONFIRM:
+        /* Bound to the key type too: a code sent to a new phone does not
+         * confirm an e-mail key started meanwhile. */
+        if (o->account_id <= 0 || tname == NULL)
+            return CSAM_ERR_INVALID;
+        snprintf(bound, sizeof(bound), "%lld/%s", (long long)o->account_id,
+                 tname);
+        return csam_engine_hash_named(engine, csam_challenge_key(purpose),
+                                      pname, bound, code, out);
+    case CSAM_CHALLENGE_ACTIVATION_CONFIRM:
+        break;
     }
     if (o->account_id <= 0)
         return CSAM_ERR_INVALID;
@@ -103,7 +122,7 @@ csam_result csam_challenge_issue(csam_engine *engine,
         return res;
     if (owner == NULL || owner->account_id <= 0)
         return CSAM_ERR_INVALID;
-    res = csam_challenge_hash(engine, owner, purpose, code, hash);
+    res = csam_challenge_hash(engine, owner, purpose, key_type, code, hash);
     if (res != CSAM_OK)
         return res;
     p[0] = csam_store_int(owner->account_id, acc);
@@ -159,23 +178,25 @@ csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
 
 /*
  * The verification.  Parameters: $1 the account (its id, or its username
- * with $10 the key type it must have active), $2 purpose, $3 hash of the
- * typed code, $4 account lockout threshold, $5 lockout duration (s),
- * $6 source counted on the web (NULL otherwise), $7 source threshold,
- * $8 failures after which each further one adds a growing delay, $9 the
- * source written to the audit trail.
+ * with $10 the key type it must have active; or the login handle's hash),
+ * $2 purpose, $3 hash of the typed code, $4 account lockout threshold,
+ * $5 lockout duration (s), $6 source counted on the web (NULL otherwise),
+ * $7 source threshold, $8 failures after which each further one adds a
+ * growing delay, $9 the source written to the audit trail.
  *
- * who is the account; acct/src/pick read the state before the statement;
- * c marks the code used or counts the attempt; a counts (or clears) the
- * account's failures; s counts the source's; log writes the audit row.  When another
+ * pre may define CTEs who depends on; who is the account; acct/src/pick
+ * read the state before the statement; c marks the code used or counts
+ * the attempt; a counts (or clears) the account's failures; s counts the
+ * source's; log writes the audit row; post may add CTEs that act on
+ * success (c.ok) and cols the columns they return.  When another
  * transaction used the code first, c's row lock waits for it and then
  * finds used_at set: c is empty and the answer is "expired".
  *
  * The hashes are compared by the server: they are keyed, so an attacker
  * who cannot compute them learns nothing from how long that takes.
  */
-#define CSAM_CHALLENGE_VERIFY_SQL(who)                                         \
-    "WITH who AS (" who "),"                                                   \
+#define CSAM_CHALLENGE_VERIFY_SQL(pre, who, post, cols)                        \
+    "WITH " pre " who AS (" who "),"                                           \
     " acct AS ("                                                               \
     " SELECT ceil(extract(epoch FROM locked_until - now()))::bigint AS wait"   \
     " FROM csam_accounts WHERE id = (SELECT id FROM who) AND locked_until > "  \
@@ -238,18 +259,18 @@ csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
     " SELECT CASE WHEN c.ok THEN 'challenge.passed'"                           \
     " ELSE 'challenge.failed' END, (SELECT id FROM who), $9::text,"            \
     " jsonb_build_object('purpose', $2::text, 'challenge', c.id)"              \
-    " FROM c RETURNING 1)"                                                     \
+    " FROM c RETURNING 1)" post                                                \
     " SELECT (SELECT wait FROM acct), (SELECT wait FROM src),"                 \
     " (SELECT count(*) FROM pick), (SELECT exhausted FROM pick),"              \
     " (SELECT expired FROM pick), (SELECT ok FROM c),"                         \
     " (SELECT left_over FROM c), (SELECT wait FROM a),"                        \
     " (SELECT failures FROM a),"                                               \
     " (SELECT count(*) FROM s) + (SELECT count(*) FROM log),"                  \
-    " (SELECT count(*) FROM who)"
+    " (SELECT count(*) FROM who)" cols
 
 /* By account id ($1), when the caller knows it.
  *
- * Both forms may run again after a reconnection (outside a transaction:
+ * Every form may run again after a reconnection (outside a transaction:
  * the store never retries inside one).  The usual case is a connection
  * that died while idle (a server restart): the statement never ran.  Even
  * if it had committed and only the answer was lost, running it again
@@ -257,18 +278,72 @@ csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
  * one wrong attempt counts twice.  Failing closed, never open. */
 static const struct csam_store_stmt csam_challenge_stmt_verify = {
     "csam_challenge_verify",
-    CSAM_CHALLENGE_VERIFY_SQL("SELECT $1::bigint AS id"), 9, CSAM_STORE_RETRY};
+    CSAM_CHALLENGE_VERIFY_SQL("", "SELECT $1::bigint AS id", "", ""), 9,
+    CSAM_STORE_RETRY};
 
 /* By username ($1), which must name an active account with an active key
  * of type $10: a login costs this one round trip. */
 static const struct csam_store_stmt csam_challenge_stmt_verify_name = {
     "csam_challenge_verify_name",
     CSAM_CHALLENGE_VERIFY_SQL(
+        "",
         "SELECT a.id FROM csam_accounts a WHERE a.username = $1::text"
         " AND a.status = 'active' AND EXISTS (SELECT 1 FROM csam_keys k"
         " WHERE k.account_id = a.id AND k.type = $10::text"
-        " AND k.status = 'active')"),
+        " AND k.status = 'active')",
+        "", ""),
     10, CSAM_STORE_RETRY};
+
+/* By login handle ($1 its hash): fl is the live login flow; its account
+ * must be active and still have the chosen key active.  On success, in
+ * the same statement, f uses the handle up (only once: a second success
+ * racing this one finds done_at set and gets no session), sess creates
+ * the session ($10 the cookie's hash, $11 idle timeout, $12 absolute
+ * lifetime, in seconds) and slog audits it.  A web login costs this one
+ * round trip.  Only the e-mailed and SMS codes are checked here: a TOTP
+ * code is not a row of csam_challenges.
+ *
+ * Its text is longer than the 4095 bytes ISO C requires compilers to take
+ * in one literal; GCC and Clang take any length, and one statement is the
+ * point (one round trip per verification, DESIGN 5). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverlength-strings"
+static const struct csam_store_stmt csam_challenge_stmt_verify_login = {
+    "csam_challenge_verify_login",
+    CSAM_CHALLENGE_VERIFY_SQL(
+        "fl AS (SELECT f.id, f.account_id, f.step, f.key_type, a.username"
+        " FROM csam_flows f JOIN csam_accounts a ON a.id = f.account_id"
+        " WHERE f.handle_hash = $1::bytea AND f.kind = 'login'"
+        " AND f.done_at IS NULL AND f.superseded_at IS NULL"
+        " AND f.expires_at > now() AND a.status = 'active'),",
+        "SELECT fl.account_id AS id FROM fl WHERE fl.step = 'confirm'"
+        " AND fl.key_type IN ('email', 'sms') AND EXISTS (SELECT 1"
+        " FROM csam_keys k WHERE k.account_id = fl.account_id"
+        " AND k.type = fl.key_type AND k.status = 'active')",
+        ", f AS (UPDATE csam_flows fw SET step = 'done', done_at = now()"
+        " FROM c WHERE c.ok AND fw.id = (SELECT id FROM fl)"
+        " AND fw.done_at IS NULL RETURNING fw.id),"
+        " sess AS (INSERT INTO csam_sessions (session_hash, account_id,"
+        " key_type, idle_timeout, expires_at, source)"
+        " SELECT $10::bytea, fl.account_id, fl.key_type,"
+        " make_interval(secs => $11::integer),"
+        " now() + make_interval(secs => $12::integer), $9::text"
+        " FROM f, fl RETURNING id,"
+        " floor(extract(epoch FROM created_at))::bigint AS auth,"
+        " floor(extract(epoch FROM expires_at))::bigint AS ends,"
+        " floor(extract(epoch FROM least(last_seen_at + idle_timeout,"
+        " expires_at)))::bigint AS idle_ends),"
+        " slog AS (INSERT INTO csam_audit (actor, action, account_id,"
+        " source, detail)"
+        " SELECT fl.username, 'session.created', fl.account_id, $9::text,"
+        " jsonb_build_object('session', sess.id, 'key_type', fl.key_type,"
+        " 'flow', fl.id) FROM sess, fl RETURNING 1)",
+        ", (SELECT count(*) FROM fl), (SELECT step FROM fl),"
+        " (SELECT key_type FROM fl), (SELECT username FROM fl),"
+        " (SELECT auth FROM sess), (SELECT ends FROM sess),"
+        " (SELECT idle_ends FROM sess), (SELECT count(*) FROM slog)"),
+    12, CSAM_STORE_RETRY};
+#pragma GCC diagnostic pop
 
 /* A typed code in canonical form: digits only, spaces dropped (people
  * copy "123 456").  Anything else cannot match and is hashed as such. */
@@ -290,78 +365,80 @@ static int csam_challenge_canonical(const char *typed,
     return n >= 6;
 }
 
-csam_result csam_challenge_verify(csam_engine *engine,
-                                  const struct csam_challenge_owner *owner,
-                                  enum csam_challenge_purpose purpose,
-                                  enum csam_key_type key_type, const char *code,
-                                  const char *source, int web,
-                                  struct csam_attempts *att)
+/* The keyed hash of what was typed; a malformed code is a wrong code: it
+ * counts as an attempt and is compared against a value no code hashes
+ * to. */
+static csam_result csam_challenge_typed_hash(
+    csam_engine *engine, const struct csam_challenge_owner *owner,
+    enum csam_challenge_purpose purpose, enum csam_key_type key_type,
+    const char *code, unsigned char hash[CSAM_HASH_LEN])
 {
-    const struct csam_config *cfg = engine->deps.config;
     char canon[CSAM_ENGINE_CODE_SIZE];
-    unsigned char hash[CSAM_HASH_LEN];
-    char acc[CSAM_STORE_INT_SIZE], thr[CSAM_STORE_INT_SIZE];
-    char dur[CSAM_STORE_INT_SIZE], sthr[CSAM_STORE_INT_SIZE];
-    char delay[CSAM_STORE_INT_SIZE];
-    const char *src = csam_engine_source(source);
-    int by_name = owner != NULL && owner->account_id == 0;
-    struct csam_store_param p[10];
-    csam_store_rows *rows = NULL;
-    long threshold = csam_challenge_clamp(cfg->lockout_threshold, 1, 1000);
     csam_result res;
 
-    att->attempts_left = -1;
-    att->retry_after = 0;
-    if (owner == NULL || (by_name && owner->username == NULL) ||
-        (by_name && csam_key_type_name(key_type) == NULL))
-        return CSAM_ERR_INVALID;
     if (csam_challenge_canonical(code, canon))
-        res = csam_challenge_hash(engine, owner, purpose, canon, hash);
+        res = csam_challenge_hash(engine, owner, purpose, key_type, canon,
+                                  hash);
     else
-        /* A malformed code is a wrong code: it counts as an attempt and
-         * is compared against a value no code hashes to. */
-        res = csam_random_bytes(hash, sizeof(hash));
+        res = csam_random_bytes(hash, CSAM_HASH_LEN);
     csam_wipe(canon, sizeof(canon));
-    if (res != CSAM_OK)
-        return res;
-    p[0] = by_name ? csam_store_text(owner->username)
-                   : csam_store_int(owner->account_id, acc);
+    return res;
+}
+
+/* Parameters $2..$9, shared by every form of the statement. */
+struct csam_challenge_args {
+    char thr[CSAM_STORE_INT_SIZE], dur[CSAM_STORE_INT_SIZE];
+    char sthr[CSAM_STORE_INT_SIZE], delay[CSAM_STORE_INT_SIZE];
+};
+
+static void csam_challenge_common(csam_engine *engine,
+                                  enum csam_challenge_purpose purpose,
+                                  const unsigned char hash[CSAM_HASH_LEN],
+                                  const char *source, int web,
+                                  struct csam_challenge_args *args,
+                                  struct csam_store_param p[9])
+{
+    const struct csam_config *cfg = engine->deps.config;
+    long threshold = csam_challenge_clamp(cfg->lockout_threshold, 1, 1000);
+    const char *src = csam_engine_source(source);
+
     p[1] = csam_store_text(csam_challenge_purpose_name(purpose));
-    p[2] = csam_store_bytes(hash, sizeof(hash));
-    p[3] = csam_store_int(threshold, thr);
+    p[2] = csam_store_bytes(hash, CSAM_HASH_LEN);
+    p[3] = csam_store_int(threshold, args->thr);
     p[4] = csam_store_int(
-        csam_challenge_clamp(cfg->lockout_duration, 1, 7 * 86400), dur);
+        csam_challenge_clamp(cfg->lockout_duration, 1, 7 * 86400), args->dur);
     p[5] = csam_store_text(web ? src : NULL);
-    p[6] = csam_store_int(threshold * CSAM_SOURCE_THRESHOLD_FACTOR, sthr);
-    p[7] = csam_store_int(threshold / 2, delay);
+    p[6] = csam_store_int(threshold * CSAM_SOURCE_THRESHOLD_FACTOR,
+                          args->sthr);
+    p[7] = csam_store_int(threshold / 2, args->delay);
     p[8] = csam_store_text(src);
-    p[9] = csam_store_text(csam_key_type_name(key_type));
-    res = csam_store_exec(engine->deps.store,
-                          by_name ? &csam_challenge_stmt_verify_name
-                                  : &csam_challenge_stmt_verify,
-                          p, &rows);
-    csam_wipe(hash, sizeof(hash));
-    if (res != CSAM_OK)
-        return res;
-    if (csam_store_int64(rows, 0, 10, 0) == 0) {
-        res = CSAM_ERR_NOT_FOUND;
-    } else if (csam_store_value(rows, 0, 0) != NULL) {
+}
+
+/* What the statement's first eleven columns say. */
+static csam_result csam_challenge_outcome(const csam_store_rows *rows,
+                                          struct csam_attempts *att)
+{
+    if (csam_store_int64(rows, 0, 10, 0) == 0)
+        return CSAM_ERR_NOT_FOUND;
+    if (csam_store_value(rows, 0, 0) != NULL) {
         att->retry_after = (long)csam_store_int64(rows, 0, 0, 1);
-        res = CSAM_ERR_LOCKED;
-    } else if (csam_store_value(rows, 0, 1) != NULL) {
+        return CSAM_ERR_LOCKED;
+    }
+    if (csam_store_value(rows, 0, 1) != NULL) {
         att->retry_after = (long)csam_store_int64(rows, 0, 1, 1);
-        res = CSAM_ERR_LOCKED;
-    } else if (csam_store_int64(rows, 0, 2, 0) == 0 ||
-               csam_store_bool(rows, 0, 4)) {
-        res = CSAM_ERR_EXPIRED;
-    } else if (csam_store_bool(rows, 0, 3)) {
+        return CSAM_ERR_LOCKED;
+    }
+    if (csam_store_int64(rows, 0, 2, 0) == 0 || csam_store_bool(rows, 0, 4))
+        return CSAM_ERR_EXPIRED;
+    if (csam_store_bool(rows, 0, 3)) {
         att->attempts_left = 0;
-        res = CSAM_ERR_LOCKED;
-    } else if (csam_store_value(rows, 0, 5) == NULL) {
-        res = CSAM_ERR_EXPIRED; /* used by a concurrent submission */
-    } else if (csam_store_bool(rows, 0, 5)) {
-        res = CSAM_OK;
-    } else {
+        return CSAM_ERR_LOCKED;
+    }
+    if (csam_store_value(rows, 0, 5) == NULL)
+        return CSAM_ERR_EXPIRED; /* used by a concurrent submission */
+    if (csam_store_bool(rows, 0, 5))
+        return CSAM_OK;
+    {
         int64_t left = csam_store_int64(rows, 0, 6, 0);
         int64_t wait = csam_store_int64(rows, 0, 7, 0);
         int64_t failures = csam_store_int64(rows, 0, 8, 0);
@@ -371,9 +448,117 @@ csam_result csam_challenge_verify(csam_engine *engine,
         /* The failure that reached the threshold locked the account (its
          * counter starts again at 0); the last attempt locked the code. */
         if (failures == 0 && wait > 0)
-            res = CSAM_ERR_LOCKED;
-        else
-            res = left <= 0 ? CSAM_ERR_LOCKED : CSAM_ERR_BAD_CODE;
+            return CSAM_ERR_LOCKED;
+        return left <= 0 ? CSAM_ERR_LOCKED : CSAM_ERR_BAD_CODE;
+    }
+}
+
+csam_result csam_challenge_verify(csam_engine *engine,
+                                  const struct csam_challenge_owner *owner,
+                                  enum csam_challenge_purpose purpose,
+                                  enum csam_key_type key_type, const char *code,
+                                  const char *source, int web,
+                                  struct csam_attempts *att)
+{
+    unsigned char hash[CSAM_HASH_LEN];
+    char acc[CSAM_STORE_INT_SIZE];
+    struct csam_challenge_args args;
+    int by_name = owner != NULL && owner->account_id == 0;
+    struct csam_store_param p[10];
+    csam_store_rows *rows = NULL;
+    csam_result res;
+
+    att->attempts_left = -1;
+    att->retry_after = 0;
+    if (owner == NULL || (by_name && owner->username == NULL) ||
+        (by_name && csam_key_type_name(key_type) == NULL))
+        return CSAM_ERR_INVALID;
+    res = csam_challenge_typed_hash(engine, owner, purpose, key_type, code,
+                                    hash);
+    if (res != CSAM_OK)
+        return res;
+    p[0] = by_name ? csam_store_text(owner->username)
+                   : csam_store_int(owner->account_id, acc);
+    csam_challenge_common(engine, purpose, hash, source, web, &args, p);
+    p[9] = csam_store_text(csam_key_type_name(key_type));
+    res = csam_store_exec(engine->deps.store,
+                          by_name ? &csam_challenge_stmt_verify_name
+                                  : &csam_challenge_stmt_verify,
+                          p, &rows);
+    csam_wipe(hash, sizeof(hash));
+    if (res != CSAM_OK)
+        return res;
+    res = csam_challenge_outcome(rows, att);
+    csam_store_rows_free(rows);
+    return res;
+}
+
+csam_result csam_challenge_verify_login(csam_engine *engine,
+                                        const char *handle, const char *code,
+                                        const char *source,
+                                        const unsigned char *session_hash,
+                                        struct csam_session_info *out,
+                                        struct csam_attempts *att)
+{
+    const struct csam_config *cfg = engine->deps.config;
+    unsigned char hhash[CSAM_HASH_LEN], chash[CSAM_HASH_LEN];
+    char idle[CSAM_STORE_INT_SIZE], life[CSAM_STORE_INT_SIZE];
+    struct csam_challenge_owner owner = {0, NULL, handle};
+    struct csam_challenge_args args;
+    struct csam_store_param p[12];
+    csam_store_rows *rows = NULL;
+    const char *step;
+    csam_result res;
+
+    att->attempts_left = -1;
+    att->retry_after = 0;
+    memset(out, 0, sizeof(*out));
+    if (handle == NULL || !csam_token_valid(handle))
+        return CSAM_ERR_EXPIRED;
+    res = csam_engine_hash(engine, CSAM_PURPOSE_FLOW_HANDLE, "login", 0,
+                           handle, hhash);
+    if (res == CSAM_OK)
+        res = csam_challenge_typed_hash(engine, &owner,
+                                        CSAM_CHALLENGE_WEB_LOGIN,
+                                        CSAM_KEY_EMAIL, code, chash);
+    if (res != CSAM_OK)
+        return res;
+    p[0] = csam_store_bytes(hhash, sizeof(hhash));
+    csam_challenge_common(engine, CSAM_CHALLENGE_WEB_LOGIN, chash, source, 1,
+                          &args, p);
+    p[9] = csam_store_bytes(session_hash, CSAM_HASH_LEN);
+    p[10] = csam_store_int(csam_challenge_clamp(cfg->session_idle, 1, 86400),
+                           idle);
+    p[11] = csam_store_int(
+        csam_challenge_clamp(cfg->session_absolute, 1, 31 * 86400), life);
+    res = csam_store_exec(engine->deps.store, &csam_challenge_stmt_verify_login,
+                          p, &rows);
+    csam_wipe(chash, sizeof(chash));
+    if (res != CSAM_OK)
+        return res;
+    step = csam_store_value(rows, 0, 12);
+    if (csam_store_int64(rows, 0, 11, 0) == 0) {
+        res = CSAM_ERR_EXPIRED;
+    } else if (step == NULL || strcmp(step, "confirm") != 0 ||
+               csam_key_type_parse(csam_store_value(rows, 0, 13)) ==
+                   CSAM_KEY_TOTP) {
+        /* No key chosen yet; or the app's key, whose codes are not
+         * challenges (its verification comes with the TOTP key). */
+        res = CSAM_ERR_STATE;
+    } else {
+        res = csam_challenge_outcome(rows, att);
+        if (res == CSAM_ERR_NOT_FOUND)
+            res = CSAM_ERR_EXPIRED; /* the key or the account went away */
+        else if (res == CSAM_OK && csam_store_int64(rows, 0, 18, 0) != 1)
+            res = CSAM_ERR_EXPIRED; /* the handle was used meanwhile */
+    }
+    if (res == CSAM_OK) {
+        snprintf(out->username, sizeof(out->username), "%s",
+                 csam_store_value(rows, 0, 14));
+        out->key_type = csam_key_type_parse(csam_store_value(rows, 0, 13));
+        out->auth_time = csam_store_int64(rows, 0, 15, 0);
+        out->expires_at = csam_store_int64(rows, 0, 16, 0);
+        out->idle_expires_at = csam_store_int64(rows, 0, 17, 0);
     }
     csam_store_rows_free(rows);
     return res;

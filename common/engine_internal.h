@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "login.h"
 #include "store.h"
 
 struct csam_engine {
@@ -77,13 +78,18 @@ enum csam_challenge_purpose {
 /* The name stored in csam_challenges.purpose. */
 const char *csam_challenge_purpose_name(enum csam_challenge_purpose p);
 
-/* A code's owner.  Codes that confirm a key are bound to the account id;
- * login codes to the username, so that a login can be verified by name
- * in one statement.  username is needed for CSAM_CHALLENGE_WEB_LOGIN and
- * CSAM_CHALLENGE_PAM_LOGIN; account_id may be 0 when verifying by name. */
+/* A code's owner.  Codes that confirm a key are bound to the account id
+ * (and, for a key added later, to the key type); PAM login codes to the
+ * username, so that a PAM login can be verified by name in one statement;
+ * web login codes to the login handle, so that a login is verified by
+ * handle in one statement and a code mailed for one login is worth
+ * nothing in another.  username is needed for CSAM_CHALLENGE_PAM_LOGIN,
+ * handle for CSAM_CHALLENGE_WEB_LOGIN; account_id may be 0 when verifying
+ * by name. */
 struct csam_challenge_owner {
     int64_t account_id;
     const char *username;
+    const char *handle;
 };
 
 /* Issue a fresh code for (account, purpose): the pending one is
@@ -126,6 +132,61 @@ csam_result csam_challenge_verify(csam_engine *engine,
                                   enum csam_key_type key_type, const char *code,
                                   const char *source, int web,
                                   struct csam_attempts *att);
+
+/* The web login's verification (csam_engine_login_verify), in ONE
+ * statement: the live login flow of handle, the code of its chosen key
+ * checked and counted as csam_challenge_verify does (web: the source
+ * counts too), and on success the handle used up and a session created
+ * whose cookie hashes to session_hash (CSAM_HASH_LEN bytes), with out
+ * filled.  Results: those of csam_challenge_verify, with CSAM_ERR_EXPIRED
+ * for an unknown, expired or used handle (or an account or key gone) and
+ * CSAM_ERR_STATE when no key was chosen yet (or the key is TOTP). */
+csam_result csam_challenge_verify_login(csam_engine *engine,
+                                        const char *handle, const char *code,
+                                        const char *source,
+                                        const unsigned char *session_hash,
+                                        struct csam_session_info *out,
+                                        struct csam_attempts *att);
+
+/* ---- passwords (engine_login.c) --------------------------------------- */
+
+/* What csam_login_check learnt about a name. */
+struct csam_login_check {
+    int64_t account_id;             /* 0: no active account of that name */
+    unsigned keys;                  /* CSAM_KEY_* of its active keys */
+    unsigned char name_hash[CSAM_HASH_LEN]; /* its password-failure row */
+    char prev_lock[CSAM_ENGINE_TIME_SIZE + 8]; /* that row's lock before
+                                                  this try, "" if none */
+};
+
+/* Check a password for a login name with every rule of DESIGN 4: the
+ * source's lock, the name's growing delay (a try inside it is refused
+ * unchecked), one Argon2id run whether or not the name is an account
+ * (csam_password_burn for an unknown one), failures counted per name and
+ * per source, audit rows.  The try is counted before Argon2id runs.
+ * CSAM_OK: right password, nothing locked; the caller takes the try back
+ * with csam_login_settle (or its own statement using the same columns).
+ * CSAM_ERR_LOCKED (att->retry_after): right password, but the name or
+ * the account is locked; already settled and audited.
+ * Errors: CSAM_ERR_BAD_CREDENTIALS (att->retry_after > 0 when the next
+ * try must wait), CSAM_ERR_INVALID (NULL or over-long input),
+ * CSAM_ERR_CRYPTO, CSAM_ERR_NOMEM, CSAM_ERR_DB. */
+csam_result csam_login_check(csam_engine *engine, const char *source,
+                             const char *username, const char *password,
+                             struct csam_login_check *out,
+                             struct csam_attempts *att);
+
+/* Take back the try a right password made: the name's failures and delay
+ * cleared, a lock that was there before the try kept; and audit `action`
+ * for username.  Errors: CSAM_ERR_DB. */
+csam_result csam_login_settle(csam_engine *engine,
+                              const struct csam_login_check *chk,
+                              const char *action, const char *username,
+                              const char *source);
+
+/* The password policy of the configuration. */
+void csam_login_policy(const csam_engine *engine,
+                       struct csam_password_policy *policy);
 
 /* ---- failures per source address (engine_challenge.c) ---------------- */
 

@@ -169,7 +169,7 @@ static csam_result csam_pam_email_verify(csam_engine *engine,
                                          const char *source,
                                          struct csam_attempts *att)
 {
-    struct csam_challenge_owner owner = {0, username};
+    struct csam_challenge_owner owner = {0, username, NULL};
 
     return csam_challenge_verify(engine, &owner, CSAM_CHALLENGE_PAM_LOGIN,
                                  CSAM_KEY_EMAIL, code, source, 0, att);

@@ -61,8 +61,9 @@ CREATE INDEX IF NOT EXISTS csam_registrations_nrn_idx
 
 -- A citizen's account.  It is created 'pending' at the credentials step of
 -- an activation and becomes 'active' once its first key is confirmed.
--- failures counts wrong codes (and, later, wrong passwords) from the web
--- and PAM together; reaching the threshold sets locked_until, a temporary
+-- failures counts wrong codes from the web and PAM together (wrong
+-- passwords count apart, in csam_password_failures: a right password never
+-- resets this one); reaching the threshold sets locked_until, a temporary
 -- lock only.
 CREATE TABLE IF NOT EXISTS csam_accounts (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -113,7 +114,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS csam_keys_active_type_key
 CREATE INDEX IF NOT EXISTS csam_keys_account_idx
     ON csam_keys (account_id);
 
--- Multi-step handles (activation, later login): the browser holds a token,
+-- Multi-step handles (activation, login): the browser holds a token,
 -- the database its keyed hash and where the flow stands.
 CREATE TABLE IF NOT EXISTS csam_flows (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -134,7 +135,11 @@ CREATE TABLE IF NOT EXISTS csam_flows (
     CHECK (expires_at > created_at),
     CHECK (kind <> 'activation' OR registration_id IS NOT NULL),
     CHECK (step IN ('key', 'credentials') OR key_type IS NOT NULL),
-    CHECK (key_type IS NULL OR terms_accepted_at IS NOT NULL),
+    -- An activation's key comes with the terms; a login's key is one the
+    -- account already has, accepted then.
+    CHECK (kind <> 'activation' OR key_type IS NULL
+           OR terms_accepted_at IS NOT NULL),
+    CHECK (kind <> 'login' OR step IN ('key', 'confirm', 'done')),
     CHECK ((step = 'done') = (done_at IS NOT NULL))
 );
 CREATE UNIQUE INDEX IF NOT EXISTS csam_flows_handle_key
@@ -183,6 +188,29 @@ CREATE INDEX IF NOT EXISTS csam_challenges_account_idx
 CREATE INDEX IF NOT EXISTS csam_challenges_key_idx
     ON csam_challenges (key_id);
 
+-- An active account keeps at least one active key, whatever the path (the
+-- engine already refuses to deactivate the last one).  The account's row
+-- lock serialises two deactivations of its last two keys; the count that
+-- follows runs with a fresh snapshot, so it sees the other one committed.
+CREATE OR REPLACE FUNCTION csam_keys_keep_one_active() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM csam_accounts
+     WHERE id = NEW.account_id AND status = 'active' FOR NO KEY UPDATE;
+    IF FOUND AND NOT EXISTS (SELECT 1 FROM csam_keys
+                              WHERE account_id = NEW.account_id
+                                AND status = 'active') THEN
+        RAISE EXCEPTION 'an active account keeps one active key'
+              USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE TRIGGER csam_keys_keep_one_active
+    AFTER UPDATE OF status ON csam_keys FOR EACH ROW
+    WHEN (OLD.status = 'active' AND NEW.status <> 'active')
+    EXECUTE FUNCTION csam_keys_keep_one_active();
+
 -- Web sessions (used by mod_csam's login): the cookie's keyed hash, an idle
 -- and an absolute expiry, revoked at logout on every node.
 CREATE TABLE IF NOT EXISTS csam_sessions (
@@ -207,6 +235,24 @@ CREATE INDEX IF NOT EXISTS csam_sessions_live_account_idx
 -- checks its sessions through this one, not with a scan.
 CREATE INDEX IF NOT EXISTS csam_sessions_account_idx
     ON csam_sessions (account_id);
+
+-- Wrong passwords per login name, whether or not an account has that name,
+-- so that delays and locks look the same for a known and an unknown name.
+-- name_hash is the keyed hash of the name typed (never the name itself: it
+-- may be a password typed in the wrong field).  Each try is counted before
+-- the password is checked, so parallel guesses cannot outrun the delays; a
+-- right password then takes its try back.  A try while delay_until is in
+-- the future is refused unchecked; locked_until refuses a right password.
+CREATE TABLE IF NOT EXISTS csam_password_failures (
+    name_hash       bytea PRIMARY KEY CHECK (octet_length(name_hash) = 32),
+    failures        integer NOT NULL DEFAULT 0 CHECK (failures >= 0),
+    last_failure_at timestamptz NOT NULL DEFAULT now(),
+    delay_until     timestamptz,
+    locked_until    timestamptz
+);
+-- Rows of names nobody tried for a long time are purged through this.
+CREATE INDEX IF NOT EXISTS csam_password_failures_last_idx
+    ON csam_password_failures (last_failure_at);
 
 -- Wrong codes per client address on the web, in a window of
 -- lockout_duration; reaching the threshold locks that address for a while.
@@ -237,5 +283,5 @@ CREATE INDEX IF NOT EXISTS csam_audit_registration_idx
 
 INSERT INTO csam_schema_version (version, description)
 VALUES (1, 'base: registrations, accounts, keys, flows, challenges, '
-           'sessions, source failures, audit')
+           'sessions, password and source failures, audit')
 ON CONFLICT (version) DO NOTHING;

@@ -304,8 +304,10 @@ static void test_purpose_binding(void **state)
         sql("SELECT id FROM csam_accounts WHERE username = $1", c.username);
     snprintf(acc, sizeof(acc), "%lld", account);
     begin_fresh(&c, pam_code, sizeof(pam_code));
+    memset(&owner, 0, sizeof(owner));
     owner.account_id = account;
     owner.username = c.username;
+    owner.handle = c.handle; /* web login codes are bound to a handle */
     assert_int_equal(csam_challenge_issue(ctx.engine, &owner, 0,
                                           CSAM_CHALLENGE_KEY_CONFIRM,
                                           CSAM_KEY_EMAIL, NULL, key_code),

@@ -1,0 +1,851 @@
+/*
+ * Web login and sessions through the engine, against a real PostgreSQL
+ * and SMTP server: password then code then session; every failure; the
+ * same answer and time for an unknown name and a wrong password; growing
+ * delays, a lock that ends and is told only after the right password;
+ * purpose binding; idle and absolute expiry, revocation, touch; the
+ * statements each step costs; one code verified twice at once.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "engine.h"
+#include "engine_internal.h"
+#include "login.h"
+#include "test_env.h"
+
+static struct csam_test_ctx ctx;
+static PGconn *pg;
+static int serial = 100;
+
+static int setup(void **state)
+{
+    (void)state;
+    csam_test_ctx_open(&ctx, 0);
+    pg = csam_test_pg_connect(&ctx.env);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    PQfinish(pg);
+    csam_test_ctx_close(&ctx);
+    return 0;
+}
+
+static long long sql(const char *text, const char *param)
+{
+    return csam_test_pg_value(pg, text, param);
+}
+
+static void active_citizen(struct csam_test_citizen *c, const char *tag)
+{
+    csam_test_citizen_init(c, tag, serial++);
+    csam_test_activate(&ctx, c);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+static void wrong_of(const char *code, char *wrong)
+{
+    strcpy(wrong, code);
+    wrong[5] = wrong[5] == '9' ? '0' : (char)(wrong[5] + 1);
+}
+
+/* Password, e-mail key, code: the login handle and the code mailed. */
+static void login_to_code(const struct csam_test_citizen *c, const char *src,
+                          char handle[CSAM_TOKEN_SIZE], char *code,
+                          size_t size)
+{
+    struct csam_attempts att;
+    unsigned types = 0;
+
+    assert_int_equal(csam_engine_login_password(ctx.engine, src, c->username,
+                                                c->password, handle, &types,
+                                                &att),
+                     CSAM_OK);
+    assert_int_equal(types, CSAM_KEY_EMAIL);
+    assert_true(csam_token_valid(handle));
+    assert_int_equal(csam_engine_login_challenge(ctx.engine, src, handle,
+                                                 CSAM_KEY_EMAIL, &att),
+                     CSAM_OK);
+    csam_test_take_code(&ctx, c->email, code, size);
+}
+
+/* The whole login: a live session. */
+static void login(const struct csam_test_citizen *c,
+                  struct csam_session_ticket *t)
+{
+    char handle[CSAM_TOKEN_SIZE], code[16];
+    struct csam_attempts att;
+
+    login_to_code(c, "192.0.2.50", handle, code, sizeof(code));
+    assert_int_equal(csam_engine_login_verify(ctx.engine, "192.0.2.50",
+                                              handle, code, t, &att),
+                     CSAM_OK);
+}
+
+/* The code cooldown is per account: tests that log in twice skip it. */
+static void no_cooldown(void)
+{
+    ctx.config.resend_cooldown = 0;
+}
+
+static void test_login_success(void **state)
+{
+    struct csam_test_citizen c;
+    struct csam_session_ticket t, t2;
+    struct csam_session_info info;
+    char handle[CSAM_TOKEN_SIZE], code[16];
+    struct csam_attempts att;
+    unsigned long trips;
+    long long now;
+
+    (void)state;
+    no_cooldown();
+    active_citizen(&c, "login");
+    login_to_code(&c, "192.0.2.50", handle, code, sizeof(code));
+    assert_int_equal(sql("SELECT count(*) FROM csam_flows WHERE kind = 'login'"
+                         " AND step = 'confirm' AND key_type = 'email'"
+                         " AND account_id = (SELECT id FROM csam_accounts"
+                         " WHERE username = $1)",
+                         c.username),
+                     1);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, "192.0.2.50",
+                                              handle, code, &t, &att),
+                     CSAM_OK);
+    assert_true(csam_token_valid(t.cookie));
+    assert_string_equal(t.info.username, c.username);
+    assert_int_equal(t.info.key_type, CSAM_KEY_EMAIL);
+    now = sql("SELECT extract(epoch FROM now())::bigint", NULL);
+    assert_true(t.info.auth_time >= now - 5 && t.info.auth_time <= now + 1);
+    assert_true(t.info.expires_at - t.info.auth_time >= 43199 &&
+                t.info.expires_at - t.info.auth_time <= 43201);
+    assert_true(t.info.idle_expires_at - t.info.auth_time >= 1799 &&
+                t.info.idle_expires_at - t.info.auth_time <= 1801);
+    /* the database keeps the cookie's keyed hash only */
+    assert_int_equal(sql("SELECT count(*) FROM csam_sessions"
+                         " WHERE session_hash = convert_to($1, 'UTF8')",
+                         t.cookie),
+                     0);
+    /* the handle is used up; the code too */
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle, code,
+                                              &t2, &att),
+                     CSAM_ERR_EXPIRED);
+    assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
+                                                 CSAM_KEY_EMAIL, &att),
+                     CSAM_ERR_EXPIRED);
+
+    /* a protected request: one statement (once prepared on the
+     * connection: the first use also prepares it) */
+    assert_int_equal(csam_engine_session_check(ctx.engine, t.cookie, 1, &info),
+                     CSAM_OK);
+    trips = csam_store_round_trips(ctx.store);
+    assert_int_equal(csam_engine_session_check(ctx.engine, t.cookie, 1, &info),
+                     CSAM_OK);
+    print_message("statements per session_check: %lu\n",
+                  csam_store_round_trips(ctx.store) - trips);
+    assert_int_equal(csam_store_round_trips(ctx.store) - trips, 1);
+    assert_string_equal(info.username, c.username);
+    assert_int_equal(info.key_type, CSAM_KEY_EMAIL);
+    assert_int_equal(info.auth_time, t.info.auth_time);
+    trips = csam_store_round_trips(ctx.store);
+    assert_int_equal(csam_engine_session_check(ctx.engine, t.cookie, 0, &info),
+                     CSAM_OK);
+    assert_int_equal(csam_store_round_trips(ctx.store) - trips, 1);
+
+    /* a second login: a new session id, and its verification costs one
+     * statement now that it is prepared */
+    login_to_code(&c, "192.0.2.50", handle, code, sizeof(code));
+    trips = csam_store_round_trips(ctx.store);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, "192.0.2.50",
+                                              handle, code, &t2, &att),
+                     CSAM_OK);
+    print_message("statements per login_verify: %lu\n",
+                  csam_store_round_trips(ctx.store) - trips);
+    assert_int_equal(csam_store_round_trips(ctx.store) - trips, 1);
+    assert_string_not_equal(t.cookie, t2.cookie);
+    assert_int_equal(csam_engine_session_check(ctx.engine, t.cookie, 0, &info),
+                     CSAM_OK);
+
+    /* the audit trail, and no secret in any log */
+    assert_int_equal(sql("SELECT count(DISTINCT action) FROM csam_audit"
+                         " WHERE account_id = (SELECT id FROM csam_accounts"
+                         " WHERE username = $1) AND action IN"
+                         " ('login.password_accepted', 'challenge.issued',"
+                         " 'challenge.passed', 'session.created')",
+                         c.username),
+                     4);
+    assert_false(csam_test_log_contains(c.password));
+    assert_false(csam_test_log_contains(code));
+    assert_false(csam_test_log_contains(t.cookie));
+    assert_false(csam_test_log_contains(handle));
+    csam_wipe(t.cookie, sizeof(t.cookie));
+    csam_wipe(t2.cookie, sizeof(t2.cookie));
+}
+
+static void test_login_failures(void **state)
+{
+    struct csam_test_citizen c, other;
+    struct csam_session_ticket t;
+    char handle[CSAM_TOKEN_SIZE], handle2[CSAM_TOKEN_SIZE];
+    char code[16], wrong[16], longname[100];
+    struct csam_attempts att;
+    unsigned types;
+
+    (void)state;
+    no_cooldown();
+    active_citizen(&c, "lfail");
+    active_citizen(&other, "lother");
+    /* wrong password, unknown name: one answer */
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, c.username,
+                                                "not-the-password-1",
+                                                handle, &types, &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
+    assert_int_equal(att.retry_after, 0);
+    assert_string_equal(handle, "");
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, "nobody.here",
+                                                c.password, handle, &types,
+                                                &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
+    /* another's password; a name that cannot be an account */
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, c.username,
+                                                other.password, handle, &types,
+                                                &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, "Bad Name!",
+                                                c.password, handle, &types,
+                                                &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, longname,
+                                                c.password, handle, &types,
+                                                &att),
+                     CSAM_ERR_INVALID);
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, NULL,
+                                                c.password, handle, &types,
+                                                &att),
+                     CSAM_ERR_INVALID);
+    /* a disabled account does not log in */
+    assert_int_equal(sql("UPDATE csam_accounts SET status = 'disabled'"
+                         " WHERE username = $1",
+                         other.username),
+                     1);
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL,
+                                                other.username, other.password,
+                                                handle, &types, &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
+    /* the wrong failures named the account in the audit trail, the
+     * unknown names did not */
+    assert_int_equal(sql("SELECT count(*) FROM csam_audit"
+                         " WHERE action = 'login.password_failed'"
+                         " AND actor = $1",
+                         c.username),
+                     2);
+    assert_int_equal(sql("SELECT count(*) FROM csam_audit"
+                         " WHERE actor IN ('nobody.here', 'Bad Name!')",
+                         NULL),
+                     0);
+
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, c.username,
+                                                c.password, handle, &types,
+                                                &att),
+                     CSAM_OK);
+    /* no key chosen yet; keys the account does not have; bad handles */
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle,
+                                              "123456", &t, &att),
+                     CSAM_ERR_STATE);
+    assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
+                                                 CSAM_KEY_TOTP, &att),
+                     CSAM_ERR_INVALID);
+    assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
+                                                 CSAM_KEY_NONE, &att),
+                     CSAM_ERR_INVALID);
+    assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, "x",
+                                                 CSAM_KEY_EMAIL, &att),
+                     CSAM_ERR_EXPIRED);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, NULL, "1",
+                                              &t, &att),
+                     CSAM_ERR_EXPIRED);
+    /* an activation handle is no login handle */
+    assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, c.handle,
+                                                 CSAM_KEY_EMAIL, &att),
+                     CSAM_ERR_EXPIRED);
+
+    /* a resend inside the cooldown waits; the code sent stays good */
+    ctx.config.resend_cooldown = 60;
+    assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
+                                                 CSAM_KEY_EMAIL, &att),
+                     CSAM_OK);
+    csam_test_take_code(&ctx, c.email, code, sizeof(code));
+    assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
+                                                 CSAM_KEY_EMAIL, &att),
+                     CSAM_ERR_LOCKED);
+    assert_true(att.retry_after > 50 && att.retry_after <= 60);
+    assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
+    /* a code mailed for this login is worth nothing in another one */
+    no_cooldown();
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, c.username,
+                                                c.password, handle2, &types,
+                                                &att),
+                     CSAM_OK);
+    assert_int_equal(sql("UPDATE csam_flows SET key_type = 'email',"
+                         " step = 'confirm' WHERE kind = 'login'"
+                         " AND step = 'key' AND account_id = (SELECT id FROM"
+                         " csam_accounts WHERE username = $1)",
+                         c.username),
+                     1);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle2, code,
+                                              &t, &att),
+                     CSAM_ERR_BAD_CODE);
+    assert_int_equal(att.attempts_left, 4);
+    /* wrong codes count on the code and the account */
+    wrong_of(code, wrong);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, "192.0.2.60", handle,
+                                              wrong, &t, &att),
+                     CSAM_ERR_BAD_CODE);
+    assert_int_equal(att.attempts_left, 3);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, "192.0.2.60", handle,
+                                              "12ab", &t, &att),
+                     CSAM_ERR_BAD_CODE);
+    assert_int_equal(att.attempts_left, 2);
+    assert_int_equal(sql("SELECT failures FROM csam_accounts"
+                         " WHERE username = $1",
+                         c.username),
+                     3);
+    assert_int_equal(sql("SELECT failures FROM csam_source_failures"
+                         " WHERE source = '192.0.2.60'",
+                         NULL),
+                     2);
+    /* and the right one, typed with a space, still works */
+    memmove(code + 4, code + 3, strlen(code + 3) + 1);
+    code[3] = ' ';
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle, code,
+                                              &t, &att),
+                     CSAM_OK);
+    assert_int_equal(sql("SELECT failures FROM csam_accounts"
+                         " WHERE username = $1",
+                         c.username),
+                     0);
+    csam_wipe(t.cookie, sizeof(t.cookie));
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+#define TIMING_RUNS 11
+
+/* An unknown name and a wrong password: the same answer in the same time
+ * (medians within 20%); and what a right password costs. */
+static void test_login_timing(void **state)
+{
+    double known[TIMING_RUNS], unknown[TIMING_RUNS], right[TIMING_RUNS];
+    struct csam_test_citizen c;
+    char handle[CSAM_TOKEN_SIZE], name[32];
+    struct csam_attempts att;
+    unsigned types;
+    double t0, ratio;
+    int i;
+
+    (void)state;
+    ctx.config.lockout_threshold = 1000; /* no delay between the tries */
+    active_citizen(&c, "timing");
+    for (i = 0; i < TIMING_RUNS; i++) {
+        snprintf(name, sizeof(name), "nobody%d", i);
+        t0 = now_ms();
+        assert_int_equal(csam_engine_login_password(ctx.engine, "192.0.2.70",
+                                                    name, c.password, handle,
+                                                    &types, &att),
+                         CSAM_ERR_BAD_CREDENTIALS);
+        unknown[i] = now_ms() - t0;
+        t0 = now_ms();
+        assert_int_equal(csam_engine_login_password(ctx.engine, "192.0.2.70",
+                                                    c.username,
+                                                    "Wrong-password-42", handle,
+                                                    &types, &att),
+                         CSAM_ERR_BAD_CREDENTIALS);
+        known[i] = now_ms() - t0;
+        t0 = now_ms();
+        assert_int_equal(csam_engine_login_password(ctx.engine, NULL,
+                                                    c.username, c.password,
+                                                    handle, &types, &att),
+                         CSAM_OK);
+        right[i] = now_ms() - t0;
+    }
+    qsort(known, TIMING_RUNS, sizeof(double), cmp_double);
+    qsort(unknown, TIMING_RUNS, sizeof(double), cmp_double);
+    qsort(right, TIMING_RUNS, sizeof(double), cmp_double);
+    ratio = unknown[TIMING_RUNS / 2] / known[TIMING_RUNS / 2];
+    print_message("login_password medians: wrong password %.1f ms, unknown "
+                  "name %.1f ms (ratio %.3f), right password %.1f ms "
+                  "(Argon2id m=%ld t=%ld p=%ld)\n",
+                  known[TIMING_RUNS / 2], unknown[TIMING_RUNS / 2], ratio,
+                  right[TIMING_RUNS / 2], ctx.config.argon2_m_cost,
+                  ctx.config.argon2_t_cost, ctx.config.argon2_parallelism);
+    assert_true(ratio > 0.8 && ratio < 1.2);
+    ctx.config.lockout_threshold = 10;
+}
+
+/* Wrong passwords: plain failures, then growing delays (a try inside one
+ * is refused unchecked, even with the right password), then a lock that
+ * only a right password reveals, and that ends.  An unknown name goes
+ * through the very same steps. */
+static void lockout_steps(const char *name, const char *right, int known)
+{
+    char handle[CSAM_TOKEN_SIZE];
+    struct csam_attempts att;
+    unsigned types;
+    const char *try_right = right != NULL ? right : "Some-guess-0001";
+
+    /* threshold 4: failures 1, 2 plain; 3 sets a delay of 1 s */
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, name, "w1",
+                                                handle, &types, &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
+    assert_int_equal(att.retry_after, 0);
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, name, "w2",
+                                                handle, &types, &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
+    assert_int_equal(att.retry_after, 0);
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, name, "w3",
+                                                handle, &types, &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
+    assert_int_equal(att.retry_after, 1);
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, name,
+                                                try_right, handle, &types,
+                                                &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
+    assert_true(att.retry_after >= 1);
+    sleep_ms(1100);
+    /* the 4th failure locks the name */
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, name, "w4",
+                                                handle, &types, &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
+    assert_int_equal(att.retry_after, 0);
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, name, "w5",
+                                                handle, &types, &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
+    assert_int_equal(att.retry_after, 0);
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, name,
+                                                try_right, handle, &types,
+                                                &att),
+                     known ? CSAM_ERR_LOCKED : CSAM_ERR_BAD_CREDENTIALS);
+    if (known)
+        assert_true(att.retry_after > 100 && att.retry_after <= 120);
+    else
+        assert_int_equal(att.retry_after, 0);
+}
+
+static void test_password_lockout(void **state)
+{
+    struct csam_test_citizen c;
+    char handle[CSAM_TOKEN_SIZE];
+    struct csam_attempts att;
+    unsigned types;
+
+    (void)state;
+    ctx.config.lockout_threshold = 4;
+    ctx.config.lockout_duration = 120;
+    active_citizen(&c, "plock");
+    lockout_steps(c.username, c.password, 1);
+    lockout_steps("no.such.name", NULL, 0);
+    /* still locked after the right password said so */
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, c.username,
+                                                c.password, handle, &types,
+                                                &att),
+                     CSAM_ERR_LOCKED);
+    assert_int_equal(sql("SELECT count(*) FROM csam_audit"
+                         " WHERE action = 'login.locked' AND actor = $1",
+                         c.username),
+                     2);
+    /* never permanent: aged past its end, the lock is gone */
+    assert_int_equal(sql("UPDATE csam_password_failures SET locked_until ="
+                         " now() - interval '1 second'"
+                         " WHERE locked_until > now()",
+                         NULL),
+                     2);
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, c.username,
+                                                c.password, handle, &types,
+                                                &att),
+                     CSAM_OK);
+    /* wrong passwords never touched the code-failure counter */
+    assert_int_equal(sql("SELECT failures FROM csam_accounts"
+                         " WHERE username = $1",
+                         c.username),
+                     0);
+    ctx.config.lockout_threshold = 10;
+    ctx.config.lockout_duration = 900;
+}
+
+/* Many guesses at once: each is counted before Argon2id runs, so they
+ * cannot outrun the delays. */
+struct guesser {
+    struct csam_test_ctx ctx;
+    const char *name;
+    pthread_barrier_t *barrier;
+    int refused_unchecked;
+};
+
+static void *guesser_run(void *arg)
+{
+    struct guesser *g = arg;
+    char handle[CSAM_TOKEN_SIZE];
+    struct csam_attempts att;
+    unsigned types;
+    int i;
+
+    pthread_barrier_wait(g->barrier);
+    for (i = 0; i < 4; i++) {
+        if (csam_engine_login_password(g->ctx.engine, NULL, g->name,
+                                       "parallel-guess", handle, &types,
+                                       &att) == CSAM_ERR_BAD_CREDENTIALS &&
+            att.retry_after > 0)
+            g->refused_unchecked++;
+    }
+    return NULL;
+}
+
+static void test_parallel_guesses(void **state)
+{
+    struct guesser g[4];
+    pthread_barrier_t barrier;
+    pthread_t th[4];
+    long long counted;
+    int i, refused = 0;
+
+    (void)state;
+    pthread_barrier_init(&barrier, NULL, 4);
+    for (i = 0; i < 4; i++) {
+        csam_test_ctx_open(&g[i].ctx, 0);
+        g[i].ctx.config.lockout_threshold = 100; /* delays after 50 */
+        g[i].name = "parallel.target";
+        g[i].barrier = &barrier;
+        g[i].refused_unchecked = 0;
+        assert_int_equal(pthread_create(&th[i], NULL, guesser_run, &g[i]), 0);
+    }
+    for (i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        refused += g[i].refused_unchecked;
+        csam_test_ctx_close(&g[i].ctx);
+    }
+    pthread_barrier_destroy(&barrier);
+    /* every one of the 16 tries was counted, none lost to a race */
+    counted = sql("SELECT sum(failures) FROM csam_password_failures f"
+                  " WHERE failures = 16",
+                  NULL);
+    assert_int_equal(counted, 16);
+    assert_int_equal(refused, 0);
+}
+
+/* A right password leaves the code failures as they are; a lock from
+ * wrong codes (PAM's or the web's) is told after the right password. */
+static void test_code_failures_kept(void **state)
+{
+    struct csam_test_citizen c;
+    struct csam_session_ticket t;
+    char handle[CSAM_TOKEN_SIZE], code[16];
+    struct csam_attempts att;
+    unsigned types;
+
+    (void)state;
+    no_cooldown();
+    active_citizen(&c, "keep");
+    login_to_code(&c, NULL, handle, code, sizeof(code));
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle,
+                                              "000000", &t, &att),
+                     CSAM_ERR_BAD_CODE);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle,
+                                              "000001", &t, &att),
+                     CSAM_ERR_BAD_CODE);
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, c.username,
+                                                c.password, handle, &types,
+                                                &att),
+                     CSAM_OK);
+    assert_int_equal(sql("SELECT failures FROM csam_accounts"
+                         " WHERE username = $1",
+                         c.username),
+                     2);
+    assert_int_equal(sql("UPDATE csam_accounts SET locked_until ="
+                         " now() + interval '300 seconds' WHERE username = $1",
+                         c.username),
+                     1);
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, c.username,
+                                                "Wrong-password-42", handle,
+                                                &types, &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
+    assert_int_equal(att.retry_after, 0);
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, c.username,
+                                                c.password, handle, &types,
+                                                &att),
+                     CSAM_ERR_LOCKED);
+    assert_true(att.retry_after > 290 && att.retry_after <= 300);
+    assert_string_equal(handle, "");
+    assert_int_equal(sql("SELECT failures FROM csam_accounts"
+                         " WHERE username = $1",
+                         c.username),
+                     2);
+}
+
+/* Codes are bound to their purpose: a PAM code or a key-confirmation code
+ * is refused for a web login, even with its hash planted there. */
+static void test_purpose_binding(void **state)
+{
+    struct csam_test_citizen c;
+    struct csam_session_ticket t;
+    struct csam_pam_challenge ch;
+    struct csam_challenge_owner owner;
+    char handle[CSAM_TOKEN_SIZE], web[16], pam[16];
+    char key[CSAM_ENGINE_CODE_SIZE];
+    struct csam_attempts att;
+    char acc[32];
+
+    (void)state;
+    no_cooldown();
+    active_citizen(&c, "bind");
+    snprintf(acc, sizeof(acc), "%lld",
+             sql("SELECT id FROM csam_accounts WHERE username = $1",
+                 c.username));
+    assert_int_equal(csam_engine_pam_begin(ctx.engine, c.username,
+                                           CSAM_KEY_EMAIL, NULL, &ch, &att),
+                     CSAM_OK);
+    csam_test_take_code(&ctx, c.email, pam, sizeof(pam));
+    login_to_code(&c, NULL, handle, web, sizeof(web));
+    memset(&owner, 0, sizeof(owner));
+    owner.account_id = atoll(acc);
+    owner.username = c.username;
+    assert_int_equal(csam_challenge_issue(ctx.engine, &owner, 0,
+                                          CSAM_CHALLENGE_KEY_CONFIRM,
+                                          CSAM_KEY_EMAIL, NULL, key),
+                     CSAM_OK);
+    /* the PAM code's and the key code's hashes planted as web codes */
+    assert_int_equal(sql("INSERT INTO csam_challenges (account_id, purpose,"
+                         " key_type, code_hash, max_attempts, expires_at)"
+                         " SELECT account_id, 'web_login', key_type,"
+                         " code_hash, 5, now() + interval '10 minutes'"
+                         " FROM csam_challenges WHERE account_id = $1::bigint"
+                         " AND purpose IN ('pam_login', 'key_confirm')"
+                         " AND used_at IS NULL AND superseded_at IS NULL"
+                         " ORDER BY purpose = 'pam_login'",
+                         acc),
+                     2);
+    if (strcmp(pam, web) != 0)
+        assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle,
+                                                  pam, &t, &att),
+                         CSAM_ERR_BAD_CODE);
+    /* the newest planted row is the PAM code's; supersede it and try the
+     * key code's */
+    assert_int_equal(sql("UPDATE csam_challenges SET superseded_at = now()"
+                         " WHERE id = (SELECT max(id) FROM csam_challenges"
+                         " WHERE account_id = $1::bigint"
+                         " AND purpose = 'web_login')",
+                         acc),
+                     1);
+    if (strcmp(key, web) != 0)
+        assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle,
+                                                  key, &t, &att),
+                         CSAM_ERR_BAD_CODE);
+    csam_wipe(key, sizeof(key));
+}
+
+/* ---- sessions ---------------------------------------------------------- */
+
+static void test_session_expiry(void **state)
+{
+    struct csam_test_citizen c;
+    struct csam_session_ticket a, b, d, e;
+    struct csam_session_info info;
+    long long moved;
+    char saved;
+
+    (void)state;
+    no_cooldown();
+    active_citizen(&c, "sess");
+    login(&c, &a);
+    login(&c, &b);
+    login(&c, &d);
+    login(&c, &e);
+    /* idle: unused for longer than the idle timeout */
+    assert_int_equal(sql("UPDATE csam_sessions SET last_seen_at = now() -"
+                         " idle_timeout - interval '1 second'"
+                         " WHERE id = (SELECT min(id) FROM csam_sessions"
+                         " WHERE account_id = (SELECT id FROM csam_accounts"
+                         " WHERE username = $1))",
+                         c.username),
+                     1);
+    assert_int_equal(csam_engine_session_check(ctx.engine, a.cookie, 1, &info),
+                     CSAM_ERR_EXPIRED);
+    /* touch: a use moves last_seen_at; a check without touch does not */
+    assert_int_equal(sql("UPDATE csam_sessions SET last_seen_at = now() -"
+                         " interval '5 minutes' WHERE revoked_at IS NULL"
+                         " AND last_seen_at > now() - interval '1 minute'"
+                         " AND account_id = (SELECT id FROM csam_accounts"
+                         " WHERE username = $1)",
+                         c.username),
+                     3);
+    assert_int_equal(csam_engine_session_check(ctx.engine, b.cookie, 0, &info),
+                     CSAM_OK);
+    moved = sql("SELECT count(*) FROM csam_sessions WHERE last_seen_at >"
+                " now() - interval '1 minute' AND account_id = (SELECT id"
+                " FROM csam_accounts WHERE username = $1)",
+                c.username);
+    assert_int_equal(moved, 0);
+    assert_int_equal(csam_engine_session_check(ctx.engine, b.cookie, 1, &info),
+                     CSAM_OK);
+    moved = sql("SELECT count(*) FROM csam_sessions WHERE last_seen_at >"
+                " now() - interval '1 minute' AND account_id = (SELECT id"
+                " FROM csam_accounts WHERE username = $1)",
+                c.username);
+    assert_int_equal(moved, 1);
+    {
+        long long now = sql("SELECT extract(epoch FROM now())::bigint", NULL);
+
+        assert_true(info.idle_expires_at >= now + 1790 &&
+                    info.idle_expires_at <= now + 1801);
+    }
+    /* absolute: however recently used */
+    assert_int_equal(sql("UPDATE csam_sessions SET created_at = now() -"
+                         " interval '13 hours', expires_at = now() -"
+                         " interval '1 hour', last_seen_at = now()"
+                         " WHERE id = (SELECT max(id) FROM csam_sessions"
+                         " WHERE account_id = (SELECT id FROM csam_accounts"
+                         " WHERE username = $1))",
+                         c.username),
+                     1);
+    assert_int_equal(csam_engine_session_check(ctx.engine, e.cookie, 1, &info),
+                     CSAM_ERR_EXPIRED);
+    /* logout: dead for every node at once, and twice is fine */
+    assert_int_equal(csam_engine_session_end(ctx.engine, "192.0.2.80",
+                                             d.cookie),
+                     CSAM_OK);
+    assert_int_equal(csam_engine_session_check(ctx.engine, d.cookie, 1, &info),
+                     CSAM_ERR_EXPIRED);
+    assert_int_equal(csam_engine_session_end(ctx.engine, NULL, d.cookie),
+                     CSAM_OK);
+    assert_int_equal(sql("SELECT count(*) FROM csam_audit WHERE action ="
+                         " 'session.ended' AND actor = $1",
+                         c.username),
+                     1);
+    assert_int_equal(csam_engine_session_end(ctx.engine, NULL, "junk"),
+                     CSAM_OK);
+    /* a forged or damaged cookie */
+    assert_int_equal(csam_engine_session_check(ctx.engine, "junk", 1, &info),
+                     CSAM_ERR_EXPIRED);
+    assert_int_equal(csam_engine_session_check(ctx.engine, NULL, 1, &info),
+                     CSAM_ERR_EXPIRED);
+    saved = b.cookie[10];
+    b.cookie[10] = saved == 'A' ? 'B' : 'A';
+    assert_int_equal(csam_engine_session_check(ctx.engine, b.cookie, 1, &info),
+                     CSAM_ERR_EXPIRED);
+    b.cookie[10] = saved;
+    /* an account no longer active ends its sessions */
+    assert_int_equal(csam_engine_session_check(ctx.engine, b.cookie, 1, &info),
+                     CSAM_OK);
+    assert_int_equal(sql("UPDATE csam_accounts SET status = 'disabled'"
+                         " WHERE username = $1",
+                         c.username),
+                     1);
+    assert_int_equal(csam_engine_session_check(ctx.engine, b.cookie, 1, &info),
+                     CSAM_ERR_EXPIRED);
+}
+
+/* ---- one code, two verifications at once ------------------------------- */
+
+struct racer {
+    struct csam_test_ctx *ctx;
+    const char *handle;
+    const char *code;
+    pthread_barrier_t *barrier;
+    csam_result res;
+};
+
+static void *racer_run(void *arg)
+{
+    struct racer *r = arg;
+    struct csam_session_ticket t;
+    struct csam_attempts att;
+
+    pthread_barrier_wait(r->barrier);
+    r->res = csam_engine_login_verify(r->ctx->engine, NULL, r->handle, r->code,
+                                      &t, &att);
+    return NULL;
+}
+
+static void test_concurrent_verify(void **state)
+{
+    struct csam_test_ctx second;
+    struct csam_test_citizen c;
+    char handle[CSAM_TOKEN_SIZE], code[16];
+    pthread_barrier_t barrier;
+    struct racer a, b;
+    pthread_t ta, tb;
+    long long before;
+    int round;
+
+    (void)state;
+    no_cooldown();
+    csam_test_ctx_open(&second, 0);
+    active_citizen(&c, "lrace");
+    for (round = 0; round < 5; round++) {
+        login_to_code(&c, NULL, handle, code, sizeof(code));
+        before = sql("SELECT count(*) FROM csam_sessions", NULL);
+        pthread_barrier_init(&barrier, NULL, 2);
+        a = (struct racer){&ctx, handle, code, &barrier, CSAM_ERR_DB};
+        b = (struct racer){&second, handle, code, &barrier, CSAM_ERR_DB};
+        assert_int_equal(pthread_create(&ta, NULL, racer_run, &a), 0);
+        assert_int_equal(pthread_create(&tb, NULL, racer_run, &b), 0);
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+        pthread_barrier_destroy(&barrier);
+        assert_true((a.res == CSAM_OK) != (b.res == CSAM_OK));
+        assert_int_equal(a.res == CSAM_OK ? b.res : a.res, CSAM_ERR_EXPIRED);
+        assert_int_equal(sql("SELECT count(*) FROM csam_sessions", NULL),
+                         before + 1);
+    }
+    csam_test_ctx_close(&second);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_login_success),
+        cmocka_unit_test(test_login_failures),
+        cmocka_unit_test(test_login_timing),
+        cmocka_unit_test(test_password_lockout),
+        cmocka_unit_test(test_parallel_guesses),
+        cmocka_unit_test(test_code_failures_kept),
+        cmocka_unit_test(test_purpose_binding),
+        cmocka_unit_test(test_session_expiry),
+        cmocka_unit_test(test_concurrent_verify),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
