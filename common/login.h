@@ -4,6 +4,15 @@
  * the matching JSON API.  Same rules as engine.h: one engine per request,
  * not thread-safe, times from the database clock, `source` is the client
  * address (audit trail, per-source failure counts) or NULL.
+ *
+ * Database statements per call, once prepared on the connection (the
+ * first use of each also prepares it: one more round trip):
+ *   login_password   3 (+1 on a wrong password), around one Argon2id run
+ *   login_challenge  BEGIN, 2..5, COMMIT (lock, cooldown, code, audit, step)
+ *   login_verify     1: code, handle, session and audit in one statement
+ *   session_check    1: lookup, expiry, account and touch in one statement
+ *   session_end      1
+ *   keys_list        1
  */
 #ifndef CSAM_COMMON_LOGIN_H
 #define CSAM_COMMON_LOGIN_H
@@ -22,12 +31,16 @@
 /* Check username and password.  An unknown username and a wrong password
  * get the same answer, CSAM_ERR_BAD_CREDENTIALS, after the same Argon2id
  * work (csam_password_burn), so neither answer nor timing tells them apart.
- * Wrong passwords count per account and per source address with growing
- * delays (att->retry_after when the next try must wait) and then a
- * temporary lock; a right password alone never resets the code-failure
- * count.  A locked account answers CSAM_ERR_LOCKED (with att->retry_after)
- * only after a right password; before, it is CSAM_ERR_BAD_CREDENTIALS like
- * any other failure.  On success a login handle (a token: only its keyed
+ * Wrong passwords count per login name (known or not, so delays and locks
+ * say nothing about which names exist) and per source address with
+ * growing delays (att->retry_after when the next try must wait; a try
+ * inside the delay is refused unchecked, also with the right password)
+ * and then a temporary lock; a right password alone never resets the
+ * code-failure count.  A locked account (too many wrong passwords, or too
+ * many wrong codes on the web or PAM) answers CSAM_ERR_LOCKED (with
+ * att->retry_after) only after a right password; before, it is
+ * CSAM_ERR_BAD_CREDENTIALS like any other failure, also for a locked
+ * source address (then with att->retry_after).  On success a login handle (a token: only its keyed
  * hash is stored, it lives flow_ttl) is written to handle and *key_types is
  * the mask of the account's active key types.
  * Errors: CSAM_ERR_BAD_CREDENTIALS, CSAM_ERR_LOCKED, CSAM_ERR_INVALID
@@ -43,9 +56,13 @@ csam_result csam_engine_login_password(csam_engine *engine,
 /* Choose the key a login handle's code comes from.  For the e-mail (and
  * later SMS) key a code with purpose "web login" is sent in the account's
  * language, superseding the pending one, no sooner than resend_cooldown
- * after the last (CSAM_ERR_LOCKED with att->retry_after otherwise); for
- * TOTP nothing is sent.  Choosing again (another key, or a resend) is
- * allowed while the handle lives.
+ * after the last one of the account, whichever login asked for it
+ * (CSAM_ERR_LOCKED with att->retry_after otherwise: nothing changes, a
+ * code already sent for this handle stays good); for TOTP nothing is
+ * sent.  The code is bound to this handle: it is worth nothing in another
+ * login.  Choosing again (another key, or a resend) is allowed while the
+ * handle lives.  CSAM_ERR_LOCKED also when the account is locked by wrong
+ * codes meanwhile.
  * Errors: CSAM_ERR_EXPIRED (handle unknown, expired or used),
  * CSAM_ERR_INVALID (key type not active on the account), CSAM_ERR_LOCKED,
  * CSAM_ERR_MAIL, CSAM_ERR_DB. */
@@ -61,7 +78,8 @@ struct csam_session_info {
     enum csam_key_type key_type;    /* the key the login was made with */
     int64_t auth_time;              /* login time, Unix seconds */
     int64_t expires_at;             /* absolute expiry, Unix seconds */
-    int64_t idle_expires_at;        /* when idleness ends it, Unix seconds */
+    int64_t idle_expires_at;        /* when idleness ends it (at most
+                                       expires_at), Unix seconds */
 };
 
 /* A new session: the cookie value goes to the browser once; the database
@@ -76,8 +94,12 @@ struct csam_session_ticket {
  * session is created with a fresh random id (never one the browser
  * offered: no session fixation), idle timeout session_idle and absolute
  * lifetime session_absolute; the caller wipes out->cookie when done.
+ * Wrong codes count on the code, the account (with PAM's) and the source.
+ * One statement: two submissions of one code at once give one session.
  * Errors: CSAM_ERR_BAD_CODE / CSAM_ERR_LOCKED (with *att), CSAM_ERR_STATE
- * (no key chosen yet), CSAM_ERR_EXPIRED, CSAM_ERR_DB. */
+ * (no key chosen yet; or the TOTP key, verified once its issue lands),
+ * CSAM_ERR_EXPIRED (handle unknown, expired or used; the key or the
+ * account no longer active), CSAM_ERR_DB. */
 csam_result csam_engine_login_verify(csam_engine *engine, const char *source,
                                      const char *handle, const char *code,
                                      struct csam_session_ticket *out,
@@ -87,8 +109,13 @@ csam_result csam_engine_login_verify(csam_engine *engine, const char *source,
 
 /* The session named by a cookie value, while it lives: not revoked, idle
  * timeout and absolute lifetime not passed (database clock), account still
- * active.  With touch, its last use moves to now in the same statement.
- * Errors: CSAM_ERR_EXPIRED (malformed, unknown, revoked, idle, too old),
+ * active.  With touch, its last use moves to now in the same statement,
+ * unless the last one is younger than a sixtieth of the idle timeout (at
+ * most 30 s): a burst of requests costs one write, and idleness ends a
+ * session at most that much early.  One statement, read afresh every
+ * time: a logout or a password change is seen by the next check on every
+ * node.  Errors: CSAM_ERR_EXPIRED (malformed, unknown, revoked, idle, too
+ * old, account no longer active), CSAM_ERR_INVALID (NULL engine or out),
  * CSAM_ERR_DB. */
 csam_result csam_engine_session_check(csam_engine *engine, const char *cookie,
                                       int touch,
@@ -121,8 +148,8 @@ csam_result csam_engine_keys_list(csam_engine *engine, const char *username,
  * SMS), or for TOTP the provisioning URI and secret are returned in out as
  * in csam_engine_activation_credentials.  A type that is already active is
  * CSAM_ERR_STATE.  Errors: CSAM_ERR_TERMS, CSAM_ERR_PHONE,
- * CSAM_ERR_INVALID (type not offered), CSAM_ERR_STATE, CSAM_ERR_NOT_FOUND,
- * CSAM_ERR_MAIL, CSAM_ERR_DB. */
+ * CSAM_ERR_INVALID (type not offered: only the e-mail key for now),
+ * CSAM_ERR_STATE, CSAM_ERR_NOT_FOUND, CSAM_ERR_MAIL, CSAM_ERR_DB. */
 csam_result csam_engine_key_add(csam_engine *engine, const char *source,
                                 const char *username,
                                 enum csam_key_type key_type, int accept_terms,
@@ -130,9 +157,12 @@ csam_result csam_engine_key_add(csam_engine *engine, const char *source,
                                 struct csam_credentials_outcome *out);
 
 /* Confirm a key started with csam_engine_key_add with the code it
- * received: it becomes active and the citizen gets a notice.
+ * received: it becomes active and the citizen gets a notice (a relay
+ * that refuses it leaves the key pending: CSAM_ERR_MAIL).  The code is
+ * bound to the account and the key type.
  * Errors: CSAM_ERR_BAD_CODE / CSAM_ERR_LOCKED (with *att),
- * CSAM_ERR_EXPIRED, CSAM_ERR_STATE (nothing pending), CSAM_ERR_DB. */
+ * CSAM_ERR_EXPIRED, CSAM_ERR_STATE (nothing pending, or already active),
+ * CSAM_ERR_NOT_FOUND, CSAM_ERR_MAIL, CSAM_ERR_DB. */
 csam_result csam_engine_key_confirm(csam_engine *engine, const char *source,
                                     const char *username,
                                     enum csam_key_type key_type,
@@ -140,8 +170,11 @@ csam_result csam_engine_key_confirm(csam_engine *engine, const char *source,
                                     struct csam_attempts *att);
 
 /* Deactivate the account's active key of key_type, never the last active
- * one (CSAM_ERR_STATE); the citizen gets a notice.
- * Errors: CSAM_ERR_STATE, CSAM_ERR_NOT_FOUND, CSAM_ERR_DB. */
+ * one (CSAM_ERR_STATE), also when two deactivations race: the account's
+ * row is locked first, and the schema refuses it too.  The citizen gets a
+ * notice (a relay that refuses it undoes the change: CSAM_ERR_MAIL).
+ * Errors: CSAM_ERR_STATE, CSAM_ERR_NOT_FOUND (no such account, or no
+ * active key of that type), CSAM_ERR_INVALID, CSAM_ERR_MAIL, CSAM_ERR_DB. */
 csam_result csam_engine_key_deactivate(csam_engine *engine,
                                        const char *source,
                                        const char *username,
@@ -151,8 +184,12 @@ csam_result csam_engine_key_deactivate(csam_engine *engine,
  * a password failure: CSAM_ERR_BAD_CREDENTIALS), the new one meets the
  * policy and is typed twice.  Every other session of the account ends;
  * keep_cookie (the caller's own session, or NULL) stays.  The citizen
- * gets a notice.  Errors: CSAM_ERR_BAD_CREDENTIALS, CSAM_ERR_LOCKED,
- * CSAM_ERR_PASSWORD_MISMATCH, CSAM_ERR_WEAK_PASSWORD, CSAM_ERR_DB. */
+ * gets a notice (a relay that refuses it undoes the change:
+ * CSAM_ERR_MAIL).  Mismatch and policy are checked before the current
+ * password, so a refused new password costs no Argon2id run and counts no
+ * failure.  Errors: CSAM_ERR_BAD_CREDENTIALS, CSAM_ERR_LOCKED,
+ * CSAM_ERR_PASSWORD_MISMATCH, CSAM_ERR_WEAK_PASSWORD, CSAM_ERR_INVALID
+ * (NULL input, bad UTF-8), CSAM_ERR_NOT_FOUND, CSAM_ERR_MAIL, CSAM_ERR_DB. */
 csam_result csam_engine_password_change(csam_engine *engine,
                                         const char *source,
                                         const char *username,
