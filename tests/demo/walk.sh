@@ -190,6 +190,18 @@ check "scripts/demo api prints every step walked here" eval '[ -z "$missing" ]'
 ports=$(sed -n 's/^[a-z]* //p' "$dir/run/ports" 2>/dev/null | tr '\n' ' ')
 check "four ports in $dir/run/ports" eval '[ $(echo $ports | wc -w) -eq 4 ]'
 
+# The pages the printed browser steps open: each a form for a person.
+page() { # path, then curl arguments
+    path=$1
+    shift
+    pst=$(curl -s -o "$work/page" -w '%{http_code}' -H 'Accept: text/html' "$@" "$base$path")
+    [ "$pst" = 200 ] && grep -q '<form' "$work/page"
+}
+check "the registration desk's page asks the officer to log in (401)" eval \
+    '[ "$(curl -s -o /dev/null -w "%{http_code}" -H "Accept: text/html" "$base/csam/registration")" = 401 ]'
+check "the officer sees the registration form" page /csam/registration -u officer:officer
+check "the login page is a form" page /csam/login
+
 # ---------------------------------------------------------------- registration
 
 email=marie.walk@example.be
