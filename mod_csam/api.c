@@ -426,6 +426,10 @@ static int csam_api_foreign_error(request_rec *r)
                              "No such API endpoint.");
     while (orig->prev != NULL)
         orig = orig->prev;
+    if (apr_table_get(orig->notes, CSAM_API_KEY_REFUSED_NOTE) != NULL)
+        return csam_api_fail(r, HTTP_FORBIDDEN, "forbidden",
+                             "This location needs a session opened with "
+                             "another key.");
     for (i = 0; i < sizeof(csam_api_foreign_errors)
                         / sizeof(csam_api_foreign_errors[0]);
          i++)

@@ -14,6 +14,9 @@
  * csam-key refusal of an API client) are sent: an ErrorDocument set per
  * request, under the handler path. */
 #define CSAM_API_ERROR_PATH "/api/v1/error"
+/* A request note: Require csam-key refused the session's key, so the
+ * error endpoint answers 403 forbidden whatever status httpd chose. */
+#define CSAM_API_KEY_REFUSED_NOTE "csam-key-refused"
 
 enum csam_api_type { CSAM_API_STRING, CSAM_API_BOOLEAN, CSAM_API_OBJECT };
 
@@ -25,6 +28,9 @@ struct csam_api_field {
  * csam-key refusal of an API client) are sent: an ErrorDocument set per
  * request, under the handler path. */
 #define CSAM_API_ERROR_PATH "/api/v1/error"
+/* A request note: Require csam-key refused the session's key, so the
+ * error endpoint answers 403 forbidden whatever status httpd chose. */
+#define CSAM_API_KEY_REFUSED_NOTE "csam-key-refused"
 
 enum csam_api_type type;
     int required;

@@ -154,9 +154,6 @@ int csam_api_login_verify(request_rec *r)
                                       key ? key : ""));
     if (reply == NULL)
         return HTTP_INTERNAL_SERVER_ERROR;
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "CSAM00025: login of %s with the %s key",
-                  ticket.info.username, key ? key : "?");
     return csam_api_send(r, HTTP_OK, reply);
 }
 

@@ -193,11 +193,17 @@ static authz_status csam_auth_key_check(request_rec *r,
         return AUTHZ_DENIED;
     if ((unsigned)info.key_type & *mask)
         return AUTHZ_GRANTED;
-    /* httpd answers the 403; for API clients as the API's JSON. */
-    if (!csam_auth_is_browser(r))
-        ap_custom_response(r, HTTP_FORBIDDEN,
-                           apr_pstrcat(r->pool, rt->config.handler_path,
-                                       CSAM_API_ERROR_PATH, NULL));
+    /* httpd answers: 401 for a refused user unless the location says
+     * AuthzSendForbiddenOnFailure On, then 403.  API clients get the
+     * API's JSON 403 either way, from its error endpoint. */
+    if (!csam_auth_is_browser(r)) {
+        const char *target = apr_pstrcat(r->pool, rt->config.handler_path,
+                                         CSAM_API_ERROR_PATH, NULL);
+
+        apr_table_setn(r->notes, CSAM_API_KEY_REFUSED_NOTE, "1");
+        ap_custom_response(r, HTTP_UNAUTHORIZED, target);
+        ap_custom_response(r, HTTP_FORBIDDEN, target);
+    }
     return AUTHZ_DENIED;
 }
 
