@@ -121,6 +121,8 @@ static void test_create_is_unset(void **state)
     assert_null(t->conf->config_file);
     assert_null(t->conf->terms_version);
     assert_null(t->conf->rt);
+    assert_int_equal(t->conf->session_cache_ttl, -1);
+    assert_int_equal(t->conf->cookie_secure, -1);
 }
 
 static void test_contract_directives_exist(void **state)
@@ -485,6 +487,110 @@ static void test_merge_unset_child_inherits(void **state)
     assert_string_equal(m->terms_version, "2");
 }
 
+/* A FLAG directive in server context (path NULL) or a section; dconf is
+ * the directory configuration it sets, when it has one. */
+static const char *test_flag_in(struct test_ctx *t, const char *name, int on,
+                                char *path, void *dconf)
+{
+    const command_rec *c = test_find_cmd(name);
+    cmd_parms cmd;
+
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.info = c->cmd_data;
+    cmd.cmd = c;
+    cmd.pool = t->pool;
+    cmd.temp_pool = t->pool;
+    cmd.server = &t->server;
+    cmd.path = path;
+    assert_int_equal(c->args_how, FLAG);
+    return c->AP_FLAG(&cmd, dconf, on);
+}
+
+static void test_session_cache_ttl(void **state)
+{
+    struct test_ctx *t = *state;
+    char location[] = "/app";
+    const char *err;
+
+    assert_null(test_directive(t, "CSAMSessionCacheTTL", "0"));
+    assert_int_equal(t->conf->session_cache_ttl, 0);
+    assert_null(test_directive(t, "CSAMSessionCacheTTL", "300"));
+    assert_int_equal(t->conf->session_cache_ttl, 300);
+    assert_null(test_directive(t, "CSAMSessionCacheTTL", "5"));
+    err = test_directive(t, "CSAMSessionCacheTTL", "301");
+    assert_non_null(err);
+    assert_non_null(strstr(err, "CSAMSessionCacheTTL"));
+    assert_non_null(strstr(err, "301"));
+    assert_non_null(test_directive(t, "CSAMSessionCacheTTL", "-1"));
+    assert_non_null(test_directive(t, "CSAMSessionCacheTTL", "5s"));
+    assert_non_null(test_directive(t, "CSAMSessionCacheTTL", ""));
+    assert_non_null(test_directive(t, "CSAMSessionCacheTTL", " 5"));
+    assert_non_null(test_directive(t, "CSAMSessionCacheTTL", "+5"));
+    assert_non_null(test_directive(t, "CSAMSessionCacheTTL",
+                                   "99999999999999999999"));
+    assert_non_null(test_directive_in(t, "CSAMSessionCacheTTL", "5",
+                                      location));
+    /* A refused value leaves the last good one. */
+    assert_int_equal(t->conf->session_cache_ttl, 5);
+}
+
+static void test_cookie_secure(void **state)
+{
+    struct test_ctx *t = *state;
+    char location[] = "/app";
+
+    assert_null(test_flag_in(t, "CSAMCookieSecure", 1, NULL, NULL));
+    assert_int_equal(t->conf->cookie_secure, 1);
+    assert_null(test_flag_in(t, "CSAMCookieSecure", 0, NULL, NULL));
+    assert_int_equal(t->conf->cookie_secure, 0);
+    assert_non_null(test_flag_in(t, "CSAMCookieSecure", 1, location, NULL));
+    assert_int_equal(t->conf->cookie_secure, 0);
+}
+
+static void test_identity_headers_per_dir(void **state)
+{
+    struct test_ctx *t = *state;
+    char location[] = "/app";
+    struct csam_mod_dir *outer = csam_config_create_dir(t->pool, location);
+    struct csam_mod_dir *inner = csam_config_create_dir(t->pool, location);
+    struct csam_mod_dir *m;
+
+    assert_int_equal(outer->identity_headers, -1);
+    /* Unset everywhere: Off when read, and the merge keeps it unset. */
+    m = csam_config_merge_dir(t->pool, outer, inner);
+    assert_int_equal(m->identity_headers, -1);
+    assert_null(test_flag_in(t, "CSAMIdentityHeaders", 1, location, outer));
+    m = csam_config_merge_dir(t->pool, outer, inner);
+    assert_int_equal(m->identity_headers, 1);
+    /* An inner section's Off wins over an outer On. */
+    assert_null(test_flag_in(t, "CSAMIdentityHeaders", 0, location, inner));
+    m = csam_config_merge_dir(t->pool, outer, inner);
+    assert_int_equal(m->identity_headers, 0);
+    assert_int_equal(test_find_cmd("CSAMIdentityHeaders")->req_override,
+                     OR_AUTHCFG);
+}
+
+static void test_merge_session_settings(void **state)
+{
+    struct test_ctx *t = *state;
+    server_rec vs;
+    void *vec[1];
+    struct csam_mod_server *vhost = test_vhost(t, &vs, vec);
+    struct csam_mod_server *m;
+
+    assert_null(test_directive(t, "CSAMDatabase", "service=csam"));
+    assert_null(test_directive(t, "CSAMSessionCacheTTL", "10"));
+    m = csam_config_merge_server(t->pool, t->conf, vhost);
+    assert_int_equal(m->session_cache_ttl, 10);
+    assert_int_equal(m->cookie_secure, -1);
+    assert_true(m->inherits);
+    /* Its own cache bound: its own run-time state. */
+    assert_null(test_vhost_directive(t, &vs, "CSAMSessionCacheTTL", "0"));
+    m = csam_config_merge_server(t->pool, t->conf, vhost);
+    assert_int_equal(m->session_cache_ttl, 0);
+    assert_false(m->inherits);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,6 +620,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_merge, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_merge_unset_child_inherits,
+                                        test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_session_cache_ttl, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_cookie_secure, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_identity_headers_per_dir,
+                                        test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_merge_session_settings,
                                         test_setup, test_teardown),
     };
 
