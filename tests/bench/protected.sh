@@ -18,8 +18,8 @@
 #   CSAM_BUILDDIR=/path/to/build tests/bench/protected.sh
 #
 # Environment (defaults in brackets): CSAM_BENCH_DURATION seconds per wrk
-# run [5], CSAM_BENCH_ROUNDS [3], CSAM_BENCH_THREADS [1],
-# CSAM_BENCH_CONNECTIONS [16, at most 32], CSAM_BENCH_HTPASSWD_HASH
+# run [4], CSAM_BENCH_ROUNDS [5], CSAM_BENCH_THREADS [1],
+# CSAM_BENCH_CONNECTIONS [8, below 16], CSAM_BENCH_HTPASSWD_HASH
 # htpasswd's hash option for (c) [-m], CSAM_BENCH_PROFILE=b, c or bc to add
 # a perf profile of httpd while it serves those.
 # Exit status: 0 when measured (whether or not the goals are met: the
@@ -81,16 +81,19 @@ LogLevel warn
 # Keep-alive connections stay up for the whole run, so every
 # configuration pays for requests, not for TCP handshakes.
 MaxKeepAliveRequests 0
-# Two children of 32 threads, both alive for the whole run: event closes
+# Two children of 16 threads, both alive for the whole run: event closes
 # kept-alive connections of a child whose threads are all busy, and an
 # idle child stopped between two runs would close its connections too;
 # with more threads per child than wrk has connections, neither happens.
-ThreadLimit 32
-ThreadsPerChild 32
+# mod_csam's pools (one per child for each of the two servers below) grow
+# to the requests served at once, at most wrk's connections: 2 x 2 x 8
+# fit in the test cluster's 40 connections.
+ThreadLimit 16
+ThreadsPerChild 16
 ServerLimit 2
-MaxRequestWorkers 64
+MaxRequestWorkers 32
 StartServers 2
-MaxSpareThreads 64
+MaxSpareThreads 32
 
 # The main server (its CSAM settings) on the first virtual host; (d) on
 # the second.  The locations below are the main server's: both have them.

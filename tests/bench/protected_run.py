@@ -24,15 +24,18 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "httpd"))
 import csamtest as t  # noqa: E402
+import protected_cpu  # noqa: E402
 from protected_db import StatementLog  # noqa: E402
 
-DURATION = int(os.environ.get("CSAM_BENCH_DURATION", "5"))
-ROUNDS = int(os.environ.get("CSAM_BENCH_ROUNDS", "3"))
+DURATION = int(os.environ.get("CSAM_BENCH_DURATION", "4"))
+ROUNDS = int(os.environ.get("CSAM_BENCH_ROUNDS", "5"))
 THREADS = int(os.environ.get("CSAM_BENCH_THREADS", "1"))
-CONNECTIONS = int(os.environ.get("CSAM_BENCH_CONNECTIONS", "16"))
+CONNECTIONS = int(os.environ.get("CSAM_BENCH_CONNECTIONS", "8"))
 PROFILE = os.environ.get("CSAM_BENCH_PROFILE", "")
 DB_REQUESTS = 200       # protected requests whose statements are counted
 DB_LOGINS = 3           # logins whose statements are counted
+if not 1 <= CONNECTIONS < 16:
+    sys.exit("CSAM_BENCH_CONNECTIONS: 1 to 15 (each child has 16 threads)")
 PATHS = {"a": "/bench/a/index.html", "b": "/bench/b/index.html",
          "c": "/bench/c/index.html", "d": "/bench/b/index.html"}
 HOSTS = {"d": "nocache.bench"}
@@ -202,13 +205,16 @@ def wrk(name, cookie, duration):
         cmd += ["-H", "Host: " + HOSTS[name]]
     cmd.append(BASE + PATHS[name])
     before = os.path.getsize(ACCESS_LOG)
+    cpu0 = protected_cpu.servers()
     out = subprocess.run(cmd, check=True, capture_output=True,
                          text=True).stdout
+    cpu1 = protected_cpu.servers()
     m = re.search(r"Requests/sec:\s+([0-9.]+)", out)
     need(m is not None, "no Requests/sec in wrk's output", out)
     need("Non-2xx" not in out and "Socket errors" not in out,
          "(%s) answered errors under load" % name, out)
-    return float(m.group(1)), out, before
+    cpu = (cpu1[0] - cpu0[0], cpu1[1] - cpu0[1])
+    return float(m.group(1)), out, before, cpu
 
 
 def audit_access_log(name, before, user):
@@ -256,43 +262,76 @@ def measure(configs):
     for n in names:                 # warm-up: connections, caches
         wrk(n, configs[n], 1)
     rates = {n: [] for n in names}
+    cpu_httpd = {n: [] for n in names}
+    cpu_pg = {n: [] for n in names}
     for rnd in range(1, ROUNDS + 1):
         for n in names:
-            rate, out, before = wrk(n, configs[n], DURATION)
+            rate, out, before, cpu = wrk(n, configs[n], DURATION)
             count = audit_access_log(n, before, users[n])
             rates[n].append(rate)
-            print("round %d (%s) %s: %.0f requests/s (%d answers checked "
-                  "in the access log)" % (rnd, n, WHAT[n], rate, count))
+            cpu_httpd[n].append(cpu[0] * 1e6 / count)
+            cpu_pg[n].append(cpu[1] * 1e6 / count)
+            print("round %d (%s) %s: %.0f requests/s; CPU per request: "
+                  "httpd %.1f us, PostgreSQL %.1f us (%d answers checked "
+                  "in the access log; load %.1f)"
+                  % (rnd, n, WHAT[n], rate, cpu_httpd[n][-1],
+                     cpu_pg[n][-1], count, os.getloadavg()[0]))
             print(wrk_lines(out))
             sys.stdout.flush()
     med = {n: statistics.median(v) for n, v in rates.items()}
-    print("# median requests/s:")
+
+    def ratio(x, y):
+        """Ratio of the medians, and the median of each round's ratio
+        (neighbours in time, so less shaken by the machine's other load)."""
+        per = [p / q for p, q in zip(rates[x], rates[y])]
+        return med[x] / med[y], statistics.median(per)
+
+    print("# median requests/s [each round]:")
     for n in names:
         print("  (%s) %-52s %9.0f   [%s]" % (
             n, WHAT[n], med[n], " ".join("%.0f" % x for x in rates[n])))
-    if "b" in med:
-        ba = med["b"] / med["a"]
-        print("b/a = %.3f (goal >= 0.90: %s)"
-              % (ba, "met" if ba >= 0.90 else "NOT MET"))
-    if "c" in med:
-        print("c/a = %.3f" % (med["c"] / med["a"]))
-    if "b" in med and "c" in med:
-        bc = med["b"] / med["c"]
-        print("b/c = %.3f (goal > 1: %s)"
-              % (bc, "met" if bc > 1 else "NOT MET"))
-    if "d" in med:
-        print("d/a = %.3f, d/c = %.3f (no session cache)"
-              % (med["d"] / med["a"], med["d"] / med["c"]))
+    # What a request costs the servers, whatever else the machine runs:
+    # the throughput ratio those costs predict when the servers have the
+    # CPUs to themselves (wrk's own share aside).
+    cost = {n: statistics.median(cpu_httpd[n])
+            + statistics.median(cpu_pg[n]) for n in names}
+    print("# median CPU per request, httpd + PostgreSQL (microseconds):")
+    for n in names:
+        print("  (%s) %-52s %7.1f + %7.1f" % (
+            n, WHAT[n], statistics.median(cpu_httpd[n]),
+            statistics.median(cpu_pg[n])))
+    for x, y in (("b", "a"), ("b", "c"), ("d", "a")):
+        if x in cost and y in cost:
+            print("CPU cost ratio %s/%s = %.3f (so the throughput ratio "
+                  "%s/%s it predicts is %.3f)" % (
+                      x, y, cost[x] / cost[y], x, y, cost[y] / cost[x]))
+    lines = [("b", "a", 0.90, ">= 0.90"), ("c", "a", None, None),
+             ("b", "c", 1.0, "> 1"), ("d", "a", None, None),
+             ("d", "c", None, None)]
+    for x, y, goal, text in lines:
+        if x not in med or y not in med:
+            continue
+        of_medians, per_round = ratio(x, y)
+        out = "%s/%s = %.3f (median of per-round ratios %.3f)" % (
+            x, y, of_medians, per_round)
+        if goal is not None:
+            met = (of_medians >= goal if goal < 1 else of_medians > goal)
+            out += "; goal %s: %s" % (text, "met" if met else "NOT MET")
+        print(out)
     return med
 
 
 # ---------------------------------------------------------------- profile
 
 def profile(name, cookie):
-    """Where httpd's children spend (name)'s time: perf over the whole box
-    while wrk runs, httpd's samples only."""
-    data = os.path.join(os.environ["CSAM_TEST_TMPDIR"], "perf.data")
-    rec = subprocess.Popen(["perf", "record", "-q", "-a", "-g", "-o", data,
+    """Where httpd's children spend (name)'s time: perf on them while wrk
+    runs; percentages of their samples."""
+    # Kept in the build directory for `perf report -i` afterwards.
+    data = os.path.join(os.environ["CSAM_BUILDDIR"],
+                        "bench-perf-%s.data" % name)
+    pids = protected_cpu.children(protected_cpu.httpd_pid())
+    rec = subprocess.Popen(["perf", "record", "-q", "-g", "-o", data,
+                            "-p", ",".join(str(p) for p in pids),
                             "--", "sleep", str(DURATION)],
                            stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE, text=True)
@@ -303,12 +342,15 @@ def profile(name, cookie):
         print("# perf record failed: %s" % err.strip()[:300])
         return
     print("# perf: where apache2 spends its time while serving (%s)" % name)
-    for sort, limit in (("dso", "2"), ("dso,symbol", "1.5")):
+    for sort, limit, only in (("dso", "1", []),
+                              ("dso,symbol", "1.5", []),
+                              ("symbol", "0.3", ["--dsos", "mod_csam.so"])):
         rep = subprocess.run(["perf", "report", "-i", data, "--stdio",
-                              "--no-children", "--comm", "apache2",
-                              "--sort", sort, "-g", "none",
-                              "--percent-limit", limit],
+                              "--no-children", "--sort", sort, "-g", "none",
+                              "--percent-limit", limit] + only,
                              capture_output=True, text=True)
+        if only:
+            print("  in mod_csam.so:")
         for line in rep.stdout.splitlines():
             if line.strip() and not line.startswith("#"):
                 # Without perf's empty IPC columns.
