@@ -728,3 +728,12 @@ const char *csam_page_result_text(struct csam_page *pg, const char *error,
         return csam_page_text(pg, key, (retry_after + 59) / 60);
     return csam_page_text(pg, key, attempts_left);
 }
+
+const char *csam_page_key_name(struct csam_page *pg,
+                               enum csam_key_type type)
+{
+    const char *name = csam_key_type_name(type);
+
+    return csam_page_text(pg, apr_pstrcat(pg->r->pool, "key.",
+                                          name ? name : "none", NULL), -1);
+}

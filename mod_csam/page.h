@@ -154,8 +154,7 @@ const char *csam_page_error_key(request_rec *r, const char *error,
 const char *csam_page_result_text(struct csam_page *pg, const char *error,
                                   long attempts_left, long retry_after);
 
-/* ---- login state shared by the login, logout and keys pages
- * (page_session.c) ---------------------------------------------------- */
+/* ---- shared by the login, logout and keys pages (page_return.c) ------ */
 
 /* The longest return path the login page carries. */
 #define CSAM_PAGE_RETURN_MAX 1024
@@ -173,21 +172,7 @@ const char *csam_page_return_clean(request_rec *r,
 const char *csam_page_login_url(request_rec *r, struct csam_mod_runtime *rt,
                                 const char *ret);
 
-/* The session of the request: 1 and *out filled when it carries a live
- * csam_session cookie (its last use moved to now), 0 when not, -1 when
- * the database cannot say (the caller answers 503). */
-int csam_page_session(request_rec *r, struct csam_mod_runtime *rt,
-                      struct csam_session_info *out);
-
-/* The csam_session cookie's value, or NULL. */
-const char *csam_page_session_cookie(request_rec *r);
-
-/* Give the browser the new session's cookie / expire it. */
-void csam_page_session_set(request_rec *r, struct csam_mod_runtime *rt,
-                           const struct csam_session_ticket *t);
-void csam_page_session_clear(request_rec *r, struct csam_mod_runtime *rt);
-
-/* The localised name of a key type (messages.txt key.<type>). */
+/* The localised name of a key type (messages.txt key.<type>; page.c). */
 const char *csam_page_key_name(struct csam_page *pg,
                                enum csam_key_type type);
 

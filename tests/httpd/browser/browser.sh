@@ -67,8 +67,10 @@ cat >"$conf-no-officer.conf" <<'EOF'
 </Location>
 EOF
 # The application a citizen logs in to (login.mjs writes its page into
-# the server's document root).
+# the server's document root); a short wait between two codes, so the walk
+# logs in twice without sleeping a minute.
 cat >"$conf-app.conf" <<'EOF'
+CSAMResendCooldown 3
 <Location /app>
     AuthType CSAM
     Require valid-user

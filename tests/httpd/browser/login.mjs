@@ -32,6 +32,7 @@ const WORDS = {
         keyName: 'Code de sécurité par e-mail', active: 'Active',
         attempts: /Il vous reste 4 tentatives/, lastKey: /dernière clé active/,
         loggedOut: 'Vous êtes déconnecté.', changed: /Votre mot de passe a été modifié/,
+        resend: 'Envoyer un nouveau code', resendWait: /Attendez \d+ secondes/,
     },
     nl: {
         next: 'Volgende', cont: 'Doorgaan', logout: 'Afmelden',
@@ -50,12 +51,21 @@ const WORDS = {
     },
 };
 
-const APP = '/app/';
+// mod_dir is not loaded: the page is named.
+const APP = '/app/index.html';
 const APP_TEXT = 'protected page for the browser test';
 
 async function visit(page, lang, step) {
     await screenshot(page, 'login', lang, step);
     await axe(page, lang, step);
+}
+
+// The browser may keep the protected page in its cache (it is a static
+// file with a Last-Modified date): after logout the test asks the server.
+let freshCount = 0;
+function fresh() {
+    freshCount += 1;
+    return `?after-logout=${freshCount}`;
 }
 
 function pathOf(page) {
@@ -142,6 +152,11 @@ async function full(browser, c) {
     check(await page.locator('.notice[role="status"]').isVisible(), `${lang}: the page says a code was sent`);
     await visit(page, lang, 'login-code');
     const code = (await nextMail(c.email, CODE_RE, 'login code'))[0];
+    // A new code so soon is refused, with the wait; the first stays good.
+    await submit(page, w.resend);
+    check(w.resendWait.test(await page.locator('.error-summary').innerText().catch(() => '')),
+          `${lang}: asking for a new code at once says how long to wait`);
+    await visit(page, lang, 'login-code-resend');
     const bad = code === '000000' ? '111111' : '000000';
     await type(page, '#code', bad);
     await submit(page, w.cont);
@@ -221,7 +236,7 @@ async function full(browser, c) {
           `${lang}: which says so`);
     check(!(await sessionCookie(ctx)), `${lang}: the session cookie is gone`);
     await visit(page, lang, 'logged-out');
-    await page.goto(`${base}${APP}`);
+    await page.goto(`${base}${APP}${fresh()}`);
     check(pathOf(page) === '/csam/login', `${lang}: after logout the protected page redirects to login again`);
     resp = await page.goto(`${base}/csam/logout`);
     check(resp.status() === 200 && await page.getByRole('button', { name: w.logout, exact: true }).count() === 1,
@@ -229,7 +244,9 @@ async function full(browser, c) {
     await visit(page, lang, 'logout-page');
 
     // The old password is refused, the new one works; a tampered return
-    // field still lands on a local page.
+    // field still lands on a local page.  (browser.sh sets a short
+    // CSAMResendCooldown, so this second code goes out at once.)
+    await page.waitForTimeout(3000);
     await page.goto(`${base}/csam/login`);
     await password(page, w, c.username, c.password);
     check(await page.locator('#password-error').isVisible().catch(() => false), `${lang}: the old password is refused`);
@@ -278,7 +295,7 @@ async function brief(browser, lang, c) {
     check((await page.locator('.notice[role="status"]').innerText().catch(() => '')).trim() === w.loggedOut,
           `${lang}: logout says so`);
     await visit(page, lang, 'logged-out');
-    await page.goto(`${base}${APP}`);
+    await page.goto(`${base}${APP}${fresh()}`);
     check(pathOf(page) === '/csam/login', `${lang}: after logout the protected page redirects to login`);
     await ctx.close();
 }
