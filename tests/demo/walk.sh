@@ -232,8 +232,10 @@ check "one file per message in mail/new/ ($n_files)" eval '[ "$n_files" -eq 1 ]'
 
 api activation '{"token": "'$token'", "activation_code": "'$code'"}'
 handle=$(field activation)
+key_types=
 if [ "$status" = 200 ] && [ -n "$handle" ]; then
-    ok "the link's token and the paper code open the activation (key types: $(field key_types))"
+    key_types=$(field key_types)
+    ok "the link's token and the paper code open the activation (key types: $key_types)"
 else
     not_ok "the link's token and the paper code open the activation" "status $status" "$(cat "$work/body")"
 fi
@@ -339,6 +341,56 @@ if [ $? -eq 0 ]; then
     ok "pamtester csam-demo $user authenticate, answered with the mailed code"
 else
     not_ok "pamtester csam-demo $user authenticate, answered with the mailed code" "$(cat "$work/pam")"
+fi
+
+# ---------------------------------------------------------------- SMS
+
+# The SMS key, once the build offers it: its codes reach the SMS sink, one
+# JSON file per message in $dir/sms/.
+if case " $key_types " in *" sms "*) true ;; *) false ;; esac; then
+    email3=lotte.walk@example.be
+    mailtool mark
+    api registrations '{"national_number": "75.03.15-210.63", "first_name": "Lotte",
+      "last_name": "Janssens", "birth_date": "1975-03-15",
+      "document": {"type": "eid", "number": "592-7654321-12"},
+      "email": "'$email3'", "language": "nl"}' -u officer:officer
+    code3=$(field activation_code)
+    token3=
+    [ "$status" = 201 ] && token3=$(mailtool wait "$email3" token)
+    api activation '{"token": "'$token3'", "activation_code": "'$code3'"}'
+    handle3=$(field activation)
+    api activation/key '{"activation": "'$handle3'", "key_type": "sms", "accept_terms": true,
+      "phone": "+32470123456"}'
+    ls "$dir/sms" >"$work/sms-before" 2>/dev/null
+    api activation/credentials '{"activation": "'$handle3'", "username": "lotte.walk",
+      "password": "'$password'", "password_repeat": "'$password'"}'
+    sms_code=$("$python" - "$dir/sms" "$work/sms-before" <<'EOF'
+import json, os, re, sys, time
+sink, before = sys.argv[1], set(open(sys.argv[2]).read().split())
+deadline = time.time() + 20
+while time.time() < deadline:
+    for name in sorted(set(os.listdir(sink)) - before):
+        if name.startswith("."):
+            continue
+        body = json.load(open(os.path.join(sink, name)))["body"]
+        try:
+            text = json.loads(body).get("text", "")
+        except ValueError:
+            text = body
+        runs = re.findall(r"(?<![0-9])[0-9]{6,8}(?![0-9])", text)
+        if len(runs) == 1:
+            print(runs[0])
+            sys.exit(0)
+    time.sleep(0.05)
+sys.exit(1)
+EOF
+)
+    check "the SMS key's code reaches the SMS sink in $dir/sms/" eval '[ -n "$sms_code" ]'
+    api activation/confirm '{"activation": "'$handle3'", "code": "'$sms_code'"}'
+    check "the code from the SMS sink confirms the SMS key" \
+        eval '[ "$status" = 200 ] && [ "$(field key_type)" = sms ] && [ "$(field status)" = active ]'
+else
+    ok "the SMS key and its sink # SKIP this build offers no SMS key yet ($key_types)"
 fi
 
 # ---------------------------------------------------------------- conf/examples
