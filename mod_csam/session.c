@@ -27,7 +27,7 @@
 #include "apr_strings.h"
 #include "apr_thread_mutex.h"
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
 #include "mod_csam.h"
 
@@ -38,9 +38,10 @@ APLOG_USE_MODULE(csam);
 #define CSAM_SESSION_CACHE_SLOTS 1024
 #define CSAM_SESSION_CACHE_STRIPES 16
 #define CSAM_SESSION_NOTE "csam-session"
+#define CSAM_SESSION_ID_LEN 32      /* SHA-256 */
 
 struct csam_session_entry {
-    unsigned char id[SHA256_DIGEST_LENGTH];
+    unsigned char id[CSAM_SESSION_ID_LEN];
     apr_time_t checked_at;          /* 0: empty slot */
     apr_uint32_t generation;
     struct csam_session_info info;
@@ -48,6 +49,9 @@ struct csam_session_entry {
 
 struct csam_session_cache {
     apr_time_t ttl;
+    /* Fetched once per child: SHA256() would look it up on every call,
+     * which costs more than the digest itself. */
+    EVP_MD *sha256;
     struct csam_session_entry *slots;
 #if APR_HAS_THREADS
     apr_thread_mutex_t *locks[CSAM_SESSION_CACHE_STRIPES];
@@ -174,6 +178,12 @@ int csam_session_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+static apr_status_t csam_session_cache_free_md(void *data)
+{
+    EVP_MD_free(data);
+    return APR_SUCCESS;
+}
+
 void csam_session_cache_child_init(apr_pool_t *pchild, server_rec *s)
 {
     server_rec *sv;
@@ -192,6 +202,17 @@ void csam_session_cache_child_init(apr_pool_t *pchild, server_rec *s)
         c->ttl = apr_time_from_sec(rt->session_cache_ttl);
         c->slots = apr_pcalloc(pchild, CSAM_SESSION_CACHE_SLOTS
                                            * sizeof(*c->slots));
+        c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+        if (c->sha256 == NULL) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, sv,
+                         "CSAM00028: no SHA-256 for the session cache: "
+                         "sessions are checked in the database on every "
+                         "request");
+            continue;
+        }
+        apr_pool_cleanup_register(pchild, c->sha256,
+                                  csam_session_cache_free_md,
+                                  apr_pool_cleanup_null);
 #if APR_HAS_THREADS
         for (i = 0; i < CSAM_SESSION_CACHE_STRIPES; i++)
             if (apr_thread_mutex_create(&c->locks[i],
@@ -230,6 +251,16 @@ static void csam_session_cache_unlock(struct csam_session_cache *c,
     (void)c;
     (void)slot;
 #endif
+}
+
+/* The cache's key for a cookie: 1 when made. */
+static int csam_session_cache_id(const struct csam_session_cache *c,
+                                 const char *cookie, unsigned char *id)
+{
+    unsigned int len = 0;
+
+    return EVP_Digest(cookie, strlen(cookie), id, &len, c->sha256, NULL) == 1
+           && len == CSAM_SESSION_ID_LEN;
 }
 
 static size_t csam_session_cache_slot(const unsigned char *id)
@@ -307,11 +338,11 @@ static int csam_session_ask(request_rec *r, struct csam_mod_runtime *rt,
         return -1;
     res = csam_engine_session_check(engine, cookie, 1, out);
     if (res == CSAM_OK) {
-        if (rt->session_cache != NULL)
+        if (id != NULL)
             csam_session_cache_put(rt->session_cache, id, generation, out);
         return 1;
     }
-    if (rt->session_cache != NULL)
+    if (id != NULL)
         csam_session_cache_drop(rt->session_cache, id);
     if (res == CSAM_ERR_EXPIRED)
         return 0;
@@ -323,7 +354,7 @@ static int csam_session_lookup(request_rec *r, struct csam_mod_runtime *rt,
                                struct csam_session_info *out, int fresh)
 {
     struct csam_session_memo *memo = NULL;
-    unsigned char id[SHA256_DIGEST_LENGTH];
+    unsigned char id[CSAM_SESSION_ID_LEN];
     const char *cookie;
     int state;
 
@@ -337,12 +368,16 @@ static int csam_session_lookup(request_rec *r, struct csam_mod_runtime *rt,
     if (cookie == NULL)
         state = 0;
     else {
-        SHA256((const unsigned char *)cookie, strlen(cookie), id);
-        if (!fresh && rt->session_cache != NULL
+        /* Without a cache (CSAMSessionCacheTTL 0) nothing is hashed. */
+        int cached = rt->session_cache != NULL
+                     && csam_session_cache_id(rt->session_cache, cookie, id);
+
+        if (!fresh && cached
             && csam_session_cache_get(rt->session_cache, id, out))
             state = 1;
         else
-            state = csam_session_ask(r, rt, cookie, id, out);
+            state = csam_session_ask(r, rt, cookie, cached ? id : NULL,
+                                     out);
     }
     if (memo == NULL) {
         memo = apr_palloc(r->pool, sizeof(*memo));
@@ -371,14 +406,14 @@ csam_result csam_session_end(request_rec *r, struct csam_mod_runtime *rt)
     const char *cookie = csam_session_cookie_get(r);
     struct csam_session_memo *memo = NULL;
     csam_engine *engine = NULL;
-    unsigned char id[SHA256_DIGEST_LENGTH];
+    unsigned char id[CSAM_SESSION_ID_LEN];
     csam_result res;
 
     csam_session_cookie_clear(r, rt);
     if (cookie == NULL)
         return CSAM_OK;
-    SHA256((const unsigned char *)cookie, strlen(cookie), id);
-    if (rt->session_cache != NULL)
+    if (rt->session_cache != NULL
+        && csam_session_cache_id(rt->session_cache, cookie, id))
         csam_session_cache_drop(rt->session_cache, id);
     apr_pool_userdata_get((void **)&memo, CSAM_SESSION_NOTE, r->pool);
     if (memo != NULL)
