@@ -21,6 +21,8 @@
 
 #include "config.h"
 #include "mail.h"
+#include "sms.h"
+#include "totp_key.h"
 #include "validate.h"
 
 #ifndef CSAM_PKGDATADIR
@@ -31,171 +33,8 @@
 #define CSAM_CONFIG_LINES_MAX 10000 /* a bigger file is not a csam.conf */
 #define CSAM_CONFIG_VALUE_MAX 4000  /* bytes per value */
 #define CSAM_CONFIG_URL_MAX 2048
-
-enum csam_config_kind {
-    CSAM_CONFIG_TEXT,       /* free text: conninfo */
-    CSAM_CONFIG_PATH,       /* absolute file or directory path */
-    CSAM_CONFIG_PUBLIC_URL, /* absolute http(s) URL, no trailing '/' */
-    CSAM_CONFIG_RELAY,      /* smtp:// or smtps:// URL */
-    CSAM_CONFIG_MAILBOX,    /* RFC 5322 mailbox */
-    CSAM_CONFIG_URL_PATH,   /* "/csam" */
-    CSAM_CONFIG_LONG        /* integer in [min, max] */
-};
-
-struct csam_config_key {
-    const char *name;
-    enum csam_config_kind kind;
-    size_t offset;
-    long min, max;
-    int secret;     /* the value may hold a password: never echo it */
-};
-
-#define CSAM_CONFIG_STR(name, kind, secret) \
-    {#name, kind, offsetof(struct csam_config, name), 0, 0, secret}
-#define CSAM_CONFIG_NUM(name, min, max) \
-    {#name, CSAM_CONFIG_LONG, offsetof(struct csam_config, name), min, max, 0}
-
-/* Ranges: wide enough for any sane deployment, narrow enough that a typo
- * (a TTL in milliseconds, a missing digit) is caught at startup. */
-static const struct csam_config_key csam_config_keys[] = {
-    CSAM_CONFIG_STR(database, CSAM_CONFIG_TEXT, 1),
-    CSAM_CONFIG_STR(secret_file, CSAM_CONFIG_PATH, 0),
-    CSAM_CONFIG_STR(public_url, CSAM_CONFIG_PUBLIC_URL, 0),
-    CSAM_CONFIG_STR(mail_relay, CSAM_CONFIG_RELAY, 1),
-    CSAM_CONFIG_STR(mail_from, CSAM_CONFIG_MAILBOX, 0),
-    CSAM_CONFIG_STR(data_dir, CSAM_CONFIG_PATH, 0),
-    CSAM_CONFIG_STR(handler_path, CSAM_CONFIG_URL_PATH, 0),
-    CSAM_CONFIG_NUM(activation_ttl, 3600, 31536000),
-    CSAM_CONFIG_NUM(flow_ttl, 60, 86400),
-    CSAM_CONFIG_NUM(code_ttl, 30, 3600),
-    CSAM_CONFIG_NUM(code_attempts, 1, 20),
-    CSAM_CONFIG_NUM(resend_cooldown, 0, 3600),
-    CSAM_CONFIG_NUM(lockout_threshold, 1, 1000),
-    CSAM_CONFIG_NUM(lockout_duration, 1, 86400),
-    CSAM_CONFIG_NUM(session_idle, 60, 86400),
-    CSAM_CONFIG_NUM(session_absolute, 60, 2592000),
-    CSAM_CONFIG_NUM(password_min, 8, 1024),
-    CSAM_CONFIG_NUM(password_max, 8, 1024),
-    CSAM_CONFIG_NUM(argon2_t_cost, 1, 64),
-    CSAM_CONFIG_NUM(argon2_m_cost, 1024, 4194304),
-    CSAM_CONFIG_NUM(argon2_parallelism, 1, 64),
-    CSAM_CONFIG_NUM(mail_timeout, 1, 600),
-};
-
-#define CSAM_CONFIG_NKEYS \
-    (sizeof(csam_config_keys) / sizeof(csam_config_keys[0]))
-
-static void csam_config_error(char *err, size_t errlen, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static void csam_config_error(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-static char **csam_config_str_field(struct csam_config *cfg,
-                                    const struct csam_config_key *key)
-{
-    return (char **)(void *)((char *)cfg + key->offset);
-}
-
-static long *csam_config_long_field(struct csam_config *cfg,
-                                    const struct csam_config_key *key)
-{
-    return (long *)(void *)((char *)cfg + key->offset);
-}
-
-static const struct csam_config_key *csam_config_find(const char *name)
-{
-    size_t i;
-
-    for (i = 0; i < CSAM_CONFIG_NKEYS; i++)
-        if (strcmp(csam_config_keys[i].name, name) == 0)
-            return &csam_config_keys[i];
-    return NULL;
-}
-
-const char *csam_config_key_name(size_t index)
-{
-    return index < CSAM_CONFIG_NKEYS ? csam_config_keys[index].name : NULL;
-}
-
-csam_result csam_config_init(struct csam_config *cfg)
-{
-    static const struct {
-        size_t offset;
-        const char *value;
-    } strings[] = {
-        {offsetof(struct csam_config, database), "service=csam"},
-        {offsetof(struct csam_config, secret_file), "/etc/csam/secret.key"},
-        {offsetof(struct csam_config, mail_relay), "smtp://127.0.0.1:25"},
-        {offsetof(struct csam_config, data_dir), CSAM_PKGDATADIR},
-        {offsetof(struct csam_config, handler_path), "/csam"},
-    };
-    size_t i;
-
-    if (cfg == NULL)
-        return CSAM_ERR_INVALID;
-    memset(cfg, 0, sizeof(*cfg));
-    for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
-        char **field = (char **)(void *)((char *)cfg + strings[i].offset);
-
-        *field = strdup(strings[i].value);
-        if (*field == NULL) {
-            csam_config_free(cfg);
-            return CSAM_ERR_NOMEM;
-        }
-    }
-    cfg->public_url = NULL;
-    cfg->mail_from = NULL;
-    cfg->activation_ttl = 2592000;
-    cfg->flow_ttl = 1800;
-    cfg->code_ttl = 600;
-    cfg->code_attempts = 5;
-    cfg->resend_cooldown = 60;
-    cfg->lockout_threshold = 10;
-    cfg->lockout_duration = 900;
-    cfg->session_idle = 1800;
-    cfg->session_absolute = 43200;
-    cfg->password_min = 12;
-    cfg->password_max = 128;
-    cfg->argon2_t_cost = 2;
-    cfg->argon2_m_cost = 19456;
-    cfg->argon2_parallelism = 1;
-    cfg->mail_timeout = 30;
-    return CSAM_OK;
-}
-
-void csam_config_free(struct csam_config *cfg)
-{
-    size_t i;
-
-    if (cfg == NULL)
-        return;
-    for (i = 0; i < CSAM_CONFIG_NKEYS; i++) {
-        char **field;
-
-        if (csam_config_keys[i].kind == CSAM_CONFIG_LONG)
-            continue;
-        field = csam_config_str_field(cfg, &csam_config_keys[i]);
-        if (*field != NULL) {
-            /* conninfo and relay URLs may carry passwords */
-            if (csam_config_keys[i].secret)
-                memset(*field, 0, strlen(*field));
-            free(*field);
-        }
-    }
-    memset(cfg, 0, sizeof(*cfg));
-}
+#define CSAM_CONFIG_TEXT_REASON "must be UTF-8 text without control characters"
+#define CSAM_CONFIG_PATH_REASON "must be an absolute path"
 
 /* Strict integer: optional '-', digits only, the whole string, in range. */
 static int csam_config_parse_long(const char *value, long min, long max,
@@ -369,55 +208,229 @@ static int csam_config_url_path_ok(const char *value)
            && (len < 3 || strcmp(value + len - 3, "/..") != 0);
 }
 
-static const char *csam_config_kind_reason(const struct csam_config_key *key)
+static int csam_config_text_ok(const char *value)
 {
-    switch (key->kind) {
-    case CSAM_CONFIG_TEXT:
-        return "must be UTF-8 text without control characters";
-    case CSAM_CONFIG_PATH:
-        return "must be an absolute path";
-    case CSAM_CONFIG_PUBLIC_URL:
-        return "must be an absolute http:// or https:// URL without "
-               "query, fragment or trailing '/'";
-    case CSAM_CONFIG_RELAY:
-        return "must be an smtp:// or smtps:// URL";
-    case CSAM_CONFIG_MAILBOX:
-        return "must be an e-mail address, optionally with a display name "
-               "(\"Name <address>\")";
-    case CSAM_CONFIG_URL_PATH:
-        return "must be a URL path starting with '/' without a trailing '/'";
-    case CSAM_CONFIG_LONG:
-        break;
+    (void)value; /* UTF-8 without control characters, checked for all */
+    return 1;
+}
+
+static int csam_config_absolute_ok(const char *value)
+{
+    return value[0] == '/';
+}
+
+static int csam_config_mailbox_ok(const char *value)
+{
+    char name[CSAM_MAILBOX_NAME_MAX + 1];
+    char addr[CSAM_EMAIL_MAX + 1];
+
+    return csam_mail_mailbox_parse(value, name, sizeof(name), addr,
+                                   sizeof(addr)) == CSAM_OK;
+}
+
+/* A key is a string accepted by its check function (after the UTF-8 and
+ * control-character check every value passes), or an integer in range. */
+struct csam_config_key {
+    const char *name;
+    size_t offset;
+    int (*check)(const char *value);    /* NULL: an integer */
+    const char *reason;                 /* why check refused a value */
+    long min, max;                      /* integers */
+    int secret;     /* the value may hold a password: never echo it */
+    int optional;   /* may stay unset (no default) */
+};
+
+#define CSAM_CONFIG_STR(name, check, reason, secret, optional) \
+    {#name, offsetof(struct csam_config, name), check, reason, 0, 0, \
+     secret, optional}
+#define CSAM_CONFIG_NUM(name, min, max) \
+    {#name, offsetof(struct csam_config, name), NULL, NULL, min, max, 0, 0}
+
+/* Ranges: wide enough for any sane deployment, narrow enough that a typo
+ * (a TTL in milliseconds, a missing digit) is caught at startup. */
+static const struct csam_config_key csam_config_keys[] = {
+    CSAM_CONFIG_STR(database, csam_config_text_ok, CSAM_CONFIG_TEXT_REASON,
+                    1, 0),
+    CSAM_CONFIG_STR(secret_file, csam_config_absolute_ok,
+                    CSAM_CONFIG_PATH_REASON, 0, 0),
+    /* public_url is only needed where links are made: see
+     * csam_config_check_web() */
+    CSAM_CONFIG_STR(public_url, csam_config_public_url_ok,
+                    "must be an absolute http:// or https:// URL without "
+                    "query, fragment or trailing '/'", 0, 1),
+    CSAM_CONFIG_STR(mail_relay, csam_config_relay_ok,
+                    "must be an smtp:// or smtps:// URL", 1, 0),
+    CSAM_CONFIG_STR(mail_from, csam_config_mailbox_ok,
+                    "must be an e-mail address, optionally with a display "
+                    "name (\"Name <address>\")", 0, 0),
+    CSAM_CONFIG_STR(data_dir, csam_config_absolute_ok,
+                    CSAM_CONFIG_PATH_REASON, 0, 0),
+    CSAM_CONFIG_STR(handler_path, csam_config_url_path_ok,
+                    "must be a URL path starting with '/' without a "
+                    "trailing '/'", 0, 0),
+    CSAM_CONFIG_NUM(activation_ttl, 3600, 31536000),
+    CSAM_CONFIG_NUM(flow_ttl, 60, 86400),
+    CSAM_CONFIG_NUM(code_ttl, 30, 3600),
+    CSAM_CONFIG_NUM(code_attempts, 1, 20),
+    CSAM_CONFIG_NUM(resend_cooldown, 0, 3600),
+    CSAM_CONFIG_NUM(lockout_threshold, 1, 1000),
+    CSAM_CONFIG_NUM(lockout_duration, 1, 86400),
+    CSAM_CONFIG_NUM(session_idle, 60, 86400),
+    CSAM_CONFIG_NUM(session_absolute, 60, 2592000),
+    CSAM_CONFIG_NUM(password_min, 8, 1024),
+    CSAM_CONFIG_NUM(password_max, 8, 1024),
+    CSAM_CONFIG_NUM(argon2_t_cost, 1, 64),
+    CSAM_CONFIG_NUM(argon2_m_cost, 1024, 4194304),
+    CSAM_CONFIG_NUM(argon2_parallelism, 1, 64),
+    CSAM_CONFIG_NUM(mail_timeout, 1, 600),
+    CSAM_CONFIG_STR(sms_transport, csam_sms_transport_ok,
+                   "must be none, http or command", 0, 0),
+    /* gateways often take their API key in the query string */
+    CSAM_CONFIG_STR(sms_url, csam_sms_url_ok,
+                   "must be an https:// URL without user, password or "
+                   "fragment (http:// only to 127.0.0.1, [::1], localhost)",
+                   1, 1),
+    CSAM_CONFIG_STR(sms_body, csam_sms_body_ok,
+                   "must name {{to}} and {{text}} and no other variable",
+                   0, 0),
+    CSAM_CONFIG_STR(sms_content_type, csam_sms_content_type_ok,
+                   "must be application/json or "
+                   "application/x-www-form-urlencoded", 0, 0),
+    CSAM_CONFIG_STR(sms_auth, csam_sms_auth_ok,
+                   "must be 'bearer TOKEN' or 'basic USER:PASSWORD'", 1, 1),
+    CSAM_CONFIG_STR(sms_command, csam_config_absolute_ok,
+                    CSAM_CONFIG_PATH_REASON, 0, 1),
+    CSAM_CONFIG_NUM(sms_timeout, 1, 120),
+    CSAM_CONFIG_STR(totp_issuer, csam_totp_key_issuer_ok,
+                   "must be 1 to 64 bytes of text without ':'", 0, 0),
+};
+
+#define CSAM_CONFIG_NKEYS \
+    (sizeof(csam_config_keys) / sizeof(csam_config_keys[0]))
+
+static void csam_config_error(char *err, size_t errlen, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static void csam_config_error(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static char **csam_config_str_field(struct csam_config *cfg,
+                                    const struct csam_config_key *key)
+{
+    return (char **)(void *)((char *)cfg + key->offset);
+}
+
+static long *csam_config_long_field(struct csam_config *cfg,
+                                    const struct csam_config_key *key)
+{
+    return (long *)(void *)((char *)cfg + key->offset);
+}
+
+static const struct csam_config_key *csam_config_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < CSAM_CONFIG_NKEYS; i++)
+        if (strcmp(csam_config_keys[i].name, name) == 0)
+            return &csam_config_keys[i];
+    return NULL;
+}
+
+const char *csam_config_key_name(size_t index)
+{
+    return index < CSAM_CONFIG_NKEYS ? csam_config_keys[index].name : NULL;
+}
+
+csam_result csam_config_init(struct csam_config *cfg)
+{
+    static const struct {
+        size_t offset;
+        const char *value;
+    } strings[] = {
+        {offsetof(struct csam_config, database), "service=csam"},
+        {offsetof(struct csam_config, secret_file), "/etc/csam/secret.key"},
+        {offsetof(struct csam_config, mail_relay), "smtp://127.0.0.1:25"},
+        {offsetof(struct csam_config, data_dir), CSAM_PKGDATADIR},
+        {offsetof(struct csam_config, handler_path), "/csam"},
+        {offsetof(struct csam_config, sms_transport), "none"},
+        {offsetof(struct csam_config, sms_body),
+         "{\"to\":\"{{to}}\",\"text\":\"{{text}}\"}"},
+        {offsetof(struct csam_config, sms_content_type), "application/json"},
+        {offsetof(struct csam_config, totp_issuer), "CSAM"},
+    };
+    size_t i;
+
+    if (cfg == NULL)
+        return CSAM_ERR_INVALID;
+    memset(cfg, 0, sizeof(*cfg));
+    for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+        char **field = (char **)(void *)((char *)cfg + strings[i].offset);
+
+        *field = strdup(strings[i].value);
+        if (*field == NULL) {
+            csam_config_free(cfg);
+            return CSAM_ERR_NOMEM;
+        }
     }
-    return "is invalid";
+    cfg->public_url = NULL;
+    cfg->mail_from = NULL;
+    cfg->activation_ttl = 2592000;
+    cfg->flow_ttl = 1800;
+    cfg->code_ttl = 600;
+    cfg->code_attempts = 5;
+    cfg->resend_cooldown = 60;
+    cfg->lockout_threshold = 10;
+    cfg->lockout_duration = 900;
+    cfg->session_idle = 1800;
+    cfg->session_absolute = 43200;
+    cfg->password_min = 12;
+    cfg->password_max = 128;
+    cfg->argon2_t_cost = 2;
+    cfg->argon2_m_cost = 19456;
+    cfg->argon2_parallelism = 1;
+    cfg->mail_timeout = 30;
+    cfg->sms_timeout = 10;
+    return CSAM_OK;
+}
+
+void csam_config_free(struct csam_config *cfg)
+{
+    size_t i;
+
+    if (cfg == NULL)
+        return;
+    for (i = 0; i < CSAM_CONFIG_NKEYS; i++) {
+        char **field;
+
+        if (csam_config_keys[i].check == NULL)
+            continue;
+        field = csam_config_str_field(cfg, &csam_config_keys[i]);
+        if (*field != NULL) {
+            /* conninfo and relay URLs may carry passwords */
+            if (csam_config_keys[i].secret)
+                memset(*field, 0, strlen(*field));
+            free(*field);
+        }
+    }
+    memset(cfg, 0, sizeof(*cfg));
 }
 
 static int csam_config_value_ok(const struct csam_config_key *key,
                                 const char *value)
 {
-    char name[CSAM_MAILBOX_NAME_MAX + 1];
-    char addr[CSAM_EMAIL_MAX + 1];
-
-    if (csam_text_check(value, CSAM_CONFIG_VALUE_MAX) != CSAM_OK)
-        return 0;
-    switch (key->kind) {
-    case CSAM_CONFIG_TEXT:
-        return 1;
-    case CSAM_CONFIG_PATH:
-        return value[0] == '/';
-    case CSAM_CONFIG_PUBLIC_URL:
-        return csam_config_public_url_ok(value);
-    case CSAM_CONFIG_RELAY:
-        return csam_config_relay_ok(value);
-    case CSAM_CONFIG_MAILBOX:
-        return csam_mail_mailbox_parse(value, name, sizeof(name), addr,
-                                       sizeof(addr)) == CSAM_OK;
-    case CSAM_CONFIG_URL_PATH:
-        return csam_config_url_path_ok(value);
-    case CSAM_CONFIG_LONG:
-        break;
-    }
-    return 0;
+    return csam_text_check(value, CSAM_CONFIG_VALUE_MAX) == CSAM_OK
+           && key->check(value);
 }
 
 csam_result csam_config_set(struct csam_config *cfg, const char *key,
@@ -452,7 +465,7 @@ csam_result csam_config_set(struct csam_config *cfg, const char *key,
         csam_config_error(err, errlen, "key '%s': empty value", k->name);
         return CSAM_ERR_CONFIG;
     }
-    if (k->kind == CSAM_CONFIG_LONG) {
+    if (k->check == NULL) {
         long v;
 
         if (!csam_config_parse_long(value, k->min, k->max, &v)) {
@@ -466,7 +479,7 @@ csam_result csam_config_set(struct csam_config *cfg, const char *key,
     }
     if (!csam_config_value_ok(k, value)) {
         csam_config_error(err, errlen, "key '%s': %s", k->name,
-                          csam_config_kind_reason(k));
+                          k->reason);
         return CSAM_ERR_CONFIG;
     }
     copy = strdup(value);
@@ -726,7 +739,7 @@ csam_result csam_config_check(const struct csam_config *cfg, char *err,
         const struct csam_config_key *k = &csam_config_keys[i];
         const char *s;
 
-        if (k->kind == CSAM_CONFIG_LONG) {
+        if (k->check == NULL) {
             long v = *csam_config_long_field((struct csam_config *)cfg, k);
 
             if (v < k->min || v > k->max) {
@@ -739,16 +752,14 @@ csam_result csam_config_check(const struct csam_config *cfg, char *err,
         }
         s = *csam_config_str_field((struct csam_config *)cfg, k);
         if (s == NULL) {
-            /* public_url is only needed where links are made: see
-             * csam_config_check_web() */
-            if (k->kind == CSAM_CONFIG_PUBLIC_URL)
+            if (k->optional)
                 continue;
             csam_config_error(err, errlen, "%s is not set", k->name);
             return CSAM_ERR_CONFIG;
         }
         if (!csam_config_value_ok(k, s)) {
             csam_config_error(err, errlen, "%s %s", k->name,
-                              csam_config_kind_reason(k));
+                              k->reason);
             return CSAM_ERR_CONFIG;
         }
     }
@@ -775,6 +786,13 @@ csam_result csam_config_check(const struct csam_config *cfg, char *err,
         csam_config_error(err, errlen,
                           "code_ttl is greater than activation_ttl");
         return CSAM_ERR_CONFIG;
+    }
+    {
+        /* the transport chosen has what it needs (sms_url, ...) */
+        struct csam_sms sms;
+
+        if (csam_sms_from_config(cfg, &sms, err, errlen) != CSAM_OK)
+            return CSAM_ERR_CONFIG;
     }
     return CSAM_OK;
 }

@@ -42,6 +42,20 @@ struct csam_config {
     long argon2_m_cost;     /* Argon2id memory in KiB                 (19456) */
     long argon2_parallelism;/* Argon2id lanes                             (1) */
     long mail_timeout;      /* SMTP timeout, s                           (30) */
+
+    /* SMS key (sms.h): transport and gateway */
+    char *sms_transport;    /* "none", "http" or "command"           ("none") */
+    char *sms_url;          /* gateway URL for http                    (NULL) */
+    char *sms_body;         /* POST body template with {{to}}, {{text}}
+                               ({"to":"{{to}}","text":"{{text}}"}) */
+    char *sms_content_type; /* body encoding        ("application/json") */
+    char *sms_auth;         /* "bearer TOKEN" or "basic user:pass"; secret
+                               (NULL: none) */
+    char *sms_command;      /* absolute path for command               (NULL) */
+    long sms_timeout;       /* seconds for one SMS                       (10) */
+
+    /* Mobile-app key (totp_key.h) */
+    char *totp_issuer;      /* name the app shows, no ':'           ("CSAM") */
 };
 
 /* Fill every field with its default (strings are strdup'd).

@@ -1,0 +1,786 @@
+/*
+ * SMS delivery: the settings' checks, the text from its template, and the
+ * two transports (HTTP POST with libcurl, a command run without a shell).
+ *
+ * The SMS text carries a security code and the settings may carry a
+ * gateway token: both go to libcurl or to the command and nowhere else.
+ * Buffers that held them are wiped before they are freed.
+ */
+/* posix_spawn_file_actions_addclosefrom_np (glibc >= 2.34) */
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <unistr.h>
+
+#include "crypto.h"
+#include "sms.h"
+#include "validate.h"
+
+#define CSAM_SMS_URL_MAX 2048
+#define CSAM_SMS_KIND_MAX 32
+/* Connecting is what hangs when a gateway is down or firewalled: it gets
+ * at most this much of the whole timeout. */
+#define CSAM_SMS_CONNECT_MAX 10L
+#define CSAM_SMS_JSON_TYPE "application/json"
+#define CSAM_SMS_FORM_TYPE "application/x-www-form-urlencoded"
+
+static void csam_sms_error(char *err, size_t errlen, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static void csam_sms_error(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static void csam_sms_free_secret(char *s)
+{
+    if (s != NULL) {
+        csam_wipe(s, strlen(s));
+        free(s);
+    }
+}
+
+/* ---------------------------------------------------------------- checks */
+
+int csam_sms_transport_ok(const char *value)
+{
+    return value != NULL
+           && (strcmp(value, "none") == 0 || strcmp(value, "http") == 0
+               || strcmp(value, "command") == 0);
+}
+
+int csam_sms_content_type_ok(const char *value)
+{
+    return value != NULL
+           && (strcmp(value, CSAM_SMS_JSON_TYPE) == 0
+               || strcmp(value, CSAM_SMS_FORM_TYPE) == 0);
+}
+
+static int csam_sms_is_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+           || (c >= '0' && c <= '9');
+}
+
+/* host[:port] of an http(s) URL; *loopback says whether host is one. */
+static int csam_sms_authority_ok(const char *s, size_t len, int *loopback)
+{
+    size_t i = 0, hostlen;
+
+    if (len == 0)
+        return 0;
+    if (s[0] == '[') {
+        while (i < len && s[i] != ']') {
+            if (!(csam_sms_is_alnum(s[i]) || s[i] == ':' || s[i] == '.'
+                  || s[i] == '['))
+                return 0;
+            i++;
+        }
+        if (i == len || i < 3)
+            return 0;
+        i++;
+    } else {
+        while (i < len && s[i] != ':') {
+            if (!(csam_sms_is_alnum(s[i]) || s[i] == '-' || s[i] == '.'))
+                return 0;
+            i++;
+        }
+        if (i == 0)
+            return 0;
+    }
+    hostlen = i;
+    *loopback = (hostlen == 9 && memcmp(s, "127.0.0.1", 9) == 0)
+                || (hostlen == 5 && memcmp(s, "[::1]", 5) == 0)
+                || (hostlen == 9 && strncasecmp(s, "localhost", 9) == 0);
+    if (i < len) {
+        size_t digits = len - i - 1;
+        long port = 0;
+
+        if (s[i] != ':' || digits == 0 || digits > 5)
+            return 0;
+        for (i++; i < len; i++) {
+            if (s[i] < '0' || s[i] > '9')
+                return 0;
+            port = port * 10 + (s[i] - '0');
+        }
+        if (port < 1 || port > 65535)
+            return 0;
+    }
+    return 1;
+}
+
+int csam_sms_url_ok(const char *value)
+{
+    const char *rest;
+    size_t i, end;
+    int https, loopback = 0;
+
+    if (value == NULL || strnlen(value, CSAM_SMS_URL_MAX + 1) > CSAM_SMS_URL_MAX)
+        return 0;
+    if (strncmp(value, "https://", 8) == 0) {
+        https = 1;
+        rest = value + 8;
+    } else if (strncmp(value, "http://", 7) == 0) {
+        https = 0;
+        rest = value + 7;
+    } else {
+        return 0;
+    }
+    end = strcspn(rest, "/?");
+    if (!csam_sms_authority_ok(rest, end, &loopback))
+        return 0;
+    /* path and query: RFC 3986 pchar, '/' and '?'; no fragment, no space,
+     * no userinfo (credentials go in sms_auth, not in the URL) */
+    for (i = end; rest[i] != '\0'; i++) {
+        char c = rest[i];
+
+        if (!(csam_sms_is_alnum(c) || strchr("-._~%!$&'()*+,;=:@/?", c)))
+            return 0;
+    }
+    return https || loopback;
+}
+
+int csam_sms_auth_ok(const char *value)
+{
+    const char *cred;
+    const char *colon;
+    size_t i, len;
+
+    if (value == NULL)
+        return 0;
+    len = strnlen(value, CSAM_SMS_AUTH_MAX + 1);
+    if (len > CSAM_SMS_AUTH_MAX)
+        return 0;
+    if (strncasecmp(value, "bearer ", 7) == 0)
+        cred = value + 7;
+    else if (strncasecmp(value, "basic ", 6) == 0)
+        cred = value + 6;
+    else
+        return 0;
+    if (cred[0] == '\0')
+        return 0;
+    for (i = 0; cred[i] != '\0'; i++)
+        if (cred[i] <= ' ' || cred[i] >= 0x7f)
+            return 0;
+    if (cred == value + 6) {
+        colon = strchr(cred, ':');
+        if (colon == NULL || colon == cred)
+            return 0;
+    }
+    return 1;
+}
+
+int csam_sms_body_ok(const char *value)
+{
+    static const struct csam_tvar vars[] = {{"to", ""}, {"text", ""}};
+    char *out = NULL;
+    csam_result res;
+
+    if (value == NULL || csam_text_check(value, CSAM_SMS_BODY_MAX) != CSAM_OK
+        || strstr(value, "{{to}}") == NULL || strstr(value, "{{text}}") == NULL)
+        return 0;
+    /* an unknown {{name}} fails here, at startup, not at the first SMS */
+    res = csam_template_render(value, vars, 2, CSAM_ESCAPE_NONE, &out);
+    free(out);
+    return res == CSAM_OK;
+}
+
+csam_result csam_sms_from_config(const struct csam_config *cfg,
+                                 struct csam_sms *out, char *err,
+                                 size_t errlen)
+{
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (out != NULL)
+        memset(out, 0, sizeof(*out));
+    if (cfg == NULL || out == NULL) {
+        csam_sms_error(err, errlen, "no configuration");
+        return CSAM_ERR_CONFIG;
+    }
+    if (cfg->sms_transport == NULL || strcmp(cfg->sms_transport, "none") == 0)
+        out->transport = CSAM_SMS_NONE;
+    else if (strcmp(cfg->sms_transport, "http") == 0)
+        out->transport = CSAM_SMS_HTTP;
+    else if (strcmp(cfg->sms_transport, "command") == 0)
+        out->transport = CSAM_SMS_COMMAND;
+    else {
+        csam_sms_error(err, errlen,
+                       "sms_transport must be none, http or command");
+        return CSAM_ERR_CONFIG;
+    }
+    out->url = cfg->sms_url;
+    out->body = cfg->sms_body;
+    out->encoding = cfg->sms_content_type != NULL
+                            && strcmp(cfg->sms_content_type,
+                                      CSAM_SMS_FORM_TYPE) == 0
+                        ? CSAM_SMS_FORM
+                        : CSAM_SMS_JSON;
+    out->auth = cfg->sms_auth;
+    out->command = cfg->sms_command;
+    out->timeout = cfg->sms_timeout;
+    if (out->transport == CSAM_SMS_HTTP
+        && (out->url == NULL || !csam_sms_url_ok(out->url))) {
+        csam_sms_error(err, errlen, "sms_transport = http needs sms_url "
+                       "(https://, or http:// to loopback)");
+        return CSAM_ERR_CONFIG;
+    }
+    if (out->transport == CSAM_SMS_HTTP && !csam_sms_body_ok(out->body)) {
+        csam_sms_error(err, errlen, "sms_body must name {{to}} and {{text}} "
+                       "and no other variable");
+        return CSAM_ERR_CONFIG;
+    }
+    if (out->transport == CSAM_SMS_COMMAND
+        && (out->command == NULL || out->command[0] != '/')) {
+        csam_sms_error(err, errlen, "sms_transport = command needs "
+                       "sms_command (an absolute path)");
+        return CSAM_ERR_CONFIG;
+    }
+    return CSAM_OK;
+}
+
+/* ---------------------------------------------------------------- text */
+
+/* UTF-8, 1..CSAM_SMS_TEXT_MAX bytes, no control character but '\n'. */
+static int csam_sms_text_ok(const char *text)
+{
+    size_t i, len;
+
+    if (text == NULL)
+        return 0;
+    len = strnlen(text, CSAM_SMS_TEXT_MAX + 1);
+    if (len == 0 || len > CSAM_SMS_TEXT_MAX
+        || u8_check((const uint8_t *)text, len) != NULL)
+        return 0;
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+
+        if ((c < 0x20 && c != '\n') || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+static csam_result csam_sms_read(const char *data_dir, const char *lang,
+                                 const char *kind, char **out)
+{
+    size_t n = strlen(data_dir) + strlen(lang) + strlen(kind) + 32;
+    char *path = malloc(n);
+    csam_result res;
+
+    if (path == NULL)
+        return CSAM_ERR_NOMEM;
+    snprintf(path, n, "%s/templates/sms/%s/%s.txt", data_dir, lang, kind);
+    res = csam_template_read(path, out);
+    free(path);
+    return res;
+}
+
+csam_result csam_sms_compose(const char *data_dir, const char *lang,
+                             const char *kind, const struct csam_tvar *vars,
+                             size_t nvars, char **text)
+{
+    char *tmpl = NULL;
+    char *out = NULL;
+    csam_result res;
+    size_t i, len;
+
+    if (text != NULL)
+        *text = NULL;
+    if (text == NULL || data_dir == NULL || kind == NULL || kind[0] == '\0')
+        return CSAM_ERR_INVALID;
+    /* kinds become file names: [a-z_] only, so no path is smuggled in */
+    for (i = 0; kind[i] != '\0'; i++)
+        if (i >= CSAM_SMS_KIND_MAX
+            || !((kind[i] >= 'a' && kind[i] <= 'z') || kind[i] == '_'))
+            return CSAM_ERR_INVALID;
+    if (lang == NULL || csam_language_check(lang) != CSAM_OK)
+        lang = "fr";
+    res = csam_sms_read(data_dir, lang, kind, &tmpl);
+    if (res == CSAM_ERR_IO && strcmp(lang, "fr") != 0)
+        res = csam_sms_read(data_dir, "fr", kind, &tmpl);
+    if (res != CSAM_OK)
+        return res;
+    res = csam_template_render(tmpl, vars, nvars, CSAM_ESCAPE_NONE, &out);
+    free(tmpl);
+    if (res != CSAM_OK)
+        return res;
+    len = strlen(out);
+    while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r'
+                       || out[len - 1] == ' '))
+        out[--len] = '\0';
+    if (!csam_sms_text_ok(out)) {
+        csam_sms_free_secret(out);
+        return CSAM_ERR_INVALID;
+    }
+    *text = out;
+    return CSAM_OK;
+}
+
+/* JSON string contents (the template holds the quotes). */
+static void csam_sms_escape_json(const char *s, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)c;
+        } else if (c == '\n') {
+            out[n++] = '\\';
+            out[n++] = 'n';
+        } else if (c < 0x20 || c == 0x7f) {
+            memcpy(out + n, "\\u00", 4);
+            n += 4;
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 0x0f];
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    out[n] = '\0';
+}
+
+/* application/x-www-form-urlencoded, as browsers send forms. */
+static void csam_sms_escape_form(const char *s, char *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (csam_sms_is_alnum((char)c) || c == '-' || c == '.' || c == '_'
+            || c == '*') {
+            out[n++] = (char)c;
+        } else if (c == ' ') {
+            out[n++] = '+';
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 0x0f];
+        }
+    }
+    out[n] = '\0';
+}
+
+static char *csam_sms_escape(enum csam_sms_encoding encoding, const char *s)
+{
+    /* \u00XX is the longest escape of a byte: 6 */
+    char *out = malloc(6 * strlen(s) + 1);
+
+    if (out == NULL)
+        return NULL;
+    if (encoding == CSAM_SMS_FORM)
+        csam_sms_escape_form(s, out);
+    else
+        csam_sms_escape_json(s, out);
+    return out;
+}
+
+csam_result csam_sms_body_render(const struct csam_sms *sms, const char *to,
+                                 const char *text, char **out)
+{
+    struct csam_tvar vars[2];
+    char *to_esc = NULL;
+    char *text_esc = NULL;
+    csam_result res = CSAM_ERR_NOMEM;
+
+    if (out != NULL)
+        *out = NULL;
+    if (sms == NULL || to == NULL || out == NULL || !csam_sms_text_ok(text)
+        || !csam_sms_body_ok(sms->body))
+        return CSAM_ERR_INVALID;
+    to_esc = csam_sms_escape(sms->encoding, to);
+    text_esc = csam_sms_escape(sms->encoding, text);
+    if (to_esc != NULL && text_esc != NULL) {
+        vars[0].name = "to";
+        vars[0].value = to_esc;
+        vars[1].name = "text";
+        vars[1].value = text_esc;
+        res = csam_template_render(sms->body, vars, 2, CSAM_ESCAPE_NONE, out);
+    }
+    free(to_esc);
+    csam_sms_free_secret(text_esc);
+    return res;
+}
+
+/* ---------------------------------------------------------------- http */
+
+/* The gateway's answer is not needed, only its status: drop it. */
+static size_t csam_sms_discard(char *data, size_t size, size_t nmemb,
+                               void *ctx)
+{
+    (void)data;
+    (void)ctx;
+    return size * nmemb;
+}
+
+/* Authorization for libcurl: a header for bearer, user and password
+ * options for basic.  Everything set here is malloc'd and wiped after. */
+struct csam_sms_auth {
+    char *header;
+    char *user;
+    char *password;
+};
+
+static csam_result csam_sms_auth_split(const char *auth,
+                                       struct csam_sms_auth *out)
+{
+    const char *colon;
+    size_t n;
+
+    memset(out, 0, sizeof(*out));
+    if (auth == NULL)
+        return CSAM_OK;
+    if (!csam_sms_auth_ok(auth))
+        return CSAM_ERR_INVALID;
+    if (strncasecmp(auth, "bearer ", 7) == 0) {
+        n = strlen(auth + 7) + sizeof("Authorization: Bearer ");
+        out->header = malloc(n);
+        if (out->header == NULL)
+            return CSAM_ERR_NOMEM;
+        snprintf(out->header, n, "Authorization: Bearer %s", auth + 7);
+        return CSAM_OK;
+    }
+    colon = strchr(auth + 6, ':');
+    n = (size_t)(colon - (auth + 6));
+    out->user = malloc(n + 1);
+    out->password = strdup(colon + 1);
+    if (out->user == NULL || out->password == NULL)
+        return CSAM_ERR_NOMEM;
+    memcpy(out->user, auth + 6, n);
+    out->user[n] = '\0';
+    return CSAM_OK;
+}
+
+static void csam_sms_auth_free(struct csam_sms_auth *a)
+{
+    csam_sms_free_secret(a->header);
+    csam_sms_free_secret(a->user);
+    csam_sms_free_secret(a->password);
+    memset(a, 0, sizeof(*a));
+}
+
+static csam_result csam_sms_http(const struct csam_sms *sms, const char *to,
+                                 const char *text, long timeout, char *err,
+                                 size_t errlen)
+{
+    struct csam_sms_auth auth;
+    struct curl_slist *headers = NULL, *more;
+    char *body = NULL;
+    CURL *curl = NULL;
+    CURLcode code;
+    long status = 0;
+    csam_result res;
+
+    if (sms->url == NULL || !csam_sms_url_ok(sms->url)) {
+        csam_sms_error(err, errlen, "sms_url is not set or not acceptable");
+        return CSAM_ERR_INVALID;
+    }
+    res = csam_sms_auth_split(sms->auth, &auth);
+    if (res == CSAM_OK)
+        res = csam_sms_body_render(sms, to, text, &body);
+    if (res != CSAM_OK) {
+        csam_sms_error(err, errlen, res == CSAM_ERR_NOMEM
+                                        ? "out of memory"
+                                        : "sms_auth, sms_body or the text "
+                                          "is not acceptable");
+        goto out;
+    }
+    res = CSAM_ERR_NOMEM;
+    headers = curl_slist_append(NULL, sms->encoding == CSAM_SMS_FORM
+                                          ? "Content-Type: " CSAM_SMS_FORM_TYPE
+                                          : "Content-Type: " CSAM_SMS_JSON_TYPE
+                                            "; charset=utf-8");
+    /* no "Expect: 100-continue" round trip for a few hundred bytes */
+    more = headers != NULL ? curl_slist_append(headers, "Expect:") : NULL;
+    if (more != NULL && auth.header != NULL)
+        more = curl_slist_append(more, auth.header);
+    curl = more != NULL ? curl_easy_init() : NULL;
+    if (curl == NULL) {
+        csam_sms_error(err, errlen, "out of memory");
+        goto out;
+    }
+    res = CSAM_ERR_MAIL;
+    if (curl_easy_setopt(curl, CURLOPT_URL, sms->url) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_POST, 1L) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                            (curl_off_t)strlen(body)) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_USERAGENT, "csam") != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, csam_sms_discard)
+               != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK
+        /* a proxy between us and a loopback gateway is a mistake */
+        || curl_easy_setopt(curl, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1")
+               != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
+                            timeout < CSAM_SMS_CONNECT_MAX
+                                ? timeout
+                                : CSAM_SMS_CONNECT_MAX) != CURLE_OK
+        /* no SIGALRM-based DNS timeouts inside httpd's threads */
+        || curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK
+        || (auth.user != NULL
+            && (curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC)
+                    != CURLE_OK
+                || curl_easy_setopt(curl, CURLOPT_USERNAME, auth.user)
+                       != CURLE_OK
+                || curl_easy_setopt(curl, CURLOPT_PASSWORD, auth.password)
+                       != CURLE_OK))) {
+        csam_sms_error(err, errlen, "libcurl refused an option");
+        goto out;
+    }
+    code = curl_easy_perform(curl);
+    if (code != CURLE_OK) {
+        /* curl_easy_strerror() is a fixed text: it cannot carry the URL */
+        csam_sms_error(err, errlen, "SMS gateway did not answer: %s",
+                       curl_easy_strerror(code));
+        goto out;
+    }
+    if (curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK
+        || status < 200 || status >= 300) {
+        csam_sms_error(err, errlen, "SMS gateway refused the message "
+                       "(HTTP status %ld)", status);
+        goto out;
+    }
+    res = CSAM_OK;
+
+out:
+    if (curl != NULL)
+        curl_easy_cleanup(curl);
+    /* the list holds a copy of the Authorization header */
+    for (more = headers; more != NULL; more = more->next)
+        csam_wipe(more->data, strlen(more->data));
+    curl_slist_free_all(headers);
+    csam_sms_free_secret(body);
+    csam_sms_auth_free(&auth);
+    return res;
+}
+
+/* ---------------------------------------------------------------- command */
+
+static double csam_sms_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *csam_sms_spawn_reason(int e)
+{
+    switch (e) {
+    case ENOENT: return "not found";
+    case EACCES: return "permission denied";
+    case ENOEXEC: return "not an executable";
+    case EAGAIN: return "too many processes";
+    case ENOMEM: return "out of memory";
+    }
+    return "cannot be started";
+}
+
+static int csam_sms_spawn_setup(posix_spawn_file_actions_t *fa,
+                                posix_spawnattr_t *attr)
+{
+    static const int defaults[] = {SIGPIPE, SIGCHLD, SIGHUP, SIGINT,
+                                   SIGQUIT, SIGTERM, SIGALRM, SIGUSR1,
+                                   SIGUSR2};
+    sigset_t set;
+    size_t i;
+
+    /* The command's output could quote the code: it goes nowhere. */
+    if (posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0)
+            != 0
+        || posix_spawn_file_actions_addopen(fa, 1, "/dev/null", O_WRONLY, 0)
+               != 0
+        || posix_spawn_file_actions_adddup2(fa, 1, 2) != 0)
+        return 0;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
+    /* httpd's or sshd's descriptors (sockets, the database) are not the
+     * command's business */
+    if (posix_spawn_file_actions_addclosefrom_np(fa, 3) != 0)
+        return 0;
+#endif
+    sigemptyset(&set);
+    for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+        sigaddset(&set, defaults[i]);
+    /* its own process group, so a timeout kills what it started too;
+     * the host's ignored signals and mask are not inherited */
+    if (posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP
+                                           | POSIX_SPAWN_SETSIGDEF
+                                           | POSIX_SPAWN_SETSIGMASK) != 0
+        || posix_spawnattr_setpgroup(attr, 0) != 0
+        || posix_spawnattr_setsigdefault(attr, &set) != 0)
+        return 0;
+    sigemptyset(&set);
+    return posix_spawnattr_setsigmask(attr, &set) == 0;
+}
+
+/* Waits for pid until deadline; 1 with *status, 0 on timeout, -1 when the
+ * child is gone without a status (someone else reaped it). */
+static int csam_sms_wait(pid_t pid, double deadline, int *status)
+{
+    struct timespec pause = {0, 5000000};
+
+    for (;;) {
+        pid_t got = waitpid(pid, status, WNOHANG);
+
+        if (got == pid)
+            return 1;
+        if (got < 0 && errno != EINTR)
+            return -1;
+        if (csam_sms_now() >= deadline)
+            return 0;
+        nanosleep(&pause, NULL);
+        if (pause.tv_nsec < 50000000)
+            pause.tv_nsec *= 2;
+    }
+}
+
+static csam_result csam_sms_command(const struct csam_sms *sms,
+                                    const char *to, const char *text,
+                                    long timeout, char *err, size_t errlen)
+{
+    /* A fixed environment: the host's may hold anything, and a PATH
+     * the command can rely on. */
+    static char env_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
+    static char env_lang[] = "LC_ALL=C.UTF-8";
+    char *envp[] = {env_path, env_lang, NULL};
+    char *argv[4];
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    pid_t pid;
+    int e, status = 0, got;
+
+    if (sms->command == NULL || sms->command[0] != '/') {
+        csam_sms_error(err, errlen, "sms_command is not an absolute path");
+        return CSAM_ERR_INVALID;
+    }
+    if (!csam_sms_text_ok(text)) {
+        csam_sms_error(err, errlen, "the text is not acceptable");
+        return CSAM_ERR_INVALID;
+    }
+    /* posix_spawn's prototype predates const; nothing writes to these */
+    argv[0] = (char *)sms->command;
+    argv[1] = (char *)to;
+    argv[2] = (char *)text;
+    argv[3] = NULL;
+    if (posix_spawn_file_actions_init(&fa) != 0) {
+        csam_sms_error(err, errlen, "out of memory");
+        return CSAM_ERR_NOMEM;
+    }
+    if (posix_spawnattr_init(&attr) != 0) {
+        posix_spawn_file_actions_destroy(&fa);
+        csam_sms_error(err, errlen, "out of memory");
+        return CSAM_ERR_NOMEM;
+    }
+    e = csam_sms_spawn_setup(&fa, &attr)
+            ? posix_spawn(&pid, sms->command, &fa, &attr, argv, envp)
+            : ENOMEM;
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    if (e != 0) {
+        csam_sms_error(err, errlen, "sms_command %s",
+                       csam_sms_spawn_reason(e));
+        return CSAM_ERR_MAIL;
+    }
+    got = csam_sms_wait(pid, csam_sms_now() + (double)timeout, &status);
+    if (got == 0) {
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        csam_sms_error(err, errlen, "sms_command did not finish within %ld "
+                       "s: killed", timeout);
+        return CSAM_ERR_MAIL;
+    }
+    if (got < 0) {
+        csam_sms_error(err, errlen, "sms_command's exit status was lost "
+                       "(reaped elsewhere)");
+        return CSAM_ERR_MAIL;
+    }
+    if (WIFSIGNALED(status)) {
+        csam_sms_error(err, errlen, "sms_command killed by signal %d",
+                       WTERMSIG(status));
+        return CSAM_ERR_MAIL;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        csam_sms_error(err, errlen, "sms_command exited with status %d",
+                       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        return CSAM_ERR_MAIL;
+    }
+    return CSAM_OK;
+}
+
+/* ---------------------------------------------------------------- send */
+
+csam_result csam_sms_send_err(const struct csam_sms *sms,
+                              const struct csam_message *msg, char *err,
+                              size_t errlen)
+{
+    char to[CSAM_PHONE_SIZE];
+    long timeout;
+
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (sms == NULL || msg == NULL) {
+        csam_sms_error(err, errlen, "no SMS settings or message");
+        return CSAM_ERR_INVALID;
+    }
+    if (csam_phone_normalize(msg->to, to) != CSAM_OK) {
+        csam_sms_error(err, errlen, "recipient is not a phone number");
+        return CSAM_ERR_PHONE;
+    }
+    timeout = sms->timeout > 0 ? sms->timeout : 10;
+    switch (sms->transport) {
+    case CSAM_SMS_HTTP:
+        return csam_sms_http(sms, to, msg->text, timeout, err, errlen);
+    case CSAM_SMS_COMMAND:
+        return csam_sms_command(sms, to, msg->text, timeout, err, errlen);
+    case CSAM_SMS_NONE:
+        break;
+    }
+    csam_sms_error(err, errlen, "no SMS transport is configured "
+                   "(sms_transport = none)");
+    return CSAM_ERR_MAIL;
+}
+
+csam_result csam_sms_send(const struct csam_sms *sms,
+                          const struct csam_message *msg)
+{
+    return csam_sms_send_err(sms, msg, NULL, 0);
+}
+
+csam_result csam_sms_sender(void *ctx, const struct csam_message *msg)
+{
+    return csam_sms_send((const struct csam_sms *)ctx, msg);
+}

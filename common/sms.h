@@ -1,0 +1,117 @@
+/*
+ * SMS delivery, for the SMS key's security codes.
+ *
+ * Every operator's gateway differs, so the transport is configured, not
+ * coded: an HTTP POST of a body template (JSON or form-encoded) with
+ * optional bearer or basic auth (libcurl), or a command run without a
+ * shell with the number and the text as its two arguments.  The sender has
+ * the csam_send_fn shape, so the engine hands an SMS over as it hands a
+ * mail: struct csam_message with `to` the phone number and `text` the
+ * message (subject and html unused).
+ *
+ * Neither the text (it carries the code) nor the auth ever reaches a log
+ * or an error message; errors say which step failed and the gateway's
+ * HTTP status or the command's exit status, nothing else.
+ */
+#ifndef CSAM_COMMON_SMS_H
+#define CSAM_COMMON_SMS_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "mail.h"
+#include "result.h"
+#include "template.h"
+
+#define CSAM_SMS_TEXT_MAX 640       /* bytes of UTF-8: four long SMS parts */
+#define CSAM_SMS_AUTH_MAX 1024      /* sms_auth, bytes */
+#define CSAM_SMS_BODY_MAX 4000      /* sms_body template, bytes */
+#define CSAM_SMS_ERRLEN 256
+
+enum csam_sms_transport {
+    CSAM_SMS_NONE = 0,      /* SMS keys cannot be used */
+    CSAM_SMS_HTTP,          /* POST to url */
+    CSAM_SMS_COMMAND        /* run command NUMBER TEXT */
+};
+
+enum csam_sms_encoding {
+    CSAM_SMS_JSON = 0,      /* application/json: values JSON-string escaped */
+    CSAM_SMS_FORM           /* application/x-www-form-urlencoded */
+};
+
+/* Delivery settings; the strings are borrowed (from struct csam_config)
+ * and must outlive every send. */
+struct csam_sms {
+    enum csam_sms_transport transport;
+    const char *url;            /* http: https://..., or http:// to loopback */
+    const char *body;           /* http: template with {{to}} and {{text}} */
+    enum csam_sms_encoding encoding;
+    const char *auth;           /* http: "bearer TOKEN", "basic user:pass"
+                                   or NULL; secret */
+    const char *command;        /* command: absolute path */
+    long timeout;               /* seconds, whole delivery */
+};
+
+/* Settings from a configuration whose keys were each validated by
+ * csam_config_set: checks what spans keys (http needs sms_url, command
+ * needs sms_command).  out borrows cfg's strings.
+ * Errors: CSAM_ERR_CONFIG with a message in err (never a value). */
+csam_result csam_sms_from_config(const struct csam_config *cfg,
+                                 struct csam_sms *out, char *err,
+                                 size_t errlen);
+
+/* Single-key checks, used by csam_config_set for the sms_* keys: 1 when
+ * the value is acceptable.
+ *   transport: "none", "http" or "command"
+ *   url: https://host[:port][/path][?query] (no userinfo, no fragment),
+ *        or http:// to 127.0.0.1, [::1] or localhost only: the request
+ *        carries a code and often a token
+ *   body: a template naming {{to}} and {{text}} and no other variable
+ *   content_type: "application/json" or "application/x-www-form-urlencoded"
+ *   auth: "bearer TOKEN" or "basic USER:PASSWORD" (visible ASCII, the
+ *         scheme word in any case) */
+int csam_sms_transport_ok(const char *value);
+int csam_sms_url_ok(const char *value);
+int csam_sms_body_ok(const char *value);
+int csam_sms_content_type_ok(const char *value);
+int csam_sms_auth_ok(const char *value);
+
+/* The text of an SMS of `kind` in `lang`, from
+ * <data_dir>/templates/sms/<lang>/<kind>.txt (falling back to "fr"),
+ * rendered with vars, trailing newlines removed, at most
+ * CSAM_SMS_TEXT_MAX bytes.  *text is malloc'd and carries the code: wipe
+ * it (csam_wipe) before freeing.
+ * Errors: CSAM_ERR_IO (no template), CSAM_ERR_INVALID, CSAM_ERR_NOMEM. */
+csam_result csam_sms_compose(const char *data_dir, const char *lang,
+                             const char *kind, const struct csam_tvar *vars,
+                             size_t nvars, char **text);
+
+/* The HTTP body for one message: sms->body with {{to}} and {{text}}
+ * replaced by to and text, escaped for sms->encoding (JSON string
+ * escapes, or percent-encoding with '+' for spaces).  *out is malloc'd;
+ * wipe it.  Errors: CSAM_ERR_INVALID, CSAM_ERR_NOMEM. */
+csam_result csam_sms_body_render(const struct csam_sms *sms, const char *to,
+                                 const char *text, char **out);
+
+/* Deliver msg->text to msg->to (normalised to E.164 with
+ * csam_phone_normalize).  http: CSAM_OK only for a 2xx answer within the
+ * timeout, TLS certificates verified, no redirect followed.  command:
+ * CSAM_OK only for exit status 0 within the timeout (then the command's
+ * process group is killed); it runs with stdin, stdout and stderr on
+ * /dev/null, a minimal environment and no shell.
+ * err (may be NULL) says why it failed, fit for a log.
+ * Errors: CSAM_ERR_MAIL (gateway or command failed, or no transport),
+ * CSAM_ERR_PHONE (msg->to is not a phone number), CSAM_ERR_INVALID (bad
+ * settings or text), CSAM_ERR_NOMEM. */
+csam_result csam_sms_send_err(const struct csam_sms *sms,
+                              const struct csam_message *msg, char *err,
+                              size_t errlen);
+
+/* csam_sms_send_err without the reason. */
+csam_result csam_sms_send(const struct csam_sms *sms,
+                          const struct csam_message *msg);
+
+/* A csam_send_fn over csam_sms_send; ctx is a const struct csam_sms *. */
+csam_result csam_sms_sender(void *ctx, const struct csam_message *msg);
+
+#endif
