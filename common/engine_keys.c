@@ -5,8 +5,9 @@
  *
  * Each change runs in one transaction that first locks the account's row,
  * so that changes of one account happen one after the other (two
- * deactivations of the last two keys: the second sees the first and is
- * refused; the schema's trigger refuses it too, whatever the path), and
+ * deactivations of the last two keys: the second waits for the first,
+ * then its guarded UPDATE, with a snapshot taken after the wait, sees it
+ * and is refused), and
  * that mails its notice before COMMIT, so a relay that refuses it leaves
  * the change undone rather than unannounced.
  */

@@ -171,7 +171,9 @@ csam_result csam_engine_key_confirm(csam_engine *engine, const char *source,
 
 /* Deactivate the account's active key of key_type, never the last active
  * one (CSAM_ERR_STATE), also when two deactivations race: the account's
- * row is locked first, and the schema refuses it too.  The citizen gets a
+ * row is locked first, and the UPDATE itself keeps another active key.
+ * (An administrator may still strip an account's keys by hand; PAM and
+ * the web then refuse it.)  The citizen gets a
  * notice (a relay that refuses it undoes the change: CSAM_ERR_MAIL).
  * Errors: CSAM_ERR_STATE, CSAM_ERR_NOT_FOUND (no such account, or no
  * active key of that type), CSAM_ERR_INVALID, CSAM_ERR_MAIL, CSAM_ERR_DB. */

@@ -188,29 +188,6 @@ CREATE INDEX IF NOT EXISTS csam_challenges_account_idx
 CREATE INDEX IF NOT EXISTS csam_challenges_key_idx
     ON csam_challenges (key_id);
 
--- An active account keeps at least one active key, whatever the path (the
--- engine already refuses to deactivate the last one).  The account's row
--- lock serialises two deactivations of its last two keys; the count that
--- follows runs with a fresh snapshot, so it sees the other one committed.
-CREATE OR REPLACE FUNCTION csam_keys_keep_one_active() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM 1 FROM csam_accounts
-     WHERE id = NEW.account_id AND status = 'active' FOR NO KEY UPDATE;
-    IF FOUND AND NOT EXISTS (SELECT 1 FROM csam_keys
-                              WHERE account_id = NEW.account_id
-                                AND status = 'active') THEN
-        RAISE EXCEPTION 'an active account keeps one active key'
-              USING ERRCODE = 'check_violation';
-    END IF;
-    RETURN NULL;
-END
-$$;
-CREATE OR REPLACE TRIGGER csam_keys_keep_one_active
-    AFTER UPDATE OF status ON csam_keys FOR EACH ROW
-    WHEN (OLD.status = 'active' AND NEW.status <> 'active')
-    EXECUTE FUNCTION csam_keys_keep_one_active();
-
 -- Web sessions (used by mod_csam's login): the cookie's keyed hash, an idle
 -- and an absolute expiry, revoked at logout on every node.
 CREATE TABLE IF NOT EXISTS csam_sessions (
