@@ -210,7 +210,7 @@ password='Correct-Horse-Battery-7!'
 registration='{"national_number": "85.07.30-033.28", "first_name": "Marie",
   "last_name": "Dupont", "birth_date": "1985-07-30",
   "document": {"type": "eid", "number": "591-1234567-89"},
-  "email": "'$email'", "language": "fr"}'
+  "email": "'"$email"'", "language": "fr"}'
 
 api registrations "$registration"
 check "the registration desk asks the officer to log in (401)" eval '[ "$status" = 401 ]'
@@ -230,7 +230,7 @@ check "the activation mail is a file in $dir/mail/new/ with the link" eval '[ -n
 n_files=$(ls "$dir/mail/new" 2>/dev/null | wc -l)
 check "one file per message in mail/new/ ($n_files)" eval '[ "$n_files" -eq 1 ]'
 
-api activation '{"token": "'$token'", "activation_code": "'$code'"}'
+api activation '{"token": "'"$token"'", "activation_code": "'"$code"'"}'
 handle=$(field activation)
 key_types=
 if [ "$status" = 200 ] && [ -n "$handle" ]; then
@@ -239,17 +239,17 @@ if [ "$status" = 200 ] && [ -n "$handle" ]; then
 else
     not_ok "the link's token and the paper code open the activation" "status $status" "$(cat "$work/body")"
 fi
-api activation/key '{"activation": "'$handle'", "key_type": "email", "accept_terms": true}'
+api activation/key '{"activation": "'"$handle"'", "key_type": "email", "accept_terms": true}'
 check "the e-mail key is chosen, terms accepted" eval '[ "$status" = 200 ] && [ "$(field next)" = credentials ]'
 mailtool mark
-api activation/credentials '{"activation": "'$handle'", "username": "'$user'",
-  "password": "'$password'", "password_repeat": "'$password'"}'
+api activation/credentials '{"activation": "'"$handle"'", "username": "'"$user"'",
+  "password": "'"$password"'", "password_repeat": "'"$password"'"}'
 check "username and password are set (202)" eval '[ "$status" = 202 ] && [ "$(field next)" = confirm ]'
 confirm=$(mailtool wait "$email" code)
 check "the confirmation code arrives by mail" eval '[ -n "$confirm" ]'
 shown=$("$demo" mail "$email" 2>&1)
 check "scripts/demo mail shows that code" eval 'case "$shown" in *"Code:    $confirm"*) [ -n "$confirm" ] ;; *) false ;; esac'
-api activation/confirm '{"activation": "'$handle'", "code": "'$confirm'"}'
+api activation/confirm '{"activation": "'"$handle"'", "code": "'"$confirm"'"}'
 if [ "$status" = 200 ] && [ "$(field status)" = active ] && [ "$(field username)" = "$user" ]; then
     ok "the code confirms the key: $user has an active e-mail key"
 else
@@ -258,7 +258,7 @@ fi
 
 # ---------------------------------------------------------------- login
 
-api login '{"username": "'$user'", "password": "'$password'"}'
+api login '{"username": "'"$user"'", "password": "'"$password"'"}'
 login=$(field login)
 if [ "$status" = 200 ] && [ -n "$login" ]; then
     ok "login with username and password (key types: $(field key_types))"
@@ -266,14 +266,14 @@ else
     not_ok "login with username and password" "status $status" "$(cat "$work/body")"
 fi
 mailtool mark
-api login/challenge '{"login": "'$login'", "key_type": "email"}'
+api login/challenge '{"login": "'"$login"'", "key_type": "email"}'
 check "the e-mail challenge is sent (202)" eval '[ "$status" = 202 ]'
 login_code=
 if [ "$status" = 202 ]; then
     login_code=$(mailtool wait "$email" code)
 fi
 check "the login code arrives by mail" eval '[ -n "$login_code" ]'
-api login/verify '{"login": "'$login'", "code": "'$login_code'"}' -c "$work/cookies"
+api login/verify '{"login": "'"$login"'", "code": "'"$login_code"'"}' -c "$work/cookies"
 if [ "$status" = 200 ] && [ "$(field username)" = "$user" ] &&
     grep -q 'csam_session' "$work/cookies" 2>/dev/null; then
     ok "the code completes the login: a csam_session cookie"
@@ -353,17 +353,17 @@ if case " $key_types " in *" sms "*) true ;; *) false ;; esac; then
     api registrations '{"national_number": "75.03.15-210.63", "first_name": "Lotte",
       "last_name": "Janssens", "birth_date": "1975-03-15",
       "document": {"type": "eid", "number": "592-7654321-12"},
-      "email": "'$email3'", "language": "nl"}' -u officer:officer
+      "email": "'"$email3"'", "language": "nl"}' -u officer:officer
     code3=$(field activation_code)
     token3=
     [ "$status" = 201 ] && token3=$(mailtool wait "$email3" token)
-    api activation '{"token": "'$token3'", "activation_code": "'$code3'"}'
+    api activation '{"token": "'"$token3"'", "activation_code": "'"$code3"'"}'
     handle3=$(field activation)
-    api activation/key '{"activation": "'$handle3'", "key_type": "sms", "accept_terms": true,
+    api activation/key '{"activation": "'"$handle3"'", "key_type": "sms", "accept_terms": true,
       "phone": "+32470123456"}'
     ls "$dir/sms" >"$work/sms-before" 2>/dev/null
-    api activation/credentials '{"activation": "'$handle3'", "username": "lotte.walk",
-      "password": "'$password'", "password_repeat": "'$password'"}'
+    api activation/credentials '{"activation": "'"$handle3"'", "username": "lotte.walk",
+      "password": "'"$password"'", "password_repeat": "'"$password"'"}'
     sms_code=$("$python" - "$dir/sms" "$work/sms-before" <<'EOF'
 import json, os, re, sys, time
 sink, before = sys.argv[1], set(open(sys.argv[2]).read().split())
@@ -386,7 +386,7 @@ sys.exit(1)
 EOF
 )
     check "the SMS key's code reaches the SMS sink in $dir/sms/" eval '[ -n "$sms_code" ]'
-    api activation/confirm '{"activation": "'$handle3'", "code": "'$sms_code'"}'
+    api activation/confirm '{"activation": "'"$handle3"'", "code": "'"$sms_code"'"}'
     check "the code from the SMS sink confirms the SMS key" \
         eval '[ "$status" = 200 ] && [ "$(field key_type)" = sms ] && [ "$(field status)" = active ]'
 else
@@ -418,6 +418,7 @@ chmod 644 "$portal/htdocs/mon-dossier/index.html"
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=portal.example.be \
     -addext subjectAltName=DNS:portal.example.be \
     -keyout "$portal/key.pem" -out "$portal/cert.pem" >/dev/null 2>&1
+# shellcheck disable=SC2046 # three port numbers, split on purpose
 set -- $("$python" -c '
 import socket
 socks = [socket.socket() for _ in range(3)]
@@ -528,31 +529,31 @@ mailtool mark
 api registrations '{"national_number": "90.01.01-123.95", "first_name": "Jan",
   "last_name": "Peeters", "birth_date": "1990-01-01",
   "document": {"type": "passport", "number": "EP123456"},
-  "email": "'$email2'", "language": "nl"}' -u officer:officer
+  "email": "'"$email2"'", "language": "nl"}' -u officer:officer
 code2=$(field activation_code)
 token2=
 [ "$status" = 201 ] && token2=$(mailtool wait "$email2" token)
-api activation '{"token": "'$token2'", "activation_code": "'$code2'"}'
+api activation '{"token": "'"$token2"'", "activation_code": "'"$code2"'"}'
 handle2=$(field activation)
-api activation/key '{"activation": "'$handle2'", "key_type": "email", "accept_terms": true}'
+api activation/key '{"activation": "'"$handle2"'", "key_type": "email", "accept_terms": true}'
 mailtool mark
-api activation/credentials '{"activation": "'$handle2'", "username": "'$user2'",
-  "password": "'$password'", "password_repeat": "'$password'"}'
+api activation/credentials '{"activation": "'"$handle2"'", "username": "'"$user2"'",
+  "password": "'"$password"'", "password_repeat": "'"$password"'"}'
 confirm2=
 [ "$status" = 202 ] && confirm2=$(mailtool wait "$email2" code)
-api activation/confirm '{"activation": "'$handle2'", "code": "'$confirm2'"}'
+api activation/confirm '{"activation": "'"$handle2"'", "code": "'"$confirm2"'"}'
 check "portal example: an officer registers, the citizen activates over TLS" \
     eval '[ "$status" = 200 ] && [ "$(field status)" = active ]'
 link_ok=0
 grep -q "portal.example.be:$p443/csam/activate?t=" "$dir"/mail/new/* 2>/dev/null && link_ok=1
 check "portal example: the activation link names the portal (CSAMPublicURL)" eval '[ $link_ok -eq 1 ]'
-api login '{"username": "'$user2'", "password": "'$password'"}'
+api login '{"username": "'"$user2"'", "password": "'"$password"'"}'
 plogin=$(field login)
 mailtool mark
-api login/challenge '{"login": "'$plogin'", "key_type": "email"}'
+api login/challenge '{"login": "'"$plogin"'", "key_type": "email"}'
 pcode=
 [ "$status" = 202 ] && pcode=$(mailtool wait "$email2" code)
-api login/verify '{"login": "'$plogin'", "code": "'$pcode'"}' -c "$portal/cookies"
+api login/verify '{"login": "'"$plogin"'", "code": "'"$pcode"'"}' -c "$portal/cookies"
 check "portal example: login over TLS gives a Secure session cookie" \
     eval 'awk -F "\t" "\$4 == \"TRUE\" && \$6 == \"csam_session\" { found = 1 } END { exit !found }" "$portal/cookies" 2>/dev/null'
 api_base=$base
@@ -601,7 +602,7 @@ if "$demo" >"$work/demo2.out" 2>&1 && "$demo" status >/dev/null; then
 else
     not_ok "scripts/demo again restarts everything" "$(tail -n 30 "$work/demo2.out")"
 fi
-api login '{"username": "'$user'", "password": "'$password'"}'
+api login '{"username": "'"$user"'", "password": "'"$password"'"}'
 check "the account survives the restart (login answers 200)" eval '[ "$status" = 200 ]'
 ports=$(sed -n 's/^[a-z]* //p' "$dir/run/ports" 2>/dev/null | tr '\n' ' ')
 
