@@ -116,7 +116,8 @@ static int csam_cookie_b64val(unsigned char c)
     return -1;
 }
 
-/* Strict base64url without padding; -1 on any stray character. */
+/* Strict base64url without padding; -1 on any stray character or a
+ * non-canonical last character. */
 static long csam_cookie_b64decode(const char *in, unsigned char *out,
                                   size_t outsize)
 {
@@ -140,6 +141,10 @@ static long csam_cookie_b64decode(const char *in, unsigned char *out,
             out[o++] = (unsigned char)((acc >> bits) & 0xff);
         }
     }
+    /* The last character's spare bits must be zero: otherwise several
+     * spellings would open to the same bytes. */
+    if (bits > 0 && (acc & ((1UL << bits) - 1)) != 0)
+        return -1;
     return (long)o;
 }
 
