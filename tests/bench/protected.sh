@@ -18,7 +18,7 @@
 #   CSAM_BUILDDIR=/path/to/build tests/bench/protected.sh
 #
 # Environment (defaults in brackets): CSAM_BENCH_DURATION seconds per wrk
-# run [4], CSAM_BENCH_ROUNDS [5], CSAM_BENCH_THREADS [1],
+# run [2], CSAM_BENCH_ROUNDS [10], CSAM_BENCH_THREADS [1],
 # CSAM_BENCH_CONNECTIONS [8, below 16], CSAM_BENCH_HTPASSWD_HASH
 # htpasswd's hash option for (c) [-m], CSAM_BENCH_PROFILE=b, c or bc to add
 # a perf profile of httpd while it serves those.
@@ -50,6 +50,12 @@ done
 CSAM_SRCDIR=$srcdir
 CSAM_BUILDDIR=$builddir
 export CSAM_SRCDIR CSAM_BUILDDIR
+# A build configured --enable-sanitizers needs its runtime preloaded into
+# httpd, as make check does.
+if [ -z "${CSAM_TEST_PRELOAD:-}" ] && [ -f "$builddir/Makefile" ]; then
+    CSAM_TEST_PRELOAD=$(sed -n 's/^SAN_PRELOAD = //p' "$builddir/Makefile")
+    export CSAM_TEST_PRELOAD
+fi
 
 # First pass: get a throwaway PostgreSQL and SMTP server, and come back.
 if [ -z "${CSAM_TEST_PG:-}" ]; then

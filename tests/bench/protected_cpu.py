@@ -13,8 +13,9 @@ import os
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _stat(pid):
-    """(ppid, own ticks, reaped children's ticks) of a process, or None."""
+def _stat(pid, which=(0, 1)):
+    """(ppid, own ticks, reaped children's ticks) of a process, or None;
+    which picks user (0) and/or system (1) time."""
     try:
         with open("/proc/%d/stat" % pid, "rb") as f:
             raw = f.read().decode("ascii", "replace")
@@ -24,21 +25,21 @@ def _stat(pid):
     fields = raw[raw.rindex(")") + 2:].split()
     # fields[0] is field 3 of proc(5): ppid is 4, utime..cstime 14..17.
     ppid = int(fields[1])
-    own = int(fields[11]) + int(fields[12])
-    reaped = int(fields[13]) + int(fields[14])
+    own = sum(int(fields[11 + w]) for w in which)
+    reaped = sum(int(fields[13 + w]) for w in which)
     return ppid, own, reaped
 
 
-def tree_seconds(parent):
+def tree_seconds(parent, which=(0, 1)):
     """CPU seconds of a process and all its children, live or reaped."""
-    st = _stat(parent)
+    st = _stat(parent, which)
     if st is None:
         return 0.0
     ticks = st[1] + st[2]
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
-        child = _stat(int(name))
+        child = _stat(int(name), which)
         if child is not None and child[0] == parent:
             ticks += child[1]
     return ticks / TICK
@@ -71,5 +72,7 @@ def postmaster_pid():
 
 
 def servers():
-    """(httpd seconds, PostgreSQL seconds) so far."""
-    return tree_seconds(httpd_pid()), tree_seconds(postmaster_pid())
+    """(httpd seconds, PostgreSQL seconds, httpd's user seconds) so far."""
+    httpd = httpd_pid()
+    return (tree_seconds(httpd), tree_seconds(postmaster_pid()),
+            tree_seconds(httpd, (0,)))
