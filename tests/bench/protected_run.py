@@ -12,14 +12,12 @@ wrk interleaved, checks in the access log that every measured answer was a
 CPU time the servers spent per request and the ratios, then counts
 database statements through PostgreSQL's own log.
 """
-import http.client
 import os
 import re
 import statistics
 import subprocess
 import sys
 import time
-import urllib.parse
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
