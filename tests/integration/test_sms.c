@@ -150,7 +150,7 @@ static size_t csam_test_list(char names[][64], size_t max)
         return 0;
     while ((e = readdir(dir)) != NULL && n < max)
         if (e->d_name[0] != '.' && strlen(e->d_name) < 64)
-            snprintf(names[n++], 64, "%s", e->d_name);
+            memcpy(names[n++], e->d_name, strlen(e->d_name) + 1);
     closedir(dir);
     for (i = 1; i < n; i++)
         for (j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
