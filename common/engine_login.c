@@ -83,7 +83,9 @@ void csam_login_policy(const csam_engine *engine,
  * CONFLICT ... WHERE runs on the newest version of the row, under its
  * lock: concurrent tries are counted one after the other); the try that
  * reaches the threshold locks the name for lockout_duration and starts the
- * count again.
+ * count again.  purge drops a few rows nobody tried for twice
+ * lockout_duration (they count nothing any more), so names sprayed by a
+ * script do not pile up.
  */
 static const struct csam_store_stmt csam_login_stmt_charge = {
     "csam_login_charge",
@@ -117,7 +119,12 @@ static const struct csam_store_stmt csam_login_stmt_charge = {
     " ELSE pf.locked_until END"
     " WHERE pf.delay_until IS NULL OR pf.delay_until <= now()"
     " RETURNING greatest(0, ceil(extract(epoch FROM"
-    " coalesce(pf.delay_until, now()) - now())))::bigint AS wait)"
+    " coalesce(pf.delay_until, now()) - now())))::bigint AS wait),"
+    " purge AS (DELETE FROM csam_password_failures WHERE name_hash IN ("
+    " SELECT name_hash FROM csam_password_failures"
+    " WHERE last_failure_at < now() - make_interval(secs => 2 * $4::integer)"
+    " AND (locked_until IS NULL OR locked_until < now())"
+    " AND name_hash <> $2::bytea ORDER BY last_failure_at LIMIT 4))"
     " SELECT (SELECT id FROM acc), (SELECT password_hash FROM acc),"
     " (SELECT code_lock FROM acc), (SELECT keys FROM acc),"
     " (SELECT count(*) FROM ch),"
@@ -130,17 +137,23 @@ static const struct csam_store_stmt csam_login_stmt_charge = {
     5, 0};
 
 /* Take the try back ($1 the name's hash, $2 its lock before the try or
- * NULL) and audit ($3 action, $4 account, $5 source, $6 actor). */
+ * NULL: the row goes, or only its lock stays) and audit ($3 action, $4
+ * account, $5 source, $6 actor). */
 #define CSAM_LOGIN_SETTLE_SQL                                                  \
     "WITH r AS (UPDATE csam_password_failures SET failures = 0,"               \
     " delay_until = NULL, locked_until = $2::timestamptz"                      \
-    " WHERE name_hash = $1::bytea RETURNING 1),"                               \
+    " WHERE name_hash = $1::bytea AND $2::timestamptz IS NOT NULL"             \
+    " RETURNING 1),"                                                           \
+    " d AS (DELETE FROM csam_password_failures WHERE name_hash = $1::bytea"    \
+    " AND $2::timestamptz IS NULL RETURNING 1),"                               \
     " l AS (INSERT INTO csam_audit (actor, action, account_id, source)"        \
     " VALUES ($6::text, $3::text, $4::bigint, $5::text) RETURNING 1)"
 
 static const struct csam_store_stmt csam_login_stmt_settle = {
     "csam_login_settle",
-    CSAM_LOGIN_SETTLE_SQL " SELECT (SELECT count(*) FROM r)", 6, 0};
+    CSAM_LOGIN_SETTLE_SQL
+    " SELECT (SELECT count(*) FROM r) + (SELECT count(*) FROM d)",
+    6, 0};
 
 /* The same, and the login flow ($7 its handle's hash, $8 its lifetime). */
 static const struct csam_store_stmt csam_login_stmt_open = {

@@ -153,6 +153,9 @@ static void test_login_success(void **state)
                          " WHERE session_hash = convert_to($1, 'UTF8')",
                          t.cookie),
                      0);
+    /* a right password leaves no failure row behind */
+    assert_int_equal(sql("SELECT count(*) FROM csam_password_failures", NULL),
+                     0);
     /* the handle is used up; the code too */
     assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle, code,
                                               &t2, &att),
@@ -471,6 +474,7 @@ static void test_password_lockout(void **state)
     char handle[CSAM_TOKEN_SIZE];
     struct csam_attempts att;
     unsigned types;
+    long long stale;
 
     (void)state;
     ctx.config.lockout_threshold = 4;
@@ -497,6 +501,19 @@ static void test_password_lockout(void **state)
                                                 c.password, handle, &types,
                                                 &att),
                      CSAM_OK);
+    /* rows of names nobody tried for long are purged by later tries, a
+     * few at a time */
+    stale = sql("UPDATE csam_password_failures SET last_failure_at ="
+                " now() - interval '1 day', locked_until = NULL",
+                NULL);
+    assert_true(stale >= 4);
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, "fresh.name",
+                                                "guess", handle, &types, &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
+    assert_int_equal(sql("SELECT count(*) FROM csam_password_failures"
+                         " WHERE last_failure_at < now() - interval '1 hour'",
+                         NULL),
+                     stale - 4);
     /* wrong passwords never touched the code-failure counter */
     assert_int_equal(sql("SELECT failures FROM csam_accounts"
                          " WHERE username = $1",
