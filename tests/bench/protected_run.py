@@ -14,6 +14,7 @@ database statements through PostgreSQL's own log.
 """
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -206,10 +207,12 @@ def wrk(name, cookie, duration):
         cmd += ["-H", "Host: " + HOSTS[name]]
     cmd.append(BASE + PATHS[name])
     before = os.path.getsize(ACCESS_LOG)
-    cpu0 = protected_cpu.servers()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu0 = protected_cpu.servers() + (ru0.ru_utime + ru0.ru_stime,)
     out = subprocess.run(cmd, check=True, capture_output=True,
                          text=True).stdout
-    cpu1 = protected_cpu.servers()
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu1 = protected_cpu.servers() + (ru1.ru_utime + ru1.ru_stime,)
     m = re.search(r"Requests/sec:\s+([0-9.]+)", out)
     need(m is not None, "no Requests/sec in wrk's output", out)
     need("Non-2xx" not in out and "Socket errors" not in out,
@@ -266,6 +269,7 @@ def measure(configs):
     cpu_httpd = {n: [] for n in names}
     cpu_pg = {n: [] for n in names}
     cpu_user = {n: [] for n in names}
+    cpu_wrk = {n: [] for n in names}
     for rnd in range(1, ROUNDS + 1):
         for n in names:
             rate, out, before, cpu = wrk(n, configs[n], DURATION)
@@ -274,11 +278,12 @@ def measure(configs):
             cpu_httpd[n].append(cpu[0] * 1e6 / count)
             cpu_pg[n].append(cpu[1] * 1e6 / count)
             cpu_user[n].append(cpu[2] * 1e6 / count)
+            cpu_wrk[n].append(cpu[3] * 1e6 / count)
             print("round %d (%s) %s: %.0f requests/s; CPU per request: "
-                  "httpd %.1f us (user %.1f), PostgreSQL %.1f us (%d "
-                  "answers checked in the access log; load %.1f)"
+                  "httpd %.1f us (user %.1f), PostgreSQL %.1f us, wrk %.1f "
+                  "us (%d answers checked in the access log; load %.1f)"
                   % (rnd, n, WHAT[n], rate, cpu_httpd[n][-1],
-                     cpu_user[n][-1], cpu_pg[n][-1], count,
+                     cpu_user[n][-1], cpu_pg[n][-1], cpu_wrk[n][-1], count,
                      os.getloadavg()[0]))
             print(wrk_lines(out))
             sys.stdout.flush()
@@ -294,25 +299,25 @@ def measure(configs):
     for n in names:
         print("  (%s) %-52s %9.0f   [%s]" % (
             n, WHAT[n], med[n], " ".join("%.0f" % x for x in rates[n])))
-    # What a request costs the servers, whatever else the machine runs:
-    # the throughput ratio those costs predict when the servers have the
-    # CPUs to themselves (wrk's own share aside).
-    cost = {n: statistics.median(cpu_httpd[n])
-            + statistics.median(cpu_pg[n]) for n in names}
-    print("# median CPU per request, httpd (of which user) + PostgreSQL "
-          "(microseconds):")
+    # What a request costs, whatever else the machine runs; with wrk on
+    # the same CPUs, the throughput ratio those costs predict when this
+    # benchmark has the machine to itself.
+    med_of = statistics.median
+    print("# median CPU per request in microseconds: httpd (of which "
+          "user) + PostgreSQL + wrk")
     for n in names:
-        print("  (%s) %-52s %7.1f (%6.1f) + %7.1f" % (
-            n, WHAT[n], statistics.median(cpu_httpd[n]),
-            statistics.median(cpu_user[n]), statistics.median(cpu_pg[n])))
+        print("  (%s) %-52s %7.1f (%6.1f) + %6.1f + %5.1f" % (
+            n, WHAT[n], med_of(cpu_httpd[n]), med_of(cpu_user[n]),
+            med_of(cpu_pg[n]), med_of(cpu_wrk[n])))
+    server = {n: med_of(cpu_httpd[n]) + med_of(cpu_pg[n]) for n in names}
+    whole = {n: server[n] + med_of(cpu_wrk[n]) for n in names}
     for x, y in (("b", "a"), ("b", "c"), ("d", "a")):
-        if x in cost and y in cost:
-            user = statistics.median(
-                p / q for p, q in zip(cpu_user[x], cpu_user[y]))
-            print("CPU cost ratio %s/%s = %.3f (the throughput ratio it "
-                  "predicts: %.3f); httpd user time per round: median "
-                  "ratio %.3f" % (x, y, cost[x] / cost[y],
-                                  cost[y] / cost[x], user))
+        if x in server and y in server:
+            user = med_of(p / q for p, q in zip(cpu_user[x], cpu_user[y]))
+            print("CPU per request %s/%s: servers %.3f, with wrk %.3f "
+                  "(throughput ratio predicted %.3f); httpd user time %.3f"
+                  % (x, y, server[x] / server[y], whole[x] / whole[y],
+                     whole[y] / whole[x], user))
     lines = [("b", "a", 0.90, ">= 0.90"), ("c", "a", None, None),
              ("b", "c", 1.0, "> 1"), ("d", "a", None, None),
              ("d", "c", None, None)]
