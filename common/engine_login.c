@@ -238,7 +238,11 @@ csam_result csam_login_check(csam_engine *engine, const char *source,
     if (res != CSAM_OK)
         return res;
     threshold = csam_login_clamp(cfg->lockout_threshold, 1, 1000);
-    p[0] = csam_store_text(username);
+    /* A name no account can have (bad syntax, bad UTF-8) looks up no
+     * account, through the same statement, so it costs the same; its
+     * bytes never reach the server as text. */
+    p[0] = csam_store_text(csam_username_check(username) == CSAM_OK ? username
+                                                                    : NULL);
     p[1] = csam_store_bytes(out->name_hash, CSAM_HASH_LEN);
     p[2] = csam_store_int(threshold, thr);
     p[3] = csam_store_int(

@@ -245,6 +245,10 @@ static void test_login_failures(void **state)
                                                 c.password, handle, &types,
                                                 &att),
                      CSAM_ERR_BAD_CREDENTIALS);
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL,
+                                                "bad\xff\xfe", c.password,
+                                                handle, &types, &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
     memset(longname, 'a', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
     assert_int_equal(csam_engine_login_password(ctx.engine, NULL, longname,
@@ -366,7 +370,7 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-#define TIMING_RUNS 11
+#define TIMING_RUNS 15
 
 /* An unknown name and a wrong password: the same answer in the same time
  * (medians within 20%); and what a right password costs. */
