@@ -137,7 +137,8 @@ int csam_sms_url_ok(const char *value)
     size_t i, end;
     int https, loopback = 0;
 
-    if (value == NULL || strnlen(value, CSAM_SMS_URL_MAX + 1) > CSAM_SMS_URL_MAX)
+    if (value == NULL
+        || strnlen(value, CSAM_SMS_URL_MAX + 1) > CSAM_SMS_URL_MAX)
         return 0;
     if (strncmp(value, "https://", 8) == 0) {
         https = 1;

@@ -102,7 +102,8 @@ static void test_config_keys(void **state)
     assert_int_equal(csam_config_init(&cfg), CSAM_OK);
     assert_string_equal(cfg.sms_transport, "none");
     assert_null(cfg.sms_url);
-    assert_string_equal(cfg.sms_body, "{\"to\":\"{{to}}\",\"text\":\"{{text}}\"}");
+    assert_string_equal(cfg.sms_body,
+                        "{\"to\":\"{{to}}\",\"text\":\"{{text}}\"}");
     assert_string_equal(cfg.sms_content_type, "application/json");
     assert_null(cfg.sms_auth);
     assert_null(cfg.sms_command);
@@ -138,7 +139,8 @@ static void test_config_keys(void **state)
 
     csam_test_set(&cfg, "sms_body", "to={{to}}&text={{text}}", CSAM_OK);
     csam_test_set(&cfg, "sms_body",
-                  "{\"from\":\"CSAM\",\"to\":[\"{{to}}\"],\"body\":\"{{{text}}}\"}",
+                  "{\"from\":\"CSAM\",\"to\":[\"{{to}}\"],"
+                  "\"body\":\"{{{text}}}\"}",
                   CSAM_OK);
     csam_test_set(&cfg, "sms_body", "to={{to}}", CSAM_ERR_CONFIG);
     csam_test_set(&cfg, "sms_body", "text={{text}}", CSAM_ERR_CONFIG);
@@ -314,12 +316,13 @@ static void test_body_escaping(void **state)
     memset(&sms, 0, sizeof(sms));
     sms.body = "{\"to\":\"{{to}}\",\"text\":\"{{text}}\"}";
     sms.encoding = CSAM_SMS_JSON;
-    assert_int_equal(csam_sms_body_render(&sms, "+32470123456",
-                                          "a \"quoted\" \\ line\nnext é {{to}}",
-                                          &body),
+    assert_int_equal(csam_sms_body_render(
+                         &sms, "+32470123456",
+                         "a \"quoted\" \\ line\nnext é {{to}}", &body),
                      CSAM_OK);
     assert_string_equal(body, "{\"to\":\"+32470123456\",\"text\":"
-                              "\"a \\\"quoted\\\" \\\\ line\\nnext é {{to}}\"}");
+                              "\"a \\\"quoted\\\" \\\\ line\\n"
+                              "next é {{to}}\"}");
     free(body);
 
     sms.body = "to={{to}}&text={{text}}&from=CSAM";
