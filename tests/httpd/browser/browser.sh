@@ -2,8 +2,8 @@
 # The browser tests of mod_csam's pages against a throwaway httpd
 # (tests/lib/httpd-run, itself inside run-with-services): walk.mjs (the
 # desk and the activation), or the walk named by CSAM_BROWSER_WALK
-# (login.sh: login.mjs).  playwright-core and axe-core come from npm, at
-# the versions of package-lock.json, into the build tree
+# (browser_login.sh: login.mjs).  playwright-core and axe-core come from
+# npm, at the versions of package-lock.json, into the build tree
 # ($CSAM_BUILDDIR/tests/browser), reused while they match; the walks may
 # run at once (make -j), so the install is done under a lock.
 set -u
