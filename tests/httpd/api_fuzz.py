@@ -32,6 +32,15 @@ ENDPOINTS = {
     "activation/confirm": lambda: {"activation": "A" * 43,
                                    "code": "123456"},
     "activation/resend": lambda: {"activation": "A" * 43},
+    "login": lambda: {"username": "someone", "password": t.PASSWORD},
+    "login/challenge": lambda: {"login": "A" * 43, "key_type": "email"},
+    "login/verify": lambda: {"login": "A" * 43, "code": "123456"},
+    # Without a session these stop at 401, after the body is read.
+    "keys": lambda: {"key_type": "email", "accept_terms": True},
+    "keys/confirm": lambda: {"key_type": "email", "code": "123456"},
+    "password": lambda: {"current_password": t.PASSWORD,
+                         "password": t.PASSWORD,
+                         "password_repeat": t.PASSWORD},
 }
 
 ODD_VALUES = [None, True, False, 0, -1, 2 ** 63, 1e308, "", " ", "\u0000",
