@@ -3,8 +3,8 @@
  * and SMTP server: password then code then session; every failure; the
  * same answer and time for an unknown name and a wrong password; growing
  * delays, a lock that ends and is told only after the right password;
- * purpose binding; idle and absolute expiry, revocation, touch; the
- * statements each step costs; one code verified twice at once.
+ * many guesses at once; purpose binding; the statements each step costs.
+ * Sessions: test_engine_session.c.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -77,37 +77,11 @@ static void wrong_of(const char *code, char *wrong)
     wrong[5] = wrong[5] == '9' ? '0' : (char)(wrong[5] + 1);
 }
 
-/* Password, e-mail key, code: the login handle and the code mailed. */
 static void login_to_code(const struct csam_test_citizen *c, const char *src,
                           char handle[CSAM_TOKEN_SIZE], char *code,
                           size_t size)
 {
-    struct csam_attempts att;
-    unsigned types = 0;
-
-    assert_int_equal(csam_engine_login_password(ctx.engine, src, c->username,
-                                                c->password, handle, &types,
-                                                &att),
-                     CSAM_OK);
-    assert_int_equal(types, CSAM_KEY_EMAIL);
-    assert_true(csam_token_valid(handle));
-    assert_int_equal(csam_engine_login_challenge(ctx.engine, src, handle,
-                                                 CSAM_KEY_EMAIL, &att),
-                     CSAM_OK);
-    csam_test_take_code(&ctx, c->email, code, size);
-}
-
-/* The whole login: a live session. */
-static void login(const struct csam_test_citizen *c,
-                  struct csam_session_ticket *t)
-{
-    char handle[CSAM_TOKEN_SIZE], code[16];
-    struct csam_attempts att;
-
-    login_to_code(c, "192.0.2.50", handle, code, sizeof(code));
-    assert_int_equal(csam_engine_login_verify(ctx.engine, "192.0.2.50",
-                                              handle, code, t, &att),
-                     CSAM_OK);
+    csam_test_login_to_code(&ctx, c, src, handle, code, size);
 }
 
 /* The code cooldown is per account: tests that log in twice skip it. */
@@ -706,163 +680,6 @@ static void test_purpose_binding(void **state)
     csam_wipe(key, sizeof(key));
 }
 
-/* ---- sessions ---------------------------------------------------------- */
-
-static void test_session_expiry(void **state)
-{
-    struct csam_test_citizen c;
-    struct csam_session_ticket a, b, d, e;
-    struct csam_session_info info;
-    long long moved;
-    char saved;
-
-    (void)state;
-    no_cooldown();
-    active_citizen(&c, "sess");
-    login(&c, &a);
-    login(&c, &b);
-    login(&c, &d);
-    login(&c, &e);
-    /* idle: unused for longer than the idle timeout */
-    assert_int_equal(sql("UPDATE csam_sessions SET last_seen_at = now() -"
-                         " idle_timeout - interval '1 second'"
-                         " WHERE id = (SELECT min(id) FROM csam_sessions"
-                         " WHERE account_id = (SELECT id FROM csam_accounts"
-                         " WHERE username = $1))",
-                         c.username),
-                     1);
-    assert_int_equal(csam_engine_session_check(ctx.engine, a.cookie, 1, &info),
-                     CSAM_ERR_EXPIRED);
-    /* touch: a use moves last_seen_at; a check without touch does not */
-    assert_int_equal(sql("UPDATE csam_sessions SET last_seen_at = now() -"
-                         " interval '5 minutes' WHERE revoked_at IS NULL"
-                         " AND last_seen_at > now() - interval '1 minute'"
-                         " AND account_id = (SELECT id FROM csam_accounts"
-                         " WHERE username = $1)",
-                         c.username),
-                     3);
-    assert_int_equal(csam_engine_session_check(ctx.engine, b.cookie, 0, &info),
-                     CSAM_OK);
-    moved = sql("SELECT count(*) FROM csam_sessions WHERE last_seen_at >"
-                " now() - interval '1 minute' AND account_id = (SELECT id"
-                " FROM csam_accounts WHERE username = $1)",
-                c.username);
-    assert_int_equal(moved, 0);
-    assert_int_equal(csam_engine_session_check(ctx.engine, b.cookie, 1, &info),
-                     CSAM_OK);
-    moved = sql("SELECT count(*) FROM csam_sessions WHERE last_seen_at >"
-                " now() - interval '1 minute' AND account_id = (SELECT id"
-                " FROM csam_accounts WHERE username = $1)",
-                c.username);
-    assert_int_equal(moved, 1);
-    {
-        long long now = sql("SELECT extract(epoch FROM now())::bigint", NULL);
-
-        assert_true(info.idle_expires_at >= now + 1790 &&
-                    info.idle_expires_at <= now + 1801);
-    }
-    /* absolute: however recently used */
-    assert_int_equal(sql("UPDATE csam_sessions SET created_at = now() -"
-                         " interval '13 hours', expires_at = now() -"
-                         " interval '1 hour', last_seen_at = now()"
-                         " WHERE id = (SELECT max(id) FROM csam_sessions"
-                         " WHERE account_id = (SELECT id FROM csam_accounts"
-                         " WHERE username = $1))",
-                         c.username),
-                     1);
-    assert_int_equal(csam_engine_session_check(ctx.engine, e.cookie, 1, &info),
-                     CSAM_ERR_EXPIRED);
-    /* logout: dead for every node at once, and twice is fine */
-    assert_int_equal(csam_engine_session_end(ctx.engine, "192.0.2.80",
-                                             d.cookie),
-                     CSAM_OK);
-    assert_int_equal(csam_engine_session_check(ctx.engine, d.cookie, 1, &info),
-                     CSAM_ERR_EXPIRED);
-    assert_int_equal(csam_engine_session_end(ctx.engine, NULL, d.cookie),
-                     CSAM_OK);
-    assert_int_equal(sql("SELECT count(*) FROM csam_audit WHERE action ="
-                         " 'session.ended' AND actor = $1",
-                         c.username),
-                     1);
-    assert_int_equal(csam_engine_session_end(ctx.engine, NULL, "junk"),
-                     CSAM_OK);
-    /* a forged or damaged cookie */
-    assert_int_equal(csam_engine_session_check(ctx.engine, "junk", 1, &info),
-                     CSAM_ERR_EXPIRED);
-    assert_int_equal(csam_engine_session_check(ctx.engine, NULL, 1, &info),
-                     CSAM_ERR_EXPIRED);
-    saved = b.cookie[10];
-    b.cookie[10] = saved == 'A' ? 'B' : 'A';
-    assert_int_equal(csam_engine_session_check(ctx.engine, b.cookie, 1, &info),
-                     CSAM_ERR_EXPIRED);
-    b.cookie[10] = saved;
-    /* an account no longer active ends its sessions */
-    assert_int_equal(csam_engine_session_check(ctx.engine, b.cookie, 1, &info),
-                     CSAM_OK);
-    assert_int_equal(sql("UPDATE csam_accounts SET status = 'disabled'"
-                         " WHERE username = $1",
-                         c.username),
-                     1);
-    assert_int_equal(csam_engine_session_check(ctx.engine, b.cookie, 1, &info),
-                     CSAM_ERR_EXPIRED);
-}
-
-/* ---- one code, two verifications at once ------------------------------- */
-
-struct racer {
-    struct csam_test_ctx *ctx;
-    const char *handle;
-    const char *code;
-    pthread_barrier_t *barrier;
-    csam_result res;
-};
-
-static void *racer_run(void *arg)
-{
-    struct racer *r = arg;
-    struct csam_session_ticket t;
-    struct csam_attempts att;
-
-    pthread_barrier_wait(r->barrier);
-    r->res = csam_engine_login_verify(r->ctx->engine, NULL, r->handle, r->code,
-                                      &t, &att);
-    return NULL;
-}
-
-static void test_concurrent_verify(void **state)
-{
-    struct csam_test_ctx second;
-    struct csam_test_citizen c;
-    char handle[CSAM_TOKEN_SIZE], code[16];
-    pthread_barrier_t barrier;
-    struct racer a, b;
-    pthread_t ta, tb;
-    long long before;
-    int round;
-
-    (void)state;
-    no_cooldown();
-    csam_test_ctx_open(&second, 0);
-    active_citizen(&c, "lrace");
-    for (round = 0; round < 5; round++) {
-        login_to_code(&c, NULL, handle, code, sizeof(code));
-        before = sql("SELECT count(*) FROM csam_sessions", NULL);
-        pthread_barrier_init(&barrier, NULL, 2);
-        a = (struct racer){&ctx, handle, code, &barrier, CSAM_ERR_DB};
-        b = (struct racer){&second, handle, code, &barrier, CSAM_ERR_DB};
-        assert_int_equal(pthread_create(&ta, NULL, racer_run, &a), 0);
-        assert_int_equal(pthread_create(&tb, NULL, racer_run, &b), 0);
-        pthread_join(ta, NULL);
-        pthread_join(tb, NULL);
-        pthread_barrier_destroy(&barrier);
-        assert_true((a.res == CSAM_OK) != (b.res == CSAM_OK));
-        assert_int_equal(a.res == CSAM_OK ? b.res : a.res, CSAM_ERR_EXPIRED);
-        assert_int_equal(sql("SELECT count(*) FROM csam_sessions", NULL),
-                         before + 1);
-    }
-    csam_test_ctx_close(&second);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -873,8 +690,6 @@ int main(void)
         cmocka_unit_test(test_parallel_guesses),
         cmocka_unit_test(test_code_failures_kept),
         cmocka_unit_test(test_purpose_binding),
-        cmocka_unit_test(test_session_expiry),
-        cmocka_unit_test(test_concurrent_verify),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -535,3 +535,36 @@ void csam_test_activate(struct csam_test_ctx *ctx, struct csam_test_citizen *c)
         csam_test_die("no key_activated notice");
     free(mail);
 }
+
+void csam_test_login_to_code(struct csam_test_ctx *ctx,
+                             const struct csam_test_citizen *c,
+                             const char *source, char handle[CSAM_TOKEN_SIZE],
+                             char *code, size_t size)
+{
+    struct csam_attempts att;
+    unsigned types = 0;
+
+    csam_test_expect(csam_engine_login_password(ctx->engine, source,
+                                                c->username, c->password,
+                                                handle, &types, &att),
+                     CSAM_OK, "login_password");
+    if (types != CSAM_KEY_EMAIL || !csam_token_valid(handle))
+        csam_test_die("login_password: no e-mail key or no handle");
+    csam_test_expect(csam_engine_login_challenge(ctx->engine, source, handle,
+                                                 CSAM_KEY_EMAIL, &att),
+                     CSAM_OK, "login_challenge");
+    csam_test_take_code(ctx, c->email, code, size);
+}
+
+void csam_test_login(struct csam_test_ctx *ctx,
+                     const struct csam_test_citizen *c, const char *source,
+                     struct csam_session_ticket *t)
+{
+    char handle[CSAM_TOKEN_SIZE], code[16];
+    struct csam_attempts att;
+
+    csam_test_login_to_code(ctx, c, source, handle, code, sizeof(code));
+    csam_test_expect(csam_engine_login_verify(ctx->engine, source, handle,
+                                              code, t, &att),
+                     CSAM_OK, "login_verify");
+}

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "engine.h"
+#include "login.h"
 #include "mail.h"
 #include "password.h"
 #include "store.h"
@@ -119,5 +120,17 @@ void csam_test_activate(struct csam_test_ctx *ctx, struct csam_test_citizen *c);
 /* Take the newest mail to `to` and its code (aborts when missing). */
 void csam_test_take_code(struct csam_test_ctx *ctx, const char *to, char *code,
                          size_t size);
+
+/* A web login of an active citizen up to the mailed code: password, the
+ * e-mail key chosen, the code taken from the mail.  Aborts on failure. */
+void csam_test_login_to_code(struct csam_test_ctx *ctx,
+                             const struct csam_test_citizen *c,
+                             const char *source, char handle[CSAM_TOKEN_SIZE],
+                             char *code, size_t size);
+
+/* The whole web login: a live session in *t.  Aborts on failure. */
+void csam_test_login(struct csam_test_ctx *ctx,
+                     const struct csam_test_citizen *c, const char *source,
+                     struct csam_session_ticket *t);
 
 #endif

@@ -1,0 +1,225 @@
+/*
+ * Web sessions through the engine, against a real PostgreSQL and SMTP
+ * server: idle and absolute expiry (rows aged with UPDATE), revocation at
+ * logout, touch, damaged cookies, an account no longer active; and one
+ * login code verified twice at once, which makes exactly one session.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine.h"
+#include "login.h"
+#include "test_env.h"
+
+static struct csam_test_ctx ctx;
+static PGconn *pg;
+static int serial = 600;
+
+static int setup(void **state)
+{
+    (void)state;
+    csam_test_ctx_open(&ctx, 0);
+    /* every test logs in more than once a minute */
+    ctx.config.resend_cooldown = 0;
+    pg = csam_test_pg_connect(&ctx.env);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    PQfinish(pg);
+    csam_test_ctx_close(&ctx);
+    return 0;
+}
+
+static long long sql(const char *text, const char *param)
+{
+    return csam_test_pg_value(pg, text, param);
+}
+
+static void active_citizen(struct csam_test_citizen *c, const char *tag)
+{
+    csam_test_citizen_init(c, tag, serial++);
+    csam_test_activate(&ctx, c);
+}
+
+static void login(const struct csam_test_citizen *c,
+                  struct csam_session_ticket *t)
+{
+    csam_test_login(&ctx, c, "192.0.2.50", t);
+}
+
+static void test_session_expiry(void **state)
+{
+    struct csam_test_citizen c;
+    struct csam_session_ticket a, b, d, e;
+    struct csam_session_info info;
+    long long moved;
+    char saved;
+
+    (void)state;
+    active_citizen(&c, "sess");
+    login(&c, &a);
+    login(&c, &b);
+    login(&c, &d);
+    login(&c, &e);
+    /* idle: unused for longer than the idle timeout */
+    assert_int_equal(sql("UPDATE csam_sessions SET last_seen_at = now() -"
+                         " idle_timeout - interval '1 second'"
+                         " WHERE id = (SELECT min(id) FROM csam_sessions"
+                         " WHERE account_id = (SELECT id FROM csam_accounts"
+                         " WHERE username = $1))",
+                         c.username),
+                     1);
+    assert_int_equal(csam_engine_session_check(ctx.engine, a.cookie, 1, &info),
+                     CSAM_ERR_EXPIRED);
+    /* touch: a use moves last_seen_at; a check without touch does not */
+    assert_int_equal(sql("UPDATE csam_sessions SET last_seen_at = now() -"
+                         " interval '5 minutes' WHERE revoked_at IS NULL"
+                         " AND last_seen_at > now() - interval '1 minute'"
+                         " AND account_id = (SELECT id FROM csam_accounts"
+                         " WHERE username = $1)",
+                         c.username),
+                     3);
+    assert_int_equal(csam_engine_session_check(ctx.engine, b.cookie, 0, &info),
+                     CSAM_OK);
+    moved = sql("SELECT count(*) FROM csam_sessions WHERE last_seen_at >"
+                " now() - interval '1 minute' AND account_id = (SELECT id"
+                " FROM csam_accounts WHERE username = $1)",
+                c.username);
+    assert_int_equal(moved, 0);
+    assert_int_equal(csam_engine_session_check(ctx.engine, b.cookie, 1, &info),
+                     CSAM_OK);
+    moved = sql("SELECT count(*) FROM csam_sessions WHERE last_seen_at >"
+                " now() - interval '1 minute' AND account_id = (SELECT id"
+                " FROM csam_accounts WHERE username = $1)",
+                c.username);
+    assert_int_equal(moved, 1);
+    {
+        long long now = sql("SELECT extract(epoch FROM now())::bigint", NULL);
+
+        assert_true(info.idle_expires_at >= now + 1790 &&
+                    info.idle_expires_at <= now + 1801);
+    }
+    /* absolute: however recently used */
+    assert_int_equal(sql("UPDATE csam_sessions SET created_at = now() -"
+                         " interval '13 hours', expires_at = now() -"
+                         " interval '1 hour', last_seen_at = now()"
+                         " WHERE id = (SELECT max(id) FROM csam_sessions"
+                         " WHERE account_id = (SELECT id FROM csam_accounts"
+                         " WHERE username = $1))",
+                         c.username),
+                     1);
+    assert_int_equal(csam_engine_session_check(ctx.engine, e.cookie, 1, &info),
+                     CSAM_ERR_EXPIRED);
+    /* logout: dead for every node at once, and twice is fine */
+    assert_int_equal(csam_engine_session_end(ctx.engine, "192.0.2.80",
+                                             d.cookie),
+                     CSAM_OK);
+    assert_int_equal(csam_engine_session_check(ctx.engine, d.cookie, 1, &info),
+                     CSAM_ERR_EXPIRED);
+    assert_int_equal(csam_engine_session_end(ctx.engine, NULL, d.cookie),
+                     CSAM_OK);
+    assert_int_equal(sql("SELECT count(*) FROM csam_audit WHERE action ="
+                         " 'session.ended' AND actor = $1",
+                         c.username),
+                     1);
+    assert_int_equal(csam_engine_session_end(ctx.engine, NULL, "junk"),
+                     CSAM_OK);
+    /* a forged or damaged cookie */
+    assert_int_equal(csam_engine_session_check(ctx.engine, "junk", 1, &info),
+                     CSAM_ERR_EXPIRED);
+    assert_int_equal(csam_engine_session_check(ctx.engine, NULL, 1, &info),
+                     CSAM_ERR_EXPIRED);
+    saved = b.cookie[10];
+    b.cookie[10] = saved == 'A' ? 'B' : 'A';
+    assert_int_equal(csam_engine_session_check(ctx.engine, b.cookie, 1, &info),
+                     CSAM_ERR_EXPIRED);
+    b.cookie[10] = saved;
+    /* an account no longer active ends its sessions */
+    assert_int_equal(csam_engine_session_check(ctx.engine, b.cookie, 1, &info),
+                     CSAM_OK);
+    assert_int_equal(sql("UPDATE csam_accounts SET status = 'disabled'"
+                         " WHERE username = $1",
+                         c.username),
+                     1);
+    assert_int_equal(csam_engine_session_check(ctx.engine, b.cookie, 1, &info),
+                     CSAM_ERR_EXPIRED);
+}
+
+/* ---- one code, two verifications at once ------------------------------- */
+
+struct racer {
+    struct csam_test_ctx *ctx;
+    const char *handle;
+    const char *code;
+    pthread_barrier_t *barrier;
+    csam_result res;
+};
+
+static void *racer_run(void *arg)
+{
+    struct racer *r = arg;
+    struct csam_session_ticket t;
+    struct csam_attempts att;
+
+    pthread_barrier_wait(r->barrier);
+    r->res = csam_engine_login_verify(r->ctx->engine, NULL, r->handle, r->code,
+                                      &t, &att);
+    return NULL;
+}
+
+static void test_concurrent_verify(void **state)
+{
+    struct csam_test_ctx second;
+    struct csam_test_citizen c;
+    char handle[CSAM_TOKEN_SIZE], code[16];
+    pthread_barrier_t barrier;
+    struct racer a, b;
+    pthread_t ta, tb;
+    long long before;
+    int round;
+
+    (void)state;
+    csam_test_ctx_open(&second, 0);
+    second.config.resend_cooldown = 0;
+    active_citizen(&c, "lrace");
+    for (round = 0; round < 5; round++) {
+        csam_test_login_to_code(&ctx, &c, NULL, handle, code, sizeof(code));
+        before = sql("SELECT count(*) FROM csam_sessions", NULL);
+        pthread_barrier_init(&barrier, NULL, 2);
+        a = (struct racer){&ctx, handle, code, &barrier, CSAM_ERR_DB};
+        b = (struct racer){&second, handle, code, &barrier, CSAM_ERR_DB};
+        assert_int_equal(pthread_create(&ta, NULL, racer_run, &a), 0);
+        assert_int_equal(pthread_create(&tb, NULL, racer_run, &b), 0);
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+        pthread_barrier_destroy(&barrier);
+        assert_true((a.res == CSAM_OK) != (b.res == CSAM_OK));
+        assert_int_equal(a.res == CSAM_OK ? b.res : a.res, CSAM_ERR_EXPIRED);
+        assert_int_equal(sql("SELECT count(*) FROM csam_sessions", NULL),
+                         before + 1);
+    }
+    csam_test_ctx_close(&second);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_session_expiry),
+        cmocka_unit_test(test_concurrent_verify),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
