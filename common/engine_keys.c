@@ -398,7 +398,8 @@ csam_result csam_engine_key_deactivate(csam_engine *engine,
 /* ---- the password ------------------------------------------------------ */
 
 /* $1 account, $2 the new PHC string, $3 the kept session's hash (or
- * NULL), $4 source: the password changed, every other session ended, in
+ * NULL), $4 source: the password changed, every other session ended and
+ * every login still half-way (made with the old password) superseded, in
  * one statement with its audit row. */
 static const struct csam_store_stmt csam_keys_stmt_password = {
     "csam_keys_password",
@@ -407,9 +408,13 @@ static const struct csam_store_stmt csam_keys_stmt_password = {
     " s AS (UPDATE csam_sessions SET revoked_at = now()"
     " WHERE account_id = $1 AND revoked_at IS NULL"
     " AND session_hash IS DISTINCT FROM $3::bytea RETURNING id),"
+    " f AS (UPDATE csam_flows SET superseded_at = now()"
+    " WHERE account_id = $1 AND kind = 'login' AND done_at IS NULL"
+    " AND superseded_at IS NULL RETURNING id),"
     " l AS (INSERT INTO csam_audit (actor, action, account_id, source,"
     " detail) SELECT p.username, 'password.changed', $1, $4,"
-    " jsonb_build_object('sessions_ended', (SELECT count(*) FROM s))"
+    " jsonb_build_object('sessions_ended', (SELECT count(*) FROM s),"
+    " 'logins_ended', (SELECT count(*) FROM f))"
     " FROM p RETURNING 1)"
     " SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM s)",
     4, 0};

@@ -337,10 +337,18 @@ static void test_password_change(void **state)
                      CSAM_OK);
     assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
 
+    /* a login half-way, opened with the old password */
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, c.username,
+                                                c.password, handle, &types,
+                                                &att),
+                     CSAM_OK);
     assert_int_equal(csam_engine_password_change(ctx.engine, "192.0.2.92",
                                                  c.username, c.password, fresh,
                                                  fresh, mine.cookie),
                      CSAM_OK);
+    assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
+                                                 CSAM_KEY_EMAIL, &att),
+                     CSAM_ERR_EXPIRED);
     expect_notice(&c, c.username);
     /* the caller's session lives on, every other one ended */
     assert_int_equal(csam_engine_session_check(ctx.engine, mine.cookie, 0,
