@@ -198,6 +198,9 @@ int csam_api_key_delete(request_rec *r, const char *type_name)
                                      info.username, type);
     if (res != CSAM_OK)
         return csam_api_result(r, res, NULL);
+    /* Sessions opened with that key are the engine's to judge: this node
+     * asks again rather than trust what it cached. */
+    csam_session_cache_flush(csam_runtime_get(r));
     return csam_api_no_content(r);
 }
 

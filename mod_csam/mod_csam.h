@@ -180,7 +180,8 @@ int csam_session_fresh(request_rec *r, struct csam_mod_runtime *rt,
                        struct csam_session_info *out);
 
 /* End the request's session in the database and in every child's cache
- * of this node at once, and expire the cookie.  CSAM_OK or CSAM_ERR_DB. */
+ * of this node at once, then expire the cookie (kept when the database
+ * failed, so the client can try again).  CSAM_OK or CSAM_ERR_DB. */
 csam_result csam_session_end(request_rec *r, struct csam_mod_runtime *rt);
 
 /* Forget every cached session of this node (all children): after a

@@ -409,9 +409,10 @@ csam_result csam_session_end(request_rec *r, struct csam_mod_runtime *rt)
     unsigned char id[CSAM_SESSION_ID_LEN];
     csam_result res;
 
-    csam_session_cookie_clear(r, rt);
-    if (cookie == NULL)
+    if (cookie == NULL) {
+        csam_session_cookie_clear(r, rt);
         return CSAM_OK;
+    }
     if (rt->session_cache != NULL
         && csam_session_cache_id(rt->session_cache, cookie, id))
         csam_session_cache_drop(rt->session_cache, id);
@@ -425,7 +426,10 @@ csam_result csam_session_end(request_rec *r, struct csam_mod_runtime *rt)
         csam_pool_note(r, res);
         return res;
     }
-    /* The other children of this node forget it now too. */
+    /* The other children of this node forget it now too.  The cookie
+     * goes only now: after a failure the client still holds it to try
+     * the logout again. */
     csam_session_cache_flush(rt);
+    csam_session_cookie_clear(r, rt);
     return CSAM_OK;
 }
