@@ -186,9 +186,8 @@ csam_result csam_engine_key_deactivate(csam_engine *engine,
  * a password failure: CSAM_ERR_BAD_CREDENTIALS), the new one meets the
  * policy and is typed twice.  Every other session of the account ends,
  * and so does every login still half-way; keep_cookie (the caller's own
- * session, or NULL) stays.  The citizen
- * gets a notice (a relay that refuses it undoes the change:
- * CSAM_ERR_MAIL).  Mismatch and policy are checked before the current
+ * session, or NULL) stays.  The citizen gets a notice (a relay that
+ * refuses it undoes the change: CSAM_ERR_MAIL).  Mismatch and policy are checked before the current
  * password, so a refused new password costs no Argon2id run and counts no
  * failure.  Errors: CSAM_ERR_BAD_CREDENTIALS, CSAM_ERR_LOCKED,
  * CSAM_ERR_PASSWORD_MISMATCH, CSAM_ERR_WEAK_PASSWORD, CSAM_ERR_INVALID
