@@ -384,6 +384,34 @@ def test_redirect_stays_local():
                     and not ret.startswith("/\\"), "return is local", ret)
 
 
+def test_login_page_return_is_local():
+    """The login page keeps a local return path and nothing else (the
+    path it redirects to after the code)."""
+    cases = {"/app/env?a=1": "/app/env?a=1",
+             "//evil.example/x": None, "https://evil.example/": None,
+             "/\\evil.example": None, "%2F%2Fevil.example": None,
+             "/app%0d%0aSet-Cookie:%20x=y": None, "javascript:alert(1)": None,
+             "\\/evil.example": None}
+    for raw, want in cases.items():
+        q = raw if raw.startswith("%") else urllib.parse.quote(raw, safe="")
+        if "%0d" in raw:
+            q = raw.replace("/", "%2F")
+        status, rh, data = t.request("GET", "/csam/login?return=" + q, None,
+                                     BROWSER)
+        t.check(status == 200, "login page", raw, status)
+        html = data.decode("utf-8", "replace")
+        m = re.search(r'name="return" value="([^"]*)"', html)
+        t.check(m is not None, "the login form carries a return path", raw)
+        ret = m.group(1).replace("&amp;", "&")
+        t.check(ret.startswith("/") and not ret.startswith("//")
+                and "\\" not in ret and "\r" not in ret and "\n" not in ret,
+                "return path is local", raw, ret)
+        t.check("evil" not in ret and "javascript" not in ret,
+                "a foreign return path is dropped", raw, ret)
+        if want is not None:
+            t.check(ret == want, "a local return path is kept", raw, ret)
+
+
 def test_cookie_tampering():
     user, email = active_account()
     value = login(user, email)
@@ -688,6 +716,7 @@ def test_statements_per_protected_request():
 t.run([test_login_and_backend_identity, test_login_failures,
        test_same_time_unknown_and_wrong, test_lockout_and_expiry,
        test_unauthenticated, test_redirect_stays_local,
+       test_login_page_return_is_local,
        test_cookie_tampering, test_expired_session,
        test_logout_on_every_node, test_spoofed_identity_headers,
        test_require_csam_key, test_self_management,
