@@ -83,6 +83,14 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.argon2_m_cost, 19456);
     assert_int_equal(cfg.argon2_parallelism, 1);
     assert_int_equal(cfg.mail_timeout, 30);
+    assert_string_equal(cfg.sms_transport, "none");
+    assert_null(cfg.sms_url);
+    assert_string_equal(cfg.sms_body, "{\"to\":\"{{to}}\",\"text\":\"{{text}}\"}");
+    assert_string_equal(cfg.sms_content_type, "application/json");
+    assert_null(cfg.sms_auth);
+    assert_null(cfg.sms_command);
+    assert_int_equal(cfg.sms_timeout, 10);
+    assert_string_equal(cfg.totp_issuer, "CSAM");
     csam_config_free(&cfg);
     assert_null(cfg.database);
     csam_config_free(&cfg); /* twice is harmless */
@@ -530,14 +538,17 @@ static void test_reference_conf(void **state)
             && strstr(line, " = ") != NULL) {
             if (strncmp(line + 1, "data_dir", 8) == 0
                 || strncmp(line + 1, "public_url", 10) == 0
-                || strncmp(line + 1, "mail_from", 9) == 0)
+                || strncmp(line + 1, "mail_from", 9) == 0
+                || strncmp(line + 1, "sms_url", 7) == 0
+                || strncmp(line + 1, "sms_auth", 8) == 0
+                || strncmp(line + 1, "sms_command", 11) == 0)
                 continue; /* build-dependent or without a default */
             strcat(uncommented, line + 1);
             keys++;
         }
     }
     fclose(fp);
-    assert_int_equal(keys, 19);
+    assert_int_equal(keys, 24);
 
     /* every key the parser knows is documented there, commented out */
     {
@@ -562,7 +573,7 @@ static void test_reference_conf(void **state)
             if (strstr(all, needle) == NULL)
                 fail_msg("conf/csam.conf does not document '%s'", name);
         }
-        assert_int_equal(i, 22);
+        assert_int_equal(i, 30);
         free(all);
     }
     out = csam_test_file(uncommented, strlen(uncommented));
@@ -575,7 +586,15 @@ static void test_reference_conf(void **state)
     cfg.lockout_threshold = cfg.lockout_duration = -1;
     cfg.session_absolute = cfg.password_min = cfg.password_max = -1;
     cfg.argon2_t_cost = cfg.argon2_m_cost = cfg.argon2_parallelism = -1;
-    cfg.mail_timeout = -1;
+    cfg.mail_timeout = cfg.sms_timeout = -1;
+    free(cfg.sms_transport);
+    free(cfg.sms_body);
+    free(cfg.sms_content_type);
+    free(cfg.totp_issuer);
+    cfg.sms_transport = strdup("http");
+    cfg.sms_body = strdup("to={{to}}&text={{text}}");
+    cfg.sms_content_type = strdup("application/x-www-form-urlencoded");
+    cfg.totp_issuer = strdup("other");
     if (csam_config_load(&cfg, out, 0, err, sizeof(err)) != CSAM_OK)
         fail_msg("%s", err);
     assert_string_equal(cfg.database, ref.database);
@@ -597,6 +616,11 @@ static void test_reference_conf(void **state)
     assert_int_equal(cfg.argon2_m_cost, ref.argon2_m_cost);
     assert_int_equal(cfg.argon2_parallelism, ref.argon2_parallelism);
     assert_int_equal(cfg.mail_timeout, ref.mail_timeout);
+    assert_string_equal(cfg.sms_transport, ref.sms_transport);
+    assert_string_equal(cfg.sms_body, ref.sms_body);
+    assert_string_equal(cfg.sms_content_type, ref.sms_content_type);
+    assert_int_equal(cfg.sms_timeout, ref.sms_timeout);
+    assert_string_equal(cfg.totp_issuer, ref.totp_issuer);
     csam_config_free(&cfg);
     csam_config_free(&ref);
 }
