@@ -159,19 +159,44 @@ export async function axe(page, lang, step) {
     check(result.length === 0, `axe: no violation on ${lang}/${step}`);
 }
 
-export async function type(page, selector, text) {
+// Move the focus with Tab alone until selector has it, and check that
+// the focus shows (WCAG 2.4.7).  Returns whether it showed.
+export async function tabTo(page, selector) {
+    for (let i = 0; i < 60; i++) {
+        const visible = await page.locator(selector).first().evaluate((el) => {
+            if (el !== document.activeElement) return null;
+            const cs = getComputedStyle(el);
+            return (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2) || cs.boxShadow !== 'none';
+        });
+        if (visible !== null) return visible;
+        await page.keyboard.press('Tab');
+    }
+    throw new Error(`${selector} cannot be reached with the Tab key`);
+}
+
+// Type into a field as a person does: click it, or with keyboard tab to
+// it; then type.
+export async function type(page, selector, text, keyboard) {
     const field = page.locator(selector);
-    await field.click();
+    if (keyboard) {
+        await tabTo(page, selector);
+    } else {
+        await field.click();
+    }
     await field.press('Control+a');
     await page.keyboard.type(text);
 }
 
-// Click the submit button named `name` (within `scope`, a CSS selector of
-// its form, when given) and wait for the page it leads to.
-export async function submit(page, name, scope) {
-    const root = scope ? page.locator(scope) : page;
+// Press the submit button named `name` (by mouse, or with keyboard by Tab
+// and Enter) and wait for the page it leads to.
+export async function submit(page, name, keyboard) {
     const wait = page.waitForNavigation();
-    await root.getByRole('button', { name, exact: true }).click();
+    if (keyboard) {
+        await tabTo(page, `button:text-is("${name}")`);
+        await page.keyboard.press('Enter');
+    } else {
+        await page.getByRole('button', { name, exact: true }).click();
+    }
     return wait;
 }
 

@@ -22,7 +22,7 @@ import crypto from 'node:crypto';
 
 import {
     env, base, artifacts, LOCALES, check, failures, nextMail, skipMail, CODE_RE,
-    nationalNumber, enrol, screenshot, axe, axeChecked, type, submit, launch,
+    nationalNumber, enrol, screenshot, axe, axeChecked, type, submit, launch, tabTo,
 } from './lib.mjs';
 
 const WORDS = {
@@ -77,10 +77,10 @@ async function sessionCookie(ctx) {
 }
 
 // Username and password, then (one key) the code page.
-async function password(page, w, username, pw) {
-    await type(page, '#username', username);
-    await type(page, '#password', pw);
-    await submit(page, w.next);
+async function password(page, w, username, pw, keyboard) {
+    await type(page, '#username', username, keyboard);
+    await type(page, '#password', pw, keyboard);
+    await submit(page, w.next, keyboard);
 }
 
 // The return parameter: only a local path survives, in the page and in
@@ -261,29 +261,42 @@ async function full(browser, c) {
     await ctx.close();
 }
 
-// The same pages in another language, briefly.
+// The same pages in another language, briefly; in English by keyboard
+// alone (Tab, typing, Enter), the focus visible on every control used.
 async function brief(browser, lang, c) {
     const w = WORDS[lang];
+    const kb = lang === 'en';
     const ctx = await browser.newContext({ locale: LOCALES[lang] });
     const page = await ctx.newPage();
+    const focus = async (selector) => {
+        if (kb) check(await tabTo(page, selector), `${lang}: keyboard focus is visible on ${selector}`);
+    };
     await page.goto(`${base}${APP}`);
     check(pathOf(page) === '/csam/login' && (await page.getAttribute('html', 'lang')) === lang,
           `${lang}: the protected page redirects to the login page, in ${lang}`);
     await visit(page, lang, 'login');
-    await password(page, w, c.username, `${c.password}-wrong`);
+    if (kb) {
+        await page.keyboard.press('Tab');
+        check(await page.locator('.skip-link').evaluate((el) => el === document.activeElement),
+              `${lang}: the skip link comes first`);
+        await focus('#username');
+    }
+    await password(page, w, c.username, `${c.password}-wrong`, kb);
     await visit(page, lang, 'login-wrong-password');
     skipMail();
-    await password(page, w, c.username, c.password);
+    await focus('#password');
+    await password(page, w, c.username, c.password, kb);
     await visit(page, lang, 'login-code');
     const code = (await nextMail(c.email, CODE_RE, 'login code'))[0];
     const bad = code === '000000' ? '111111' : '000000';
-    await type(page, '#code', bad);
-    await submit(page, w.cont);
+    await type(page, '#code', bad, kb);
+    await submit(page, w.cont, kb);
     check(w.attempts.test(await page.locator('#code-error').innerText().catch(() => '')),
           `${lang}: a wrong code shows the attempts left`);
     await visit(page, lang, 'login-code-wrong');
-    await type(page, '#code', code);
-    await submit(page, w.cont);
+    await focus('#code');
+    await type(page, '#code', code, kb);
+    await submit(page, w.cont, kb);
     check(pathOf(page) === APP, `${lang}: the code leads to the protected page`);
     await page.goto(`${base}/csam/keys`);
     check((await page.locator('table.keys').innerText().catch(() => '')).includes(w.keyName),
@@ -291,7 +304,8 @@ async function brief(browser, lang, c) {
     await visit(page, lang, 'keys');
     await page.goto(`${base}/csam/logout`);
     await visit(page, lang, 'logout-page');
-    await submit(page, w.logout);
+    await focus(`button:text-is("${w.logout}")`);
+    await submit(page, w.logout, kb);
     check((await page.locator('.notice[role="status"]').innerText().catch(() => '')).trim() === w.loggedOut,
           `${lang}: logout says so`);
     await visit(page, lang, 'logged-out');
