@@ -28,14 +28,16 @@
 set -eu
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
-builddir=${CSAM_BUILDDIR:-$(pwd)}
-builddir=$(cd "$builddir" && pwd)
 moddir=/usr/lib/apache2/modules
 
 need() {
     echo "protected.sh: $*" >&2
     exit 2
 }
+
+builddir=${CSAM_BUILDDIR:-$(pwd)}
+builddir=$(cd "$builddir" 2>/dev/null && pwd) ||
+    need "no build directory ${CSAM_BUILDDIR:-}: set CSAM_BUILDDIR"
 
 command -v wrk >/dev/null 2>&1 || need "wrk not found (Debian package wrk)"
 command -v curl >/dev/null 2>&1 || need "curl not found (Debian package curl)"
