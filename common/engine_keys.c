@@ -143,8 +143,7 @@ static csam_result csam_keys_finish(csam_engine *engine, csam_result res)
 /* A notice about a key ("key_activated", "key_deactivated"). */
 static csam_result csam_keys_notice(csam_engine *engine,
                                     const struct csam_keys_account *acc,
-                                    const char *kind,
-                                    enum csam_key_type type)
+                                    const char *kind, enum csam_key_type type)
 {
     struct csam_tvar vars[3];
 
@@ -160,8 +159,7 @@ static csam_result csam_keys_notice(csam_engine *engine,
 
 static csam_result csam_keys_audit(csam_engine *engine,
                                    const struct csam_keys_account *acc,
-                                   const char *action,
-                                   enum csam_key_type type,
+                                   const char *action, enum csam_key_type type,
                                    const char *source)
 {
     char detail[64];
@@ -262,9 +260,9 @@ csam_result csam_engine_key_add(csam_engine *engine, const char *source,
     owner.account_id = account.id;
     owner.username = account.username;
     owner.handle = NULL;
-    res = csam_challenge_issue(engine, &owner, key_id,
-                               CSAM_CHALLENGE_KEY_CONFIRM, key_type, source,
-                               code);
+    res =
+        csam_challenge_issue(engine, &owner, key_id, CSAM_CHALLENGE_KEY_CONFIRM,
+                             key_type, source, code);
     if (res == CSAM_OK)
         res = csam_keys_audit(engine, &account, "key.added", key_type, source);
     if (res == CSAM_OK) {
@@ -296,8 +294,7 @@ static const struct csam_store_stmt csam_keys_stmt_activate = {
 csam_result csam_engine_key_confirm(csam_engine *engine, const char *source,
                                     const char *username,
                                     enum csam_key_type key_type,
-                                    const char *code,
-                                    struct csam_attempts *att)
+                                    const char *code, struct csam_attempts *att)
 {
     char keytext[CSAM_STORE_INT_SIZE];
     struct csam_challenge_owner owner;
@@ -333,8 +330,8 @@ csam_result csam_engine_key_confirm(csam_engine *engine, const char *source,
         return commit == CSAM_OK ? res : commit;
     }
     p[0] = csam_store_int(pending, keytext);
-    res = csam_store_exec(engine->deps.store, &csam_keys_stmt_activate, p,
-                          &rows);
+    res =
+        csam_store_exec(engine->deps.store, &csam_keys_stmt_activate, p, &rows);
     if (res == CSAM_OK && csam_store_affected(rows) != 1)
         res = CSAM_ERR_STATE;
     csam_store_rows_free(rows);
@@ -363,8 +360,7 @@ static const struct csam_store_stmt csam_keys_stmt_deactivate = {
     " WHERE account_id = $1 AND type = $2 AND status = 'active')",
     2, 0};
 
-csam_result csam_engine_key_deactivate(csam_engine *engine,
-                                       const char *source,
+csam_result csam_engine_key_deactivate(csam_engine *engine, const char *source,
                                        const char *username,
                                        enum csam_key_type key_type)
 {
@@ -419,8 +415,7 @@ static const struct csam_store_stmt csam_keys_stmt_password = {
     " SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM s)",
     4, 0};
 
-csam_result csam_engine_password_change(csam_engine *engine,
-                                        const char *source,
+csam_result csam_engine_password_change(csam_engine *engine, const char *source,
                                         const char *username,
                                         const char *current,
                                         const char *password,
@@ -469,8 +464,8 @@ csam_result csam_engine_password_change(csam_engine *engine,
         return res;
     if (chk.account_id == 0)
         return CSAM_ERR_BAD_CREDENTIALS; /* not reachable: no hash to match */
-    res = csam_login_settle(engine, &chk, "password.accepted", username,
-                            source);
+    res =
+        csam_login_settle(engine, &chk, "password.accepted", username, source);
     if (res != CSAM_OK)
         return res;
     argon.t_cost = (uint32_t)cfg->argon2_t_cost;
@@ -488,8 +483,8 @@ csam_result csam_engine_password_change(csam_engine *engine,
     p[2] = have_keep ? csam_store_bytes(keep, sizeof(keep))
                      : csam_store_text(NULL);
     p[3] = csam_store_text(csam_engine_source(source));
-    res = csam_store_exec(engine->deps.store, &csam_keys_stmt_password, p,
-                          &rows);
+    res =
+        csam_store_exec(engine->deps.store, &csam_keys_stmt_password, p, &rows);
     if (res == CSAM_OK && csam_store_int64(rows, 0, 0, 0) != 1)
         res = CSAM_ERR_NOT_FOUND;
     csam_store_rows_free(rows);

@@ -158,7 +158,8 @@ static const struct csam_store_stmt csam_login_stmt_settle = {
 /* The same, and the login flow ($7 its handle's hash, $8 its lifetime). */
 static const struct csam_store_stmt csam_login_stmt_open = {
     "csam_login_open",
-    CSAM_LOGIN_SETTLE_SQL ","
+    CSAM_LOGIN_SETTLE_SQL
+    ","
     " f AS (INSERT INTO csam_flows (handle_hash, kind, step, account_id,"
     " expires_at) VALUES ($7::bytea, 'login', 'key', $4::bigint,"
     " now() + make_interval(secs => $8::integer)) RETURNING id)"
@@ -195,10 +196,9 @@ static csam_result csam_login_failed(csam_engine *engine,
 
     if (res != CSAM_OK)
         return res;
-    return csam_audit_write(engine->deps.store,
-                            chk->account_id != 0 ? username : NULL,
-                            "login.password_failed", 0, chk->account_id,
-                            source, NULL);
+    return csam_audit_write(
+        engine->deps.store, chk->account_id != 0 ? username : NULL,
+        "login.password_failed", 0, chk->account_id, source, NULL);
 }
 
 csam_result csam_login_check(csam_engine *engine, const char *source,
@@ -233,8 +233,8 @@ csam_result csam_login_check(csam_engine *engine, const char *source,
     if (res != CSAM_OK)
         return res;
 
-    res = csam_engine_hash_named(engine, CSAM_PURPOSE_FLOW_HANDLE,
-                                 "login_name", "", username, out->name_hash);
+    res = csam_engine_hash_named(engine, CSAM_PURPOSE_FLOW_HANDLE, "login_name",
+                                 "", username, out->name_hash);
     if (res != CSAM_OK)
         return res;
     threshold = csam_login_clamp(cfg->lockout_threshold, 1, 1000);
@@ -245,11 +245,11 @@ csam_result csam_login_check(csam_engine *engine, const char *source,
                                                                     : NULL);
     p[1] = csam_store_bytes(out->name_hash, CSAM_HASH_LEN);
     p[2] = csam_store_int(threshold, thr);
-    p[3] = csam_store_int(
-        csam_login_clamp(cfg->lockout_duration, 1, 7 * 86400), dur);
+    p[3] = csam_store_int(csam_login_clamp(cfg->lockout_duration, 1, 7 * 86400),
+                          dur);
     p[4] = csam_store_int(threshold / 2, half);
-    res = csam_store_exec(engine->deps.store, &csam_login_stmt_charge, p,
-                          &rows);
+    res =
+        csam_store_exec(engine->deps.store, &csam_login_stmt_charge, p, &rows);
     if (res != CSAM_OK)
         return res;
     if (csam_store_int64(rows, 0, 4, 0) == 0) {
@@ -313,8 +313,7 @@ csam_result csam_login_check(csam_engine *engine, const char *source,
 
 /* ---- the login steps --------------------------------------------------- */
 
-csam_result csam_engine_login_password(csam_engine *engine,
-                                       const char *source,
+csam_result csam_engine_login_password(csam_engine *engine, const char *source,
                                        const char *username,
                                        const char *password,
                                        char handle[CSAM_TOKEN_SIZE],
@@ -401,7 +400,7 @@ struct csam_login_flow {
     int64_t key_id;
     unsigned keys;
     long locked_for;
-    int confirm;                     /* a key was chosen before */
+    int confirm; /* a key was chosen before */
     enum csam_key_type chosen;
     char username[CSAM_USERNAME_BUFSIZE];
     char email[CSAM_EMAIL_MAX + 1];
@@ -414,8 +413,7 @@ static void csam_login_copy(char *dst, size_t size, const char *src)
     snprintf(dst, size, "%s", src != NULL ? src : "");
 }
 
-static csam_result csam_login_flow_lock(csam_engine *engine,
-                                        const char *handle,
+static csam_result csam_login_flow_lock(csam_engine *engine, const char *handle,
                                         enum csam_key_type key_type,
                                         struct csam_login_flow *out)
 {
@@ -425,8 +423,8 @@ static csam_result csam_login_flow_lock(csam_engine *engine,
     csam_result res;
 
     memset(out, 0, sizeof(*out));
-    res = csam_engine_hash(engine, CSAM_PURPOSE_FLOW_HANDLE, "login", 0,
-                           handle, hash);
+    res = csam_engine_hash(engine, CSAM_PURPOSE_FLOW_HANDLE, "login", 0, handle,
+                           hash);
     if (res != CSAM_OK)
         return res;
     p[0] = csam_store_bytes(hash, sizeof(hash));
@@ -462,8 +460,7 @@ static csam_result csam_login_flow_lock(csam_engine *engine,
  * its audit row and its mail; the flow moves to "confirm". */
 static csam_result csam_login_send_code(csam_engine *engine,
                                         const struct csam_login_flow *flow,
-                                        const char *handle,
-                                        const char *source)
+                                        const char *handle, const char *source)
 {
     char code[CSAM_ENGINE_CODE_SIZE] = "";
     char minutes[CSAM_STORE_INT_SIZE];
@@ -475,8 +472,8 @@ static csam_result csam_login_send_code(csam_engine *engine,
     owner.username = flow->username;
     owner.handle = handle;
     res = csam_challenge_issue(engine, &owner, flow->key_id,
-                               CSAM_CHALLENGE_WEB_LOGIN, CSAM_KEY_EMAIL,
-                               source, code);
+                               CSAM_CHALLENGE_WEB_LOGIN, CSAM_KEY_EMAIL, source,
+                               code);
     if (res == CSAM_OK)
         res = csam_audit_write(engine->deps.store, flow->username,
                                "challenge.issued", 0, flow->account_id, source,
@@ -497,8 +494,7 @@ static csam_result csam_login_send_code(csam_engine *engine,
     return res;
 }
 
-csam_result csam_engine_login_challenge(csam_engine *engine,
-                                        const char *source,
+csam_result csam_engine_login_challenge(csam_engine *engine, const char *source,
                                         const char *handle,
                                         enum csam_key_type key_type,
                                         struct csam_attempts *att)

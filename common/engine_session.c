@@ -50,13 +50,12 @@ static csam_result csam_session_hash(csam_engine *engine, const char *cookie,
 {
     if (cookie == NULL || !csam_token_valid(cookie))
         return CSAM_ERR_EXPIRED;
-    return csam_engine_hash(engine, CSAM_PURPOSE_SESSION, "session", 0,
-                            cookie, out);
+    return csam_engine_hash(engine, CSAM_PURPOSE_SESSION, "session", 0, cookie,
+                            out);
 }
 
 csam_result csam_engine_session_check(csam_engine *engine, const char *cookie,
-                                      int touch,
-                                      struct csam_session_info *out)
+                                      int touch, struct csam_session_info *out)
 {
     unsigned char hash[CSAM_HASH_LEN];
     struct csam_store_param p[2];
@@ -119,6 +118,5 @@ csam_result csam_engine_session_end(csam_engine *engine, const char *source,
         return res;
     p[0] = csam_store_bytes(hash, sizeof(hash));
     p[1] = csam_store_text(csam_engine_source(source));
-    return csam_store_exec(engine->deps.store, &csam_session_stmt_end, p,
-                           NULL);
+    return csam_store_exec(engine->deps.store, &csam_session_stmt_end, p, NULL);
 }

@@ -78,8 +78,7 @@ static void wrong_of(const char *code, char *wrong)
 }
 
 static void login_to_code(const struct csam_test_citizen *c, const char *src,
-                          char handle[CSAM_TOKEN_SIZE], char *code,
-                          size_t size)
+                          char handle[CSAM_TOKEN_SIZE], char *code, size_t size)
 {
     csam_test_login_to_code(&ctx, c, src, handle, code, size);
 }
@@ -110,8 +109,8 @@ static void test_login_success(void **state)
                          " WHERE username = $1)",
                          c.username),
                      1);
-    assert_int_equal(csam_engine_login_verify(ctx.engine, "192.0.2.50",
-                                              handle, code, &t, &att),
+    assert_int_equal(csam_engine_login_verify(ctx.engine, "192.0.2.50", handle,
+                                              code, &t, &att),
                      CSAM_OK);
     assert_true(csam_token_valid(t.cookie));
     assert_string_equal(t.info.username, c.username);
@@ -131,9 +130,9 @@ static void test_login_success(void **state)
     assert_int_equal(sql("SELECT count(*) FROM csam_password_failures", NULL),
                      0);
     /* the handle is used up; the code too */
-    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle, code,
-                                              &t2, &att),
-                     CSAM_ERR_EXPIRED);
+    assert_int_equal(
+        csam_engine_login_verify(ctx.engine, NULL, handle, code, &t2, &att),
+        CSAM_ERR_EXPIRED);
     assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
                                                  CSAM_KEY_EMAIL, &att),
                      CSAM_ERR_EXPIRED);
@@ -174,8 +173,8 @@ static void test_login_success(void **state)
         assert_int_equal(csam_store_round_trips(ctx.store) - trips, 4);
         trips = csam_store_round_trips(ctx.store);
         assert_int_equal(csam_engine_login_password(ctx.engine, "192.0.2.50",
-                                                    c.username, c.password,
-                                                    h2, &types, &att),
+                                                    c.username, c.password, h2,
+                                                    &types, &att),
                          CSAM_OK);
         print_message("statements per login_password: %lu\n",
                       csam_store_round_trips(ctx.store) - trips);
@@ -185,8 +184,8 @@ static void test_login_success(void **state)
      * statement now that it is prepared */
     login_to_code(&c, "192.0.2.50", handle, code, sizeof(code));
     trips = csam_store_round_trips(ctx.store);
-    assert_int_equal(csam_engine_login_verify(ctx.engine, "192.0.2.50",
-                                              handle, code, &t2, &att),
+    assert_int_equal(csam_engine_login_verify(ctx.engine, "192.0.2.50", handle,
+                                              code, &t2, &att),
                      CSAM_OK);
     print_message("statements per login_verify: %lu\n",
                   csam_store_round_trips(ctx.store) - trips);
@@ -226,8 +225,8 @@ static void test_login_failures(void **state)
     active_citizen(&other, "lother");
     /* wrong password, unknown name: one answer */
     assert_int_equal(csam_engine_login_password(ctx.engine, NULL, c.username,
-                                                "not-the-password-1",
-                                                handle, &types, &att),
+                                                "not-the-password-1", handle,
+                                                &types, &att),
                      CSAM_ERR_BAD_CREDENTIALS);
     assert_int_equal(att.retry_after, 0);
     assert_string_equal(handle, "");
@@ -244,9 +243,9 @@ static void test_login_failures(void **state)
                                                 c.password, handle, &types,
                                                 &att),
                      CSAM_ERR_BAD_CREDENTIALS);
-    assert_int_equal(csam_engine_login_password(ctx.engine, NULL,
-                                                "bad\xff\xfe", c.password,
-                                                handle, &types, &att),
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, "bad\xff\xfe",
+                                                c.password, handle, &types,
+                                                &att),
                      CSAM_ERR_BAD_CREDENTIALS);
     memset(longname, 'a', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
@@ -284,9 +283,9 @@ static void test_login_failures(void **state)
                                                 &att),
                      CSAM_OK);
     /* no key chosen yet; keys the account does not have; bad handles */
-    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle,
-                                              "123456", &t, &att),
-                     CSAM_ERR_STATE);
+    assert_int_equal(
+        csam_engine_login_verify(ctx.engine, NULL, handle, "123456", &t, &att),
+        CSAM_ERR_STATE);
     assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
                                                  CSAM_KEY_TOTP, &att),
                      CSAM_ERR_INVALID);
@@ -296,9 +295,9 @@ static void test_login_failures(void **state)
     assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, "x",
                                                  CSAM_KEY_EMAIL, &att),
                      CSAM_ERR_EXPIRED);
-    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, NULL, "1",
-                                              &t, &att),
-                     CSAM_ERR_EXPIRED);
+    assert_int_equal(
+        csam_engine_login_verify(ctx.engine, NULL, NULL, "1", &t, &att),
+        CSAM_ERR_EXPIRED);
     /* an activation handle is no login handle */
     assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, c.handle,
                                                  CSAM_KEY_EMAIL, &att),
@@ -327,9 +326,9 @@ static void test_login_failures(void **state)
                          " csam_accounts WHERE username = $1)",
                          c.username),
                      1);
-    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle2, code,
-                                              &t, &att),
-                     CSAM_ERR_BAD_CODE);
+    assert_int_equal(
+        csam_engine_login_verify(ctx.engine, NULL, handle2, code, &t, &att),
+        CSAM_ERR_BAD_CODE);
     assert_int_equal(att.attempts_left, 4);
     /* wrong codes count on the code and the account */
     wrong_of(code, wrong);
@@ -352,9 +351,9 @@ static void test_login_failures(void **state)
     /* and the right one, typed with a space, still works */
     memmove(code + 4, code + 3, strlen(code + 3) + 1);
     code[3] = ' ';
-    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle, code,
-                                              &t, &att),
-                     CSAM_OK);
+    assert_int_equal(
+        csam_engine_login_verify(ctx.engine, NULL, handle, code, &t, &att),
+        CSAM_OK);
     assert_int_equal(sql("SELECT failures FROM csam_accounts"
                          " WHERE username = $1",
                          c.username),
@@ -395,19 +394,17 @@ static void test_login_timing(void **state)
             if ((i + j) % 2 == 0) {
                 snprintf(name, sizeof(name), "nobody%d", i);
                 t0 = now_ms();
-                assert_int_equal(
-                    csam_engine_login_password(ctx.engine, "192.0.2.70", name,
-                                               c.password, handle, &types,
-                                               &att),
-                    CSAM_ERR_BAD_CREDENTIALS);
+                assert_int_equal(csam_engine_login_password(
+                                     ctx.engine, "192.0.2.70", name, c.password,
+                                     handle, &types, &att),
+                                 CSAM_ERR_BAD_CREDENTIALS);
                 unknown[i] = now_ms() - t0;
             } else {
                 t0 = now_ms();
-                assert_int_equal(
-                    csam_engine_login_password(ctx.engine, "192.0.2.70",
-                                               c.username, "Wrong-password-42",
-                                               handle, &types, &att),
-                    CSAM_ERR_BAD_CREDENTIALS);
+                assert_int_equal(csam_engine_login_password(
+                                     ctx.engine, "192.0.2.70", c.username,
+                                     "Wrong-password-42", handle, &types, &att),
+                                 CSAM_ERR_BAD_CREDENTIALS);
                 known[i] = now_ms() - t0;
             }
         }
@@ -432,10 +429,10 @@ static void test_login_timing(void **state)
                   "unknown name %.1f ms (ratio of medians %.3f, median of "
                   "pair ratios %.3f), right password %.1f ms (Argon2id "
                   "m=%ld t=%ld p=%ld)\n",
-                  TIMING_RUNS, known[TIMING_RUNS / 2],
-                  unknown[TIMING_RUNS / 2], ratio, pairs[TIMING_RUNS / 2],
-                  right[TIMING_RUNS / 2], ctx.config.argon2_m_cost,
-                  ctx.config.argon2_t_cost, ctx.config.argon2_parallelism);
+                  TIMING_RUNS, known[TIMING_RUNS / 2], unknown[TIMING_RUNS / 2],
+                  ratio, pairs[TIMING_RUNS / 2], right[TIMING_RUNS / 2],
+                  ctx.config.argon2_m_cost, ctx.config.argon2_t_cost,
+                  ctx.config.argon2_parallelism);
     assert_true(pairs[TIMING_RUNS / 2] > 0.8 && pairs[TIMING_RUNS / 2] < 1.2);
     ctx.config.lockout_threshold = 10;
 }
@@ -618,12 +615,12 @@ static void test_code_failures_kept(void **state)
     no_cooldown();
     active_citizen(&c, "keep");
     login_to_code(&c, NULL, handle, code, sizeof(code));
-    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle,
-                                              "000000", &t, &att),
-                     CSAM_ERR_BAD_CODE);
-    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle,
-                                              "000001", &t, &att),
-                     CSAM_ERR_BAD_CODE);
+    assert_int_equal(
+        csam_engine_login_verify(ctx.engine, NULL, handle, "000000", &t, &att),
+        CSAM_ERR_BAD_CODE);
+    assert_int_equal(
+        csam_engine_login_verify(ctx.engine, NULL, handle, "000001", &t, &att),
+        CSAM_ERR_BAD_CODE);
     assert_int_equal(csam_engine_login_password(ctx.engine, NULL, c.username,
                                                 c.password, handle, &types,
                                                 &att),
@@ -669,9 +666,9 @@ static void test_purpose_binding(void **state)
     (void)state;
     no_cooldown();
     active_citizen(&c, "bind");
-    snprintf(acc, sizeof(acc), "%lld",
-             sql("SELECT id FROM csam_accounts WHERE username = $1",
-                 c.username));
+    snprintf(
+        acc, sizeof(acc), "%lld",
+        sql("SELECT id FROM csam_accounts WHERE username = $1", c.username));
     assert_int_equal(csam_engine_pam_begin(ctx.engine, c.username,
                                            CSAM_KEY_EMAIL, NULL, &ch, &att),
                      CSAM_OK);
@@ -696,9 +693,9 @@ static void test_purpose_binding(void **state)
                          acc),
                      2);
     if (strcmp(pam, web) != 0)
-        assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle,
-                                                  pam, &t, &att),
-                         CSAM_ERR_BAD_CODE);
+        assert_int_equal(
+            csam_engine_login_verify(ctx.engine, NULL, handle, pam, &t, &att),
+            CSAM_ERR_BAD_CODE);
     /* the newest planted row is the PAM code's; supersede it and try the
      * key code's */
     assert_int_equal(sql("UPDATE csam_challenges SET superseded_at = now()"
@@ -708,9 +705,9 @@ static void test_purpose_binding(void **state)
                          acc),
                      1);
     if (strcmp(key, web) != 0)
-        assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle,
-                                                  key, &t, &att),
-                         CSAM_ERR_BAD_CODE);
+        assert_int_equal(
+            csam_engine_login_verify(ctx.engine, NULL, handle, key, &t, &att),
+            CSAM_ERR_BAD_CODE);
     csam_wipe(key, sizeof(key));
 }
 

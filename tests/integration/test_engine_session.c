@@ -124,9 +124,8 @@ static void test_session_expiry(void **state)
     assert_int_equal(csam_engine_session_check(ctx.engine, e.cookie, 1, &info),
                      CSAM_ERR_EXPIRED);
     /* logout: dead for every node at once, and twice is fine */
-    assert_int_equal(csam_engine_session_end(ctx.engine, "192.0.2.80",
-                                             d.cookie),
-                     CSAM_OK);
+    assert_int_equal(
+        csam_engine_session_end(ctx.engine, "192.0.2.80", d.cookie), CSAM_OK);
     assert_int_equal(csam_engine_session_check(ctx.engine, d.cookie, 1, &info),
                      CSAM_ERR_EXPIRED);
     assert_int_equal(csam_engine_session_end(ctx.engine, NULL, d.cookie),
