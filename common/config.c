@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 #include "mail.h"
 #include "sms.h"
 #include "totp_key.h"
@@ -592,8 +593,10 @@ static csam_result csam_config_check_file(int fd, const char *path,
     struct stat st;
 
     if (fstat(fd, &st) != 0) {
+        char ebuf[128];
+
         csam_config_error(err, errlen, "%s: cannot stat: %s", path,
-                          strerror(errno));
+                          csam_log_errno(errno, ebuf, sizeof(ebuf)));
         return CSAM_ERR_IO;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -635,8 +638,10 @@ csam_result csam_config_load(struct csam_config *cfg, const char *path,
     }
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
+        char ebuf[128];
+
         csam_config_error(err, errlen, "%s: cannot open: %s", path,
-                          strerror(errno));
+                          csam_log_errno(errno, ebuf, sizeof(ebuf)));
         return CSAM_ERR_IO;
     }
     res = csam_config_check_file(fd, path, require_secure, err, errlen);

@@ -22,6 +22,7 @@
 #include <openssl/rand.h>
 
 #include "crypto.h"
+#include "log.h"
 
 #define CSAM_SEAL_NONCE_LEN 12
 #define CSAM_SEAL_TAG_LEN 16
@@ -196,8 +197,10 @@ static csam_result csam_secret_check_fd(int fd, const char *path, char *err,
     struct stat st;
 
     if (fstat(fd, &st) != 0) {
+        char ebuf[128];
+
         csam_secret_error(err, errlen, "%s: cannot stat: %s", path,
-                          strerror(errno));
+                          csam_log_errno(errno, ebuf, sizeof(ebuf)));
         return CSAM_ERR_IO;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -251,8 +254,10 @@ csam_result csam_secret_load(const char *path, csam_secret **out,
      * server; it is refused as not a regular file. */
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
+        char ebuf[128];
+
         csam_secret_error(err, errlen, "%s: cannot open: %s", path,
-                          strerror(errno));
+                          csam_log_errno(errno, ebuf, sizeof(ebuf)));
         return CSAM_ERR_IO;
     }
     res = csam_secret_check_fd(fd, path, err, errlen);

@@ -6,6 +6,8 @@
 #ifndef CSAM_COMMON_LOG_H
 #define CSAM_COMMON_LOG_H
 
+#include <stddef.h>
+
 enum csam_log_level {
     CSAM_LOG_ERR = 3,   /* same numbers as syslog(3) priorities */
     CSAM_LOG_WARNING = 4,
@@ -30,5 +32,10 @@ void csam_log(const struct csam_logger *logger, enum csam_log_level level,
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+
+/* The text of errnum in buf (len bytes), for messages: strerror() shares
+ * one buffer between threads, and PAM hosts and httpd's workers are
+ * threaded.  Returns buf. */
+const char *csam_log_errno(int errnum, char *buf, size_t len);
 
 #endif
