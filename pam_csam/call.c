@@ -59,6 +59,27 @@ csam_result csam_call_start(pam_handle_t *pamh, int argc, const char **argv,
     return CSAM_OK;
 }
 
+/* The engine says CSAM_ERR_NOT_FOUND both for "no account" and for "an
+ * account, but no key this call can use" (none allowed by key=, or an
+ * SMS key with no SMS transport).  Only the first may become PAM_IGNORE.
+ * The probe allows every type, so it finds any active key the account
+ * has; an account locked for a while has one too. */
+csam_result csam_call_key_missing(csam_engine *engine, const char *user,
+                                  csam_result res)
+{
+    struct csam_attempts att = {-1, 0};
+    csam_result probe;
+
+    if (res != CSAM_ERR_NOT_FOUND || engine == NULL)
+        return res;
+    probe = csam_engine_account_check(engine, user, CSAM_KEY_ALL, &att);
+    if (probe == CSAM_ERR_NOT_FOUND)
+        return res;
+    if (probe == CSAM_OK || probe == CSAM_ERR_LOCKED)
+        return CSAM_ERR_STATE;
+    return probe;
+}
+
 /* Tell the session which key was used, as mod_csam tells a backend
  * (CSAM_KEY, CSAM_AUTH_TIME).  A failure here is logged, not fatal: the
  * code was right. */
@@ -111,8 +132,19 @@ void csam_call_log_auth(pam_handle_t *pamh, enum csam_status_stage stage,
                    "attempts exhausted for the code of user %s", user);
     else if (res == CSAM_ERR_NOT_FOUND && stage == CSAM_STATUS_BEGIN)
         pam_syslog(pamh, nullok ? LOG_INFO : LOG_NOTICE,
-                   "no CSAM account with a usable key for this user%s",
+                   "no CSAM account with an active key for this user%s",
                    nullok ? " (nullok)" : "");
+    else if (res == CSAM_ERR_STATE && stage == CSAM_STATUS_BEGIN)
+        pam_syslog(pamh, LOG_NOTICE,
+                   "user %s has no active key of a type this service "
+                   "accepts (key=, or SMS without sms_transport)",
+                   user);
+    else if (res == CSAM_ERR_MAIL && stage == CSAM_STATUS_BEGIN)
+        pam_syslog(pamh, LOG_ERR,
+                   "cannot send the security code of user %s: the %s "
+                   "failed",
+                   user,
+                   ch->key_type == CSAM_KEY_SMS ? "SMS gateway" : "mail relay");
     else if (stage != CSAM_STATUS_SETUP)
         pam_syslog(pamh, LOG_NOTICE, "authentication of user %s failed: %s",
                    user, csam_result_name(res));
@@ -129,8 +161,13 @@ void csam_call_log_account(pam_handle_t *pamh, enum csam_status_stage stage,
                    user, att->retry_after);
     else if (res == CSAM_ERR_NOT_FOUND)
         pam_syslog(pamh, nullok ? LOG_INFO : LOG_NOTICE,
-                   "no CSAM account with a usable key for this user%s",
+                   "no CSAM account with an active key for this user%s",
                    nullok ? " (nullok)" : "");
+    else if (res == CSAM_ERR_STATE)
+        pam_syslog(pamh, LOG_NOTICE,
+                   "user %s has no active key of a type this service "
+                   "accepts",
+                   user);
     else if (res != CSAM_OK && stage != CSAM_STATUS_SETUP)
         pam_syslog(pamh, LOG_NOTICE, "account check of user %s failed: %s",
                    user, csam_result_name(res));

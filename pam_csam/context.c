@@ -1,7 +1,8 @@
 /*
  * Building and tearing down libcsam for one PAM call.  The order matters:
  * csam.conf first (it names everything else), then the secret (no point
- * connecting when codes cannot be hashed), then the database.
+ * connecting when codes cannot be hashed), then the SMS settings, then
+ * the database.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,10 @@
 #include "config.h"
 #include "context.h"
 #include "crypto.h"
+#include "keytype.h"
 #include "log.h"
 #include "mail.h"
+#include "sms.h"
 #include "store.h"
 
 struct csam_context {
@@ -24,6 +27,7 @@ struct csam_context {
     csam_secret *secret;
     csam_store *store;
     struct csam_smtp smtp;     /* points into config */
+    struct csam_sms sms;       /* points into config; CSAM_SMS_NONE: off */
     struct csam_logger logger; /* ctx is this context */
     csam_engine *engine;       /* NULL while released */
 };
@@ -58,6 +62,31 @@ static csam_result csam_context_load_config(struct csam_context *ctx,
         pam_syslog(ctx->pamh, LOG_ERR, "refusing the configuration: %s",
                    err[0] != '\0' ? err : csam_result_name(res));
     return res;
+}
+
+/* The SMS transport, checked across keys (sms_url for http, sms_command
+ * for command).  key=sms with no transport can only ever refuse, so it
+ * is a configuration error, said once here rather than as a puzzling
+ * "no usable key" for every user. */
+static csam_result csam_context_sms(struct csam_context *ctx,
+                                    const struct csam_options *opts)
+{
+    char err[CSAM_SMS_ERRLEN];
+    csam_result res;
+
+    err[0] = '\0';
+    res = csam_sms_from_config(&ctx->config, &ctx->sms, err, sizeof(err));
+    if (res != CSAM_OK) {
+        pam_syslog(ctx->pamh, LOG_ERR, "refusing the SMS settings: %s",
+                   err[0] != '\0' ? err : csam_result_name(res));
+        return res;
+    }
+    if (opts->keys == CSAM_KEY_SMS && ctx->sms.transport == CSAM_SMS_NONE) {
+        pam_syslog(ctx->pamh, LOG_ERR,
+                   "key=sms, but the configuration sets no sms_transport");
+        return CSAM_ERR_CONFIG;
+    }
+    return CSAM_OK;
 }
 
 /* The connection and the engine over it: made for each step that needs
@@ -132,7 +161,9 @@ csam_result csam_context_open(pam_handle_t *pamh,
     ctx->smtp.relay = ctx->config.mail_relay;
     ctx->smtp.from = ctx->config.mail_from;
     ctx->smtp.timeout = ctx->config.mail_timeout;
-    res = csam_context_connect(ctx, 1);
+    res = csam_context_sms(ctx, opts);
+    if (res == CSAM_OK)
+        res = csam_context_connect(ctx, 1);
 
 out:
     if (res != CSAM_OK) {

@@ -1,7 +1,7 @@
 /*
  * Everything one PAM call needs from libcsam: csam.conf, the secret, a
- * database connection, the SMTP sender and an engine over them.  Made at
- * the start of each pam_sm_* call and freed before it returns, so nothing
+ * database connection, the SMTP and SMS senders and an engine over them.  Made
+ * at the start of each pam_sm_* call and freed before it returns, so nothing
  * outlives the call: no connection shared across fork(), no state shared
  * between threads, nothing left behind in a long-running host.
  */
@@ -17,9 +17,11 @@
 struct csam_context;
 
 /* Read opts->config (it must be owned by root and writable by nobody
- * else), check it, load the secret, connect to the database and make the
- * engine.  Each failure is logged once through pam_syslog (file and line
- * for a bad csam.conf; never a secret).  The caller owns *out and frees it
+ * else), check it, load the secret, take the SMS transport from it (with
+ * sms_transport none the engine uses no SMS key, and key=sms is refused),
+ * connect to the database and make the engine.  Each failure is logged
+ * once through pam_syslog (file and line for a bad csam.conf; never a
+ * secret).  The caller owns *out and frees it
  * with csam_context_free().
  * Errors: CSAM_ERR_IO, CSAM_ERR_INSECURE, CSAM_ERR_CONFIG, CSAM_ERR_DB,
  * CSAM_ERR_SCHEMA, CSAM_ERR_CRYPTO, CSAM_ERR_NOMEM. */

@@ -1,9 +1,9 @@
 /*
- * pam_csam: a CSAM key (an e-mailed code, or another active key) as a
- * second factor for Linux-PAM (DESIGN 3.4).  This file holds only the
- * pam_sm_* entry points; options.c parses arguments, call.c checks the
- * user and writes the log, context.c builds libcsam, conv.c talks to the
- * user, status.c maps results.
+ * pam_csam: a CSAM key (a code sent by e-mail or SMS, or the code of the
+ * user's authenticator app) as a second factor for Linux-PAM (DESIGN
+ * 3.4).  This file holds only the pam_sm_* entry points; options.c parses
+ * arguments, call.c checks the user and writes the log, context.c builds
+ * libcsam, conv.c talks to the user, status.c maps results.
  *
  * Each call stands alone: no globals, nothing kept between calls, every
  * path through one exit (out:) where the result is mapped once.
@@ -52,8 +52,10 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     stage = CSAM_STATUS_BEGIN;
     res = csam_engine_pam_begin(csam_context_engine(ctx), user, opts.keys,
                                 source, &ch, &att);
-    if (res != CSAM_OK)
+    if (res != CSAM_OK) {
+        res = csam_call_key_missing(csam_context_engine(ctx), user, res);
         goto out;
+    }
     if (opts.debug)
         pam_syslog(pamh, LOG_DEBUG, "user %s: key %s, %s, from %s", user,
                    csam_key_type_name(ch.key_type),
@@ -131,6 +133,8 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
     stage = CSAM_STATUS_ACCOUNT;
     res = csam_engine_account_check(csam_context_engine(ctx), user, opts.keys,
                                     &att);
+    if (res != CSAM_OK && opts.keys != CSAM_KEY_ALL)
+        res = csam_call_key_missing(csam_context_engine(ctx), user, res);
 
 out:
     csam_context_free(ctx);

@@ -21,6 +21,15 @@ int csam_status_map(enum csam_status_stage stage, csam_result res, int nullok)
         if (stage == CSAM_STATUS_VERIFY)
             return PAM_AUTH_ERR;
         return nullok ? PAM_IGNORE : PAM_USER_UNKNOWN;
+    case CSAM_ERR_STATE:
+        /* A CSAM account whose active keys are all of types this stack
+         * cannot use (key=, or SMS without a transport): it has a second
+         * factor, so nullok must not skip it, and the user did nothing
+         * wrong: the service cannot reach the key (pam(3) has no
+         * PAM_USER_UNKNOWN for "known, but not here").  pam_sm_acct_mgmt
+         * has no PAM_AUTHINFO_UNAVAIL: it refuses. */
+        return stage == CSAM_STATUS_ACCOUNT ? PAM_PERM_DENIED
+                                            : PAM_AUTHINFO_UNAVAIL;
     case CSAM_ERR_BAD_CODE: return PAM_AUTH_ERR;
     case CSAM_ERR_EXPIRED:
         return stage == CSAM_STATUS_ACCOUNT ? PAM_ACCT_EXPIRED : PAM_AUTH_ERR;

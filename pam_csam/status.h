@@ -2,7 +2,9 @@
  * The one place where libcsam results become PAM return values
  * (DESIGN 3.4), and where failing closed is decided: only CSAM_OK gives
  * PAM_SUCCESS, only "no CSAM account" may become PAM_IGNORE (nullok), and
- * everything not named below is a failure.
+ * everything not named below is a failure.  pam_csam passes CSAM_ERR_STATE
+ * for an account that exists but has no active key the stack allows
+ * (call.h, csam_call_key_missing).
  */
 #ifndef CSAM_PAM_STATUS_H
 #define CSAM_PAM_STATUS_H

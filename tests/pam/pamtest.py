@@ -1,9 +1,11 @@
 """Shared harness of the pam_csam integration tests (tests/pam/test_*.py).
 
 The tests run under tests/lib/run-with-services, which provides a
-throwaway PostgreSQL (schema installed) and an SMTP server storing mail in
-a Maildir.  This module writes a csam.conf and PAM service files into a
-temporary directory, enrols accounts with tests/lib/csam-enrol, and runs
+throwaway PostgreSQL (schema installed), an SMTP server storing mail in
+a Maildir and an SMS gateway recording each message as a JSON file.  This
+module writes a csam.conf and PAM service files into a temporary
+directory, enrols accounts with tests/lib/csam-enrol (any key type; TOTP
+codes come from Debian's oathtool, an implementation of its own), and runs
 the real pamtester against the built pam_csam.so through Debian's
 pam_wrapper (nothing is installed into /etc/pam.d).  pam_wrapper turns
 the module's pam_syslog lines into "SYSLOG(prio): ..." lines on stderr,
@@ -11,6 +13,7 @@ so a test sees exactly what an administrator's syslog would.
 """
 import ctypes
 import email
+import json
 import email.policy
 import glob
 import os
@@ -130,6 +133,7 @@ class Running:
         self.err.close()
         res.typed = self.typed
         res.mail = None
+        res.sms = None
         return res
 
 
@@ -145,6 +149,9 @@ class Harness:
         self.builddir = os.environ["CSAM_BUILDDIR"]
         self.maildir = os.environ["CSAM_TEST_MAILDIR"]
         self.pg = os.environ["CSAM_TEST_PG"]
+        self.sms_url = os.environ.get("CSAM_TEST_SMS_URL")
+        self.sms_dir = os.environ.get("CSAM_TEST_SMS_DIR")
+        self.totp_secrets = {}
         self.module = os.path.join(self.builddir, "pam_csam", ".libs",
                                    "pam_csam.so")
         self.enrol_tool = os.path.join(self.builddir, "tests", "lib",
@@ -186,6 +193,10 @@ class Harness:
             "data_dir": os.path.join(self.srcdir, "conf"),
             "mail_timeout": "5",
         }
+        if self.sms_url:
+            settings.update({"sms_transport": "http",
+                             "sms_url": self.sms_url + "/send",
+                             "sms_timeout": "5"})
         settings.update(overrides)
         path = os.path.join(self.dir, name)
         with open(path, "w", encoding="utf-8") as f:
@@ -269,6 +280,66 @@ class Harness:
                 best = (when, msg)
         return best[1] if best else None
 
+    # ---- SMS (tests/lib/sms_sink.py: one JSON record per POST)
+
+    def sms(self, to=None):
+        """{filename: text} of the SMS the gateway recorded (in name order
+        = arrival order), optionally only those to `to` (E.164)."""
+        out = {}
+        if not self.sms_dir or not os.path.isdir(self.sms_dir):
+            return out
+        for name in sorted(os.listdir(self.sms_dir)):
+            if name.startswith(".") or not name.endswith(".json"):
+                continue
+            with open(os.path.join(self.sms_dir, name), encoding="utf-8") as f:
+                record = json.load(f)
+            try:
+                body = json.loads(record.get("body", ""))
+            except ValueError:
+                continue
+            if to is None or body.get("to") == to:
+                out[name] = body.get("text", "")
+        return out
+
+    @staticmethod
+    def sms_code(text):
+        runs = re.findall(r"(?<!\d)\d{6,8}(?!\d)", text)
+        if len(runs) != 1:
+            raise AssertionError("SMS carries %d codes, not one" % len(runs))
+        return runs[0]
+
+    def wait_code_sms(self, to, before, proc, err, timeout=20.0):
+        """The text of the SMS whose code answers the prompt: a new one to
+        `to`, or the latest one when the module reused a pending code.
+        None if the program exits first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            fresh = [n for n in self.sms(to) if n not in before]
+            err.seek(0)
+            if fresh or self.prompted(err.read()):
+                sent = self.sms(to)
+                fresh = [n for n in sent if n not in before]
+                if fresh:
+                    return sent[fresh[0]]
+                return sent[sorted(sent)[-1]] if sent else None
+            if proc.poll() is not None:
+                return None
+            time.sleep(0.01)
+        return None
+
+    # ---- TOTP
+
+    @staticmethod
+    def totp(secret, offset=0):
+        """The app's code `offset` seconds from now, by oathtool (RFC 6238,
+        SHA-1, 6 digits, 30 s), not by libcsam."""
+        proc = subprocess.run(["oathtool", "--totp", "-b", secret, "-N",
+                               "@%d" % (int(time.time()) + offset)],
+                              capture_output=True, text=True, timeout=10)
+        if proc.returncode != 0:
+            raise AssertionError("oathtool failed: " + proc.stderr.strip())
+        return proc.stdout.strip()
+
     @staticmethod
     def prompted(stderr):
         """1 once pamtester shows a prompt: text after its "performing
@@ -324,13 +395,22 @@ class Harness:
         env.update(extra or {})
         return env
 
-    def enrol(self, user, addr, lang="fr"):
-        proc = subprocess.run([self.enrol_tool, self.conf, self.maildir,
-                               user, addr, lang], capture_output=True,
+    def enrol(self, user, addr, lang="fr", key="email", phone=None):
+        """Register and activate `user` with one key of type `key`.  For
+        totp the app's secret is kept in self.totp_secrets[user]; for sms
+        `phone` is the number as the citizen types it."""
+        args = [self.enrol_tool, "-k", key]
+        if key == "sms":
+            args += ["-p", phone, "-s", self.sms_dir]
+        proc = subprocess.run(args + [self.conf, self.maildir, user, addr,
+                                      lang], capture_output=True,
                               text=True, timeout=60)
         if proc.returncode != 0:
             raise AssertionError("csam-enrol %s failed: %s" %
                                  (user, proc.stderr.strip()))
+        words = proc.stdout.split()
+        if key == "totp":
+            self.totp_secrets[user] = words[2]
         return user
 
     def start(self, service, user, ops=("authenticate",), env=None,
@@ -345,25 +425,31 @@ class Harness:
 
     def pamtester(self, service, user, ops=("authenticate",), answer=None,
                   mail_to=None, before_answer=None, env=None, timeout=60,
-                  items=()):
+                  items=(), sms_to=None):
         """Run pamtester; ops are its operations, e.g.
         "authenticate(PAM_SILENT)".  answer: a string typed at the prompt;
         or, with mail_to, None to type the code of the next mail to mail_to
         (or of the pending one the module reused; an empty line if there
-        is none).  before_answer(mail) runs once that mail is in, before
-        the code is typed.  Returns a Result; .mail is the mail read (or
-        None), .typed what was typed."""
+        is none); likewise sms_to for the next SMS to that number.
+        before_answer(mail) runs once that mail is in, before the code is
+        typed.  Returns a Result; .mail is the mail read (or None), .sms
+        the SMS text read (or None), .typed what was typed."""
         before = set(self.mails())
+        before_sms = set(self.sms())
         run = self.start(service, user, ops, env, items)
-        mail = None
+        mail = sms = None
         typed = answer
         if typed is None and mail_to is not None:
             mail = self.wait_code_mail(mail_to, before, run.proc, run.err)
             typed = self.code_in(mail) if mail is not None else ""
             if mail is not None and before_answer is not None:
                 before_answer(mail)
+        elif typed is None and sms_to is not None:
+            sms = self.wait_code_sms(sms_to, before_sms, run.proc, run.err)
+            typed = self.sms_code(sms) if sms is not None else ""
         res = run.finish(typed, timeout)
         res.mail = mail
+        res.sms = sms
         return res
 
     def psql(self, sql):

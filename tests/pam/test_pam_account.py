@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """pam_csam's account stack (pam_sm_acct_mgmt): an active account with an
-active key passes; no account, a disabled account or a key type that key=
-does not allow do not; nullok only ignores users who have no CSAM account.
-(An active account without an active key cannot exist: the schema
-refuses it.)  (The locked account and the database outage are in
-test_pam_auth.py and test_pam_failures.py.)
+active key passes; no account, a disabled account, an account whose keys
+an administrator deactivated, or a key type that key= does not allow do
+not; nullok only ignores users who have no CSAM account.  (The locked
+account and the database outage are in test_pam_auth.py and
+test_pam_failures.py; the other key types in test_pam_keys.py.)
 """
 import os
 import sys
@@ -36,7 +36,12 @@ h.expect(res, "PAM_SUCCESS", "authenticate then acct_mgmt in one handle")
 h.check("account management done" in res.stdout, "both stages ran",
         res.stdout)
 res = h.pamtester(svc_totp, ALICE, ["acct_mgmt"])
-h.expect(res, "PAM_USER_UNKNOWN", "key=totp, account without a TOTP key")
+h.expect(res, "PAM_PERM_DENIED", "key=totp, account without a TOTP key")
+res = h.pamtester(h.service("csam-totp-nullok", account=[
+    "[ignore=1 default=die] pam_csam.so config=%s key=totp nullok" % h.conf,
+    "requisite pam_deny.so", "required pam_permit.so"]), ALICE, ["acct_mgmt"])
+h.expect(res, "PAM_PERM_DENIED",
+         "key=totp nullok, account without a TOTP key: not ignored")
 
 res = h.pamtester(svc, "nosuchuser", ["acct_mgmt"])
 h.expect(res, "PAM_USER_UNKNOWN", "no CSAM account")
@@ -67,5 +72,23 @@ h.todo(res.status != "PAM_SUCCESS",
 res = h.pamtester(svc_nullok, FRANK, ["acct_mgmt"])
 h.todo(res.status != "PAM_SUCCESS",
        "disabled account with nullok: account not ignored", res.status)
+
+# ---- an active account whose keys were all deactivated by hand (the
+# schema allows it: an administrator may strip keys).  It is still a CSAM
+# account, so nullok must not wave it through.  The engine answers
+# CSAM_ERR_NOT_FOUND for it, as for no account at all.
+HEIDI = h.enrol("heidi", "heidi@example.test", "en")
+h.psql("UPDATE csam_keys SET status = 'inactive' WHERE account_id ="
+       " (SELECT id FROM csam_accounts WHERE username = 'heidi')")
+res = h.pamtester(svc, HEIDI, ["authenticate"], answer="123456")
+h.check(res.status not in ("PAM_SUCCESS", "PAM_IGNORE"),
+        "account without an active key: authentication refused", res.status)
+res = h.pamtester(svc_nullok, HEIDI, ["authenticate"], answer="123456")
+h.todo(res.status != "PAM_SUCCESS",
+       "account without an active key, nullok: not ignored", res.status)
+res = h.pamtester(svc_nullok, HEIDI, ["acct_mgmt"])
+h.todo(res.status != "PAM_SUCCESS",
+       "account without an active key, nullok: account not ignored",
+       res.status)
 
 h.finish()

@@ -215,6 +215,17 @@ static void test_status_contract(void **state)
     assert_int_equal(
         csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_NOT_FOUND, 1),
         PAM_IGNORE);
+    /* An account whose keys are all of types key= excludes (call.h):
+     * the service cannot reach its second factor, and nullok does not
+     * skip it. */
+    assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_STATE, 0),
+                     PAM_AUTHINFO_UNAVAIL);
+    assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_STATE, 1),
+                     PAM_AUTHINFO_UNAVAIL);
+    assert_int_equal(csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_STATE, 0),
+                     PAM_PERM_DENIED);
+    assert_int_equal(csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_STATE, 1),
+                     PAM_PERM_DENIED);
 }
 
 /* Fail closed: over every result and stage, with and without nullok,
@@ -283,9 +294,11 @@ static void test_options_documented(void **state)
                                              "(off)",
                                              "debug",
                                              "[prompt=TEXT]"};
-    static const char *const man_words[] = {
-        "config=", "/etc/csam/csam.conf", "key=", "nullok", "debug", "prompt=",
-        "Default"};
+    static const char *const man_words[] = {"config=", "/etc/csam/csam.conf",
+                                            "key=",    "nullok",
+                                            "debug",   "prompt=",
+                                            "Default", "sms_transport",
+                                            "totp",    "PAM_AUTHINFO_UNAVAIL"};
     char *sshd = csam_test_slurp("conf/pam.d/sshd");
     char *sudo = csam_test_slurp("conf/pam.d/sudo");
     char *man = csam_test_slurp("pam_csam/pam_csam.8");
