@@ -41,7 +41,8 @@ static int csam_smsdir_next(const char *path, const char *after,
             strcmp(de->d_name, after) <= 0)
             continue;
         if (!found || strcmp(de->d_name, out) < 0) {
-            snprintf(out, CSAM_SMSDIR_NAME_MAX, "%s", de->d_name);
+            /* csam_smsdir_is_record() bounded the length */
+            memcpy(out, de->d_name, strlen(de->d_name) + 1);
             found = 1;
         }
     }
