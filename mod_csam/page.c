@@ -47,6 +47,11 @@ static const char *const csam_page_files[CSAM_PAGE_COUNT] = {
     "logout.html",
     "keys.html",
     "keys_confirm.html",
+    "activate_sms.html",
+    "activate_totp.html",
+    "login_totp.html",
+    "keys_sms.html",
+    "keys_totp.html",
 };
 
 /* messages.txt keys of each page's <title>, same order. */
@@ -66,6 +71,11 @@ static const char *const csam_page_titles[CSAM_PAGE_COUNT] = {
     "title.logout",
     "title.keys",
     "title.keys_confirm",
+    "title.activate_sms",
+    "title.activate_totp",
+    "title.login_totp",
+    "title.keys_sms",
+    "title.keys_totp",
 };
 
 struct csam_page_set {

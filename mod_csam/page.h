@@ -38,6 +38,11 @@ enum csam_page_id {
     CSAM_PAGE_LOGOUT,
     CSAM_PAGE_KEYS,
     CSAM_PAGE_KEYS_CONFIRM,
+    CSAM_PAGE_ACTIVATE_SMS,         /* the confirm step of each key type */
+    CSAM_PAGE_ACTIVATE_TOTP,
+    CSAM_PAGE_LOGIN_TOTP,
+    CSAM_PAGE_KEYS_SMS,
+    CSAM_PAGE_KEYS_TOTP,
     CSAM_PAGE_COUNT
 };
 
@@ -175,6 +180,31 @@ const char *csam_page_login_url(request_rec *r, struct csam_mod_runtime *rt,
 /* The localised name of a key type (messages.txt key.<type>; page.c). */
 const char *csam_page_key_name(struct csam_page *pg,
                                enum csam_key_type type);
+
+/* ---- the key types' shared parts (page_key.c) --------------------------- */
+
+/* The radio buttons of a key choice: the types in offered, and those in
+ * active shown disabled ("already active"); the SMS option is followed by
+ * the phone field (variables phone, phone_error, phone_attrs, so declare
+ * the field "phone" first).  The first option has the id key_type.  In
+ * r->pool. */
+const char *csam_page_key_choices(struct csam_page *pg, unsigned offered,
+                                  unsigned active);
+
+/* phone normalised to E.164 and masked for display, country code and the
+ * last two digits kept ("+32•••••••56"), or NULL when not a number.  In
+ * r->pool. */
+const char *csam_page_key_phone_mask(request_rec *r, const char *phone);
+
+/* The base32 secret in groups of four ("ABCD EFGH ..."), in r->pool and
+ * wiped with it. */
+const char *csam_page_key_secret_groups(request_rec *r, const char *secret);
+
+/* Set the mobile-app key's variables: {{{qr}}} (the inline SVG of uri,
+ * with an accessible name), secret (grouped) and otpauth_uri; all wiped
+ * with r->pool.  Returns 0, or -1 (logged) when they cannot be made. */
+int csam_page_key_totp_vars(struct csam_page *pg, const char *uri,
+                            const char *secret);
 
 /* ---- entry points (handler.c dispatches to them) ----------------------- */
 

@@ -2,7 +2,8 @@
  * The citizen's activation pages, in the seeds' order, all at
  * /csam/activate?t=<link token>: the paper code (Suivant), the key choice
  * and the terms of use (Activez clé numérique), username and password
- * (Suivant: a code is e-mailed), that code (Continuer), done.
+ * (Suivant: a code is e-mailed or sent by SMS, or the mobile app's QR
+ * code and secret are shown), that code (Continuer), done.
  *
  * GET shows the step the activation stands at; each form POSTs back to the
  * same URL and is answered by 303 to it (post/redirect/get), errors riding
@@ -97,6 +98,23 @@ static void csam_page_act_flow(struct csam_page_act *a)
         a->handle = NULL;
 }
 
+static void csam_page_act_flow_set(struct csam_page_act *a, json_t *flow);
+
+/* The flow cookie again with key set to value (a string, or an integer
+ * when value is NULL). */
+static void csam_page_act_flow_update(struct csam_page_act *a,
+                                      const char *key, const char *value,
+                                      json_int_t n)
+{
+    json_t *flow = a->flow ? json_deep_copy(a->flow) : NULL;
+
+    if (flow == NULL)
+        return;
+    json_object_set_new(flow, key,
+                        value ? json_string(value) : json_integer(n));
+    csam_page_act_flow_set(a, flow);
+}
+
 static void csam_page_act_flow_set(struct csam_page_act *a, json_t *flow)
 {
     char *text = flow ? json_dumps(flow, JSON_COMPACT) : NULL;
@@ -123,8 +141,55 @@ static int csam_page_act_unavailable(struct csam_page_act *a, int lang)
 
 /* ---- GET: the page of the current step ----------------------------------- */
 
+/* The key types this activation may choose from (the engine's answer to
+ * the paper code, kept in the flow cookie). */
+static unsigned csam_page_act_offered(const struct csam_page_act *a)
+{
+    json_int_t k = a->flow ? json_integer_value(json_object_get(a->flow, "k"))
+                           : 0;
+
+    k &= CSAM_KEY_ALL;
+    return k != 0 ? (unsigned)k : (unsigned)CSAM_KEY_EMAIL;
+}
+
+static const char *csam_page_act_flow_str(const struct csam_page_act *a,
+                                          const char *key)
+{
+    return a->flow ? json_string_value(json_object_get(a->flow, key)) : NULL;
+}
+
+/* What the pages say about the chosen key: the next step's sentence, the
+ * masked phone, the app's QR code and secret, the success text.  0 when
+ * the app key's page cannot be drawn. */
+static int csam_page_act_key_vars(struct csam_page_act *a,
+                                  struct csam_page *pg, enum csam_page_id id,
+                                  enum csam_key_type kt)
+{
+    const char *name = csam_key_type_name(kt) ? csam_key_type_name(kt)
+                                              : "email";
+    const char *phone = csam_page_act_flow_str(a, "p");
+
+    csam_page_var(pg, "credentials_next",
+                  csam_page_text(pg, apr_pstrcat(a->r->pool,
+                                                 "credentials.next.", name,
+                                                 NULL), -1));
+    csam_page_var(pg, "done_text",
+                  csam_page_text(pg, apr_pstrcat(a->r->pool, "done.", name,
+                                                 NULL), -1));
+    csam_page_var(pg, "done_how",
+                  csam_page_text(pg, apr_pstrcat(a->r->pool, "done_how.",
+                                                 name, NULL), -1));
+    csam_page_var(pg, "phone_masked", phone ? phone : "");
+    if (id == CSAM_PAGE_ACTIVATE_TOTP)
+        return csam_page_key_totp_vars(pg, csam_page_act_flow_str(a, "o"),
+                                       csam_page_act_flow_str(a, "s"))
+               == 0;
+    return 1;
+}
+
 static int csam_page_act_show(struct csam_page_act *a, enum csam_page_id id,
-                              int lang, const char *const *fields)
+                              int lang, const char *const *fields,
+                              enum csam_key_type kt)
 {
     struct csam_page pg;
     char n[24];
@@ -154,6 +219,11 @@ static int csam_page_act_show(struct csam_page_act *a, enum csam_page_id id,
                                             : "");
     }
     csam_page_flash_show(&pg, CSAM_PAGE_ACT_FLASH);
+    if (id == CSAM_PAGE_ACTIVATE_KEY)
+        csam_page_var(&pg, "key_options",
+                      csam_page_key_choices(&pg, csam_page_act_offered(a), 0));
+    if (!csam_page_act_key_vars(a, &pg, id, kt))
+        return csam_page_act_unavailable(a, lang);
     /* Every step carries a code, a handle or personal data. */
     return csam_page_send(&pg, id, HTTP_OK, 1);
 }
@@ -162,7 +232,7 @@ static const char *const csam_page_act_code_fields[] = {
     "activation_code", NULL
 };
 static const char *const csam_page_act_key_fields[] = {
-    "key_type", "accept_terms", NULL
+    "phone", "key_type", "accept_terms", NULL
 };
 static const char *const csam_page_act_cred_fields[] = {
     "username", "password", "password_repeat", NULL
@@ -181,8 +251,10 @@ static int csam_page_act_get(struct csam_page_act *a)
     if (a->flow != NULL && json_is_true(json_object_get(a->flow, "done"))) {
         lang = csam_page_lang_index(
             json_string_value(json_object_get(a->flow, "l")));
-        return csam_page_act_show(a, CSAM_PAGE_ACTIVATE_DONE,
-                                  lang < 0 ? 0 : lang, NULL);
+        return csam_page_act_show(
+            a, CSAM_PAGE_ACTIVATE_DONE, lang < 0 ? 0 : lang, NULL,
+            (enum csam_key_type)json_integer_value(
+                json_object_get(a->flow, "kt")));
     }
     if (!csam_page_act_engine(a))
         return csam_page_act_unavailable(a, csam_page_lang_negotiate(a->r));
@@ -197,13 +269,19 @@ static int csam_page_act_get(struct csam_page_act *a)
             switch (st.step) {
             case CSAM_STEP_KEY:
                 return csam_page_act_show(a, CSAM_PAGE_ACTIVATE_KEY, lang,
-                                          csam_page_act_key_fields);
+                                          csam_page_act_key_fields,
+                                          st.key_type);
             case CSAM_STEP_CREDENTIALS:
                 return csam_page_act_show(a, CSAM_PAGE_ACTIVATE_CREDENTIALS,
-                                          lang, csam_page_act_cred_fields);
+                                          lang, csam_page_act_cred_fields,
+                                          st.key_type);
             case CSAM_STEP_CONFIRM:
-                return csam_page_act_show(a, CSAM_PAGE_ACTIVATE_CONFIRM,
-                                          lang, csam_page_act_confirm_fields);
+                return csam_page_act_show(
+                    a,
+                    st.key_type == CSAM_KEY_TOTP  ? CSAM_PAGE_ACTIVATE_TOTP
+                    : st.key_type == CSAM_KEY_SMS ? CSAM_PAGE_ACTIVATE_SMS
+                                                  : CSAM_PAGE_ACTIVATE_CONFIRM,
+                    lang, csam_page_act_confirm_fields, st.key_type);
             case CSAM_STEP_DONE:
             default:
                 break;
@@ -222,7 +300,7 @@ static int csam_page_act_get(struct csam_page_act *a)
         lang = csam_page_lang_index(language);
         return csam_page_act_show(a, CSAM_PAGE_ACTIVATE_CODE,
                                   lang < 0 ? 0 : lang,
-                                  csam_page_act_code_fields);
+                                  csam_page_act_code_fields, CSAM_KEY_NONE);
     case CSAM_ERR_LOCKED:
         return csam_page_message(a->r, a->rt, csam_page_lang_negotiate(a->r),
                                  "locked", HTTP_LOCKED);
@@ -322,8 +400,8 @@ static int csam_page_act_code(struct csam_page_act *a, apr_table_t *form)
     memset(&st, 0, sizeof(st));
     if (csam_engine_activation_state(a->engine, handle, &st) != CSAM_OK)
         st.language[0] = '\0';
-    flow = json_pack("{s:s, s:s, s:s}", "t", a->token, "h", handle, "l",
-                     st.language);
+    flow = json_pack("{s:s, s:s, s:s, s:I}", "t", a->token, "h", handle, "l",
+                     st.language, "k", (json_int_t)(key_types & CSAM_KEY_ALL));
     csam_wipe(handle, sizeof(handle));
     csam_page_act_flow_set(a, flow);
     return csam_page_act_back(a, NULL);
@@ -335,19 +413,30 @@ static int csam_page_act_key(struct csam_page_act *a, apr_table_t *form)
         csam_page_act_value(form, "key_type"));
     int accept = strcmp(csam_page_act_value(form, "accept_terms"), "yes")
                  == 0;
+    const char *phone = csam_page_act_value(form, "phone");
+    const char *masked = NULL;
+    unsigned offered = csam_page_act_offered(a);
     json_t *flash;
     csam_result res;
 
-    /* Both checks at once, so the citizen fixes everything in one go. */
-    if (kt != CSAM_KEY_EMAIL || !accept) {
+    if (kt == CSAM_KEY_SMS)
+        masked = csam_page_key_phone_mask(a->r, phone);
+    /* Every check at once, so the citizen fixes everything in one go. */
+    if ((kt & offered) == 0 || !accept || (kt == CSAM_KEY_SMS && !masked)) {
         flash = csam_page_flash_new(CSAM_PAGE_ACT_FLASH);
         if (flash == NULL)
             return HTTP_INTERNAL_SERVER_ERROR;
+        csam_page_flash_value(flash, "phone", phone);
         if (kt == CSAM_KEY_NONE)
             csam_page_flash_error(flash, "key_type", "error.key_required",
                                   -1, 0);
-        else if (kt != CSAM_KEY_EMAIL)
+        else if ((kt & offered) == 0)
             csam_page_flash_error(flash, "key_type", "error.key_unavailable",
+                                  -1, 0);
+        else if (kt == CSAM_KEY_SMS && !masked)
+            csam_page_flash_error(flash, "phone",
+                                  phone[0] == '\0' ? "error.phone_required"
+                                                   : "error.invalid_phone",
                                   -1, 0);
         if (!accept)
             csam_page_flash_error(flash, "accept_terms",
@@ -355,11 +444,25 @@ static int csam_page_act_key(struct csam_page_act *a, apr_table_t *form)
         return csam_page_act_back(a, flash);
     }
     res = csam_engine_activation_key(a->engine, csam_http_source(a->r),
-                                     a->handle, kt, accept, NULL,
+                                     a->handle, kt, accept,
+                                     kt == CSAM_KEY_SMS ? phone : NULL,
                                      a->rt->terms_version);
     csam_pool_note(a->r, res);
-    if (res == CSAM_OK)
+    if (res == CSAM_OK) {
+        /* The confirm page says where the code went. */
+        if (masked != NULL)
+            csam_page_act_flow_update(a, "p", masked, 0);
         return csam_page_act_back(a, NULL);
+    }
+    if (res == CSAM_ERR_PHONE) {
+        flash = csam_page_flash_new(CSAM_PAGE_ACT_FLASH);
+        if (flash != NULL) {
+            csam_page_flash_value(flash, "phone", phone);
+            csam_page_flash_error(flash, "phone", "error.invalid_phone", -1,
+                                  0);
+        }
+        return csam_page_act_back(a, flash);
+    }
     return csam_page_act_result(a, res,
                                 res == CSAM_ERR_TERMS ? "accept_terms"
                                                       : "key_type",
@@ -413,10 +516,28 @@ static int csam_page_act_credentials(struct csam_page_act *a,
                                              csam_http_source(a->r),
                                              a->handle, username, password,
                                              repeat, &out);
-    csam_credentials_outcome_free(&out);
     csam_pool_note(a->r, res);
+    if (res == CSAM_OK && out.otpauth_uri != NULL && out.totp_secret != NULL) {
+        /* The app key's secret is shown once the page after this redirect
+         * is drawn, and again on a reload until the code confirms it: it
+         * rides in the sealed flow cookie, which only this browser can
+         * open, and leaves it at the confirmation. */
+        json_t *flow = a->flow ? json_deep_copy(a->flow) : NULL;
+
+        if (flow != NULL) {
+            json_object_set_new(flow, "o", json_string(out.otpauth_uri));
+            json_object_set_new(flow, "s", json_string(out.totp_secret));
+            csam_page_act_flow_set(a, flow);
+        }
+        csam_credentials_outcome_free(&out);
+        csam_page_flash_notice(flash, "notice.totp_scan");
+        return csam_page_act_back(a, flash);
+    }
+    csam_credentials_outcome_free(&out);
     if (res == CSAM_OK) {
-        csam_page_flash_notice(flash, "notice.code_sent");
+        csam_page_flash_notice(flash, csam_page_act_flow_str(a, "p")
+                                          ? "notice.code_sent_sms"
+                                          : "notice.code_sent");
         return csam_page_act_back(a, flash);
     }
     field = csam_page_act_cred_field(res);
@@ -451,8 +572,8 @@ static int csam_page_act_confirm(struct csam_page_act *a, apr_table_t *form)
                   csam_key_type_name(done.key_type), done.username);
     /* The handle is spent; the cookie now only remembers the outcome, so
      * a reload shows the success page rather than an expired link. */
-    flow = json_pack("{s:s, s:b, s:s, s:s}", "t", a->token, "done", 1, "u",
-                     done.username, "l",
+    flow = json_pack("{s:s, s:b, s:s, s:I, s:s}", "t", a->token, "done", 1,
+                     "u", done.username, "kt", (json_int_t)done.key_type, "l",
                      json_string_value(json_object_get(a->flow, "l"))
                          ? json_string_value(json_object_get(a->flow, "l"))
                          : "");
@@ -476,7 +597,9 @@ static int csam_page_act_resend(struct csam_page_act *a)
         return csam_page_act_result(a, res, NULL, &att);
     flash = csam_page_flash_new(CSAM_PAGE_ACT_FLASH);
     if (flash != NULL)
-        csam_page_flash_notice(flash, "notice.code_resent");
+        csam_page_flash_notice(flash, csam_page_act_flow_str(a, "p")
+                                          ? "notice.code_resent_sms"
+                                          : "notice.code_resent");
     return csam_page_act_back(a, flash);
 }
 

@@ -7,9 +7,11 @@
  * button to deactivate each active one (the engine refuses the last one:
  * the page says why), a form to activate another key type, and a form to
  * change the password.  Activating a key goes through the same confirm
- * step as the activation: the code sent to the new key is typed on a
- * second page, reached while a sealed cookie bound to this browser and
- * this account says a key is pending.  Every form POSTs back with its CSRF
+ * step as the activation: the code sent to the new key (or, for the
+ * mobile app, shown by the app once it has read the QR code) is typed on
+ * a second page, reached while a sealed cookie bound to this browser and
+ * this account says a key is pending (with the masked phone of an SMS
+ * key, the provisioning URI and secret of an app key).  Every form POSTs back with its CSRF
  * token and is answered by 303 (post/redirect/get), errors and notices
  * riding in the flash.
  */
@@ -41,22 +43,29 @@ struct csam_page_keys {
     const char *location;          /* this page: every POST's 303 */
     struct csam_session_info info; /* the session's holder */
     enum csam_key_type pending;    /* a key waiting for its code */
+    json_t *pending_json;          /* its cookie's object, or NULL */
     csam_engine *engine;
 };
 
 static const char *const csam_page_keys_fields[] = {
-    "key_type",     "accept_terms",        "current_password",
+    "phone",        "key_type",            "accept_terms", "current_password",
     "new_password", "new_password_repeat", NULL};
 static const char *const csam_page_keys_confirm_fields[] = {"code", NULL};
 
-static const enum csam_key_type csam_page_keys_order[] = {
-    CSAM_KEY_EMAIL, CSAM_KEY_SMS, CSAM_KEY_TOTP};
-#define CSAM_PAGE_KEYS_NTYPES                                                  \
-    (sizeof(csam_page_keys_order) / sizeof(csam_page_keys_order[0]))
+/* The key types this server can activate: SMS only with a gateway. */
+static unsigned csam_page_keys_offered(const struct csam_page_keys *k)
+{
+    const char *t = k->rt->config.sms_transport;
 
-/* The key types the pages can activate today: SMS and the app come with
- * their own issue. */
-#define CSAM_PAGE_KEYS_OFFERED CSAM_KEY_EMAIL
+    return CSAM_KEY_EMAIL | CSAM_KEY_TOTP
+           | (t != NULL && strcmp(t, "none") != 0 ? CSAM_KEY_SMS : 0);
+}
+
+static apr_status_t csam_page_keys_decref(void *data)
+{
+    json_decref(data);
+    return APR_SUCCESS;
+}
 
 /* ---- the pending key (a sealed cookie) ----------------------------------- */
 
@@ -69,30 +78,58 @@ static void csam_page_keys_pending(struct csam_page_keys *k)
     json_int_t t;
 
     k->pending = CSAM_KEY_NONE;
+    k->pending_json = NULL;
     if (text == NULL || (j = json_loads(text, 0, NULL)) == NULL)
         return;
+    apr_pool_cleanup_register(k->r->pool, j, csam_page_keys_decref,
+                              apr_pool_cleanup_null);
     user = json_string_value(json_object_get(j, "u"));
     t = json_integer_value(json_object_get(j, "k"));
     /* Another account's pending key (a login in between) is not ours. */
     if (user != NULL && strcmp(user, k->info.username) == 0 &&
-        csam_key_type_name((enum csam_key_type)t) != NULL)
+        csam_key_type_name((enum csam_key_type)t) != NULL) {
         k->pending = (enum csam_key_type)t;
-    json_decref(j);
+        k->pending_json = j;
+    }
 }
 
+/* The pending key's cookie: its type, and the masked phone (SMS) or the
+ * provisioning URI and secret (app) its confirm page shows; sealed, so
+ * only this browser reads them, and gone once the key is confirmed. */
 static void csam_page_keys_pending_set(struct csam_page_keys *k,
-                                       enum csam_key_type kt)
+                                       enum csam_key_type kt,
+                                       const char *masked,
+                                       const struct csam_credentials_outcome *out)
 {
     json_t *j =
         json_pack("{s:s, s:I}", "u", k->info.username, "k", (json_int_t)kt);
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *text;
 
+    if (j != NULL && masked != NULL)
+        json_object_set_new(j, "p", json_string(masked));
+    if (j != NULL && out->otpauth_uri != NULL && out->totp_secret != NULL) {
+        json_object_set_new(j, "o", json_string(out->otpauth_uri));
+        json_object_set_new(j, "s", json_string(out->totp_secret));
+    }
+    text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (text == NULL)
         return;
+    /* An app key has no code to expire: the flow's lifetime is enough
+     * to install an app and scan. */
     csam_cookie_set(k->r, k->rt, CSAM_PAGE_COOKIE_KEYADD, k->browser, text,
-                    k->rt->config.code_ttl);
+                    kt == CSAM_KEY_TOTP ? k->rt->config.flow_ttl
+                                        : k->rt->config.code_ttl);
+    csam_wipe(text, strlen(text));
     free(text);
+}
+
+static const char *csam_page_keys_pending_str(const struct csam_page_keys *k,
+                                              const char *key)
+{
+    return k->pending_json
+               ? json_string_value(json_object_get(k->pending_json, key))
+               : NULL;
 }
 
 static void csam_page_keys_pending_clear(struct csam_page_keys *k)
@@ -164,43 +201,6 @@ static const char *csam_page_keys_rows(struct csam_page *pg,
     return html;
 }
 
-/* The radio buttons of "activate another key": a type already active, or
- * not offered yet, is shown disabled with the reason. */
-static const char *csam_page_keys_options(struct csam_page *pg, unsigned active)
-{
-    apr_pool_t *p = pg->r->pool;
-    const char *attrs = csam_page_var_get(pg, "key_type_attrs");
-    const char *html = "";
-    size_t i;
-
-    for (i = 0; i < CSAM_PAGE_KEYS_NTYPES; i++) {
-        enum csam_key_type kt = csam_page_keys_order[i];
-        const char *name = csam_key_type_name(kt);
-        /* The first option carries the field's id: the summary links to
-         * it. */
-        const char *id =
-            i == 0 ? "key_type" : apr_pstrcat(p, "key_type-", name, NULL);
-        const char *why = NULL;
-
-        if ((active & (unsigned)kt) != 0)
-            why = "keys.already_active";
-        else if ((CSAM_PAGE_KEYS_OFFERED & kt) == 0)
-            why = "keys.not_available";
-        html = apr_psprintf(
-            p,
-            "%s<div class=\"choice\"><input type=\"radio\" id=\"%s\" "
-            "name=\"key_type\" value=\"%s\"%s%s><label for=\"%s\">%s%s%s%s"
-            "</label></div>",
-            html, id, name, why ? " disabled" : "",
-            i == 0 && attrs ? attrs : "", id,
-            ap_escape_html(p, csam_page_key_name(pg, kt)),
-            why ? " <span class=\"hint\">(" : "",
-            why ? ap_escape_html(p, csam_page_text(pg, why, -1)) : "",
-            why ? ")</span>" : "");
-    }
-    return html;
-}
-
 static int csam_page_keys_show(struct csam_page_keys *k)
 {
     struct csam_key_info keys[CSAM_KEYS_MAX];
@@ -229,8 +229,23 @@ static int csam_page_keys_show(struct csam_page_keys *k)
                   apr_psprintf(k->r->pool, "%ld", k->rt->config.password_max));
     csam_page_flash_show(&pg, CSAM_PAGE_KEYS_FLASH);
     if (k->pending != CSAM_KEY_NONE) {
+        const char *masked = csam_page_keys_pending_str(k, "p");
+
         csam_page_var(&pg, "key_name", csam_page_key_name(&pg, k->pending));
-        return csam_page_send(&pg, CSAM_PAGE_KEYS_CONFIRM, HTTP_OK, 1);
+        csam_page_var(&pg, "phone_masked", masked ? masked : "");
+        if (k->pending == CSAM_KEY_TOTP) {
+            if (csam_page_key_totp_vars(&pg,
+                                        csam_page_keys_pending_str(k, "o"),
+                                        csam_page_keys_pending_str(k, "s"))
+                != 0)
+                return csam_page_keys_unavailable(k->r, k->rt);
+            return csam_page_send(&pg, CSAM_PAGE_KEYS_TOTP, HTTP_OK, 1);
+        }
+        return csam_page_send(&pg,
+                              k->pending == CSAM_KEY_SMS
+                                  ? CSAM_PAGE_KEYS_SMS
+                                  : CSAM_PAGE_KEYS_CONFIRM,
+                              HTTP_OK, 1);
     }
     if (csam_pool_engine(k->r, &k->engine) != APR_SUCCESS)
         return csam_page_keys_unavailable(k->r, k->rt);
@@ -242,7 +257,9 @@ static int csam_page_keys_show(struct csam_page_keys *k)
     if (n > CSAM_KEYS_MAX)
         n = CSAM_KEYS_MAX;
     csam_page_var(&pg, "key_rows", csam_page_keys_rows(&pg, keys, n, &active));
-    csam_page_var(&pg, "key_options", csam_page_keys_options(&pg, active));
+    csam_page_var(&pg, "key_options",
+                  csam_page_key_choices(&pg, csam_page_keys_offered(k),
+                                        active));
     return csam_page_send(&pg, CSAM_PAGE_KEYS, HTTP_OK, 1);
 }
 
@@ -318,20 +335,31 @@ static int csam_page_keys_add(struct csam_page_keys *k, apr_table_t *form)
     enum csam_key_type kt =
         csam_key_type_parse(csam_page_keys_value(form, "key_type"));
     int accept = strcmp(csam_page_keys_value(form, "accept_terms"), "yes") == 0;
+    const char *phone = csam_page_keys_value(form, "phone");
+    const char *masked = NULL;
+    unsigned offered = csam_page_keys_offered(k);
     struct csam_credentials_outcome out;
     json_t *flash;
     csam_result res;
 
-    /* Both checks at once, so the citizen fixes everything in one go. */
-    if ((kt & CSAM_PAGE_KEYS_OFFERED) == 0 || !accept) {
+    if (kt == CSAM_KEY_SMS)
+        masked = csam_page_key_phone_mask(k->r, phone);
+    /* Every check at once, so the citizen fixes everything in one go. */
+    if ((kt & offered) == 0 || !accept || (kt == CSAM_KEY_SMS && !masked)) {
         flash = csam_page_flash_new(CSAM_PAGE_KEYS_FLASH);
         if (flash == NULL)
             return HTTP_INTERNAL_SERVER_ERROR;
+        csam_page_flash_value(flash, "phone", phone);
         if (kt == CSAM_KEY_NONE)
             csam_page_flash_error(flash, "key_type", "error.key_required", -1,
                                   0);
-        else if ((kt & CSAM_PAGE_KEYS_OFFERED) == 0)
+        else if ((kt & offered) == 0)
             csam_page_flash_error(flash, "key_type", "error.key_unavailable",
+                                  -1, 0);
+        else if (kt == CSAM_KEY_SMS && !masked)
+            csam_page_flash_error(flash, "phone",
+                                  phone[0] == '\0' ? "error.phone_required"
+                                                   : "error.invalid_phone",
                                   -1, 0);
         if (!accept)
             csam_page_flash_error(flash, "accept_terms",
@@ -339,23 +367,31 @@ static int csam_page_keys_add(struct csam_page_keys *k, apr_table_t *form)
         return csam_page_keys_back(k, flash);
     }
     memset(&out, 0, sizeof(out));
-    res =
-        csam_engine_key_add(k->engine, csam_http_source(k->r), k->info.username,
-                            kt, accept, NULL, k->rt->terms_version, &out);
+    res = csam_engine_key_add(k->engine, csam_http_source(k->r),
+                              k->info.username, kt, accept,
+                              kt == CSAM_KEY_SMS ? phone : NULL,
+                              k->rt->terms_version, &out);
+    if (res == CSAM_OK)
+        csam_page_keys_pending_set(k, kt, masked, &out);
     csam_credentials_outcome_free(&out);
     csam_pool_note(k->r, res);
     switch (res) {
     case CSAM_OK:
-        csam_page_keys_pending_set(k, kt);
-        return csam_page_keys_say(k, NULL, "notice.code_sent", -1);
+        return csam_page_keys_say(k, NULL,
+                                  kt == CSAM_KEY_TOTP ? "notice.totp_scan"
+                                  : kt == CSAM_KEY_SMS
+                                      ? "notice.code_sent_sms"
+                                      : "notice.code_sent",
+                                  -1);
     case CSAM_ERR_STATE:
         return csam_page_keys_say(k, "key_type", "error.key_already_active",
                                   -1);
     case CSAM_ERR_TERMS:
         return csam_page_keys_say(k, "accept_terms", "error.terms_not_accepted",
                                   -1);
-    case CSAM_ERR_INVALID:
     case CSAM_ERR_PHONE:
+        return csam_page_keys_say(k, "phone", "error.invalid_phone", -1);
+    case CSAM_ERR_INVALID:
         return csam_page_keys_say(k, "key_type", "error.key_unavailable", -1);
     case CSAM_ERR_MAIL:
         return csam_page_keys_say(k, NULL, "error.mail_unavailable", -1);

@@ -199,8 +199,13 @@ static int csam_page_login_show(struct csam_page_login *l, enum csam_page_id id,
 
 static int csam_page_login_get(struct csam_page_login *l)
 {
+    /* The app's code is typed from the app: nothing was sent, so its page
+     * offers no new code. */
     if (l->handle != NULL && l->chosen != CSAM_KEY_NONE)
-        return csam_page_login_show(l, CSAM_PAGE_LOGIN_CODE,
+        return csam_page_login_show(l,
+                                    l->chosen == CSAM_KEY_TOTP
+                                        ? CSAM_PAGE_LOGIN_TOTP
+                                        : CSAM_PAGE_LOGIN_CODE,
                                     csam_page_login_code_fields);
     if (l->handle != NULL && l->key_types != 0)
         return csam_page_login_show(l, CSAM_PAGE_LOGIN_KEY,
@@ -357,8 +362,9 @@ static int csam_page_login_password(struct csam_page_login *l,
         key_types == CSAM_KEY_TOTP) {
         rv = csam_page_login_challenge(
             l, handle_copy, key_types, (enum csam_key_type)key_types,
-            key_types == CSAM_KEY_TOTP ? "notice.login_totp"
-                                       : "notice.code_sent");
+            key_types == CSAM_KEY_TOTP  ? "notice.login_totp"
+            : key_types == CSAM_KEY_SMS ? "notice.code_sent_sms"
+                                        : "notice.code_sent");
     } else {
         csam_page_login_flow_set(l, handle_copy, key_types, CSAM_KEY_NONE);
         rv = csam_page_login_back(l, NULL);
@@ -374,8 +380,9 @@ static int csam_page_login_key(struct csam_page_login *l, apr_table_t *form)
     if (kt == CSAM_KEY_NONE || (l->key_types & (unsigned)kt) == 0)
         return csam_page_login_refuse(l, "key_type", "error.key_required", -1);
     return csam_page_login_challenge(l, l->handle, l->key_types, kt,
-                                     kt == CSAM_KEY_TOTP ? "notice.login_totp"
-                                                         : "notice.code_sent");
+                                     kt == CSAM_KEY_TOTP  ? "notice.login_totp"
+                                     : kt == CSAM_KEY_SMS ? "notice.code_sent_sms"
+                                                          : "notice.code_sent");
 }
 
 static int csam_page_login_code(struct csam_page_login *l, apr_table_t *form)
@@ -458,9 +465,12 @@ static int csam_page_login_post(struct csam_page_login *l)
         return csam_page_login_key(l, form);
     if (strcmp(step, "code") == 0)
         return csam_page_login_code(l, form);
-    if (strcmp(step, "resend") == 0 && l->chosen != CSAM_KEY_NONE)
+    if (strcmp(step, "resend") == 0 && l->chosen != CSAM_KEY_NONE &&
+        l->chosen != CSAM_KEY_TOTP)
         return csam_page_login_challenge(l, l->handle, l->key_types, l->chosen,
-                                         "notice.code_resent");
+                                         l->chosen == CSAM_KEY_SMS
+                                             ? "notice.code_resent_sms"
+                                             : "notice.code_resent");
     return csam_page_login_back(l, NULL);
 }
 

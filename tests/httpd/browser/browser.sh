@@ -2,7 +2,8 @@
 # The browser tests of mod_csam's pages against a throwaway httpd
 # (tests/lib/httpd-run, itself inside run-with-services): walk.mjs (the
 # desk and the activation), or the walk named by CSAM_BROWSER_WALK
-# (browser_login.sh: login.mjs).  playwright-core and axe-core come from
+# (browser_login.sh: login.mjs; browser_keytypes.sh: keytypes.mjs, with
+# the SMS gateway of run-with-services configured).  playwright-core and axe-core come from
 # npm, at the versions of package-lock.json, into the build tree
 # ($CSAM_BUILDDIR/tests/browser), reused while they match; the walks may
 # run at once (make -j), so the install is done under a lock.
@@ -30,7 +31,7 @@ fi
 
 walk=${CSAM_BROWSER_WALK:-walk.mjs}
 case "$walk" in
-    walk.mjs|login.mjs) ;;
+    walk.mjs|login.mjs|keytypes.mjs) ;;
     *) echo "browser.sh: unknown walk $walk" >&2; exit 99 ;;
 esac
 
@@ -77,10 +78,26 @@ CSAMResendCooldown 3
 </Location>
 EOF
 
+# The SMS key needs a gateway: the recording one run-with-services
+# started, set through a csam.conf (CSAMConfigFile; httpd refuses one that
+# others may write).
+if [ "$walk" = keytypes.mjs ]; then
+    if [ -z "${CSAM_TEST_SMS_URL:-}" ] || [ -z "${CSAM_TEST_SMS_DIR:-}" ]; then
+        echo "browser.sh: CSAM_TEST_SMS_URL and CSAM_TEST_SMS_DIR are not set (run it through make check)" >&2
+        exit 99
+    fi
+    (umask 022 && printf 'sms_transport = http\nsms_url = %s/send\n' \
+        "$CSAM_TEST_SMS_URL" >"$conf-sms.csam.conf") || exit 99
+    echo "CSAMConfigFile $conf-sms.csam.conf" >"$conf-sms.conf"
+fi
+
 CSAM_CHROMIUM=$chromium
 export CSAM_CHROMIUM
 set -- --conf "$conf-no-officer.conf"
-if [ "$walk" = login.mjs ]; then
+if [ "$walk" != walk.mjs ]; then
     set -- "$@" --conf "$conf-app.conf"
+fi
+if [ "$walk" = keytypes.mjs ]; then
+    set -- "$@" --conf "$conf-sms.conf"
 fi
 exec "$srcdir/tests/lib/httpd-run" "$@" node "$here/$walk"

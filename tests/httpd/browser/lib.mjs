@@ -1,7 +1,10 @@
-// Helpers of the browser walks (login.mjs): the environment httpd-run
-// gives, TAP-like checks, the Maildir the SMTP server writes, the JSON API
-// for setting up accounts, screenshots and axe-core.
+// Helpers of the browser walks (login.mjs, keytypes.mjs): the environment
+// httpd-run gives, TAP-like checks, the Maildir the SMTP server writes, the
+// SMS gateway's records, TOTP codes from Debian's oathtool (an
+// implementation independent of the module's), the JSON API for setting up
+// accounts, screenshots and axe-core.
 import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -89,6 +92,47 @@ export function skipMail() {
 
 export const CODE_RE = /(?<!\d)\d{6,8}(?!\d)/;
 
+// ---- SMS and TOTP -----------------------------------------------------------
+
+const seenSms = new Set();
+// Wait for the next SMS the gateway (tests/lib/sms_sink.py) received for
+// `to` (E.164) whose text matches re; returns the match.
+export async function nextSms(to, re, what) {
+    const dir = env('CSAM_TEST_SMS_DIR');
+    const deadline = Date.now() + 15000;
+    while (Date.now() < deadline) {
+        for (const name of fs.readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+            if (seenSms.has(name)) continue;
+            const rec = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8'));
+            let body;
+            try { body = JSON.parse(rec.body); } catch { continue; }
+            if (body.to !== to) continue;
+            const m = String(body.text).match(re);
+            if (m) {
+                seenSms.add(name);
+                return m;
+            }
+        }
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`no ${what} SMS for ${to} within 15 s`);
+}
+
+// Mark every SMS so far as seen.
+export function skipSms() {
+    const dir = env('CSAM_TEST_SMS_DIR');
+    for (const name of fs.readdirSync(dir)) seenSms.add(name);
+}
+
+// The code an authenticator app shows for the base32 secret, `steps` time
+// steps from now (oathtool's -N), computed by oathtool.
+export function totp(secret, steps = 0) {
+    const args = ['--totp', '-b'];
+    if (steps) args.push('-N', `now ${steps > 0 ? '+' : '-'} ${Math.abs(steps) * 30} seconds`);
+    args.push(secret);
+    return execFileSync('oathtool', args, { encoding: 'utf8' }).trim();
+}
+
 // ---- accounts, through the JSON API -----------------------------------------
 
 async function api(p, body, auth) {
@@ -107,14 +151,22 @@ export function nationalNumber(yy, mm, dd, seq) {
     return `${body}${String(c).padStart(2, '0')}`;
 }
 
-// Register and activate a citizen with the e-mail key: the pages under
-// test start after this.
-export async function enrol(c) {
+// Register a citizen at the desk, through the API: the paper code and the
+// link's token.
+export async function register(c) {
     const reg = await api('registrations', {
         national_number: c.nrn, first_name: c.first, last_name: c.last, birth_date: c.birth,
         document: { type: 'passport', number: c.doc }, email: c.email, language: c.lang,
     }, 'officer:officer');
     const token = (await nextMail(c.email, /\/csam\/activate\?t=([A-Za-z0-9_-]{43})/, 'activation'))[1];
+    return { code: reg.activation_code, token };
+}
+
+// Register and activate a citizen with the e-mail key: the pages under
+// test start after this.
+export async function enrol(c) {
+    const { code: activationCode, token } = await register(c);
+    const reg = { activation_code: activationCode };
     const { activation } = await api('activation', { token, activation_code: reg.activation_code });
     await api('activation/key', { activation, key_type: 'email', accept_terms: true });
     await api('activation/credentials', {
