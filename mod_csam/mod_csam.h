@@ -42,6 +42,7 @@ struct csam_mod_server {
     const char *terms_version;  /* CSAMTermsVersion */
     int session_cache_ttl;      /* CSAMSessionCacheTTL, -1 unset */
     int cookie_secure;          /* CSAMCookieSecure, -1 unset */
+    int pool_max;               /* CSAMPoolMax, -1 unset */
     int inherits;               /* a virtual host that set nothing itself */
     struct csam_mod_runtime *rt; /* built by csam_runtime_check_config() */
 };
@@ -54,6 +55,10 @@ struct csam_mod_dir {
 /* Defaults applied when the values are read. */
 #define CSAM_MOD_SESSION_CACHE_TTL_DEFAULT 5
 #define CSAM_MOD_SESSION_CACHE_TTL_MAX 300
+/* Database connections one child keeps for one configuration, at most
+ * (never more than its threads): mod_dbd's DBDMax default. */
+#define CSAM_MOD_POOL_MAX_DEFAULT 10
+#define CSAM_MOD_POOL_MAX_MAX 1024
 
 extern const command_rec csam_config_cmds[];
 /* The directive that sets csam.conf key `key` ("public_url" ->
@@ -86,6 +91,7 @@ struct csam_mod_runtime {
     int secure_cookies;                 /* public_url https, or
                                            CSAMCookieSecure On */
     long session_cache_ttl;             /* seconds, 0: no cache */
+    int pool_max;                       /* CSAMPoolMax, default applied */
     /* Per child (session_cache.c), NULL when off or not yet made. */
     struct csam_session_cache *session_cache;
     struct csam_page_set *pages;        /* templates, texts, stylesheet */

@@ -116,6 +116,7 @@ void csam_pool_child_init(apr_pool_t *pchild, server_rec *s)
             ap_get_module_config(sv->module_config, &csam_module);
         struct csam_mod_runtime *rt = conf->rt;
         apr_status_t rv;
+        int max;
 
         /* Virtual hosts that inherit share one pool. */
         if (rt == NULL || rt->stores != NULL)
@@ -123,7 +124,13 @@ void csam_pool_child_init(apr_pool_t *pchild, server_rec *s)
         /* No connection is opened here: a database that is down when
          * httpd starts must not stop it; requests answer 503 until it is
          * back. */
-        rv = apr_reslist_create(&rt->stores, 0, threads, threads,
+        /* Each configuration has its own pool in every child, so
+         * PostgreSQL sees children x pools x max connections at worst:
+         * CSAMPoolMax bounds the last factor (mod_csam.8 has the sizing
+         * rule).  Threads beyond it wait for a connection; most
+         * protected requests need none (the session cache). */
+        max = threads < rt->pool_max ? threads : rt->pool_max;
+        rv = apr_reslist_create(&rt->stores, 0, max, max,
                                 CSAM_POOL_IDLE_TTL, csam_pool_construct,
                                 csam_pool_destruct, rt, pchild);
         if (rv != APR_SUCCESS) {

@@ -174,6 +174,8 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
     rt->session_cache_ttl = conf->session_cache_ttl >= 0
                                 ? conf->session_cache_ttl
                                 : CSAM_MOD_SESSION_CACHE_TTL_DEFAULT;
+    rt->pool_max = conf->pool_max > 0 ? conf->pool_max
+                                      : CSAM_MOD_POOL_MAX_DEFAULT;
     *out = rt;
     return NULL;
 }

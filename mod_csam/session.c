@@ -38,6 +38,8 @@ APLOG_USE_MODULE(csam);
 #define CSAM_SESSION_CACHE_SLOTS 1024
 #define CSAM_SESSION_CACHE_STRIPES 16
 #define CSAM_SESSION_NOTE "csam-session"
+/* The connection's SHA-256 context (csam_session_cache_id). */
+#define CSAM_SESSION_DIGEST "csam-session-digest"
 #define CSAM_SESSION_ID_LEN 32      /* SHA-256 */
 
 struct csam_session_entry {
@@ -253,13 +255,37 @@ static void csam_session_cache_unlock(struct csam_session_cache *c,
 #endif
 }
 
-/* The cache's key for a cookie: 1 when made. */
-static int csam_session_cache_id(const struct csam_session_cache *c,
+static apr_status_t csam_session_cache_free_ctx(void *data)
+{
+    EVP_MD_CTX_free(data);
+    return APR_SUCCESS;
+}
+
+/* The cache's key for a cookie: 1 when made.  EVP_Digest() makes and
+ * frees a context on every call, which in OpenSSL 3 costs several times
+ * the digest of a 43-byte cookie; the context lives instead as long as the
+ * connection (one thread at a time uses a connection, so it needs no
+ * lock), and keep-alive requests only re-initialise it. */
+static int csam_session_cache_id(request_rec *r,
+                                 const struct csam_session_cache *c,
                                  const char *cookie, unsigned char *id)
 {
+    apr_pool_t *cp = r->connection->pool;
+    EVP_MD_CTX *ctx = NULL;
     unsigned int len = 0;
 
-    return EVP_Digest(cookie, strlen(cookie), id, &len, c->sha256, NULL) == 1
+    apr_pool_userdata_get((void **)&ctx, CSAM_SESSION_DIGEST, cp);
+    if (ctx == NULL) {
+        ctx = EVP_MD_CTX_new();
+        if (ctx == NULL)
+            return 0;
+        apr_pool_cleanup_register(cp, ctx, csam_session_cache_free_ctx,
+                                  apr_pool_cleanup_null);
+        apr_pool_userdata_setn(ctx, CSAM_SESSION_DIGEST, NULL, cp);
+    }
+    return EVP_DigestInit_ex2(ctx, c->sha256, NULL) == 1
+           && EVP_DigestUpdate(ctx, cookie, strlen(cookie)) == 1
+           && EVP_DigestFinal_ex(ctx, id, &len) == 1
            && len == CSAM_SESSION_ID_LEN;
 }
 
@@ -370,7 +396,8 @@ static int csam_session_lookup(request_rec *r, struct csam_mod_runtime *rt,
     else {
         /* Without a cache (CSAMSessionCacheTTL 0) nothing is hashed. */
         int cached = rt->session_cache != NULL
-                     && csam_session_cache_id(rt->session_cache, cookie, id);
+                     && csam_session_cache_id(r, rt->session_cache, cookie,
+                                              id);
 
         if (!fresh && cached
             && csam_session_cache_get(rt->session_cache, id, out))
@@ -414,7 +441,7 @@ csam_result csam_session_end(request_rec *r, struct csam_mod_runtime *rt)
         return CSAM_OK;
     }
     if (rt->session_cache != NULL
-        && csam_session_cache_id(rt->session_cache, cookie, id))
+        && csam_session_cache_id(r, rt->session_cache, cookie, id))
         csam_session_cache_drop(rt->session_cache, id);
     apr_pool_userdata_get((void **)&memo, CSAM_SESSION_NOTE, r->pool);
     if (memo != NULL)

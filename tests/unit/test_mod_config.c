@@ -591,6 +591,47 @@ static void test_merge_session_settings(void **state)
     assert_false(m->inherits);
 }
 
+static void test_pool_max(void **state)
+{
+    struct test_ctx *t = *state;
+    char location[] = "/app";
+    server_rec vs;
+    void *vec[1];
+    struct csam_mod_server *vhost = test_vhost(t, &vs, vec);
+    struct csam_mod_server *m;
+    const char *err;
+
+    assert_int_equal(t->conf->pool_max, -1);
+    assert_null(test_directive(t, "CSAMPoolMax", "1"));
+    assert_int_equal(t->conf->pool_max, 1);
+    assert_null(test_directive(t, "CSAMPoolMax", "1024"));
+    assert_int_equal(t->conf->pool_max, 1024);
+    assert_null(test_directive(t, "CSAMPoolMax", "4"));
+    err = test_directive(t, "CSAMPoolMax", "0");
+    assert_non_null(err);
+    assert_non_null(strstr(err, "CSAMPoolMax"));
+    assert_non_null(strstr(err, "'0'"));
+    assert_non_null(test_directive(t, "CSAMPoolMax", "1025"));
+    assert_non_null(test_directive(t, "CSAMPoolMax", "-1"));
+    assert_non_null(test_directive(t, "CSAMPoolMax", "+4"));
+    assert_non_null(test_directive(t, "CSAMPoolMax", " 4"));
+    assert_non_null(test_directive(t, "CSAMPoolMax", "4x"));
+    assert_non_null(test_directive(t, "CSAMPoolMax", ""));
+    assert_non_null(test_directive(t, "CSAMPoolMax",
+                                   "99999999999999999999"));
+    assert_non_null(test_directive_in(t, "CSAMPoolMax", "4", location));
+    assert_int_equal(t->conf->pool_max, 4);
+    /* A virtual host that sets nothing shares the main pool; its own cap
+     * gives it its own. */
+    m = csam_config_merge_server(t->pool, t->conf, vhost);
+    assert_int_equal(m->pool_max, 4);
+    assert_true(m->inherits);
+    assert_null(test_vhost_directive(t, &vs, "CSAMPoolMax", "2"));
+    m = csam_config_merge_server(t->pool, t->conf, vhost);
+    assert_int_equal(m->pool_max, 2);
+    assert_false(m->inherits);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -629,6 +670,8 @@ int main(void)
                                         test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_merge_session_settings,
                                         test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_pool_max, test_setup,
+                                        test_teardown),
     };
 
     if (apr_initialize() != APR_SUCCESS)
