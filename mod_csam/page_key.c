@@ -74,6 +74,9 @@ const char *csam_page_key_choices(struct csam_page *pg, unsigned offered,
 {
     apr_pool_t *p = pg->r->pool;
     const char *attrs = csam_page_var_get(pg, "key_type_attrs");
+    /* The choice refilled after an error (the flash), so a wrong phone
+     * number does not also lose the key chosen. */
+    const char *chosen = csam_page_var_get(pg, "key_type");
     const char *html = "";
     int first = 1;
     size_t i;
@@ -95,9 +98,12 @@ const char *csam_page_key_choices(struct csam_page *pg, unsigned offered,
         html = apr_psprintf(
             p,
             "%s<div class=\"choice\"><input type=\"radio\" id=\"%s\" "
-            "name=\"key_type\" value=\"%s\"%s%s><label for=\"%s\">%s "
+            "name=\"key_type\" value=\"%s\"%s%s%s><label for=\"%s\">%s "
             "<span class=\"hint\">(%s)</span></label></div>",
             html, id, name, is_active ? " disabled" : "",
+            !is_active && chosen != NULL && strcmp(chosen, name) == 0
+                ? " checked"
+                : "",
             first && attrs ? attrs : "", id,
             ap_escape_html(p, csam_page_key_name(pg, kt)),
             ap_escape_html(p, hint));

@@ -350,6 +350,8 @@ static int csam_page_keys_add(struct csam_page_keys *k, apr_table_t *form)
         if (flash == NULL)
             return HTTP_INTERNAL_SERVER_ERROR;
         csam_page_flash_value(flash, "phone", phone);
+        if (csam_key_type_name(kt) != NULL)
+            csam_page_flash_value(flash, "key_type", csam_key_type_name(kt));
         if (kt == CSAM_KEY_NONE)
             csam_page_flash_error(flash, "key_type", "error.key_required", -1,
                                   0);

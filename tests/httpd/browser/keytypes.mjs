@@ -181,8 +181,8 @@ async function citizenApp(browser, lang, c) {
         await page.locator('label[for="accept_terms"]').click();
         await submit(page, w.activate);
         check(await page.locator('#phone-error').isVisible().catch(() => false)
-              && (await page.inputValue('#phone')) === '12',
-              `${lang}: a number that is not one: the error is next to the field, the value kept`);
+              && (await page.inputValue('#phone')) === '12' && await page.locator('#key_type-sms').isChecked(),
+              `${lang}: a number that is not one: the error is next to the field, the number and the choice kept`);
         await visit(page, lang, 'activate-key-phone-wrong');
     }
     await page.locator('label[for="key_type-totp"]').click();
