@@ -7,8 +7,9 @@
 // In each language (fr, nl, de, en) two citizens are registered through the
 // API, then everything else happens in the pages:
 //   A activates the mobile-app key: the QR code (inline SVG with an
-//     accessible name, no script) and the secret grouped by four; the code
-//     comes from oathtool, an implementation independent of the module's.
+//     accessible name, no script, decoded by zbarimg as a phone's camera
+//     would) and the secret grouped by four; the code comes from oathtool,
+//     an implementation independent of the module's.
 //     A logs in with the app (the activation's code is refused: a step is
 //     never accepted twice), adds the SMS key on the keys page (phone
 //     errors next to the field, the confirm page shows the masked number)
@@ -20,6 +21,7 @@
 // axe-core runs on every page shown and fails the test on any violation;
 // each step is saved as a PNG (keys-*.png) under
 // $CSAM_BUILDDIR/tests/artifacts/.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -104,6 +106,20 @@ async function appKeyPage(page, lang, what, resp) {
     check(/^([A-Z2-7]{4} ){7}[A-Z2-7]{4}$/.test(shown), `${lang}: ${what}: the secret is shown in groups of four`);
     const secret = shown.replace(/ /g, '');
     check(!(await page.content()).includes('otpauth://'), `${lang}: ${what}: the URI is in the QR code only, not as text`);
+    // What a phone's camera reads: the QR code as drawn, decoded by zbar.
+    const png = path.join(artifacts, `keys-qr-${lang}.png`);
+    await svg.screenshot({ path: png });
+    let uri = '';
+    try {
+        uri = execFileSync('zbarimg', ['-q', '--raw', png], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch (e) {
+        console.log(`# zbarimg: ${e.message}`);
+    }
+    fs.unlinkSync(png);
+    const u = uri.startsWith('otpauth://totp/') ? new URL(uri) : null;
+    check(u && u.searchParams.get('secret') === secret && u.searchParams.get('digits') === '6'
+          && u.searchParams.get('period') === '30' && u.searchParams.get('algorithm') === 'SHA1',
+          `${lang}: ${what}: the QR code decodes (zbarimg) to the otpauth URI of the secret shown`);
     return secret;
 }
 
