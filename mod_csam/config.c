@@ -184,6 +184,9 @@ static const char *csam_config_cmd_setting(cmd_parms *cmd, void *dconf,
         err = csam_config_check_public_url(cmd, value);
     } else if (strcmp(key, "mail_relay") == 0) {
         shown = csam_config_redact_url(cmd->pool, value);
+    } else if (strcmp(key, "sms_url") == 0) {
+        /* Gateways often take their API key in the query. */
+        shown = "(URL not shown)";
     }
     if (err != NULL)
         return err;
@@ -410,6 +413,22 @@ const command_rec csam_config_cmds[] = {
                  "Argon2id lanes"),
     CSAM_SETTING("CSAMMailTimeout", "mail_timeout",
                  "SMTP timeout, seconds"),
+    /* No directive for sms_auth: httpd.conf is commonly readable by
+     * every local user, a token belongs in CSAMConfigFile (mode 0600). */
+    CSAM_SETTING("CSAMSMSTransport", "sms_transport",
+                 "how SMS codes are sent: none, http or command"),
+    CSAM_SETTING("CSAMSMSURL", "sms_url",
+                 "SMS gateway URL (https, or http to loopback)"),
+    CSAM_SETTING("CSAMSMSBody", "sms_body",
+                 "body posted to the gateway, with {{to}} and {{text}}"),
+    CSAM_SETTING("CSAMSMSContentType", "sms_content_type",
+                 "application/json or application/x-www-form-urlencoded"),
+    CSAM_SETTING("CSAMSMSCommand", "sms_command",
+                 "program run as PROGRAM NUMBER TEXT, absolute path"),
+    CSAM_SETTING("CSAMSMSTimeout", "sms_timeout",
+                 "seconds one SMS may take"),
+    CSAM_SETTING("CSAMTOTPIssuer", "totp_issuer",
+                 "name the authenticator app shows"),
     AP_INIT_TAKE1("CSAMConfigFile", csam_config_cmd_file, NULL, RSRC_CONF,
                   "csam.conf to read before the CSAM* directives"),
     AP_INIT_TAKE1("CSAMTermsVersion", csam_config_cmd_terms, NULL, RSRC_CONF,

@@ -17,6 +17,7 @@
  * autoconf config.h instead. */
 #include "engine.h"
 #include "login.h"
+#include "sms.h"
 
 extern module AP_MODULE_DECLARE_DATA csam_module;
 
@@ -86,6 +87,9 @@ struct csam_mod_runtime {
     csam_secret *secret;
     csam_wordlist *common_passwords;
     struct csam_smtp smtp;
+    /* SMS delivery (borrows config's strings); transport CSAM_SMS_NONE
+     * when not configured, and the SMS key is then not offered. */
+    struct csam_sms sms;
     const char *terms_version;
     unsigned char cookie_key[CSAM_KEY_LEN]; /* seals the flow cookies */
     int secure_cookies;                 /* public_url https, or

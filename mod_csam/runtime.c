@@ -124,6 +124,12 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
         return apply.error;
     if (csam_config_check_web(&rt->config, msg, sizeof(msg)) != CSAM_OK)
         return csam_config_explain(p, msg);
+    /* csam_config_check_web() has refused a transport without what it
+     * needs, naming the key (and, through csam_config_explain(), its
+     * directive): this cannot fail on a checked configuration. */
+    if (csam_sms_from_config(&rt->config, &rt->sms, msg, sizeof(msg))
+        != CSAM_OK)
+        return csam_config_explain(p, msg);
 
     /* The file's conninfo has not met libpq's parser yet. */
     opts = PQconninfoParse(rt->config.database, &pqerr);

@@ -160,6 +160,41 @@ def test_config_file():
         refused(good() + [("CSAMConfigFile", conf)], "CSAMConfigFile")
 
 
+def test_sms_and_pool():
+    # A transport without what it needs: refused, naming both directives.
+    refused(good() + [("CSAMSMSTransport", "http")], "CSAMSMSTransport",
+            "CSAMSMSURL")
+    refused(good() + [("CSAMSMSTransport", "command")], "CSAMSMSTransport",
+            "CSAMSMSCommand")
+    refused(good() + [("CSAMSMSTransport", "pigeon")], "CSAMSMSTransport")
+    out = refused(good() + [("CSAMSMSURL",
+                             '"http://sms.example.be/send?key=s3cret"')],
+                  "CSAMSMSURL")
+    t.check("s3cret" not in out, "the gateway URL is not repeated", out)
+    refused(good() + [("CSAMSMSTimeout", "0")], "CSAMSMSTimeout")
+    refused(good() + [("CSAMTOTPIssuer", '"a:b"')], "CSAMTOTPIssuer")
+    ok = good() + [("CSAMSMSTransport", "http"),
+                   ("CSAMSMSURL", "http://127.0.0.1:9/send"),
+                   ("CSAMSMSBody", "'{\"to\":\"{{to}}\",\"text\":"
+                                   "\"{{text}}\"}'"),
+                   ("CSAMSMSTimeout", "5"), ("CSAMTOTPIssuer", "Portail"),
+                   ("CSAMPoolMax", "3")]
+    status, out = configtest(ok)
+    t.check(status == 0, "a good SMS and pool configuration", out)
+    # The credentials come only through CSAMConfigFile.
+    conf = os.path.join(SCRATCH, "sms.conf")
+    with open(conf, "w") as f:
+        f.write("sms_auth = bearer 0123456789abcdef\n")
+    os.chmod(conf, 0o600)
+    status, out = configtest(ok + [("CSAMConfigFile", conf)])
+    t.check(status == 0, "sms_auth from CSAMConfigFile", out)
+    refused(ok + [("CSAMSMSAuth", "bearer x")], "CSAMSMSAuth")
+    for bad in ("0", "1025", "-1", "ten"):
+        refused(good() + [("CSAMPoolMax", bad)], "CSAMPoolMax")
+    refused(good(), "CSAMPoolMax",
+            extra="<Location /x>\nCSAMPoolMax 2\n</Location>\n")
+
+
 def test_virtual_host_errors_name_it():
     refused(good(), "CSAMPublicURL",
             extra="<VirtualHost 127.0.0.1:1>\nServerName v.test\n"
@@ -179,5 +214,6 @@ t.run([
     test_numbers_and_mail,
     test_context,
     test_config_file,
+    test_sms_and_pool,
     test_virtual_host_errors_name_it,
 ])

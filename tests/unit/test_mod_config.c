@@ -632,6 +632,42 @@ static void test_pool_max(void **state)
     assert_false(m->inherits);
 }
 
+static void test_sms_directives(void **state)
+{
+    struct test_ctx *t = *state;
+    const char *err;
+
+    assert_null(test_directive(t, "CSAMSMSTransport", "http"));
+    assert_string_equal(apr_table_get(t->conf->settings, "sms_transport"),
+                        "http");
+    assert_string_equal(apr_table_get(t->conf->origins, "sms_transport"),
+                        "CSAMSMSTransport");
+    err = test_directive(t, "CSAMSMSTransport", "carrier-pigeon");
+    assert_non_null(err);
+    assert_non_null(strstr(err, "CSAMSMSTransport"));
+    assert_null(test_directive(t, "CSAMSMSURL",
+                               "https://sms.example.be/v1?key=K3Y"));
+    /* A refused URL is not echoed: gateways take their key in it. */
+    err = test_directive(t, "CSAMSMSURL", "http://sms.example.be/?key=K3Y");
+    assert_non_null(err);
+    assert_non_null(strstr(err, "CSAMSMSURL"));
+    assert_null(strstr(err, "K3Y"));
+    assert_null(test_directive(t, "CSAMSMSBody", "to={{to}}&text={{text}}"));
+    assert_non_null(test_directive(t, "CSAMSMSBody", "{{to}} {{code}}"));
+    assert_null(test_directive(t, "CSAMSMSContentType",
+                               "application/x-www-form-urlencoded"));
+    assert_non_null(test_directive(t, "CSAMSMSContentType", "text/plain"));
+    assert_non_null(test_directive(t, "CSAMSMSCommand", "send-sms"));
+    assert_null(test_directive(t, "CSAMSMSTimeout", "120"));
+    assert_non_null(test_directive(t, "CSAMSMSTimeout", "121"));
+    assert_null(test_directive(t, "CSAMTOTPIssuer", "Mes cl\xc3\xa9s"));
+    assert_non_null(test_directive(t, "CSAMTOTPIssuer", "a:b"));
+    /* The gateway's credentials have no directive (httpd.conf is often
+     * readable by all): only CSAMConfigFile gives them. */
+    assert_null(csam_config_directive_of("sms_auth"));
+    assert_string_equal(csam_config_directive_of("sms_url"), "CSAMSMSURL");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -671,6 +707,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_merge_session_settings,
                                         test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_pool_max, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_sms_directives, test_setup,
                                         test_teardown),
     };
 
