@@ -32,7 +32,10 @@ struct csam_engine_deps {
     const csam_secret *secret;
     csam_store *store;                  /* one connection, not shared */
     const csam_wordlist *common_passwords; /* may be NULL */
-    struct csam_sender sender;          /* e-mail (and later SMS) */
+    struct csam_sender sender;          /* e-mail */
+    /* SMS: {csam_sms_sender, const struct csam_sms *}; fn NULL when SMS is
+     * not configured (sms_transport none): the SMS key is then not offered. */
+    struct csam_sender sms;
     struct csam_logger logger;
 };
 
