@@ -114,6 +114,11 @@ static csam_result csam_context_connect(struct csam_context *ctx,
     deps.common_passwords = NULL; /* PAM never sets a password */
     deps.sender.fn = csam_smtp_sender;
     deps.sender.ctx = &ctx->smtp;
+    /* No SMS transport: the engine does not use SMS keys at all. */
+    if (ctx->sms.transport != CSAM_SMS_NONE) {
+        deps.sms.fn = csam_sms_sender;
+        deps.sms.ctx = &ctx->sms;
+    }
     deps.logger = ctx->logger;
     return csam_engine_new(&deps, &ctx->engine);
 }

@@ -299,6 +299,10 @@ int main(int argc, char **argv)
     deps.store = store;
     deps.sender.fn = csam_smtp_sender;
     deps.sender.ctx = &smtp;
+    if (sms.transport != CSAM_SMS_NONE) {
+        deps.sms.fn = csam_sms_sender;
+        deps.sms.ctx = &sms;
+    }
     res = csam_engine_new(&deps, &engine);
     if (res != CSAM_OK) {
         rc = csam_enrol_fail("engine", res);
