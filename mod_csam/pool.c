@@ -38,6 +38,31 @@ struct csam_pool_request {
     int broken;                 /* the database failed under this handle */
 };
 
+/* The SMS way out of one request: the reason a delivery failed reaches
+ * the error log (the engine only learns CSAM_ERR_MAIL). */
+struct csam_pool_sms {
+    const struct csam_sms *sms;
+    request_rec *r;
+};
+
+static csam_result csam_pool_sms_send(void *ctx,
+                                      const struct csam_message *msg)
+{
+    const struct csam_pool_sms *out = ctx;
+    char why[256] = "";
+    csam_result res;
+
+    res = csam_sms_send_err(out->sms, msg, why, sizeof(why));
+    /* why names the failing step and the gateway's status, never the
+     * text, the code, the number or the URL. */
+    if (res != CSAM_OK)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, out->r,
+                      "CSAM00029: SMS not sent: %s (%s)",
+                      why[0] ? why : "no reason given",
+                      csam_result_name(res));
+    return res;
+}
+
 static void csam_pool_log(void *ctx, enum csam_log_level level,
                           const char *message)
 {
@@ -212,6 +237,14 @@ apr_status_t csam_pool_engine(request_rec *r, csam_engine **out)
     deps->sender.fn = csam_smtp_sender;
     deps->sender.ctx = &rt->smtp;
     deps->logger = csam_http_logger(r);
+    if (rt->sms.transport != CSAM_SMS_NONE) {
+        struct csam_pool_sms *sms = apr_palloc(r->pool, sizeof(*sms));
+
+        sms->sms = &rt->sms;
+        sms->r = r;
+        deps->sms.fn = csam_pool_sms_send;
+        deps->sms.ctx = sms;
+    }
     res = csam_engine_new(deps, &req->engine);
     if (res != CSAM_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
