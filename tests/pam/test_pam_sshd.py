@@ -3,7 +3,8 @@
 port with AuthenticationMethods publickey,keyboard-interactive and its PAM
 stack through pam_csam; ssh logs in with a key, then answers the
 keyboard-interactive prompt through SSH_ASKPASS with the code read from
-the mail.
+the mail; a second user answers with the code of the authenticator app
+(computed by oathtool).
 
 Nothing is written to /etc: the account comes from nss_wrapper, the PAM
 service from pam_wrapper, sshd's files live in the test's directory.  sshd
@@ -43,6 +44,12 @@ if nss_wrapper is None:
 
 USER = h.enrol("sshtest", "sshtest@example.test", "en")
 TO = "sshtest@example.test"
+try:
+    APP_USER = h.enrol("sshapp", "sshapp@example.test", "en", key="totp")
+except AssertionError as e:
+    # The engine does not offer the app's key yet: the rest still runs.
+    h.todo(False, "an account with the app's key can be enrolled", e)
+    APP_USER = None
 
 # sshd reads authorized_keys as the user: the path must be traversable.
 os.chmod(h.dir, 0o711)
@@ -69,7 +76,8 @@ with open("/etc/passwd") as f:
     system = [line for line in f if line.split(":")[0] in ("root", "sshd")]
 with open(passwd, "w") as f:
     f.writelines(system)
-    f.write("%s:x:65534:65534:CSAM test:%s:/bin/sh\n" % (USER, home))
+    for name in (USER, APP_USER or USER):
+        f.write("%s:x:65534:65534:CSAM test:%s:/bin/sh\n" % (name, home))
 with open(group, "w") as f:
     f.write("root:x:0:\nnogroup:x:65534:\n")
 
@@ -99,12 +107,12 @@ PasswordAuthentication no
 KbdInteractiveAuthentication yes
 AuthenticationMethods publickey,keyboard-interactive
 PermitRootLogin no
-AllowUsers %s
+AllowUsers %s %s
 LogLevel VERBOSE
 LoginGraceTime 30
 PrintMotd no
 Subsystem sftp internal-sftp
-""" % (port, d, d, d, USER))
+""" % (port, d, d, d, USER, APP_USER or USER))
 
 env = h.env({
     "NSS_WRAPPER_PASSWD": passwd,
@@ -141,7 +149,7 @@ try:
             raise SystemExit("sshd did not start")
         time.sleep(0.05)
 
-    def login(identity="id", answer=None):
+    def login(identity="id", answer=None, user=USER):
         """ssh in and run a command; returns (rc, stdout, stderr, prompts,
         mails sent meanwhile)."""
         seen = os.path.join(d, "seen")
@@ -176,7 +184,7 @@ try:
                 "-o",
                 "PreferredAuthentications=publickey,keyboard-interactive",
                 "-o", "NumberOfPasswordPrompts=1", "-o", "ConnectTimeout=10",
-                "%s@127.0.0.1" % USER, "echo CSAM_KEY=$CSAM_KEY"]
+                "%s@127.0.0.1" % user, "echo CSAM_KEY=$CSAM_KEY"]
         before = set(h.mails())
         try:
             proc = subprocess.run(args, stdin=subprocess.DEVNULL,
@@ -221,6 +229,25 @@ try:
             "rc %d\n%s\n%s" % (rc, out, err))
     h.check(len(sent) == 0, "the pending code was reused: no second mail",
             len(sent))
+
+    # The app's key: nothing is sent, the prompt asks for the app's code.
+    # The activation used the current step; the next one is accepted.
+    if APP_USER is not None:
+        before = set(h.mails())
+        code = h.totp(h.totp_secrets[APP_USER], 30)
+        rc, out, err, shown, sent = login(answer=code, user=APP_USER)
+        h.check(rc == 0 and "CSAM_KEY=totp" in out,
+                "ssh login with the key and the app's code",
+                "rc %d\n%s\n%s\n--- sshd\n%s" %
+                (rc, out, err, sshd_output()))
+        h.check("Code from your mobile app:" in shown,
+                "the app's prompt reached ssh", shown)
+        h.check(set(h.mails()) == before, "the app's key: nothing mailed")
+        h.check(code not in sshd_output(), "no TOTP code in sshd's log")
+        rc, out, err, shown, sent = login(answer=code, user=APP_USER)
+        h.check(rc == 255 and "CSAM_KEY" not in out,
+                "the same app code again: ssh login refused",
+                "rc %d\n%s\n%s" % (rc, out, err))
 finally:
     # sshd's per-connection processes start their own sessions: find them
     # by parentage, before the listener goes and they are reparented.
