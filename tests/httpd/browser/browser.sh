@@ -79,16 +79,14 @@ CSAMResendCooldown 3
 EOF
 
 # The SMS key needs a gateway: the recording one run-with-services
-# started, set through a csam.conf (CSAMConfigFile; httpd refuses one that
-# others may write).
+# started (its default JSON body, {"to": ..., "text": ...}).
 if [ "$walk" = keytypes.mjs ]; then
     if [ -z "${CSAM_TEST_SMS_URL:-}" ] || [ -z "${CSAM_TEST_SMS_DIR:-}" ]; then
         echo "browser.sh: CSAM_TEST_SMS_URL and CSAM_TEST_SMS_DIR are not set (run it through make check)" >&2
         exit 99
     fi
-    (umask 022 && printf 'sms_transport = http\nsms_url = %s/send\n' \
-        "$CSAM_TEST_SMS_URL" >"$conf-sms.csam.conf") || exit 99
-    echo "CSAMConfigFile $conf-sms.csam.conf" >"$conf-sms.conf"
+    printf 'CSAMSMSTransport http\nCSAMSMSURL "%s/send"\n' \
+        "$CSAM_TEST_SMS_URL" >"$conf-sms.conf" || exit 99
 fi
 
 CSAM_CHROMIUM=$chromium
