@@ -11,6 +11,7 @@
 
 #include "engine.h"
 #include "engine_internal.h"
+#include "sms.h"
 
 csam_result csam_engine_new(const struct csam_engine_deps *deps,
                             csam_engine **out)
@@ -145,4 +146,54 @@ void csam_engine_code_minutes(const csam_engine *engine,
     long ttl = engine->deps.config->code_ttl;
 
     (void)csam_store_int(ttl > 0 ? (ttl + 59) / 60 : 1, out);
+}
+
+unsigned csam_engine_offered(const csam_engine *engine)
+{
+    unsigned types = (unsigned)CSAM_KEY_EMAIL | (unsigned)CSAM_KEY_TOTP;
+
+    /* Without a gateway an SMS key could never receive its codes. */
+    if (engine->deps.sms.fn != NULL)
+        types |= (unsigned)CSAM_KEY_SMS;
+    return types;
+}
+
+csam_result csam_engine_sms(csam_engine *engine, const char *to,
+                            const char *lang, const struct csam_tvar *vars,
+                            size_t nvars, const char *secret)
+{
+    const struct csam_config *cfg = engine->deps.config;
+    struct csam_message msg;
+    char *text = NULL;
+    csam_result res;
+
+    if (engine->deps.sms.fn == NULL) {
+        csam_log(&engine->deps.logger, CSAM_LOG_ERR,
+                 "an SMS code was asked for but SMS is not configured");
+        return CSAM_ERR_MAIL;
+    }
+    res = csam_sms_compose(cfg->data_dir, lang, "code", vars, nvars, &text);
+    if (res != CSAM_OK) {
+        csam_log(&engine->deps.logger, CSAM_LOG_ERR,
+                 "cannot compose the code SMS (%s): check the templates "
+                 "under %s",
+                 csam_result_name(res),
+                 cfg->data_dir != NULL ? cfg->data_dir : "(none)");
+        return CSAM_ERR_MAIL;
+    }
+    memset(&msg, 0, sizeof(msg));
+    msg.to = to;
+    msg.text = text;
+    msg.kind = "code";
+    msg.secret = secret;
+    res = engine->deps.sms.fn(engine->deps.sms.ctx, &msg);
+    csam_wipe(text, strlen(text));
+    free(text);
+    if (res != CSAM_OK) {
+        csam_log(&engine->deps.logger, CSAM_LOG_ERR,
+                 "the code SMS could not be delivered (%s)",
+                 csam_result_name(res));
+        return CSAM_ERR_MAIL;
+    }
+    return CSAM_OK;
 }

@@ -189,11 +189,15 @@ struct csam_pam_challenge {
 };
 
 /* Prepare a PAM second factor for `username`, using one of its active keys
- * among `allowed` (a CSAM_KEY_* mask; e-mail preferred, then TOTP, then SMS).
+ * among `allowed` (a CSAM_KEY_* mask; e-mail preferred, then TOTP, then SMS;
+ * SMS only when deps.sms is configured).
  * For e-mail/SMS, a code with purpose PAM login is sent unless one is still
- * pending and younger than resend_cooldown, which is then reused.
+ * pending and younger than resend_cooldown, which is then reused.  For
+ * TOTP nothing is sent (the attempts are still bounded per challenge).
  * Errors: CSAM_ERR_NOT_FOUND (no such account, or no usable active key),
- * CSAM_ERR_LOCKED (with *att), CSAM_ERR_MAIL, CSAM_ERR_DB. */
+ * CSAM_ERR_LOCKED (with *att; a disabled account is CSAM_ERR_LOCKED with
+ * retry_after 0, never "not found", so that nullok cannot let it in on the
+ * first factor), CSAM_ERR_MAIL (mail or SMS not delivered), CSAM_ERR_DB. */
 csam_result csam_engine_pam_begin(csam_engine *engine, const char *username,
                                   unsigned allowed, const char *source,
                                   struct csam_pam_challenge *out,
@@ -214,7 +218,8 @@ csam_result csam_engine_pam_verify(csam_engine *engine, const char *username,
 
 /* Account management for PAM: CSAM_OK when the account is active, not
  * locked and has an active key of a type in `allowed`.
- * Errors: CSAM_ERR_NOT_FOUND, CSAM_ERR_LOCKED (with *att), CSAM_ERR_DB. */
+ * Errors: CSAM_ERR_NOT_FOUND, CSAM_ERR_LOCKED (with *att; retry_after 0
+ * for a disabled account), CSAM_ERR_DB. */
 csam_result csam_engine_account_check(csam_engine *engine,
                                       const char *username, unsigned allowed,
                                       struct csam_attempts *att);

@@ -19,9 +19,6 @@
 #define CSAM_ACT_TERMS_MAX     64
 #define CSAM_ACT_DEFAULT_TERMS "1"
 
-/* Key types activation offers.  SMS and TOTP come with their own issue:
- * adding one here is where it starts. */
-#define CSAM_ACT_OFFERED ((unsigned)CSAM_KEY_EMAIL)
 
 struct csam_act_flow {
     int64_t id;
@@ -35,13 +32,14 @@ struct csam_act_flow {
     char first_name[CSAM_NAME_MAX + 1];
     char email[CSAM_EMAIL_MAX + 1];
     char terms_version[CSAM_ACT_TERMS_MAX + 1];
+    char phone[CSAM_PHONE_SIZE];    /* the SMS key's, E.164; "" otherwise */
 };
 
 #define CSAM_ACT_FLOW_SQL                                                      \
     "SELECT f.id, f.registration_id, coalesce(f.account_id, 0), f.step,"       \
     " coalesce(f.key_type, ''), f.done_at IS NOT NULL, r.language,"            \
     " coalesce(a.username, ''), r.first_name, r.email,"                        \
-    " coalesce(f.terms_version, '')"                                           \
+    " coalesce(f.terms_version, ''), coalesce(f.phone, '')"                    \
     " FROM csam_flows f JOIN csam_registrations r ON r.id = f.registration_id" \
     " LEFT JOIN csam_accounts a ON a.id = f.account_id"                        \
     " WHERE f.handle_hash = $1 AND f.kind = 'activation'"                      \
@@ -114,6 +112,8 @@ static csam_result csam_act_flow_get(csam_engine *engine, const char *handle,
     csam_act_copy(out->email, sizeof(out->email), csam_store_value(rows, 0, 9));
     csam_act_copy(out->terms_version, sizeof(out->terms_version),
                   csam_store_value(rows, 0, 10));
+    csam_act_copy(out->phone, sizeof(out->phone),
+                  csam_store_value(rows, 0, 11));
     csam_store_rows_free(rows);
     return CSAM_OK;
 }
@@ -186,8 +186,9 @@ static char *csam_act_detail(enum csam_key_type type, const char *terms)
 static const struct csam_store_stmt csam_act_stmt_choose = {
     "csam_act_choose",
     "UPDATE csam_flows SET key_type = $2, terms_version = $3,"
-    " terms_accepted_at = now(), step = 'credentials' WHERE id = $1",
-    3, 0};
+    " terms_accepted_at = now(), step = 'credentials', phone = $4"
+    " WHERE id = $1",
+    4, 0};
 
 csam_result csam_engine_activation_key(csam_engine *engine, const char *source,
                                        const char *handle,
@@ -197,11 +198,11 @@ csam_result csam_engine_activation_key(csam_engine *engine, const char *source,
 {
     struct csam_act_flow flow;
     char idtext[CSAM_STORE_INT_SIZE];
-    struct csam_store_param p[3];
+    char e164[CSAM_PHONE_SIZE] = "";
+    struct csam_store_param p[4];
     char *detail;
     csam_result res;
 
-    (void)phone; /* for the SMS key, once it is offered */
     if (engine == NULL)
         return CSAM_ERR_INVALID;
     if (terms_version == NULL)
@@ -215,16 +216,20 @@ csam_result csam_engine_activation_key(csam_engine *engine, const char *source,
     if (flow.step != CSAM_STEP_KEY && flow.step != CSAM_STEP_CREDENTIALS)
         res = CSAM_ERR_STATE;
     else if (csam_key_type_name(key_type) == NULL ||
-             !((unsigned)key_type & CSAM_ACT_OFFERED))
+             !((unsigned)key_type & csam_engine_offered(engine)))
         res = CSAM_ERR_INVALID;
     else if (!accept_terms)
         res = CSAM_ERR_TERMS;
+    else if (key_type == CSAM_KEY_SMS &&
+             (phone == NULL || csam_phone_normalize(phone, e164) != CSAM_OK))
+        res = CSAM_ERR_PHONE;
     if (res != CSAM_OK)
         return csam_act_finish(engine, res);
 
     p[0] = csam_store_int(flow.id, idtext);
     p[1] = csam_store_text(csam_key_type_name(key_type));
     p[2] = csam_store_text(terms_version);
+    p[3] = csam_store_text(key_type == CSAM_KEY_SMS ? e164 : NULL);
     res = csam_store_exec(engine->deps.store, &csam_act_stmt_choose, p, NULL);
     if (res == CSAM_OK) {
         detail = csam_act_detail(key_type, terms_version);
@@ -262,9 +267,9 @@ static const struct csam_store_stmt csam_act_stmt_account = {
 
 static const struct csam_store_stmt csam_act_stmt_key = {
     "csam_act_key",
-    "INSERT INTO csam_keys (account_id, type, terms_version)"
-    " VALUES ($1, $2, NULLIF($3, '')) RETURNING id",
-    3, 0};
+    "INSERT INTO csam_keys (account_id, type, terms_version, phone)"
+    " VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, '')) RETURNING id",
+    4, 0};
 
 static const struct csam_store_stmt csam_act_stmt_to_confirm = {
     "csam_act_to_confirm",
@@ -289,7 +294,8 @@ static csam_result csam_act_username_taken(csam_engine *engine,
     return res;
 }
 
-/* Mail a security code ("code" template) in the registration's language. */
+/* Send a security code ("code" template) in the registration's language:
+ * by SMS to the flow's phone for the SMS key, else by mail. */
 static csam_result csam_act_mail_code(csam_engine *engine,
                                       const struct csam_act_flow *flow,
                                       const char *code)
@@ -304,22 +310,28 @@ static csam_result csam_act_mail_code(csam_engine *engine,
     vars[1].value = code;
     vars[2].name = "minutes";
     vars[2].value = minutes;
+    if (flow->key_type == CSAM_KEY_SMS)
+        return csam_engine_sms(engine, flow->phone, flow->language, vars, 3,
+                               code);
     return csam_engine_mail(engine, flow->email, flow->language, "code", vars,
                             3, code);
 }
 
 /* Inside the transaction: the pending account and key, the flow moved to
- * "confirm", the code issued and mailed. */
+ * "confirm", the code issued and sent (e-mail, SMS), or for the app's key
+ * its secret returned in out (the challenge row then only bounds the
+ * attempts). */
 static csam_result csam_act_create(csam_engine *engine,
                                    struct csam_act_flow *flow,
                                    const char *username, const char *phc,
-                                   const char *source)
+                                   const char *source,
+                                   struct csam_credentials_outcome *out)
 {
     csam_store *store = engine->deps.store;
     char reg[CSAM_STORE_INT_SIZE], acc[CSAM_STORE_INT_SIZE];
     char flowid[CSAM_STORE_INT_SIZE];
     char code[CSAM_ENGINE_CODE_SIZE] = "";
-    struct csam_store_param p[3];
+    struct csam_store_param p[4];
     csam_store_rows *rows = NULL;
     int64_t account_id, key_id;
     char *detail;
@@ -344,14 +356,23 @@ static csam_result csam_act_create(csam_engine *engine,
     csam_store_rows_free(rows);
     rows = NULL;
 
-    p[0] = csam_store_int(account_id, acc);
-    p[1] = csam_store_text(csam_key_type_name(flow->key_type));
-    p[2] = csam_store_text(flow->terms_version);
-    res = csam_store_exec(store, &csam_act_stmt_key, p, &rows);
-    if (res != CSAM_OK)
-        return res;
-    key_id = csam_store_int64(rows, 0, 0, 0);
-    csam_store_rows_free(rows);
+    if (flow->key_type == CSAM_KEY_TOTP) {
+        res = csam_totp_create(engine, account_id, username,
+                               flow->terms_version, &key_id, out);
+        if (res != CSAM_OK)
+            return res;
+    } else {
+        p[0] = csam_store_int(account_id, acc);
+        p[1] = csam_store_text(csam_key_type_name(flow->key_type));
+        p[2] = csam_store_text(flow->terms_version);
+        p[3] = csam_store_text(flow->key_type == CSAM_KEY_SMS ? flow->phone
+                                                              : NULL);
+        res = csam_store_exec(store, &csam_act_stmt_key, p, &rows);
+        if (res != CSAM_OK)
+            return res;
+        key_id = csam_store_int64(rows, 0, 0, 0);
+        csam_store_rows_free(rows);
+    }
 
     p[0] = csam_store_int(flow->id, flowid);
     p[1] = csam_store_int(account_id, acc);
@@ -375,7 +396,7 @@ static csam_result csam_act_create(csam_engine *engine,
                                      detail);
         free(detail);
     }
-    if (res == CSAM_OK)
+    if (res == CSAM_OK && flow->key_type != CSAM_KEY_TOTP)
         res = csam_act_mail_code(engine, flow, code);
     csam_wipe(code, sizeof(code));
     return res;
@@ -438,13 +459,15 @@ csam_result csam_engine_activation_credentials(
         if (flow.step != CSAM_STEP_CREDENTIALS)
             res = CSAM_ERR_STATE;
         else
-            res = csam_act_create(engine, &flow, username, phc, source);
+            res = csam_act_create(engine, &flow, username, phc, source, out);
         res = csam_act_finish(engine, res);
     }
     csam_wipe(phc, strlen(phc));
     free(phc);
     if (res == CSAM_OK)
         out->next = CSAM_STEP_CONFIRM;
+    else
+        csam_credentials_outcome_free(out);
     return res;
 }
 
@@ -560,9 +583,14 @@ csam_result csam_engine_activation_confirm(csam_engine *engine,
         return csam_act_finish(engine, CSAM_ERR_STATE);
     owner.account_id = flow.account_id;
     owner.username = flow.username;
-    res =
-        csam_challenge_verify(engine, &owner, CSAM_CHALLENGE_ACTIVATION_CONFIRM,
-                              flow.key_type, code, source, 1, att);
+    if (flow.key_type == CSAM_KEY_TOTP)
+        res = csam_totp_confirm(engine, flow.account_id, "pending",
+                                CSAM_CHALLENGE_ACTIVATION_CONFIRM, code,
+                                source, 1, att);
+    else
+        res = csam_challenge_verify(engine, &owner,
+                                    CSAM_CHALLENGE_ACTIVATION_CONFIRM,
+                                    flow.key_type, code, source, 1, att);
     if (res != CSAM_OK) {
         /* The counted attempt must stay counted. */
         csam_result commit = csam_store_commit(engine->deps.store);
@@ -604,12 +632,12 @@ csam_result csam_engine_activation_resend(csam_engine *engine,
     if (res != CSAM_OK)
         return res;
     if (flow.step != CSAM_STEP_CONFIRM || flow.account_id == 0 ||
-        flow.key_type != CSAM_KEY_EMAIL)
+        flow.key_type == CSAM_KEY_TOTP)
         return csam_act_finish(engine, CSAM_ERR_STATE);
     /* The flow's row lock serialises resends: the age read here is the
      * one the new code replaces. */
     res = csam_challenge_age(engine, flow.account_id,
-                             CSAM_CHALLENGE_ACTIVATION_CONFIRM, &age, &usable);
+                             CSAM_CHALLENGE_ACTIVATION_CONFIRM, &age, &usable, NULL);
     if (res != CSAM_OK)
         return csam_act_finish(engine, res);
     cooldown = engine->deps.config->resend_cooldown;

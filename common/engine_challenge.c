@@ -122,7 +122,15 @@ csam_result csam_challenge_issue(csam_engine *engine,
         return res;
     if (owner == NULL || owner->account_id <= 0)
         return CSAM_ERR_INVALID;
-    res = csam_challenge_hash(engine, owner, purpose, key_type, code, hash);
+    if (key_type == CSAM_KEY_TOTP) {
+        /* The app makes the codes: the row only bounds the attempts and
+         * the time, and its hash is one no typed code can match. */
+        csam_wipe(code, CSAM_ENGINE_CODE_SIZE);
+        res = csam_random_bytes(hash, sizeof(hash));
+    } else {
+        res = csam_challenge_hash(engine, owner, purpose, key_type, code,
+                                  hash);
+    }
     if (res != CSAM_OK)
         return res;
     p[0] = csam_store_int(owner->account_id, acc);
@@ -144,14 +152,14 @@ static const struct csam_store_stmt csam_challenge_stmt_age = {
     "csam_challenge_age",
     "SELECT floor(extract(epoch FROM now() - created_at))::bigint,"
     " used_at IS NULL AND superseded_at IS NULL AND expires_at > now()"
-    " AND attempts < max_attempts"
+    " AND attempts < max_attempts, used_at IS NOT NULL"
     " FROM csam_challenges WHERE account_id = $1 AND purpose = $2"
     " ORDER BY created_at DESC, id DESC LIMIT 1",
     2, CSAM_STORE_RETRY};
 
 csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
                                enum csam_challenge_purpose purpose, long *age,
-                               int *usable)
+                               int *usable, int *used)
 {
     char acc[CSAM_STORE_INT_SIZE];
     struct csam_store_param p[2];
@@ -160,6 +168,8 @@ csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
 
     *age = -1;
     *usable = 0;
+    if (used != NULL)
+        *used = 0;
     p[0] = csam_store_int(account_id, acc);
     p[1] = csam_store_text(csam_challenge_purpose_name(purpose));
     res =
@@ -171,6 +181,8 @@ csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
         if (*age < 0)
             *age = 0;
         *usable = csam_store_bool(rows, 0, 1);
+        if (used != NULL)
+            *used = csam_store_bool(rows, 0, 2);
     }
     csam_store_rows_free(rows);
     return CSAM_OK;
@@ -196,6 +208,12 @@ csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
  * who cannot compute them learns nothing from how long that takes.
  */
 #define CSAM_CHALLENGE_VERIFY_SQL(pre, who, post, cols)                        \
+    CSAM_CHALLENGE_VERIFY_SQL_M(pre, who, "", "ch.code_hash = $3", post, cols)
+
+/* The same with mid (CTEs run after acct, src and pick: a TOTP key's step
+ * stored only when the code may be checked at all) and match (what makes
+ * the typed code right). */
+#define CSAM_CHALLENGE_VERIFY_SQL_M(pre, who, mid, match, post, cols)          \
     "WITH " pre " who AS (" who "),"                                           \
     " acct AS ("                                                               \
     " SELECT ceil(extract(epoch FROM locked_until - now()))::bigint AS wait"   \
@@ -210,11 +228,11 @@ csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
     " expires_at <= now() AS expired FROM csam_challenges"                     \
     " WHERE account_id = (SELECT id FROM who) AND purpose = $2::text"          \
     " AND used_at IS NULL AND superseded_at IS NULL"                           \
-    " ORDER BY created_at DESC, id DESC LIMIT 1),"                             \
+    " ORDER BY created_at DESC, id DESC LIMIT 1)," mid                         \
     " c AS ("                                                                  \
     " UPDATE csam_challenges ch"                                               \
-    " SET used_at = CASE WHEN ch.code_hash = $3 THEN now() END,"               \
-    " attempts = ch.attempts + CASE WHEN ch.code_hash = $3 THEN 0 ELSE 1 END"  \
+    " SET used_at = CASE WHEN " match " THEN now() END,"                       \
+    " attempts = ch.attempts + CASE WHEN " match " THEN 0 ELSE 1 END"          \
     " FROM pick WHERE ch.id = pick.id"                                         \
     " AND NOT pick.exhausted AND NOT pick.expired"                             \
     " AND NOT EXISTS (SELECT 1 FROM acct) AND NOT EXISTS (SELECT 1 FROM src)"  \
@@ -268,6 +286,20 @@ csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
     " (SELECT count(*) FROM s) + (SELECT count(*) FROM log),"                  \
     " (SELECT count(*) FROM who)" cols
 
+/* A TOTP code, by account id ($1) and key id ($10): $3 is the step the
+ * typed code matched (NULL: it matched none).  t stores it as the key's
+ * last step only if it is newer than the stored one, in this statement, so
+ * two submissions of one code cannot both win; the challenge row counts
+ * the attempt as for a sent code. */
+#define CSAM_CHALLENGE_TOTP_STEP(keyexpr)                                       \
+    " t AS (UPDATE csam_keys k SET totp_last_step = $3::bigint"                \
+    " WHERE k.id = " keyexpr " AND k.type = 'totp'"                            \
+    " AND k.status <> 'inactive' AND $3::bigint IS NOT NULL"                   \
+    " AND (k.totp_last_step IS NULL OR k.totp_last_step < $3::bigint)"         \
+    " AND EXISTS (SELECT 1 FROM pick WHERE NOT exhausted AND NOT expired)"     \
+    " AND NOT EXISTS (SELECT 1 FROM acct) AND NOT EXISTS (SELECT 1 FROM src)"  \
+    " RETURNING k.id),"
+
 /* By account id ($1), when the caller knows it.
  *
  * Every form may run again after a reconnection (outside a transaction:
@@ -300,49 +332,76 @@ static const struct csam_store_stmt csam_challenge_stmt_verify_name = {
  * racing this one finds done_at set and gets no session), sess creates
  * the session ($10 the cookie's hash, $11 idle timeout, $12 absolute
  * lifetime, in seconds) and slog audits it.  A web login costs this one
- * round trip.  Only the e-mailed and SMS codes are checked here: a TOTP
- * code is not a row of csam_challenges.
+ * round trip.  The e-mailed and SMS codes are checked by hash; a TOTP
+ * code by its own form (csam_challenge_stmt_verify_login_totp), after the
+ * e-mail form has read the key's sealed secret.
  *
  * Its text is longer than the 4095 bytes ISO C requires compilers to take
  * in one literal; GCC and Clang take any length, and one statement is the
  * point (one round trip per verification, DESIGN 5). */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverlength-strings"
+#define CSAM_CHALLENGE_LOGIN_SQL(types, mid, match, extra)                     \
+    CSAM_CHALLENGE_VERIFY_SQL_M(                                               \
+        "fl AS (SELECT f.id, f.account_id, f.step, f.key_type, a.username"     \
+        " FROM csam_flows f JOIN csam_accounts a ON a.id = f.account_id"       \
+        " WHERE f.handle_hash = $1::bytea AND f.kind = 'login'"                \
+        " AND f.done_at IS NULL AND f.superseded_at IS NULL"                   \
+        " AND f.expires_at > now() AND a.status = 'active'),",                 \
+        "SELECT fl.account_id AS id FROM fl WHERE fl.step = 'confirm'"         \
+        " AND fl.key_type IN " types " AND EXISTS (SELECT 1"                   \
+        " FROM csam_keys k WHERE k.account_id = fl.account_id"                 \
+        " AND k.type = fl.key_type AND k.status = 'active')",                  \
+        mid, match,                                                            \
+        ", f AS (UPDATE csam_flows fw SET step = 'done', done_at = now()"      \
+        " FROM c WHERE c.ok AND fw.id = (SELECT id FROM fl)"                   \
+        " AND fw.done_at IS NULL RETURNING fw.id),"                            \
+        " sess AS (INSERT INTO csam_sessions (session_hash, account_id,"       \
+        " key_type, idle_timeout, expires_at, source)"                         \
+        " SELECT $10::bytea, fl.account_id, fl.key_type,"                      \
+        " make_interval(secs => $11::integer),"                                \
+        " now() + make_interval(secs => $12::integer), $9::text"               \
+        " FROM f, fl RETURNING id,"                                            \
+        " floor(extract(epoch FROM created_at))::bigint AS auth,"              \
+        " floor(extract(epoch FROM expires_at))::bigint AS ends,"              \
+        " floor(extract(epoch FROM least(last_seen_at + idle_timeout,"         \
+        " expires_at)))::bigint AS idle_ends),"                                \
+        " slog AS (INSERT INTO csam_audit (actor, action, account_id,"         \
+        " source, detail)"                                                     \
+        " SELECT fl.username, 'session.created', fl.account_id, $9::text,"     \
+        " jsonb_build_object('session', sess.id, 'key_type', fl.key_type,"     \
+        " 'flow', fl.id) FROM sess, fl RETURNING 1)" extra,                    \
+        ", (SELECT count(*) FROM fl), (SELECT step FROM fl),"                  \
+        " (SELECT key_type FROM fl), (SELECT username FROM fl),"               \
+        " (SELECT auth FROM sess), (SELECT ends FROM sess),"                   \
+        " (SELECT idle_ends FROM sess), (SELECT count(*) FROM slog)")
+
+/* For a login with the app's key, the e-mail form also reads (tk) what
+ * checking its code needs, with the database clock: the TOTP form then
+ * costs one round trip more, the sealed secret opening in between. */
+#define CSAM_CHALLENGE_LOGIN_TK                                                \
+    ", tk AS (SELECT k.id, encode(k.totp_secret, 'hex') AS sealed,"            \
+    " coalesce(k.totp_last_step, -1) AS last FROM csam_keys k JOIN fl"         \
+    " ON k.account_id = fl.account_id WHERE fl.step = 'confirm'"               \
+    " AND fl.key_type = 'totp' AND k.type = 'totp' AND k.status = 'active')"
+
 static const struct csam_store_stmt csam_challenge_stmt_verify_login = {
     "csam_challenge_verify_login",
-    CSAM_CHALLENGE_VERIFY_SQL(
-        "fl AS (SELECT f.id, f.account_id, f.step, f.key_type, a.username"
-        " FROM csam_flows f JOIN csam_accounts a ON a.id = f.account_id"
-        " WHERE f.handle_hash = $1::bytea AND f.kind = 'login'"
-        " AND f.done_at IS NULL AND f.superseded_at IS NULL"
-        " AND f.expires_at > now() AND a.status = 'active'),",
-        "SELECT fl.account_id AS id FROM fl WHERE fl.step = 'confirm'"
-        " AND fl.key_type IN ('email', 'sms') AND EXISTS (SELECT 1"
-        " FROM csam_keys k WHERE k.account_id = fl.account_id"
-        " AND k.type = fl.key_type AND k.status = 'active')",
-        ", f AS (UPDATE csam_flows fw SET step = 'done', done_at = now()"
-        " FROM c WHERE c.ok AND fw.id = (SELECT id FROM fl)"
-        " AND fw.done_at IS NULL RETURNING fw.id),"
-        " sess AS (INSERT INTO csam_sessions (session_hash, account_id,"
-        " key_type, idle_timeout, expires_at, source)"
-        " SELECT $10::bytea, fl.account_id, fl.key_type,"
-        " make_interval(secs => $11::integer),"
-        " now() + make_interval(secs => $12::integer), $9::text"
-        " FROM f, fl RETURNING id,"
-        " floor(extract(epoch FROM created_at))::bigint AS auth,"
-        " floor(extract(epoch FROM expires_at))::bigint AS ends,"
-        " floor(extract(epoch FROM least(last_seen_at + idle_timeout,"
-        " expires_at)))::bigint AS idle_ends),"
-        " slog AS (INSERT INTO csam_audit (actor, action, account_id,"
-        " source, detail)"
-        " SELECT fl.username, 'session.created', fl.account_id, $9::text,"
-        " jsonb_build_object('session', sess.id, 'key_type', fl.key_type,"
-        " 'flow', fl.id) FROM sess, fl RETURNING 1)",
-        ", (SELECT count(*) FROM fl), (SELECT step FROM fl),"
-        " (SELECT key_type FROM fl), (SELECT username FROM fl),"
-        " (SELECT auth FROM sess), (SELECT ends FROM sess),"
-        " (SELECT idle_ends FROM sess), (SELECT count(*) FROM slog)"),
+    CSAM_CHALLENGE_LOGIN_SQL("('email', 'sms')", "", "ch.code_hash = $3",
+                             CSAM_CHALLENGE_LOGIN_TK)
+    ", (SELECT id FROM tk), (SELECT sealed FROM tk), (SELECT last FROM tk),"
+    " floor(extract(epoch FROM now()))::bigint",
     12, CSAM_STORE_RETRY};
+
+/* The TOTP form: $3 the matched step (NULL: none), $13 the key. */
+static const struct csam_store_stmt csam_challenge_stmt_verify_login_totp = {
+    "csam_challenge_verify_login_totp",
+    CSAM_CHALLENGE_LOGIN_SQL(
+        "('totp')",
+        CSAM_CHALLENGE_TOTP_STEP(
+            "$13::bigint AND k.account_id = (SELECT id FROM who)"),
+        "EXISTS (SELECT 1 FROM t)", ""),
+    13, CSAM_STORE_RETRY};
 #pragma GCC diagnostic pop
 
 /* A typed code in canonical form: digits only, spaces dropped (people
@@ -493,6 +552,83 @@ csam_result csam_challenge_verify(csam_engine *engine,
     return res;
 }
 
+/* A TOTP code by account id ($1) and key id ($10). */
+static const struct csam_store_stmt csam_challenge_stmt_verify_totp = {
+    "csam_challenge_verify_totp",
+    CSAM_CHALLENGE_VERIFY_SQL_M(
+        "", "SELECT $1::bigint AS id",
+        CSAM_CHALLENGE_TOTP_STEP("$10::bigint AND k.account_id = $1::bigint"),
+        "EXISTS (SELECT 1 FROM t)", "", ""),
+    10, CSAM_STORE_RETRY};
+
+csam_result csam_challenge_verify_totp(csam_engine *engine,
+                                       int64_t account_id, int64_t key_id,
+                                       enum csam_challenge_purpose purpose,
+                                       int64_t step, const char *source,
+                                       int web, struct csam_attempts *att)
+{
+    unsigned char none[CSAM_HASH_LEN] = {0};
+    char acc[CSAM_STORE_INT_SIZE], key[CSAM_STORE_INT_SIZE];
+    char st[CSAM_STORE_INT_SIZE];
+    struct csam_challenge_args args;
+    struct csam_store_param p[10];
+    csam_store_rows *rows = NULL;
+    csam_result res;
+
+    att->attempts_left = -1;
+    att->retry_after = 0;
+    if (account_id <= 0 || key_id <= 0)
+        return CSAM_ERR_INVALID;
+    p[0] = csam_store_int(account_id, acc);
+    csam_challenge_common(engine, purpose, none, source, web, &args, p);
+    p[2] = step >= 0 ? csam_store_int(step, st) : csam_store_text(NULL);
+    p[9] = csam_store_int(key_id, key);
+    res = csam_store_exec(engine->deps.store, &csam_challenge_stmt_verify_totp,
+                          p, &rows);
+    if (res != CSAM_OK)
+        return res;
+    res = csam_challenge_outcome(rows, att);
+    csam_store_rows_free(rows);
+    return res;
+}
+
+/* The outcome of either login form.  *totp is set when the flow waits
+ * for a TOTP code and the e-mail form found no account to check (it
+ * changed nothing). */
+static csam_result csam_challenge_login_outcome(const csam_store_rows *rows,
+                                                int *totp,
+                                                struct csam_session_info *out,
+                                                struct csam_attempts *att)
+{
+    const char *step = csam_store_value(rows, 0, 12);
+    csam_result res;
+
+    *totp = 0;
+    if (csam_store_int64(rows, 0, 11, 0) == 0)
+        return CSAM_ERR_EXPIRED;
+    if (step == NULL || strcmp(step, "confirm") != 0)
+        return CSAM_ERR_STATE; /* no key chosen yet */
+    if (csam_key_type_parse(csam_store_value(rows, 0, 13)) == CSAM_KEY_TOTP &&
+        csam_store_int64(rows, 0, 10, 0) == 0) {
+        *totp = 1;
+        return CSAM_ERR_STATE;
+    }
+    res = csam_challenge_outcome(rows, att);
+    if (res == CSAM_ERR_NOT_FOUND)
+        res = CSAM_ERR_EXPIRED; /* the key or the account went away */
+    else if (res == CSAM_OK && csam_store_int64(rows, 0, 18, 0) != 1)
+        res = CSAM_ERR_EXPIRED; /* the handle was used meanwhile */
+    if (res == CSAM_OK) {
+        snprintf(out->username, sizeof(out->username), "%s",
+                 csam_store_value(rows, 0, 14));
+        out->key_type = csam_key_type_parse(csam_store_value(rows, 0, 13));
+        out->auth_time = csam_store_int64(rows, 0, 15, 0);
+        out->expires_at = csam_store_int64(rows, 0, 16, 0);
+        out->idle_expires_at = csam_store_int64(rows, 0, 17, 0);
+    }
+    return res;
+}
+
 csam_result csam_challenge_verify_login(csam_engine *engine,
                                         const char *handle, const char *code,
                                         const char *source,
@@ -503,12 +639,14 @@ csam_result csam_challenge_verify_login(csam_engine *engine,
     const struct csam_config *cfg = engine->deps.config;
     unsigned char hhash[CSAM_HASH_LEN], chash[CSAM_HASH_LEN];
     char idle[CSAM_STORE_INT_SIZE], life[CSAM_STORE_INT_SIZE];
+    char st[CSAM_STORE_INT_SIZE], key[CSAM_STORE_INT_SIZE];
     struct csam_challenge_owner owner = {0, NULL, handle};
     struct csam_challenge_args args;
-    struct csam_store_param p[12];
+    struct csam_store_param p[13];
     csam_store_rows *rows = NULL;
-    const char *step;
+    int64_t key_id, step = -1;
     csam_result res;
+    int totp = 0;
 
     att->attempts_left = -1;
     att->retry_after = 0;
@@ -536,31 +674,35 @@ csam_result csam_challenge_verify_login(csam_engine *engine,
     csam_wipe(chash, sizeof(chash));
     if (res != CSAM_OK)
         return res;
-    step = csam_store_value(rows, 0, 12);
-    if (csam_store_int64(rows, 0, 11, 0) == 0) {
-        res = CSAM_ERR_EXPIRED;
-    } else if (step == NULL || strcmp(step, "confirm") != 0 ||
-               csam_key_type_parse(csam_store_value(rows, 0, 13)) ==
-                   CSAM_KEY_TOTP) {
-        /* No key chosen yet; or the app's key, whose codes are not
-         * challenges (its verification comes with the TOTP key). */
-        res = CSAM_ERR_STATE;
-    } else {
-        res = csam_challenge_outcome(rows, att);
-        if (res == CSAM_ERR_NOT_FOUND)
-            res = CSAM_ERR_EXPIRED; /* the key or the account went away */
-        else if (res == CSAM_OK && csam_store_int64(rows, 0, 18, 0) != 1)
-            res = CSAM_ERR_EXPIRED; /* the handle was used meanwhile */
+    res = csam_challenge_login_outcome(rows, &totp, out, att);
+    if (!totp) {
+        csam_store_rows_free(rows);
+        return res;
     }
-    if (res == CSAM_OK) {
-        snprintf(out->username, sizeof(out->username), "%s",
-                 csam_store_value(rows, 0, 14));
-        out->key_type = csam_key_type_parse(csam_store_value(rows, 0, 13));
-        out->auth_time = csam_store_int64(rows, 0, 15, 0);
-        out->expires_at = csam_store_int64(rows, 0, 16, 0);
-        out->idle_expires_at = csam_store_int64(rows, 0, 17, 0);
+    /* The app's key: open its secret and check the code here, then count
+     * and store in the TOTP form. */
+    key_id = csam_store_int64(rows, 0, 19, 0);
+    if (key_id <= 0) {
+        csam_store_rows_free(rows);
+        return CSAM_ERR_EXPIRED; /* the key went away */
     }
+    res = csam_totp_match(engine, key_id, csam_store_value(rows, 0, 20),
+                          csam_store_int64(rows, 0, 21, -1),
+                          csam_store_int64(rows, 0, 22, 0), code, &step);
     csam_store_rows_free(rows);
+    rows = NULL;
+    if (res != CSAM_OK)
+        return res;
+    p[2] = step >= 0 ? csam_store_int(step, st) : csam_store_text(NULL);
+    p[12] = csam_store_int(key_id, key);
+    res = csam_store_exec(engine->deps.store,
+                          &csam_challenge_stmt_verify_login_totp, p, &rows);
+    if (res != CSAM_OK)
+        return res;
+    res = csam_challenge_login_outcome(rows, &totp, out, att);
+    csam_store_rows_free(rows);
+    if (totp)
+        res = CSAM_ERR_EXPIRED; /* the key went away meanwhile */
     return res;
 }
 

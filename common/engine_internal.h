@@ -53,6 +53,18 @@ csam_result csam_engine_mail(csam_engine *engine, const char *to,
                              const struct csam_tvar *vars, size_t nvars,
                              const char *secret);
 
+/* The SMS of a security code ("code" template of
+ * <data_dir>/templates/sms/<lang>/) to the phone `to` through deps.sms.
+ * Errors: CSAM_ERR_MAIL (SMS not configured, composition or delivery
+ * failed; logged without the code). */
+csam_result csam_engine_sms(csam_engine *engine, const char *to,
+                            const char *lang, const struct csam_tvar *vars,
+                            size_t nvars, const char *secret);
+
+/* The key types a citizen may choose: e-mail, the app, and SMS when a
+ * gateway is configured. */
+unsigned csam_engine_offered(const csam_engine *engine);
+
 /* How many minutes a security code lives, rounded up, as text for the
  * "code" mail's {{minutes}}. */
 void csam_engine_code_minutes(const csam_engine *engine,
@@ -107,11 +119,12 @@ csam_result csam_challenge_issue(csam_engine *engine,
                                  char code[CSAM_ENGINE_CODE_SIZE]);
 
 /* Seconds since the newest code for (account, purpose) was issued (-1:
- * never), and whether that code can still be used (not used, superseded,
- * expired or exhausted).  Errors: CSAM_ERR_DB. */
+ * never), whether that code can still be used (not used, superseded,
+ * expired or exhausted) and whether it was used (used may be NULL).
+ * Errors: CSAM_ERR_DB. */
 csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
                                enum csam_challenge_purpose purpose, long *age,
-                               int *usable);
+                               int *usable, int *used);
 
 /* Verify a typed code against the newest live code for (owner, purpose)
  * in ONE statement: it marks the code used when it matches, or counts the
@@ -147,6 +160,58 @@ csam_result csam_challenge_verify_login(csam_engine *engine,
                                         const unsigned char *session_hash,
                                         struct csam_session_info *out,
                                         struct csam_attempts *att);
+
+/* A TOTP code by account and key: $step the step the typed code matched
+ * (csam_totp_match; -1 for none), stored as the key's last step in the
+ * same statement that counts the attempt on the newest challenge of
+ * (account, purpose) as csam_challenge_verify does, and only if newer
+ * than the stored one.  Results: those of csam_challenge_verify. */
+csam_result csam_challenge_verify_totp(csam_engine *engine,
+                                       int64_t account_id, int64_t key_id,
+                                       enum csam_challenge_purpose purpose,
+                                       int64_t step, const char *source,
+                                       int web, struct csam_attempts *att);
+
+/* ---- the app's key (engine_totp.c) ------------------------------------ */
+
+/* Check a typed code against the key's sealed secret as the database gave
+ * it (encode(totp_secret, 'hex')), its last step (-1: none) and the
+ * database clock (now, Unix seconds).  *step is the matched step, or -1
+ * for a wrong, replayed or malformed code (not an error: the attempt is
+ * counted by the caller).  Errors: CSAM_ERR_CRYPTO (the secret does not
+ * open: another secret file, or tampered), CSAM_ERR_INVALID. */
+csam_result csam_totp_match(csam_engine *engine, int64_t key_id,
+                            const char *sealed_hex, int64_t last_step,
+                            int64_t now, const char *code, int64_t *step);
+
+/* Check a typed code for the TOTP key of status `status` ("pending" or
+ * "active") of an account, and count it on the newest challenge of
+ * (account, purpose): csam_totp_match then csam_challenge_verify_totp
+ * (two round trips: the secret opens here, between them).
+ * Results: those of csam_challenge_verify; CSAM_ERR_NOT_FOUND when the
+ * account has no such key. */
+csam_result csam_totp_confirm(csam_engine *engine, int64_t account_id,
+                              const char *status,
+                              enum csam_challenge_purpose purpose,
+                              const char *code, const char *source, int web,
+                              struct csam_attempts *att);
+
+/* csam_totp_confirm for the active TOTP key of the active account named
+ * username (PAM: the source does not count). */
+csam_result csam_totp_confirm_named(csam_engine *engine, const char *username,
+                                    enum csam_challenge_purpose purpose,
+                                    const char *code, const char *source,
+                                    struct csam_attempts *att);
+
+/* Inside the caller's transaction: a new TOTP key row (pending, with
+ * terms_version, "" for none) for the account, its secret sealed to its
+ * id; out gets the otpauth URI (issuer totp_issuer, account username) and
+ * the base32 secret.  *key_id is the new row's id.
+ * Errors: CSAM_ERR_CRYPTO, CSAM_ERR_INVALID, CSAM_ERR_NOMEM, CSAM_ERR_DB. */
+csam_result csam_totp_create(csam_engine *engine, int64_t account_id,
+                             const char *username, const char *terms_version,
+                             int64_t *key_id,
+                             struct csam_credentials_outcome *out);
 
 /* ---- passwords (engine_login.c) --------------------------------------- */
 

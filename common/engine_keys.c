@@ -19,9 +19,6 @@
 
 #define CSAM_KEYS_TERMS_MAX 64
 
-/* Key types that can be added after activation.  SMS and TOTP come with
- * their own issue: adding one here is where it starts. */
-#define CSAM_KEYS_OFFERED ((unsigned)CSAM_KEY_EMAIL)
 
 struct csam_keys_account {
     int64_t id;
@@ -188,9 +185,16 @@ static const struct csam_store_stmt csam_keys_stmt_add = {
     "csam_keys_add",
     "WITH d AS (DELETE FROM csam_keys WHERE account_id = $1 AND type = $2"
     " AND status = 'pending')"
-    " INSERT INTO csam_keys (account_id, type, terms_version)"
-    " VALUES ($1, $2, $3) RETURNING id",
-    3, 0};
+    " INSERT INTO csam_keys (account_id, type, terms_version, phone)"
+    " VALUES ($1, $2, $3, $4) RETURNING id",
+    4, 0};
+
+/* The same for the app's key, whose row csam_totp_create inserts. */
+static const struct csam_store_stmt csam_keys_stmt_drop_totp = {
+    "csam_keys_drop_totp",
+    "DELETE FROM csam_keys WHERE account_id = $1 AND type = 'totp'"
+    " AND status = 'pending'",
+    1, 0};
 
 static csam_result csam_keys_state(csam_engine *engine, int64_t account_id,
                                    enum csam_key_type type, int64_t *active,
@@ -222,13 +226,13 @@ csam_result csam_engine_key_add(csam_engine *engine, const char *source,
     char acc[CSAM_STORE_INT_SIZE], minutes[CSAM_STORE_INT_SIZE];
     struct csam_challenge_owner owner;
     struct csam_keys_account account;
-    struct csam_store_param p[3];
+    char e164[CSAM_PHONE_SIZE] = "";
+    struct csam_store_param p[4];
     csam_store_rows *rows = NULL;
     struct csam_tvar vars[3];
     int64_t active = 0, pending = 0, key_id;
     csam_result res;
 
-    (void)phone; /* for the SMS key, once it is offered */
     if (engine == NULL || out == NULL)
         return CSAM_ERR_INVALID;
     memset(out, 0, sizeof(*out));
@@ -236,10 +240,13 @@ csam_result csam_engine_key_add(csam_engine *engine, const char *source,
         terms_version = "1";
     if (csam_text_check(terms_version, CSAM_KEYS_TERMS_MAX) != CSAM_OK ||
         csam_key_type_name(key_type) == NULL ||
-        !((unsigned)key_type & CSAM_KEYS_OFFERED))
+        !((unsigned)key_type & csam_engine_offered(engine)))
         return CSAM_ERR_INVALID;
     if (!accept_terms)
         return CSAM_ERR_TERMS;
+    if (key_type == CSAM_KEY_SMS &&
+        (phone == NULL || csam_phone_normalize(phone, e164) != CSAM_OK))
+        return CSAM_ERR_PHONE;
     res = csam_keys_begin(engine, username, &account);
     if (res != CSAM_OK)
         return res;
@@ -249,13 +256,25 @@ csam_result csam_engine_key_add(csam_engine *engine, const char *source,
     if (res != CSAM_OK)
         return csam_keys_finish(engine, res);
     p[0] = csam_store_int(account.id, acc);
-    p[1] = csam_store_text(csam_key_type_name(key_type));
-    p[2] = csam_store_text(terms_version);
-    res = csam_store_exec(engine->deps.store, &csam_keys_stmt_add, p, &rows);
-    if (res != CSAM_OK)
-        return csam_keys_finish(engine, res);
-    key_id = csam_store_int64(rows, 0, 0, 0);
-    csam_store_rows_free(rows);
+    if (key_type == CSAM_KEY_TOTP) {
+        res = csam_store_exec(engine->deps.store, &csam_keys_stmt_drop_totp, p,
+                              NULL);
+        if (res == CSAM_OK)
+            res = csam_totp_create(engine, account.id, account.username,
+                                   terms_version, &key_id, out);
+        if (res != CSAM_OK)
+            return csam_keys_finish(engine, res);
+    } else {
+        p[1] = csam_store_text(csam_key_type_name(key_type));
+        p[2] = csam_store_text(terms_version);
+        p[3] = csam_store_text(key_type == CSAM_KEY_SMS ? e164 : NULL);
+        res =
+            csam_store_exec(engine->deps.store, &csam_keys_stmt_add, p, &rows);
+        if (res != CSAM_OK)
+            return csam_keys_finish(engine, res);
+        key_id = csam_store_int64(rows, 0, 0, 0);
+        csam_store_rows_free(rows);
+    }
 
     owner.account_id = account.id;
     owner.username = account.username;
@@ -265,7 +284,7 @@ csam_result csam_engine_key_add(csam_engine *engine, const char *source,
                              key_type, source, code);
     if (res == CSAM_OK)
         res = csam_keys_audit(engine, &account, "key.added", key_type, source);
-    if (res == CSAM_OK) {
+    if (res == CSAM_OK && key_type != CSAM_KEY_TOTP) {
         csam_engine_code_minutes(engine, minutes);
         vars[0].name = "first_name";
         vars[0].value = account.first_name;
@@ -273,13 +292,19 @@ csam_result csam_engine_key_add(csam_engine *engine, const char *source,
         vars[1].value = code;
         vars[2].name = "minutes";
         vars[2].value = minutes;
-        res = csam_engine_mail(engine, account.email, account.language, "code",
-                               vars, 3, code);
+        if (key_type == CSAM_KEY_SMS)
+            res = csam_engine_sms(engine, e164, account.language, vars, 3,
+                                  code);
+        else
+            res = csam_engine_mail(engine, account.email, account.language,
+                                   "code", vars, 3, code);
     }
     csam_wipe(code, sizeof(code));
     res = csam_keys_finish(engine, res);
     if (res == CSAM_OK)
         out->next = CSAM_STEP_CONFIRM;
+    else
+        csam_credentials_outcome_free(out);
     return res;
 }
 
@@ -322,8 +347,14 @@ csam_result csam_engine_key_confirm(csam_engine *engine, const char *source,
     owner.account_id = account.id;
     owner.username = account.username;
     owner.handle = NULL;
-    res = csam_challenge_verify(engine, &owner, CSAM_CHALLENGE_KEY_CONFIRM,
-                                key_type, code, source, 1, att);
+    if (key_type == CSAM_KEY_TOTP)
+        res = csam_totp_confirm(engine, account.id, "pending",
+                                CSAM_CHALLENGE_KEY_CONFIRM, code, source, 1,
+                                att);
+    else
+        res = csam_challenge_verify(engine, &owner,
+                                    CSAM_CHALLENGE_KEY_CONFIRM, key_type, code,
+                                    source, 1, att);
     if (res != CSAM_OK) {
         /* The counted attempt must stay counted. */
         commit = csam_store_commit(engine->deps.store);

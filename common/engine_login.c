@@ -366,7 +366,7 @@ csam_result csam_engine_login_password(csam_engine *engine, const char *source,
         handle[0] = '\0';
         return res;
     }
-    *key_types = chk.keys;
+    *key_types = chk.keys & csam_engine_offered(engine);
     return CSAM_OK;
 }
 
@@ -380,7 +380,9 @@ static const struct csam_store_stmt csam_login_stmt_flow = {
     " AND k.type = $2 AND k.status = 'active'),"
     " CASE WHEN a.locked_until > now()"
     " THEN ceil(extract(epoch FROM a.locked_until - now()))::bigint"
-    " ELSE 0 END, f.step, coalesce(f.key_type, '')"
+    " ELSE 0 END, f.step, coalesce(f.key_type, ''),"
+    " (SELECT k.phone FROM csam_keys k WHERE k.account_id = a.id"
+    " AND k.type = 'sms' AND k.status = 'active')"
     " FROM csam_flows f JOIN csam_accounts a ON a.id = f.account_id"
     " JOIN csam_registrations r ON r.id = a.registration_id"
     " WHERE f.handle_hash = $1 AND f.kind = 'login'"
@@ -406,6 +408,7 @@ struct csam_login_flow {
     char email[CSAM_EMAIL_MAX + 1];
     char language[3];
     char first_name[CSAM_NAME_MAX + 1];
+    char phone[CSAM_PHONE_SIZE]; /* the active SMS key's, "" if none */
 };
 
 static void csam_login_copy(char *dst, size_t size, const char *src)
@@ -452,14 +455,18 @@ static csam_result csam_login_flow_lock(csam_engine *engine, const char *handle,
     out->confirm = csam_store_value(rows, 0, 9) != NULL &&
                    strcmp(csam_store_value(rows, 0, 9), "confirm") == 0;
     out->chosen = csam_key_type_parse(csam_store_value(rows, 0, 10));
+    csam_login_copy(out->phone, sizeof(out->phone),
+                    csam_store_value(rows, 0, 11));
     csam_store_rows_free(rows);
     return CSAM_OK;
 }
 
 /* Inside the transaction: a fresh web login code for the flow's handle,
- * its audit row and its mail; the flow moves to "confirm". */
+ * its audit row and its mail or SMS; for the app's key only the challenge
+ * row that bounds the attempts, nothing sent. */
 static csam_result csam_login_send_code(csam_engine *engine,
                                         const struct csam_login_flow *flow,
+                                        enum csam_key_type type,
                                         const char *handle, const char *source)
 {
     char code[CSAM_ENGINE_CODE_SIZE] = "";
@@ -472,14 +479,17 @@ static csam_result csam_login_send_code(csam_engine *engine,
     owner.username = flow->username;
     owner.handle = handle;
     res = csam_challenge_issue(engine, &owner, flow->key_id,
-                               CSAM_CHALLENGE_WEB_LOGIN, CSAM_KEY_EMAIL, source,
-                               code);
+                               CSAM_CHALLENGE_WEB_LOGIN, type, source, code);
     if (res == CSAM_OK)
-        res = csam_audit_write(engine->deps.store, flow->username,
-                               "challenge.issued", 0, flow->account_id, source,
-                               "{\"purpose\": \"web_login\", "
-                               "\"key_type\": \"email\"}");
-    if (res == CSAM_OK) {
+        res = csam_audit_write(
+            engine->deps.store, flow->username, "challenge.issued", 0,
+            flow->account_id, source,
+            type == CSAM_KEY_TOTP
+                ? "{\"purpose\": \"web_login\", \"key_type\": \"totp\"}"
+            : type == CSAM_KEY_SMS
+                ? "{\"purpose\": \"web_login\", \"key_type\": \"sms\"}"
+                : "{\"purpose\": \"web_login\", \"key_type\": \"email\"}");
+    if (res == CSAM_OK && type != CSAM_KEY_TOTP) {
         csam_engine_code_minutes(engine, minutes);
         vars[0].name = "first_name";
         vars[0].value = flow->first_name;
@@ -487,8 +497,12 @@ static csam_result csam_login_send_code(csam_engine *engine,
         vars[1].value = code;
         vars[2].name = "minutes";
         vars[2].value = minutes;
-        res = csam_engine_mail(engine, flow->email, flow->language, "code",
-                               vars, 3, code);
+        if (type == CSAM_KEY_SMS)
+            res = csam_engine_sms(engine, flow->phone, flow->language, vars,
+                                  3, code);
+        else
+            res = csam_engine_mail(engine, flow->email, flow->language,
+                                   "code", vars, 3, code);
     }
     csam_wipe(code, sizeof(code));
     return res;
@@ -505,7 +519,7 @@ csam_result csam_engine_login_challenge(csam_engine *engine, const char *source,
     struct csam_login_flow flow;
     struct csam_attempts dummy;
     long age = -1, cooldown;
-    int usable = 0;
+    int usable = 0, used = 0;
     csam_result res;
 
     if (att == NULL)
@@ -526,7 +540,8 @@ csam_result csam_engine_login_challenge(csam_engine *engine, const char *source,
     res = csam_login_flow_lock(engine, handle, key_type, &flow);
     if (res != CSAM_OK)
         goto rollback;
-    if (!((unsigned)key_type & flow.keys) || flow.key_id == 0) {
+    if (!((unsigned)key_type & flow.keys & csam_engine_offered(engine)) ||
+        flow.key_id == 0) {
         res = CSAM_ERR_INVALID;
         goto rollback;
     }
@@ -535,24 +550,26 @@ csam_result csam_engine_login_challenge(csam_engine *engine, const char *source,
         res = CSAM_ERR_LOCKED;
         goto rollback;
     }
-    if (key_type == CSAM_KEY_EMAIL) {
+    if (key_type != CSAM_KEY_TOTP) {
         /* One code per resend_cooldown per account, whichever login asks:
-         * a script holding the password cannot flood the mailbox. */
+         * a script holding the password cannot flood the mailbox or the
+         * phone.  A code already used does not hold the next login back:
+         * the citizen logged in with it, nobody is flooding. */
         res = csam_challenge_age(engine, flow.account_id,
-                                 CSAM_CHALLENGE_WEB_LOGIN, &age, &usable);
+                                 CSAM_CHALLENGE_WEB_LOGIN, &age, &usable,
+                                 &used);
         if (res != CSAM_OK)
             goto rollback;
         cooldown = engine->deps.config->resend_cooldown;
-        if (age >= 0 && age < cooldown) {
+        if (age >= 0 && age < cooldown && !used) {
+            /* Refused before anything changed: a key chosen before stays
+             * chosen, its code still good. */
             att->retry_after = cooldown - age;
             res = CSAM_ERR_LOCKED;
             goto rollback;
         }
-        res = csam_login_send_code(engine, &flow, handle, source);
-    } else if (key_type != CSAM_KEY_TOTP) {
-        /* SMS: not sent until its gateway exists (the TOTP/SMS issue). */
-        res = CSAM_ERR_INVALID;
     }
+    res = csam_login_send_code(engine, &flow, key_type, handle, source);
     if (res != CSAM_OK)
         goto rollback;
     p[0] = csam_store_int(flow.id, idtext);

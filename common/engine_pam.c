@@ -1,8 +1,8 @@
 /*
  * The second factor for PAM (DESIGN 3.4, 2.5): an active key of the CSAM
- * account named like the Linux account.  The e-mailed code is the only
- * key type so far; each type is one entry of csam_pam_keys[], in the order
- * of preference, so TOTP and SMS are added there.
+ * account named like the Linux account.  Each key type is one entry of
+ * csam_pam_keys[], in the order of preference: the e-mailed code, the
+ * app's code (TOTP: nothing is sent), the SMS code.
  *
  * PAM codes are their own purpose: a code mailed for a web login or a key
  * confirmation is refused here and the reverse.  Failures count on the
@@ -16,11 +16,13 @@
 struct csam_pam_account {
     int64_t id;
     int active;
+    int disabled;
     long locked_for; /* seconds, 0 when not locked */
     unsigned keys;   /* CSAM_KEY_* of the active keys */
     char language[3];
     char email[CSAM_EMAIL_MAX + 1];
     char first_name[CSAM_NAME_MAX + 1];
+    char phone[CSAM_PHONE_SIZE];    /* the active SMS key's, "" if none */
 };
 
 static const struct csam_store_stmt csam_pam_stmt_account = {
@@ -30,7 +32,10 @@ static const struct csam_store_stmt csam_pam_stmt_account = {
     " THEN ceil(extract(epoch FROM a.locked_until - now()))::bigint"
     " ELSE 0 END,"
     " coalesce((SELECT string_agg(k.type, ',') FROM csam_keys k"
-    " WHERE k.account_id = a.id AND k.status = 'active'), '')"
+    " WHERE k.account_id = a.id AND k.status = 'active'), ''),"
+    " a.status = 'disabled',"
+    " coalesce((SELECT k.phone FROM csam_keys k WHERE k.account_id = a.id"
+    " AND k.type = 'sms' AND k.status = 'active'), '')"
     " FROM csam_accounts a"
     " JOIN csam_registrations r ON r.id = a.registration_id"
     " WHERE a.username = $1",
@@ -58,7 +63,9 @@ static unsigned csam_pam_key_mask(const char *list)
 
 /* The account and its active keys.  A name that is not a valid username
  * cannot be an account: CSAM_ERR_NOT_FOUND without asking the database.
- * Errors: CSAM_ERR_NOT_FOUND, CSAM_ERR_DB. */
+ * A disabled account is CSAM_ERR_LOCKED (retry_after 0), not "not found":
+ * with nullok, "not found" lets the first factor through alone.
+ * Errors: CSAM_ERR_NOT_FOUND, CSAM_ERR_LOCKED, CSAM_ERR_DB. */
 static csam_result csam_pam_account_get(csam_engine *engine,
                                         const char *username,
                                         struct csam_pam_account *out)
@@ -88,7 +95,12 @@ static csam_result csam_pam_account_get(csam_engine *engine,
              csam_store_value(rows, 0, 4));
     out->locked_for = (long)csam_store_int64(rows, 0, 5, 0);
     out->keys = csam_pam_key_mask(csam_store_value(rows, 0, 6));
+    out->disabled = csam_store_bool(rows, 0, 7);
+    snprintf(out->phone, sizeof(out->phone), "%s",
+             csam_store_value(rows, 0, 8));
     csam_store_rows_free(rows);
+    if (out->disabled)
+        return CSAM_ERR_LOCKED;
     return out->active ? CSAM_OK : CSAM_ERR_NOT_FOUND;
 }
 
@@ -98,11 +110,16 @@ static const struct csam_store_stmt csam_pam_stmt_lock = {
     "csam_pam_lock", "SELECT 1 FROM csam_accounts WHERE id = $1 FOR UPDATE", 1,
     0};
 
-static csam_result csam_pam_email_begin(csam_engine *engine,
-                                        const struct csam_pam_account *acc,
-                                        const char *username,
-                                        const char *source,
-                                        struct csam_pam_challenge *out)
+/* A code for the key type `type`: mailed (e-mail), sent by SMS, or for
+ * the app's key only the challenge row that bounds its attempts.  A
+ * pending code younger than resend_cooldown (for TOTP: any usable one) is
+ * reused instead. */
+static csam_result csam_pam_code_begin(csam_engine *engine,
+                                       enum csam_key_type type,
+                                       const struct csam_pam_account *acc,
+                                       const char *username,
+                                       const char *source,
+                                       struct csam_pam_challenge *out)
 {
     csam_store *store = engine->deps.store;
     char code[CSAM_ENGINE_CODE_SIZE] = "";
@@ -123,10 +140,12 @@ static csam_result csam_pam_email_begin(csam_engine *engine,
     res = csam_store_exec(store, &csam_pam_stmt_lock, p, NULL);
     if (res == CSAM_OK)
         res = csam_challenge_age(engine, acc->id, CSAM_CHALLENGE_PAM_LOGIN,
-                                 &age, &usable);
+                                 &age, &usable, NULL);
     if (res != CSAM_OK)
         goto rollback;
-    if (usable && age >= 0 && age < engine->deps.config->resend_cooldown) {
+    if (usable && age >= 0 &&
+        (type == CSAM_KEY_TOTP ||
+         age < engine->deps.config->resend_cooldown)) {
         out->reused = 1;
         csam_store_rollback(store);
         return CSAM_OK;
@@ -134,14 +153,19 @@ static csam_result csam_pam_email_begin(csam_engine *engine,
     owner.account_id = acc->id;
     owner.username = username;
     res = csam_challenge_issue(engine, &owner, 0, CSAM_CHALLENGE_PAM_LOGIN,
-                               CSAM_KEY_EMAIL, source, code);
+                               type, source, code);
     if (res == CSAM_OK)
-        res = csam_audit_write(store, username, "challenge.issued", 0, acc->id,
-                               source,
-                               "{\"purpose\": \"pam_login\", "
-                               "\"key_type\": \"email\"}");
+        res = csam_audit_write(
+            store, username, "challenge.issued", 0, acc->id, source,
+            type == CSAM_KEY_TOTP
+                ? "{\"purpose\": \"pam_login\", \"key_type\": \"totp\"}"
+            : type == CSAM_KEY_SMS
+                ? "{\"purpose\": \"pam_login\", \"key_type\": \"sms\"}"
+                : "{\"purpose\": \"pam_login\", \"key_type\": \"email\"}");
     if (res != CSAM_OK)
         goto rollback;
+    if (type == CSAM_KEY_TOTP)
+        return csam_store_commit(store);
     csam_engine_code_minutes(engine, minutes);
     vars[0].name = "first_name";
     vars[0].value = acc->first_name;
@@ -149,8 +173,12 @@ static csam_result csam_pam_email_begin(csam_engine *engine,
     vars[1].value = code;
     vars[2].name = "minutes";
     vars[2].value = minutes;
-    res = csam_engine_mail(engine, acc->email, acc->language, "code", vars, 3,
-                           code);
+    if (type == CSAM_KEY_SMS)
+        res = csam_engine_sms(engine, acc->phone, acc->language, vars, 3,
+                              code);
+    else
+        res = csam_engine_mail(engine, acc->email, acc->language, "code",
+                               vars, 3, code);
     csam_wipe(code, sizeof(code));
     if (res != CSAM_OK)
         goto rollback;
@@ -160,6 +188,37 @@ rollback:
     csam_wipe(code, sizeof(code));
     csam_store_rollback(store);
     return res;
+}
+
+static csam_result csam_pam_email_begin(csam_engine *engine,
+                                        const struct csam_pam_account *acc,
+                                        const char *username,
+                                        const char *source,
+                                        struct csam_pam_challenge *out)
+{
+    return csam_pam_code_begin(engine, CSAM_KEY_EMAIL, acc, username, source,
+                               out);
+}
+
+static csam_result csam_pam_sms_begin(csam_engine *engine,
+                                      const struct csam_pam_account *acc,
+                                      const char *username, const char *source,
+                                      struct csam_pam_challenge *out)
+{
+    if (engine->deps.sms.fn == NULL || acc->phone[0] == '\0')
+        return CSAM_ERR_NOT_FOUND;
+    return csam_pam_code_begin(engine, CSAM_KEY_SMS, acc, username, source,
+                               out);
+}
+
+static csam_result csam_pam_totp_begin(csam_engine *engine,
+                                       const struct csam_pam_account *acc,
+                                       const char *username,
+                                       const char *source,
+                                       struct csam_pam_challenge *out)
+{
+    return csam_pam_code_begin(engine, CSAM_KEY_TOTP, acc, username, source,
+                               out);
 }
 
 /* By name, in one statement: the account, its key and the code together
@@ -173,6 +232,27 @@ static csam_result csam_pam_email_verify(csam_engine *engine,
 
     return csam_challenge_verify(engine, &owner, CSAM_CHALLENGE_PAM_LOGIN,
                                  CSAM_KEY_EMAIL, code, source, 0, att);
+}
+
+static csam_result csam_pam_sms_verify(csam_engine *engine,
+                                       const char *username, const char *code,
+                                       const char *source,
+                                       struct csam_attempts *att)
+{
+    struct csam_challenge_owner owner = {0, username, NULL};
+
+    return csam_challenge_verify(engine, &owner, CSAM_CHALLENGE_PAM_LOGIN,
+                                 CSAM_KEY_SMS, code, source, 0, att);
+}
+
+/* Two round trips: the secret opens between them (engine_totp.c). */
+static csam_result csam_pam_totp_verify(csam_engine *engine,
+                                        const char *username, const char *code,
+                                        const char *source,
+                                        struct csam_attempts *att)
+{
+    return csam_totp_confirm_named(engine, username, CSAM_CHALLENGE_PAM_LOGIN,
+                                   code, source, att);
 }
 
 /* ---- key types, in order of preference ------------------------------- */
@@ -190,6 +270,8 @@ struct csam_pam_key {
 
 static const struct csam_pam_key csam_pam_keys[] = {
     {CSAM_KEY_EMAIL, csam_pam_email_begin, csam_pam_email_verify},
+    {CSAM_KEY_TOTP, csam_pam_totp_begin, csam_pam_totp_verify},
+    {CSAM_KEY_SMS, csam_pam_sms_begin, csam_pam_sms_verify},
 };
 
 #define CSAM_PAM_NKEYS (sizeof(csam_pam_keys) / sizeof(csam_pam_keys[0]))
@@ -246,7 +328,7 @@ csam_result csam_engine_pam_begin(csam_engine *engine, const char *username,
         att->retry_after = acc.locked_for;
         return CSAM_ERR_LOCKED;
     }
-    key = csam_pam_key_pick(allowed, acc.keys);
+    key = csam_pam_key_pick(allowed & csam_engine_offered(engine), acc.keys);
     if (key == NULL)
         return CSAM_ERR_NOT_FOUND;
     out->key_type = key->type;
@@ -291,7 +373,7 @@ csam_result csam_engine_account_check(csam_engine *engine, const char *username,
     res = csam_pam_account_get(engine, username, &acc);
     if (res != CSAM_OK)
         return res;
-    if (csam_pam_key_pick(allowed, acc.keys) == NULL)
+    if (csam_pam_key_pick(allowed & csam_engine_offered(engine), acc.keys) == NULL)
         return CSAM_ERR_NOT_FOUND;
     if (acc.locked_for > 0) {
         att->retry_after = acc.locked_for;

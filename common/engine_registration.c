@@ -499,6 +499,6 @@ csam_result csam_engine_activation_open(csam_engine *engine, const char *source,
     }
     /* Only the e-mail key can be activated for now (SMS and TOTP come
      * with their own issue). */
-    *key_types = CSAM_KEY_EMAIL;
+    *key_types = csam_engine_offered(engine);
     return CSAM_OK;
 }

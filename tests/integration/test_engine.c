@@ -59,7 +59,8 @@ static void open_with_code(struct csam_test_citizen *c)
                          ctx.engine, "198.51.100.1", c->token,
                          c->receipt.activation_code, c->handle, &types, &att),
                      CSAM_OK);
-    assert_int_equal(types, CSAM_KEY_EMAIL);
+    /* No SMS gateway in this context: e-mail and the app only. */
+    assert_int_equal(types, CSAM_KEY_EMAIL | CSAM_KEY_TOTP);
     assert_true(csam_token_valid(c->handle));
 }
 
@@ -159,7 +160,8 @@ static void test_full_path(void **state)
                                                      &types, &att),
                          CSAM_OK);
     }
-    assert_int_equal(types, CSAM_KEY_EMAIL);
+    /* No SMS gateway in this context: e-mail and the app only. */
+    assert_int_equal(types, CSAM_KEY_EMAIL | CSAM_KEY_TOTP);
 
     assert_int_equal(csam_engine_activation_state(ctx.engine, c.handle, &st),
                      CSAM_OK);
@@ -172,9 +174,10 @@ static void test_full_path(void **state)
                                                 CSAM_KEY_EMAIL, 0, NULL,
                                                 "2024-01"),
                      CSAM_ERR_TERMS);
+    /* SMS without a gateway: not offered */
     assert_int_equal(csam_engine_activation_key(ctx.engine, NULL, c.handle,
-                                                CSAM_KEY_TOTP, 1, NULL,
-                                                "2024-01"),
+                                                CSAM_KEY_SMS, 1,
+                                                "0470123456", "2024-01"),
                      CSAM_ERR_INVALID);
     assert_int_equal(csam_engine_activation_key(ctx.engine, NULL, c.handle,
                                                 CSAM_KEY_EMAIL, 1, NULL,

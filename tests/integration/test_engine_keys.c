@@ -237,7 +237,8 @@ static void test_key_add_confirm(void **state)
 
     (void)state;
     active_citizen(&c, "add");
-    /* an active type cannot be added again; others are not offered yet */
+    /* an active type cannot be added again; SMS is not offered without a
+     * gateway */
     assert_int_equal(csam_engine_key_add(ctx.engine, NULL, c.username,
                                          CSAM_KEY_EMAIL, 1, NULL, "2024-01",
                                          &out),
