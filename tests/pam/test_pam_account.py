@@ -63,15 +63,13 @@ res = h.pamtester(svc, FRANK, ["authenticate"], answer="123456")
 h.check(res.status not in ("PAM_SUCCESS", "PAM_IGNORE"),
         "disabled account: authentication refused", res.status)
 # A disabled account is a CSAM account: nullok must not wave it through.
-# The engine reports it as CSAM_ERR_NOT_FOUND, like no account at all, so
-# pam_csam cannot tell the two apart yet (CSAM_ERR_LOCKED with no
-# retry_after would map to PAM_MAXTRIES / PAM_PERM_DENIED).
+# The engine answers CSAM_ERR_LOCKED with no retry_after for it:
+# PAM_MAXTRIES before the prompt, PAM_PERM_DENIED for the account.
 res = h.pamtester(svc_nullok, FRANK, ["authenticate"], answer="123456")
-h.todo(res.status != "PAM_SUCCESS",
-       "disabled account with nullok: not ignored", res.status)
+h.expect(res, "PAM_MAXTRIES", "disabled account with nullok: not ignored")
 res = h.pamtester(svc_nullok, FRANK, ["acct_mgmt"])
-h.todo(res.status != "PAM_SUCCESS",
-       "disabled account with nullok: account not ignored", res.status)
+h.expect(res, "PAM_PERM_DENIED",
+         "disabled account with nullok: account not ignored")
 
 # ---- an active account whose keys were all deactivated by hand (the
 # schema allows it: an administrator may strip keys).  It is still a CSAM

@@ -44,12 +44,7 @@ if nss_wrapper is None:
 
 USER = h.enrol("sshtest", "sshtest@example.test", "en")
 TO = "sshtest@example.test"
-try:
-    APP_USER = h.enrol("sshapp", "sshapp@example.test", "en", key="totp")
-except AssertionError as e:
-    # The engine does not offer the app's key yet: the rest still runs.
-    h.todo(False, "an account with the app's key can be enrolled", e)
-    APP_USER = None
+APP_USER = h.enrol("sshapp", "sshapp@example.test", "en", key="totp")
 
 # sshd reads authorized_keys as the user: the path must be traversable.
 os.chmod(h.dir, 0o711)
@@ -76,7 +71,7 @@ with open("/etc/passwd") as f:
     system = [line for line in f if line.split(":")[0] in ("root", "sshd")]
 with open(passwd, "w") as f:
     f.writelines(system)
-    for name in (USER, APP_USER or USER):
+    for name in (USER, APP_USER):
         f.write("%s:x:65534:65534:CSAM test:%s:/bin/sh\n" % (name, home))
 with open(group, "w") as f:
     f.write("root:x:0:\nnogroup:x:65534:\n")
@@ -112,7 +107,7 @@ LogLevel VERBOSE
 LoginGraceTime 30
 PrintMotd no
 Subsystem sftp internal-sftp
-""" % (port, d, d, d, USER, APP_USER or USER))
+""" % (port, d, d, d, USER, APP_USER))
 
 env = h.env({
     "NSS_WRAPPER_PASSWD": passwd,
@@ -232,22 +227,21 @@ try:
 
     # The app's key: nothing is sent, the prompt asks for the app's code.
     # The activation used the current step; the next one is accepted.
-    if APP_USER is not None:
-        before = set(h.mails())
-        code = h.totp(h.totp_secrets[APP_USER], 30)
-        rc, out, err, shown, sent = login(answer=code, user=APP_USER)
-        h.check(rc == 0 and "CSAM_KEY=totp" in out,
-                "ssh login with the key and the app's code",
-                "rc %d\n%s\n%s\n--- sshd\n%s" %
-                (rc, out, err, sshd_output()))
-        h.check("Code from your mobile app:" in shown,
-                "the app's prompt reached ssh", shown)
-        h.check(set(h.mails()) == before, "the app's key: nothing mailed")
-        h.check(code not in sshd_output(), "no TOTP code in sshd's log")
-        rc, out, err, shown, sent = login(answer=code, user=APP_USER)
-        h.check(rc == 255 and "CSAM_KEY" not in out,
-                "the same app code again: ssh login refused",
-                "rc %d\n%s\n%s" % (rc, out, err))
+    before = set(h.mails())
+    code = h.totp(h.totp_secrets[APP_USER], 30)
+    rc, out, err, shown, sent = login(answer=code, user=APP_USER)
+    h.check(rc == 0 and "CSAM_KEY=totp" in out,
+            "ssh login with the key and the app's code",
+            "rc %d\n%s\n%s\n--- sshd\n%s" %
+            (rc, out, err, sshd_output()))
+    h.check("Code from your mobile app:" in shown,
+            "the app's prompt reached ssh", shown)
+    h.check(set(h.mails()) == before, "the app's key: nothing mailed")
+    h.check(code not in sshd_output(), "no TOTP code in sshd's log")
+    rc, out, err, shown, sent = login(answer=code, user=APP_USER)
+    h.check(rc == 255 and "CSAM_KEY" not in out,
+            "the same app code again: ssh login refused",
+            "rc %d\n%s\n%s" % (rc, out, err))
 finally:
     # sshd's per-connection processes start their own sessions: find them
     # by parentage, before the listener goes and they are reparented.
