@@ -46,6 +46,8 @@ void csam_test_env_get(struct csam_test_env *env)
     env->tmpdir = csam_test_need("CSAM_TEST_TMPDIR");
     env->secret_file = csam_test_need("CSAM_TEST_SECRET_FILE");
     env->srcdir = csam_test_need("CSAM_SRCDIR");
+    env->sms_url = getenv("CSAM_TEST_SMS_URL");
+    env->sms_dir = getenv("CSAM_TEST_SMS_DIR");
 }
 
 int csam_test_pg_ctl(const struct csam_test_env *env, const char *action)
@@ -154,6 +156,10 @@ void csam_test_ctx_reengine(struct csam_test_ctx *ctx)
     deps.common_passwords = ctx->common;
     deps.sender.fn = csam_smtp_sender;
     deps.sender.ctx = &ctx->smtp;
+    if (ctx->sms.transport != CSAM_SMS_NONE) {
+        deps.sms.fn = csam_sms_sender;
+        deps.sms.ctx = &ctx->sms;
+    }
     deps.logger.fn = csam_test_log;
     if (csam_engine_new(&deps, &ctx->engine) != CSAM_OK)
         csam_test_die("csam_engine_new");
@@ -567,4 +573,133 @@ void csam_test_login(struct csam_test_ctx *ctx,
     csam_test_expect(csam_engine_login_verify(ctx->engine, source, handle,
                                               code, t, &att),
                      CSAM_OK, "login_verify");
+}
+
+void csam_test_ctx_sms(struct csam_test_ctx *ctx, const char *url_suffix)
+{
+    static char url[512];
+    char err[256];
+
+    if (url_suffix == NULL) {
+        csam_test_set(&ctx->config, "sms_transport", "none");
+        memset(&ctx->sms, 0, sizeof(ctx->sms));
+        csam_test_ctx_reengine(ctx);
+        return;
+    }
+    if (ctx->env.sms_url == NULL || ctx->env.sms_dir == NULL) {
+        fprintf(stderr, "CSAM_TEST_SMS_URL is not set\n");
+        exit(77);
+    }
+    snprintf(url, sizeof(url), "%s%s", ctx->env.sms_url, url_suffix);
+    csam_test_set(&ctx->config, "sms_transport", "http");
+    csam_test_set(&ctx->config, "sms_url", url);
+    csam_test_set(&ctx->config, "sms_timeout", "5");
+    if (csam_sms_from_config(&ctx->config, &ctx->sms, err, sizeof(err)) !=
+        CSAM_OK) {
+        fprintf(stderr, "%s\n", err);
+        csam_test_die("csam_sms_from_config");
+    }
+    csam_test_ctx_reengine(ctx);
+}
+
+/* The newest file of the SMS directory that names `to`; path filled. */
+static int csam_test_sms_find(const struct csam_test_env *env, const char *to,
+                              char *path, size_t size, int *count)
+{
+    char best[256] = "", file[4096], buf[65536];
+    struct dirent *de;
+    DIR *dir;
+    FILE *f;
+    size_t n;
+
+    *count = 0;
+    if (env->sms_dir == NULL || (dir = opendir(env->sms_dir)) == NULL)
+        return -1;
+    while ((de = readdir(dir)) != NULL) {
+        if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(best))
+            continue;
+        snprintf(file, sizeof(file), "%s/%s", env->sms_dir, de->d_name);
+        if ((f = fopen(file, "r")) == NULL)
+            continue;
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        if (strstr(buf, to) == NULL)
+            continue;
+        (*count)++;
+        /* <time_ns>.<seq>.json: same length until 2286, so the newest is
+         * the greatest name. */
+        if (strcmp(de->d_name, best) > 0)
+            snprintf(best, sizeof(best), "%s", de->d_name);
+    }
+    closedir(dir);
+    if (best[0] == '\0')
+        return -1;
+    snprintf(path, size, "%s/%s", env->sms_dir, best);
+    return 0;
+}
+
+int csam_test_sms_count(const struct csam_test_env *env, const char *to)
+{
+    char path[4096];
+    int count;
+
+    (void)csam_test_sms_find(env, to, path, sizeof(path), &count);
+    return count;
+}
+
+int csam_test_sms_code(const struct csam_test_env *env, const char *to,
+                       char *code, size_t size)
+{
+    char path[4096], buf[65536];
+    size_t n, i, j;
+    int count;
+    FILE *f;
+
+    if (csam_test_sms_find(env, to, path, sizeof(path), &count) != 0 ||
+        (f = fopen(path, "r")) == NULL)
+        return -1;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* The one run of exactly 6 digits (the port and the phone are not). */
+    for (i = 0; i < n; i = j) {
+        j = i;
+        while (j < n && isdigit((unsigned char)buf[j]))
+            j++;
+        if (j - i == 6 && (i == 0 || buf[i - 1] != '+') && size > 6) {
+            memcpy(code, buf + i, 6);
+            code[6] = '\0';
+            unlink(path);
+            return 0;
+        }
+        if (j == i)
+            j++;
+    }
+    return -1;
+}
+
+int csam_test_totp(const char *secret, long long t, char code[8])
+{
+    char cmd[256], line[64];
+    size_t i;
+    FILE *p;
+    int ok;
+
+    for (i = 0; secret[i] != '\0'; i++)
+        if (!isalnum((unsigned char)secret[i]))
+            return -1;
+    if (t > 0)
+        snprintf(cmd, sizeof(cmd), "oathtool --totp -b -N '@%lld' %s", t,
+                 secret);
+    else
+        snprintf(cmd, sizeof(cmd), "oathtool --totp -b %s", secret);
+    if ((p = popen(cmd, "r")) == NULL)
+        return -1;
+    ok = fgets(line, sizeof(line), p) != NULL;
+    if (pclose(p) != 0 || !ok || strlen(line) < 6)
+        return -1;
+    memcpy(code, line, 6);
+    code[6] = '\0';
+    return 0;
 }

@@ -17,6 +17,7 @@
 #include "login.h"
 #include "mail.h"
 #include "password.h"
+#include "sms.h"
 #include "store.h"
 
 struct csam_test_env {
@@ -28,6 +29,8 @@ struct csam_test_env {
     const char *maildir;
     const char *tmpdir;
     const char *secret_file;
+    const char *sms_url;    /* NULL when the runner has no SMS gateway */
+    const char *sms_dir;
 };
 
 /* Read the CSAM_TEST_* variables; exits 77 (skipped) when they are not
@@ -58,8 +61,26 @@ struct csam_test_ctx {
     csam_store *store;
     csam_wordlist *common;
     struct csam_smtp smtp;
+    struct csam_sms sms;    /* used when its transport is not none */
     csam_engine *engine;
 };
+
+/* Configure SMS through the test gateway (sms_sink.py): url_suffix "" for
+ * a gateway that accepts, "/status/503" for one that refuses; NULL for no
+ * SMS at all.  Remakes the engine; aborts on failure. */
+void csam_test_ctx_sms(struct csam_test_ctx *ctx, const char *url_suffix);
+
+/* The code of the newest SMS the test gateway got for `to` (E.164): 0 and
+ * code filled (the SMS file removed), or -1. */
+int csam_test_sms_code(const struct csam_test_env *env, const char *to,
+                       char *code, size_t size);
+
+/* How many SMS the test gateway holds for `to`. */
+int csam_test_sms_count(const struct csam_test_env *env, const char *to);
+
+/* The TOTP code oathtool computes for a base32 secret at Unix time t (0:
+ * now): 0 and code (7 bytes) filled, or -1. */
+int csam_test_totp(const char *secret, long long t, char code[8]);
 
 /* Open a context: default configuration with the test database, data_dir
  * $CSAM_SRCDIR/conf, public URL https://portal.example.be, the test
