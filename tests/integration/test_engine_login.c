@@ -89,6 +89,39 @@ static void no_cooldown(void)
     ctx.config.resend_cooldown = 0;
 }
 
+/* The cooldown holds back a second code while the first is unused (a
+ * script with the password cannot flood the mailbox), not a fresh login
+ * after a successful one; a refusal keeps the key chosen before. */
+static void test_cooldown_after_login(void **state)
+{
+    char handle[CSAM_TOKEN_SIZE], code[16];
+    struct csam_session_ticket t;
+    struct csam_test_citizen c;
+    struct csam_attempts att;
+    long saved = ctx.config.resend_cooldown;
+
+    (void)state;
+    active_citizen(&c, "cooldown");
+    ctx.config.resend_cooldown = 300;
+    login_to_code(&c, NULL, handle, code, sizeof(code));
+    assert_int_equal(
+        csam_engine_login_verify(ctx.engine, NULL, handle, code, &t, &att),
+        CSAM_OK);
+    /* right away, a new login: its code is sent */
+    login_to_code(&c, NULL, handle, code, sizeof(code));
+    /* asking again while that code is unused: refused */
+    assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
+                                                 CSAM_KEY_EMAIL, &att),
+                     CSAM_ERR_LOCKED);
+    assert_true(att.retry_after > 0 && att.retry_after <= 300);
+    assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
+    /* and the handle still has its key and its code */
+    assert_int_equal(
+        csam_engine_login_verify(ctx.engine, NULL, handle, code, &t, &att),
+        CSAM_OK);
+    ctx.config.resend_cooldown = saved;
+}
+
 static void test_login_success(void **state)
 {
     struct csam_test_citizen c;
@@ -715,6 +748,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_login_success),
+        cmocka_unit_test(test_cooldown_after_login),
         cmocka_unit_test(test_login_failures),
         cmocka_unit_test(test_login_timing),
         cmocka_unit_test(test_password_lockout),

@@ -520,6 +520,33 @@ static void test_concurrent_verify(void **state)
     csam_test_ctx_close(&second);
 }
 
+/* A disabled account is locked, not unknown: with nullok, "unknown" would
+ * let it in on the password alone. */
+static void test_disabled_account(void **state)
+{
+    struct csam_test_citizen c;
+    struct csam_pam_challenge ch;
+    struct csam_attempts att;
+
+    (void)state;
+    active_citizen(&c, "pamdis");
+    assert_int_equal(sql("UPDATE csam_accounts SET status = 'disabled'"
+                         " WHERE username = $1",
+                         c.username),
+                     1);
+    att.retry_after = 99;
+    assert_int_equal(csam_engine_pam_begin(ctx.engine, c.username,
+                                           CSAM_KEY_ALL, NULL, &ch, &att),
+                     CSAM_ERR_LOCKED);
+    assert_int_equal(att.retry_after, 0);
+    att.retry_after = 99;
+    assert_int_equal(csam_engine_account_check(ctx.engine, c.username,
+                                               CSAM_KEY_ALL, &att),
+                     CSAM_ERR_LOCKED);
+    assert_int_equal(att.retry_after, 0);
+    assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
+}
+
 /* ---- the database going away ----------------------------------------- */
 
 static void test_restart_between_calls(void **state)
@@ -584,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_account_lockout),
         cmocka_unit_test(test_source_lockout),
         cmocka_unit_test(test_concurrent_verify),
+        cmocka_unit_test(test_disabled_account),
         cmocka_unit_test(test_restart_between_calls),
         cmocka_unit_test(test_server_stopped),
     };

@@ -6,6 +6,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -319,6 +320,80 @@ static void test_totp_pam(void **state)
                      CSAM_OK);
 }
 
+struct racer {
+    struct csam_test_ctx *ctx;
+    const struct csam_test_citizen *c;
+    const char *handle; /* NULL: PAM */
+    const char *code;
+    pthread_barrier_t *barrier;
+    csam_result res;
+};
+
+static void *racer_run(void *arg)
+{
+    struct racer *r = arg;
+    struct csam_session_ticket t;
+    struct csam_attempts att;
+
+    pthread_barrier_wait(r->barrier);
+    if (r->handle != NULL)
+        r->res = csam_engine_login_verify(r->ctx->engine, NULL, r->handle,
+                                          r->code, &t, &att);
+    else
+        r->res = csam_engine_pam_verify(r->ctx->engine, r->c->username,
+                                        CSAM_KEY_TOTP, r->code, NULL, &att);
+    return NULL;
+}
+
+/* One code submitted at once to a web login and to PAM (two challenges,
+ * two connections): only the key's last step stands between them, and
+ * exactly one wins. */
+static void test_totp_race(void **state)
+{
+    char secret[CSAM_TOTP_KEY_B32_SIZE], code[8];
+    char handle[CSAM_TOKEN_SIZE];
+    struct csam_test_ctx second;
+    struct csam_test_citizen c;
+    struct csam_pam_challenge ch;
+    struct csam_attempts att;
+    pthread_barrier_t barrier;
+    struct racer a, b;
+    pthread_t ta, tb;
+    unsigned types;
+    long long step;
+    int round;
+
+    (void)state;
+    csam_test_ctx_open(&second, 0);
+    step = stable_step();
+    totp_active(&c, "totprace", secret, step - 1);
+    for (round = 0; round < 2; round++) {
+        assert_int_equal(csam_engine_login_password(ctx.engine, NULL,
+                                                    c.username, c.password,
+                                                    handle, &types, &att),
+                         CSAM_OK);
+        assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
+                                                     CSAM_KEY_TOTP, &att),
+                         CSAM_OK);
+        assert_int_equal(csam_engine_pam_begin(second.engine, c.username,
+                                               CSAM_KEY_TOTP, NULL, &ch,
+                                               &att),
+                         CSAM_OK);
+        code_at(secret, step + round, code);
+        assert_int_equal(pthread_barrier_init(&barrier, NULL, 2), 0);
+        a = (struct racer){&ctx, &c, handle, code, &barrier, CSAM_ERR_DB};
+        b = (struct racer){&second, &c, NULL, code, &barrier, CSAM_ERR_DB};
+        assert_int_equal(pthread_create(&ta, NULL, racer_run, &a), 0);
+        assert_int_equal(pthread_create(&tb, NULL, racer_run, &b), 0);
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+        pthread_barrier_destroy(&barrier);
+        assert_int_equal((a.res == CSAM_OK) + (b.res == CSAM_OK), 1);
+        assert_true(a.res == CSAM_ERR_BAD_CODE || b.res == CSAM_ERR_BAD_CODE);
+    }
+    csam_test_ctx_close(&second);
+}
+
 /* A TOTP key added to an e-mail account, then used to log in. */
 static void test_totp_key_add(void **state)
 {
@@ -488,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_totp_attempts),
         cmocka_unit_test(test_totp_pam),
         cmocka_unit_test(test_totp_key_add),
+        cmocka_unit_test(test_totp_race),
         cmocka_unit_test(test_sms_key),
         cmocka_unit_test(test_sms_gateway_down),
     };
