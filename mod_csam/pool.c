@@ -18,7 +18,9 @@
 
 APLOG_USE_MODULE(csam);
 
-/* Idle connections beyond the first are closed after this long. */
+/* Idle connections beyond the first are closed after this long (the
+ * reslist's soft maximum is 1), so a burst does not hold connections
+ * PostgreSQL could give to others. */
 #define CSAM_POOL_IDLE_TTL apr_time_from_sec(300)
 /* A request waits this long for a connection when all are busy. */
 #define CSAM_POOL_ACQUIRE_TIMEOUT apr_time_from_sec(10)
@@ -155,7 +157,7 @@ void csam_pool_child_init(apr_pool_t *pchild, server_rec *s)
          * rule).  Threads beyond it wait for a connection; most
          * protected requests need none (the session cache). */
         max = threads < rt->pool_max ? threads : rt->pool_max;
-        rv = apr_reslist_create(&rt->stores, 0, max, max,
+        rv = apr_reslist_create(&rt->stores, 0, 1, max,
                                 CSAM_POOL_IDLE_TTL, csam_pool_construct,
                                 csam_pool_destruct, rt, pchild);
         if (rv != APR_SUCCESS) {
