@@ -583,11 +583,13 @@ csam_result csam_engine_activation_confirm(csam_engine *engine,
         return csam_act_finish(engine, CSAM_ERR_STATE);
     owner.account_id = flow.account_id;
     owner.username = flow.username;
-    if (flow.key_type == CSAM_KEY_TOTP)
+    if (flow.key_type == CSAM_KEY_TOTP) {
         res = csam_totp_confirm(engine, flow.account_id, "pending",
                                 CSAM_CHALLENGE_ACTIVATION_CONFIRM, code,
                                 source, 1, att);
-    else
+        if (res == CSAM_ERR_NOT_FOUND)
+            res = CSAM_ERR_STATE; /* the flow's key is gone */
+    } else
         res = csam_challenge_verify(engine, &owner,
                                     CSAM_CHALLENGE_ACTIVATION_CONFIRM,
                                     flow.key_type, code, source, 1, att);

@@ -347,11 +347,13 @@ csam_result csam_engine_key_confirm(csam_engine *engine, const char *source,
     owner.account_id = account.id;
     owner.username = account.username;
     owner.handle = NULL;
-    if (key_type == CSAM_KEY_TOTP)
+    if (key_type == CSAM_KEY_TOTP) {
         res = csam_totp_confirm(engine, account.id, "pending",
                                 CSAM_CHALLENGE_KEY_CONFIRM, code, source, 1,
                                 att);
-    else
+        if (res == CSAM_ERR_NOT_FOUND)
+            res = CSAM_ERR_STATE;
+    } else
         res = csam_challenge_verify(engine, &owner,
                                     CSAM_CHALLENGE_KEY_CONFIRM, key_type, code,
                                     source, 1, att);

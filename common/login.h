@@ -53,13 +53,15 @@ csam_result csam_engine_login_password(csam_engine *engine,
                                        unsigned *key_types,
                                        struct csam_attempts *att);
 
-/* Choose the key a login handle's code comes from.  For the e-mail (and
- * later SMS) key a code with purpose "web login" is sent in the account's
+/* Choose the key a login handle's code comes from.  For the e-mail and
+ * SMS keys a code with purpose "web login" is sent in the account's
  * language, superseding the pending one, no sooner than resend_cooldown
- * after the last one of the account, whichever login asked for it
- * (CSAM_ERR_LOCKED with att->retry_after otherwise: nothing changes, a
- * code already sent for this handle stays good); for TOTP nothing is
- * sent.  The code is bound to this handle: it is worth nothing in another
+ * after the last one of the account, whichever login asked for it, unless
+ * that one was used (CSAM_ERR_LOCKED with att->retry_after otherwise:
+ * nothing changes, the key chosen before stays chosen and a code already
+ * sent for this handle stays good); for TOTP nothing is sent (a challenge
+ * row still bounds the attempts).  The SMS key is offered only when
+ * deps.sms is configured.  The code is bound to this handle: it is worth nothing in another
  * login.  Choosing again (another key, or a resend) is allowed while the
  * handle lives.  CSAM_ERR_LOCKED also when the account is locked by wrong
  * codes meanwhile.
@@ -89,7 +91,9 @@ struct csam_session_ticket {
     struct csam_session_info info;
 };
 
-/* Verify the code typed for the handle's chosen key.  On success the
+/* Verify the code typed for the handle's chosen key (a TOTP code against
+ * the key's secret with the database clock, one step either side, never a
+ * step already used: that costs a second round trip).  On success the
  * handle is used up, the account's code-failure count is reset and a new
  * session is created with a fresh random id (never one the browser
  * offered: no session fixation), idle timeout session_idle and absolute
@@ -97,7 +101,7 @@ struct csam_session_ticket {
  * Wrong codes count on the code, the account (with PAM's) and the source.
  * One statement: two submissions of one code at once give one session.
  * Errors: CSAM_ERR_BAD_CODE / CSAM_ERR_LOCKED (with *att), CSAM_ERR_STATE
- * (no key chosen yet; or the TOTP key, verified once its issue lands),
+ * (no key chosen yet),
  * CSAM_ERR_EXPIRED (handle unknown, expired or used; the key or the
  * account no longer active), CSAM_ERR_DB. */
 csam_result csam_engine_login_verify(csam_engine *engine, const char *source,
