@@ -194,7 +194,9 @@ struct csam_pam_challenge {
  * For e-mail/SMS, a code with purpose PAM login is sent unless one is still
  * pending and younger than resend_cooldown, which is then reused.  For
  * TOTP nothing is sent (the attempts are still bounded per challenge).
- * Errors: CSAM_ERR_NOT_FOUND (no such account, or no usable active key),
+ * Errors: CSAM_ERR_NOT_FOUND (no such active account), CSAM_ERR_STATE (the
+ * account exists but has no active key of a type in `allowed` that can be
+ * used here: it has a second factor, so this is never "not found"),
  * CSAM_ERR_LOCKED (with *att; a disabled account is CSAM_ERR_LOCKED with
  * retry_after 0, never "not found", so that nullok cannot let it in on the
  * first factor), CSAM_ERR_MAIL (mail or SMS not delivered), CSAM_ERR_DB. */
@@ -218,7 +220,8 @@ csam_result csam_engine_pam_verify(csam_engine *engine, const char *username,
 
 /* Account management for PAM: CSAM_OK when the account is active, not
  * locked and has an active key of a type in `allowed`.
- * Errors: CSAM_ERR_NOT_FOUND, CSAM_ERR_LOCKED (with *att; retry_after 0
+ * Errors: CSAM_ERR_NOT_FOUND, CSAM_ERR_STATE (no usable key, as in
+ * csam_engine_pam_begin), CSAM_ERR_LOCKED (with *att; retry_after 0
  * for a disabled account), CSAM_ERR_DB. */
 csam_result csam_engine_account_check(csam_engine *engine,
                                       const char *username, unsigned allowed,

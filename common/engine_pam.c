@@ -328,9 +328,11 @@ csam_result csam_engine_pam_begin(csam_engine *engine, const char *username,
         att->retry_after = acc.locked_for;
         return CSAM_ERR_LOCKED;
     }
+    /* The account exists: without a key this service can use it is not
+     * "no account", which nullok would let through on the first factor. */
     key = csam_pam_key_pick(allowed & csam_engine_offered(engine), acc.keys);
     if (key == NULL)
-        return CSAM_ERR_NOT_FOUND;
+        return CSAM_ERR_STATE;
     out->key_type = key->type;
     return key->begin(engine, &acc, username, source, out);
 }
@@ -373,8 +375,9 @@ csam_result csam_engine_account_check(csam_engine *engine, const char *username,
     res = csam_pam_account_get(engine, username, &acc);
     if (res != CSAM_OK)
         return res;
-    if (csam_pam_key_pick(allowed & csam_engine_offered(engine), acc.keys) == NULL)
-        return CSAM_ERR_NOT_FOUND;
+    if (csam_pam_key_pick(allowed & csam_engine_offered(engine), acc.keys)
+        == NULL)
+        return CSAM_ERR_STATE;
     if (acc.locked_for > 0) {
         att->retry_after = acc.locked_for;
         return CSAM_ERR_LOCKED;
