@@ -35,26 +35,6 @@ static long csam_login_clamp(long v, long lo, long hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-static unsigned csam_login_key_mask(const char *list)
-{
-    unsigned mask = 0;
-    char name[16];
-    size_t n;
-
-    while (list != NULL && *list != '\0') {
-        n = strcspn(list, ",");
-        if (n < sizeof(name)) {
-            memcpy(name, list, n);
-            name[n] = '\0';
-            mask |= (unsigned)csam_key_type_parse(name);
-        }
-        list += n;
-        if (*list == ',')
-            list++;
-    }
-    return mask;
-}
-
 void csam_login_policy(const csam_engine *engine,
                        struct csam_password_policy *policy)
 {
@@ -259,7 +239,7 @@ csam_result csam_login_check(csam_engine *engine, const char *source,
         return CSAM_ERR_BAD_CREDENTIALS;
     }
     out->account_id = csam_store_int64(rows, 0, 0, 0);
-    out->keys = csam_login_key_mask(csam_store_value(rows, 0, 3));
+    out->keys = csam_key_type_mask(csam_store_value(rows, 0, 3));
     code_lock = (long)csam_store_int64(rows, 0, 2, 0);
     name_lock = (long)csam_store_int64(rows, 0, 7, 0);
     delay = (long)csam_store_int64(rows, 0, 8, 0);
@@ -449,7 +429,7 @@ static csam_result csam_login_flow_lock(csam_engine *engine, const char *handle,
                     csam_store_value(rows, 0, 4));
     csam_login_copy(out->first_name, sizeof(out->first_name),
                     csam_store_value(rows, 0, 5));
-    out->keys = csam_login_key_mask(csam_store_value(rows, 0, 6));
+    out->keys = csam_key_type_mask(csam_store_value(rows, 0, 6));
     out->key_id = csam_store_int64(rows, 0, 7, 0);
     out->locked_for = (long)csam_store_int64(rows, 0, 8, 0);
     out->confirm = csam_store_value(rows, 0, 9) != NULL &&

@@ -41,26 +41,6 @@ static const struct csam_store_stmt csam_pam_stmt_account = {
     " WHERE a.username = $1",
     1, CSAM_STORE_RETRY};
 
-static unsigned csam_pam_key_mask(const char *list)
-{
-    unsigned mask = 0;
-    char name[16];
-    size_t n;
-
-    while (list != NULL && *list != '\0') {
-        n = strcspn(list, ",");
-        if (n < sizeof(name)) {
-            memcpy(name, list, n);
-            name[n] = '\0';
-            mask |= (unsigned)csam_key_type_parse(name);
-        }
-        list += n;
-        if (*list == ',')
-            list++;
-    }
-    return mask;
-}
-
 /* The account and its active keys.  A name that is not a valid username
  * cannot be an account: CSAM_ERR_NOT_FOUND without asking the database.
  * A disabled account is CSAM_ERR_LOCKED (retry_after 0), not "not found":
@@ -94,7 +74,7 @@ static csam_result csam_pam_account_get(csam_engine *engine,
     snprintf(out->first_name, sizeof(out->first_name), "%s",
              csam_store_value(rows, 0, 4));
     out->locked_for = (long)csam_store_int64(rows, 0, 5, 0);
-    out->keys = csam_pam_key_mask(csam_store_value(rows, 0, 6));
+    out->keys = csam_key_type_mask(csam_store_value(rows, 0, 6));
     out->disabled = csam_store_bool(rows, 0, 7);
     snprintf(out->phone, sizeof(out->phone), "%s",
              csam_store_value(rows, 0, 8));

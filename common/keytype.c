@@ -24,3 +24,23 @@ enum csam_key_type csam_key_type_parse(const char *s)
         return CSAM_KEY_TOTP;
     return CSAM_KEY_NONE;
 }
+
+unsigned csam_key_type_mask(const char *list)
+{
+    unsigned mask = 0;
+    char name[16];
+    size_t n;
+
+    while (list != NULL && *list != '\0') {
+        n = strcspn(list, ",");
+        if (n < sizeof(name)) {
+            memcpy(name, list, n);
+            name[n] = '\0';
+            mask |= (unsigned)csam_key_type_parse(name);
+        }
+        list += n;
+        if (*list == ',')
+            list++;
+    }
+    return mask;
+}

@@ -19,4 +19,9 @@ const char *csam_key_type_name(enum csam_key_type type);
 /* The key type named by s, or CSAM_KEY_NONE. */
 enum csam_key_type csam_key_type_parse(const char *s);
 
+/* The CSAM_KEY_* mask of a comma-separated list of names ("email,totp", as
+ * the store aggregates an account's active keys); unknown names and NULL
+ * count for nothing. */
+unsigned csam_key_type_mask(const char *list);
+
 #endif
