@@ -69,51 +69,6 @@ static int csam_config_is_path_char(char c)
            || (c != '\0' && strchr("-._~%!$&'()*+,;=:@/", c) != NULL);
 }
 
-/* host[:port]: a registered name, IPv4 or bracketed IPv6, no userinfo. */
-static int csam_config_check_authority(const char *s, size_t len)
-{
-    size_t i = 0;
-
-    if (len == 0)
-        return 0;
-    if (s[0] == '[') {
-        while (i < len && s[i] != ']') {
-            if (!(csam_config_is_alnum(s[i]) || s[i] == ':' || s[i] == '.'
-                  || s[i] == '['))
-                return 0;
-            i++;
-        }
-        if (i == len || i < 3)
-            return 0;
-        i++;
-    } else {
-        while (i < len && s[i] != ':') {
-            if (!(csam_config_is_alnum(s[i]) || s[i] == '-' || s[i] == '.'))
-                return 0;
-            i++;
-        }
-        if (i == 0)
-            return 0;
-    }
-    if (i < len) {
-        long port;
-        char digits[8];
-        size_t n;
-
-        if (s[i] != ':')
-            return 0;
-        n = len - i - 1;
-        if (n == 0 || n >= sizeof(digits))
-            return 0;
-        memcpy(digits, s + i + 1, n);
-        digits[n] = '\0';
-        if (digits[0] < '0' || digits[0] > '9'
-            || !csam_config_parse_long(digits, 1, 65535, &port))
-            return 0;
-    }
-    return 1;
-}
-
 static int csam_config_public_url_ok(const char *value)
 {
     const char *rest;
@@ -130,8 +85,8 @@ static int csam_config_public_url_ok(const char *value)
     else
         return 0;
     slash = strchr(rest, '/');
-    if (!csam_config_check_authority(rest, slash ? (size_t)(slash - rest)
-                                                 : strlen(rest)))
+    if (!csam_authority_check(rest, slash ? (size_t)(slash - rest)
+                                          : strlen(rest), NULL))
         return 0;
     if (slash != NULL) {
         /* a base path: no query, no fragment, no empty or dot segment */
@@ -181,7 +136,7 @@ static int csam_config_relay_ok(const char *value)
             return 0;
         rest = at + 1;
     }
-    return csam_config_check_authority(rest, (size_t)(end - rest));
+    return csam_authority_check(rest, (size_t)(end - rest), NULL);
 }
 
 /* "/csam", "/portal/csam": segments of unreserved characters. */

@@ -87,47 +87,13 @@ static int csam_sms_is_alnum(char c)
 /* host[:port] of an http(s) URL; *loopback says whether host is one. */
 static int csam_sms_authority_ok(const char *s, size_t len, int *loopback)
 {
-    size_t i = 0, hostlen;
+    size_t hostlen = 0;
 
-    if (len == 0)
+    if (!csam_authority_check(s, len, &hostlen))
         return 0;
-    if (s[0] == '[') {
-        while (i < len && s[i] != ']') {
-            if (!(csam_sms_is_alnum(s[i]) || s[i] == ':' || s[i] == '.'
-                  || s[i] == '['))
-                return 0;
-            i++;
-        }
-        if (i == len || i < 3)
-            return 0;
-        i++;
-    } else {
-        while (i < len && s[i] != ':') {
-            if (!(csam_sms_is_alnum(s[i]) || s[i] == '-' || s[i] == '.'))
-                return 0;
-            i++;
-        }
-        if (i == 0)
-            return 0;
-    }
-    hostlen = i;
     *loopback = (hostlen == 9 && memcmp(s, "127.0.0.1", 9) == 0)
                 || (hostlen == 5 && memcmp(s, "[::1]", 5) == 0)
                 || (hostlen == 9 && strncasecmp(s, "localhost", 9) == 0);
-    if (i < len) {
-        size_t digits = len - i - 1;
-        long port = 0;
-
-        if (s[i] != ':' || digits == 0 || digits > 5)
-            return 0;
-        for (i++; i < len; i++) {
-            if (s[i] < '0' || s[i] > '9')
-                return 0;
-            port = port * 10 + (s[i] - '0');
-        }
-        if (port < 1 || port > 65535)
-            return 0;
-    }
     return 1;
 }
 

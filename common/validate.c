@@ -405,3 +405,54 @@ csam_result csam_phone_normalize(const char *in, char out[CSAM_PHONE_SIZE])
     memcpy(out + 3, nsn, nsnlen + 1);
     return CSAM_OK;
 }
+
+static int csam_authority_is_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+           || (c >= '0' && c <= '9');
+}
+
+int csam_authority_check(const char *s, size_t len, size_t *hostlen)
+{
+    size_t i = 0;
+
+    if (s == NULL || len == 0)
+        return 0;
+    if (s[0] == '[') {
+        while (i < len && s[i] != ']') {
+            if (!(csam_authority_is_alnum(s[i]) || s[i] == ':' || s[i] == '.'
+                  || s[i] == '['))
+                return 0;
+            i++;
+        }
+        if (i == len || i < 3)
+            return 0;
+        i++;
+    } else {
+        while (i < len && s[i] != ':') {
+            if (!(csam_authority_is_alnum(s[i]) || s[i] == '-'
+                  || s[i] == '.'))
+                return 0;
+            i++;
+        }
+        if (i == 0)
+            return 0;
+    }
+    if (hostlen != NULL)
+        *hostlen = i;
+    if (i < len) {
+        size_t digits = len - i - 1;
+        long port = 0;
+
+        if (s[i] != ':' || digits == 0 || digits > 5)
+            return 0;
+        for (i++; i < len; i++) {
+            if (s[i] < '0' || s[i] > '9')
+                return 0;
+            port = port * 10 + (s[i] - '0');
+        }
+        if (port < 1 || port > 65535)
+            return 0;
+    }
+    return 1;
+}

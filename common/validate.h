@@ -61,6 +61,13 @@ csam_result csam_username_check(const char *username);
  * Errors: CSAM_ERR_INVALID. */
 csam_result csam_text_check(const char *text, size_t max);
 
+/* 1 if s[0..len) is the host[:port] of an http(s) or smtp URL: a
+ * registered name (letters, digits, '-', '.'), an IPv4 address or a
+ * bracketed IPv6 address, no userinfo, and a port of 1 to 5 digits in
+ * 1..65535 when given.  *hostlen (may be NULL) receives the host's length,
+ * brackets included. */
+int csam_authority_check(const char *s, size_t len, size_t *hostlen);
+
 /* One of "fr", "nl", "de", "en".  Errors: CSAM_ERR_INVALID. */
 csam_result csam_language_check(const char *lang);
 

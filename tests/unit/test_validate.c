@@ -485,6 +485,39 @@ static void test_phone_invalid(void **state)
     assert_int_equal(csam_phone_normalize(NULL, out), CSAM_ERR_PHONE);
 }
 
+static int authority(const char *s, size_t *hostlen)
+{
+    return csam_authority_check(s, strlen(s), hostlen);
+}
+
+static void test_authority(void **state)
+{
+    size_t hostlen = 0;
+
+    (void)state;
+    assert_true(authority("portal.example.be", &hostlen));
+    assert_int_equal(hostlen, 17);
+    assert_true(authority("127.0.0.1:8080", &hostlen));
+    assert_int_equal(hostlen, 9);
+    assert_true(authority("[::1]:25", &hostlen));
+    assert_int_equal(hostlen, 5);
+    assert_true(authority("h:1", NULL));
+    assert_true(authority("h:65535", NULL));
+    assert_false(authority("", NULL));
+    assert_false(authority(":80", NULL));
+    assert_false(authority("h:", NULL));
+    assert_false(authority("h:0", NULL));
+    assert_false(authority("h:65536", NULL));
+    assert_false(authority("h:000080", NULL));
+    assert_false(authority("h:8o", NULL));
+    assert_false(authority("user@h", NULL));
+    assert_false(authority("h_x", NULL));
+    assert_false(authority("[::1", NULL));
+    assert_false(authority("[]", NULL));
+    assert_false(authority("[::1]x", NULL));
+    assert_false(csam_authority_check(NULL, 3, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -504,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_language_and_document),
         cmocka_unit_test(test_phone_valid),
         cmocka_unit_test(test_phone_invalid),
+        cmocka_unit_test(test_authority),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
