@@ -239,6 +239,8 @@ static const struct csam_config_key csam_config_keys[] = {
     CSAM_CONFIG_NUM(argon2_m_cost, 1024, 4194304),
     CSAM_CONFIG_NUM(argon2_parallelism, 1, 64),
     CSAM_CONFIG_NUM(mail_timeout, 1, 600),
+    CSAM_CONFIG_STR(mail_ca_file, csam_config_absolute_ok,
+                    CSAM_CONFIG_PATH_REASON, 0, 1),
     CSAM_CONFIG_STR(sms_transport, csam_sms_transport_ok,
                    "must be none, http or command", 0, 0),
     /* gateways often take their API key in the query string */
@@ -257,6 +259,10 @@ static const struct csam_config_key csam_config_keys[] = {
     CSAM_CONFIG_STR(sms_command, csam_config_absolute_ok,
                     CSAM_CONFIG_PATH_REASON, 0, 1),
     CSAM_CONFIG_NUM(sms_timeout, 1, 120),
+    CSAM_CONFIG_STR(sms_countries, csam_phone_countries_ok,
+                    "must be country calling codes separated by spaces, "
+                    "such as \"32 33 352\" (1 to 3 digits each, as ITU-T "
+                    "E.164 assigns them)", 0, 0),
     CSAM_CONFIG_STR(totp_issuer, csam_totp_key_issuer_ok,
                    "must be 1 to 64 bytes of text without ':'", 0, 0),
 };
@@ -323,6 +329,8 @@ csam_result csam_config_init(struct csam_config *cfg)
         {offsetof(struct csam_config, sms_body),
          "{\"to\":\"{{to}}\",\"text\":\"{{text}}\"}"},
         {offsetof(struct csam_config, sms_content_type), "application/json"},
+        {offsetof(struct csam_config, sms_countries),
+         CSAM_PHONE_COUNTRIES_DEFAULT},
         {offsetof(struct csam_config, totp_issuer), "CSAM"},
     };
     size_t i;

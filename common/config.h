@@ -42,6 +42,8 @@ struct csam_config {
     long argon2_m_cost;     /* Argon2id memory in KiB                 (19456) */
     long argon2_parallelism;/* Argon2id lanes                             (1) */
     long mail_timeout;      /* SMTP timeout, s                           (30) */
+    char *mail_ca_file;     /* PEM file of the CAs a TLS relay's certificate
+                               must chain to (NULL: the system store) */
 
     /* SMS key (sms.h): transport and gateway */
     char *sms_transport;    /* "none", "http" or "command"           ("none") */
@@ -53,6 +55,8 @@ struct csam_config {
                                (NULL: none) */
     char *sms_command;      /* absolute path for command               (NULL) */
     long sms_timeout;       /* seconds for one SMS                       (10) */
+    char *sms_countries;    /* country calling codes SMS may go to, spaced
+                               (CSAM_PHONE_COUNTRIES_DEFAULT: EU/EEA) */
 
     /* Mobile-app key (totp_key.h) */
     char *totp_issuer;      /* name the app shows, no ':'           ("CSAM") */

@@ -221,7 +221,9 @@ csam_result csam_engine_activation_key(csam_engine *engine, const char *source,
     else if (!accept_terms)
         res = CSAM_ERR_TERMS;
     else if (key_type == CSAM_KEY_SMS &&
-             (phone == NULL || csam_phone_normalize(phone, e164) != CSAM_OK))
+             (phone == NULL ||
+              csam_phone_check(phone, engine->deps.config->sms_countries,
+                               e164) != CSAM_OK))
         res = CSAM_ERR_PHONE;
     if (res != CSAM_OK)
         return csam_act_finish(engine, res);

@@ -245,7 +245,9 @@ csam_result csam_engine_key_add(csam_engine *engine, const char *source,
     if (!accept_terms)
         return CSAM_ERR_TERMS;
     if (key_type == CSAM_KEY_SMS &&
-        (phone == NULL || csam_phone_normalize(phone, e164) != CSAM_OK))
+        (phone == NULL ||
+         csam_phone_check(phone, engine->deps.config->sms_countries, e164) !=
+             CSAM_OK))
         return CSAM_ERR_PHONE;
     res = csam_keys_begin(engine, username, &account);
     if (res != CSAM_OK)

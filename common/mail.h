@@ -86,11 +86,16 @@ struct csam_smtp {
     const char *relay;      /* smtp://[user:pass@]host[:port] or smtps:// */
     const char *from;       /* mailbox, possibly with display name */
     long timeout;           /* seconds */
+    const char *ca_file;    /* PEM CAs the relay's certificate must chain
+                               to, instead of the system store; NULL: the
+                               system store */
 };
 
 /* Send a formatted message over SMTP with libcurl: smtps:// is TLS from
- * the start; smtp:// upgrades with STARTTLS when the server offers it
- * (and requires it when credentials are given).
+ * the start; smtp:// upgrades with STARTTLS when the server offers it, and
+ * requires it when the URL carries credentials: a relay that does not
+ * offer STARTTLS (or an attacker who strips it) gets no AUTH and no
+ * message.  Certificates are verified (peer and host name).
  * Errors: CSAM_ERR_MAIL (relay refused or did not answer), CSAM_ERR_INVALID,
  * CSAM_ERR_NOMEM. */
 csam_result csam_smtp_send(const struct csam_smtp *smtp,

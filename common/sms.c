@@ -6,11 +6,14 @@
  * gateway token: both go to libcurl or to the command and nowhere else.
  * Buffers that held them are wiped before they are freed.
  */
-/* posix_spawn_file_actions_addclosefrom_np (glibc >= 2.34) */
+/* posix_spawn_file_actions_addclosefrom_np (glibc >= 2.34),
+ * posix_spawn_file_actions_addchdir_np (glibc >= 2.29), pipe2 */
 #define _GNU_SOURCE
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <spawn.h>
@@ -207,6 +210,7 @@ csam_result csam_sms_from_config(const struct csam_config *cfg,
     out->auth = cfg->sms_auth;
     out->command = cfg->sms_command;
     out->timeout = cfg->sms_timeout;
+    out->countries = cfg->sms_countries;
     if (out->transport == CSAM_SMS_HTTP
         && (out->url == NULL || !csam_sms_url_ok(out->url))) {
         csam_sms_error(err, errlen, "sms_transport = http needs sms_url "
@@ -575,8 +579,9 @@ static const char *csam_sms_spawn_reason(int e)
     return "cannot be started";
 }
 
+/* input: the read end of the pipe that carries the text, at least 3. */
 static int csam_sms_spawn_setup(posix_spawn_file_actions_t *fa,
-                                posix_spawnattr_t *attr)
+                                posix_spawnattr_t *attr, int input)
 {
     static const int defaults[] = {SIGPIPE, SIGCHLD, SIGHUP, SIGINT,
                                    SIGQUIT, SIGTERM, SIGALRM, SIGUSR1,
@@ -584,9 +589,9 @@ static int csam_sms_spawn_setup(posix_spawn_file_actions_t *fa,
     sigset_t set;
     size_t i;
 
-    /* The command's output could quote the code: it goes nowhere. */
-    if (posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0)
-            != 0
+    /* The text arrives on stdin (arguments are public in ps and /proc);
+     * the command's output could quote the code: it goes nowhere. */
+    if (posix_spawn_file_actions_adddup2(fa, input, 0) != 0
         || posix_spawn_file_actions_addopen(fa, 1, "/dev/null", O_WRONLY, 0)
                != 0
         || posix_spawn_file_actions_adddup2(fa, 1, 2) != 0)
@@ -595,6 +600,11 @@ static int csam_sms_spawn_setup(posix_spawn_file_actions_t *fa,
     /* httpd's or sshd's descriptors (sockets, the database) are not the
      * command's business */
     if (posix_spawn_file_actions_addclosefrom_np(fa, 3) != 0)
+        return 0;
+#endif
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 29)
+    /* not the caller's working directory (su keeps the invoking user's) */
+    if (posix_spawn_file_actions_addchdir_np(fa, "/") != 0)
         return 0;
 #endif
     sigemptyset(&set);
@@ -610,6 +620,83 @@ static int csam_sms_spawn_setup(posix_spawn_file_actions_t *fa,
         return 0;
     sigemptyset(&set);
     return posix_spawnattr_setsigmask(attr, &set) == 0;
+}
+
+/* A pipe for the text: both ends close-on-exec (another thread may spawn
+ * a program meanwhile), the read end at 3 or above so that the dup2 onto
+ * stdin really makes a new descriptor, the write end non-blocking.
+ * 0, or an errno value. */
+static int csam_sms_pipe(int fds[2])
+{
+    int e;
+
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return errno;
+    if (fds[0] < 3) {
+        int moved = fcntl(fds[0], F_DUPFD_CLOEXEC, 3);
+
+        e = errno;
+        close(fds[0]);
+        fds[0] = moved;
+        if (moved < 0) {
+            close(fds[1]);
+            return e;
+        }
+    }
+    if (fcntl(fds[1], F_SETFL, O_NONBLOCK) != 0) {
+        e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        return e;
+    }
+    return 0;
+}
+
+/* Writes text to the command's stdin until deadline.  A command that
+ * closes its input early makes the write fail with EPIPE, not kill the
+ * host: httpd ignores SIGPIPE, but su or sshd running pam_csam may not,
+ * so the signal is blocked in this thread while writing and a SIGPIPE it
+ * raised is taken off the thread's pending set.  The command's exit status
+ * decides whether the SMS went; what was written is not looked at. */
+static void csam_sms_feed(int fd, const char *text, double deadline)
+{
+    sigset_t pipe_only, saved, pending;
+    size_t len = strlen(text), done = 0;
+    int was_pending, broken = 0;
+
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    if (pthread_sigmask(SIG_BLOCK, &pipe_only, &saved) != 0)
+        return;
+    was_pending = sigpending(&pending) == 0
+                  && sigismember(&pending, SIGPIPE) == 1;
+    while (done < len) {
+        ssize_t n = write(fd, text + done, len - done);
+
+        if (n > 0) {
+            done += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* a full pipe: the command is not reading */
+            struct pollfd p = {fd, POLLOUT, 0};
+            double left = deadline - csam_sms_now();
+
+            if (left <= 0)
+                break;
+            (void)poll(&p, 1, (int)(left * 1000.0) + 1);
+        } else {
+            broken = n < 0 && errno == EPIPE;
+            break;
+        }
+    }
+    if (broken && !was_pending) {
+        static const struct timespec zero = {0, 0};
+
+        while (sigtimedwait(&pipe_only, NULL, &zero) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
 }
 
 /* Waits for pid until deadline; 1 with *status, 0 on timeout, -1 when the
@@ -637,16 +724,18 @@ static csam_result csam_sms_command(const struct csam_sms *sms,
                                     const char *to, const char *text,
                                     long timeout, char *err, size_t errlen)
 {
-    /* A fixed environment: the host's may hold anything, and a PATH
-     * the command can rely on. */
-    static char env_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
-    static char env_lang[] = "LC_ALL=C.UTF-8";
+    /* A fixed environment, never the host's: inside setuid su it is the
+     * invoking user's (PERL5OPT, PYTHONPATH, LD_PRELOAD, BASH_ENV, ...)
+     * and the command runs as root.  A PATH the command can rely on. */
+    static char env_path[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+    static char env_lang[] = "LANG=C.UTF-8";
     char *envp[] = {env_path, env_lang, NULL};
-    char *argv[4];
+    char *argv[3];
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
+    double deadline;
     pid_t pid;
-    int e, status = 0, got;
+    int e, status = 0, got, fds[2];
 
     if (sms->command == NULL || sms->command[0] != '/') {
         csam_sms_error(err, errlen, "sms_command is not an absolute path");
@@ -659,28 +748,43 @@ static csam_result csam_sms_command(const struct csam_sms *sms,
     /* posix_spawn's prototype predates const; nothing writes to these */
     argv[0] = (char *)sms->command;
     argv[1] = (char *)to;
-    argv[2] = (char *)text;
-    argv[3] = NULL;
+    argv[2] = NULL;
+    e = csam_sms_pipe(fds);
+    if (e != 0) {
+        csam_sms_error(err, errlen, "sms_command: no pipe for its input "
+                       "(errno %d)", e);
+        return CSAM_ERR_MAIL;
+    }
     if (posix_spawn_file_actions_init(&fa) != 0) {
+        close(fds[0]);
+        close(fds[1]);
         csam_sms_error(err, errlen, "out of memory");
         return CSAM_ERR_NOMEM;
     }
     if (posix_spawnattr_init(&attr) != 0) {
         posix_spawn_file_actions_destroy(&fa);
+        close(fds[0]);
+        close(fds[1]);
         csam_sms_error(err, errlen, "out of memory");
         return CSAM_ERR_NOMEM;
     }
-    e = csam_sms_spawn_setup(&fa, &attr)
+    deadline = csam_sms_now() + (double)timeout;
+    e = csam_sms_spawn_setup(&fa, &attr, fds[0])
             ? posix_spawn(&pid, sms->command, &fa, &attr, argv, envp)
             : ENOMEM;
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
+    close(fds[0]);
     if (e != 0) {
+        close(fds[1]);
         csam_sms_error(err, errlen, "sms_command %s",
                        csam_sms_spawn_reason(e));
         return CSAM_ERR_MAIL;
     }
-    got = csam_sms_wait(pid, csam_sms_now() + (double)timeout, &status);
+    csam_sms_feed(fds[1], text, deadline);
+    /* end of file: a command reading to the end may go on */
+    close(fds[1]);
+    got = csam_sms_wait(pid, deadline, &status);
     if (got == 0) {
         kill(-pid, SIGKILL);
         kill(pid, SIGKILL);
@@ -723,8 +827,11 @@ csam_result csam_sms_send_err(const struct csam_sms *sms,
         csam_sms_error(err, errlen, "no SMS settings or message");
         return CSAM_ERR_INVALID;
     }
-    if (csam_phone_normalize(msg->to, to) != CSAM_OK) {
-        csam_sms_error(err, errlen, "recipient is not a phone number");
+    /* Checked again here, not only where a number is entered: a number
+     * stored before sms_countries was narrowed gets no more SMS. */
+    if (csam_phone_check(msg->to, sms->countries, to) != CSAM_OK) {
+        csam_sms_error(err, errlen, "recipient is not a phone number of a "
+                       "country in sms_countries");
         return CSAM_ERR_PHONE;
     }
     timeout = sms->timeout > 0 ? sms->timeout : 10;

@@ -4,7 +4,8 @@
  * Every operator's gateway differs, so the transport is configured, not
  * coded: an HTTP POST of a body template (JSON or form-encoded) with
  * optional bearer or basic auth (libcurl), or a command run without a
- * shell with the number and the text as its two arguments.  The sender has
+ * shell with the number as its argument and the text on its standard
+ * input (never in its arguments: those are public in ps and /proc).  The sender has
  * the csam_send_fn shape, so the engine hands an SMS over as it hands a
  * mail: struct csam_message with `to` the phone number and `text` the
  * message (subject and html unused).
@@ -31,7 +32,7 @@
 enum csam_sms_transport {
     CSAM_SMS_NONE = 0,      /* SMS keys cannot be used */
     CSAM_SMS_HTTP,          /* POST to url */
-    CSAM_SMS_COMMAND        /* run command NUMBER TEXT */
+    CSAM_SMS_COMMAND        /* run command NUMBER, text on stdin */
 };
 
 enum csam_sms_encoding {
@@ -50,6 +51,8 @@ struct csam_sms {
                                    or NULL; secret */
     const char *command;        /* command: absolute path */
     long timeout;               /* seconds, whole delivery */
+    const char *countries;      /* country calling codes a recipient may
+                                   have (sms_countries); NULL: EU/EEA */
 };
 
 /* Settings from a configuration whose keys were each validated by
@@ -93,16 +96,21 @@ csam_result csam_sms_compose(const char *data_dir, const char *lang,
 csam_result csam_sms_body_render(const struct csam_sms *sms, const char *to,
                                  const char *text, char **out);
 
-/* Deliver msg->text to msg->to (normalised to E.164 with
- * csam_phone_normalize).  http: CSAM_OK only for a 2xx answer within the
- * timeout, TLS certificates verified, no redirect followed.  command:
- * CSAM_OK only for exit status 0 within the timeout (then the command's
- * process group is killed); it runs with stdin, stdout and stderr on
- * /dev/null, a minimal environment and no shell.
+/* Deliver msg->text to msg->to (normalised to E.164 and checked against
+ * sms->countries with csam_phone_check).  http: CSAM_OK only for a 2xx
+ * answer within the timeout, TLS certificates verified, no redirect
+ * followed.  command: runs `command NUMBER` without a shell, the text
+ * (then end of file) on its standard input, stdout and stderr on
+ * /dev/null, no other descriptor, the working directory "/" and a fixed
+ * environment (PATH=/usr/sbin:/usr/bin:/sbin:/bin, LANG=C.UTF-8), never
+ * the caller's (pam_csam may run inside setuid su, whose environment the
+ * invoking user chose); CSAM_OK only for exit status 0 within the timeout,
+ * otherwise its process group is killed.  A command that does not read
+ * its input cannot make this wait longer than the timeout.
  * err (may be NULL) says why it failed, fit for a log.
  * Errors: CSAM_ERR_MAIL (gateway or command failed, or no transport),
- * CSAM_ERR_PHONE (msg->to is not a phone number), CSAM_ERR_INVALID (bad
- * settings or text), CSAM_ERR_NOMEM. */
+ * CSAM_ERR_PHONE (msg->to is not a phone number of an allowed country),
+ * CSAM_ERR_INVALID (bad settings or text), CSAM_ERR_NOMEM. */
 csam_result csam_sms_send_err(const struct csam_sms *sms,
                               const struct csam_message *msg, char *err,
                               size_t errlen);

@@ -2,8 +2,11 @@
  * SMTP delivery with libcurl.
  *
  * The relay URL may carry a password (smtp://user:pass@host): it goes to
- * libcurl and nowhere else, and no message here quotes it.  Certificates
- * are verified with libcurl's defaults (peer and host name).
+ * libcurl and nowhere else, and no message here quotes it.  With a
+ * password, TLS is required (smtps://, or STARTTLS that an active attacker
+ * cannot strip: the session fails instead of falling back to clear text).
+ * Certificates are verified (peer and host name) against the system store
+ * or the CA file given (mail_ca_file).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -178,7 +181,16 @@ csam_result csam_smtp_send_err(const struct csam_smtp *smtp,
         || curl_easy_setopt(curl, CURLOPT_USE_SSL,
                             smtps || csam_smtp_has_credentials(smtp->relay)
                                 ? (long)CURLUSESSL_ALL
-                                : (long)CURLUSESSL_TRY) != CURLE_OK) {
+                                : (long)CURLUSESSL_TRY) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK
+        /* the file given is the only trust anchor, not an addition to the
+         * system's directory of CAs */
+        || (smtp->ca_file != NULL
+            && (curl_easy_setopt(curl, CURLOPT_CAINFO, smtp->ca_file)
+                    != CURLE_OK
+                || curl_easy_setopt(curl, CURLOPT_CAPATH, NULL)
+                       != CURLE_OK))) {
         csam_smtp_explain(err, errlen, "libcurl refused an option", NULL,
                           CURLE_OK);
         goto out;

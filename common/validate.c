@@ -406,6 +406,103 @@ csam_result csam_phone_normalize(const char *in, char out[CSAM_PHONE_SIZE])
     return CSAM_OK;
 }
 
+/* The two-digit country calling codes (ITU-T E.164 assignments); every
+ * other code of zones 2 to 9 has three digits, zones 1 and 7 have one. */
+static int csam_phone_is_two_digit_code(const char *s)
+{
+    static const char codes[] =
+        "20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 "
+        "55 56 57 58 60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98";
+    size_t i;
+
+    for (i = 0; codes[i] != '\0'; i += 3)
+        if (codes[i] == s[0] && codes[i + 1] == s[1])
+            return 1;
+    return 0;
+}
+
+/* s[0..n) is a digit run: is it a country calling code? */
+static int csam_phone_code_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 3 || s[0] == '0')
+        return 0;
+    if (n == 1)
+        return s[0] == '1' || s[0] == '7';
+    if (n == 2)
+        return csam_phone_is_two_digit_code(s);
+    return s[0] != '1' && s[0] != '7' && !csam_phone_is_two_digit_code(s);
+}
+
+/* Walks a list of codes: calls fn for each well-formed one until it
+ * returns nonzero.  Returns -1 for a malformed list (or too many codes),
+ * 1 when fn stopped the walk, 0 otherwise. */
+static int csam_phone_countries_walk(const char *list,
+                                     int (*fn)(const char *code, size_t n,
+                                               const void *ctx),
+                                     const void *ctx)
+{
+    size_t count = 0, n;
+
+    for (;;) {
+        while (*list == ' ')
+            list++;
+        if (*list == '\0')
+            return count == 0 ? -1 : 0;
+        if (*list == '+')
+            list++;
+        for (n = 0; csam_validate_is_digit(list[n]); n++)
+            if (n > 3)
+                return -1;
+        if (!csam_phone_code_ok(list, n)
+            || (list[n] != ' ' && list[n] != '\0')
+            || ++count > CSAM_PHONE_COUNTRIES_MAX)
+            return -1;
+        if (fn != NULL && fn(list, n, ctx))
+            return 1;
+        list += n;
+    }
+}
+
+int csam_phone_countries_ok(const char *value)
+{
+    return value != NULL
+           && csam_phone_countries_walk(value, NULL, NULL) == 0;
+}
+
+static int csam_phone_code_matches(const char *code, size_t n,
+                                   const void *ctx)
+{
+    return strncmp((const char *)ctx, code, n) == 0;
+}
+
+int csam_phone_country_allowed(const char *e164, const char *countries)
+{
+    if (e164 == NULL || e164[0] != '+')
+        return 0;
+    if (countries == NULL)
+        countries = CSAM_PHONE_COUNTRIES_DEFAULT;
+    /* one malformed code makes the whole list worth nothing: a list that
+     * did not pass csam_phone_countries_ok allows no number */
+    if (!csam_phone_countries_ok(countries))
+        return 0;
+    return csam_phone_countries_walk(countries, csam_phone_code_matches,
+                                     e164 + 1) == 1;
+}
+
+csam_result csam_phone_check(const char *in, const char *countries,
+                             char out[CSAM_PHONE_SIZE])
+{
+    csam_result res = csam_phone_normalize(in, out);
+
+    if (res != CSAM_OK)
+        return res;
+    if (!csam_phone_country_allowed(out, countries)) {
+        out[0] = '\0';
+        return CSAM_ERR_PHONE;
+    }
+    return CSAM_OK;
+}
+
 static int csam_authority_is_alnum(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')

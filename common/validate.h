@@ -82,4 +82,33 @@ csam_result csam_document_type_check(const char *type);
  * (mobiles).  Errors: CSAM_ERR_PHONE. */
 csam_result csam_phone_normalize(const char *in, char out[CSAM_PHONE_SIZE]);
 
+/* The country calling codes SMS may go to when nothing else is configured
+ * (sms_countries): Belgium, the other 26 EU members, then Iceland,
+ * Liechtenstein and Norway (EEA).  +44, +41, +1 and +7 are not in it. */
+#define CSAM_PHONE_COUNTRIES_DEFAULT \
+    "32 30 31 33 34 36 39 40 43 45 46 48 49 351 352 353 356 357 358 359 " \
+    "370 371 372 385 386 420 421 354 423 47"
+#define CSAM_PHONE_COUNTRIES_MAX 300    /* codes in one list */
+
+/* 1 when value is a list of country calling codes separated by spaces,
+ * each optionally written with a leading '+', at most
+ * CSAM_PHONE_COUNTRIES_MAX of them.  A code is "1" or "7", one of the
+ * two-digit codes ITU-T E.164 assigns (30, 31, 32, 33, 34, 36, 39, 44, ...),
+ * or three digits that do not begin with one of those: the codes are a
+ * prefix code, so "35" (which would take in Gibraltar +350 and Portugal
+ * +351 alike) or "3" are refused rather than read as a wildcard. */
+int csam_phone_countries_ok(const char *value);
+
+/* 1 when the E.164 number e164 ("+..." as csam_phone_normalize writes it)
+ * begins with one of the codes of countries (NULL:
+ * CSAM_PHONE_COUNTRIES_DEFAULT); codes that csam_phone_countries_ok would
+ * refuse never match. */
+int csam_phone_country_allowed(const char *e164, const char *countries);
+
+/* csam_phone_normalize, then csam_phone_country_allowed: the check for a
+ * number a code may be sent to.  out is "" on error.
+ * Errors: CSAM_ERR_PHONE. */
+csam_result csam_phone_check(const char *in, const char *countries,
+                             char out[CSAM_PHONE_SIZE]);
+
 #endif

@@ -153,7 +153,8 @@ static const char *csam_config_check_public_url(cmd_parms *cmd,
  * own file directives are. */
 static int csam_config_is_path(const char *key)
 {
-    return strcmp(key, "secret_file") == 0 || strcmp(key, "data_dir") == 0;
+    return strcmp(key, "secret_file") == 0 || strcmp(key, "data_dir") == 0
+           || strcmp(key, "mail_ca_file") == 0;
 }
 
 static const char *csam_config_cmd_setting(cmd_parms *cmd, void *dconf,
@@ -203,6 +204,37 @@ static const char *csam_config_cmd_setting(cmd_parms *cmd, void *dconf,
     apr_table_set(conf->settings, key, value);
     apr_table_setn(conf->origins, key, cmd->cmd->name);
     return NULL;
+}
+
+/* A setting whose value is a list of words ("CSAMSMSCountries 32 33 352",
+ * or quoted as one argument): the words joined by single spaces, then the
+ * one handler above, so the list is checked by the same code as
+ * sms_countries in csam.conf.  Quotes are dropped: no list word may hold
+ * one, so nothing a valid value needs is lost, and what is left of an
+ * invalid one is still refused there. */
+static const char *csam_config_cmd_words(cmd_parms *cmd, void *dconf,
+                                         const char *args)
+{
+    char *joined = apr_palloc(cmd->pool, strlen(args) + 1);
+    char *w = joined;
+
+    for (; *args != '\0'; args++) {
+        if (*args == '"' || *args == '\'')
+            continue;
+        if (*args == ' ' || *args == '\t') {
+            if (w > joined && w[-1] != ' ')
+                *w++ = ' ';
+            continue;
+        }
+        *w++ = *args;
+    }
+    if (w > joined && w[-1] == ' ')
+        w--;
+    *w = '\0';
+    if (*joined == '\0')
+        return apr_psprintf(cmd->pool, "%s needs at least one value",
+                            cmd->cmd->name);
+    return csam_config_cmd_setting(cmd, dconf, joined);
 }
 
 static const char *csam_config_cmd_file(cmd_parms *cmd, void *dconf,
@@ -413,6 +445,9 @@ const command_rec csam_config_cmds[] = {
                  "Argon2id lanes"),
     CSAM_SETTING("CSAMMailTimeout", "mail_timeout",
                  "SMTP timeout, seconds"),
+    CSAM_SETTING("CSAMMailCAFile", "mail_ca_file",
+                 "PEM file of the CAs trusted for the mail relay's TLS "
+                 "certificate (default: the system store)"),
     /* No directive for sms_auth: httpd.conf is commonly readable by
      * every local user, a token belongs in CSAMConfigFile (mode 0600). */
     CSAM_SETTING("CSAMSMSTransport", "sms_transport",
@@ -424,9 +459,14 @@ const command_rec csam_config_cmds[] = {
     CSAM_SETTING("CSAMSMSContentType", "sms_content_type",
                  "application/json or application/x-www-form-urlencoded"),
     CSAM_SETTING("CSAMSMSCommand", "sms_command",
-                 "program run as PROGRAM NUMBER TEXT, absolute path"),
+                 "program run as PROGRAM NUMBER with the text on its standard "
+                 "input, absolute path"),
     CSAM_SETTING("CSAMSMSTimeout", "sms_timeout",
                  "seconds one SMS may take"),
+    AP_INIT_RAW_ARGS("CSAMSMSCountries", csam_config_cmd_words,
+                     (void *)"sms_countries", RSRC_CONF,
+                     "country calling codes SMS may be sent to (default: "
+                     "Belgium and the other EU/EEA countries)"),
     CSAM_SETTING("CSAMTOTPIssuer", "totp_issuer",
                  "name the authenticator app shows"),
     AP_INIT_TAKE1("CSAMConfigFile", csam_config_cmd_file, NULL, RSRC_CONF,

@@ -173,6 +173,7 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
     rt->smtp.relay = rt->config.mail_relay;
     rt->smtp.from = rt->config.mail_from;
     rt->smtp.timeout = rt->config.mail_timeout;
+    rt->smtp.ca_file = rt->config.mail_ca_file;
     rt->terms_version = conf->terms_version ? conf->terms_version
                                             : CSAM_RUNTIME_TERMS_DEFAULT;
     rt->secure_cookies = strncasecmp(rt->config.public_url, "https:", 6) == 0

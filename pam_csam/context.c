@@ -166,6 +166,7 @@ csam_result csam_context_open(pam_handle_t *pamh,
     ctx->smtp.relay = ctx->config.mail_relay;
     ctx->smtp.from = ctx->config.mail_from;
     ctx->smtp.timeout = ctx->config.mail_timeout;
+    ctx->smtp.ca_file = ctx->config.mail_ca_file;
     res = csam_context_sms(ctx, opts);
     if (res == CSAM_OK)
         res = csam_context_connect(ctx, 1);

@@ -123,7 +123,7 @@ static void test_send_code_mail(void **state)
     const struct csam_tvar vars[] = {
         {"first_name", "Anaïs"}, {"code", "04821937"}, {"minutes", "10"}};
     struct csam_mail_content c;
-    struct csam_smtp smtp = {csam_test_url, CSAM_TEST_FROM, 10};
+    struct csam_smtp smtp = {csam_test_url, CSAM_TEST_FROM, 10, NULL};
     struct csam_message msg;
     char *got;
 
@@ -161,7 +161,7 @@ static void test_send_code_mail(void **state)
 
 static void test_sender_callback(void **state)
 {
-    const struct csam_smtp smtp = {csam_test_url, "noreply@example.be", 10};
+    const struct csam_smtp smtp = {csam_test_url, "noreply@example.be", 10, NULL};
     const struct csam_message msg = {"jan@example.org", "Plain subject",
                                      "Hallo\n", "<p>Hallo</p>\n",
                                      "password_changed", NULL};
@@ -178,7 +178,7 @@ static void test_sender_callback(void **state)
 
 static void test_dead_relay(void **state)
 {
-    const struct csam_smtp smtp = {csam_test_dead_url, CSAM_TEST_FROM, 5};
+    const struct csam_smtp smtp = {csam_test_dead_url, CSAM_TEST_FROM, 5, NULL};
     const struct csam_message msg = {"jan@example.org", "Test", "x\n",
                                      "<p>x</p>\n", "code", "123456"};
     struct timespec t0, t1;
@@ -206,7 +206,7 @@ static void test_dead_relay(void **state)
 static void test_credentials_require_tls(void **state)
 {
     char url[512], err[256];
-    struct csam_smtp smtp = {NULL, CSAM_TEST_FROM, 5};
+    struct csam_smtp smtp = {NULL, CSAM_TEST_FROM, 5, NULL};
     const struct csam_message msg = {"jan@example.org", "Test", "x\n",
                                      "<p>x</p>\n", "code", NULL};
 
@@ -223,7 +223,7 @@ static void test_credentials_require_tls(void **state)
 
 static void test_refused_before_sending(void **state)
 {
-    struct csam_smtp smtp = {NULL, CSAM_TEST_FROM, 5};
+    struct csam_smtp smtp = {NULL, CSAM_TEST_FROM, 5, NULL};
     struct csam_message msg = {"jan@example.org", "Test\r\nBcc: x@example.org",
                                "x\n", "<p>x</p>\n", "code", NULL};
 

@@ -294,6 +294,7 @@ int main(int argc, char **argv)
     smtp.relay = cfg.mail_relay;
     smtp.from = cfg.mail_from;
     smtp.timeout = cfg.mail_timeout;
+    smtp.ca_file = cfg.mail_ca_file;
     deps.config = &cfg;
     deps.secret = secret;
     deps.store = store;

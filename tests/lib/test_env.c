@@ -197,6 +197,7 @@ void csam_test_ctx_open(struct csam_test_ctx *ctx, int dead_smtp)
     ctx->smtp.relay = ctx->config.mail_relay;
     ctx->smtp.from = ctx->config.mail_from;
     ctx->smtp.timeout = ctx->config.mail_timeout;
+    ctx->smtp.ca_file = ctx->config.mail_ca_file;
     csam_test_ctx_reengine(ctx);
 }
 

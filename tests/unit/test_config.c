@@ -18,6 +18,7 @@
 
 /* by path: "config.h" alone finds autoconf's header in the build tree */
 #include "../../common/config.h"
+#include "validate.h"
 
 static char csam_test_dir[] = "/tmp/csam-test-config.XXXXXX";
 static unsigned csam_test_seq;
@@ -90,6 +91,8 @@ static void test_defaults(void **state)
     assert_null(cfg.sms_auth);
     assert_null(cfg.sms_command);
     assert_int_equal(cfg.sms_timeout, 10);
+    assert_string_equal(cfg.sms_countries, CSAM_PHONE_COUNTRIES_DEFAULT);
+    assert_null(cfg.mail_ca_file);
     assert_string_equal(cfg.totp_issuer, "CSAM");
     csam_config_free(&cfg);
     assert_null(cfg.database);
@@ -541,14 +544,15 @@ static void test_reference_conf(void **state)
                 || strncmp(line + 1, "mail_from", 9) == 0
                 || strncmp(line + 1, "sms_url", 7) == 0
                 || strncmp(line + 1, "sms_auth", 8) == 0
-                || strncmp(line + 1, "sms_command", 11) == 0)
+                || strncmp(line + 1, "sms_command", 11) == 0
+                || strncmp(line + 1, "mail_ca_file", 12) == 0)
                 continue; /* build-dependent or without a default */
             strcat(uncommented, line + 1);
             keys++;
         }
     }
     fclose(fp);
-    assert_int_equal(keys, 24);
+    assert_int_equal(keys, 25);
 
     /* every key the parser knows is documented there, commented out */
     {
@@ -573,7 +577,7 @@ static void test_reference_conf(void **state)
             if (strstr(all, needle) == NULL)
                 fail_msg("conf/csam.conf does not document '%s'", name);
         }
-        assert_int_equal(i, 30);
+        assert_int_equal(i, 32);
         free(all);
     }
     out = csam_test_file(uncommented, strlen(uncommented));
@@ -591,6 +595,8 @@ static void test_reference_conf(void **state)
     free(cfg.sms_body);
     free(cfg.sms_content_type);
     free(cfg.totp_issuer);
+    free(cfg.sms_countries);
+    cfg.sms_countries = strdup("32");
     cfg.sms_transport = strdup("http");
     cfg.sms_body = strdup("to={{to}}&text={{text}}");
     cfg.sms_content_type = strdup("application/x-www-form-urlencoded");
@@ -620,9 +626,88 @@ static void test_reference_conf(void **state)
     assert_string_equal(cfg.sms_body, ref.sms_body);
     assert_string_equal(cfg.sms_content_type, ref.sms_content_type);
     assert_int_equal(cfg.sms_timeout, ref.sms_timeout);
+    assert_string_equal(cfg.sms_countries, ref.sms_countries);
+    assert_string_equal(cfg.sms_countries, CSAM_PHONE_COUNTRIES_DEFAULT);
+    assert_null(cfg.mail_ca_file);
     assert_string_equal(cfg.totp_issuer, ref.totp_issuer);
     csam_config_free(&cfg);
     csam_config_free(&ref);
+}
+
+/* sms_countries and mail_ca_file, set directly and from a file. */
+static void test_delivery_keys(void **state)
+{
+    static const char *const good_lists[] = {
+        "32", "32 33", "+32 +33", "  32   352  ", "1", "7 44 41",
+        "423 420 421", "350 351 352 353 354 355 356 357 358 359",
+    };
+    static const char *const bad_lists[] = {
+        "3", "35", "37", "42", "0", "032", "3200", "32,33", "32;33",
+        "32 x", "++32", "+", "32+", "21", "100", "712", "321", "441",
+        "32\t33",
+    };
+    struct csam_config cfg;
+    char err[CSAM_CONFIG_ERRLEN], big[4000];
+    const char *path;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(csam_config_init(&cfg), CSAM_OK);
+    for (i = 0; i < sizeof(good_lists) / sizeof(good_lists[0]); i++) {
+        if (csam_config_set(&cfg, "sms_countries", good_lists[i], err,
+                            sizeof(err)) != CSAM_OK)
+            fail_msg("'%s' refused: %s", good_lists[i], err);
+        assert_string_equal(cfg.sms_countries, good_lists[i]);
+    }
+    for (i = 0; i < sizeof(bad_lists) / sizeof(bad_lists[0]); i++) {
+        if (csam_config_set(&cfg, "sms_countries", bad_lists[i], err,
+                            sizeof(err)) != CSAM_ERR_CONFIG)
+            fail_msg("'%s' accepted", bad_lists[i]);
+        assert_non_null(strstr(err, "sms_countries"));
+    }
+    assert_int_equal(csam_config_set(&cfg, "sms_countries", "", err,
+                                     sizeof(err)), CSAM_ERR_CONFIG);
+    assert_int_equal(csam_config_set(&cfg, "sms_countries", "   ", err,
+                                     sizeof(err)), CSAM_ERR_CONFIG);
+    /* a bounded list: 300 codes, not 301 */
+    big[0] = '\0';
+    for (i = 0; i < 300; i++)
+        strcat(big, "32 ");
+    if (csam_config_set(&cfg, "sms_countries", big, err, sizeof(err))
+        != CSAM_OK)
+        fail_msg("300 codes: %s", err);
+    strcat(big, "33");
+    assert_int_equal(csam_config_set(&cfg, "sms_countries", big, err,
+                                     sizeof(err)), CSAM_ERR_CONFIG);
+
+    assert_int_equal(csam_config_set(&cfg, "mail_ca_file",
+                                     "/etc/csam/relay-ca.pem", err,
+                                     sizeof(err)), CSAM_OK);
+    assert_string_equal(cfg.mail_ca_file, "/etc/csam/relay-ca.pem");
+    assert_int_equal(csam_config_set(&cfg, "mail_ca_file", "relay-ca.pem",
+                                     err, sizeof(err)), CSAM_ERR_CONFIG);
+    assert_non_null(strstr(err, "mail_ca_file"));
+    assert_int_equal(csam_config_set(&cfg, "mail_from", "noreply@example.be",
+                                     err, sizeof(err)), CSAM_OK);
+    if (csam_config_check(&cfg, err, sizeof(err)) != CSAM_OK)
+        fail_msg("check: %s", err);
+    csam_config_free(&cfg);
+
+    /* from csam.conf: the same checks, errors naming the line */
+    path = CSAM_TEST_FILE("sms_countries = 32 33 352 354 423 47\n"
+                          "mail_ca_file = /etc/ssl/relay.pem\n");
+    assert_int_equal(csam_config_init(&cfg), CSAM_OK);
+    if (csam_config_load(&cfg, path, 0, err, sizeof(err)) != CSAM_OK)
+        fail_msg("%s", err);
+    assert_string_equal(cfg.sms_countries, "32 33 352 354 423 47");
+    assert_string_equal(cfg.mail_ca_file, "/etc/ssl/relay.pem");
+    csam_config_free(&cfg);
+    path = CSAM_TEST_FILE("\nsms_countries = 32 35\n");
+    assert_int_equal(csam_config_init(&cfg), CSAM_OK);
+    assert_int_equal(csam_config_load(&cfg, path, 0, err, sizeof(err)),
+                     CSAM_ERR_CONFIG);
+    assert_non_null(strstr(err, ":2: key 'sms_countries'"));
+    csam_config_free(&cfg);
 }
 
 int main(void)
@@ -639,6 +724,7 @@ int main(void)
         cmocka_unit_test(test_load_insecure),
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_reference_conf),
+        cmocka_unit_test(test_delivery_keys),
     };
 
     return cmocka_run_group_tests(tests, csam_test_setup, csam_test_teardown);

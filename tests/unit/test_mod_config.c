@@ -103,6 +103,9 @@ static const char *test_directive_in(struct test_ctx *t, const char *name,
     cmd.temp_pool = t->pool;
     cmd.server = &t->server;
     cmd.path = path;
+    /* RAW_ARGS: httpd hands over the rest of the line, as value here */
+    if (c->args_how == RAW_ARGS)
+        return c->AP_RAW_ARGS(&cmd, NULL, value);
     assert_int_equal(c->args_how, TAKE1);
     return c->AP_TAKE1(&cmd, NULL, value);
 }
@@ -666,6 +669,50 @@ static void test_sms_directives(void **state)
      * readable by all): only CSAMConfigFile gives them. */
     assert_null(csam_config_directive_of("sms_auth"));
     assert_string_equal(csam_config_directive_of("sms_url"), "CSAMSMSURL");
+
+    /* CSAMSMSCountries takes words, quoted or not, checked by the same
+     * code as sms_countries in csam.conf */
+    assert_null(test_directive(t, "CSAMSMSCountries", "32   33\t352"));
+    assert_string_equal(apr_table_get(t->conf->settings, "sms_countries"),
+                        "32 33 352");
+    assert_string_equal(apr_table_get(t->conf->origins, "sms_countries"),
+                        "CSAMSMSCountries");
+    assert_null(test_directive(t, "CSAMSMSCountries", "\"+32 +423\""));
+    assert_string_equal(apr_table_get(t->conf->settings, "sms_countries"),
+                        "+32 +423");
+    err = test_directive(t, "CSAMSMSCountries", "32 35");
+    assert_non_null(err);
+    assert_non_null(strstr(err, "CSAMSMSCountries"));
+    assert_non_null(strstr(err, "sms_countries"));
+    assert_non_null(test_directive(t, "CSAMSMSCountries", "\"\""));
+    assert_non_null(test_directive(t, "CSAMSMSCountries", "32,33"));
+    assert_string_equal(apr_table_get(t->conf->settings, "sms_countries"),
+                        "+32 +423");
+    {
+        char location[] = "/csam";
+
+        assert_non_null(test_directive_in(t, "CSAMSMSCountries", "32",
+                                          location));
+    }
+}
+
+static void test_mail_ca_file(void **state)
+{
+    struct test_ctx *t = *state;
+
+    assert_null(test_directive(t, "CSAMMailCAFile", "/etc/csam/ca.pem"));
+    assert_string_equal(apr_table_get(t->conf->settings, "mail_ca_file"),
+                        "/etc/csam/ca.pem");
+    /* a file name, so relative to ServerRoot like httpd's own */
+    assert_null(test_directive(t, "CSAMMailCAFile", "conf/ca.pem"));
+    assert_string_equal(apr_table_get(t->conf->settings, "mail_ca_file"),
+                        TEST_SERVER_ROOT "/conf/ca.pem");
+    {
+        char location[] = "/csam";
+
+        assert_non_null(test_directive_in(t, "CSAMMailCAFile", "/ca.pem",
+                                          location));
+    }
 }
 
 int main(void)
@@ -707,6 +754,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_merge_session_settings,
                                         test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_pool_max, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_mail_ca_file, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_sms_directives, test_setup,
                                         test_teardown),

@@ -667,23 +667,65 @@ static const char *csam_test_script(const char *name, const char *body,
     return path;
 }
 
+/* Every NAME=value of env (space-separated) is one a shell adds itself
+ * or one csam_sms_command sets. */
+static void csam_test_env_only_ours(const char *env)
+{
+    static const char *const allowed[] = {"LANG=", "PATH=", "PWD=",
+                                          "SHLVL=", "_=", "OLDPWD="};
+    const char *p = env;
+
+    while (*p != '\0') {
+        size_t i, n = strcspn(p, " ");
+        int ok = 0;
+
+        for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+            if (strncmp(p, allowed[i], strlen(allowed[i])) == 0)
+                ok = 1;
+        if (!ok)
+            fail_msg("the command got %.*s", (int)n, p);
+        p += n;
+        while (*p == ' ')
+            p++;
+    }
+}
+
 static void test_command(void **state)
 {
-    char body[12000], out[4200], err[CSAM_SMS_ERRLEN], cmd[4200];
+    char body[24000], out[4200], in[4200], env[4200], err[CSAM_SMS_ERRLEN];
+    char cmd[4200];
     struct csam_message msg;
     struct csam_sms sms;
     const char *got;
     double t0;
+    int leak;
 
     (void)state;
     snprintf(out, sizeof(out), "%s/args", csam_test_dir);
-    /* each argument as received, then the environment it got; what it
-     * prints goes to /dev/null */
+    snprintf(in, sizeof(in), "%s/stdin", csam_test_dir);
+    snprintf(env, sizeof(env), "%s/env", csam_test_dir);
+    /* a descriptor of ours, not close-on-exec: the command must not see
+     * it (httpd's listeners, the database connection) */
+    leak = dup(2);
+    assert_true(leak > 2);
+    /* hostile variables, as a user running setuid su could set them: the
+     * command runs as root there */
+    assert_int_equal(setenv("PERL5OPT", "-Mevil", 1), 0);
+    assert_int_equal(setenv("PYTHONPATH", "/tmp/evil", 1), 0);
+    assert_int_equal(setenv("BASH_ENV", "/tmp/evil.sh", 1), 0);
+    assert_int_equal(setenv("LD_LIBRARY_PATH", "/tmp/evil", 1), 0);
+    assert_int_equal(setenv("IFS", "x", 1), 0);
+    /* each argument as received, what came on stdin, the environment and
+     * the working directory it got, whether our descriptor reached it;
+     * what it prints goes to /dev/null */
     snprintf(body, sizeof(body),
              "printf '%%s|%%s|%%s|' \"$#\" \"$1\" \"$2\" > '%s'\n"
-             "env | sort | tr '\\n' ' ' >> '%s'\n"
-             "echo \"$2\"; echo \"$2\" >&2",
-             out, out);
+             "if [ -e /proc/$$/fd/%d ]; then printf 'leak|' >> '%s'; fi\n"
+             "pwd >> '%s'\n"
+             "cat > '%s'\n"
+             "env | sort | tr '\\n' ' ' > '%s'\n"
+             "echo \"$1\"; echo \"$1\" >&2",
+             out, leak, out, out, in, env);
     memset(&sms, 0, sizeof(sms));
     sms.transport = CSAM_SMS_COMMAND;
     sms.command = csam_test_script("send-ok", body, 0755);
@@ -696,14 +738,51 @@ static void test_command(void **state)
     msg.text = CSAM_TEST_ODD_TEXT;
     assert_int_equal(csam_sms_send_err(&sms, &msg, err, sizeof(err)),
                      CSAM_OK);
+    close(leak);
+    unsetenv("PERL5OPT");
+    unsetenv("PYTHONPATH");
+    unsetenv("BASH_ENV");
+    unsetenv("LD_LIBRARY_PATH");
+    unsetenv("IFS");
+    /* the number is the one argument: the code is not on the command
+     * line, where ps shows it to every local user */
     got = csam_test_slurp(out);
-    if (strncmp(got, "2|+32470123456|" CSAM_TEST_ODD_TEXT "|",
-                strlen("2|+32470123456|" CSAM_TEST_ODD_TEXT "|")) != 0)
+    if (strcmp(got, "1|+32470123456||/\n") != 0)
         fail_msg("arguments: %s", got);
+    assert_null(strstr(got, CSAM_TEST_CODE));
+    /* the text, exactly, on stdin, then end of file */
+    got = csam_test_slurp(in);
+    assert_string_equal(got, CSAM_TEST_ODD_TEXT);
     /* a fixed environment, nothing of ours */
-    assert_non_null(strstr(got, "PATH=/usr/local/bin:/usr/bin:/bin"));
-    assert_null(strstr(got, "CSAM_SRCDIR"));
-    assert_null(strstr(got, "HOME="));
+    got = csam_test_slurp(env);
+    assert_non_null(strstr(got, "PATH=/usr/sbin:/usr/bin:/sbin:/bin "));
+    assert_non_null(strstr(got, "LANG=C.UTF-8 "));
+    csam_test_env_only_ours(got);
+
+    /* a command that never reads its input and hangs: no wait beyond
+     * the timeout for the write either */
+    sms.command = csam_test_script("send-deaf", "exec 0<&-; sleep 30",
+                                   0755);
+    sms.timeout = 1;
+    t0 = csam_test_now();
+    assert_int_equal(csam_sms_send_err(&sms, &msg, err, sizeof(err)),
+                     CSAM_ERR_MAIL);
+    assert_true(csam_test_now() - t0 < 4.0);
+    assert_non_null(strstr(err, "killed"));
+    /* one that closes its input unread and says it sent: its exit status
+     * decides, and this process gets no SIGPIPE (the test restores the
+     * default action for it) */
+    sms.command = csam_test_script("send-ignore", "exec 0<&-; exit 0", 0755);
+    sms.timeout = 5;
+    {
+        void (*saved)(int) = signal(SIGPIPE, SIG_DFL);
+        int i;
+
+        for (i = 0; i < 5; i++)
+            assert_int_equal(csam_sms_send_err(&sms, &msg, err, sizeof(err)),
+                             CSAM_OK);
+        signal(SIGPIPE, saved);
+    }
 
     /* exit 1 */
     sms.command = csam_test_script("send-fail", "exit 1", 0755);

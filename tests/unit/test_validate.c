@@ -518,6 +518,138 @@ static void test_authority(void **state)
     assert_false(csam_authority_check(NULL, 3, NULL));
 }
 
+/* The default list: exactly the 27 EU members, Iceland, Liechtenstein
+ * and Norway, each by one of its numbers; nothing else. */
+static void test_phone_countries_default(void **state)
+{
+    static const char *const eea[] = {
+        "+43 660 1234567",    /* Austria */
+        "+32 470 12 34 56",   /* Belgium */
+        "+359 88 123 4567",   /* Bulgaria */
+        "+385 91 123 4567",   /* Croatia */
+        "+357 96 123456",     /* Cyprus */
+        "+420 601 123 456",   /* Czechia */
+        "+45 20 12 34 56",    /* Denmark */
+        "+372 5123 4567",     /* Estonia */
+        "+358 40 123 4567",   /* Finland */
+        "+33 6 12 34 56 78",  /* France */
+        "+49 151 23456789",   /* Germany */
+        "+30 691 234 5678",   /* Greece */
+        "+36 20 123 4567",    /* Hungary */
+        "+353 85 123 4567",   /* Ireland */
+        "+39 312 345 6789",   /* Italy */
+        "+371 2123 4567",     /* Latvia */
+        "+370 612 34567",     /* Lithuania */
+        "+352 621 123 456",   /* Luxembourg */
+        "+356 9912 3456",     /* Malta */
+        "+31 6 12345678",     /* Netherlands */
+        "+48 512 345 678",    /* Poland */
+        "+351 912 345 678",   /* Portugal */
+        "+40 712 345 678",    /* Romania */
+        "+421 912 123 456",   /* Slovakia */
+        "+386 31 234 567",    /* Slovenia */
+        "+34 612 34 56 78",   /* Spain */
+        "+46 70 123 45 67",   /* Sweden */
+        "+354 611 1234",      /* Iceland */
+        "+423 660 1234",      /* Liechtenstein */
+        "+47 412 34 567",     /* Norway */
+        "0470 12 34 56",      /* Belgian national format */
+        "0032 2 740 79 92",
+    };
+    static const char *const other[] = {
+        "+44 7700 900123",    /* United Kingdom */
+        "+1 900 555 0123",    /* premium rate, North America */
+        "+1 202 555 0123",
+        "+7 912 345 67 89",   /* Russia */
+        "+41 79 123 45 67",   /* Switzerland */
+        "+882 1234 5678",     /* international networks */
+        "+883 1234 5678",
+        "+881 6 1234 5678",   /* satellite */
+        "+960 712 3456",      /* Maldives */
+        "+350 5712 3456",     /* Gibraltar, beside Portugal's 351 */
+        "+355 69 123 4567",   /* Albania */
+        "+373 621 23456",     /* Moldova, beside Latvia's 371 */
+        "+374 77 123456",     /* Armenia */
+        "+375 29 123 4567",   /* Belarus */
+        "+376 312 345",       /* Andorra: 6 digits, and not in the list */
+        "+377 6 12 34 56 78", /* Monaco */
+        "+378 66 66 12 12",   /* San Marino */
+        "+380 50 123 4567",   /* Ukraine */
+        "+381 60 1234567",    /* Serbia */
+        "+387 61 123 456",    /* Bosnia and Herzegovina */
+        "+389 70 123 456",    /* North Macedonia */
+        "+90 532 123 4567",   /* Turkey */
+        "+20 100 123 4567",   /* Egypt */
+        "+262 692 12 34 56",  /* Réunion: EU, but its own code; not listed */
+    };
+    char out[CSAM_PHONE_SIZE];
+    size_t i, codes = 0;
+    const char *p;
+
+    (void)state;
+    for (i = 0; i < sizeof(eea) / sizeof(eea[0]); i++)
+        if (csam_phone_check(eea[i], NULL, out) != CSAM_OK)
+            fail_msg("'%s' refused", eea[i]);
+    for (i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        if (csam_phone_check(other[i], NULL, out) != CSAM_ERR_PHONE)
+            fail_msg("'%s' accepted as %s", other[i], out);
+        assert_string_equal(out, "");
+    }
+    /* the explicit default list is the NULL one */
+    assert_true(csam_phone_countries_ok(CSAM_PHONE_COUNTRIES_DEFAULT));
+    assert_int_equal(csam_phone_check("+371 2123 4567",
+                                      CSAM_PHONE_COUNTRIES_DEFAULT, out),
+                     CSAM_OK);
+    assert_string_equal(out, "+37121234567");
+    for (p = CSAM_PHONE_COUNTRIES_DEFAULT; *p != '\0'; p++)
+        if (*p != ' ' && (p[1] == ' ' || p[1] == '\0'))
+            codes++;
+    assert_int_equal(codes, 30);
+}
+
+static void test_phone_countries_list(void **state)
+{
+    char out[CSAM_PHONE_SIZE];
+
+    (void)state;
+    /* a configured list replaces the default */
+    assert_int_equal(csam_phone_check("+32 470 12 34 56", "33", out),
+                     CSAM_ERR_PHONE);
+    assert_int_equal(csam_phone_check("+33 6 12 34 56 78", "33", out),
+                     CSAM_OK);
+    assert_int_equal(csam_phone_check("0470 12 34 56", "+33 +32", out),
+                     CSAM_OK);
+    assert_string_equal(out, "+32470123456");
+    /* whole codes only: 44 is not a prefix of 441... numbers' codes, and
+     * 1 lets in all of North America, premium rates included: the
+     * administrator's choice, spelt out */
+    assert_int_equal(csam_phone_check("+44 7700 900123", "44", out), CSAM_OK);
+    assert_int_equal(csam_phone_check("+1 900 555 0123", "1", out), CSAM_OK);
+    assert_int_equal(csam_phone_check("+1 900 555 0123", "32 33", out),
+                     CSAM_ERR_PHONE);
+    /* a malformed list allows nothing, even its good codes */
+    assert_false(csam_phone_country_allowed("+32470123456", "32 35"));
+    assert_false(csam_phone_country_allowed("+32470123456", ""));
+    assert_false(csam_phone_country_allowed("+32470123456", "3"));
+    assert_false(csam_phone_country_allowed("32470123456", "32"));
+    assert_false(csam_phone_country_allowed(NULL, "32"));
+    assert_true(csam_phone_country_allowed("+32470123456", "32"));
+    /* not a number at all stays CSAM_ERR_PHONE */
+    assert_int_equal(csam_phone_check("abc", "32", out), CSAM_ERR_PHONE);
+    assert_int_equal(csam_phone_check(NULL, "32", out), CSAM_ERR_PHONE);
+
+    assert_true(csam_phone_countries_ok("32 33"));
+    assert_true(csam_phone_countries_ok("1 7 20 27 98 999 880"));
+    assert_false(csam_phone_countries_ok(NULL));
+    assert_false(csam_phone_countries_ok(""));
+    assert_false(csam_phone_countries_ok("35"));     /* not a code */
+    assert_false(csam_phone_countries_ok("42"));
+    assert_false(csam_phone_countries_ok("321"));    /* 32 is the code */
+    assert_false(csam_phone_countries_ok("1900"));   /* 4 digits */
+    assert_false(csam_phone_countries_ok("19"));
+    assert_false(csam_phone_countries_ok("79"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -538,6 +670,8 @@ int main(void)
         cmocka_unit_test(test_phone_valid),
         cmocka_unit_test(test_phone_invalid),
         cmocka_unit_test(test_authority),
+        cmocka_unit_test(test_phone_countries_default),
+        cmocka_unit_test(test_phone_countries_list),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
