@@ -1,7 +1,11 @@
 /*
  * SMTP delivery against the real SMTP server run-with-services starts
  * (tests/lib/smtp_server.py): what arrives in the Maildir is what a relay
- * would have received.
+ * would have received.  For TLS, the test makes its own CA and relay
+ * certificate with openssl and starts three more of those servers: one
+ * that offers AUTH without TLS (and logs any attempt), one that requires
+ * STARTTLS and one speaking TLS from the start (smtps), both requiring
+ * AUTH.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -13,14 +17,22 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mail.h"
 
 #define CSAM_TEST_FROM "CSAM Mes clés numériques <noreply@example.be>"
+
+static int csam_test_tls_setup(void);
 
 static const char *csam_test_url;
 static const char *csam_test_dead_url;
@@ -42,7 +54,7 @@ static int csam_test_setup(void **state)
     snprintf(csam_test_data_dir, sizeof(csam_test_data_dir), "%s/conf",
              src != NULL ? src : ".");
     csam_smtp_init();
-    return 0;
+    return csam_test_tls_setup();
 }
 
 static int csam_test_count(void)
@@ -116,6 +128,314 @@ static void csam_test_unqp(char *s)
         }
     }
     *w = '\0';
+}
+
+/* ---------------------------------------------------------------- TLS */
+
+#define CSAM_TEST_USER "relayuser"
+#define CSAM_TEST_PASSWORD "s3cret-relay-pw"
+
+/* One smtp_server.py of ours: its port, Maildir and AUTH log. */
+struct csam_test_relay {
+    pid_t pid;
+    int port;
+    char maildir[4096];
+    char auth_log[4096];
+};
+
+enum { CSAM_RELAY_CLEAR_AUTH, CSAM_RELAY_STARTTLS, CSAM_RELAY_SMTPS,
+       CSAM_RELAY_COUNT };
+
+static char csam_tls_dir[2048];
+static char csam_tls_ca[4200], csam_tls_other_ca[4200];
+static struct csam_test_relay csam_relays[CSAM_RELAY_COUNT];
+
+/* A test CA, a relay certificate it signed (localhost and 127.0.0.1),
+ * and a second CA that signed nothing of the relay's. */
+static int csam_test_make_certs(void)
+{
+    char cmd[16384];
+
+    snprintf(cmd, sizeof(cmd),
+             "set -e; cd '%s'\n"
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 2 "
+             "-subj '/CN=CSAM test CA' -keyout ca.key -out ca.pem\n"
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 2 "
+             "-subj '/CN=CSAM other CA' -keyout other.key -out other-ca.pem\n"
+             "openssl req -newkey rsa:2048 -nodes -subj '/CN=localhost' "
+             "-keyout relay.key -out relay.csr\n"
+             "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext\n"
+             "openssl x509 -req -in relay.csr -CA ca.pem -CAkey ca.key "
+             "-CAcreateserial -days 2 -extfile ext -out relay.pem\n",
+             csam_tls_dir);
+    /* openssl's chatter on stderr is not the test's */
+    strncat(cmd, " 2>/dev/null", sizeof(cmd) - strlen(cmd) - 1);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Starts smtp_server.py with extra arguments (NULL-terminated) and reads
+ * the port it reports. */
+static int csam_test_relay_start(struct csam_test_relay *r, const char *name,
+                                 const char *const *extra)
+{
+    const char *src = getenv("CSAM_SRCDIR");
+    char server[4096], cert[4200], key[4200];
+    const char *argv[24];
+    char line[64];
+    size_t n = 0, i;
+    struct pollfd p;
+    int fds[2];
+    ssize_t got;
+
+    snprintf(server, sizeof(server), "%s/tests/lib/smtp_server.py",
+             src != NULL ? src : ".");
+    snprintf(cert, sizeof(cert), "%s/relay.pem", csam_tls_dir);
+    snprintf(key, sizeof(key), "%s/relay.key", csam_tls_dir);
+    snprintf(r->maildir, sizeof(r->maildir), "%s/%s-mail", csam_tls_dir,
+             name);
+    snprintf(r->auth_log, sizeof(r->auth_log), "%s/%s-auth.log",
+             csam_tls_dir, name);
+    argv[n++] = "/usr/bin/python3";
+    argv[n++] = server;
+    argv[n++] = "--port";
+    argv[n++] = "0";
+    argv[n++] = "--maildir";
+    argv[n++] = r->maildir;
+    argv[n++] = "--cert";
+    argv[n++] = cert;
+    argv[n++] = "--key";
+    argv[n++] = key;
+    argv[n++] = "--auth";
+    argv[n++] = CSAM_TEST_USER ":" CSAM_TEST_PASSWORD;
+    argv[n++] = "--auth-log";
+    argv[n++] = r->auth_log;
+    for (i = 0; extra[i] != NULL; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    if (pipe(fds) != 0)
+        return -1;
+    r->pid = fork();
+    if (r->pid < 0)
+        return -1;
+    if (r->pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    p.fd = fds[0];
+    p.events = POLLIN;
+    n = 0;
+    while (n < sizeof(line) - 1 && memchr(line, '\n', n) == NULL) {
+        if (poll(&p, 1, 15000) <= 0)
+            break;
+        got = read(fds[0], line + n, sizeof(line) - 1 - n);
+        if (got <= 0)
+            break;
+        n += (size_t)got;
+    }
+    close(fds[0]);
+    line[n] = '\0';
+    if (sscanf(line, "ready %d", &r->port) != 1) {
+        fprintf(stderr, "test_smtp: %s relay did not start\n", name);
+        return -1;
+    }
+    return 0;
+}
+
+static int csam_test_tls_setup(void)
+{
+    const char *tmp = getenv("CSAM_TEST_TMPDIR");
+    static const char *const clear[] = {NULL};
+    static const char *const starttls[] = {"--tls", "starttls", NULL};
+    static const char *const smtps[] = {"--tls", "smtps", NULL};
+
+    if (tmp == NULL)
+        return -1;
+    snprintf(csam_tls_dir, sizeof(csam_tls_dir), "%s/smtp-tls-%ld", tmp,
+             (long)getpid());
+    if (mkdir(csam_tls_dir, 0700) != 0 || csam_test_make_certs() != 0)
+        return -1;
+    snprintf(csam_tls_ca, sizeof(csam_tls_ca), "%s/ca.pem", csam_tls_dir);
+    snprintf(csam_tls_other_ca, sizeof(csam_tls_other_ca),
+             "%s/other-ca.pem", csam_tls_dir);
+    if (csam_test_relay_start(&csam_relays[CSAM_RELAY_CLEAR_AUTH], "clear",
+                              clear) != 0
+        || csam_test_relay_start(&csam_relays[CSAM_RELAY_STARTTLS],
+                                 "starttls", starttls) != 0
+        || csam_test_relay_start(&csam_relays[CSAM_RELAY_SMTPS], "smtps",
+                                 smtps) != 0)
+        return -1;
+    return 0;
+}
+
+static int csam_test_teardown(void **state)
+{
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < CSAM_RELAY_COUNT; i++) {
+        if (csam_relays[i].pid > 0) {
+            kill(csam_relays[i].pid, SIGTERM);
+            while (waitpid(csam_relays[i].pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        }
+    }
+    return 0;
+}
+
+static int csam_test_files_in(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+static int csam_test_relay_mails(const struct csam_test_relay *r)
+{
+    char path[4200];
+
+    snprintf(path, sizeof(path), "%s/new", r->maildir);
+    return csam_test_files_in(path);
+}
+
+/* The relay's AUTH log ("" when nobody tried). */
+static const char *csam_test_auth_log(const struct csam_test_relay *r)
+{
+    static char buf[4096];
+    FILE *fp = fopen(r->auth_log, "r");
+    size_t n;
+
+    buf[0] = '\0';
+    if (fp == NULL)
+        return buf;
+    n = fread(buf, 1, sizeof(buf) - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    return buf;
+}
+
+static void csam_test_relay_url(char *url, size_t size, const char *scheme,
+                                const struct csam_test_relay *r,
+                                int credentials)
+{
+    snprintf(url, size, "%s://%slocalhost:%d", scheme,
+             credentials ? CSAM_TEST_USER ":" CSAM_TEST_PASSWORD "@" : "",
+             r->port);
+}
+
+static const struct csam_message csam_tls_msg = {
+    "jan@example.org", "Test", "x\n", "<p>x</p>\n", "code", NULL};
+
+/* Credentials and a relay that offers AUTH but no STARTTLS (or an
+ * attacker who removed the offer): nothing is sent, the password never
+ * leaves in clear, and the failure is CSAM_ERR_MAIL (502 upstream). */
+static void test_credentials_require_tls(void **state)
+{
+    const struct csam_test_relay *r = &csam_relays[CSAM_RELAY_CLEAR_AUTH];
+    struct csam_smtp smtp = {NULL, CSAM_TEST_FROM, 5, NULL};
+    char url[512], err[256];
+
+    (void)state;
+    csam_test_relay_url(url, sizeof(url), "smtp", r, 1);
+    smtp.relay = url;
+    assert_int_equal(csam_smtp_send_err(&smtp, &csam_tls_msg, err,
+                                        sizeof(err)),
+                     CSAM_ERR_MAIL);
+    assert_null(strstr(err, CSAM_TEST_PASSWORD));
+    assert_null(strstr(err, CSAM_TEST_USER));
+    assert_string_equal(csam_test_auth_log(r), "");
+    assert_int_equal(csam_test_relay_mails(r), 0);
+    /* the same with the test CA trusted: TLS is required, not a CA */
+    smtp.ca_file = csam_tls_ca;
+    assert_int_equal(csam_smtp_send(&smtp, &csam_tls_msg), CSAM_ERR_MAIL);
+    assert_string_equal(csam_test_auth_log(r), "");
+    assert_int_equal(csam_test_relay_mails(r), 0);
+    /* (without credentials, a relay without STARTTLS still takes mail in
+     * clear, as before: test_send_code_mail) */
+}
+
+/* smtp:// with credentials to a relay that offers STARTTLS: TLS, the
+ * certificate checked against mail_ca_file, AUTH inside it. */
+static void test_starttls_with_credentials(void **state)
+{
+    const struct csam_test_relay *r = &csam_relays[CSAM_RELAY_STARTTLS];
+    struct csam_smtp smtp = {NULL, CSAM_TEST_FROM, 10, NULL};
+    char url[512];
+
+    (void)state;
+    csam_test_relay_url(url, sizeof(url), "smtp", r, 1);
+    smtp.relay = url;
+    smtp.ca_file = csam_tls_ca;
+    assert_int_equal(csam_smtp_send(&smtp, &csam_tls_msg), CSAM_OK);
+    assert_int_equal(csam_test_relay_mails(r), 1);
+    assert_string_equal(csam_test_auth_log(r), "tls=1 ok=1\n");
+    /* by IP address too: the certificate names 127.0.0.1 */
+    snprintf(url, sizeof(url), "smtp://%s:%s@127.0.0.1:%d", CSAM_TEST_USER,
+             CSAM_TEST_PASSWORD, r->port);
+    assert_int_equal(csam_smtp_send(&smtp, &csam_tls_msg), CSAM_OK);
+    assert_int_equal(csam_test_relay_mails(r), 2);
+}
+
+static void test_smtps_with_credentials(void **state)
+{
+    const struct csam_test_relay *r = &csam_relays[CSAM_RELAY_SMTPS];
+    struct csam_smtp smtp = {NULL, CSAM_TEST_FROM, 10, NULL};
+    char url[512];
+
+    (void)state;
+    csam_test_relay_url(url, sizeof(url), "smtps", r, 1);
+    smtp.relay = url;
+    smtp.ca_file = csam_tls_ca;
+    assert_int_equal(csam_smtp_send(&smtp, &csam_tls_msg), CSAM_OK);
+    assert_int_equal(csam_test_relay_mails(r), 1);
+    assert_string_equal(csam_test_auth_log(r), "tls=1 ok=1\n");
+}
+
+/* A certificate that does not chain to the trusted CAs: no AUTH, no mail,
+ * whether the CA file names another CA or the system store is used. */
+static void test_wrong_ca(void **state)
+{
+    static const int which[] = {CSAM_RELAY_STARTTLS, CSAM_RELAY_SMTPS};
+    struct csam_smtp smtp = {NULL, CSAM_TEST_FROM, 10, NULL};
+    char url[512], err[256], before[4096];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(which) / sizeof(which[0]); i++) {
+        const struct csam_test_relay *r = &csam_relays[which[i]];
+        int mails = csam_test_relay_mails(r);
+
+        snprintf(before, sizeof(before), "%s", csam_test_auth_log(r));
+        csam_test_relay_url(url, sizeof(url),
+                            which[i] == CSAM_RELAY_SMTPS ? "smtps" : "smtp",
+                            r, 1);
+        smtp.relay = url;
+        smtp.ca_file = csam_tls_other_ca;
+        assert_int_equal(csam_smtp_send_err(&smtp, &csam_tls_msg, err,
+                                            sizeof(err)),
+                         CSAM_ERR_MAIL);
+        assert_null(strstr(err, CSAM_TEST_PASSWORD));
+        smtp.ca_file = NULL;
+        assert_int_equal(csam_smtp_send(&smtp, &csam_tls_msg),
+                         CSAM_ERR_MAIL);
+        /* a missing CA file is a failure too, not "trust anything" */
+        smtp.ca_file = "/nonexistent/ca.pem";
+        assert_int_equal(csam_smtp_send(&smtp, &csam_tls_msg),
+                         CSAM_ERR_MAIL);
+        assert_string_equal(csam_test_auth_log(r), before);
+        assert_int_equal(csam_test_relay_mails(r), mails);
+    }
 }
 
 static void test_send_code_mail(void **state)
@@ -201,26 +521,6 @@ static void test_dead_relay(void **state)
     assert_true(secs < 2.0);
 }
 
-/* Credentials in an smtp:// URL make STARTTLS mandatory: the test server
- * offers none, so nothing is sent (and the password never goes in clear). */
-static void test_credentials_require_tls(void **state)
-{
-    char url[512], err[256];
-    struct csam_smtp smtp = {NULL, CSAM_TEST_FROM, 5, NULL};
-    const struct csam_message msg = {"jan@example.org", "Test", "x\n",
-                                     "<p>x</p>\n", "code", NULL};
-
-    (void)state;
-    assert_true(strncmp(csam_test_url, "smtp://", 7) == 0);
-    snprintf(url, sizeof(url), "smtp://user:s3cret@%s", csam_test_url + 7);
-    smtp.relay = url;
-    assert_int_equal(csam_smtp_send_err(&smtp, &msg, err, sizeof(err)),
-                     CSAM_ERR_MAIL);
-    assert_null(strstr(err, "s3cret"));
-    assert_null(strstr(err, "user"));
-    assert_int_equal(csam_test_count(), 0);
-}
-
 static void test_refused_before_sending(void **state)
 {
     struct csam_smtp smtp = {NULL, CSAM_TEST_FROM, 5, NULL};
@@ -249,6 +549,9 @@ int main(void)
         cmocka_unit_test(test_sender_callback),
         cmocka_unit_test(test_dead_relay),
         cmocka_unit_test(test_credentials_require_tls),
+        cmocka_unit_test(test_starttls_with_credentials),
+        cmocka_unit_test(test_smtps_with_credentials),
+        cmocka_unit_test(test_wrong_ca),
         cmocka_unit_test(test_refused_before_sending),
     };
 
@@ -256,5 +559,6 @@ int main(void)
         fprintf(stderr, "test_smtp: run it under tests/lib/run-with-services\n");
         return 77;
     }
-    return cmocka_run_group_tests(tests, csam_test_setup, NULL);
+    return cmocka_run_group_tests(tests, csam_test_setup,
+                                  csam_test_teardown);
 }
