@@ -212,6 +212,13 @@ static void test_config_cross_checks(void **state)
     assert_ptr_equal(sms.body, cfg.sms_body);
     assert_int_equal(sms.encoding, CSAM_SMS_FORM);
     assert_int_equal(sms.timeout, 7);
+    assert_ptr_equal(sms.countries, cfg.sms_countries);
+    assert_string_equal(sms.countries, CSAM_PHONE_COUNTRIES_DEFAULT);
+    csam_test_set(&cfg, "sms_countries", "32 352", CSAM_OK);
+    csam_test_set(&cfg, "sms_countries", "32 35", CSAM_ERR_CONFIG);
+    assert_int_equal(csam_sms_from_config(&cfg, &sms, err, sizeof(err)),
+                     CSAM_OK);
+    assert_string_equal(sms.countries, "32 352");
 
     csam_test_set(&cfg, "sms_transport", "command", CSAM_OK);
     assert_int_equal(csam_config_check(&cfg, err, sizeof(err)),
@@ -628,7 +635,23 @@ static void test_send_refusals(void **state)
     assert_null(strstr(err, "12345"));
     msg.to = NULL;
     assert_int_equal(csam_sms_sender(&sms, &msg), CSAM_ERR_PHONE);
+    /* numbers of other countries: refused before any gateway is asked
+     * (port 9 would answer "did not answer"), whatever was stored */
+    msg.to = "+44 7700 900123";
+    assert_int_equal(csam_sms_send_err(&sms, &msg, err, sizeof(err)),
+                     CSAM_ERR_PHONE);
+    assert_non_null(strstr(err, "sms_countries"));
+    assert_null(strstr(err, "7700"));
+    msg.to = "+882 1234 5678";
+    assert_int_equal(csam_sms_sender(&sms, &msg), CSAM_ERR_PHONE);
     msg.to = "+32470123456";
+    sms.countries = "33 352";
+    assert_int_equal(csam_sms_send_err(&sms, &msg, err, sizeof(err)),
+                     CSAM_ERR_PHONE);
+    sms.countries = "33 32";
+    assert_int_equal(csam_sms_send_err(&sms, &msg, err, sizeof(err)),
+                     CSAM_ERR_MAIL);
+    sms.countries = NULL;
 
     sms.url = "http://sms.example.be/";
     assert_int_equal(csam_sms_send_err(&sms, &msg, err, sizeof(err)),
