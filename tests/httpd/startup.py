@@ -173,7 +173,12 @@ def test_sms_and_pool():
     t.check("s3cret" not in out, "the gateway URL is not repeated", out)
     refused(good() + [("CSAMSMSTimeout", "0")], "CSAMSMSTimeout")
     refused(good() + [("CSAMTOTPIssuer", '"a:b"')], "CSAMTOTPIssuer")
+    # A partial calling code would be a wildcard (35: Gibraltar to Bulgaria)
+    refused(good() + [("CSAMSMSCountries", "32 35")], "CSAMSMSCountries")
+    refused(good() + [("CSAMMailCAFile", '""')], "CSAMMailCAFile")
     ok = good() + [("CSAMSMSTransport", "http"),
+                   ("CSAMSMSCountries", '32 "33" +352'),
+                   ("CSAMMailCAFile", "/etc/ssl/certs/ca-certificates.crt"),
                    ("CSAMSMSURL", "http://127.0.0.1:9/send"),
                    ("CSAMSMSBody", "'{\"to\":\"{{to}}\",\"text\":"
                                    "\"{{text}}\"}'"),
