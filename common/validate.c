@@ -415,7 +415,8 @@ static int csam_phone_is_two_digit_code(const char *s)
         "55 56 57 58 60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98";
     size_t i;
 
-    for (i = 0; codes[i] != '\0'; i += 3)
+    /* "NN " each, the last without its space */
+    for (i = 0; i + 2 < sizeof(codes); i += 3)
         if (codes[i] == s[0] && codes[i + 1] == s[1])
             return 1;
     return 0;
