@@ -34,7 +34,8 @@ static const struct csam_api_mapping csam_api_mappings[] = {
     {CSAM_ERR_EMAIL, HTTP_BAD_REQUEST, "invalid_email",
      "The e-mail address is not valid."},
     {CSAM_ERR_PHONE, HTTP_BAD_REQUEST, "invalid_phone",
-     "The phone number is not valid."},
+     "The phone number is not valid, or SMS cannot be sent to its "
+     "country."},
     {CSAM_ERR_USERNAME, HTTP_BAD_REQUEST, "invalid_username",
      "The username must have 3 to 64 characters among lower-case letters, "
      "digits, '.', '_' and '-'."},
