@@ -5,10 +5,10 @@
  * coded: an HTTP POST of a body template (JSON or form-encoded) with
  * optional bearer or basic auth (libcurl), or a command run without a
  * shell with the number as its argument and the text on its standard
- * input (never in its arguments: those are public in ps and /proc).  The sender has
- * the csam_send_fn shape, so the engine hands an SMS over as it hands a
- * mail: struct csam_message with `to` the phone number and `text` the
- * message (subject and html unused).
+ * input (never in its arguments: those are public in ps and /proc).  The
+ * sender has the csam_send_fn shape, so the engine hands an SMS over as
+ * it hands a mail: struct csam_message with `to` the phone number and
+ * `text` the message (subject and html unused).
  *
  * Neither the text (it carries the code) nor the auth ever reaches a log
  * or an error message; errors say which step failed and the gateway's

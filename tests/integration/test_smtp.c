@@ -481,7 +481,8 @@ static void test_send_code_mail(void **state)
 
 static void test_sender_callback(void **state)
 {
-    const struct csam_smtp smtp = {csam_test_url, "noreply@example.be", 10, NULL};
+    const struct csam_smtp smtp = {csam_test_url, "noreply@example.be", 10,
+                                   NULL};
     const struct csam_message msg = {"jan@example.org", "Plain subject",
                                      "Hallo\n", "<p>Hallo</p>\n",
                                      "password_changed", NULL};
@@ -498,7 +499,8 @@ static void test_sender_callback(void **state)
 
 static void test_dead_relay(void **state)
 {
-    const struct csam_smtp smtp = {csam_test_dead_url, CSAM_TEST_FROM, 5, NULL};
+    const struct csam_smtp smtp = {csam_test_dead_url, CSAM_TEST_FROM, 5,
+                                   NULL};
     const struct csam_message msg = {"jan@example.org", "Test", "x\n",
                                      "<p>x</p>\n", "code", "123456"};
     struct timespec t0, t1;
