@@ -170,6 +170,25 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
     if (err != NULL)
         return err;
 
+    /* A CA file that is not there would fail every mail, one by one,
+     * long after startup: say so now. */
+    if (rt->config.mail_ca_file != NULL) {
+        apr_finfo_t finfo;
+        apr_status_t rv = apr_stat(&finfo, rt->config.mail_ca_file,
+                                   APR_FINFO_TYPE, p);
+        char ebuf[128];
+
+        if (rv != APR_SUCCESS)
+            return apr_psprintf(p, "CSAMMailCAFile (mail_ca_file): cannot "
+                                   "read '%s': %s",
+                                rt->config.mail_ca_file,
+                                apr_strerror(rv, ebuf, sizeof(ebuf)));
+        if (finfo.filetype != APR_REG)
+            return apr_psprintf(p, "CSAMMailCAFile (mail_ca_file): '%s' is "
+                                   "not a file",
+                                rt->config.mail_ca_file);
+    }
+
     rt->smtp.relay = rt->config.mail_relay;
     rt->smtp.from = rt->config.mail_from;
     rt->smtp.timeout = rt->config.mail_timeout;

@@ -176,6 +176,10 @@ def test_sms_and_pool():
     # A partial calling code would be a wildcard (35: Gibraltar to Bulgaria)
     refused(good() + [("CSAMSMSCountries", "32 35")], "CSAMSMSCountries")
     refused(good() + [("CSAMMailCAFile", '""')], "CSAMMailCAFile")
+    refused(good() + [("CSAMMailCAFile", "/nonexistent/ca.pem")],
+            "CSAMMailCAFile", "/nonexistent/ca.pem")
+    refused(good() + [("CSAMMailCAFile", "/etc/ssl/certs")],
+            "CSAMMailCAFile")
     ok = good() + [("CSAMSMSTransport", "http"),
                    ("CSAMSMSCountries", '32 "33" +352'),
                    ("CSAMMailCAFile", "/etc/ssl/certs/ca-certificates.crt"),
