@@ -42,6 +42,11 @@ struct csam_config {
     long argon2_m_cost;     /* Argon2id memory in KiB                 (19456) */
     long argon2_parallelism;/* Argon2id lanes                             (1) */
     long mail_timeout;      /* SMTP timeout, s                           (30) */
+    long reauth_after;      /* session age, s, after which adding a key asks
+                               for the password again                 (300) */
+    char *reserved_usernames; /* administrator's file of further names no
+                               citizen may take, added to data_dir's
+                               reserved-usernames.txt                 (NULL) */
 
     /* SMS key (sms.h): transport and gateway */
     char *sms_transport;    /* "none", "http" or "command"           ("none") */

@@ -637,7 +637,7 @@ static void test_confirm_codes(void **state)
     /* a resend within the cooldown is refused with the wait */
     assert_int_equal(
         csam_engine_activation_resend(ctx.engine, NULL, c.handle, &att),
-        CSAM_ERR_LOCKED);
+        CSAM_ERR_TOO_SOON);
     assert_true(att.retry_after > 0 &&
                 att.retry_after <= ctx.config.resend_cooldown);
     assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
