@@ -526,6 +526,37 @@ def test_deactivation_ends_sessions_on_every_node():
             "the SMS session lives on")
 
 
+RELOGIN_TEXT = {"fr": "Vous vous étiez connecté avec elle",
+                "nl": "U had zich ermee aangemeld",
+                "de": "Sie hatten sich damit angemeldet",
+                "en": "You had logged in with it"}
+
+
+def test_deactivation_page():
+    """The keys page deactivating the key of its own session: the session
+    ends, and the login page says why."""
+    t.forgive_source()
+    user, email = active_account()
+    value = login(user, "email", lambda: mail_code(email))
+    added = t.expect(t.api("keys", {"key_type": "totp", "accept_terms": True},
+                           headers=cookie(value)), 202)
+    t.expect(t.api("keys/confirm", {"key_type": "totp",
+                                    "code": totp(added["secret"])},
+                   headers=cookie(value)), 200)
+    b = Browser("nl", value)
+    b.show("/csam/keys")
+    location = b.post({"step": "deactivate", "key_type": "email"})
+    t.check(location.startswith("/csam/login"), "back to the login page",
+            location)
+    t.check("csam_session" not in b.jar, "the session cookie is dropped",
+            b.jar)
+    html = b.show(location)
+    t.check(RELOGIN_TEXT["nl"] in html, "the login page says why",
+            html[-3000:])
+    t.expect(t.api("me", method="GET", headers=cookie(value)), 401,
+             "unauthenticated")
+
+
 # ---------------------------------------------------------------- item 10
 
 def test_reauth_api():
@@ -602,5 +633,6 @@ def test_reauth_page():
 t.run([test_key_add_cooldown, test_activation_cooldown,
        test_key_add_cooldown_page, test_reserved_usernames_api,
        test_username_probing_locks, test_reserved_usernames_page,
-       test_deactivation_ends_sessions_on_every_node, test_reauth_api,
+       test_deactivation_ends_sessions_on_every_node, test_deactivation_page,
+       test_reauth_api,
        test_reauth_page])
