@@ -340,8 +340,13 @@ static csam_result csam_act_name_refused(csam_engine *engine,
         res = csam_source_fail(engine, source);
     if (res != CSAM_OK)
         return res;
-    return att->attempts_left <= 0 ? CSAM_ERR_LOCKED
-                                   : CSAM_ERR_USERNAME_TAKEN;
+    if (att->attempts_left > 0)
+        return CSAM_ERR_USERNAME_TAKEN;
+    source = csam_engine_source(source);
+    csam_log(&engine->deps.logger, CSAM_LOG_NOTICE,
+             "registration %lld locked: too many refused usernames from %s",
+             (long long)flow->registration_id, source ? source : "-");
+    return CSAM_ERR_LOCKED;
 }
 
 /* Send a security code ("code" template) in the registration's language:

@@ -125,6 +125,10 @@ int csam_api_keys_add(request_rec *r)
         return rv;
     res = csam_engine_session_reauth(engine, csam_http_source(r), &info,
                                      csam_api_string(body, "password"), &att);
+    if (res == CSAM_ERR_BAD_CREDENTIALS)
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "CSAM00800: wrong password asked again to add a key "
+                      "for account %s", info.username);
     if (res != CSAM_OK)
         return csam_api_result(r, res, &att);
     outcome = apr_pcalloc(r->pool, sizeof(*outcome));
@@ -135,6 +139,11 @@ int csam_api_keys_add(request_rec *r)
         json_is_true(json_object_get(body, "accept_terms")),
         csam_api_string(body, "phone"), csam_runtime_get(r)->terms_version,
         outcome);
+    if (res == CSAM_ERR_TOO_SOON)
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "CSAM00801: key add for account %s refused: a code "
+                      "was sent less than CSAMResendCooldown ago",
+                      info.username);
     if (res != CSAM_OK)
         return csam_api_result(r, res, &outcome->attempts);
     reply = csam_api_own(r, json_pack("{s:s}", "next",

@@ -421,6 +421,9 @@ static int csam_page_keys_add(struct csam_page_keys *k, apr_table_t *form)
         return csam_page_keys_say(k, "reauth_password",
                                   "error.reauth_required", -1);
     case CSAM_ERR_BAD_CREDENTIALS:
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, k->r,
+                      "CSAM00802: wrong password asked again to add a key "
+                      "for account %s (page)", k->info.username);
         return csam_page_keys_say(k, "reauth_password",
                                   "error.current_password", -1);
     case CSAM_ERR_LOCKED:
@@ -438,6 +441,10 @@ static int csam_page_keys_add(struct csam_page_keys *k, apr_table_t *form)
     csam_pool_note(k->r, res);
     switch (res) {
     case CSAM_ERR_TOO_SOON:
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, k->r,
+                      "CSAM00803: key add for account %s refused: a code "
+                      "was sent less than CSAMResendCooldown ago (page)",
+                      k->info.username);
         return csam_page_keys_say(k, NULL, "error.resend_wait",
                                   out.attempts.retry_after);
     case CSAM_OK:

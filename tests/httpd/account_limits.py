@@ -207,6 +207,14 @@ def until(pred, seconds):
     return None
 
 
+def error_logs():
+    text = ""
+    for path in os.environ["CSAM_TEST_HTTPD_ERROR_LOGS"].split():
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text += f.read()
+    return text
+
+
 def account_id(user):
     return t.scalar("SELECT id FROM csam_accounts WHERE username = '%s'"
                     % user)
@@ -317,6 +325,10 @@ def test_key_add_cooldown():
     time.sleep(0.5)
     t.check(sms_count(e164) == 1 and sms_count(other) == 0,
             "one SMS sent, not 21", sms_count(e164), sms_count(other))
+    t.check(len(re.findall(r"\[csam:notice\].*CSAM00801: key add for "
+                           r"account %s refused" % re.escape(user),
+                           error_logs())) == 20,
+            "each refusal is a NOTICE line", error_logs()[-2000:])
     # Once the cooldown is over (the database's clock decides).
     t.psql("UPDATE csam_challenges SET created_at = created_at - interval "
            "'61 seconds' WHERE account_id = %s" % account_id(user))
@@ -425,6 +437,10 @@ def test_username_probing_locks():
                      "'activation.username_refused' AND registration_id = "
                      "%d" % reply["registration_id"]) == "5",
             "each probe audited")
+    t.check(re.search(r"\[csam:notice\].*registration %d locked: too many "
+                      r"refused usernames from 127\.0\.0\.1"
+                      % reply["registration_id"], error_logs()) is not None,
+            "the lock is a NOTICE line", error_logs()[-2000:])
     t.forgive_source()
 
 
@@ -577,6 +593,10 @@ def test_reauth_api():
              "forbidden")
     t.expect(t.api("keys", dict(payload, password="Wrong-Horse-Battery-1"),
                    headers=h), 401, "invalid_credentials")
+    t.check(re.search(r"\[csam:notice\].*CSAM00800: wrong password asked "
+                      r"again to add a key for account %s" % re.escape(user),
+                      error_logs()) is not None,
+            "a wrong password is a NOTICE line", error_logs()[-2000:])
     time.sleep(0.3)
     t.check(sms_count(e164) == 0, "nothing sent without the password")
     t.forgive_source()
