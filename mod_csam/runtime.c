@@ -61,11 +61,19 @@ static const char *csam_runtime_load_reserved(apr_pool_t *p,
     if (rt->config.reserved_usernames != NULL)
         paths[n++] = rt->config.reserved_usernames;
     if (csam_wordlist_load_files(paths, n, &rt->reserved_usernames)
-        != CSAM_OK)
-        return apr_psprintf(p, "cannot read the list of reserved usernames "
-                               "'%s'%s%s%s", paths[0],
-                            n > 1 ? " or CSAMReservedUsernames '" : "",
-                            n > 1 ? paths[1] : "", n > 1 ? "'" : "");
+        != CSAM_OK) {
+        csam_wordlist *one = NULL;
+
+        /* Name the file that failed, and the directive behind it. */
+        if (n > 1 && csam_wordlist_load(paths[0], &one) == CSAM_OK) {
+            csam_wordlist_free(one);
+            return apr_psprintf(p, "CSAMReservedUsernames: cannot read the "
+                                   "list of reserved usernames '%s'",
+                                paths[1]);
+        }
+        return apr_psprintf(p, "CSAMDataDir: cannot read the list of "
+                               "reserved usernames '%s'", paths[0]);
+    }
     apr_pool_cleanup_register(p, rt->reserved_usernames,
                               csam_runtime_free_wordlist,
                               apr_pool_cleanup_null);
