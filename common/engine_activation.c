@@ -303,8 +303,9 @@ static csam_result csam_act_username_taken(csam_engine *engine,
 
 /* A username the citizen cannot have (taken or reserved) costs one of the
  * registration's attempts, as a wrong paper code does: whoever holds a
- * handle cannot probe which names exist without limit.  Run outside any
- * transaction, so the count stays whatever follows.  Answers
+ * handle cannot probe which names exist without limit.  It runs outside
+ * the step's transaction, so the count stays though the step is refused.
+ * Answers
  * CSAM_ERR_USERNAME_TAKEN with att->attempts_left, or CSAM_ERR_LOCKED (0
  * left) once they are used up. */
 static const struct csam_store_stmt csam_act_stmt_count_name = {

@@ -174,8 +174,9 @@ csam_result csam_engine_keys_list(csam_engine *engine, const char *username,
  * new code, but no sooner than resend_cooldown after the account's last
  * key-confirmation message: CSAM_ERR_TOO_SOON with
  * out->attempts.retry_after.  A type that is already active is
- * CSAM_ERR_STATE.  The host asks csam_engine_session_reauth first.  Errors: CSAM_ERR_TERMS, CSAM_ERR_PHONE,
- * CSAM_ERR_INVALID (type not offered: only the e-mail key for now),
+ * CSAM_ERR_STATE.  The host asks csam_engine_session_reauth first.
+ * Errors: CSAM_ERR_TERMS, CSAM_ERR_PHONE, CSAM_ERR_TOO_SOON,
+ * CSAM_ERR_INVALID (type not offered),
  * CSAM_ERR_STATE, CSAM_ERR_NOT_FOUND, CSAM_ERR_MAIL, CSAM_ERR_DB. */
 csam_result csam_engine_key_add(csam_engine *engine, const char *source,
                                 const char *username,
