@@ -241,6 +241,10 @@ static const struct csam_config_key csam_config_keys[] = {
     CSAM_CONFIG_NUM(mail_timeout, 1, 600),
     CSAM_CONFIG_STR(mail_ca_file, csam_config_absolute_ok,
                     CSAM_CONFIG_PATH_REASON, 0, 1),
+    /* 0: every key added asks for the password */
+    CSAM_CONFIG_NUM(reauth_after, 0, 86400),
+    CSAM_CONFIG_STR(reserved_usernames, csam_config_absolute_ok,
+                    CSAM_CONFIG_PATH_REASON, 0, 1),
     CSAM_CONFIG_STR(sms_transport, csam_sms_transport_ok,
                    "must be none, http or command", 0, 0),
     /* gateways often take their API key in the query string */
@@ -364,6 +368,7 @@ csam_result csam_config_init(struct csam_config *cfg)
     cfg->argon2_m_cost = 19456;
     cfg->argon2_parallelism = 1;
     cfg->mail_timeout = 30;
+    cfg->reauth_after = 300;
     cfg->sms_timeout = 10;
     return CSAM_OK;
 }

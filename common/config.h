@@ -44,6 +44,11 @@ struct csam_config {
     long mail_timeout;      /* SMTP timeout, s                           (30) */
     char *mail_ca_file;     /* PEM file of the CAs a TLS relay's certificate
                                must chain to (NULL: the system store) */
+    long reauth_after;      /* session age, s, after which adding a key asks
+                               for the password again                 (300) */
+    char *reserved_usernames; /* administrator's file of further names no
+                               citizen may take, added to data_dir's
+                               reserved-usernames.txt                 (NULL) */
 
     /* SMS key (sms.h): transport and gateway */
     char *sms_transport;    /* "none", "http" or "command"           ("none") */

@@ -32,6 +32,8 @@ struct csam_engine_deps {
     const csam_secret *secret;
     csam_store *store;                  /* one connection, not shared */
     const csam_wordlist *common_passwords; /* may be NULL */
+    /* Names no citizen may take (csam_username_reserved); NULL: root only */
+    const csam_wordlist *reserved_usernames;
     struct csam_sender sender;          /* e-mail */
     /* SMS: {csam_sms_sender, const struct csam_sms *}; fn NULL when SMS is
      * not configured (sms_transport none): the SMS key is then not offered. */
@@ -137,15 +139,24 @@ csam_result csam_engine_activation_key(csam_engine *engine,
 
 struct csam_credentials_outcome {
     enum csam_step next;            /* CSAM_STEP_CONFIRM */
+    /* On a refusal: attempts_left with CSAM_ERR_USERNAME_TAKEN and
+     * CSAM_ERR_LOCKED, retry_after with CSAM_ERR_TOO_SOON. */
+    struct csam_attempts attempts;
     char *otpauth_uri;              /* totp only; malloc'd, caller frees */
     char *totp_secret;              /* totp only, base32; caller wipes+frees */
 };
 
 /* Create the account (pending) with username and password, then send the
  * key's confirmation code (e-mail, SMS) or return the TOTP provisioning
- * URI.  Errors: CSAM_ERR_USERNAME, CSAM_ERR_PASSWORD_MISMATCH,
- * CSAM_ERR_WEAK_PASSWORD, CSAM_ERR_USERNAME_TAKEN, CSAM_ERR_STATE,
- * CSAM_ERR_EXPIRED, CSAM_ERR_MAIL, CSAM_ERR_DB. */
+ * URI.  A username taken or reserved (csam_username_reserved, any case)
+ * is CSAM_ERR_USERNAME_TAKEN and costs one of the registration's
+ * attempts, as a wrong paper code does; the last one makes it
+ * CSAM_ERR_LOCKED, for this and every later step (out->attempts).  A code
+ * sent for this registration less than resend_cooldown ago makes it
+ * CSAM_ERR_TOO_SOON (out->attempts.retry_after).
+ * Errors: also CSAM_ERR_USERNAME, CSAM_ERR_PASSWORD_MISMATCH,
+ * CSAM_ERR_WEAK_PASSWORD, CSAM_ERR_STATE, CSAM_ERR_EXPIRED, CSAM_ERR_MAIL,
+ * CSAM_ERR_DB. */
 csam_result csam_engine_activation_credentials(
     csam_engine *engine, const char *source, const char *handle,
     const char *username, const char *password, const char *password_repeat,
@@ -172,7 +183,7 @@ csam_result csam_engine_activation_confirm(csam_engine *engine,
                                            struct csam_attempts *att);
 
 /* Send a fresh confirmation code (the previous one is superseded), no
- * sooner than resend_cooldown after the last one: CSAM_ERR_LOCKED with
+ * sooner than resend_cooldown after the last one: CSAM_ERR_TOO_SOON with
  * att->retry_after otherwise.  Errors: also CSAM_ERR_STATE,
  * CSAM_ERR_EXPIRED, CSAM_ERR_MAIL, CSAM_ERR_DB. */
 csam_result csam_engine_activation_resend(csam_engine *engine,

@@ -33,13 +33,15 @@ struct csam_act_flow {
     char email[CSAM_EMAIL_MAX + 1];
     char terms_version[CSAM_ACT_TERMS_MAX + 1];
     char phone[CSAM_PHONE_SIZE];    /* the SMS key's, E.164; "" otherwise */
+    int locked;     /* the registration's attempts are used up */
 };
 
 #define CSAM_ACT_FLOW_SQL                                                      \
     "SELECT f.id, f.registration_id, coalesce(f.account_id, 0), f.step,"       \
     " coalesce(f.key_type, ''), f.done_at IS NOT NULL, r.language,"            \
     " coalesce(a.username, ''), r.first_name, r.email,"                        \
-    " coalesce(f.terms_version, ''), coalesce(f.phone, '')"                    \
+    " coalesce(f.terms_version, ''), coalesce(f.phone, ''),"                   \
+    " r.attempts >= r.max_attempts"                                            \
     " FROM csam_flows f JOIN csam_registrations r ON r.id = f.registration_id" \
     " LEFT JOIN csam_accounts a ON a.id = f.account_id"                        \
     " WHERE f.handle_hash = $1 AND f.kind = 'activation'"                      \
@@ -114,6 +116,7 @@ static csam_result csam_act_flow_get(csam_engine *engine, const char *handle,
                   csam_store_value(rows, 0, 10));
     csam_act_copy(out->phone, sizeof(out->phone),
                   csam_store_value(rows, 0, 11));
+    out->locked = csam_store_bool(rows, 0, 12);
     csam_store_rows_free(rows);
     return CSAM_OK;
 }
@@ -130,6 +133,8 @@ static csam_result csam_act_begin(csam_engine *engine, const char *handle,
     res = csam_act_flow_get(engine, handle, 1, flow);
     if (res == CSAM_OK && flow->done)
         res = CSAM_ERR_EXPIRED;
+    else if (res == CSAM_OK && flow->locked)
+        res = CSAM_ERR_LOCKED;
     if (res != CSAM_OK)
         csam_store_rollback(engine->deps.store);
     return res;
@@ -156,6 +161,8 @@ csam_result csam_engine_activation_state(csam_engine *engine,
     res = csam_act_flow_get(engine, handle, 0, &flow);
     if (res != CSAM_OK)
         return res;
+    if (flow.locked && !flow.done)
+        return CSAM_ERR_LOCKED;
     /* A finished flow still answers CSAM_STEP_DONE until its handle
      * expires, so the page after the last POST can say so; every step
      * refuses it. */
@@ -296,6 +303,55 @@ static csam_result csam_act_username_taken(csam_engine *engine,
     return res;
 }
 
+/* A username the citizen cannot have (taken or reserved) costs one of the
+ * registration's attempts, as a wrong paper code does: whoever holds a
+ * handle cannot probe which names exist without limit.  It runs outside
+ * the step's transaction, so the count stays though the step is refused.
+ * Answers
+ * CSAM_ERR_USERNAME_TAKEN with att->attempts_left, or CSAM_ERR_LOCKED (0
+ * left) once they are used up. */
+static const struct csam_store_stmt csam_act_stmt_count_name = {
+    "csam_act_count_name",
+    "UPDATE csam_registrations SET attempts = attempts + 1"
+    " WHERE id = $1 AND attempts < max_attempts"
+    " RETURNING max_attempts - attempts",
+    1, 0};
+
+static csam_result csam_act_name_refused(csam_engine *engine,
+                                         const struct csam_act_flow *flow,
+                                         const char *source,
+                                         struct csam_attempts *att)
+{
+    char reg[CSAM_STORE_INT_SIZE];
+    struct csam_store_param p[1];
+    csam_store_rows *rows = NULL;
+    csam_result res;
+
+    p[0] = csam_store_int(flow->registration_id, reg);
+    res = csam_store_exec(engine->deps.store, &csam_act_stmt_count_name, p,
+                          &rows);
+    if (res != CSAM_OK)
+        return res;
+    att->attempts_left = csam_store_nrows(rows) == 1
+                             ? (int)csam_store_int64(rows, 0, 0, 0)
+                             : 0;
+    csam_store_rows_free(rows);
+    res = csam_audit_write(engine->deps.store, NULL,
+                           "activation.username_refused",
+                           flow->registration_id, 0, source, NULL);
+    if (res == CSAM_OK)
+        res = csam_source_fail(engine, source);
+    if (res != CSAM_OK)
+        return res;
+    if (att->attempts_left > 0)
+        return CSAM_ERR_USERNAME_TAKEN;
+    source = csam_engine_source(source);
+    csam_log(&engine->deps.logger, CSAM_LOG_NOTICE,
+             "registration %lld locked: too many refused usernames from %s",
+             (long long)flow->registration_id, source ? source : "-");
+    return CSAM_ERR_LOCKED;
+}
+
 /* Send a security code ("code" template) in the registration's language:
  * by SMS to the flow's phone for the SMS key, else by mail. */
 static csam_result csam_act_mail_code(csam_engine *engine,
@@ -339,6 +395,16 @@ static csam_result csam_act_create(csam_engine *engine,
     char *detail;
     csam_result res;
 
+    /* Each attempt makes the pending account anew, so the cooldown looks
+     * at every account of the registration: opening the link again does
+     * not buy another message. */
+    if (flow->key_type != CSAM_KEY_TOTP) {
+        res = csam_challenge_cooldown(engine, 0, flow->registration_id,
+                                      CSAM_CHALLENGE_ACTIVATION_CONFIRM,
+                                      &out->attempts.retry_after);
+        if (res != CSAM_OK)
+            return res;
+    }
     p[0] = csam_store_int(flow->registration_id, reg);
     res = csam_store_exec(store, &csam_act_stmt_drop_pending, p, NULL);
     if (res != CSAM_OK)
@@ -420,6 +486,7 @@ csam_result csam_engine_activation_credentials(
     if (engine == NULL || out == NULL)
         return CSAM_ERR_INVALID;
     memset(out, 0, sizeof(*out));
+    out->attempts.attempts_left = -1;
     cfg = engine->deps.config;
     /* Cheap refusals first: the handle, then the fields, and only then
      * the Argon2id work. */
@@ -428,8 +495,16 @@ csam_result csam_engine_activation_credentials(
         return res;
     if (flow.done)
         return CSAM_ERR_EXPIRED;
+    if (flow.locked) {
+        out->attempts.attempts_left = 0;
+        return CSAM_ERR_LOCKED;
+    }
     if (flow.step != CSAM_STEP_CREDENTIALS)
         return CSAM_ERR_STATE;
+    /* Before the syntax: "Root" is root's name to a citizen reading the
+     * answer, and gets root's answer. */
+    if (csam_username_reserved(engine->deps.reserved_usernames, username))
+        return csam_act_name_refused(engine, &flow, source, &out->attempts);
     if (username == NULL || csam_username_check(username) != CSAM_OK)
         return CSAM_ERR_USERNAME;
     if (password == NULL || password_repeat == NULL)
@@ -445,6 +520,8 @@ csam_result csam_engine_activation_credentials(
     if (res != CSAM_OK)
         return res;
     res = csam_act_username_taken(engine, username, flow.registration_id);
+    if (res == CSAM_ERR_USERNAME_TAKEN)
+        return csam_act_name_refused(engine, &flow, source, &out->attempts);
     if (res != CSAM_OK)
         return res;
     argon.t_cost = (uint32_t)cfg->argon2_t_cost;
@@ -620,10 +697,8 @@ csam_result csam_engine_activation_resend(csam_engine *engine,
 {
     char code[CSAM_ENGINE_CODE_SIZE] = "";
     struct csam_challenge_owner owner;
-    long cooldown, age = -1;
     struct csam_attempts dummy;
     struct csam_act_flow flow;
-    int usable = 0;
     csam_result res;
 
     if (att == NULL)
@@ -638,17 +713,13 @@ csam_result csam_engine_activation_resend(csam_engine *engine,
     if (flow.step != CSAM_STEP_CONFIRM || flow.account_id == 0 ||
         flow.key_type == CSAM_KEY_TOTP)
         return csam_act_finish(engine, CSAM_ERR_STATE);
-    /* The flow's row lock serialises resends: the age read here is the
-     * one the new code replaces. */
-    res = csam_challenge_age(engine, flow.account_id,
-                             CSAM_CHALLENGE_ACTIVATION_CONFIRM, &age, &usable, NULL);
+    /* The flow's row lock serialises resends: the code the cooldown
+     * looks at is the one the new code replaces. */
+    res = csam_challenge_cooldown(engine, flow.account_id, 0,
+                                  CSAM_CHALLENGE_ACTIVATION_CONFIRM,
+                                  &att->retry_after);
     if (res != CSAM_OK)
         return csam_act_finish(engine, res);
-    cooldown = engine->deps.config->resend_cooldown;
-    if (age >= 0 && age < cooldown) {
-        att->retry_after = cooldown - age;
-        return csam_act_finish(engine, CSAM_ERR_LOCKED);
-    }
     owner.account_id = flow.account_id;
     owner.username = flow.username;
     res = csam_challenge_issue(engine, &owner, 0,

@@ -188,6 +188,50 @@ csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
     return CSAM_OK;
 }
 
+/* $1 account (0: none), $2 purpose, $3 registration (0: none), $4 the
+ * cooldown: the seconds it still runs, or no row. */
+static const struct csam_store_stmt csam_challenge_stmt_cooldown = {
+    "csam_challenge_cooldown",
+    "SELECT ceil(extract(epoch FROM max(c.created_at)"
+    " + make_interval(secs => $4::integer) - now()))::bigint"
+    " FROM csam_challenges c WHERE c.purpose = $2 AND c.key_type <> 'totp'"
+    " AND c.account_id IN (SELECT a.id FROM csam_accounts a"
+    " WHERE a.id = $1::bigint OR a.registration_id = $3::bigint)"
+    " HAVING max(c.created_at) + make_interval(secs => $4::integer) > now()",
+    4, CSAM_STORE_RETRY};
+
+csam_result csam_challenge_cooldown(csam_engine *engine, int64_t account_id,
+                                    int64_t registration_id,
+                                    enum csam_challenge_purpose purpose,
+                                    long *retry_after)
+{
+    char acc[CSAM_STORE_INT_SIZE], reg[CSAM_STORE_INT_SIZE];
+    char wait[CSAM_STORE_INT_SIZE];
+    struct csam_store_param p[4];
+    csam_store_rows *rows = NULL;
+    csam_result res;
+
+    *retry_after = 0;
+    p[0] = csam_store_int(account_id, acc);
+    p[1] = csam_store_text(csam_challenge_purpose_name(purpose));
+    p[2] = csam_store_int(registration_id, reg);
+    p[3] = csam_store_int(
+        csam_challenge_clamp(engine->deps.config->resend_cooldown, 0, 86400),
+        wait);
+    res = csam_store_exec(engine->deps.store, &csam_challenge_stmt_cooldown, p,
+                          &rows);
+    if (res != CSAM_OK)
+        return res;
+    if (csam_store_nrows(rows) == 1) {
+        *retry_after = (long)csam_store_int64(rows, 0, 0, 1);
+        if (*retry_after < 1)
+            *retry_after = 1;
+        res = CSAM_ERR_TOO_SOON;
+    }
+    csam_store_rows_free(rows);
+    return res;
+}
+
 /*
  * The verification.  Parameters: $1 the account (its id, or its username
  * with $10 the key type it must have active; or the login handle's hash),

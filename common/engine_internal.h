@@ -118,6 +118,18 @@ csam_result csam_challenge_issue(csam_engine *engine,
                                  const char *source,
                                  char code[CSAM_ENGINE_CODE_SIZE]);
 
+/* The resend cooldown (DESIGN 4): every message that carries a code waits
+ * resend_cooldown seconds after the previous one of the same purpose.
+ * The owner is the account (account_id), or for an activation whose
+ * pending account is made anew at each attempt, every account of the
+ * registration (registration_id; the other is 0).  Codes of the app's key
+ * are never sent and do not count.  CSAM_ERR_TOO_SOON with *retry_after
+ * (seconds) when one was sent too recently.  Errors: CSAM_ERR_DB. */
+csam_result csam_challenge_cooldown(csam_engine *engine, int64_t account_id,
+                                    int64_t registration_id,
+                                    enum csam_challenge_purpose purpose,
+                                    long *retry_after);
+
 /* Seconds since the newest code for (account, purpose) was issued (-1:
  * never), whether that code can still be used (not used, superseded,
  * expired or exhausted) and whether it was used (used may be NULL).

@@ -236,6 +236,7 @@ csam_result csam_engine_key_add(csam_engine *engine, const char *source,
     if (engine == NULL || out == NULL)
         return CSAM_ERR_INVALID;
     memset(out, 0, sizeof(*out));
+    out->attempts.attempts_left = -1;
     if (terms_version == NULL)
         terms_version = "1";
     if (csam_text_check(terms_version, CSAM_KEYS_TERMS_MAX) != CSAM_OK ||
@@ -255,6 +256,12 @@ csam_result csam_engine_key_add(csam_engine *engine, const char *source,
     res = csam_keys_state(engine, account.id, key_type, &active, &pending);
     if (res == CSAM_OK && active != 0)
         res = CSAM_ERR_STATE;
+    /* Asking again is how a new code is had, and each one is a message
+     * (an SMS costs money): the account's lock serialises the check. */
+    if (res == CSAM_OK && key_type != CSAM_KEY_TOTP)
+        res = csam_challenge_cooldown(engine, account.id, 0,
+                                      CSAM_CHALLENGE_KEY_CONFIRM,
+                                      &out->attempts.retry_after);
     if (res != CSAM_OK)
         return csam_keys_finish(engine, res);
     p[0] = csam_store_int(account.id, acc);
@@ -383,16 +390,23 @@ csam_result csam_engine_key_confirm(csam_engine *engine, const char *source,
 /* Never the last active key: the guard is part of the UPDATE, and the
  * account's row, locked first, makes a concurrent deactivation wait and
  * then see this one.  The second column (the snapshot before the update)
- * tells a last key (1) from no such key (0). */
+ * tells a last key (1) from no such key (0).  s ends, in the same
+ * statement, every session that key opened (DESIGN 4): an account has one
+ * active key of a type, and the sessions of the type's earlier keys ended
+ * with them; the third column counts them. */
 static const struct csam_store_stmt csam_keys_stmt_deactivate = {
     "csam_keys_deactivate",
     "WITH k AS (UPDATE csam_keys k SET status = 'inactive',"
     " deactivated_at = now()"
     " WHERE k.account_id = $1 AND k.type = $2 AND k.status = 'active'"
     " AND EXISTS (SELECT 1 FROM csam_keys o WHERE o.account_id = $1"
-    " AND o.status = 'active' AND o.id <> k.id) RETURNING k.id)"
+    " AND o.status = 'active' AND o.id <> k.id) RETURNING k.id),"
+    " s AS (UPDATE csam_sessions SET revoked_at = now()"
+    " WHERE account_id = $1 AND key_type = $2 AND revoked_at IS NULL"
+    " AND EXISTS (SELECT 1 FROM k) RETURNING id)"
     " SELECT (SELECT count(*) FROM k), (SELECT count(*) FROM csam_keys"
-    " WHERE account_id = $1 AND type = $2 AND status = 'active')",
+    " WHERE account_id = $1 AND type = $2 AND status = 'active'),"
+    " (SELECT count(*) FROM s)",
     2, 0};
 
 csam_result csam_engine_key_deactivate(csam_engine *engine, const char *source,
@@ -403,6 +417,8 @@ csam_result csam_engine_key_deactivate(csam_engine *engine, const char *source,
     struct csam_keys_account account;
     struct csam_store_param p[2];
     csam_store_rows *rows = NULL;
+    int64_t ended = 0;
+    char detail[96];
     csam_result res;
 
     if (engine == NULL || csam_key_type_name(key_type) == NULL)
@@ -417,10 +433,17 @@ csam_result csam_engine_key_deactivate(csam_engine *engine, const char *source,
     if (res == CSAM_OK && csam_store_int64(rows, 0, 0, 0) != 1)
         res = csam_store_int64(rows, 0, 1, 0) == 0 ? CSAM_ERR_NOT_FOUND
                                                    : CSAM_ERR_STATE;
-    csam_store_rows_free(rows);
     if (res == CSAM_OK)
-        res = csam_keys_audit(engine, &account, "key.deactivated", key_type,
-                              source);
+        ended = csam_store_int64(rows, 0, 2, 0);
+    csam_store_rows_free(rows);
+    if (res == CSAM_OK) {
+        snprintf(detail, sizeof(detail),
+                 "{\"key_type\": \"%s\", \"sessions_ended\": %lld}",
+                 csam_key_type_name(key_type), (long long)ended);
+        res = csam_audit_write(engine->deps.store, account.username,
+                               "key.deactivated", 0, account.id, source,
+                               detail);
+    }
     if (res == CSAM_OK)
         res = csam_keys_notice(engine, &account, "key_deactivated", key_type);
     return csam_keys_finish(engine, res);

@@ -10,6 +10,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine_internal.h"
 
@@ -119,4 +120,49 @@ csam_result csam_engine_session_end(csam_engine *engine, const char *source,
     p[0] = csam_store_bytes(hash, sizeof(hash));
     p[1] = csam_store_text(csam_engine_source(source));
     return csam_store_exec(engine->deps.store, &csam_session_stmt_end, p, NULL);
+}
+
+/* ---- asking for the password again ------------------------------------ */
+
+int csam_engine_session_reauth_needed(const csam_engine *engine,
+                                      const struct csam_session_info *session)
+{
+    long after;
+
+    if (engine == NULL || session == NULL)
+        return 1;
+    after = engine->deps.config->reauth_after;
+    /* auth_time is the database's clock and now the node's: a few seconds
+     * of skew move a limit of minutes by as much, on either side. */
+    return after <= 0 || (int64_t)time(NULL) - session->auth_time >= after;
+}
+
+csam_result csam_engine_session_reauth(csam_engine *engine,
+                                       const char *source,
+                                       const struct csam_session_info *session,
+                                       const char *password,
+                                       struct csam_attempts *att)
+{
+    struct csam_login_check chk;
+    struct csam_attempts dummy;
+    csam_result res;
+
+    if (att == NULL)
+        att = &dummy;
+    att->attempts_left = -1;
+    att->retry_after = 0;
+    if (engine == NULL || session == NULL)
+        return CSAM_ERR_INVALID;
+    if (!csam_engine_session_reauth_needed(engine, session))
+        return CSAM_OK;
+    if (password == NULL || password[0] == '\0')
+        return CSAM_ERR_REAUTH;
+    res = csam_login_check(engine, source, session->username, password, &chk,
+                           att);
+    if (res != CSAM_OK)
+        return res;
+    if (chk.account_id == 0)
+        return CSAM_ERR_BAD_CREDENTIALS; /* the account went away */
+    return csam_login_settle(engine, &chk, "password.reconfirmed",
+                             session->username, source);
 }

@@ -125,6 +125,26 @@ csam_result csam_engine_session_check(csam_engine *engine, const char *cookie,
                                       int touch,
                                       struct csam_session_info *out);
 
+/* Changes that add a way into the account (a key) ask for the password
+ * again when the session was opened more than reauth_after seconds ago
+ * (0: always), so that a browser left open, or a stolen session cookie,
+ * cannot add the attacker's key.  CSAM_OK when session is young enough,
+ * or when password is the account's (checked and counted as a login's
+ * password: a wrong one is CSAM_ERR_BAD_CREDENTIALS, with *att);
+ * CSAM_ERR_REAUTH when it is needed and password is NULL or "".
+ * Errors: also CSAM_ERR_LOCKED (with *att), CSAM_ERR_INVALID,
+ * CSAM_ERR_CRYPTO, CSAM_ERR_NOMEM, CSAM_ERR_DB. */
+csam_result csam_engine_session_reauth(csam_engine *engine,
+                                       const char *source,
+                                       const struct csam_session_info *session,
+                                       const char *password,
+                                       struct csam_attempts *att);
+
+/* Whether csam_engine_session_reauth would need the password for session
+ * (1) or not (0): a page shows the password field only then. */
+int csam_engine_session_reauth_needed(const csam_engine *engine,
+                                      const struct csam_session_info *session);
+
 /* End the session named by cookie (logout), for every node at once.
  * Ending an unknown or already dead session is CSAM_OK.
  * Errors: CSAM_ERR_DB. */
@@ -150,9 +170,13 @@ csam_result csam_engine_keys_list(csam_engine *engine, const char *username,
 /* Start activating another key type for the account (terms accepted;
  * phone for SMS): a key-confirmation code is sent to the new key (e-mail,
  * SMS), or for TOTP the provisioning URI and secret are returned in out as
- * in csam_engine_activation_credentials.  A type that is already active is
- * CSAM_ERR_STATE.  Errors: CSAM_ERR_TERMS, CSAM_ERR_PHONE,
- * CSAM_ERR_INVALID (type not offered: only the e-mail key for now),
+ * in csam_engine_activation_credentials.  Asking again restarts it with a
+ * new code, but no sooner than resend_cooldown after the account's last
+ * key-confirmation message: CSAM_ERR_TOO_SOON with
+ * out->attempts.retry_after.  A type that is already active is
+ * CSAM_ERR_STATE.  The host asks csam_engine_session_reauth first.
+ * Errors: CSAM_ERR_TERMS, CSAM_ERR_PHONE, CSAM_ERR_TOO_SOON,
+ * CSAM_ERR_INVALID (type not offered),
  * CSAM_ERR_STATE, CSAM_ERR_NOT_FOUND, CSAM_ERR_MAIL, CSAM_ERR_DB. */
 csam_result csam_engine_key_add(csam_engine *engine, const char *source,
                                 const char *username,
@@ -176,6 +200,8 @@ csam_result csam_engine_key_confirm(csam_engine *engine, const char *source,
 /* Deactivate the account's active key of key_type, never the last active
  * one (CSAM_ERR_STATE), also when two deactivations race: the account's
  * row is locked first, and the UPDATE itself keeps another active key.
+ * Every session that key opened ends with it (the caller's own too, when
+ * it was opened with that key; hosts flush what they cache).
  * (An administrator may still strip an account's keys by hand; PAM and
  * the web then refuse it.)  The citizen gets a
  * notice (a relay that refuses it undoes the change: CSAM_ERR_MAIL).

@@ -340,30 +340,22 @@ static csam_result csam_wordlist_add(csam_wordlist *list, size_t *capacity,
     return CSAM_OK;
 }
 
-csam_result csam_wordlist_load(const char *path, csam_wordlist **out)
+/* Append the words of one file to list. */
+static csam_result csam_wordlist_read(csam_wordlist *list, size_t *capacity,
+                                      const char *path)
 {
-    csam_wordlist *list;
-    size_t capacity = 0, linecap = 0, i, j;
+    size_t linecap = 0;
     csam_result res = CSAM_OK;
     char *line = NULL;
     ssize_t got;
     size_t len;
     FILE *fp;
 
-    if (out == NULL)
-        return CSAM_ERR_INVALID;
-    *out = NULL;
     if (path == NULL)
         return CSAM_ERR_IO;
     fp = fopen(path, "re");
     if (fp == NULL)
         return CSAM_ERR_IO;
-    list = calloc(1, sizeof(*list));
-    if (list == NULL) {
-        fclose(fp);
-        return CSAM_ERR_NOMEM;
-    }
-
     while (res == CSAM_OK && (got = getline(&line, &linecap, fp)) >= 0) {
         len = (size_t)got;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -373,13 +365,33 @@ csam_result csam_wordlist_load(const char *path, csam_wordlist **out)
         if (len == 0 || line[0] == '#' || len > CSAM_WORDLIST_LINE_MAX
             || strlen(line) != len)
             continue;
-        res = csam_wordlist_add(list, &capacity, line, len);
+        res = csam_wordlist_add(list, capacity, line, len);
     }
     /* getline stops early on a read error or when out of memory. */
     if (res == CSAM_OK && !feof(fp))
         res = ferror(fp) ? CSAM_ERR_IO : CSAM_ERR_NOMEM;
     free(line);
     fclose(fp);
+    return res;
+}
+
+csam_result csam_wordlist_load_files(const char *const *paths, size_t npaths,
+                                     csam_wordlist **out)
+{
+    csam_wordlist *list;
+    size_t capacity = 0, i, j;
+    csam_result res = CSAM_OK;
+
+    if (out == NULL)
+        return CSAM_ERR_INVALID;
+    *out = NULL;
+    if (paths == NULL || npaths == 0)
+        return CSAM_ERR_IO;
+    list = calloc(1, sizeof(*list));
+    if (list == NULL)
+        return CSAM_ERR_NOMEM;
+    for (i = 0; res == CSAM_OK && i < npaths; i++)
+        res = csam_wordlist_read(list, &capacity, paths[i]);
     if (res != CSAM_OK) {
         csam_wordlist_free(list);
         return res;
@@ -398,6 +410,11 @@ csam_result csam_wordlist_load(const char *path, csam_wordlist **out)
     }
     *out = list;
     return CSAM_OK;
+}
+
+csam_result csam_wordlist_load(const char *path, csam_wordlist **out)
+{
+    return csam_wordlist_load_files(&path, 1, out);
 }
 
 int csam_wordlist_contains(const csam_wordlist *list, const char *word)

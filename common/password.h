@@ -27,6 +27,11 @@ typedef struct csam_wordlist csam_wordlist;
  * skipped), compared case-insensitively after NFKC.  The caller frees it
  * with csam_wordlist_free().  Errors: CSAM_ERR_IO, CSAM_ERR_NOMEM. */
 csam_result csam_wordlist_load(const char *path, csam_wordlist **out);
+/* The same for several files read into one list (the shipped list and an
+ * administrator's additions).  Every file must be readable: CSAM_ERR_IO
+ * otherwise. */
+csam_result csam_wordlist_load_files(const char *const *paths, size_t npaths,
+                                     csam_wordlist **out);
 void csam_wordlist_free(csam_wordlist *list);
 /* 1 if word (any case, after NFKC and full case folding, so "STRASSE"
  * finds "straße") is in the list.  Also 1 when memory runs out, so that a

@@ -19,6 +19,8 @@ const char *csam_result_name(csam_result res)
     case CSAM_ERR_USERNAME_TAKEN:    return "username_taken";
     case CSAM_ERR_EXPIRED:           return "expired";
     case CSAM_ERR_LOCKED:            return "locked";
+    case CSAM_ERR_TOO_SOON:          return "too_many_requests";
+    case CSAM_ERR_REAUTH:            return "reauthentication_required";
     case CSAM_ERR_NOT_FOUND:         return "not_found";
     case CSAM_ERR_MAIL:              return "mail_unavailable";
     case CSAM_ERR_DB:                return "unavailable";

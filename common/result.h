@@ -24,6 +24,10 @@ typedef enum csam_result {
     CSAM_ERR_USERNAME_TAKEN,    /* username already in use */
     CSAM_ERR_EXPIRED,           /* unknown, expired, used or superseded */
     CSAM_ERR_LOCKED,            /* attempts exhausted */
+    CSAM_ERR_TOO_SOON,          /* a code asked for again before the resend
+                                   cooldown */
+    CSAM_ERR_REAUTH,            /* the session is too old for this change:
+                                   the password is asked again */
     CSAM_ERR_NOT_FOUND,         /* no such account */
     CSAM_ERR_MAIL,              /* mail relay or SMS gateway failed */
     CSAM_ERR_DB,                /* database unreachable or failing */

@@ -6,9 +6,11 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include <unistr.h>
 
+#include "password.h"
 #include "validate.h"
 
 /* "85.07.30-033.28" is 15 bytes; generous room for spaced-out typing. */
@@ -274,6 +276,17 @@ csam_result csam_username_check(const char *username)
             return CSAM_ERR_USERNAME;
     }
     return CSAM_OK;
+}
+
+int csam_username_reserved(const struct csam_wordlist *list,
+                           const char *username)
+{
+    if (username == NULL)
+        return 0;
+    /* Without a list (a host that loaded none), root at least. */
+    if (strcasecmp(username, "root") == 0)
+        return 1;
+    return csam_wordlist_contains(list, username);
 }
 
 csam_result csam_text_check(const char *text, size_t max)

@@ -56,6 +56,16 @@ csam_result csam_email_check(const char *email);
  * Errors: CSAM_ERR_USERNAME. */
 csam_result csam_username_check(const char *username);
 
+struct csam_wordlist;
+
+/* 1 if no citizen may take username, in any case: root always, and every
+ * name of list (the shipped reserved-usernames.txt, system and service
+ * accounts, and an administrator's additions; may be NULL).  pam_csam maps
+ * Linux accounts to CSAM usernames by name, so a citizen holding "root"
+ * would hold the second factor of the host's root. */
+int csam_username_reserved(const struct csam_wordlist *list,
+                           const char *username);
+
 /* Free text (names, document numbers): valid UTF-8, 1..max bytes, no
  * control character (C0, DEL, C1, U+2028, U+2029).
  * Errors: CSAM_ERR_INVALID. */

@@ -291,7 +291,7 @@ static int csam_api_activation_credentials(request_rec *r)
         csam_api_string(body, "username"), csam_api_string(body, "password"),
         csam_api_string(body, "password_repeat"), outcome);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, NULL);
+        return csam_api_result(r, res, &outcome->attempts);
     reply = csam_api_own(r, json_pack("{s:s}", "next",
                                       csam_step_name(outcome->next)));
     if (reply == NULL)

@@ -26,6 +26,8 @@ static const struct csam_api_field csam_api_keys_add_fields[] = {
     {"key_type", CSAM_API_STRING, 1, CSAM_API_KEYS_TEXT_MAX, NULL},
     {"accept_terms", CSAM_API_BOOLEAN, 1, 0, NULL},
     {"phone", CSAM_API_STRING, 0, CSAM_API_KEYS_TEXT_MAX, NULL},
+    /* needed when the session is older than CSAMReauthAfter */
+    {"password", CSAM_API_STRING, 0, 0, NULL},
     {NULL, CSAM_API_STRING, 0, 0, NULL}
 };
 
@@ -102,6 +104,7 @@ static apr_status_t csam_api_keys_free_outcome(void *data)
 int csam_api_keys_add(request_rec *r)
 {
     struct csam_credentials_outcome *outcome;
+    struct csam_attempts att = {-1, 0};
     struct csam_session_info info;
     enum csam_key_type type;
     csam_engine *engine;
@@ -120,6 +123,14 @@ int csam_api_keys_add(request_rec *r)
     engine = csam_api_engine(r, &rv);
     if (engine == NULL)
         return rv;
+    res = csam_engine_session_reauth(engine, csam_http_source(r), &info,
+                                     csam_api_string(body, "password"), &att);
+    if (res == CSAM_ERR_BAD_CREDENTIALS)
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "CSAM00800: wrong password asked again to add a key "
+                      "for account %s", info.username);
+    if (res != CSAM_OK)
+        return csam_api_result(r, res, &att);
     outcome = apr_pcalloc(r->pool, sizeof(*outcome));
     apr_pool_cleanup_register(r->pool, outcome, csam_api_keys_free_outcome,
                               apr_pool_cleanup_null);
@@ -128,8 +139,13 @@ int csam_api_keys_add(request_rec *r)
         json_is_true(json_object_get(body, "accept_terms")),
         csam_api_string(body, "phone"), csam_runtime_get(r)->terms_version,
         outcome);
+    if (res == CSAM_ERR_TOO_SOON)
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "CSAM00801: key add for account %s refused: a code "
+                      "was sent less than CSAMResendCooldown ago",
+                      info.username);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, NULL);
+        return csam_api_result(r, res, &outcome->attempts);
     reply = csam_api_own(r, json_pack("{s:s}", "next",
                                       csam_step_name(CSAM_STEP_CONFIRM)));
     if (reply == NULL)
@@ -198,9 +214,12 @@ int csam_api_key_delete(request_rec *r, const char *type_name)
                                      info.username, type);
     if (res != CSAM_OK)
         return csam_api_result(r, res, NULL);
-    /* Sessions opened with that key are the engine's to judge: this node
-     * asks again rather than trust what it cached. */
+    /* The sessions that key opened are dead in the database: every child
+     * of this node forgets what it cached (other nodes within the TTL). */
     csam_session_cache_flush(csam_runtime_get(r));
+    /* This very session among them: the browser drops its cookie. */
+    if (info.key_type == type)
+        csam_session_cookie_clear(r, csam_runtime_get(r));
     return csam_api_no_content(r);
 }
 

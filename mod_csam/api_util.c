@@ -57,6 +57,12 @@ static const struct csam_api_mapping csam_api_mappings[] = {
      "This link or activation is no longer valid."},
     {CSAM_ERR_LOCKED, HTTP_LOCKED, "locked",
      "Too many attempts."},
+    {CSAM_ERR_TOO_SOON, HTTP_TOO_MANY_REQUESTS, "too_many_requests",
+     "A code was sent a moment ago: wait before asking for another."},
+    /* The body also says "password_required": true (csam_api_error). */
+    {CSAM_ERR_REAUTH, HTTP_FORBIDDEN, "forbidden",
+     "This session was opened a while ago: give the password again "
+     "(field 'password')."},
     {CSAM_ERR_NOT_FOUND, HTTP_NOT_FOUND, "not_found", "Not found."},
     {CSAM_ERR_MAIL, HTTP_BAD_GATEWAY, "mail_unavailable",
      "The message could not be sent; nothing was changed. Try again "
@@ -150,8 +156,12 @@ int csam_api_error(request_rec *r, csam_result res,
     /* Clients may try again soon: the pool reconnects by itself. */
     if (m->status == HTTP_SERVICE_UNAVAILABLE)
         apr_table_setn(r->err_headers_out, "Retry-After", "5");
+    if (res == CSAM_ERR_REAUTH)
+        json_object_set_new(body, "password_required", json_true());
     if (att != NULL && (res == CSAM_ERR_BAD_CODE || res == CSAM_ERR_LOCKED
-                        || res == CSAM_ERR_BAD_CREDENTIALS)) {
+                        || res == CSAM_ERR_BAD_CREDENTIALS
+                        || res == CSAM_ERR_TOO_SOON
+                        || res == CSAM_ERR_USERNAME_TAKEN)) {
         if (att->attempts_left >= 0)
             json_object_set_new(body, "attempts_left",
                                 json_integer(att->attempts_left));

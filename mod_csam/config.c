@@ -154,7 +154,8 @@ static const char *csam_config_check_public_url(cmd_parms *cmd,
 static int csam_config_is_path(const char *key)
 {
     return strcmp(key, "secret_file") == 0 || strcmp(key, "data_dir") == 0
-           || strcmp(key, "mail_ca_file") == 0;
+           || strcmp(key, "mail_ca_file") == 0
+           || strcmp(key, "reserved_usernames") == 0;
 }
 
 static const char *csam_config_cmd_setting(cmd_parms *cmd, void *dconf,
@@ -448,6 +449,12 @@ const command_rec csam_config_cmds[] = {
     CSAM_SETTING("CSAMMailCAFile", "mail_ca_file",
                  "PEM file of the CAs trusted for the mail relay's TLS "
                  "certificate (default: the system store)"),
+    CSAM_SETTING("CSAMReauthAfter", "reauth_after",
+                 "session age, seconds, after which adding a key asks for "
+                 "the password again (0: always)"),
+    CSAM_SETTING("CSAMReservedUsernames", "reserved_usernames",
+                 "file of further usernames no citizen may take, added to "
+                 "the shipped list"),
     /* No directive for sms_auth: httpd.conf is commonly readable by
      * every local user, a token belongs in CSAMConfigFile (mode 0600). */
     CSAM_SETTING("CSAMSMSTransport", "sms_transport",

@@ -86,6 +86,7 @@ struct csam_mod_runtime {
     struct csam_config config;          /* effective settings */
     csam_secret *secret;
     csam_wordlist *common_passwords;
+    csam_wordlist *reserved_usernames;  /* shipped list + administrator's */
     struct csam_smtp smtp;
     /* SMS delivery (borrows config's strings); transport CSAM_SMS_NONE
      * when not configured, and the SMS key is then not offered. */

@@ -542,6 +542,25 @@ static int csam_page_act_credentials(struct csam_page_act *a,
                                           : "notice.code_sent");
         return csam_page_act_back(a, flash);
     }
+    if (res == CSAM_ERR_LOCKED) {
+        /* The names tried used the activation's attempts up: the GET
+         * shows the locked activation plainly. */
+        json_decref(flash);
+        return csam_page_act_back(a, NULL);
+    }
+    if (res == CSAM_ERR_TOO_SOON) {
+        csam_page_flash_error(flash, NULL, "error.resend_wait",
+                              out.attempts.retry_after, 0);
+        return csam_page_act_back(a, flash);
+    }
+    if (res == CSAM_ERR_USERNAME_TAKEN && out.attempts.attempts_left > 0) {
+        csam_page_flash_error(flash, "username",
+                              out.attempts.attempts_left == 1
+                                  ? "error.username_taken.one"
+                                  : "error.username_taken.attempts",
+                              out.attempts.attempts_left, 0);
+        return csam_page_act_back(a, flash);
+    }
     field = csam_page_act_cred_field(res);
     if (field == NULL && res != CSAM_ERR_MAIL) {
         json_decref(flash);
@@ -592,7 +611,7 @@ static int csam_page_act_resend(struct csam_page_act *a)
     res = csam_engine_activation_resend(a->engine, csam_http_source(a->r),
                                         a->handle, &att);
     csam_pool_note(a->r, res);
-    if (res == CSAM_ERR_LOCKED && att.retry_after > 0)
+    if (res == CSAM_ERR_TOO_SOON)
         return csam_page_act_refuse(a, NULL, "error.resend_wait",
                                     att.retry_after, 0);
     if (res != CSAM_OK)

@@ -49,7 +49,7 @@ struct csam_page_keys {
 
 static const char *const csam_page_keys_fields[] = {
     "phone",        "key_type",            "accept_terms", "current_password",
-    "new_password", "new_password_repeat", NULL};
+    "new_password", "new_password_repeat", "reauth_password", NULL};
 static const char *const csam_page_keys_confirm_fields[] = {"code", NULL};
 
 /* The key types this server can activate: SMS only with a gateway. */
@@ -146,6 +146,31 @@ static int csam_page_keys_unavailable(request_rec *r,
 }
 
 /* ---- GET ---------------------------------------------------------------- */
+
+/* The password field of the add form, when the session is too old to add
+ * a key without it (CSAMReauthAfter); nothing otherwise.  Built here
+ * because templates have no logic. */
+static const char *csam_page_keys_reauth_field(struct csam_page *pg,
+                                               const struct csam_page_keys *k)
+{
+    apr_pool_t *p = pg->r->pool;
+    long minutes = (k->rt->config.reauth_after + 59) / 60;
+
+    if (!csam_engine_session_reauth_needed(k->engine, &k->info))
+        return "";
+    return apr_psprintf(
+        p,
+        "<div class=\"field\">"
+        "<label for=\"reauth_password\">%s <span class=\"hint\">%s</span>"
+        "</label>%s"
+        "<input type=\"password\" id=\"reauth_password\" "
+        "name=\"reauth_password\" autocomplete=\"current-password\" "
+        "required%s></div>",
+        ap_escape_html(p, csam_page_text(pg, "keys.reauth_label", -1)),
+        ap_escape_html(p, csam_page_text(pg, "keys.reauth_hint", minutes)),
+        csam_page_var_get(pg, "reauth_password_error"),
+        csam_page_var_get(pg, "reauth_password_attrs"));
+}
 
 /* The table rows: one per key, a deactivate button on each active one. */
 static const char *csam_page_keys_rows(struct csam_page *pg,
@@ -260,6 +285,7 @@ static int csam_page_keys_show(struct csam_page_keys *k)
     csam_page_var(&pg, "key_options",
                   csam_page_key_choices(&pg, csam_page_keys_offered(k),
                                         active));
+    csam_page_var(&pg, "reauth_field", csam_page_keys_reauth_field(&pg, k));
     return csam_page_send(&pg, CSAM_PAGE_KEYS, HTTP_OK, 1);
 }
 
@@ -321,6 +347,22 @@ static int csam_page_keys_deactivate(struct csam_page_keys *k,
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, k->r,
                       "CSAM00610: key %s deactivated for account %s (page)",
                       csam_key_type_name(kt), k->info.username);
+        /* The sessions that key opened ended in the database: this node's
+         * caches forget them now rather than at their TTL. */
+        csam_session_cache_flush(k->rt);
+        if (k->info.key_type == kt) {
+            /* This session among them: log in again, with another key. */
+            json_t *flash = csam_page_flash_new("login");
+
+            if (flash != NULL) {
+                csam_page_flash_notice(flash,
+                                       "notice.key_deactivated_relogin");
+                csam_page_flash_put(k->r, k->rt, flash);
+                json_decref(flash);
+            }
+            csam_session_cookie_clear(k->r, k->rt);
+            return csam_page_keys_relogin(k);
+        }
         return csam_page_keys_say(k, NULL, "notice.key_deactivated", -1);
     case CSAM_ERR_STATE:
         return csam_page_keys_say(k, NULL, "error.last_key", -1);
@@ -339,6 +381,7 @@ static int csam_page_keys_add(struct csam_page_keys *k, apr_table_t *form)
     const char *masked = NULL;
     unsigned offered = csam_page_keys_offered(k);
     struct csam_credentials_outcome out;
+    struct csam_attempts att = {-1, 0};
     json_t *flash;
     csam_result res;
 
@@ -368,6 +411,25 @@ static int csam_page_keys_add(struct csam_page_keys *k, apr_table_t *form)
                                   "error.terms_not_accepted", -1, 0);
         return csam_page_keys_back(k, flash);
     }
+    res = csam_engine_session_reauth(
+        k->engine, csam_http_source(k->r), &k->info,
+        csam_page_keys_value(form, "reauth_password"), &att);
+    csam_pool_note(k->r, res);
+    switch (res) {
+    case CSAM_OK: break;
+    case CSAM_ERR_REAUTH:
+        return csam_page_keys_say(k, "reauth_password",
+                                  "error.reauth_required", -1);
+    case CSAM_ERR_BAD_CREDENTIALS:
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, k->r,
+                      "CSAM00802: wrong password asked again to add a key "
+                      "for account %s (page)", k->info.username);
+        return csam_page_keys_say(k, "reauth_password",
+                                  "error.current_password", -1);
+    case CSAM_ERR_LOCKED:
+        return csam_page_keys_say(k, NULL, "error.login_locked", -1);
+    default: return csam_page_keys_unavailable(k->r, k->rt);
+    }
     memset(&out, 0, sizeof(out));
     res = csam_engine_key_add(k->engine, csam_http_source(k->r),
                               k->info.username, kt, accept,
@@ -378,6 +440,13 @@ static int csam_page_keys_add(struct csam_page_keys *k, apr_table_t *form)
     csam_credentials_outcome_free(&out);
     csam_pool_note(k->r, res);
     switch (res) {
+    case CSAM_ERR_TOO_SOON:
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, k->r,
+                      "CSAM00803: key add for account %s refused: a code "
+                      "was sent less than CSAMResendCooldown ago (page)",
+                      k->info.username);
+        return csam_page_keys_say(k, NULL, "error.resend_wait",
+                                  out.attempts.retry_after);
     case CSAM_OK:
         return csam_page_keys_say(k, NULL,
                                   kt == CSAM_KEY_TOTP ? "notice.totp_scan"

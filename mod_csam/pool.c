@@ -236,6 +236,7 @@ apr_status_t csam_pool_engine(request_rec *r, csam_engine **out)
     deps->secret = rt->secret;
     deps->store = req->store;
     deps->common_passwords = rt->common_passwords;
+    deps->reserved_usernames = rt->reserved_usernames;
     deps->sender.fn = csam_smtp_sender;
     deps->sender.ctx = &rt->smtp;
     deps->logger = csam_http_logger(r);

@@ -47,6 +47,39 @@ static apr_status_t csam_runtime_free_wordlist(void *data)
     return APR_SUCCESS;
 }
 
+/* The shipped reserved-usernames.txt, and the administrator's file when
+ * CSAMReservedUsernames (reserved_usernames) names one: it adds to the
+ * shipped list, so that no configuration can give "root" back. */
+static const char *csam_runtime_load_reserved(apr_pool_t *p,
+                                              struct csam_mod_runtime *rt)
+{
+    const char *paths[2];
+    size_t n = 0;
+
+    paths[n++] = apr_pstrcat(p, rt->config.data_dir,
+                             "/reserved-usernames.txt", NULL);
+    if (rt->config.reserved_usernames != NULL)
+        paths[n++] = rt->config.reserved_usernames;
+    if (csam_wordlist_load_files(paths, n, &rt->reserved_usernames)
+        != CSAM_OK) {
+        csam_wordlist *one = NULL;
+
+        /* Name the file that failed, and the directive behind it. */
+        if (n > 1 && csam_wordlist_load(paths[0], &one) == CSAM_OK) {
+            csam_wordlist_free(one);
+            return apr_psprintf(p, "CSAMReservedUsernames: cannot read the "
+                                   "list of reserved usernames '%s'",
+                                paths[1]);
+        }
+        return apr_psprintf(p, "CSAMDataDir: cannot read the list of "
+                               "reserved usernames '%s'", paths[0]);
+    }
+    apr_pool_cleanup_register(p, rt->reserved_usernames,
+                              csam_runtime_free_wordlist,
+                              apr_pool_cleanup_null);
+    return NULL;
+}
+
 struct csam_runtime_apply {
     struct csam_mod_runtime *rt;
     const struct csam_mod_server *conf;
@@ -162,6 +195,9 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
     apr_pool_cleanup_register(p, rt->common_passwords,
                               csam_runtime_free_wordlist,
                               apr_pool_cleanup_null);
+    err = csam_runtime_load_reserved(p, rt);
+    if (err != NULL)
+        return err;
 
     err = csam_page_load(p, rt->config.data_dir, &rt->pages);
     if (err != NULL)

@@ -344,7 +344,7 @@ def test_resend():
     f = t.activate(mbox)
     # Rate-limited: right after the first code.
     body = t.expect(t.api("activation/resend", {"activation": f["handle"]}),
-                    423, "locked")
+                    429, "too_many_requests")
     t.check(isinstance(body.get("retry_after"), int)
             and body["retry_after"] > 0, "retry_after", body)
     mbox.none_for(f["reg"]["email"], wait=0.5)

@@ -553,7 +553,7 @@ def test_require_csam_key():
 
 def totp_part(user, email, h):
     """Adding the app key, when this build offers it: confirm step, a totp
-    session and Require csam-key totp; returns that session's cookie."""
+    session and Require csam-key totp, which ends with its key."""
     t.expect(t.api("keys", {"key_type": "totp", "accept_terms": False},
                    headers=h), 400, "terms_not_accepted")
     added = t.expect(t.api("keys", {"key_type": "totp", "accept_terms": True},
@@ -585,11 +585,13 @@ def totp_part(user, email, h):
             "a totp session passes Require csam-key totp", status, env)
     t.check(backend("/mixed/env", app_session)[0] == 403,
             "a totp session fails Require csam-key email sms")
-    r = t.request("DELETE", "/csam/api/v1/keys/email", None, h)
+    r = t.request("DELETE", "/csam/api/v1/keys/totp", None, h)
     t.check(r[0] == 204, "deactivate a key", r[0], r[2])
-    t.expect(t.api("/csam/api/v1/keys/totp", method="DELETE",
+    # The sessions that key opened end with it (DESIGN 4).
+    t.expect(t.api("/totp/env", method="GET", content_type=None,
+                   headers=with_cookie(app_session)), 401, "unauthenticated")
+    t.expect(t.api("/csam/api/v1/keys/email", method="DELETE",
                    content_type=None, headers=h), 403, "forbidden")
-    return app_session
 
 
 def test_self_management():
@@ -624,7 +626,8 @@ def test_self_management():
               "skipped")
         still = other
     else:
-        still = totp_part(user, email, h)
+        totp_part(user, email, h)
+        still = other
 
     # Password change: the current one is required, the others end.
     new = "Another-Correct-Horse-8?"

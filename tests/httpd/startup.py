@@ -109,6 +109,24 @@ def test_data_dir():
     refused(replaced("CSAMDataDir", "relative/dir"), "CSAMDataDir")
 
 
+def test_reserved_usernames():
+    """The administrator's list must be readable; the shipped one too."""
+    missing = os.path.join(SCRATCH, "no-such-reserved-list")
+    refused(good() + [("CSAMReservedUsernames", missing)],
+            "CSAMReservedUsernames", missing)
+    mine = os.path.join(SCRATCH, "reserved.txt")
+    with open(mine, "w", encoding="utf-8") as f:
+        f.write("# local service accounts\nops-team\n")
+    status, out = configtest(good() + [("CSAMReservedUsernames", mine)])
+    t.check(status == 0, "a readable list is accepted", out)
+    import shutil
+    partial = os.path.join(SCRATCH, "no-reserved-data")
+    shutil.copytree(os.path.join(CONF_DIR, "data"), partial)
+    os.unlink(os.path.join(partial, "reserved-usernames.txt"))
+    refused(replaced("CSAMDataDir", partial), "CSAMDataDir",
+            "reserved-usernames.txt")
+
+
 def test_database():
     out = refused(replaced("CSAMDatabase", "\"password=hunter2 host='db\""),
                   "CSAMDatabase")
@@ -219,6 +237,7 @@ t.run([
     test_public_url,
     test_secret_file,
     test_data_dir,
+    test_reserved_usernames,
     test_database,
     test_numbers_and_mail,
     test_context,

@@ -620,6 +620,105 @@ static void test_credentials_refusals(void **state)
     credentials(&c);
 }
 
+/* Reserved names (any case, the shipped list) are refused as taken, and
+ * every refused name costs one of the registration's attempts, as a wrong
+ * paper code does: the last one locks the activation. */
+static void test_refused_names_count(void **state)
+{
+    static const char *const names[] = {"root", "Root", "www-data",
+                                        "postgres"};
+    struct csam_test_citizen c, other;
+    struct csam_credentials_outcome out;
+    struct csam_activation_state st;
+    char handle[CSAM_TOKEN_SIZE];
+    struct csam_attempts att;
+    unsigned types;
+    int i;
+
+    (void)state;
+    citizen(&other, "names");
+    csam_test_activate(&ctx, &other);
+    citizen(&c, "names");
+    to_credentials(&c);
+    for (i = 0; i < 4; i++) {
+        memset(&out, 0, sizeof(out));
+        assert_int_equal(csam_engine_activation_credentials(
+                             ctx.engine, "198.51.100.7", c.handle, names[i],
+                             c.password, c.password, &out),
+                         CSAM_ERR_USERNAME_TAKEN);
+        assert_int_equal(out.attempts.attempts_left, 4 - i);
+    }
+    assert_int_equal(sql_count("SELECT count(*) FROM csam_accounts WHERE"
+                               " lower(username) IN ('root', 'www-data',"
+                               " 'postgres') OR username = $1",
+                               c.username),
+                     0);
+    /* the fifth: a name an account holds */
+    assert_int_equal(csam_engine_activation_credentials(
+                         ctx.engine, "198.51.100.7", c.handle, other.username,
+                         c.password, c.password, &out),
+                     CSAM_ERR_LOCKED);
+    assert_int_equal(out.attempts.attempts_left, 0);
+    /* then nothing goes on: a free name, the state, the link again */
+    assert_int_equal(csam_engine_activation_credentials(
+                         ctx.engine, NULL, c.handle, c.username, c.password,
+                         c.password, &out),
+                     CSAM_ERR_LOCKED);
+    assert_int_equal(csam_engine_activation_state(ctx.engine, c.handle, &st),
+                     CSAM_ERR_LOCKED);
+    assert_int_equal(csam_engine_activation_open(
+                         ctx.engine, NULL, c.token, c.receipt.activation_code,
+                         handle, &types, &att),
+                     CSAM_ERR_LOCKED);
+    assert_int_equal(sql_count("SELECT count(*) FROM csam_audit WHERE action"
+                               " = 'activation.username_refused' AND"
+                               " source = $1",
+                               "198.51.100.7"),
+                     5);
+    assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
+}
+
+/* A second credentials step, from the link opened again, makes a new
+ * pending account: the cooldown still counts the first one's code. */
+static void test_credentials_cooldown(void **state)
+{
+    struct csam_credentials_outcome out;
+    struct csam_test_citizen c;
+    struct csam_attempts att;
+    char code[16];
+    unsigned types;
+
+    (void)state;
+    citizen(&c, "cool");
+    to_credentials(&c);
+    credentials(&c);
+    csam_test_take_code(&ctx, c.email, code, sizeof(code));
+    assert_int_equal(csam_engine_activation_open(
+                         ctx.engine, NULL, c.token, c.receipt.activation_code,
+                         c.handle, &types, &att),
+                     CSAM_OK);
+    assert_int_equal(csam_engine_activation_key(ctx.engine, NULL, c.handle,
+                                                CSAM_KEY_EMAIL, 1, NULL, NULL),
+                     CSAM_OK);
+    memset(&out, 0, sizeof(out));
+    assert_int_equal(csam_engine_activation_credentials(
+                         ctx.engine, NULL, c.handle, c.username, c.password,
+                         c.password, &out),
+                     CSAM_ERR_TOO_SOON);
+    assert_true(out.attempts.retry_after > 0 &&
+                out.attempts.retry_after <= ctx.config.resend_cooldown);
+    assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
+    /* the app's key sends nothing and waits for nothing */
+    assert_int_equal(csam_engine_activation_key(ctx.engine, NULL, c.handle,
+                                                CSAM_KEY_TOTP, 1, NULL, NULL),
+                     CSAM_OK);
+    assert_int_equal(csam_engine_activation_credentials(
+                         ctx.engine, NULL, c.handle, c.username, c.password,
+                         c.password, &out),
+                     CSAM_OK);
+    csam_credentials_outcome_free(&out);
+}
+
 static void test_confirm_codes(void **state)
 {
     struct csam_test_citizen c;
@@ -637,7 +736,7 @@ static void test_confirm_codes(void **state)
     /* a resend within the cooldown is refused with the wait */
     assert_int_equal(
         csam_engine_activation_resend(ctx.engine, NULL, c.handle, &att),
-        CSAM_ERR_LOCKED);
+        CSAM_ERR_TOO_SOON);
     assert_true(att.retry_after > 0 &&
                 att.retry_after <= ctx.config.resend_cooldown);
     assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
@@ -805,6 +904,8 @@ int main(void)
         cmocka_unit_test(test_paper_code_exhausted),
         cmocka_unit_test(test_expired_link_and_handle),
         cmocka_unit_test(test_credentials_refusals),
+        cmocka_unit_test(test_refused_names_count),
+        cmocka_unit_test(test_credentials_cooldown),
         cmocka_unit_test(test_confirm_codes),
         cmocka_unit_test(test_confirm_notice_mail_down),
         cmocka_unit_test(test_concurrent_registrations),

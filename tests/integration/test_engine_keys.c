@@ -380,6 +380,160 @@ static void test_password_change(void **state)
 }
 
 /* A relay that refuses the notice: the change is not made. */
+/* Every key-confirmation message waits resend_cooldown after the
+ * previous one; the app's key, which sends nothing, does not wait. */
+static void test_key_add_cooldown(void **state)
+{
+    struct csam_credentials_outcome out;
+    struct csam_test_citizen c;
+    char code[16];
+
+    (void)state;
+    active_citizen(&c, "cool");
+    plant_totp(&c);
+    assert_int_equal(csam_engine_key_deactivate(ctx.engine, NULL, c.username,
+                                                CSAM_KEY_EMAIL),
+                     CSAM_OK);
+    expect_notice(&c, "sactiv");
+    ctx.config.resend_cooldown = 60;
+    memset(&out, 0, sizeof(out));
+    assert_int_equal(csam_engine_key_add(ctx.engine, NULL, c.username,
+                                         CSAM_KEY_EMAIL, 1, NULL, NULL, &out),
+                     CSAM_OK);
+    csam_test_take_code(&ctx, c.email, code, sizeof(code));
+    assert_int_equal(csam_engine_key_add(ctx.engine, NULL, c.username,
+                                         CSAM_KEY_EMAIL, 1, NULL, NULL, &out),
+                     CSAM_ERR_TOO_SOON);
+    assert_true(out.attempts.retry_after > 0 &&
+                out.attempts.retry_after <= 60);
+    assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
+    /* the refused attempt left the pending key and its code alone */
+    assert_int_equal(csam_engine_key_confirm(ctx.engine, NULL, c.username,
+                                             CSAM_KEY_EMAIL, code, NULL),
+                     CSAM_OK);
+    expect_notice(&c, "activ");
+    /* once the cooldown is over, a message may go again */
+    assert_int_equal(csam_engine_key_deactivate(ctx.engine, NULL, c.username,
+                                                CSAM_KEY_EMAIL),
+                     CSAM_OK);
+    expect_notice(&c, "sactiv");
+    assert_int_equal(sql("UPDATE csam_challenges SET created_at = created_at"
+                         " - interval '61 seconds' WHERE purpose ="
+                         " 'key_confirm' AND account_id ="
+                         " (SELECT id FROM csam_accounts WHERE username = $1)",
+                         c.username),
+                     1);
+    assert_int_equal(csam_engine_key_add(ctx.engine, NULL, c.username,
+                                         CSAM_KEY_EMAIL, 1, NULL, NULL, &out),
+                     CSAM_OK);
+    csam_test_take_code(&ctx, c.email, code, sizeof(code));
+    ctx.config.resend_cooldown = 0;
+}
+
+/* Deactivating a key ends the sessions it opened, and only those. */
+static void test_deactivate_ends_its_sessions(void **state)
+{
+    struct csam_session_ticket one, two, other;
+    struct csam_session_info info;
+    struct csam_test_citizen c;
+    unsigned char hash[CSAM_HASH_LEN];
+    char hex[2 * CSAM_HASH_LEN + 1];
+    size_t i;
+
+    (void)state;
+    active_citizen(&c, "ends");
+    plant_totp(&c);
+    login(&c, c.password, &one);
+    login(&c, c.password, &two);
+    login(&c, c.password, &other);
+    /* as if `other` had been opened with the app */
+    assert_int_equal(csam_engine_hash(ctx.engine, CSAM_PURPOSE_SESSION,
+                                      "session", 0, other.cookie, hash),
+                     CSAM_OK);
+    for (i = 0; i < sizeof(hash); i++)
+        snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+    assert_int_equal(sql("UPDATE csam_sessions SET key_type = 'totp'"
+                         " WHERE session_hash = decode($1, 'hex')",
+                         hex),
+                     1);
+    assert_int_equal(csam_engine_key_deactivate(ctx.engine, NULL, c.username,
+                                                CSAM_KEY_EMAIL),
+                     CSAM_OK);
+    expect_notice(&c, "sactiv");
+    assert_int_equal(
+        csam_engine_session_check(ctx.engine, one.cookie, 0, &info),
+        CSAM_ERR_EXPIRED);
+    assert_int_equal(
+        csam_engine_session_check(ctx.engine, two.cookie, 0, &info),
+        CSAM_ERR_EXPIRED);
+    assert_int_equal(
+        csam_engine_session_check(ctx.engine, other.cookie, 0, &info),
+        CSAM_OK);
+    assert_int_equal(info.key_type, CSAM_KEY_TOTP);
+    assert_int_equal(sql("SELECT (detail->>'sessions_ended')::bigint FROM"
+                         " csam_audit WHERE action = 'key.deactivated' AND"
+                         " actor = $1",
+                         c.username),
+                     2);
+    /* a refused deactivation (the last key) ends nothing */
+    assert_int_equal(csam_engine_key_deactivate(ctx.engine, NULL, c.username,
+                                                CSAM_KEY_TOTP),
+                     CSAM_ERR_STATE);
+    assert_int_equal(
+        csam_engine_session_check(ctx.engine, other.cookie, 0, &info),
+        CSAM_OK);
+    csam_wipe(one.cookie, sizeof(one.cookie));
+    csam_wipe(two.cookie, sizeof(two.cookie));
+    csam_wipe(other.cookie, sizeof(other.cookie));
+}
+
+/* Adding a key in an older session asks for the password again. */
+static void test_reauth(void **state)
+{
+    struct csam_session_ticket t;
+    struct csam_session_info info;
+    struct csam_test_citizen c;
+    struct csam_attempts att;
+
+    (void)state;
+    active_citizen(&c, "reauth");
+    login(&c, c.password, &t);
+    assert_int_equal(csam_engine_session_check(ctx.engine, t.cookie, 0, &info),
+                     CSAM_OK);
+    /* young enough (the default, 300 s) */
+    assert_int_equal(ctx.config.reauth_after, 300);
+    assert_false(csam_engine_session_reauth_needed(ctx.engine, &info));
+    assert_int_equal(
+        csam_engine_session_reauth(ctx.engine, NULL, &info, NULL, &att),
+        CSAM_OK);
+    /* too old: opened ten minutes ago */
+    info.auth_time -= 600;
+    assert_true(csam_engine_session_reauth_needed(ctx.engine, &info));
+    assert_int_equal(
+        csam_engine_session_reauth(ctx.engine, NULL, &info, NULL, &att),
+        CSAM_ERR_REAUTH);
+    assert_int_equal(
+        csam_engine_session_reauth(ctx.engine, NULL, &info, "", &att),
+        CSAM_ERR_REAUTH);
+    assert_int_equal(csam_engine_session_reauth(ctx.engine, NULL, &info,
+                                                "Wrong-horse-battery-9", &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
+    assert_int_equal(sql("DELETE FROM csam_password_failures", NULL) >= 0, 1);
+    assert_int_equal(
+        csam_engine_session_reauth(ctx.engine, NULL, &info, c.password, &att),
+        CSAM_OK);
+    assert_int_equal(sql("SELECT count(*) FROM csam_audit WHERE action ="
+                         " 'password.reconfirmed' AND actor = $1",
+                         c.username),
+                     1);
+    /* 0: always */
+    info.auth_time += 600;
+    ctx.config.reauth_after = 0;
+    assert_true(csam_engine_session_reauth_needed(ctx.engine, &info));
+    ctx.config.reauth_after = 300;
+    csam_wipe(t.cookie, sizeof(t.cookie));
+}
+
 static void test_notice_fails_closed(void **state)
 {
     struct csam_test_ctx dead;
@@ -416,6 +570,9 @@ int main(void)
         cmocka_unit_test(test_key_add_confirm),
         cmocka_unit_test(test_password_change),
         cmocka_unit_test(test_notice_fails_closed),
+        cmocka_unit_test(test_key_add_cooldown),
+        cmocka_unit_test(test_deactivate_ends_its_sessions),
+        cmocka_unit_test(test_reauth),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -154,6 +154,7 @@ void csam_test_ctx_reengine(struct csam_test_ctx *ctx)
     deps.secret = ctx->secret;
     deps.store = ctx->store;
     deps.common_passwords = ctx->common;
+    deps.reserved_usernames = ctx->reserved;
     deps.sender.fn = csam_smtp_sender;
     deps.sender.ctx = &ctx->smtp;
     if (ctx->sms.transport != CSAM_SMS_NONE) {
@@ -192,6 +193,10 @@ void csam_test_ctx_open(struct csam_test_ctx *ctx, int dead_smtp)
              ctx->env.srcdir);
     if (csam_wordlist_load(path, &ctx->common) != CSAM_OK)
         csam_test_die("csam_wordlist_load");
+    snprintf(path, sizeof(path), "%s/conf/reserved-usernames.txt",
+             ctx->env.srcdir);
+    if (csam_wordlist_load(path, &ctx->reserved) != CSAM_OK)
+        csam_test_die("csam_wordlist_load reserved");
     if (csam_store_open(ctx->config.database, &logger, &ctx->store) != CSAM_OK)
         csam_test_die("csam_store_open");
     ctx->smtp.relay = ctx->config.mail_relay;
@@ -206,6 +211,7 @@ void csam_test_ctx_close(struct csam_test_ctx *ctx)
     csam_engine_free(ctx->engine);
     csam_store_close(ctx->store);
     csam_wordlist_free(ctx->common);
+    csam_wordlist_free(ctx->reserved);
     csam_secret_free(ctx->secret);
     csam_config_free(&ctx->config);
     memset(ctx, 0, sizeof(*ctx));

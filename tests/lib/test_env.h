@@ -60,6 +60,7 @@ struct csam_test_ctx {
     csam_secret *secret;
     csam_store *store;
     csam_wordlist *common;
+    csam_wordlist *reserved;            /* conf/reserved-usernames.txt */
     struct csam_smtp smtp;
     struct csam_sms sms;    /* used when its transport is not none */
     csam_engine *engine;
