@@ -510,9 +510,11 @@ static csam_result csam_sms_http(const struct csam_sms *sms, const char *to,
         || curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK
-        /* a proxy between us and a loopback gateway is a mistake */
-        || curl_easy_setopt(curl, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1")
-               != CURLE_OK
+        /* No proxy: only the configuration decides where a code goes,
+         * never http_proxy, HTTPS_PROXY, ALL_PROXY or NO_PROXY from the
+         * environment (a setuid PAM host keeps its caller's). */
+        || curl_easy_setopt(curl, CURLOPT_PROXY, "") != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_NOPROXY, "*") != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
                             timeout < CSAM_SMS_CONNECT_MAX

@@ -165,6 +165,11 @@ csam_result csam_smtp_send_err(const struct csam_smtp *smtp,
     if (curl_easy_setopt(curl, CURLOPT_URL, smtp->relay) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_MAIL_FROM, sender) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpts) != CURLE_OK
+        /* No proxy: only the configuration decides where a code goes,
+         * never smtp_proxy, ALL_PROXY or NO_PROXY from the environment
+         * (a setuid PAM host keeps its caller's). */
+        || curl_easy_setopt(curl, CURLOPT_PROXY, "") != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_NOPROXY, "*") != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_READFUNCTION, csam_smtp_read)
                != CURLE_OK

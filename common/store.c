@@ -10,6 +10,7 @@
 
 #include <libpq-fe.h>
 
+#include "environ.h"
 #include "store.h"
 
 /* More distinct statements than libcsam has; a table, not a hash: lookups
@@ -74,7 +75,11 @@ csam_result csam_store_open(const char *conninfo,
         return CSAM_ERR_NOMEM;
     if (logger != NULL)
         store->logger = *logger;
+    /* Only the conninfo decides where and how to connect, never the
+     * environment of the host process (environ.h says why and how). */
+    csam_environ_hide();
     store->conn = PQconnectdb(conninfo);
+    csam_environ_restore();
     if (store->conn == NULL) {
         free(store);
         return CSAM_ERR_NOMEM;
@@ -125,7 +130,11 @@ static int csam_store_reset(csam_store *store)
 {
     store->nprepared = 0;
     store->resets++;
+    /* A reset reads the environment again (the startup packet's
+     * settings, TLS and Kerberos files): hidden as when connecting. */
+    csam_environ_hide();
     PQreset(store->conn);
+    csam_environ_restore();
     if (PQstatus(store->conn) != CONNECTION_OK ||
         !csam_store_configure(store)) {
         csam_log(&store->logger, CSAM_LOG_ERR,

@@ -124,6 +124,9 @@ void csam_call_log_auth(pam_handle_t *pamh, enum csam_status_stage stage,
         pam_syslog(pamh, LOG_NOTICE,
                    "wrong security code for user %s, %d attempt(s) left", user,
                    att->attempts_left);
+    else if (csam_status_disabled(stage, res, att))
+        pam_syslog(pamh, LOG_NOTICE, "CSAM account of user %s is disabled",
+                   user);
     else if (res == CSAM_ERR_LOCKED && att->retry_after > 0)
         pam_syslog(pamh, LOG_NOTICE, "user %s locked out, retry in %ld s", user,
                    att->retry_after);
@@ -156,7 +159,10 @@ void csam_call_log_account(pam_handle_t *pamh, enum csam_status_stage stage,
                            csam_result res, const char *user,
                            const struct csam_attempts *att, int nullok)
 {
-    if (res == CSAM_ERR_LOCKED)
+    if (csam_status_disabled(stage, res, att))
+        pam_syslog(pamh, LOG_NOTICE, "CSAM account of user %s is disabled",
+                   user);
+    else if (res == CSAM_ERR_LOCKED)
         pam_syslog(pamh, LOG_NOTICE, "account of user %s locked, %ld s left",
                    user, att->retry_after);
     else if (res == CSAM_ERR_NOT_FOUND)

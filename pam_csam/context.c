@@ -13,6 +13,7 @@
 #include "config.h"
 #include "context.h"
 #include "crypto.h"
+#include "environ.h"
 #include "keytype.h"
 #include "log.h"
 #include "mail.h"
@@ -157,8 +158,12 @@ csam_result csam_context_open(pam_handle_t *pamh,
      * lazily from two threads at once.  After the first call it only
      * counts a reference (libcurl >= 7.84 does that under its own lock);
      * libcsam has no matching cleanup, and none is wanted while the
-     * module stays loaded (-z nodelete). */
+     * module stays loaded (-z nodelete).  It reads the environment
+     * (SSLKEYLOGFILE: a file it would open for appending, as root under
+     * su), which is the caller's: hidden, as for libpq (environ.h). */
+    csam_environ_hide();
     res = csam_smtp_init();
+    csam_environ_restore();
     if (res != CSAM_OK) {
         pam_syslog(pamh, LOG_ERR, "cannot initialise the mail library");
         goto out;

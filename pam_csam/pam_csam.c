@@ -96,7 +96,7 @@ out:
     if (res == CSAM_OK)
         csam_call_export(pamh, ch.key_type);
     csam_call_log_auth(pamh, stage, res, user, &ch, &att, opts.nullok);
-    return csam_status_map(stage, res, opts.nullok);
+    return csam_status_map(stage, res, &att, opts.nullok);
 }
 
 /* pam_csam sets no credential; the stack's other modules do.  Returning
@@ -139,5 +139,5 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
 out:
     csam_context_free(ctx);
     csam_call_log_account(pamh, stage, res, user, &att, opts.nullok);
-    return csam_status_map(stage, res, opts.nullok);
+    return csam_status_map(stage, res, &att, opts.nullok);
 }

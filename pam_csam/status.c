@@ -5,7 +5,15 @@
 
 #include "status.h"
 
-int csam_status_map(enum csam_status_stage stage, csam_result res, int nullok)
+int csam_status_disabled(enum csam_status_stage stage, csam_result res,
+                         const struct csam_attempts *att)
+{
+    return res == CSAM_ERR_LOCKED && stage != CSAM_STATUS_VERIFY &&
+           att->retry_after <= 0;
+}
+
+int csam_status_map(enum csam_status_stage stage, csam_result res,
+                    const struct csam_attempts *att, int nullok)
 {
     switch (res) {
     case CSAM_OK: return PAM_SUCCESS;
@@ -34,7 +42,15 @@ int csam_status_map(enum csam_status_stage stage, csam_result res, int nullok)
     case CSAM_ERR_EXPIRED:
         return stage == CSAM_STATUS_ACCOUNT ? PAM_ACCT_EXPIRED : PAM_AUTH_ERR;
     case CSAM_ERR_LOCKED:
-        return stage == CSAM_STATUS_ACCOUNT ? PAM_PERM_DENIED : PAM_MAXTRIES;
+        if (stage == CSAM_STATUS_ACCOUNT)
+            return PAM_PERM_DENIED;
+        /* A disabled account has not used up any attempts: PAM_MAXTRIES
+         * would tell the application and the administrator so.  The user
+         * is simply not authenticated (nor ignored under nullok: it is a
+         * CSAM account). */
+        if (csam_status_disabled(stage, res, att))
+            return PAM_AUTH_ERR;
+        return PAM_MAXTRIES;
     case CSAM_ERR_NOMEM: return PAM_BUF_ERR;
     case CSAM_ERR_DB:
     case CSAM_ERR_SCHEMA:

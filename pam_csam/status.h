@@ -9,6 +9,7 @@
 #ifndef CSAM_PAM_STATUS_H
 #define CSAM_PAM_STATUS_H
 
+#include "engine.h"
 #include "result.h"
 
 /* Which step produced the result: the same result means different things
@@ -20,8 +21,18 @@ enum csam_status_stage {
     CSAM_STATUS_ACCOUNT    /* pam_sm_acct_mgmt */
 };
 
-/* The PAM return value for res at stage.  nullok only changes "no CSAM
- * account" (CSAM_ERR_NOT_FOUND) outside CSAM_STATUS_VERIFY. */
-int csam_status_map(enum csam_status_stage stage, csam_result res, int nullok);
+/* 1 when res at stage says the CSAM account is disabled.  Before the
+ * prompt and in the account stack the engine answers CSAM_ERR_LOCKED
+ * without a retry time for a disabled account only (engine.h); after the
+ * prompt the same answer means the code's attempts are exhausted.  att is
+ * what the step said of the attempts (never NULL). */
+int csam_status_disabled(enum csam_status_stage stage, csam_result res,
+                         const struct csam_attempts *att);
+
+/* The PAM return value for res at stage, att as above.  nullok only
+ * changes "no CSAM account" (CSAM_ERR_NOT_FOUND) outside
+ * CSAM_STATUS_VERIFY. */
+int csam_status_map(enum csam_status_stage stage, csam_result res,
+                    const struct csam_attempts *att, int nullok);
 
 #endif

@@ -54,22 +54,28 @@ h.expect(res, "PAM_PERM_DENIED",
          "nullok, active account: PAM_SUCCESS, not PAM_IGNORE (the jump "
          "stack turns it into PAM_PERM_DENIED)")
 
-# ---- a disabled account
+# ---- a disabled account: refused with its own log line, without a code
+# sent, and never as "attempts exhausted" (PAM_MAXTRIES): it used none.
+# It is a CSAM account, so nullok must not wave it through either.
 h.psql("UPDATE csam_accounts SET status = 'disabled' WHERE username = 'frank'")
-res = h.pamtester(svc, FRANK, ["acct_mgmt"])
-h.check(res.status not in ("PAM_SUCCESS", "PAM_IGNORE"),
-        "disabled account: account refused", res.status)
-res = h.pamtester(svc, FRANK, ["authenticate"], answer="123456")
-h.check(res.status not in ("PAM_SUCCESS", "PAM_IGNORE"),
-        "disabled account: authentication refused", res.status)
-# A disabled account is a CSAM account: nullok must not wave it through.
-# The engine answers CSAM_ERR_LOCKED with no retry_after for it:
-# PAM_MAXTRIES before the prompt, PAM_PERM_DENIED for the account.
-res = h.pamtester(svc_nullok, FRANK, ["authenticate"], answer="123456")
-h.expect(res, "PAM_MAXTRIES", "disabled account with nullok: not ignored")
-res = h.pamtester(svc_nullok, FRANK, ["acct_mgmt"])
-h.expect(res, "PAM_PERM_DENIED",
-         "disabled account with nullok: account not ignored")
+before = set(h.mails("frank@example.test"))
+for service, label in ((svc, "disabled account"),
+                       (svc_nullok, "disabled account with nullok")):
+    res = h.pamtester(service, FRANK, ["authenticate"], answer="123456")
+    h.expect(res, "PAM_AUTH_ERR", label + ": authentication refused")
+    h.check(any("CSAM account of user frank is disabled" in line
+                for line in res.syslog), label + ": said in the log",
+            res.syslog)
+    h.check(not any("attempts exhausted" in line or "locked" in line
+                    for line in res.syslog),
+            label + ": not logged as a lock", res.syslog)
+    res = h.pamtester(service, FRANK, ["acct_mgmt"])
+    h.expect(res, "PAM_PERM_DENIED", label + ": account refused")
+    h.check(any("CSAM account of user frank is disabled" in line
+                for line in res.syslog), label + ": acct_mgmt logs it",
+            res.syslog)
+h.check(set(h.mails("frank@example.test")) == before,
+        "disabled account: no code mailed")
 
 # ---- an active account whose keys were all deactivated by hand (the
 # schema allows it: an administrator may strip keys).  It is still a CSAM

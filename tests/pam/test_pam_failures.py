@@ -137,23 +137,33 @@ res = h.pamtester(svc, BOB, ["authenticate"], mail_to="bob@example.test")
 h.expect(res, "PAM_SUCCESS", "mail relay back")
 
 # ---- csam.conf: insecure, missing, broken
+# The test's own files are root's to the module (really, or in the user
+# namespace of a run without root: pamtest.py).  A csam.conf of another
+# user: as root, a copy given to nobody; without root, a file of the
+# machine's root, which the namespace shows as nobody's (the module
+# refuses it on its owner, before reading a line).
 insecure = h.write_conf("insecure.conf")
 svc_insecure = h.csam_service("csam-insecure", conf=insecure)
-for mode, owner, what in ((0o666, 0, "world-writable csam.conf"),
-                          (0o620, 0, "group-writable csam.conf"),
-                          (0o600, 65534, "csam.conf owned by nobody")):
-    os.chown(insecure, owner, 0)
-    os.chmod(insecure, mode)
+if h.real_root:
+    foreign = h.write_conf("foreign.conf")
+    os.chown(foreign, 65534, 0)
+else:
+    foreign = "/etc/passwd"
+for path, mode, why, what in (
+        (insecure, 0o666, "writable", "world-writable csam.conf"),
+        (insecure, 0o620, "writable", "group-writable csam.conf"),
+        (foreign, None, "not owned by root", "csam.conf owned by nobody")):
+    if mode is not None:
+        os.chmod(path, mode)
+    svc_bad = h.csam_service("csam-bad-conf", conf=path)
     before = set(h.mails())
-    res = h.pamtester(svc_insecure, ALICE, ["authenticate"], answer="123456")
+    res = h.pamtester(svc_bad, ALICE, ["authenticate"], answer="123456")
     h.expect(res, "PAM_AUTHINFO_UNAVAIL", what)
-    h.check(any("refusing the configuration" in line and
-                ("not owned by root" in line or "writable" in line)
+    h.check(any("refusing the configuration" in line and why in line
                 for line in res.syslog), what + ": reason logged", res.syslog)
     no_mail_sent(before, what)
-    res = h.pamtester(svc_insecure, ALICE, ["acct_mgmt"])
+    res = h.pamtester(svc_bad, ALICE, ["acct_mgmt"])
     h.expect(res, "PAM_AUTHINFO_UNAVAIL", what + " (acct_mgmt)")
-os.chown(insecure, 0, 0)
 os.chmod(insecure, 0o644)   # readable by all is fine: it holds no secret
 res = h.pamtester(svc_insecure, ALICE, ["authenticate"],
                   mail_to="alice@example.test")

@@ -48,6 +48,7 @@ if os.environ.get("CSAM_TEST_VALGRIND") == "1":
     cmd = ["valgrind", "--quiet", "--leak-check=full",
            "--errors-for-leak-kinds=definite,indirect",
            "--error-exitcode=24", "--track-fds=no"] + cmd
+cmd, env = h.as_root(cmd, env)
 proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
                       timeout=1800)
 print(proc.stdout.strip())

@@ -6,8 +6,9 @@ keyboard-interactive prompt through SSH_ASKPASS with the code read from
 the mail; a second user answers with the code of the authenticator app
 (computed by oathtool).
 
-Nothing is written to /etc: the account comes from nss_wrapper, the PAM
-service from pam_wrapper, sshd's files live in the test's directory.  sshd
+Root only (skipped with the reason otherwise): sshd runs as root.  Nothing
+is written to /etc: the account comes from nss_wrapper, the PAM service
+from pam_wrapper, sshd's files live in the test's directory.  sshd
 insists on its privilege-separation directory /run/sshd; it is made in a
 private mount namespace (a tmpfs over /run seen by sshd alone), or, where
 namespaces are not allowed, created as Debian's sshd.service would.
@@ -28,6 +29,8 @@ SSH = "/usr/bin/ssh"
 KEYGEN = "/usr/bin/ssh-keygen"
 
 h = pamtest.Harness()
+h.require_real_root("sshd runs as root (privilege separation, its PAM "
+                    "process changes to the logged-in user)")
 if os.environ.get("CSAM_TEST_PRELOAD"):
     # A sanitizer build: the module needs the ASan runtime preloaded into
     # sshd, and sshd's forked PAM process then deadlocks in glibc's

@@ -31,10 +31,11 @@ env = dict(os.environ)
 env.pop("LD_PRELOAD", None)
 env["ASAN_OPTIONS"] = "detect_leaks=1:exitcode=23"
 env["CSAM_LOOP_RSS_SLACK_KB"] = str(1 << 30)   # the leak test checks that
-proc = subprocess.run([loop, confdir, "csam-threads", "thread.user",
-                       h.maildir, "threads@example.test", str(ROUNDS),
-                       str(THREADS)], capture_output=True, text=True,
-                      env=env, timeout=900)
+cmd, env = h.as_root([loop, confdir, "csam-threads", "thread.user",
+                      h.maildir, "threads@example.test", str(ROUNDS),
+                      str(THREADS)], env)
+proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
+                      timeout=900)
 print(proc.stdout.strip())
 h.check(proc.returncode == 0,
         "%d threads x %d authentications: all succeed, no fd left open, no "

@@ -171,60 +171,101 @@ static void test_options_null_argument(void **state)
                      CSAM_ERR_CONFIG);
 }
 
+/* What the engine says of the attempts: nothing, or a lock with a time. */
+static const struct csam_attempts csam_test_no_att = {-1, 0};
+static const struct csam_attempts csam_test_lock_att = {-1, 900};
+
 /* DESIGN 3.4's table, stage by stage. */
 static void test_status_contract(void **state)
 {
     (void)state;
-    assert_int_equal(csam_status_map(CSAM_STATUS_VERIFY, CSAM_OK, 0),
-                     PAM_SUCCESS);
-    assert_int_equal(csam_status_map(CSAM_STATUS_VERIFY, CSAM_ERR_BAD_CODE, 0),
+    assert_int_equal(
+        csam_status_map(CSAM_STATUS_VERIFY, CSAM_OK, &csam_test_no_att, 0),
+        PAM_SUCCESS);
+    assert_int_equal(csam_status_map(CSAM_STATUS_VERIFY, CSAM_ERR_BAD_CODE,
+                                     &csam_test_no_att, 0),
                      PAM_AUTH_ERR);
-    assert_int_equal(csam_status_map(CSAM_STATUS_VERIFY, CSAM_ERR_EXPIRED, 0),
+    assert_int_equal(csam_status_map(CSAM_STATUS_VERIFY, CSAM_ERR_EXPIRED,
+                                     &csam_test_no_att, 0),
                      PAM_AUTH_ERR);
-    assert_int_equal(csam_status_map(CSAM_STATUS_VERIFY, CSAM_ERR_LOCKED, 0),
+    assert_int_equal(csam_status_map(CSAM_STATUS_VERIFY, CSAM_ERR_LOCKED,
+                                     &csam_test_no_att, 0),
                      PAM_MAXTRIES);
-    assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_LOCKED, 0),
+    /* Locked for a while before the prompt: attempts exhausted.  Locked
+     * with no time: the account is disabled, which exhausted nothing. */
+    assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_LOCKED,
+                                     &csam_test_lock_att, 0),
                      PAM_MAXTRIES);
-    assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_NOT_FOUND, 0),
+    assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_LOCKED,
+                                     &csam_test_no_att, 0),
+                     PAM_AUTH_ERR);
+    assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_LOCKED,
+                                     &csam_test_no_att, 1),
+                     PAM_AUTH_ERR);
+    assert_true(csam_status_disabled(CSAM_STATUS_BEGIN, CSAM_ERR_LOCKED,
+                                     &csam_test_no_att));
+    assert_true(csam_status_disabled(CSAM_STATUS_ACCOUNT, CSAM_ERR_LOCKED,
+                                     &csam_test_no_att));
+    assert_false(csam_status_disabled(CSAM_STATUS_VERIFY, CSAM_ERR_LOCKED,
+                                      &csam_test_no_att));
+    assert_false(csam_status_disabled(CSAM_STATUS_BEGIN, CSAM_ERR_LOCKED,
+                                      &csam_test_lock_att));
+    assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_NOT_FOUND,
+                                     &csam_test_no_att, 0),
                      PAM_USER_UNKNOWN);
-    assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_NOT_FOUND, 1),
+    assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_NOT_FOUND,
+                                     &csam_test_no_att, 1),
                      PAM_IGNORE);
-    assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_MAIL, 0),
+    assert_int_equal(
+        csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_MAIL, &csam_test_no_att, 0),
+        PAM_AUTHINFO_UNAVAIL);
+    assert_int_equal(
+        csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_DB, &csam_test_no_att, 0),
+        PAM_AUTHINFO_UNAVAIL);
+    assert_int_equal(csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_INSECURE,
+                                     &csam_test_no_att, 0),
                      PAM_AUTHINFO_UNAVAIL);
-    assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_DB, 0),
+    assert_int_equal(csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_CONFIG,
+                                     &csam_test_no_att, 0),
                      PAM_AUTHINFO_UNAVAIL);
-    assert_int_equal(csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_INSECURE, 0),
+    assert_int_equal(
+        csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_IO, &csam_test_no_att, 0),
+        PAM_AUTHINFO_UNAVAIL);
+    assert_int_equal(csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_SCHEMA,
+                                     &csam_test_no_att, 0),
                      PAM_AUTHINFO_UNAVAIL);
-    assert_int_equal(csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_CONFIG, 0),
-                     PAM_AUTHINFO_UNAVAIL);
-    assert_int_equal(csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_IO, 0),
-                     PAM_AUTHINFO_UNAVAIL);
-    assert_int_equal(csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_SCHEMA, 0),
-                     PAM_AUTHINFO_UNAVAIL);
-    assert_int_equal(csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_USERNAME, 0),
+    assert_int_equal(csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_USERNAME,
+                                     &csam_test_no_att, 0),
                      PAM_USER_UNKNOWN);
-    assert_int_equal(csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_OK, 0),
-                     PAM_SUCCESS);
-    assert_int_equal(csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_LOCKED, 0),
+    assert_int_equal(
+        csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_OK, &csam_test_no_att, 0),
+        PAM_SUCCESS);
+    assert_int_equal(csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_LOCKED,
+                                     &csam_test_no_att, 0),
                      PAM_PERM_DENIED);
-    assert_int_equal(csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_EXPIRED, 0),
+    assert_int_equal(csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_EXPIRED,
+                                     &csam_test_no_att, 0),
                      PAM_ACCT_EXPIRED);
-    assert_int_equal(
-        csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_NOT_FOUND, 0),
-        PAM_USER_UNKNOWN);
-    assert_int_equal(
-        csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_NOT_FOUND, 1),
-        PAM_IGNORE);
+    assert_int_equal(csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_NOT_FOUND,
+                                     &csam_test_no_att, 0),
+                     PAM_USER_UNKNOWN);
+    assert_int_equal(csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_NOT_FOUND,
+                                     &csam_test_no_att, 1),
+                     PAM_IGNORE);
     /* An account whose keys are all of types key= excludes (call.h):
      * the service cannot reach its second factor, and nullok does not
      * skip it. */
-    assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_STATE, 0),
+    assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_STATE,
+                                     &csam_test_no_att, 0),
                      PAM_AUTHINFO_UNAVAIL);
-    assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_STATE, 1),
+    assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_STATE,
+                                     &csam_test_no_att, 1),
                      PAM_AUTHINFO_UNAVAIL);
-    assert_int_equal(csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_STATE, 0),
+    assert_int_equal(csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_STATE,
+                                     &csam_test_no_att, 0),
                      PAM_PERM_DENIED);
-    assert_int_equal(csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_STATE, 1),
+    assert_int_equal(csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_STATE,
+                                     &csam_test_no_att, 1),
                      PAM_PERM_DENIED);
 }
 
@@ -239,8 +280,10 @@ static void test_status_fails_closed(void **state)
     (void)state;
     for (stage = CSAM_STATUS_SETUP; stage <= CSAM_STATUS_ACCOUNT; stage++) {
         for (r = CSAM_OK; r <= CSAM_ERR_INSECURE + 1; r++) {
-            int plain = csam_status_map(stage, (csam_result)r, 0);
-            int nullok = csam_status_map(stage, (csam_result)r, 1);
+            int plain =
+                csam_status_map(stage, (csam_result)r, &csam_test_no_att, 0);
+            int nullok =
+                csam_status_map(stage, (csam_result)r, &csam_test_no_att, 1);
 
             if (r == CSAM_OK) {
                 assert_int_equal(plain, PAM_SUCCESS);
@@ -257,10 +300,12 @@ static void test_status_fails_closed(void **state)
         }
     }
     /* A name that cannot be a CSAM username never gets nullok. */
-    assert_int_equal(csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_USERNAME, 1),
+    assert_int_equal(csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_USERNAME,
+                                     &csam_test_no_att, 1),
                      PAM_USER_UNKNOWN);
     /* Nor does a challenge that vanished after the prompt. */
-    assert_int_equal(csam_status_map(CSAM_STATUS_VERIFY, CSAM_ERR_NOT_FOUND, 1),
+    assert_int_equal(csam_status_map(CSAM_STATUS_VERIFY, CSAM_ERR_NOT_FOUND,
+                                     &csam_test_no_att, 1),
                      PAM_AUTH_ERR);
 }
 
