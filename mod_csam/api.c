@@ -104,8 +104,22 @@ static int csam_api_registrations(request_rec *r)
     int rv;
 
     /* The administrator's own authentication names the officer; without
-     * it there is no open registration desk. */
-    if (r->user == NULL || r->user[0] == '\0') {
+     * it there is no open registration desk, and a citizen's session is
+     * never one. */
+    switch (csam_auth_officer(r)) {
+    case CSAM_OFFICER_OK:
+        break;
+    case CSAM_OFFICER_CITIZEN:
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "CSAM00900: registration refused to a user "
+                      "authenticated by AuthType CSAM: a citizen is never "
+                      "an officer (give the desk the officers' own "
+                      "AuthType)");
+        ap_discard_request_body(r);
+        return csam_api_fail(r, HTTP_FORBIDDEN, "forbidden",
+                             "Registration needs an officer; a citizen's "
+                             "session is not one.");
+    default:
         ap_discard_request_body(r);
         return csam_api_fail(r, HTTP_FORBIDDEN, "forbidden",
                              "Registration needs an authenticated officer.");

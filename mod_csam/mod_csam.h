@@ -208,6 +208,21 @@ void csam_session_cache_child_init(apr_pool_t *pchild, server_rec *s);
 
 void csam_auth_register(apr_pool_t *p);
 
+/* Who an officer endpoint may act for (DESIGN 3.1).  The administrator's
+ * own authentication names the officer; a request authenticated by
+ * AuthType CSAM is a citizen's, never an officer's, whatever Require the
+ * location has. */
+enum csam_officer {
+    CSAM_OFFICER_OK,        /* r->user is the officer */
+    CSAM_OFFICER_NONE,      /* no authenticated user */
+    CSAM_OFFICER_CITIZEN    /* the user comes from a CSAM session */
+};
+
+/* Decide for r; CSAM_OFFICER_CITIZEN also when AuthType CSAM is the
+ * location's, or when any request r was made from (subrequest, internal
+ * redirect) was authenticated by it.  Logs nothing. */
+enum csam_officer csam_auth_officer(request_rec *r);
+
 /* ---- JSON API (api.c, api_util.c) -------------------------------------- */
 
 int csam_api_handle(request_rec *r, struct csam_mod_runtime *rt,

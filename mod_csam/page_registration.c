@@ -3,7 +3,8 @@
  * redirect) and the printable letter with the activation code, shown once.
  *
  * Only an officer authenticated by the administrator's own Apache
- * authentication (r->user) gets either page.  The code travels from the
+ * authentication (r->user, never a citizen's AuthType CSAM session) gets
+ * either page.  The code travels from the
  * POST to the letter in a sealed cookie bound to the browser and the
  * officer, lives five minutes and is cleared when the letter is shown, so
  * a reload, the back button or another browser never shows it again.
@@ -36,10 +37,6 @@ static const char *const csam_page_reg_doctypes[] = {
     "eid", "passport", "residence_card", "foreign_id", NULL
 };
 
-static int csam_page_reg_officer(request_rec *r)
-{
-    return r->user != NULL && r->user[0] != '\0';
-}
 
 /* The selected-option attributes of the two lists (templates have no
  * logic): sel_document_<type> and sel_language_<lang>. */
@@ -322,7 +319,19 @@ int csam_page_registration(request_rec *r, struct csam_mod_runtime *rt,
 {
     int letter = strcmp(path, "/registration/letter") == 0;
 
-    if (!csam_page_reg_officer(r)) {
+    switch (csam_auth_officer(r)) {
+    case CSAM_OFFICER_OK:
+        break;
+    case CSAM_OFFICER_CITIZEN:
+        ap_discard_request_body(r);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "CSAM00901: registration page refused to a user "
+                      "authenticated by AuthType CSAM: a citizen is never "
+                      "an officer (give %s/registration the officers' own "
+                      "AuthType)", rt->config.handler_path);
+        return csam_page_message(r, rt, csam_page_lang_negotiate(r),
+                                 "forbidden", HTTP_FORBIDDEN);
+    default:
         ap_discard_request_body(r);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "CSAM00511: registration page without an "
