@@ -239,10 +239,18 @@ int csam_api_status(csam_result res, const char **error);
 
 /* ---- cookies, CSRF (cookie.c) ------------------------------------------ */
 
-/* The per-browser id (from the csam_b cookie, or a new one that is set on
- * the response).  Binds CSRF tokens and flow cookies to the browser. */
+/* The per-browser id (from the csam_b cookie when this server issued it,
+ * or a new one that is set on the response when create is 1; else NULL).
+ * Binds CSRF tokens and flow cookies to the browser. */
 const char *csam_cookie_browser(request_rec *r, struct csam_mod_runtime *rt,
                                 int create);
+
+/* A new per-browser id, set on the response, for the rest of this request
+ * too: at login, so that an id planted before it (session fixation of the
+ * CSRF anchor) is worth nothing afterwards.  Cookies sealed to the old id
+ * no longer open.  NULL when no id could be made. */
+const char *csam_cookie_browser_renew(request_rec *r,
+                                      struct csam_mod_runtime *rt);
 
 /* The CSRF token for forms shown to this browser. */
 const char *csam_csrf_token(request_rec *r, struct csam_mod_runtime *rt,
