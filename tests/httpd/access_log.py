@@ -20,6 +20,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import csamtest as t  # noqa: E402
 
 
+# Apache's (and Debian's apache2.conf's) combined format.
+COMBINED = ('%h %l %u %t \\"%r\\" %>s %O \\"%{Referer}i\\" '
+            '\\"%{User-Agent}i\\"')
+
+
 def server_conf():
     tmp = os.environ.get("CSAM_TEST_TMPDIR")
     if not tmp or os.environ.get("CSAM_TEST_HTTPD_URL"):
@@ -28,15 +33,14 @@ def server_conf():
     # Read back by the test, which httpd-run starts as a child.
     os.environ["CSAM_TEST_LOG_DIR"] = logs
     os.makedirs(logs, exist_ok=True)
-    os.chmod(logs, 0o777)
     return """
 LoadModule log_forensic_module /usr/lib/apache2/modules/mod_log_forensic.so
-LogFormat "%%h %%l %%u %%t \\"%%r\\" %%>s %%O \\"%%{Referer}i\\" \\"%%{User-Agent}i\\"" combined
+LogFormat "%(combined)s" combined
 CustomLog "%(logs)s/combined_log" combined
 CustomLog "%(logs)s/query_log" "%%U%%q %%q %%{Referer}i"
 ForensicLog "%(logs)s/forensic_log"
 LogLevel debug
-""" % {"logs": logs}
+""" % {"logs": logs, "combined": COMBINED}
 
 
 t.start(__file__, extra_conf=server_conf())

@@ -166,6 +166,53 @@ def test_login_renews_anchor():
     t.check(status == 303, "the new token logs out", status)
 
 
+def test_page_login_renews_anchor():
+    """The same through the login pages a browser uses."""
+    user, email = account()
+    jar = {}
+
+    def go(method, path, form=None):
+        status, sets, page = fetch(method, path, cookies=dict(jar), form=form)
+        for c in sets:
+            name, _, rest = c.partition("=")
+            if "Max-Age=0" in c:
+                jar.pop(name, None)
+            else:
+                jar[name] = rest.split(";")[0]
+        return status, page
+
+    status, page = go("GET", "/csam/login")
+    before = jar.get("csam_b")
+    old_token = csrf_of(page)
+    t.check(status == 200 and before, "login page and an anchor", status)
+    status, _ = go("POST", "/csam/login",
+                   {"csrf": old_token, "step": "password", "username": user,
+                    "password": t.PASSWORD})
+    t.check(status == 303, "password step", status)
+    status, page = go("GET", "/csam/login")
+    if 'value="key"' in page:
+        status, _ = go("POST", "/csam/login",
+                       {"csrf": csrf_of(page), "step": "key",
+                        "key_type": "email"})
+        t.check(status == 303, "key step", status)
+        status, page = go("GET", "/csam/login")
+    t.check(jar.get("csam_b") == before, "no new anchor before the login")
+    status, _ = go("POST", "/csam/login",
+                   {"csrf": csrf_of(page), "step": "code",
+                    "code": code_from(email)})
+    t.check(status == 303 and "csam_session" in jar, "logged in", status,
+            jar)
+    t.check(jar.get("csam_b") not in (None, before),
+            "the login page's answer sets a new csam_b", jar)
+    # The token of the anchor from before the login: refused.
+    status, _ = go("POST", "/csam/logout", {"csrf": old_token})
+    t.check(status == 403, "the token from before the login is refused",
+            status)
+    status, page = go("GET", "/csam/logout")
+    status, _ = go("POST", "/csam/logout", {"csrf": csrf_of(page)})
+    t.check(status == 303, "the new token logs out", status)
+
+
 def test_logout_media_type():
     user, email = account()
     session = set_value(api_login(user, email, {}), "csam_session")
@@ -206,4 +253,4 @@ def test_logout_media_type():
 
 
 t.run([test_planted_anchor_gives_no_token, test_login_renews_anchor,
-       test_logout_media_type])
+       test_page_login_renews_anchor, test_logout_media_type])
