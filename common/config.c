@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "file_check.h"
 #include "log.h"
 #include "mail.h"
 #include "sms.h"
@@ -175,6 +176,21 @@ static int csam_config_absolute_ok(const char *value)
     return value[0] == '/';
 }
 
+/* A POSIX portable user or group name, as useradd/groupadd take it. */
+static int csam_config_group_ok(const char *value)
+{
+    size_t i, len = strlen(value);
+
+    if (len == 0 || len > 32 || value[0] == '-')
+        return 0;
+    for (i = 0; i < len; i++)
+        if (!(csam_config_is_alnum(value[i]) || value[i] == '_'
+              || value[i] == '-' || value[i] == '.'
+              || (value[i] == '$' && i == len - 1)))
+            return 0;
+    return 1;
+}
+
 static int csam_config_mailbox_ok(const char *value)
 {
     char name[CSAM_MAILBOX_NAME_MAX + 1];
@@ -209,6 +225,8 @@ static const struct csam_config_key csam_config_keys[] = {
                     1, 0),
     CSAM_CONFIG_STR(secret_file, csam_config_absolute_ok,
                     CSAM_CONFIG_PATH_REASON, 0, 0),
+    CSAM_CONFIG_STR(secret_group, csam_config_group_ok,
+                    "must be a group name", 0, 1),
     /* public_url is only needed where links are made: see
      * csam_config_check_web() */
     CSAM_CONFIG_STR(public_url, csam_config_public_url_ok,
@@ -552,11 +570,86 @@ static int csam_config_getline(FILE *fp, char *buf, size_t size, int *eof)
     return bad ? -1 : 1;
 }
 
+/* 1 if a libpq conninfo carries a password: a password= keyword, or a
+ * postgresql:// URI with one in its userinfo or its query. */
+static int csam_config_conninfo_has_password(const char *conninfo)
+{
+    const char *p;
+
+    if (strncmp(conninfo, "postgresql://", 13) == 0
+        || strncmp(conninfo, "postgres://", 11) == 0) {
+        const char *auth = strstr(conninfo, "://") + 3;
+        const char *end = auth + strcspn(auth, "/?#");
+        const char *at = NULL;
+
+        for (p = auth; p < end; p++)
+            if (*p == '@')
+                at = p;
+        if (at != NULL && memchr(auth, ':', (size_t)(at - auth)) != NULL)
+            return 1;
+        return strstr(conninfo, "password=") != NULL;
+    }
+    /* keyword = value pairs: "password" as a whole keyword */
+    for (p = strstr(conninfo, "password"); p != NULL;
+         p = strstr(p + 1, "password")) {
+        const char *q = p + 8;
+
+        if (p != conninfo && !(p[-1] == ' ' || p[-1] == '\t'))
+            continue;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (*q == '=')
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 if smtp[s]://user:password@host: userinfo with a ':'. */
+static int csam_config_relay_has_password(const char *relay)
+{
+    const char *auth = strstr(relay, "://");
+    const char *end, *p;
+
+    if (auth == NULL)
+        return 0;
+    auth += 3;
+    end = auth + strcspn(auth, "/");
+    for (p = end; p > auth; p--)
+        if (p[-1] == '@')
+            return memchr(auth, ':', (size_t)(p - 1 - auth)) != NULL;
+    return 0;
+}
+
+/* The first credential cfg holds among the keys seen[] says the file set,
+ * by key name; NULL when none. */
+static const char *csam_config_credential(const struct csam_config *cfg,
+                                          const char *seen)
+{
+    const struct csam_config_key *k;
+
+    if ((k = csam_config_find("database")) != NULL
+        && seen[k - csam_config_keys] && cfg->database != NULL
+        && csam_config_conninfo_has_password(cfg->database))
+        return "database";
+    if ((k = csam_config_find("mail_relay")) != NULL
+        && seen[k - csam_config_keys] && cfg->mail_relay != NULL
+        && csam_config_relay_has_password(cfg->mail_relay))
+        return "mail_relay";
+    if ((k = csam_config_find("sms_auth")) != NULL
+        && seen[k - csam_config_keys] && cfg->sms_auth != NULL)
+        return "sms_auth";
+    if ((k = csam_config_find("sms_url")) != NULL
+        && seen[k - csam_config_keys] && cfg->sms_url != NULL
+        && strchr(cfg->sms_url, '?') != NULL)
+        return "sms_url";
+    return NULL;
+}
+
 /* Checks are made on the open descriptor, so the file read is the file
  * checked (no race between stat and open). */
 static csam_result csam_config_check_file(int fd, const char *path,
-                                          int require_secure, char *err,
-                                          size_t errlen)
+                                          int require_secure, mode_t *mode,
+                                          char *err, size_t errlen)
 {
     struct stat st;
 
@@ -582,7 +675,9 @@ static csam_result csam_config_check_file(int fd, const char *path,
             return CSAM_ERR_INSECURE;
         }
     }
-    return CSAM_OK;
+    *mode = st.st_mode;
+    /* Whoever can write a directory above it can swap the file. */
+    return csam_file_check_dirs(path, err, errlen);
 }
 
 csam_result csam_config_load(struct csam_config *cfg, const char *path,
@@ -595,6 +690,8 @@ csam_result csam_config_load(struct csam_config *cfg, const char *path,
     csam_result res = CSAM_OK;
     FILE *fp = NULL;
     unsigned lineno = 0;
+    const char *credential;
+    mode_t mode = 0;
     int fd;
     int eof = 0;
 
@@ -612,7 +709,8 @@ csam_result csam_config_load(struct csam_config *cfg, const char *path,
                           csam_log_errno(errno, ebuf, sizeof(ebuf)));
         return CSAM_ERR_IO;
     }
-    res = csam_config_check_file(fd, path, require_secure, err, errlen);
+    res = csam_config_check_file(fd, path, require_secure, &mode, err,
+                                 errlen);
     if (res != CSAM_OK) {
         close(fd);
         return res;
@@ -685,6 +783,18 @@ csam_result csam_config_load(struct csam_config *cfg, const char *path,
         }
         seen[k - csam_config_keys] = 1;
         lines_seen[k - csam_config_keys] = lineno;
+    }
+    /* Every local user can read a mode 0644 file: it must hold nothing
+     * that opens the database, the relay or the gateway. */
+    if ((mode & S_IROTH) != 0
+        && (credential = csam_config_credential(cfg, seen)) != NULL) {
+        csam_config_error(err, errlen,
+                          "%s: readable by others and holds a credential "
+                          "(%s, line %u): make it 0600 or 0640", path,
+                          credential,
+                          lines_seen[csam_config_find(credential)
+                                     - csam_config_keys]);
+        res = CSAM_ERR_INSECURE;
     }
 
 out:

@@ -19,6 +19,8 @@
 struct csam_config {
     char *database;         /* libpq conninfo                 ("service=csam") */
     char *secret_file;      /*                     ("/etc/csam/secret.key") */
+    char *secret_group;     /* group that may read secret_file besides
+                               root's (NULL: none) */
     char *public_url;       /* absolute http(s) URL, no trailing '/'  (NULL) */
     char *mail_relay;       /* smtp:// or smtps:// URL ("smtp://127.0.0.1:25") */
     char *mail_from;        /* RFC 5322 mailbox, may have a display name
@@ -82,8 +84,13 @@ csam_result csam_config_set(struct csam_config *cfg, const char *key,
 
 /* Parse a csam.conf file into cfg (on top of what it holds).
  * With require_secure, refuse a file not owned by root or writable by
- * group/others (CSAM_ERR_INSECURE), as pam_csam must.  Errors name the file
- * and line: "/etc/csam/csam.conf:12: unknown key 'foo'".
+ * group/others (CSAM_ERR_INSECURE), as pam_csam must.  Always refuse
+ * (CSAM_ERR_INSECURE) a file in a directory that its group or others can
+ * write (csam_file_check_dirs), and a file readable by
+ * others that sets a credential: a database password, a mail_relay with a
+ * password, sms_auth, or an sms_url with a query (gateways take their key
+ * there).  Errors name the file and line: "/etc/csam/csam.conf:12:
+ * unknown key 'foo'".
  * Errors: CSAM_ERR_IO, CSAM_ERR_INSECURE, CSAM_ERR_CONFIG, CSAM_ERR_NOMEM. */
 csam_result csam_config_load(struct csam_config *cfg, const char *path,
                              int require_secure, char *err, size_t errlen);

@@ -22,6 +22,7 @@
 #include <openssl/rand.h>
 
 #include "crypto.h"
+#include "file_check.h"
 #include "log.h"
 
 #define CSAM_SEAL_NONCE_LEN 12
@@ -191,7 +192,8 @@ static csam_result csam_secret_read(int fd, unsigned char *buf, size_t size,
 
 /* Checks go on the open descriptor, not the path, so the file read is the
  * file checked. */
-static csam_result csam_secret_check_fd(int fd, const char *path, char *err,
+static csam_result csam_secret_check_fd(int fd, const char *path,
+                                        const char *group, char *err,
                                         size_t errlen)
 {
     struct stat st;
@@ -222,6 +224,19 @@ static csam_result csam_secret_check_fd(int fd, const char *path, char *err,
                           (unsigned)(st.st_mode & 07777));
         return CSAM_ERR_INSECURE;
     }
+    /* Group read is for root's group, or the one the administrator named
+     * (secret_group): any other group's members would hold every key. */
+    if ((st.st_mode & S_IRGRP) != 0
+        && !csam_file_group_allowed((unsigned long)st.st_gid, group)) {
+        csam_secret_error(err, errlen,
+                          "%s: readable by group %lu, which is neither "
+                          "root's nor secret_group%s%s%s (use 0600, or "
+                          "chgrp to that group)", path,
+                          (unsigned long)st.st_gid,
+                          group ? " (" : "", group ? group : "",
+                          group ? ")" : "");
+        return CSAM_ERR_INSECURE;
+    }
     /* A key file is a few dozen random bytes; a much larger one is most
      * likely the wrong file (a certificate, a config). */
     if (st.st_size < CSAM_SECRET_MIN || st.st_size > CSAM_SECRET_MAX) {
@@ -236,6 +251,13 @@ static csam_result csam_secret_check_fd(int fd, const char *path, char *err,
 
 csam_result csam_secret_load(const char *path, csam_secret **out,
                              char *err, size_t errlen)
+{
+    return csam_secret_load_group(path, NULL, out, err, errlen);
+}
+
+csam_result csam_secret_load_group(const char *path, const char *group,
+                                   csam_secret **out, char *err,
+                                   size_t errlen)
 {
     unsigned char buf[CSAM_SECRET_MAX + 1];
     size_t got = 0;
@@ -260,7 +282,10 @@ csam_result csam_secret_load(const char *path, csam_secret **out,
                           csam_log_errno(errno, ebuf, sizeof(ebuf)));
         return CSAM_ERR_IO;
     }
-    res = csam_secret_check_fd(fd, path, err, errlen);
+    res = csam_secret_check_fd(fd, path, group, err, errlen);
+    /* Whoever can write a directory above it can swap the file. */
+    if (res == CSAM_OK)
+        res = csam_file_check_dirs(path, err, errlen);
     if (res == CSAM_OK) {
         res = csam_secret_read(fd, buf, sizeof(buf), &got);
         if (res != CSAM_OK)

@@ -46,15 +46,24 @@ typedef struct csam_secret csam_secret;
 
 /* Read the secret file.  Refuses a file shorter than CSAM_SECRET_MIN bytes
  * or longer than CSAM_SECRET_MAX, or not a regular file (CSAM_ERR_CONFIG);
- * one that others can read or anyone but its owner can write, or owned by
- * neither root nor the calling effective user (CSAM_ERR_INSECURE: group
- * read is allowed, for root's chosen group: modes 0600, 0640, 0400, 0440).
+ * one that others can read or anyone but its owner can write, owned by
+ * neither root nor the calling effective user, readable by a group other
+ * than root's (gid 0), or in a directory that its group or others can
+ * write (csam_file_check_dirs) (CSAM_ERR_INSECURE: modes 0600, 0400,
+ * and 0640, 0440 with group root).
  * The raw bytes are wiped once the keys are derived; only the keys stay.
  * The caller owns *out and frees it with csam_secret_free(), which wipes it.
  * Errors: CSAM_ERR_IO, CSAM_ERR_INSECURE, CSAM_ERR_CONFIG, CSAM_ERR_CRYPTO,
  * CSAM_ERR_NOMEM; a message in err. */
 csam_result csam_secret_load(const char *path, csam_secret **out,
                              char *err, size_t errlen);
+
+/* Same, and group read is also allowed for the group named group (the
+ * secret_group setting; NULL: root's only), for a PAM application that
+ * does not run as root. */
+csam_result csam_secret_load_group(const char *path, const char *group,
+                                   csam_secret **out, char *err,
+                                   size_t errlen);
 
 /* Same, from bytes in memory (CSAM_SECRET_MIN..CSAM_SECRET_MAX, else
  * CSAM_ERR_CONFIG).  Errors: CSAM_ERR_CONFIG, CSAM_ERR_CRYPTO,

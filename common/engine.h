@@ -83,6 +83,15 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
                                  const struct csam_registration *reg,
                                  struct csam_registration_receipt *out);
 
+/* The desk's printable letter of registration_id may show its paper code:
+ * CSAM_OK exactly once, for the officer who made the registration, while
+ * it is live (not used, superseded or expired); every later call, on any
+ * node, is CSAM_ERR_EXPIRED.  Audited.  Errors: CSAM_ERR_INVALID,
+ * CSAM_ERR_EXPIRED, CSAM_ERR_DB. */
+csam_result csam_engine_letter_claim(csam_engine *engine, const char *officer,
+                                     const char *source,
+                                     int64_t registration_id);
+
 /* ---- activation ------------------------------------------------------- */
 
 enum csam_step {

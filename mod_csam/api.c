@@ -104,8 +104,22 @@ static int csam_api_registrations(request_rec *r)
     int rv;
 
     /* The administrator's own authentication names the officer; without
-     * it there is no open registration desk. */
-    if (r->user == NULL || r->user[0] == '\0') {
+     * it there is no open registration desk, and a citizen's session is
+     * never one. */
+    switch (csam_auth_officer(r)) {
+    case CSAM_OFFICER_OK:
+        break;
+    case CSAM_OFFICER_CITIZEN:
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "CSAM00900: registration refused to a user "
+                      "authenticated by AuthType CSAM: a citizen is never "
+                      "an officer (give the desk the officers' own "
+                      "AuthType)");
+        ap_discard_request_body(r);
+        return csam_api_fail(r, HTTP_FORBIDDEN, "forbidden",
+                             "Registration needs an officer; a citizen's "
+                             "session is not one.");
+    default:
         ap_discard_request_body(r);
         return csam_api_fail(r, HTTP_FORBIDDEN, "forbidden",
                              "Registration needs an authenticated officer.");
@@ -366,6 +380,33 @@ static int csam_api_activation_resend(request_rec *r)
     return csam_api_next(r, HTTP_ACCEPTED, CSAM_STEP_CONFIRM);
 }
 
+static const struct csam_api_field csam_api_no_fields[] = {
+    {NULL, CSAM_API_STRING, 0, 0, NULL}
+};
+
+/* POST /logout needs no body (DESIGN 3.1).  One that is sent is JSON like
+ * every body of the API, and so is a declared Content-Type: a form or
+ * text/plain post, which any other site's page can make, is 415. */
+static int csam_api_logout_route(request_rec *r)
+{
+    json_t *body;
+    int rv;
+
+    if (ap_request_has_body(r)) {
+        rv = csam_api_read(r, csam_api_no_fields, &body);
+        if (body == NULL)
+            return rv;
+    }
+    else if (apr_table_get(r->headers_in, "Content-Type") != NULL
+             && !csam_http_content_type_is(r, "application/json")) {
+        ap_discard_request_body(r);
+        return csam_api_fail(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
+                             "unsupported_media_type",
+                             "Logout takes no body, or a JSON one.");
+    }
+    return csam_api_logout(r);
+}
+
 struct csam_api_foreign {
     int status;
     const char *error;
@@ -459,7 +500,7 @@ static const struct csam_api_route csam_api_routes[] = {
     {"/api/v1/login/challenge", M_POST, csam_api_login_challenge},
     {"/api/v1/login/verify", M_POST, csam_api_login_verify},
     {"/api/v1/me", M_GET, csam_api_me},
-    {"/api/v1/logout", M_POST, csam_api_logout},
+    {"/api/v1/logout", M_POST, csam_api_logout_route},
     {"/api/v1/keys", M_GET, csam_api_keys_list},
     {"/api/v1/keys", M_POST, csam_api_keys_add},
     {"/api/v1/keys/confirm", M_POST, csam_api_keys_confirm},

@@ -27,6 +27,13 @@
 APLOG_USE_MODULE(csam);
 
 #define CSAM_AUTH_TYPE "CSAM"
+/* r->pool userdata: this request's user was set by AuthType CSAM.  Not a
+ * note, header or environment variable: nothing a client or another
+ * module's configuration can set or clear. */
+#define CSAM_AUTH_MARK "csam-auth-citizen"
+/* Subrequests and internal redirects nest; a chain this deep is a loop
+ * httpd itself refuses (LimitInternalRecursion defaults to 10). */
+#define CSAM_AUTH_CHAIN_MAX 64
 
 /* Browsers are requests whose Accept names text/html (DESIGN 3.2). */
 static int csam_auth_is_browser(const request_rec *r)
@@ -153,6 +160,7 @@ static int csam_auth_check_user(request_rec *r)
 
     r->user = apr_pstrdup(r->pool, info.username);
     r->ap_auth_type = (char *)CSAM_AUTH_TYPE;
+    apr_pool_userdata_setn(r->user, CSAM_AUTH_MARK, NULL, r->pool);
     key = csam_key_type_name(info.key_type);
     if (key == NULL)
         key = "";
@@ -171,6 +179,42 @@ static int csam_auth_check_user(request_rec *r)
         apr_table_setn(r->headers_in, "X-CSAM-Auth-Time", when);
     }
     return OK;
+}
+
+static int csam_auth_is_csam(const char *type)
+{
+    return type != NULL && strcasecmp(type, CSAM_AUTH_TYPE) == 0;
+}
+
+/* 1 if AuthType CSAM authenticated q or a request q was made from: a
+ * subrequest or an internal redirect inherits its parent's user (httpd
+ * copies r->user when the configuration is the same), and must inherit
+ * what that user is. */
+static int csam_auth_chain_marked(const request_rec *q, int depth)
+{
+    void *mark = NULL;
+
+    if (q == NULL || depth > CSAM_AUTH_CHAIN_MAX)
+        return depth > CSAM_AUTH_CHAIN_MAX;
+    if (apr_pool_userdata_get(&mark, CSAM_AUTH_MARK, q->pool) == APR_SUCCESS
+        && mark != NULL)
+        return 1;
+    return csam_auth_chain_marked(q->main, depth + 1)
+           || csam_auth_chain_marked(q->prev, depth + 1);
+}
+
+enum csam_officer csam_auth_officer(request_rec *r)
+{
+    if (r->user == NULL || r->user[0] == '\0')
+        return CSAM_OFFICER_NONE;
+    /* Three views of one fact, any of which suffices: the type that
+     * authenticated this request, the type configured where it runs, and
+     * the mark AuthType CSAM left on it or on the request it came from. */
+    if (csam_auth_is_csam(r->ap_auth_type)
+        || csam_auth_is_csam(ap_auth_type(r))
+        || csam_auth_chain_marked(r, 0))
+        return CSAM_OFFICER_CITIZEN;
+    return CSAM_OFFICER_OK;
 }
 
 /* Require csam-key email sms totp: the session's key is one of these. */

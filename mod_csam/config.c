@@ -407,6 +407,9 @@ const command_rec csam_config_cmds[] = {
     CSAM_SETTING("CSAMSecretFile", "secret_file",
                  "file holding the secret (at least 32 bytes, mode 0600 or "
                  "0640)"),
+    CSAM_SETTING("CSAMSecretGroup", "secret_group",
+                 "group that may read the secret file besides root's "
+                 "(default none)"),
     CSAM_SETTING("CSAMPublicURL", "public_url",
                  "absolute base URL of links in e-mails"),
     CSAM_SETTING("CSAMMailRelay", "mail_relay",

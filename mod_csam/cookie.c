@@ -1,5 +1,6 @@
 /*
- * Browser-bound state for the HTML pages: the per-browser id cookie, CSRF
+ * Browser-bound state for the HTML pages: the per-browser anchor cookie
+ * csam_b (issued and MACed by the server, renewed at login), CSRF
  * tokens derived from it, and sealed cookies carrying the flow between two
  * pages (the activation handle, a one-time message, the officer's letter).
  *
@@ -53,26 +54,89 @@ static void csam_cookie_emit(request_rec *r, const struct csam_mod_runtime *rt,
                                csam_cookie_attrs(r, rt, max_age), NULL));
 }
 
+/* The anchor csam_b is "<id>.<mac>": a random id and the server's MAC
+ * over it.  Only a value this server issued opens: a value a client or
+ * another site chose (cookie injection from a sibling host or plain http)
+ * is replaced by a fresh one, so it never yields a CSRF token.  The id is
+ * what CSRF tokens and sealed cookies are bound to. */
+static int csam_cookie_anchor_mac(request_rec *r, struct csam_mod_runtime *rt,
+                                  const char *id, char out[CSAM_TOKEN_SIZE])
+{
+    unsigned char mac[CSAM_HASH_LEN];
+    const char *data = apr_pstrcat(r->pool, "anchor/v1|", id, NULL);
+
+    if (csam_keyed_hash(rt->secret, CSAM_PURPOSE_CSRF, data, strlen(data),
+                        mac) != CSAM_OK)
+        return 0;
+    csam_base64url_encode(mac, sizeof(mac), out);
+    return 1;
+}
+
+/* The id of a server-issued anchor, or NULL. */
+static const char *csam_cookie_anchor_open(request_rec *r,
+                                           struct csam_mod_runtime *rt,
+                                           const char *value)
+{
+    char expected[CSAM_TOKEN_SIZE];
+    const char *dot;
+    char *id;
+
+    if (value == NULL || strlen(value) != 2 * CSAM_TOKEN_LEN + 1
+        || value[CSAM_TOKEN_LEN] != '.')
+        return NULL;
+    dot = value + CSAM_TOKEN_LEN;
+    id = apr_pstrmemdup(r->pool, value, CSAM_TOKEN_LEN);
+    if (!csam_token_valid(id) || !csam_token_valid(dot + 1)
+        || !csam_cookie_anchor_mac(r, rt, id, expected)
+        || !csam_ct_equal(dot + 1, expected, CSAM_TOKEN_LEN))
+        return NULL;
+    return id;
+}
+
+/* Pool userdata rather than a note: r->notes can be logged (%{...}n). */
+#define CSAM_COOKIE_ANCHOR_KEY "csam-browser-anchor"
+
+static const char *csam_cookie_anchor_issue(request_rec *r,
+                                            struct csam_mod_runtime *rt)
+{
+    char id[CSAM_TOKEN_SIZE];
+    char mac[CSAM_TOKEN_SIZE];
+    const char *value;
+
+    if (csam_token_new(id) != CSAM_OK
+        || !csam_cookie_anchor_mac(r, rt, id, mac))
+        return NULL;
+    value = apr_pstrcat(r->pool, id, ".", mac, NULL);
+    /* A browser-session cookie: closing the browser ends the flow. */
+    csam_cookie_emit(r, rt, CSAM_COOKIE_BROWSER, value, -1);
+    value = apr_pstrdup(r->pool, id);
+    apr_pool_userdata_setn(value, CSAM_COOKIE_ANCHOR_KEY, NULL, r->pool);
+    return value;
+}
+
 const char *csam_cookie_browser(request_rec *r, struct csam_mod_runtime *rt,
                                 int create)
 {
-    const char *value = apr_table_get(r->notes, "csam-browser");
-    char token[CSAM_TOKEN_SIZE];
+    void *known = NULL;
+    const char *value = NULL;
+    const char *id;
 
-    if (value != NULL)
-        return value;
+    if (apr_pool_userdata_get(&known, CSAM_COOKIE_ANCHOR_KEY, r->pool)
+            == APR_SUCCESS
+        && known != NULL)
+        return known;
     if (ap_cookie_read(r, CSAM_COOKIE_BROWSER, &value, 0) == APR_SUCCESS
-        && value != NULL && csam_token_valid(value)) {
-        apr_table_setn(r->notes, "csam-browser", value);
-        return value;
+        && (id = csam_cookie_anchor_open(r, rt, value)) != NULL) {
+        apr_pool_userdata_setn(id, CSAM_COOKIE_ANCHOR_KEY, NULL, r->pool);
+        return id;
     }
-    if (!create || csam_token_new(token) != CSAM_OK)
-        return NULL;
-    value = apr_pstrdup(r->pool, token);
-    /* A browser-session cookie: closing the browser ends the flow. */
-    csam_cookie_emit(r, rt, CSAM_COOKIE_BROWSER, value, -1);
-    apr_table_setn(r->notes, "csam-browser", value);
-    return value;
+    return create ? csam_cookie_anchor_issue(r, rt) : NULL;
+}
+
+const char *csam_cookie_browser_renew(request_rec *r,
+                                      struct csam_mod_runtime *rt)
+{
+    return csam_cookie_anchor_issue(r, rt);
 }
 
 const char *csam_csrf_token(request_rec *r, struct csam_mod_runtime *rt,

@@ -32,6 +32,8 @@ static void csam_module_register_hooks(apr_pool_t *p)
     ap_hook_child_init(csam_pool_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(csam_session_cache_child_init, NULL, NULL,
                        APR_HOOK_MIDDLE);
+    /* The activation link's token never reaches a log line. */
+    csam_redact_register(p);
     /* AuthType CSAM and Require csam-key. */
     csam_auth_register(p);
     ap_hook_handler(csam_handler, NULL, NULL, APR_HOOK_MIDDLE);

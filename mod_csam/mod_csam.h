@@ -209,6 +209,31 @@ void csam_session_cache_child_init(apr_pool_t *pchild, server_rec *s);
 
 void csam_auth_register(apr_pool_t *p);
 
+/* Who an officer endpoint may act for (DESIGN 3.1).  The administrator's
+ * own authentication names the officer; a request authenticated by
+ * AuthType CSAM is a citizen's, never an officer's, whatever Require the
+ * location has. */
+enum csam_officer {
+    CSAM_OFFICER_OK,        /* r->user is the officer */
+    CSAM_OFFICER_NONE,      /* no authenticated user */
+    CSAM_OFFICER_CITIZEN    /* the user comes from a CSAM session */
+};
+
+/* Decide for r; CSAM_OFFICER_CITIZEN also when AuthType CSAM is the
+ * location's, or when any request r was made from (subrequest, internal
+ * redirect) was authenticated by it.  Logs nothing. */
+enum csam_officer csam_auth_officer(request_rec *r);
+
+/* ---- the activation link's token out of the logs (redact.c) ----------- */
+
+/* Hooks that rewrite the activation link's request line, unparsed URI and
+ * query to t=redacted before any logger reads them. */
+void csam_redact_register(apr_pool_t *p);
+
+/* The activation page's query as the client sent it (the logs see only
+ * t=redacted), or NULL when it had none.  Lives as long as r->pool. */
+const char *csam_redact_activation_query(request_rec *r);
+
 /* ---- JSON API (api.c, api_util.c) -------------------------------------- */
 
 int csam_api_handle(request_rec *r, struct csam_mod_runtime *rt,
@@ -225,10 +250,18 @@ int csam_api_status(csam_result res, const char **error);
 
 /* ---- cookies, CSRF (cookie.c) ------------------------------------------ */
 
-/* The per-browser id (from the csam_b cookie, or a new one that is set on
- * the response).  Binds CSRF tokens and flow cookies to the browser. */
+/* The per-browser id (from the csam_b cookie when this server issued it,
+ * or a new one that is set on the response when create is 1; else NULL).
+ * Binds CSRF tokens and flow cookies to the browser. */
 const char *csam_cookie_browser(request_rec *r, struct csam_mod_runtime *rt,
                                 int create);
+
+/* A new per-browser id, set on the response, for the rest of this request
+ * too: at login, so that an id planted before it (session fixation of the
+ * CSRF anchor) is worth nothing afterwards.  Cookies sealed to the old id
+ * no longer open.  NULL when no id could be made. */
+const char *csam_cookie_browser_renew(request_rec *r,
+                                      struct csam_mod_runtime *rt);
 
 /* The CSRF token for forms shown to this browser. */
 const char *csam_csrf_token(request_rec *r, struct csam_mod_runtime *rt,

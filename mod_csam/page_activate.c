@@ -5,12 +5,16 @@
  * (Suivant: a code is e-mailed or sent by SMS, or the mobile app's QR
  * code and secret are shown), that code (Continuer), done.
  *
- * GET shows the step the activation stands at; each form POSTs back to the
- * same URL and is answered by 303 to it (post/redirect/get), errors riding
- * in the flash.  Between steps the activation handle lives in a sealed,
- * HttpOnly cookie bound to this browser (cookie.c) and to this link's
- * token (checked here), valid for the flow's lifetime: it cannot be read,
- * moved to another browser or used with another registration's link.
+ * The link's first request trades the token for a sealed, HttpOnly flow
+ * cookie bound to this browser (cookie.c) and answers 303 to
+ * /csam/activate, without the token: the browser's history, a Referer
+ * and every later request line are free of it, and the logs never saw it
+ * (redact.c).  GET shows the step the activation stands at; each form
+ * POSTs back to the same URL and is answered by 303 to it
+ * (post/redirect/get), errors riding in the flash.  Between steps the
+ * activation handle lives in the flow cookie next to the token, valid for
+ * the flow's lifetime: it cannot be read or moved to another browser, and
+ * a new link opened in the browser starts a new flow.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +41,7 @@ APLOG_USE_MODULE(csam);
 struct csam_page_act {
     request_rec *r;
     struct csam_mod_runtime *rt;
-    const char *token;      /* the link's, validated shape */
+    const char *token;      /* the link's, from the flow cookie, or NULL */
     const char *location;   /* this page: where every POST returns */
     const char *browser;
     const char *handle;     /* from the flow cookie, NULL when none */
@@ -51,19 +55,28 @@ static apr_status_t csam_page_act_decref(void *data)
     return APR_SUCCESS;
 }
 
-/* The t parameter of the query string, or NULL. */
-static const char *csam_page_act_token(request_rec *r)
+/* The t parameter of the link's query string (as the client sent it:
+ * the logs only ever see t=redacted).  *given says whether there was one;
+ * NULL when there was none or it is not a token. */
+static const char *csam_page_act_token(request_rec *r, int *given)
 {
+    const char *query = csam_redact_activation_query(r);
     char *args, *pair, *next;
 
-    if (r->args == NULL || strlen(r->args) > 4 * CSAM_TOKEN_SIZE)
+    *given = 0;
+    if (query == NULL)
         return NULL;
-    args = apr_pstrdup(r->pool, r->args);
+    if (strlen(query) > 4 * CSAM_TOKEN_SIZE) {
+        *given = 1;
+        return NULL;
+    }
+    args = apr_pstrdup(r->pool, query);
     for (pair = args; pair != NULL; pair = next) {
         next = strchr(pair, '&');
         if (next != NULL)
             *next++ = '\0';
         if (strncmp(pair, "t=", 2) == 0) {
+            *given = 1;
             pair += 2;
             if (ap_unescape_urlencoded(pair) != OK
                 || !csam_token_valid(pair))
@@ -74,7 +87,8 @@ static const char *csam_page_act_token(request_rec *r)
     return NULL;
 }
 
-/* Read the flow cookie; kept only when it was made for this link. */
+/* Read the flow cookie: the link's token, and the handle once the paper
+ * code opened the activation. */
 static void csam_page_act_flow(struct csam_page_act *a)
 {
     char *text = csam_cookie_get(a->r, a->rt, CSAM_PAGE_COOKIE_FLOW,
@@ -83,16 +97,17 @@ static void csam_page_act_flow(struct csam_page_act *a)
     json_t *flow;
 
     a->flow = NULL;
+    a->token = NULL;
     a->handle = NULL;
     if (text == NULL || (flow = json_loads(text, 0, NULL)) == NULL)
         return;
     apr_pool_cleanup_register(a->r->pool, flow, csam_page_act_decref,
                               apr_pool_cleanup_null);
     t = json_string_value(json_object_get(flow, "t"));
-    if (t == NULL || strlen(t) != strlen(a->token)
-        || !csam_ct_equal(t, a->token, strlen(t)))
+    if (t == NULL || !csam_token_valid(t))
         return;
     a->flow = flow;
+    a->token = t;
     a->handle = json_string_value(json_object_get(flow, "h"));
     if (a->handle != NULL && !csam_token_valid(a->handle))
         a->handle = NULL;
@@ -126,6 +141,13 @@ static void csam_page_act_flow_set(struct csam_page_act *a, json_t *flow)
                     a->rt->config.flow_ttl);
     csam_wipe(text, strlen(text));
     free(text);
+}
+
+/* Back to the link alone (its handle is dead): the next GET asks for the
+ * paper code again if the link still lives, or says it does not. */
+static void csam_page_act_flow_reset(struct csam_page_act *a)
+{
+    csam_page_act_flow_set(a, json_pack("{s:s}", "t", a->token));
 }
 
 static int csam_page_act_engine(struct csam_page_act *a)
@@ -196,7 +218,6 @@ static int csam_page_act_show(struct csam_page_act *a, enum csam_page_id id,
 
     if (csam_page_init(&pg, a->r, a->rt, lang) != 0)
         return HTTP_INTERNAL_SERVER_ERROR;
-    csam_page_var(&pg, "token", a->token);
     csam_page_var(&pg, "action", a->location);
     apr_snprintf(n, sizeof(n), "%ld", a->rt->config.password_min);
     csam_page_var(&pg, "password_min", apr_pstrdup(a->r->pool, n));
@@ -291,7 +312,7 @@ static int csam_page_act_get(struct csam_page_act *a)
             return csam_page_act_unavailable(a,
                                              csam_page_lang_negotiate(a->r));
         /* A dead handle: start again from the link, if it still lives. */
-        csam_cookie_clear(a->r, a->rt, CSAM_PAGE_COOKIE_FLOW);
+        csam_page_act_flow_reset(a);
     }
     res = csam_engine_link_language(a->engine, a->token, language);
     csam_pool_note(a->r, res);
@@ -348,7 +369,7 @@ static int csam_page_act_result(struct csam_page_act *a, csam_result res,
         return csam_page_act_unavailable(a, csam_page_lang_negotiate(a->r));
     case CSAM_ERR_EXPIRED:
         /* The GET says why: link gone, or back to the paper code. */
-        csam_cookie_clear(a->r, a->rt, CSAM_PAGE_COOKIE_FLOW);
+        csam_page_act_flow_reset(a);
         return csam_page_act_back(a, NULL);
     case CSAM_ERR_STATE:
         /* Out of order (a second tab, the back button): show the step the
@@ -637,6 +658,10 @@ static int csam_page_act_post(struct csam_page_act *a)
         return csam_page_message(a->r, a->rt, csam_page_lang_negotiate(a->r),
                                  "csrf", HTTP_FORBIDDEN);
     step = csam_page_act_value(form, "step");
+    /* No flow in this browser (cookies refused, or it expired): the GET
+     * says the link must be opened again. */
+    if (a->token == NULL)
+        return csam_page_act_back(a, NULL);
     if (!csam_page_act_engine(a))
         return csam_page_act_unavailable(a, csam_page_lang_negotiate(a->r));
     if (strcmp(step, "code") == 0)
@@ -655,9 +680,23 @@ static int csam_page_act_post(struct csam_page_act *a)
     return csam_page_act_back(a, NULL);
 }
 
+/* The link's first request: its token goes into the flow cookie (a flow
+ * already under way for this very link is kept) and the browser is sent
+ * to the page's address without it. */
+static int csam_page_act_link(struct csam_page_act *a, const char *token)
+{
+    csam_page_act_flow(a);
+    if (a->token == NULL || strlen(a->token) != strlen(token)
+        || !csam_ct_equal(a->token, token, strlen(token)))
+        csam_page_act_flow_set(a, json_pack("{s:s}", "t", token));
+    return csam_page_redirect(a->r, a->location);
+}
+
 int csam_page_activate(request_rec *r, struct csam_mod_runtime *rt)
 {
     struct csam_page_act a;
+    const char *token;
+    int given;
 
     memset(&a, 0, sizeof(a));
     a.r = r;
@@ -667,20 +706,24 @@ int csam_page_activate(request_rec *r, struct csam_mod_runtime *rt)
         apr_table_setn(r->err_headers_out, "Allow", "GET, POST");
         return HTTP_METHOD_NOT_ALLOWED;
     }
-    a.token = csam_page_act_token(r);
-    if (a.token == NULL) {
-        ap_discard_request_body(r);
-        return csam_page_message(r, rt, csam_page_lang_negotiate(r),
-                                 "expired", HTTP_GONE);
-    }
-    /* The token is base64url: safe in a URL as it is. */
-    a.location = apr_pstrcat(r->pool, rt->config.handler_path,
-                             "/activate?t=", a.token, NULL);
+    token = csam_page_act_token(r, &given);
+    a.location = apr_pstrcat(r->pool, rt->config.handler_path, "/activate",
+                             NULL);
     a.browser = csam_cookie_browser(r, rt, 1);
     if (a.browser == NULL)
         return HTTP_INTERNAL_SERVER_ERROR;
+    if (given && r->method_number == M_GET) {
+        if (token == NULL)
+            return csam_page_message(r, rt, csam_page_lang_negotiate(r),
+                                     "expired", HTTP_GONE);
+        return csam_page_act_link(&a, token);
+    }
+    /* A POST takes the token from the flow only, whatever its URL says. */
     csam_page_act_flow(&a);
-    if (r->method_number == M_GET)
-        return csam_page_act_get(&a);
-    return csam_page_act_post(&a);
+    if (r->method_number == M_POST)
+        return csam_page_act_post(&a);
+    if (a.token == NULL)
+        return csam_page_message(r, rt, csam_page_lang_negotiate(r),
+                                 "expired", HTTP_GONE);
+    return csam_page_act_get(&a);
 }

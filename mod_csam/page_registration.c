@@ -3,10 +3,13 @@
  * redirect) and the printable letter with the activation code, shown once.
  *
  * Only an officer authenticated by the administrator's own Apache
- * authentication (r->user) gets either page.  The code travels from the
+ * authentication (r->user, never a citizen's AuthType CSAM session) gets
+ * either page.  The code travels from the
  * POST to the letter in a sealed cookie bound to the browser and the
- * officer, lives five minutes and is cleared when the letter is shown, so
- * a reload, the back button or another browser never shows it again.
+ * officer, lives five minutes and is cleared when the letter is shown; the
+ * database records that showing (csam_engine_letter_claim), so a reload,
+ * the back button, another browser or a replayed copy of the cookie never
+ * shows the code again.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,10 +39,6 @@ static const char *const csam_page_reg_doctypes[] = {
     "eid", "passport", "residence_card", "foreign_id", NULL
 };
 
-static int csam_page_reg_officer(request_rec *r)
-{
-    return r->user != NULL && r->user[0] != '\0';
-}
 
 /* The selected-option attributes of the two lists (templates have no
  * logic): sel_document_<type> and sel_language_<lang>. */
@@ -246,7 +245,8 @@ static int csam_page_reg_post(request_rec *r, struct csam_mod_runtime *rt)
                   " recorded by officer %s (desk page)",
                   (apr_int64_t)receipt.registration_id, r->user);
 
-    letter = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+    letter = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+                       "id", (json_int_t)receipt.registration_id,
                        "officer", r->user,
                        "code", receipt.activation_code,
                        "first_name", reg.first_name,
@@ -288,8 +288,10 @@ static int csam_page_letter(request_rec *r, struct csam_mod_runtime *rt)
     const char *browser = csam_cookie_browser(r, rt, 0);
     char *text = csam_cookie_get(r, rt, CSAM_PAGE_COOKIE_LETTER, browser);
     const char *officer, *expires;
+    csam_engine *engine = NULL;
     struct csam_page pg;
     json_t *letter;
+    csam_result res;
     int lang;
 
     letter = text ? json_loads(text, 0, NULL) : NULL;
@@ -302,6 +304,28 @@ static int csam_page_letter(request_rec *r, struct csam_mod_runtime *rt)
         return csam_page_message(r, rt, csam_page_lang_negotiate(r),
                                  "letter_gone", HTTP_GONE);
     csam_cookie_clear(r, rt, CSAM_PAGE_COOKIE_LETTER);
+    /* The browser forgets the cookie now; a copy of it sent again is
+     * refused by the database, which lets the code be shown once. */
+    if (csam_pool_engine(r, &engine) != APR_SUCCESS)
+        return csam_page_message(r, rt, csam_page_lang_negotiate(r),
+                                 "unavailable", HTTP_SERVICE_UNAVAILABLE);
+    res = csam_engine_letter_claim(
+        engine, r->user, csam_http_source(r),
+        (int64_t)json_integer_value(json_object_get(letter, "id")));
+    csam_pool_note(r, res);
+    if (res == CSAM_ERR_DB || res == CSAM_ERR_SCHEMA)
+        return csam_page_message(r, rt, csam_page_lang_negotiate(r),
+                                 "unavailable", HTTP_SERVICE_UNAVAILABLE);
+    if (res != CSAM_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "CSAM00902: letter of registration %" APR_INT64_T_FMT
+                      " asked for again by officer %s: refused, it is "
+                      "shown once",
+                      (apr_int64_t)json_integer_value(
+                          json_object_get(letter, "id")), r->user);
+        return csam_page_message(r, rt, csam_page_lang_negotiate(r),
+                                 "letter_gone", HTTP_GONE);
+    }
     lang = csam_page_lang_index(
         json_string_value(json_object_get(letter, "language")));
     if (csam_page_init(&pg, r, rt, lang < 0 ? 0 : lang) != 0)
@@ -322,7 +346,19 @@ int csam_page_registration(request_rec *r, struct csam_mod_runtime *rt,
 {
     int letter = strcmp(path, "/registration/letter") == 0;
 
-    if (!csam_page_reg_officer(r)) {
+    switch (csam_auth_officer(r)) {
+    case CSAM_OFFICER_OK:
+        break;
+    case CSAM_OFFICER_CITIZEN:
+        ap_discard_request_body(r);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "CSAM00901: registration page refused to a user "
+                      "authenticated by AuthType CSAM: a citizen is never "
+                      "an officer (give %s/registration the officers' own "
+                      "AuthType)", rt->config.handler_path);
+        return csam_page_message(r, rt, csam_page_lang_negotiate(r),
+                                 "forbidden", HTTP_FORBIDDEN);
+    default:
         ap_discard_request_body(r);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "CSAM00511: registration page without an "

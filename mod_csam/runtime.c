@@ -175,8 +175,9 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
     }
     PQconninfoFree(opts);
 
-    if (csam_secret_load(rt->config.secret_file, &rt->secret, msg,
-                         sizeof(msg)) != CSAM_OK)
+    if (csam_secret_load_group(rt->config.secret_file,
+                               rt->config.secret_group, &rt->secret, msg,
+                               sizeof(msg)) != CSAM_OK)
         return apr_psprintf(p, "CSAMSecretFile: '%s': %s",
                             rt->config.secret_file, msg);
     apr_pool_cleanup_register(p, rt, csam_runtime_free_secret,

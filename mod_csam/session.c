@@ -93,6 +93,10 @@ void csam_session_cookie_set(request_rec *r, struct csam_mod_runtime *rt,
 {
     /* No Max-Age: closing the browser ends it; the server enforces the
      * idle and absolute limits whatever the browser keeps. */
+    /* A new session, a new CSRF anchor: one planted before the login
+     * gives no token for the citizen's pages after it.  (Set before the
+     * session cookie, which clients that keep one Set-Cookie look for.) */
+    csam_cookie_browser_renew(r, rt);
     csam_session_cookie_emit(r, rt, apr_pstrdup(r->pool, t->cookie), 0);
     /* Shared caches must not keep a response that sets a session. */
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");

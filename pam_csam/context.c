@@ -146,8 +146,9 @@ csam_result csam_context_open(pam_handle_t *pamh,
         goto out;
 
     err[0] = '\0';
-    res = csam_secret_load(ctx->config.secret_file, &ctx->secret, err,
-                           sizeof(err));
+    res = csam_secret_load_group(ctx->config.secret_file,
+                                 ctx->config.secret_group, &ctx->secret, err,
+                                 sizeof(err));
     if (res != CSAM_OK) {
         pam_syslog(pamh, LOG_ERR, "cannot use the secret file %s: %s",
                    ctx->config.secret_file,

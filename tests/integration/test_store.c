@@ -301,8 +301,10 @@ static void test_install_twice(void **state)
     assert_int_equal(system(cmd), 0);
     after = schema_dump(pgbin, path);
     assert_string_equal(before, after);
+    /* max, not count: migrations are numbered as they are assigned, and
+     * a branch may carry a later one before the earlier ones land. */
     assert_int_equal(csam_test_pg_value(conn,
-                                        "SELECT count(*) FROM"
+                                        "SELECT max(version) FROM"
                                         " csam_schema_version",
                                         NULL),
                      CSAM_STORE_SCHEMA_VERSION);

@@ -465,6 +465,134 @@ static void test_load_insecure(void **state)
     csam_config_free(&cfg);
 }
 
+/* A csam.conf others can read must hold no credential: each kind of
+ * credential, at mode 0644, is refused naming the file and the key;
+ * 0600 and 0640 load; settings that are no credential load at 0644. */
+static void test_load_credentials_readable(void **state)
+{
+    static const char *const credentials[][2] = {
+        {"mail_relay = smtps://user:p%40ss@relay.example.be\n", "mail_relay"},
+        {"sms_auth = bearer 0123456789abcdef\n", "sms_auth"},
+        {"database = host=db dbname=csam password=s3cret\n", "database"},
+        {"database = host=db password =s3cret\n", "database"},
+        {"database = postgresql://csam:s3cret@db/csam\n", "database"},
+        {"database = postgresql://db/csam?password=s3cret\n", "database"},
+        {"sms_url = https://sms.example.be/send?key=K3Y\n", "sms_url"},
+    };
+    static const char *const harmless[] = {
+        "mail_relay = smtps://user@relay.example.be\n",
+        "mail_relay = smtp://127.0.0.1:25\n",
+        "database = host=db dbname=password user=csam\n",
+        "database = postgresql://csam@db/csam\n",
+        "sms_url = https://sms.example.be/send\n",
+        "code_ttl = 300\n",
+    };
+    struct csam_config cfg;
+    char err[CSAM_CONFIG_ERRLEN];
+    const char *path;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(credentials) / sizeof(credentials[0]); i++) {
+        path = csam_test_file(credentials[i][0], strlen(credentials[i][0]));
+        assert_int_equal(chmod(path, 0644), 0);
+        assert_int_equal(csam_config_init(&cfg), CSAM_OK);
+        if (csam_config_load(&cfg, path, 0, err, sizeof(err))
+            != CSAM_ERR_INSECURE)
+            fail_msg("0644 with %s loaded", credentials[i][1]);
+        assert_non_null(strstr(err, path));
+        assert_non_null(strstr(err, credentials[i][1]));
+        assert_non_null(strstr(err, "readable by others"));
+        /* the message never shows the credential */
+        assert_null(strstr(err, "s3cret"));
+        assert_null(strstr(err, "K3Y"));
+        assert_null(strstr(err, "0123456789abcdef"));
+        csam_config_free(&cfg);
+        assert_int_equal(chmod(path, 0640), 0);
+        assert_int_equal(csam_config_init(&cfg), CSAM_OK);
+        if (csam_config_load(&cfg, path, 0, err, sizeof(err)) != CSAM_OK)
+            fail_msg("0640 with %s: %s", credentials[i][1], err);
+        csam_config_free(&cfg);
+    }
+    for (i = 0; i < sizeof(harmless) / sizeof(harmless[0]); i++) {
+        path = csam_test_file(harmless[i], strlen(harmless[i]));
+        assert_int_equal(chmod(path, 0644), 0);
+        assert_int_equal(csam_config_init(&cfg), CSAM_OK);
+        if (csam_config_load(&cfg, path, 0, err, sizeof(err)) != CSAM_OK)
+            fail_msg("0644 with '%s' refused: %s", harmless[i], err);
+        csam_config_free(&cfg);
+    }
+}
+
+/* The directories above csam.conf: one writable by its group or others is
+ * refused, naming the file and the directory; a root-owned sticky one is
+ * not. */
+static void test_load_parent_dirs(void **state)
+{
+    struct csam_config cfg;
+    char err[CSAM_CONFIG_ERRLEN];
+    char sub[256], path[300];
+    FILE *fp;
+    static const mode_t bad[] = {0777, 0770, 0702, 0720};
+    size_t i;
+
+    (void)state;
+    snprintf(sub, sizeof(sub), "%s/etc-csam", csam_test_dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    snprintf(path, sizeof(path), "%s/csam.conf", sub);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_true(fputs("code_ttl = 300\n", fp) >= 0);
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(csam_config_init(&cfg), CSAM_OK);
+    assert_int_equal(csam_config_load(&cfg, path, 0, err, sizeof(err)),
+                     CSAM_OK);
+    csam_config_free(&cfg);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(chmod(sub, bad[i]), 0);
+        assert_int_equal(csam_config_init(&cfg), CSAM_OK);
+        assert_int_equal(csam_config_load(&cfg, path, geteuid() == 0, err,
+                                          sizeof(err)),
+                         CSAM_ERR_INSECURE);
+        assert_non_null(strstr(err, path));
+        assert_non_null(strstr(err, "directory"));
+        assert_non_null(strstr(err, "writable"));
+        /* nothing was read */
+        assert_int_equal(cfg.code_ttl, 600);
+        csam_config_free(&cfg);
+    }
+    /* a symbolic link from a safe place does not launder an unsafe one */
+    {
+        char link[300];
+
+        snprintf(link, sizeof(link), "%s/link.conf", csam_test_dir);
+        assert_int_equal(symlink(path, link), 0);
+        assert_int_equal(csam_config_init(&cfg), CSAM_OK);
+        assert_int_equal(csam_config_load(&cfg, link, 0, err, sizeof(err)),
+                         CSAM_ERR_INSECURE);
+        assert_non_null(strstr(err, sub));
+        csam_config_free(&cfg);
+    }
+    assert_int_equal(chmod(sub, 01777), 0);
+    assert_int_equal(csam_config_init(&cfg), CSAM_OK);
+    assert_int_equal(csam_config_load(&cfg, path, 0, err, sizeof(err)),
+                     geteuid() == 0 ? CSAM_OK : CSAM_ERR_INSECURE);
+    csam_config_free(&cfg);
+    assert_int_equal(chmod(sub, 0755), 0);
+    if (geteuid() == 0) {
+        /* sticky and group-writable, but not root's: refused */
+        assert_int_equal(chown(sub, 65534, 0), 0);
+        assert_int_equal(chmod(sub, 01777), 0);
+        assert_int_equal(csam_config_init(&cfg), CSAM_OK);
+        assert_int_equal(csam_config_load(&cfg, path, 1, err, sizeof(err)),
+                         CSAM_ERR_INSECURE);
+        csam_config_free(&cfg);
+        assert_int_equal(chown(sub, 0, 0), 0);
+        assert_int_equal(chmod(sub, 0755), 0);
+    }
+}
+
 static void test_check(void **state)
 {
     struct csam_config cfg;
@@ -544,6 +672,7 @@ static void test_reference_conf(void **state)
                 || strncmp(line + 1, "mail_from", 9) == 0
                 || strncmp(line + 1, "sms_url", 7) == 0
                 || strncmp(line + 1, "sms_auth", 8) == 0
+                || strncmp(line + 1, "secret_group", 12) == 0
                 || strncmp(line + 1, "sms_command", 11) == 0
                 || strncmp(line + 1, "mail_ca_file", 12) == 0
                 || strncmp(line + 1, "reserved_usernames", 18) == 0)
@@ -578,7 +707,7 @@ static void test_reference_conf(void **state)
             if (strstr(all, needle) == NULL)
                 fail_msg("conf/csam.conf does not document '%s'", name);
         }
-        assert_int_equal(i, 34);
+        assert_int_equal(i, 35);
         free(all);
     }
     out = csam_test_file(uncommented, strlen(uncommented));
@@ -724,6 +853,8 @@ int main(void)
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_load_io_errors),
         cmocka_unit_test(test_load_insecure),
+        cmocka_unit_test(test_load_credentials_readable),
+        cmocka_unit_test(test_load_parent_dirs),
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_reference_conf),
         cmocka_unit_test(test_delivery_keys),

@@ -110,11 +110,13 @@ static request_rec *test_request(struct test_ctx *t)
 {
     request_rec *r = apr_pcalloc(t->pool, sizeof(*r));
 
-    r->pool = t->pool;
-    r->headers_in = apr_table_make(t->pool, 4);
-    r->headers_out = apr_table_make(t->pool, 4);
-    r->err_headers_out = apr_table_make(t->pool, 4);
-    r->notes = apr_table_make(t->pool, 4);
+    /* Each request its own pool, as in httpd: what a request keeps in
+     * its pool's userdata is not the next request's. */
+    assert_int_equal(apr_pool_create(&r->pool, t->pool), APR_SUCCESS);
+    r->headers_in = apr_table_make(r->pool, 4);
+    r->headers_out = apr_table_make(r->pool, 4);
+    r->err_headers_out = apr_table_make(r->pool, 4);
+    r->notes = apr_table_make(r->pool, 4);
     return r;
 }
 
@@ -310,6 +312,61 @@ static void test_browser_id(void **state)
     assert_null(csam_cookie_browser(back, &t->rt, 0));
 }
 
+/* Only an anchor this server issued opens: a value of the right shape
+ * that a client chose, or an issued one with its MAC changed, gives no
+ * id (and a new one is issued when asked to create). */
+static void test_browser_planted(void **state)
+{
+    struct test_ctx *t = *state;
+    request_rec *r = test_request(t);
+    request_rec *back;
+    const char *id, *fresh;
+    char *pair, *forged;
+
+    back = test_request(t);
+    apr_table_setn(back->headers_in, "Cookie",
+                   apr_pstrcat(t->pool, "csam_b=", test_browser, NULL));
+    assert_null(csam_cookie_browser(back, &t->rt, 0));
+    back = test_request(t);
+    apr_table_setn(back->headers_in, "Cookie",
+                   apr_pstrcat(t->pool, "csam_b=", test_browser, ".",
+                               test_browser, NULL));
+    assert_null(csam_cookie_browser(back, &t->rt, 0));
+    fresh = csam_cookie_browser(back, &t->rt, 1);
+    assert_non_null(fresh);
+    assert_string_not_equal(fresh, test_browser);
+
+    id = csam_cookie_browser(r, &t->rt, 1);
+    test_set_cookie(r, &pair);
+    forged = apr_pstrdup(t->pool, pair);
+    forged[strlen(forged) - 1] = forged[strlen(forged) - 1] == 'A' ? 'B'
+                                                                 : 'A';
+    back = test_request(t);
+    apr_table_setn(back->headers_in, "Cookie", forged);
+    assert_null(csam_cookie_browser(back, &t->rt, 0));
+    back = test_request(t);
+    apr_table_setn(back->headers_in, "Cookie", pair);
+    assert_string_equal(csam_cookie_browser(back, &t->rt, 0), id);
+}
+
+/* Renewal: a new id for the rest of the request and on the response. */
+static void test_browser_renew(void **state)
+{
+    struct test_ctx *t = *state;
+    request_rec *r = test_request(t);
+    const char *id, *renewed;
+
+    id = csam_cookie_browser(r, &t->rt, 1);
+    r = test_echo(t, r);
+    assert_string_equal(csam_cookie_browser(r, &t->rt, 0), id);
+    renewed = csam_cookie_browser_renew(r, &t->rt);
+    assert_non_null(renewed);
+    assert_string_not_equal(renewed, id);
+    assert_string_equal(csam_cookie_browser(r, &t->rt, 0), renewed);
+    assert_string_equal(csam_cookie_browser(test_echo(t, r), &t->rt, 0),
+                        renewed);
+}
+
 static void test_csrf(void **state)
 {
     struct test_ctx *t = *state;
@@ -351,6 +408,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_clear, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_browser_id, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_browser_planted, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_browser_renew, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_csrf, test_setup,
                                         test_teardown),

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -135,9 +136,10 @@ static void test_secret_file_modes(void **state)
     assert_int_equal(csam_test_load(csam_test_write(dir, "k600", 32, 0600),
                                     err, sizeof(err)),
                      CSAM_OK);
+    /* Group read: for root's group only (see test_secret_file_group). */
     assert_int_equal(csam_test_load(csam_test_write(dir, "k640", 64, 0640),
                                     err, sizeof(err)),
-                     CSAM_OK);
+                     getegid() == 0 ? CSAM_OK : CSAM_ERR_INSECURE);
     assert_int_equal(csam_test_load(csam_test_write(dir, "k400", 32, 0400),
                                     err, sizeof(err)),
                      CSAM_OK);
@@ -153,6 +155,101 @@ static void test_secret_file_modes(void **state)
     assert_int_equal(csam_test_load(csam_test_write(dir, "k602", 32, 0602),
                                     err, sizeof(err)),
                      CSAM_ERR_INSECURE);
+}
+
+/* A group-readable secret: root's group, or the group secret_group names;
+ * any other group is refused, naming the file. */
+static void test_secret_file_group(void **state)
+{
+    struct csam_test_dir *dir = *state;
+    csam_secret *secret = NULL;
+    char err[512];
+    const char *path = csam_test_write(dir, "k640g", 32, 0640);
+    gid_t other = getegid() == 0 ? 65534 : getegid();
+    const struct group *gr;
+
+    if (getegid() == 0) {
+        assert_int_equal(csam_test_load(path, err, sizeof(err)), CSAM_OK);
+        /* chgrp to another group (nogroup) needs root */
+        assert_int_equal(chown(path, (uid_t)-1, other), 0);
+    }
+    gr = getgrgid(other);
+    assert_int_equal(csam_test_load(path, err, sizeof(err)),
+                     CSAM_ERR_INSECURE);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "group"));
+    /* named by secret_group: allowed */
+    if (gr != NULL) {
+        char name[64];
+
+        snprintf(name, sizeof(name), "%s", gr->gr_name);
+        assert_int_equal(csam_secret_load_group(path, name, &secret, err,
+                                                sizeof(err)),
+                         CSAM_OK);
+        csam_secret_free(secret);
+        secret = NULL;
+    }
+    /* another name, or one no group has: still refused */
+    assert_int_equal(csam_secret_load_group(path, "csam-no-such-group",
+                                            &secret, err, sizeof(err)),
+                     CSAM_ERR_INSECURE);
+    assert_null(secret);
+    /* without group read, no group matters */
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(csam_test_load(path, err, sizeof(err)), CSAM_OK);
+}
+
+/* The directories above the secret: one that others (or a group) can
+ * write is refused, naming it; a root-owned sticky one (/tmp) is not. */
+static void test_secret_file_dirs(void **state)
+{
+    struct csam_test_dir *dir = *state;
+    char sub[256], path[300], err[512];
+    FILE *fp;
+
+    snprintf(sub, sizeof(sub), "%s/keys", dir->path);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    snprintf(path, sizeof(path), "%s/secret.key", sub);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_int_equal(fputs("0123456789abcdef0123456789abcdef!", fp) >= 0, 1);
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(csam_test_load(path, err, sizeof(err)), CSAM_OK);
+
+    assert_int_equal(chmod(sub, 0777), 0);
+    assert_int_equal(csam_test_load(path, err, sizeof(err)),
+                     CSAM_ERR_INSECURE);
+    assert_non_null(strstr(err, sub));
+    assert_non_null(strstr(err, "writable"));
+    assert_int_equal(chmod(sub, 0770), 0);
+    assert_int_equal(csam_test_load(path, err, sizeof(err)),
+                     CSAM_ERR_INSECURE);
+    /* the parent of the parent too */
+    assert_int_equal(chmod(sub, 0700), 0);
+    assert_int_equal(chmod(dir->path, 0757), 0);
+    assert_int_equal(csam_test_load(path, err, sizeof(err)),
+                     CSAM_ERR_INSECURE);
+    assert_non_null(strstr(err, dir->path));
+    assert_int_equal(chmod(dir->path, 0700), 0);
+    /* sticky: only when root owns the directory */
+    assert_int_equal(chmod(sub, 01777), 0);
+    assert_int_equal(csam_test_load(path, err, sizeof(err)),
+                     geteuid() == 0 ? CSAM_OK : CSAM_ERR_INSECURE);
+    assert_int_equal(chmod(sub, 0700), 0);
+    if (geteuid() == 0) {
+        /* sticky, but another user's: refused */
+        assert_int_equal(chown(sub, 65534, 0), 0);
+        assert_int_equal(chmod(sub, 01777), 0);
+        assert_int_equal(csam_test_load(path, err, sizeof(err)),
+                         CSAM_ERR_INSECURE);
+        /* another user's, writable by nobody else: that user's to keep */
+        assert_int_equal(chmod(sub, 0755), 0);
+        assert_int_equal(csam_test_load(path, err, sizeof(err)), CSAM_OK);
+        assert_int_equal(chown(sub, 0, 0), 0);
+        assert_int_equal(chmod(sub, 0700), 0);
+    }
+    assert_int_equal(csam_test_load(path, err, sizeof(err)), CSAM_OK);
 }
 
 static void test_secret_file_size(void **state)
@@ -642,6 +739,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_secret_file_modes,
+                                        csam_test_dir_setup,
+                                        csam_test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_secret_file_group,
+                                        csam_test_dir_setup,
+                                        csam_test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_secret_file_dirs,
                                         csam_test_dir_setup,
                                         csam_test_dir_teardown),
         cmocka_unit_test_setup_teardown(test_secret_file_size,
