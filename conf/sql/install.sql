@@ -13,5 +13,5 @@ BEGIN;
 -- Two administrators upgrading at once must not interleave.
 SELECT pg_advisory_xact_lock(4242001);
 \ir 001_base.sql
-\ir 004_letter_once.sql
+\ir 003_letter_once.sql
 COMMIT;

@@ -1,4 +1,4 @@
--- CSAM schema, version 4: the desk's printable letter is shown once.
+-- CSAM schema, version 3: the desk's printable letter is shown once.
 --
 -- The registration page carries the paper code from the officer's POST to
 -- the letter in a sealed cookie; the browser forgot it after the letter,
@@ -14,5 +14,5 @@ ALTER TABLE csam_registrations
     ADD COLUMN IF NOT EXISTS letter_shown_at timestamptz;
 
 INSERT INTO csam_schema_version (version, description)
-VALUES (4, 'letter_once: the printable letter shows the paper code once')
+VALUES (3, 'letter_once: the printable letter shows the paper code once')
 ON CONFLICT (version) DO NOTHING;
