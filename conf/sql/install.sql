@@ -13,4 +13,5 @@ BEGIN;
 -- Two administrators upgrading at once must not interleave.
 SELECT pg_advisory_xact_lock(4242001);
 \ir 001_base.sql
+\ir 002_login_devices.sql
 COMMIT;
