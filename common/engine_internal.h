@@ -170,10 +170,6 @@ csam_result csam_challenge_verify_login(csam_engine *engine,
                                         struct csam_session_info *out,
                                         struct csam_attempts *att);
 
-/* How long a known device lives (seconds): 180 days from the login that
- * made it.  A login from it in its last sixth makes a new one. */
-#define CSAM_LOGIN_DEVICE_TTL (180L * 86400L)
-
 /* A TOTP code by account and key: $step the step the typed code matched
  * (csam_totp_match; -1 for none), stored as the key's last step in the
  * same statement that counts the attempt on the newest challenge of

@@ -109,6 +109,10 @@ csam_result csam_engine_login_code(csam_engine *engine, const char *source,
                                    struct csam_login_code *out,
                                    struct csam_attempts *att);
 
+/* How long a known device lives (seconds): 180 days from the login that
+ * made it.  A login from it in its last sixth makes a new one. */
+#define CSAM_LOGIN_DEVICE_TTL (180L * 86400L)
+
 /* What a live session says about its holder. */
 struct csam_session_info {
     char username[CSAM_USERNAME_BUFSIZE];
