@@ -198,11 +198,15 @@ csam_result csam_challenge_age(csam_engine *engine, int64_t account_id,
  * $7 source threshold, $8 failures after which each further one adds a
  * growing delay, $9 the source written to the audit trail.
  *
- * pre may define CTEs who depends on; who is the account; acct/src/pick
- * read the state before the statement; c marks the code used or counts
- * the attempt; a counts (or clears) the account's failures; s counts the
- * source's; log writes the audit row; post may add CTEs that act on
- * success (c.ok) and cols the columns they return.  When another
+ * pre may define CTEs who depends on; who is the account (with flow, the
+ * login flow a web login code must belong to, and dev, the known device
+ * the login came from: see CSAM_CHALLENGE_NO_FLOW); acct/src/pick read
+ * the state before the statement (for a known device, acct is its lock
+ * and src is empty); c marks the code used or counts the attempt; a
+ * counts (or clears) the account's failures, ad the known device's
+ * instead; s counts the source's (never for a known device); log writes
+ * the audit row; post may add CTEs that act on success (c.ok) and cols
+ * the columns they return.  When another
  * transaction used the code first, c's row lock waits for it and then
  * finds used_at set: c is empty and the answer is "expired".
  *

@@ -7,16 +7,24 @@
  * locks tell nothing about which names exist) and per source address
  * (csam_source_failures, shared with wrong codes).  They never touch the
  * account's code-failure counter: a right password alone never resets it.
+ * From a known device (csam_login_devices, the browser's csam_device
+ * cookie) they count on that device alone, and no other lock applies.
  *
  * Each try is counted before Argon2id runs, in the statement that also
- * refuses a try inside the name's delay: two hundred guesses sent at once
- * are two hundred counted failures, not two hundred free ones.  A right
+ * refuses a try inside the name's delay or under a lock (the name's, the
+ * account's, the source's: the same answer for a right and a wrong
+ * password, no Argon2id run, so a lock is no oracle): two hundred guesses
+ * sent at once are two hundred counted failures, not two hundred free
+ * ones, and no more of them reach Argon2id than a counter allows.  A right
  * password then takes its try back (csam_login_settle).
  *
- * Round trips: csam_engine_login_password makes three (source lock, count
- * and read the account, then the outcome) and one more on a wrong
- * password (the source's counter), around one Argon2id run;
- * csam_engine_login_verify makes one.
+ * A web login code belongs to one live login flow; a new login of the
+ * account with the same key inside the resend cooldown takes the pending
+ * code over (DESIGN 4) instead of being told to wait.
+ *
+ * Round trips: csam_engine_login_password makes two (count and read, then
+ * the outcome: the flow, or the audit row of a wrong password) around one
+ * Argon2id run; csam_engine_login_verify makes one.
  */
 #define _POSIX_C_SOURCE 200809L /* strnlen, strdup */
 

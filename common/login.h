@@ -7,8 +7,9 @@
  *
  * Database statements per call, once prepared on the connection (the
  * first use of each also prepares it: one more round trip):
- *   login_password   3 (+1 on a wrong password), around one Argon2id run
- *   login_challenge  BEGIN, 2..5, COMMIT (lock, cooldown, code, audit, step)
+ *   login_password   2, around one Argon2id run (1 when refused unchecked)
+ *   login_challenge  BEGIN, 2..6, COMMIT (lock, pending code, code or
+ *                    takeover, audit, step)
  *   login_verify     1: code, handle, session and audit in one statement
  *   session_check    1: lookup, expiry, account and touch in one statement
  *   session_end      1
