@@ -883,11 +883,20 @@ static void test_known_device(void **state)
                                            CSAM_KEY_EMAIL, NULL, &ch, &att),
                      CSAM_OK);
     csam_test_take_code(&ctx, c.email, code, sizeof(code));
-    for (i = 0; i < 4; i++)
-        csam_engine_pam_verify(ctx.engine, c.username, CSAM_KEY_EMAIL,
-                               "000000", NULL, &att);
+    wrong_of(code, wrong);
+    for (i = 0; i < 4; i++) {
+        /* the growing delays are skipped: the lock is what matters */
+        sql("UPDATE csam_accounts SET locked_until = NULL"
+            " WHERE username = $1 AND failures > 0",
+            c.username);
+        assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
+                                                CSAM_KEY_EMAIL, wrong, NULL,
+                                                &att),
+                         i < 3 ? CSAM_ERR_BAD_CODE : CSAM_ERR_LOCKED);
+    }
     assert_true(sql("SELECT count(*) FROM csam_accounts WHERE username = $1"
-                    " AND locked_until > now()",
+                    " AND failures = 0 AND locked_until > now()"
+                    " + interval '100 seconds'",
                     c.username) == 1);
     /* another browser: locked, a token of another account is no help */
     assert_int_equal(csam_engine_login_password_device(
