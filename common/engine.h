@@ -27,6 +27,15 @@
 
 typedef struct csam_engine csam_engine;
 
+/* A host's bound on concurrent work: enter returns 0 once the caller may
+ * go on (then leave is called exactly once), anything else when it may
+ * not (the engine answers CSAM_ERR_BUSY).  Both NULL: no bound. */
+struct csam_gate {
+    int (*enter)(void *ctx);
+    void (*leave)(void *ctx);
+    void *ctx;
+};
+
 struct csam_engine_deps {
     const struct csam_config *config;
     const csam_secret *secret;
@@ -39,6 +48,10 @@ struct csam_engine_deps {
      * not configured (sms_transport none): the SMS key is then not offered. */
     struct csam_sender sms;
     struct csam_logger logger;
+    /* Around each Argon2id run of a login (mod_csam: a per-child
+     * semaphore, so argon2_m_cost times the workers cannot exhaust
+     * memory); zeroed: none. */
+    struct csam_gate hash_gate;
 };
 
 /* Errors: CSAM_ERR_NOMEM, CSAM_ERR_INVALID (missing dependency). */

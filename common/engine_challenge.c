@@ -57,10 +57,12 @@ static csam_result csam_challenge_hash(csam_engine *engine,
 
     switch (purpose) {
     case CSAM_CHALLENGE_WEB_LOGIN:
-        if (o->handle == NULL)
-            return CSAM_ERR_INVALID;
+        /* Bound by its row to one live login flow (flow_id), which a new
+         * login of the account may take over (DESIGN 4: a pending code is
+         * reused): the hash cannot name the handle, which changes then. */
+        (void)o;
         return csam_engine_hash_named(engine, csam_challenge_key(purpose),
-                                      pname, o->handle, code, out);
+                                      "web_login/flow", "", code, out);
     case CSAM_CHALLENGE_PAM_LOGIN:
         if (o->username == NULL)
             return CSAM_ERR_INVALID;
@@ -240,17 +242,26 @@ csam_result csam_challenge_cooldown(csam_engine *engine, int64_t account_id,
  * $7 source threshold, $8 failures after which each further one adds a
  * growing delay, $9 the source written to the audit trail.
  *
- * pre may define CTEs who depends on; who is the account; acct/src/pick
- * read the state before the statement; c marks the code used or counts
- * the attempt; a counts (or clears) the account's failures; s counts the
- * source's; log writes the audit row; post may add CTEs that act on
- * success (c.ok) and cols the columns they return.  When another
+ * pre may define CTEs who depends on; who is the account (with flow, the
+ * login flow a web login code must belong to, and dev, the known device
+ * the login came from: see CSAM_CHALLENGE_NO_FLOW); acct/src/pick read
+ * the state before the statement (for a known device, acct is its lock
+ * and src is empty); c marks the code used or counts the attempt; a
+ * counts (or clears) the account's failures, ad the known device's
+ * instead; s counts the source's (never for a known device); log writes
+ * the audit row; post may add CTEs that act on success (c.ok) and cols
+ * the columns they return.  When another
  * transaction used the code first, c's row lock waits for it and then
  * finds used_at set: c is empty and the answer is "expired".
  *
  * The hashes are compared by the server: they are keyed, so an attacker
  * who cannot compute them learns nothing from how long that takes.
  */
+/* who's columns besides id for every form but the web login's: no login
+ * flow (flow, the flow a web login code belongs to) and no known device
+ * (dev, whose row counts the failures instead of the account's). */
+#define CSAM_CHALLENGE_NO_FLOW ", NULL::bigint AS flow, NULL::bigint AS dev"
+
 #define CSAM_CHALLENGE_VERIFY_SQL(pre, who, post, cols)                        \
     CSAM_CHALLENGE_VERIFY_SQL_M(pre, who, "", "ch.code_hash = $3", post, cols)
 
@@ -262,16 +273,20 @@ csam_result csam_challenge_cooldown(csam_engine *engine, int64_t account_id,
     " acct AS ("                                                               \
     " SELECT ceil(extract(epoch FROM locked_until - now()))::bigint AS wait"   \
     " FROM csam_accounts WHERE id = (SELECT id FROM who) AND locked_until > "  \
-    "now()),"                                                                  \
+    "now() AND (SELECT dev FROM who) IS NULL"                                  \
+    " UNION ALL SELECT ceil(extract(epoch FROM locked_until - now()))::bigint" \
+    " FROM csam_login_devices WHERE id = (SELECT dev FROM who)"                \
+    " AND locked_until > now()),"                                              \
     " src AS ("                                                                \
     " SELECT ceil(extract(epoch FROM locked_until - now()))::bigint AS wait"   \
-    " FROM csam_source_failures"                                               \
-    " WHERE source = $6::text AND locked_until > now()),"                      \
+    " FROM csam_source_failures WHERE (SELECT dev FROM who) IS NULL"           \
+    " AND source = $6::text AND locked_until > now()),"                        \
     " pick AS ("                                                               \
     " SELECT id, attempts >= max_attempts AS exhausted,"                       \
     " expires_at <= now() AS expired FROM csam_challenges"                     \
     " WHERE account_id = (SELECT id FROM who) AND purpose = $2::text"          \
     " AND used_at IS NULL AND superseded_at IS NULL"                           \
+    " AND flow_id IS NOT DISTINCT FROM (SELECT flow FROM who)"                 \
     " ORDER BY created_at DESC, id DESC LIMIT 1)," mid                         \
     " c AS ("                                                                  \
     " UPDATE csam_challenges ch"                                               \
@@ -296,13 +311,30 @@ csam_result csam_challenge_cooldown(csam_engine *engine, int64_t account_id,
     " least(power(2, acc.failures - $8::integer), 60))"                        \
     " ELSE acc.locked_until END"                                               \
     " FROM c WHERE acc.id = (SELECT id FROM who)"                              \
+    " AND (c.ok OR (SELECT dev FROM who) IS NULL)"                             \
     " RETURNING greatest(0, ceil(extract(epoch FROM"                           \
     " coalesce(acc.locked_until, now()) - now())))::bigint AS wait,"           \
     " acc.failures),"                                                          \
+    " ad AS ("                                                                 \
+    " UPDATE csam_login_devices d SET"                                         \
+    " failures = CASE WHEN c.ok OR d.failures + 1 >= $4::integer THEN 0"       \
+    " ELSE d.failures + 1 END,"                                                \
+    " last_failure_at = CASE WHEN c.ok THEN d.last_failure_at ELSE now() END," \
+    " locked_until = CASE WHEN c.ok THEN NULL"                                 \
+    " WHEN d.failures + 1 >= $4::integer"                                      \
+    " THEN now() + make_interval(secs => $5::integer)"                         \
+    " WHEN d.failures + 1 > $8::integer"                                       \
+    " THEN now() + make_interval(secs =>"                                      \
+    " least(power(2, d.failures - $8::integer), 60))"                          \
+    " ELSE d.locked_until END"                                                 \
+    " FROM c WHERE d.id = (SELECT dev FROM who)"                               \
+    " RETURNING greatest(0, ceil(extract(epoch FROM"                           \
+    " coalesce(d.locked_until, now()) - now())))::bigint AS wait,"             \
+    " d.failures),"                                                            \
     " s AS ("                                                                  \
     " INSERT INTO csam_source_failures AS sf (source, failures, window_start)" \
     " SELECT $6::text, 1, now() FROM c WHERE NOT c.ok AND $6::text IS NOT "    \
-    "NULL"                                                                     \
+    "NULL AND (SELECT dev FROM who) IS NULL"                                   \
     " ON CONFLICT (source) DO UPDATE SET"                                      \
     " failures = CASE WHEN sf.window_start"                                    \
     " < now() - make_interval(secs => $5::integer) THEN 1"                     \
@@ -325,8 +357,9 @@ csam_result csam_challenge_cooldown(csam_engine *engine, int64_t account_id,
     " SELECT (SELECT wait FROM acct), (SELECT wait FROM src),"                 \
     " (SELECT count(*) FROM pick), (SELECT exhausted FROM pick),"              \
     " (SELECT expired FROM pick), (SELECT ok FROM c),"                         \
-    " (SELECT left_over FROM c), (SELECT wait FROM a),"                        \
-    " (SELECT failures FROM a),"                                               \
+    " (SELECT left_over FROM c),"                                              \
+    " coalesce((SELECT wait FROM ad), (SELECT wait FROM a)),"                  \
+    " coalesce((SELECT failures FROM ad), (SELECT failures FROM a)),"          \
     " (SELECT count(*) FROM s) + (SELECT count(*) FROM log),"                  \
     " (SELECT count(*) FROM who)" cols
 
@@ -352,9 +385,16 @@ csam_result csam_challenge_cooldown(csam_engine *engine, int64_t account_id,
  * if it had committed and only the answer was lost, running it again
  * cannot let a code through twice: a used code is "expired", and at worst
  * one wrong attempt counts twice.  Failing closed, never open. */
+/* The statements' texts are longer than the 4095 bytes ISO C requires
+ * compilers to take in one literal; GCC and Clang take any length, and one
+ * statement is the point (one round trip per verification, DESIGN 5). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverlength-strings"
 static const struct csam_store_stmt csam_challenge_stmt_verify = {
     "csam_challenge_verify",
-    CSAM_CHALLENGE_VERIFY_SQL("", "SELECT $1::bigint AS id", "", ""), 9,
+    CSAM_CHALLENGE_VERIFY_SQL("", "SELECT $1::bigint AS id" CSAM_CHALLENGE_NO_FLOW,
+                              "", ""),
+    9,
     CSAM_STORE_RETRY};
 
 /* By username ($1), which must name an active account with an active key
@@ -363,7 +403,8 @@ static const struct csam_store_stmt csam_challenge_stmt_verify_name = {
     "csam_challenge_verify_name",
     CSAM_CHALLENGE_VERIFY_SQL(
         "",
-        "SELECT a.id FROM csam_accounts a WHERE a.username = $1::text"
+        "SELECT a.id" CSAM_CHALLENGE_NO_FLOW
+        " FROM csam_accounts a WHERE a.username = $1::text"
         " AND a.status = 'active' AND EXISTS (SELECT 1 FROM csam_keys k"
         " WHERE k.account_id = a.id AND k.type = $10::text"
         " AND k.status = 'active')",
@@ -383,16 +424,17 @@ static const struct csam_store_stmt csam_challenge_stmt_verify_name = {
  * Its text is longer than the 4095 bytes ISO C requires compilers to take
  * in one literal; GCC and Clang take any length, and one statement is the
  * point (one round trip per verification, DESIGN 5). */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Woverlength-strings"
 #define CSAM_CHALLENGE_LOGIN_SQL(types, mid, match, extra)                     \
     CSAM_CHALLENGE_VERIFY_SQL_M(                                               \
-        "fl AS (SELECT f.id, f.account_id, f.step, f.key_type, a.username"     \
+        "fl AS (SELECT f.id, f.account_id, f.step, f.key_type, a.username,"    \
+        " f.device_id, (SELECT d.expires_at FROM csam_login_devices d"         \
+        " WHERE d.id = f.device_id) AS device_expires"                         \
         " FROM csam_flows f JOIN csam_accounts a ON a.id = f.account_id"       \
         " WHERE f.handle_hash = $1::bytea AND f.kind = 'login'"                \
         " AND f.done_at IS NULL AND f.superseded_at IS NULL"                   \
         " AND f.expires_at > now() AND a.status = 'active'),",                 \
-        "SELECT fl.account_id AS id FROM fl WHERE fl.step = 'confirm'"         \
+        "SELECT fl.account_id AS id, fl.id AS flow, fl.device_id AS dev"       \
+        " FROM fl WHERE fl.step = 'confirm'"                                   \
         " AND fl.key_type IN " types " AND EXISTS (SELECT 1"                   \
         " FROM csam_keys k WHERE k.account_id = fl.account_id"                 \
         " AND k.type = fl.key_type AND k.status = 'active')",                  \
@@ -414,11 +456,21 @@ static const struct csam_store_stmt csam_challenge_stmt_verify_name = {
         " source, detail)"                                                     \
         " SELECT fl.username, 'session.created', fl.account_id, $9::text,"     \
         " jsonb_build_object('session', sess.id, 'key_type', fl.key_type,"     \
-        " 'flow', fl.id) FROM sess, fl RETURNING 1)" extra,                    \
+        " 'flow', fl.id) FROM sess, fl RETURNING 1),"                          \
+        " nd AS (INSERT INTO csam_login_devices (account_id, device_hash,"     \
+        " expires_at) SELECT fl.account_id, $13::bytea,"                       \
+        " now() + make_interval(secs => $14::integer) FROM f, fl"              \
+        " WHERE $13::bytea IS NOT NULL AND (fl.device_expires IS NULL"         \
+        " OR fl.device_expires < now() + make_interval(secs =>"                \
+        " $14::integer / 6)) RETURNING id),"                                   \
+        " xd AS (DELETE FROM csam_login_devices WHERE id IN (SELECT id"        \
+        " FROM csam_login_devices WHERE expires_at < now()"                    \
+        " ORDER BY expires_at LIMIT 4) RETURNING 1)" extra,                    \
         ", (SELECT count(*) FROM fl), (SELECT step FROM fl),"                  \
         " (SELECT key_type FROM fl), (SELECT username FROM fl),"               \
         " (SELECT auth FROM sess), (SELECT ends FROM sess),"                   \
-        " (SELECT idle_ends FROM sess), (SELECT count(*) FROM slog)")
+        " (SELECT idle_ends FROM sess), (SELECT count(*) FROM slog),"          \
+        " (SELECT count(*) FROM nd)")
 
 /* For a login with the app's key, the e-mail form also reads (tk) what
  * checking its code needs, with the database clock: the TOTP form then
@@ -435,17 +487,17 @@ static const struct csam_store_stmt csam_challenge_stmt_verify_login = {
                              CSAM_CHALLENGE_LOGIN_TK)
     ", (SELECT id FROM tk), (SELECT sealed FROM tk), (SELECT last FROM tk),"
     " floor(extract(epoch FROM now()))::bigint",
-    12, CSAM_STORE_RETRY};
+    14, CSAM_STORE_RETRY};
 
-/* The TOTP form: $3 the matched step (NULL: none), $13 the key. */
+/* The TOTP form: $3 the matched step (NULL: none), $15 the key. */
 static const struct csam_store_stmt csam_challenge_stmt_verify_login_totp = {
     "csam_challenge_verify_login_totp",
     CSAM_CHALLENGE_LOGIN_SQL(
         "('totp')",
         CSAM_CHALLENGE_TOTP_STEP(
-            "$13::bigint AND k.account_id = (SELECT id FROM who)"),
+            "$15::bigint AND k.account_id = (SELECT id FROM who)"),
         "EXISTS (SELECT 1 FROM t)", ""),
-    13, CSAM_STORE_RETRY};
+    15, CSAM_STORE_RETRY};
 #pragma GCC diagnostic pop
 
 /* A typed code in canonical form: digits only, spaces dropped (people
@@ -597,13 +649,16 @@ csam_result csam_challenge_verify(csam_engine *engine,
 }
 
 /* A TOTP code by account id ($1) and key id ($10). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverlength-strings"
 static const struct csam_store_stmt csam_challenge_stmt_verify_totp = {
     "csam_challenge_verify_totp",
     CSAM_CHALLENGE_VERIFY_SQL_M(
-        "", "SELECT $1::bigint AS id",
+        "", "SELECT $1::bigint AS id" CSAM_CHALLENGE_NO_FLOW,
         CSAM_CHALLENGE_TOTP_STEP("$10::bigint AND k.account_id = $1::bigint"),
         "EXISTS (SELECT 1 FROM t)", "", ""),
     10, CSAM_STORE_RETRY};
+#pragma GCC diagnostic pop
 
 csam_result csam_challenge_verify_totp(csam_engine *engine,
                                        int64_t account_id, int64_t key_id,
@@ -677,6 +732,8 @@ csam_result csam_challenge_verify_login(csam_engine *engine,
                                         const char *handle, const char *code,
                                         const char *source,
                                         const unsigned char *session_hash,
+                                        const unsigned char *device_hash,
+                                        int *device_made,
                                         struct csam_session_info *out,
                                         struct csam_attempts *att)
 {
@@ -684,9 +741,10 @@ csam_result csam_challenge_verify_login(csam_engine *engine,
     unsigned char hhash[CSAM_HASH_LEN], chash[CSAM_HASH_LEN];
     char idle[CSAM_STORE_INT_SIZE], life[CSAM_STORE_INT_SIZE];
     char st[CSAM_STORE_INT_SIZE], key[CSAM_STORE_INT_SIZE];
+    char dttl[CSAM_STORE_INT_SIZE];
     struct csam_challenge_owner owner = {0, NULL, handle};
     struct csam_challenge_args args;
-    struct csam_store_param p[13];
+    struct csam_store_param p[15];
     csam_store_rows *rows = NULL;
     int64_t key_id, step = -1;
     csam_result res;
@@ -694,6 +752,7 @@ csam_result csam_challenge_verify_login(csam_engine *engine,
 
     att->attempts_left = -1;
     att->retry_after = 0;
+    *device_made = 0;
     memset(out, 0, sizeof(*out));
     if (handle == NULL || !csam_token_valid(handle))
         return CSAM_ERR_EXPIRED;
@@ -713,6 +772,9 @@ csam_result csam_challenge_verify_login(csam_engine *engine,
                            idle);
     p[11] = csam_store_int(
         csam_challenge_clamp(cfg->session_absolute, 1, 31 * 86400), life);
+    p[12] = device_hash != NULL ? csam_store_bytes(device_hash, CSAM_HASH_LEN)
+                                : csam_store_text(NULL);
+    p[13] = csam_store_int(CSAM_LOGIN_DEVICE_TTL, dttl);
     res = csam_store_exec(engine->deps.store, &csam_challenge_stmt_verify_login,
                           p, &rows);
     csam_wipe(chash, sizeof(chash));
@@ -720,30 +782,32 @@ csam_result csam_challenge_verify_login(csam_engine *engine,
         return res;
     res = csam_challenge_login_outcome(rows, &totp, out, att);
     if (!totp) {
+        *device_made = res == CSAM_OK && csam_store_int64(rows, 0, 19, 0) > 0;
         csam_store_rows_free(rows);
         return res;
     }
     /* The app's key: open its secret and check the code here, then count
      * and store in the TOTP form. */
-    key_id = csam_store_int64(rows, 0, 19, 0);
+    key_id = csam_store_int64(rows, 0, 20, 0);
     if (key_id <= 0) {
         csam_store_rows_free(rows);
         return CSAM_ERR_EXPIRED; /* the key went away */
     }
-    res = csam_totp_match(engine, key_id, csam_store_value(rows, 0, 20),
-                          csam_store_int64(rows, 0, 21, -1),
-                          csam_store_int64(rows, 0, 22, 0), code, &step);
+    res = csam_totp_match(engine, key_id, csam_store_value(rows, 0, 21),
+                          csam_store_int64(rows, 0, 22, -1),
+                          csam_store_int64(rows, 0, 23, 0), code, &step);
     csam_store_rows_free(rows);
     rows = NULL;
     if (res != CSAM_OK)
         return res;
     p[2] = step >= 0 ? csam_store_int(step, st) : csam_store_text(NULL);
-    p[12] = csam_store_int(key_id, key);
+    p[14] = csam_store_int(key_id, key);
     res = csam_store_exec(engine->deps.store,
                           &csam_challenge_stmt_verify_login_totp, p, &rows);
     if (res != CSAM_OK)
         return res;
     res = csam_challenge_login_outcome(rows, &totp, out, att);
+    *device_made = res == CSAM_OK && csam_store_int64(rows, 0, 19, 0) > 0;
     csam_store_rows_free(rows);
     if (totp)
         res = CSAM_ERR_EXPIRED; /* the key went away meanwhile */

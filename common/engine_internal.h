@@ -93,11 +93,12 @@ const char *csam_challenge_purpose_name(enum csam_challenge_purpose p);
 /* A code's owner.  Codes that confirm a key are bound to the account id
  * (and, for a key added later, to the key type); PAM login codes to the
  * username, so that a PAM login can be verified by name in one statement;
- * web login codes to the login handle, so that a login is verified by
- * handle in one statement and a code mailed for one login is worth
- * nothing in another.  username is needed for CSAM_CHALLENGE_PAM_LOGIN,
- * handle for CSAM_CHALLENGE_WEB_LOGIN; account_id may be 0 when verifying
- * by name. */
+ * web login codes to one live login flow by their row (flow_id, set by
+ * csam_login_adopt), so that a login is verified by handle in one
+ * statement and a code mailed for one login is worth nothing in another,
+ * unless a new login took it over (the old one is then superseded).
+ * username is needed for CSAM_CHALLENGE_PAM_LOGIN; account_id may be 0
+ * when verifying by name; handle is not used any more. */
 struct csam_challenge_owner {
     int64_t account_id;
     const char *username;
@@ -163,13 +164,21 @@ csam_result csam_challenge_verify(csam_engine *engine,
  * checked and counted as csam_challenge_verify does (web: the source
  * counts too), and on success the handle used up and a session created
  * whose cookie hashes to session_hash (CSAM_HASH_LEN bytes), with out
- * filled.  Results: those of csam_challenge_verify, with CSAM_ERR_EXPIRED
+ * filled; with device_hash (CSAM_HASH_LEN bytes, or NULL), the same
+ * statement records a known device of that hash for the account unless
+ * the login came from one that still has a long life (*device_made says
+ * whether it did).  When the login came from a known device, its wrong
+ * codes count on that device, not on the account nor the source, and
+ * only its own lock refuses it.
+ * Results: those of csam_challenge_verify, with CSAM_ERR_EXPIRED
  * for an unknown, expired or used handle (or an account or key gone) and
  * CSAM_ERR_STATE when no key was chosen yet (or the key is TOTP). */
 csam_result csam_challenge_verify_login(csam_engine *engine,
                                         const char *handle, const char *code,
                                         const char *source,
                                         const unsigned char *session_hash,
+                                        const unsigned char *device_hash,
+                                        int *device_made,
                                         struct csam_session_info *out,
                                         struct csam_attempts *att);
 
@@ -234,24 +243,48 @@ struct csam_login_check {
     unsigned char name_hash[CSAM_HASH_LEN]; /* its password-failure row */
     char prev_lock[CSAM_ENGINE_TIME_SIZE + 8]; /* that row's lock before
                                                   this try, "" if none */
+    int64_t device_id;              /* the known device it came from, 0 */
+    int device_locked_now;          /* this try locked that device */
+    int source_counted;             /* this try counted on the source */
+    int source_locked_now;          /* and locked it */
 };
 
-/* Check a password for a login name with every rule of DESIGN 4: the
- * source's lock, the name's growing delay (a try inside it is refused
- * unchecked), one Argon2id run whether or not the name is an account
- * (csam_password_burn for an unknown one), failures counted per name and
- * per source, audit rows.  The try is counted before Argon2id runs.
- * CSAM_OK: right password, nothing locked; the caller takes the try back
- * with csam_login_settle (or its own statement using the same columns).
- * CSAM_ERR_LOCKED (att->retry_after): right password, but the name or
- * the account is locked; already settled and audited.
+/* Check a password for a login name with every rule of DESIGN 4, for a
+ * browser that is not a known device of the account: the name's growing
+ * delay (a try inside it is refused unchecked), then the locks of the
+ * name, of the account (wrong codes) and of the source, each refusing the
+ * try before Argon2id with the same answer for a right and a wrong
+ * password; otherwise the try is counted on the source and on the name,
+ * then one Argon2id run whether or not the name is an account
+ * (csam_password_burn for an unknown one), and an audit row for a wrong
+ * password.  CSAM_OK: right password; the caller takes the try back with
+ * csam_login_settle (or its own statement using the same columns).
  * Errors: CSAM_ERR_BAD_CREDENTIALS (att->retry_after > 0 when the next
- * try must wait), CSAM_ERR_INVALID (NULL or over-long input),
- * CSAM_ERR_CRYPTO, CSAM_ERR_NOMEM, CSAM_ERR_DB. */
+ * try must wait), CSAM_ERR_LOCKED (att->retry_after), CSAM_ERR_BUSY (the
+ * host's gate on concurrent Argon2id runs stayed shut: nothing counted),
+ * CSAM_ERR_INVALID (NULL or over-long input), CSAM_ERR_CRYPTO,
+ * CSAM_ERR_NOMEM, CSAM_ERR_DB. */
 csam_result csam_login_check(csam_engine *engine, const char *source,
                              const char *username, const char *password,
                              struct csam_login_check *out,
                              struct csam_attempts *att);
+
+/* csam_login_check for a browser that presented the device token device
+ * (NULL: none).  When it is a live known device of the account named
+ * username, the try counts on that device only, and only the device's own
+ * lock refuses it (CSAM_ERR_LOCKED); out->device_id names it.  Otherwise
+ * as csam_login_check. */
+csam_result csam_login_check_device(csam_engine *engine, const char *source,
+                                    const char *device, const char *username,
+                                    const char *password,
+                                    struct csam_login_check *out,
+                                    struct csam_attempts *att);
+
+/* The keyed hash a device token is stored as.  Errors: CSAM_ERR_INVALID,
+ * CSAM_ERR_CRYPTO. */
+csam_result csam_login_device_hash(const csam_engine *engine,
+                                   const char *device,
+                                   unsigned char out[CSAM_HASH_LEN]);
 
 /* Take back the try a right password made: the name's failures and delay
  * cleared, a lock that was there before the try kept; and audit `action`

@@ -7,8 +7,9 @@
  *
  * Database statements per call, once prepared on the connection (the
  * first use of each also prepares it: one more round trip):
- *   login_password   3 (+1 on a wrong password), around one Argon2id run
- *   login_challenge  BEGIN, 2..5, COMMIT (lock, cooldown, code, audit, step)
+ *   login_password   2, around one Argon2id run (1 when refused unchecked)
+ *   login_challenge  BEGIN, 2..6, COMMIT (lock, pending code, code or
+ *                    takeover, audit, step)
  *   login_verify     1: code, handle, session and audit in one statement
  *   session_check    1: lookup, expiry, account and touch in one statement
  *   session_end      1
@@ -53,14 +54,29 @@ csam_result csam_engine_login_password(csam_engine *engine,
                                        unsigned *key_types,
                                        struct csam_attempts *att);
 
+/* csam_engine_login_password from a browser that presented a device token
+ * (DESIGN 4, OWASP device cookies; NULL: none).  When the token is a live
+ * known device of the account named username, the try counts on that
+ * device alone, with its own lock and no growing delay, and neither the
+ * name's lock, the account's lock from wrong codes nor the source's lock
+ * holds it back; the login's wrong codes then count on the device too.
+ * Any other token is as none. */
+csam_result csam_engine_login_password_device(
+    csam_engine *engine, const char *source, const char *device,
+    const char *username, const char *password, char handle[CSAM_TOKEN_SIZE],
+    unsigned *key_types, struct csam_attempts *att);
+
 /* Choose the key a login handle's code comes from.  For the e-mail and
  * SMS keys a code with purpose "web login" is sent in the account's
  * language, superseding the pending one, no sooner than resend_cooldown
  * after the last one of the account, whichever login asked for it, unless
- * that one was used (CSAM_ERR_LOCKED with att->retry_after otherwise:
- * nothing changes, the key chosen before stays chosen and a code already
- * sent for this handle stays good); for TOTP nothing is sent (a challenge
- * row still bounds the attempts).  The SMS key is offered only when
+ * that one was used.  Inside the cooldown, a pending code of the same key
+ * is taken over by this login (csam_engine_login_code); one of another
+ * key, or one whose attempts are spent, refuses the choice
+ * (CSAM_ERR_LOCKED with att->retry_after: nothing changes, the key chosen
+ * before stays chosen and a code already sent for this handle stays
+ * good); for TOTP nothing is sent (a challenge row still bounds the
+ * attempts).  The SMS key is offered only when
  * deps.sms is configured.  The code is bound to this handle: it is worth nothing in another
  * login.  Choosing again (another key, or a resend) is allowed while the
  * handle lives.  CSAM_ERR_LOCKED also when the account is locked by wrong
@@ -73,6 +89,30 @@ csam_result csam_engine_login_challenge(csam_engine *engine,
                                         const char *handle,
                                         enum csam_key_type key_type,
                                         struct csam_attempts *att);
+
+/* What csam_engine_login_code did about the code. */
+struct csam_login_code {
+    int reused;             /* 1: a code sent moments ago (for this login or
+                               an abandoned one) stands, nothing was sent */
+    int64_t sent_at;        /* when the code in force was sent, Unix
+                               seconds; 0 for the app's key */
+    long resend_after;      /* seconds before a new code may be sent */
+};
+
+/* csam_engine_login_challenge, saying what happened to the code.  A
+ * login for an account whose web code of the same key is pending,
+ * unused and younger than resend_cooldown takes that code over (DESIGN
+ * 4): nothing is sent, the code mailed earlier logs this login in, and
+ * the login it was sent for is superseded; out->reused says so. */
+csam_result csam_engine_login_code(csam_engine *engine, const char *source,
+                                   const char *handle,
+                                   enum csam_key_type key_type,
+                                   struct csam_login_code *out,
+                                   struct csam_attempts *att);
+
+/* How long a known device lives (seconds): 180 days from the login that
+ * made it.  A login from it in its last sixth makes a new one. */
+#define CSAM_LOGIN_DEVICE_TTL (180L * 86400L)
 
 /* What a live session says about its holder. */
 struct csam_session_info {
@@ -89,6 +129,10 @@ struct csam_session_info {
 struct csam_session_ticket {
     char cookie[CSAM_TOKEN_SIZE];   /* 256-bit token, base64url */
     struct csam_session_info info;
+    /* A new known device's token (256 bits, base64url) for the browser's
+     * csam_device cookie, "" when the login came from a known device that
+     * lives on; the caller wipes it. */
+    char device[CSAM_TOKEN_SIZE];
 };
 
 /* Verify the code typed for the handle's chosen key (a TOTP code against
@@ -98,6 +142,8 @@ struct csam_session_ticket {
  * session is created with a fresh random id (never one the browser
  * offered: no session fixation), idle timeout session_idle and absolute
  * lifetime session_absolute; the caller wipes out->cookie when done.
+ * The browser becomes a known device of the account (out->device, for
+ * CSAMs csam_device cookie).
  * Wrong codes count on the code, the account (with PAM's) and the source.
  * One statement: two submissions of one code at once give one session.
  * Errors: CSAM_ERR_BAD_CODE / CSAM_ERR_LOCKED (with *att), CSAM_ERR_STATE

@@ -29,6 +29,7 @@ const char *csam_result_name(csam_result res)
     case CSAM_ERR_IO:                return "io_error";
     case CSAM_ERR_CRYPTO:            return "crypto_error";
     case CSAM_ERR_INSECURE:          return "insecure_file";
+    case CSAM_ERR_BUSY:              return "busy";
     }
     return "unknown";
 }

@@ -1,7 +1,9 @@
 /*
  * The JSON API of login and of the session itself (DESIGN 3.1): password,
  * then the key, then the code, which opens a session (Set-Cookie
- * csam_session); who the session is; logout.
+ * csam_session) and makes the client a known device of the account (Set-
+ * Cookie csam_device, offered again at the next login: its failures then
+ * count on their own); who the session is; logout.
  */
 #include <string.h>
 
@@ -57,10 +59,12 @@ int csam_api_login(request_rec *r)
     engine = csam_api_engine(r, &rv);
     if (engine == NULL)
         return rv;
-    res = csam_engine_login_password(engine, csam_http_source(r),
-                                     csam_api_string(body, "username"),
-                                     csam_api_string(body, "password"),
-                                     handle, &key_types, &att);
+    res = csam_engine_login_password_device(
+        engine, csam_http_source(r),
+        csam_device_token(r, csam_runtime_get(r),
+                          csam_api_string(body, "username")),
+        csam_api_string(body, "username"), csam_api_string(body, "password"),
+        handle, &key_types, &att);
     if (res != CSAM_OK) {
         /* A count of attempts left exists for known accounts only: it
          * would tell them from unknown usernames. */
@@ -89,6 +93,7 @@ static const char *csam_api_login_handle(json_t *body)
 int csam_api_login_challenge(request_rec *r)
 {
     struct csam_attempts att = {-1, 0};
+    struct csam_login_code sent;
     enum csam_key_type type;
     csam_engine *engine;
     const char *handle;
@@ -109,12 +114,18 @@ int csam_api_login_challenge(request_rec *r)
     engine = csam_api_engine(r, &rv);
     if (engine == NULL)
         return rv;
-    res = csam_engine_login_challenge(engine, csam_http_source(r), handle,
-                                      type, &att);
+    res = csam_engine_login_code(engine, csam_http_source(r), handle, type,
+                                 &sent, &att);
     if (res != CSAM_OK)
         return csam_api_result(r, res, &att);
-    reply = csam_api_own(r, json_pack("{s:s}", "key_type",
-                                      csam_key_type_name(type)));
+    /* A code sent moments ago (for this login or an abandoned one) was
+     * taken over: the client learns it was not sent again, and when. */
+    reply = csam_api_own(r, json_pack("{s:s, s:b}", "key_type",
+                                      csam_key_type_name(type), "reused",
+                                      sent.reused));
+    if (reply != NULL && sent.sent_at > 0)
+        json_object_set_new(reply, "sent_at",
+                            json_string(csam_api_time(r, sent.sent_at)));
     if (reply == NULL)
         return HTTP_INTERNAL_SERVER_ERROR;
     return csam_api_send(r, HTTP_ACCEPTED, reply);
@@ -147,7 +158,11 @@ int csam_api_login_verify(request_rec *r)
     if (res != CSAM_OK)
         return csam_api_result(r, res, &att);
     csam_session_cookie_set(r, csam_runtime_get(r), &ticket);
+    if (ticket.device[0] != '\0')
+        csam_device_set(r, csam_runtime_get(r), ticket.info.username,
+                        ticket.device);
     csam_wipe(ticket.cookie, sizeof(ticket.cookie));
+    csam_wipe(ticket.device, sizeof(ticket.device));
     key = csam_key_type_name(ticket.info.key_type);
     reply = csam_api_own(r, json_pack("{s:s, s:s}", "username",
                                       ticket.info.username, "key_type",

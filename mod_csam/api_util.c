@@ -71,6 +71,8 @@ static const struct csam_api_mapping csam_api_mappings[] = {
      "The service is temporarily unavailable."},
     {CSAM_ERR_SCHEMA, HTTP_SERVICE_UNAVAILABLE, "unavailable",
      "The service is temporarily unavailable."},
+    {CSAM_ERR_BUSY, HTTP_SERVICE_UNAVAILABLE, "unavailable",
+     "The service is temporarily unavailable."},
 };
 
 static const struct csam_api_mapping csam_api_internal = {
@@ -155,7 +157,8 @@ int csam_api_error(request_rec *r, csam_result res,
                       "CSAM00013: internal error: %s", csam_result_name(res));
     /* Clients may try again soon: the pool reconnects by itself. */
     if (m->status == HTTP_SERVICE_UNAVAILABLE)
-        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        apr_table_setn(r->err_headers_out, "Retry-After",
+                       res == CSAM_ERR_BUSY ? "1" : "5");
     if (res == CSAM_ERR_REAUTH)
         json_object_set_new(body, "password_required", json_true());
     if (att != NULL && (res == CSAM_ERR_BAD_CODE || res == CSAM_ERR_LOCKED

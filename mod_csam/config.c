@@ -34,6 +34,7 @@ void *csam_config_create_server(apr_pool_t *p, server_rec *s)
     conf->session_cache_ttl = -1;
     conf->cookie_secure = -1;
     conf->pool_max = -1;
+    conf->argon2_max = -1;
     return conf;
 }
 
@@ -60,6 +61,8 @@ void *csam_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->cookie_secure = add->cookie_secure >= 0 ? add->cookie_secure
                                                   : base->cookie_secure;
     conf->pool_max = add->pool_max >= 0 ? add->pool_max : base->pool_max;
+    conf->argon2_max = add->argon2_max >= 0 ? add->argon2_max
+                                            : base->argon2_max;
     /* A virtual host that sets nothing shares the main server's run-time
      * state, and so its connection pool. */
     conf->inherits = apr_is_empty_table(add->settings)
@@ -67,7 +70,8 @@ void *csam_config_merge_server(apr_pool_t *p, void *basev, void *addv)
                      && add->terms_version == NULL
                      && add->session_cache_ttl < 0
                      && add->cookie_secure < 0
-                     && add->pool_max < 0;
+                     && add->pool_max < 0
+                     && add->argon2_max < 0;
     return conf;
 }
 
@@ -327,6 +331,30 @@ static const char *csam_config_cmd_pool_max(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* Argon2id runs a child makes at once for this configuration, at most. */
+static const char *csam_config_cmd_argon2_max(cmd_parms *cmd, void *dconf,
+                                              const char *value)
+{
+    struct csam_mod_server *conf =
+        ap_get_module_config(cmd->server->module_config, &csam_module);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    apr_int64_t n;
+    char *end = NULL;
+
+    (void)dconf;
+    if (err != NULL)
+        return err;
+    errno = 0;
+    n = apr_strtoi64(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0' || n < 1
+        || n > CSAM_MOD_ARGON2_MAX_MAX || value[0] == '+' || value[0] == ' ')
+        return apr_psprintf(cmd->pool, "%s: bad value '%s': runs from 1 to "
+                            "%d", cmd->cmd->name, value,
+                            CSAM_MOD_ARGON2_MAX_MAX);
+    conf->argon2_max = (int)n;
+    return NULL;
+}
+
 static const char *csam_config_cmd_cookie_secure(cmd_parms *cmd, void *dconf,
                                                  int on)
 {
@@ -491,6 +519,11 @@ const command_rec csam_config_cmds[] = {
                   "database connections each child keeps for this "
                   "configuration, at most (default 10, never more than "
                   "ThreadsPerChild)"),
+    AP_INIT_TAKE1("CSAMArgon2Max", csam_config_cmd_argon2_max, NULL,
+                  RSRC_CONF,
+                  "password checks (Argon2id runs) each child makes at once "
+                  "for this configuration, at most (default 4); more wait "
+                  "up to 2 s, then get 503"),
     AP_INIT_FLAG("CSAMCookieSecure", csam_config_cmd_cookie_secure, NULL,
                  RSRC_CONF,
                  "mark cookies Secure even when CSAMPublicURL is http "

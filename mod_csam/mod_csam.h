@@ -44,6 +44,7 @@ struct csam_mod_server {
     int session_cache_ttl;      /* CSAMSessionCacheTTL, -1 unset */
     int cookie_secure;          /* CSAMCookieSecure, -1 unset */
     int pool_max;               /* CSAMPoolMax, -1 unset */
+    int argon2_max;             /* CSAMArgon2Max, -1 unset */
     int inherits;               /* a virtual host that set nothing itself */
     struct csam_mod_runtime *rt; /* built by csam_runtime_check_config() */
 };
@@ -60,6 +61,12 @@ struct csam_mod_dir {
  * (never more than its threads): mod_dbd's DBDMax default. */
 #define CSAM_MOD_POOL_MAX_DEFAULT 10
 #define CSAM_MOD_POOL_MAX_MAX 1024
+/* Concurrent Argon2id runs per child and configuration: each holds
+ * argon2_m_cost (19 MiB by default) while it runs. */
+#define CSAM_MOD_ARGON2_MAX_DEFAULT 4
+#define CSAM_MOD_ARGON2_MAX_MAX 1024
+/* How long a password check waits for a free run before 503. */
+#define CSAM_MOD_ARGON2_WAIT apr_time_from_sec(2)
 
 extern const command_rec csam_config_cmds[];
 /* The directive that sets csam.conf key `key` ("public_url" ->
@@ -77,6 +84,7 @@ void *csam_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
 
 struct csam_page_set;
 struct csam_session_cache;
+struct csam_pool_gate;
 
 /* Everything a request needs, built once per configured server at startup
  * in pconf (read-only afterwards, so shared by all threads), plus the
@@ -97,6 +105,9 @@ struct csam_mod_runtime {
                                            CSAMCookieSecure On */
     long session_cache_ttl;             /* seconds, 0: no cache */
     int pool_max;                       /* CSAMPoolMax, default applied */
+    int argon2_max;                     /* CSAMArgon2Max, default applied */
+    /* Per child (pool.c): the count of Argon2id runs going on. */
+    struct csam_pool_gate *argon2_gate;
     /* Per child (session_cache.c), NULL when off or not yet made. */
     struct csam_session_cache *session_cache;
     struct csam_page_set *pages;        /* templates, texts, stylesheet */
@@ -286,6 +297,19 @@ char *csam_cookie_get(request_rec *r, struct csam_mod_runtime *rt,
 /* Expire cookie `name` in the browser. */
 void csam_cookie_clear(request_rec *r, struct csam_mod_runtime *rt,
                        const char *name);
+
+/* ---- known devices (device.c) ----------------------------------------- */
+
+/* The known-device token this browser's csam_device cookie holds for
+ * username, or NULL (no cookie, tampered, expired, another account's). */
+const char *csam_device_token(request_rec *r, struct csam_mod_runtime *rt,
+                              const char *username);
+
+/* Give the browser the csam_device cookie of a completed login (sealed,
+ * HttpOnly, SameSite=Strict, Path = the handler's, CSAM_LOGIN_DEVICE_TTL),
+ * replacing the one of any other account. */
+void csam_device_set(request_rec *r, struct csam_mod_runtime *rt,
+                     const char *username, const char *token);
 
 /* ---- HTML pages (page.c, page_registration.c, page_activate.c) --------- */
 

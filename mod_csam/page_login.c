@@ -10,6 +10,11 @@
  * cookie bound to this browser (cookie.c), valid as long as the handle:
  * it cannot be read nor moved to another browser.
  *
+ * A login that finds the code of an abandoned one still pending takes it
+ * over (the engine sends nothing): its code page says when that code was
+ * sent.  A completed login leaves the csam_device cookie (device.c), so
+ * that this browser keeps its own failure budget.
+ *
  * /csam/logout: GET shows a button; its POST (CSRF) ends the session on
  * every node and clears the cookie, then 303 to the login page.
  */
@@ -45,6 +50,8 @@ struct csam_page_login {
     const char *handle;        /* from the login cookie, NULL when none */
     unsigned key_types;        /* the account's active keys (login cookie) */
     enum csam_key_type chosen; /* CSAM_KEY_NONE before the choice */
+    apr_int64_t sent_at;       /* the code's, Unix seconds, 0: unknown */
+    int reused;                /* a code sent earlier was taken over */
     csam_engine *engine;
 };
 
@@ -89,6 +96,8 @@ static void csam_page_login_flow(struct csam_page_login *l)
     json_t *flow;
     json_int_t k, c;
 
+    l->sent_at = 0;
+    l->reused = 0;
     l->handle = NULL;
     l->key_types = 0;
     l->chosen = CSAM_KEY_NONE;
@@ -104,6 +113,8 @@ static void csam_page_login_flow(struct csam_page_login *l)
     k = json_integer_value(json_object_get(flow, "k"));
     c = json_integer_value(json_object_get(flow, "c"));
     l->key_types = (unsigned)(k & CSAM_KEY_ALL);
+    l->sent_at = (apr_int64_t)json_integer_value(json_object_get(flow, "s"));
+    l->reused = json_integer_value(json_object_get(flow, "u")) == 1;
     if (csam_key_type_name((enum csam_key_type)c) != NULL &&
         (l->key_types & (unsigned)c) != 0)
         l->chosen = (enum csam_key_type)c;
@@ -113,8 +124,10 @@ static void csam_page_login_flow_set(struct csam_page_login *l,
                                      const char *handle, unsigned key_types,
                                      enum csam_key_type chosen)
 {
-    json_t *flow = json_pack("{s:s, s:I, s:I}", "h", handle, "k",
-                             (json_int_t)key_types, "c", (json_int_t)chosen);
+    json_t *flow = json_pack("{s:s, s:I, s:I, s:I, s:I}", "h", handle, "k",
+                             (json_int_t)key_types, "c", (json_int_t)chosen,
+                             "s", (json_int_t)l->sent_at, "u",
+                             (json_int_t)(l->reused ? 1 : 0));
     char *text = flow ? json_dumps(flow, JSON_COMPACT) : NULL;
 
     json_decref(flow);
@@ -130,6 +143,8 @@ static void csam_page_login_flow_clear(struct csam_page_login *l)
 {
     csam_cookie_clear(l->r, l->rt, CSAM_PAGE_COOKIE_LOGIN);
     l->handle = NULL;
+    l->sent_at = 0;
+    l->reused = 0;
 }
 
 static int csam_page_login_unavailable(request_rec *r,
@@ -173,6 +188,22 @@ static const char *csam_page_login_key_options(struct csam_page *pg,
     return html;
 }
 
+/* "A code was already sent at HH:MM": the server's local time, which is
+ * the citizen's on a Belgian portal. */
+static const char *csam_page_login_sent_text(struct csam_page *pg,
+                                             apr_int64_t sent_at)
+{
+    const char *text = csam_page_text(pg, "notice.code_already_sent", -1);
+    const char *at = strstr(text, "{{time}}");
+    apr_time_exp_t tm;
+
+    if (at == NULL
+        || apr_time_exp_lt(&tm, apr_time_from_sec(sent_at)) != APR_SUCCESS)
+        return text;
+    return apr_psprintf(pg->r->pool, "%.*s%02d:%02d%s", (int)(at - text), text,
+                        tm.tm_hour, tm.tm_min, at + strlen("{{time}}"));
+}
+
 static int csam_page_login_show(struct csam_page_login *l, enum csam_page_id id,
                                 const char *const *fields)
 {
@@ -190,6 +221,8 @@ static int csam_page_login_show(struct csam_page_login *l, enum csam_page_id id,
         &pg, "key_name",
         l->chosen != CSAM_KEY_NONE ? csam_page_key_name(&pg, l->chosen) : "");
     csam_page_flash_show(&pg, CSAM_PAGE_LOGIN_FLASH);
+    if (id == CSAM_PAGE_LOGIN_CODE && l->reused && l->sent_at > 0)
+        csam_page_notice(&pg, csam_page_login_sent_text(&pg, l->sent_at));
     if (id == CSAM_PAGE_LOGIN_KEY)
         csam_page_var(&pg, "key_options",
                       csam_page_login_key_options(&pg, l->key_types));
@@ -264,20 +297,29 @@ static const char *csam_page_login_value(apr_table_t *form, const char *name)
  * step of an account with one key, and the resend. */
 static int csam_page_login_challenge(struct csam_page_login *l,
                                      const char *handle, unsigned key_types,
-                                     enum csam_key_type kt, const char *notice)
+                                     enum csam_key_type kt, const char *notice,
+                                     int resend)
 {
     struct csam_attempts att = {-1, 0};
+    struct csam_login_code sent;
     json_t *flash;
     csam_result res;
 
-    res = csam_engine_login_challenge(l->engine, csam_http_source(l->r), handle,
-                                      kt, &att);
+    res = csam_engine_login_code(l->engine, csam_http_source(l->r), handle, kt,
+                                 &sent, &att);
     csam_pool_note(l->r, res);
     switch (res) {
     case CSAM_OK:
+        l->sent_at = sent.sent_at;
+        l->reused = sent.reused;
         csam_page_login_flow_set(l, handle, key_types, kt);
+        /* A resend inside the cooldown sent nothing: say when one may. */
+        if (resend && sent.reused)
+            return csam_page_login_refuse(l, NULL, "error.resend_wait",
+                                          sent.resend_after);
         flash = csam_page_flash_new(CSAM_PAGE_LOGIN_FLASH);
-        if (flash != NULL)
+        /* A code taken over: the code page says when it was sent. */
+        if (flash != NULL && !sent.reused)
             csam_page_flash_notice(flash, notice);
         return csam_page_login_back(l, flash);
     case CSAM_ERR_LOCKED:
@@ -324,9 +366,10 @@ static int csam_page_login_password(struct csam_page_login *l,
     }
     /* A new login replaces whatever step this browser stood at. */
     csam_page_login_flow_clear(l);
-    res =
-        csam_engine_login_password(l->engine, csam_http_source(l->r), username,
-                                   password, handle, &key_types, &att);
+    res = csam_engine_login_password_device(
+        l->engine, csam_http_source(l->r),
+        csam_device_token(l->r, l->rt, username), username, password, handle,
+        &key_types, &att);
     csam_pool_note(l->r, res);
     switch (res) {
     case CSAM_OK: break;
@@ -349,6 +392,10 @@ static int csam_page_login_password(struct csam_page_login *l,
         else
             csam_page_flash_error(flash, NULL, "error.login_locked", -1, 0);
         return csam_page_login_back(l, flash);
+    case CSAM_ERR_BUSY:
+        json_decref(flash);
+        apr_table_setn(l->r->err_headers_out, "Retry-After", "1");
+        return csam_page_login_unavailable(l->r, l->rt);
     default:
         json_decref(flash);
         return csam_page_login_unavailable(l->r, l->rt);
@@ -364,7 +411,8 @@ static int csam_page_login_password(struct csam_page_login *l,
             l, handle_copy, key_types, (enum csam_key_type)key_types,
             key_types == CSAM_KEY_TOTP  ? "notice.login_totp"
             : key_types == CSAM_KEY_SMS ? "notice.code_sent_sms"
-                                        : "notice.code_sent");
+                                        : "notice.code_sent",
+            0);
     } else {
         csam_page_login_flow_set(l, handle_copy, key_types, CSAM_KEY_NONE);
         rv = csam_page_login_back(l, NULL);
@@ -382,7 +430,8 @@ static int csam_page_login_key(struct csam_page_login *l, apr_table_t *form)
     return csam_page_login_challenge(l, l->handle, l->key_types, kt,
                                      kt == CSAM_KEY_TOTP  ? "notice.login_totp"
                                      : kt == CSAM_KEY_SMS ? "notice.code_sent_sms"
-                                                          : "notice.code_sent");
+                                                          : "notice.code_sent",
+                                     0);
 }
 
 static int csam_page_login_code(struct csam_page_login *l, apr_table_t *form)
@@ -420,6 +469,9 @@ static int csam_page_login_code(struct csam_page_login *l, apr_table_t *form)
     }
     csam_page_login_flow_clear(l);
     csam_session_cookie_set(l->r, l->rt, &ticket);
+    if (ticket.device[0] != '\0')
+        csam_device_set(l->r, l->rt, ticket.info.username, ticket.device);
+    csam_wipe(ticket.device, sizeof(ticket.device));
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, l->r,
                   "CSAM00601: login of %s with the %s key (page)",
                   ticket.info.username,
@@ -470,7 +522,8 @@ static int csam_page_login_post(struct csam_page_login *l)
         return csam_page_login_challenge(l, l->handle, l->key_types, l->chosen,
                                          l->chosen == CSAM_KEY_SMS
                                              ? "notice.code_resent_sms"
-                                             : "notice.code_resent");
+                                             : "notice.code_resent",
+                                         1);
     return csam_page_login_back(l, NULL);
 }
 

@@ -239,6 +239,8 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
                                 : CSAM_MOD_SESSION_CACHE_TTL_DEFAULT;
     rt->pool_max = conf->pool_max > 0 ? conf->pool_max
                                       : CSAM_MOD_POOL_MAX_DEFAULT;
+    rt->argon2_max = conf->argon2_max > 0 ? conf->argon2_max
+                                          : CSAM_MOD_ARGON2_MAX_DEFAULT;
     *out = rt;
     return NULL;
 }

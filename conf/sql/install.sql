@@ -13,5 +13,6 @@ BEGIN;
 -- Two administrators upgrading at once must not interleave.
 SELECT pg_advisory_xact_lock(4242001);
 \ir 001_base.sql
+\ir 002_login_devices.sql
 \ir 003_letter_once.sql
 COMMIT;

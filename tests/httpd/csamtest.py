@@ -118,7 +118,15 @@ def request(method, path, body=None, headers=None, url=None):
                 conn.send(body)
         resp = conn.getresponse()
         raw = resp.read()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, raw
+        headers = {}
+        for k, v in resp.getheaders():
+            k = k.lower()
+            # Several cookies may be set at once: keep them all, one a line.
+            if k == "set-cookie" and k in headers:
+                headers[k] += "\n" + v
+            else:
+                headers[k] = v
+        return resp.status, headers, raw
     finally:
         conn.close()
 

@@ -91,7 +91,7 @@ static void no_cooldown(void)
 
 /* The cooldown holds back a second code while the first is unused (a
  * script with the password cannot flood the mailbox), not a fresh login
- * after a successful one; a refusal keeps the key chosen before. */
+ * after a successful one; asking again takes the code sent over. */
 static void test_cooldown_after_login(void **state)
 {
     char handle[CSAM_TOKEN_SIZE], code[16];
@@ -109,11 +109,17 @@ static void test_cooldown_after_login(void **state)
         CSAM_OK);
     /* right away, a new login: its code is sent */
     login_to_code(&c, NULL, handle, code, sizeof(code));
-    /* asking again while that code is unused: refused */
-    assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
-                                                 CSAM_KEY_EMAIL, &att),
-                     CSAM_ERR_LOCKED);
-    assert_true(att.retry_after > 0 && att.retry_after <= 300);
+    /* asking again while that code is unused: nothing sent, it stands */
+    {
+        struct csam_login_code sent;
+
+        assert_int_equal(csam_engine_login_code(ctx.engine, NULL, handle,
+                                                CSAM_KEY_EMAIL, &sent, &att),
+                         CSAM_OK);
+        assert_int_equal(sent.reused, 1);
+        assert_true(sent.resend_after > 0 && sent.resend_after <= 300);
+        assert_true(sent.sent_at > 0);
+    }
     assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
     /* and the handle still has its key and its code */
     assert_int_equal(
@@ -188,7 +194,8 @@ static void test_login_success(void **state)
                      CSAM_OK);
     assert_int_equal(csam_store_round_trips(ctx.store) - trips, 1);
 
-    /* the password step: three statements, four for a wrong password
+    /* the password step: two statements, right or wrong: the try is
+     * counted on the name and the source in one
      * (each counted once its statements are prepared) */
     {
         unsigned types;
@@ -203,7 +210,7 @@ static void test_login_success(void **state)
                                                     c.username, "Wrong-pw-2",
                                                     h2, &types, &att),
                          CSAM_ERR_BAD_CREDENTIALS);
-        assert_int_equal(csam_store_round_trips(ctx.store) - trips, 4);
+        assert_int_equal(csam_store_round_trips(ctx.store) - trips, 2);
         trips = csam_store_round_trips(ctx.store);
         assert_int_equal(csam_engine_login_password(ctx.engine, "192.0.2.50",
                                                     c.username, c.password, h2,
@@ -211,7 +218,7 @@ static void test_login_success(void **state)
                          CSAM_OK);
         print_message("statements per login_password: %lu\n",
                       csam_store_round_trips(ctx.store) - trips);
-        assert_int_equal(csam_store_round_trips(ctx.store) - trips, 3);
+        assert_int_equal(csam_store_round_trips(ctx.store) - trips, 2);
     }
     /* a second login: a new session id, and its verification costs one
      * statement now that it is prepared */
@@ -336,7 +343,8 @@ static void test_login_failures(void **state)
                                                  CSAM_KEY_EMAIL, &att),
                      CSAM_ERR_EXPIRED);
 
-    /* a resend inside the cooldown waits; the code sent stays good */
+    /* a resend inside the cooldown sends nothing; the code sent stays
+     * good */
     ctx.config.resend_cooldown = 60;
     assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
                                                  CSAM_KEY_EMAIL, &att),
@@ -344,10 +352,10 @@ static void test_login_failures(void **state)
     csam_test_take_code(&ctx, c.email, code, sizeof(code));
     assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
                                                  CSAM_KEY_EMAIL, &att),
-                     CSAM_ERR_LOCKED);
-    assert_true(att.retry_after > 50 && att.retry_after <= 60);
+                     CSAM_OK);
     assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
-    /* a code mailed for this login is worth nothing in another one */
+    /* a code mailed for this login is worth nothing in another one that
+     * did not take it over */
     no_cooldown();
     assert_int_equal(csam_engine_login_password(ctx.engine, NULL, c.username,
                                                 c.password, handle2, &types,
@@ -361,22 +369,21 @@ static void test_login_failures(void **state)
                      1);
     assert_int_equal(
         csam_engine_login_verify(ctx.engine, NULL, handle2, code, &t, &att),
-        CSAM_ERR_BAD_CODE);
-    assert_int_equal(att.attempts_left, 4);
+        CSAM_ERR_EXPIRED);
     /* wrong codes count on the code and the account */
     wrong_of(code, wrong);
     assert_int_equal(csam_engine_login_verify(ctx.engine, "192.0.2.60", handle,
                                               wrong, &t, &att),
                      CSAM_ERR_BAD_CODE);
-    assert_int_equal(att.attempts_left, 3);
+    assert_int_equal(att.attempts_left, 4);
     assert_int_equal(csam_engine_login_verify(ctx.engine, "192.0.2.60", handle,
                                               "12ab", &t, &att),
                      CSAM_ERR_BAD_CODE);
-    assert_int_equal(att.attempts_left, 2);
+    assert_int_equal(att.attempts_left, 3);
     assert_int_equal(sql("SELECT failures FROM csam_accounts"
                          " WHERE username = $1",
                          c.username),
-                     3);
+                     2);
     assert_int_equal(sql("SELECT failures FROM csam_source_failures"
                          " WHERE source = '192.0.2.60'",
                          NULL),
@@ -505,18 +512,18 @@ static void lockout_steps(const char *name, const char *right, int known)
                                                 handle, &types, &att),
                      CSAM_ERR_BAD_CREDENTIALS);
     assert_int_equal(att.retry_after, 0);
+    /* while it is locked, a wrong and a right password get the same
+     * answer, known name or not, and neither is counted */
     assert_int_equal(csam_engine_login_password(ctx.engine, NULL, name, "w5",
                                                 handle, &types, &att),
-                     CSAM_ERR_BAD_CREDENTIALS);
-    assert_int_equal(att.retry_after, 0);
+                     CSAM_ERR_LOCKED);
+    assert_true(att.retry_after > 100 && att.retry_after <= 120);
     assert_int_equal(csam_engine_login_password(ctx.engine, NULL, name,
                                                 try_right, handle, &types,
                                                 &att),
-                     known ? CSAM_ERR_LOCKED : CSAM_ERR_BAD_CREDENTIALS);
-    if (known)
-        assert_true(att.retry_after > 100 && att.retry_after <= 120);
-    else
-        assert_int_equal(att.retry_after, 0);
+                     CSAM_ERR_LOCKED);
+    assert_true(att.retry_after > 100 && att.retry_after <= 120);
+    (void)known;
 }
 
 static void test_password_lockout(void **state)
@@ -538,10 +545,13 @@ static void test_password_lockout(void **state)
                                                 c.password, handle, &types,
                                                 &att),
                      CSAM_ERR_LOCKED);
+    /* no Argon2id ran for a try on a locked name: no audit row of a
+     * checked password since the lock */
     assert_int_equal(sql("SELECT count(*) FROM csam_audit"
-                         " WHERE action = 'login.locked' AND actor = $1",
+                         " WHERE action = 'login.password_failed'"
+                         " AND actor = $1",
                          c.username),
-                     2);
+                     4);
     /* never permanent: aged past its end, the lock is gone */
     assert_int_equal(sql("UPDATE csam_password_failures SET locked_until ="
                          " now() - interval '1 second'"
@@ -635,7 +645,8 @@ static void test_parallel_guesses(void **state)
 }
 
 /* A right password leaves the code failures as they are; a lock from
- * wrong codes (PAM's or the web's) is told after the right password. */
+ * wrong codes (PAM's or the web's) answers a right and a wrong password
+ * alike, before any Argon2id run. */
 static void test_code_failures_kept(void **state)
 {
     struct csam_test_citizen c;
@@ -669,8 +680,8 @@ static void test_code_failures_kept(void **state)
     assert_int_equal(csam_engine_login_password(ctx.engine, NULL, c.username,
                                                 "Wrong-password-42", handle,
                                                 &types, &att),
-                     CSAM_ERR_BAD_CREDENTIALS);
-    assert_int_equal(att.retry_after, 0);
+                     CSAM_ERR_LOCKED);
+    assert_true(att.retry_after > 290 && att.retry_after <= 300);
     assert_int_equal(csam_engine_login_password(ctx.engine, NULL, c.username,
                                                 c.password, handle, &types,
                                                 &att),
@@ -744,6 +755,261 @@ static void test_purpose_binding(void **state)
     csam_wipe(key, sizeof(key));
 }
 
+
+/* A new login while the code of an abandoned one is pending takes that
+ * code over: no second message, the old login is superseded, the mailed
+ * code logs the new one in (DESIGN 4). */
+static void test_pending_code_reused(void **state)
+{
+    char first[CSAM_TOKEN_SIZE], second[CSAM_TOKEN_SIZE], code[16];
+    struct csam_session_ticket t;
+    struct csam_test_citizen c;
+    struct csam_login_code sent;
+    struct csam_attempts att;
+    unsigned types;
+
+    (void)state;
+    ctx.config.resend_cooldown = 60;
+    active_citizen(&c, "reuse");
+    login_to_code(&c, NULL, first, code, sizeof(code));
+    /* the citizen gives up and logs in again at once */
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, c.username,
+                                                c.password, second, &types,
+                                                &att),
+                     CSAM_OK);
+    assert_int_equal(csam_engine_login_code(ctx.engine, NULL, second,
+                                            CSAM_KEY_EMAIL, &sent, &att),
+                     CSAM_OK);
+    assert_int_equal(sent.reused, 1);
+    assert_true(sent.resend_after > 50 && sent.resend_after <= 60);
+    assert_true(sent.sent_at >= sql("SELECT extract(epoch FROM now())::bigint"
+                                    " - 10", NULL));
+    assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
+    /* the first login is gone, the mailed code opens the second */
+    assert_int_equal(
+        csam_engine_login_verify(ctx.engine, NULL, first, code, &t, &att),
+        CSAM_ERR_EXPIRED);
+    assert_int_equal(
+        csam_engine_login_verify(ctx.engine, NULL, second, code, &t, &att),
+        CSAM_OK);
+    assert_string_equal(t.info.username, c.username);
+    csam_wipe(t.cookie, sizeof(t.cookie));
+    no_cooldown();
+}
+
+/* While a name is locked its locks grow: the next one, after the first
+ * ended, lasts twice as long, so guessing never starts afresh. */
+static void test_lock_grows(void **state)
+{
+    char handle[CSAM_TOKEN_SIZE];
+    struct csam_attempts att;
+    unsigned types;
+    int round, i;
+
+    (void)state;
+    ctx.config.lockout_threshold = 2; /* no delays: locks only */
+    ctx.config.lockout_duration = 100;
+    for (round = 0; round < 3; round++) {
+        for (i = 0; i < 2; i++)
+            assert_int_equal(csam_engine_login_password(
+                                 ctx.engine, NULL, "grow.target", "guess",
+                                 handle, &types, &att),
+                             CSAM_ERR_BAD_CREDENTIALS);
+        assert_int_equal(csam_engine_login_password(ctx.engine, NULL,
+                                                    "grow.target", "guess",
+                                                    handle, &types, &att),
+                         CSAM_ERR_LOCKED);
+        print_message("lock %d: %ld s\n", round + 1, att.retry_after);
+        assert_true(att.retry_after > (100L << round) - 5 &&
+                    att.retry_after <= (100L << round));
+        /* the lock ends */
+        assert_int_equal(sql("UPDATE csam_password_failures SET locked_until"
+                             " = now() - interval '1 second'"
+                             " WHERE locked_until > now()",
+                             NULL),
+                         1);
+    }
+    ctx.config.lockout_threshold = 10;
+    ctx.config.lockout_duration = 900;
+}
+
+/* A known device (OWASP device cookies) keeps its own budget: a name
+ * locked by guesses from elsewhere and an account locked by wrong PAM
+ * codes hold back every other browser, not the one that completed a
+ * login; and its own wrong codes do not lock PAM. */
+static void test_known_device(void **state)
+{
+    char handle[CSAM_TOKEN_SIZE], code[16], wrong[16];
+    char device[CSAM_TOKEN_SIZE];
+    struct csam_session_ticket t;
+    struct csam_pam_challenge ch;
+    struct csam_test_citizen c;
+    struct csam_attempts att;
+    unsigned types;
+    int i;
+
+    (void)state;
+    no_cooldown();
+    ctx.config.lockout_threshold = 4;
+    active_citizen(&c, "device");
+    login_to_code(&c, "192.0.2.80", handle, code, sizeof(code));
+    assert_int_equal(csam_engine_login_verify(ctx.engine, "192.0.2.80", handle,
+                                              code, &t, &att),
+                     CSAM_OK);
+    assert_true(csam_token_valid(t.device));
+    strcpy(device, t.device);
+    /* only its keyed hash is kept */
+    assert_int_equal(sql("SELECT count(*) FROM csam_login_devices"
+                         " WHERE account_id = (SELECT id FROM csam_accounts"
+                         " WHERE username = $1)",
+                         c.username),
+                     1);
+    assert_false(csam_test_log_contains(device));
+
+    /* an attacker locks the name from elsewhere */
+    for (i = 0; i < 4; i++) {
+        sql("UPDATE csam_password_failures SET delay_until = NULL", NULL);
+        assert_int_equal(csam_engine_login_password(ctx.engine, "198.51.100.1",
+                                                    c.username, "guess-guess",
+                                                    handle, &types, &att),
+                         CSAM_ERR_BAD_CREDENTIALS);
+    }
+    assert_int_equal(csam_engine_login_password(ctx.engine, "198.51.100.2",
+                                                c.username, c.password, handle,
+                                                &types, &att),
+                     CSAM_ERR_LOCKED);
+    /* and wrong PAM codes lock the account */
+    assert_int_equal(csam_engine_pam_begin(ctx.engine, c.username,
+                                           CSAM_KEY_EMAIL, NULL, &ch, &att),
+                     CSAM_OK);
+    csam_test_take_code(&ctx, c.email, code, sizeof(code));
+    wrong_of(code, wrong);
+    for (i = 0; i < 4; i++) {
+        /* the growing delays are skipped: the lock is what matters */
+        sql("UPDATE csam_accounts SET locked_until = NULL"
+            " WHERE username = $1 AND failures > 0",
+            c.username);
+        assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
+                                                CSAM_KEY_EMAIL, wrong, NULL,
+                                                &att),
+                         i < 3 ? CSAM_ERR_BAD_CODE : CSAM_ERR_LOCKED);
+    }
+    assert_true(sql("SELECT count(*) FROM csam_accounts WHERE username = $1"
+                    " AND failures = 0 AND locked_until > now()"
+                    " + interval '100 seconds'",
+                    c.username) == 1);
+    /* another browser: locked, a token of another account is no help */
+    assert_int_equal(csam_engine_login_password_device(
+                         ctx.engine, "198.51.100.2", "A" "AAAAAAAAAAAAAAAAAAAA"
+                         "AAAAAAAAAAAAAAAAAAAAAA", c.username, c.password,
+                         handle, &types, &att),
+                     CSAM_ERR_LOCKED);
+    /* the known browser: a wrong password counts on it alone, the right
+     * one and the code log it in */
+    assert_int_equal(csam_engine_login_password_device(
+                         ctx.engine, "192.0.2.80", device, c.username,
+                         "typo-typo-typo", handle, &types, &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
+    assert_int_equal(csam_engine_login_password_device(
+                         ctx.engine, "192.0.2.80", device, c.username,
+                         c.password, handle, &types, &att),
+                     CSAM_OK);
+    assert_int_equal(csam_engine_login_challenge(ctx.engine, "192.0.2.80",
+                                                 handle, CSAM_KEY_EMAIL, &att),
+                     CSAM_OK);
+    csam_test_take_code(&ctx, c.email, code, sizeof(code));
+    /* a wrong code counts on the device, not on the account */
+    wrong_of(code, wrong);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, "192.0.2.80", handle,
+                                              wrong, &t, &att),
+                     CSAM_ERR_BAD_CODE);
+    assert_int_equal(sql("SELECT failures FROM csam_login_devices"
+                         " WHERE account_id = (SELECT id FROM csam_accounts"
+                         " WHERE username = $1)",
+                         c.username),
+                     2);
+    assert_int_equal(sql("SELECT count(*) FROM csam_accounts"
+                         " WHERE username = $1 AND failures = 0"
+                         " AND locked_until > now()",
+                         c.username),
+                     1);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, "192.0.2.80", handle,
+                                              code, &t, &att),
+                     CSAM_OK);
+    /* a long-lived device is not made again */
+    assert_string_equal(t.device, "");
+    csam_wipe(t.cookie, sizeof(t.cookie));
+    /* both factors from the citizen's own browser: the account's count
+     * and lock are cleared, PAM counts from zero */
+    assert_int_equal(sql("SELECT failures FROM csam_accounts"
+                         " WHERE username = $1",
+                         c.username),
+                     0);
+    ctx.config.lockout_threshold = 10;
+}
+
+/* The per-source counter is charged before Argon2id, atomically: many
+ * guesses at once from one address run Argon2id no more often than the
+ * source's threshold (each run leaves one audit row). */
+struct sprayer {
+    struct csam_test_ctx ctx;
+    pthread_barrier_t *barrier;
+    int id;
+};
+
+static void *sprayer_run(void *arg)
+{
+    struct sprayer *g = arg;
+    char handle[CSAM_TOKEN_SIZE], name[32];
+    struct csam_attempts att;
+    unsigned types;
+    int i;
+
+    pthread_barrier_wait(g->barrier);
+    for (i = 0; i < 6; i++) {
+        snprintf(name, sizeof(name), "spray%d.%d", g->id, i);
+        csam_engine_login_password(g->ctx.engine, "203.0.113.77", name,
+                                   "sprayed-guess", handle, &types, &att);
+    }
+    return NULL;
+}
+
+static void test_source_counted_first(void **state)
+{
+    struct sprayer g[6];
+    pthread_barrier_t barrier;
+    pthread_t th[6];
+    long long runs;
+    int i;
+
+    (void)state;
+    pthread_barrier_init(&barrier, NULL, 6);
+    for (i = 0; i < 6; i++) {
+        csam_test_ctx_open(&g[i].ctx, 0);
+        g[i].ctx.config.lockout_threshold = 2; /* a source: 10 */
+        g[i].barrier = &barrier;
+        g[i].id = i;
+        assert_int_equal(pthread_create(&th[i], NULL, sprayer_run, &g[i]), 0);
+    }
+    for (i = 0; i < 6; i++) {
+        pthread_join(th[i], NULL);
+        csam_test_ctx_close(&g[i].ctx);
+    }
+    pthread_barrier_destroy(&barrier);
+    runs = sql("SELECT count(*) FROM csam_audit WHERE source = '203.0.113.77'"
+               " AND action = 'login.password_failed'",
+               NULL);
+    print_message("36 guesses at once from one source: %lld Argon2id runs "
+                  "(source threshold 10)\n",
+                  runs);
+    assert_int_equal(runs, 10);
+    assert_int_equal(sql("SELECT count(*) FROM csam_source_failures"
+                         " WHERE source = '203.0.113.77'"
+                         " AND locked_until > now()",
+                         NULL),
+                     1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -755,6 +1021,10 @@ int main(void)
         cmocka_unit_test(test_parallel_guesses),
         cmocka_unit_test(test_code_failures_kept),
         cmocka_unit_test(test_purpose_binding),
+        cmocka_unit_test(test_pending_code_reused),
+        cmocka_unit_test(test_lock_grows),
+        cmocka_unit_test(test_known_device),
+        cmocka_unit_test(test_source_counted_first),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

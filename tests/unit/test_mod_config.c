@@ -635,6 +635,43 @@ static void test_pool_max(void **state)
     assert_false(m->inherits);
 }
 
+/* CSAMArgon2Max: a bounded count, server-only, merged like CSAMPoolMax. */
+static void test_argon2_max(void **state)
+{
+    struct test_ctx *t = *state;
+    char location[] = "/app";
+    server_rec vs;
+    void *vec[1];
+    struct csam_mod_server *vhost = test_vhost(t, &vs, vec);
+    struct csam_mod_server *m;
+    const char *err;
+
+    assert_int_equal(t->conf->argon2_max, -1);
+    assert_null(test_directive(t, "CSAMArgon2Max", "1"));
+    assert_int_equal(t->conf->argon2_max, 1);
+    assert_null(test_directive(t, "CSAMArgon2Max", "1024"));
+    assert_int_equal(t->conf->argon2_max, 1024);
+    assert_null(test_directive(t, "CSAMArgon2Max", "3"));
+    err = test_directive(t, "CSAMArgon2Max", "0");
+    assert_non_null(err);
+    assert_non_null(strstr(err, "CSAMArgon2Max"));
+    assert_non_null(strstr(err, "'0'"));
+    assert_non_null(test_directive(t, "CSAMArgon2Max", "1025"));
+    assert_non_null(test_directive(t, "CSAMArgon2Max", "-1"));
+    assert_non_null(test_directive(t, "CSAMArgon2Max", "+3"));
+    assert_non_null(test_directive(t, "CSAMArgon2Max", "3x"));
+    assert_non_null(test_directive(t, "CSAMArgon2Max", ""));
+    assert_non_null(test_directive_in(t, "CSAMArgon2Max", "3", location));
+    assert_int_equal(t->conf->argon2_max, 3);
+    m = csam_config_merge_server(t->pool, t->conf, vhost);
+    assert_int_equal(m->argon2_max, 3);
+    assert_true(m->inherits);
+    assert_null(test_vhost_directive(t, &vs, "CSAMArgon2Max", "2"));
+    m = csam_config_merge_server(t->pool, t->conf, vhost);
+    assert_int_equal(m->argon2_max, 2);
+    assert_false(m->inherits);
+}
+
 static void test_sms_directives(void **state)
 {
     struct test_ctx *t = *state;
@@ -756,6 +793,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pool_max, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_mail_ca_file, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_argon2_max, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_sms_directives, test_setup,
                                         test_teardown),
