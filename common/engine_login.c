@@ -891,7 +891,7 @@ csam_result csam_engine_login_code(csam_engine *engine, const char *source,
             /* Refused before anything changed: a key chosen before stays
              * chosen, its code still good. */
             att->retry_after = cooldown - pending.age;
-            res = CSAM_ERR_LOCKED;
+            res = CSAM_ERR_TOO_SOON;
             goto rollback;
         }
         res = csam_login_send_code(engine, &flow, key_type, handle, source);

@@ -322,13 +322,12 @@ static int csam_page_login_challenge(struct csam_page_login *l,
         if (flash != NULL && !sent.reused)
             csam_page_flash_notice(flash, notice);
         return csam_page_login_back(l, flash);
-    case CSAM_ERR_LOCKED:
+    case CSAM_ERR_TOO_SOON:
         /* A code was sent moments ago: it still stands. */
         csam_page_login_flow_set(l, handle, key_types, kt);
-        if (att.retry_after > 0)
-            return csam_page_login_refuse(l, NULL, "error.resend_wait",
-                                          att.retry_after);
-        return csam_page_login_locked(l, NULL, &att);
+        return csam_page_login_refuse(l, NULL, "error.resend_wait",
+                                      att.retry_after);
+    case CSAM_ERR_LOCKED: return csam_page_login_locked(l, NULL, &att);
     case CSAM_ERR_EXPIRED: return csam_page_login_expired(l);
     case CSAM_ERR_INVALID:
         return csam_page_login_refuse(l, "key_type", "error.key_required", -1);

@@ -585,6 +585,31 @@ static void test_sms_key_add(void **state)
                          " AND status = 'active' AND phone = $1",
                          e164),
                      1);
+
+    /* a web login's e-mailed code holds the SMS back for the cooldown:
+     * asking for the other key at once is "too soon", never "locked" */
+    {
+        long cooldown = ctx.config.resend_cooldown;
+        char handle[CSAM_TOKEN_SIZE];
+        unsigned types;
+        int sent = csam_test_sms_count(&ctx.env, e164);
+
+        ctx.config.resend_cooldown = 60;
+        assert_int_equal(csam_engine_login_password(ctx.engine, NULL,
+                                                    c.username, c.password,
+                                                    handle, &types, &att),
+                         CSAM_OK);
+        assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
+                                                     CSAM_KEY_EMAIL, &att),
+                         CSAM_OK);
+        free(csam_test_mail_take(&ctx.env, c.email));
+        assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
+                                                     CSAM_KEY_SMS, &att),
+                         CSAM_ERR_TOO_SOON);
+        assert_true(att.retry_after > 50 && att.retry_after <= 60);
+        assert_int_equal(csam_test_sms_count(&ctx.env, e164), sent);
+        ctx.config.resend_cooldown = cooldown;
+    }
     csam_test_ctx_sms(&ctx, NULL);
 }
 
