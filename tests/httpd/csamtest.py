@@ -7,7 +7,9 @@ tests/httpd/api_flow.py both get a real PostgreSQL, SMTP server and httpd.
 
 Then: api() speaks to the JSON API and checks that every answer is JSON,
 register() and the activation helpers walk the flow, Mailbox reads what the
-SMTP server stored, psql() reads and ages rows.
+SMTP server stored, psql() reads and ages rows, and log_expected() wraps a
+step that makes httpd log an error on purpose, naming those lines exactly
+(any other error line fails the test).
 """
 import datetime
 import email
