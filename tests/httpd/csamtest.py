@@ -7,7 +7,9 @@ tests/httpd/api_flow.py both get a real PostgreSQL, SMTP server and httpd.
 
 Then: api() speaks to the JSON API and checks that every answer is JSON,
 register() and the activation helpers walk the flow, Mailbox reads what the
-SMTP server stored, psql() reads and ages rows.
+SMTP server stored, psql() reads and ages rows, and log_expected() wraps a
+step that makes httpd log an error on purpose, naming those lines exactly
+(any other error line fails the test).
 """
 import datetime
 import email
@@ -320,10 +322,78 @@ def forgive_source():
     psql("UPDATE csam_accounts SET failures = 0, locked_until = NULL")
 
 
-def allow_log(pattern):
-    """Declare error-log lines matching pattern (ERE) expected."""
-    with open(os.environ["CSAM_TEST_HTTPD_ALLOW"], "a") as f:
-        f.write(pattern + "\n")
+# ---------------------------------------------------------------- error log
+
+def _errorlog():
+    sys.path.insert(0, os.path.join(os.environ["CSAM_SRCDIR"], "tests",
+                                    "lib"))
+    try:
+        import errorlog
+    finally:
+        sys.path.pop(0)
+    return errorlog
+
+
+def authz_failure(user, path):
+    """The line httpd logs when Require refuses an authenticated user."""
+    return (r'authz_core:error AH01631: user %s: authorization failure for '
+            r'"%s": ' % (re.escape(user), re.escape(path)))
+
+
+class log_expected:
+    """A test step that makes httpd log at level error on purpose:
+
+        with t.log_expected(r"csam:error CSAM00029: SMS not sent: ..."):
+            ...the step...
+
+    Each expected line is a regular expression matched whole against a
+    log line stripped of its time, pid and client fields ("MODULE:LEVEL
+    MESSAGE"; tests/lib/errorlog.py): spell the tag and the text, and keep
+    wildcards for what varies.  When the step ends, every line it added to
+    the error logs at level error or worse must be one of them, and each
+    of them must have appeared (those in optional= may not: a line the
+    step can cause but not always).  The span is then recorded, so that
+    httpd-run's final check accepts these lines there and nowhere else.
+
+    settle: seconds to wait before reading the logs, for lines written
+    after the answer (a graceful restart's)."""
+
+    def __init__(self, *expected, optional=(), settle=0.0):
+        self.expected = list(expected)
+        self.optional = list(optional)
+        self.settle = settle
+
+    def __enter__(self):
+        self.lib = _errorlog()
+        self.logs = os.environ["CSAM_TEST_HTTPD_ERROR_LOGS"].split()
+        self.start = {p: self.lib.complete_size(p) for p in self.logs}
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if self.settle:
+            time.sleep(self.settle)
+        patterns = self.expected + self.optional
+        seen = set()
+        bad = []
+        with open(os.environ["CSAM_TEST_HTTPD_LOG_SPANS"], "a") as spans:
+            for p in self.logs:
+                end = self.lib.complete_size(p)
+                for _, line in self.lib.lines(p, self.start[p], end):
+                    text = self.lib.normalize(line)
+                    hits = [e for e in patterns if re.fullmatch(e, text)]
+                    seen.update(hits)
+                    if self.lib.BAD.search(line) and not hits:
+                        bad.append(text)
+                spans.write(json.dumps({"log": p, "start": self.start[p],
+                                        "end": end,
+                                        "expect": patterns}) + "\n")
+        if kind is not None:
+            return False
+        check(not bad, "unexpected error-log lines in this step", *bad)
+        missing = [e for e in self.expected if e not in seen]
+        check(not missing, "expected error-log lines did not appear",
+              *missing)
+        return False
 
 
 # ---------------------------------------------------------------- flows

@@ -71,8 +71,6 @@ ScriptAliasMatch "^/(pub|app|hdr|totp|mixed)/env$" "%(script)s"
 
 t.start(__file__, httpd_opts=("--nodes", "2"), extra_conf=server_conf())
 mbox = t.Mailbox()
-# httpd logs every refusal of an authenticated user at level error.
-t.allow_log(r"AH01631: user citizen[0-9.]+: authorization failure")
 ONE, TWO = os.environ["CSAM_TEST_HTTPD_URLS"].split()[:2]
 BROWSER = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 
@@ -541,10 +539,13 @@ def test_spoofed_identity_headers():
 def test_require_csam_key():
     user, email = active_account()
     value = login(user, email)
-    r = t.api("/totp/env", method="GET", content_type=None,
-              headers=with_cookie(value))
+    # httpd logs each refusal of an authenticated user at level error.
+    with t.log_expected(t.authz_failure(user, "/totp/env")):
+        r = t.api("/totp/env", method="GET", content_type=None,
+                  headers=with_cookie(value))
     t.expect(r, 403, "forbidden")
-    status, _, _ = backend("/totp/env", value, headers=BROWSER)
+    with t.log_expected(t.authz_failure(user, "/totp/env")):
+        status, _, _ = backend("/totp/env", value, headers=BROWSER)
     t.check(status == 403, "Require csam-key totp refuses an e-mail session "
             "(browser)", status)
     status, _, env = backend("/mixed/env", value)
@@ -556,8 +557,8 @@ def test_require_csam_key():
 
 
 def totp_part(user, email, h):
-    """Adding the app key, when this build offers it: confirm step, a totp
-    session and Require csam-key totp, which ends with its key."""
+    """Adding the app key: confirm step, a totp session and Require
+    csam-key totp, which ends with its key."""
     t.expect(t.api("keys", {"key_type": "totp", "accept_terms": False},
                    headers=h), 400, "terms_not_accepted")
     added = t.expect(t.api("keys", {"key_type": "totp", "accept_terms": True},
@@ -587,7 +588,9 @@ def totp_part(user, email, h):
     status, _, env = backend("/totp/env", app_session)
     t.check(status == 200 and env.get("CSAM_KEY") == "totp",
             "a totp session passes Require csam-key totp", status, env)
-    t.check(backend("/mixed/env", app_session)[0] == 403,
+    with t.log_expected(t.authz_failure(user, "/mixed/env")):
+        refused = backend("/mixed/env", app_session)[0]
+    t.check(refused == 403,
             "a totp session fails Require csam-key email sms")
     r = t.request("DELETE", "/csam/api/v1/keys/totp", None, h)
     t.check(r[0] == 204, "deactivate a key", r[0], r[2])
@@ -623,15 +626,8 @@ def test_self_management():
                    headers=h), 403, "forbidden")
     t.expect(t.api("keys/confirm", {"key_type": "email", "code": "123456"},
                    headers=h), 403, "forbidden")
-    probe = t.api("keys", {"key_type": "totp", "accept_terms": False},
-                  headers=h)
-    if probe.status == 400 and probe.body["error"] == "invalid_request":
-        print("# the app key is not offered by this build: totp part "
-              "skipped")
-        still = other
-    else:
-        totp_part(user, email, h)
-        still = other
+    totp_part(user, email, h)
+    still = other
 
     # Password change: the current one is required, the others end.
     new = "Another-Correct-Horse-8?"
@@ -717,8 +713,10 @@ def test_statements_per_protected_request():
             t.expect(t.api("me", method="GET", headers=with_cookie(value)),
                      200)
 
-    # Within one cache period (CACHE_TTL): at most one check per child of
-    # the node, and one more if the period ended during the loop.
+    # A child asks the database at most once per cache period (CACHE_TTL)
+    # and the node has at most two children: a fixed bound of a quarter of
+    # the requests leaves room for a slow machine (the loop may last six
+    # periods) and fails without the cache (one statement a request).
     t0 = time.time()
     cached = session_statements(protected)
     took = time.time() - t0
@@ -726,7 +724,7 @@ def test_statements_per_protected_request():
     print("# session statements: %d for %d protected requests in %.2fs "
           "(cache %ds), %d for 10 GET /me" % (cached, n, took, CACHE_TTL,
                                               fresh))
-    t.check(cached <= 2 * (2 + int(took / CACHE_TTL)),
+    t.check(cached <= n // 4,
             "protected requests served from the cache", cached, took)
     t.check(fresh >= 10, "the API asks the database", fresh)
 

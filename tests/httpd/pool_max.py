@@ -40,7 +40,6 @@ t.start(__file__, extra_conf=server_conf())
 mbox = t.Mailbox()
 # Sixteen clients at once on sixteen workers, whose password checks queue
 # for CSAMArgon2Max: httpd may say it reached MaxRequestWorkers.
-t.allow_log(r"AH00484: server reached MaxRequestWorkers")
 
 
 def test_pool_max_bounds_connections():

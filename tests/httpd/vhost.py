@@ -105,10 +105,13 @@ def test_handler_path():
                     "activation_code": body["activation_code"]},
                    headers=keys), 200)
     # JSON errors there too, the officer's authentication's among them.
-    t.allow_log(r"\[auth_basic:error\].*AH01617: ")
-    t.expect(t.api("/digital-keys/api/v1/registrations", reg,
-                   auth=("officer", "wrong"), headers=keys), 401,
-             "unauthenticated")
+    with t.log_expected(r"auth_basic:error AH01617: user officer: "
+                        r"authentication failure for "
+                        r'"/digital-keys/api/v1/registrations": '
+                        r"Password Mismatch"):
+        t.expect(t.api("/digital-keys/api/v1/registrations", reg,
+                       auth=("officer", "wrong"), headers=keys), 401,
+                 "unauthenticated")
     t.expect(t.api("/digital-keys/api/v1/nothing", {}, headers=keys), 404,
              "not_found")
 

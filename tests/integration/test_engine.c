@@ -894,6 +894,25 @@ static void test_concurrent_registrations(void **state)
     csam_test_ctx_close(&second);
 }
 
+/* The captured log keeps everything: a secret logged early is still found
+ * after far more than any fixed buffer would hold. */
+static void test_captured_log_is_whole(void **state)
+{
+    struct csam_logger logger = csam_test_logger();
+    char filler[128];
+    size_t before = csam_test_log_length();
+    int i;
+
+    (void)state;
+    csam_log(&logger, CSAM_LOG_DEBUG, "early marker 7f3a9c");
+    memset(filler, 'x', sizeof(filler) - 1);
+    filler[sizeof(filler) - 1] = '\0';
+    for (i = 0; i < 8192; i++)
+        csam_log(&logger, CSAM_LOG_DEBUG, "%s", filler);
+    assert_true(csam_test_log_length() - before > 1024 * 1024);
+    assert_true(csam_test_log_contains("early marker 7f3a9c"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -909,6 +928,7 @@ int main(void)
         cmocka_unit_test(test_confirm_codes),
         cmocka_unit_test(test_confirm_notice_mail_down),
         cmocka_unit_test(test_concurrent_registrations),
+        cmocka_unit_test(test_captured_log_is_whole),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -100,8 +100,11 @@ static void csam_test_set(struct csam_config *cfg, const char *key,
 }
 
 /* Everything libcsam logged, so tests can check that no secret reached a
- * log.  Two engines in two threads log at once: a mutex keeps it whole. */
-static char csam_test_logbuf[1 << 18];
+ * log: the whole of it, however long (a buffer that started again when
+ * full would let "not in the log" checks see only its tail).  Two engines
+ * in two threads log at once: a mutex keeps it whole. */
+static char *csam_test_logbuf;
+static size_t csam_test_logcap;
 static size_t csam_test_loglen;
 static pthread_mutex_t csam_test_loglock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -112,8 +115,20 @@ static void csam_test_log(void *ctx, enum csam_log_level level,
 
     (void)ctx;
     pthread_mutex_lock(&csam_test_loglock);
-    if (csam_test_loglen + n + 2 > sizeof(csam_test_logbuf))
-        csam_test_loglen = 0;
+    if (csam_test_loglen + n + 2 > csam_test_logcap) {
+        size_t cap = csam_test_logcap ? csam_test_logcap : 1 << 16;
+        char *grown;
+
+        while (csam_test_loglen + n + 2 > cap)
+            cap *= 2;
+        grown = realloc(csam_test_logbuf, cap);
+        if (grown == NULL) {
+            pthread_mutex_unlock(&csam_test_loglock);
+            csam_test_die("no memory for the captured log");
+        }
+        csam_test_logbuf = grown;
+        csam_test_logcap = cap;
+    }
     memcpy(csam_test_logbuf + csam_test_loglen, message, n);
     csam_test_loglen += n;
     csam_test_logbuf[csam_test_loglen++] = '\n';
@@ -141,6 +156,13 @@ size_t csam_test_log_length(void)
     n = csam_test_loglen;
     pthread_mutex_unlock(&csam_test_loglock);
     return n;
+}
+
+struct csam_logger csam_test_logger(void)
+{
+    struct csam_logger logger = {csam_test_log, NULL};
+
+    return logger;
 }
 
 void csam_test_ctx_reengine(struct csam_test_ctx *ctx)

@@ -53,6 +53,10 @@ long long csam_test_pg_value(PGconn *conn, const char *sql, const char *param);
 int csam_test_log_contains(const char *needle);
 size_t csam_test_log_length(void);
 
+/* The logger test contexts give libcsam: what goes through it is what
+ * csam_test_log_contains() searches. */
+struct csam_logger csam_test_logger(void);
+
 /* Everything a test needs to call the engine. */
 struct csam_test_ctx {
     struct csam_test_env env;

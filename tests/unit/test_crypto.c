@@ -286,15 +286,14 @@ static void test_secret_file_kind(void **state)
     assert_int_equal(csam_test_load(path, err, sizeof(err)), CSAM_ERR_CONFIG);
 }
 
-/* Whoever owns the file can rewrite the keys. */
+/* Whoever owns the file can rewrite the keys (root only: it gives the
+ * file to someone else). */
 static void test_secret_file_owner(void **state)
 {
     struct csam_test_dir *dir = *state;
     const char *path;
     char err[512];
 
-    if (geteuid() != 0)
-        skip();
     path = csam_test_write(dir, "foreign", 32, 0600);
     assert_int_equal(chown(path, 4242, 4242), 0);
     assert_int_equal(csam_test_load(path, err, sizeof(err)),
@@ -753,9 +752,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_secret_file_kind,
                                         csam_test_dir_setup,
                                         csam_test_dir_teardown),
-        cmocka_unit_test_setup_teardown(test_secret_file_owner,
-                                        csam_test_dir_setup,
-                                        csam_test_dir_teardown),
         cmocka_unit_test_setup_teardown(test_secret_file_same_as_bytes,
                                         csam_test_dir_setup,
                                         csam_test_dir_teardown),
@@ -771,6 +767,21 @@ int main(void)
         cmocka_unit_test(test_seal_open),
         cmocka_unit_test(test_random_bytes),
     };
+    /* Files owned by others can only be made as root. */
+    const struct CMUnitTest as_root[] = {
+        cmocka_unit_test_setup_teardown(test_secret_file_owner,
+                                        csam_test_dir_setup,
+                                        csam_test_dir_teardown),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    if (geteuid() != 0) {
+        if (failed != 0)
+            return failed;
+        /* automake's SKIP, with its reason: not a pass. */
+        printf("SKIP: test_secret_file_owner needs root (a file owned by "
+               "another user)\n");
+        return 77;
+    }
+    return failed + cmocka_run_group_tests(as_root, NULL, NULL);
 }

@@ -21,11 +21,11 @@ deps=$builddir/tests/browser
 chromium=${CSAM_CHROMIUM:-/usr/bin/chromium}
 
 if [ ! -x "$chromium" ]; then
-    echo "browser.sh: $chromium not found (Debian package chromium): skipped"
+    echo "SKIP: $chromium not found (Debian package chromium)"
     exit 77
 fi
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    echo "browser.sh: node and npm are needed (Debian packages nodejs, npm): skipped"
+    echo "SKIP: node and npm not found (Debian packages nodejs, npm)"
     exit 77
 fi
 
@@ -49,8 +49,10 @@ if ! cmp -s "$here/package-lock.json" "$deps/package-lock.json" ||
     chmod u+w "$deps/package.json" "$deps/package-lock.json"
     if ! (cd "$deps" && npm ci --no-audit --no-fund --loglevel=error); then
         rm -f "$deps/package-lock.json"
-        echo "browser.sh: npm ci failed: playwright-core and axe-core cannot be installed: skipped"
-        exit 77
+        # Not a skip: without them no accessibility, keyboard or CSRF
+        # check of the pages runs.
+        echo "browser.sh: npm ci failed: playwright-core and axe-core cannot be installed" >&2
+        exit 99
     fi
 fi
 exec 9>&-
