@@ -13,7 +13,7 @@
 #include "apr_reslist.h"
 #include "apr_tables.h"
 
-/* engine.h brings common/config.h: naming it here would pick the build's
+/* engine.h brings common/base/config.h: naming it here would pick the build's
  * autoconf config.h instead. */
 #include "engine.h"
 #include "login.h"

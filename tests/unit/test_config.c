@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 /* by path: "config.h" alone finds autoconf's header in the build tree */
-#include "../../common/config.h"
+#include "../../common/base/config.h"
 #include "validate.h"
 
 static char csam_test_dir[] = "/tmp/csam-test-config.XXXXXX";

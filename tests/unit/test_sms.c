@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 /* by path: "config.h" alone finds autoconf's header in the build tree */
-#include "../../common/config.h"
+#include "../../common/base/config.h"
 #include "sms.h"
 #include "validate.h"
 

@@ -336,6 +336,31 @@ int csam_store_bool(const csam_store_rows *rows, int row, int col)
     return s != NULL && s[0] == 't' && s[1] == '\0';
 }
 
+static int csam_store_column(const csam_store_rows *rows, const char *column)
+{
+    if (rows == NULL || column == NULL)
+        return -1;
+    return PQfnumber(rows->res, column);
+}
+
+const char *csam_store_get(const csam_store_rows *rows, int row,
+                           const char *column)
+{
+    return csam_store_value(rows, row, csam_store_column(rows, column));
+}
+
+int64_t csam_store_get_int64(const csam_store_rows *rows, int row,
+                             const char *column, int64_t def)
+{
+    return csam_store_int64(rows, row, csam_store_column(rows, column), def);
+}
+
+int csam_store_get_bool(const csam_store_rows *rows, int row,
+                        const char *column)
+{
+    return csam_store_bool(rows, row, csam_store_column(rows, column));
+}
+
 void csam_store_rows_free(csam_store_rows *rows)
 {
     if (rows == NULL)

@@ -102,6 +102,15 @@ int64_t csam_store_int64(const csam_store_rows *rows, int row, int col,
                          int64_t def);
 /* 1 for PostgreSQL's "t", 0 otherwise. */
 int csam_store_bool(const csam_store_rows *rows, int row, int col);
+/* The same, by column name, as the statements' SQL names them (AS ...):
+ * the way every reader outside store.c reads its columns, next to the SQL
+ * that names them.  An unknown name reads as SQL NULL. */
+const char *csam_store_get(const csam_store_rows *rows, int row,
+                           const char *column);
+int64_t csam_store_get_int64(const csam_store_rows *rows, int row,
+                             const char *column, int64_t def);
+int csam_store_get_bool(const csam_store_rows *rows, int row,
+                        const char *column);
 void csam_store_rows_free(csam_store_rows *rows);
 
 /* The five-character SQLSTATE of the last failed statement, "" if none
