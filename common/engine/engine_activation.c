@@ -8,7 +8,6 @@
  * two submissions of one step cannot interleave, and that sends its mail
  * before COMMIT, so a relay that refuses it leaves nothing half-done.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,7 +179,8 @@ csam_result csam_engine_activation_key(csam_engine *engine, const char *source,
                   ? CSAM_ERR_NOMEM
                   : csam_audit_write(engine->deps.store, NULL,
                                      "activation.key_chosen",
-                                     flow.row.registration_id, 0, source, detail);
+                                     flow.row.registration_id, 0, source,
+                                     detail);
         free(detail);
     }
     return csam_act_finish(engine, res);
@@ -255,10 +255,10 @@ static csam_result csam_act_mail_code(csam_engine *engine,
     vars[2].name = "minutes";
     vars[2].value = minutes;
     if (flow->row.key_type == CSAM_KEY_SMS)
-        return csam_engine_sms(engine, flow->row.phone, flow->row.language, vars, 3,
-                               code);
-    return csam_engine_mail(engine, flow->row.email, flow->row.language, "code", vars,
-                            3, code);
+        return csam_engine_sms(engine, flow->row.phone, flow->row.language,
+                               vars, 3, code);
+    return csam_engine_mail(engine, flow->row.email, flow->row.language,
+                            "code", vars, 3, code);
 }
 
 /* Inside the transaction: the pending account and key, the flow moved to
@@ -439,13 +439,13 @@ static csam_result csam_act_activate(csam_engine *engine,
     res = detail == NULL
               ? CSAM_ERR_NOMEM
               : csam_audit_write(store, flow->row.username, "key.activated",
-                                 flow->row.registration_id, flow->row.account_id,
-                                 source, detail);
+                                 flow->row.registration_id,
+                                 flow->row.account_id, source, detail);
     free(detail);
     if (res == CSAM_OK)
         res = csam_audit_write(store, flow->row.username, "account.activated",
-                               flow->row.registration_id, flow->row.account_id, source,
-                               NULL);
+                               flow->row.registration_id, flow->row.account_id,
+                               source, NULL);
     if (res != CSAM_OK)
         return res;
     vars[0].name = "first_name";
@@ -507,7 +507,8 @@ csam_result csam_engine_activation_confirm(csam_engine *engine,
     out->key_type = flow.row.key_type;
     csam_log(&engine->deps.logger, CSAM_LOG_INFO,
              "account %lld activated with its %s key",
-             (long long)flow.row.account_id, csam_key_type_name(flow.row.key_type));
+             (long long)flow.row.account_id,
+             csam_key_type_name(flow.row.key_type));
     return CSAM_OK;
 }
 
@@ -544,12 +545,13 @@ csam_result csam_engine_activation_resend(csam_engine *engine,
     owner.account_id = flow.row.account_id;
     owner.username = flow.row.username;
     res = csam_challenge_issue(engine, &owner, 0,
-                               CSAM_CHALLENGE_ACTIVATION_CONFIRM, flow.row.key_type,
-                               source, code);
+                               CSAM_CHALLENGE_ACTIVATION_CONFIRM,
+                               flow.row.key_type, source, code);
     if (res == CSAM_OK)
         res = csam_audit_write(engine->deps.store, flow.row.username,
                                "challenge.issued", flow.row.registration_id,
-                               flow.row.account_id, source, "{\"resend\": true}");
+                               flow.row.account_id, source,
+                               "{\"resend\": true}");
     if (res == CSAM_OK)
         res = csam_act_mail_code(engine, &flow, code);
     csam_wipe(code, sizeof(code));

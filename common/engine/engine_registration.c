@@ -8,7 +8,6 @@
  * another registration.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "engine_internal.h"
