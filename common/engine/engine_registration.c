@@ -8,10 +8,11 @@
  * another registration.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "engine_internal.h"
+#include "flow.h"
+#include "registration.h"
 
 #define CSAM_REG_OFFICER_MAX 255
 #define CSAM_REG_LINK_MAX    2048
@@ -20,55 +21,6 @@ static long csam_reg_clamp(long v, long lo, long hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
 }
-
-/* Two desks registering the same person at once take turns, so the second
- * supersedes the first instead of colliding with it on the index of live
- * registrations. */
-static const struct csam_store_stmt csam_reg_stmt_lock_person = {
-    "csam_reg_lock_person",
-    "SELECT pg_advisory_xact_lock(4242002, hashtext(encode($1, 'hex')))", 1, 0};
-
-static const struct csam_store_stmt csam_reg_stmt_next_id = {
-    "csam_reg_next_id",
-    "SELECT nextval(pg_get_serial_sequence('csam_registrations', 'id'))", 0,
-    CSAM_STORE_RETRY};
-
-/* A pending account of the citizen's earlier registration holds a username
- * the citizen may want again: it goes with the registration. */
-static const struct csam_store_stmt csam_reg_stmt_drop_pending = {
-    "csam_reg_drop_pending",
-    "DELETE FROM csam_accounts a USING csam_registrations r"
-    " WHERE a.registration_id = r.id AND r.nrn_hash = $1"
-    " AND r.used_at IS NULL AND r.superseded_at IS NULL"
-    " AND a.status = 'pending'",
-    1, 0};
-
-static const struct csam_store_stmt csam_reg_stmt_supersede = {
-    "csam_reg_supersede",
-    "WITH old AS ("
-    " UPDATE csam_registrations SET superseded_at = now()"
-    " WHERE nrn_hash = $1 AND used_at IS NULL AND superseded_at IS NULL"
-    " RETURNING id),"
-    " flows AS ("
-    " UPDATE csam_flows SET superseded_at = now()"
-    " WHERE registration_id IN (SELECT id FROM old)"
-    " AND done_at IS NULL AND superseded_at IS NULL RETURNING id)"
-    " SELECT id, (SELECT count(*) FROM flows) FROM old",
-    1, 0};
-
-static const struct csam_store_stmt csam_reg_stmt_insert = {
-    "csam_reg_insert",
-    "INSERT INTO csam_registrations (id, nrn_hash, first_name, last_name,"
-    " birth_date, document_type, document_number, email, language,"
-    " token_hash, code_hash, max_attempts, expires_at, created_by,"
-    " created_from)"
-    " OVERRIDING SYSTEM VALUE"
-    " VALUES ($1, $2, $3, $4, $5::date, $6, $7, $8, $9, $10, $11,"
-    " $12::integer, now() + make_interval(secs => $13::integer), $14, $15)"
-    " RETURNING to_char(expires_at AT TIME ZONE 'UTC',"
-    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    " to_char(expires_at AT TIME ZONE 'Europe/Brussels', 'YYYY-MM-DD')",
-    15, 0};
 
 /* Everything the desk typed, checked before anything is written. */
 static csam_result csam_reg_validate(const struct csam_registration *reg,
@@ -107,26 +59,24 @@ static csam_result csam_reg_validate(const struct csam_registration *reg,
     return CSAM_OK;
 }
 
-/* Supersede the citizen's live registration, if any, and audit it. */
+/* Supersede the citizen's live registration, if any, and audit it.  Two
+ * desks registering the same person at once take turns, so the second
+ * supersedes the first instead of colliding with it on the index of live
+ * registrations. */
 static csam_result csam_reg_supersede(csam_engine *engine,
                                       const unsigned char *nrn_hash,
                                       const char *officer, const char *source)
 {
     csam_store *store = engine->deps.store;
-    struct csam_store_param p[1];
-    csam_store_rows *rows = NULL;
+    int64_t superseded = 0;
     csam_result res;
-    int i;
 
-    p[0] = csam_store_bytes(nrn_hash, CSAM_HASH_LEN);
-    res = csam_store_exec(store, &csam_reg_stmt_drop_pending, p, NULL);
+    res = csam_store_registration_lock_person(store, nrn_hash);
     if (res == CSAM_OK)
-        res = csam_store_exec(store, &csam_reg_stmt_supersede, p, &rows);
-    for (i = 0; res == CSAM_OK && i < csam_store_nrows(rows); i++)
-        res =
-            csam_audit_write(store, officer, "registration.superseded",
-                             csam_store_int64(rows, i, 0, 0), 0, source, NULL);
-    csam_store_rows_free(rows);
+        res = csam_store_registration_supersede(store, nrn_hash, &superseded);
+    if (res == CSAM_OK && superseded != 0)
+        res = csam_audit_write(store, officer, "registration.superseded",
+                               superseded, 0, source, NULL);
     return res;
 }
 
@@ -166,17 +116,14 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
                                  struct csam_registration_receipt *out)
 {
     const struct csam_config *cfg;
+    struct csam_store_registration_new row;
+    struct csam_store_registration_expiry expiry;
     csam_store *store;
     const char *lang;
     char nrn[CSAM_NRN_SIZE];
     char token[CSAM_TOKEN_SIZE];
-    char idtext[CSAM_STORE_INT_SIZE], max[CSAM_STORE_INT_SIZE];
-    char ttl[CSAM_STORE_INT_SIZE];
-    char expires_date[CSAM_ENGINE_TIME_SIZE];
     unsigned char nrn_hash[CSAM_HASH_LEN], token_hash[CSAM_HASH_LEN];
     unsigned char code_hash[CSAM_HASH_LEN];
-    struct csam_store_param p[15];
-    csam_store_rows *rows = NULL;
     int64_t id;
     csam_result res;
 
@@ -214,58 +161,42 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
     if (res != CSAM_OK)
         goto out;
     /* The id comes first: the paper code's hash is bound to it. */
-    res = csam_store_exec(store, &csam_reg_stmt_next_id, NULL, &rows);
-    if (res != CSAM_OK)
-        goto rollback;
-    id = csam_store_int64(rows, 0, 0, 0);
-    csam_store_rows_free(rows);
-    rows = NULL;
-    res = csam_engine_hash(engine, CSAM_PURPOSE_ACTIVATION_CODE,
-                           "activation_code", id, out->activation_code,
-                           code_hash);
-    if (res == CSAM_OK) {
-        p[0] = csam_store_bytes(nrn_hash, sizeof(nrn_hash));
-        res = csam_store_exec(store, &csam_reg_stmt_lock_person, p, NULL);
-    }
+    res = csam_store_registration_next_id(store, &id);
+    if (res == CSAM_OK)
+        res = csam_engine_hash(engine, CSAM_PURPOSE_ACTIVATION_CODE,
+                               "activation_code", id, out->activation_code,
+                               code_hash);
     if (res == CSAM_OK)
         res = csam_reg_supersede(engine, nrn_hash, officer, source);
     if (res != CSAM_OK)
         goto rollback;
 
-    p[0] = csam_store_int(id, idtext);
-    p[1] = csam_store_bytes(nrn_hash, sizeof(nrn_hash));
-    p[2] = csam_store_text(reg->first_name);
-    p[3] = csam_store_text(reg->last_name);
-    p[4] = csam_store_text(reg->birth_date);
-    p[5] = csam_store_text(reg->document_type);
-    p[6] = csam_store_text(reg->document_number);
-    p[7] = csam_store_text(reg->email);
-    p[8] = csam_store_text(lang);
-    p[9] = csam_store_bytes(token_hash, sizeof(token_hash));
-    p[10] = csam_store_bytes(code_hash, sizeof(code_hash));
-    p[11] = csam_store_int(csam_reg_clamp(cfg->code_attempts, 1, 100), max);
-    p[12] = csam_store_int(
-        csam_reg_clamp(cfg->activation_ttl, 60, 366L * 86400), ttl);
-    p[13] = csam_store_text(officer);
-    p[14] = csam_store_text(source);
-    res = csam_store_exec(store, &csam_reg_stmt_insert, p, &rows);
+    row.id = id;
+    row.nrn_hash = nrn_hash;
+    row.first_name = reg->first_name;
+    row.last_name = reg->last_name;
+    row.birth_date = reg->birth_date;
+    row.document_type = reg->document_type;
+    row.document_number = reg->document_number;
+    row.email = reg->email;
+    row.language = lang;
+    row.token_hash = token_hash;
+    row.code_hash = code_hash;
+    row.max_attempts = csam_reg_clamp(cfg->code_attempts, 1, 100);
+    row.ttl = csam_reg_clamp(cfg->activation_ttl, 60, 366L * 86400);
+    row.created_by = officer;
+    row.created_from = source;
+    res = csam_store_registration_insert(store, &row, &expiry);
     if (res != CSAM_OK)
         goto rollback;
-    snprintf(out->expires_at, sizeof(out->expires_at), "%s",
-             csam_store_value(rows, 0, 0) != NULL ? csam_store_value(rows, 0, 0)
-                                                  : "");
-    snprintf(expires_date, sizeof(expires_date), "%s",
-             csam_store_value(rows, 0, 1) != NULL ? csam_store_value(rows, 0, 1)
-                                                  : "");
-    csam_store_rows_free(rows);
-    rows = NULL;
+    snprintf(out->expires_at, sizeof(out->expires_at), "%s", expiry.utc);
     res = csam_audit_write(store, officer, "registration.created", id, 0,
                            source, NULL);
     if (res != CSAM_OK)
         goto rollback;
     /* The mail goes out before COMMIT: a relay that refuses it takes the
      * registration back with it, and the desk can simply try again. */
-    res = csam_reg_mail(engine, reg, lang, token, expires_date);
+    res = csam_reg_mail(engine, reg, lang, token, expiry.brussels_date);
     if (res != CSAM_OK)
         goto rollback;
     res = csam_store_commit(store);
@@ -279,7 +210,6 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
 rollback:
     csam_store_rollback(store);
 out:
-    csam_store_rows_free(rows);
     csam_wipe(token, sizeof(token));
     csam_wipe(code_hash, sizeof(code_hash));
     if (res != CSAM_OK) {
@@ -291,25 +221,13 @@ out:
 
 /* ---- the link and the paper code ------------------------------------- */
 
-static const struct csam_store_stmt csam_reg_stmt_by_token = {
-    "csam_reg_by_token",
-    "SELECT id, language, attempts >= max_attempts"
-    " FROM csam_registrations WHERE token_hash = $1"
-    " AND used_at IS NULL AND superseded_at IS NULL AND expires_at > now()",
-    1, CSAM_STORE_RETRY};
-
-struct csam_reg_live {
-    int64_t id;
-    char language[3];
-    int locked;
-};
-
-static csam_result csam_reg_by_token(csam_engine *engine, const char *token,
-                                     struct csam_reg_live *out)
+/* The live registration of a link token.  Errors: CSAM_ERR_EXPIRED (a
+ * malformed token, or none live), CSAM_ERR_CRYPTO, CSAM_ERR_DB. */
+static csam_result
+csam_reg_by_token(csam_engine *engine, const char *token,
+                  struct csam_store_registration_live *out)
 {
     unsigned char hash[CSAM_HASH_LEN];
-    struct csam_store_param p[1];
-    csam_store_rows *rows = NULL;
     csam_result res;
 
     memset(out, 0, sizeof(*out));
@@ -319,27 +237,14 @@ static csam_result csam_reg_by_token(csam_engine *engine, const char *token,
                            token, hash);
     if (res != CSAM_OK)
         return res;
-    p[0] = csam_store_bytes(hash, sizeof(hash));
-    res =
-        csam_store_exec(engine->deps.store, &csam_reg_stmt_by_token, p, &rows);
-    if (res != CSAM_OK)
-        return res;
-    if (csam_store_nrows(rows) != 1) {
-        res = CSAM_ERR_EXPIRED;
-    } else {
-        out->id = csam_store_int64(rows, 0, 0, 0);
-        snprintf(out->language, sizeof(out->language), "%s",
-                 csam_store_value(rows, 0, 1));
-        out->locked = csam_store_bool(rows, 0, 2);
-    }
-    csam_store_rows_free(rows);
-    return res;
+    res = csam_store_registration_by_token(engine->deps.store, hash, out);
+    return res == CSAM_ERR_NOT_FOUND ? CSAM_ERR_EXPIRED : res;
 }
 
 csam_result csam_engine_link_language(csam_engine *engine, const char *token,
                                       char language[3])
 {
-    struct csam_reg_live live;
+    struct csam_store_registration_live live;
     csam_result res;
 
     if (engine == NULL || language == NULL)
@@ -352,32 +257,6 @@ csam_result csam_engine_link_language(csam_engine *engine, const char *token,
     return live.locked ? CSAM_ERR_LOCKED : CSAM_OK;
 }
 
-/* One attempt at the paper code; a wrong one counts, a right one does not
- * (the citizen may open the link again until the key is active). */
-static const struct csam_store_stmt csam_reg_stmt_try_code = {
-    "csam_reg_try_code",
-    "UPDATE csam_registrations"
-    " SET attempts = attempts + CASE WHEN code_hash = $2 THEN 0 ELSE 1 END"
-    " WHERE id = $1 AND used_at IS NULL AND superseded_at IS NULL"
-    " AND expires_at > now() AND attempts < max_attempts"
-    " RETURNING code_hash = $2, max_attempts - attempts",
-    2, 0};
-
-static const struct csam_store_stmt csam_reg_stmt_supersede_flows = {
-    "csam_reg_supersede_flows",
-    "UPDATE csam_flows SET superseded_at = now()"
-    " WHERE registration_id = $1 AND done_at IS NULL"
-    " AND superseded_at IS NULL",
-    1, 0};
-
-static const struct csam_store_stmt csam_reg_stmt_new_flow = {
-    "csam_reg_new_flow",
-    "INSERT INTO csam_flows (handle_hash, kind, step, registration_id,"
-    " expires_at)"
-    " VALUES ($1, 'activation', 'key', $2,"
-    " now() + make_interval(secs => $3::integer)) RETURNING id",
-    3, 0};
-
 /* A new activation handle for the registration; earlier ones die. */
 static csam_result csam_reg_open_flow(csam_engine *engine, int64_t reg_id,
                                       const char *source,
@@ -385,8 +264,6 @@ static csam_result csam_reg_open_flow(csam_engine *engine, int64_t reg_id,
 {
     csam_store *store = engine->deps.store;
     unsigned char hash[CSAM_HASH_LEN];
-    char idtext[CSAM_STORE_INT_SIZE], ttl[CSAM_STORE_INT_SIZE];
-    struct csam_store_param p[3];
     csam_result res;
 
     res = csam_token_new(handle);
@@ -398,15 +275,9 @@ static csam_result csam_reg_open_flow(csam_engine *engine, int64_t reg_id,
     res = csam_store_begin(store);
     if (res != CSAM_OK)
         return res;
-    p[0] = csam_store_int(reg_id, idtext);
-    res = csam_store_exec(store, &csam_reg_stmt_supersede_flows, p, NULL);
-    if (res == CSAM_OK) {
-        p[0] = csam_store_bytes(hash, sizeof(hash));
-        p[1] = csam_store_int(reg_id, idtext);
-        p[2] = csam_store_int(
-            csam_reg_clamp(engine->deps.config->flow_ttl, 60, 86400), ttl);
-        res = csam_store_exec(store, &csam_reg_stmt_new_flow, p, NULL);
-    }
+    res = csam_store_flow_open(
+        store, reg_id, hash,
+        csam_reg_clamp(engine->deps.config->flow_ttl, 60, 86400));
     if (res == CSAM_OK)
         res = csam_audit_write(store, NULL, "activation.opened", reg_id, 0,
                                source, NULL);
@@ -426,13 +297,10 @@ csam_result csam_engine_activation_open(csam_engine *engine, const char *source,
 {
     char canon[CSAM_ACTIVATION_CODE_SIZE];
     unsigned char hash[CSAM_HASH_LEN];
-    char idtext[CSAM_STORE_INT_SIZE];
-    struct csam_store_param p[2];
+    struct csam_store_registration_live live;
+    struct csam_store_registration_try attempt;
     struct csam_attempts dummy;
-    struct csam_reg_live live;
-    csam_store_rows *rows = NULL;
     csam_result res;
-    int ok;
 
     if (att == NULL)
         att = &dummy;
@@ -464,23 +332,20 @@ csam_result csam_engine_activation_open(csam_engine *engine, const char *source,
     csam_wipe(canon, sizeof(canon));
     if (res != CSAM_OK)
         return res;
-    p[0] = csam_store_int(live.id, idtext);
-    p[1] = csam_store_bytes(hash, sizeof(hash));
-    res =
-        csam_store_exec(engine->deps.store, &csam_reg_stmt_try_code, p, &rows);
+    /* A wrong code counts, a right one does not: the citizen may open the
+     * link again until the key is active. */
+    res = csam_store_registration_try_code(engine->deps.store, live.id, hash,
+                                           &attempt);
     csam_wipe(hash, sizeof(hash));
-    if (res != CSAM_OK)
-        return res;
-    if (csam_store_nrows(rows) != 1) {
+    if (res == CSAM_ERR_NOT_FOUND) {
         /* Exhausted or superseded between the two statements. */
-        csam_store_rows_free(rows);
         att->attempts_left = 0;
         return CSAM_ERR_LOCKED;
     }
-    ok = csam_store_bool(rows, 0, 0);
-    att->attempts_left = (int)csam_store_int64(rows, 0, 1, 0);
-    csam_store_rows_free(rows);
-    if (!ok) {
+    if (res != CSAM_OK)
+        return res;
+    att->attempts_left = attempt.attempts_left;
+    if (!attempt.matched) {
         res = csam_audit_write(engine->deps.store, NULL,
                                "registration.code_failed", live.id, 0, source,
                                NULL);
