@@ -193,8 +193,8 @@ csam_result csam_engine_key_add(csam_engine *engine, const char *source,
                                       CSAM_CHALLENGE_KEY_CONFIRM,
                                       &out->attempts.retry_after);
     if (res == CSAM_OK)
-        res = csam_keys_add_row(engine, &account, key_type, terms_version,
-                                e164, &key_id, out);
+        res = csam_keys_add_row(engine, &account, key_type, terms_version, e164,
+                                &key_id, out);
     if (res != CSAM_OK)
         return csam_keys_finish(engine, res);
 
@@ -219,8 +219,7 @@ csam_result csam_engine_key_add(csam_engine *engine, const char *source,
                                   code);
         else
             res = csam_engine_mail(engine, account.row.email,
-                                   account.row.language, "code", vars, 3,
-                                   code);
+                                   account.row.language, "code", vars, 3, code);
     }
     csam_wipe(code, sizeof(code));
     res = csam_keys_finish(engine, res);
@@ -263,15 +262,14 @@ csam_result csam_engine_key_confirm(csam_engine *engine, const char *source,
     owner.username = account.username;
     owner.handle = NULL;
     if (key_type == CSAM_KEY_TOTP) {
-        res = csam_totp_confirm(engine, account.row.id, "pending",
-                                CSAM_CHALLENGE_KEY_CONFIRM, code, source, 1,
-                                att);
+        res =
+            csam_totp_confirm(engine, account.row.id, "pending",
+                              CSAM_CHALLENGE_KEY_CONFIRM, code, source, 1, att);
         if (res == CSAM_ERR_NOT_FOUND)
             res = CSAM_ERR_STATE;
     } else
-        res = csam_challenge_verify(engine, &owner,
-                                    CSAM_CHALLENGE_KEY_CONFIRM, key_type, code,
-                                    source, 1, att);
+        res = csam_challenge_verify(engine, &owner, CSAM_CHALLENGE_KEY_CONFIRM,
+                                    key_type, code, source, 1, att);
     if (res != CSAM_OK) {
         /* The counted attempt must stay counted. */
         commit = csam_store_commit(engine->deps.store);

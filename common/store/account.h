@@ -107,7 +107,7 @@ csam_result csam_store_account_key_deactivate(csam_store *store,
 /* A new password for an account. */
 struct csam_store_password_change {
     int64_t account_id;
-    const char *password_hash;        /* the PHC string */
+    const char *password_hash;         /* the PHC string */
     const unsigned char *keep_session; /* CSAM_HASH_LEN bytes: the session
                                           that stays, or NULL for none */
     const char *source; /* the client address for the audit row, or NULL */
@@ -118,8 +118,7 @@ struct csam_store_password_change {
  * one statement with its audit row ("password.changed", with how many
  * sessions and logins ended).  Errors: CSAM_ERR_NOT_FOUND (no such
  * account), CSAM_ERR_INVALID, CSAM_ERR_DB. */
-csam_result
-csam_store_account_password_set(csam_store *store,
-                                const struct csam_store_password_change *change);
+csam_result csam_store_account_password_set(
+    csam_store *store, const struct csam_store_password_change *change);
 
 #endif

@@ -69,8 +69,7 @@ static inline long long sql(const char *text, const char *param)
 
 /* A new citizen of this program, registered and activated with an e-mail
  * key. */
-static inline void active_citizen(struct csam_test_citizen *c,
-                                  const char *tag)
+static inline void active_citizen(struct csam_test_citizen *c, const char *tag)
 {
     csam_test_citizen_init(c, tag, serial++);
     csam_test_activate(&ctx, c);
