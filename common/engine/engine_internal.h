@@ -70,8 +70,10 @@ unsigned csam_engine_offered(const csam_engine *engine);
 void csam_engine_code_minutes(const csam_engine *engine,
                               char out[CSAM_STORE_INT_SIZE]);
 
-/* Write one audit row (inside the caller's transaction when one is open).
- * detail is a JSON object text or NULL; it never holds a secret.
+/* Write one audit row (inside the caller's transaction when one is open)
+ * through the store's csam_store_audit_write, source as
+ * csam_engine_source lets it through (engine/audit.c).  detail is a JSON
+ * object text or NULL; it never holds a secret.
  * registration_id / account_id 0 mean none.  Errors: CSAM_ERR_DB. */
 csam_result csam_audit_write(csam_store *store, const char *actor,
                              const char *action, int64_t registration_id,

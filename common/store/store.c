@@ -41,7 +41,8 @@ static const struct csam_store_stmt csam_store_stmt_commit = {
 static const struct csam_store_stmt csam_store_stmt_rollback = {
     "csam_store_rollback", "ROLLBACK", 0, 0};
 static const struct csam_store_stmt csam_store_stmt_schema = {
-    "csam_store_schema", "SELECT max(version) FROM csam_schema_version", 0,
+    "csam_store_schema",
+    "SELECT max(version) AS version FROM csam_schema_version", 0,
     CSAM_STORE_RETRY};
 
 /* libpq's notices (e.g. "there is no transaction in progress") are for
@@ -451,7 +452,7 @@ csam_result csam_store_check_schema(csam_store *store)
             res = CSAM_ERR_SCHEMA;
         return res;
     }
-    version = csam_store_int64(rows, 0, 0, 0);
+    version = csam_store_get_int64(rows, 0, "version", 0);
     csam_store_rows_free(rows);
     if (version < CSAM_STORE_SCHEMA_VERSION) {
         csam_log(&store->logger, CSAM_LOG_ERR,

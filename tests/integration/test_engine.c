@@ -6,43 +6,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <pthread.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#define CSAM_SUITE_SERIAL 100
+#include "engine_suite.h"
 
-#include <cmocka.h>
-
-#include "engine.h"
-#include "test_env.h"
-
-static struct csam_test_ctx ctx;
-static PGconn *pg;
-static int serial = 100;
-
-static int setup(void **state)
+static long long sql_count(const char *text, const char *param)
 {
-    (void)state;
-    csam_test_ctx_open(&ctx, 0);
-    pg = csam_test_pg_connect(&ctx.env);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    PQfinish(pg);
-    csam_test_ctx_close(&ctx);
-    return 0;
-}
-
-static long long sql_count(const char *sql, const char *param)
-{
-    return csam_test_pg_value(pg, sql, param);
+    return sql(text, param);
 }
 
 static void citizen(struct csam_test_citizen *c, const char *tag)

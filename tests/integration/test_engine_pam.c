@@ -7,52 +7,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <pthread.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
-#include <cmocka.h>
+#define CSAM_SUITE_SERIAL 500
+#include "engine_suite.h"
 
-#include "engine.h"
 #include "engine_internal.h"
-#include "test_env.h"
-
-static struct csam_test_ctx ctx;
-static PGconn *pg;
-static int serial = 500;
-
-static int setup(void **state)
-{
-    (void)state;
-    csam_test_ctx_open(&ctx, 0);
-    pg = csam_test_pg_connect(&ctx.env);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    PQfinish(pg);
-    csam_test_ctx_close(&ctx);
-    return 0;
-}
-
-static long long sql(const char *text, const char *param)
-{
-    return csam_test_pg_value(pg, text, param);
-}
-
-static void active_citizen(struct csam_test_citizen *c, const char *tag)
-{
-    csam_test_citizen_init(c, tag, serial++);
-    csam_test_activate(&ctx, c);
-}
 
 static void begin_fresh(const struct csam_test_citizen *c, char *code,
                         size_t size)

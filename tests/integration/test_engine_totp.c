@@ -6,47 +6,13 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <pthread.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#define CSAM_SUITE_SERIAL 600
+#include "engine_suite.h"
 
-#include "engine.h"
-#include "test_env.h"
 #include "totp_key.h"
-
-static struct csam_test_ctx ctx;
-static PGconn *pg;
-static int serial = 600;
-
-static int setup(void **state)
-{
-    (void)state;
-    csam_test_ctx_open(&ctx, 0);
-    pg = csam_test_pg_connect(&ctx.env);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    PQfinish(pg);
-    csam_test_ctx_close(&ctx);
-    return 0;
-}
-
-static long long sql(const char *q, const char *param)
-{
-    return csam_test_pg_value(pg, q, param);
-}
 
 /* The current 30-second step, waited for so that the next few seconds of
  * the test stay inside it (the engine and oathtool read one clock). */
