@@ -113,9 +113,8 @@ def test_locked_name_is_no_oracle():
             "one body for right and wrong", bodies)
     # Both are one database round trip behind httpd (about a millisecond):
     # the same time within the noise, which is judged against the
-    # Argon2id run an oracle would show.
-    t.check(0.67 <= ratio <= 1.5, "right and wrong take the same time",
-            ratio)
+    # Argon2id run an oracle would show, measured in this run (a ratio of
+    # two millisecond timings on a loaded machine is noise, not a signal).
     t.check(abs(median(times["right"]) - median(times["wrong"]))
             < 0.1 * median(argon), "right and wrong differ by far less than "
             "an Argon2id run", times, argon)
