@@ -375,10 +375,9 @@ static csam_result csam_login_flow_lock(csam_engine *engine, const char *handle,
 /* Inside the transaction: a fresh web login code bound to the flow, its
  * audit row and its mail or SMS; for the app's key only the challenge row
  * that bounds the attempts, nothing sent.  The flow then owns it. */
-static csam_result csam_login_send_code(csam_engine *engine,
-                                        const struct csam_store_login_flow *flow,
-                                        enum csam_key_type type,
-                                        const char *handle, const char *source)
+static csam_result csam_login_send_code(
+    csam_engine *engine, const struct csam_store_login_flow *flow,
+    enum csam_key_type type, const char *handle, const char *source)
 {
     struct csam_challenge_owner owner = {flow->account_id, flow->username,
                                          handle};
@@ -398,10 +397,10 @@ static csam_result csam_login_send_code(csam_engine *engine,
 /* The code sent moments ago, for this login or an abandoned one, is still
  * good: this login takes it over, nothing is sent (DESIGN 4: never "too
  * many attempts" for an abandoned login). */
-static csam_result csam_login_reuse_code(csam_engine *engine,
-                                         const struct csam_store_login_flow *flow,
-                                         enum csam_key_type type,
-                                         const char *source)
+static csam_result
+csam_login_reuse_code(csam_engine *engine,
+                      const struct csam_store_login_flow *flow,
+                      enum csam_key_type type, const char *source)
 {
     csam_result res;
 

@@ -42,12 +42,11 @@ static csam_result csam_pam_account_get(csam_engine *engine,
  * the app's key only the challenge row that bounds its attempts.  A
  * pending code younger than resend_cooldown (for TOTP: any usable one) is
  * reused instead. */
-static csam_result csam_pam_code_begin(csam_engine *engine,
-                                       enum csam_key_type type,
-                                       const struct csam_store_login_account *acc,
-                                       const char *username,
-                                       const char *source,
-                                       struct csam_pam_challenge *out)
+static csam_result
+csam_pam_code_begin(csam_engine *engine, enum csam_key_type type,
+                    const struct csam_store_login_account *acc,
+                    const char *username, const char *source,
+                    struct csam_pam_challenge *out)
 {
     csam_store *store = engine->deps.store;
     struct csam_challenge_owner owner = {acc->id, username, NULL};
@@ -88,20 +87,17 @@ rollback:
     return res;
 }
 
-static csam_result csam_pam_email_begin(csam_engine *engine,
-                                        const struct csam_store_login_account *acc,
-                                        const char *username,
-                                        const char *source,
-                                        struct csam_pam_challenge *out)
+static csam_result csam_pam_email_begin(
+    csam_engine *engine, const struct csam_store_login_account *acc,
+    const char *username, const char *source, struct csam_pam_challenge *out)
 {
     return csam_pam_code_begin(engine, CSAM_KEY_EMAIL, acc, username, source,
                                out);
 }
 
-static csam_result csam_pam_sms_begin(csam_engine *engine,
-                                      const struct csam_store_login_account *acc,
-                                      const char *username, const char *source,
-                                      struct csam_pam_challenge *out)
+static csam_result csam_pam_sms_begin(
+    csam_engine *engine, const struct csam_store_login_account *acc,
+    const char *username, const char *source, struct csam_pam_challenge *out)
 {
     if (engine->deps.sms.fn == NULL || acc->phone[0] == '\0')
         return CSAM_ERR_NOT_FOUND;
@@ -109,11 +105,9 @@ static csam_result csam_pam_sms_begin(csam_engine *engine,
                                out);
 }
 
-static csam_result csam_pam_totp_begin(csam_engine *engine,
-                                       const struct csam_store_login_account *acc,
-                                       const char *username,
-                                       const char *source,
-                                       struct csam_pam_challenge *out)
+static csam_result csam_pam_totp_begin(
+    csam_engine *engine, const struct csam_store_login_account *acc,
+    const char *username, const char *source, struct csam_pam_challenge *out)
 {
     return csam_pam_code_begin(engine, CSAM_KEY_TOTP, acc, username, source,
                                out);

@@ -4,10 +4,9 @@
  *
  * A verification is one statement, so that two submissions of one code
  * racing each other cannot both win and so that it costs one round trip
- * (DESIGN 5).  Its five forms (by account, by name, a TOTP code, a web
- * login's code, a web login's TOTP code) share one body,
- * CSAM_STORE_VERIFY_SQL, and differ only in who the owner is, what makes
- * the code right, and what a success does besides.
+ * (DESIGN 5).  Its five callers (by account, by name, the app's code, a
+ * web login's code, a web login's app code) run the same text with
+ * different parameters set: the counting rules are written once.
  */
 #include <stdio.h>
 #include <string.h>
@@ -149,350 +148,313 @@ csam_result csam_store_challenge_cooldown(csam_store *store,
 /* ---- verification ------------------------------------------------------ */
 
 /*
- * The body every form shares.  Parameters: $1 the owner (an account id, a
- * username, or a login handle's hash), $2 purpose, $3 the typed code's
- * hash (for the TOTP forms: the step it matched, NULL for none), $4 the
- * lockout threshold, $5 the lockout duration (s), $6 the source the
- * failure counts on (NULL: none), $7 the source's threshold, $8 the
- * failures after which each further one adds a growing delay, $9 the
- * source the audit row names, $10 the longest delay (s).  The forms'
- * own parameters start at $11.
+ * The verification: one statement for every owner and every kind of code,
+ * so that the counting rules are written once.  Parameters:
  *
- * pre: CTEs who reads (the login forms' flow fl).
- * who: the owner, one row or none: its account (id), the login flow a
- *   web login code must belong to (flow) and the known device the login
- *   came from (dev), whose row then counts the failures instead of the
- *   account's and the source's.
+ *   $1  the owner's account id (NULL: by name or by login handle)
+ *   $2  purpose
+ *   $3  the typed code's keyed hash (NULL for the app's code)
+ *   $4  lockout threshold          $5  lockout duration (s)
+ *   $6  the source the failure counts on (NULL: none)
+ *   $7  the source's threshold     $8  failures before the growing delay
+ *   $9  the source the audit row names
+ *   $10 the growing delay's cap (s: delay_max)
+ *   $11 the owner's username and $12 the key type it must have active
+ *       (NULL: not by name)
+ *   $13 the app's key and $14 the step the typed code matched (NULL: a
+ *       sent code; $14 NULL: the code matched no step)
+ *   $15 a login handle's hash (NULL: no web login), $16 the session's
+ *       cookie hash, $17 its idle timeout and $18 its lifetime (s), $19 the
+ *       browser's device token hash (NULL: none) and $20 a known device's
+ *       lifetime (s)
+ *
+ * fl: the live login flow of the handle, its account active.
+ * who: the owner, one row or none: its account (id), the login flow a web
+ *   login code must belong to (flow), and the known device the login came
+ *   from (dev), whose row then counts the failures instead of the
+ *   account's and the source's.  A login's flow must have chosen a key
+ *   that is still active, and of the kind this call checks.
  * acct, src: the owner's and the source's lock before the statement (for
  *   a known device, acct is the device's lock and src is empty).
  * pick: the owner's newest live code of the purpose.
- * mid: CTEs run after those (the TOTP forms' step, t).
- * match: what makes the typed code right.
- * c: marks the code used, or counts the attempt on it.  When another
- *   transaction used the code first, c's row lock waits for it and then
- *   finds used_at set: c is empty and the answer is "expired".
- * a / ad: counts (or clears) the account's failures / the known
- *   device's; s counts the source's (never for a known device); log
- *   writes the audit row.
- * post: CTEs that act on success (c.ok); cols the columns they return.
+ * t: the app's code: its step stored as the key's last step only if newer
+ *   than the stored one, so two submissions of one code cannot both win.
+ * c: marks the code used when it is right (its hash, or t), or counts the
+ *   attempt on it.  When another transaction used the code first, c's row
+ *   lock waits for it and then finds used_at set: c is empty and the
+ *   answer is "expired".
+ * a / ad: counts (or clears) the account's failures / the known device's,
+ *   with the growing delay (delay.h) and the lock; s counts the source's
+ *   (never for a known device); log writes the audit row.
+ * f, sess, slog, nd, xd: a web login's success: the handle used up (only
+ *   once: a second success racing this one finds done_at set and gets no
+ *   session), the session created and audited, the browser recorded as a
+ *   known device unless it came from one with a long life left, and a few
+ *   expired devices dropped.
+ * tk: for a login waiting for the app's code, what checking it needs (the
+ *   call for a sent code finds no owner; the call for the app's code
+ *   follows, the sealed secret opening in between).
  *
  * The hashes are compared by the server: they are keyed, so an attacker
  * who cannot compute them learns nothing from how long that takes.
- */
-#define CSAM_STORE_VERIFY_SQL(pre, who, mid, match, post, cols)                \
-    "WITH " pre                                                                \
-    " who AS (" who "),"                                                       \
-    " acct AS ("                                                               \
-    "   SELECT ceil(extract(epoch FROM locked_until - now()))::bigint AS wait" \
-    "   FROM csam_accounts"                                                    \
-    "   WHERE id = (SELECT id FROM who) AND locked_until > now()"              \
-    "     AND (SELECT dev FROM who) IS NULL"                                   \
-    "   UNION ALL"                                                             \
-    "   SELECT ceil(extract(epoch FROM locked_until - now()))::bigint"         \
-    "   FROM csam_login_devices"                                               \
-    "   WHERE id = (SELECT dev FROM who) AND locked_until > now()),"           \
-    " src AS ("                                                                \
-    "   SELECT ceil(extract(epoch FROM locked_until - now()))::bigint AS wait" \
-    "   FROM csam_source_failures"                                             \
-    "   WHERE (SELECT dev FROM who) IS NULL"                                   \
-    "     AND source = $6::text AND locked_until > now()),"                    \
-    " pick AS ("                                                               \
-    "   SELECT id, attempts >= max_attempts AS exhausted,"                     \
-    "     expires_at <= now() AS expired"                                      \
-    "   FROM csam_challenges"                                                  \
-    "   WHERE account_id = (SELECT id FROM who) AND purpose = $2::text"        \
-    "     AND used_at IS NULL AND superseded_at IS NULL"                       \
-    "     AND flow_id IS NOT DISTINCT FROM (SELECT flow FROM who)"             \
-    "   ORDER BY created_at DESC, id DESC LIMIT 1),"                           \
-    mid                                                                        \
-    " c AS ("                                                                  \
-    "   UPDATE csam_challenges ch"                                             \
-    "   SET used_at = CASE WHEN " match " THEN now() END,"                     \
-    "     attempts = ch.attempts + CASE WHEN " match " THEN 0 ELSE 1 END"      \
-    "   FROM pick"                                                             \
-    "   WHERE ch.id = pick.id AND NOT pick.exhausted AND NOT pick.expired"     \
-    "     AND NOT EXISTS (SELECT 1 FROM acct)"                                 \
-    "     AND NOT EXISTS (SELECT 1 FROM src)"                                  \
-    "     AND ch.used_at IS NULL AND ch.superseded_at IS NULL"                 \
-    "     AND ch.attempts < ch.max_attempts AND ch.expires_at > now()"         \
-    "   RETURNING ch.id, ch.used_at IS NOT NULL AS ok,"                        \
-    "     ch.max_attempts - ch.attempts AS left_over),"                        \
-    " a AS ("                                                                  \
-    "   UPDATE csam_accounts acc SET"                                          \
-    "     failures = CASE WHEN c.ok OR acc.failures + 1 >= $4::integer"        \
-    "       THEN 0 ELSE acc.failures + 1 END,"                                 \
-    "     locked_until = CASE WHEN c.ok THEN NULL"                             \
-    "       WHEN acc.failures + 1 >= $4::integer"                              \
-    "       THEN now() + make_interval(secs => $5::integer)"                   \
-    "       WHEN acc.failures + 1 > $8::integer"                               \
-    "       THEN now() + make_interval(secs => "                               \
-    CSAM_STORE_DELAY_SQL("acc.failures", "$8::integer", "$10::integer") ")"    \
-    "       ELSE acc.locked_until END"                                         \
-    "   FROM c"                                                                \
-    "   WHERE acc.id = (SELECT id FROM who)"                                   \
-    "     AND (c.ok OR (SELECT dev FROM who) IS NULL)"                         \
-    "   RETURNING greatest(0, ceil(extract(epoch FROM"                         \
-    "     coalesce(acc.locked_until, now()) - now())))::bigint AS wait,"       \
-    "     acc.failures),"                                                      \
-    " ad AS ("                                                                 \
-    "   UPDATE csam_login_devices d SET"                                       \
-    "     failures = CASE WHEN c.ok OR d.failures + 1 >= $4::integer"          \
-    "       THEN 0 ELSE d.failures + 1 END,"                                   \
-    "     last_failure_at = CASE WHEN c.ok THEN d.last_failure_at"             \
-    "       ELSE now() END,"                                                   \
-    "     locked_until = CASE WHEN c.ok THEN NULL"                             \
-    "       WHEN d.failures + 1 >= $4::integer"                                \
-    "       THEN now() + make_interval(secs => $5::integer)"                   \
-    "       WHEN d.failures + 1 > $8::integer"                                 \
-    "       THEN now() + make_interval(secs => "                               \
-    CSAM_STORE_DELAY_SQL("d.failures", "$8::integer", "$10::integer") ")"      \
-    "       ELSE d.locked_until END"                                           \
-    "   FROM c"                                                                \
-    "   WHERE d.id = (SELECT dev FROM who)"                                    \
-    "   RETURNING greatest(0, ceil(extract(epoch FROM"                         \
-    "     coalesce(d.locked_until, now()) - now())))::bigint AS wait,"         \
-    "     d.failures),"                                                        \
-    " s AS ("                                                                  \
-    "   INSERT INTO csam_source_failures AS sf"                                \
-    "     (source, failures, window_start)"                                    \
-    "   SELECT $6::text, 1, now() FROM c"                                      \
-    "   WHERE NOT c.ok AND $6::text IS NOT NULL"                               \
-    "     AND (SELECT dev FROM who) IS NULL"                                   \
-    "   ON CONFLICT (source) DO UPDATE SET"                                    \
-    "     failures = CASE WHEN sf.window_start"                                \
-    "       < now() - make_interval(secs => $5::integer) THEN 1"               \
-    "       ELSE sf.failures + 1 END,"                                         \
-    "     window_start = CASE WHEN sf.window_start"                            \
-    "       < now() - make_interval(secs => $5::integer) THEN now()"           \
-    "       ELSE sf.window_start END,"                                         \
-    "     locked_until = CASE WHEN sf.window_start"                            \
-    "       >= now() - make_interval(secs => $5::integer)"                     \
-    "       AND sf.failures + 1 >= $7::integer"                                \
-    "       THEN now() + make_interval(secs => $5::integer)"                   \
-    "       ELSE sf.locked_until END"                                          \
-    "   RETURNING 1),"                                                         \
-    " log AS ("                                                                \
-    "   INSERT INTO csam_audit (action, account_id, source, detail)"           \
-    "   SELECT CASE WHEN c.ok THEN 'challenge.passed'"                         \
-    "     ELSE 'challenge.failed' END, (SELECT id FROM who), $9::text,"        \
-    "     jsonb_build_object('purpose', $2::text, 'challenge', c.id)"          \
-    "   FROM c RETURNING 1)"                                                   \
-    post                                                                       \
-    " SELECT (SELECT wait FROM acct) AS account_lock,"                         \
-    "   (SELECT wait FROM src) AS source_lock,"                                \
-    "   (SELECT count(*) FROM pick) AS code_found,"                            \
-    "   (SELECT exhausted FROM pick) AS exhausted,"                            \
-    "   (SELECT expired FROM pick) AS expired,"                                \
-    "   (SELECT ok FROM c) AS ok,"                                             \
-    "   (SELECT left_over FROM c) AS attempts_left,"                           \
-    "   coalesce((SELECT wait FROM ad), (SELECT wait FROM a)) AS wait,"        \
-    "   coalesce((SELECT failures FROM ad), (SELECT failures FROM a))"         \
-    "     AS failures,"                                                        \
-    "   (SELECT count(*) FROM s) + (SELECT count(*) FROM log) AS written,"     \
-    "   (SELECT count(*) FROM who) AS owner_found" cols
-
-/* who for the forms that are no web login: no flow, no known device. */
-#define CSAM_STORE_VERIFY_NO_FLOW ", NULL::bigint AS flow, NULL::bigint AS dev"
-
-/* What makes a sent code right: its hash. */
-#define CSAM_STORE_VERIFY_BY_HASH "ch.code_hash = $3"
-
-/* The TOTP forms: $3 is the step the typed code matched (NULL: none).  t
- * stores it as the key's last step only if it is newer than the stored
- * one, in this statement, so two submissions of one code cannot both win;
- * the challenge row counts the attempt as for a sent code. */
-#define CSAM_STORE_VERIFY_TOTP_STEP(keyexpr)                                   \
-    " t AS ("                                                                  \
-    "   UPDATE csam_keys k SET totp_last_step = $3::bigint"                    \
-    "   WHERE k.id = " keyexpr " AND k.type = 'totp'"                          \
-    "     AND k.status <> 'inactive' AND $3::bigint IS NOT NULL"               \
-    "     AND (k.totp_last_step IS NULL OR k.totp_last_step < $3::bigint)"     \
-    "     AND EXISTS (SELECT 1 FROM pick WHERE NOT exhausted AND NOT expired)" \
-    "     AND NOT EXISTS (SELECT 1 FROM acct)"                                 \
-    "     AND NOT EXISTS (SELECT 1 FROM src)"                                  \
-    "   RETURNING k.id),"
-#define CSAM_STORE_VERIFY_BY_STEP "EXISTS (SELECT 1 FROM t)"
-
-/* Every form may run again after a reconnection (outside a transaction:
- * the store never retries inside one).  The usual case is a connection
- * that died while idle (a server restart): the statement never ran.  Even
- * if it had committed and only the answer was lost, running it again
- * cannot let a code through twice: a used code is "expired", and at worst
- * one wrong attempt counts twice.  Failing closed, never open.
  *
- * The texts are longer than the 4095 bytes ISO C requires compilers to
- * take in one literal; GCC and Clang take any length, and one statement
- * is the point. */
+ * It may run again after a reconnection (outside a transaction: the store
+ * never retries inside one).  The usual case is a connection that died
+ * while idle (a server restart): the statement never ran.  Even if it had
+ * committed and only the answer was lost, running it again cannot let a
+ * code through twice: a used code is "expired", and at worst one wrong
+ * attempt counts twice.  Failing closed, never open.
+ *
+ * Its text is longer than the 4095 bytes ISO C requires compilers to take
+ * in one literal; GCC and Clang take any length, and one statement is the
+ * point (one round trip per verification, DESIGN 5).
+ */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverlength-strings"
-
-/* By account id ($1). */
 static const struct csam_store_stmt csam_store_challenge_stmt_verify = {
     "csam_challenge_verify",
-    CSAM_STORE_VERIFY_SQL("",
-                          "SELECT $1::bigint AS id" CSAM_STORE_VERIFY_NO_FLOW,
-                          "", CSAM_STORE_VERIFY_BY_HASH, "", ""),
-    10, CSAM_STORE_RETRY};
-
-/* By username ($1), which must name an active account with an active key
- * of type $11: a PAM login costs this one round trip. */
-static const struct csam_store_stmt csam_store_challenge_stmt_verify_name = {
-    "csam_challenge_verify_name",
-    CSAM_STORE_VERIFY_SQL(
-        "",
-        "SELECT a.id" CSAM_STORE_VERIFY_NO_FLOW
-        " FROM csam_accounts a"
-        " WHERE a.username = $1::text AND a.status = 'active'"
-        "   AND EXISTS (SELECT 1 FROM csam_keys k"
-        "     WHERE k.account_id = a.id AND k.type = $11::text"
-        "       AND k.status = 'active')",
-        "", CSAM_STORE_VERIFY_BY_HASH, "", ""),
-    11, CSAM_STORE_RETRY};
-
-/* A TOTP code by account id ($1) and key id ($11). */
-static const struct csam_store_stmt csam_store_challenge_stmt_verify_totp = {
-    "csam_challenge_verify_totp",
-    CSAM_STORE_VERIFY_SQL(
-        "", "SELECT $1::bigint AS id" CSAM_STORE_VERIFY_NO_FLOW,
-        CSAM_STORE_VERIFY_TOTP_STEP("$11::bigint AND k.account_id = $1::bigint"),
-        CSAM_STORE_VERIFY_BY_STEP, "", ""),
-    11, CSAM_STORE_RETRY};
-
-/* By login handle ($1 its hash): fl is the live login flow; its account
- * must be active and still have the chosen key active (types: the key
- * types the form checks).  On success, in the same statement, f uses the
- * handle up (only once: a second success racing this one finds done_at
- * set and gets no session), sess creates the session ($11 the cookie's
- * hash, $12 idle timeout, $13 absolute lifetime, in seconds), slog audits
- * it, nd records the browser as a known device ($14 its token's hash,
- * NULL: none; $15 its lifetime) unless it came from one with a long life
- * left, and xd drops a few expired devices. */
-#define CSAM_STORE_VERIFY_LOGIN_SQL(types, mid, match, extra, extra_cols)      \
-    CSAM_STORE_VERIFY_SQL(                                                     \
-        " fl AS ("                                                             \
-        "   SELECT f.id, f.account_id, f.step, f.key_type, a.username,"        \
-        "     f.device_id, (SELECT d.expires_at FROM csam_login_devices d"     \
-        "       WHERE d.id = f.device_id) AS device_expires"                   \
-        "   FROM csam_flows f JOIN csam_accounts a ON a.id = f.account_id"     \
-        "   WHERE f.handle_hash = $1::bytea AND f.kind = 'login'"              \
-        "     AND f.done_at IS NULL AND f.superseded_at IS NULL"               \
-        "     AND f.expires_at > now() AND a.status = 'active'),",             \
-        "SELECT fl.account_id AS id, fl.id AS flow, fl.device_id AS dev"       \
-        " FROM fl WHERE fl.step = 'confirm' AND fl.key_type IN " types         \
-        "   AND EXISTS (SELECT 1 FROM csam_keys k"                             \
-        "     WHERE k.account_id = fl.account_id AND k.type = fl.key_type"     \
-        "       AND k.status = 'active')",                                     \
-        mid, match,                                                            \
-        ", f AS ("                                                             \
-        "   UPDATE csam_flows fw SET step = 'done', done_at = now()"           \
-        "   FROM c WHERE c.ok AND fw.id = (SELECT id FROM fl)"                 \
-        "     AND fw.done_at IS NULL"                                          \
-        "   RETURNING fw.id),"                                                 \
-        " sess AS ("                                                           \
-        "   INSERT INTO csam_sessions (session_hash, account_id, key_type,"    \
-        "     idle_timeout, expires_at, source)"                               \
-        "   SELECT $11::bytea, fl.account_id, fl.key_type,"                    \
-        "     make_interval(secs => $12::integer),"                            \
-        "     now() + make_interval(secs => $13::integer), $9::text"           \
-        "   FROM f, fl"                                                        \
-        "   RETURNING id,"                                                     \
-        "     floor(extract(epoch FROM created_at))::bigint AS auth,"          \
-        "     floor(extract(epoch FROM expires_at))::bigint AS ends,"          \
-        "     floor(extract(epoch FROM least(last_seen_at + idle_timeout,"     \
-        "       expires_at)))::bigint AS idle_ends),"                          \
-        " slog AS ("                                                           \
-        "   INSERT INTO csam_audit (actor, action, account_id, source,"        \
-        "     detail)"                                                         \
-        "   SELECT fl.username, 'session.created', fl.account_id, $9::text,"   \
-        "     jsonb_build_object('session', sess.id, 'key_type', fl.key_type," \
-        "       'flow', fl.id)"                                                \
-        "   FROM sess, fl RETURNING 1),"                                       \
-        " nd AS ("                                                             \
-        "   INSERT INTO csam_login_devices (account_id, device_hash,"          \
-        "     expires_at)"                                                     \
-        "   SELECT fl.account_id, $14::bytea,"                                 \
-        "     now() + make_interval(secs => $15::integer)"                     \
-        "   FROM f, fl"                                                        \
-        "   WHERE $14::bytea IS NOT NULL AND (fl.device_expires IS NULL"       \
-        "     OR fl.device_expires"                                            \
-        "       < now() + make_interval(secs => $15::integer / 6))"            \
-        "   RETURNING id),"                                                    \
-        " xd AS ("                                                             \
-        "   DELETE FROM csam_login_devices WHERE id IN (SELECT id"             \
-        "     FROM csam_login_devices WHERE expires_at < now()"                \
-        "     ORDER BY expires_at LIMIT 4)"                                    \
-        "   RETURNING 1)" extra,                                               \
-        ", (SELECT count(*) FROM fl) AS flow_found,"                           \
-        "   (SELECT step FROM fl) AS step,"                                    \
-        "   (SELECT key_type FROM fl) AS key_type,"                            \
-        "   (SELECT username FROM fl) AS username,"                            \
-        "   (SELECT auth FROM sess) AS auth_time,"                             \
-        "   (SELECT ends FROM sess) AS expires_at,"                            \
-        "   (SELECT idle_ends FROM sess) AS idle_expires_at,"                  \
-        "   (SELECT count(*) FROM slog) AS session_made,"                      \
-        "   (SELECT count(*) FROM nd) AS device_made" extra_cols)
-
-/* The e-mail and SMS form.  For a flow waiting for the app's code it also
- * reads (tk) what checking that code needs, with the database clock: the
- * TOTP form then costs one round trip more, the sealed secret opening in
- * between. */
-static const struct csam_store_stmt csam_store_challenge_stmt_verify_login = {
-    "csam_challenge_verify_login",
-    CSAM_STORE_VERIFY_LOGIN_SQL(
-        "('email', 'sms')", "", CSAM_STORE_VERIFY_BY_HASH,
-        ", tk AS ("
-        "   SELECT k.id, encode(k.totp_secret, 'hex') AS sealed,"
-        "     coalesce(k.totp_last_step, -1) AS last"
-        "   FROM csam_keys k JOIN fl ON k.account_id = fl.account_id"
-        "   WHERE fl.step = 'confirm' AND fl.key_type = 'totp'"
-        "     AND k.type = 'totp' AND k.status = 'active')",
-        ", (SELECT id FROM tk) AS totp_key_id,"
-        "   (SELECT sealed FROM tk) AS totp_sealed,"
-        "   (SELECT last FROM tk) AS totp_last_step,"
-        "   floor(extract(epoch FROM now()))::bigint AS now"),
-    15, CSAM_STORE_RETRY};
-
-/* The TOTP form: $3 the matched step (NULL: none), $16 the key. */
-static const struct csam_store_stmt
-    csam_store_challenge_stmt_verify_login_totp = {
-        "csam_challenge_verify_login_totp",
-        CSAM_STORE_VERIFY_LOGIN_SQL(
-            "('totp')",
-            CSAM_STORE_VERIFY_TOTP_STEP(
-                "$16::bigint AND k.account_id = (SELECT id FROM who)"),
-            CSAM_STORE_VERIFY_BY_STEP, "", ""),
-        16, CSAM_STORE_RETRY};
+    "WITH fl AS ("
+    "   SELECT f.id, f.account_id, f.step, f.key_type, a.username,"
+    "     f.device_id, (SELECT d.expires_at FROM csam_login_devices d"
+    "       WHERE d.id = f.device_id) AS device_expires"
+    "   FROM csam_flows f JOIN csam_accounts a ON a.id = f.account_id"
+    "   WHERE f.handle_hash = $15::bytea AND f.kind = 'login'"
+    "     AND f.done_at IS NULL AND f.superseded_at IS NULL"
+    "     AND f.expires_at > now() AND a.status = 'active'),"
+    " who AS ("
+    "   SELECT $1::bigint AS id, NULL::bigint AS flow, NULL::bigint AS dev"
+    "   WHERE $1::bigint IS NOT NULL"
+    "   UNION ALL"
+    "   SELECT a.id, NULL, NULL FROM csam_accounts a"
+    "   WHERE a.username = $11::text AND a.status = 'active'"
+    "     AND EXISTS (SELECT 1 FROM csam_keys k WHERE k.account_id = a.id"
+    "       AND k.type = $12::text AND k.status = 'active')"
+    "   UNION ALL"
+    "   SELECT fl.account_id, fl.id, fl.device_id FROM fl"
+    "   WHERE fl.step = 'confirm'"
+    "     AND (fl.key_type = 'totp') = ($13::bigint IS NOT NULL)"
+    "     AND EXISTS (SELECT 1 FROM csam_keys k"
+    "       WHERE k.account_id = fl.account_id AND k.type = fl.key_type"
+    "         AND k.status = 'active')),"
+    " acct AS ("
+    "   SELECT ceil(extract(epoch FROM locked_until - now()))::bigint AS wait"
+    "   FROM csam_accounts"
+    "   WHERE id = (SELECT id FROM who) AND locked_until > now()"
+    "     AND (SELECT dev FROM who) IS NULL"
+    "   UNION ALL"
+    "   SELECT ceil(extract(epoch FROM locked_until - now()))::bigint"
+    "   FROM csam_login_devices"
+    "   WHERE id = (SELECT dev FROM who) AND locked_until > now()),"
+    " src AS ("
+    "   SELECT ceil(extract(epoch FROM locked_until - now()))::bigint AS wait"
+    "   FROM csam_source_failures"
+    "   WHERE (SELECT dev FROM who) IS NULL"
+    "     AND source = $6::text AND locked_until > now()),"
+    " pick AS ("
+    "   SELECT id, attempts >= max_attempts AS exhausted,"
+    "     expires_at <= now() AS expired"
+    "   FROM csam_challenges"
+    "   WHERE account_id = (SELECT id FROM who) AND purpose = $2::text"
+    "     AND used_at IS NULL AND superseded_at IS NULL"
+    "     AND flow_id IS NOT DISTINCT FROM (SELECT flow FROM who)"
+    "   ORDER BY created_at DESC, id DESC LIMIT 1),"
+    " t AS ("
+    "   UPDATE csam_keys k SET totp_last_step = $14::bigint"
+    "   WHERE k.id = $13::bigint AND k.account_id = (SELECT id FROM who)"
+    "     AND k.type = 'totp' AND k.status <> 'inactive'"
+    "     AND $14::bigint IS NOT NULL"
+    "     AND (k.totp_last_step IS NULL OR k.totp_last_step < $14::bigint)"
+    "     AND EXISTS (SELECT 1 FROM pick WHERE NOT exhausted AND NOT expired)"
+    "     AND NOT EXISTS (SELECT 1 FROM acct)"
+    "     AND NOT EXISTS (SELECT 1 FROM src)"
+    "   RETURNING k.id),"
+    " m AS ("
+    "   SELECT CASE WHEN $13::bigint IS NULL THEN h.code_hash = $3::bytea"
+    "     ELSE EXISTS (SELECT 1 FROM t) END AS matched"
+    "   FROM csam_challenges h JOIN pick ON h.id = pick.id),"
+    " c AS ("
+    "   UPDATE csam_challenges ch"
+    "   SET used_at = CASE WHEN m.matched THEN now() END,"
+    "     attempts = ch.attempts + CASE WHEN m.matched THEN 0 ELSE 1 END"
+    "   FROM pick, m"
+    "   WHERE ch.id = pick.id AND NOT pick.exhausted AND NOT pick.expired"
+    "     AND NOT EXISTS (SELECT 1 FROM acct)"
+    "     AND NOT EXISTS (SELECT 1 FROM src)"
+    "     AND ch.used_at IS NULL AND ch.superseded_at IS NULL"
+    "     AND ch.attempts < ch.max_attempts AND ch.expires_at > now()"
+    "   RETURNING ch.id, ch.used_at IS NOT NULL AS ok,"
+    "     ch.max_attempts - ch.attempts AS left_over),"
+    " a AS ("
+    "   UPDATE csam_accounts acc SET"
+    "     failures = CASE WHEN c.ok OR acc.failures + 1 >= $4::integer"
+    "       THEN 0 ELSE acc.failures + 1 END,"
+    "     locked_until = CASE WHEN c.ok THEN NULL"
+    "       WHEN acc.failures + 1 >= $4::integer"
+    "       THEN now() + make_interval(secs => $5::integer)"
+    "       WHEN acc.failures + 1 > $8::integer"
+    "       THEN now() + make_interval(secs => "
+    CSAM_STORE_DELAY_SQL("acc.failures", "$8::integer", "$10::integer") ")"
+    "       ELSE acc.locked_until END"
+    "   FROM c"
+    "   WHERE acc.id = (SELECT id FROM who)"
+    "     AND (c.ok OR (SELECT dev FROM who) IS NULL)"
+    "   RETURNING greatest(0, ceil(extract(epoch FROM"
+    "     coalesce(acc.locked_until, now()) - now())))::bigint AS wait,"
+    "     acc.failures),"
+    " ad AS ("
+    "   UPDATE csam_login_devices d SET"
+    "     failures = CASE WHEN c.ok OR d.failures + 1 >= $4::integer"
+    "       THEN 0 ELSE d.failures + 1 END,"
+    "     last_failure_at = CASE WHEN c.ok THEN d.last_failure_at"
+    "       ELSE now() END,"
+    "     locked_until = CASE WHEN c.ok THEN NULL"
+    "       WHEN d.failures + 1 >= $4::integer"
+    "       THEN now() + make_interval(secs => $5::integer)"
+    "       WHEN d.failures + 1 > $8::integer"
+    "       THEN now() + make_interval(secs => "
+    CSAM_STORE_DELAY_SQL("d.failures", "$8::integer", "$10::integer") ")"
+    "       ELSE d.locked_until END"
+    "   FROM c"
+    "   WHERE d.id = (SELECT dev FROM who)"
+    "   RETURNING greatest(0, ceil(extract(epoch FROM"
+    "     coalesce(d.locked_until, now()) - now())))::bigint AS wait,"
+    "     d.failures),"
+    " s AS ("
+    "   INSERT INTO csam_source_failures AS sf"
+    "     (source, failures, window_start)"
+    "   SELECT $6::text, 1, now() FROM c"
+    "   WHERE NOT c.ok AND $6::text IS NOT NULL"
+    "     AND (SELECT dev FROM who) IS NULL"
+    "   ON CONFLICT (source) DO UPDATE SET"
+    "     failures = CASE WHEN sf.window_start"
+    "       < now() - make_interval(secs => $5::integer) THEN 1"
+    "       ELSE sf.failures + 1 END,"
+    "     window_start = CASE WHEN sf.window_start"
+    "       < now() - make_interval(secs => $5::integer) THEN now()"
+    "       ELSE sf.window_start END,"
+    "     locked_until = CASE WHEN sf.window_start"
+    "       >= now() - make_interval(secs => $5::integer)"
+    "       AND sf.failures + 1 >= $7::integer"
+    "       THEN now() + make_interval(secs => $5::integer)"
+    "       ELSE sf.locked_until END"
+    "   RETURNING 1),"
+    " log AS ("
+    "   INSERT INTO csam_audit (action, account_id, source, detail)"
+    "   SELECT CASE WHEN c.ok THEN 'challenge.passed'"
+    "     ELSE 'challenge.failed' END, (SELECT id FROM who), $9::text,"
+    "     jsonb_build_object('purpose', $2::text, 'challenge', c.id)"
+    "   FROM c RETURNING 1),"
+    " f AS ("
+    "   UPDATE csam_flows fw SET step = 'done', done_at = now()"
+    "   FROM c WHERE c.ok AND fw.id = (SELECT id FROM fl)"
+    "     AND fw.done_at IS NULL"
+    "   RETURNING fw.id),"
+    " sess AS ("
+    "   INSERT INTO csam_sessions (session_hash, account_id, key_type,"
+    "     idle_timeout, expires_at, source)"
+    "   SELECT $16::bytea, fl.account_id, fl.key_type,"
+    "     make_interval(secs => $17::integer),"
+    "     now() + make_interval(secs => $18::integer), $9::text"
+    "   FROM f, fl"
+    "   RETURNING id,"
+    "     floor(extract(epoch FROM created_at))::bigint AS auth,"
+    "     floor(extract(epoch FROM expires_at))::bigint AS ends,"
+    "     floor(extract(epoch FROM least(last_seen_at + idle_timeout,"
+    "       expires_at)))::bigint AS idle_ends),"
+    " slog AS ("
+    "   INSERT INTO csam_audit (actor, action, account_id, source, detail)"
+    "   SELECT fl.username, 'session.created', fl.account_id, $9::text,"
+    "     jsonb_build_object('session', sess.id, 'key_type', fl.key_type,"
+    "       'flow', fl.id)"
+    "   FROM sess, fl RETURNING 1),"
+    " nd AS ("
+    "   INSERT INTO csam_login_devices (account_id, device_hash, expires_at)"
+    "   SELECT fl.account_id, $19::bytea,"
+    "     now() + make_interval(secs => $20::integer)"
+    "   FROM f, fl"
+    "   WHERE $19::bytea IS NOT NULL AND (fl.device_expires IS NULL"
+    "     OR fl.device_expires"
+    "       < now() + make_interval(secs => $20::integer / 6))"
+    "   RETURNING id),"
+    " xd AS ("
+    "   DELETE FROM csam_login_devices WHERE $15::bytea IS NOT NULL"
+    "     AND id IN (SELECT id FROM csam_login_devices"
+    "       WHERE expires_at < now() ORDER BY expires_at LIMIT 4)"
+    "   RETURNING 1),"
+    " tk AS ("
+    "   SELECT k.id, encode(k.totp_secret, 'hex') AS sealed,"
+    "     coalesce(k.totp_last_step, -1) AS last"
+    "   FROM csam_keys k JOIN fl ON k.account_id = fl.account_id"
+    "   WHERE fl.step = 'confirm' AND fl.key_type = 'totp'"
+    "     AND k.type = 'totp' AND k.status = 'active')"
+    " SELECT (SELECT count(*) FROM who) AS owner_found,"
+    "   (SELECT wait FROM acct) AS account_lock,"
+    "   (SELECT wait FROM src) AS source_lock,"
+    "   (SELECT count(*) FROM pick) AS code_found,"
+    "   (SELECT exhausted FROM pick) AS exhausted,"
+    "   (SELECT expired FROM pick) AS expired,"
+    "   (SELECT ok FROM c) AS ok,"
+    "   (SELECT left_over FROM c) AS attempts_left,"
+    "   coalesce((SELECT wait FROM ad), (SELECT wait FROM a)) AS wait,"
+    "   coalesce((SELECT failures FROM ad), (SELECT failures FROM a))"
+    "     AS failures,"
+    "   (SELECT count(*) FROM s) + (SELECT count(*) FROM log) AS written,"
+    "   (SELECT count(*) FROM fl) AS flow_found,"
+    "   (SELECT step FROM fl) AS step,"
+    "   (SELECT key_type FROM fl) AS key_type,"
+    "   (SELECT username FROM fl) AS username,"
+    "   (SELECT auth FROM sess) AS auth_time,"
+    "   (SELECT ends FROM sess) AS expires_at,"
+    "   (SELECT idle_ends FROM sess) AS idle_expires_at,"
+    "   (SELECT count(*) FROM slog) AS session_made,"
+    "   (SELECT count(*) FROM nd) AS device_made,"
+    "   (SELECT id FROM tk) AS totp_key_id,"
+    "   (SELECT sealed FROM tk) AS totp_sealed,"
+    "   (SELECT last FROM tk) AS totp_last_step,"
+    "   floor(extract(epoch FROM now()))::bigint AS now",
+    20, CSAM_STORE_RETRY};
 #pragma GCC diagnostic pop
 
-/* Parameters $2..$10, shared by every form. */
-struct csam_store_verify_args {
-    char thr[CSAM_STORE_INT_SIZE], dur[CSAM_STORE_INT_SIZE];
-    char sthr[CSAM_STORE_INT_SIZE], after[CSAM_STORE_INT_SIZE];
-    char max[CSAM_STORE_INT_SIZE], step[CSAM_STORE_INT_SIZE];
+/* The statement's parameters, every one NULL until a caller sets it. */
+struct csam_store_verify_params {
+    struct csam_store_param p[20];
+    char acc[CSAM_STORE_INT_SIZE], thr[CSAM_STORE_INT_SIZE];
+    char dur[CSAM_STORE_INT_SIZE], sthr[CSAM_STORE_INT_SIZE];
+    char after[CSAM_STORE_INT_SIZE], max[CSAM_STORE_INT_SIZE];
+    char key[CSAM_STORE_INT_SIZE], step[CSAM_STORE_INT_SIZE];
+    char idle[CSAM_STORE_INT_SIZE], life[CSAM_STORE_INT_SIZE];
+    char dttl[CSAM_STORE_INT_SIZE];
 };
 
-static csam_result csam_store_verify_params(
-    const struct csam_store_challenge_check *ck, int totp,
-    struct csam_store_verify_args *args, struct csam_store_param p[10])
+/* $2..$10 from ck, $13 and $14 for the app's code (key_id > 0), the rest
+ * NULL. */
+static csam_result csam_store_verify_params_init(
+    const struct csam_store_challenge_check *ck, int64_t key_id,
+    struct csam_store_verify_params *v)
 {
     const struct csam_store_limits *lim = ck->limits;
+    size_t i;
 
-    if (lim == NULL || ck->purpose == NULL || (!totp && ck->code_hash == NULL))
+    if (lim == NULL || ck->purpose == NULL ||
+        (key_id <= 0 && ck->code_hash == NULL))
         return CSAM_ERR_INVALID;
-    p[1] = csam_store_text(ck->purpose);
-    if (!totp)
-        p[2] = csam_store_bytes(ck->code_hash, CSAM_HASH_LEN);
-    else if (ck->totp_step >= 0)
-        p[2] = csam_store_int(ck->totp_step, args->step);
-    else
-        p[2] = csam_store_text(NULL);
-    p[3] = csam_store_int(lim->threshold, args->thr);
-    p[4] = csam_store_int(lim->duration, args->dur);
-    p[5] = csam_store_text(ck->counted_source);
-    p[6] = csam_store_int(lim->source_threshold, args->sthr);
-    p[7] = csam_store_int(lim->delay_after, args->after);
-    p[8] = csam_store_text(ck->audit_source);
-    p[9] = csam_store_int(lim->delay_max, args->max);
+    for (i = 0; i < sizeof(v->p) / sizeof(v->p[0]); i++)
+        v->p[i] = csam_store_text(NULL);
+    v->p[1] = csam_store_text(ck->purpose);
+    if (key_id <= 0)
+        v->p[2] = csam_store_bytes(ck->code_hash, CSAM_HASH_LEN);
+    v->p[3] = csam_store_int(lim->threshold, v->thr);
+    v->p[4] = csam_store_int(lim->duration, v->dur);
+    v->p[5] = csam_store_text(ck->counted_source);
+    v->p[6] = csam_store_int(lim->source_threshold, v->sthr);
+    v->p[7] = csam_store_int(lim->delay_after, v->after);
+    v->p[8] = csam_store_text(ck->audit_source);
+    v->p[9] = csam_store_int(lim->delay_max, v->max);
+    if (key_id > 0) {
+        v->p[12] = csam_store_int(key_id, v->key);
+        if (ck->totp_step >= 0)
+            v->p[13] = csam_store_int(ck->totp_step, v->step);
+    }
     return CSAM_OK;
 }
 
@@ -526,90 +488,7 @@ static void csam_store_verdict_read(const csam_store_rows *rows,
     out->failures = (long)csam_store_get_int64(rows, 0, "failures", 0);
 }
 
-/* Run a form with p[0] and p[10..] set by the caller; the verdict read. */
-static csam_result csam_store_verify_run(csam_store *store,
-                                         const struct csam_store_stmt *stmt,
-                                         const struct csam_store_param *p,
-                                         struct csam_store_verdict *out,
-                                         csam_store_rows **rows)
-{
-    csam_result res = csam_store_exec(store, stmt, p, rows);
-
-    if (res != CSAM_OK)
-        return res;
-    if (csam_store_nrows(*rows) != 1) {
-        csam_store_rows_free(*rows);
-        *rows = NULL;
-        return CSAM_ERR_DB;
-    }
-    csam_store_verdict_read(*rows, out);
-    return CSAM_OK;
-}
-
-csam_result csam_store_challenge_verify(csam_store *store, int64_t account_id,
-                                        const struct csam_store_challenge_check *ck,
-                                        struct csam_store_verdict *out)
-{
-    char acc[CSAM_STORE_INT_SIZE];
-    struct csam_store_verify_args args;
-    struct csam_store_param p[10];
-    csam_store_rows *rows = NULL;
-    csam_result res;
-
-    res = csam_store_verify_params(ck, 0, &args, p);
-    if (res != CSAM_OK)
-        return res;
-    p[0] = csam_store_int(account_id, acc);
-    res = csam_store_verify_run(store, &csam_store_challenge_stmt_verify, p,
-                                out, &rows);
-    csam_store_rows_free(rows);
-    return res;
-}
-
-csam_result csam_store_challenge_verify_name(
-    csam_store *store, const char *username, const char *key_type,
-    const struct csam_store_challenge_check *ck, struct csam_store_verdict *out)
-{
-    struct csam_store_verify_args args;
-    struct csam_store_param p[11];
-    csam_store_rows *rows = NULL;
-    csam_result res;
-
-    if (username == NULL || key_type == NULL)
-        return CSAM_ERR_INVALID;
-    res = csam_store_verify_params(ck, 0, &args, p);
-    if (res != CSAM_OK)
-        return res;
-    p[0] = csam_store_text(username);
-    p[10] = csam_store_text(key_type);
-    res = csam_store_verify_run(store, &csam_store_challenge_stmt_verify_name,
-                                p, out, &rows);
-    csam_store_rows_free(rows);
-    return res;
-}
-
-csam_result csam_store_challenge_verify_totp(
-    csam_store *store, int64_t account_id, int64_t key_id,
-    const struct csam_store_challenge_check *ck, struct csam_store_verdict *out)
-{
-    char acc[CSAM_STORE_INT_SIZE], key[CSAM_STORE_INT_SIZE];
-    struct csam_store_verify_args args;
-    struct csam_store_param p[11];
-    csam_store_rows *rows = NULL;
-    csam_result res;
-
-    res = csam_store_verify_params(ck, 1, &args, p);
-    if (res != CSAM_OK)
-        return res;
-    p[0] = csam_store_int(account_id, acc);
-    p[10] = csam_store_int(key_id, key);
-    res = csam_store_verify_run(store, &csam_store_challenge_stmt_verify_totp,
-                                p, out, &rows);
-    csam_store_rows_free(rows);
-    return res;
-}
-
-/* The login forms' own columns. */
+/* A web login's own columns. */
 static void csam_store_login_verdict_read(const csam_store_rows *rows,
                                           struct csam_store_login_verdict *out)
 {
@@ -632,39 +511,102 @@ static void csam_store_login_verdict_read(const csam_store_rows *rows,
     out->now = csam_store_get_int64(rows, 0, "now", 0);
 }
 
-static csam_result csam_store_verify_login_run(
-    csam_store *store, const struct csam_store_stmt *stmt,
-    const struct csam_store_login_verify *in, int64_t key_id,
-    const struct csam_store_challenge_check *ck,
+/* Run the statement; the verdict read, and a login's columns with login. */
+static csam_result csam_store_verify_run(
+    csam_store *store, const struct csam_store_verify_params *v,
+    struct csam_store_verdict *out, struct csam_store_login_verdict *login)
+{
+    csam_store_rows *rows = NULL;
+    csam_result res;
+
+    res = csam_store_exec(store, &csam_store_challenge_stmt_verify, v->p,
+                          &rows);
+    if (res != CSAM_OK)
+        return res;
+    if (csam_store_nrows(rows) == 1) {
+        csam_store_verdict_read(rows, out);
+        if (login != NULL)
+            csam_store_login_verdict_read(rows, login);
+    } else {
+        res = CSAM_ERR_DB;
+    }
+    csam_store_rows_free(rows);
+    return res;
+}
+
+csam_result
+csam_store_challenge_verify(csam_store *store, int64_t account_id,
+                            const struct csam_store_challenge_check *ck,
+                            struct csam_store_verdict *out)
+{
+    struct csam_store_verify_params v;
+    csam_result res;
+
+    if (account_id <= 0)
+        return CSAM_ERR_INVALID;
+    res = csam_store_verify_params_init(ck, 0, &v);
+    if (res != CSAM_OK)
+        return res;
+    v.p[0] = csam_store_int(account_id, v.acc);
+    return csam_store_verify_run(store, &v, out, NULL);
+}
+
+csam_result csam_store_challenge_verify_name(
+    csam_store *store, const char *username, const char *key_type,
+    const struct csam_store_challenge_check *ck, struct csam_store_verdict *out)
+{
+    struct csam_store_verify_params v;
+    csam_result res;
+
+    if (username == NULL || key_type == NULL)
+        return CSAM_ERR_INVALID;
+    res = csam_store_verify_params_init(ck, 0, &v);
+    if (res != CSAM_OK)
+        return res;
+    v.p[10] = csam_store_text(username);
+    v.p[11] = csam_store_text(key_type);
+    return csam_store_verify_run(store, &v, out, NULL);
+}
+
+csam_result csam_store_challenge_verify_totp(
+    csam_store *store, int64_t account_id, int64_t key_id,
+    const struct csam_store_challenge_check *ck, struct csam_store_verdict *out)
+{
+    struct csam_store_verify_params v;
+    csam_result res;
+
+    if (account_id <= 0 || key_id <= 0)
+        return CSAM_ERR_INVALID;
+    res = csam_store_verify_params_init(ck, key_id, &v);
+    if (res != CSAM_OK)
+        return res;
+    v.p[0] = csam_store_int(account_id, v.acc);
+    return csam_store_verify_run(store, &v, out, NULL);
+}
+
+/* A web login: key_id 0 for a sent code, the app's key otherwise. */
+static csam_result csam_store_verify_login(
+    csam_store *store, const struct csam_store_login_verify *in,
+    int64_t key_id, const struct csam_store_challenge_check *ck,
     struct csam_store_login_verdict *out)
 {
-    char idle[CSAM_STORE_INT_SIZE], life[CSAM_STORE_INT_SIZE];
-    char dttl[CSAM_STORE_INT_SIZE], key[CSAM_STORE_INT_SIZE];
-    struct csam_store_verify_args args;
-    struct csam_store_param p[16];
-    csam_store_rows *rows = NULL;
+    struct csam_store_verify_params v;
     csam_result res;
 
     memset(out, 0, sizeof(*out));
     if (in == NULL || in->handle_hash == NULL || in->session_hash == NULL)
         return CSAM_ERR_INVALID;
-    res = csam_store_verify_params(ck, key_id > 0, &args, p);
+    res = csam_store_verify_params_init(ck, key_id, &v);
     if (res != CSAM_OK)
         return res;
-    p[0] = csam_store_bytes(in->handle_hash, CSAM_HASH_LEN);
-    p[10] = csam_store_bytes(in->session_hash, CSAM_HASH_LEN);
-    p[11] = csam_store_int(in->session_idle, idle);
-    p[12] = csam_store_int(in->session_life, life);
-    p[13] = in->device_hash != NULL
-                ? csam_store_bytes(in->device_hash, CSAM_HASH_LEN)
-                : csam_store_text(NULL);
-    p[14] = csam_store_int(in->device_ttl, dttl);
-    p[15] = csam_store_int(key_id, key);
-    res = csam_store_verify_run(store, stmt, p, &out->verdict, &rows);
-    if (res == CSAM_OK)
-        csam_store_login_verdict_read(rows, out);
-    csam_store_rows_free(rows);
-    return res;
+    v.p[14] = csam_store_bytes(in->handle_hash, CSAM_HASH_LEN);
+    v.p[15] = csam_store_bytes(in->session_hash, CSAM_HASH_LEN);
+    v.p[16] = csam_store_int(in->session_idle, v.idle);
+    v.p[17] = csam_store_int(in->session_life, v.life);
+    if (in->device_hash != NULL)
+        v.p[18] = csam_store_bytes(in->device_hash, CSAM_HASH_LEN);
+    v.p[19] = csam_store_int(in->device_ttl, v.dttl);
+    return csam_store_verify_run(store, &v, &out->verdict, out);
 }
 
 csam_result csam_store_challenge_verify_login(
@@ -672,8 +614,7 @@ csam_result csam_store_challenge_verify_login(
     const struct csam_store_challenge_check *ck,
     struct csam_store_login_verdict *out)
 {
-    return csam_store_verify_login_run(
-        store, &csam_store_challenge_stmt_verify_login, in, 0, ck, out);
+    return csam_store_verify_login(store, in, 0, ck, out);
 }
 
 csam_result csam_store_challenge_verify_login_totp(
@@ -683,9 +624,7 @@ csam_result csam_store_challenge_verify_login_totp(
 {
     if (key_id <= 0)
         return CSAM_ERR_INVALID;
-    return csam_store_verify_login_run(
-        store, &csam_store_challenge_stmt_verify_login_totp, in, key_id, ck,
-        out);
+    return csam_store_verify_login(store, in, key_id, ck, out);
 }
 
 /* ---- the app's key ------------------------------------------------------ */

@@ -41,8 +41,9 @@ struct csam_store_challenge_new {
 };
 
 /* Errors: CSAM_ERR_DB, CSAM_ERR_INVALID. */
-csam_result csam_store_challenge_issue(csam_store *store,
-                                       const struct csam_store_challenge_new *c);
+csam_result
+csam_store_challenge_issue(csam_store *store,
+                           const struct csam_store_challenge_new *c);
 
 /* The newest code of (account, purpose). */
 struct csam_store_challenge_age {
@@ -73,7 +74,7 @@ csam_result csam_store_challenge_cooldown(csam_store *store,
 struct csam_store_challenge_check {
     const char *purpose;
     const unsigned char *code_hash; /* the typed code's; not for TOTP */
-    int64_t totp_step;     /* TOTP forms: the step matched, -1: none */
+    int64_t totp_step;     /* the app's code: the step matched, -1: none */
     const char *counted_source; /* the source the failure counts on, NULL */
     const char *audit_source;   /* the source the audit row names, NULL */
     const struct csam_store_limits *limits;
@@ -96,22 +97,27 @@ struct csam_store_verdict {
 };
 
 /* By account id.  Errors: CSAM_ERR_DB, CSAM_ERR_INVALID. */
-csam_result csam_store_challenge_verify(csam_store *store, int64_t account_id,
-                                        const struct csam_store_challenge_check *ck,
-                                        struct csam_store_verdict *out);
+csam_result
+csam_store_challenge_verify(csam_store *store, int64_t account_id,
+                            const struct csam_store_challenge_check *ck,
+                            struct csam_store_verdict *out);
 
 /* By username: the active account of that name with an active key of
  * key_type (out->owner_found 0 when there is none). */
-csam_result csam_store_challenge_verify_name(
-    csam_store *store, const char *username, const char *key_type,
-    const struct csam_store_challenge_check *ck, struct csam_store_verdict *out);
+csam_result
+csam_store_challenge_verify_name(csam_store *store, const char *username,
+                                 const char *key_type,
+                                 const struct csam_store_challenge_check *ck,
+                                 struct csam_store_verdict *out);
 
 /* A TOTP code of the key key_id of the account: ck->totp_step is stored
  * as the key's last step, only if newer, in the statement that counts the
  * attempt. */
-csam_result csam_store_challenge_verify_totp(
-    csam_store *store, int64_t account_id, int64_t key_id,
-    const struct csam_store_challenge_check *ck, struct csam_store_verdict *out);
+csam_result
+csam_store_challenge_verify_totp(csam_store *store, int64_t account_id,
+                                 int64_t key_id,
+                                 const struct csam_store_challenge_check *ck,
+                                 struct csam_store_verdict *out);
 
 /* A web login's verification by its handle: on success the same
  * statement uses the handle up, creates the session and, with a
@@ -132,8 +138,9 @@ struct csam_store_login_verdict {
     int session_made;
     int device_made;
     int64_t auth_time, expires_at, idle_expires_at; /* Unix seconds */
-    /* The e-mail form, for a flow waiting for a TOTP code: what checking
-     * it needs (key_id 0: no active key). */
+    /* For a flow waiting for the app's code (the call for a sent code
+     * then finds no owner), what checking it needs (key_id 0: no active
+     * key). */
     int64_t totp_key_id;
     char totp_sealed[2 * CSAM_TOTP_KEY_SEALED_LEN + 1]; /* hex */
     int64_t totp_last_step; /* -1: none */

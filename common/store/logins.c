@@ -17,7 +17,7 @@ static void csam_store_login_copy(char *dst, size_t size, const char *src)
     snprintf(dst, size, "%s", src != NULL ? src : "");
 }
 
-/* ---- counting a password try ---------------------------------------------- */
+/* ---- counting a password try ------------------------------------------ */
 
 /* The name's failures before this try: those of a row whose last failure
  * is older than lockout_duration ($4) no longer count. */
@@ -192,8 +192,9 @@ static long csam_store_login_left(const csam_store_rows *rows,
     return left < 1 ? 1 : left;
 }
 
-static csam_result csam_store_login_tally_read(const csam_store_rows *rows,
-                                               struct csam_store_login_tally *out)
+static csam_result
+csam_store_login_tally_read(const csam_store_rows *rows,
+                            struct csam_store_login_tally *out)
 {
     const char *phc = csam_store_get(rows, 0, "password_hash");
 
@@ -363,7 +364,7 @@ csam_result csam_store_login_open(csam_store *store,
     return res;
 }
 
-/* ---- the login flow ------------------------------------------------------- */
+/* ---- the login flow ---------------------------------------------------- */
 
 /* The live login flow of a handle ($1 its hash), locked, with what a code
  * message needs; key_id is the active key of the type $2. */

@@ -13,7 +13,7 @@
 
 #include "challenge.h"
 
-/* ---- counting a password try ---------------------------------------------- */
+/* ---- counting a password try ------------------------------------------ */
 
 struct csam_store_login_try {
     const char *username;            /* NULL: a name no account can have */
@@ -76,7 +76,7 @@ csam_result csam_store_login_open(csam_store *store,
                                   const struct csam_store_login_settle *in,
                                   const unsigned char *handle_hash, long ttl);
 
-/* ---- the login flow ------------------------------------------------------- */
+/* ---- the login flow ---------------------------------------------------- */
 
 /* The live login flow of a handle with what a code needs, its row locked
  * until the transaction ends. */
