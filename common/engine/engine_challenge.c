@@ -4,9 +4,10 @@
  * A code is bound to its owner (an account) and its purpose twice: its
  * keyed hash covers both, and it is only ever looked up by both.  It has
  * an expiry from the database clock, a bounded number of attempts, and is
- * single-use.  Verification is one statement, so that two submissions of
- * one code racing each other cannot both win and so that a verification
- * costs one round trip.
+ * single-use.  Verification is one statement (store/challenge.c), so that
+ * two submissions of one code racing each other cannot both win and so
+ * that a verification costs one round trip; here are the rules around it:
+ * which owner binds a code, the counting numbers, what a verdict means.
  */
 #include <stdio.h>
 #include <string.h>

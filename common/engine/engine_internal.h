@@ -95,7 +95,7 @@ const char *csam_challenge_purpose_name(enum csam_challenge_purpose p);
  * (and, for a key added later, to the key type); PAM login codes to the
  * username, so that a PAM login can be verified by name in one statement;
  * web login codes to one live login flow by their row (flow_id, set by
- * csam_login_adopt), so that a login is verified by handle in one
+ * csam_store_login_adopt), so that a login is verified by handle in one
  * statement and a code mailed for one login is worth nothing in another,
  * unless a new login took it over (the old one is then superseded).
  * username is needed for CSAM_CHALLENGE_PAM_LOGIN; account_id may be 0
@@ -291,7 +291,7 @@ struct csam_login_check {
  * then one Argon2id run whether or not the name is an account
  * (csam_password_burn for an unknown one), and an audit row for a wrong
  * password.  CSAM_OK: right password; the caller takes the try back with
- * csam_login_settle (or its own statement using the same columns).
+ * csam_login_settle (or csam_store_login_open, which also opens the flow).
  * Errors: CSAM_ERR_BAD_CREDENTIALS (att->retry_after > 0 when the next
  * try must wait), CSAM_ERR_LOCKED (att->retry_after), CSAM_ERR_BUSY (the
  * host's gate on concurrent Argon2id runs stayed shut: nothing counted),

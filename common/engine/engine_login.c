@@ -24,9 +24,11 @@
  *
  * Round trips: csam_engine_login_password makes two (count and read, then
  * the outcome: the flow, or the audit row of a wrong password) around one
- * Argon2id run; csam_engine_login_verify makes one.
+ * Argon2id run; csam_engine_login_verify makes one (two with the app's
+ * key).  The statements are in the store (store/logins.c, the
+ * verification in store/challenge.c); here are the rules and their order.
  */
-#define _POSIX_C_SOURCE 200809L /* strnlen, strdup */
+#define _POSIX_C_SOURCE 200809L /* strnlen */
 
 #include <stdio.h>
 #include <stdlib.h>
