@@ -462,6 +462,8 @@ const command_rec csam_config_cmds[] = {
                  "account failures before a temporary lock"),
     CSAM_SETTING("CSAMLockoutDuration", "lockout_duration",
                  "seconds a temporary lock lasts"),
+    CSAM_SETTING("CSAMDelayMax", "delay_max",
+                 "longest growing delay after failures, seconds"),
     CSAM_SETTING("CSAMSessionIdle", "session_idle",
                  "session idle timeout, seconds"),
     CSAM_SETTING("CSAMSessionAbsolute", "session_absolute",

@@ -249,6 +249,7 @@ static const struct csam_config_key csam_config_keys[] = {
     CSAM_CONFIG_NUM(resend_cooldown, 0, 3600),
     CSAM_CONFIG_NUM(lockout_threshold, 1, 1000),
     CSAM_CONFIG_NUM(lockout_duration, 1, 86400),
+    CSAM_CONFIG_NUM(delay_max, 1, 3600),
     CSAM_CONFIG_NUM(session_idle, 60, 86400),
     CSAM_CONFIG_NUM(session_absolute, 60, 2592000),
     CSAM_CONFIG_NUM(password_min, 8, 1024),
@@ -378,6 +379,7 @@ csam_result csam_config_init(struct csam_config *cfg)
     cfg->resend_cooldown = 60;
     cfg->lockout_threshold = 10;
     cfg->lockout_duration = 900;
+    cfg->delay_max = 60;
     cfg->session_idle = 1800;
     cfg->session_absolute = 43200;
     cfg->password_min = 12;

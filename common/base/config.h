@@ -36,6 +36,7 @@ struct csam_config {
     long resend_cooldown;   /* minimum seconds between two codes sent    (60) */
     long lockout_threshold; /* account failures before a temporary lock (10) */
     long lockout_duration;  /* seconds a temporary lock lasts           (900) */
+    long delay_max;         /* longest growing delay after failures, s  (60) */
     long session_idle;      /* session idle timeout, s                  (1800) */
     long session_absolute;  /* session absolute lifetime, s            (43200) */
     long password_min;      /* minimum password length, >= 8             (12) */

@@ -11,6 +11,7 @@
 
 #include "engine.h"
 #include "login.h"
+#include "challenge.h"
 #include "store.h"
 
 struct csam_engine {
@@ -96,7 +97,7 @@ const char *csam_challenge_purpose_name(enum csam_challenge_purpose p);
  * (and, for a key added later, to the key type); PAM login codes to the
  * username, so that a PAM login can be verified by name in one statement;
  * web login codes to one live login flow by their row (flow_id, set by
- * csam_login_adopt), so that a login is verified by handle in one
+ * csam_store_login_adopt), so that a login is verified by handle in one
  * statement and a code mailed for one login is worth nothing in another,
  * unless a new login took it over (the old one is then superseded).
  * username is needed for CSAM_CHALLENGE_PAM_LOGIN; account_id may be 0
@@ -120,6 +121,36 @@ csam_result csam_challenge_issue(csam_engine *engine,
                                  enum csam_key_type key_type,
                                  const char *source,
                                  char code[CSAM_ENGINE_CODE_SIZE]);
+
+/* The counting numbers of the configuration, bounded: lockout threshold
+ * and duration, the source's threshold, the growing delay's start and
+ * its cap (delay_max). */
+void csam_challenge_limits(const csam_engine *engine,
+                           struct csam_store_limits *out);
+
+/* Who a sent code goes to, and the audit row of its sending. */
+struct csam_challenge_recipient {
+    const char *username;    /* the audit row's actor */
+    int64_t registration_id; /* the audit row's, 0: none */
+    const char *first_name;
+    const char *language;
+    const char *email;       /* the e-mail key's address */
+    const char *phone;       /* the SMS key's number */
+    const char *detail;      /* the audit detail, NULL: purpose and type */
+};
+
+/* Send a code to a key, inside the caller's transaction: issue it
+ * (csam_challenge_issue), audit "challenge.issued", and mail it or send it
+ * by SMS; for the app's key only the challenge row, nothing sent.  The
+ * code is wiped before returning.  Errors: those of csam_challenge_issue,
+ * CSAM_ERR_MAIL, CSAM_ERR_DB. */
+csam_result csam_challenge_send(csam_engine *engine,
+                                const struct csam_challenge_owner *owner,
+                                int64_t key_id,
+                                enum csam_challenge_purpose purpose,
+                                enum csam_key_type type,
+                                const struct csam_challenge_recipient *to,
+                                const char *source);
 
 /* The resend cooldown (DESIGN 4): every message that carries a code waits
  * resend_cooldown seconds after the previous one of the same purpose.
@@ -161,28 +192,30 @@ csam_result csam_challenge_verify(csam_engine *engine,
                                   const char *source, int web,
                                   struct csam_attempts *att);
 
-/* The web login's verification (csam_engine_login_verify), in ONE
- * statement: the live login flow of handle, the code of its chosen key
- * checked and counted as csam_challenge_verify does (web: the source
- * counts too), and on success the handle used up and a session created
- * whose cookie hashes to session_hash (CSAM_HASH_LEN bytes), with out
- * filled; with device_hash (CSAM_HASH_LEN bytes, or NULL), the same
- * statement records a known device of that hash for the account unless
- * the login came from one that still has a long life (*device_made says
- * whether it did).  When the login came from a known device, its wrong
- * codes count on that device, not on the account nor the source, and
- * only its own lock refuses it.
- * Results: those of csam_challenge_verify, with CSAM_ERR_EXPIRED
- * for an unknown, expired or used handle (or an account or key gone) and
- * CSAM_ERR_STATE when no key was chosen yet (or the key is TOTP). */
-csam_result csam_challenge_verify_login(csam_engine *engine,
-                                        const char *handle, const char *code,
-                                        const char *source,
-                                        const unsigned char *session_hash,
-                                        const unsigned char *device_hash,
-                                        int *device_made,
-                                        struct csam_session_info *out,
-                                        struct csam_attempts *att);
+/* The keyed hash of a typed code for its owner and purpose; a malformed
+ * code hashes to a value no code matches (it still counts as an attempt).
+ * Errors: CSAM_ERR_INVALID, CSAM_ERR_CRYPTO. */
+csam_result csam_challenge_typed_hash(csam_engine *engine,
+                                      const struct csam_challenge_owner *owner,
+                                      enum csam_challenge_purpose purpose,
+                                      enum csam_key_type key_type,
+                                      const char *code,
+                                      unsigned char hash[CSAM_HASH_LEN]);
+
+/* What every verification of purpose is given: limits filled from the
+ * configuration, ck pointing at them, the source counted when web is set
+ * (ck->code_hash and ck->totp_step left for the caller). */
+void csam_challenge_check_init(csam_engine *engine,
+                               enum csam_challenge_purpose purpose,
+                               const char *source, int web,
+                               struct csam_store_limits *limits,
+                               struct csam_store_challenge_check *ck);
+
+/* What a verification's verdict means: CSAM_OK, CSAM_ERR_BAD_CODE,
+ * CSAM_ERR_LOCKED, CSAM_ERR_EXPIRED or CSAM_ERR_NOT_FOUND (no owner), as
+ * csam_challenge_verify says, with att filled. */
+csam_result csam_challenge_outcome(const struct csam_store_verdict *v,
+                                   struct csam_attempts *att);
 
 /* A TOTP code by account and key: $step the step the typed code matched
  * (csam_totp_match; -1 for none), stored as the key's last step in the
@@ -260,7 +293,7 @@ struct csam_login_check {
  * then one Argon2id run whether or not the name is an account
  * (csam_password_burn for an unknown one), and an audit row for a wrong
  * password.  CSAM_OK: right password; the caller takes the try back with
- * csam_login_settle (or its own statement using the same columns).
+ * csam_login_settle (or csam_store_login_open, which also opens the flow).
  * Errors: CSAM_ERR_BAD_CREDENTIALS (att->retry_after > 0 when the next
  * try must wait), CSAM_ERR_LOCKED (att->retry_after), CSAM_ERR_BUSY (the
  * host's gate on concurrent Argon2id runs stayed shut: nothing counted),

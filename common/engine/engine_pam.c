@@ -12,34 +12,7 @@
 #include <string.h>
 
 #include "engine_internal.h"
-
-struct csam_pam_account {
-    int64_t id;
-    int active;
-    int disabled;
-    long locked_for; /* seconds, 0 when not locked */
-    unsigned keys;   /* CSAM_KEY_* of the active keys */
-    char language[3];
-    char email[CSAM_EMAIL_MAX + 1];
-    char first_name[CSAM_NAME_MAX + 1];
-    char phone[CSAM_PHONE_SIZE];    /* the active SMS key's, "" if none */
-};
-
-static const struct csam_store_stmt csam_pam_stmt_account = {
-    "csam_pam_account",
-    "SELECT a.id, a.status = 'active', a.language, a.email, r.first_name,"
-    " CASE WHEN a.locked_until > now()"
-    " THEN ceil(extract(epoch FROM a.locked_until - now()))::bigint"
-    " ELSE 0 END,"
-    " coalesce((SELECT string_agg(k.type, ',') FROM csam_keys k"
-    " WHERE k.account_id = a.id AND k.status = 'active'), ''),"
-    " a.status = 'disabled',"
-    " coalesce((SELECT k.phone FROM csam_keys k WHERE k.account_id = a.id"
-    " AND k.type = 'sms' AND k.status = 'active'), '')"
-    " FROM csam_accounts a"
-    " JOIN csam_registrations r ON r.id = a.registration_id"
-    " WHERE a.username = $1",
-    1, CSAM_STORE_RETRY};
+#include "logins.h"
 
 /* The account and its active keys.  A name that is not a valid username
  * cannot be an account: CSAM_ERR_NOT_FOUND without asking the database.
@@ -48,65 +21,39 @@ static const struct csam_store_stmt csam_pam_stmt_account = {
  * Errors: CSAM_ERR_NOT_FOUND, CSAM_ERR_LOCKED, CSAM_ERR_DB. */
 static csam_result csam_pam_account_get(csam_engine *engine,
                                         const char *username,
-                                        struct csam_pam_account *out)
+                                        struct csam_store_login_account *out)
 {
-    struct csam_store_param p[1];
-    csam_store_rows *rows = NULL;
     csam_result res;
 
     memset(out, 0, sizeof(*out));
     if (username == NULL || csam_username_check(username) != CSAM_OK)
         return CSAM_ERR_NOT_FOUND;
-    p[0] = csam_store_text(username);
-    res = csam_store_exec(engine->deps.store, &csam_pam_stmt_account, p, &rows);
+    res = csam_store_login_account(engine->deps.store, username, out);
     if (res != CSAM_OK)
         return res;
-    if (csam_store_nrows(rows) != 1) {
-        csam_store_rows_free(rows);
-        return CSAM_ERR_NOT_FOUND;
-    }
-    out->id = csam_store_int64(rows, 0, 0, 0);
-    out->active = csam_store_bool(rows, 0, 1);
-    snprintf(out->language, sizeof(out->language), "%s",
-             csam_store_value(rows, 0, 2));
-    snprintf(out->email, sizeof(out->email), "%s",
-             csam_store_value(rows, 0, 3));
-    snprintf(out->first_name, sizeof(out->first_name), "%s",
-             csam_store_value(rows, 0, 4));
-    out->locked_for = (long)csam_store_int64(rows, 0, 5, 0);
-    out->keys = csam_key_type_mask(csam_store_value(rows, 0, 6));
-    out->disabled = csam_store_bool(rows, 0, 7);
-    snprintf(out->phone, sizeof(out->phone), "%s",
-             csam_store_value(rows, 0, 8));
-    csam_store_rows_free(rows);
     if (out->disabled)
         return CSAM_ERR_LOCKED;
     return out->active ? CSAM_OK : CSAM_ERR_NOT_FOUND;
 }
 
-/* ---- the e-mail key -------------------------------------------------- */
-
-static const struct csam_store_stmt csam_pam_stmt_lock = {
-    "csam_pam_lock", "SELECT 1 FROM csam_accounts WHERE id = $1 FOR UPDATE", 1,
-    0};
+/* ---- the keys ---------------------------------------------------------- */
 
 /* A code for the key type `type`: mailed (e-mail), sent by SMS, or for
  * the app's key only the challenge row that bounds its attempts.  A
  * pending code younger than resend_cooldown (for TOTP: any usable one) is
  * reused instead. */
-static csam_result csam_pam_code_begin(csam_engine *engine,
-                                       enum csam_key_type type,
-                                       const struct csam_pam_account *acc,
-                                       const char *username,
-                                       const char *source,
-                                       struct csam_pam_challenge *out)
+static csam_result
+csam_pam_code_begin(csam_engine *engine, enum csam_key_type type,
+                    const struct csam_store_login_account *acc,
+                    const char *username, const char *source,
+                    struct csam_pam_challenge *out)
 {
     csam_store *store = engine->deps.store;
-    char code[CSAM_ENGINE_CODE_SIZE] = "";
-    char idtext[CSAM_STORE_INT_SIZE], minutes[CSAM_STORE_INT_SIZE];
-    struct csam_challenge_owner owner;
-    struct csam_store_param p[1];
-    struct csam_tvar vars[3];
+    struct csam_challenge_owner owner = {acc->id, username, NULL};
+    struct csam_challenge_recipient to = {username,        0,
+                                          acc->first_name, acc->language,
+                                          acc->email,      acc->phone,
+                                          NULL};
     long age = -1;
     int usable = 0;
     csam_result res;
@@ -116,8 +63,7 @@ static csam_result csam_pam_code_begin(csam_engine *engine,
         return res;
     /* Two PAM conversations starting at once for one account (two ssh
      * sessions) wait for each other here: one mails, the other reuses. */
-    p[0] = csam_store_int(acc->id, idtext);
-    res = csam_store_exec(store, &csam_pam_stmt_lock, p, NULL);
+    res = csam_store_login_account_lock(store, acc->id);
     if (res == CSAM_OK)
         res = csam_challenge_age(engine, acc->id, CSAM_CHALLENGE_PAM_LOGIN,
                                  &age, &usable, NULL);
@@ -130,60 +76,28 @@ static csam_result csam_pam_code_begin(csam_engine *engine,
         csam_store_rollback(store);
         return CSAM_OK;
     }
-    owner.account_id = acc->id;
-    owner.username = username;
-    res = csam_challenge_issue(engine, &owner, 0, CSAM_CHALLENGE_PAM_LOGIN,
-                               type, source, code);
-    if (res == CSAM_OK)
-        res = csam_audit_write(
-            store, username, "challenge.issued", 0, acc->id, source,
-            type == CSAM_KEY_TOTP
-                ? "{\"purpose\": \"pam_login\", \"key_type\": \"totp\"}"
-            : type == CSAM_KEY_SMS
-                ? "{\"purpose\": \"pam_login\", \"key_type\": \"sms\"}"
-                : "{\"purpose\": \"pam_login\", \"key_type\": \"email\"}");
-    if (res != CSAM_OK)
-        goto rollback;
-    if (type == CSAM_KEY_TOTP)
-        return csam_store_commit(store);
-    csam_engine_code_minutes(engine, minutes);
-    vars[0].name = "first_name";
-    vars[0].value = acc->first_name;
-    vars[1].name = "code";
-    vars[1].value = code;
-    vars[2].name = "minutes";
-    vars[2].value = minutes;
-    if (type == CSAM_KEY_SMS)
-        res = csam_engine_sms(engine, acc->phone, acc->language, vars, 3,
-                              code);
-    else
-        res = csam_engine_mail(engine, acc->email, acc->language, "code",
-                               vars, 3, code);
-    csam_wipe(code, sizeof(code));
+    res = csam_challenge_send(engine, &owner, 0, CSAM_CHALLENGE_PAM_LOGIN,
+                              type, &to, source);
     if (res != CSAM_OK)
         goto rollback;
     return csam_store_commit(store);
 
 rollback:
-    csam_wipe(code, sizeof(code));
     csam_store_rollback(store);
     return res;
 }
 
-static csam_result csam_pam_email_begin(csam_engine *engine,
-                                        const struct csam_pam_account *acc,
-                                        const char *username,
-                                        const char *source,
-                                        struct csam_pam_challenge *out)
+static csam_result csam_pam_email_begin(
+    csam_engine *engine, const struct csam_store_login_account *acc,
+    const char *username, const char *source, struct csam_pam_challenge *out)
 {
     return csam_pam_code_begin(engine, CSAM_KEY_EMAIL, acc, username, source,
                                out);
 }
 
-static csam_result csam_pam_sms_begin(csam_engine *engine,
-                                      const struct csam_pam_account *acc,
-                                      const char *username, const char *source,
-                                      struct csam_pam_challenge *out)
+static csam_result csam_pam_sms_begin(
+    csam_engine *engine, const struct csam_store_login_account *acc,
+    const char *username, const char *source, struct csam_pam_challenge *out)
 {
     if (engine->deps.sms.fn == NULL || acc->phone[0] == '\0')
         return CSAM_ERR_NOT_FOUND;
@@ -191,11 +105,9 @@ static csam_result csam_pam_sms_begin(csam_engine *engine,
                                out);
 }
 
-static csam_result csam_pam_totp_begin(csam_engine *engine,
-                                       const struct csam_pam_account *acc,
-                                       const char *username,
-                                       const char *source,
-                                       struct csam_pam_challenge *out)
+static csam_result csam_pam_totp_begin(
+    csam_engine *engine, const struct csam_store_login_account *acc,
+    const char *username, const char *source, struct csam_pam_challenge *out)
 {
     return csam_pam_code_begin(engine, CSAM_KEY_TOTP, acc, username, source,
                                out);
@@ -240,7 +152,7 @@ static csam_result csam_pam_totp_verify(csam_engine *engine,
 struct csam_pam_key {
     enum csam_key_type type;
     csam_result (*begin)(csam_engine *engine,
-                         const struct csam_pam_account *acc,
+                         const struct csam_store_login_account *acc,
                          const char *username, const char *source,
                          struct csam_pam_challenge *out);
     csam_result (*verify)(csam_engine *engine, const char *username,
@@ -290,7 +202,7 @@ csam_result csam_engine_pam_begin(csam_engine *engine, const char *username,
                                   struct csam_attempts *att)
 {
     const struct csam_pam_key *key;
-    struct csam_pam_account acc;
+    struct csam_store_login_account acc;
     struct csam_attempts dummy;
     csam_result res;
 
@@ -343,7 +255,7 @@ csam_result csam_engine_account_check(csam_engine *engine, const char *username,
                                       unsigned allowed,
                                       struct csam_attempts *att)
 {
-    struct csam_pam_account acc;
+    struct csam_store_login_account acc;
     struct csam_attempts dummy;
     csam_result res;
 

@@ -73,13 +73,24 @@ csam_result csam_totp_match(csam_engine *engine, int64_t key_id,
     return res;
 }
 
-static const struct csam_store_stmt csam_totp_stmt_fetch = {
-    "csam_totp_fetch",
-    "SELECT k.id, encode(k.totp_secret, 'hex'),"
-    " coalesce(k.totp_last_step, -1), floor(extract(epoch FROM now()))::bigint"
-    " FROM csam_keys k WHERE k.account_id = $1 AND k.type = 'totp'"
-    " AND k.status = $2 ORDER BY k.id DESC LIMIT 1",
-    2, CSAM_STORE_RETRY};
+/* The code checked against the key read, then counted on the newest
+ * challenge of (account, purpose). */
+static csam_result csam_totp_check(csam_engine *engine,
+                                   const struct csam_store_totp_key *key,
+                                   enum csam_challenge_purpose purpose,
+                                   const char *code, const char *source,
+                                   int web, struct csam_attempts *att)
+{
+    int64_t step = -1;
+    csam_result res;
+
+    res = csam_totp_match(engine, key->key_id, key->sealed, key->last_step,
+                          key->now, code, &step);
+    if (res != CSAM_OK)
+        return res;
+    return csam_challenge_verify_totp(engine, key->account_id, key->key_id,
+                                      purpose, step, source, web, att);
+}
 
 csam_result csam_totp_confirm(csam_engine *engine, int64_t account_id,
                               const char *status,
@@ -87,87 +98,54 @@ csam_result csam_totp_confirm(csam_engine *engine, int64_t account_id,
                               const char *code, const char *source, int web,
                               struct csam_attempts *att)
 {
-    char acc[CSAM_STORE_INT_SIZE];
-    struct csam_store_param p[2];
-    csam_store_rows *rows = NULL;
-    int64_t key_id, step = -1;
+    struct csam_store_totp_key key;
     csam_result res;
 
     att->attempts_left = -1;
     att->retry_after = 0;
-    p[0] = csam_store_int(account_id, acc);
-    p[1] = csam_store_text(status);
-    res = csam_store_exec(engine->deps.store, &csam_totp_stmt_fetch, p, &rows);
+    res = csam_store_challenge_totp_key(engine->deps.store, account_id, status,
+                                        &key);
     if (res != CSAM_OK)
         return res;
-    if (csam_store_nrows(rows) != 1) {
-        csam_store_rows_free(rows);
-        return CSAM_ERR_NOT_FOUND;
-    }
-    key_id = csam_store_int64(rows, 0, 0, 0);
-    res = csam_totp_match(engine, key_id, csam_store_value(rows, 0, 1),
-                          csam_store_int64(rows, 0, 2, -1),
-                          csam_store_int64(rows, 0, 3, 0), code, &step);
-    csam_store_rows_free(rows);
-    if (res != CSAM_OK)
-        return res;
-    return csam_challenge_verify_totp(engine, account_id, key_id, purpose,
-                                      step, source, web, att);
+    res = csam_totp_check(engine, &key, purpose, code, source, web, att);
+    csam_wipe(key.sealed, sizeof(key.sealed));
+    return res;
 }
 
 /* By name for PAM: the active account's active key. */
-static const struct csam_store_stmt csam_totp_stmt_fetch_named = {
-    "csam_totp_fetch_named",
-    "SELECT k.id, encode(k.totp_secret, 'hex'),"
-    " coalesce(k.totp_last_step, -1), floor(extract(epoch FROM now()))::bigint,"
-    " a.id FROM csam_accounts a JOIN csam_keys k ON k.account_id = a.id"
-    " WHERE a.username = $1 AND a.status = 'active' AND k.type = 'totp'"
-    " AND k.status = 'active'",
-    1, CSAM_STORE_RETRY};
-
 csam_result csam_totp_confirm_named(csam_engine *engine, const char *username,
                                     enum csam_challenge_purpose purpose,
                                     const char *code, const char *source,
                                     struct csam_attempts *att)
 {
-    struct csam_store_param p[1];
-    csam_store_rows *rows = NULL;
-    int64_t key_id, account_id, step = -1;
+    struct csam_store_totp_key key;
     csam_result res;
 
     att->attempts_left = -1;
     att->retry_after = 0;
-    p[0] = csam_store_text(username);
-    res = csam_store_exec(engine->deps.store, &csam_totp_stmt_fetch_named, p,
-                          &rows);
+    res = csam_store_challenge_totp_key_named(engine->deps.store, username,
+                                              &key);
     if (res != CSAM_OK)
         return res;
-    if (csam_store_nrows(rows) != 1) {
-        csam_store_rows_free(rows);
-        return CSAM_ERR_NOT_FOUND;
-    }
-    key_id = csam_store_int64(rows, 0, 0, 0);
-    account_id = csam_store_int64(rows, 0, 4, 0);
-    res = csam_totp_match(engine, key_id, csam_store_value(rows, 0, 1),
-                          csam_store_int64(rows, 0, 2, -1),
-                          csam_store_int64(rows, 0, 3, 0), code, &step);
-    csam_store_rows_free(rows);
-    if (res != CSAM_OK)
-        return res;
-    return csam_challenge_verify_totp(engine, account_id, key_id, purpose,
-                                      step, source, 0, att);
+    res = csam_totp_check(engine, &key, purpose, code, source, 0, att);
+    csam_wipe(key.sealed, sizeof(key.sealed));
+    return res;
 }
 
-/* The id comes first: the sealed secret is bound to it. */
-static const struct csam_store_stmt csam_totp_stmt_nextval = {
-    "csam_totp_nextval",
-    "SELECT nextval(pg_get_serial_sequence('csam_keys', 'id'))", 0, 0};
-
-static const struct csam_store_stmt csam_totp_stmt_insert = {
-    "csam_totp_insert",
-    "INSERT INTO csam_keys (id, account_id, type, terms_version, totp_secret)"
-    " OVERRIDING SYSTEM VALUE VALUES ($1, $2, 'totp', NULLIF($3, ''), $4)",
-    4, 0};
+/* What csam_totp_create gave back, wiped and freed when it fails. */
+static void csam_totp_outcome_clear(struct csam_credentials_outcome *out)
+{
+    if (out->otpauth_uri != NULL) {
+        csam_wipe(out->otpauth_uri, strlen(out->otpauth_uri));
+        free(out->otpauth_uri);
+    }
+    if (out->totp_secret != NULL) {
+        csam_wipe(out->totp_secret, strlen(out->totp_secret));
+        free(out->totp_secret);
+    }
+    out->otpauth_uri = NULL;
+    out->totp_secret = NULL;
+}
 
 csam_result csam_totp_create(csam_engine *engine, int64_t account_id,
                              const char *username, const char *terms_version,
@@ -177,21 +155,13 @@ csam_result csam_totp_create(csam_engine *engine, int64_t account_id,
     unsigned char key[CSAM_TOTP_KEY_LEN];
     unsigned char sealed[CSAM_TOTP_KEY_SEALED_LEN];
     char b32[CSAM_TOTP_KEY_B32_SIZE];
-    char id[CSAM_STORE_INT_SIZE], acc[CSAM_STORE_INT_SIZE];
     const char *issuer = engine->deps.config->totp_issuer;
-    struct csam_store_param p[4];
-    csam_store_rows *rows = NULL;
     csam_result res;
 
-    *key_id = 0;
-    res = csam_store_exec(engine->deps.store, &csam_totp_stmt_nextval, NULL,
-                          &rows);
+    /* The id comes first: the sealed secret is bound to it. */
+    res = csam_store_challenge_totp_reserve(engine->deps.store, key_id);
     if (res != CSAM_OK)
         return res;
-    *key_id = csam_store_int64(rows, 0, 0, 0);
-    csam_store_rows_free(rows);
-    if (*key_id <= 0)
-        return CSAM_ERR_DB;
     res = csam_totp_key_new(key);
     if (res == CSAM_OK)
         res = csam_totp_key_seal(engine->deps.secret, *key_id, key, sealed);
@@ -204,18 +174,11 @@ csam_result csam_totp_create(csam_engine *engine, int64_t account_id,
         res = CSAM_ERR_NOMEM;
     csam_wipe(key, sizeof(key));
     csam_wipe(b32, sizeof(b32));
-    if (res == CSAM_OK) {
-        p[0] = csam_store_int(*key_id, id);
-        p[1] = csam_store_int(account_id, acc);
-        p[2] = csam_store_text(terms_version != NULL ? terms_version : "");
-        p[3] = csam_store_bytes(sealed, sizeof(sealed));
-        res = csam_store_exec(engine->deps.store, &csam_totp_stmt_insert, p,
-                              NULL);
-    }
-    if (res != CSAM_OK) {
-        if (out->otpauth_uri != NULL)
-            csam_wipe(out->otpauth_uri, strlen(out->otpauth_uri));
-        csam_credentials_outcome_free(out);
-    }
+    if (res == CSAM_OK)
+        res = csam_store_challenge_totp_insert(engine->deps.store, *key_id,
+                                               account_id, terms_version,
+                                               sealed, sizeof(sealed));
+    if (res != CSAM_OK)
+        csam_totp_outcome_clear(out);
     return res;
 }

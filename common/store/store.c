@@ -16,7 +16,7 @@
 /* More distinct statements than libcsam has; a table, not a hash: lookups
  * are a pointer compare over a few dozen entries. */
 #define CSAM_STORE_MAX_STMTS  128
-#define CSAM_STORE_MAX_PARAMS 16
+#define CSAM_STORE_MAX_PARAMS 24
 
 struct csam_store {
     PGconn *conn;

@@ -543,6 +543,44 @@ static void test_password_lockout(void **state)
     ctx.config.lockout_duration = 900;
 }
 
+/* The growing delay stops at delay_max: a name far past half the
+ * threshold waits delay_max seconds, not 2^(failures - half). */
+static void test_password_delay_max(void **state)
+{
+    char handle[CSAM_TOKEN_SIZE];
+    struct csam_attempts att;
+    unsigned types;
+
+    (void)state;
+    ctx.config.lockout_threshold = 40; /* delays after 20 failures */
+    ctx.config.delay_max = 3;
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, "delay.max",
+                                                "guess-1", handle, &types,
+                                                &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
+    assert_int_equal(att.retry_after, 0);
+    /* 30 failures so far: the next one would wait 2^10 s uncapped */
+    assert_int_equal(sql("UPDATE csam_password_failures SET failures = 30"
+                         " WHERE name_hash = (SELECT name_hash"
+                         " FROM csam_password_failures"
+                         " ORDER BY last_failure_at DESC LIMIT 1)",
+                         NULL),
+                     1);
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, "delay.max",
+                                                "guess-2", handle, &types,
+                                                &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
+    assert_int_equal(att.retry_after, 3);
+    /* and so is the delay a try inside it is told */
+    assert_int_equal(csam_engine_login_password(ctx.engine, NULL, "delay.max",
+                                                "guess-3", handle, &types,
+                                                &att),
+                     CSAM_ERR_BAD_CREDENTIALS);
+    assert_true(att.retry_after >= 1 && att.retry_after <= 3);
+    ctx.config.lockout_threshold = 10;
+    ctx.config.delay_max = 60;
+}
+
 /* Many guesses at once: each is counted before Argon2id runs, so they
  * cannot outrun the delays. */
 struct guesser {
@@ -977,6 +1015,7 @@ int main(void)
         cmocka_unit_test(test_login_failures),
         cmocka_unit_test(test_login_timing),
         cmocka_unit_test(test_password_lockout),
+        cmocka_unit_test(test_password_delay_max),
         cmocka_unit_test(test_parallel_guesses),
         cmocka_unit_test(test_code_failures_kept),
         cmocka_unit_test(test_purpose_binding),

@@ -391,6 +391,37 @@ static void test_account_lockout(void **state)
     ctx.config.lockout_duration = 900;
 }
 
+/* Wrong codes wait at most delay_max: an account far past half the
+ * threshold waits delay_max seconds, not 2^(failures - half). */
+static void test_code_delay_max(void **state)
+{
+    struct csam_test_citizen c;
+    struct csam_attempts att;
+    char code[16];
+
+    (void)state;
+    ctx.config.lockout_threshold = 40; /* delays after 20 failures */
+    ctx.config.delay_max = 5;
+    active_citizen(&c, "delaymax");
+    begin_fresh(&c, code, sizeof(code));
+    /* 30 failures so far: the next one would wait 2^10 s uncapped */
+    assert_int_equal(sql("UPDATE csam_accounts SET failures = 30"
+                         " WHERE username = $1",
+                         c.username),
+                     1);
+    assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
+                                            CSAM_KEY_EMAIL, "000000x", NULL,
+                                            &att),
+                     CSAM_ERR_BAD_CODE);
+    assert_int_equal(att.retry_after, 5);
+    assert_int_equal(
+        csam_engine_account_check(ctx.engine, c.username, CSAM_KEY_EMAIL, &att),
+        CSAM_ERR_LOCKED);
+    assert_true(att.retry_after >= 1 && att.retry_after <= 5);
+    ctx.config.lockout_threshold = 10;
+    ctx.config.delay_max = 60;
+}
+
 /* Failures per source address on the web. */
 static void test_source_lockout(void **state)
 {
@@ -571,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_code_exhausted_and_expired),
         cmocka_unit_test(test_purpose_binding),
         cmocka_unit_test(test_account_lockout),
+        cmocka_unit_test(test_code_delay_max),
         cmocka_unit_test(test_source_lockout),
         cmocka_unit_test(test_concurrent_verify),
         cmocka_unit_test(test_disabled_account),

@@ -80,6 +80,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.resend_cooldown, 60);
     assert_int_equal(cfg.lockout_threshold, 10);
     assert_int_equal(cfg.lockout_duration, 900);
+    assert_int_equal(cfg.delay_max, 60);
     assert_int_equal(cfg.session_idle, 1800);
     assert_int_equal(cfg.session_absolute, 43200);
     assert_int_equal(cfg.password_min, 12);
@@ -235,7 +236,7 @@ static void test_set_numbers(void **state)
         {"session_absolute", 60, 2592000},  {"password_min", 8, 1024},
         {"password_max", 8, 1024},          {"argon2_t_cost", 1, 64},
         {"argon2_m_cost", 1024, 4194304},   {"argon2_parallelism", 1, 64},
-        {"mail_timeout", 1, 600},
+        {"mail_timeout", 1, 600},           {"delay_max", 1, 3600},
     };
     static const char *const garbage[] = {
         "", "12abc", "abc", " 12", "+12", "1e3", "0x10", "12 13", "1.5",
@@ -699,7 +700,7 @@ static void test_reference_conf(void **state)
         }
     }
     fclose(fp);
-    assert_int_equal(keys, 26);
+    assert_int_equal(keys, 27);
 
     /* every key the parser knows is documented there, commented out */
     {
@@ -724,7 +725,7 @@ static void test_reference_conf(void **state)
             if (strstr(all, needle) == NULL)
                 fail_msg("conf/csam.conf does not document '%s'", name);
         }
-        assert_int_equal(i, 35);
+        assert_int_equal(i, 36);
         free(all);
     }
     out = csam_test_file(uncommented, strlen(uncommented));
@@ -734,7 +735,7 @@ static void test_reference_conf(void **state)
      * every one of them back */
     cfg.code_ttl = cfg.flow_ttl = cfg.session_idle = -1;
     cfg.activation_ttl = cfg.code_attempts = cfg.resend_cooldown = -1;
-    cfg.lockout_threshold = cfg.lockout_duration = -1;
+    cfg.lockout_threshold = cfg.lockout_duration = cfg.delay_max = -1;
     cfg.session_absolute = cfg.password_min = cfg.password_max = -1;
     cfg.argon2_t_cost = cfg.argon2_m_cost = cfg.argon2_parallelism = -1;
     cfg.mail_timeout = cfg.sms_timeout = cfg.reauth_after = -1;
@@ -761,6 +762,7 @@ static void test_reference_conf(void **state)
     assert_int_equal(cfg.resend_cooldown, ref.resend_cooldown);
     assert_int_equal(cfg.lockout_threshold, ref.lockout_threshold);
     assert_int_equal(cfg.lockout_duration, ref.lockout_duration);
+    assert_int_equal(cfg.delay_max, ref.delay_max);
     assert_int_equal(cfg.session_idle, ref.session_idle);
     assert_int_equal(cfg.session_absolute, ref.session_absolute);
     assert_int_equal(cfg.password_min, ref.password_min);
