@@ -228,6 +228,7 @@ static const char *csam_page_path(apr_pool_t *p, const char *dir,
 /* Read one page and assemble it for one language: parts, then texts,
  * leaving the request's {{variables}} for csam_page_send(). */
 static const char *csam_page_assemble(apr_pool_t *p, const char *path,
+                                      const char *lang,
                                       const struct csam_tvar *parts,
                                       const struct csam_tvar *msgs,
                                       size_t nmsgs, char **out)
@@ -248,8 +249,8 @@ static const char *csam_page_assemble(apr_pool_t *p, const char *path,
     res = csam_template_expand(with_parts, "msg.", msgs, nmsgs, &page);
     if (res != CSAM_OK)
         return apr_psprintf(p, "page file '%s': %s (a {{msg.*}} names no "
-                               "text of messages.txt)",
-                            path, csam_result_name(res));
+                               "text of %s/messages.txt)",
+                            path, csam_result_name(res), lang);
     csam_page_keep(p, page);
     /* parts do not hold parts: a tag left now would fail every request */
     res = csam_template_expand(page, "part.", NULL, 0, &check);
@@ -292,8 +293,8 @@ const char *csam_page_load(apr_pool_t *p, const char *data_dir,
         msgs = csam_page_text_vars(p, set->texts[l], &nmsgs);
         for (i = 0; i < CSAM_PAGE_COUNT; i++) {
             err = csam_page_assemble(
-                p, csam_page_path(p, dir, ldir, csam_page_files[i]), parts,
-                msgs, nmsgs, &set->tmpl[l][i]);
+                p, csam_page_path(p, dir, ldir, csam_page_files[i]),
+                csam_mod_languages[l], parts, msgs, nmsgs, &set->tmpl[l][i]);
             if (err != NULL)
                 return err;
         }
