@@ -63,7 +63,7 @@ def test_one_edit_shows_in_every_language():
         html = page("/csam/login", lang)
         t.check('<html lang="%s">' % lang in html, "page in " + lang)
         heading = '<h1 data-portal="edited-once">%s</h1>' % texts(lang)[
-            "login.h1"]
+            "login.heading"]
         t.check(heading in html, "shared markup with the %s words" % lang,
                 heading, html[:800])
 
@@ -77,7 +77,7 @@ def test_part_edited_once():
     for lang in ("fr", "en"):
         with open(os.path.join(PAGES, lang, "login.html"), "w",
                   encoding="utf-8") as f:
-            f.write("<h1>{{msg.login.h1}}</h1>\n{{part.code_cancel}}\n")
+            f.write("<h1>{{msg.login.heading}}</h1>\n{{part.code_cancel}}\n")
     restart()
     for lang in ("fr", "en"):
         html = page("/csam/login", lang)
@@ -89,7 +89,7 @@ def test_part_edited_once():
                 % words["button.cancel"] in html,
                 "the part with the %s words, its last newline dropped"
                 % lang, html[-600:])
-        t.check("<h1>%s</h1>" % words["login.h1"] in html,
+        t.check("<h1>%s</h1>" % words["login.heading"] in html,
                 "the page's own text in " + lang)
         os.unlink(os.path.join(PAGES, lang, "login.html"))
 
@@ -97,11 +97,11 @@ def test_part_edited_once():
 def test_language_override_wins_for_that_language_only():
     override = os.path.join(PAGES, "nl", "login.html")
     with open(override, "w", encoding="utf-8") as f:
-        f.write('<h1>Portaal {{msg.login.h1}}</h1>\n'
+        f.write('<h1>Portaal {{msg.login.heading}}</h1>\n'
                 '<p class="portal-nl">{{lang}} &amp; {{base}}</p>\n')
     restart()
     nl = page("/csam/login", "nl")
-    t.check("<h1>Portaal %s</h1>" % texts("nl")["login.h1"] in nl,
+    t.check("<h1>Portaal %s</h1>" % texts("nl")["login.heading"] in nl,
             "the nl override is served", nl[:800])
     t.check('<p class="portal-nl">nl &amp; /csam</p>' in nl,
             "the override's own variables are filled", nl[:800])
@@ -146,7 +146,7 @@ def test_missing_text_or_part_refused_at_startup():
     data, pages = broken_copy("pages-no-text")
     messages = os.path.join(pages, "de", "messages.txt")
     with open(messages, encoding="utf-8") as f:
-        lines = [ln for ln in f if not ln.startswith("login.h1 ")]
+        lines = [ln for ln in f if not ln.startswith("login.heading ")]
     with open(messages, "w", encoding="utf-8") as f:
         f.writelines(lines)
     status, out = configtest(data)
