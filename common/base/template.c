@@ -142,37 +142,47 @@ static int csam_template_tag_parse(const char *open,
     return 1;
 }
 
-csam_result csam_template_render(const char *tmpl,
-                                 const struct csam_tvar *vars, size_t nvars,
-                                 enum csam_escape escape, char **out)
+/* Both calls in one loop: with prefix NULL every tag is filled and a
+ * malformed one is an error (the render); with a prefix only the tags of
+ * that family are, everything else is copied (the expansion). */
+static csam_result csam_template_fill(const char *tmpl, const char *prefix,
+                                      const struct csam_tvar *vars,
+                                      size_t nvars, enum csam_escape escape,
+                                      char **out)
 {
     struct csam_template_buf buf = {NULL, 0, 0};
+    size_t plen = prefix ? strlen(prefix) : 0;
     csam_result res = CSAM_ERR_INVALID;
-    const char *p;
+    const char *p = tmpl;
 
-    if (out == NULL)
-        return CSAM_ERR_INVALID;
-    *out = NULL;
-    if (tmpl == NULL || (vars == NULL && nvars > 0)
-        || (escape != CSAM_ESCAPE_NONE && escape != CSAM_ESCAPE_HTML))
-        return CSAM_ERR_INVALID;
     if (!csam_template_append(&buf, "", 0))
         return CSAM_ERR_NOMEM;
-
-    p = tmpl;
     for (;;) {
         const char *open = strstr(p, "{{");
         const struct csam_tvar *var;
         struct csam_template_tag tag;
+        int well_formed;
 
         if (open == NULL) {
             if (!csam_template_append(&buf, p, strlen(p)))
                 goto nomem;
             break;
         }
+        well_formed = csam_template_tag_parse(open, &tag);
+        if (prefix != NULL
+            && (!well_formed || tag.len < plen
+                || memcmp(tag.name, prefix, plen) != 0)) {
+            /* not of the family: left for the render to judge */
+            const char *next = well_formed ? tag.after : open + 2;
+
+            if (!csam_template_append(&buf, p, (size_t)(next - p)))
+                goto nomem;
+            p = next;
+            continue;
+        }
         if (!csam_template_append(&buf, p, (size_t)(open - p)))
             goto nomem;
-        if (!csam_template_tag_parse(open, &tag))
+        if (!well_formed)
             goto invalid;
         var = csam_template_lookup(vars, nvars, tag.name, tag.len);
         if (var == NULL)
@@ -198,66 +208,31 @@ invalid:
     return res;
 }
 
+csam_result csam_template_render(const char *tmpl,
+                                 const struct csam_tvar *vars, size_t nvars,
+                                 enum csam_escape escape, char **out)
+{
+    if (out == NULL)
+        return CSAM_ERR_INVALID;
+    *out = NULL;
+    if (tmpl == NULL || (vars == NULL && nvars > 0)
+        || (escape != CSAM_ESCAPE_NONE && escape != CSAM_ESCAPE_HTML))
+        return CSAM_ERR_INVALID;
+    return csam_template_fill(tmpl, NULL, vars, nvars, escape, out);
+}
+
 csam_result csam_template_expand(const char *tmpl, const char *prefix,
                                  const struct csam_tvar *vars, size_t nvars,
                                  char **out)
 {
-    struct csam_template_buf buf = {NULL, 0, 0};
-    csam_result res = CSAM_ERR_INVALID;
-    size_t plen;
-    const char *p;
-
     if (out == NULL)
         return CSAM_ERR_INVALID;
     *out = NULL;
     if (tmpl == NULL || prefix == NULL || prefix[0] == '\0'
         || (vars == NULL && nvars > 0))
         return CSAM_ERR_INVALID;
-    plen = strlen(prefix);
-    if (!csam_template_append(&buf, "", 0))
-        return CSAM_ERR_NOMEM;
-
-    p = tmpl;
-    for (;;) {
-        const char *open = strstr(p, "{{");
-        const struct csam_tvar *var;
-        struct csam_template_tag tag;
-        int well_formed;
-
-        if (open == NULL) {
-            if (!csam_template_append(&buf, p, strlen(p)))
-                goto nomem;
-            break;
-        }
-        well_formed = csam_template_tag_parse(open, &tag);
-        /* Another tag, or no tag at all: left for the render to judge. */
-        if (!well_formed || tag.len < plen
-            || memcmp(tag.name, prefix, plen) != 0) {
-            const char *next = well_formed ? tag.after : open + 2;
-
-            if (!csam_template_append(&buf, p, (size_t)(next - p)))
-                goto nomem;
-            p = next;
-            continue;
-        }
-        if (!csam_template_append(&buf, p, (size_t)(open - p)))
-            goto nomem;
-        var = csam_template_lookup(vars, nvars, tag.name, tag.len);
-        if (var == NULL)
-            goto invalid;
-        if (var->value != NULL
-            && !csam_template_append(&buf, var->value, strlen(var->value)))
-            goto nomem;
-        p = tag.after;
-    }
-    *out = buf.data;
-    return CSAM_OK;
-
-nomem:
-    res = CSAM_ERR_NOMEM;
-invalid:
-    free(buf.data);
-    return res;
+    return csam_template_fill(tmpl, prefix, vars, nvars, CSAM_ESCAPE_NONE,
+                              out);
 }
 
 csam_result csam_template_read(const char *path, char **out)
