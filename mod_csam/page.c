@@ -225,10 +225,36 @@ static const char *csam_page_path(apr_pool_t *p, const char *dir,
     return apr_pstrcat(p, dir, "/", file, NULL);
 }
 
+/* The first {{msg.<key>}} of tmpl whose key texts lacks (for the startup
+ * error), or "?". */
+static const char *csam_page_missing_text(apr_pool_t *p, const char *tmpl,
+                                          apr_hash_t *texts)
+{
+    const char *at = tmpl;
+
+    while ((at = strstr(at, "{{")) != NULL) {
+        const char *name = at + 2, *end;
+
+        while (*name == '{' || *name == ' ')
+            name++;
+        at = name;
+        if (strncmp(name, "msg.", 4) != 0)
+            continue;
+        name += 4;
+        for (end = name; isalnum((unsigned char)*end) || *end == '_'
+                         || *end == '.';
+             end++)
+            ;
+        if (apr_hash_get(texts, name, (apr_ssize_t)(end - name)) == NULL)
+            return apr_pstrmemdup(p, name, (apr_size_t)(end - name));
+    }
+    return "?";
+}
+
 /* Read one page and assemble it for one language: parts, then texts,
  * leaving the request's {{variables}} for csam_page_send(). */
 static const char *csam_page_assemble(apr_pool_t *p, const char *path,
-                                      const char *lang,
+                                      const char *lang, apr_hash_t *texts,
                                       const struct csam_tvar *parts,
                                       const struct csam_tvar *msgs,
                                       size_t nmsgs, char **out)
@@ -241,16 +267,23 @@ static const char *csam_page_assemble(apr_pool_t *p, const char *path,
         return err;
     res = csam_template_expand(tmpl, "part.", parts, CSAM_PAGE_NPARTS,
                                &with_parts);
+    if (res == CSAM_ERR_INVALID)
+        return apr_psprintf(p, "page file '%s': a {{part.*}} names no file "
+                               "of parts/ that mod_csam knows",
+                            path);
     if (res != CSAM_OK)
-        return apr_psprintf(p, "page file '%s': %s (a {{part.*}} names no "
-                               "file of parts/)",
-                            path, csam_result_name(res));
+        return apr_psprintf(p, "page file '%s': %s", path,
+                            csam_result_name(res));
     csam_page_keep(p, with_parts);
     res = csam_template_expand(with_parts, "msg.", msgs, nmsgs, &page);
+    if (res == CSAM_ERR_INVALID)
+        return apr_psprintf(p, "page file '%s': %s/messages.txt has no "
+                               "text '%s'",
+                            path, lang,
+                            csam_page_missing_text(p, with_parts, texts));
     if (res != CSAM_OK)
-        return apr_psprintf(p, "page file '%s': %s (a {{msg.*}} names no "
-                               "text of %s/messages.txt)",
-                            path, csam_result_name(res), lang);
+        return apr_psprintf(p, "page file '%s': %s", path,
+                            csam_result_name(res));
     csam_page_keep(p, page);
     /* parts do not hold parts: a tag left now would fail every request */
     res = csam_template_expand(page, "part.", NULL, 0, &check);
@@ -294,7 +327,8 @@ const char *csam_page_load(apr_pool_t *p, const char *data_dir,
         for (i = 0; i < CSAM_PAGE_COUNT; i++) {
             err = csam_page_assemble(
                 p, csam_page_path(p, dir, ldir, csam_page_files[i]),
-                csam_mod_languages[l], parts, msgs, nmsgs, &set->tmpl[l][i]);
+                csam_mod_languages[l], set->texts[l], parts, msgs, nmsgs,
+                &set->tmpl[l][i]);
             if (err != NULL)
                 return err;
         }

@@ -151,8 +151,9 @@ def test_missing_text_or_part_refused_at_startup():
         f.writelines(lines)
     status, out = configtest(data)
     t.check(status != 0, "a text missing in de is refused", out)
-    t.check("login.html" in out and "de/messages.txt" in out,
-            "the message names the page and messages.txt", out)
+    t.check("login.html" in out
+            and "de/messages.txt has no text 'login.heading'" in out,
+            "the message names the page, messages.txt and the text", out)
 
     data, pages = broken_copy("pages-no-part")
     os.unlink(os.path.join(pages, "parts", "code_cancel.html"))
