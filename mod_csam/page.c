@@ -15,6 +15,7 @@
 #include "http_protocol.h"
 #include "util_script.h"
 
+#include "apr_file_info.h"
 #include "apr_hash.h"
 #include "apr_strings.h"
 
@@ -146,28 +147,174 @@ static const char *csam_page_parse_texts(apr_pool_t *p, const char *path,
     return NULL;
 }
 
+/* The fragments pages share ({{part.<name>}}), in <dir>/parts/<name>.html:
+ * markup written once, e.g. the mobile-app key's QR code block of the
+ * activation and of the keys page. */
+static const char *const csam_page_parts[] = {
+    "totp_setup",
+    "sms_confirm",
+    "code_resend",
+    "code_cancel",
+};
+#define CSAM_PAGE_NPARTS (sizeof(csam_page_parts) / sizeof(csam_page_parts[0]))
+
+/* Keep a malloc'd string as long as p. */
+static void csam_page_keep(apr_pool_t *p, char *s)
+{
+    apr_pool_cleanup_register(p, s, csam_page_free_string,
+                              apr_pool_cleanup_null);
+}
+
+/* The parts as {{part.<name>}} variables: one final newline dropped, so
+ * that a part on a line of its own takes that line. */
+static const char *csam_page_load_parts(apr_pool_t *p, const char *dir,
+                                        struct csam_tvar *parts)
+{
+    size_t i;
+
+    for (i = 0; i < CSAM_PAGE_NPARTS; i++) {
+        char *text;
+        size_t len;
+        const char *err = csam_page_read(
+            p, apr_pstrcat(p, dir, "/parts/", csam_page_parts[i], ".html",
+                           NULL),
+            &text);
+
+        if (err != NULL)
+            return err;
+        len = strlen(text);
+        if (len > 0 && text[len - 1] == '\n')
+            text[len - 1] = '\0';
+        parts[i].name = apr_pstrcat(p, "part.", csam_page_parts[i], NULL);
+        parts[i].value = text;
+    }
+    return NULL;
+}
+
+/* The texts of one language as {{msg.<key>}} variables. */
+static struct csam_tvar *csam_page_text_vars(apr_pool_t *p, apr_hash_t *texts,
+                                             size_t *n)
+{
+    struct csam_tvar *vars = apr_pcalloc(
+        p, ((apr_size_t)apr_hash_count(texts) + 1) * sizeof(*vars));
+    apr_hash_index_t *hi;
+
+    *n = 0;
+    for (hi = apr_hash_first(p, texts); hi != NULL; hi = apr_hash_next(hi)) {
+        const void *key;
+        void *value;
+
+        apr_hash_this(hi, &key, NULL, &value);
+        vars[*n].name = apr_pstrcat(p, "msg.", (const char *)key, NULL);
+        vars[*n].value = value;
+        (*n)++;
+    }
+    return vars;
+}
+
+/* The file of page `file` for language ldir: <lang>/<file> when the portal
+ * put one there (a whole page of its own), else the one shared <file>. */
+static const char *csam_page_path(apr_pool_t *p, const char *dir,
+                                  const char *ldir, const char *file)
+{
+    const char *own = apr_pstrcat(p, ldir, "/", file, NULL);
+    apr_finfo_t fi;
+
+    if (apr_stat(&fi, own, APR_FINFO_TYPE, p) == APR_SUCCESS)
+        return own;
+    return apr_pstrcat(p, dir, "/", file, NULL);
+}
+
+/* The first {{msg.<key>}} of tmpl whose key texts lacks (for the startup
+ * error), or "?". */
+static const char *csam_page_missing_text(apr_pool_t *p, const char *tmpl,
+                                          apr_hash_t *texts)
+{
+    const char *at = tmpl;
+
+    while ((at = strstr(at, "{{")) != NULL) {
+        const char *name = at + 2, *end;
+
+        while (*name == '{' || *name == ' ')
+            name++;
+        at = name;
+        if (strncmp(name, "msg.", 4) != 0)
+            continue;
+        name += 4;
+        for (end = name; isalnum((unsigned char)*end) || *end == '_'
+                         || *end == '.';
+             end++)
+            ;
+        if (apr_hash_get(texts, name, (apr_ssize_t)(end - name)) == NULL)
+            return apr_pstrmemdup(p, name, (apr_size_t)(end - name));
+    }
+    return "?";
+}
+
+/* Read one page and assemble it for one language: parts, then texts,
+ * leaving the request's {{variables}} for csam_page_send(). */
+static const char *csam_page_assemble(apr_pool_t *p, const char *path,
+                                      const char *lang, apr_hash_t *texts,
+                                      const struct csam_tvar *parts,
+                                      const struct csam_tvar *msgs,
+                                      size_t nmsgs, char **out)
+{
+    char *tmpl, *with_parts, *page, *check;
+    const char *err = csam_page_read(p, path, &tmpl);
+    csam_result res;
+
+    if (err != NULL)
+        return err;
+    res = csam_template_expand(tmpl, "part.", parts, CSAM_PAGE_NPARTS,
+                               &with_parts);
+    if (res == CSAM_ERR_INVALID)
+        return apr_psprintf(p, "page file '%s': a {{part.*}} names no file "
+                               "of parts/ that mod_csam knows",
+                            path);
+    if (res != CSAM_OK)
+        return apr_psprintf(p, "page file '%s': %s", path,
+                            csam_result_name(res));
+    csam_page_keep(p, with_parts);
+    res = csam_template_expand(with_parts, "msg.", msgs, nmsgs, &page);
+    if (res == CSAM_ERR_INVALID)
+        return apr_psprintf(p, "page file '%s': %s/messages.txt has no "
+                               "text '%s'",
+                            path, lang,
+                            csam_page_missing_text(p, with_parts, texts));
+    if (res != CSAM_OK)
+        return apr_psprintf(p, "page file '%s': %s", path,
+                            csam_result_name(res));
+    csam_page_keep(p, page);
+    /* parts do not hold parts: a tag left now would fail every request */
+    res = csam_template_expand(page, "part.", NULL, 0, &check);
+    if (res != CSAM_OK)
+        return apr_psprintf(p, "page file '%s': a part holds a {{part.*}}",
+                            path);
+    free(check);
+    *out = page;
+    return NULL;
+}
+
 const char *csam_page_load(apr_pool_t *p, const char *data_dir,
                            struct csam_page_set **out)
 {
     struct csam_page_set *set = apr_pcalloc(p, sizeof(*set));
     const char *dir = apr_pstrcat(p, data_dir, "/templates/pages", NULL);
+    struct csam_tvar parts[CSAM_PAGE_NPARTS];
     const char *err;
     char *text;
     int l, i;
 
+    err = csam_page_load_parts(p, dir, parts);
+    if (err != NULL)
+        return err;
     for (l = 0; l < CSAM_MOD_NLANG; l++) {
         const char *ldir = apr_pstrcat(p, dir, "/", csam_mod_languages[l],
                                        NULL);
-        const char *path;
+        const char *path = apr_pstrcat(p, ldir, "/messages.txt", NULL);
+        struct csam_tvar *msgs;
+        size_t nmsgs;
 
-        for (i = 0; i < CSAM_PAGE_COUNT; i++) {
-            err = csam_page_read(p, apr_pstrcat(p, ldir, "/",
-                                                csam_page_files[i], NULL),
-                                 &set->tmpl[l][i]);
-            if (err != NULL)
-                return err;
-        }
-        path = apr_pstrcat(p, ldir, "/messages.txt", NULL);
         err = csam_page_read(p, path, &text);
         if (err != NULL)
             return err;
@@ -176,6 +323,15 @@ const char *csam_page_load(apr_pool_t *p, const char *data_dir,
                                     set->texts[l]);
         if (err != NULL)
             return err;
+        msgs = csam_page_text_vars(p, set->texts[l], &nmsgs);
+        for (i = 0; i < CSAM_PAGE_COUNT; i++) {
+            err = csam_page_assemble(
+                p, csam_page_path(p, dir, ldir, csam_page_files[i]),
+                csam_mod_languages[l], set->texts[l], parts, msgs, nmsgs,
+                &set->tmpl[l][i]);
+            if (err != NULL)
+                return err;
+        }
     }
     err = csam_page_read(p, apr_pstrcat(p, dir, "/csam.css", NULL),
                          &set->css);

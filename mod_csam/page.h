@@ -3,12 +3,15 @@
  * page_activate.c, page_login.c and page_keys.c, and the entry points of
  * the login, logout and self-management pages for handler.c.
  *
- * Pages are templates from <data_dir>/templates/pages/<lang>/ (so a portal
- * can brand and translate them) rendered with csam_template_render():
- * every value is HTML-escaped unless the template asks for a fragment the
- * module built itself ({{{name}}}: error summaries, field errors, their
- * aria attributes).  Short texts the code chooses (error messages, titles)
- * come from <lang>/messages.txt.
+ * Pages are templates from <data_dir>/templates/pages/, each written once
+ * for every language and assembled per language at startup from its
+ * {{msg.*}} texts (<lang>/messages.txt) and {{part.*}} fragments (parts/);
+ * a portal's <lang>/<page>.html replaces a page for one language.  They
+ * are rendered per request with csam_template_render(): every value is
+ * HTML-escaped unless the template asks for a fragment the module built
+ * itself ({{{name}}}: error summaries, field errors, their aria
+ * attributes).  Short texts the code chooses (error messages, titles)
+ * come from <lang>/messages.txt too.
  */
 #ifndef CSAM_MOD_PAGE_H
 #define CSAM_MOD_PAGE_H

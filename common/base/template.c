@@ -1,6 +1,7 @@
 /*
  * The template language: "{{name}}" (escaped as the template's mode says)
- * and "{{{name}}}" (verbatim), nothing else.  Anything that is not a
+ * and "{{{name}}}" (verbatim), nothing else; csam_template_expand() fills
+ * one family of names ahead of time and leaves the rest.  Anything that is not a
  * well-formed tag naming a known variable is an error, so a broken
  * template fails when it is rendered in a test instead of mailing a
  * citizen half a sentence.
@@ -92,7 +93,7 @@ char *csam_html_escape(const char *s)
 static int csam_template_name_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-           || (c >= '0' && c <= '9') || c == '_';
+           || (c >= '0' && c <= '9') || c == '_' || c == '.';
 }
 
 /* The variable named by [name, name + len), or NULL. */
@@ -108,57 +109,86 @@ static const struct csam_tvar *csam_template_lookup(
     return NULL;
 }
 
-csam_result csam_template_render(const char *tmpl,
-                                 const struct csam_tvar *vars, size_t nvars,
-                                 enum csam_escape escape, char **out)
+/* One tag starting at open ("{{"): its name, whether it is the verbatim
+ * form, and where the text after it starts.  0 when malformed. */
+struct csam_template_tag {
+    const char *name;
+    size_t len;
+    int verbatim;
+    const char *after;
+};
+
+static int csam_template_tag_parse(const char *open,
+                                   struct csam_template_tag *tag)
+{
+    const char *end;
+
+    tag->verbatim = open[2] == '{';
+    tag->name = open + (tag->verbatim ? 3 : 2);
+    while (*tag->name == ' ')
+        tag->name++;
+    end = tag->name;
+    while (csam_template_name_char(*end))
+        end++;
+    tag->len = (size_t)(end - tag->name);
+    while (*end == ' ')
+        end++;
+    if (tag->len == 0 || tag->len > CSAM_TEMPLATE_NAME_MAX)
+        return 0;
+    if (strncmp(end, tag->verbatim ? "}}}" : "}}", tag->verbatim ? 3 : 2)
+        != 0)
+        return 0; /* unterminated or malformed tag */
+    tag->after = end + (tag->verbatim ? 3 : 2);
+    return 1;
+}
+
+/* Both calls in one loop: with prefix NULL every tag is filled and a
+ * malformed one is an error (the render); with a prefix only the tags of
+ * that family are, everything else is copied (the expansion). */
+static csam_result csam_template_fill(const char *tmpl, const char *prefix,
+                                      const struct csam_tvar *vars,
+                                      size_t nvars, enum csam_escape escape,
+                                      char **out)
 {
     struct csam_template_buf buf = {NULL, 0, 0};
+    size_t plen = prefix ? strlen(prefix) : 0;
     csam_result res = CSAM_ERR_INVALID;
-    const char *p;
+    const char *p = tmpl;
 
-    if (out == NULL)
-        return CSAM_ERR_INVALID;
-    *out = NULL;
-    if (tmpl == NULL || (vars == NULL && nvars > 0)
-        || (escape != CSAM_ESCAPE_NONE && escape != CSAM_ESCAPE_HTML))
-        return CSAM_ERR_INVALID;
     if (!csam_template_append(&buf, "", 0))
         return CSAM_ERR_NOMEM;
-
-    p = tmpl;
     for (;;) {
         const char *open = strstr(p, "{{");
         const struct csam_tvar *var;
-        const char *name, *end;
-        int verbatim;
-        size_t len;
+        struct csam_template_tag tag;
+        int well_formed;
 
         if (open == NULL) {
             if (!csam_template_append(&buf, p, strlen(p)))
                 goto nomem;
             break;
         }
+        well_formed = csam_template_tag_parse(open, &tag);
+        if (prefix != NULL
+            && (!well_formed || tag.len < plen
+                || memcmp(tag.name, prefix, plen) != 0)) {
+            /* not of the family: left for the render to judge */
+            const char *next = well_formed ? tag.after : open + 2;
+
+            if (!csam_template_append(&buf, p, (size_t)(next - p)))
+                goto nomem;
+            p = next;
+            continue;
+        }
         if (!csam_template_append(&buf, p, (size_t)(open - p)))
             goto nomem;
-        verbatim = open[2] == '{';
-        name = open + (verbatim ? 3 : 2);
-        while (*name == ' ')
-            name++;
-        end = name;
-        while (csam_template_name_char(*end))
-            end++;
-        len = (size_t)(end - name);
-        while (*end == ' ')
-            end++;
-        if (len == 0 || len > CSAM_TEMPLATE_NAME_MAX)
+        if (!well_formed)
             goto invalid;
-        if (strncmp(end, verbatim ? "}}}" : "}}", verbatim ? 3 : 2) != 0)
-            goto invalid; /* unterminated or malformed tag */
-        var = csam_template_lookup(vars, nvars, name, len);
+        var = csam_template_lookup(vars, nvars, tag.name, tag.len);
         if (var == NULL)
             goto invalid;
         if (var->value != NULL) {
-            int ok = (verbatim || escape == CSAM_ESCAPE_NONE)
+            int ok = (tag.verbatim || escape == CSAM_ESCAPE_NONE)
                          ? csam_template_append(&buf, var->value,
                                                 strlen(var->value))
                          : csam_template_append_html(&buf, var->value);
@@ -166,7 +196,7 @@ csam_result csam_template_render(const char *tmpl,
             if (!ok)
                 goto nomem;
         }
-        p = end + (verbatim ? 3 : 2);
+        p = tag.after;
     }
     *out = buf.data;
     return CSAM_OK;
@@ -176,6 +206,33 @@ nomem:
 invalid:
     free(buf.data);
     return res;
+}
+
+csam_result csam_template_render(const char *tmpl,
+                                 const struct csam_tvar *vars, size_t nvars,
+                                 enum csam_escape escape, char **out)
+{
+    if (out == NULL)
+        return CSAM_ERR_INVALID;
+    *out = NULL;
+    if (tmpl == NULL || (vars == NULL && nvars > 0)
+        || (escape != CSAM_ESCAPE_NONE && escape != CSAM_ESCAPE_HTML))
+        return CSAM_ERR_INVALID;
+    return csam_template_fill(tmpl, NULL, vars, nvars, escape, out);
+}
+
+csam_result csam_template_expand(const char *tmpl, const char *prefix,
+                                 const struct csam_tvar *vars, size_t nvars,
+                                 char **out)
+{
+    if (out == NULL)
+        return CSAM_ERR_INVALID;
+    *out = NULL;
+    if (tmpl == NULL || prefix == NULL || prefix[0] == '\0'
+        || (vars == NULL && nvars > 0))
+        return CSAM_ERR_INVALID;
+    return csam_template_fill(tmpl, prefix, vars, nvars, CSAM_ESCAPE_NONE,
+                              out);
 }
 
 csam_result csam_template_read(const char *path, char **out)

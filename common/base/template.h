@@ -27,6 +27,19 @@ csam_result csam_template_render(const char *tmpl,
                                  const struct csam_tvar *vars, size_t nvars,
                                  enum csam_escape escape, char **out);
 
+/* Fill, ahead of the render, only the tags whose name starts with prefix
+ * (e.g. "msg."), with the value inserted as it is in either form; every
+ * other tag and "{{" is copied unchanged for csam_template_render() to
+ * judge later.  A value is not scanned again.  Lets a template be
+ * assembled from texts and fragments once (at startup) and rendered with
+ * the request's values many times.  A tag with the prefix that names no
+ * variable is an error (CSAM_ERR_INVALID): with nvars 0 the call checks
+ * that no such tag is left.  *out is malloc'd, owned by the caller.
+ * Errors: CSAM_ERR_INVALID, CSAM_ERR_NOMEM. */
+csam_result csam_template_expand(const char *tmpl, const char *prefix,
+                                 const struct csam_tvar *vars, size_t nvars,
+                                 char **out);
+
 /* Read a whole template file (at most 256 KiB) into a malloc'd string.
  * Errors: CSAM_ERR_IO, CSAM_ERR_NOMEM. */
 csam_result csam_template_read(const char *path, char **out);

@@ -1,6 +1,7 @@
 /*
- * The template language: escaping per mode, verbatim tags, and the errors
- * that keep a broken template from being sent.
+ * The template language: escaping per mode, verbatim tags, the errors
+ * that keep a broken template from being sent, and the assembly of a page
+ * from its texts ahead of the render.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -217,6 +218,104 @@ static void test_read(void **state)
     assert_int_equal(csam_template_read("/tmp", &out), CSAM_ERR_IO);
 }
 
+/* A page assembled ahead of time: only the "msg." tags are filled, as
+ * they are (texts are markup), the request's tags stay for the render. */
+static void test_expand_fills_only_its_prefix(void **state)
+{
+    static const struct csam_tvar texts[] = {
+        {"msg.title", "Activer la clé « application mobile »"},
+        {"msg.hint", "(<span lang=\"en\">{{terms_version}}</span>)"},
+        {"msg.empty", NULL},
+    };
+    char *out = NULL, *page = NULL;
+
+    (void)state;
+    assert_int_equal(
+        csam_template_expand("<h1>{{msg.title}}</h1><p>{{{msg.hint}}}"
+                             "{{ msg.empty }}</p><p>{{name}} {{{link}}} "
+                             "{ {{link}}",
+                             "msg.", texts, 3, &out),
+        CSAM_OK);
+    assert_string_equal(out, "<h1>Activer la clé « application mobile »</h1>"
+                             "<p>(<span lang=\"en\">{{terms_version}}"
+                             "</span>)</p><p>{{name}} {{{link}}} { {{link}}");
+    /* a text's own tags are not expanded again, but rendered later */
+    assert_int_equal(csam_template_render(out, csam_test_vars,
+                                          CSAM_TEST_NVARS, CSAM_ESCAPE_HTML,
+                                          &page),
+                     CSAM_ERR_INVALID); /* terms_version is not a variable */
+    assert_null(page);
+    free(out);
+}
+
+static void test_expand_text_not_rescanned(void **state)
+{
+    static const struct csam_tvar texts[] = {
+        {"msg.loop", "{{msg.loop}}"},
+    };
+    char *out = NULL;
+
+    (void)state;
+    assert_int_equal(csam_template_expand("<b>{{msg.loop}}</b>", "msg.",
+                                          texts, 1, &out),
+                     CSAM_OK);
+    assert_string_equal(out, "<b>{{msg.loop}}</b>");
+    free(out);
+}
+
+static void test_expand_errors(void **state)
+{
+    static const struct csam_tvar texts[] = {
+        {"msg.known", "x"},
+    };
+    char *out = (char *)1;
+
+    (void)state;
+    /* a text that does not exist is caught when the page is assembled */
+    assert_int_equal(csam_template_expand("{{msg.unknown}}", "msg.", texts, 1,
+                                          &out),
+                     CSAM_ERR_INVALID);
+    assert_null(out);
+    /* with no variables: a check that no tag of the family is left */
+    assert_int_equal(csam_template_expand("a {{part.qr}} b", "part.", NULL, 0,
+                                          &out),
+                     CSAM_ERR_INVALID);
+    assert_int_equal(csam_template_expand("a {{msg.known}} {{name", "part.",
+                                          NULL, 0, &out),
+                     CSAM_OK);
+    assert_string_equal(out, "a {{msg.known}} {{name");
+    free(out);
+    assert_int_equal(csam_template_expand(NULL, "msg.", texts, 1, &out),
+                     CSAM_ERR_INVALID);
+    assert_int_equal(csam_template_expand("x", "", texts, 1, &out),
+                     CSAM_ERR_INVALID);
+    assert_int_equal(csam_template_expand("x", NULL, texts, 1, &out),
+                     CSAM_ERR_INVALID);
+    assert_int_equal(csam_template_expand("x", "msg.", NULL, 1, &out),
+                     CSAM_ERR_INVALID);
+    assert_int_equal(csam_template_expand("x", "msg.", texts, 1, NULL),
+                     CSAM_ERR_INVALID);
+}
+
+/* Dotted names are names: "{{msg.x}}" left by mistake fails the render. */
+static void test_dotted_names(void **state)
+{
+    static const struct csam_tvar vars[] = {
+        {"key.sms", "SMS"},
+    };
+    char *out = NULL;
+
+    (void)state;
+    assert_int_equal(csam_template_render("{{key.sms}}", vars, 1,
+                                          CSAM_ESCAPE_HTML, &out),
+                     CSAM_OK);
+    assert_string_equal(out, "SMS");
+    free(out);
+    assert_int_equal(csam_template_render("{{msg.title}}", vars, 1,
+                                          CSAM_ESCAPE_HTML, &out),
+                     CSAM_ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +328,10 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_html_escape),
         cmocka_unit_test(test_read),
+        cmocka_unit_test(test_expand_fills_only_its_prefix),
+        cmocka_unit_test(test_expand_text_not_rescanned),
+        cmocka_unit_test(test_expand_errors),
+        cmocka_unit_test(test_dotted_names),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
