@@ -238,27 +238,19 @@ static csam_result csam_act_name_refused(csam_engine *engine,
     return CSAM_ERR_LOCKED;
 }
 
-/* Send a security code ("code" template) in the registration's language:
- * by SMS to the flow's phone for the SMS key, else by mail. */
-static csam_result csam_act_mail_code(csam_engine *engine,
-                                      const struct csam_act_flow *flow,
-                                      const char *code)
+/* Who the activation's code goes to: the registration's person, in its
+ * language, at the flow's address or phone. */
+static void csam_act_recipient(const struct csam_act_flow *flow,
+                               const char *username, const char *detail,
+                               struct csam_challenge_recipient *to)
 {
-    char minutes[CSAM_STORE_INT_SIZE];
-    struct csam_tvar vars[3];
-
-    csam_engine_code_minutes(engine, minutes);
-    vars[0].name = "first_name";
-    vars[0].value = flow->row.first_name;
-    vars[1].name = "code";
-    vars[1].value = code;
-    vars[2].name = "minutes";
-    vars[2].value = minutes;
-    if (flow->row.key_type == CSAM_KEY_SMS)
-        return csam_engine_sms(engine, flow->row.phone, flow->row.language,
-                               vars, 3, code);
-    return csam_engine_mail(engine, flow->row.email, flow->row.language,
-                            "code", vars, 3, code);
+    to->username = username;
+    to->registration_id = flow->row.registration_id;
+    to->first_name = flow->row.first_name;
+    to->language = flow->row.language;
+    to->email = flow->row.email;
+    to->phone = flow->row.phone;
+    to->detail = detail;
 }
 
 /* Inside the transaction: the pending account and key, the flow moved to
@@ -272,7 +264,6 @@ static csam_result csam_act_create(csam_engine *engine,
                                    struct csam_credentials_outcome *out)
 {
     csam_store *store = engine->deps.store;
-    char code[CSAM_ENGINE_CODE_SIZE] = "";
     int64_t account_id, key_id;
     char *detail;
     csam_result res;
@@ -310,25 +301,21 @@ static csam_result csam_act_create(csam_engine *engine,
         res = csam_audit_write(store, username, "account.created",
                                flow->row.registration_id, account_id, source,
                                NULL);
-    if (res == CSAM_OK) {
+    if (res != CSAM_OK)
+        return res;
+    detail = csam_act_detail(flow->row.key_type, NULL);
+    if (detail == NULL)
+        return CSAM_ERR_NOMEM;
+    {
         struct csam_challenge_owner owner = {account_id, username, NULL};
+        struct csam_challenge_recipient to;
 
-        res = csam_challenge_issue(engine, &owner, key_id,
-                                   CSAM_CHALLENGE_ACTIVATION_CONFIRM,
-                                   flow->row.key_type, source, code);
+        csam_act_recipient(flow, username, detail, &to);
+        res = csam_challenge_send(engine, &owner, key_id,
+                                  CSAM_CHALLENGE_ACTIVATION_CONFIRM,
+                                  flow->row.key_type, &to, source);
     }
-    if (res == CSAM_OK) {
-        detail = csam_act_detail(flow->row.key_type, NULL);
-        res = detail == NULL
-                  ? CSAM_ERR_NOMEM
-                  : csam_audit_write(store, username, "challenge.issued",
-                                     flow->row.registration_id, account_id,
-                                     source, detail);
-        free(detail);
-    }
-    if (res == CSAM_OK && flow->row.key_type != CSAM_KEY_TOTP)
-        res = csam_act_mail_code(engine, flow, code);
-    csam_wipe(code, sizeof(code));
+    free(detail);
     return res;
 }
 
@@ -517,7 +504,7 @@ csam_result csam_engine_activation_resend(csam_engine *engine,
                                           const char *handle,
                                           struct csam_attempts *att)
 {
-    char code[CSAM_ENGINE_CODE_SIZE] = "";
+    struct csam_challenge_recipient to;
     struct csam_challenge_owner owner;
     struct csam_attempts dummy;
     struct csam_act_flow flow;
@@ -544,16 +531,10 @@ csam_result csam_engine_activation_resend(csam_engine *engine,
         return csam_act_finish(engine, res);
     owner.account_id = flow.row.account_id;
     owner.username = flow.row.username;
-    res = csam_challenge_issue(engine, &owner, 0,
-                               CSAM_CHALLENGE_ACTIVATION_CONFIRM,
-                               flow.row.key_type, source, code);
-    if (res == CSAM_OK)
-        res = csam_audit_write(engine->deps.store, flow.row.username,
-                               "challenge.issued", flow.row.registration_id,
-                               flow.row.account_id, source,
-                               "{\"resend\": true}");
-    if (res == CSAM_OK)
-        res = csam_act_mail_code(engine, &flow, code);
-    csam_wipe(code, sizeof(code));
+    owner.handle = NULL;
+    csam_act_recipient(&flow, flow.row.username, "{\"resend\": true}", &to);
+    res = csam_challenge_send(engine, &owner, 0,
+                              CSAM_CHALLENGE_ACTIVATION_CONFIRM,
+                              flow.row.key_type, &to, source);
     return csam_act_finish(engine, res);
 }

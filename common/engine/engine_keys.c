@@ -152,13 +152,11 @@ csam_result csam_engine_key_add(csam_engine *engine, const char *source,
                                 const char *phone, const char *terms_version,
                                 struct csam_credentials_outcome *out)
 {
-    char code[CSAM_ENGINE_CODE_SIZE] = "";
-    char minutes[CSAM_STORE_INT_SIZE];
+    struct csam_challenge_recipient to;
     struct csam_challenge_owner owner;
     struct csam_keys_account account;
     struct csam_store_key_state state;
     char e164[CSAM_PHONE_SIZE] = "";
-    struct csam_tvar vars[3];
     int64_t key_id = 0;
     csam_result res;
 
@@ -201,27 +199,18 @@ csam_result csam_engine_key_add(csam_engine *engine, const char *source,
     owner.account_id = account.row.id;
     owner.username = account.username;
     owner.handle = NULL;
-    res =
-        csam_challenge_issue(engine, &owner, key_id, CSAM_CHALLENGE_KEY_CONFIRM,
-                             key_type, source, code);
+    to.username = account.username;
+    to.registration_id = 0;
+    to.first_name = account.row.first_name;
+    to.language = account.row.language;
+    to.email = account.row.email;
+    to.phone = e164;
+    to.detail = NULL;
+    res = csam_keys_audit(engine, &account, "key.added", key_type, source);
     if (res == CSAM_OK)
-        res = csam_keys_audit(engine, &account, "key.added", key_type, source);
-    if (res == CSAM_OK && key_type != CSAM_KEY_TOTP) {
-        csam_engine_code_minutes(engine, minutes);
-        vars[0].name = "first_name";
-        vars[0].value = account.row.first_name;
-        vars[1].name = "code";
-        vars[1].value = code;
-        vars[2].name = "minutes";
-        vars[2].value = minutes;
-        if (key_type == CSAM_KEY_SMS)
-            res = csam_engine_sms(engine, e164, account.row.language, vars, 3,
-                                  code);
-        else
-            res = csam_engine_mail(engine, account.row.email,
-                                   account.row.language, "code", vars, 3, code);
-    }
-    csam_wipe(code, sizeof(code));
+        res = csam_challenge_send(engine, &owner, key_id,
+                                  CSAM_CHALLENGE_KEY_CONFIRM, key_type, &to,
+                                  source);
     res = csam_keys_finish(engine, res);
     if (res == CSAM_OK)
         out->next = CSAM_STEP_CONFIRM;
