@@ -87,13 +87,6 @@ csam_engine *csam_api_engine(request_rec *r, int *rv)
     return engine;
 }
 
-int csam_api_result(request_rec *r, csam_result res,
-                           const struct csam_attempts *att)
-{
-    csam_pool_note(r, res);
-    return csam_api_error(r, res, att);
-}
-
 static int csam_api_registrations(request_rec *r)
 {
     struct csam_registration reg;
@@ -157,7 +150,7 @@ static int csam_api_registrations(request_rec *r)
     res = csam_engine_register(engine, r->user, csam_http_source(r), &reg,
                                &receipt);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, NULL);
+        return csam_api_error(r, res, NULL);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "CSAM00014: registration %" APR_INT64_T_FMT
                   " recorded by officer %s", (apr_int64_t)receipt
@@ -213,7 +206,7 @@ static int csam_api_activation_open(request_rec *r)
                                                       "activation_code"),
                                       handle, &key_types, &att);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, &att);
+        return csam_api_error(r, res, &att);
     reply = csam_api_own(r, json_pack("{s:s, s:o}", "activation", handle,
                                       "key_types",
                                       csam_api_key_types(key_types)));
@@ -269,7 +262,7 @@ static int csam_api_activation_key(request_rec *r)
         json_is_true(json_object_get(body, "accept_terms")),
         csam_api_string(body, "phone"), csam_runtime_get(r)->terms_version);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, NULL);
+        return csam_api_error(r, res, NULL);
     return csam_api_next(r, HTTP_OK, CSAM_STEP_CREDENTIALS);
 }
 
@@ -305,7 +298,7 @@ static int csam_api_activation_credentials(request_rec *r)
         csam_api_string(body, "username"), csam_api_string(body, "password"),
         csam_api_string(body, "password_repeat"), outcome);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, &outcome->attempts);
+        return csam_api_error(r, res, &outcome->attempts);
     reply = csam_api_own(r, json_pack("{s:s}", "next",
                                       csam_step_name(outcome->next)));
     if (reply == NULL)
@@ -343,7 +336,7 @@ static int csam_api_activation_confirm(request_rec *r)
                                          csam_api_string(body, "code"), &done,
                                          &att);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, &att);
+        return csam_api_error(r, res, &att);
     reply = csam_api_own(r, json_pack("{s:s, s:s, s:s}", "username",
                                       done.username, "key_type",
                                       csam_key_type_name(done.key_type)
@@ -376,7 +369,7 @@ static int csam_api_activation_resend(request_rec *r)
     res = csam_engine_activation_resend(engine, csam_http_source(r), handle,
                                         &att);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, &att);
+        return csam_api_error(r, res, &att);
     return csam_api_next(r, HTTP_ACCEPTED, CSAM_STEP_CONFIRM);
 }
 

@@ -24,15 +24,7 @@ enum csam_api_type { CSAM_API_STRING, CSAM_API_BOOLEAN, CSAM_API_OBJECT };
  * Strings longer than max bytes (0: no limit but the body's) are refused. */
 struct csam_api_field {
     const char *name;
-    /* Where httpd's own error answers on the API's paths (and a Require
- * csam-key refusal of an API client) are sent: an ErrorDocument set per
- * request, under the handler path. */
-#define CSAM_API_ERROR_PATH "/api/v1/error"
-/* A request note: Require csam-key refused the session's key, so the
- * error endpoint answers 403 forbidden whatever status httpd chose. */
-#define CSAM_API_KEY_REFUSED_NOTE "csam-key-refused"
-
-enum csam_api_type type;
+    enum csam_api_type type;
     int required;
     size_t max;
     const struct csam_api_field *sub;   /* CSAM_API_OBJECT */
@@ -67,10 +59,6 @@ int csam_api_error(request_rec *r, csam_result res,
 /* The engine for this request, or a 503 written: returns NULL then, with
  * *rv what the handler returns. */
 csam_engine *csam_api_engine(request_rec *r, int *rv);
-
-/* Engine failure: the answer, and the pool told about a dead database. */
-int csam_api_result(request_rec *r, csam_result res,
-                    const struct csam_attempts *att);
 
 /* A JSON array of the key type names in mask. */
 json_t *csam_api_key_types(unsigned mask);

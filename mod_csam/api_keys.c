@@ -87,7 +87,7 @@ int csam_api_keys_list(request_rec *r)
     res = csam_engine_keys_list(engine, info.username, keys, CSAM_KEYS_MAX,
                                 &n);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, NULL);
+        return csam_api_error(r, res, NULL);
     reply = csam_api_own(r, json_pack("{s:o}", "keys",
                                       csam_api_key_list(keys, n)));
     if (reply == NULL)
@@ -130,7 +130,7 @@ int csam_api_keys_add(request_rec *r)
                       "CSAM00800: wrong password asked again to add a key "
                       "for account %s", info.username);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, &att);
+        return csam_api_error(r, res, &att);
     outcome = apr_pcalloc(r->pool, sizeof(*outcome));
     apr_pool_cleanup_register(r->pool, outcome, csam_api_keys_free_outcome,
                               apr_pool_cleanup_null);
@@ -145,7 +145,7 @@ int csam_api_keys_add(request_rec *r)
                       "was sent less than CSAMResendCooldown ago",
                       info.username);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, &outcome->attempts);
+        return csam_api_error(r, res, &outcome->attempts);
     reply = csam_api_own(r, json_pack("{s:s}", "next",
                                       csam_step_name(CSAM_STEP_CONFIRM)));
     if (reply == NULL)
@@ -183,7 +183,7 @@ int csam_api_keys_confirm(request_rec *r)
     res = csam_engine_key_confirm(engine, csam_http_source(r), info.username,
                                   type, csam_api_string(body, "code"), &att);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, &att);
+        return csam_api_error(r, res, &att);
     reply = csam_api_own(r, json_pack("{s:s, s:s}", "key_type",
                                       csam_key_type_name(type), "status",
                                       "active"));
@@ -213,7 +213,7 @@ int csam_api_key_delete(request_rec *r, const char *type_name)
     res = csam_engine_key_deactivate(engine, csam_http_source(r),
                                      info.username, type);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, NULL);
+        return csam_api_error(r, res, NULL);
     /* The sessions that key opened are dead in the database: every child
      * of this node forgets what it cached (other nodes within the TTL). */
     csam_session_cache_flush(csam_runtime_get(r));
@@ -247,7 +247,7 @@ int csam_api_password(request_rec *r)
         csam_api_string(body, "password_repeat"),
         csam_session_cookie_get(r));
     if (res != CSAM_OK)
-        return csam_api_result(r, res, NULL);
+        return csam_api_error(r, res, NULL);
     /* The account's other sessions are dead in the database: every child
      * of this node forgets what it cached (other nodes within the TTL). */
     csam_session_cache_flush(rt);

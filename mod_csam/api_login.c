@@ -70,7 +70,7 @@ int csam_api_login(request_rec *r)
          * would tell them from unknown usernames. */
         if (res == CSAM_ERR_BAD_CREDENTIALS)
             att.attempts_left = -1;
-        return csam_api_result(r, res, &att);
+        return csam_api_error(r, res, &att);
     }
     reply = csam_api_own(r, json_pack("{s:s, s:o}", "login", handle,
                                       "key_types",
@@ -117,7 +117,7 @@ int csam_api_login_challenge(request_rec *r)
     res = csam_engine_login_code(engine, csam_http_source(r), handle, type,
                                  &sent, &att);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, &att);
+        return csam_api_error(r, res, &att);
     /* A code sent moments ago (for this login or an abandoned one) was
      * taken over: the client learns it was not sent again, and when. */
     reply = csam_api_own(r, json_pack("{s:s, s:b}", "key_type",
@@ -156,7 +156,7 @@ int csam_api_login_verify(request_rec *r)
                                    csam_api_string(body, "code"), &ticket,
                                    &att);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, &att);
+        return csam_api_error(r, res, &att);
     csam_session_cookie_set(r, csam_runtime_get(r), &ticket);
     if (ticket.device[0] != '\0')
         csam_device_set(r, csam_runtime_get(r), ticket.info.username,
@@ -192,7 +192,7 @@ int csam_api_me(request_rec *r)
     res = csam_engine_keys_list(engine, info.username, keys, CSAM_KEYS_MAX,
                                 &n);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, NULL);
+        return csam_api_error(r, res, NULL);
     list = csam_api_key_list(keys, n);
     key = csam_key_type_name(info.key_type);
     reply = csam_api_own(r, json_pack("{s:s, s:s, s:s, s:o}", "username",
@@ -216,7 +216,7 @@ int csam_api_logout(request_rec *r)
     ap_discard_request_body(r);
     res = csam_session_end(r, csam_runtime_get(r));
     if (res != CSAM_OK)
-        return csam_api_result(r, res, NULL);
+        return csam_api_error(r, res, NULL);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "CSAM00026: logout of %s",
                   info.username);
     return csam_api_no_content(r);

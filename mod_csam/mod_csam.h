@@ -108,7 +108,7 @@ struct csam_mod_runtime {
     int argon2_max;                     /* CSAMArgon2Max, default applied */
     /* Per child (pool.c): the count of Argon2id runs going on. */
     struct csam_pool_gate *argon2_gate;
-    /* Per child (session_cache.c), NULL when off or not yet made. */
+    /* Per child (session.c), NULL when off or not yet made. */
     struct csam_session_cache *session_cache;
     struct csam_page_set *pages;        /* templates, texts, stylesheet */
     apr_reslist_t *stores;              /* per child (pool.c) */
@@ -140,10 +140,6 @@ void csam_pool_child_init(apr_pool_t *pchild, server_rec *s);
  * connection could be had (the caller answers 503). */
 apr_status_t csam_pool_engine(request_rec *r, csam_engine **out);
 
-/* Tell the pool how a call on the request's connection ended: after
- * CSAM_ERR_DB the connection is not returned to the pool but closed, so
- * the next request opens a fresh one. */
-void csam_pool_note(request_rec *r, csam_result res);
 
 /* ---- dispatch and shared HTTP helpers (handler.c) ---------------------- */
 
@@ -172,7 +168,7 @@ const char *csam_http_source(const request_rec *r);
 /* A struct csam_logger writing to the request's error log. */
 struct csam_logger csam_http_logger(request_rec *r);
 
-/* ---- sessions (session.c, session_cache.c) ---------------------------- */
+/* ---- sessions (session.c) ---------------------------------------------- */
 
 /* Give the browser the new session's cookie csam_session (HttpOnly,
  * SameSite=Lax, Path=/, Secure with an https CSAMPublicURL or

@@ -282,7 +282,6 @@ static int csam_page_act_get(struct csam_page_act *a)
     if (a->handle != NULL) {
         memset(&st, 0, sizeof(st));
         res = csam_engine_activation_state(a->engine, a->handle, &st);
-        csam_pool_note(a->r, res);
         if (res == CSAM_OK) {
             lang = csam_page_lang_index(st.language);
             if (lang < 0)
@@ -315,7 +314,6 @@ static int csam_page_act_get(struct csam_page_act *a)
         csam_page_act_flow_reset(a);
     }
     res = csam_engine_link_language(a->engine, a->token, language);
-    csam_pool_note(a->r, res);
     switch (res) {
     case CSAM_OK:
         lang = csam_page_lang_index(language);
@@ -410,7 +408,6 @@ static int csam_page_act_code(struct csam_page_act *a, apr_table_t *form)
     res = csam_engine_activation_open(a->engine, csam_http_source(a->r),
                                       a->token, code, handle, &key_types,
                                       &att);
-    csam_pool_note(a->r, res);
     if (res == CSAM_ERR_LOCKED)
         /* The GET shows the locked link plainly. */
         return csam_page_act_back(a, NULL);
@@ -470,7 +467,6 @@ static int csam_page_act_key(struct csam_page_act *a, apr_table_t *form)
                                      a->handle, kt, accept,
                                      kt == CSAM_KEY_SMS ? phone : NULL,
                                      a->rt->terms_version);
-    csam_pool_note(a->r, res);
     if (res == CSAM_OK) {
         /* The confirm page says where the code went. */
         if (masked != NULL)
@@ -539,7 +535,6 @@ static int csam_page_act_credentials(struct csam_page_act *a,
                                              csam_http_source(a->r),
                                              a->handle, username, password,
                                              repeat, &out);
-    csam_pool_note(a->r, res);
     if (res == CSAM_OK && out.otpauth_uri != NULL && out.totp_secret != NULL) {
         /* The app key's secret is shown once the page after this redirect
          * is drawn, and again on a reload until the code confirms it: it
@@ -606,7 +601,6 @@ static int csam_page_act_confirm(struct csam_page_act *a, apr_table_t *form)
     memset(&done, 0, sizeof(done));
     res = csam_engine_activation_confirm(a->engine, csam_http_source(a->r),
                                          a->handle, code, &done, &att);
-    csam_pool_note(a->r, res);
     if (res != CSAM_OK)
         return csam_page_act_result(a, res, "code", &att);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, a->r,
@@ -631,7 +625,6 @@ static int csam_page_act_resend(struct csam_page_act *a)
 
     res = csam_engine_activation_resend(a->engine, csam_http_source(a->r),
                                         a->handle, &att);
-    csam_pool_note(a->r, res);
     if (res == CSAM_ERR_TOO_SOON)
         return csam_page_act_refuse(a, NULL, "error.resend_wait",
                                     att.retry_after, 0);

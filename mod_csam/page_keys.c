@@ -276,7 +276,6 @@ static int csam_page_keys_show(struct csam_page_keys *k)
         return csam_page_keys_unavailable(k->r, k->rt);
     res = csam_engine_keys_list(k->engine, k->info.username, keys,
                                 CSAM_KEYS_MAX, &n);
-    csam_pool_note(k->r, res);
     if (res != CSAM_OK && res != CSAM_ERR_NOT_FOUND)
         return csam_page_keys_unavailable(k->r, k->rt);
     if (n > CSAM_KEYS_MAX)
@@ -341,7 +340,6 @@ static int csam_page_keys_deactivate(struct csam_page_keys *k,
         return csam_page_keys_back(k, NULL);
     res = csam_engine_key_deactivate(k->engine, csam_http_source(k->r),
                                      k->info.username, kt);
-    csam_pool_note(k->r, res);
     switch (res) {
     case CSAM_OK:
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, k->r,
@@ -414,7 +412,6 @@ static int csam_page_keys_add(struct csam_page_keys *k, apr_table_t *form)
     res = csam_engine_session_reauth(
         k->engine, csam_http_source(k->r), &k->info,
         csam_page_keys_value(form, "reauth_password"), &att);
-    csam_pool_note(k->r, res);
     switch (res) {
     case CSAM_OK: break;
     case CSAM_ERR_REAUTH:
@@ -438,7 +435,6 @@ static int csam_page_keys_add(struct csam_page_keys *k, apr_table_t *form)
     if (res == CSAM_OK)
         csam_page_keys_pending_set(k, kt, masked, &out);
     csam_credentials_outcome_free(&out);
-    csam_pool_note(k->r, res);
     switch (res) {
     case CSAM_ERR_TOO_SOON:
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, k->r,
@@ -484,7 +480,6 @@ static int csam_page_keys_confirm(struct csam_page_keys *k, apr_table_t *form)
         return csam_page_keys_say(k, "code", "error.required_code", -1);
     res = csam_engine_key_confirm(k->engine, csam_http_source(k->r),
                                   k->info.username, kt, code, &att);
-    csam_pool_note(k->r, res);
     switch (res) {
     case CSAM_OK:
         csam_page_keys_pending_clear(k);
@@ -534,7 +529,6 @@ static int csam_page_keys_password(struct csam_page_keys *k, apr_table_t *form)
     res = csam_engine_password_change(k->engine, csam_http_source(k->r),
                                       k->info.username, current, password,
                                       repeat, csam_session_cookie_get(k->r));
-    csam_pool_note(k->r, res);
     switch (res) {
     case CSAM_OK:
         /* The account's other sessions ended in the database: this

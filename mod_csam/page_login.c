@@ -307,7 +307,6 @@ static int csam_page_login_challenge(struct csam_page_login *l,
 
     res = csam_engine_login_code(l->engine, csam_http_source(l->r), handle, kt,
                                  &sent, &att);
-    csam_pool_note(l->r, res);
     switch (res) {
     case CSAM_OK:
         l->sent_at = sent.sent_at;
@@ -369,7 +368,6 @@ static int csam_page_login_password(struct csam_page_login *l,
         l->engine, csam_http_source(l->r),
         csam_device_token(l->r, l->rt, username), username, password, handle,
         &key_types, &att);
-    csam_pool_note(l->r, res);
     switch (res) {
     case CSAM_OK: break;
     case CSAM_ERR_BAD_CREDENTIALS:
@@ -448,7 +446,6 @@ static int csam_page_login_code(struct csam_page_login *l, apr_table_t *form)
     memset(&ticket, 0, sizeof(ticket));
     res = csam_engine_login_verify(l->engine, csam_http_source(l->r), l->handle,
                                    code, &ticket, &att);
-    csam_pool_note(l->r, res);
     switch (res) {
     case CSAM_OK: break;
     case CSAM_ERR_BAD_CODE:

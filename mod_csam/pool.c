@@ -2,9 +2,11 @@
  * Database connections, the mod_dbd way: each child process keeps an APR
  * reslist of csam_store handles sized for its threads; a request takes one
  * the first time it needs the database, keeps it in r->request_config and
- * gives it back from a cleanup on r->pool.  A handle that saw the database
- * fail is closed instead of given back, so after a PostgreSQL restart the
- * next request opens a fresh connection and httpd needs no restart.
+ * gives it back from a cleanup on r->pool.  Like mod_dbd, the pool looks
+ * at a handle when it comes back: one whose connection is gone, or that
+ * left a transaction open, is closed instead of given back, so after a
+ * PostgreSQL restart the next request opens a fresh connection and httpd
+ * needs no restart, whatever path the request took.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -56,7 +58,6 @@ struct csam_pool_request {
     struct csam_mod_runtime *rt;
     csam_store *store;
     csam_engine *engine;
-    int broken;                 /* the database failed under this handle */
 };
 
 /* The SMS way out of one request: the reason a delivery failed reaches
@@ -274,7 +275,7 @@ static apr_status_t csam_pool_release(void *data)
 
     if (req->store == NULL)
         return APR_SUCCESS;
-    if (req->broken)
+    if (!csam_store_healthy(req->store))
         apr_reslist_invalidate(req->rt->stores, req->store);
     else
         apr_reslist_release(req->rt->stores, req->store);
@@ -358,13 +359,4 @@ apr_status_t csam_pool_engine(request_rec *r, csam_engine **out)
                               apr_pool_cleanup_null);
     *out = req->engine;
     return APR_SUCCESS;
-}
-
-void csam_pool_note(request_rec *r, csam_result res)
-{
-    struct csam_pool_request *req =
-        ap_get_module_config(r->request_config, &csam_module);
-
-    if (req != NULL && (res == CSAM_ERR_DB || res == CSAM_ERR_SCHEMA))
-        req->broken = 1;
 }

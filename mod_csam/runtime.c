@@ -15,8 +15,6 @@
 #include "apr_file_info.h"
 #include "apr_strings.h"
 
-#include <libpq-fe.h>
-
 #include "mod_csam.h"
 
 APLOG_USE_MODULE(csam);
@@ -134,8 +132,6 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
     struct csam_mod_runtime *rt = apr_pcalloc(p, sizeof(*rt));
     struct csam_runtime_apply apply = {rt, conf, p, NULL};
     char msg[CSAM_CONFIG_ERRLEN] = "";
-    char *pqerr = NULL;
-    PQconninfoOption *opts;
     const char *path;
     const char *err;
 
@@ -165,15 +161,10 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
         return csam_config_explain(p, msg);
 
     /* The file's conninfo has not met libpq's parser yet. */
-    opts = PQconninfoParse(rt->config.database, &pqerr);
-    if (opts == NULL) {
-        err = apr_psprintf(p, "CSAMDatabase: not a libpq connection "
-                              "string: %s", pqerr ? pqerr : "out of memory");
-        if (pqerr != NULL)
-            PQfreemem(pqerr);
-        return err;
-    }
-    PQconninfoFree(opts);
+    if (csam_store_conninfo_check(rt->config.database, msg, sizeof(msg))
+        != CSAM_OK)
+        return apr_psprintf(p, "CSAMDatabase: not a libpq connection "
+                               "string: %s", msg);
 
     if (csam_secret_load_group(rt->config.secret_file,
                                rt->config.secret_group, &rt->secret, msg,

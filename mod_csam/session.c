@@ -376,7 +376,6 @@ static int csam_session_ask(request_rec *r, struct csam_mod_runtime *rt,
         csam_session_cache_drop(rt->session_cache, id);
     if (res == CSAM_ERR_EXPIRED)
         return 0;
-    csam_pool_note(r, res);
     return -1;
 }
 
@@ -453,10 +452,8 @@ csam_result csam_session_end(request_rec *r, struct csam_mod_runtime *rt)
     if (csam_pool_engine(r, &engine) != APR_SUCCESS)
         return CSAM_ERR_DB;
     res = csam_engine_session_end(engine, csam_http_source(r), cookie);
-    if (res != CSAM_OK) {
-        csam_pool_note(r, res);
+    if (res != CSAM_OK)
         return res;
-    }
     /* The other children of this node forget it now too.  The cookie
      * goes only now: after a failure the client still holds it to try
      * the logout again. */
