@@ -296,6 +296,9 @@ int csam_runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog,
      * libcurl needs one initialisation per process. */
     static int csam_runtime_curl_ready;
 
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
     if (!csam_runtime_curl_ready) {
         if (csam_smtp_init() != CSAM_OK) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
@@ -304,5 +307,5 @@ int csam_runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
         csam_runtime_curl_ready = 1;
     }
-    return csam_session_cache_post_config(pconf, plog, ptemp, s);
+    return OK;
 }
