@@ -24,7 +24,8 @@ extern module AP_MODULE_DECLARE_DATA csam_module;
 /* Request bodies (JSON and forms) are read up to this many bytes. */
 #define CSAM_MOD_BODY_MAX (64 * 1024)
 
-/* The longest return path a redirect to the login page carries. */
+/* The longest return path the login page takes or a redirect to it
+ * carries (return.c). */
 #define CSAM_MOD_RETURN_MAX 1024
 
 /* The four page languages; index 0 is the fallback. */
@@ -167,6 +168,29 @@ const char *csam_http_source(const request_rec *r);
 
 /* A struct csam_logger writing to the request's error log. */
 struct csam_logger csam_http_logger(request_rec *r);
+
+/* ---- return paths (return.c) ------------------------------------------ */
+
+/* Whether value is a local absolute path that is safe to redirect to and
+ * to show: one leading "/" (not "//" nor "/\"), at most
+ * CSAM_MOD_RETURN_MAX bytes of the characters of RFC 3986 URI references
+ * (no control, space, backslash, quote or angle bracket, no non-ASCII
+ * byte). */
+int csam_return_safe(const char *value);
+
+/* value when csam_return_safe, otherwise <handler>/keys.  In r->pool. */
+const char *csam_return_clean(request_rec *r, struct csam_mod_runtime *rt,
+                              const char *value);
+
+/* The request's own path and query when csam_return_safe, else NULL (the
+ * login page then goes to its default).  In r->pool. */
+const char *csam_return_of_request(request_rec *r);
+
+/* The login page's URL for return path ret (already clean; NULL: none),
+ * its query string percent-encoded.  In r->pool. */
+const char *csam_return_login_url(request_rec *r,
+                                  struct csam_mod_runtime *rt,
+                                  const char *ret);
 
 /* ---- sessions (session.c) ---------------------------------------------- */
 

@@ -159,24 +159,6 @@ const char *csam_page_error_key(request_rec *r, const char *error,
 const char *csam_page_result_text(struct csam_page *pg, const char *error,
                                   long attempts_left, long retry_after);
 
-/* ---- shared by the login, logout and keys pages (page_return.c) ------ */
-
-/* The longest return path the login page carries. */
-#define CSAM_PAGE_RETURN_MAX 1024
-
-/* value when it is a local absolute path that is safe to redirect to and
- * to show: starts with one "/" (not "//" nor "/\"), at most
- * CSAM_PAGE_RETURN_MAX bytes of printable ASCII without backslash, space,
- * CR or LF; otherwise <handler>/keys.  In r->pool. */
-const char *csam_page_return_clean(request_rec *r,
-                                   struct csam_mod_runtime *rt,
-                                   const char *value);
-
-/* The login page's URL for return path ret (already clean; NULL: none),
- * its query string percent-encoded.  In r->pool. */
-const char *csam_page_login_url(request_rec *r, struct csam_mod_runtime *rt,
-                                const char *ret);
-
 /* The localised name of a key type (messages.txt key.<type>; page.c). */
 const char *csam_page_key_name(struct csam_page *pg,
                                enum csam_key_type type);

@@ -326,7 +326,7 @@ static const char *csam_page_keys_value(apr_table_t *form, const char *name)
 static int csam_page_keys_relogin(struct csam_page_keys *k)
 {
     return csam_page_redirect(k->r,
-                              csam_page_login_url(k->r, k->rt, k->location));
+                              csam_return_login_url(k->r, k->rt, k->location));
 }
 
 static int csam_page_keys_deactivate(struct csam_page_keys *k,
@@ -609,7 +609,7 @@ int csam_page_keys(request_rec *r, struct csam_mod_runtime *rt)
         /* A POST without a session changes nothing: its body is dropped
          * and the login brings the citizen back to the list. */
         ap_discard_request_body(r);
-        return csam_page_redirect(r, csam_page_login_url(r, rt, k.location));
+        return csam_page_redirect(r, csam_return_login_url(r, rt, k.location));
     }
     k.browser = csam_cookie_browser(r, rt, 1);
     if (k.browser == NULL)

@@ -71,7 +71,7 @@ static const char *csam_page_login_query_return(request_rec *r)
 {
     char *args, *pair, *next;
 
-    if (r->args == NULL || strlen(r->args) > 3 * CSAM_PAGE_RETURN_MAX)
+    if (r->args == NULL || strlen(r->args) > 3 * CSAM_MOD_RETURN_MAX)
         return NULL;
     args = apr_pstrdup(r->pool, r->args);
     for (pair = args; pair != NULL; pair = next) {
@@ -494,8 +494,8 @@ static int csam_page_login_post(struct csam_page_login *l)
     /* The form's return field wins over the URL's: both are cleaned. */
     if (apr_table_get(form, "return") != NULL) {
         l->ret =
-            csam_page_return_clean(l->r, l->rt, apr_table_get(form, "return"));
-        l->location = csam_page_login_url(l->r, l->rt, l->ret);
+            csam_return_clean(l->r, l->rt, apr_table_get(form, "return"));
+        l->location = csam_return_login_url(l->r, l->rt, l->ret);
     }
     step = csam_page_login_value(form, "step");
     if (strcmp(step, "restart") == 0) {
@@ -542,8 +542,8 @@ int csam_page_login(request_rec *r, struct csam_mod_runtime *rt)
     memset(&l, 0, sizeof(l));
     l.r = r;
     l.rt = rt;
-    l.ret = csam_page_return_clean(r, rt, csam_page_login_query_return(r));
-    l.location = csam_page_login_url(r, rt, l.ret);
+    l.ret = csam_return_clean(r, rt, csam_page_login_query_return(r));
+    l.location = csam_return_login_url(r, rt, l.ret);
     l.browser = csam_cookie_browser(r, rt, 1);
     if (l.browser == NULL)
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -573,7 +573,7 @@ int csam_page_logout(request_rec *r, struct csam_mod_runtime *rt)
             return csam_page_login_unavailable(r, rt);
         if (csam_page_init(&pg, r, rt, csam_page_lang_negotiate(r)) != 0)
             return HTTP_INTERNAL_SERVER_ERROR;
-        csam_page_var(&pg, "login", csam_page_login_url(r, rt, NULL));
+        csam_page_var(&pg, "login", csam_return_login_url(r, rt, NULL));
         if (live == 0)
             csam_page_notice(&pg,
                              csam_page_text(&pg, "notice.not_logged_in", -1));
@@ -604,5 +604,5 @@ int csam_page_logout(request_rec *r, struct csam_mod_runtime *rt)
         csam_page_flash_put(r, rt, flash);
         json_decref(flash);
     }
-    return csam_page_redirect(r, csam_page_login_url(r, rt, NULL));
+    return csam_page_redirect(r, csam_return_login_url(r, rt, NULL));
 }
