@@ -33,7 +33,6 @@ APLOG_USE_MODULE(csam);
 
 #define CSAM_PAGE_COOKIE_KEYADD  "csam_keyadd"
 #define CSAM_PAGE_KEYS_FLASH     "keys"
-#define CSAM_PAGE_KEYS_VALUE_MAX 1024
 
 /* One request on the keys page. */
 struct csam_page_keys {
@@ -313,15 +312,6 @@ static int csam_page_keys_say(struct csam_page_keys *k, const char *field,
     return csam_page_keys_back(k, flash);
 }
 
-static const char *csam_page_keys_value(apr_table_t *form, const char *name)
-{
-    const char *v = apr_table_get(form, name);
-
-    if (v == NULL || strlen(v) > CSAM_PAGE_KEYS_VALUE_MAX)
-        return "";
-    return v;
-}
-
 /* The account went away under the session (deactivated): log in again. */
 static int csam_page_keys_relogin(struct csam_page_keys *k)
 {
@@ -333,7 +323,7 @@ static int csam_page_keys_deactivate(struct csam_page_keys *k,
                                      apr_table_t *form)
 {
     enum csam_key_type kt =
-        csam_key_type_parse(csam_page_keys_value(form, "key_type"));
+        csam_key_type_parse(csam_page_form_value(form, "key_type"));
     csam_result res;
 
     if (kt == CSAM_KEY_NONE)
@@ -370,79 +360,49 @@ static int csam_page_keys_deactivate(struct csam_page_keys *k,
     }
 }
 
-static int csam_page_keys_add(struct csam_page_keys *k, apr_table_t *form)
+/* The password asked again before a key is added (DESIGN 4): 1 when the
+ * session may go on; 0 with *rv the answer otherwise. */
+static int csam_page_keys_reauth(struct csam_page_keys *k, apr_table_t *form,
+                                 int *rv)
 {
-    enum csam_key_type kt =
-        csam_key_type_parse(csam_page_keys_value(form, "key_type"));
-    int accept = strcmp(csam_page_keys_value(form, "accept_terms"), "yes") == 0;
-    const char *phone = csam_page_keys_value(form, "phone");
-    const char *masked = NULL;
-    unsigned offered = csam_page_keys_offered(k);
-    struct csam_credentials_outcome out;
     struct csam_attempts att = {-1, 0};
-    json_t *flash;
-    csam_result res;
 
-    if (kt == CSAM_KEY_SMS)
-        masked = csam_page_key_phone_mask(k->r, phone);
-    /* Every check at once, so the citizen fixes everything in one go. */
-    if ((kt & offered) == 0 || !accept || (kt == CSAM_KEY_SMS && !masked)) {
-        flash = csam_page_flash_new(CSAM_PAGE_KEYS_FLASH);
-        if (flash == NULL)
-            return HTTP_INTERNAL_SERVER_ERROR;
-        csam_page_flash_value(flash, "phone", phone);
-        if (csam_key_type_name(kt) != NULL)
-            csam_page_flash_value(flash, "key_type", csam_key_type_name(kt));
-        if (kt == CSAM_KEY_NONE)
-            csam_page_flash_error(flash, "key_type", "error.key_required", -1,
-                                  0);
-        else if ((kt & offered) == 0)
-            csam_page_flash_error(flash, "key_type", "error.key_unavailable",
-                                  -1, 0);
-        else if (kt == CSAM_KEY_SMS && !masked)
-            csam_page_flash_error(flash, "phone",
-                                  phone[0] == '\0' ? "error.phone_required"
-                                                   : "error.invalid_phone",
-                                  -1, 0);
-        if (!accept)
-            csam_page_flash_error(flash, "accept_terms",
-                                  "error.terms_not_accepted", -1, 0);
-        return csam_page_keys_back(k, flash);
-    }
-    res = csam_engine_session_reauth(
+    switch (csam_engine_session_reauth(
         k->engine, csam_http_source(k->r), &k->info,
-        csam_page_keys_value(form, "reauth_password"), &att);
-    switch (res) {
-    case CSAM_OK: break;
+        csam_page_form_value(form, "reauth_password"), &att)) {
+    case CSAM_OK: return 1;
     case CSAM_ERR_REAUTH:
-        return csam_page_keys_say(k, "reauth_password",
-                                  "error.reauth_required", -1);
+        *rv = csam_page_keys_say(k, "reauth_password",
+                                 "error.reauth_required", -1);
+        return 0;
     case CSAM_ERR_BAD_CREDENTIALS:
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, k->r,
                       "CSAM00802: wrong password asked again to add a key "
                       "for account %s (page)", k->info.username);
-        return csam_page_keys_say(k, "reauth_password",
-                                  "error.current_password", -1);
+        *rv = csam_page_keys_say(k, "reauth_password",
+                                 "error.current_password", -1);
+        return 0;
     case CSAM_ERR_LOCKED:
-        return csam_page_keys_say(k, NULL, "error.login_locked", -1);
-    default: return csam_page_keys_unavailable(k->r, k->rt);
+        *rv = csam_page_keys_say(k, NULL, "error.login_locked", -1);
+        return 0;
+    default:
+        *rv = csam_page_keys_unavailable(k->r, k->rt);
+        return 0;
     }
-    memset(&out, 0, sizeof(out));
-    res = csam_engine_key_add(k->engine, csam_http_source(k->r),
-                              k->info.username, kt, accept,
-                              kt == CSAM_KEY_SMS ? phone : NULL,
-                              k->rt->terms_version, &out);
-    if (res == CSAM_OK)
-        csam_page_keys_pending_set(k, kt, masked, &out);
-    csam_credentials_outcome_free(&out);
+}
+
+/* The page after csam_engine_key_add answered res for key type kt. */
+static int csam_page_keys_added(struct csam_page_keys *k,
+                                enum csam_key_type kt, csam_result res,
+                                long retry_after)
+{
     switch (res) {
     case CSAM_ERR_TOO_SOON:
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, k->r,
                       "CSAM00803: key add for account %s refused: a code "
                       "was sent less than CSAMResendCooldown ago (page)",
                       k->info.username);
-        return csam_page_keys_say(k, NULL, "error.resend_wait",
-                                  out.attempts.retry_after);
+        return csam_page_keys_say(k, NULL, "error.resend_wait", retry_after);
     case CSAM_OK:
         return csam_page_keys_say(k, NULL,
                                   kt == CSAM_KEY_TOTP ? "notice.totp_scan"
@@ -467,9 +427,37 @@ static int csam_page_keys_add(struct csam_page_keys *k, apr_table_t *form)
     }
 }
 
+static int csam_page_keys_add(struct csam_page_keys *k, apr_table_t *form)
+{
+    struct csam_credentials_outcome out;
+    struct csam_page_key_choice choice;
+    json_t *flash;
+    csam_result res;
+    int rv;
+
+    if (!csam_page_key_choice_read(k->r, form, csam_page_keys_offered(k),
+                                   CSAM_PAGE_KEYS_FLASH, &choice, &flash)) {
+        if (flash == NULL)
+            return HTTP_INTERNAL_SERVER_ERROR;
+        return csam_page_keys_back(k, flash);
+    }
+    if (!csam_page_keys_reauth(k, form, &rv))
+        return rv;
+    memset(&out, 0, sizeof(out));
+    res = csam_engine_key_add(
+        k->engine, csam_http_source(k->r), k->info.username, choice.type,
+        choice.accept, choice.type == CSAM_KEY_SMS ? choice.phone : NULL,
+        k->rt->terms_version, &out);
+    if (res == CSAM_OK)
+        csam_page_keys_pending_set(k, choice.type, choice.masked, &out);
+    csam_credentials_outcome_free(&out);
+    return csam_page_keys_added(k, choice.type, res,
+                                out.attempts.retry_after);
+}
+
 static int csam_page_keys_confirm(struct csam_page_keys *k, apr_table_t *form)
 {
-    const char *code = csam_page_keys_value(form, "code");
+    const char *code = csam_page_form_value(form, "code");
     struct csam_attempts att = {-1, 0};
     enum csam_key_type kt = k->pending;
     csam_result res;
@@ -505,9 +493,9 @@ static int csam_page_keys_confirm(struct csam_page_keys *k, apr_table_t *form)
 
 static int csam_page_keys_password(struct csam_page_keys *k, apr_table_t *form)
 {
-    const char *current = csam_page_keys_value(form, "current_password");
-    const char *password = csam_page_keys_value(form, "new_password");
-    const char *repeat = csam_page_keys_value(form, "new_password_repeat");
+    const char *current = csam_page_form_value(form, "current_password");
+    const char *password = csam_page_form_value(form, "new_password");
+    const char *repeat = csam_page_form_value(form, "new_password_repeat");
     json_t *flash;
     csam_result res;
 
@@ -565,7 +553,7 @@ static int csam_page_keys_post(struct csam_page_keys *k)
     if (!csam_page_csrf_ok(k->r, k->rt, form))
         return csam_page_message(k->r, k->rt, csam_page_lang_negotiate(k->r),
                                  "csrf", HTTP_FORBIDDEN);
-    step = csam_page_keys_value(form, "step");
+    step = csam_page_form_value(form, "step");
     if (strcmp(step, "cancel") == 0) {
         csam_page_keys_pending_clear(k);
         return csam_page_keys_back(k, NULL);

@@ -38,7 +38,6 @@ APLOG_USE_MODULE(csam);
 #define CSAM_PAGE_LOGIN_FLASH  "login"
 /* Longer form values are no username, password or code we accept; the
  * engine refuses anything over its own limits below this. */
-#define CSAM_PAGE_LOGIN_VALUE_MAX 1024
 
 /* One request on the login page. */
 struct csam_page_login {
@@ -284,15 +283,6 @@ static int csam_page_login_expired(struct csam_page_login *l)
     return csam_page_login_refuse(l, NULL, "error.login_expired", -1);
 }
 
-static const char *csam_page_login_value(apr_table_t *form, const char *name)
-{
-    const char *v = apr_table_get(form, name);
-
-    if (v == NULL || strlen(v) > CSAM_PAGE_LOGIN_VALUE_MAX)
-        return "";
-    return v;
-}
-
 /* Send the code of the chosen key; shared by the key step, the password
  * step of an account with one key, and the resend. */
 static int csam_page_login_challenge(struct csam_page_login *l,
@@ -340,8 +330,8 @@ static int csam_page_login_challenge(struct csam_page_login *l,
 static int csam_page_login_password(struct csam_page_login *l,
                                     apr_table_t *form)
 {
-    const char *username = csam_page_login_value(form, "username");
-    const char *password = csam_page_login_value(form, "password");
+    const char *username = csam_page_form_value(form, "username");
+    const char *password = csam_page_form_value(form, "password");
     struct csam_attempts att = {-1, 0};
     char handle[CSAM_TOKEN_SIZE] = "";
     unsigned key_types = 0;
@@ -420,7 +410,7 @@ static int csam_page_login_password(struct csam_page_login *l,
 static int csam_page_login_key(struct csam_page_login *l, apr_table_t *form)
 {
     enum csam_key_type kt =
-        csam_key_type_parse(csam_page_login_value(form, "key_type"));
+        csam_key_type_parse(csam_page_form_value(form, "key_type"));
 
     if (kt == CSAM_KEY_NONE || (l->key_types & (unsigned)kt) == 0)
         return csam_page_login_refuse(l, "key_type", "error.key_required", -1);
@@ -433,7 +423,7 @@ static int csam_page_login_key(struct csam_page_login *l, apr_table_t *form)
 
 static int csam_page_login_code(struct csam_page_login *l, apr_table_t *form)
 {
-    const char *code = csam_page_login_value(form, "code");
+    const char *code = csam_page_form_value(form, "code");
     struct csam_attempts att = {-1, 0};
     struct csam_session_ticket ticket;
     csam_result res;
@@ -497,7 +487,7 @@ static int csam_page_login_post(struct csam_page_login *l)
             csam_return_clean(l->r, l->rt, apr_table_get(form, "return"));
         l->location = csam_return_login_url(l->r, l->rt, l->ret);
     }
-    step = csam_page_login_value(form, "step");
+    step = csam_page_form_value(form, "step");
     if (strcmp(step, "restart") == 0) {
         csam_page_login_flow_clear(l);
         return csam_page_login_back(l, NULL);
