@@ -16,8 +16,6 @@
 /* engine.h brings common/base/config.h: naming it here would pick the build's
  * autoconf config.h instead. */
 #include "engine.h"
-#include "login.h"
-#include "sms.h"
 
 extern module AP_MODULE_DECLARE_DATA csam_module;
 
@@ -93,13 +91,10 @@ struct csam_pool_gate;
 struct csam_mod_runtime {
     server_rec *server;
     struct csam_config config;          /* effective settings */
-    csam_secret *secret;
-    csam_wordlist *common_passwords;
-    csam_wordlist *reserved_usernames;  /* shipped list + administrator's */
-    struct csam_smtp smtp;
-    /* SMS delivery (borrows config's strings); transport CSAM_SMS_NONE
-     * when not configured, and the SMS key is then not offered. */
-    struct csam_sms sms;
+    /* The secret, the mail relay, the SMS gateway (none: the SMS key is
+     * not offered) and the word lists, from config. */
+    csam_services *services;
+    csam_secret *secret;                /* the services' */
     const char *terms_version;
     unsigned char cookie_key[CSAM_KEY_LEN]; /* seals the flow cookies */
     int secure_cookies;                 /* public_url https, or
@@ -140,6 +135,12 @@ void csam_pool_child_init(apr_pool_t *pchild, server_rec *s);
  * request and freed with r->pool.  APR_SUCCESS or an error when no
  * connection could be had (the caller answers 503). */
 apr_status_t csam_pool_engine(request_rec *r, csam_engine **out);
+
+/* The request's pooled store connection alone (a session check needs no
+ * more), taken once per request and given back with r->pool; the engine
+ * of csam_pool_engine shares it.  APR_SUCCESS or an error when no
+ * connection could be had (the caller answers 503). */
+apr_status_t csam_pool_store(request_rec *r, csam_store **out);
 
 
 /* ---- dispatch and shared HTTP helpers (handler.c) ---------------------- */

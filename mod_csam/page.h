@@ -19,7 +19,6 @@
 
 #include "apr_tables.h"
 
-#include "login.h"
 #include "mod_csam.h"
 
 enum csam_page_id {

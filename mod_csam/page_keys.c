@@ -25,7 +25,6 @@
 
 #include "apr_strings.h"
 
-#include "login.h"
 #include "mod_csam.h"
 #include "page.h"
 
@@ -54,10 +53,7 @@ static const char *const csam_page_keys_confirm_fields[] = {"code", NULL};
 /* The key types this server can activate: SMS only with a gateway. */
 static unsigned csam_page_keys_offered(const struct csam_page_keys *k)
 {
-    const char *t = k->rt->config.sms_transport;
-
-    return CSAM_KEY_EMAIL | CSAM_KEY_TOTP
-           | (t != NULL && strcmp(t, "none") != 0 ? CSAM_KEY_SMS : 0);
+    return csam_services_offered(k->rt->services);
 }
 
 static apr_status_t csam_page_keys_decref(void *data)

@@ -28,7 +28,6 @@
 
 #include "apr_strings.h"
 
-#include "login.h"
 #include "mod_csam.h"
 #include "page.h"
 

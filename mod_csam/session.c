@@ -361,12 +361,13 @@ static int csam_session_ask(request_rec *r, struct csam_mod_runtime *rt,
     /* Read before the check: a flush racing with it makes the entry
      * stale rather than letting a just-ended session live on. */
     apr_uint32_t generation = csam_session_generation_now();
-    csam_engine *engine = NULL;
+    csam_store *store = NULL;
     csam_result res;
 
-    if (csam_pool_engine(r, &engine) != APR_SUCCESS)
+    /* A store connection is all a check needs: no engine is built. */
+    if (csam_pool_store(r, &store) != APR_SUCCESS)
         return -1;
-    res = csam_engine_session_check(engine, cookie, 1, out);
+    res = csam_session_check(rt->services, store, cookie, 1, out);
     if (res == CSAM_OK) {
         if (id != NULL)
             csam_session_cache_put(rt->session_cache, id, generation, out);

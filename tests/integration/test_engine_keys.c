@@ -21,7 +21,6 @@
 
 #include "engine.h"
 #include "engine_internal.h"
-#include "login.h"
 #include "test_env.h"
 
 static struct csam_test_ctx ctx;

@@ -18,7 +18,6 @@
 #include <cmocka.h>
 
 #include "engine.h"
-#include "login.h"
 #include "test_env.h"
 
 static struct csam_test_ctx ctx;
