@@ -155,6 +155,23 @@ static const char *csam_runtime_check_ca(apr_pool_t *p, const char *ca_file)
     return NULL;
 }
 
+/* The module's own directives, their defaults applied. */
+static void csam_runtime_defaults(struct csam_mod_runtime *rt,
+                                  const struct csam_mod_server *conf)
+{
+    rt->terms_version = conf->terms_version ? conf->terms_version
+                                            : CSAM_RUNTIME_TERMS_DEFAULT;
+    rt->secure_cookies = strncasecmp(rt->config.public_url, "https:", 6) == 0
+                         || conf->cookie_secure == 1;
+    rt->session_cache_ttl = conf->session_cache_ttl >= 0
+                                ? conf->session_cache_ttl
+                                : CSAM_MOD_SESSION_CACHE_TTL_DEFAULT;
+    rt->pool_max = conf->pool_max > 0 ? conf->pool_max
+                                      : CSAM_MOD_POOL_MAX_DEFAULT;
+    rt->argon2_max = conf->argon2_max > 0 ? conf->argon2_max
+                                          : CSAM_MOD_ARGON2_MAX_DEFAULT;
+}
+
 /* Build the run-time state of one server; an error message or NULL. */
 static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
                                       const struct csam_mod_server *conf,
@@ -203,17 +220,7 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
     err = csam_runtime_check_ca(p, rt->config.mail_ca_file);
     if (err != NULL)
         return err;
-    rt->terms_version = conf->terms_version ? conf->terms_version
-                                            : CSAM_RUNTIME_TERMS_DEFAULT;
-    rt->secure_cookies = strncasecmp(rt->config.public_url, "https:", 6) == 0
-                         || conf->cookie_secure == 1;
-    rt->session_cache_ttl = conf->session_cache_ttl >= 0
-                                ? conf->session_cache_ttl
-                                : CSAM_MOD_SESSION_CACHE_TTL_DEFAULT;
-    rt->pool_max = conf->pool_max > 0 ? conf->pool_max
-                                      : CSAM_MOD_POOL_MAX_DEFAULT;
-    rt->argon2_max = conf->argon2_max > 0 ? conf->argon2_max
-                                          : CSAM_MOD_ARGON2_MAX_DEFAULT;
+    csam_runtime_defaults(rt, conf);
     *out = rt;
     return NULL;
 }
