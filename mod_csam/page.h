@@ -113,7 +113,9 @@ int csam_page_lang_negotiate(const request_rec *r);
  * (413, 415, 400). */
 int csam_page_read_form(request_rec *r, apr_table_t **form);
 
-/* The longest form value a page takes; a longer one is as empty. */
+/* The longest form value a page takes: longer ones are no code, name or
+ * password we accept, and read as empty; the engine gives the precise
+ * error below it. */
 #define CSAM_PAGE_FORM_VALUE_MAX 1024
 
 /* The value of name in form, "" when absent or longer than

@@ -33,8 +33,6 @@ APLOG_USE_MODULE(csam);
 
 #define CSAM_PAGE_COOKIE_FLOW "csam_act"
 #define CSAM_PAGE_ACT_FLASH "activate"
-/* A form value longer than this is no code, name or password we accept:
- * the engine gives the precise error below it. */
 
 /* One request on the activation pages. */
 struct csam_page_act {

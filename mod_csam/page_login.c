@@ -35,8 +35,6 @@ APLOG_USE_MODULE(csam);
 
 #define CSAM_PAGE_COOKIE_LOGIN "csam_login"
 #define CSAM_PAGE_LOGIN_FLASH  "login"
-/* Longer form values are no username, password or code we accept; the
- * engine refuses anything over its own limits below this. */
 
 /* One request on the login page. */
 struct csam_page_login {
