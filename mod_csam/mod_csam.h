@@ -143,9 +143,11 @@ apr_status_t csam_pool_engine(request_rec *r, csam_engine **out);
 apr_status_t csam_pool_store(request_rec *r, csam_store **out);
 
 
-/* ---- dispatch and shared HTTP helpers (handler.c) ---------------------- */
+/* ---- dispatch (handler.c) ---------------------------------------------- */
 
 int csam_handler(request_rec *r);
+
+/* ---- shared HTTP helpers (http.c) -------------------------------------- */
 
 /* The post_read_request hook: removes every X-CSAM-* request header (and
  * its X_CSAM_ spelling), which only mod_csam may set, so no client can
@@ -266,7 +268,7 @@ void csam_redact_register(apr_pool_t *p);
  * t=redacted), or NULL when it had none.  Lives as long as r->pool. */
 const char *csam_redact_activation_query(request_rec *r);
 
-/* ---- JSON API (api.c, api_util.c) -------------------------------------- */
+/* ---- JSON API (api.c routes, api_util.c) ------------------------------- */
 
 int csam_api_handle(request_rec *r, struct csam_mod_runtime *rt,
                     const char *path);
