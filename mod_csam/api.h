@@ -1,5 +1,7 @@
 /*
- * Helpers shared by the JSON API's files (api.c, api_util.c).
+ * The JSON API's files: api.c routes, api_util.c holds what every endpoint
+ * shares (this header's helpers), api_activation.c, api_login.c and
+ * api_keys.c hold the endpoints.
  */
 #ifndef CSAM_MOD_API_H
 #define CSAM_MOD_API_H
@@ -24,15 +26,7 @@ enum csam_api_type { CSAM_API_STRING, CSAM_API_BOOLEAN, CSAM_API_OBJECT };
  * Strings longer than max bytes (0: no limit but the body's) are refused. */
 struct csam_api_field {
     const char *name;
-    /* Where httpd's own error answers on the API's paths (and a Require
- * csam-key refusal of an API client) are sent: an ErrorDocument set per
- * request, under the handler path. */
-#define CSAM_API_ERROR_PATH "/api/v1/error"
-/* A request note: Require csam-key refused the session's key, so the
- * error endpoint answers 403 forbidden whatever status httpd chose. */
-#define CSAM_API_KEY_REFUSED_NOTE "csam-key-refused"
-
-enum csam_api_type type;
+    enum csam_api_type type;
     int required;
     size_t max;
     const struct csam_api_field *sub;   /* CSAM_API_OBJECT */
@@ -68,9 +62,36 @@ int csam_api_error(request_rec *r, csam_result res,
  * *rv what the handler returns. */
 csam_engine *csam_api_engine(request_rec *r, int *rv);
 
-/* Engine failure: the answer, and the pool told about a dead database. */
-int csam_api_result(request_rec *r, csam_result res,
-                    const struct csam_attempts *att);
+/* What an endpoint asks of its request before it calls the engine. */
+struct csam_api_prelude {
+    const struct csam_api_field *fields; /* the body; NULL: none (dropped) */
+    const char *key_field;      /* a key type name the body must hold (400
+                                   invalid_request otherwise), or NULL */
+    const char *handle_field;   /* a flow handle the body must hold, of a
+                                   token's shape (answered as expired
+                                   otherwise, like any unknown one), or NULL */
+};
+
+/* What the prelude hands the endpoint. */
+struct csam_api_call {
+    json_t *body;               /* NULL when the prelude takes no body */
+    enum csam_key_type key_type; /* CSAM_KEY_NONE without key_field */
+    const char *handle;         /* NULL without handle_field */
+    csam_engine *engine;
+};
+
+/* The prelude every endpoint repeats: read and check the body, its key
+ * type and its handle, in that order, then take the request's engine.
+ * 1 when the endpoint goes on; 0 when an answer was written, *rv being
+ * what the handler returns. */
+int csam_api_begin(request_rec *r, const struct csam_api_prelude *pre,
+                   struct csam_api_call *call, int *rv);
+
+/* A credentials outcome living as long as r->pool (freed and wiped with
+ * it), and the 202 {next, otpauth_uri?, secret?} that answers one. */
+struct csam_credentials_outcome *csam_api_outcome(request_rec *r);
+int csam_api_send_outcome(request_rec *r,
+                          const struct csam_credentials_outcome *out);
 
 /* A JSON array of the key type names in mask. */
 json_t *csam_api_key_types(unsigned mask);
@@ -89,6 +110,14 @@ int csam_api_session(request_rec *r, struct csam_session_info *out,
 
 /* The JSON array [{type, status, activated_at}] of keys (api_keys.c). */
 json_t *csam_api_key_list(const struct csam_key_info *keys, size_t n);
+
+/* Registration and activation endpoints (api_activation.c). */
+int csam_api_registrations(request_rec *r);
+int csam_api_activation_open(request_rec *r);
+int csam_api_activation_key(request_rec *r);
+int csam_api_activation_credentials(request_rec *r);
+int csam_api_activation_confirm(request_rec *r);
+int csam_api_activation_resend(request_rec *r);
 
 /* Login, session and self-management endpoints (api_login.c,
  * api_keys.c). */

@@ -44,11 +44,14 @@ static const struct csam_api_field csam_api_password_fields[] = {
     {NULL, CSAM_API_STRING, 0, 0, NULL}
 };
 
-static int csam_api_keys_bad_type(request_rec *r)
-{
-    return csam_api_fail(r, HTTP_BAD_REQUEST, "invalid_request",
-                         "key_type must be email, sms or totp.");
-}
+static const struct csam_api_prelude csam_api_keys_add_prelude = {
+    csam_api_keys_add_fields, "key_type", NULL};
+static const struct csam_api_prelude csam_api_keys_confirm_prelude = {
+    csam_api_keys_confirm_fields, "key_type", NULL};
+static const struct csam_api_prelude csam_api_password_prelude = {
+    csam_api_password_fields, NULL, NULL};
+static const struct csam_api_prelude csam_api_keys_no_body_prelude = {
+    NULL, NULL, NULL};
 
 json_t *csam_api_key_list(const struct csam_key_info *keys, size_t n)
 {
@@ -72,22 +75,19 @@ int csam_api_keys_list(request_rec *r)
 {
     struct csam_key_info keys[CSAM_KEYS_MAX];
     struct csam_session_info info;
-    csam_engine *engine;
+    struct csam_api_call call;
     json_t *reply;
     csam_result res;
     size_t n = 0;
     int rv;
 
-    if (!csam_api_session(r, &info, &rv))
+    if (!csam_api_session(r, &info, &rv)
+        || !csam_api_begin(r, &csam_api_keys_no_body_prelude, &call, &rv))
         return rv;
-    ap_discard_request_body(r);
-    engine = csam_api_engine(r, &rv);
-    if (engine == NULL)
-        return rv;
-    res = csam_engine_keys_list(engine, info.username, keys, CSAM_KEYS_MAX,
-                                &n);
+    res = csam_engine_keys_list(call.engine, info.username, keys,
+                                CSAM_KEYS_MAX, &n);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, NULL);
+        return csam_api_error(r, res, NULL);
     reply = csam_api_own(r, json_pack("{s:o}", "keys",
                                       csam_api_key_list(keys, n)));
     if (reply == NULL)
@@ -95,97 +95,63 @@ int csam_api_keys_list(request_rec *r)
     return csam_api_send(r, HTTP_OK, reply);
 }
 
-static apr_status_t csam_api_keys_free_outcome(void *data)
-{
-    csam_credentials_outcome_free(data);
-    return APR_SUCCESS;
-}
-
 int csam_api_keys_add(request_rec *r)
 {
     struct csam_credentials_outcome *outcome;
     struct csam_attempts att = {-1, 0};
     struct csam_session_info info;
-    enum csam_key_type type;
-    csam_engine *engine;
-    json_t *body, *reply;
+    struct csam_api_call call;
     csam_result res;
     int rv;
 
-    if (!csam_api_session(r, &info, &rv))
+    if (!csam_api_session(r, &info, &rv)
+        || !csam_api_begin(r, &csam_api_keys_add_prelude, &call, &rv))
         return rv;
-    rv = csam_api_read(r, csam_api_keys_add_fields, &body);
-    if (body == NULL)
-        return rv;
-    type = csam_key_type_parse(csam_api_string(body, "key_type"));
-    if (type == CSAM_KEY_NONE)
-        return csam_api_keys_bad_type(r);
-    engine = csam_api_engine(r, &rv);
-    if (engine == NULL)
-        return rv;
-    res = csam_engine_session_reauth(engine, csam_http_source(r), &info,
-                                     csam_api_string(body, "password"), &att);
+    res = csam_engine_session_reauth(call.engine, csam_http_source(r), &info,
+                                     csam_api_string(call.body, "password"),
+                                     &att);
     if (res == CSAM_ERR_BAD_CREDENTIALS)
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "CSAM00800: wrong password asked again to add a key "
                       "for account %s", info.username);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, &att);
-    outcome = apr_pcalloc(r->pool, sizeof(*outcome));
-    apr_pool_cleanup_register(r->pool, outcome, csam_api_keys_free_outcome,
-                              apr_pool_cleanup_null);
+        return csam_api_error(r, res, &att);
+    outcome = csam_api_outcome(r);
     res = csam_engine_key_add(
-        engine, csam_http_source(r), info.username, type,
-        json_is_true(json_object_get(body, "accept_terms")),
-        csam_api_string(body, "phone"), csam_runtime_get(r)->terms_version,
-        outcome);
+        call.engine, csam_http_source(r), info.username, call.key_type,
+        json_is_true(json_object_get(call.body, "accept_terms")),
+        csam_api_string(call.body, "phone"),
+        csam_runtime_get(r)->terms_version, outcome);
     if (res == CSAM_ERR_TOO_SOON)
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "CSAM00801: key add for account %s refused: a code "
                       "was sent less than CSAMResendCooldown ago",
                       info.username);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, &outcome->attempts);
-    reply = csam_api_own(r, json_pack("{s:s}", "next",
-                                      csam_step_name(CSAM_STEP_CONFIRM)));
-    if (reply == NULL)
-        return HTTP_INTERNAL_SERVER_ERROR;
-    if (outcome->otpauth_uri != NULL && outcome->totp_secret != NULL) {
-        json_object_set_new(reply, "otpauth_uri",
-                            json_string(outcome->otpauth_uri));
-        json_object_set_new(reply, "secret",
-                            json_string(outcome->totp_secret));
-    }
-    return csam_api_send(r, HTTP_ACCEPTED, reply);
+        return csam_api_error(r, res, &outcome->attempts);
+    return csam_api_send_outcome(r, outcome);
 }
 
 int csam_api_keys_confirm(request_rec *r)
 {
     struct csam_attempts att = {-1, 0};
     struct csam_session_info info;
-    enum csam_key_type type;
-    csam_engine *engine;
-    json_t *body, *reply;
+    struct csam_api_call call;
+    json_t *reply;
     csam_result res;
     int rv;
 
-    if (!csam_api_session(r, &info, &rv))
+    if (!csam_api_session(r, &info, &rv)
+        || !csam_api_begin(r, &csam_api_keys_confirm_prelude, &call, &rv))
         return rv;
-    rv = csam_api_read(r, csam_api_keys_confirm_fields, &body);
-    if (body == NULL)
-        return rv;
-    type = csam_key_type_parse(csam_api_string(body, "key_type"));
-    if (type == CSAM_KEY_NONE)
-        return csam_api_keys_bad_type(r);
-    engine = csam_api_engine(r, &rv);
-    if (engine == NULL)
-        return rv;
-    res = csam_engine_key_confirm(engine, csam_http_source(r), info.username,
-                                  type, csam_api_string(body, "code"), &att);
+    res = csam_engine_key_confirm(call.engine, csam_http_source(r),
+                                  info.username, call.key_type,
+                                  csam_api_string(call.body, "code"), &att);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, &att);
+        return csam_api_error(r, res, &att);
     reply = csam_api_own(r, json_pack("{s:s, s:s}", "key_type",
-                                      csam_key_type_name(type), "status",
+                                      csam_key_type_name(call.key_type),
+                                      "status",
                                       "active"));
     if (reply == NULL)
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -195,8 +161,8 @@ int csam_api_keys_confirm(request_rec *r)
 int csam_api_key_delete(request_rec *r, const char *type_name)
 {
     struct csam_session_info info;
+    struct csam_api_call call;
     enum csam_key_type type;
-    csam_engine *engine;
     csam_result res;
     int rv;
 
@@ -207,13 +173,12 @@ int csam_api_key_delete(request_rec *r, const char *type_name)
     if (type == CSAM_KEY_NONE)
         return csam_api_fail(r, HTTP_NOT_FOUND, "not_found",
                              "No such key type (email, sms, totp).");
-    engine = csam_api_engine(r, &rv);
-    if (engine == NULL)
+    if (!csam_api_begin(r, &csam_api_keys_no_body_prelude, &call, &rv))
         return rv;
-    res = csam_engine_key_deactivate(engine, csam_http_source(r),
+    res = csam_engine_key_deactivate(call.engine, csam_http_source(r),
                                      info.username, type);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, NULL);
+        return csam_api_error(r, res, NULL);
     /* The sessions that key opened are dead in the database: every child
      * of this node forgets what it cached (other nodes within the TTL). */
     csam_session_cache_flush(csam_runtime_get(r));
@@ -227,27 +192,21 @@ int csam_api_password(request_rec *r)
 {
     struct csam_mod_runtime *rt = csam_runtime_get(r);
     struct csam_session_info info;
-    csam_engine *engine;
-    json_t *body;
+    struct csam_api_call call;
     csam_result res;
     int rv;
 
-    if (!csam_api_session(r, &info, &rv))
-        return rv;
-    rv = csam_api_read(r, csam_api_password_fields, &body);
-    if (body == NULL)
-        return rv;
-    engine = csam_api_engine(r, &rv);
-    if (engine == NULL)
+    if (!csam_api_session(r, &info, &rv)
+        || !csam_api_begin(r, &csam_api_password_prelude, &call, &rv))
         return rv;
     res = csam_engine_password_change(
-        engine, csam_http_source(r), info.username,
-        csam_api_string(body, "current_password"),
-        csam_api_string(body, "password"),
-        csam_api_string(body, "password_repeat"),
+        call.engine, csam_http_source(r), info.username,
+        csam_api_string(call.body, "current_password"),
+        csam_api_string(call.body, "password"),
+        csam_api_string(call.body, "password_repeat"),
         csam_session_cookie_get(r));
     if (res != CSAM_OK)
-        return csam_api_result(r, res, NULL);
+        return csam_api_error(r, res, NULL);
     /* The account's other sessions are dead in the database: every child
      * of this node forgets what it cached (other nodes within the TTL). */
     csam_session_cache_flush(rt);

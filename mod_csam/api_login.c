@@ -43,34 +43,39 @@ static const struct csam_api_field csam_api_verify_fields[] = {
     {NULL, CSAM_API_STRING, 0, 0, NULL}
 };
 
+static const struct csam_api_prelude csam_api_login_prelude = {
+    csam_api_login_fields, NULL, NULL};
+static const struct csam_api_prelude csam_api_challenge_prelude = {
+    csam_api_challenge_fields, "key_type", "login"};
+static const struct csam_api_prelude csam_api_verify_prelude = {
+    csam_api_verify_fields, NULL, "login"};
+static const struct csam_api_prelude csam_api_no_body_prelude = {
+    NULL, NULL, NULL};
+
 int csam_api_login(request_rec *r)
 {
     char handle[CSAM_TOKEN_SIZE] = "";
     struct csam_attempts att = {-1, 0};
+    struct csam_api_call call;
     unsigned key_types = 0;
-    csam_engine *engine;
-    json_t *body, *reply;
+    const char *username;
+    json_t *reply;
     csam_result res;
     int rv;
 
-    rv = csam_api_read(r, csam_api_login_fields, &body);
-    if (body == NULL)
+    if (!csam_api_begin(r, &csam_api_login_prelude, &call, &rv))
         return rv;
-    engine = csam_api_engine(r, &rv);
-    if (engine == NULL)
-        return rv;
+    username = csam_api_string(call.body, "username");
     res = csam_engine_login_password_device(
-        engine, csam_http_source(r),
-        csam_device_token(r, csam_runtime_get(r),
-                          csam_api_string(body, "username")),
-        csam_api_string(body, "username"), csam_api_string(body, "password"),
-        handle, &key_types, &att);
+        call.engine, csam_http_source(r),
+        csam_device_token(r, csam_runtime_get(r), username), username,
+        csam_api_string(call.body, "password"), handle, &key_types, &att);
     if (res != CSAM_OK) {
         /* A count of attempts left exists for known accounts only: it
          * would tell them from unknown usernames. */
         if (res == CSAM_ERR_BAD_CREDENTIALS)
             att.attempts_left = -1;
-        return csam_api_result(r, res, &att);
+        return csam_api_error(r, res, &att);
     }
     reply = csam_api_own(r, json_pack("{s:s, s:o}", "login", handle,
                                       "key_types",
@@ -81,47 +86,26 @@ int csam_api_login(request_rec *r)
     return csam_api_send(r, HTTP_OK, reply);
 }
 
-/* The login handle of a body, or NULL when its shape is wrong (answered
- * as expired, like any unknown handle). */
-static const char *csam_api_login_handle(json_t *body)
-{
-    const char *handle = csam_api_string(body, "login");
-
-    return csam_token_valid(handle) ? handle : NULL;
-}
-
 int csam_api_login_challenge(request_rec *r)
 {
     struct csam_attempts att = {-1, 0};
     struct csam_login_code sent;
-    enum csam_key_type type;
-    csam_engine *engine;
-    const char *handle;
-    json_t *body, *reply;
+    struct csam_api_call call;
+    json_t *reply;
     csam_result res;
     int rv;
 
-    rv = csam_api_read(r, csam_api_challenge_fields, &body);
-    if (body == NULL)
+    if (!csam_api_begin(r, &csam_api_challenge_prelude, &call, &rv))
         return rv;
-    type = csam_key_type_parse(csam_api_string(body, "key_type"));
-    if (type == CSAM_KEY_NONE)
-        return csam_api_fail(r, HTTP_BAD_REQUEST, "invalid_request",
-                             "key_type must be email, sms or totp.");
-    handle = csam_api_login_handle(body);
-    if (handle == NULL)
-        return csam_api_error(r, CSAM_ERR_EXPIRED, NULL);
-    engine = csam_api_engine(r, &rv);
-    if (engine == NULL)
-        return rv;
-    res = csam_engine_login_code(engine, csam_http_source(r), handle, type,
-                                 &sent, &att);
+    res = csam_engine_login_code(call.engine, csam_http_source(r),
+                                 call.handle, call.key_type, &sent, &att);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, &att);
+        return csam_api_error(r, res, &att);
     /* A code sent moments ago (for this login or an abandoned one) was
      * taken over: the client learns it was not sent again, and when. */
     reply = csam_api_own(r, json_pack("{s:s, s:b}", "key_type",
-                                      csam_key_type_name(type), "reused",
+                                      csam_key_type_name(call.key_type),
+                                      "reused",
                                       sent.reused));
     if (reply != NULL && sent.sent_at > 0)
         json_object_set_new(reply, "sent_at",
@@ -135,28 +119,21 @@ int csam_api_login_verify(request_rec *r)
 {
     struct csam_attempts att = {-1, 0};
     struct csam_session_ticket ticket;
-    csam_engine *engine;
-    const char *handle;
+    struct csam_api_call call;
     const char *key;
-    json_t *body, *reply;
+    json_t *reply;
     csam_result res;
     int rv;
 
-    rv = csam_api_read(r, csam_api_verify_fields, &body);
-    if (body == NULL)
-        return rv;
-    handle = csam_api_login_handle(body);
-    if (handle == NULL)
-        return csam_api_error(r, CSAM_ERR_EXPIRED, NULL);
-    engine = csam_api_engine(r, &rv);
-    if (engine == NULL)
+    if (!csam_api_begin(r, &csam_api_verify_prelude, &call, &rv))
         return rv;
     memset(&ticket, 0, sizeof(ticket));
-    res = csam_engine_login_verify(engine, csam_http_source(r), handle,
-                                   csam_api_string(body, "code"), &ticket,
-                                   &att);
+    res = csam_engine_login_verify(call.engine, csam_http_source(r),
+                                   call.handle,
+                                   csam_api_string(call.body, "code"),
+                                   &ticket, &att);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, &att);
+        return csam_api_error(r, res, &att);
     csam_session_cookie_set(r, csam_runtime_get(r), &ticket);
     if (ticket.device[0] != '\0')
         csam_device_set(r, csam_runtime_get(r), ticket.info.username,
@@ -176,23 +153,20 @@ int csam_api_me(request_rec *r)
 {
     struct csam_key_info keys[CSAM_KEYS_MAX];
     struct csam_session_info info;
-    csam_engine *engine;
+    struct csam_api_call call;
     json_t *list, *reply;
     const char *key;
     csam_result res;
     size_t n = 0;
     int rv;
 
-    if (!csam_api_session(r, &info, &rv))
+    if (!csam_api_session(r, &info, &rv)
+        || !csam_api_begin(r, &csam_api_no_body_prelude, &call, &rv))
         return rv;
-    ap_discard_request_body(r);
-    engine = csam_api_engine(r, &rv);
-    if (engine == NULL)
-        return rv;
-    res = csam_engine_keys_list(engine, info.username, keys, CSAM_KEYS_MAX,
-                                &n);
+    res = csam_engine_keys_list(call.engine, info.username, keys,
+                                CSAM_KEYS_MAX, &n);
     if (res != CSAM_OK)
-        return csam_api_result(r, res, NULL);
+        return csam_api_error(r, res, NULL);
     list = csam_api_key_list(keys, n);
     key = csam_key_type_name(info.key_type);
     reply = csam_api_own(r, json_pack("{s:s, s:s, s:s, s:o}", "username",
@@ -216,7 +190,7 @@ int csam_api_logout(request_rec *r)
     ap_discard_request_body(r);
     res = csam_session_end(r, csam_runtime_get(r));
     if (res != CSAM_OK)
-        return csam_api_result(r, res, NULL);
+        return csam_api_error(r, res, NULL);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "CSAM00026: logout of %s",
                   info.username);
     return csam_api_no_content(r);

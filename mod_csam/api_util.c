@@ -384,3 +384,93 @@ int csam_api_session(request_rec *r, struct csam_session_info *out, int *rv)
                         "A session is required: log in first.");
     return 0;
 }
+
+csam_engine *csam_api_engine(request_rec *r, int *rv)
+{
+    csam_engine *engine = NULL;
+
+    if (csam_pool_engine(r, &engine) != APR_SUCCESS) {
+        *rv = csam_api_error(r, CSAM_ERR_DB, NULL);
+        return NULL;
+    }
+    return engine;
+}
+
+int csam_api_begin(request_rec *r, const struct csam_api_prelude *pre,
+                   struct csam_api_call *call, int *rv)
+{
+    memset(call, 0, sizeof(*call));
+    call->key_type = CSAM_KEY_NONE;
+    if (pre->fields == NULL)
+        ap_discard_request_body(r);
+    else {
+        *rv = csam_api_read(r, pre->fields, &call->body);
+        if (call->body == NULL)
+            return 0;
+    }
+    if (pre->key_field != NULL) {
+        call->key_type = csam_key_type_parse(
+            csam_api_string(call->body, pre->key_field));
+        if (call->key_type == CSAM_KEY_NONE) {
+            *rv = csam_api_fail(r, HTTP_BAD_REQUEST, "invalid_request",
+                                "key_type must be email, sms or totp.");
+            return 0;
+        }
+    }
+    if (pre->handle_field != NULL) {
+        /* A handle of the wrong shape is as unknown as any other. */
+        call->handle = csam_api_string(call->body, pre->handle_field);
+        if (!csam_token_valid(call->handle)) {
+            *rv = csam_api_error(r, CSAM_ERR_EXPIRED, NULL);
+            return 0;
+        }
+    }
+    call->engine = csam_api_engine(r, rv);
+    return call->engine != NULL;
+}
+
+json_t *csam_api_key_types(unsigned mask)
+{
+    static const enum csam_key_type all[] = {CSAM_KEY_EMAIL, CSAM_KEY_SMS,
+                                             CSAM_KEY_TOTP};
+    json_t *list = json_array();
+    size_t i;
+
+    for (i = 0; list != NULL && i < sizeof(all) / sizeof(all[0]); i++)
+        if (mask & (unsigned)all[i])
+            json_array_append_new(list,
+                                  json_string(csam_key_type_name(all[i])));
+    return list;
+}
+
+static apr_status_t csam_api_free_outcome(void *data)
+{
+    csam_credentials_outcome_free(data);
+    return APR_SUCCESS;
+}
+
+struct csam_credentials_outcome *csam_api_outcome(request_rec *r)
+{
+    struct csam_credentials_outcome *out = apr_pcalloc(r->pool,
+                                                       sizeof(*out));
+
+    apr_pool_cleanup_register(r->pool, out, csam_api_free_outcome,
+                              apr_pool_cleanup_null);
+    return out;
+}
+
+int csam_api_send_outcome(request_rec *r,
+                          const struct csam_credentials_outcome *out)
+{
+    json_t *reply = csam_api_own(r, json_pack("{s:s}", "next",
+                                              csam_step_name(out->next)));
+
+    if (reply == NULL)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    if (out->otpauth_uri != NULL && out->totp_secret != NULL) {
+        json_object_set_new(reply, "otpauth_uri",
+                            json_string(out->otpauth_uri));
+        json_object_set_new(reply, "secret", json_string(out->totp_secret));
+    }
+    return csam_api_send(r, HTTP_ACCEPTED, reply);
+}

@@ -43,72 +43,15 @@ static int csam_auth_is_browser(const request_rec *r)
     return accept != NULL && ap_strcasestr(accept, "text/html") != NULL;
 }
 
-/* The request's own local path and query when safe to come back to: one
- * leading '/', printable ASCII without backslash or space, bounded;
- * otherwise NULL (the login page then goes to its default).  The login
- * page cleans it again: this is the first of two checks. */
-static const char *csam_auth_return_path(request_rec *r)
-{
-    const char *path = r->parsed_uri.path;
-    const char *ret;
-    size_t i, len;
-
-    if (path == NULL || path[0] != '/' || path[1] == '/' || path[1] == '\\')
-        return NULL;
-    ret = r->args != NULL ? apr_pstrcat(r->pool, path, "?", r->args, NULL)
-                          : path;
-    len = strlen(ret);
-    if (len > CSAM_MOD_RETURN_MAX)
-        return NULL;
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)ret[i];
-
-        if (c <= 0x20 || c >= 0x7f || c == '\\')
-            return NULL;
-    }
-    return ret;
-}
-
-/* Percent-encode s for a query value: only unreserved characters and
- * '/' stay as they are. */
-static const char *csam_auth_query_escape(apr_pool_t *p, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t len = strlen(s), i, o = 0;
-    char *out = apr_palloc(p, 3 * len + 1);
-
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
-            || c == '~' || c == '/') {
-            out[o++] = (char)c;
-        } else {
-            out[o++] = '%';
-            out[o++] = hex[c >> 4];
-            out[o++] = hex[c & 0x0f];
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
 /* No live session: browsers go to the login page, API clients get the
  * API's 401. */
 static int csam_auth_challenge(request_rec *r, struct csam_mod_runtime *rt)
 {
-    const char *ret;
-    const char *login;
-
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     if (csam_auth_is_browser(r)) {
-        ret = csam_auth_return_path(r);
-        login = apr_pstrcat(r->pool, rt->config.handler_path, "/login",
-                            ret ? "?return=" : "",
-                            ret ? csam_auth_query_escape(r->pool, ret) : "",
-                            NULL);
-        apr_table_setn(r->headers_out, "Location", login);
+        apr_table_setn(r->headers_out, "Location",
+                       csam_return_login_url(r, rt,
+                                             csam_return_of_request(r)));
         return HTTP_SEE_OTHER;
     }
     apr_table_setn(r->err_headers_out, "WWW-Authenticate", CSAM_AUTH_TYPE);

@@ -18,8 +18,6 @@
 #include "apr_strings.h"
 #include "apr_uri.h"
 
-#include <libpq-fe.h>
-
 #include "mod_csam.h"
 
 APLOG_USE_MODULE(csam);
@@ -113,25 +111,18 @@ static const char *csam_config_redact_url(apr_pool_t *p, const char *url)
                        "***", at, NULL);
 }
 
-/* libpq's own parser, so a typo is caught at startup, not at the first
- * request.  The message names the fault, not the (secret-bearing) string. */
+/* libpq's own parser (through the store), so a typo is caught at
+ * startup, not at the first request.  The message names the fault, not
+ * the (secret-bearing) string. */
 static const char *csam_config_check_conninfo(cmd_parms *cmd,
                                               const char *value)
 {
-    char *errmsg = NULL;
-    PQconninfoOption *opts = PQconninfoParse(value, &errmsg);
-    const char *msg;
+    char why[256];
 
-    if (opts != NULL) {
-        PQconninfoFree(opts);
+    if (csam_store_conninfo_check(value, why, sizeof(why)) == CSAM_OK)
         return NULL;
-    }
-    msg = apr_psprintf(cmd->pool, "%s: not a libpq connection string: %s",
-                       cmd->cmd->name,
-                       errmsg ? errmsg : "out of memory");
-    if (errmsg != NULL)
-        PQfreemem(errmsg);
-    return msg;
+    return apr_psprintf(cmd->pool, "%s: not a libpq connection string: %s",
+                        cmd->cmd->name, why);
 }
 
 /* Links in e-mails are built from this, never from Host: it must be an

@@ -16,15 +16,14 @@
 /* engine.h brings common/base/config.h: naming it here would pick the build's
  * autoconf config.h instead. */
 #include "engine.h"
-#include "login.h"
-#include "sms.h"
 
 extern module AP_MODULE_DECLARE_DATA csam_module;
 
 /* Request bodies (JSON and forms) are read up to this many bytes. */
 #define CSAM_MOD_BODY_MAX (64 * 1024)
 
-/* The longest return path a redirect to the login page carries. */
+/* The longest return path the login page takes or a redirect to it
+ * carries (return.c). */
 #define CSAM_MOD_RETURN_MAX 1024
 
 /* The four page languages; index 0 is the fallback. */
@@ -92,13 +91,10 @@ struct csam_pool_gate;
 struct csam_mod_runtime {
     server_rec *server;
     struct csam_config config;          /* effective settings */
-    csam_secret *secret;
-    csam_wordlist *common_passwords;
-    csam_wordlist *reserved_usernames;  /* shipped list + administrator's */
-    struct csam_smtp smtp;
-    /* SMS delivery (borrows config's strings); transport CSAM_SMS_NONE
-     * when not configured, and the SMS key is then not offered. */
-    struct csam_sms sms;
+    /* The secret, the mail relay, the SMS gateway (none: the SMS key is
+     * not offered) and the word lists, from config. */
+    csam_services *services;
+    csam_secret *secret;                /* the services' */
     const char *terms_version;
     unsigned char cookie_key[CSAM_KEY_LEN]; /* seals the flow cookies */
     int secure_cookies;                 /* public_url https, or
@@ -108,7 +104,7 @@ struct csam_mod_runtime {
     int argon2_max;                     /* CSAMArgon2Max, default applied */
     /* Per child (pool.c): the count of Argon2id runs going on. */
     struct csam_pool_gate *argon2_gate;
-    /* Per child (session_cache.c), NULL when off or not yet made. */
+    /* Per child (session.c), NULL when off or not yet made. */
     struct csam_session_cache *session_cache;
     struct csam_page_set *pages;        /* templates, texts, stylesheet */
     apr_reslist_t *stores;              /* per child (pool.c) */
@@ -140,14 +136,18 @@ void csam_pool_child_init(apr_pool_t *pchild, server_rec *s);
  * connection could be had (the caller answers 503). */
 apr_status_t csam_pool_engine(request_rec *r, csam_engine **out);
 
-/* Tell the pool how a call on the request's connection ended: after
- * CSAM_ERR_DB the connection is not returned to the pool but closed, so
- * the next request opens a fresh one. */
-void csam_pool_note(request_rec *r, csam_result res);
+/* The request's pooled store connection alone (a session check needs no
+ * more), taken once per request and given back with r->pool; the engine
+ * of csam_pool_engine shares it.  APR_SUCCESS or an error when no
+ * connection could be had (the caller answers 503). */
+apr_status_t csam_pool_store(request_rec *r, csam_store **out);
 
-/* ---- dispatch and shared HTTP helpers (handler.c) ---------------------- */
+
+/* ---- dispatch (handler.c) ---------------------------------------------- */
 
 int csam_handler(request_rec *r);
+
+/* ---- shared HTTP helpers (http.c) -------------------------------------- */
 
 /* The post_read_request hook: removes every X-CSAM-* request header (and
  * its X_CSAM_ spelling), which only mod_csam may set, so no client can
@@ -172,7 +172,30 @@ const char *csam_http_source(const request_rec *r);
 /* A struct csam_logger writing to the request's error log. */
 struct csam_logger csam_http_logger(request_rec *r);
 
-/* ---- sessions (session.c, session_cache.c) ---------------------------- */
+/* ---- return paths (return.c) ------------------------------------------ */
+
+/* Whether value is a local absolute path that is safe to redirect to and
+ * to show: one leading "/" (not "//" nor "/\"), at most
+ * CSAM_MOD_RETURN_MAX bytes of the characters of RFC 3986 URI references
+ * (no control, space, backslash, quote or angle bracket, no non-ASCII
+ * byte). */
+int csam_return_safe(const char *value);
+
+/* value when csam_return_safe, otherwise <handler>/keys.  In r->pool. */
+const char *csam_return_clean(request_rec *r, struct csam_mod_runtime *rt,
+                              const char *value);
+
+/* The request's own path and query when csam_return_safe, else NULL (the
+ * login page then goes to its default).  In r->pool. */
+const char *csam_return_of_request(request_rec *r);
+
+/* The login page's URL for return path ret (already clean; NULL: none),
+ * its query string percent-encoded.  In r->pool. */
+const char *csam_return_login_url(request_rec *r,
+                                  struct csam_mod_runtime *rt,
+                                  const char *ret);
+
+/* ---- sessions (session.c) ---------------------------------------------- */
 
 /* Give the browser the new session's cookie csam_session (HttpOnly,
  * SameSite=Lax, Path=/, Secure with an https CSAMPublicURL or
@@ -245,7 +268,7 @@ void csam_redact_register(apr_pool_t *p);
  * t=redacted), or NULL when it had none.  Lives as long as r->pool. */
 const char *csam_redact_activation_query(request_rec *r);
 
-/* ---- JSON API (api.c, api_util.c) -------------------------------------- */
+/* ---- JSON API (api.c routes, api_util.c) ------------------------------- */
 
 int csam_api_handle(request_rec *r, struct csam_mod_runtime *rt,
                     const char *path);

@@ -732,6 +732,15 @@ int csam_page_read_form(request_rec *r, apr_table_t **form)
     return OK;
 }
 
+const char *csam_page_form_value(apr_table_t *form, const char *name)
+{
+    const char *v = apr_table_get(form, name);
+
+    if (v == NULL || strlen(v) > CSAM_PAGE_FORM_VALUE_MAX)
+        return "";
+    return v;
+}
+
 int csam_page_csrf_ok(request_rec *r, struct csam_mod_runtime *rt,
                       apr_table_t *form)
 {

@@ -22,7 +22,6 @@
 
 #include "apr_tables.h"
 
-#include "login.h"
 #include "mod_csam.h"
 
 enum csam_page_id {
@@ -117,6 +116,15 @@ int csam_page_lang_negotiate(const request_rec *r);
  * (413, 415, 400). */
 int csam_page_read_form(request_rec *r, apr_table_t **form);
 
+/* The longest form value a page takes: longer ones are no code, name or
+ * password we accept, and read as empty; the engine gives the precise
+ * error below it. */
+#define CSAM_PAGE_FORM_VALUE_MAX 1024
+
+/* The value of name in form, "" when absent or longer than
+ * CSAM_PAGE_FORM_VALUE_MAX (the engine's checks then answer "required"). */
+const char *csam_page_form_value(apr_table_t *form, const char *name);
+
 /* Check the CSRF token of a POSTed form: 1 if good. */
 int csam_page_csrf_ok(request_rec *r, struct csam_mod_runtime *rt,
                       apr_table_t *form);
@@ -162,24 +170,6 @@ const char *csam_page_error_key(request_rec *r, const char *error,
 const char *csam_page_result_text(struct csam_page *pg, const char *error,
                                   long attempts_left, long retry_after);
 
-/* ---- shared by the login, logout and keys pages (page_return.c) ------ */
-
-/* The longest return path the login page carries. */
-#define CSAM_PAGE_RETURN_MAX 1024
-
-/* value when it is a local absolute path that is safe to redirect to and
- * to show: starts with one "/" (not "//" nor "/\"), at most
- * CSAM_PAGE_RETURN_MAX bytes of printable ASCII without backslash, space,
- * CR or LF; otherwise <handler>/keys.  In r->pool. */
-const char *csam_page_return_clean(request_rec *r,
-                                   struct csam_mod_runtime *rt,
-                                   const char *value);
-
-/* The login page's URL for return path ret (already clean; NULL: none),
- * its query string percent-encoded.  In r->pool. */
-const char *csam_page_login_url(request_rec *r, struct csam_mod_runtime *rt,
-                                const char *ret);
-
 /* The localised name of a key type (messages.txt key.<type>; page.c). */
 const char *csam_page_key_name(struct csam_page *pg,
                                enum csam_key_type type);
@@ -193,6 +183,24 @@ const char *csam_page_key_name(struct csam_page *pg,
  * r->pool. */
 const char *csam_page_key_choices(struct csam_page *pg, unsigned offered,
                                   unsigned active);
+
+/* A key choice as the activation and the keys pages' forms give it. */
+struct csam_page_key_choice {
+    enum csam_key_type type;    /* CSAM_KEY_NONE when none or unknown */
+    int accept;                 /* the terms were accepted */
+    const char *phone;          /* "" when not given */
+    const char *masked;         /* SMS: the masked number, else NULL */
+};
+
+/* Read the form's key choice (key_type, accept_terms, phone) and check it
+ * against offered.  1 when it can go to the engine.  0 otherwise, with
+ * *flash (for page flash_page) holding every error at once, so the
+ * citizen fixes everything in one go, and the values typed; *flash NULL
+ * when out of memory. */
+int csam_page_key_choice_read(request_rec *r, apr_table_t *form,
+                              unsigned offered, const char *flash_page,
+                              struct csam_page_key_choice *out,
+                              json_t **flash);
 
 /* phone normalised to E.164 and masked for display, country code and the
  * last two digits kept ("+32•••••••56"), or NULL when not a number.  In

@@ -33,9 +33,6 @@ APLOG_USE_MODULE(csam);
 
 #define CSAM_PAGE_COOKIE_FLOW "csam_act"
 #define CSAM_PAGE_ACT_FLASH "activate"
-/* A form value longer than this is no code, name or password we accept:
- * the engine gives the precise error below it. */
-#define CSAM_PAGE_ACT_VALUE_MAX 1024
 
 /* One request on the activation pages. */
 struct csam_page_act {
@@ -282,7 +279,6 @@ static int csam_page_act_get(struct csam_page_act *a)
     if (a->handle != NULL) {
         memset(&st, 0, sizeof(st));
         res = csam_engine_activation_state(a->engine, a->handle, &st);
-        csam_pool_note(a->r, res);
         if (res == CSAM_OK) {
             lang = csam_page_lang_index(st.language);
             if (lang < 0)
@@ -315,7 +311,6 @@ static int csam_page_act_get(struct csam_page_act *a)
         csam_page_act_flow_reset(a);
     }
     res = csam_engine_link_language(a->engine, a->token, language);
-    csam_pool_note(a->r, res);
     switch (res) {
     case CSAM_OK:
         lang = csam_page_lang_index(language);
@@ -385,20 +380,11 @@ static int csam_page_act_result(struct csam_page_act *a, csam_result res,
     }
 }
 
-static const char *csam_page_act_value(apr_table_t *form, const char *name)
-{
-    const char *v = apr_table_get(form, name);
-
-    if (v == NULL || strlen(v) > CSAM_PAGE_ACT_VALUE_MAX)
-        return "";
-    return v;
-}
-
 static int csam_page_act_code(struct csam_page_act *a, apr_table_t *form)
 {
     struct csam_attempts att = {-1, 0};
     char handle[CSAM_TOKEN_SIZE] = "";
-    const char *code = csam_page_act_value(form, "activation_code");
+    const char *code = csam_page_form_value(form, "activation_code");
     struct csam_activation_state st;
     unsigned key_types = 0;
     csam_result res;
@@ -410,7 +396,6 @@ static int csam_page_act_code(struct csam_page_act *a, apr_table_t *form)
     res = csam_engine_activation_open(a->engine, csam_http_source(a->r),
                                       a->token, code, handle, &key_types,
                                       &att);
-    csam_pool_note(a->r, res);
     if (res == CSAM_ERR_LOCKED)
         /* The GET shows the locked link plainly. */
         return csam_page_act_back(a, NULL);
@@ -430,57 +415,30 @@ static int csam_page_act_code(struct csam_page_act *a, apr_table_t *form)
 
 static int csam_page_act_key(struct csam_page_act *a, apr_table_t *form)
 {
-    enum csam_key_type kt = csam_key_type_parse(
-        csam_page_act_value(form, "key_type"));
-    int accept = strcmp(csam_page_act_value(form, "accept_terms"), "yes")
-                 == 0;
-    const char *phone = csam_page_act_value(form, "phone");
-    const char *masked = NULL;
-    unsigned offered = csam_page_act_offered(a);
+    struct csam_page_key_choice choice;
     json_t *flash;
     csam_result res;
 
-    if (kt == CSAM_KEY_SMS)
-        masked = csam_page_key_phone_mask(a->r, phone);
-    /* Every check at once, so the citizen fixes everything in one go. */
-    if ((kt & offered) == 0 || !accept || (kt == CSAM_KEY_SMS && !masked)) {
-        flash = csam_page_flash_new(CSAM_PAGE_ACT_FLASH);
+    if (!csam_page_key_choice_read(a->r, form, csam_page_act_offered(a),
+                                   CSAM_PAGE_ACT_FLASH, &choice, &flash)) {
         if (flash == NULL)
             return HTTP_INTERNAL_SERVER_ERROR;
-        csam_page_flash_value(flash, "phone", phone);
-        if (csam_key_type_name(kt) != NULL)
-            csam_page_flash_value(flash, "key_type", csam_key_type_name(kt));
-        if (kt == CSAM_KEY_NONE)
-            csam_page_flash_error(flash, "key_type", "error.key_required",
-                                  -1, 0);
-        else if ((kt & offered) == 0)
-            csam_page_flash_error(flash, "key_type", "error.key_unavailable",
-                                  -1, 0);
-        else if (kt == CSAM_KEY_SMS && !masked)
-            csam_page_flash_error(flash, "phone",
-                                  phone[0] == '\0' ? "error.phone_required"
-                                                   : "error.invalid_phone",
-                                  -1, 0);
-        if (!accept)
-            csam_page_flash_error(flash, "accept_terms",
-                                  "error.terms_not_accepted", -1, 0);
         return csam_page_act_back(a, flash);
     }
-    res = csam_engine_activation_key(a->engine, csam_http_source(a->r),
-                                     a->handle, kt, accept,
-                                     kt == CSAM_KEY_SMS ? phone : NULL,
-                                     a->rt->terms_version);
-    csam_pool_note(a->r, res);
+    res = csam_engine_activation_key(
+        a->engine, csam_http_source(a->r), a->handle, choice.type,
+        choice.accept, choice.type == CSAM_KEY_SMS ? choice.phone : NULL,
+        a->rt->terms_version);
     if (res == CSAM_OK) {
         /* The confirm page says where the code went. */
-        if (masked != NULL)
-            csam_page_act_flow_update(a, "p", masked, 0);
+        if (choice.masked != NULL)
+            csam_page_act_flow_update(a, "p", choice.masked, 0);
         return csam_page_act_back(a, NULL);
     }
     if (res == CSAM_ERR_PHONE) {
         flash = csam_page_flash_new(CSAM_PAGE_ACT_FLASH);
         if (flash != NULL) {
-            csam_page_flash_value(flash, "phone", phone);
+            csam_page_flash_value(flash, "phone", choice.phone);
             csam_page_flash_error(flash, "phone", "error.invalid_phone", -1,
                                   0);
         }
@@ -510,7 +468,7 @@ static const char *csam_page_act_cred_field(csam_result res)
 static int csam_page_act_credentials(struct csam_page_act *a,
                                      apr_table_t *form)
 {
-    const char *username = csam_page_act_value(form, "username");
+    const char *username = csam_page_form_value(form, "username");
     const char *password = apr_table_get(form, "password");
     const char *repeat = apr_table_get(form, "password_repeat");
     struct csam_credentials_outcome out;
@@ -539,7 +497,6 @@ static int csam_page_act_credentials(struct csam_page_act *a,
                                              csam_http_source(a->r),
                                              a->handle, username, password,
                                              repeat, &out);
-    csam_pool_note(a->r, res);
     if (res == CSAM_OK && out.otpauth_uri != NULL && out.totp_secret != NULL) {
         /* The app key's secret is shown once the page after this redirect
          * is drawn, and again on a reload until the code confirms it: it
@@ -596,7 +553,7 @@ static int csam_page_act_credentials(struct csam_page_act *a,
 static int csam_page_act_confirm(struct csam_page_act *a, apr_table_t *form)
 {
     struct csam_attempts att = {-1, 0};
-    const char *code = csam_page_act_value(form, "code");
+    const char *code = csam_page_form_value(form, "code");
     struct csam_activated done;
     csam_result res;
     json_t *flow;
@@ -606,7 +563,6 @@ static int csam_page_act_confirm(struct csam_page_act *a, apr_table_t *form)
     memset(&done, 0, sizeof(done));
     res = csam_engine_activation_confirm(a->engine, csam_http_source(a->r),
                                          a->handle, code, &done, &att);
-    csam_pool_note(a->r, res);
     if (res != CSAM_OK)
         return csam_page_act_result(a, res, "code", &att);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, a->r,
@@ -631,7 +587,6 @@ static int csam_page_act_resend(struct csam_page_act *a)
 
     res = csam_engine_activation_resend(a->engine, csam_http_source(a->r),
                                         a->handle, &att);
-    csam_pool_note(a->r, res);
     if (res == CSAM_ERR_TOO_SOON)
         return csam_page_act_refuse(a, NULL, "error.resend_wait",
                                     att.retry_after, 0);
@@ -657,7 +612,7 @@ static int csam_page_act_post(struct csam_page_act *a)
     if (!csam_page_csrf_ok(a->r, a->rt, form))
         return csam_page_message(a->r, a->rt, csam_page_lang_negotiate(a->r),
                                  "csrf", HTTP_FORBIDDEN);
-    step = csam_page_act_value(form, "step");
+    step = csam_page_form_value(form, "step");
     /* No flow in this browser (cookies refused, or it expired): the GET
      * says the link must be opened again. */
     if (a->token == NULL)

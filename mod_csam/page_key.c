@@ -172,3 +172,45 @@ int csam_page_key_totp_vars(struct csam_page *pg, const char *uri,
     csam_page_var(pg, "otpauth_uri", csam_page_key_secret_copy(pg->r, uri));
     return 0;
 }
+
+int csam_page_key_choice_read(request_rec *r, apr_table_t *form,
+                              unsigned offered, const char *flash_page,
+                              struct csam_page_key_choice *out,
+                              json_t **flash)
+{
+    enum csam_key_type kt =
+        csam_key_type_parse(csam_page_form_value(form, "key_type"));
+
+    *flash = NULL;
+    out->type = kt;
+    out->accept =
+        strcmp(csam_page_form_value(form, "accept_terms"), "yes") == 0;
+    out->phone = csam_page_form_value(form, "phone");
+    out->masked = kt == CSAM_KEY_SMS
+                      ? csam_page_key_phone_mask(r, out->phone)
+                      : NULL;
+    if ((kt & offered) != 0 && out->accept
+        && (kt != CSAM_KEY_SMS || out->masked != NULL))
+        return 1;
+    *flash = csam_page_flash_new(flash_page);
+    if (*flash == NULL)
+        return 0;
+    csam_page_flash_value(*flash, "phone", out->phone);
+    if (csam_key_type_name(kt) != NULL)
+        csam_page_flash_value(*flash, "key_type", csam_key_type_name(kt));
+    if (kt == CSAM_KEY_NONE)
+        csam_page_flash_error(*flash, "key_type", "error.key_required", -1,
+                              0);
+    else if ((kt & offered) == 0)
+        csam_page_flash_error(*flash, "key_type", "error.key_unavailable",
+                              -1, 0);
+    else if (kt == CSAM_KEY_SMS && out->masked == NULL)
+        csam_page_flash_error(*flash, "phone",
+                              out->phone[0] == '\0' ? "error.phone_required"
+                                                    : "error.invalid_phone",
+                              -1, 0);
+    if (!out->accept)
+        csam_page_flash_error(*flash, "accept_terms",
+                              "error.terms_not_accepted", -1, 0);
+    return 0;
+}

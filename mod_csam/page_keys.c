@@ -25,7 +25,6 @@
 
 #include "apr_strings.h"
 
-#include "login.h"
 #include "mod_csam.h"
 #include "page.h"
 
@@ -33,7 +32,6 @@ APLOG_USE_MODULE(csam);
 
 #define CSAM_PAGE_COOKIE_KEYADD  "csam_keyadd"
 #define CSAM_PAGE_KEYS_FLASH     "keys"
-#define CSAM_PAGE_KEYS_VALUE_MAX 1024
 
 /* One request on the keys page. */
 struct csam_page_keys {
@@ -55,10 +53,7 @@ static const char *const csam_page_keys_confirm_fields[] = {"code", NULL};
 /* The key types this server can activate: SMS only with a gateway. */
 static unsigned csam_page_keys_offered(const struct csam_page_keys *k)
 {
-    const char *t = k->rt->config.sms_transport;
-
-    return CSAM_KEY_EMAIL | CSAM_KEY_TOTP
-           | (t != NULL && strcmp(t, "none") != 0 ? CSAM_KEY_SMS : 0);
+    return csam_services_offered(k->rt->services);
 }
 
 static apr_status_t csam_page_keys_decref(void *data)
@@ -276,7 +271,6 @@ static int csam_page_keys_show(struct csam_page_keys *k)
         return csam_page_keys_unavailable(k->r, k->rt);
     res = csam_engine_keys_list(k->engine, k->info.username, keys,
                                 CSAM_KEYS_MAX, &n);
-    csam_pool_note(k->r, res);
     if (res != CSAM_OK && res != CSAM_ERR_NOT_FOUND)
         return csam_page_keys_unavailable(k->r, k->rt);
     if (n > CSAM_KEYS_MAX)
@@ -314,34 +308,24 @@ static int csam_page_keys_say(struct csam_page_keys *k, const char *field,
     return csam_page_keys_back(k, flash);
 }
 
-static const char *csam_page_keys_value(apr_table_t *form, const char *name)
-{
-    const char *v = apr_table_get(form, name);
-
-    if (v == NULL || strlen(v) > CSAM_PAGE_KEYS_VALUE_MAX)
-        return "";
-    return v;
-}
-
 /* The account went away under the session (deactivated): log in again. */
 static int csam_page_keys_relogin(struct csam_page_keys *k)
 {
     return csam_page_redirect(k->r,
-                              csam_page_login_url(k->r, k->rt, k->location));
+                              csam_return_login_url(k->r, k->rt, k->location));
 }
 
 static int csam_page_keys_deactivate(struct csam_page_keys *k,
                                      apr_table_t *form)
 {
     enum csam_key_type kt =
-        csam_key_type_parse(csam_page_keys_value(form, "key_type"));
+        csam_key_type_parse(csam_page_form_value(form, "key_type"));
     csam_result res;
 
     if (kt == CSAM_KEY_NONE)
         return csam_page_keys_back(k, NULL);
     res = csam_engine_key_deactivate(k->engine, csam_http_source(k->r),
                                      k->info.username, kt);
-    csam_pool_note(k->r, res);
     switch (res) {
     case CSAM_OK:
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, k->r,
@@ -372,81 +356,49 @@ static int csam_page_keys_deactivate(struct csam_page_keys *k,
     }
 }
 
-static int csam_page_keys_add(struct csam_page_keys *k, apr_table_t *form)
+/* The password asked again before a key is added (DESIGN 4): 1 when the
+ * session may go on; 0 with *rv the answer otherwise. */
+static int csam_page_keys_reauth(struct csam_page_keys *k, apr_table_t *form,
+                                 int *rv)
 {
-    enum csam_key_type kt =
-        csam_key_type_parse(csam_page_keys_value(form, "key_type"));
-    int accept = strcmp(csam_page_keys_value(form, "accept_terms"), "yes") == 0;
-    const char *phone = csam_page_keys_value(form, "phone");
-    const char *masked = NULL;
-    unsigned offered = csam_page_keys_offered(k);
-    struct csam_credentials_outcome out;
     struct csam_attempts att = {-1, 0};
-    json_t *flash;
-    csam_result res;
 
-    if (kt == CSAM_KEY_SMS)
-        masked = csam_page_key_phone_mask(k->r, phone);
-    /* Every check at once, so the citizen fixes everything in one go. */
-    if ((kt & offered) == 0 || !accept || (kt == CSAM_KEY_SMS && !masked)) {
-        flash = csam_page_flash_new(CSAM_PAGE_KEYS_FLASH);
-        if (flash == NULL)
-            return HTTP_INTERNAL_SERVER_ERROR;
-        csam_page_flash_value(flash, "phone", phone);
-        if (csam_key_type_name(kt) != NULL)
-            csam_page_flash_value(flash, "key_type", csam_key_type_name(kt));
-        if (kt == CSAM_KEY_NONE)
-            csam_page_flash_error(flash, "key_type", "error.key_required", -1,
-                                  0);
-        else if ((kt & offered) == 0)
-            csam_page_flash_error(flash, "key_type", "error.key_unavailable",
-                                  -1, 0);
-        else if (kt == CSAM_KEY_SMS && !masked)
-            csam_page_flash_error(flash, "phone",
-                                  phone[0] == '\0' ? "error.phone_required"
-                                                   : "error.invalid_phone",
-                                  -1, 0);
-        if (!accept)
-            csam_page_flash_error(flash, "accept_terms",
-                                  "error.terms_not_accepted", -1, 0);
-        return csam_page_keys_back(k, flash);
-    }
-    res = csam_engine_session_reauth(
+    switch (csam_engine_session_reauth(
         k->engine, csam_http_source(k->r), &k->info,
-        csam_page_keys_value(form, "reauth_password"), &att);
-    csam_pool_note(k->r, res);
-    switch (res) {
-    case CSAM_OK: break;
+        csam_page_form_value(form, "reauth_password"), &att)) {
+    case CSAM_OK: return 1;
     case CSAM_ERR_REAUTH:
-        return csam_page_keys_say(k, "reauth_password",
-                                  "error.reauth_required", -1);
+        *rv = csam_page_keys_say(k, "reauth_password",
+                                 "error.reauth_required", -1);
+        return 0;
     case CSAM_ERR_BAD_CREDENTIALS:
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, k->r,
                       "CSAM00802: wrong password asked again to add a key "
                       "for account %s (page)", k->info.username);
-        return csam_page_keys_say(k, "reauth_password",
-                                  "error.current_password", -1);
+        *rv = csam_page_keys_say(k, "reauth_password",
+                                 "error.current_password", -1);
+        return 0;
     case CSAM_ERR_LOCKED:
-        return csam_page_keys_say(k, NULL, "error.login_locked", -1);
-    default: return csam_page_keys_unavailable(k->r, k->rt);
+        *rv = csam_page_keys_say(k, NULL, "error.login_locked", -1);
+        return 0;
+    default:
+        *rv = csam_page_keys_unavailable(k->r, k->rt);
+        return 0;
     }
-    memset(&out, 0, sizeof(out));
-    res = csam_engine_key_add(k->engine, csam_http_source(k->r),
-                              k->info.username, kt, accept,
-                              kt == CSAM_KEY_SMS ? phone : NULL,
-                              k->rt->terms_version, &out);
-    if (res == CSAM_OK)
-        csam_page_keys_pending_set(k, kt, masked, &out);
-    csam_credentials_outcome_free(&out);
-    csam_pool_note(k->r, res);
+}
+
+/* The page after csam_engine_key_add answered res for key type kt. */
+static int csam_page_keys_added(struct csam_page_keys *k,
+                                enum csam_key_type kt, csam_result res,
+                                long retry_after)
+{
     switch (res) {
     case CSAM_ERR_TOO_SOON:
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, k->r,
                       "CSAM00803: key add for account %s refused: a code "
                       "was sent less than CSAMResendCooldown ago (page)",
                       k->info.username);
-        return csam_page_keys_say(k, NULL, "error.resend_wait",
-                                  out.attempts.retry_after);
+        return csam_page_keys_say(k, NULL, "error.resend_wait", retry_after);
     case CSAM_OK:
         return csam_page_keys_say(k, NULL,
                                   kt == CSAM_KEY_TOTP ? "notice.totp_scan"
@@ -471,9 +423,37 @@ static int csam_page_keys_add(struct csam_page_keys *k, apr_table_t *form)
     }
 }
 
+static int csam_page_keys_add(struct csam_page_keys *k, apr_table_t *form)
+{
+    struct csam_credentials_outcome out;
+    struct csam_page_key_choice choice;
+    json_t *flash;
+    csam_result res;
+    int rv;
+
+    if (!csam_page_key_choice_read(k->r, form, csam_page_keys_offered(k),
+                                   CSAM_PAGE_KEYS_FLASH, &choice, &flash)) {
+        if (flash == NULL)
+            return HTTP_INTERNAL_SERVER_ERROR;
+        return csam_page_keys_back(k, flash);
+    }
+    if (!csam_page_keys_reauth(k, form, &rv))
+        return rv;
+    memset(&out, 0, sizeof(out));
+    res = csam_engine_key_add(
+        k->engine, csam_http_source(k->r), k->info.username, choice.type,
+        choice.accept, choice.type == CSAM_KEY_SMS ? choice.phone : NULL,
+        k->rt->terms_version, &out);
+    if (res == CSAM_OK)
+        csam_page_keys_pending_set(k, choice.type, choice.masked, &out);
+    csam_credentials_outcome_free(&out);
+    return csam_page_keys_added(k, choice.type, res,
+                                out.attempts.retry_after);
+}
+
 static int csam_page_keys_confirm(struct csam_page_keys *k, apr_table_t *form)
 {
-    const char *code = csam_page_keys_value(form, "code");
+    const char *code = csam_page_form_value(form, "code");
     struct csam_attempts att = {-1, 0};
     enum csam_key_type kt = k->pending;
     csam_result res;
@@ -484,7 +464,6 @@ static int csam_page_keys_confirm(struct csam_page_keys *k, apr_table_t *form)
         return csam_page_keys_say(k, "code", "error.required_code", -1);
     res = csam_engine_key_confirm(k->engine, csam_http_source(k->r),
                                   k->info.username, kt, code, &att);
-    csam_pool_note(k->r, res);
     switch (res) {
     case CSAM_OK:
         csam_page_keys_pending_clear(k);
@@ -510,9 +489,9 @@ static int csam_page_keys_confirm(struct csam_page_keys *k, apr_table_t *form)
 
 static int csam_page_keys_password(struct csam_page_keys *k, apr_table_t *form)
 {
-    const char *current = csam_page_keys_value(form, "current_password");
-    const char *password = csam_page_keys_value(form, "new_password");
-    const char *repeat = csam_page_keys_value(form, "new_password_repeat");
+    const char *current = csam_page_form_value(form, "current_password");
+    const char *password = csam_page_form_value(form, "new_password");
+    const char *repeat = csam_page_form_value(form, "new_password_repeat");
     json_t *flash;
     csam_result res;
 
@@ -534,7 +513,6 @@ static int csam_page_keys_password(struct csam_page_keys *k, apr_table_t *form)
     res = csam_engine_password_change(k->engine, csam_http_source(k->r),
                                       k->info.username, current, password,
                                       repeat, csam_session_cookie_get(k->r));
-    csam_pool_note(k->r, res);
     switch (res) {
     case CSAM_OK:
         /* The account's other sessions ended in the database: this
@@ -571,7 +549,7 @@ static int csam_page_keys_post(struct csam_page_keys *k)
     if (!csam_page_csrf_ok(k->r, k->rt, form))
         return csam_page_message(k->r, k->rt, csam_page_lang_negotiate(k->r),
                                  "csrf", HTTP_FORBIDDEN);
-    step = csam_page_keys_value(form, "step");
+    step = csam_page_form_value(form, "step");
     if (strcmp(step, "cancel") == 0) {
         csam_page_keys_pending_clear(k);
         return csam_page_keys_back(k, NULL);
@@ -615,7 +593,7 @@ int csam_page_keys(request_rec *r, struct csam_mod_runtime *rt)
         /* A POST without a session changes nothing: its body is dropped
          * and the login brings the citizen back to the list. */
         ap_discard_request_body(r);
-        return csam_page_redirect(r, csam_page_login_url(r, rt, k.location));
+        return csam_page_redirect(r, csam_return_login_url(r, rt, k.location));
     }
     k.browser = csam_cookie_browser(r, rt, 1);
     if (k.browser == NULL)

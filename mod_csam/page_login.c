@@ -28,7 +28,6 @@
 
 #include "apr_strings.h"
 
-#include "login.h"
 #include "mod_csam.h"
 #include "page.h"
 
@@ -36,9 +35,6 @@ APLOG_USE_MODULE(csam);
 
 #define CSAM_PAGE_COOKIE_LOGIN "csam_login"
 #define CSAM_PAGE_LOGIN_FLASH  "login"
-/* Longer form values are no username, password or code we accept; the
- * engine refuses anything over its own limits below this. */
-#define CSAM_PAGE_LOGIN_VALUE_MAX 1024
 
 /* One request on the login page. */
 struct csam_page_login {
@@ -71,7 +67,7 @@ static const char *csam_page_login_query_return(request_rec *r)
 {
     char *args, *pair, *next;
 
-    if (r->args == NULL || strlen(r->args) > 3 * CSAM_PAGE_RETURN_MAX)
+    if (r->args == NULL || strlen(r->args) > 3 * CSAM_MOD_RETURN_MAX)
         return NULL;
     args = apr_pstrdup(r->pool, r->args);
     for (pair = args; pair != NULL; pair = next) {
@@ -284,15 +280,6 @@ static int csam_page_login_expired(struct csam_page_login *l)
     return csam_page_login_refuse(l, NULL, "error.login_expired", -1);
 }
 
-static const char *csam_page_login_value(apr_table_t *form, const char *name)
-{
-    const char *v = apr_table_get(form, name);
-
-    if (v == NULL || strlen(v) > CSAM_PAGE_LOGIN_VALUE_MAX)
-        return "";
-    return v;
-}
-
 /* Send the code of the chosen key; shared by the key step, the password
  * step of an account with one key, and the resend. */
 static int csam_page_login_challenge(struct csam_page_login *l,
@@ -307,7 +294,6 @@ static int csam_page_login_challenge(struct csam_page_login *l,
 
     res = csam_engine_login_code(l->engine, csam_http_source(l->r), handle, kt,
                                  &sent, &att);
-    csam_pool_note(l->r, res);
     switch (res) {
     case CSAM_OK:
         l->sent_at = sent.sent_at;
@@ -341,8 +327,8 @@ static int csam_page_login_challenge(struct csam_page_login *l,
 static int csam_page_login_password(struct csam_page_login *l,
                                     apr_table_t *form)
 {
-    const char *username = csam_page_login_value(form, "username");
-    const char *password = csam_page_login_value(form, "password");
+    const char *username = csam_page_form_value(form, "username");
+    const char *password = csam_page_form_value(form, "password");
     struct csam_attempts att = {-1, 0};
     char handle[CSAM_TOKEN_SIZE] = "";
     unsigned key_types = 0;
@@ -369,7 +355,6 @@ static int csam_page_login_password(struct csam_page_login *l,
         l->engine, csam_http_source(l->r),
         csam_device_token(l->r, l->rt, username), username, password, handle,
         &key_types, &att);
-    csam_pool_note(l->r, res);
     switch (res) {
     case CSAM_OK: break;
     case CSAM_ERR_BAD_CREDENTIALS:
@@ -422,7 +407,7 @@ static int csam_page_login_password(struct csam_page_login *l,
 static int csam_page_login_key(struct csam_page_login *l, apr_table_t *form)
 {
     enum csam_key_type kt =
-        csam_key_type_parse(csam_page_login_value(form, "key_type"));
+        csam_key_type_parse(csam_page_form_value(form, "key_type"));
 
     if (kt == CSAM_KEY_NONE || (l->key_types & (unsigned)kt) == 0)
         return csam_page_login_refuse(l, "key_type", "error.key_required", -1);
@@ -435,7 +420,7 @@ static int csam_page_login_key(struct csam_page_login *l, apr_table_t *form)
 
 static int csam_page_login_code(struct csam_page_login *l, apr_table_t *form)
 {
-    const char *code = csam_page_login_value(form, "code");
+    const char *code = csam_page_form_value(form, "code");
     struct csam_attempts att = {-1, 0};
     struct csam_session_ticket ticket;
     csam_result res;
@@ -448,7 +433,6 @@ static int csam_page_login_code(struct csam_page_login *l, apr_table_t *form)
     memset(&ticket, 0, sizeof(ticket));
     res = csam_engine_login_verify(l->engine, csam_http_source(l->r), l->handle,
                                    code, &ticket, &att);
-    csam_pool_note(l->r, res);
     switch (res) {
     case CSAM_OK: break;
     case CSAM_ERR_BAD_CODE:
@@ -497,10 +481,10 @@ static int csam_page_login_post(struct csam_page_login *l)
     /* The form's return field wins over the URL's: both are cleaned. */
     if (apr_table_get(form, "return") != NULL) {
         l->ret =
-            csam_page_return_clean(l->r, l->rt, apr_table_get(form, "return"));
-        l->location = csam_page_login_url(l->r, l->rt, l->ret);
+            csam_return_clean(l->r, l->rt, apr_table_get(form, "return"));
+        l->location = csam_return_login_url(l->r, l->rt, l->ret);
     }
-    step = csam_page_login_value(form, "step");
+    step = csam_page_form_value(form, "step");
     if (strcmp(step, "restart") == 0) {
         csam_page_login_flow_clear(l);
         return csam_page_login_back(l, NULL);
@@ -545,8 +529,8 @@ int csam_page_login(request_rec *r, struct csam_mod_runtime *rt)
     memset(&l, 0, sizeof(l));
     l.r = r;
     l.rt = rt;
-    l.ret = csam_page_return_clean(r, rt, csam_page_login_query_return(r));
-    l.location = csam_page_login_url(r, rt, l.ret);
+    l.ret = csam_return_clean(r, rt, csam_page_login_query_return(r));
+    l.location = csam_return_login_url(r, rt, l.ret);
     l.browser = csam_cookie_browser(r, rt, 1);
     if (l.browser == NULL)
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -576,7 +560,7 @@ int csam_page_logout(request_rec *r, struct csam_mod_runtime *rt)
             return csam_page_login_unavailable(r, rt);
         if (csam_page_init(&pg, r, rt, csam_page_lang_negotiate(r)) != 0)
             return HTTP_INTERNAL_SERVER_ERROR;
-        csam_page_var(&pg, "login", csam_page_login_url(r, rt, NULL));
+        csam_page_var(&pg, "login", csam_return_login_url(r, rt, NULL));
         if (live == 0)
             csam_page_notice(&pg,
                              csam_page_text(&pg, "notice.not_logged_in", -1));
@@ -607,5 +591,5 @@ int csam_page_logout(request_rec *r, struct csam_mod_runtime *rt)
         csam_page_flash_put(r, rt, flash);
         json_decref(flash);
     }
-    return csam_page_redirect(r, csam_page_login_url(r, rt, NULL));
+    return csam_page_redirect(r, csam_return_login_url(r, rt, NULL));
 }

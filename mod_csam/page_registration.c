@@ -227,7 +227,6 @@ static int csam_page_reg_post(request_rec *r, struct csam_mod_runtime *rt)
     memset(&receipt, 0, sizeof(receipt));
     res = csam_engine_register(engine, r->user, csam_http_source(r), &reg,
                                &receipt);
-    csam_pool_note(r, res);
     if (res == CSAM_ERR_DB || res == CSAM_ERR_SCHEMA) {
         json_decref(flash);
         return csam_page_message(r, rt, csam_page_lang_negotiate(r),
@@ -312,7 +311,6 @@ static int csam_page_letter(request_rec *r, struct csam_mod_runtime *rt)
     res = csam_engine_letter_claim(
         engine, r->user, csam_http_source(r),
         (int64_t)json_integer_value(json_object_get(letter, "id")));
-    csam_pool_note(r, res);
     if (res == CSAM_ERR_DB || res == CSAM_ERR_SCHEMA)
         return csam_page_message(r, rt, csam_page_lang_negotiate(r),
                                  "unavailable", HTTP_SERVICE_UNAVAILABLE);

@@ -2,10 +2,14 @@
  * Database connections, the mod_dbd way: each child process keeps an APR
  * reslist of csam_store handles sized for its threads; a request takes one
  * the first time it needs the database, keeps it in r->request_config and
- * gives it back from a cleanup on r->pool.  A handle that saw the database
- * fail is closed instead of given back, so after a PostgreSQL restart the
- * next request opens a fresh connection and httpd needs no restart.
+ * gives it back from a cleanup on r->pool.  Like mod_dbd, the pool looks
+ * at a handle when it comes back: one whose connection is gone, or that
+ * left a transaction open, is closed instead of given back, so after a
+ * PostgreSQL restart the next request opens a fresh connection and httpd
+ * needs no restart, whatever path the request took.
  */
+#include <string.h>
+
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -56,13 +60,12 @@ struct csam_pool_request {
     struct csam_mod_runtime *rt;
     csam_store *store;
     csam_engine *engine;
-    int broken;                 /* the database failed under this handle */
 };
 
 /* The SMS way out of one request: the reason a delivery failed reaches
  * the error log (the engine only learns CSAM_ERR_MAIL). */
 struct csam_pool_sms {
-    const struct csam_sms *sms;
+    const csam_services *services;
     request_rec *r;
 };
 
@@ -73,7 +76,7 @@ static csam_result csam_pool_sms_send(void *ctx,
     char why[256] = "";
     csam_result res;
 
-    res = csam_sms_send_err(out->sms, msg, why, sizeof(why));
+    res = csam_services_sms_send(out->services, msg, why, sizeof(why));
     /* why names the failing step and the gateway's status, never the
      * text, the code, the number or the URL. */
     if (res != CSAM_OK)
@@ -274,7 +277,7 @@ static apr_status_t csam_pool_release(void *data)
 
     if (req->store == NULL)
         return APR_SUCCESS;
-    if (req->broken)
+    if (!csam_store_healthy(req->store))
         apr_reslist_invalidate(req->rt->stores, req->store);
     else
         apr_reslist_release(req->rt->stores, req->store);
@@ -291,19 +294,17 @@ static apr_status_t csam_pool_free_engine(void *data)
     return APR_SUCCESS;
 }
 
-apr_status_t csam_pool_engine(request_rec *r, csam_engine **out)
+apr_status_t csam_pool_store(request_rec *r, csam_store **out)
 {
     struct csam_pool_request *req =
         ap_get_module_config(r->request_config, &csam_module);
     struct csam_mod_runtime *rt = csam_runtime_get(r);
-    struct csam_engine_deps *deps;
     void *store = NULL;
     apr_status_t rv;
-    csam_result res;
 
     *out = NULL;
-    if (req != NULL && req->engine != NULL) {
-        *out = req->engine;
+    if (req != NULL && req->store != NULL) {
+        *out = req->store;
         return APR_SUCCESS;
     }
     if (rt == NULL || rt->stores == NULL)
@@ -328,26 +329,48 @@ apr_status_t csam_pool_engine(request_rec *r, csam_engine **out)
      * the engine is gone before its connection goes back. */
     apr_pool_cleanup_register(r->pool, req, csam_pool_release,
                               apr_pool_cleanup_null);
+    *out = req->store;
+    return APR_SUCCESS;
+}
 
-    deps = apr_pcalloc(r->pool, sizeof(*deps));
-    deps->config = &rt->config;
-    deps->secret = rt->secret;
-    deps->store = req->store;
-    deps->common_passwords = rt->common_passwords;
-    deps->reserved_usernames = rt->reserved_usernames;
-    deps->sender.fn = csam_smtp_sender;
-    deps->sender.ctx = &rt->smtp;
-    deps->logger = csam_http_logger(r);
-    deps->hash_gate = csam_pool_gate_for(r, rt);
-    if (rt->sms.transport != CSAM_SMS_NONE) {
-        struct csam_pool_sms *sms = apr_palloc(r->pool, sizeof(*sms));
+/* What this request adds to the services: its error log, its way
+ * through the Argon2id gate, and an SMS way out that logs why. */
+static struct csam_engine_host csam_pool_host(request_rec *r,
+                                              struct csam_mod_runtime *rt)
+{
+    struct csam_pool_sms *sms = apr_palloc(r->pool, sizeof(*sms));
+    struct csam_engine_host host;
 
-        sms->sms = &rt->sms;
-        sms->r = r;
-        deps->sms.fn = csam_pool_sms_send;
-        deps->sms.ctx = sms;
+    memset(&host, 0, sizeof(host));
+    host.logger = csam_http_logger(r);
+    host.hash_gate = csam_pool_gate_for(r, rt);
+    sms->services = rt->services;
+    sms->r = r;
+    host.sms.fn = csam_pool_sms_send;
+    host.sms.ctx = sms;
+    return host;
+}
+
+apr_status_t csam_pool_engine(request_rec *r, csam_engine **out)
+{
+    struct csam_pool_request *req;
+    struct csam_mod_runtime *rt = csam_runtime_get(r);
+    struct csam_engine_host host;
+    csam_store *store;
+    apr_status_t rv;
+    csam_result res;
+
+    *out = NULL;
+    rv = csam_pool_store(r, &store);
+    if (rv != APR_SUCCESS)
+        return rv;
+    req = ap_get_module_config(r->request_config, &csam_module);
+    if (req->engine != NULL) {
+        *out = req->engine;
+        return APR_SUCCESS;
     }
-    res = csam_engine_new(deps, &req->engine);
+    host = csam_pool_host(r, rt);
+    res = csam_engine_open(rt->services, store, &host, &req->engine);
     if (res != CSAM_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "CSAM00012: cannot create the engine: %s",
@@ -358,13 +381,4 @@ apr_status_t csam_pool_engine(request_rec *r, csam_engine **out)
                               apr_pool_cleanup_null);
     *out = req->engine;
     return APR_SUCCESS;
-}
-
-void csam_pool_note(request_rec *r, csam_result res)
-{
-    struct csam_pool_request *req =
-        ap_get_module_config(r->request_config, &csam_module);
-
-    if (req != NULL && (res == CSAM_ERR_DB || res == CSAM_ERR_SCHEMA))
-        req->broken = 1;
 }

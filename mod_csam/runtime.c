@@ -15,8 +15,6 @@
 #include "apr_file_info.h"
 #include "apr_strings.h"
 
-#include <libpq-fe.h>
-
 #include "mod_csam.h"
 
 APLOG_USE_MODULE(csam);
@@ -31,52 +29,61 @@ static apr_status_t csam_runtime_free_config(void *data)
     return APR_SUCCESS;
 }
 
-static apr_status_t csam_runtime_free_secret(void *data)
+static apr_status_t csam_runtime_free_services(void *data)
 {
     struct csam_mod_runtime *rt = data;
 
-    csam_secret_free(rt->secret);
+    csam_services_free(rt->services);
+    rt->services = NULL;
     rt->secret = NULL;
     csam_wipe(rt->cookie_key, sizeof(rt->cookie_key));
     return APR_SUCCESS;
 }
 
-static apr_status_t csam_runtime_free_wordlist(void *data)
+/* What csam_services_open could not load, naming the directive behind
+ * it. */
+static const char *csam_runtime_services_error(
+    apr_pool_t *p, const struct csam_mod_runtime *rt,
+    const struct csam_services_error *err)
 {
-    csam_wordlist_free(data);
-    return APR_SUCCESS;
+    switch (err->part) {
+    case CSAM_SERVICES_SECRET:
+        return apr_psprintf(p, "CSAMSecretFile: '%s': %s",
+                            rt->config.secret_file, err->msg);
+    case CSAM_SERVICES_SMS:
+        return csam_config_explain(p, err->msg);
+    case CSAM_SERVICES_COMMON_PASSWORDS:
+        return apr_psprintf(p, "CSAMDataDir: cannot read the list of "
+                               "common passwords '%s'", err->path);
+    case CSAM_SERVICES_RESERVED_OWN:
+        return apr_psprintf(p, "CSAMReservedUsernames: cannot read the "
+                               "list of reserved usernames '%s'",
+                            err->path);
+    case CSAM_SERVICES_RESERVED_SHIPPED:
+        return apr_psprintf(p, "CSAMDataDir: cannot read the list of "
+                               "reserved usernames '%s'", err->path);
+    }
+    return apr_psprintf(p, "cannot load the services: %s", err->msg);
 }
 
-/* The shipped reserved-usernames.txt, and the administrator's file when
- * CSAMReservedUsernames (reserved_usernames) names one: it adds to the
- * shipped list, so that no configuration can give "root" back. */
-static const char *csam_runtime_load_reserved(apr_pool_t *p,
-                                              struct csam_mod_runtime *rt)
+/* The secret, the SMS settings, the relay and the word lists, freed with
+ * p; and the key that seals cookies, derived from the secret. */
+static const char *csam_runtime_services(apr_pool_t *p,
+                                         struct csam_mod_runtime *rt)
 {
-    const char *paths[2];
-    size_t n = 0;
+    struct csam_services_error err;
 
-    paths[n++] = apr_pstrcat(p, rt->config.data_dir,
-                             "/reserved-usernames.txt", NULL);
-    if (rt->config.reserved_usernames != NULL)
-        paths[n++] = rt->config.reserved_usernames;
-    if (csam_wordlist_load_files(paths, n, &rt->reserved_usernames)
-        != CSAM_OK) {
-        csam_wordlist *one = NULL;
-
-        /* Name the file that failed, and the directive behind it. */
-        if (n > 1 && csam_wordlist_load(paths[0], &one) == CSAM_OK) {
-            csam_wordlist_free(one);
-            return apr_psprintf(p, "CSAMReservedUsernames: cannot read the "
-                                   "list of reserved usernames '%s'",
-                                paths[1]);
-        }
-        return apr_psprintf(p, "CSAMDataDir: cannot read the list of "
-                               "reserved usernames '%s'", paths[0]);
-    }
-    apr_pool_cleanup_register(p, rt->reserved_usernames,
-                              csam_runtime_free_wordlist,
+    if (csam_services_open(&rt->config, CSAM_SERVICES_LISTS, &rt->services,
+                           &err) != CSAM_OK)
+        return csam_runtime_services_error(p, rt, &err);
+    rt->secret = csam_services_secret(rt->services);
+    apr_pool_cleanup_register(p, rt, csam_runtime_free_services,
                               apr_pool_cleanup_null);
+    if (csam_keyed_hash(rt->secret, CSAM_PURPOSE_COOKIE_SIGN,
+                        CSAM_RUNTIME_COOKIE_LABEL,
+                        strlen(CSAM_RUNTIME_COOKIE_LABEL), rt->cookie_key)
+        != CSAM_OK)
+        return "cannot derive the cookie key from the secret";
     return NULL;
 }
 
@@ -126,6 +133,45 @@ static const char *csam_runtime_check_mail(apr_pool_t *p,
     return NULL;
 }
 
+/* A CA file that is not there would fail every mail, one by one, long
+ * after startup: say so now. */
+static const char *csam_runtime_check_ca(apr_pool_t *p, const char *ca_file)
+{
+    apr_finfo_t finfo;
+    apr_status_t rv;
+    char ebuf[128];
+
+    if (ca_file == NULL)
+        return NULL;
+    rv = apr_stat(&finfo, ca_file, APR_FINFO_TYPE, p);
+    if (rv != APR_SUCCESS)
+        return apr_psprintf(p, "CSAMMailCAFile (mail_ca_file): cannot read "
+                               "'%s': %s",
+                            ca_file, apr_strerror(rv, ebuf, sizeof(ebuf)));
+    if (finfo.filetype != APR_REG)
+        return apr_psprintf(p, "CSAMMailCAFile (mail_ca_file): '%s' is not "
+                               "a file",
+                            ca_file);
+    return NULL;
+}
+
+/* The module's own directives, their defaults applied. */
+static void csam_runtime_defaults(struct csam_mod_runtime *rt,
+                                  const struct csam_mod_server *conf)
+{
+    rt->terms_version = conf->terms_version ? conf->terms_version
+                                            : CSAM_RUNTIME_TERMS_DEFAULT;
+    rt->secure_cookies = strncasecmp(rt->config.public_url, "https:", 6) == 0
+                         || conf->cookie_secure == 1;
+    rt->session_cache_ttl = conf->session_cache_ttl >= 0
+                                ? conf->session_cache_ttl
+                                : CSAM_MOD_SESSION_CACHE_TTL_DEFAULT;
+    rt->pool_max = conf->pool_max > 0 ? conf->pool_max
+                                      : CSAM_MOD_POOL_MAX_DEFAULT;
+    rt->argon2_max = conf->argon2_max > 0 ? conf->argon2_max
+                                          : CSAM_MOD_ARGON2_MAX_DEFAULT;
+}
+
 /* Build the run-time state of one server; an error message or NULL. */
 static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
                                       const struct csam_mod_server *conf,
@@ -134,9 +180,6 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
     struct csam_mod_runtime *rt = apr_pcalloc(p, sizeof(*rt));
     struct csam_runtime_apply apply = {rt, conf, p, NULL};
     char msg[CSAM_CONFIG_ERRLEN] = "";
-    char *pqerr = NULL;
-    PQconninfoOption *opts;
-    const char *path;
     const char *err;
 
     rt->server = s;
@@ -157,46 +200,13 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
         return apply.error;
     if (csam_config_check_web(&rt->config, msg, sizeof(msg)) != CSAM_OK)
         return csam_config_explain(p, msg);
-    /* csam_config_check_web() has refused a transport without what it
-     * needs, naming the key (and, through csam_config_explain(), its
-     * directive): this cannot fail on a checked configuration. */
-    if (csam_sms_from_config(&rt->config, &rt->sms, msg, sizeof(msg))
-        != CSAM_OK)
-        return csam_config_explain(p, msg);
-
     /* The file's conninfo has not met libpq's parser yet. */
-    opts = PQconninfoParse(rt->config.database, &pqerr);
-    if (opts == NULL) {
-        err = apr_psprintf(p, "CSAMDatabase: not a libpq connection "
-                              "string: %s", pqerr ? pqerr : "out of memory");
-        if (pqerr != NULL)
-            PQfreemem(pqerr);
-        return err;
-    }
-    PQconninfoFree(opts);
-
-    if (csam_secret_load_group(rt->config.secret_file,
-                               rt->config.secret_group, &rt->secret, msg,
-                               sizeof(msg)) != CSAM_OK)
-        return apr_psprintf(p, "CSAMSecretFile: '%s': %s",
-                            rt->config.secret_file, msg);
-    apr_pool_cleanup_register(p, rt, csam_runtime_free_secret,
-                              apr_pool_cleanup_null);
-    if (csam_keyed_hash(rt->secret, CSAM_PURPOSE_COOKIE_SIGN,
-                        CSAM_RUNTIME_COOKIE_LABEL,
-                        strlen(CSAM_RUNTIME_COOKIE_LABEL), rt->cookie_key)
+    if (csam_store_conninfo_check(rt->config.database, msg, sizeof(msg))
         != CSAM_OK)
-        return "cannot derive the cookie key from the secret";
+        return apr_psprintf(p, "CSAMDatabase: not a libpq connection "
+                               "string: %s", msg);
 
-    path = apr_pstrcat(p, rt->config.data_dir, "/common-passwords.txt",
-                       NULL);
-    if (csam_wordlist_load(path, &rt->common_passwords) != CSAM_OK)
-        return apr_psprintf(p, "CSAMDataDir: cannot read the list of "
-                               "common passwords '%s'", path);
-    apr_pool_cleanup_register(p, rt->common_passwords,
-                              csam_runtime_free_wordlist,
-                              apr_pool_cleanup_null);
-    err = csam_runtime_load_reserved(p, rt);
+    err = csam_runtime_services(p, rt);
     if (err != NULL)
         return err;
 
@@ -207,40 +217,10 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
     if (err != NULL)
         return err;
 
-    /* A CA file that is not there would fail every mail, one by one,
-     * long after startup: say so now. */
-    if (rt->config.mail_ca_file != NULL) {
-        apr_finfo_t finfo;
-        apr_status_t rv = apr_stat(&finfo, rt->config.mail_ca_file,
-                                   APR_FINFO_TYPE, p);
-        char ebuf[128];
-
-        if (rv != APR_SUCCESS)
-            return apr_psprintf(p, "CSAMMailCAFile (mail_ca_file): cannot "
-                                   "read '%s': %s",
-                                rt->config.mail_ca_file,
-                                apr_strerror(rv, ebuf, sizeof(ebuf)));
-        if (finfo.filetype != APR_REG)
-            return apr_psprintf(p, "CSAMMailCAFile (mail_ca_file): '%s' is "
-                                   "not a file",
-                                rt->config.mail_ca_file);
-    }
-
-    rt->smtp.relay = rt->config.mail_relay;
-    rt->smtp.from = rt->config.mail_from;
-    rt->smtp.timeout = rt->config.mail_timeout;
-    rt->smtp.ca_file = rt->config.mail_ca_file;
-    rt->terms_version = conf->terms_version ? conf->terms_version
-                                            : CSAM_RUNTIME_TERMS_DEFAULT;
-    rt->secure_cookies = strncasecmp(rt->config.public_url, "https:", 6) == 0
-                         || conf->cookie_secure == 1;
-    rt->session_cache_ttl = conf->session_cache_ttl >= 0
-                                ? conf->session_cache_ttl
-                                : CSAM_MOD_SESSION_CACHE_TTL_DEFAULT;
-    rt->pool_max = conf->pool_max > 0 ? conf->pool_max
-                                      : CSAM_MOD_POOL_MAX_DEFAULT;
-    rt->argon2_max = conf->argon2_max > 0 ? conf->argon2_max
-                                          : CSAM_MOD_ARGON2_MAX_DEFAULT;
+    err = csam_runtime_check_ca(p, rt->config.mail_ca_file);
+    if (err != NULL)
+        return err;
+    csam_runtime_defaults(rt, conf);
     *out = rt;
     return NULL;
 }
@@ -305,13 +285,16 @@ int csam_runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog,
      * libcurl needs one initialisation per process. */
     static int csam_runtime_curl_ready;
 
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
     if (!csam_runtime_curl_ready) {
-        if (csam_smtp_init() != CSAM_OK) {
+        if (csam_services_init() != CSAM_OK) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                          "CSAM00024: cannot initialise libcurl for mail");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         csam_runtime_curl_ready = 1;
     }
-    return csam_session_cache_post_config(pconf, plog, ptemp, s);
+    return OK;
 }

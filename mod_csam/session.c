@@ -361,12 +361,13 @@ static int csam_session_ask(request_rec *r, struct csam_mod_runtime *rt,
     /* Read before the check: a flush racing with it makes the entry
      * stale rather than letting a just-ended session live on. */
     apr_uint32_t generation = csam_session_generation_now();
-    csam_engine *engine = NULL;
+    csam_store *store = NULL;
     csam_result res;
 
-    if (csam_pool_engine(r, &engine) != APR_SUCCESS)
+    /* A store connection is all a check needs: no engine is built. */
+    if (csam_pool_store(r, &store) != APR_SUCCESS)
         return -1;
-    res = csam_engine_session_check(engine, cookie, 1, out);
+    res = csam_session_check(rt->services, store, cookie, 1, out);
     if (res == CSAM_OK) {
         if (id != NULL)
             csam_session_cache_put(rt->session_cache, id, generation, out);
@@ -376,7 +377,6 @@ static int csam_session_ask(request_rec *r, struct csam_mod_runtime *rt,
         csam_session_cache_drop(rt->session_cache, id);
     if (res == CSAM_ERR_EXPIRED)
         return 0;
-    csam_pool_note(r, res);
     return -1;
 }
 
@@ -453,10 +453,8 @@ csam_result csam_session_end(request_rec *r, struct csam_mod_runtime *rt)
     if (csam_pool_engine(r, &engine) != APR_SUCCESS)
         return CSAM_ERR_DB;
     res = csam_engine_session_end(engine, csam_http_source(r), cookie);
-    if (res != CSAM_OK) {
-        csam_pool_note(r, res);
+    if (res != CSAM_OK)
         return res;
-    }
     /* The other children of this node forget it now too.  The cookie
      * goes only now: after a failure the client still holds it to try
      * the logout again. */

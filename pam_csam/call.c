@@ -59,27 +59,6 @@ csam_result csam_call_start(pam_handle_t *pamh, int argc, const char **argv,
     return CSAM_OK;
 }
 
-/* The engine says CSAM_ERR_NOT_FOUND both for "no account" and for "an
- * account, but no key this call can use" (none allowed by key=, or an
- * SMS key with no SMS transport).  Only the first may become PAM_IGNORE.
- * The probe allows every type, so it finds any active key the account
- * has; an account locked for a while has one too. */
-csam_result csam_call_key_missing(csam_engine *engine, const char *user,
-                                  csam_result res)
-{
-    struct csam_attempts att = {-1, 0};
-    csam_result probe;
-
-    if (res != CSAM_ERR_NOT_FOUND || engine == NULL)
-        return res;
-    probe = csam_engine_account_check(engine, user, CSAM_KEY_ALL, &att);
-    if (probe == CSAM_ERR_NOT_FOUND)
-        return res;
-    if (probe == CSAM_OK || probe == CSAM_ERR_LOCKED)
-        return CSAM_ERR_STATE;
-    return probe;
-}
-
 /* Tell the session which key was used, as mod_csam tells a backend
  * (CSAM_KEY, CSAM_AUTH_TIME).  A failure here is logged, not fatal: the
  * code was right. */

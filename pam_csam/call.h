@@ -19,15 +19,6 @@
 csam_result csam_call_start(pam_handle_t *pamh, int argc, const char **argv,
                             struct csam_options *opts, const char **user);
 
-/* After the engine answered res for user under the call's key=: when
- * res is CSAM_ERR_NOT_FOUND ("no such account, or no usable key") but the
- * account exists with an active key of some type, CSAM_ERR_STATE, so that
- * nullok cannot skip the second factor of a user who has one (key=email
- * in sudo, the user's only key an app); res otherwise.  Costs one round
- * trip, on that path only.  A failing probe fails closed (its error). */
-csam_result csam_call_key_missing(csam_engine *engine, const char *user,
-                                  csam_result res);
-
 /* PAM_RHOST when it looks like a host name or an address (it is logged
  * and stored), else NULL.  Points into PAM's item. */
 const char *csam_call_source(pam_handle_t *pamh);

@@ -1,8 +1,8 @@
 /*
  * Building and tearing down libcsam for one PAM call.  The order matters:
- * csam.conf first (it names everything else), then the secret (no point
- * connecting when codes cannot be hashed), then the SMS settings, then
- * the database.
+ * csam.conf first (it names everything else), then the services (the
+ * secret first: no point connecting when codes cannot be hashed; then the
+ * SMS settings), then the database.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,22 +13,18 @@
 #include "config.h"
 #include "context.h"
 #include "crypto.h"
+#include "engine.h"
 #include "environ.h"
 #include "keytype.h"
 #include "log.h"
-#include "mail.h"
-#include "sms.h"
-#include "store.h"
 
 struct csam_context {
     pam_handle_t *pamh; /* for the logger; not ours */
     int debug;
     struct csam_config config;
     int config_ready; /* config must be freed */
-    csam_secret *secret;
+    csam_services *services;   /* secret, relay, SMS; points into config */
     csam_store *store;
-    struct csam_smtp smtp;     /* points into config */
-    struct csam_sms sms;       /* points into config; CSAM_SMS_NONE: off */
     struct csam_logger logger; /* ctx is this context */
     csam_engine *engine;       /* NULL while released */
 };
@@ -65,24 +61,28 @@ static csam_result csam_context_load_config(struct csam_context *ctx,
     return res;
 }
 
-/* The SMS transport, checked across keys (sms_url for http, sms_command
- * for command).  key=sms with no transport can only ever refuse, so it
- * is a configuration error, said once here rather than as a puzzling
- * "no usable key" for every user. */
-static csam_result csam_context_sms(struct csam_context *ctx,
-                                    const struct csam_options *opts)
+/* The secret, the relay and the SMS transport (checked across keys:
+ * sms_url for http, sms_command for command).  key=sms with no transport
+ * can only ever refuse, so it is a configuration error, said once here
+ * rather than as a puzzling "no usable key" for every user.  PAM never
+ * sets a password or a username: no word lists. */
+static csam_result csam_context_services(struct csam_context *ctx,
+                                         const struct csam_options *opts)
 {
-    char err[CSAM_SMS_ERRLEN];
+    struct csam_services_error err;
     csam_result res;
 
-    err[0] = '\0';
-    res = csam_sms_from_config(&ctx->config, &ctx->sms, err, sizeof(err));
-    if (res != CSAM_OK) {
+    res = csam_services_open(&ctx->config, 0, &ctx->services, &err);
+    if (res != CSAM_OK && err.part == CSAM_SERVICES_SECRET)
+        pam_syslog(ctx->pamh, LOG_ERR, "cannot use the secret file %s: %s",
+                   ctx->config.secret_file, err.msg);
+    else if (res != CSAM_OK)
         pam_syslog(ctx->pamh, LOG_ERR, "refusing the SMS settings: %s",
-                   err[0] != '\0' ? err : csam_result_name(res));
+                   err.msg[0] != '\0' ? err.msg : csam_result_name(res));
+    if (res != CSAM_OK)
         return res;
-    }
-    if (opts->keys == CSAM_KEY_SMS && ctx->sms.transport == CSAM_SMS_NONE) {
+    if (opts->keys == CSAM_KEY_SMS
+        && (csam_services_offered(ctx->services) & CSAM_KEY_SMS) == 0) {
         pam_syslog(ctx->pamh, LOG_ERR,
                    "key=sms, but the configuration sets no sms_transport");
         return CSAM_ERR_CONFIG;
@@ -97,7 +97,7 @@ static csam_result csam_context_sms(struct csam_context *ctx,
 static csam_result csam_context_connect(struct csam_context *ctx,
                                         int check_schema)
 {
-    struct csam_engine_deps deps;
+    struct csam_engine_host host;
     csam_result res;
 
     res = csam_store_open(ctx->config.database, &ctx->logger, &ctx->store);
@@ -108,20 +108,9 @@ static csam_result csam_context_connect(struct csam_context *ctx,
                    csam_result_name(res));
         return res;
     }
-    memset(&deps, 0, sizeof(deps));
-    deps.config = &ctx->config;
-    deps.secret = ctx->secret;
-    deps.store = ctx->store;
-    deps.common_passwords = NULL; /* PAM never sets a password */
-    deps.sender.fn = csam_smtp_sender;
-    deps.sender.ctx = &ctx->smtp;
-    /* No SMS transport: the engine does not use SMS keys at all. */
-    if (ctx->sms.transport != CSAM_SMS_NONE) {
-        deps.sms.fn = csam_sms_sender;
-        deps.sms.ctx = &ctx->sms;
-    }
-    deps.logger = ctx->logger;
-    return csam_engine_new(&deps, &ctx->engine);
+    memset(&host, 0, sizeof(host));
+    host.logger = ctx->logger;
+    return csam_engine_open(ctx->services, ctx->store, &host, &ctx->engine);
 }
 
 csam_result csam_context_open(pam_handle_t *pamh,
@@ -129,7 +118,6 @@ csam_result csam_context_open(pam_handle_t *pamh,
                               struct csam_context **out)
 {
     struct csam_context *ctx;
-    char err[CSAM_CONFIG_ERRLEN];
     csam_result res;
 
     *out = NULL;
@@ -142,19 +130,11 @@ csam_result csam_context_open(pam_handle_t *pamh,
     ctx->logger.ctx = ctx;
 
     res = csam_context_load_config(ctx, opts->config);
+    if (res == CSAM_OK)
+        res = csam_context_services(ctx, opts);
     if (res != CSAM_OK)
         goto out;
 
-    err[0] = '\0';
-    res = csam_secret_load_group(ctx->config.secret_file,
-                                 ctx->config.secret_group, &ctx->secret, err,
-                                 sizeof(err));
-    if (res != CSAM_OK) {
-        pam_syslog(pamh, LOG_ERR, "cannot use the secret file %s: %s",
-                   ctx->config.secret_file,
-                   err[0] != '\0' ? err : csam_result_name(res));
-        goto out;
-    }
     /* libcurl's global initialisation, before anything could run it
      * lazily from two threads at once.  After the first call it only
      * counts a reference (libcurl >= 7.84 does that under its own lock);
@@ -163,19 +143,13 @@ csam_result csam_context_open(pam_handle_t *pamh,
      * (SSLKEYLOGFILE: a file it would open for appending, as root under
      * su), which is the caller's: hidden, as for libpq (environ.h). */
     csam_environ_hide();
-    res = csam_smtp_init();
+    res = csam_services_init();
     csam_environ_restore();
     if (res != CSAM_OK) {
         pam_syslog(pamh, LOG_ERR, "cannot initialise the mail library");
         goto out;
     }
-    ctx->smtp.relay = ctx->config.mail_relay;
-    ctx->smtp.from = ctx->config.mail_from;
-    ctx->smtp.timeout = ctx->config.mail_timeout;
-    ctx->smtp.ca_file = ctx->config.mail_ca_file;
-    res = csam_context_sms(ctx, opts);
-    if (res == CSAM_OK)
-        res = csam_context_connect(ctx, 1);
+    res = csam_context_connect(ctx, 1);
 
 out:
     if (res != CSAM_OK) {
@@ -214,7 +188,7 @@ void csam_context_free(struct csam_context *ctx)
     if (ctx == NULL)
         return;
     csam_context_release(ctx);
-    csam_secret_free(ctx->secret);
+    csam_services_free(ctx->services);
     if (ctx->config_ready)
         csam_config_free(&ctx->config);
     csam_wipe(ctx, sizeof(*ctx));

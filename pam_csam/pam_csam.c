@@ -52,10 +52,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     stage = CSAM_STATUS_BEGIN;
     res = csam_engine_pam_begin(csam_context_engine(ctx), user, opts.keys,
                                 source, &ch, &att);
-    if (res != CSAM_OK) {
-        res = csam_call_key_missing(csam_context_engine(ctx), user, res);
+    if (res != CSAM_OK)
         goto out;
-    }
     if (opts.debug)
         pam_syslog(pamh, LOG_DEBUG, "user %s: key %s, %s, from %s", user,
                    csam_key_type_name(ch.key_type),
@@ -131,10 +129,11 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
     if (res != CSAM_OK)
         goto out;
     stage = CSAM_STATUS_ACCOUNT;
+    /* An account without a key this call can use is CSAM_ERR_STATE, never
+     * "not found": nullok cannot skip the second factor of a user who has
+     * one. */
     res = csam_engine_account_check(csam_context_engine(ctx), user, opts.keys,
                                     &att);
-    if (res != CSAM_OK && opts.keys != CSAM_KEY_ALL)
-        res = csam_call_key_missing(csam_context_engine(ctx), user, res);
 
 out:
     csam_context_free(ctx);

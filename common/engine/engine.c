@@ -53,6 +53,16 @@ csam_result csam_engine_hash_named(const csam_engine *engine,
                                    const char *owner, const char *value,
                                    unsigned char out[CSAM_HASH_LEN])
 {
+    return csam_engine_hash_secret(engine->deps.secret, purpose, label, owner,
+                                   value, out);
+}
+
+csam_result csam_engine_hash_secret(const csam_secret *secret,
+                                    enum csam_purpose purpose,
+                                    const char *label, const char *owner,
+                                    const char *value,
+                                    unsigned char out[CSAM_HASH_LEN])
+{
     /* label, owner and value are short (at most a token and a username);
      * a fixed buffer keeps the secret value off the heap. */
     char buf[256];
@@ -71,7 +81,7 @@ csam_result csam_engine_hash_named(const csam_engine *engine,
     memcpy(buf + llen + 1, owner, olen);
     buf[llen + 1 + olen] = '\0';
     memcpy(buf + llen + olen + 2, value, vlen);
-    res = csam_keyed_hash(engine->deps.secret, purpose, buf,
+    res = csam_keyed_hash(secret, purpose, buf,
                           llen + olen + 2 + vlen, out);
     csam_wipe(buf, sizeof(buf));
     return res;

@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #include "engine.h"
-#include "login.h"
 #include "challenge.h"
 #include "store.h"
 
@@ -41,6 +40,14 @@ csam_result csam_engine_hash_named(const csam_engine *engine,
                                    enum csam_purpose purpose, const char *label,
                                    const char *owner, const char *value,
                                    unsigned char out[CSAM_HASH_LEN]);
+
+/* csam_engine_hash_named with the secret alone (no engine: a session
+ * check needs only the services and a store). */
+csam_result csam_engine_hash_secret(const csam_secret *secret,
+                                    enum csam_purpose purpose,
+                                    const char *label, const char *owner,
+                                    const char *value,
+                                    unsigned char out[CSAM_HASH_LEN]);
 
 /* The client address if it is printable text of at most 255 bytes, else
  * NULL: it goes into the audit trail and the per-source counters. */

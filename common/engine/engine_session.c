@@ -4,122 +4,90 @@
  * time.  Every check reads the database, so a logout or a password change
  * is seen by every node at the next request.
  *
- * Round trips: csam_engine_session_check makes exactly one (a protected
- * request costs one statement: lookup, expiry checks, account check and
- * the touch together); csam_engine_session_end one.
+ * Round trips: a session check makes exactly one (a protected request
+ * costs one statement: lookup, expiry checks, account check and the
+ * touch together); csam_engine_session_end one.  Both statements are
+ * the store's (common/store/session.c).
  */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "engine_internal.h"
-
-/*
- * $1 the cookie's hash, $2 whether to touch.  s is the live session of an
- * active account; t moves its last use to now, but only when the last one
- * is older than a sixtieth of the idle timeout (at most 30 s): a burst of
- * requests costs one write, and the idle timeout ends a session at most
- * that much early.  The revoked_at test in t sees a logout that committed
- * while this statement waited for the row.
- */
-static const struct csam_store_stmt csam_session_stmt_check = {
-    "csam_session_check",
-    "WITH s AS ("
-    " SELECT s.id, a.username, s.key_type, s.created_at, s.expires_at,"
-    " s.last_seen_at, s.idle_timeout"
-    " FROM csam_sessions s JOIN csam_accounts a ON a.id = s.account_id"
-    " WHERE s.session_hash = $1 AND s.revoked_at IS NULL"
-    " AND s.expires_at > now() AND s.last_seen_at + s.idle_timeout > now()"
-    " AND a.status = 'active'),"
-    " t AS (UPDATE csam_sessions u SET last_seen_at = now() FROM s"
-    " WHERE $2::boolean AND u.id = s.id AND u.revoked_at IS NULL"
-    " AND u.last_seen_at < now() - least(s.idle_timeout / 60,"
-    " interval '30 seconds')"
-    " RETURNING u.last_seen_at)"
-    " SELECT s.username, s.key_type,"
-    " floor(extract(epoch FROM s.created_at))::bigint,"
-    " floor(extract(epoch FROM s.expires_at))::bigint,"
-    " floor(extract(epoch FROM least(coalesce((SELECT last_seen_at FROM t),"
-    " s.last_seen_at) + s.idle_timeout, s.expires_at)))::bigint"
-    " FROM s",
-    2, CSAM_STORE_RETRY};
+#include "session.h"
 
 /* The cookie's keyed hash; CSAM_ERR_EXPIRED for anything that is not a
  * token's shape, before the database is asked. */
-static csam_result csam_session_hash(csam_engine *engine, const char *cookie,
+static csam_result csam_session_hash(const csam_secret *secret,
+                                     const char *cookie,
                                      unsigned char out[CSAM_HASH_LEN])
 {
     if (cookie == NULL || !csam_token_valid(cookie))
         return CSAM_ERR_EXPIRED;
-    return csam_engine_hash(engine, CSAM_PURPOSE_SESSION, "session", 0, cookie,
-                            out);
+    return csam_engine_hash_secret(secret, CSAM_PURPOSE_SESSION, "session",
+                                   "0", cookie, out);
+}
+
+static csam_result csam_session_check_secret(const csam_secret *secret,
+                                             csam_store *store,
+                                             const char *cookie, int touch,
+                                             struct csam_session_info *out)
+{
+    unsigned char hash[CSAM_HASH_LEN];
+    struct csam_store_session found;
+    csam_result res;
+
+    memset(out, 0, sizeof(*out));
+    res = csam_session_hash(secret, cookie, hash);
+    if (res != CSAM_OK)
+        return res;
+    res = csam_store_session_check(store, hash, touch, &found);
+    if (res == CSAM_ERR_NOT_FOUND)
+        return CSAM_ERR_EXPIRED;
+    if (res != CSAM_OK)
+        return res;
+    memcpy(out->username, found.username, sizeof(out->username));
+    out->key_type = csam_key_type_parse(found.key_type);
+    out->auth_time = found.created_at;
+    out->expires_at = found.expires_at;
+    out->idle_expires_at = found.idle_expires_at;
+    return CSAM_OK;
 }
 
 csam_result csam_engine_session_check(csam_engine *engine, const char *cookie,
                                       int touch, struct csam_session_info *out)
 {
-    unsigned char hash[CSAM_HASH_LEN];
-    struct csam_store_param p[2];
-    csam_store_rows *rows = NULL;
-    csam_result res;
-
     if (engine == NULL || out == NULL)
         return CSAM_ERR_INVALID;
-    memset(out, 0, sizeof(*out));
-    res = csam_session_hash(engine, cookie, hash);
-    if (res != CSAM_OK)
-        return res;
-    p[0] = csam_store_bytes(hash, sizeof(hash));
-    p[1] = csam_store_text(touch ? "true" : "false");
-    res =
-        csam_store_exec(engine->deps.store, &csam_session_stmt_check, p, &rows);
-    if (res != CSAM_OK)
-        return res;
-    if (csam_store_nrows(rows) != 1) {
-        csam_store_rows_free(rows);
-        return CSAM_ERR_EXPIRED;
-    }
-    snprintf(out->username, sizeof(out->username), "%s",
-             csam_store_value(rows, 0, 0));
-    out->key_type = csam_key_type_parse(csam_store_value(rows, 0, 1));
-    out->auth_time = csam_store_int64(rows, 0, 2, 0);
-    out->expires_at = csam_store_int64(rows, 0, 3, 0);
-    out->idle_expires_at = csam_store_int64(rows, 0, 4, 0);
-    csam_store_rows_free(rows);
-    return CSAM_OK;
+    return csam_session_check_secret(engine->deps.secret, engine->deps.store,
+                                     cookie, touch, out);
 }
 
-/* $1 the cookie's hash, $2 the source: revoked, and audited, once. */
-static const struct csam_store_stmt csam_session_stmt_end = {
-    "csam_session_end",
-    "WITH r AS (UPDATE csam_sessions SET revoked_at = now()"
-    " WHERE session_hash = $1 AND revoked_at IS NULL"
-    " RETURNING id, account_id),"
-    " l AS (INSERT INTO csam_audit (actor, action, account_id, source,"
-    " detail)"
-    " SELECT a.username, 'session.ended', r.account_id, $2::text,"
-    " jsonb_build_object('session', r.id)"
-    " FROM r JOIN csam_accounts a ON a.id = r.account_id RETURNING 1)"
-    " SELECT (SELECT count(*) FROM r)",
-    2, CSAM_STORE_RETRY};
+csam_result csam_session_check(const csam_services *sv, csam_store *store,
+                               const char *cookie, int touch,
+                               struct csam_session_info *out)
+{
+    if (sv == NULL || store == NULL || out == NULL)
+        return CSAM_ERR_INVALID;
+    return csam_session_check_secret(csam_services_secret(sv), store, cookie,
+                                     touch, out);
+}
 
 csam_result csam_engine_session_end(csam_engine *engine, const char *source,
                                     const char *cookie)
 {
     unsigned char hash[CSAM_HASH_LEN];
-    struct csam_store_param p[2];
     csam_result res;
 
     if (engine == NULL)
         return CSAM_ERR_INVALID;
-    res = csam_session_hash(engine, cookie, hash);
+    res = csam_session_hash(engine->deps.secret, cookie, hash);
     if (res == CSAM_ERR_EXPIRED)
         return CSAM_OK; /* nothing to end */
     if (res != CSAM_OK)
         return res;
-    p[0] = csam_store_bytes(hash, sizeof(hash));
-    p[1] = csam_store_text(csam_engine_source(source));
-    return csam_store_exec(engine->deps.store, &csam_session_stmt_end, p, NULL);
+    return csam_store_session_end(engine->deps.store, hash,
+                                  csam_engine_source(source));
 }
 
 /* ---- asking for the password again ------------------------------------ */

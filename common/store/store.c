@@ -437,6 +437,36 @@ void csam_store_rollback(csam_store *store)
         (void)csam_store_exec(store, &csam_store_stmt_rollback, NULL, NULL);
 }
 
+csam_result csam_store_conninfo_check(const char *conninfo, char *why,
+                                      size_t why_len)
+{
+    PQconninfoOption *opts;
+    char *err = NULL;
+
+    if (why != NULL && why_len > 0)
+        why[0] = '\0';
+    if (conninfo == NULL)
+        return CSAM_ERR_INVALID;
+    opts = PQconninfoParse(conninfo, &err);
+    if (opts == NULL) {
+        if (why != NULL && why_len > 0)
+            snprintf(why, why_len, "%s",
+                     err != NULL ? err : "out of memory");
+        if (err != NULL)
+            PQfreemem(err);
+        return CSAM_ERR_INVALID;
+    }
+    PQconninfoFree(opts);
+    return CSAM_OK;
+}
+
+int csam_store_healthy(const csam_store *store)
+{
+    return store != NULL && !store->in_tx &&
+           PQstatus(store->conn) == CONNECTION_OK &&
+           PQtransactionStatus(store->conn) == PQTRANS_IDLE;
+}
+
 csam_result csam_store_check_schema(csam_store *store)
 {
     csam_store_rows *rows = NULL;

@@ -47,6 +47,17 @@ csam_result csam_store_check_schema(csam_store *store);
  * store.  NULL is a no-op. */
 void csam_store_close(csam_store *store);
 
+/* Whether conninfo is a connection string libpq accepts (checked at
+ * startup, before any connection is tried).  On CSAM_ERR_INVALID, why
+ * (why_len bytes) says what is wrong with it. */
+csam_result csam_store_conninfo_check(const char *conninfo, char *why,
+                                      size_t why_len);
+
+/* Whether the store can be handed to the next user as it is: the
+ * connection is up and no transaction is left open (a pool asks it when
+ * a handle comes back, as mod_dbd does; 0: close it instead). */
+int csam_store_healthy(const csam_store *store);
+
 /* ---- statements, for libcsam's own use -------------------------------- */
 
 enum csam_store_flags {

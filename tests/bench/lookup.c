@@ -21,7 +21,6 @@
 #include <time.h>
 
 #include "engine.h"
-#include "login.h"
 #include "test_env.h"
 
 #define CSAM_BENCH_CALLS  2000

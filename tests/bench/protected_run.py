@@ -185,7 +185,9 @@ def csam_login(mbox, f, marks=None):
     mark("done")
     need(r.status == 200, "POST /csam/api/v1/login/verify", r.status, r.body)
     need(r.body.get("username") == f["username"], "verify answer", r.body)
-    m = re.match(r"\s*(csam_session=[^;\s]+)", r.header("set-cookie") or "")
+    # One Set-Cookie per line; the session's is not always the first.
+    m = re.search(r"(?:^|\n)\s*(csam_session=[^;\s]+)",
+                  r.header("set-cookie") or "")
     need(m is not None, "verify set no csam_session cookie",
          r.header("set-cookie"))
     return m.group(1)

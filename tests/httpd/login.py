@@ -397,6 +397,31 @@ def test_redirect_stays_local():
                     and not ret.startswith("/\\"), "return is local", ret)
 
 
+def test_return_one_rule():
+    """AuthType CSAM carries a return path only when the login page would
+    keep it: one rule for both (quotes, braces, angle brackets are not
+    URI characters, so neither side takes them)."""
+    for path in ('/app/env?a={x}', '/app/env?a="x"', '/app/env?a=<x>',
+                 '/app/env?a=x|y', '/app/env?a=`x`'):
+        status, rh, _ = backend(path, headers=BROWSER)
+        t.check(status == 303, "browser without a session", path, status)
+        loc = rh.get("location", "")
+        t.check(loc == "/csam/login", "no return path the login page "
+                "would drop", path, loc)
+        q = urllib.parse.quote(path, safe="")
+        status, _, data = t.request("GET", "/csam/login?return=" + q, None,
+                                    BROWSER)
+        m = re.search(r'name="return" value="([^"]*)"',
+                      data.decode("utf-8", "replace"))
+        t.check(status == 200 and m is not None
+                and m.group(1) == "/csam/keys",
+                "the login page drops it too", path,
+                m.group(1) if m else None)
+    status, rh, _ = backend("/app/env?a=(x)", headers=BROWSER)
+    t.check(rh.get("location", "").startswith("/csam/login?return="),
+            "a path of URI characters comes back", rh.get("location"))
+
+
 def test_login_page_return_is_local():
     """The login page keeps a local return path and nothing else (the
     path it redirects to after the code)."""
@@ -732,7 +757,7 @@ def test_statements_per_protected_request():
 t.run([test_login_and_backend_identity, test_login_failures,
        test_same_time_unknown_and_wrong, test_lockout_and_expiry,
        test_unauthenticated, test_redirect_stays_local,
-       test_login_page_return_is_local,
+       test_login_page_return_is_local, test_return_one_rule,
        test_cookie_tampering, test_expired_session,
        test_logout_on_every_node, test_spoofed_identity_headers,
        test_require_csam_key, test_self_management,

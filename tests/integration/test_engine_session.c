@@ -170,11 +170,91 @@ static void test_concurrent_verify(void **state)
     csam_test_ctx_close(&second);
 }
 
+/* A configuration for the services: the test's secret and data. */
+static void services_config(struct csam_config *cfg, const char *secret,
+                            const char *reserved)
+{
+    char err[CSAM_CONFIG_ERRLEN];
+
+    assert_int_equal(csam_config_init(cfg), CSAM_OK);
+    assert_int_equal(csam_config_set(cfg, "secret_file", secret, err,
+                                     sizeof(err)),
+                     CSAM_OK);
+    assert_int_equal(csam_config_set(cfg, "data_dir", ctx.config.data_dir,
+                                     err, sizeof(err)),
+                     CSAM_OK);
+    if (reserved != NULL)
+        assert_int_equal(csam_config_set(cfg, "reserved_usernames",
+                                         reserved, err, sizeof(err)),
+                         CSAM_OK);
+}
+
+/* A protected request's check needs the services and a store only: the
+ * same answer as the engine's, in one round trip, and a cookie of the
+ * wrong shape costs none.  The services name the part they cannot load. */
+static void test_session_check_without_engine(void **state)
+{
+    struct csam_services_error err;
+    struct csam_session_info mine, engines;
+    struct csam_session_ticket t;
+    struct csam_test_citizen c;
+    struct csam_config cfg;
+    csam_services *sv = NULL;
+    unsigned long trips;
+
+    (void)state;
+    services_config(&cfg, ctx.env.secret_file, NULL);
+    assert_int_equal(csam_services_open(&cfg, CSAM_SERVICES_LISTS, &sv, &err),
+                     CSAM_OK);
+    assert_int_equal(csam_services_offered(sv) & CSAM_KEY_SMS, 0);
+    active_citizen(&c, "bare");
+    login(&c, &t);
+    trips = csam_store_round_trips(ctx.store);
+    assert_int_equal(csam_session_check(sv, ctx.store, t.cookie, 0, &mine),
+                     CSAM_OK);
+    assert_int_equal(csam_store_round_trips(ctx.store), trips + 1);
+    assert_int_equal(csam_engine_session_check(ctx.engine, t.cookie, 0,
+                                               &engines),
+                     CSAM_OK);
+    assert_string_equal(mine.username, c.username);
+    assert_string_equal(mine.username, engines.username);
+    assert_int_equal(mine.key_type, engines.key_type);
+    assert_int_equal(mine.auth_time, engines.auth_time);
+    assert_int_equal(mine.expires_at, engines.expires_at);
+    trips = csam_store_round_trips(ctx.store);
+    assert_int_equal(csam_session_check(sv, ctx.store, "not a token", 1,
+                                        &mine),
+                     CSAM_ERR_EXPIRED);
+    assert_int_equal(csam_store_round_trips(ctx.store), trips);
+    assert_int_equal(csam_engine_session_end(ctx.engine, NULL, t.cookie),
+                     CSAM_OK);
+    assert_int_equal(csam_session_check(sv, ctx.store, t.cookie, 1, &mine),
+                     CSAM_ERR_EXPIRED);
+    csam_services_free(sv);
+    csam_config_free(&cfg);
+
+    /* A missing secret is named as such, and so is a missing list. */
+    services_config(&cfg, "/nonexistent/csam-secret", NULL);
+    assert_int_not_equal(csam_services_open(&cfg, 0, &sv, &err), CSAM_OK);
+    assert_null(sv);
+    assert_int_equal(err.part, CSAM_SERVICES_SECRET);
+    csam_config_free(&cfg);
+    services_config(&cfg, ctx.env.secret_file, "/nonexistent/reserved.txt");
+    assert_int_not_equal(csam_services_open(&cfg, CSAM_SERVICES_LISTS, &sv,
+                                            &err),
+                         CSAM_OK);
+    assert_null(sv);
+    assert_int_equal(err.part, CSAM_SERVICES_RESERVED_OWN);
+    assert_string_equal(err.path, "/nonexistent/reserved.txt");
+    csam_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_session_expiry),
         cmocka_unit_test(test_concurrent_verify),
+        cmocka_unit_test(test_session_check_without_engine),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

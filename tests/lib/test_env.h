@@ -14,7 +14,6 @@
 #include "config.h"
 #include "crypto.h"
 #include "engine.h"
-#include "login.h"
 #include "mail.h"
 #include "password.h"
 #include "sms.h"

@@ -1,0 +1,44 @@
+/*
+ * Web sessions in the database (DESIGN 4): found and touched, or ended,
+ * by the keyed hash of the browser's cookie.  The engine computes the
+ * hash; the store never sees a cookie.
+ */
+#ifndef CSAM_COMMON_STORE_SESSION_H
+#define CSAM_COMMON_STORE_SESSION_H
+
+#include <stdint.h>
+
+#include "crypto.h"
+#include "result.h"
+#include "store.h"
+#include "validate.h"
+
+/* A live session as the database holds it. */
+struct csam_store_session {
+    char username[CSAM_USERNAME_BUFSIZE];
+    char key_type[16];          /* the key the login was made with */
+    int64_t created_at;         /* Unix seconds */
+    int64_t expires_at;         /* absolute expiry, Unix seconds */
+    int64_t idle_expires_at;    /* when idleness ends it (at most
+                                   expires_at), Unix seconds */
+};
+
+/* The live session of hash: not revoked, idle timeout and absolute
+ * lifetime not passed (database clock), account active.  With touch, its
+ * last use moves to now in the same statement, unless the last one is
+ * younger than a sixtieth of the idle timeout (at most 30 s): a burst of
+ * requests costs one write, and idleness ends a session at most that
+ * much early.  One round trip.  Errors: CSAM_ERR_NOT_FOUND (no such live
+ * session), CSAM_ERR_INVALID, CSAM_ERR_DB. */
+csam_result csam_store_session_check(csam_store *store,
+                                     const unsigned char hash[CSAM_HASH_LEN],
+                                     int touch, struct csam_store_session *out);
+
+/* Revoke the session of hash and audit it as ended from source (may be
+ * NULL), once: an unknown or already revoked session changes nothing.
+ * One round trip.  Errors: CSAM_ERR_INVALID, CSAM_ERR_DB. */
+csam_result csam_store_session_end(csam_store *store,
+                                   const unsigned char hash[CSAM_HASH_LEN],
+                                   const char *source);
+
+#endif
