@@ -516,7 +516,7 @@ static int csam_config_split(char *line, char **key, char **value,
     while (end > p && csam_config_is_blank(end[-1]))
         end--;
     *end = '\0';
-    if (*p == '\0') {
+    if (end == p) {
         csam_config_error(err, errlen, "missing key before '='");
         return -1;
     }
