@@ -212,11 +212,15 @@ struct csam_config_key {
     int optional;   /* may stay unset (no default) */
 };
 
+/* Laid out by hand: clang-format 14 takes these braces for a block and
+ * #name for a directive. */
+/* clang-format off */
 #define CSAM_CONFIG_STR(name, check, reason, secret, optional) \
     {#name, offsetof(struct csam_config, name), check, reason, 0, 0, \
      secret, optional}
 #define CSAM_CONFIG_NUM(name, min, max) \
     {#name, offsetof(struct csam_config, name), NULL, NULL, min, max, 0, 0}
+/* clang-format on */
 
 /* Ranges: wide enough for any sane deployment, narrow enough that a typo
  * (a TTL in milliseconds, a missing digit) is caught at startup. */
@@ -514,7 +518,7 @@ static int csam_config_split(char *line, char **key, char **value,
     while (end > p && csam_config_is_blank(end[-1]))
         end--;
     *end = '\0';
-    if (*p == '\0') {
+    if (end == p) {
         csam_config_error(err, errlen, "missing key before '='");
         return -1;
     }

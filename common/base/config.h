@@ -16,6 +16,8 @@
 
 #define CSAM_CONFIG_ERRLEN 512
 
+/* A table: each key's default is right-aligned in its comment. */
+/* clang-format off */
 struct csam_config {
     char *database;         /* libpq conninfo                 ("service=csam") */
     char *secret_file;      /*                     ("/etc/csam/secret.key") */
@@ -69,6 +71,7 @@ struct csam_config {
     /* Mobile-app key (totp_key.h) */
     char *totp_issuer;      /* name the app shows, no ':'           ("CSAM") */
 };
+/* clang-format on */
 
 /* Fill every field with its default (strings are strdup'd).
  * Errors: CSAM_ERR_NOMEM. */

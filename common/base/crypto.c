@@ -644,7 +644,9 @@ csam_result csam_security_code_new(unsigned digits, char *out, size_t outlen)
         return CSAM_ERR_CRYPTO;
     n = snprintf(out, outlen, "%0*lu", (int)digits,
                  (unsigned long)(value % modulus));
-    value = 0;
+    /* The code stays only in out; a plain "value = 0" is a dead store the
+     * compiler drops. */
+    csam_wipe(&value, sizeof(value));
     if (n != (int)digits) {
         csam_wipe(out, outlen);
         return CSAM_ERR_CRYPTO;

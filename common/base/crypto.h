@@ -18,7 +18,7 @@
 #define CSAM_KEY_LEN 32             /* each key derived from the secret */
 #define CSAM_SECRET_MIN 32          /* bytes a secret file must hold */
 #define CSAM_SECRET_MAX 4096        /* and at most (larger: wrong file) */
-#define CSAM_ACTIVATION_CODE_LEN 14 /* "K7QF-M2XD-9RTA": 12 symbols, 60 bits */
+#define CSAM_ACTIVATION_CODE_LEN 14 /* K7QF-M2XD-9RTA: 12 symbols, 60 bits */
 #define CSAM_ACTIVATION_CODE_SIZE (CSAM_ACTIVATION_CODE_LEN + 1)
 #define CSAM_TOKEN_LEN 43           /* 256 bits, base64url without padding */
 #define CSAM_TOKEN_SIZE (CSAM_TOKEN_LEN + 1)

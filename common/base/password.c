@@ -96,7 +96,9 @@ void csam_password_release(char *normalized)
 
 static char csam_password_ascii_lower(char c)
 {
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    if (c >= 'A' && c <= 'Z')
+        return (char)(c - 'A' + 'a');
+    return c;
 }
 
 /* Usernames are [a-z0-9._-], so ASCII folding finds them in any case;
@@ -140,13 +142,12 @@ csam_result csam_password_check(const struct csam_password_policy *policy,
               ? CSAM_PASSWORD_MIN_FLOOR
               : policy->min_length;
     length = u8_mbsnlen((const uint8_t *)norm, strlen(norm));
-    if (length < min || length > policy->max_length)
-        res = CSAM_ERR_WEAK_PASSWORD;
-    else if (username != NULL
-             && csam_password_contains_name(norm, username))
-        res = CSAM_ERR_WEAK_PASSWORD;
-    else if (policy->common != NULL
-             && csam_wordlist_contains(policy->common, norm))
+    /* Length, the user's own name, the common passwords: one refusal for
+     * all three; the list lookup, the costliest, comes last. */
+    if (length < min || length > policy->max_length
+        || (username != NULL && csam_password_contains_name(norm, username))
+        || (policy->common != NULL
+            && csam_wordlist_contains(policy->common, norm)))
         res = CSAM_ERR_WEAK_PASSWORD;
     csam_password_release(norm);
     return res;

@@ -393,7 +393,8 @@ csam_result csam_phone_normalize(const char *in, char out[CSAM_PHONE_SIZE])
     if (intl == NULL) {
         nsn = digits + 1;
     } else {
-        len = strlen(intl);
+        /* digits holds n digits and its NUL */
+        len = n - (size_t)(intl - digits);
         if (len < CSAM_PHONE_DIGITS_MIN || len > CSAM_PHONE_DIGITS_MAX
             || intl[0] == '0')
             return CSAM_ERR_PHONE;

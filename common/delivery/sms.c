@@ -402,7 +402,9 @@ csam_result csam_sms_body_render(const struct csam_sms *sms, const char *to,
 
 /* ---------------------------------------------------------------- http */
 
-/* The gateway's answer is not needed, only its status: drop it. */
+/* The gateway's answer is not needed, only its status: drop it.  The
+ * signature is libcurl's CURLOPT_WRITEFUNCTION's, data not const. */
+/* NOLINTNEXTLINE(readability-non-const-parameter) */
 static size_t csam_sms_discard(char *data, size_t size, size_t nmemb,
                                void *ctx)
 {
