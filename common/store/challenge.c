@@ -29,6 +29,7 @@ static void csam_store_challenge_copy(char *dst, size_t size, const char *src)
 
 /* The newest pending code of the same owner and purpose is superseded by
  * the one inserted in the same statement. */
+/* clang-format off */
 static const struct csam_store_stmt csam_store_challenge_stmt_issue = {
     "csam_challenge_issue",
     "WITH old AS ("
@@ -43,6 +44,7 @@ static const struct csam_store_stmt csam_store_challenge_stmt_issue = {
     " FROM (SELECT count(*) FROM old) AS superseded"
     " RETURNING id",
     8, 0};
+/* clang-format on */
 
 csam_result csam_store_challenge_issue(csam_store *store,
                                        const struct csam_store_challenge_new *c)
@@ -65,6 +67,7 @@ csam_result csam_store_challenge_issue(csam_store *store,
     return csam_store_exec(store, &csam_store_challenge_stmt_issue, p, NULL);
 }
 
+/* clang-format off */
 static const struct csam_store_stmt csam_store_challenge_stmt_age = {
     "csam_challenge_age",
     "SELECT floor(extract(epoch FROM now() - created_at))::bigint AS age,"
@@ -74,6 +77,7 @@ static const struct csam_store_stmt csam_store_challenge_stmt_age = {
     " FROM csam_challenges WHERE account_id = $1 AND purpose = $2"
     " ORDER BY created_at DESC, id DESC LIMIT 1",
     2, CSAM_STORE_RETRY};
+/* clang-format on */
 
 csam_result csam_store_challenge_age(csam_store *store, int64_t account_id,
                                      const char *purpose,
@@ -105,6 +109,7 @@ csam_result csam_store_challenge_age(csam_store *store, int64_t account_id,
 
 /* $1 account (0: none), $2 purpose, $3 registration (0: none), $4 the
  * cooldown: the seconds it still runs, or no row. */
+/* clang-format off */
 static const struct csam_store_stmt csam_store_challenge_stmt_cooldown = {
     "csam_challenge_cooldown",
     "SELECT ceil(extract(epoch FROM max(c.created_at)"
@@ -115,6 +120,7 @@ static const struct csam_store_stmt csam_store_challenge_stmt_cooldown = {
     "     WHERE a.id = $1::bigint OR a.registration_id = $3::bigint)"
     " HAVING max(c.created_at) + make_interval(secs => $4::integer) > now()",
     4, CSAM_STORE_RETRY};
+/* clang-format on */
 
 csam_result csam_store_challenge_cooldown(csam_store *store,
                                           int64_t account_id,
@@ -211,6 +217,7 @@ csam_result csam_store_challenge_cooldown(csam_store *store,
  */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverlength-strings"
+/* clang-format off */
 static const struct csam_store_stmt csam_store_challenge_stmt_verify = {
     "csam_challenge_verify",
     "WITH fl AS ("
@@ -413,6 +420,7 @@ static const struct csam_store_stmt csam_store_challenge_stmt_verify = {
     "   (SELECT last FROM tk) AS totp_last_step,"
     "   floor(extract(epoch FROM now()))::bigint AS now",
     20, CSAM_STORE_RETRY};
+/* clang-format on */
 #pragma GCC diagnostic pop
 
 /* The statement's parameters, every one NULL until a caller sets it. */
@@ -629,6 +637,7 @@ csam_result csam_store_challenge_verify_login_totp(
 
 /* ---- the app's key ------------------------------------------------------ */
 
+/* clang-format off */
 static const struct csam_store_stmt csam_store_challenge_stmt_totp_key = {
     "csam_totp_fetch",
     "SELECT k.id AS key_id, k.account_id,"
@@ -639,7 +648,9 @@ static const struct csam_store_stmt csam_store_challenge_stmt_totp_key = {
     " WHERE k.account_id = $1 AND k.type = 'totp' AND k.status = $2"
     " ORDER BY k.id DESC LIMIT 1",
     2, CSAM_STORE_RETRY};
+/* clang-format on */
 
+/* clang-format off */
 static const struct csam_store_stmt csam_store_challenge_stmt_totp_named = {
     "csam_totp_fetch_named",
     "SELECT k.id AS key_id, a.id AS account_id,"
@@ -650,6 +661,7 @@ static const struct csam_store_stmt csam_store_challenge_stmt_totp_named = {
     " WHERE a.username = $1 AND a.status = 'active'"
     "   AND k.type = 'totp' AND k.status = 'active'",
     1, CSAM_STORE_RETRY};
+/* clang-format on */
 
 static csam_result csam_store_totp_key_run(csam_store *store,
                                            const struct csam_store_stmt *stmt,
@@ -702,9 +714,11 @@ csam_result csam_store_challenge_totp_key_named(
         store, &csam_store_challenge_stmt_totp_named, p, out);
 }
 
+/* clang-format off */
 static const struct csam_store_stmt csam_store_challenge_stmt_totp_reserve = {
     "csam_totp_nextval",
     "SELECT nextval(pg_get_serial_sequence('csam_keys', 'id')) AS id", 0, 0};
+/* clang-format on */
 
 csam_result csam_store_challenge_totp_reserve(csam_store *store,
                                               int64_t *key_id)
@@ -722,11 +736,13 @@ csam_result csam_store_challenge_totp_reserve(csam_store *store,
     return *key_id > 0 ? CSAM_OK : CSAM_ERR_DB;
 }
 
+/* clang-format off */
 static const struct csam_store_stmt csam_store_challenge_stmt_totp_insert = {
     "csam_totp_insert",
     "INSERT INTO csam_keys (id, account_id, type, terms_version, totp_secret)"
     " OVERRIDING SYSTEM VALUE VALUES ($1, $2, 'totp', NULLIF($3, ''), $4)",
     4, 0};
+/* clang-format on */
 
 csam_result csam_store_challenge_totp_insert(csam_store *store, int64_t key_id,
                                              int64_t account_id,
@@ -747,11 +763,13 @@ csam_result csam_store_challenge_totp_insert(csam_store *store, int64_t key_id,
 
 /* ---- failures per source address ---------------------------------------- */
 
+/* clang-format off */
 static const struct csam_store_stmt csam_store_challenge_stmt_source_lock = {
     "csam_source_check",
     "SELECT ceil(extract(epoch FROM locked_until - now()))::bigint AS wait"
     " FROM csam_source_failures WHERE source = $1 AND locked_until > now()",
     1, CSAM_STORE_RETRY};
+/* clang-format on */
 
 csam_result csam_store_challenge_source_lock(csam_store *store,
                                              const char *source, long *wait)
@@ -773,6 +791,7 @@ csam_result csam_store_challenge_source_lock(csam_store *store,
 }
 
 /* $2 the window and the lock's length, $3 the failures that lock. */
+/* clang-format off */
 static const struct csam_store_stmt csam_store_challenge_stmt_source_fail = {
     "csam_source_fail",
     "INSERT INTO csam_source_failures AS sf (source, failures, window_start)"
@@ -790,6 +809,7 @@ static const struct csam_store_stmt csam_store_challenge_stmt_source_fail = {
     "     THEN now() + make_interval(secs => $2::integer)"
     "     ELSE sf.locked_until END",
     3, 0};
+/* clang-format on */
 
 csam_result csam_store_challenge_source_fail(
     csam_store *store, const char *source,

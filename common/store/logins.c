@@ -21,9 +21,11 @@ static void csam_store_login_copy(char *dst, size_t size, const char *src)
 
 /* The name's failures before this try: those of a row whose last failure
  * is older than lockout_duration ($4) no longer count. */
+/* clang-format off */
 #define CSAM_STORE_LOGIN_PREV                                                  \
     "(CASE WHEN pf.last_failure_at < now() - make_interval(secs => "           \
     "$4::integer) THEN 0 ELSE pf.failures END)"
+/* clang-format on */
 
 /* How long a name remembers its locks (and the longest lock): a day, or
  * lockout_duration when that is longer. */
@@ -31,14 +33,18 @@ static void csam_store_login_copy(char *dst, size_t size, const char *src)
 
 /* The name's locks in a row before this try, forgotten after a quiet
  * CSAM_STORE_LOGIN_MEMORY. */
+/* clang-format off */
 #define CSAM_STORE_LOGIN_LOCKS                                                 \
     "(CASE WHEN pf.last_failure_at < now() - make_interval(secs => "           \
     CSAM_STORE_LOGIN_MEMORY ") THEN 0 ELSE pf.locks END)"
+/* clang-format on */
 
 /* Seconds left of a timestamp column, NULL when past. */
+/* clang-format off */
 #define CSAM_STORE_LOGIN_LEFT(col)                                             \
     "CASE WHEN " col " > now() THEN greatest(1, ceil(extract(epoch FROM "      \
     col " - now())))::bigint END"
+/* clang-format on */
 
 /*
  * $1 the name typed, $2 its keyed hash, $3 lockout threshold, $4 lockout
@@ -69,6 +75,7 @@ static void csam_store_login_copy(char *dst, size_t size, const char *src)
  */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverlength-strings"
+/* clang-format off */
 static const struct csam_store_stmt csam_store_login_stmt_charge = {
     "csam_login_charge",
     "WITH acc AS ("
@@ -178,6 +185,7 @@ static const struct csam_store_stmt csam_store_login_stmt_charge = {
     "   (SELECT count(*) FROM sc) AS source_counted,"
     "   (SELECT locked_now FROM sc) AS source_locked_now",
     9, 0};
+/* clang-format on */
 #pragma GCC diagnostic pop
 
 /* A lock or delay column: seconds, 0 for none (NULL); at least 1. */
@@ -261,6 +269,7 @@ csam_result csam_store_login_charge(csam_store *store,
  * device (NULL: none) and $8 whether the try locked it, $9 the threshold,
  * $10 the source the try was counted on (NULL: none) and $11 whether the
  * try locked it. */
+/* clang-format off */
 #define CSAM_STORE_LOGIN_SETTLE_SQL                                            \
     "WITH r AS ("                                                              \
     "   UPDATE csam_password_failures"                                         \
@@ -288,16 +297,20 @@ csam_result csam_store_login_charge(csam_store *store,
     " l AS ("                                                                  \
     "   INSERT INTO csam_audit (actor, action, account_id, source)"            \
     "   VALUES ($6::text, $3::text, $4::bigint, $5::text) RETURNING 1)"
+/* clang-format on */
 
+/* clang-format off */
 static const struct csam_store_stmt csam_store_login_stmt_settle = {
     "csam_login_settle",
     CSAM_STORE_LOGIN_SETTLE_SQL
     " SELECT (SELECT count(*) FROM r) + (SELECT count(*) FROM d)"
     "   + (SELECT count(*) FROM dr) + (SELECT count(*) FROM sr) AS settled",
     11, 0};
+/* clang-format on */
 
 /* The same, and the login flow ($12 its handle's hash, $13 its lifetime;
  * it remembers the known device $7 its codes count on). */
+/* clang-format off */
 static const struct csam_store_stmt csam_store_login_stmt_open = {
     "csam_login_open",
     CSAM_STORE_LOGIN_SETTLE_SQL ","
@@ -309,6 +322,7 @@ static const struct csam_store_stmt csam_store_login_stmt_open = {
     "   RETURNING id)"
     " SELECT (SELECT count(*) FROM f) AS flows",
     13, 0};
+/* clang-format on */
 
 /* The settle statement's parameters $1..$11. */
 struct csam_store_login_settle_args {
@@ -368,6 +382,7 @@ csam_result csam_store_login_open(csam_store *store,
 
 /* The live login flow of a handle ($1 its hash), locked, with what a code
  * message needs; key_id is the active key of the type $2. */
+/* clang-format off */
 static const struct csam_store_stmt csam_store_login_stmt_flow = {
     "csam_login_flow",
     "SELECT f.id, a.id AS account_id, a.username, a.email, a.language,"
@@ -390,6 +405,7 @@ static const struct csam_store_stmt csam_store_login_stmt_flow = {
     "   AND f.expires_at > now() AND a.status = 'active'"
     " FOR UPDATE OF f",
     2, 0};
+/* clang-format on */
 
 static void csam_store_login_flow_read(const csam_store_rows *rows,
                                        struct csam_store_login_flow *out)
@@ -439,10 +455,12 @@ csam_result csam_store_login_flow_lock(csam_store *store,
     return res;
 }
 
+/* clang-format off */
 static const struct csam_store_stmt csam_store_login_stmt_choose = {
     "csam_login_choose",
     "UPDATE csam_flows SET key_type = $2, step = 'confirm' WHERE id = $1", 2,
     0};
+/* clang-format on */
 
 csam_result csam_store_login_choose(csam_store *store, int64_t flow_id,
                                     const char *key_type)
@@ -457,6 +475,7 @@ csam_result csam_store_login_choose(csam_store *store, int64_t flow_id,
 
 /* The account's newest web login code (every column NULL when it never
  * had one), and the database clock. */
+/* clang-format off */
 static const struct csam_store_stmt csam_store_login_stmt_pending = {
     "csam_login_pending",
     "SELECT floor(extract(epoch FROM now() - c.created_at))::bigint AS age,"
@@ -471,6 +490,7 @@ static const struct csam_store_stmt csam_store_login_stmt_pending = {
     "   WHERE account_id = $1::bigint AND purpose = 'web_login'"
     "   ORDER BY created_at DESC, id DESC LIMIT 1) AS c ON true",
     1, 0};
+/* clang-format on */
 
 csam_result csam_store_login_pending(csam_store *store, int64_t account_id,
                                      struct csam_store_login_pending *out)
@@ -502,6 +522,7 @@ csam_result csam_store_login_pending(csam_store *store, int64_t account_id,
 }
 
 /* The account's ($2) live web login code becomes the flow's ($1). */
+/* clang-format off */
 static const struct csam_store_stmt csam_store_login_stmt_adopt = {
     "csam_login_adopt",
     "WITH pick AS ("
@@ -520,6 +541,7 @@ static const struct csam_store_stmt csam_store_login_stmt_adopt = {
     " SELECT (SELECT count(*) FROM c) AS adopted,"
     "   (SELECT count(*) FROM o) AS superseded",
     2, 0};
+/* clang-format on */
 
 csam_result csam_store_login_adopt(csam_store *store, int64_t flow_id,
                                    int64_t account_id)
@@ -540,6 +562,7 @@ csam_result csam_store_login_adopt(csam_store *store, int64_t flow_id,
 
 /* ---- PAM ----------------------------------------------------------------- */
 
+/* clang-format off */
 static const struct csam_store_stmt csam_store_login_stmt_account = {
     "csam_pam_account",
     "SELECT a.id, a.status = 'active' AS active,"
@@ -556,6 +579,7 @@ static const struct csam_store_stmt csam_store_login_stmt_account = {
     "   JOIN csam_registrations r ON r.id = a.registration_id"
     " WHERE a.username = $1",
     1, CSAM_STORE_RETRY};
+/* clang-format on */
 
 csam_result csam_store_login_account(csam_store *store, const char *username,
                                      struct csam_store_login_account *out)
@@ -590,9 +614,11 @@ csam_result csam_store_login_account(csam_store *store, const char *username,
     return CSAM_OK;
 }
 
+/* clang-format off */
 static const struct csam_store_stmt csam_store_login_stmt_account_lock = {
     "csam_pam_lock", "SELECT 1 FROM csam_accounts WHERE id = $1 FOR UPDATE", 1,
     0};
+/* clang-format on */
 
 csam_result csam_store_login_account_lock(csam_store *store,
                                           int64_t account_id)
