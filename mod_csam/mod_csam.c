@@ -41,6 +41,7 @@ static void csam_module_register_hooks(apr_pool_t *p)
     ap_hook_handler(csam_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
+/* clang-format off: one member a line, as httpd's modules write it */
 AP_DECLARE_MODULE(csam) = {
     STANDARD20_MODULE_STUFF,
     csam_config_create_dir,
@@ -51,3 +52,4 @@ AP_DECLARE_MODULE(csam) = {
     csam_module_register_hooks,
     0                               /* flags */
 };
+/* clang-format on */

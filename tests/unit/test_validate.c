@@ -238,6 +238,7 @@ static void test_nrn_matches_birth(void **state)
 
 static void test_date_parse(void **state)
 {
+    /* clang-format off */
     static const char *const bad[] = {
         "1900-02-29", "2023-02-29", "2100-02-29", "2023-13-01",
         "2023-00-10", "2023-04-31", "2023-01-00", "2023-01-32",
@@ -245,6 +246,7 @@ static void test_date_parse(void **state)
         "2023-01-01x", "2023/01/01", "20230101",  "",
         " 2023-01-01", "2023-01-01 ", "+023-01-01", "2023-0a-01",
         "2023-01-01T00:00:00Z"};
+    /* clang-format on */
     struct csam_date d;
     size_t i;
 
