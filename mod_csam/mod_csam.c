@@ -41,7 +41,8 @@ static void csam_module_register_hooks(apr_pool_t *p)
     ap_hook_handler(csam_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
-/* clang-format off: one member a line, as httpd's modules write it */
+/* One member a line, as httpd's modules write it. */
+/* clang-format off */
 AP_DECLARE_MODULE(csam) = {
     STANDARD20_MODULE_STUFF,
     csam_config_create_dir,
