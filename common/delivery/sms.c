@@ -1,6 +1,7 @@
 /*
  * SMS delivery: the settings (their rules are base's sms_setting.c), the
- * text from its template, and the two transports (HTTP POST with libcurl, a command run without a shell).
+ * text from its template, and the two transports (HTTP POST with libcurl,
+ * a command run without a shell).
  *
  * The SMS text carries a security code and the settings may carry a
  * gateway token: both go to libcurl or to the command and nowhere else.
