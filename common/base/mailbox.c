@@ -16,8 +16,7 @@ static int csam_mailbox_is_blank(char c)
 }
 
 csam_result csam_mail_mailbox_parse(const char *mailbox, char *name,
-                                    size_t namelen, char *addr,
-                                    size_t addrlen)
+                                    size_t namelen, char *addr, size_t addrlen)
 {
     const char *lt;
     const char *start;

@@ -8,7 +8,7 @@
 
 #include "result.h"
 
-#define CSAM_MAILBOX_NAME_MAX 200   /* display name, bytes of UTF-8 */
+#define CSAM_MAILBOX_NAME_MAX 200 /* display name, bytes of UTF-8 */
 
 /* Split a mailbox "Display Name <addr>", "\"Display Name\" <addr>" or a
  * bare "addr" into its display name (UTF-8, "" when none; quotes removed)
@@ -16,7 +16,6 @@
  * hold '"', '\\', '<', '>' or a control character.
  * Errors: CSAM_ERR_INVALID. */
 csam_result csam_mail_mailbox_parse(const char *mailbox, char *name,
-                                    size_t namelen, char *addr,
-                                    size_t addrlen);
+                                    size_t namelen, char *addr, size_t addrlen);
 
 #endif

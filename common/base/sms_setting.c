@@ -130,9 +130,8 @@ int csam_sms_body_ok(const char *value)
     return res == CSAM_OK;
 }
 
-csam_result csam_sms_settings_check(const char *transport_name,
-                                    const char *url, const char *body,
-                                    const char *command,
+csam_result csam_sms_settings_check(const char *transport_name, const char *url,
+                                    const char *body, const char *command,
                                     enum csam_sms_transport *transport,
                                     char *err, size_t errlen)
 {

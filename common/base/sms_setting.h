@@ -12,16 +12,16 @@
 
 #include "result.h"
 
-#define CSAM_SMS_AUTH_MAX 1024      /* sms_auth, bytes */
-#define CSAM_SMS_BODY_MAX 4000      /* sms_body template, bytes */
-#define CSAM_SMS_URL_MAX 2048       /* sms_url, bytes */
+#define CSAM_SMS_AUTH_MAX 1024 /* sms_auth, bytes */
+#define CSAM_SMS_BODY_MAX 4000 /* sms_body template, bytes */
+#define CSAM_SMS_URL_MAX 2048  /* sms_url, bytes */
 #define CSAM_SMS_JSON_TYPE "application/json"
 #define CSAM_SMS_FORM_TYPE "application/x-www-form-urlencoded"
 
 enum csam_sms_transport {
-    CSAM_SMS_NONE = 0,      /* SMS keys cannot be used */
-    CSAM_SMS_HTTP,          /* POST to url */
-    CSAM_SMS_COMMAND        /* run command NUMBER, text on stdin */
+    CSAM_SMS_NONE = 0, /* SMS keys cannot be used */
+    CSAM_SMS_HTTP,     /* POST to url */
+    CSAM_SMS_COMMAND   /* run command NUMBER, text on stdin */
 };
 
 /* Single-key checks, used by csam_config_set for the sms_* keys: 1 when
@@ -44,9 +44,8 @@ int csam_sms_auth_ok(const char *value);
  * has a valid sms_url and sms_body, command has an absolute sms_command.
  * *transport (may be NULL) gets the transport named.
  * Errors: CSAM_ERR_CONFIG with a message in err (never a value). */
-csam_result csam_sms_settings_check(const char *transport_name,
-                                    const char *url, const char *body,
-                                    const char *command,
+csam_result csam_sms_settings_check(const char *transport_name, const char *url,
+                                    const char *body, const char *command,
                                     enum csam_sms_transport *transport,
                                     char *err, size_t errlen);
 
