@@ -22,8 +22,8 @@
 #include "config.h"
 #include "file_check.h"
 #include "log.h"
-#include "mail.h"
-#include "sms.h"
+#include "mailbox.h"
+#include "sms_setting.h"
 #include "totp_key.h"
 #include "validate.h"
 
@@ -876,13 +876,11 @@ csam_result csam_config_check(const struct csam_config *cfg, char *err,
                           "code_ttl is greater than activation_ttl");
         return CSAM_ERR_CONFIG;
     }
-    {
-        /* the transport chosen has what it needs (sms_url, ...) */
-        struct csam_sms sms;
-
-        if (csam_sms_from_config(cfg, &sms, err, errlen) != CSAM_OK)
-            return CSAM_ERR_CONFIG;
-    }
+    /* the transport chosen has what it needs (sms_url, ...) */
+    if (csam_sms_settings_check(cfg->sms_transport, cfg->sms_url,
+                                cfg->sms_body, cfg->sms_command, NULL, err,
+                                errlen) != CSAM_OK)
+        return CSAM_ERR_CONFIG;
     return CSAM_OK;
 }
 

@@ -13,10 +13,9 @@
 #include <stddef.h>
 
 #include "keytype.h"
+#include "mailbox.h"
 #include "result.h"
 #include "template.h"
-
-#define CSAM_MAILBOX_NAME_MAX 200   /* display name, bytes of UTF-8 */
 
 /* What the engine hands to the "send this message" callback. */
 struct csam_message {
@@ -66,15 +65,6 @@ csam_result csam_mail_format(const char *from, const struct csam_message *msg,
 /* RFC 2047 encoded-word form of a header value ("=?UTF-8?B?...?=",
  * folded) or a copy when it is plain ASCII.  NULL on ENOMEM. */
 char *csam_mail_encode_header(const char *value);
-
-/* Split a mailbox "Display Name <addr>", "\"Display Name\" <addr>" or a
- * bare "addr" into its display name (UTF-8, "" when none; quotes removed)
- * and its address (checked with csam_email_check()).  The name may not
- * hold '"', '\\', '<', '>' or a control character.
- * Errors: CSAM_ERR_INVALID. */
-csam_result csam_mail_mailbox_parse(const char *mailbox, char *name,
-                                    size_t namelen, char *addr,
-                                    size_t addrlen);
 
 /* The localized name of a key type in a mail ("code de sécurité par
  * e-mail", "mobile app"...); lang falls back to "fr".  Static string,

@@ -1,6 +1,7 @@
 /*
- * SMS delivery: the settings' checks, the text from its template, and the
- * two transports (HTTP POST with libcurl, a command run without a shell).
+ * SMS delivery: the settings (their rules are base's sms_setting.c), the
+ * text from its template, and the two transports (HTTP POST with libcurl,
+ * a command run without a shell).
  *
  * The SMS text carries a security code and the settings may carry a
  * gateway token: both go to libcurl or to the command and nowhere else.
@@ -32,13 +33,10 @@
 #include "sms.h"
 #include "validate.h"
 
-#define CSAM_SMS_URL_MAX 2048
 #define CSAM_SMS_KIND_MAX 32
 /* Connecting is what hangs when a gateway is down or firewalled: it gets
  * at most this much of the whole timeout. */
 #define CSAM_SMS_CONNECT_MAX 10L
-#define CSAM_SMS_JSON_TYPE "application/json"
-#define CSAM_SMS_FORM_TYPE "application/x-www-form-urlencoded"
 
 static void csam_sms_error(char *err, size_t errlen, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -65,116 +63,12 @@ static void csam_sms_free_secret(char *s)
     }
 }
 
-/* ---------------------------------------------------------------- checks */
-
-int csam_sms_transport_ok(const char *value)
-{
-    return value != NULL
-           && (strcmp(value, "none") == 0 || strcmp(value, "http") == 0
-               || strcmp(value, "command") == 0);
-}
-
-int csam_sms_content_type_ok(const char *value)
-{
-    return value != NULL
-           && (strcmp(value, CSAM_SMS_JSON_TYPE) == 0
-               || strcmp(value, CSAM_SMS_FORM_TYPE) == 0);
-}
+/* ---------------------------------------------------------------- settings */
 
 static int csam_sms_is_alnum(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
            || (c >= '0' && c <= '9');
-}
-
-/* host[:port] of an http(s) URL; *loopback says whether host is one. */
-static int csam_sms_authority_ok(const char *s, size_t len, int *loopback)
-{
-    size_t hostlen = 0;
-
-    if (!csam_authority_check(s, len, &hostlen))
-        return 0;
-    *loopback = (hostlen == 9 && memcmp(s, "127.0.0.1", 9) == 0)
-                || (hostlen == 5 && memcmp(s, "[::1]", 5) == 0)
-                || (hostlen == 9 && strncasecmp(s, "localhost", 9) == 0);
-    return 1;
-}
-
-int csam_sms_url_ok(const char *value)
-{
-    const char *rest;
-    size_t i, end;
-    int https, loopback = 0;
-
-    if (value == NULL
-        || strnlen(value, CSAM_SMS_URL_MAX + 1) > CSAM_SMS_URL_MAX)
-        return 0;
-    if (strncmp(value, "https://", 8) == 0) {
-        https = 1;
-        rest = value + 8;
-    } else if (strncmp(value, "http://", 7) == 0) {
-        https = 0;
-        rest = value + 7;
-    } else {
-        return 0;
-    }
-    end = strcspn(rest, "/?");
-    if (!csam_sms_authority_ok(rest, end, &loopback))
-        return 0;
-    /* path and query: RFC 3986 pchar, '/' and '?'; no fragment, no space,
-     * no userinfo (credentials go in sms_auth, not in the URL) */
-    for (i = end; rest[i] != '\0'; i++) {
-        char c = rest[i];
-
-        if (!(csam_sms_is_alnum(c) || strchr("-._~%!$&'()*+,;=:@/?", c)))
-            return 0;
-    }
-    return https || loopback;
-}
-
-int csam_sms_auth_ok(const char *value)
-{
-    const char *cred;
-    const char *colon;
-    size_t i, len;
-
-    if (value == NULL)
-        return 0;
-    len = strnlen(value, CSAM_SMS_AUTH_MAX + 1);
-    if (len > CSAM_SMS_AUTH_MAX)
-        return 0;
-    if (strncasecmp(value, "bearer ", 7) == 0)
-        cred = value + 7;
-    else if (strncasecmp(value, "basic ", 6) == 0)
-        cred = value + 6;
-    else
-        return 0;
-    if (cred[0] == '\0')
-        return 0;
-    for (i = 0; cred[i] != '\0'; i++)
-        if (cred[i] <= ' ' || cred[i] >= 0x7f)
-            return 0;
-    if (cred == value + 6) {
-        colon = strchr(cred, ':');
-        if (colon == NULL || colon == cred)
-            return 0;
-    }
-    return 1;
-}
-
-int csam_sms_body_ok(const char *value)
-{
-    static const struct csam_tvar vars[] = {{"to", ""}, {"text", ""}};
-    char *out = NULL;
-    csam_result res;
-
-    if (value == NULL || csam_text_check(value, CSAM_SMS_BODY_MAX) != CSAM_OK
-        || strstr(value, "{{to}}") == NULL || strstr(value, "{{text}}") == NULL)
-        return 0;
-    /* an unknown {{name}} fails here, at startup, not at the first SMS */
-    res = csam_template_render(value, vars, 2, CSAM_ESCAPE_NONE, &out);
-    free(out);
-    return res == CSAM_OK;
 }
 
 csam_result csam_sms_from_config(const struct csam_config *cfg,
@@ -189,17 +83,6 @@ csam_result csam_sms_from_config(const struct csam_config *cfg,
         csam_sms_error(err, errlen, "no configuration");
         return CSAM_ERR_CONFIG;
     }
-    if (cfg->sms_transport == NULL || strcmp(cfg->sms_transport, "none") == 0)
-        out->transport = CSAM_SMS_NONE;
-    else if (strcmp(cfg->sms_transport, "http") == 0)
-        out->transport = CSAM_SMS_HTTP;
-    else if (strcmp(cfg->sms_transport, "command") == 0)
-        out->transport = CSAM_SMS_COMMAND;
-    else {
-        csam_sms_error(err, errlen,
-                       "sms_transport must be none, http or command");
-        return CSAM_ERR_CONFIG;
-    }
     out->url = cfg->sms_url;
     out->body = cfg->sms_body;
     out->encoding = cfg->sms_content_type != NULL
@@ -211,24 +94,9 @@ csam_result csam_sms_from_config(const struct csam_config *cfg,
     out->command = cfg->sms_command;
     out->timeout = cfg->sms_timeout;
     out->countries = cfg->sms_countries;
-    if (out->transport == CSAM_SMS_HTTP
-        && (out->url == NULL || !csam_sms_url_ok(out->url))) {
-        csam_sms_error(err, errlen, "sms_transport = http needs sms_url "
-                       "(https://, or http:// to loopback)");
-        return CSAM_ERR_CONFIG;
-    }
-    if (out->transport == CSAM_SMS_HTTP && !csam_sms_body_ok(out->body)) {
-        csam_sms_error(err, errlen, "sms_body must name {{to}} and {{text}} "
-                       "and no other variable");
-        return CSAM_ERR_CONFIG;
-    }
-    if (out->transport == CSAM_SMS_COMMAND
-        && (out->command == NULL || out->command[0] != '/')) {
-        csam_sms_error(err, errlen, "sms_transport = command needs "
-                       "sms_command (an absolute path)");
-        return CSAM_ERR_CONFIG;
-    }
-    return CSAM_OK;
+    return csam_sms_settings_check(cfg->sms_transport, cfg->sms_url,
+                                   cfg->sms_body, cfg->sms_command,
+                                   &out->transport, err, errlen);
 }
 
 /* ---------------------------------------------------------------- text */

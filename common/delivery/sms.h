@@ -22,18 +22,11 @@
 #include "config.h"
 #include "mail.h"
 #include "result.h"
+#include "sms_setting.h"
 #include "template.h"
 
 #define CSAM_SMS_TEXT_MAX 640       /* bytes of UTF-8: four long SMS parts */
-#define CSAM_SMS_AUTH_MAX 1024      /* sms_auth, bytes */
-#define CSAM_SMS_BODY_MAX 4000      /* sms_body template, bytes */
 #define CSAM_SMS_ERRLEN 256
-
-enum csam_sms_transport {
-    CSAM_SMS_NONE = 0,      /* SMS keys cannot be used */
-    CSAM_SMS_HTTP,          /* POST to url */
-    CSAM_SMS_COMMAND        /* run command NUMBER, text on stdin */
-};
 
 enum csam_sms_encoding {
     CSAM_SMS_JSON = 0,      /* application/json: values JSON-string escaped */
@@ -56,28 +49,13 @@ struct csam_sms {
 };
 
 /* Settings from a configuration whose keys were each validated by
- * csam_config_set: checks what spans keys (http needs sms_url, command
- * needs sms_command).  out borrows cfg's strings.
+ * csam_config_set: checks what spans keys with csam_sms_settings_check
+ * (http needs sms_url, command needs sms_command).  out borrows cfg's
+ * strings.
  * Errors: CSAM_ERR_CONFIG with a message in err (never a value). */
 csam_result csam_sms_from_config(const struct csam_config *cfg,
                                  struct csam_sms *out, char *err,
                                  size_t errlen);
-
-/* Single-key checks, used by csam_config_set for the sms_* keys: 1 when
- * the value is acceptable.
- *   transport: "none", "http" or "command"
- *   url: https://host[:port][/path][?query] (no userinfo, no fragment),
- *        or http:// to 127.0.0.1, [::1] or localhost only: the request
- *        carries a code and often a token
- *   body: a template naming {{to}} and {{text}} and no other variable
- *   content_type: "application/json" or "application/x-www-form-urlencoded"
- *   auth: "bearer TOKEN" or "basic USER:PASSWORD" (visible ASCII, the
- *         scheme word in any case) */
-int csam_sms_transport_ok(const char *value);
-int csam_sms_url_ok(const char *value);
-int csam_sms_body_ok(const char *value);
-int csam_sms_content_type_ok(const char *value);
-int csam_sms_auth_ok(const char *value);
 
 /* The text of an SMS of `kind` in `lang`, from
  * <data_dir>/templates/sms/<lang>/<kind>.txt (falling back to "fr"),

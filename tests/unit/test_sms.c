@@ -1,5 +1,6 @@
 /*
- * SMS: the sms_* settings and their cross-checks, the text templates, the
+ * SMS: the sms_* settings and their cross-checks (one rule for the
+ * configuration check and the delivery settings), the text templates, the
  * body template's escaping, E.164 recipients, and each transport's error
  * paths: a real HTTP exchange with a one-shot server forked here (status
  * 500, a redirect, no answer, nobody listening) and real commands (exit 1,
@@ -235,6 +236,89 @@ static void test_config_cross_checks(void **state)
                      CSAM_ERR_CONFIG);
     assert_non_null(strstr(err, "sms_transport"));
     csam_config_free(&cfg);
+}
+
+/* What each transport needs is one rule (csam_sms_settings_check): the
+ * delivery settings refuse what it refuses with its message, and so does
+ * the configuration check where its single-key checks (run first) let a
+ * configuration through: a missing sms_url or sms_command. */
+static void test_settings_one_rule(void **state)
+{
+    static const struct {
+        const char *transport, *url, *body, *command, *message;
+        int config_too;
+    } cases[] = {
+        {"smpp", NULL, NULL, NULL,
+         "sms_transport must be none, http or command", 0},
+        {"http", NULL, NULL, NULL,
+         "sms_transport = http needs sms_url (https://, or http:// to "
+         "loopback)", 1},
+        {"http", "http://sms.example.be/send", NULL, NULL,
+         "sms_transport = http needs sms_url (https://, or http:// to "
+         "loopback)", 0},
+        {"http", "https://sms.example.be/send", "{\"to\":\"{{to}}\"}", NULL,
+         "sms_body must name {{to}} and {{text}} and no other variable", 0},
+        {"http", "https://sms.example.be/send",
+         "{{to}} {{text}} {{code}}", NULL,
+         "sms_body must name {{to}} and {{text}} and no other variable", 0},
+        {"command", NULL, NULL, "send-sms",
+         "sms_transport = command needs sms_command (an absolute path)", 0},
+        {"command", NULL, NULL, NULL,
+         "sms_transport = command needs sms_command (an absolute path)", 1},
+    };
+    char err[CSAM_CONFIG_ERRLEN];
+    enum csam_sms_transport transport;
+    struct csam_config cfg;
+    struct csam_sms sms;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(csam_sms_settings_check(cases[i].transport,
+                                                 cases[i].url, cases[i].body,
+                                                 cases[i].command, NULL, err,
+                                                 sizeof(err)),
+                         CSAM_ERR_CONFIG);
+        assert_string_equal(err, cases[i].message);
+
+        assert_int_equal(csam_config_init(&cfg), CSAM_OK);
+        csam_test_set(&cfg, "mail_from", "noreply@example.be", CSAM_OK);
+        /* set directly, as a host may, past csam_config_set's checks */
+        free(cfg.sms_transport);
+        free(cfg.sms_url);
+        free(cfg.sms_command);
+        cfg.sms_transport = strdup(cases[i].transport);
+        cfg.sms_url = cases[i].url ? strdup(cases[i].url) : NULL;
+        cfg.sms_command = cases[i].command ? strdup(cases[i].command) : NULL;
+        if (cases[i].body != NULL) { /* else the default, which is fine */
+            free(cfg.sms_body);
+            cfg.sms_body = strdup(cases[i].body);
+        }
+        assert_int_equal(csam_sms_from_config(&cfg, &sms, err, sizeof(err)),
+                         CSAM_ERR_CONFIG);
+        assert_string_equal(err, cases[i].message);
+        if (cases[i].config_too) {
+            assert_int_equal(csam_config_check(&cfg, err, sizeof(err)),
+                             CSAM_ERR_CONFIG);
+            assert_string_equal(err, cases[i].message);
+        }
+        csam_config_free(&cfg);
+    }
+    assert_int_equal(csam_sms_settings_check("http",
+                                             "https://sms.example.be/send",
+                                             "{{to}} {{text}}", NULL,
+                                             &transport, err, sizeof(err)),
+                     CSAM_OK);
+    assert_int_equal(transport, CSAM_SMS_HTTP);
+    assert_int_equal(csam_sms_settings_check(NULL, NULL, NULL, NULL,
+                                             &transport, err, sizeof(err)),
+                     CSAM_OK);
+    assert_int_equal(transport, CSAM_SMS_NONE);
+    assert_int_equal(csam_sms_settings_check("command", NULL, NULL,
+                                             "/usr/local/bin/send-sms",
+                                             &transport, err, sizeof(err)),
+                     CSAM_OK);
+    assert_int_equal(transport, CSAM_SMS_COMMAND);
 }
 
 /* ---------------------------------------------------------------- text */
@@ -888,6 +972,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_keys),
         cmocka_unit_test(test_config_cross_checks),
+        cmocka_unit_test(test_settings_one_rule),
         cmocka_unit_test(test_compose),
         cmocka_unit_test(test_body_escaping),
         cmocka_unit_test(test_e164),
