@@ -297,23 +297,6 @@ static const struct csam_config_key csam_config_keys[] = {
 #define CSAM_CONFIG_NKEYS \
     (sizeof(csam_config_keys) / sizeof(csam_config_keys[0]))
 
-static void csam_config_error(char *err, size_t errlen, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static void csam_config_error(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static char **csam_config_str_field(struct csam_config *cfg,
                                     const struct csam_config_key *key)
 {
@@ -436,7 +419,7 @@ csam_result csam_config_set(struct csam_config *cfg, const char *key,
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     if (cfg == NULL || key == NULL || value == NULL) {
-        csam_config_error(err, errlen, "missing key or value");
+        csam_error_set(err, errlen, "missing key or value");
         return CSAM_ERR_CONFIG;
     }
     k = csam_config_find(key);
@@ -449,20 +432,20 @@ csam_result csam_config_set(struct csam_config *cfg, const char *key,
             if (!(csam_config_is_alnum(key[i]) || key[i] == '_'))
                 plain = 0;
         if (plain)
-            csam_config_error(err, errlen, "unknown key '%s'", key);
+            csam_error_set(err, errlen, "unknown key '%s'", key);
         else
-            csam_config_error(err, errlen, "unknown key");
+            csam_error_set(err, errlen, "unknown key");
         return CSAM_ERR_CONFIG;
     }
     if (value[0] == '\0') {
-        csam_config_error(err, errlen, "key '%s': empty value", k->name);
+        csam_error_set(err, errlen, "key '%s': empty value", k->name);
         return CSAM_ERR_CONFIG;
     }
     if (k->check == NULL) {
         long v;
 
         if (!csam_config_parse_long(value, k->min, k->max, &v)) {
-            csam_config_error(err, errlen,
+            csam_error_set(err, errlen,
                               "key '%s': must be an integer from %ld to %ld",
                               k->name, k->min, k->max);
             return CSAM_ERR_CONFIG;
@@ -471,13 +454,13 @@ csam_result csam_config_set(struct csam_config *cfg, const char *key,
         return CSAM_OK;
     }
     if (!csam_config_value_ok(k, value)) {
-        csam_config_error(err, errlen, "key '%s': %s", k->name,
+        csam_error_set(err, errlen, "key '%s': %s", k->name,
                           k->reason);
         return CSAM_ERR_CONFIG;
     }
     copy = strdup(value);
     if (copy == NULL) {
-        csam_config_error(err, errlen, "out of memory");
+        csam_error_set(err, errlen, "out of memory");
         return CSAM_ERR_NOMEM;
     }
     field = csam_config_str_field(cfg, k);
@@ -511,7 +494,7 @@ static int csam_config_split(char *line, char **key, char **value,
         return 0;
     eq = strchr(p, '=');
     if (eq == NULL) {
-        csam_config_error(err, errlen, "expected 'key = value'");
+        csam_error_set(err, errlen, "expected 'key = value'");
         return -1;
     }
     end = eq;
@@ -519,7 +502,7 @@ static int csam_config_split(char *line, char **key, char **value,
         end--;
     *end = '\0';
     if (end == p) {
-        csam_config_error(err, errlen, "missing key before '='");
+        csam_error_set(err, errlen, "missing key before '='");
         return -1;
     }
     *key = p;
@@ -536,7 +519,7 @@ static int csam_config_split(char *line, char **key, char **value,
         p[len - 1] = '\0';
         p++;
     } else if (len == 1 && p[0] == '"') {
-        csam_config_error(err, errlen, "unterminated quote");
+        csam_error_set(err, errlen, "unterminated quote");
         return -1;
     }
     *value = p;
@@ -662,21 +645,21 @@ static csam_result csam_config_check_file(int fd, const char *path,
     if (fstat(fd, &st) != 0) {
         char ebuf[128];
 
-        csam_config_error(err, errlen, "%s: cannot stat: %s", path,
+        csam_error_set(err, errlen, "%s: cannot stat: %s", path,
                           csam_log_errno(errno, ebuf, sizeof(ebuf)));
         return CSAM_ERR_IO;
     }
     if (!S_ISREG(st.st_mode)) {
-        csam_config_error(err, errlen, "%s: not a regular file", path);
+        csam_error_set(err, errlen, "%s: not a regular file", path);
         return CSAM_ERR_IO;
     }
     if (require_secure) {
         if (st.st_uid != 0) {
-            csam_config_error(err, errlen, "%s: not owned by root", path);
+            csam_error_set(err, errlen, "%s: not owned by root", path);
             return CSAM_ERR_INSECURE;
         }
         if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-            csam_config_error(err, errlen,
+            csam_error_set(err, errlen,
                               "%s: writable by group or others", path);
             return CSAM_ERR_INSECURE;
         }
@@ -704,14 +687,14 @@ csam_result csam_config_load(struct csam_config *cfg, const char *path,
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     if (cfg == NULL || path == NULL) {
-        csam_config_error(err, errlen, "no configuration file given");
+        csam_error_set(err, errlen, "no configuration file given");
         return CSAM_ERR_CONFIG;
     }
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         char ebuf[128];
 
-        csam_config_error(err, errlen, "%s: cannot open: %s", path,
+        csam_error_set(err, errlen, "%s: cannot open: %s", path,
                           csam_log_errno(errno, ebuf, sizeof(ebuf)));
         return CSAM_ERR_IO;
     }
@@ -724,12 +707,12 @@ csam_result csam_config_load(struct csam_config *cfg, const char *path,
     fp = fdopen(fd, "r");
     if (fp == NULL) {
         close(fd);
-        csam_config_error(err, errlen, "%s: out of memory", path);
+        csam_error_set(err, errlen, "%s: out of memory", path);
         return CSAM_ERR_NOMEM;
     }
     line = malloc(CSAM_CONFIG_LINE_MAX + 1);
     if (line == NULL) {
-        csam_config_error(err, errlen, "%s: out of memory", path);
+        csam_error_set(err, errlen, "%s: out of memory", path);
         res = CSAM_ERR_NOMEM;
         goto out;
     }
@@ -746,12 +729,12 @@ csam_result csam_config_load(struct csam_config *cfg, const char *path,
             break;
         lineno++;
         if (got == -2) {
-            csam_config_error(err, errlen, "%s:%u: read error", path, lineno);
+            csam_error_set(err, errlen, "%s:%u: read error", path, lineno);
             res = CSAM_ERR_IO;
             goto out;
         }
         if (got == -1) {
-            csam_config_error(err, errlen,
+            csam_error_set(err, errlen,
                               "%s:%u: line longer than %d bytes or holding "
                               "a NUL byte", path, lineno,
                               CSAM_CONFIG_LINE_MAX);
@@ -759,7 +742,7 @@ csam_result csam_config_load(struct csam_config *cfg, const char *path,
             goto out;
         }
         if (lineno > CSAM_CONFIG_LINES_MAX) {
-            csam_config_error(err, errlen, "%s:%u: more than %d lines", path,
+            csam_error_set(err, errlen, "%s:%u: more than %d lines", path,
                               lineno, CSAM_CONFIG_LINES_MAX);
             res = CSAM_ERR_CONFIG;
             goto out;
@@ -768,7 +751,7 @@ csam_result csam_config_load(struct csam_config *cfg, const char *path,
         if (got == 0)
             continue;
         if (got < 0) {
-            csam_config_error(err, errlen, "%s:%u: %s", path, lineno, reason);
+            csam_error_set(err, errlen, "%s:%u: %s", path, lineno, reason);
             res = CSAM_ERR_CONFIG;
             goto out;
         }
@@ -776,7 +759,7 @@ csam_result csam_config_load(struct csam_config *cfg, const char *path,
         if (k != NULL && seen[k - csam_config_keys]) {
             /* a second line would silently win: almost always a mistake,
              * sometimes an attack on an appended file */
-            csam_config_error(err, errlen,
+            csam_error_set(err, errlen,
                               "%s:%u: key '%s' already set on line %u", path,
                               lineno, k->name, lines_seen[k - csam_config_keys]);
             res = CSAM_ERR_CONFIG;
@@ -784,7 +767,7 @@ csam_result csam_config_load(struct csam_config *cfg, const char *path,
         }
         res = csam_config_set(cfg, key, value, reason, sizeof(reason));
         if (res != CSAM_OK) {
-            csam_config_error(err, errlen, "%s:%u: %s", path, lineno, reason);
+            csam_error_set(err, errlen, "%s:%u: %s", path, lineno, reason);
             goto out;
         }
         seen[k - csam_config_keys] = 1;
@@ -794,7 +777,7 @@ csam_result csam_config_load(struct csam_config *cfg, const char *path,
      * that opens the database, the relay or the gateway. */
     if ((mode & S_IROTH) != 0
         && (credential = csam_config_credential(cfg, seen)) != NULL) {
-        csam_config_error(err, errlen,
+        csam_error_set(err, errlen,
                           "%s: readable by others and holds a credential "
                           "(%s, line %u): make it 0600 or 0640", path,
                           credential,
@@ -821,7 +804,7 @@ csam_result csam_config_check(const struct csam_config *cfg, char *err,
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     if (cfg == NULL) {
-        csam_config_error(err, errlen, "no configuration");
+        csam_error_set(err, errlen, "no configuration");
         return CSAM_ERR_CONFIG;
     }
     for (i = 0; i < CSAM_CONFIG_NKEYS; i++) {
@@ -832,7 +815,7 @@ csam_result csam_config_check(const struct csam_config *cfg, char *err,
             long v = *csam_config_long_field((struct csam_config *)cfg, k);
 
             if (v < k->min || v > k->max) {
-                csam_config_error(err, errlen,
+                csam_error_set(err, errlen,
                                   "%s must be from %ld to %ld", k->name,
                                   k->min, k->max);
                 return CSAM_ERR_CONFIG;
@@ -843,36 +826,36 @@ csam_result csam_config_check(const struct csam_config *cfg, char *err,
         if (s == NULL) {
             if (k->optional)
                 continue;
-            csam_config_error(err, errlen, "%s is not set", k->name);
+            csam_error_set(err, errlen, "%s is not set", k->name);
             return CSAM_ERR_CONFIG;
         }
         if (!csam_config_value_ok(k, s)) {
-            csam_config_error(err, errlen, "%s %s", k->name,
+            csam_error_set(err, errlen, "%s %s", k->name,
                               k->reason);
             return CSAM_ERR_CONFIG;
         }
     }
     if (cfg->password_min > cfg->password_max) {
-        csam_config_error(err, errlen,
+        csam_error_set(err, errlen,
                           "password_min (%ld) is greater than password_max "
                           "(%ld)", cfg->password_min, cfg->password_max);
         return CSAM_ERR_CONFIG;
     }
     if (cfg->session_idle > cfg->session_absolute) {
-        csam_config_error(err, errlen,
+        csam_error_set(err, errlen,
                           "session_idle (%ld) is greater than "
                           "session_absolute (%ld)", cfg->session_idle,
                           cfg->session_absolute);
         return CSAM_ERR_CONFIG;
     }
     if (cfg->argon2_m_cost < 8 * cfg->argon2_parallelism) {
-        csam_config_error(err, errlen,
+        csam_error_set(err, errlen,
                           "argon2_m_cost must be at least 8 KiB per lane "
                           "(argon2_parallelism)");
         return CSAM_ERR_CONFIG;
     }
     if (cfg->code_ttl > cfg->activation_ttl) {
-        csam_config_error(err, errlen,
+        csam_error_set(err, errlen,
                           "code_ttl is greater than activation_ttl");
         return CSAM_ERR_CONFIG;
     }
@@ -892,7 +875,7 @@ csam_result csam_config_check_web(const struct csam_config *cfg, char *err,
     if (res != CSAM_OK)
         return res;
     if (cfg->public_url == NULL) {
-        csam_config_error(err, errlen,
+        csam_error_set(err, errlen,
                           "public_url is not set: links in e-mails need it "
                           "(never taken from the Host: header)");
         return CSAM_ERR_CONFIG;

@@ -74,23 +74,6 @@ static int csam_secret_purpose_valid(enum csam_purpose purpose)
     return (unsigned)purpose < (unsigned)CSAM_PURPOSE_COUNT;
 }
 
-static void csam_secret_error(char *err, size_t errlen, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static void csam_secret_error(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* One HKDF-SHA-256 per purpose over the file's bytes (RFC 5869, no salt:
  * the input is already uniformly random key material). */
 static csam_result csam_secret_derive(csam_secret *secret,
@@ -201,24 +184,24 @@ static csam_result csam_secret_check_fd(int fd, const char *path,
     if (fstat(fd, &st) != 0) {
         char ebuf[128];
 
-        csam_secret_error(err, errlen, "%s: cannot stat: %s", path,
+        csam_error_set(err, errlen, "%s: cannot stat: %s", path,
                           csam_log_errno(errno, ebuf, sizeof(ebuf)));
         return CSAM_ERR_IO;
     }
     if (!S_ISREG(st.st_mode)) {
-        csam_secret_error(err, errlen, "%s: not a regular file", path);
+        csam_error_set(err, errlen, "%s: not a regular file", path);
         return CSAM_ERR_CONFIG;
     }
     /* Whoever owns the file can rewrite it and so forge every keyed hash
      * and cookie: only root or the reading user may own it. */
     if (st.st_uid != 0 && st.st_uid != geteuid()) {
-        csam_secret_error(err, errlen,
+        csam_error_set(err, errlen,
                           "%s: owned by uid %lu, neither root nor the "
                           "reading user", path, (unsigned long)st.st_uid);
         return CSAM_ERR_INSECURE;
     }
     if ((st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)) != 0) {
-        csam_secret_error(err, errlen,
+        csam_error_set(err, errlen,
                           "%s: mode %04o lets others read it or the group "
                           "write it (use 0600 or 0640)", path,
                           (unsigned)(st.st_mode & 07777));
@@ -228,7 +211,7 @@ static csam_result csam_secret_check_fd(int fd, const char *path,
      * (secret_group): any other group's members would hold every key. */
     if ((st.st_mode & S_IRGRP) != 0
         && !csam_file_group_allowed((unsigned long)st.st_gid, group)) {
-        csam_secret_error(err, errlen,
+        csam_error_set(err, errlen,
                           "%s: readable by group %lu, which is neither "
                           "root's nor secret_group%s%s%s (use 0600, or "
                           "chgrp to that group)", path,
@@ -240,7 +223,7 @@ static csam_result csam_secret_check_fd(int fd, const char *path,
     /* A key file is a few dozen random bytes; a much larger one is most
      * likely the wrong file (a certificate, a config). */
     if (st.st_size < CSAM_SECRET_MIN || st.st_size > CSAM_SECRET_MAX) {
-        csam_secret_error(err, errlen,
+        csam_error_set(err, errlen,
                           "%s: holds %lld bytes, needs %d to %d", path,
                           (long long)st.st_size, CSAM_SECRET_MIN,
                           CSAM_SECRET_MAX);
@@ -268,7 +251,7 @@ csam_result csam_secret_load_group(const char *path, const char *group,
         return CSAM_ERR_INVALID;
     *out = NULL;
     if (path == NULL || *path == '\0') {
-        csam_secret_error(err, errlen, "secret file: no path given");
+        csam_error_set(err, errlen, "secret file: no path given");
         return CSAM_ERR_CONFIG;
     }
 
@@ -278,7 +261,7 @@ csam_result csam_secret_load_group(const char *path, const char *group,
     if (fd < 0) {
         char ebuf[128];
 
-        csam_secret_error(err, errlen, "%s: cannot open: %s", path,
+        csam_error_set(err, errlen, "%s: cannot open: %s", path,
                           csam_log_errno(errno, ebuf, sizeof(ebuf)));
         return CSAM_ERR_IO;
     }
@@ -289,18 +272,18 @@ csam_result csam_secret_load_group(const char *path, const char *group,
     if (res == CSAM_OK) {
         res = csam_secret_read(fd, buf, sizeof(buf), &got);
         if (res != CSAM_OK)
-            csam_secret_error(err, errlen, "%s: read failed", path);
+            csam_error_set(err, errlen, "%s: read failed", path);
     }
     close(fd);
 
     if (res == CSAM_OK && (got < CSAM_SECRET_MIN || got > CSAM_SECRET_MAX)) {
-        csam_secret_error(err, errlen, "%s: changed size while read", path);
+        csam_error_set(err, errlen, "%s: changed size while read", path);
         res = CSAM_ERR_CONFIG;
     }
     if (res == CSAM_OK) {
         res = csam_secret_from_bytes(buf, got, out);
         if (res != CSAM_OK)
-            csam_secret_error(err, errlen, "%s: key derivation failed: %s",
+            csam_error_set(err, errlen, "%s: key derivation failed: %s",
                               path, csam_result_name(res));
     }
     csam_wipe(buf, sizeof(buf));

@@ -20,23 +20,6 @@
  * again with a larger one, up to this. */
 #define CSAM_FILE_GROUP_BUF_MAX (1024 * 1024)
 
-static void csam_file_error(char *err, size_t errlen, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static void csam_file_error(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static csam_result csam_file_check_dir(const char *file, const char *dir,
                                        char *err, size_t errlen)
 {
@@ -45,12 +28,12 @@ static csam_result csam_file_check_dir(const char *file, const char *dir,
     if (stat(dir, &st) != 0) {
         char ebuf[128];
 
-        csam_file_error(err, errlen, "%s: directory %s: cannot stat: %s",
+        csam_error_set(err, errlen, "%s: directory %s: cannot stat: %s",
                         file, dir, csam_log_errno(errno, ebuf, sizeof(ebuf)));
         return CSAM_ERR_IO;
     }
     if (!S_ISDIR(st.st_mode)) {
-        csam_file_error(err, errlen, "%s: %s is not a directory", file, dir);
+        csam_error_set(err, errlen, "%s: %s is not a directory", file, dir);
         return CSAM_ERR_IO;
     }
     /* The owner is not judged: a checkout in a user's home, run as root
@@ -58,7 +41,7 @@ static csam_result csam_file_check_dir(const char *file, const char *dir,
      * everyone can write is nobody's. */
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0
         && !(st.st_uid == 0 && (st.st_mode & S_ISVTX) != 0)) {
-        csam_file_error(err, errlen,
+        csam_error_set(err, errlen,
                         "%s: directory %s is writable by group or others "
                         "(mode %04o): they can replace the file", file, dir,
                         (unsigned)(st.st_mode & 07777));
@@ -74,7 +57,7 @@ csam_result csam_file_check_dirs(const char *path, char *err, size_t errlen)
     csam_result res = CSAM_OK;
 
     if (path == NULL) {
-        csam_file_error(err, errlen, "no path given");
+        csam_error_set(err, errlen, "no path given");
         return CSAM_ERR_IO;
     }
     /* The directories that really hold the file: a symbolic link in a
@@ -83,7 +66,7 @@ csam_result csam_file_check_dirs(const char *path, char *err, size_t errlen)
     if (real == NULL) {
         char ebuf[128];
 
-        csam_file_error(err, errlen, "%s: cannot resolve: %s", path,
+        csam_error_set(err, errlen, "%s: cannot resolve: %s", path,
                         csam_log_errno(errno, ebuf, sizeof(ebuf)));
         return CSAM_ERR_IO;
     }

@@ -1,3 +1,6 @@
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "result.h"
 
 const char *csam_result_name(csam_result res)
@@ -32,4 +35,15 @@ const char *csam_result_name(csam_result res)
     case CSAM_ERR_BUSY:              return "busy";
     }
     return "unknown";
+}
+
+void csam_error_set(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
 }

@@ -7,6 +7,8 @@
 #ifndef CSAM_COMMON_RESULT_H
 #define CSAM_COMMON_RESULT_H
 
+#include <stddef.h>
+
 typedef enum csam_result {
     CSAM_OK = 0,
     CSAM_ERR_NOMEM,             /* allocation failed */
@@ -42,5 +44,15 @@ typedef enum csam_result {
 /* A stable, lower-case identifier for a result ("ok", "expired", ...).
  * Never NULL; the string is static. */
 const char *csam_result_name(csam_result res);
+
+/* Write a printf-style message into the caller's error buffer err of
+ * errlen bytes (cut to fit, always terminated); err NULL or errlen 0 is
+ * allowed and writes nothing.  Every "char *err, size_t errlen" of
+ * libcsam is filled through this one function. */
+void csam_error_set(char *err, size_t errlen, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 
 #endif

@@ -38,23 +38,6 @@
  * at most this much of the whole timeout. */
 #define CSAM_SMS_CONNECT_MAX 10L
 
-static void csam_sms_error(char *err, size_t errlen, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static void csam_sms_error(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static void csam_sms_free_secret(char *s)
 {
     if (s != NULL) {
@@ -80,7 +63,7 @@ csam_result csam_sms_from_config(const struct csam_config *cfg,
     if (out != NULL)
         memset(out, 0, sizeof(*out));
     if (cfg == NULL || out == NULL) {
-        csam_sms_error(err, errlen, "no configuration");
+        csam_error_set(err, errlen, "no configuration");
         return CSAM_ERR_CONFIG;
     }
     out->url = cfg->sms_url;
@@ -340,14 +323,14 @@ static csam_result csam_sms_http(const struct csam_sms *sms, const char *to,
     csam_result res;
 
     if (sms->url == NULL || !csam_sms_url_ok(sms->url)) {
-        csam_sms_error(err, errlen, "sms_url is not set or not acceptable");
+        csam_error_set(err, errlen, "sms_url is not set or not acceptable");
         return CSAM_ERR_INVALID;
     }
     res = csam_sms_auth_split(sms->auth, &auth);
     if (res == CSAM_OK)
         res = csam_sms_body_render(sms, to, text, &body);
     if (res != CSAM_OK) {
-        csam_sms_error(err, errlen, res == CSAM_ERR_NOMEM
+        csam_error_set(err, errlen, res == CSAM_ERR_NOMEM
                                         ? "out of memory"
                                         : "sms_auth, sms_body or the text "
                                           "is not acceptable");
@@ -364,7 +347,7 @@ static csam_result csam_sms_http(const struct csam_sms *sms, const char *to,
         more = curl_slist_append(more, auth.header);
     curl = more != NULL ? curl_easy_init() : NULL;
     if (curl == NULL) {
-        csam_sms_error(err, errlen, "out of memory");
+        csam_error_set(err, errlen, "out of memory");
         goto out;
     }
     res = CSAM_ERR_MAIL;
@@ -399,19 +382,19 @@ static csam_result csam_sms_http(const struct csam_sms *sms, const char *to,
                        != CURLE_OK
                 || curl_easy_setopt(curl, CURLOPT_PASSWORD, auth.password)
                        != CURLE_OK))) {
-        csam_sms_error(err, errlen, "libcurl refused an option");
+        csam_error_set(err, errlen, "libcurl refused an option");
         goto out;
     }
     code = curl_easy_perform(curl);
     if (code != CURLE_OK) {
         /* curl_easy_strerror() is a fixed text: it cannot carry the URL */
-        csam_sms_error(err, errlen, "SMS gateway did not answer: %s",
+        csam_error_set(err, errlen, "SMS gateway did not answer: %s",
                        curl_easy_strerror(code));
         goto out;
     }
     if (curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK
         || status < 200 || status >= 300) {
-        csam_sms_error(err, errlen, "SMS gateway refused the message "
+        csam_error_set(err, errlen, "SMS gateway refused the message "
                        "(HTTP status %ld)", status);
         goto out;
     }
@@ -610,11 +593,11 @@ static csam_result csam_sms_command(const struct csam_sms *sms,
     int e, status = 0, got, fds[2];
 
     if (sms->command == NULL || sms->command[0] != '/') {
-        csam_sms_error(err, errlen, "sms_command is not an absolute path");
+        csam_error_set(err, errlen, "sms_command is not an absolute path");
         return CSAM_ERR_INVALID;
     }
     if (!csam_sms_text_ok(text)) {
-        csam_sms_error(err, errlen, "the text is not acceptable");
+        csam_error_set(err, errlen, "the text is not acceptable");
         return CSAM_ERR_INVALID;
     }
     /* posix_spawn's prototype predates const; nothing writes to these */
@@ -623,21 +606,21 @@ static csam_result csam_sms_command(const struct csam_sms *sms,
     argv[2] = NULL;
     e = csam_sms_pipe(fds);
     if (e != 0) {
-        csam_sms_error(err, errlen, "sms_command: no pipe for its input "
+        csam_error_set(err, errlen, "sms_command: no pipe for its input "
                        "(errno %d)", e);
         return CSAM_ERR_MAIL;
     }
     if (posix_spawn_file_actions_init(&fa) != 0) {
         close(fds[0]);
         close(fds[1]);
-        csam_sms_error(err, errlen, "out of memory");
+        csam_error_set(err, errlen, "out of memory");
         return CSAM_ERR_NOMEM;
     }
     if (posix_spawnattr_init(&attr) != 0) {
         posix_spawn_file_actions_destroy(&fa);
         close(fds[0]);
         close(fds[1]);
-        csam_sms_error(err, errlen, "out of memory");
+        csam_error_set(err, errlen, "out of memory");
         return CSAM_ERR_NOMEM;
     }
     deadline = csam_sms_now() + (double)timeout;
@@ -649,7 +632,7 @@ static csam_result csam_sms_command(const struct csam_sms *sms,
     close(fds[0]);
     if (e != 0) {
         close(fds[1]);
-        csam_sms_error(err, errlen, "sms_command %s",
+        csam_error_set(err, errlen, "sms_command %s",
                        csam_sms_spawn_reason(e));
         return CSAM_ERR_MAIL;
     }
@@ -662,22 +645,22 @@ static csam_result csam_sms_command(const struct csam_sms *sms,
         kill(pid, SIGKILL);
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
-        csam_sms_error(err, errlen, "sms_command did not finish within %ld "
+        csam_error_set(err, errlen, "sms_command did not finish within %ld "
                        "s: killed", timeout);
         return CSAM_ERR_MAIL;
     }
     if (got < 0) {
-        csam_sms_error(err, errlen, "sms_command's exit status was lost "
+        csam_error_set(err, errlen, "sms_command's exit status was lost "
                        "(reaped elsewhere)");
         return CSAM_ERR_MAIL;
     }
     if (WIFSIGNALED(status)) {
-        csam_sms_error(err, errlen, "sms_command killed by signal %d",
+        csam_error_set(err, errlen, "sms_command killed by signal %d",
                        WTERMSIG(status));
         return CSAM_ERR_MAIL;
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        csam_sms_error(err, errlen, "sms_command exited with status %d",
+        csam_error_set(err, errlen, "sms_command exited with status %d",
                        WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         return CSAM_ERR_MAIL;
     }
@@ -696,13 +679,13 @@ csam_result csam_sms_send_err(const struct csam_sms *sms,
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     if (sms == NULL || msg == NULL) {
-        csam_sms_error(err, errlen, "no SMS settings or message");
+        csam_error_set(err, errlen, "no SMS settings or message");
         return CSAM_ERR_INVALID;
     }
     /* Checked again here, not only where a number is entered: a number
      * stored before sms_countries was narrowed gets no more SMS. */
     if (csam_phone_check(msg->to, sms->countries, to) != CSAM_OK) {
-        csam_sms_error(err, errlen, "recipient is not a phone number of a "
+        csam_error_set(err, errlen, "recipient is not a phone number of a "
                        "country in sms_countries");
         return CSAM_ERR_PHONE;
     }
@@ -715,7 +698,7 @@ csam_result csam_sms_send_err(const struct csam_sms *sms,
     case CSAM_SMS_NONE:
         break;
     }
-    csam_sms_error(err, errlen, "no SMS transport is configured "
+    csam_error_set(err, errlen, "no SMS transport is configured "
                    "(sms_transport = none)");
     return CSAM_ERR_MAIL;
 }
