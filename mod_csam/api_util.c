@@ -205,6 +205,9 @@ static int csam_api_safe_name(const char *name)
     return 1;
 }
 
+/* One level per CSAM_API_OBJECT in spec, a static table two levels deep; the
+ * request's nesting beyond it is refused as an unknown field or a wrong type.
+ * NOLINTNEXTLINE(misc-no-recursion) */
 static const char *csam_api_check_fields(request_rec *r, json_t *obj,
                                          const struct csam_api_field *spec,
                                          const char *prefix)
@@ -268,6 +271,9 @@ static const char *csam_api_check_fields(request_rec *r, json_t *obj,
 
 /* Strings in a request (passwords among them) are wiped before jansson
  * frees them. */
+/* The JSON came from json_loadb, whose parser refuses nesting deeper than
+ * JSON_PARSER_MAX_DEPTH (2048).
+ * NOLINTNEXTLINE(misc-no-recursion) */
 static void csam_api_wipe_strings(json_t *json)
 {
     const char *key;

@@ -133,6 +133,8 @@ static int csam_auth_is_csam(const char *type)
  * subrequest or an internal redirect inherits its parent's user (httpd
  * copies r->user when the configuration is the same), and must inherit
  * what that user is. */
+/* Depth stops at CSAM_AUTH_CHAIN_MAX.
+ * NOLINTNEXTLINE(misc-no-recursion) */
 static int csam_auth_chain_marked(const request_rec *q, int depth)
 {
     void *mark = NULL;

@@ -73,6 +73,8 @@ void *csam_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     return conf;
 }
 
+/* The signature of httpd's create_dir_config hook.
+ * NOLINTNEXTLINE(readability-non-const-parameter) */
 void *csam_config_create_dir(apr_pool_t *p, char *dir)
 {
     struct csam_mod_dir *conf = apr_pcalloc(p, sizeof(*conf));
@@ -418,7 +420,8 @@ const char *csam_config_explain(apr_pool_t *p, const char *msg)
 }
 
 #define CSAM_SETTING(name, key, help) \
-    AP_INIT_TAKE1(name, csam_config_cmd_setting, (void *)key, RSRC_CONF, help)
+    AP_INIT_TAKE1(name, csam_config_cmd_setting, (void *)(key), RSRC_CONF, \
+                  help)
 
 const command_rec csam_config_cmds[] = {
     CSAM_SETTING("CSAMDatabase", "database",

@@ -50,6 +50,8 @@ int csam_http_read_body(request_rec *r, char **body, apr_size_t *len)
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     apr_size_t total = 0;
     char *buf;
+    /* cppcheck-suppress unreadVariable ; kept defined although the loop's
+     * first test always assigns it */
     long n = 0;
     int rv;
 

@@ -374,8 +374,10 @@ int csam_page_lang_negotiate(const request_rec *r)
     const char *al = apr_table_get(r->headers_in, "Accept-Language");
     int best = 0, bestq = -1;
 
+    if (al == NULL)
+        return best;
     /* Ranges look like "nl-BE;q=0.8"; only the primary tag matters. */
-    while (al != NULL && *al != '\0') {
+    while (*al != '\0') {
         char tag[9];
         size_t n = 0;
         int q = 1000, idx;

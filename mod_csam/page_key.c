@@ -116,6 +116,8 @@ const char *csam_page_key_choices(struct csam_page *pg, unsigned offered,
 
 const char *csam_page_key_phone_mask(request_rec *r, const char *phone)
 {
+    /* U+2022 BULLET in UTF-8, copied without its NUL. */
+    static const unsigned char bullet[3] = {0xe2, 0x80, 0xa2};
     char e164[CSAM_PHONE_SIZE];
     size_t len, i;
     char *out;
@@ -128,7 +130,7 @@ const char *csam_page_key_phone_mask(request_rec *r, const char *phone)
     out = apr_palloc(r->pool, len * 3 + 1);
     memcpy(out, e164, 3);
     for (i = 3; i + 2 < len; i++)
-        memcpy(out + 3 + (i - 3) * 3, "\xe2\x80\xa2", 3);
+        memcpy(out + 3 + (i - 3) * 3, bullet, sizeof(bullet));
     memcpy(out + 3 + (len - 5) * 3, e164 + len - 2, 3);
     return out;
 }

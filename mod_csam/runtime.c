@@ -248,6 +248,8 @@ int csam_runtime_check_config(apr_pool_t *pconf, apr_pool_t *plog,
         if (apr_is_empty_table(conf->settings) && conf->config_file == NULL)
             continue;
         err = csam_runtime_build(pconf, sv, conf, &conf->rt);
+        if (err == NULL && conf->rt == NULL)
+            err = "out of memory"; /* a message apr could not allocate */
         if (err != NULL) {
             /* Before the logs are open this goes to stderr, where
              * apachectl shows it. */

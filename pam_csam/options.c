@@ -28,11 +28,14 @@ static void csam_options_quote(const char *arg, char *out, size_t outlen)
 {
     size_t i;
 
-    for (i = 0; arg[i] != '\0' && i < CSAM_OPTIONS_QUOTE_MAX && i + 1 < outlen;
+    for (i = 0; i < CSAM_OPTIONS_QUOTE_MAX && i + 1 < outlen && arg[i] != '\0';
          i++) {
         unsigned char c = (unsigned char)arg[i];
 
-        out[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+        if (c >= 0x20 && c < 0x7f)
+            out[i] = arg[i];
+        else
+            out[i] = '?';
     }
     out[i] = '\0';
 }

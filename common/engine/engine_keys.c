@@ -44,7 +44,7 @@ csam_result csam_engine_keys_list(csam_engine *engine, const char *username,
     res = csam_store_account_keys(engine->deps.store, username, rows,
                                   max < CSAM_KEYS_MAX ? max : CSAM_KEYS_MAX,
                                   &nrows);
-    for (i = 0; i < nrows; i++) {
+    for (i = 0; i < nrows && i < max; i++) {
         keys[i].type = rows[i].type;
         snprintf(keys[i].status, sizeof(keys[i].status), "%s", rows[i].status);
         snprintf(keys[i].activated_at, sizeof(keys[i].activated_at), "%s",

@@ -553,10 +553,10 @@ static csam_result csam_login_outcome(const struct csam_store_login_verdict *v,
         return CSAM_ERR_STATE;
     }
     res = csam_challenge_outcome(&v->verdict, att);
-    if (res == CSAM_ERR_NOT_FOUND)
-        res = CSAM_ERR_EXPIRED; /* the key or the account went away */
-    else if (res == CSAM_OK && !v->session_made)
-        res = CSAM_ERR_EXPIRED; /* the handle was used meanwhile */
+    /* The key or the account went away, or the handle was used
+     * meanwhile. */
+    if (res == CSAM_ERR_NOT_FOUND || (res == CSAM_OK && !v->session_made))
+        res = CSAM_ERR_EXPIRED;
     if (res == CSAM_OK) {
         snprintf(out->username, sizeof(out->username), "%s", v->username);
         out->key_type = v->key_type;

@@ -84,7 +84,7 @@ struct csam_store_param {
 
 /* Shorthands to build parameter arrays. */
 struct csam_store_param csam_store_text(const char *s);
-struct csam_store_param csam_store_bytes(const void *p, size_t len);
+struct csam_store_param csam_store_bytes(const void *b, size_t len);
 
 /* Integer parameters are passed as text; buf must outlive the call. */
 #define CSAM_STORE_INT_SIZE 24

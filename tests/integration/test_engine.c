@@ -120,9 +120,9 @@ static void test_full_path(void **state)
         size_t i, n = 0;
 
         for (i = 0; c.receipt.activation_code[i] != '\0'; i++)
-            typed[n++] = c.receipt.activation_code[i] == '-'
-                             ? ' '
-                             : (char)(c.receipt.activation_code[i] | 0x20);
+            typed[n++] = (char)(c.receipt.activation_code[i] == '-'
+                                    ? ' '
+                                    : c.receipt.activation_code[i] | 0x20);
         typed[n] = '\0';
         assert_int_equal(csam_engine_activation_open(ctx.engine, "198.51.100.1",
                                                      c.token, typed, c.handle,
@@ -187,7 +187,7 @@ static void test_full_path(void **state)
         char wrong[16];
 
         memcpy(wrong, code, sizeof(wrong));
-        wrong[0] = wrong[0] == '9' ? '0' : (char)(wrong[0] + 1);
+        wrong[0] = (char)(wrong[0] == '9' ? '0' : wrong[0] + 1);
         assert_int_equal(csam_engine_activation_confirm(
                              ctx.engine, NULL, c.handle, wrong, &done, &att),
                          CSAM_ERR_BAD_CODE);
@@ -269,7 +269,7 @@ static void test_register_refusals(void **state)
     citizen(&c, "refused");
     /* wrong checksum */
     memcpy(bad, c.nrn, sizeof(bad));
-    bad[10] = bad[10] == '9' ? '0' : (char)(bad[10] + 1);
+    bad[10] = (char)(bad[10] == '9' ? '0' : bad[10] + 1);
     c.reg.national_number = bad;
     assert_int_equal(
         csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),

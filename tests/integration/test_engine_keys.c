@@ -233,7 +233,7 @@ static void test_key_add_confirm(void **state)
     assert_string_equal(keys[0].activated_at, "");
     /* the code is for this key: not for a web login, and wrong ones count */
     strcpy(wrong, code);
-    wrong[0] = wrong[0] == '9' ? '0' : (char)(wrong[0] + 1);
+    wrong[0] = (char)(wrong[0] == '9' ? '0' : wrong[0] + 1);
     assert_int_equal(csam_engine_key_confirm(ctx.engine, NULL, c.username,
                                              CSAM_KEY_EMAIL, wrong, &att),
                      CSAM_ERR_BAD_CODE);

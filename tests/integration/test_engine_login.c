@@ -33,7 +33,7 @@ static void sleep_ms(long ms)
 static void wrong_of(const char *code, char *wrong)
 {
     strcpy(wrong, code);
-    wrong[5] = wrong[5] == '9' ? '0' : (char)(wrong[5] + 1);
+    wrong[5] = (char)(wrong[5] == '9' ? '0' : wrong[5] + 1);
 }
 
 static void login_to_code(const struct csam_test_citizen *c, const char *src,
@@ -373,7 +373,8 @@ static int cmp_double(const void *a, const void *b)
  * (medians within 20%); and what a right password costs. */
 static void test_login_timing(void **state)
 {
-    double known[TIMING_RUNS], unknown[TIMING_RUNS], right[TIMING_RUNS];
+    double known[TIMING_RUNS] = {0}, unknown[TIMING_RUNS] = {0};
+    double right[TIMING_RUNS];
     double pairs[TIMING_RUNS];
     struct csam_test_citizen c;
     char handle[CSAM_TOKEN_SIZE], name[32];

@@ -33,7 +33,7 @@ static void begin_fresh(const struct csam_test_citizen *c, char *code,
 static void wrong_of(const char *code, char *wrong)
 {
     strcpy(wrong, code);
-    wrong[5] = wrong[5] == '9' ? '0' : (char)(wrong[5] + 1);
+    wrong[5] = (char)(wrong[5] == '9' ? '0' : wrong[5] + 1);
 }
 
 static void test_begin_reuse_verify(void **state)
@@ -175,7 +175,6 @@ static void test_unknown_and_unsupported(void **state)
 static void test_code_exhausted_and_expired(void **state)
 {
     struct csam_test_citizen c;
-    struct csam_pam_challenge ch;
     struct csam_attempts att;
     char code[16];
     int i;
@@ -246,7 +245,6 @@ static void test_code_exhausted_and_expired(void **state)
                                                 &att),
                          CSAM_OK);
     }
-    (void)ch;
 }
 
 /* A code issued for one purpose is refused for every other, even when

@@ -71,7 +71,7 @@ static int csam_enrol_nrn(char out[CSAM_NRN_SIZE], char birth[11])
     year = 70 + r[0] % 20;
     month = 1 + r[1] % 12;
     day = 1 + r[2] % 28;
-    serial = 1 + (unsigned)((r[3] * 997u) / 256u);
+    serial = 1 + (unsigned)((r[3] * 997U) / 256U);
     n = ((unsigned long long)year * 10000 + month * 100 + day) * 1000 + serial;
     snprintf(out, CSAM_NRN_SIZE, "%09llu%02llu", n, 97 - n % 97);
     snprintf(birth, 11, "19%02u-%02u-%02u", year, month, day);

@@ -38,7 +38,7 @@ static int csam_test_teardown(void **state)
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", csam_test_dir);
     rc = system(cmd) == 0 ? 0 : -1;
     /* The template again, for the next group. */
-    memcpy(csam_test_dir + sizeof(csam_test_dir) - 7, "XXXXXX", 6);
+    memset(csam_test_dir + sizeof(csam_test_dir) - 7, 'X', 6);
     return rc;
 }
 

@@ -105,8 +105,12 @@ static const char *test_directive_in(struct test_ctx *t, const char *name,
     cmd.path = path;
     /* RAW_ARGS: httpd hands over the rest of the line, as value here */
     if (c->args_how == RAW_ARGS)
+        /* cppcheck-suppress returnDanglingLifetime ; the message is
+         * allocated in cmd.pool, it does not point into cmd */
         return c->AP_RAW_ARGS(&cmd, NULL, value);
     assert_int_equal(c->args_how, TAKE1);
+    /* cppcheck-suppress returnDanglingLifetime ; the message is
+     * allocated in cmd.pool, it does not point into cmd */
     return c->AP_TAKE1(&cmd, NULL, value);
 }
 
@@ -406,7 +410,8 @@ static struct csam_mod_server *test_vhost(struct test_ctx *t,
     return vec[0];
 }
 
-static const char *test_vhost_directive(struct test_ctx *t, server_rec *vs,
+static const char *test_vhost_directive(struct test_ctx *t,
+                                        const server_rec *vs,
                                         const char *name, const char *value)
 {
     server_rec saved = t->server;
@@ -506,6 +511,8 @@ static const char *test_flag_in(struct test_ctx *t, const char *name, int on,
     cmd.server = &t->server;
     cmd.path = path;
     assert_int_equal(c->args_how, FLAG);
+    /* cppcheck-suppress returnDanglingLifetime ; the message is
+     * allocated in cmd.pool, it does not point into cmd */
     return c->AP_FLAG(&cmd, dconf, on);
 }
 
