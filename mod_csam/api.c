@@ -19,8 +19,7 @@
 APLOG_USE_MODULE(csam);
 
 static const struct csam_api_field csam_api_no_fields[] = {
-    {NULL, CSAM_API_STRING, 0, 0, NULL}
-};
+    {NULL, CSAM_API_STRING, 0, 0, NULL}};
 
 /* POST /logout needs no body (DESIGN 3.1).  One that is sent is JSON like
  * every body of the API, and so is a declared Content-Type: a form or
@@ -34,9 +33,8 @@ static int csam_api_logout_route(request_rec *r)
         rv = csam_api_read(r, csam_api_no_fields, &body);
         if (body == NULL)
             return rv;
-    }
-    else if (apr_table_get(r->headers_in, "Content-Type") != NULL
-             && !csam_http_content_type_is(r, "application/json")) {
+    } else if (apr_table_get(r->headers_in, "Content-Type") != NULL
+               && !csam_http_content_type_is(r, "application/json")) {
         ap_discard_request_body(r);
         return csam_api_fail(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
                              "unsupported_media_type",
@@ -122,7 +120,7 @@ static int csam_api_foreign_error(request_rec *r)
 
 struct csam_api_route {
     const char *path;
-    int method;                 /* M_GET also serves HEAD */
+    int method; /* M_GET also serves HEAD */
     int (*handle)(request_rec *r);
 };
 
@@ -130,8 +128,7 @@ static const struct csam_api_route csam_api_routes[] = {
     {"/api/v1/registrations", M_POST, csam_api_registrations},
     {"/api/v1/activation", M_POST, csam_api_activation_open},
     {"/api/v1/activation/key", M_POST, csam_api_activation_key},
-    {"/api/v1/activation/credentials", M_POST,
-     csam_api_activation_credentials},
+    {"/api/v1/activation/credentials", M_POST, csam_api_activation_credentials},
     {"/api/v1/activation/confirm", M_POST, csam_api_activation_confirm},
     {"/api/v1/activation/resend", M_POST, csam_api_activation_resend},
     {"/api/v1/login", M_POST, csam_api_login},
@@ -165,8 +162,7 @@ int csam_api_handle(request_rec *r, struct csam_mod_runtime *rt,
     /* Reached by an internal redirect (ErrorDocument), as a GET. */
     if (strcmp(path, CSAM_API_ERROR_PATH) == 0)
         return csam_api_foreign_error(r);
-    for (i = 0; i < sizeof(csam_api_routes) / sizeof(csam_api_routes[0]);
-         i++) {
+    for (i = 0; i < sizeof(csam_api_routes) / sizeof(csam_api_routes[0]); i++) {
         const struct csam_api_route *rt_i = &csam_api_routes[i];
 
         if (strcmp(path, rt_i->path) != 0)
@@ -176,8 +172,7 @@ int csam_api_handle(request_rec *r, struct csam_mod_runtime *rt,
         allow = allow == NULL
                     ? (rt_i->method == M_GET ? "GET, HEAD" : "POST")
                     : apr_pstrcat(r->pool, allow, ", ",
-                                  rt_i->method == M_GET ? "GET, HEAD"
-                                                        : "POST",
+                                  rt_i->method == M_GET ? "GET, HEAD" : "POST",
                                   NULL);
     }
     if (allow != NULL)

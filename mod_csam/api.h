@@ -29,7 +29,7 @@ struct csam_api_field {
     enum csam_api_type type;
     int required;
     size_t max;
-    const struct csam_api_field *sub;   /* CSAM_API_OBJECT */
+    const struct csam_api_field *sub; /* CSAM_API_OBJECT */
 };
 
 /* Check the Content-Type, read the body (64 KiB at most) and parse it as a
@@ -65,18 +65,18 @@ csam_engine *csam_api_engine(request_rec *r, int *rv);
 /* What an endpoint asks of its request before it calls the engine. */
 struct csam_api_prelude {
     const struct csam_api_field *fields; /* the body; NULL: none (dropped) */
-    const char *key_field;      /* a key type name the body must hold (400
-                                   invalid_request otherwise), or NULL */
-    const char *handle_field;   /* a flow handle the body must hold, of a
-                                   token's shape (answered as expired
-                                   otherwise, like any unknown one), or NULL */
+    const char *key_field;    /* a key type name the body must hold (400
+                                 invalid_request otherwise), or NULL */
+    const char *handle_field; /* a flow handle the body must hold, of a
+                                 token's shape (answered as expired
+                                 otherwise, like any unknown one), or NULL */
 };
 
 /* What the prelude hands the endpoint. */
 struct csam_api_call {
-    json_t *body;               /* NULL when the prelude takes no body */
+    json_t *body;                /* NULL when the prelude takes no body */
     enum csam_key_type key_type; /* CSAM_KEY_NONE without key_field */
-    const char *handle;         /* NULL without handle_field */
+    const char *handle;          /* NULL without handle_field */
     csam_engine *engine;
 };
 
@@ -105,8 +105,7 @@ int csam_api_no_content(request_rec *r);
 /* The request's live session, checked in the database; otherwise 401
  * unauthenticated (or 503) is written and 0 returned with *rv what the
  * handler returns. */
-int csam_api_session(request_rec *r, struct csam_session_info *out,
-                     int *rv);
+int csam_api_session(request_rec *r, struct csam_session_info *out, int *rv);
 
 /* The JSON array [{type, status, activated_at}] of keys (api_keys.c). */
 json_t *csam_api_key_list(const struct csam_key_info *keys, size_t n);

@@ -29,8 +29,7 @@ APLOG_USE_MODULE(csam);
 static const struct csam_api_field csam_api_document_fields[] = {
     {"type", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
     {"number", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
-    {NULL, CSAM_API_STRING, 0, 0, NULL}
-};
+    {NULL, CSAM_API_STRING, 0, 0, NULL}};
 
 static const struct csam_api_field csam_api_registration_fields[] = {
     {"national_number", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
@@ -40,22 +39,19 @@ static const struct csam_api_field csam_api_registration_fields[] = {
     {"document", CSAM_API_OBJECT, 1, 0, csam_api_document_fields},
     {"email", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
     {"language", CSAM_API_STRING, 0, CSAM_API_TEXT_MAX, NULL},
-    {NULL, CSAM_API_STRING, 0, 0, NULL}
-};
+    {NULL, CSAM_API_STRING, 0, 0, NULL}};
 
 static const struct csam_api_field csam_api_open_fields[] = {
     {"token", CSAM_API_STRING, 1, CSAM_API_TOKEN_MAX, NULL},
     {"activation_code", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
-    {NULL, CSAM_API_STRING, 0, 0, NULL}
-};
+    {NULL, CSAM_API_STRING, 0, 0, NULL}};
 
 static const struct csam_api_field csam_api_key_fields[] = {
     {"activation", CSAM_API_STRING, 1, CSAM_API_TOKEN_MAX, NULL},
     {"key_type", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
     {"accept_terms", CSAM_API_BOOLEAN, 1, 0, NULL},
     {"phone", CSAM_API_STRING, 0, CSAM_API_TEXT_MAX, NULL},
-    {NULL, CSAM_API_STRING, 0, 0, NULL}
-};
+    {NULL, CSAM_API_STRING, 0, 0, NULL}};
 
 static const struct csam_api_field csam_api_credentials_fields[] = {
     {"activation", CSAM_API_STRING, 1, CSAM_API_TOKEN_MAX, NULL},
@@ -63,19 +59,16 @@ static const struct csam_api_field csam_api_credentials_fields[] = {
     /* No edge bound below the body's: a long password is weak_password. */
     {"password", CSAM_API_STRING, 1, 0, NULL},
     {"password_repeat", CSAM_API_STRING, 1, 0, NULL},
-    {NULL, CSAM_API_STRING, 0, 0, NULL}
-};
+    {NULL, CSAM_API_STRING, 0, 0, NULL}};
 
 static const struct csam_api_field csam_api_confirm_fields[] = {
     {"activation", CSAM_API_STRING, 1, CSAM_API_TOKEN_MAX, NULL},
     {"code", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
-    {NULL, CSAM_API_STRING, 0, 0, NULL}
-};
+    {NULL, CSAM_API_STRING, 0, 0, NULL}};
 
 static const struct csam_api_field csam_api_resend_fields[] = {
     {"activation", CSAM_API_STRING, 1, CSAM_API_TOKEN_MAX, NULL},
-    {NULL, CSAM_API_STRING, 0, 0, NULL}
-};
+    {NULL, CSAM_API_STRING, 0, 0, NULL}};
 
 /* The administrator's own authentication names the officer; without it
  * there is no open registration desk, and a citizen's session is never
@@ -84,8 +77,7 @@ static const struct csam_api_field csam_api_resend_fields[] = {
 static int csam_api_officer_refused(request_rec *r, int *rv)
 {
     switch (csam_auth_officer(r)) {
-    case CSAM_OFFICER_OK:
-        break;
+    case CSAM_OFFICER_OK: break;
     case CSAM_OFFICER_CITIZEN:
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "CSAM00900: registration refused to a user "
@@ -110,7 +102,8 @@ static int csam_api_officer_refused(request_rec *r, int *rv)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "CSAM00019: the authenticated user's name is not "
                       "usable as an officer name (over %d bytes or not "
-                      "text)", CSAM_API_OFFICER_MAX);
+                      "text)",
+                      CSAM_API_OFFICER_MAX);
         ap_discard_request_body(r);
         *rv = csam_api_fail(r, HTTP_FORBIDDEN, "forbidden",
                             "This officer name cannot be recorded.");
@@ -145,19 +138,19 @@ int csam_api_registrations(request_rec *r)
     reg.email = csam_api_string(call.body, "email");
     reg.language = csam_api_string(call.body, "language");
     memset(&receipt, 0, sizeof(receipt));
-    res = csam_engine_register(call.engine, r->user, csam_http_source(r),
-                               &reg, &receipt);
+    res = csam_engine_register(call.engine, r->user, csam_http_source(r), &reg,
+                               &receipt);
     if (res != CSAM_OK)
         return csam_api_error(r, res, NULL);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "CSAM00014: registration %" APR_INT64_T_FMT
                   " recorded by officer %s",
                   (apr_int64_t)receipt.registration_id, r->user);
-    reply = csam_api_own(r, json_pack("{s:I, s:s, s:s}", "registration_id",
-                                      (json_int_t)receipt.registration_id,
-                                      "activation_code",
-                                      receipt.activation_code, "expires_at",
-                                      receipt.expires_at));
+    reply = csam_api_own(r,
+                         json_pack("{s:I, s:s, s:s}", "registration_id",
+                                   (json_int_t)receipt.registration_id,
+                                   "activation_code", receipt.activation_code,
+                                   "expires_at", receipt.expires_at));
     csam_wipe(receipt.activation_code, sizeof(receipt.activation_code));
     if (reply == NULL)
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -193,9 +186,9 @@ int csam_api_activation_open(request_rec *r)
         &att);
     if (res != CSAM_OK)
         return csam_api_error(r, res, &att);
-    reply = csam_api_own(r, json_pack("{s:s, s:o}", "activation", handle,
-                                      "key_types",
-                                      csam_api_key_types(key_types)));
+    reply = csam_api_own(r,
+                         json_pack("{s:s, s:o}", "activation", handle,
+                                   "key_types", csam_api_key_types(key_types)));
     csam_wipe(handle, sizeof(handle));
     if (reply == NULL)
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -263,16 +256,15 @@ int csam_api_activation_confirm(request_rec *r)
     if (!csam_api_begin(r, &csam_api_confirm_prelude, &call, &rv))
         return rv;
     memset(&done, 0, sizeof(done));
-    res = csam_engine_activation_confirm(call.engine, csam_http_source(r),
-                                         call.handle,
-                                         csam_api_string(call.body, "code"),
-                                         &done, &att);
+    res = csam_engine_activation_confirm(
+        call.engine, csam_http_source(r), call.handle,
+        csam_api_string(call.body, "code"), &done, &att);
     if (res != CSAM_OK)
         return csam_api_error(r, res, &att);
     key = csam_key_type_name(done.key_type);
     reply = csam_api_own(r, json_pack("{s:s, s:s, s:s}", "username",
-                                      done.username, "key_type",
-                                      key ? key : "", "status", "active"));
+                                      done.username, "key_type", key ? key : "",
+                                      "status", "active"));
     if (reply == NULL)
         return HTTP_INTERNAL_SERVER_ERROR;
     return csam_api_send(r, HTTP_OK, reply);

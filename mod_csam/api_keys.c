@@ -28,21 +28,18 @@ static const struct csam_api_field csam_api_keys_add_fields[] = {
     {"phone", CSAM_API_STRING, 0, CSAM_API_KEYS_TEXT_MAX, NULL},
     /* needed when the session is older than CSAMReauthAfter */
     {"password", CSAM_API_STRING, 0, 0, NULL},
-    {NULL, CSAM_API_STRING, 0, 0, NULL}
-};
+    {NULL, CSAM_API_STRING, 0, 0, NULL}};
 
 static const struct csam_api_field csam_api_keys_confirm_fields[] = {
     {"key_type", CSAM_API_STRING, 1, CSAM_API_KEYS_TEXT_MAX, NULL},
     {"code", CSAM_API_STRING, 1, CSAM_API_KEYS_CODE_MAX, NULL},
-    {NULL, CSAM_API_STRING, 0, 0, NULL}
-};
+    {NULL, CSAM_API_STRING, 0, 0, NULL}};
 
 static const struct csam_api_field csam_api_password_fields[] = {
     {"current_password", CSAM_API_STRING, 1, 0, NULL},
     {"password", CSAM_API_STRING, 1, 0, NULL},
     {"password_repeat", CSAM_API_STRING, 1, 0, NULL},
-    {NULL, CSAM_API_STRING, 0, 0, NULL}
-};
+    {NULL, CSAM_API_STRING, 0, 0, NULL}};
 
 static const struct csam_api_prelude csam_api_keys_add_prelude = {
     csam_api_keys_add_fields, "key_type", NULL};
@@ -84,8 +81,8 @@ int csam_api_keys_list(request_rec *r)
     if (!csam_api_session(r, &info, &rv)
         || !csam_api_begin(r, &csam_api_keys_no_body_prelude, &call, &rv))
         return rv;
-    res = csam_engine_keys_list(call.engine, info.username, keys,
-                                CSAM_KEYS_MAX, &n);
+    res = csam_engine_keys_list(call.engine, info.username, keys, CSAM_KEYS_MAX,
+                                &n);
     if (res != CSAM_OK)
         return csam_api_error(r, res, NULL);
     reply = csam_api_own(r, json_pack("{s:o}", "keys",
@@ -113,15 +110,16 @@ int csam_api_keys_add(request_rec *r)
     if (res == CSAM_ERR_BAD_CREDENTIALS)
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "CSAM00800: wrong password asked again to add a key "
-                      "for account %s", info.username);
+                      "for account %s",
+                      info.username);
     if (res != CSAM_OK)
         return csam_api_error(r, res, &att);
     outcome = csam_api_outcome(r);
     res = csam_engine_key_add(
         call.engine, csam_http_source(r), info.username, call.key_type,
         json_is_true(json_object_get(call.body, "accept_terms")),
-        csam_api_string(call.body, "phone"),
-        csam_runtime_get(r)->terms_version, outcome);
+        csam_api_string(call.body, "phone"), csam_runtime_get(r)->terms_version,
+        outcome);
     if (res == CSAM_ERR_TOO_SOON)
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "CSAM00801: key add for account %s refused: a code "
@@ -151,8 +149,7 @@ int csam_api_keys_confirm(request_rec *r)
         return csam_api_error(r, res, &att);
     reply = csam_api_own(r, json_pack("{s:s, s:s}", "key_type",
                                       csam_key_type_name(call.key_type),
-                                      "status",
-                                      "active"));
+                                      "status", "active"));
     if (reply == NULL)
         return HTTP_INTERNAL_SERVER_ERROR;
     return csam_api_send(r, HTTP_OK, reply);

@@ -28,20 +28,17 @@ static const struct csam_api_field csam_api_login_fields[] = {
     {"username", CSAM_API_STRING, 1, CSAM_API_LOGIN_TEXT_MAX, NULL},
     /* No bound below the body's: the password's own limit answers. */
     {"password", CSAM_API_STRING, 1, 0, NULL},
-    {NULL, CSAM_API_STRING, 0, 0, NULL}
-};
+    {NULL, CSAM_API_STRING, 0, 0, NULL}};
 
 static const struct csam_api_field csam_api_challenge_fields[] = {
     {"login", CSAM_API_STRING, 1, CSAM_API_LOGIN_TOKEN_MAX, NULL},
     {"key_type", CSAM_API_STRING, 1, CSAM_API_LOGIN_TEXT_MAX, NULL},
-    {NULL, CSAM_API_STRING, 0, 0, NULL}
-};
+    {NULL, CSAM_API_STRING, 0, 0, NULL}};
 
 static const struct csam_api_field csam_api_verify_fields[] = {
     {"login", CSAM_API_STRING, 1, CSAM_API_LOGIN_TOKEN_MAX, NULL},
     {"code", CSAM_API_STRING, 1, CSAM_API_LOGIN_CODE_MAX, NULL},
-    {NULL, CSAM_API_STRING, 0, 0, NULL}
-};
+    {NULL, CSAM_API_STRING, 0, 0, NULL}};
 
 static const struct csam_api_prelude csam_api_login_prelude = {
     csam_api_login_fields, NULL, NULL};
@@ -49,8 +46,8 @@ static const struct csam_api_prelude csam_api_challenge_prelude = {
     csam_api_challenge_fields, "key_type", "login"};
 static const struct csam_api_prelude csam_api_verify_prelude = {
     csam_api_verify_fields, NULL, "login"};
-static const struct csam_api_prelude csam_api_no_body_prelude = {
-    NULL, NULL, NULL};
+static const struct csam_api_prelude csam_api_no_body_prelude = {NULL, NULL,
+                                                                 NULL};
 
 int csam_api_login(request_rec *r)
 {
@@ -77,9 +74,9 @@ int csam_api_login(request_rec *r)
             att.attempts_left = -1;
         return csam_api_error(r, res, &att);
     }
-    reply = csam_api_own(r, json_pack("{s:s, s:o}", "login", handle,
-                                      "key_types",
-                                      csam_api_key_types(key_types)));
+    reply = csam_api_own(r,
+                         json_pack("{s:s, s:o}", "login", handle, "key_types",
+                                   csam_api_key_types(key_types)));
     csam_wipe(handle, sizeof(handle));
     if (reply == NULL)
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -97,16 +94,15 @@ int csam_api_login_challenge(request_rec *r)
 
     if (!csam_api_begin(r, &csam_api_challenge_prelude, &call, &rv))
         return rv;
-    res = csam_engine_login_code(call.engine, csam_http_source(r),
-                                 call.handle, call.key_type, &sent, &att);
+    res = csam_engine_login_code(call.engine, csam_http_source(r), call.handle,
+                                 call.key_type, &sent, &att);
     if (res != CSAM_OK)
         return csam_api_error(r, res, &att);
     /* A code sent moments ago (for this login or an abandoned one) was
      * taken over: the client learns it was not sent again, and when. */
     reply = csam_api_own(r, json_pack("{s:s, s:b}", "key_type",
                                       csam_key_type_name(call.key_type),
-                                      "reused",
-                                      sent.reused));
+                                      "reused", sent.reused));
     if (reply != NULL && sent.sent_at > 0)
         json_object_set_new(reply, "sent_at",
                             json_string(csam_api_time(r, sent.sent_at)));
@@ -128,10 +124,9 @@ int csam_api_login_verify(request_rec *r)
     if (!csam_api_begin(r, &csam_api_verify_prelude, &call, &rv))
         return rv;
     memset(&ticket, 0, sizeof(ticket));
-    res = csam_engine_login_verify(call.engine, csam_http_source(r),
-                                   call.handle,
-                                   csam_api_string(call.body, "code"),
-                                   &ticket, &att);
+    res = csam_engine_login_verify(
+        call.engine, csam_http_source(r), call.handle,
+        csam_api_string(call.body, "code"), &ticket, &att);
     if (res != CSAM_OK)
         return csam_api_error(r, res, &att);
     csam_session_cookie_set(r, csam_runtime_get(r), &ticket);
@@ -163,17 +158,16 @@ int csam_api_me(request_rec *r)
     if (!csam_api_session(r, &info, &rv)
         || !csam_api_begin(r, &csam_api_no_body_prelude, &call, &rv))
         return rv;
-    res = csam_engine_keys_list(call.engine, info.username, keys,
-                                CSAM_KEYS_MAX, &n);
+    res = csam_engine_keys_list(call.engine, info.username, keys, CSAM_KEYS_MAX,
+                                &n);
     if (res != CSAM_OK)
         return csam_api_error(r, res, NULL);
     list = csam_api_key_list(keys, n);
     key = csam_key_type_name(info.key_type);
-    reply = csam_api_own(r, json_pack("{s:s, s:s, s:s, s:o}", "username",
-                                      info.username, "key_type",
-                                      key ? key : "", "auth_time",
-                                      csam_api_time(r, info.auth_time),
-                                      "keys", list));
+    reply = csam_api_own(
+        r, json_pack("{s:s, s:s, s:s, s:o}", "username", info.username,
+                     "key_type", key ? key : "", "auth_time",
+                     csam_api_time(r, info.auth_time), "keys", list));
     if (reply == NULL)
         return HTTP_INTERNAL_SERVER_ERROR;
     return csam_api_send(r, HTTP_OK, reply);

@@ -55,8 +55,7 @@ static const struct csam_api_mapping csam_api_mappings[] = {
      "This username is already in use."},
     {CSAM_ERR_EXPIRED, HTTP_GONE, "expired",
      "This link or activation is no longer valid."},
-    {CSAM_ERR_LOCKED, HTTP_LOCKED, "locked",
-     "Too many attempts."},
+    {CSAM_ERR_LOCKED, HTTP_LOCKED, "locked", "Too many attempts."},
     {CSAM_ERR_TOO_SOON, HTTP_TOO_MANY_REQUESTS, "too_many_requests",
      "A code was sent a moment ago: wait before asking for another."},
     /* The body also says "password_required": true (csam_api_error). */
@@ -77,8 +76,7 @@ static const struct csam_api_mapping csam_api_mappings[] = {
 
 static const struct csam_api_mapping csam_api_internal = {
     CSAM_ERR_CONFIG, HTTP_INTERNAL_SERVER_ERROR, "internal_error",
-    "Internal error."
-};
+    "Internal error."};
 
 static const struct csam_api_mapping *csam_api_mapping_of(csam_result res)
 {
@@ -161,10 +159,10 @@ int csam_api_error(request_rec *r, csam_result res,
                        res == CSAM_ERR_BUSY ? "1" : "5");
     if (res == CSAM_ERR_REAUTH)
         json_object_set_new(body, "password_required", json_true());
-    if (att != NULL && (res == CSAM_ERR_BAD_CODE || res == CSAM_ERR_LOCKED
-                        || res == CSAM_ERR_BAD_CREDENTIALS
-                        || res == CSAM_ERR_TOO_SOON
-                        || res == CSAM_ERR_USERNAME_TAKEN)) {
+    if (att != NULL
+        && (res == CSAM_ERR_BAD_CODE || res == CSAM_ERR_LOCKED
+            || res == CSAM_ERR_BAD_CREDENTIALS || res == CSAM_ERR_TOO_SOON
+            || res == CSAM_ERR_USERNAME_TAKEN)) {
         if (att->attempts_left >= 0)
             json_object_set_new(body, "attempts_left",
                                 json_integer(att->attempts_left));
@@ -216,14 +214,15 @@ static const char *csam_api_check_fields(request_rec *r, json_t *obj,
     const char *key;
     json_t *value;
 
-    json_object_foreach(obj, key, value) {
+    json_object_foreach(obj, key, value)
+    {
         for (f = spec; f->name != NULL; f++)
             if (strcmp(f->name, key) == 0)
                 break;
         if (f->name == NULL)
             return csam_api_safe_name(key)
-                       ? apr_psprintf(r->pool, "Unknown field '%s%s'.",
-                                      prefix, key)
+                       ? apr_psprintf(r->pool, "Unknown field '%s%s'.", prefix,
+                                      key)
                        : "Unknown field.";
     }
     for (f = spec; f->name != NULL; f++) {
@@ -239,28 +238,36 @@ static const char *csam_api_check_fields(request_rec *r, json_t *obj,
         switch (f->type) {
         case CSAM_API_STRING:
             if (!json_is_string(value))
-                return apr_psprintf(r->pool, "Field '%s%s' must be a "
-                                    "string.", prefix, f->name);
+                return apr_psprintf(r->pool,
+                                    "Field '%s%s' must be a "
+                                    "string.",
+                                    prefix, f->name);
             if (f->max > 0 && json_string_length(value) > f->max)
                 return apr_psprintf(r->pool, "Field '%s%s' is too long.",
                                     prefix, f->name);
             if (!csam_api_printable(json_string_value(value),
                                     json_string_length(value)))
-                return apr_psprintf(r->pool, "Field '%s%s' has a control "
-                                    "character.", prefix, f->name);
+                return apr_psprintf(r->pool,
+                                    "Field '%s%s' has a control "
+                                    "character.",
+                                    prefix, f->name);
             break;
         case CSAM_API_BOOLEAN:
             if (!json_is_boolean(value))
-                return apr_psprintf(r->pool, "Field '%s%s' must be true or "
-                                    "false.", prefix, f->name);
+                return apr_psprintf(r->pool,
+                                    "Field '%s%s' must be true or "
+                                    "false.",
+                                    prefix, f->name);
             break;
         case CSAM_API_OBJECT:
             if (!json_is_object(value))
-                return apr_psprintf(r->pool, "Field '%s%s' must be an "
-                                    "object.", prefix, f->name);
-            err = csam_api_check_fields(
-                r, value, f->sub,
-                apr_pstrcat(r->pool, prefix, f->name, ".", NULL));
+                return apr_psprintf(r->pool,
+                                    "Field '%s%s' must be an "
+                                    "object.",
+                                    prefix, f->name);
+            err = csam_api_check_fields(r, value, f->sub,
+                                        apr_pstrcat(r->pool, prefix, f->name,
+                                                    ".", NULL));
             if (err != NULL)
                 return err;
             break;
@@ -283,11 +290,9 @@ static void csam_api_wipe_strings(json_t *json)
     if (json_is_string(json)) {
         csam_wipe((char *)json_string_value(json), json_string_length(json));
     } else if (json_is_object(json)) {
-        json_object_foreach(json, key, value)
-            csam_api_wipe_strings(value);
+        json_object_foreach(json, key, value) csam_api_wipe_strings(value);
     } else if (json_is_array(json)) {
-        json_array_foreach(json, i, value)
-            csam_api_wipe_strings(value);
+        json_array_foreach(json, i, value) csam_api_wipe_strings(value);
     }
 }
 
@@ -457,8 +462,7 @@ static apr_status_t csam_api_free_outcome(void *data)
 
 struct csam_credentials_outcome *csam_api_outcome(request_rec *r)
 {
-    struct csam_credentials_outcome *out = apr_pcalloc(r->pool,
-                                                       sizeof(*out));
+    struct csam_credentials_outcome *out = apr_pcalloc(r->pool, sizeof(*out));
 
     apr_pool_cleanup_register(r->pool, out, csam_api_free_outcome,
                               apr_pool_cleanup_null);

@@ -50,8 +50,7 @@ static int csam_auth_challenge(request_rec *r, struct csam_mod_runtime *rt)
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     if (csam_auth_is_browser(r)) {
         apr_table_setn(r->headers_out, "Location",
-                       csam_return_login_url(r, rt,
-                                             csam_return_of_request(r)));
+                       csam_return_login_url(r, rt, csam_return_of_request(r)));
         return HTTP_SEE_OTHER;
     }
     apr_table_setn(r->err_headers_out, "WWW-Authenticate", CSAM_AUTH_TYPE);
@@ -155,16 +154,14 @@ enum csam_officer csam_auth_officer(request_rec *r)
     /* Three views of one fact, any of which suffices: the type that
      * authenticated this request, the type configured where it runs, and
      * the mark AuthType CSAM left on it or on the request it came from. */
-    if (csam_auth_is_csam(r->ap_auth_type)
-        || csam_auth_is_csam(ap_auth_type(r))
+    if (csam_auth_is_csam(r->ap_auth_type) || csam_auth_is_csam(ap_auth_type(r))
         || csam_auth_chain_marked(r, 0))
         return CSAM_OFFICER_CITIZEN;
     return CSAM_OFFICER_OK;
 }
 
 /* Require csam-key email sms totp: the session's key is one of these. */
-static authz_status csam_auth_key_check(request_rec *r,
-                                        const char *line_text,
+static authz_status csam_auth_key_check(request_rec *r, const char *line_text,
                                         const void *parsed)
 {
     const unsigned *mask = parsed;
@@ -196,8 +193,7 @@ static authz_status csam_auth_key_check(request_rec *r,
     return AUTHZ_DENIED;
 }
 
-static const char *csam_auth_key_parse(cmd_parms *cmd,
-                                       const char *line_text,
+static const char *csam_auth_key_parse(cmd_parms *cmd, const char *line_text,
                                        const void **parsed)
 {
     unsigned *mask = apr_pcalloc(cmd->pool, sizeof(*mask));
@@ -208,8 +204,10 @@ static const char *csam_auth_key_parse(cmd_parms *cmd,
         enum csam_key_type type = csam_key_type_parse(word);
 
         if (type == CSAM_KEY_NONE)
-            return apr_psprintf(cmd->pool, "Require csam-key: unknown key "
-                                "type '%s' (email, sms, totp)", word);
+            return apr_psprintf(cmd->pool,
+                                "Require csam-key: unknown key "
+                                "type '%s' (email, sms, totp)",
+                                word);
         *mask |= (unsigned)type;
     }
     if (*mask == 0)
@@ -231,7 +229,6 @@ void csam_auth_register(apr_pool_t *p)
     ap_hook_check_authn(csam_auth_check_user, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "csam-key",
-                              AUTHZ_PROVIDER_VERSION,
-                              &csam_auth_key_provider,
+                              AUTHZ_PROVIDER_VERSION, &csam_auth_key_provider,
                               AP_AUTH_INTERNAL_PER_CONF);
 }

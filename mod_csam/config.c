@@ -49,8 +49,7 @@ void *csam_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     apr_table_overlap(conf->settings, add->settings, APR_OVERLAP_TABLES_SET);
     conf->origins = apr_table_copy(p, base->origins);
     apr_table_overlap(conf->origins, add->origins, APR_OVERLAP_TABLES_SET);
-    conf->config_file = add->config_file ? add->config_file
-                                         : base->config_file;
+    conf->config_file = add->config_file ? add->config_file : base->config_file;
     conf->terms_version = add->terms_version ? add->terms_version
                                              : base->terms_version;
     conf->session_cache_ttl = add->session_cache_ttl >= 0
@@ -64,12 +63,9 @@ void *csam_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     /* A virtual host that sets nothing shares the main server's run-time
      * state, and so its connection pool. */
     conf->inherits = apr_is_empty_table(add->settings)
-                     && add->config_file == NULL
-                     && add->terms_version == NULL
-                     && add->session_cache_ttl < 0
-                     && add->cookie_secure < 0
-                     && add->pool_max < 0
-                     && add->argon2_max < 0;
+                     && add->config_file == NULL && add->terms_version == NULL
+                     && add->session_cache_ttl < 0 && add->cookie_secure < 0
+                     && add->pool_max < 0 && add->argon2_max < 0;
     return conf;
 }
 
@@ -116,8 +112,7 @@ static const char *csam_config_redact_url(apr_pool_t *p, const char *url)
 /* libpq's own parser (through the store), so a typo is caught at
  * startup, not at the first request.  The message names the fault, not
  * the (secret-bearing) string. */
-static const char *csam_config_check_conninfo(cmd_parms *cmd,
-                                              const char *value)
+static const char *csam_config_check_conninfo(cmd_parms *cmd, const char *value)
 {
     char why[256];
 
@@ -135,14 +130,14 @@ static const char *csam_config_check_public_url(cmd_parms *cmd,
     apr_uri_t uri;
 
     if (apr_uri_parse(cmd->pool, value, &uri) != APR_SUCCESS
-        || uri.scheme == NULL || uri.hostname == NULL
-        || uri.hostname[0] == '\0'
+        || uri.scheme == NULL || uri.hostname == NULL || uri.hostname[0] == '\0'
         || (strcasecmp(uri.scheme, "https") != 0
             && strcasecmp(uri.scheme, "http") != 0)
         || uri.query != NULL || uri.fragment != NULL)
         return apr_psprintf(cmd->pool,
                             "%s: '%s' is not an absolute http:// or "
-                            "https:// URL", cmd->cmd->name, value);
+                            "https:// URL",
+                            cmd->cmd->name, value);
     return NULL;
 }
 
@@ -158,8 +153,8 @@ static int csam_config_is_path(const char *key)
 static const char *csam_config_cmd_setting(cmd_parms *cmd, void *dconf,
                                            const char *value)
 {
-    struct csam_mod_server *conf =
-        ap_get_module_config(cmd->server->module_config, &csam_module);
+    struct csam_mod_server *conf = ap_get_module_config(
+        cmd->server->module_config, &csam_module);
     const char *key = cmd->info;
     const char *shown = value;
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
@@ -195,9 +190,8 @@ static const char *csam_config_cmd_setting(cmd_parms *cmd, void *dconf,
     res = csam_config_set(&scratch, key, value, msg, sizeof(msg));
     csam_config_free(&scratch);
     if (res != CSAM_OK)
-        return apr_psprintf(cmd->pool, "%s: bad value '%s': %s",
-                            cmd->cmd->name, shown,
-                            msg[0] ? msg : csam_result_name(res));
+        return apr_psprintf(cmd->pool, "%s: bad value '%s': %s", cmd->cmd->name,
+                            shown, msg[0] ? msg : csam_result_name(res));
 
     apr_table_set(conf->settings, key, value);
     apr_table_setn(conf->origins, key, cmd->cmd->name);
@@ -238,8 +232,8 @@ static const char *csam_config_cmd_words(cmd_parms *cmd, void *dconf,
 static const char *csam_config_cmd_file(cmd_parms *cmd, void *dconf,
                                         const char *value)
 {
-    struct csam_mod_server *conf =
-        ap_get_module_config(cmd->server->module_config, &csam_module);
+    struct csam_mod_server *conf = ap_get_module_config(
+        cmd->server->module_config, &csam_module);
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
 
     (void)dconf;
@@ -247,8 +241,8 @@ static const char *csam_config_cmd_file(cmd_parms *cmd, void *dconf,
         return err;
     conf->config_file = ap_server_root_relative(cmd->pool, value);
     if (conf->config_file == NULL)
-        return apr_psprintf(cmd->pool, "%s: invalid path '%s'",
-                            cmd->cmd->name, value);
+        return apr_psprintf(cmd->pool, "%s: invalid path '%s'", cmd->cmd->name,
+                            value);
     return NULL;
 }
 
@@ -256,8 +250,8 @@ static const char *csam_config_cmd_file(cmd_parms *cmd, void *dconf,
 static const char *csam_config_cmd_terms(cmd_parms *cmd, void *dconf,
                                          const char *value)
 {
-    struct csam_mod_server *conf =
-        ap_get_module_config(cmd->server->module_config, &csam_module);
+    struct csam_mod_server *conf = ap_get_module_config(
+        cmd->server->module_config, &csam_module);
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
     size_t len = strlen(value);
 
@@ -266,7 +260,8 @@ static const char *csam_config_cmd_terms(cmd_parms *cmd, void *dconf,
         return err;
     if (len == 0 || len > 32
         || strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                         "0123456789._-") != len)
+                         "0123456789._-")
+               != len)
         return apr_psprintf(cmd->pool,
                             "%s: bad value '%s': 1 to 32 characters among "
                             "letters, digits, '.', '_' and '-'",
@@ -279,8 +274,8 @@ static const char *csam_config_cmd_terms(cmd_parms *cmd, void *dconf,
 static const char *csam_config_cmd_cache_ttl(cmd_parms *cmd, void *dconf,
                                              const char *value)
 {
-    struct csam_mod_server *conf =
-        ap_get_module_config(cmd->server->module_config, &csam_module);
+    struct csam_mod_server *conf = ap_get_module_config(
+        cmd->server->module_config, &csam_module);
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
     apr_int64_t n;
     char *end = NULL;
@@ -293,8 +288,10 @@ static const char *csam_config_cmd_cache_ttl(cmd_parms *cmd, void *dconf,
     if (errno != 0 || end == value || *end != '\0' || n < 0
         || n > CSAM_MOD_SESSION_CACHE_TTL_MAX || value[0] == '+'
         || value[0] == '-' || value[0] == ' ')
-        return apr_psprintf(cmd->pool, "%s: bad value '%s': seconds from 0 "
-                            "(no cache) to %d", cmd->cmd->name, value,
+        return apr_psprintf(cmd->pool,
+                            "%s: bad value '%s': seconds from 0 "
+                            "(no cache) to %d",
+                            cmd->cmd->name, value,
                             CSAM_MOD_SESSION_CACHE_TTL_MAX);
     conf->session_cache_ttl = (int)n;
     return NULL;
@@ -304,8 +301,8 @@ static const char *csam_config_cmd_cache_ttl(cmd_parms *cmd, void *dconf,
 static const char *csam_config_cmd_pool_max(cmd_parms *cmd, void *dconf,
                                             const char *value)
 {
-    struct csam_mod_server *conf =
-        ap_get_module_config(cmd->server->module_config, &csam_module);
+    struct csam_mod_server *conf = ap_get_module_config(
+        cmd->server->module_config, &csam_module);
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
     apr_int64_t n;
     char *end = NULL;
@@ -317,9 +314,10 @@ static const char *csam_config_cmd_pool_max(cmd_parms *cmd, void *dconf,
     n = apr_strtoi64(value, &end, 10);
     if (errno != 0 || end == value || *end != '\0' || n < 1
         || n > CSAM_MOD_POOL_MAX_MAX || value[0] == '+' || value[0] == ' ')
-        return apr_psprintf(cmd->pool, "%s: bad value '%s': connections "
-                            "from 1 to %d", cmd->cmd->name, value,
-                            CSAM_MOD_POOL_MAX_MAX);
+        return apr_psprintf(cmd->pool,
+                            "%s: bad value '%s': connections "
+                            "from 1 to %d",
+                            cmd->cmd->name, value, CSAM_MOD_POOL_MAX_MAX);
     conf->pool_max = (int)n;
     return NULL;
 }
@@ -328,8 +326,8 @@ static const char *csam_config_cmd_pool_max(cmd_parms *cmd, void *dconf,
 static const char *csam_config_cmd_argon2_max(cmd_parms *cmd, void *dconf,
                                               const char *value)
 {
-    struct csam_mod_server *conf =
-        ap_get_module_config(cmd->server->module_config, &csam_module);
+    struct csam_mod_server *conf = ap_get_module_config(
+        cmd->server->module_config, &csam_module);
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
     apr_int64_t n;
     char *end = NULL;
@@ -341,9 +339,10 @@ static const char *csam_config_cmd_argon2_max(cmd_parms *cmd, void *dconf,
     n = apr_strtoi64(value, &end, 10);
     if (errno != 0 || end == value || *end != '\0' || n < 1
         || n > CSAM_MOD_ARGON2_MAX_MAX || value[0] == '+' || value[0] == ' ')
-        return apr_psprintf(cmd->pool, "%s: bad value '%s': runs from 1 to "
-                            "%d", cmd->cmd->name, value,
-                            CSAM_MOD_ARGON2_MAX_MAX);
+        return apr_psprintf(cmd->pool,
+                            "%s: bad value '%s': runs from 1 to "
+                            "%d",
+                            cmd->cmd->name, value, CSAM_MOD_ARGON2_MAX_MAX);
     conf->argon2_max = (int)n;
     return NULL;
 }
@@ -351,8 +350,8 @@ static const char *csam_config_cmd_argon2_max(cmd_parms *cmd, void *dconf,
 static const char *csam_config_cmd_cookie_secure(cmd_parms *cmd, void *dconf,
                                                  int on)
 {
-    struct csam_mod_server *conf =
-        ap_get_module_config(cmd->server->module_config, &csam_module);
+    struct csam_mod_server *conf = ap_get_module_config(
+        cmd->server->module_config, &csam_module);
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
 
     (void)dconf;
@@ -362,8 +361,8 @@ static const char *csam_config_cmd_cookie_secure(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-static const char *csam_config_cmd_identity_headers(cmd_parms *cmd,
-                                                    void *dconf, int on)
+static const char *csam_config_cmd_identity_headers(cmd_parms *cmd, void *dconf,
+                                                    int on)
 {
     struct csam_mod_dir *conf = dconf;
 
@@ -400,28 +399,25 @@ const char *csam_config_explain(apr_pool_t *p, const char *msg)
         if (!csam_config_is_word_char(*w)) {
             while (*e != '\0' && !csam_config_is_word_char(*e))
                 e++;
-            out = apr_pstrcat(p, out,
-                              apr_pstrmemdup(p, w, (apr_size_t)(e - w)),
+            out = apr_pstrcat(p, out, apr_pstrmemdup(p, w, (apr_size_t)(e - w)),
                               NULL);
             w = e;
             continue;
         }
         while (csam_config_is_word_char(*e))
             e++;
-        name = csam_config_directive_of(apr_pstrmemdup(p, w,
-                                                       (apr_size_t)(e - w)));
-        out = apr_pstrcat(p, out,
-                          name ? name
-                               : apr_pstrmemdup(p, w, (apr_size_t)(e - w)),
-                          NULL);
+        name = csam_config_directive_of(
+            apr_pstrmemdup(p, w, (apr_size_t)(e - w)));
+        out = apr_pstrcat(
+            p, out, name ? name : apr_pstrmemdup(p, w, (apr_size_t)(e - w)),
+            NULL);
         w = e;
     }
     return out;
 }
 
-#define CSAM_SETTING(name, key, help) \
-    AP_INIT_TAKE1(name, csam_config_cmd_setting, (void *)(key), RSRC_CONF, \
-                  help)
+#define CSAM_SETTING(name, key, help)                                          \
+    AP_INIT_TAKE1(name, csam_config_cmd_setting, (void *)(key), RSRC_CONF, help)
 
 const command_rec csam_config_cmds[] = {
     CSAM_SETTING("CSAMDatabase", "database",
@@ -467,12 +463,10 @@ const command_rec csam_config_cmds[] = {
     CSAM_SETTING("CSAMPasswordMax", "password_max",
                  "maximum password length, characters"),
     CSAM_SETTING("CSAMArgon2TCost", "argon2_t_cost", "Argon2id iterations"),
-    CSAM_SETTING("CSAMArgon2MCost", "argon2_m_cost",
-                 "Argon2id memory, KiB"),
+    CSAM_SETTING("CSAMArgon2MCost", "argon2_m_cost", "Argon2id memory, KiB"),
     CSAM_SETTING("CSAMArgon2Parallelism", "argon2_parallelism",
                  "Argon2id lanes"),
-    CSAM_SETTING("CSAMMailTimeout", "mail_timeout",
-                 "SMTP timeout, seconds"),
+    CSAM_SETTING("CSAMMailTimeout", "mail_timeout", "SMTP timeout, seconds"),
     CSAM_SETTING("CSAMMailCAFile", "mail_ca_file",
                  "PEM file of the CAs trusted for the mail relay's TLS "
                  "certificate (default: the system store)"),
@@ -495,8 +489,7 @@ const command_rec csam_config_cmds[] = {
     CSAM_SETTING("CSAMSMSCommand", "sms_command",
                  "program run as PROGRAM NUMBER with the text on its standard "
                  "input, absolute path"),
-    CSAM_SETTING("CSAMSMSTimeout", "sms_timeout",
-                 "seconds one SMS may take"),
+    CSAM_SETTING("CSAMSMSTimeout", "sms_timeout", "seconds one SMS may take"),
     AP_INIT_RAW_ARGS("CSAMSMSCountries", csam_config_cmd_words,
                      (void *)"sms_countries", RSRC_CONF,
                      "country calling codes SMS may be sent to (default: "
@@ -515,8 +508,7 @@ const command_rec csam_config_cmds[] = {
                   "database connections each child keeps for this "
                   "configuration, at most (default 10, never more than "
                   "ThreadsPerChild)"),
-    AP_INIT_TAKE1("CSAMArgon2Max", csam_config_cmd_argon2_max, NULL,
-                  RSRC_CONF,
+    AP_INIT_TAKE1("CSAMArgon2Max", csam_config_cmd_argon2_max, NULL, RSRC_CONF,
                   "password checks (Argon2id runs) each child makes at once "
                   "for this configuration, at most (default 4); more wait "
                   "up to 2 s, then get 503"),
@@ -524,9 +516,8 @@ const command_rec csam_config_cmds[] = {
                  RSRC_CONF,
                  "mark cookies Secure even when CSAMPublicURL is http "
                  "(default: only with https)"),
-    AP_INIT_FLAG("CSAMIdentityHeaders", csam_config_cmd_identity_headers,
-                 NULL, OR_AUTHCFG,
+    AP_INIT_FLAG("CSAMIdentityHeaders", csam_config_cmd_identity_headers, NULL,
+                 OR_AUTHCFG,
                  "also pass X-CSAM-User, X-CSAM-Key and X-CSAM-Auth-Time "
                  "request headers to a backend (default Off)"),
-    {NULL, {NULL}, NULL, 0, RAW_ARGS, NULL}
-};
+    {NULL, {NULL}, NULL, 0, RAW_ARGS, NULL}};

@@ -36,17 +36,14 @@ static const char *csam_cookie_attrs(request_rec *r,
                                      const struct csam_mod_runtime *rt,
                                      long max_age)
 {
-    return apr_psprintf(r->pool, "; Path=%s; HttpOnly; SameSite=Strict%s%s",
-                        rt->config.handler_path,
-                        rt->secure_cookies ? "; Secure" : "",
-                        max_age >= 0
-                            ? apr_psprintf(r->pool, "; Max-Age=%ld", max_age)
-                            : "");
+    return apr_psprintf(
+        r->pool, "; Path=%s; HttpOnly; SameSite=Strict%s%s",
+        rt->config.handler_path, rt->secure_cookies ? "; Secure" : "",
+        max_age >= 0 ? apr_psprintf(r->pool, "; Max-Age=%ld", max_age) : "");
 }
 
 static void csam_cookie_emit(request_rec *r, const struct csam_mod_runtime *rt,
-                             const char *name, const char *value,
-                             long max_age)
+                             const char *name, const char *value, long max_age)
 {
     /* err_headers_out: the cookies go with 303s and error pages too. */
     apr_table_addn(r->err_headers_out, "Set-Cookie",
@@ -65,8 +62,8 @@ static int csam_cookie_anchor_mac(request_rec *r, struct csam_mod_runtime *rt,
     unsigned char mac[CSAM_HASH_LEN];
     const char *data = apr_pstrcat(r->pool, "anchor/v1|", id, NULL);
 
-    if (csam_keyed_hash(rt->secret, CSAM_PURPOSE_CSRF, data, strlen(data),
-                        mac) != CSAM_OK)
+    if (csam_keyed_hash(rt->secret, CSAM_PURPOSE_CSRF, data, strlen(data), mac)
+        != CSAM_OK)
         return 0;
     csam_base64url_encode(mac, sizeof(mac), out);
     return 1;
@@ -146,8 +143,8 @@ const char *csam_csrf_token(request_rec *r, struct csam_mod_runtime *rt,
     char *out = apr_palloc(r->pool, CSAM_TOKEN_SIZE);
     const char *data = apr_pstrcat(r->pool, "csrf/v1|", browser, NULL);
 
-    if (csam_keyed_hash(rt->secret, CSAM_PURPOSE_CSRF, data, strlen(data),
-                        mac) != CSAM_OK)
+    if (csam_keyed_hash(rt->secret, CSAM_PURPOSE_CSRF, data, strlen(data), mac)
+        != CSAM_OK)
         return NULL;
     csam_base64url_encode(mac, sizeof(mac), out);
     return out;
@@ -263,31 +260,34 @@ void csam_cookie_set(request_rec *r, struct csam_mod_runtime *rt,
                       "CSAM00015: cookie %s too large, not set", name);
         return;
     }
-    sealed = apr_palloc(r->pool, CSAM_COOKIE_NONCE_LEN + plen
-                                     + CSAM_COOKIE_TAG_LEN);
+    sealed = apr_palloc(r->pool,
+                        CSAM_COOKIE_NONCE_LEN + plen + CSAM_COOKIE_TAG_LEN);
     ctx = csam_cookie_ctx(r);
     if (ctx == NULL
         || csam_random_bytes(sealed, CSAM_COOKIE_NONCE_LEN) != CSAM_OK
         || EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, rt->cookie_key,
-                              sealed) != 1
+                              sealed)
+               != 1
         || EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *)aad,
-                             (int)strlen(aad)) != 1
+                             (int)strlen(aad))
+               != 1
         || EVP_EncryptUpdate(ctx, sealed + CSAM_COOKIE_NONCE_LEN, &n,
-                             (const unsigned char *)plain, (int)plen) != 1
+                             (const unsigned char *)plain, (int)plen)
+               != 1
         || EVP_EncryptFinal_ex(ctx, sealed + CSAM_COOKIE_NONCE_LEN + n, &fin)
                != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG,
-                               CSAM_COOKIE_TAG_LEN,
-                               sealed + CSAM_COOKIE_NONCE_LEN + plen) != 1) {
+        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, CSAM_COOKIE_TAG_LEN,
+                               sealed + CSAM_COOKIE_NONCE_LEN + plen)
+               != 1) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "CSAM00016: cannot seal cookie %s", name);
         return;
     }
-    encoded = apr_palloc(r->pool,
-                         4 * ((CSAM_COOKIE_NONCE_LEN + plen
-                               + CSAM_COOKIE_TAG_LEN + 2) / 3) + 1);
-    csam_base64url_encode(sealed, CSAM_COOKIE_NONCE_LEN + plen
-                                      + CSAM_COOKIE_TAG_LEN, encoded);
+    encoded = apr_palloc(
+        r->pool,
+        4 * ((CSAM_COOKIE_NONCE_LEN + plen + CSAM_COOKIE_TAG_LEN + 2) / 3) + 1);
+    csam_base64url_encode(
+        sealed, CSAM_COOKIE_NONCE_LEN + plen + CSAM_COOKIE_TAG_LEN, encoded);
     csam_cookie_emit(r, rt, name, encoded, max_age);
 }
 
@@ -305,8 +305,7 @@ char *csam_cookie_get(request_rec *r, struct csam_mod_runtime *rt,
     int n = 0, fin = 0;
     size_t clen;
 
-    if (browser == NULL
-        || ap_cookie_read(r, name, &value, 0) != APR_SUCCESS
+    if (browser == NULL || ap_cookie_read(r, name, &value, 0) != APR_SUCCESS
         || value == NULL)
         return NULL;
     rawsize = strlen(value) * 3 / 4 + 3;
@@ -321,15 +320,17 @@ char *csam_cookie_get(request_rec *r, struct csam_mod_runtime *rt,
     aad = csam_cookie_aad(r, name, browser);
     ctx = csam_cookie_ctx(r);
     if (ctx == NULL
-        || EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, rt->cookie_key,
-                              raw) != 1
+        || EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, rt->cookie_key, raw)
+               != 1
         || EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)aad,
-                             (int)strlen(aad)) != 1
+                             (int)strlen(aad))
+               != 1
         || EVP_DecryptUpdate(ctx, (unsigned char *)plain, &n,
-                             raw + CSAM_COOKIE_NONCE_LEN, (int)clen) != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG,
-                               CSAM_COOKIE_TAG_LEN,
-                               raw + CSAM_COOKIE_NONCE_LEN + clen) != 1
+                             raw + CSAM_COOKIE_NONCE_LEN, (int)clen)
+               != 1
+        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CSAM_COOKIE_TAG_LEN,
+                               raw + CSAM_COOKIE_NONCE_LEN + clen)
+               != 1
         || EVP_DecryptFinal_ex(ctx, (unsigned char *)plain + n, &fin) != 1)
         return NULL;
     plain[clen] = '\0';
@@ -337,8 +338,7 @@ char *csam_cookie_get(request_rec *r, struct csam_mod_runtime *rt,
                               apr_pool_cleanup_null);
     /* Left intact so that the cleanup wipes all of it. */
     expiry = apr_strtoi64(plain, &end, 10);
-    if (end == plain || *end != '|'
-        || expiry < apr_time_sec(apr_time_now()))
+    if (end == plain || *end != '|' || expiry < apr_time_sec(apr_time_now()))
         return NULL;
     return end + 1;
 }

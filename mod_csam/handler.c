@@ -38,7 +38,8 @@ int csam_handler(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "CSAM00003: SetHandler csam outside CSAMHandlerPath "
                       "%s: set CSAMHandlerPath to where the handler is "
-                      "mounted", base);
+                      "mounted",
+                      base);
         return HTTP_NOT_FOUND;
     }
     sub = r->uri + blen;

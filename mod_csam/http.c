@@ -17,9 +17,7 @@
 
 APLOG_USE_MODULE(csam);
 
-const char *const csam_mod_languages[CSAM_MOD_NLANG] = {
-    "fr", "nl", "de", "en"
-};
+const char *const csam_mod_languages[CSAM_MOD_NLANG] = {"fr", "nl", "de", "en"};
 
 void csam_http_security_headers(request_rec *r, int no_store)
 {

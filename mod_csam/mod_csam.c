@@ -23,12 +23,10 @@ static void csam_module_register_hooks(apr_pool_t *p)
      * runs as root, before httpd drops privileges. */
     /* After the location walk (the URI is normalised), before
      * authentication, whose 401 must be JSON on the API too. */
-    ap_hook_header_parser(csam_api_claim_errors, NULL, NULL,
-                          APR_HOOK_MIDDLE);
+    ap_hook_header_parser(csam_api_claim_errors, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(csam_runtime_check_config, NULL, NULL,
                          APR_HOOK_MIDDLE);
-    ap_hook_post_config(csam_runtime_post_config, NULL, NULL,
-                        APR_HOOK_MIDDLE);
+    ap_hook_post_config(csam_runtime_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(csam_session_cache_post_config, NULL, NULL,
                         APR_HOOK_MIDDLE);
     ap_hook_child_init(csam_pool_child_init, NULL, NULL, APR_HOOK_MIDDLE);

@@ -36,21 +36,21 @@ extern const char *const csam_mod_languages[CSAM_MOD_NLANG];
  * or empty); defaults come from csam_config_init() when the run-time state
  * is built, never from here. */
 struct csam_mod_server {
-    apr_table_t *settings;      /* csam.conf key -> value, from directives */
-    apr_table_t *origins;       /* csam.conf key -> directive name (errors) */
-    const char *config_file;    /* CSAMConfigFile */
-    const char *terms_version;  /* CSAMTermsVersion */
-    int session_cache_ttl;      /* CSAMSessionCacheTTL, -1 unset */
-    int cookie_secure;          /* CSAMCookieSecure, -1 unset */
-    int pool_max;               /* CSAMPoolMax, -1 unset */
-    int argon2_max;             /* CSAMArgon2Max, -1 unset */
-    int inherits;               /* a virtual host that set nothing itself */
+    apr_table_t *settings;       /* csam.conf key -> value, from directives */
+    apr_table_t *origins;        /* csam.conf key -> directive name (errors) */
+    const char *config_file;     /* CSAMConfigFile */
+    const char *terms_version;   /* CSAMTermsVersion */
+    int session_cache_ttl;       /* CSAMSessionCacheTTL, -1 unset */
+    int cookie_secure;           /* CSAMCookieSecure, -1 unset */
+    int pool_max;                /* CSAMPoolMax, -1 unset */
+    int argon2_max;              /* CSAMArgon2Max, -1 unset */
+    int inherits;                /* a virtual host that set nothing itself */
     struct csam_mod_runtime *rt; /* built by csam_runtime_check_config() */
 };
 
 /* What the directives of one directory or location said (-1: unset). */
 struct csam_mod_dir {
-    int identity_headers;       /* CSAMIdentityHeaders */
+    int identity_headers; /* CSAMIdentityHeaders */
 };
 
 /* Defaults applied when the values are read. */
@@ -90,24 +90,24 @@ struct csam_pool_gate;
  * per-child connection pool. */
 struct csam_mod_runtime {
     server_rec *server;
-    struct csam_config config;          /* effective settings */
+    struct csam_config config; /* effective settings */
     /* The secret, the mail relay, the SMS gateway (none: the SMS key is
      * not offered) and the word lists, from config. */
     csam_services *services;
-    csam_secret *secret;                /* the services' */
+    csam_secret *secret; /* the services' */
     const char *terms_version;
     unsigned char cookie_key[CSAM_KEY_LEN]; /* seals the flow cookies */
-    int secure_cookies;                 /* public_url https, or
-                                           CSAMCookieSecure On */
-    long session_cache_ttl;             /* seconds, 0: no cache */
-    int pool_max;                       /* CSAMPoolMax, default applied */
-    int argon2_max;                     /* CSAMArgon2Max, default applied */
+    int secure_cookies;                     /* public_url https, or
+                                               CSAMCookieSecure On */
+    long session_cache_ttl;                 /* seconds, 0: no cache */
+    int pool_max;                           /* CSAMPoolMax, default applied */
+    int argon2_max;                         /* CSAMArgon2Max, default applied */
     /* Per child (pool.c): the count of Argon2id runs going on. */
     struct csam_pool_gate *argon2_gate;
     /* Per child (session.c), NULL when off or not yet made. */
     struct csam_session_cache *session_cache;
-    struct csam_page_set *pages;        /* templates, texts, stylesheet */
-    apr_reslist_t *stores;              /* per child (pool.c) */
+    struct csam_page_set *pages; /* templates, texts, stylesheet */
+    apr_reslist_t *stores;       /* per child (pool.c) */
     /* Until this second (apr_atomic), requests get 503 without trying to
      * connect: set after a connection attempt that hung (pool.c). */
     volatile apr_uint32_t db_backoff_until;
@@ -141,7 +141,6 @@ apr_status_t csam_pool_engine(request_rec *r, csam_engine **out);
  * of csam_pool_engine shares it.  APR_SUCCESS or an error when no
  * connection could be had (the caller answers 503). */
 apr_status_t csam_pool_store(request_rec *r, csam_store **out);
-
 
 /* ---- dispatch (handler.c) ---------------------------------------------- */
 
@@ -191,8 +190,7 @@ const char *csam_return_of_request(request_rec *r);
 
 /* The login page's URL for return path ret (already clean; NULL: none),
  * its query string percent-encoded.  In r->pool. */
-const char *csam_return_login_url(request_rec *r,
-                                  struct csam_mod_runtime *rt,
+const char *csam_return_login_url(request_rec *r, struct csam_mod_runtime *rt,
                                   const char *ret);
 
 /* ---- sessions (session.c) ---------------------------------------------- */
@@ -248,9 +246,9 @@ void csam_auth_register(apr_pool_t *p);
  * AuthType CSAM is a citizen's, never an officer's, whatever Require the
  * location has. */
 enum csam_officer {
-    CSAM_OFFICER_OK,        /* r->user is the officer */
-    CSAM_OFFICER_NONE,      /* no authenticated user */
-    CSAM_OFFICER_CITIZEN    /* the user comes from a CSAM session */
+    CSAM_OFFICER_OK,     /* r->user is the officer */
+    CSAM_OFFICER_NONE,   /* no authenticated user */
+    CSAM_OFFICER_CITIZEN /* the user comes from a CSAM session */
 };
 
 /* Decide for r; CSAM_OFFICER_CITIZEN also when AuthType CSAM is the

@@ -33,26 +33,16 @@ APLOG_USE_MODULE(csam);
 
 /* Template files, in the order of enum csam_page_id. */
 static const char *const csam_page_files[CSAM_PAGE_COUNT] = {
-    "layout.html",
-    "registration.html",
-    "letter.html",
-    "activate_code.html",
-    "activate_key.html",
-    "activate_credentials.html",
-    "activate_confirm.html",
-    "activate_done.html",
-    "message.html",
-    "login.html",
-    "login_key.html",
-    "login_code.html",
-    "logout.html",
-    "keys.html",
-    "keys_confirm.html",
-    "activate_sms.html",
-    "activate_totp.html",
-    "login_totp.html",
-    "keys_sms.html",
-    "keys_totp.html",
+    "layout.html",           "registration.html",
+    "letter.html",           "activate_code.html",
+    "activate_key.html",     "activate_credentials.html",
+    "activate_confirm.html", "activate_done.html",
+    "message.html",          "login.html",
+    "login_key.html",        "login_code.html",
+    "logout.html",           "keys.html",
+    "keys_confirm.html",     "activate_sms.html",
+    "activate_totp.html",    "login_totp.html",
+    "keys_sms.html",         "keys_totp.html",
 };
 
 /* messages.txt keys of each page's <title>, same order. */
@@ -94,8 +84,7 @@ static apr_status_t csam_page_free_string(void *data)
 
 /* Read a file with the core's bounded reader; the string lives as long
  * as p. */
-static const char *csam_page_read(apr_pool_t *p, const char *path,
-                                  char **out)
+static const char *csam_page_read(apr_pool_t *p, const char *path, char **out)
 {
     if (csam_template_read(path, out) != CSAM_OK)
         return apr_psprintf(p, "cannot read page file '%s'", path);
@@ -176,8 +165,8 @@ static const char *csam_page_load_parts(apr_pool_t *p, const char *dir,
         char *text;
         size_t len;
         const char *err = csam_page_read(
-            p, apr_pstrcat(p, dir, "/parts/", csam_page_parts[i], ".html",
-                           NULL),
+            p,
+            apr_pstrcat(p, dir, "/parts/", csam_page_parts[i], ".html", NULL),
             &text);
 
         if (err != NULL)
@@ -241,9 +230,8 @@ static const char *csam_page_missing_text(apr_pool_t *p, const char *tmpl,
         if (strncmp(name, "msg.", 4) != 0)
             continue;
         name += 4;
-        for (end = name; isalnum((unsigned char)*end) || *end == '_'
-                         || *end == '.';
-             end++)
+        for (end = name;
+             isalnum((unsigned char)*end) || *end == '_' || *end == '.'; end++)
             ;
         if (apr_hash_get(texts, name, (apr_ssize_t)(end - name)) == NULL)
             return apr_pstrmemdup(p, name, (apr_size_t)(end - name));
@@ -268,8 +256,9 @@ static const char *csam_page_assemble(apr_pool_t *p, const char *path,
     res = csam_template_expand(tmpl, "part.", parts, CSAM_PAGE_NPARTS,
                                &with_parts);
     if (res == CSAM_ERR_INVALID)
-        return apr_psprintf(p, "page file '%s': a {{part.*}} names no file "
-                               "of parts/ that mod_csam knows",
+        return apr_psprintf(p,
+                            "page file '%s': a {{part.*}} names no file "
+                            "of parts/ that mod_csam knows",
                             path);
     if (res != CSAM_OK)
         return apr_psprintf(p, "page file '%s': %s", path,
@@ -277,8 +266,9 @@ static const char *csam_page_assemble(apr_pool_t *p, const char *path,
     csam_page_keep(p, with_parts);
     res = csam_template_expand(with_parts, "msg.", msgs, nmsgs, &page);
     if (res == CSAM_ERR_INVALID)
-        return apr_psprintf(p, "page file '%s': %s/messages.txt has no "
-                               "text '%s'",
+        return apr_psprintf(p,
+                            "page file '%s': %s/messages.txt has no "
+                            "text '%s'",
                             path, lang,
                             csam_page_missing_text(p, with_parts, texts));
     if (res != CSAM_OK)
@@ -333,8 +323,7 @@ const char *csam_page_load(apr_pool_t *p, const char *data_dir,
                 return err;
         }
     }
-    err = csam_page_read(p, apr_pstrcat(p, dir, "/csam.css", NULL),
-                         &set->css);
+    err = csam_page_read(p, apr_pstrcat(p, dir, "/csam.css", NULL), &set->css);
     if (err != NULL)
         return err;
     set->css_len = strlen(set->css);
@@ -457,8 +446,7 @@ const char *csam_page_text(struct csam_page *pg, const char *key, long n)
     }
     if (n < 0 || (at = strstr(t, "{{n}}")) == NULL)
         return t;
-    return apr_psprintf(pg->r->pool, "%.*s%ld%s", (int)(at - t), t, n,
-                        at + 5);
+    return apr_psprintf(pg->r->pool, "%.*s%ld%s", (int)(at - t), t, n, at + 5);
 }
 
 /* A text that may be absent (no warning): NULL then. */
@@ -531,16 +519,21 @@ void csam_page_field_error(struct csam_page *pg, const char *field,
 
     /* The message sits next to the field and is read with it; the summary
      * links to the field so keyboard users reach it in one step. */
-    csam_page_var(pg, apr_pstrcat(p, field, "_error", NULL),
-                  apr_psprintf(p, "<p class=\"field-error\" id=\"%s\">"
-                                  "<span class=\"visually-hidden\">%s </span>"
-                                  "%s</p>",
-                               id, csam_page_escape(pg->r, csam_page_text(
-                                       pg, "summary.prefix", -1)),
-                               msg));
+    csam_page_var(
+        pg, apr_pstrcat(p, field, "_error", NULL),
+        apr_psprintf(p,
+                     "<p class=\"field-error\" id=\"%s\">"
+                     "<span class=\"visually-hidden\">%s </span>"
+                     "%s</p>",
+                     id,
+                     csam_page_escape(pg->r,
+                                      csam_page_text(pg, "summary.prefix", -1)),
+                     msg));
     csam_page_var(pg, apr_pstrcat(p, field, "_attrs", NULL),
-                  apr_psprintf(p, " aria-invalid=\"true\" "
-                                  "aria-describedby=\"%s\"", id));
+                  apr_psprintf(p,
+                               " aria-invalid=\"true\" "
+                               "aria-describedby=\"%s\"",
+                               id));
     label = csam_page_text_opt(pg, apr_pstrcat(p, "field.", field, NULL));
     item = apr_array_push(pg->summary);
     /* The summary names the field: "required" alone says nothing there. */
@@ -574,13 +567,13 @@ static const char *csam_page_summary_html(struct csam_page *pg)
 
     if (pg->summary->nelts == 0)
         return "";
-    html = apr_psprintf(pg->r->pool,
-                        "<div class=\"error-summary\" role=\"alert\" "
-                        "aria-labelledby=\"error-summary-title\" "
-                        "tabindex=\"-1\" id=\"error-summary\" autofocus>"
-                        "<h2 id=\"error-summary-title\">%s</h2><ul>",
-                        csam_page_escape(pg->r, csam_page_text(
-                                pg, "summary.title", -1)));
+    html = apr_psprintf(
+        pg->r->pool,
+        "<div class=\"error-summary\" role=\"alert\" "
+        "aria-labelledby=\"error-summary-title\" "
+        "tabindex=\"-1\" id=\"error-summary\" autofocus>"
+        "<h2 id=\"error-summary-title\">%s</h2><ul>",
+        csam_page_escape(pg->r, csam_page_text(pg, "summary.title", -1)));
     for (i = 0; i < pg->summary->nelts; i++)
         html = apr_pstrcat(pg->r->pool, html, items[i], NULL);
     return apr_pstrcat(pg->r->pool, html, "</ul></div>", NULL);
@@ -628,13 +621,13 @@ int csam_page_send(struct csam_page *pg, enum csam_page_id id, int status,
                    int no_store)
 {
     request_rec *r = pg->r;
-    const char *const *tmpl = (const char *const *)pg->rt->pages
-                                  ->tmpl[pg->lang];
+    const char *const *tmpl = (const char *const *)
+                                  pg->rt->pages->tmpl[pg->lang];
     const char *content, *html;
 
     if (csam_page_titles[id] != NULL)
-        csam_page_var(pg, "title", csam_page_text(pg, csam_page_titles[id],
-                                                  -1));
+        csam_page_var(pg, "title",
+                      csam_page_text(pg, csam_page_titles[id], -1));
     else if (csam_page_var_get(pg, "title") == NULL)
         csam_page_var(pg, "title", "");
     csam_page_var(pg, "summary", csam_page_summary_html(pg));
@@ -663,13 +656,15 @@ int csam_page_message(request_rec *r, struct csam_mod_runtime *rt, int lang,
 
     if (csam_page_init(&pg, r, rt, lang) != 0)
         return HTTP_INTERNAL_SERVER_ERROR;
-    csam_page_var(&pg, "heading",
-                  csam_page_text(&pg, apr_pstrcat(r->pool, "message.", kind,
-                                                  ".heading", NULL), -1));
+    csam_page_var(
+        &pg, "heading",
+        csam_page_text(
+            &pg, apr_pstrcat(r->pool, "message.", kind, ".heading", NULL), -1));
     csam_page_var(&pg, "title", csam_page_var_get(&pg, "heading"));
-    csam_page_var(&pg, "text",
-                  csam_page_text(&pg, apr_pstrcat(r->pool, "message.", kind,
-                                                  ".text", NULL), -1));
+    csam_page_var(
+        &pg, "text",
+        csam_page_text(
+            &pg, apr_pstrcat(r->pool, "message.", kind, ".text", NULL), -1));
     return csam_page_send(&pg, CSAM_PAGE_MESSAGE, status, 1);
 }
 
@@ -813,8 +808,8 @@ void csam_page_flash_error(json_t *flash, const char *field, const char *key,
                            long n, long retry)
 {
     json_t *errors = json_object_get(flash, "errors");
-    json_t *e = json_pack("{s:s, s:I, s:I}", "k", key, "n", (json_int_t)n,
-                          "r", (json_int_t)retry);
+    json_t *e = json_pack("{s:s, s:I, s:I}", "k", key, "n", (json_int_t)n, "r",
+                          (json_int_t)retry);
 
     if (e == NULL)
         return;
@@ -823,8 +818,7 @@ void csam_page_flash_error(json_t *flash, const char *field, const char *key,
     json_array_append_new(errors, e);
 }
 
-void csam_page_flash_value(json_t *flash, const char *field,
-                           const char *value)
+void csam_page_flash_value(json_t *flash, const char *field, const char *value)
 {
     json_t *values = json_object_get(flash, "values");
 
@@ -853,7 +847,8 @@ void csam_page_flash_show(struct csam_page *pg, const char *page)
     fpage = json_string_value(json_object_get(flash, "page"));
     if (fpage == NULL || strcmp(fpage, page) != 0)
         return;
-    json_array_foreach(json_object_get(flash, "errors"), i, e) {
+    json_array_foreach(json_object_get(flash, "errors"), i, e)
+    {
         key = json_string_value(json_object_get(e, "k"));
         field = json_string_value(json_object_get(e, "f"));
         if (key == NULL || strncmp(key, "error.", 6) != 0)
@@ -861,21 +856,23 @@ void csam_page_flash_show(struct csam_page *pg, const char *page)
         key = csam_page_text(
             pg, key,
             strcmp(key, "error.locked.retry") == 0
-                ? ((long)json_integer_value(json_object_get(e, "r")) + 59)
-                      / 60
+                ? ((long)json_integer_value(json_object_get(e, "r")) + 59) / 60
                 : (long)json_integer_value(json_object_get(e, "n")));
         if (field != NULL
-            && csam_page_var_get(pg, apr_pstrcat(pg->r->pool, field,
-                                                 "_error", NULL)) != NULL)
+            && csam_page_var_get(pg, apr_pstrcat(pg->r->pool, field, "_error",
+                                                 NULL))
+                   != NULL)
             csam_page_field_error(pg, field, key);
         else
             csam_page_error(pg, key);
     }
-    json_object_foreach(json_object_get(flash, "values"), key, v) {
+    json_object_foreach(json_object_get(flash, "values"), key, v)
+    {
         /* Only fields the page declared: a flash names no other variable. */
         if (json_is_string(v)
-            && csam_page_var_get(pg, apr_pstrcat(pg->r->pool, key,
-                                                 "_error", NULL)) != NULL)
+            && csam_page_var_get(pg,
+                                 apr_pstrcat(pg->r->pool, key, "_error", NULL))
+                   != NULL)
             csam_page_var(pg, apr_pstrdup(pg->r->pool, key),
                           apr_pstrdup(pg->r->pool, json_string_value(v)));
     }
@@ -906,11 +903,10 @@ const char *csam_page_result_text(struct csam_page *pg, const char *error,
     return csam_page_text(pg, key, attempts_left);
 }
 
-const char *csam_page_key_name(struct csam_page *pg,
-                               enum csam_key_type type)
+const char *csam_page_key_name(struct csam_page *pg, enum csam_key_type type)
 {
     const char *name = csam_key_type_name(type);
 
-    return csam_page_text(pg, apr_pstrcat(pg->r->pool, "key.",
-                                          name ? name : "none", NULL), -1);
+    return csam_page_text(
+        pg, apr_pstrcat(pg->r->pool, "key.", name ? name : "none", NULL), -1);
 }

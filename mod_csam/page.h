@@ -40,7 +40,7 @@ enum csam_page_id {
     CSAM_PAGE_LOGOUT,
     CSAM_PAGE_KEYS,
     CSAM_PAGE_KEYS_CONFIRM,
-    CSAM_PAGE_ACTIVATE_SMS,         /* the confirm step of each key type */
+    CSAM_PAGE_ACTIVATE_SMS, /* the confirm step of each key type */
     CSAM_PAGE_ACTIVATE_TOTP,
     CSAM_PAGE_LOGIN_TOTP,
     CSAM_PAGE_KEYS_SMS,
@@ -52,10 +52,10 @@ enum csam_page_id {
 struct csam_page {
     request_rec *r;
     struct csam_mod_runtime *rt;
-    int lang;                       /* index in csam_mod_languages */
-    apr_array_header_t *vars;       /* struct csam_tvar */
-    apr_array_header_t *summary;    /* error summary items (HTML) */
-    const char *browser;            /* the csam_b id */
+    int lang;                    /* index in csam_mod_languages */
+    apr_array_header_t *vars;    /* struct csam_tvar */
+    apr_array_header_t *summary; /* error summary items (HTML) */
+    const char *browser;         /* the csam_b id */
 };
 
 /* Cookie names of the pages. */
@@ -149,8 +149,7 @@ void csam_page_flash_error(json_t *flash, const char *field, const char *key,
                            long n, long retry);
 
 /* A value to refill in the form (never a password or a code). */
-void csam_page_flash_value(json_t *flash, const char *field,
-                           const char *value);
+void csam_page_flash_value(json_t *flash, const char *field, const char *value);
 
 /* A status message key for the next page. */
 void csam_page_flash_notice(json_t *flash, const char *key);
@@ -171,8 +170,7 @@ const char *csam_page_result_text(struct csam_page *pg, const char *error,
                                   long attempts_left, long retry_after);
 
 /* The localised name of a key type (messages.txt key.<type>; page.c). */
-const char *csam_page_key_name(struct csam_page *pg,
-                               enum csam_key_type type);
+const char *csam_page_key_name(struct csam_page *pg, enum csam_key_type type);
 
 /* ---- the key types' shared parts (page_key.c) --------------------------- */
 
@@ -186,10 +184,10 @@ const char *csam_page_key_choices(struct csam_page *pg, unsigned offered,
 
 /* A key choice as the activation and the keys pages' forms give it. */
 struct csam_page_key_choice {
-    enum csam_key_type type;    /* CSAM_KEY_NONE when none or unknown */
-    int accept;                 /* the terms were accepted */
-    const char *phone;          /* "" when not given */
-    const char *masked;         /* SMS: the masked number, else NULL */
+    enum csam_key_type type; /* CSAM_KEY_NONE when none or unknown */
+    int accept;              /* the terms were accepted */
+    const char *phone;       /* "" when not given */
+    const char *masked;      /* SMS: the masked number, else NULL */
 };
 
 /* Read the form's key choice (key_type, accept_terms, phone) and check it
@@ -199,8 +197,7 @@ struct csam_page_key_choice {
  * when out of memory. */
 int csam_page_key_choice_read(request_rec *r, apr_table_t *form,
                               unsigned offered, const char *flash_page,
-                              struct csam_page_key_choice *out,
-                              json_t **flash);
+                              struct csam_page_key_choice *out, json_t **flash);
 
 /* phone normalised to E.164 and masked for display, country code and the
  * last two digits kept ("+32•••••••56"), or NULL when not a number.  In

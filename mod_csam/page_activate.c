@@ -38,11 +38,11 @@ APLOG_USE_MODULE(csam);
 struct csam_page_act {
     request_rec *r;
     struct csam_mod_runtime *rt;
-    const char *token;      /* the link's, from the flow cookie, or NULL */
-    const char *location;   /* this page: where every POST returns */
+    const char *token;    /* the link's, from the flow cookie, or NULL */
+    const char *location; /* this page: where every POST returns */
     const char *browser;
-    const char *handle;     /* from the flow cookie, NULL when none */
-    json_t *flow;           /* the flow cookie's object, or NULL */
+    const char *handle; /* from the flow cookie, NULL when none */
+    json_t *flow;       /* the flow cookie's object, or NULL */
     csam_engine *engine;
 };
 
@@ -75,8 +75,7 @@ static const char *csam_page_act_token(request_rec *r, int *given)
         if (strncmp(pair, "t=", 2) == 0) {
             *given = 1;
             pair += 2;
-            if (ap_unescape_urlencoded(pair) != OK
-                || !csam_token_valid(pair))
+            if (ap_unescape_urlencoded(pair) != OK || !csam_token_valid(pair))
                 return NULL;
             return pair;
         }
@@ -114,9 +113,8 @@ static void csam_page_act_flow_set(struct csam_page_act *a, json_t *flow);
 
 /* The flow cookie again with key set to value (a string, or an integer
  * when value is NULL). */
-static void csam_page_act_flow_update(struct csam_page_act *a,
-                                      const char *key, const char *value,
-                                      json_int_t n)
+static void csam_page_act_flow_update(struct csam_page_act *a, const char *key,
+                                      const char *value, json_int_t n)
 {
     json_t *flow = a->flow ? json_deep_copy(a->flow) : NULL;
 
@@ -180,24 +178,24 @@ static const char *csam_page_act_flow_str(const struct csam_page_act *a,
 /* What the pages say about the chosen key: the next step's sentence, the
  * masked phone, the app's QR code and secret, the success text.  0 when
  * the app key's page cannot be drawn. */
-static int csam_page_act_key_vars(struct csam_page_act *a,
-                                  struct csam_page *pg, enum csam_page_id id,
-                                  enum csam_key_type kt)
+static int csam_page_act_key_vars(struct csam_page_act *a, struct csam_page *pg,
+                                  enum csam_page_id id, enum csam_key_type kt)
 {
     const char *name = csam_key_type_name(kt) ? csam_key_type_name(kt)
                                               : "email";
     const char *phone = csam_page_act_flow_str(a, "p");
 
-    csam_page_var(pg, "credentials_next",
-                  csam_page_text(pg, apr_pstrcat(a->r->pool,
-                                                 "credentials.next.", name,
-                                                 NULL), -1));
-    csam_page_var(pg, "done_text",
-                  csam_page_text(pg, apr_pstrcat(a->r->pool, "done.", name,
-                                                 NULL), -1));
-    csam_page_var(pg, "done_how",
-                  csam_page_text(pg, apr_pstrcat(a->r->pool, "done_how.",
-                                                 name, NULL), -1));
+    csam_page_var(
+        pg, "credentials_next",
+        csam_page_text(
+            pg, apr_pstrcat(a->r->pool, "credentials.next.", name, NULL), -1));
+    csam_page_var(
+        pg, "done_text",
+        csam_page_text(pg, apr_pstrcat(a->r->pool, "done.", name, NULL), -1));
+    csam_page_var(
+        pg, "done_how",
+        csam_page_text(pg, apr_pstrcat(a->r->pool, "done_how.", name, NULL),
+                       -1));
     csam_page_var(pg, "phone_masked", phone ? phone : "");
     if (id == CSAM_PAGE_ACTIVATE_TOTP)
         return csam_page_key_totp_vars(pg, csam_page_act_flow_str(a, "o"),
@@ -230,11 +228,11 @@ static int csam_page_act_show(struct csam_page_act *a, enum csam_page_id id,
     }
     if (id == CSAM_PAGE_ACTIVATE_DONE) {
         const char *user = a->flow ? json_string_value(
-                                         json_object_get(a->flow, "u"))
+                               json_object_get(a->flow, "u"))
                                    : NULL;
 
-        csam_page_var(&pg, "username", user ? apr_pstrdup(a->r->pool, user)
-                                            : "");
+        csam_page_var(&pg, "username",
+                      user ? apr_pstrdup(a->r->pool, user) : "");
     }
     csam_page_flash_show(&pg, CSAM_PAGE_ACT_FLASH);
     if (id == CSAM_PAGE_ACTIVATE_KEY)
@@ -246,18 +244,13 @@ static int csam_page_act_show(struct csam_page_act *a, enum csam_page_id id,
     return csam_page_send(&pg, id, HTTP_OK, 1);
 }
 
-static const char *const csam_page_act_code_fields[] = {
-    "activation_code", NULL
-};
-static const char *const csam_page_act_key_fields[] = {
-    "phone", "key_type", "accept_terms", NULL
-};
+static const char *const csam_page_act_code_fields[] = {"activation_code",
+                                                        NULL};
+static const char *const csam_page_act_key_fields[] = {"phone", "key_type",
+                                                       "accept_terms", NULL};
 static const char *const csam_page_act_cred_fields[] = {
-    "username", "password", "password_repeat", NULL
-};
-static const char *const csam_page_act_confirm_fields[] = {
-    "code", NULL
-};
+    "username", "password", "password_repeat", NULL};
+static const char *const csam_page_act_confirm_fields[] = {"code", NULL};
 
 static int csam_page_act_get(struct csam_page_act *a)
 {
@@ -269,10 +262,10 @@ static int csam_page_act_get(struct csam_page_act *a)
     if (a->flow != NULL && json_is_true(json_object_get(a->flow, "done"))) {
         lang = csam_page_lang_index(
             json_string_value(json_object_get(a->flow, "l")));
-        return csam_page_act_show(
-            a, CSAM_PAGE_ACTIVATE_DONE, lang < 0 ? 0 : lang, NULL,
-            (enum csam_key_type)json_integer_value(
-                json_object_get(a->flow, "kt")));
+        return csam_page_act_show(a, CSAM_PAGE_ACTIVATE_DONE,
+                                  lang < 0 ? 0 : lang, NULL,
+                                  (enum csam_key_type)json_integer_value(
+                                      json_object_get(a->flow, "kt")));
     }
     if (!csam_page_act_engine(a))
         return csam_page_act_unavailable(a, csam_page_lang_negotiate(a->r));
@@ -300,13 +293,10 @@ static int csam_page_act_get(struct csam_page_act *a)
                                                   : CSAM_PAGE_ACTIVATE_CONFIRM,
                     lang, csam_page_act_confirm_fields, st.key_type);
             case CSAM_STEP_DONE:
-            default:
-                break;
+            default: break;
             }
-        }
-        else if (res == CSAM_ERR_DB || res == CSAM_ERR_SCHEMA)
-            return csam_page_act_unavailable(a,
-                                             csam_page_lang_negotiate(a->r));
+        } else if (res == CSAM_ERR_DB || res == CSAM_ERR_SCHEMA)
+            return csam_page_act_unavailable(a, csam_page_lang_negotiate(a->r));
         /* A dead handle: start again from the link, if it still lives. */
         csam_page_act_flow_reset(a);
     }
@@ -391,11 +381,10 @@ static int csam_page_act_code(struct csam_page_act *a, apr_table_t *form)
     json_t *flow;
 
     if (code[0] == '\0')
-        return csam_page_act_refuse(a, "activation_code",
-                                    "error.required_code", -1, 0);
+        return csam_page_act_refuse(a, "activation_code", "error.required_code",
+                                    -1, 0);
     res = csam_engine_activation_open(a->engine, csam_http_source(a->r),
-                                      a->token, code, handle, &key_types,
-                                      &att);
+                                      a->token, code, handle, &key_types, &att);
     if (res == CSAM_ERR_LOCKED)
         /* The GET shows the locked link plainly. */
         return csam_page_act_back(a, NULL);
@@ -439,34 +428,26 @@ static int csam_page_act_key(struct csam_page_act *a, apr_table_t *form)
         flash = csam_page_flash_new(CSAM_PAGE_ACT_FLASH);
         if (flash != NULL) {
             csam_page_flash_value(flash, "phone", choice.phone);
-            csam_page_flash_error(flash, "phone", "error.invalid_phone", -1,
-                                  0);
+            csam_page_flash_error(flash, "phone", "error.invalid_phone", -1, 0);
         }
         return csam_page_act_back(a, flash);
     }
-    return csam_page_act_result(a, res,
-                                res == CSAM_ERR_TERMS ? "accept_terms"
-                                                      : "key_type",
-                                NULL);
+    return csam_page_act_result(
+        a, res, res == CSAM_ERR_TERMS ? "accept_terms" : "key_type", NULL);
 }
 
 static const char *csam_page_act_cred_field(csam_result res)
 {
     switch (res) {
     case CSAM_ERR_USERNAME:
-    case CSAM_ERR_USERNAME_TAKEN:
-        return "username";
-    case CSAM_ERR_PASSWORD_MISMATCH:
-        return "password_repeat";
-    case CSAM_ERR_WEAK_PASSWORD:
-        return "password";
-    default:
-        return NULL;
+    case CSAM_ERR_USERNAME_TAKEN: return "username";
+    case CSAM_ERR_PASSWORD_MISMATCH: return "password_repeat";
+    case CSAM_ERR_WEAK_PASSWORD: return "password";
+    default: return NULL;
     }
 }
 
-static int csam_page_act_credentials(struct csam_page_act *a,
-                                     apr_table_t *form)
+static int csam_page_act_credentials(struct csam_page_act *a, apr_table_t *form)
 {
     const char *username = csam_page_form_value(form, "username");
     const char *password = apr_table_get(form, "password");
@@ -493,8 +474,7 @@ static int csam_page_act_credentials(struct csam_page_act *a,
         return csam_page_act_back(a, flash);
     }
     memset(&out, 0, sizeof(out));
-    res = csam_engine_activation_credentials(a->engine,
-                                             csam_http_source(a->r),
+    res = csam_engine_activation_credentials(a->engine, csam_http_source(a->r),
                                              a->handle, username, password,
                                              repeat, &out);
     if (res == CSAM_OK && out.otpauth_uri != NULL && out.totp_secret != NULL) {
@@ -545,8 +525,8 @@ static int csam_page_act_credentials(struct csam_page_act *a,
         return csam_page_act_result(a, res, NULL, NULL);
     }
     csam_api_status(res, &error);
-    csam_page_flash_error(flash, field, csam_page_error_key(a->r, error, -1,
-                                                            0), -1, 0);
+    csam_page_flash_error(flash, field, csam_page_error_key(a->r, error, -1, 0),
+                          -1, 0);
     return csam_page_act_back(a, flash);
 }
 
@@ -570,8 +550,8 @@ static int csam_page_act_confirm(struct csam_page_act *a, apr_table_t *form)
                   csam_key_type_name(done.key_type), done.username);
     /* The handle is spent; the cookie now only remembers the outcome, so
      * a reload shows the success page rather than an expired link. */
-    flow = json_pack("{s:s, s:b, s:s, s:I, s:s}", "t", a->token, "done", 1,
-                     "u", done.username, "kt", (json_int_t)done.key_type, "l",
+    flow = json_pack("{s:s, s:b, s:s, s:I, s:s}", "t", a->token, "done", 1, "u",
+                     done.username, "kt", (json_int_t)done.key_type, "l",
                      json_string_value(json_object_get(a->flow, "l"))
                          ? json_string_value(json_object_get(a->flow, "l"))
                          : "");
@@ -678,7 +658,7 @@ int csam_page_activate(request_rec *r, struct csam_mod_runtime *rt)
     if (r->method_number == M_POST)
         return csam_page_act_post(&a);
     if (a.token == NULL)
-        return csam_page_message(r, rt, csam_page_lang_negotiate(r),
-                                 "expired", HTTP_GONE);
+        return csam_page_message(r, rt, csam_page_lang_negotiate(r), "expired",
+                                 HTTP_GONE);
     return csam_page_act_get(&a);
 }

@@ -92,9 +92,10 @@ const char *csam_page_key_choices(struct csam_page *pg, unsigned offered,
         if ((offered & (unsigned)kt) == 0 && !is_active)
             continue;
         id = first ? "key_type" : apr_pstrcat(p, "key_type-", name, NULL);
-        hint = is_active ? csam_page_text(pg, "keys.already_active", -1)
-                         : csam_page_text(
-                               pg, apr_pstrcat(p, "keyhint.", name, NULL), -1);
+        hint = is_active
+                   ? csam_page_text(pg, "keys.already_active", -1)
+                   : csam_page_text(pg, apr_pstrcat(p, "keyhint.", name, NULL),
+                                    -1);
         html = apr_psprintf(
             p,
             "%s<div class=\"choice\"><input type=\"radio\" id=\"%s\" "
@@ -177,20 +178,18 @@ int csam_page_key_totp_vars(struct csam_page *pg, const char *uri,
 
 int csam_page_key_choice_read(request_rec *r, apr_table_t *form,
                               unsigned offered, const char *flash_page,
-                              struct csam_page_key_choice *out,
-                              json_t **flash)
+                              struct csam_page_key_choice *out, json_t **flash)
 {
-    enum csam_key_type kt =
-        csam_key_type_parse(csam_page_form_value(form, "key_type"));
+    enum csam_key_type kt = csam_key_type_parse(
+        csam_page_form_value(form, "key_type"));
 
     *flash = NULL;
     out->type = kt;
-    out->accept =
-        strcmp(csam_page_form_value(form, "accept_terms"), "yes") == 0;
+    out->accept = strcmp(csam_page_form_value(form, "accept_terms"), "yes")
+                  == 0;
     out->phone = csam_page_form_value(form, "phone");
-    out->masked = kt == CSAM_KEY_SMS
-                      ? csam_page_key_phone_mask(r, out->phone)
-                      : NULL;
+    out->masked = kt == CSAM_KEY_SMS ? csam_page_key_phone_mask(r, out->phone)
+                                     : NULL;
     if ((kt & offered) != 0 && out->accept
         && (kt != CSAM_KEY_SMS || out->masked != NULL))
         return 1;
@@ -201,11 +200,10 @@ int csam_page_key_choice_read(request_rec *r, apr_table_t *form,
     if (csam_key_type_name(kt) != NULL)
         csam_page_flash_value(*flash, "key_type", csam_key_type_name(kt));
     if (kt == CSAM_KEY_NONE)
-        csam_page_flash_error(*flash, "key_type", "error.key_required", -1,
-                              0);
+        csam_page_flash_error(*flash, "key_type", "error.key_required", -1, 0);
     else if ((kt & offered) == 0)
-        csam_page_flash_error(*flash, "key_type", "error.key_unavailable",
-                              -1, 0);
+        csam_page_flash_error(*flash, "key_type", "error.key_unavailable", -1,
+                              0);
     else if (kt == CSAM_KEY_SMS && out->masked == NULL)
         csam_page_flash_error(*flash, "phone",
                               out->phone[0] == '\0' ? "error.phone_required"

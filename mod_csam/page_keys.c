@@ -11,9 +11,9 @@
  * mobile app, shown by the app once it has read the QR code) is typed on
  * a second page, reached while a sealed cookie bound to this browser and
  * this account says a key is pending (with the masked phone of an SMS
- * key, the provisioning URI and secret of an app key).  Every form POSTs back with its CSRF
- * token and is answered by 303 (post/redirect/get), errors and notices
- * riding in the flash.
+ * key, the provisioning URI and secret of an app key).  Every form POSTs back
+ * with its CSRF token and is answered by 303 (post/redirect/get), errors and
+ * notices riding in the flash.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +30,8 @@
 
 APLOG_USE_MODULE(csam);
 
-#define CSAM_PAGE_COOKIE_KEYADD  "csam_keyadd"
-#define CSAM_PAGE_KEYS_FLASH     "keys"
+#define CSAM_PAGE_COOKIE_KEYADD "csam_keyadd"
+#define CSAM_PAGE_KEYS_FLASH "keys"
 
 /* One request on the keys page. */
 struct csam_page_keys {
@@ -46,8 +46,10 @@ struct csam_page_keys {
 };
 
 static const char *const csam_page_keys_fields[] = {
-    "phone",        "key_type",            "accept_terms", "current_password",
-    "new_password", "new_password_repeat", "reauth_password", NULL};
+    "phone",           "key_type",
+    "accept_terms",    "current_password",
+    "new_password",    "new_password_repeat",
+    "reauth_password", NULL};
 static const char *const csam_page_keys_confirm_fields[] = {"code", NULL};
 
 /* The key types this server can activate: SMS only with a gateway. */
@@ -66,8 +68,8 @@ static apr_status_t csam_page_keys_decref(void *data)
 
 static void csam_page_keys_pending(struct csam_page_keys *k)
 {
-    char *text =
-        csam_cookie_get(k->r, k->rt, CSAM_PAGE_COOKIE_KEYADD, k->browser);
+    char *text = csam_cookie_get(k->r, k->rt, CSAM_PAGE_COOKIE_KEYADD,
+                                 k->browser);
     const char *user;
     json_t *j;
     json_int_t t;
@@ -81,8 +83,8 @@ static void csam_page_keys_pending(struct csam_page_keys *k)
     user = json_string_value(json_object_get(j, "u"));
     t = json_integer_value(json_object_get(j, "k"));
     /* Another account's pending key (a login in between) is not ours. */
-    if (user != NULL && strcmp(user, k->info.username) == 0 &&
-        csam_key_type_name((enum csam_key_type)t) != NULL) {
+    if (user != NULL && strcmp(user, k->info.username) == 0
+        && csam_key_type_name((enum csam_key_type)t) != NULL) {
         k->pending = (enum csam_key_type)t;
         k->pending_json = j;
     }
@@ -91,13 +93,13 @@ static void csam_page_keys_pending(struct csam_page_keys *k)
 /* The pending key's cookie: its type, and the masked phone (SMS) or the
  * provisioning URI and secret (app) its confirm page shows; sealed, so
  * only this browser reads them, and gone once the key is confirmed. */
-static void csam_page_keys_pending_set(struct csam_page_keys *k,
-                                       enum csam_key_type kt,
-                                       const char *masked,
-                                       const struct csam_credentials_outcome *out)
+static void
+csam_page_keys_pending_set(struct csam_page_keys *k, enum csam_key_type kt,
+                           const char *masked,
+                           const struct csam_credentials_outcome *out)
 {
-    json_t *j =
-        json_pack("{s:s, s:I}", "u", k->info.username, "k", (json_int_t)kt);
+    json_t *j = json_pack("{s:s, s:I}", "u", k->info.username, "k",
+                          (json_int_t)kt);
     char *text;
 
     if (j != NULL && masked != NULL)
@@ -239,9 +241,9 @@ static int csam_page_keys_show(struct csam_page_keys *k)
         csam_page_var(&pg, *fields, "");
     csam_page_var(&pg, "action", k->location);
     csam_page_var(&pg, "username", k->info.username);
-    csam_page_var(
-        &pg, "logout",
-        apr_pstrcat(k->r->pool, k->rt->config.handler_path, "/logout", NULL));
+    csam_page_var(&pg, "logout",
+                  apr_pstrcat(k->r->pool, k->rt->config.handler_path, "/logout",
+                              NULL));
     csam_page_var(&pg, "terms_version", k->rt->terms_version);
     csam_page_var(&pg, "password_min",
                   apr_psprintf(k->r->pool, "%ld", k->rt->config.password_min));
@@ -254,8 +256,7 @@ static int csam_page_keys_show(struct csam_page_keys *k)
         csam_page_var(&pg, "key_name", csam_page_key_name(&pg, k->pending));
         csam_page_var(&pg, "phone_masked", masked ? masked : "");
         if (k->pending == CSAM_KEY_TOTP) {
-            if (csam_page_key_totp_vars(&pg,
-                                        csam_page_keys_pending_str(k, "o"),
+            if (csam_page_key_totp_vars(&pg, csam_page_keys_pending_str(k, "o"),
                                         csam_page_keys_pending_str(k, "s"))
                 != 0)
                 return csam_page_keys_unavailable(k->r, k->rt);
@@ -318,8 +319,8 @@ static int csam_page_keys_relogin(struct csam_page_keys *k)
 static int csam_page_keys_deactivate(struct csam_page_keys *k,
                                      apr_table_t *form)
 {
-    enum csam_key_type kt =
-        csam_key_type_parse(csam_page_form_value(form, "key_type"));
+    enum csam_key_type kt = csam_key_type_parse(
+        csam_page_form_value(form, "key_type"));
     csam_result res;
 
     if (kt == CSAM_KEY_NONE)
@@ -339,8 +340,7 @@ static int csam_page_keys_deactivate(struct csam_page_keys *k,
             json_t *flash = csam_page_flash_new("login");
 
             if (flash != NULL) {
-                csam_page_flash_notice(flash,
-                                       "notice.key_deactivated_relogin");
+                csam_page_flash_notice(flash, "notice.key_deactivated_relogin");
                 csam_page_flash_put(k->r, k->rt, flash);
                 json_decref(flash);
             }
@@ -368,29 +368,27 @@ static int csam_page_keys_reauth(struct csam_page_keys *k, apr_table_t *form,
         csam_page_form_value(form, "reauth_password"), &att)) {
     case CSAM_OK: return 1;
     case CSAM_ERR_REAUTH:
-        *rv = csam_page_keys_say(k, "reauth_password",
-                                 "error.reauth_required", -1);
+        *rv = csam_page_keys_say(k, "reauth_password", "error.reauth_required",
+                                 -1);
         return 0;
     case CSAM_ERR_BAD_CREDENTIALS:
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, k->r,
                       "CSAM00802: wrong password asked again to add a key "
-                      "for account %s (page)", k->info.username);
-        *rv = csam_page_keys_say(k, "reauth_password",
-                                 "error.current_password", -1);
+                      "for account %s (page)",
+                      k->info.username);
+        *rv = csam_page_keys_say(k, "reauth_password", "error.current_password",
+                                 -1);
         return 0;
     case CSAM_ERR_LOCKED:
         *rv = csam_page_keys_say(k, NULL, "error.login_locked", -1);
         return 0;
-    default:
-        *rv = csam_page_keys_unavailable(k->r, k->rt);
-        return 0;
+    default: *rv = csam_page_keys_unavailable(k->r, k->rt); return 0;
     }
 }
 
 /* The page after csam_engine_key_add answered res for key type kt. */
-static int csam_page_keys_added(struct csam_page_keys *k,
-                                enum csam_key_type kt, csam_result res,
-                                long retry_after)
+static int csam_page_keys_added(struct csam_page_keys *k, enum csam_key_type kt,
+                                csam_result res, long retry_after)
 {
     switch (res) {
     case CSAM_ERR_TOO_SOON:
@@ -401,10 +399,9 @@ static int csam_page_keys_added(struct csam_page_keys *k,
         return csam_page_keys_say(k, NULL, "error.resend_wait", retry_after);
     case CSAM_OK:
         return csam_page_keys_say(k, NULL,
-                                  kt == CSAM_KEY_TOTP ? "notice.totp_scan"
-                                  : kt == CSAM_KEY_SMS
-                                      ? "notice.code_sent_sms"
-                                      : "notice.code_sent",
+                                  kt == CSAM_KEY_TOTP  ? "notice.totp_scan"
+                                  : kt == CSAM_KEY_SMS ? "notice.code_sent_sms"
+                                                       : "notice.code_sent",
                                   -1);
     case CSAM_ERR_STATE:
         return csam_page_keys_say(k, "key_type", "error.key_already_active",
@@ -440,15 +437,14 @@ static int csam_page_keys_add(struct csam_page_keys *k, apr_table_t *form)
     if (!csam_page_keys_reauth(k, form, &rv))
         return rv;
     memset(&out, 0, sizeof(out));
-    res = csam_engine_key_add(
-        k->engine, csam_http_source(k->r), k->info.username, choice.type,
-        choice.accept, choice.type == CSAM_KEY_SMS ? choice.phone : NULL,
-        k->rt->terms_version, &out);
+    res = csam_engine_key_add(k->engine, csam_http_source(k->r),
+                              k->info.username, choice.type, choice.accept,
+                              choice.type == CSAM_KEY_SMS ? choice.phone : NULL,
+                              k->rt->terms_version, &out);
     if (res == CSAM_OK)
         csam_page_keys_pending_set(k, choice.type, choice.masked, &out);
     csam_credentials_outcome_free(&out);
-    return csam_page_keys_added(k, choice.type, res,
-                                out.attempts.retry_after);
+    return csam_page_keys_added(k, choice.type, res, out.attempts.retry_after);
 }
 
 static int csam_page_keys_confirm(struct csam_page_keys *k, apr_table_t *form)
@@ -472,10 +468,10 @@ static int csam_page_keys_confirm(struct csam_page_keys *k, apr_table_t *form)
                       csam_key_type_name(kt), k->info.username);
         return csam_page_keys_say(k, NULL, "notice.key_activated", -1);
     case CSAM_ERR_BAD_CODE:
-        return csam_page_keys_say(
-            k, "code",
-            csam_page_error_key(k->r, "invalid_code", att.attempts_left, 0),
-            att.attempts_left);
+        return csam_page_keys_say(k, "code",
+                                  csam_page_error_key(k->r, "invalid_code",
+                                                      att.attempts_left, 0),
+                                  att.attempts_left);
     case CSAM_ERR_LOCKED:
         csam_page_keys_pending_clear(k);
         return csam_page_keys_say(k, NULL, "error.key_add_locked", -1);

@@ -34,7 +34,7 @@
 APLOG_USE_MODULE(csam);
 
 #define CSAM_PAGE_COOKIE_LOGIN "csam_login"
-#define CSAM_PAGE_LOGIN_FLASH  "login"
+#define CSAM_PAGE_LOGIN_FLASH "login"
 
 /* One request on the login page. */
 struct csam_page_login {
@@ -87,8 +87,8 @@ static const char *csam_page_login_query_return(request_rec *r)
 /* Read the login cookie: the handle, the key types, the choice. */
 static void csam_page_login_flow(struct csam_page_login *l)
 {
-    char *text =
-        csam_cookie_get(l->r, l->rt, CSAM_PAGE_COOKIE_LOGIN, l->browser);
+    char *text = csam_cookie_get(l->r, l->rt, CSAM_PAGE_COOKIE_LOGIN,
+                                 l->browser);
     json_t *flow;
     json_int_t k, c;
 
@@ -111,8 +111,8 @@ static void csam_page_login_flow(struct csam_page_login *l)
     l->key_types = (unsigned)(k & CSAM_KEY_ALL);
     l->sent_at = (apr_int64_t)json_integer_value(json_object_get(flow, "s"));
     l->reused = json_integer_value(json_object_get(flow, "u")) == 1;
-    if (csam_key_type_name((enum csam_key_type)c) != NULL &&
-        (l->key_types & (unsigned)c) != 0)
+    if (csam_key_type_name((enum csam_key_type)c) != NULL
+        && (l->key_types & (unsigned)c) != 0)
         l->chosen = (enum csam_key_type)c;
 }
 
@@ -166,9 +166,9 @@ static const char *csam_page_login_key_options(struct csam_page *pg,
     for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
         const char *name = csam_key_type_name(order[i]);
         /* The first option's id is the field's: the summary links to it. */
-        const char *id =
-            first ? "key_type"
-                  : apr_pstrcat(pg->r->pool, "key_type-", name, NULL);
+        const char *id = first ? "key_type"
+                               : apr_pstrcat(pg->r->pool, "key_type-", name,
+                                             NULL);
 
         if ((key_types & (unsigned)order[i]) == 0)
             continue;
@@ -389,8 +389,8 @@ static int csam_page_login_password(struct csam_page_login *l,
     csam_wipe(handle, sizeof(handle));
     key_types &= CSAM_KEY_ALL;
     /* One key: no choice to make, its code goes out at once. */
-    if (key_types == CSAM_KEY_EMAIL || key_types == CSAM_KEY_SMS ||
-        key_types == CSAM_KEY_TOTP) {
+    if (key_types == CSAM_KEY_EMAIL || key_types == CSAM_KEY_SMS
+        || key_types == CSAM_KEY_TOTP) {
         rv = csam_page_login_challenge(
             l, handle_copy, key_types, (enum csam_key_type)key_types,
             key_types == CSAM_KEY_TOTP  ? "notice.login_totp"
@@ -406,15 +406,16 @@ static int csam_page_login_password(struct csam_page_login *l,
 
 static int csam_page_login_key(struct csam_page_login *l, apr_table_t *form)
 {
-    enum csam_key_type kt =
-        csam_key_type_parse(csam_page_form_value(form, "key_type"));
+    enum csam_key_type kt = csam_key_type_parse(
+        csam_page_form_value(form, "key_type"));
 
     if (kt == CSAM_KEY_NONE || (l->key_types & (unsigned)kt) == 0)
         return csam_page_login_refuse(l, "key_type", "error.key_required", -1);
     return csam_page_login_challenge(l, l->handle, l->key_types, kt,
-                                     kt == CSAM_KEY_TOTP  ? "notice.login_totp"
-                                     : kt == CSAM_KEY_SMS ? "notice.code_sent_sms"
-                                                          : "notice.code_sent",
+                                     kt == CSAM_KEY_TOTP ? "notice.login_totp"
+                                     : kt == CSAM_KEY_SMS
+                                         ? "notice.code_sent_sms"
+                                         : "notice.code_sent",
                                      0);
 }
 
@@ -436,10 +437,10 @@ static int csam_page_login_code(struct csam_page_login *l, apr_table_t *form)
     switch (res) {
     case CSAM_OK: break;
     case CSAM_ERR_BAD_CODE:
-        return csam_page_login_refuse(
-            l, "code",
-            csam_page_error_key(l->r, "invalid_code", att.attempts_left, 0),
-            att.attempts_left);
+        return csam_page_login_refuse(l, "code",
+                                      csam_page_error_key(l->r, "invalid_code",
+                                                          att.attempts_left, 0),
+                                      att.attempts_left);
     case CSAM_ERR_LOCKED:
         /* This code is spent; a new login starts from the password. */
         csam_page_login_flow_clear(l);
@@ -480,8 +481,7 @@ static int csam_page_login_post(struct csam_page_login *l)
                                  "csrf", HTTP_FORBIDDEN);
     /* The form's return field wins over the URL's: both are cleaned. */
     if (apr_table_get(form, "return") != NULL) {
-        l->ret =
-            csam_return_clean(l->r, l->rt, apr_table_get(form, "return"));
+        l->ret = csam_return_clean(l->r, l->rt, apr_table_get(form, "return"));
         l->location = csam_return_login_url(l->r, l->rt, l->ret);
     }
     step = csam_page_form_value(form, "step");
@@ -500,8 +500,8 @@ static int csam_page_login_post(struct csam_page_login *l)
         return csam_page_login_key(l, form);
     if (strcmp(step, "code") == 0)
         return csam_page_login_code(l, form);
-    if (strcmp(step, "resend") == 0 && l->chosen != CSAM_KEY_NONE &&
-        l->chosen != CSAM_KEY_TOTP)
+    if (strcmp(step, "resend") == 0 && l->chosen != CSAM_KEY_NONE
+        && l->chosen != CSAM_KEY_TOTP)
         return csam_page_login_challenge(l, l->handle, l->key_types, l->chosen,
                                          l->chosen == CSAM_KEY_SMS
                                              ? "notice.code_resent_sms"

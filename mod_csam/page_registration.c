@@ -31,14 +31,11 @@ APLOG_USE_MODULE(csam);
 #define CSAM_PAGE_REG_FLASH "registration"
 
 static const char *const csam_page_reg_fields[] = {
-    "national_number", "first_name", "last_name", "birth_date",
-    "document_type", "document_number", "email", "language", NULL
-};
+    "national_number", "first_name", "last_name", "birth_date", "document_type",
+    "document_number", "email",      "language",  NULL};
 
 static const char *const csam_page_reg_doctypes[] = {
-    "eid", "passport", "residence_card", "foreign_id", NULL
-};
-
+    "eid", "passport", "residence_card", "foreign_id", NULL};
 
 /* The selected-option attributes of the two lists (templates have no
  * logic): sel_document_<type> and sel_language_<lang>. */
@@ -49,20 +46,18 @@ static void csam_page_reg_selects(struct csam_page *pg, const char *doctype,
     int i;
 
     for (i = 0; csam_page_reg_doctypes[i] != NULL; i++)
-        csam_page_var(pg, apr_pstrcat(p, "sel_document_",
-                                      csam_page_reg_doctypes[i], NULL),
-                      doctype != NULL
-                              && strcmp(doctype, csam_page_reg_doctypes[i])
-                                     == 0
-                          ? " selected"
-                          : "");
+        csam_page_var(
+            pg,
+            apr_pstrcat(p, "sel_document_", csam_page_reg_doctypes[i], NULL),
+            doctype != NULL && strcmp(doctype, csam_page_reg_doctypes[i]) == 0
+                ? " selected"
+                : "");
     for (i = 0; i < CSAM_MOD_NLANG; i++)
-        csam_page_var(pg, apr_pstrcat(p, "sel_language_",
-                                      csam_mod_languages[i], NULL),
-                      language != NULL
-                              && strcmp(language, csam_mod_languages[i]) == 0
-                          ? " selected"
-                          : "");
+        csam_page_var(
+            pg, apr_pstrcat(p, "sel_language_", csam_mod_languages[i], NULL),
+            language != NULL && strcmp(language, csam_mod_languages[i]) == 0
+                ? " selected"
+                : "");
 }
 
 static int csam_page_reg_form(request_rec *r, struct csam_mod_runtime *rt)
@@ -96,41 +91,40 @@ static const char *csam_page_reg_check(const char *field, const char *value,
     if (strcmp(field, "national_number") == 0) {
         if (csam_nrn_parse(value, digits, &nrn_birth) != CSAM_OK)
             return "error.invalid_national_number";
-        if (birth_date != NULL
-            && csam_date_parse(birth_date, &birth) == CSAM_OK
+        if (birth_date != NULL && csam_date_parse(birth_date, &birth) == CSAM_OK
             && !csam_nrn_matches_birth(&nrn_birth, &birth))
             return "error.birth_mismatch";
         return NULL;
     }
     if (strcmp(field, "birth_date") == 0)
-        return csam_date_parse(value, &birth) == CSAM_OK
-                   ? NULL : "error.invalid_date";
+        return csam_date_parse(value, &birth) == CSAM_OK ? NULL
+                                                         : "error.invalid_date";
     if (strcmp(field, "email") == 0)
         return csam_email_check(value) == CSAM_OK ? NULL
                                                   : "error.invalid_email";
     if (strcmp(field, "document_type") == 0)
         return csam_document_type_check(value) == CSAM_OK
-                   ? NULL : "error.invalid_request";
+                   ? NULL
+                   : "error.invalid_request";
     if (strcmp(field, "language") == 0)
-        return csam_language_check(value) == CSAM_OK
-                   ? NULL : "error.invalid_request";
+        return csam_language_check(value) == CSAM_OK ? NULL
+                                                     : "error.invalid_request";
     if (strcmp(field, "document_number") == 0)
         return csam_text_check(value, CSAM_DOCNUM_MAX) == CSAM_OK
-                   ? NULL : "error.invalid_text";
+                   ? NULL
+                   : "error.invalid_text";
     return csam_text_check(value, CSAM_NAME_MAX) == CSAM_OK
-               ? NULL : "error.invalid_text";
+               ? NULL
+               : "error.invalid_text";
 }
 
 /* The field a core result belongs to on this form. */
 static const char *csam_page_reg_result_field(csam_result res)
 {
     switch (res) {
-    case CSAM_ERR_NATIONAL_NUMBER:
-        return "national_number";
-    case CSAM_ERR_EMAIL:
-        return "email";
-    default:
-        return NULL;
+    case CSAM_ERR_NATIONAL_NUMBER: return "national_number";
+    case CSAM_ERR_EMAIL: return "email";
+    default: return NULL;
     }
 }
 
@@ -145,9 +139,8 @@ static int csam_page_reg_again(request_rec *r, struct csam_mod_runtime *rt,
                               apr_table_get(form, csam_page_reg_fields[i]));
     csam_page_flash_put(r, rt, flash);
     json_decref(flash);
-    return csam_page_redirect(
-        r, apr_pstrcat(r->pool, rt->config.handler_path, "/registration",
-                       NULL));
+    return csam_page_redirect(r, apr_pstrcat(r->pool, rt->config.handler_path,
+                                             "/registration", NULL));
 }
 
 static void csam_page_reg_trim(apr_table_t *form)
@@ -244,28 +237,23 @@ static int csam_page_reg_post(request_rec *r, struct csam_mod_runtime *rt)
                   " recorded by officer %s (desk page)",
                   (apr_int64_t)receipt.registration_id, r->user);
 
-    letter = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-                       "id", (json_int_t)receipt.registration_id,
-                       "officer", r->user,
-                       "code", receipt.activation_code,
-                       "first_name", reg.first_name,
-                       "last_name", reg.last_name,
-                       "email", reg.email,
-                       "language", reg.language ? reg.language : "fr",
-                       "expires", receipt.expires_at);
+    letter = json_pack(
+        "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
+        (json_int_t)receipt.registration_id, "officer", r->user, "code",
+        receipt.activation_code, "first_name", reg.first_name, "last_name",
+        reg.last_name, "email", reg.email, "language",
+        reg.language ? reg.language : "fr", "expires", receipt.expires_at);
     csam_wipe(receipt.activation_code, sizeof(receipt.activation_code));
     text = letter ? json_dumps(letter, JSON_COMPACT) : NULL;
     json_decref(letter);
     if (text == NULL)
         return HTTP_INTERNAL_SERVER_ERROR;
     csam_cookie_set(r, rt, CSAM_PAGE_COOKIE_LETTER,
-                    csam_cookie_browser(r, rt, 1), text,
-                    CSAM_PAGE_LETTER_TTL);
+                    csam_cookie_browser(r, rt, 1), text, CSAM_PAGE_LETTER_TTL);
     csam_wipe(text, strlen(text));
     free(text);
-    return csam_page_redirect(
-        r, apr_pstrcat(r->pool, rt->config.handler_path,
-                       "/registration/letter", NULL));
+    return csam_page_redirect(r, apr_pstrcat(r->pool, rt->config.handler_path,
+                                             "/registration/letter", NULL));
 }
 
 static void csam_page_letter_var(struct csam_page *pg, json_t *letter,
@@ -315,12 +303,13 @@ static int csam_page_letter(request_rec *r, struct csam_mod_runtime *rt)
         return csam_page_message(r, rt, csam_page_lang_negotiate(r),
                                  "unavailable", HTTP_SERVICE_UNAVAILABLE);
     if (res != CSAM_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                      "CSAM00902: letter of registration %" APR_INT64_T_FMT
-                      " asked for again by officer %s: refused, it is "
-                      "shown once",
-                      (apr_int64_t)json_integer_value(
-                          json_object_get(letter, "id")), r->user);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_NOTICE, 0, r,
+            "CSAM00902: letter of registration %" APR_INT64_T_FMT
+            " asked for again by officer %s: refused, it is "
+            "shown once",
+            (apr_int64_t)json_integer_value(json_object_get(letter, "id")),
+            r->user);
         return csam_page_message(r, rt, csam_page_lang_negotiate(r),
                                  "letter_gone", HTTP_GONE);
     }
@@ -345,15 +334,15 @@ int csam_page_registration(request_rec *r, struct csam_mod_runtime *rt,
     int letter = strcmp(path, "/registration/letter") == 0;
 
     switch (csam_auth_officer(r)) {
-    case CSAM_OFFICER_OK:
-        break;
+    case CSAM_OFFICER_OK: break;
     case CSAM_OFFICER_CITIZEN:
         ap_discard_request_body(r);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "CSAM00901: registration page refused to a user "
                       "authenticated by AuthType CSAM: a citizen is never "
                       "an officer (give %s/registration the officers' own "
-                      "AuthType)", rt->config.handler_path);
+                      "AuthType)",
+                      rt->config.handler_path);
         return csam_page_message(r, rt, csam_page_lang_negotiate(r),
                                  "forbidden", HTTP_FORBIDDEN);
     default:
@@ -361,7 +350,8 @@ int csam_page_registration(request_rec *r, struct csam_mod_runtime *rt,
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "CSAM00511: registration page without an "
                       "authenticated officer: configure authentication "
-                      "for %s/registration", rt->config.handler_path);
+                      "for %s/registration",
+                      rt->config.handler_path);
         return csam_page_message(r, rt, csam_page_lang_negotiate(r),
                                  "forbidden", HTTP_FORBIDDEN);
     }

@@ -45,7 +45,7 @@ APLOG_USE_MODULE(csam);
 struct csam_pool_gate {
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *freed;
-    int busy;                   /* runs going on, under lock */
+    int busy; /* runs going on, under lock */
     int max;
 };
 
@@ -69,8 +69,7 @@ struct csam_pool_sms {
     request_rec *r;
 };
 
-static csam_result csam_pool_sms_send(void *ctx,
-                                      const struct csam_message *msg)
+static csam_result csam_pool_sms_send(void *ctx, const struct csam_message *msg)
 {
     const struct csam_pool_sms *out = ctx;
     char why[256] = "";
@@ -82,8 +81,7 @@ static csam_result csam_pool_sms_send(void *ctx,
     if (res != CSAM_OK)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, out->r,
                       "CSAM00029: SMS not sent: %s (%s)",
-                      why[0] ? why : "no reason given",
-                      csam_result_name(res));
+                      why[0] ? why : "no reason given", csam_result_name(res));
     return res;
 }
 
@@ -120,7 +118,8 @@ static apr_status_t csam_pool_construct(void **resource, void *params,
                      "CSAM00007: cannot connect to the CSAM database: %s%s",
                      csam_result_name(res),
                      slow ? " (no answer: not trying again for a few "
-                            "seconds)" : "");
+                            "seconds)"
+                          : "");
         return APR_EGENERAL;
     }
     /* Checked on every new connection: cheap, and an upgrade of the
@@ -135,7 +134,8 @@ static apr_status_t csam_pool_construct(void **resource, void *params,
         else
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->server,
                          "CSAM00009: cannot check the CSAM database schema: "
-                         "%s", csam_result_name(res));
+                         "%s",
+                         csam_result_name(res));
         csam_store_close(store);
         return APR_EGENERAL;
     }
@@ -182,7 +182,8 @@ static int csam_pool_gate_enter(void *ctx)
      * CSAMArgon2Max (and a test) can see at debug level. */
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, use->r,
                   "CSAM00751: password check %d of at most %d running in "
-                  "this child%s", busy, g->max, waited ? " (waited)" : "");
+                  "this child%s",
+                  busy, g->max, waited ? " (waited)" : "");
     return 0;
 }
 
@@ -196,8 +197,7 @@ static void csam_pool_gate_leave(void *ctx)
     apr_thread_mutex_unlock(g->lock);
 }
 
-static struct csam_pool_gate *csam_pool_gate_make(apr_pool_t *pchild,
-                                                  int max)
+static struct csam_pool_gate *csam_pool_gate_make(apr_pool_t *pchild, int max)
 {
     struct csam_pool_gate *g = apr_pcalloc(pchild, sizeof(*g));
 
@@ -233,8 +233,8 @@ void csam_pool_child_init(apr_pool_t *pchild, server_rec *s)
         || threads < 1)
         threads = 1;
     for (sv = s; sv != NULL; sv = sv->next) {
-        const struct csam_mod_server *conf =
-            ap_get_module_config(sv->module_config, &csam_module);
+        const struct csam_mod_server *conf = ap_get_module_config(
+            sv->module_config, &csam_module);
         struct csam_mod_runtime *rt = conf->rt;
         apr_status_t rv;
         int max;
@@ -258,9 +258,9 @@ void csam_pool_child_init(apr_pool_t *pchild, server_rec *s)
          * rule).  Threads beyond it wait for a connection; most
          * protected requests need none (the session cache). */
         max = threads < rt->pool_max ? threads : rt->pool_max;
-        rv = apr_reslist_create(&rt->stores, 0, 1, max,
-                                CSAM_POOL_IDLE_TTL, csam_pool_construct,
-                                csam_pool_destruct, rt, pchild);
+        rv = apr_reslist_create(&rt->stores, 0, 1, max, CSAM_POOL_IDLE_TTL,
+                                csam_pool_construct, csam_pool_destruct, rt,
+                                pchild);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, rv, sv,
                          "CSAM00010: cannot create the database pool");
@@ -296,8 +296,8 @@ static apr_status_t csam_pool_free_engine(void *data)
 
 apr_status_t csam_pool_store(request_rec *r, csam_store **out)
 {
-    struct csam_pool_request *req =
-        ap_get_module_config(r->request_config, &csam_module);
+    struct csam_pool_request *req = ap_get_module_config(r->request_config,
+                                                         &csam_module);
     struct csam_mod_runtime *rt = csam_runtime_get(r);
     void *store = NULL;
     apr_status_t rv;

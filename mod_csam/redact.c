@@ -72,8 +72,8 @@ static void csam_redact_apply(request_rec *r)
         return;
     if (apr_pool_userdata_get(&kept, CSAM_REDACT_KEY, r->pool) != APR_SUCCESS
         || kept == NULL)
-        apr_pool_userdata_setn(apr_pstrdup(r->pool, r->args),
-                               CSAM_REDACT_KEY, NULL, r->pool);
+        apr_pool_userdata_setn(apr_pstrdup(r->pool, r->args), CSAM_REDACT_KEY,
+                               NULL, r->pool);
     r->the_request = (char *)csam_redact_line(r->pool, r->the_request);
     r->unparsed_uri = (char *)csam_redact_line(r->pool, r->unparsed_uri);
     r->args = apr_pstrdup(r->pool, CSAM_REDACT_QUERY);

@@ -32,8 +32,8 @@ int csam_return_safe(const char *value)
     /* "//host" and "/\host" are taken by browsers as another host; a
      * scheme ("https:", "javascript:") needs a first character other
      * than "/". */
-    if (len < 1 || len > CSAM_MOD_RETURN_MAX || value[0] != '/' ||
-        value[1] == '/' || value[1] == '\\')
+    if (len < 1 || len > CSAM_MOD_RETURN_MAX || value[0] != '/'
+        || value[1] == '/' || value[1] == '\\')
         return 0;
     for (i = 0; i < len; i++)
         if (strchr(csam_return_chars, value[i]) == NULL)
@@ -86,12 +86,11 @@ static const char *csam_return_query_escape(apr_pool_t *p, const char *s)
     return out;
 }
 
-const char *csam_return_login_url(request_rec *r,
-                                  struct csam_mod_runtime *rt,
+const char *csam_return_login_url(request_rec *r, struct csam_mod_runtime *rt,
                                   const char *ret)
 {
-    const char *login =
-        apr_pstrcat(r->pool, rt->config.handler_path, "/login", NULL);
+    const char *login = apr_pstrcat(r->pool, rt->config.handler_path, "/login",
+                                    NULL);
 
     if (ret == NULL)
         return login;

@@ -42,26 +42,30 @@ static apr_status_t csam_runtime_free_services(void *data)
 
 /* What csam_services_open could not load, naming the directive behind
  * it. */
-static const char *csam_runtime_services_error(
-    apr_pool_t *p, const struct csam_mod_runtime *rt,
-    const struct csam_services_error *err)
+static const char *
+csam_runtime_services_error(apr_pool_t *p, const struct csam_mod_runtime *rt,
+                            const struct csam_services_error *err)
 {
     switch (err->part) {
     case CSAM_SERVICES_SECRET:
         return apr_psprintf(p, "CSAMSecretFile: '%s': %s",
                             rt->config.secret_file, err->msg);
-    case CSAM_SERVICES_SMS:
-        return csam_config_explain(p, err->msg);
+    case CSAM_SERVICES_SMS: return csam_config_explain(p, err->msg);
     case CSAM_SERVICES_COMMON_PASSWORDS:
-        return apr_psprintf(p, "CSAMDataDir: cannot read the list of "
-                               "common passwords '%s'", err->path);
+        return apr_psprintf(p,
+                            "CSAMDataDir: cannot read the list of "
+                            "common passwords '%s'",
+                            err->path);
     case CSAM_SERVICES_RESERVED_OWN:
-        return apr_psprintf(p, "CSAMReservedUsernames: cannot read the "
-                               "list of reserved usernames '%s'",
+        return apr_psprintf(p,
+                            "CSAMReservedUsernames: cannot read the "
+                            "list of reserved usernames '%s'",
                             err->path);
     case CSAM_SERVICES_RESERVED_SHIPPED:
-        return apr_psprintf(p, "CSAMDataDir: cannot read the list of "
-                               "reserved usernames '%s'", err->path);
+        return apr_psprintf(p,
+                            "CSAMDataDir: cannot read the list of "
+                            "reserved usernames '%s'",
+                            err->path);
     }
     return apr_psprintf(p, "cannot load the services: %s", err->msg);
 }
@@ -74,7 +78,8 @@ static const char *csam_runtime_services(apr_pool_t *p,
     struct csam_services_error err;
 
     if (csam_services_open(&rt->config, CSAM_SERVICES_LISTS, &rt->services,
-                           &err) != CSAM_OK)
+                           &err)
+        != CSAM_OK)
         return csam_runtime_services_error(p, rt, &err);
     rt->secret = csam_services_secret(rt->services);
     apr_pool_cleanup_register(p, rt, csam_runtime_free_services,
@@ -94,8 +99,7 @@ struct csam_runtime_apply {
     const char *error;
 };
 
-static int csam_runtime_apply_one(void *ctx, const char *key,
-                                  const char *value)
+static int csam_runtime_apply_one(void *ctx, const char *key, const char *value)
 {
     struct csam_runtime_apply *a = ctx;
     char msg[CSAM_CONFIG_ERRLEN] = "";
@@ -111,8 +115,7 @@ static int csam_runtime_apply_one(void *ctx, const char *key,
 /* The mail templates are read when a mail is sent; their French set, the
  * fallback of every language, is checked now so that a wrong CSAMDataDir
  * stops httpd instead of failing the first registration. */
-static const char *csam_runtime_check_mail(apr_pool_t *p,
-                                           const char *data_dir)
+static const char *csam_runtime_check_mail(apr_pool_t *p, const char *data_dir)
 {
     static const char *const kinds[] = {"activation", "code"};
     static const char *const parts[] = {".subject", ".txt", ".html"};
@@ -120,15 +123,16 @@ static const char *csam_runtime_check_mail(apr_pool_t *p,
 
     for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
         for (j = 0; j < sizeof(parts) / sizeof(parts[0]); j++) {
-            const char *path = apr_pstrcat(p, data_dir,
-                                           "/templates/mail/fr/", kinds[i],
-                                           parts[j], NULL);
+            const char *path = apr_pstrcat(p, data_dir, "/templates/mail/fr/",
+                                           kinds[i], parts[j], NULL);
             apr_finfo_t fi;
 
             if (apr_stat(&fi, path, APR_FINFO_TYPE, p) != APR_SUCCESS
                 || fi.filetype != APR_REG)
-                return apr_psprintf(p, "CSAMDataDir: mail template '%s' "
-                                       "not found", path);
+                return apr_psprintf(p,
+                                    "CSAMDataDir: mail template '%s' "
+                                    "not found",
+                                    path);
         }
     return NULL;
 }
@@ -145,12 +149,14 @@ static const char *csam_runtime_check_ca(apr_pool_t *p, const char *ca_file)
         return NULL;
     rv = apr_stat(&finfo, ca_file, APR_FINFO_TYPE, p);
     if (rv != APR_SUCCESS)
-        return apr_psprintf(p, "CSAMMailCAFile (mail_ca_file): cannot read "
-                               "'%s': %s",
+        return apr_psprintf(p,
+                            "CSAMMailCAFile (mail_ca_file): cannot read "
+                            "'%s': %s",
                             ca_file, apr_strerror(rv, ebuf, sizeof(ebuf)));
     if (finfo.filetype != APR_REG)
-        return apr_psprintf(p, "CSAMMailCAFile (mail_ca_file): '%s' is not "
-                               "a file",
+        return apr_psprintf(p,
+                            "CSAMMailCAFile (mail_ca_file): '%s' is not "
+                            "a file",
                             ca_file);
     return NULL;
 }
@@ -191,8 +197,9 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
      * them) only from a file that only root can change, as pam_csam
      * does. */
     if (conf->config_file != NULL
-        && csam_config_load(&rt->config, conf->config_file, geteuid() == 0,
-                            msg, sizeof(msg)) != CSAM_OK)
+        && csam_config_load(&rt->config, conf->config_file, geteuid() == 0, msg,
+                            sizeof(msg))
+               != CSAM_OK)
         return apr_psprintf(p, "CSAMConfigFile: %s", msg);
     /* Directives after the file, so they win whatever their order. */
     apr_table_do(csam_runtime_apply_one, &apply, conf->settings, NULL);
@@ -203,8 +210,10 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
     /* The file's conninfo has not met libpq's parser yet. */
     if (csam_store_conninfo_check(rt->config.database, msg, sizeof(msg))
         != CSAM_OK)
-        return apr_psprintf(p, "CSAMDatabase: not a libpq connection "
-                               "string: %s", msg);
+        return apr_psprintf(p,
+                            "CSAMDatabase: not a libpq connection "
+                            "string: %s",
+                            msg);
 
     err = csam_runtime_services(p, rt);
     if (err != NULL)
@@ -228,15 +237,15 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
 int csam_runtime_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp, server_rec *s)
 {
-    struct csam_mod_server *main_conf =
-        ap_get_module_config(s->module_config, &csam_module);
+    struct csam_mod_server *main_conf = ap_get_module_config(s->module_config,
+                                                             &csam_module);
     server_rec *sv;
 
     (void)plog;
     (void)ptemp;
     for (sv = s; sv != NULL; sv = sv->next) {
-        struct csam_mod_server *conf =
-            ap_get_module_config(sv->module_config, &csam_module);
+        struct csam_mod_server *conf = ap_get_module_config(sv->module_config,
+                                                            &csam_module);
         const char *err;
 
         conf->rt = NULL;
@@ -256,8 +265,8 @@ int csam_runtime_check_config(apr_pool_t *pconf, apr_pool_t *plog,
             if (sv->defn_name != NULL)
                 ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sv,
                              "CSAM00004: refusing to start: %s (virtual "
-                             "host defined at %s:%d)", err, sv->defn_name,
-                             sv->defn_line_number);
+                             "host defined at %s:%d)",
+                             err, sv->defn_name, sv->defn_line_number);
             else
                 ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sv,
                              "CSAM00018: refusing to start: %s", err);
@@ -265,8 +274,8 @@ int csam_runtime_check_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, sv,
                      "CSAM00005: configured: public URL %s, handler %s, "
-                     "data %s", conf->rt->config.public_url,
-                     conf->rt->config.handler_path,
+                     "data %s",
+                     conf->rt->config.public_url, conf->rt->config.handler_path,
                      conf->rt->config.data_dir);
     }
     return OK;
@@ -274,8 +283,8 @@ int csam_runtime_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 struct csam_mod_runtime *csam_runtime_get(const request_rec *r)
 {
-    const struct csam_mod_server *conf =
-        ap_get_module_config(r->server->module_config, &csam_module);
+    const struct csam_mod_server *conf = ap_get_module_config(
+        r->server->module_config, &csam_module);
 
     return conf ? conf->rt : NULL;
 }

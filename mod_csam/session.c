@@ -40,11 +40,11 @@ APLOG_USE_MODULE(csam);
 #define CSAM_SESSION_NOTE "csam-session"
 /* The connection's SHA-256 context (csam_session_cache_id). */
 #define CSAM_SESSION_DIGEST "csam-session-digest"
-#define CSAM_SESSION_ID_LEN 32      /* SHA-256 */
+#define CSAM_SESSION_ID_LEN 32 /* SHA-256 */
 
 struct csam_session_entry {
     unsigned char id[CSAM_SESSION_ID_LEN];
-    apr_time_t checked_at;          /* 0: empty slot */
+    apr_time_t checked_at; /* 0: empty slot */
     apr_uint32_t generation;
     struct csam_session_info info;
 };
@@ -195,8 +195,8 @@ void csam_session_cache_child_init(apr_pool_t *pchild, server_rec *s)
     server_rec *sv;
 
     for (sv = s; sv != NULL; sv = sv->next) {
-        const struct csam_mod_server *conf =
-            ap_get_module_config(sv->module_config, &csam_module);
+        const struct csam_mod_server *conf = ap_get_module_config(
+            sv->module_config, &csam_module);
         struct csam_mod_runtime *rt = conf->rt;
         struct csam_session_cache *c;
         int i;
@@ -206,8 +206,8 @@ void csam_session_cache_child_init(apr_pool_t *pchild, server_rec *s)
             continue;
         c = apr_pcalloc(pchild, sizeof(*c));
         c->ttl = apr_time_from_sec(rt->session_cache_ttl);
-        c->slots = apr_pcalloc(pchild, CSAM_SESSION_CACHE_SLOTS
-                                           * sizeof(*c->slots));
+        c->slots = apr_pcalloc(pchild,
+                               CSAM_SESSION_CACHE_SLOTS * sizeof(*c->slots));
         c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
         if (c->sha256 == NULL) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, sv,
@@ -216,13 +216,12 @@ void csam_session_cache_child_init(apr_pool_t *pchild, server_rec *s)
                          "request");
             continue;
         }
-        apr_pool_cleanup_register(pchild, c->sha256,
-                                  csam_session_cache_free_md,
+        apr_pool_cleanup_register(pchild, c->sha256, csam_session_cache_free_md,
                                   apr_pool_cleanup_null);
 #if APR_HAS_THREADS
         for (i = 0; i < CSAM_SESSION_CACHE_STRIPES; i++)
-            if (apr_thread_mutex_create(&c->locks[i],
-                                        APR_THREAD_MUTEX_DEFAULT, pchild)
+            if (apr_thread_mutex_create(&c->locks[i], APR_THREAD_MUTEX_DEFAULT,
+                                        pchild)
                 != APR_SUCCESS) {
                 ap_log_error(APLOG_MARK, APLOG_ERR, 0, sv,
                              "CSAM00022: cannot create the session cache's "
@@ -248,8 +247,7 @@ static void csam_session_cache_lock(struct csam_session_cache *c, size_t slot)
 #endif
 }
 
-static void csam_session_cache_unlock(struct csam_session_cache *c,
-                                      size_t slot)
+static void csam_session_cache_unlock(struct csam_session_cache *c, size_t slot)
 {
 #if APR_HAS_THREADS
     apr_thread_mutex_unlock(c->locks[slot % CSAM_SESSION_CACHE_STRIPES]);
@@ -314,8 +312,7 @@ static int csam_session_cache_get(struct csam_session_cache *c,
     hit = e->checked_at != 0 && now - e->checked_at < c->ttl
           && now >= e->checked_at
           && e->generation == csam_session_generation_now()
-          && now_sec < e->info.expires_at
-          && now_sec < e->info.idle_expires_at
+          && now_sec < e->info.expires_at && now_sec < e->info.idle_expires_at
           && csam_ct_equal(e->id, id, sizeof(e->id));
     if (hit)
         *out = e->info;
@@ -400,15 +397,13 @@ static int csam_session_lookup(request_rec *r, struct csam_mod_runtime *rt,
     else {
         /* Without a cache (CSAMSessionCacheTTL 0) nothing is hashed. */
         int cached = rt->session_cache != NULL
-                     && csam_session_cache_id(r, rt->session_cache, cookie,
-                                              id);
+                     && csam_session_cache_id(r, rt->session_cache, cookie, id);
 
         if (!fresh && cached
             && csam_session_cache_get(rt->session_cache, id, out))
             state = 1;
         else
-            state = csam_session_ask(r, rt, cookie, cached ? id : NULL,
-                                     out);
+            state = csam_session_ask(r, rt, cookie, cached ? id : NULL, out);
     }
     if (memo == NULL) {
         memo = apr_palloc(r->pool, sizeof(*memo));

@@ -29,9 +29,10 @@ const char *csam_call_source(pam_handle_t *pamh)
     for (i = 0; s[i] != '\0'; i++) {
         unsigned char c = (unsigned char)s[i];
 
-        if (i >= 255 || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                          (c >= '0' && c <= '9') || c == '.' || c == ':' ||
-                          c == '-' || c == '_' || c == '%'))
+        if (i >= 255
+            || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                 || (c >= '0' && c <= '9') || c == '.' || c == ':' || c == '-'
+                 || c == '_' || c == '%'))
             return NULL;
     }
     return i > 0 ? s : NULL;
@@ -51,8 +52,8 @@ csam_result csam_call_start(pam_handle_t *pamh, int argc, const char **argv,
         return CSAM_ERR_CONFIG;
     }
     *user = NULL;
-    if (pam_get_user(pamh, user, NULL) != PAM_SUCCESS || *user == NULL ||
-        csam_username_check(*user) != CSAM_OK) {
+    if (pam_get_user(pamh, user, NULL) != PAM_SUCCESS || *user == NULL
+        || csam_username_check(*user) != CSAM_OK) {
         pam_syslog(pamh, LOG_NOTICE, "user name refused: not a CSAM username");
         return CSAM_ERR_USERNAME;
     }

@@ -22,8 +22,8 @@ struct csam_context {
     pam_handle_t *pamh; /* for the logger; not ours */
     int debug;
     struct csam_config config;
-    int config_ready; /* config must be freed */
-    csam_services *services;   /* secret, relay, SMS; points into config */
+    int config_ready;        /* config must be freed */
+    csam_services *services; /* secret, relay, SMS; points into config */
     csam_store *store;
     struct csam_logger logger; /* ctx is this context */
     csam_engine *engine;       /* NULL while released */

@@ -105,8 +105,8 @@ csam_result csam_options_parse(int argc, const char **argv,
             return csam_options_fail(err, errlen, "", "null argument");
         if (csam_options_match(arg, "config", &value)) {
             flag = CSAM_OPTIONS_SEEN_CONFIG;
-            if (value[0] != '/' || strlen(value) >= CSAM_OPTIONS_PATH_MAX ||
-                csam_text_check(value, CSAM_OPTIONS_PATH_MAX) != CSAM_OK)
+            if (value[0] != '/' || strlen(value) >= CSAM_OPTIONS_PATH_MAX
+                || csam_text_check(value, CSAM_OPTIONS_PATH_MAX) != CSAM_OK)
                 return csam_options_fail(err, errlen, arg,
                                          "needs an absolute path");
             opts->config = value;
@@ -117,8 +117,8 @@ csam_result csam_options_parse(int argc, const char **argv,
                                          "must be email, sms, totp or any");
         } else if (csam_options_match(arg, "prompt", &value)) {
             flag = CSAM_OPTIONS_SEEN_PROMPT;
-            if (strlen(value) >= CSAM_OPTIONS_PROMPT_MAX ||
-                csam_text_check(value, CSAM_OPTIONS_PROMPT_MAX) != CSAM_OK)
+            if (strlen(value) >= CSAM_OPTIONS_PROMPT_MAX
+                || csam_text_check(value, CSAM_OPTIONS_PROMPT_MAX) != CSAM_OK)
                 return csam_options_fail(err, errlen, arg,
                                          "needs 1 to 255 bytes of UTF-8 "
                                          "without control characters");

@@ -16,9 +16,9 @@
 #include "result.h"
 
 #define CSAM_OPTIONS_DEFAULT_CONFIG "/etc/csam/csam.conf"
-#define CSAM_OPTIONS_PATH_MAX       4096 /* bytes, with the NUL */
-#define CSAM_OPTIONS_PROMPT_MAX     256  /* bytes, with the NUL */
-#define CSAM_OPTIONS_ERRLEN         160
+#define CSAM_OPTIONS_PATH_MAX 4096  /* bytes, with the NUL */
+#define CSAM_OPTIONS_PROMPT_MAX 256 /* bytes, with the NUL */
+#define CSAM_OPTIONS_ERRLEN 160
 
 struct csam_options {
     const char *config; /* absolute path; points into argv or static */

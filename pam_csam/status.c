@@ -8,8 +8,8 @@
 int csam_status_disabled(enum csam_status_stage stage, csam_result res,
                          const struct csam_attempts *att)
 {
-    return res == CSAM_ERR_LOCKED && stage != CSAM_STATUS_VERIFY &&
-           att->retry_after <= 0;
+    return res == CSAM_ERR_LOCKED && stage != CSAM_STATUS_VERIFY
+           && att->retry_after <= 0;
 }
 
 int csam_status_map(enum csam_status_stage stage, csam_result res,

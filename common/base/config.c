@@ -86,8 +86,8 @@ static int csam_config_public_url_ok(const char *value)
     else
         return 0;
     slash = strchr(rest, '/');
-    if (!csam_authority_check(rest, slash ? (size_t)(slash - rest)
-                                          : strlen(rest), NULL))
+    if (!csam_authority_check(
+            rest, slash ? (size_t)(slash - rest) : strlen(rest), NULL))
         return 0;
     if (slash != NULL) {
         /* a base path: no query, no fragment, no empty or dot segment */
@@ -121,8 +121,8 @@ static int csam_config_relay_ok(const char *value)
     else
         return 0;
     for (i = 0; rest[i] != '\0'; i++)
-        if ((unsigned char)rest[i] <= ' ' || rest[i] == 0x7f
-            || rest[i] == '?' || rest[i] == '#')
+        if ((unsigned char)rest[i] <= ' ' || rest[i] == 0x7f || rest[i] == '?'
+            || rest[i] == '#')
             return 0;
     end = strchr(rest, '/');
     if (end == NULL)
@@ -197,7 +197,8 @@ static int csam_config_mailbox_ok(const char *value)
     char addr[CSAM_EMAIL_MAX + 1];
 
     return csam_mail_mailbox_parse(value, name, sizeof(name), addr,
-                                   sizeof(addr)) == CSAM_OK;
+                                   sizeof(addr))
+           == CSAM_OK;
 }
 
 /* A key is a string accepted by its check function (after the UTF-8 and
@@ -205,11 +206,11 @@ static int csam_config_mailbox_ok(const char *value)
 struct csam_config_key {
     const char *name;
     size_t offset;
-    int (*check)(const char *value);    /* NULL: an integer */
-    const char *reason;                 /* why check refused a value */
-    long min, max;                      /* integers */
-    int secret;     /* the value may hold a password: never echo it */
-    int optional;   /* may stay unset (no default) */
+    int (*check)(const char *value); /* NULL: an integer */
+    const char *reason;              /* why check refused a value */
+    long min, max;                   /* integers */
+    int secret;   /* the value may hold a password: never echo it */
+    int optional; /* may stay unset (no default) */
 };
 
 /* Laid out by hand: clang-format 14 takes these braces for a block and
@@ -225,27 +226,30 @@ struct csam_config_key {
 /* Ranges: wide enough for any sane deployment, narrow enough that a typo
  * (a TTL in milliseconds, a missing digit) is caught at startup. */
 static const struct csam_config_key csam_config_keys[] = {
-    CSAM_CONFIG_STR(database, csam_config_text_ok, CSAM_CONFIG_TEXT_REASON,
-                    1, 0),
+    CSAM_CONFIG_STR(database, csam_config_text_ok, CSAM_CONFIG_TEXT_REASON, 1,
+                    0),
     CSAM_CONFIG_STR(secret_file, csam_config_absolute_ok,
                     CSAM_CONFIG_PATH_REASON, 0, 0),
-    CSAM_CONFIG_STR(secret_group, csam_config_group_ok,
-                    "must be a group name", 0, 1),
+    CSAM_CONFIG_STR(secret_group, csam_config_group_ok, "must be a group name",
+                    0, 1),
     /* public_url is only needed where links are made: see
      * csam_config_check_web() */
     CSAM_CONFIG_STR(public_url, csam_config_public_url_ok,
                     "must be an absolute http:// or https:// URL without "
-                    "query, fragment or trailing '/'", 0, 1),
+                    "query, fragment or trailing '/'",
+                    0, 1),
     CSAM_CONFIG_STR(mail_relay, csam_config_relay_ok,
                     "must be an smtp:// or smtps:// URL", 1, 0),
     CSAM_CONFIG_STR(mail_from, csam_config_mailbox_ok,
                     "must be an e-mail address, optionally with a display "
-                    "name (\"Name <address>\")", 0, 0),
-    CSAM_CONFIG_STR(data_dir, csam_config_absolute_ok,
-                    CSAM_CONFIG_PATH_REASON, 0, 0),
+                    "name (\"Name <address>\")",
+                    0, 0),
+    CSAM_CONFIG_STR(data_dir, csam_config_absolute_ok, CSAM_CONFIG_PATH_REASON,
+                    0, 0),
     CSAM_CONFIG_STR(handler_path, csam_config_url_path_ok,
                     "must be a URL path starting with '/' without a "
-                    "trailing '/'", 0, 0),
+                    "trailing '/'",
+                    0, 0),
     CSAM_CONFIG_NUM(activation_ttl, 3600, 31536000),
     CSAM_CONFIG_NUM(flow_ttl, 60, 86400),
     CSAM_CONFIG_NUM(code_ttl, 30, 3600),
@@ -269,32 +273,34 @@ static const struct csam_config_key csam_config_keys[] = {
     CSAM_CONFIG_STR(reserved_usernames, csam_config_absolute_ok,
                     CSAM_CONFIG_PATH_REASON, 0, 1),
     CSAM_CONFIG_STR(sms_transport, csam_sms_transport_ok,
-                   "must be none, http or command", 0, 0),
+                    "must be none, http or command", 0, 0),
     /* gateways often take their API key in the query string */
     CSAM_CONFIG_STR(sms_url, csam_sms_url_ok,
-                   "must be an https:// URL without user, password or "
-                   "fragment (http:// only to 127.0.0.1, [::1], localhost)",
-                   1, 1),
+                    "must be an https:// URL without user, password or "
+                    "fragment (http:// only to 127.0.0.1, [::1], localhost)",
+                    1, 1),
     CSAM_CONFIG_STR(sms_body, csam_sms_body_ok,
-                   "must name {{to}} and {{text}} and no other variable",
-                   0, 0),
+                    "must name {{to}} and {{text}} and no other variable", 0,
+                    0),
     CSAM_CONFIG_STR(sms_content_type, csam_sms_content_type_ok,
-                   "must be application/json or "
-                   "application/x-www-form-urlencoded", 0, 0),
+                    "must be application/json or "
+                    "application/x-www-form-urlencoded",
+                    0, 0),
     CSAM_CONFIG_STR(sms_auth, csam_sms_auth_ok,
-                   "must be 'bearer TOKEN' or 'basic USER:PASSWORD'", 1, 1),
+                    "must be 'bearer TOKEN' or 'basic USER:PASSWORD'", 1, 1),
     CSAM_CONFIG_STR(sms_command, csam_config_absolute_ok,
                     CSAM_CONFIG_PATH_REASON, 0, 1),
     CSAM_CONFIG_NUM(sms_timeout, 1, 120),
     CSAM_CONFIG_STR(sms_countries, csam_phone_countries_ok,
                     "must be country calling codes separated by spaces, "
                     "such as \"32 33 352\" (1 to 3 digits each, as ITU-T "
-                    "E.164 assigns them)", 0, 0),
+                    "E.164 assigns them)",
+                    0, 0),
     CSAM_CONFIG_STR(totp_issuer, csam_totp_key_issuer_ok,
-                   "must be 1 to 64 bytes of text without ':'", 0, 0),
+                    "must be 1 to 64 bytes of text without ':'", 0, 0),
 };
 
-#define CSAM_CONFIG_NKEYS \
+#define CSAM_CONFIG_NKEYS                                                      \
     (sizeof(csam_config_keys) / sizeof(csam_config_keys[0]))
 
 static char **csam_config_str_field(struct csam_config *cfg,
@@ -446,16 +452,15 @@ csam_result csam_config_set(struct csam_config *cfg, const char *key,
 
         if (!csam_config_parse_long(value, k->min, k->max, &v)) {
             csam_error_set(err, errlen,
-                              "key '%s': must be an integer from %ld to %ld",
-                              k->name, k->min, k->max);
+                           "key '%s': must be an integer from %ld to %ld",
+                           k->name, k->min, k->max);
             return CSAM_ERR_CONFIG;
         }
         *csam_config_long_field(cfg, k) = v;
         return CSAM_OK;
     }
     if (!csam_config_value_ok(k, value)) {
-        csam_error_set(err, errlen, "key '%s': %s", k->name,
-                          k->reason);
+        csam_error_set(err, errlen, "key '%s': %s", k->name, k->reason);
         return CSAM_ERR_CONFIG;
     }
     copy = strdup(value);
@@ -480,8 +485,8 @@ static int csam_config_is_blank(char c)
 
 /* Parse one line in place.  Returns 0 for a blank or comment line, 1 with
  * *key and *value set, -1 with a reason in err. */
-static int csam_config_split(char *line, char **key, char **value,
-                             char *err, size_t errlen)
+static int csam_config_split(char *line, char **key, char **value, char *err,
+                             size_t errlen)
 {
     char *p = line;
     char *end;
@@ -616,20 +621,19 @@ static const char *csam_config_credential(const struct csam_config *cfg,
 {
     const struct csam_config_key *k;
 
-    if ((k = csam_config_find("database")) != NULL
-        && seen[k - csam_config_keys] && cfg->database != NULL
+    if ((k = csam_config_find("database")) != NULL && seen[k - csam_config_keys]
+        && cfg->database != NULL
         && csam_config_conninfo_has_password(cfg->database))
         return "database";
     if ((k = csam_config_find("mail_relay")) != NULL
         && seen[k - csam_config_keys] && cfg->mail_relay != NULL
         && csam_config_relay_has_password(cfg->mail_relay))
         return "mail_relay";
-    if ((k = csam_config_find("sms_auth")) != NULL
-        && seen[k - csam_config_keys] && cfg->sms_auth != NULL)
+    if ((k = csam_config_find("sms_auth")) != NULL && seen[k - csam_config_keys]
+        && cfg->sms_auth != NULL)
         return "sms_auth";
-    if ((k = csam_config_find("sms_url")) != NULL
-        && seen[k - csam_config_keys] && cfg->sms_url != NULL
-        && strchr(cfg->sms_url, '?') != NULL)
+    if ((k = csam_config_find("sms_url")) != NULL && seen[k - csam_config_keys]
+        && cfg->sms_url != NULL && strchr(cfg->sms_url, '?') != NULL)
         return "sms_url";
     return NULL;
 }
@@ -646,7 +650,7 @@ static csam_result csam_config_check_file(int fd, const char *path,
         char ebuf[128];
 
         csam_error_set(err, errlen, "%s: cannot stat: %s", path,
-                          csam_log_errno(errno, ebuf, sizeof(ebuf)));
+                       csam_log_errno(errno, ebuf, sizeof(ebuf)));
         return CSAM_ERR_IO;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -659,8 +663,8 @@ static csam_result csam_config_check_file(int fd, const char *path,
             return CSAM_ERR_INSECURE;
         }
         if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-            csam_error_set(err, errlen,
-                              "%s: writable by group or others", path);
+            csam_error_set(err, errlen, "%s: writable by group or others",
+                           path);
             return CSAM_ERR_INSECURE;
         }
     }
@@ -695,11 +699,10 @@ csam_result csam_config_load(struct csam_config *cfg, const char *path,
         char ebuf[128];
 
         csam_error_set(err, errlen, "%s: cannot open: %s", path,
-                          csam_log_errno(errno, ebuf, sizeof(ebuf)));
+                       csam_log_errno(errno, ebuf, sizeof(ebuf)));
         return CSAM_ERR_IO;
     }
-    res = csam_config_check_file(fd, path, require_secure, &mode, err,
-                                 errlen);
+    res = csam_config_check_file(fd, path, require_secure, &mode, err, errlen);
     if (res != CSAM_OK) {
         close(fd);
         return res;
@@ -735,15 +738,15 @@ csam_result csam_config_load(struct csam_config *cfg, const char *path,
         }
         if (got == -1) {
             csam_error_set(err, errlen,
-                              "%s:%u: line longer than %d bytes or holding "
-                              "a NUL byte", path, lineno,
-                              CSAM_CONFIG_LINE_MAX);
+                           "%s:%u: line longer than %d bytes or holding "
+                           "a NUL byte",
+                           path, lineno, CSAM_CONFIG_LINE_MAX);
             res = CSAM_ERR_CONFIG;
             goto out;
         }
         if (lineno > CSAM_CONFIG_LINES_MAX) {
             csam_error_set(err, errlen, "%s:%u: more than %d lines", path,
-                              lineno, CSAM_CONFIG_LINES_MAX);
+                           lineno, CSAM_CONFIG_LINES_MAX);
             res = CSAM_ERR_CONFIG;
             goto out;
         }
@@ -760,8 +763,8 @@ csam_result csam_config_load(struct csam_config *cfg, const char *path,
             /* a second line would silently win: almost always a mistake,
              * sometimes an attack on an appended file */
             csam_error_set(err, errlen,
-                              "%s:%u: key '%s' already set on line %u", path,
-                              lineno, k->name, lines_seen[k - csam_config_keys]);
+                           "%s:%u: key '%s' already set on line %u", path,
+                           lineno, k->name, lines_seen[k - csam_config_keys]);
             res = CSAM_ERR_CONFIG;
             goto out;
         }
@@ -777,12 +780,12 @@ csam_result csam_config_load(struct csam_config *cfg, const char *path,
      * that opens the database, the relay or the gateway. */
     if ((mode & S_IROTH) != 0
         && (credential = csam_config_credential(cfg, seen)) != NULL) {
-        csam_error_set(err, errlen,
-                          "%s: readable by others and holds a credential "
-                          "(%s, line %u): make it 0600 or 0640", path,
-                          credential,
-                          lines_seen[csam_config_find(credential)
-                                     - csam_config_keys]);
+        csam_error_set(
+            err, errlen,
+            "%s: readable by others and holds a credential "
+            "(%s, line %u): make it 0600 or 0640",
+            path, credential,
+            lines_seen[csam_config_find(credential) - csam_config_keys]);
         res = CSAM_ERR_INSECURE;
     }
 
@@ -815,9 +818,8 @@ csam_result csam_config_check(const struct csam_config *cfg, char *err,
             long v = *csam_config_long_field((struct csam_config *)cfg, k);
 
             if (v < k->min || v > k->max) {
-                csam_error_set(err, errlen,
-                                  "%s must be from %ld to %ld", k->name,
-                                  k->min, k->max);
+                csam_error_set(err, errlen, "%s must be from %ld to %ld",
+                               k->name, k->min, k->max);
                 return CSAM_ERR_CONFIG;
             }
             continue;
@@ -830,39 +832,38 @@ csam_result csam_config_check(const struct csam_config *cfg, char *err,
             return CSAM_ERR_CONFIG;
         }
         if (!csam_config_value_ok(k, s)) {
-            csam_error_set(err, errlen, "%s %s", k->name,
-                              k->reason);
+            csam_error_set(err, errlen, "%s %s", k->name, k->reason);
             return CSAM_ERR_CONFIG;
         }
     }
     if (cfg->password_min > cfg->password_max) {
         csam_error_set(err, errlen,
-                          "password_min (%ld) is greater than password_max "
-                          "(%ld)", cfg->password_min, cfg->password_max);
+                       "password_min (%ld) is greater than password_max "
+                       "(%ld)",
+                       cfg->password_min, cfg->password_max);
         return CSAM_ERR_CONFIG;
     }
     if (cfg->session_idle > cfg->session_absolute) {
         csam_error_set(err, errlen,
-                          "session_idle (%ld) is greater than "
-                          "session_absolute (%ld)", cfg->session_idle,
-                          cfg->session_absolute);
+                       "session_idle (%ld) is greater than "
+                       "session_absolute (%ld)",
+                       cfg->session_idle, cfg->session_absolute);
         return CSAM_ERR_CONFIG;
     }
     if (cfg->argon2_m_cost < 8 * cfg->argon2_parallelism) {
         csam_error_set(err, errlen,
-                          "argon2_m_cost must be at least 8 KiB per lane "
-                          "(argon2_parallelism)");
+                       "argon2_m_cost must be at least 8 KiB per lane "
+                       "(argon2_parallelism)");
         return CSAM_ERR_CONFIG;
     }
     if (cfg->code_ttl > cfg->activation_ttl) {
-        csam_error_set(err, errlen,
-                          "code_ttl is greater than activation_ttl");
+        csam_error_set(err, errlen, "code_ttl is greater than activation_ttl");
         return CSAM_ERR_CONFIG;
     }
     /* the transport chosen has what it needs (sms_url, ...) */
-    if (csam_sms_settings_check(cfg->sms_transport, cfg->sms_url,
-                                cfg->sms_body, cfg->sms_command, NULL, err,
-                                errlen) != CSAM_OK)
+    if (csam_sms_settings_check(cfg->sms_transport, cfg->sms_url, cfg->sms_body,
+                                cfg->sms_command, NULL, err, errlen)
+        != CSAM_OK)
         return CSAM_ERR_CONFIG;
     return CSAM_OK;
 }
@@ -876,8 +877,8 @@ csam_result csam_config_check_web(const struct csam_config *cfg, char *err,
         return res;
     if (cfg->public_url == NULL) {
         csam_error_set(err, errlen,
-                          "public_url is not set: links in e-mails need it "
-                          "(never taken from the Host: header)");
+                       "public_url is not set: links in e-mails need it "
+                       "(never taken from the Host: header)");
         return CSAM_ERR_CONFIG;
     }
     return CSAM_OK;

@@ -111,8 +111,8 @@ static csam_result csam_secret_derive(csam_secret *secret,
                                                      digest, 0);
         params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
                                                       (void *)ikm, len);
-        params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-                                                      info, (size_t)infolen);
+        params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info,
+                                                      (size_t)infolen);
         params[3] = OSSL_PARAM_construct_end();
         if (EVP_KDF_derive(kctx, secret->keys[i], CSAM_KEY_LEN, params) != 1)
             res = CSAM_ERR_CRYPTO;
@@ -185,7 +185,7 @@ static csam_result csam_secret_check_fd(int fd, const char *path,
         char ebuf[128];
 
         csam_error_set(err, errlen, "%s: cannot stat: %s", path,
-                          csam_log_errno(errno, ebuf, sizeof(ebuf)));
+                       csam_log_errno(errno, ebuf, sizeof(ebuf)));
         return CSAM_ERR_IO;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -196,15 +196,16 @@ static csam_result csam_secret_check_fd(int fd, const char *path,
      * and cookie: only root or the reading user may own it. */
     if (st.st_uid != 0 && st.st_uid != geteuid()) {
         csam_error_set(err, errlen,
-                          "%s: owned by uid %lu, neither root nor the "
-                          "reading user", path, (unsigned long)st.st_uid);
+                       "%s: owned by uid %lu, neither root nor the "
+                       "reading user",
+                       path, (unsigned long)st.st_uid);
         return CSAM_ERR_INSECURE;
     }
     if ((st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)) != 0) {
         csam_error_set(err, errlen,
-                          "%s: mode %04o lets others read it or the group "
-                          "write it (use 0600 or 0640)", path,
-                          (unsigned)(st.st_mode & 07777));
+                       "%s: mode %04o lets others read it or the group "
+                       "write it (use 0600 or 0640)",
+                       path, (unsigned)(st.st_mode & 07777));
         return CSAM_ERR_INSECURE;
     }
     /* Group read is for root's group, or the one the administrator named
@@ -212,35 +213,32 @@ static csam_result csam_secret_check_fd(int fd, const char *path,
     if ((st.st_mode & S_IRGRP) != 0
         && !csam_file_group_allowed((unsigned long)st.st_gid, group)) {
         csam_error_set(err, errlen,
-                          "%s: readable by group %lu, which is neither "
-                          "root's nor secret_group%s%s%s (use 0600, or "
-                          "chgrp to that group)", path,
-                          (unsigned long)st.st_gid,
-                          group ? " (" : "", group ? group : "",
-                          group ? ")" : "");
+                       "%s: readable by group %lu, which is neither "
+                       "root's nor secret_group%s%s%s (use 0600, or "
+                       "chgrp to that group)",
+                       path, (unsigned long)st.st_gid, group ? " (" : "",
+                       group ? group : "", group ? ")" : "");
         return CSAM_ERR_INSECURE;
     }
     /* A key file is a few dozen random bytes; a much larger one is most
      * likely the wrong file (a certificate, a config). */
     if (st.st_size < CSAM_SECRET_MIN || st.st_size > CSAM_SECRET_MAX) {
-        csam_error_set(err, errlen,
-                          "%s: holds %lld bytes, needs %d to %d", path,
-                          (long long)st.st_size, CSAM_SECRET_MIN,
-                          CSAM_SECRET_MAX);
+        csam_error_set(err, errlen, "%s: holds %lld bytes, needs %d to %d",
+                       path, (long long)st.st_size, CSAM_SECRET_MIN,
+                       CSAM_SECRET_MAX);
         return CSAM_ERR_CONFIG;
     }
     return CSAM_OK;
 }
 
-csam_result csam_secret_load(const char *path, csam_secret **out,
-                             char *err, size_t errlen)
+csam_result csam_secret_load(const char *path, csam_secret **out, char *err,
+                             size_t errlen)
 {
     return csam_secret_load_group(path, NULL, out, err, errlen);
 }
 
 csam_result csam_secret_load_group(const char *path, const char *group,
-                                   csam_secret **out, char *err,
-                                   size_t errlen)
+                                   csam_secret **out, char *err, size_t errlen)
 {
     unsigned char buf[CSAM_SECRET_MAX + 1];
     size_t got = 0;
@@ -262,7 +260,7 @@ csam_result csam_secret_load_group(const char *path, const char *group,
         char ebuf[128];
 
         csam_error_set(err, errlen, "%s: cannot open: %s", path,
-                          csam_log_errno(errno, ebuf, sizeof(ebuf)));
+                       csam_log_errno(errno, ebuf, sizeof(ebuf)));
         return CSAM_ERR_IO;
     }
     res = csam_secret_check_fd(fd, path, group, err, errlen);
@@ -283,8 +281,8 @@ csam_result csam_secret_load_group(const char *path, const char *group,
     if (res == CSAM_OK) {
         res = csam_secret_from_bytes(buf, got, out);
         if (res != CSAM_OK)
-            csam_error_set(err, errlen, "%s: key derivation failed: %s",
-                              path, csam_result_name(res));
+            csam_error_set(err, errlen, "%s: key derivation failed: %s", path,
+                           csam_result_name(res));
     }
     csam_wipe(buf, sizeof(buf));
     return res;
@@ -309,9 +307,8 @@ const unsigned char *csam_secret_key(const csam_secret *secret,
 }
 
 csam_result csam_keyed_hash(const csam_secret *secret,
-                            enum csam_purpose purpose,
-                            const void *data, size_t len,
-                            unsigned char out[CSAM_HASH_LEN])
+                            enum csam_purpose purpose, const void *data,
+                            size_t len, unsigned char out[CSAM_HASH_LEN])
 {
     char digest[] = "SHA256";
     OSSL_PARAM params[2];
@@ -328,8 +325,8 @@ csam_result csam_keyed_hash(const csam_secret *secret,
     ctx = EVP_MAC_CTX_new(secret->hmac);
     if (ctx == NULL)
         return CSAM_ERR_CRYPTO;
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                 digest, 0);
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest,
+                                                 0);
     params[1] = OSSL_PARAM_construct_end();
     if (EVP_MAC_init(ctx, secret->keys[purpose], CSAM_KEY_LEN, params) == 1
         && EVP_MAC_update(ctx, data, len) == 1
@@ -342,9 +339,9 @@ csam_result csam_keyed_hash(const csam_secret *secret,
     return res;
 }
 
-csam_result csam_seal(const csam_secret *secret, const void *aad,
-                      size_t aadlen, const void *plain, size_t len,
-                      unsigned char *out, size_t outsize, size_t *outlen)
+csam_result csam_seal(const csam_secret *secret, const void *aad, size_t aadlen,
+                      const void *plain, size_t len, unsigned char *out,
+                      size_t outsize, size_t *outlen)
 {
     unsigned char scratch[CSAM_SEAL_TAG_LEN];
     const unsigned char *key;
@@ -376,12 +373,12 @@ csam_result csam_seal(const csam_secret *secret, const void *aad,
     if (EVP_EncryptInit_ex2(ctx, secret->gcm, key, nonce, NULL) == 1
         && (aadlen == 0
             || EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aadlen) == 1)
-        && (len == 0
-            || EVP_EncryptUpdate(ctx, body, &n, plain, (int)len) == 1)
+        && (len == 0 || EVP_EncryptUpdate(ctx, body, &n, plain, (int)len) == 1)
         /* GCM writes nothing at the end: the tag is fetched below. */
         && EVP_EncryptFinal_ex(ctx, scratch, &fin) == 1
-        && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG,
-                               CSAM_SEAL_TAG_LEN, tag) == 1)
+        && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, CSAM_SEAL_TAG_LEN,
+                               tag)
+               == 1)
         res = CSAM_OK;
     EVP_CIPHER_CTX_free(ctx);
     if (res == CSAM_OK)
@@ -391,8 +388,8 @@ csam_result csam_seal(const csam_secret *secret, const void *aad,
     return res;
 }
 
-csam_result csam_open(const csam_secret *secret, const void *aad,
-                      size_t aadlen, const unsigned char *sealed, size_t len,
+csam_result csam_open(const csam_secret *secret, const void *aad, size_t aadlen,
+                      const unsigned char *sealed, size_t len,
                       unsigned char *out, size_t outsize, size_t *outlen)
 {
     unsigned char tag[CSAM_SEAL_TAG_LEN];
@@ -427,9 +424,11 @@ csam_result csam_open(const csam_secret *secret, const void *aad,
             || EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aadlen) == 1)
         && (plainlen == 0
             || EVP_DecryptUpdate(ctx, out, &n, sealed + CSAM_SEAL_NONCE_LEN,
-                                 (int)plainlen) == 1)
+                                 (int)plainlen)
+                   == 1)
         && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, CSAM_SEAL_TAG_LEN,
-                               tag) == 1
+                               tag)
+               == 1
         && EVP_DecryptFinal_ex(ctx, scratch, &fin) == 1)
         res = CSAM_OK;
     EVP_CIPHER_CTX_free(ctx);

@@ -20,9 +20,9 @@
 #define CSAM_SECRET_MAX 4096        /* and at most (larger: wrong file) */
 #define CSAM_ACTIVATION_CODE_LEN 14 /* K7QF-M2XD-9RTA: 12 symbols, 60 bits */
 #define CSAM_ACTIVATION_CODE_SIZE (CSAM_ACTIVATION_CODE_LEN + 1)
-#define CSAM_TOKEN_LEN 43           /* 256 bits, base64url without padding */
+#define CSAM_TOKEN_LEN 43 /* 256 bits, base64url without padding */
 #define CSAM_TOKEN_SIZE (CSAM_TOKEN_LEN + 1)
-#define CSAM_SECURITY_CODE_MAX 8    /* digits */
+#define CSAM_SECURITY_CODE_MAX 8 /* digits */
 
 /* Purposes of keyed hashes and derived keys.  Stored hashes depend on
  * these numbers through their labels: never renumber, only append. */
@@ -55,15 +55,14 @@ typedef struct csam_secret csam_secret;
  * The caller owns *out and frees it with csam_secret_free(), which wipes it.
  * Errors: CSAM_ERR_IO, CSAM_ERR_INSECURE, CSAM_ERR_CONFIG, CSAM_ERR_CRYPTO,
  * CSAM_ERR_NOMEM; a message in err. */
-csam_result csam_secret_load(const char *path, csam_secret **out,
-                             char *err, size_t errlen);
+csam_result csam_secret_load(const char *path, csam_secret **out, char *err,
+                             size_t errlen);
 
 /* Same, and group read is also allowed for the group named group (the
  * secret_group setting; NULL: root's only), for a PAM application that
  * does not run as root. */
 csam_result csam_secret_load_group(const char *path, const char *group,
-                                   csam_secret **out, char *err,
-                                   size_t errlen);
+                                   csam_secret **out, char *err, size_t errlen);
 
 /* Same, from bytes in memory (CSAM_SECRET_MIN..CSAM_SECRET_MAX, else
  * CSAM_ERR_CONFIG).  Errors: CSAM_ERR_CONFIG, CSAM_ERR_CRYPTO,
@@ -81,9 +80,8 @@ const unsigned char *csam_secret_key(const csam_secret *secret,
 
 /* out = HMAC-SHA-256(key(purpose), data). */
 csam_result csam_keyed_hash(const csam_secret *secret,
-                            enum csam_purpose purpose,
-                            const void *data, size_t len,
-                            unsigned char out[CSAM_HASH_LEN]);
+                            enum csam_purpose purpose, const void *data,
+                            size_t len, unsigned char out[CSAM_HASH_LEN]);
 
 /* Constant-time equality of two buffers of n bytes: 1 if equal. */
 int csam_ct_equal(const void *a, const void *b, size_t n);
@@ -124,11 +122,11 @@ size_t csam_base64url_encode(const void *data, size_t len, char *out);
  * aad binds it to its owner (e.g. the key id).  open wipes out on failure.
  * Errors: CSAM_ERR_CRYPTO (open: also when tampered), CSAM_ERR_INVALID. */
 #define CSAM_SEAL_OVERHEAD 28
-csam_result csam_seal(const csam_secret *secret, const void *aad,
-                      size_t aadlen, const void *plain, size_t len,
-                      unsigned char *out, size_t outsize, size_t *outlen);
-csam_result csam_open(const csam_secret *secret, const void *aad,
-                      size_t aadlen, const unsigned char *sealed, size_t len,
+csam_result csam_seal(const csam_secret *secret, const void *aad, size_t aadlen,
+                      const void *plain, size_t len, unsigned char *out,
+                      size_t outsize, size_t *outlen);
+csam_result csam_open(const csam_secret *secret, const void *aad, size_t aadlen,
+                      const unsigned char *sealed, size_t len,
                       unsigned char *out, size_t outsize, size_t *outlen);
 
 /* Overwrite n bytes at p with zeros in a way the compiler keeps. */

@@ -28,8 +28,8 @@ static csam_result csam_file_check_dir(const char *file, const char *dir,
     if (stat(dir, &st) != 0) {
         char ebuf[128];
 
-        csam_error_set(err, errlen, "%s: directory %s: cannot stat: %s",
-                        file, dir, csam_log_errno(errno, ebuf, sizeof(ebuf)));
+        csam_error_set(err, errlen, "%s: directory %s: cannot stat: %s", file,
+                       dir, csam_log_errno(errno, ebuf, sizeof(ebuf)));
         return CSAM_ERR_IO;
     }
     if (!S_ISDIR(st.st_mode)) {
@@ -42,9 +42,9 @@ static csam_result csam_file_check_dir(const char *file, const char *dir,
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0
         && !(st.st_uid == 0 && (st.st_mode & S_ISVTX) != 0)) {
         csam_error_set(err, errlen,
-                        "%s: directory %s is writable by group or others "
-                        "(mode %04o): they can replace the file", file, dir,
-                        (unsigned)(st.st_mode & 07777));
+                       "%s: directory %s is writable by group or others "
+                       "(mode %04o): they can replace the file",
+                       file, dir, (unsigned)(st.st_mode & 07777));
         return CSAM_ERR_INSECURE;
     }
     return CSAM_OK;
@@ -67,7 +67,7 @@ csam_result csam_file_check_dirs(const char *path, char *err, size_t errlen)
         char ebuf[128];
 
         csam_error_set(err, errlen, "%s: cannot resolve: %s", path,
-                        csam_log_errno(errno, ebuf, sizeof(ebuf)));
+                       csam_log_errno(errno, ebuf, sizeof(ebuf)));
         return CSAM_ERR_IO;
     }
     while (res == CSAM_OK && (slash = strrchr(real, '/')) != NULL) {

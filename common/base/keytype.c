@@ -6,9 +6,9 @@ const char *csam_key_type_name(enum csam_key_type type)
 {
     switch (type) {
     case CSAM_KEY_EMAIL: return "email";
-    case CSAM_KEY_SMS:   return "sms";
-    case CSAM_KEY_TOTP:  return "totp";
-    default:             return NULL;
+    case CSAM_KEY_SMS: return "sms";
+    case CSAM_KEY_TOTP: return "totp";
+    default: return NULL;
     }
 }
 

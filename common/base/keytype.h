@@ -6,9 +6,9 @@
 
 enum csam_key_type {
     CSAM_KEY_NONE = 0,
-    CSAM_KEY_EMAIL = 1 << 0,    /* security code by e-mail */
-    CSAM_KEY_SMS = 1 << 1,      /* security code by SMS */
-    CSAM_KEY_TOTP = 1 << 2      /* mobile authenticator app */
+    CSAM_KEY_EMAIL = 1 << 0, /* security code by e-mail */
+    CSAM_KEY_SMS = 1 << 1,   /* security code by SMS */
+    CSAM_KEY_TOTP = 1 << 2   /* mobile authenticator app */
 };
 
 #define CSAM_KEY_ALL (CSAM_KEY_EMAIL | CSAM_KEY_SMS | CSAM_KEY_TOTP)

@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 enum csam_log_level {
-    CSAM_LOG_ERR = 3,   /* same numbers as syslog(3) priorities */
+    CSAM_LOG_ERR = 3, /* same numbers as syslog(3) priorities */
     CSAM_LOG_WARNING = 4,
     CSAM_LOG_NOTICE = 5,
     CSAM_LOG_INFO = 6,
@@ -20,7 +20,7 @@ typedef void (*csam_log_fn)(void *ctx, enum csam_log_level level,
                             const char *message);
 
 struct csam_logger {
-    csam_log_fn fn;     /* may be NULL: messages are dropped */
+    csam_log_fn fn; /* may be NULL: messages are dropped */
     void *ctx;
 };
 

@@ -31,7 +31,7 @@
 #define CSAM_WORDLIST_WORDS_MAX 10000000
 
 struct csam_wordlist {
-    char **words;       /* NFKC + case folded, sorted, unique */
+    char **words; /* NFKC + case folded, sorted, unique */
     size_t count;
 };
 
@@ -138,9 +138,8 @@ csam_result csam_password_check(const struct csam_password_policy *policy,
         return res;
 
     /* The floor holds whatever the configuration says. */
-    min = policy->min_length < CSAM_PASSWORD_MIN_FLOOR
-              ? CSAM_PASSWORD_MIN_FLOOR
-              : policy->min_length;
+    min = policy->min_length < CSAM_PASSWORD_MIN_FLOOR ? CSAM_PASSWORD_MIN_FLOOR
+                                                       : policy->min_length;
     length = u8_mbsnlen((const uint8_t *)norm, strlen(norm));
     /* Length, the user's own name, the common passwords: one refusal for
      * all three; the list lookup, the costliest, comes last. */
@@ -158,15 +157,11 @@ csam_result csam_password_check(const struct csam_password_policy *policy,
 static csam_result csam_password_argon2_result(int rc)
 {
     switch (rc) {
-    case ARGON2_OK:
-        return CSAM_OK;
-    case ARGON2_VERIFY_MISMATCH:
-        return CSAM_ERR_BAD_CREDENTIALS;
-    case ARGON2_MEMORY_ALLOCATION_ERROR:
-        return CSAM_ERR_NOMEM;
+    case ARGON2_OK: return CSAM_OK;
+    case ARGON2_VERIFY_MISMATCH: return CSAM_ERR_BAD_CREDENTIALS;
+    case ARGON2_MEMORY_ALLOCATION_ERROR: return CSAM_ERR_NOMEM;
     case ARGON2_THREAD_FAIL:
-    case ARGON2_ENCODING_FAIL:
-        return CSAM_ERR_CRYPTO;
+    case ARGON2_ENCODING_FAIL: return CSAM_ERR_CRYPTO;
     default:
         /* Parameters out of range, or a PHC string that does not decode. */
         return CSAM_ERR_INVALID;
@@ -204,10 +199,9 @@ csam_result csam_password_hash(const struct csam_argon2_params *params,
         csam_password_release(norm);
         return CSAM_ERR_NOMEM;
     }
-    rc = argon2id_hash_encoded(params->t_cost, params->m_cost,
-                               params->parallelism, norm, strlen(norm), salt,
-                               sizeof(salt), CSAM_PASSWORD_HASH_LEN, encoded,
-                               enclen);
+    rc = argon2id_hash_encoded(
+        params->t_cost, params->m_cost, params->parallelism, norm, strlen(norm),
+        salt, sizeof(salt), CSAM_PASSWORD_HASH_LEN, encoded, enclen);
     csam_password_release(norm);
     res = csam_password_argon2_result(rc);
     if (res != CSAM_OK) {
@@ -238,8 +232,7 @@ csam_result csam_password_verify(const char *phc, const char *password)
      * character) was never hashed, so it cannot match; it still costs one
      * Argon2id run, so the answer takes the time a wrong password takes. */
     input = res == CSAM_OK ? norm : password;
-    rc = argon2id_verify(phc, input,
-                         strnlen(input, CSAM_PASSWORD_BYTES_MAX));
+    rc = argon2id_verify(phc, input, strnlen(input, CSAM_PASSWORD_BYTES_MAX));
     csam_password_release(norm);
     if (res != CSAM_OK)
         return rc == ARGON2_OK || rc == ARGON2_VERIFY_MISMATCH
@@ -264,10 +257,9 @@ void csam_password_burn(const struct csam_argon2_params *params,
      * whose result nobody looks at. */
     input = csam_password_normalize(password, &norm) == CSAM_OK ? norm
                                                                 : password;
-    (void)argon2id_hash_raw(params->t_cost, params->m_cost,
-                            params->parallelism, input,
-                            strnlen(input, CSAM_PASSWORD_BYTES_MAX), salt,
-                            sizeof(salt), hash, sizeof(hash));
+    (void)argon2id_hash_raw(params->t_cost, params->m_cost, params->parallelism,
+                            input, strnlen(input, CSAM_PASSWORD_BYTES_MAX),
+                            salt, sizeof(salt), hash, sizeof(hash));
     csam_wipe(hash, sizeof(hash));
     csam_password_release(norm);
 }

@@ -14,9 +14,9 @@
 #include "result.h"
 
 struct csam_argon2_params {
-    uint32_t t_cost;        /* iterations */
-    uint32_t m_cost;        /* KiB */
-    uint32_t parallelism;   /* lanes */
+    uint32_t t_cost;      /* iterations */
+    uint32_t m_cost;      /* KiB */
+    uint32_t parallelism; /* lanes */
 };
 
 /* The list of common passwords, loaded once (sorted, searched with
@@ -39,9 +39,9 @@ void csam_wordlist_free(csam_wordlist *list);
 int csam_wordlist_contains(const csam_wordlist *list, const char *word);
 
 struct csam_password_policy {
-    size_t min_length;              /* code points; below 8 counts as 8 */
-    size_t max_length;              /* code points */
-    const csam_wordlist *common;    /* may be NULL: no list check */
+    size_t min_length;           /* code points; below 8 counts as 8 */
+    size_t max_length;           /* code points */
+    const csam_wordlist *common; /* may be NULL: no list check */
 };
 
 /* NFKC normalisation of a UTF-8 string.  Refuses invalid UTF-8 and control

@@ -14,10 +14,10 @@
  * QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1), i.e. the
  * smallest version, error correction M (15 %: a phone camera on a screen
  * copes), case kept. */
-#define CSAM_QR_QUIET 4          /* light modules around the symbol */
-#define CSAM_QR_TEXT_MAX 1024    /* bytes; an otpauth URI is ~150 */
-#define CSAM_QR_LABEL_MAX 200    /* bytes of UTF-8 */
-#define CSAM_QR_MODULE_PX 4      /* default rendered size of a module */
+#define CSAM_QR_QUIET 4       /* light modules around the symbol */
+#define CSAM_QR_TEXT_MAX 1024 /* bytes; an otpauth URI is ~150 */
+#define CSAM_QR_LABEL_MAX 200 /* bytes of UTF-8 */
+#define CSAM_QR_MODULE_PX 4   /* default rendered size of a module */
 
 /* Render text as a self-contained SVG element:
  *   <svg xmlns=... viewBox="0 0 W W" width=... height=... role="img"

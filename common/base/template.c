@@ -1,10 +1,10 @@
 /*
  * The template language: "{{name}}" (escaped as the template's mode says)
  * and "{{{name}}}" (verbatim), nothing else; csam_template_expand() fills
- * one family of names ahead of time and leaves the rest.  Anything that is not a
- * well-formed tag naming a known variable is an error, so a broken
- * template fails when it is rendered in a test instead of mailing a
- * citizen half a sentence.
+ * one family of names ahead of time and leaves the rest.  Anything that is not
+ * a well-formed tag naming a known variable is an error, so a broken template
+ * fails when it is rendered in a test instead of mailing a citizen half a
+ * sentence.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -97,8 +97,9 @@ static int csam_template_name_char(char c)
 }
 
 /* The variable named by [name, name + len), or NULL. */
-static const struct csam_tvar *csam_template_lookup(
-    const struct csam_tvar *vars, size_t nvars, const char *name, size_t len)
+static const struct csam_tvar *
+csam_template_lookup(const struct csam_tvar *vars, size_t nvars,
+                     const char *name, size_t len)
 {
     size_t i;
 
@@ -135,8 +136,7 @@ static int csam_template_tag_parse(const char *open,
         end++;
     if (tag->len == 0 || tag->len > CSAM_TEMPLATE_NAME_MAX)
         return 0;
-    if (strncmp(end, tag->verbatim ? "}}}" : "}}", tag->verbatim ? 3 : 2)
-        != 0)
+    if (strncmp(end, tag->verbatim ? "}}}" : "}}", tag->verbatim ? 3 : 2) != 0)
         return 0; /* unterminated or malformed tag */
     tag->after = end + (tag->verbatim ? 3 : 2);
     return 1;
@@ -208,9 +208,9 @@ invalid:
     return res;
 }
 
-csam_result csam_template_render(const char *tmpl,
-                                 const struct csam_tvar *vars, size_t nvars,
-                                 enum csam_escape escape, char **out)
+csam_result csam_template_render(const char *tmpl, const struct csam_tvar *vars,
+                                 size_t nvars, enum csam_escape escape,
+                                 char **out)
 {
     if (out == NULL)
         return CSAM_ERR_INVALID;
@@ -231,8 +231,7 @@ csam_result csam_template_expand(const char *tmpl, const char *prefix,
     if (tmpl == NULL || prefix == NULL || prefix[0] == '\0'
         || (vars == NULL && nvars > 0))
         return CSAM_ERR_INVALID;
-    return csam_template_fill(tmpl, prefix, vars, nvars, CSAM_ESCAPE_NONE,
-                              out);
+    return csam_template_fill(tmpl, prefix, vars, nvars, CSAM_ESCAPE_NONE, out);
 }
 
 csam_result csam_template_read(const char *path, char **out)

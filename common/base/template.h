@@ -23,9 +23,9 @@ enum csam_escape { CSAM_ESCAPE_NONE = 0, CSAM_ESCAPE_HTML };
  * (CSAM_ERR_INVALID), so a typo in a template is caught, not sent.
  * *out is malloc'd, owned by the caller.  Errors: CSAM_ERR_INVALID,
  * CSAM_ERR_NOMEM. */
-csam_result csam_template_render(const char *tmpl,
-                                 const struct csam_tvar *vars, size_t nvars,
-                                 enum csam_escape escape, char **out);
+csam_result csam_template_render(const char *tmpl, const struct csam_tvar *vars,
+                                 size_t nvars, enum csam_escape escape,
+                                 char **out);
 
 /* Fill, ahead of the render, only the tags whose name starts with prefix
  * (e.g. "msg."), with the value inserted as it is in either form; every

@@ -23,7 +23,7 @@ static const char csam_base32_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 static const char *csam_totp_digest(enum csam_totp_alg alg)
 {
     switch (alg) {
-    case CSAM_TOTP_SHA1:   return "SHA1";
+    case CSAM_TOTP_SHA1: return "SHA1";
     case CSAM_TOTP_SHA256: return "SHA256";
     case CSAM_TOTP_SHA512: return "SHA512";
     }
@@ -43,22 +43,22 @@ csam_result csam_hotp(enum csam_totp_alg alg, const unsigned char *key,
     if (out != NULL && outlen > 0)
         out[0] = '\0';
     if (digest == NULL || key == NULL || keylen == 0
-        || keylen > CSAM_TOTP_KEY_MAX || digits < 6 || digits > 8
-        || out == NULL || outlen < digits + 1)
+        || keylen > CSAM_TOTP_KEY_MAX || digits < 6 || digits > 8 || out == NULL
+        || outlen < digits + 1)
         return CSAM_ERR_INVALID;
 
     for (i = 0; i < 8; i++)
         msg[i] = (unsigned char)(counter >> (56 - 8 * i));
     if (EVP_Q_mac(NULL, "HMAC", NULL, digest, NULL, key, keylen, msg,
-                  sizeof(msg), mac, sizeof(mac), &maclen) == NULL
+                  sizeof(msg), mac, sizeof(mac), &maclen)
+            == NULL
         || maclen < 20)
         return CSAM_ERR_CRYPTO;
 
     /* Dynamic truncation, RFC 4226 section 5.3. */
     offset = mac[maclen - 1] & 0x0f;
     binary = (uint32_t)(mac[offset] & 0x7f) << 24
-             | (uint32_t)mac[offset + 1] << 16
-             | (uint32_t)mac[offset + 2] << 8
+             | (uint32_t)mac[offset + 1] << 16 | (uint32_t)mac[offset + 2] << 8
              | (uint32_t)mac[offset + 3];
     csam_wipe(mac, sizeof(mac));
     for (i = 0; i < digits; i++)

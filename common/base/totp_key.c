@@ -103,8 +103,8 @@ csam_result csam_totp_key_uri(const char *issuer, const char *account,
     n = snprintf(out, size,
                  "otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=SHA1"
                  "&digits=%d&period=%d",
-                 issuer_enc, account_enc, b32, issuer_enc,
-                 CSAM_TOTP_KEY_DIGITS, CSAM_TOTP_KEY_PERIOD);
+                 issuer_enc, account_enc, b32, issuer_enc, CSAM_TOTP_KEY_DIGITS,
+                 CSAM_TOTP_KEY_PERIOD);
     csam_wipe(b32, sizeof(b32));
     if (n < 0 || (size_t)n >= size) {
         csam_wipe(out, size);
@@ -214,10 +214,9 @@ csam_result csam_totp_key_verify(const unsigned char key[CSAM_TOTP_KEY_LEN],
 
 csam_result csam_totp_key_verify_sealed(const csam_secret *secret,
                                         int64_t key_id,
-                                        const unsigned char *sealed,
-                                        size_t len, int64_t now,
-                                        int64_t last_step, const char *code,
-                                        int64_t *matched_step)
+                                        const unsigned char *sealed, size_t len,
+                                        int64_t now, int64_t last_step,
+                                        const char *code, int64_t *matched_step)
 {
     unsigned char key[CSAM_TOTP_KEY_LEN];
     csam_result res;

@@ -18,8 +18,8 @@
 #include "crypto.h"
 #include "result.h"
 
-#define CSAM_TOTP_KEY_LEN 20          /* 160 bits (RFC 4226's recommendation) */
-#define CSAM_TOTP_KEY_B32_LEN 32      /* base32 of 20 bytes, no padding */
+#define CSAM_TOTP_KEY_LEN 20     /* 160 bits (RFC 4226's recommendation) */
+#define CSAM_TOTP_KEY_B32_LEN 32 /* base32 of 20 bytes, no padding */
 #define CSAM_TOTP_KEY_B32_SIZE (CSAM_TOTP_KEY_B32_LEN + 1)
 #define CSAM_TOTP_KEY_SEALED_LEN (CSAM_TOTP_KEY_LEN + CSAM_SEAL_OVERHEAD)
 #define CSAM_TOTP_KEY_DIGITS 6
@@ -88,9 +88,9 @@ csam_result csam_totp_key_verify(const unsigned char key[CSAM_TOTP_KEY_LEN],
  * before returning.  Errors: those of both. */
 csam_result csam_totp_key_verify_sealed(const csam_secret *secret,
                                         int64_t key_id,
-                                        const unsigned char *sealed,
-                                        size_t len, int64_t now,
-                                        int64_t last_step, const char *code,
+                                        const unsigned char *sealed, size_t len,
+                                        int64_t now, int64_t last_step,
+                                        const char *code,
                                         int64_t *matched_step);
 
 #endif

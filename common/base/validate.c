@@ -101,8 +101,7 @@ csam_result csam_nrn_parse(const char *in, char out[CSAM_NRN_SIZE],
         out[0] = '\0';
     if (birth != NULL)
         memset(birth, 0, sizeof(*birth));
-    if (in == NULL || out == NULL
-        || csam_nrn_digits(in, digits) != CSAM_OK)
+    if (in == NULL || out == NULL || csam_nrn_digits(in, digits) != CSAM_OK)
         return CSAM_ERR_NATIONAL_NUMBER;
 
     base = (uint64_t)csam_validate_number(digits, 9);
@@ -161,8 +160,8 @@ csam_result csam_date_parse(const char *in, struct csam_date *out)
 
     if (out != NULL)
         memset(out, 0, sizeof(*out));
-    if (in == NULL || out == NULL || strnlen(in, 11) != 10
-        || in[4] != '-' || in[7] != '-')
+    if (in == NULL || out == NULL || strnlen(in, 11) != 10 || in[4] != '-'
+        || in[7] != '-')
         return CSAM_ERR_INVALID;
     for (i = 0; i < 10; i++)
         if (i != 4 && i != 7 && !csam_validate_is_digit(in[i]))
@@ -271,8 +270,8 @@ csam_result csam_username_check(const char *username)
         return CSAM_ERR_USERNAME;
     for (i = 0; i < len; i++) {
         c = username[i];
-        if (!csam_validate_is_digit(c) && !(c >= 'a' && c <= 'z')
-            && c != '.' && c != '_' && c != '-')
+        if (!csam_validate_is_digit(c) && !(c >= 'a' && c <= 'z') && c != '.'
+            && c != '_' && c != '-')
             return CSAM_ERR_USERNAME;
     }
     return CSAM_OK;
@@ -306,8 +305,8 @@ csam_result csam_text_check(const char *text, size_t max)
      * header or a log line. */
     for (i = 0; i < len; i += (size_t)n) {
         n = u8_mbtouc(&uc, s + i, len - i);
-        if (n <= 0 || uc < 0x20 || (uc >= 0x7f && uc <= 0x9f)
-            || uc == 0x2028 || uc == 0x2029)
+        if (n <= 0 || uc < 0x20 || (uc >= 0x7f && uc <= 0x9f) || uc == 0x2028
+            || uc == 0x2029)
             return CSAM_ERR_INVALID;
     }
     return CSAM_OK;
@@ -344,8 +343,7 @@ csam_result csam_document_type_check(const char *type)
 
 static int csam_phone_is_filler(char c)
 {
-    return c == ' ' || c == '.' || c == '/' || c == '-' || c == '('
-           || c == ')';
+    return c == ' ' || c == '.' || c == '/' || c == '-' || c == '(' || c == ')';
 }
 
 csam_result csam_phone_normalize(const char *in, char out[CSAM_PHONE_SIZE])
@@ -468,8 +466,7 @@ static int csam_phone_countries_walk(const char *list,
         for (n = 0; csam_validate_is_digit(list[n]); n++)
             if (n > 3)
                 return -1;
-        if (!csam_phone_code_ok(list, n)
-            || (list[n] != ' ' && list[n] != '\0')
+        if (!csam_phone_code_ok(list, n) || (list[n] != ' ' && list[n] != '\0')
             || ++count > CSAM_PHONE_COUNTRIES_MAX)
             return -1;
         if (fn != NULL && fn(list, n, ctx))
@@ -480,12 +477,10 @@ static int csam_phone_countries_walk(const char *list,
 
 int csam_phone_countries_ok(const char *value)
 {
-    return value != NULL
-           && csam_phone_countries_walk(value, NULL, NULL) == 0;
+    return value != NULL && csam_phone_countries_walk(value, NULL, NULL) == 0;
 }
 
-static int csam_phone_code_matches(const char *code, size_t n,
-                                   const void *ctx)
+static int csam_phone_code_matches(const char *code, size_t n, const void *ctx)
 {
     return strncmp((const char *)ctx, code, n) == 0;
 }
@@ -501,7 +496,8 @@ int csam_phone_country_allowed(const char *e164, const char *countries)
     if (!csam_phone_countries_ok(countries))
         return 0;
     return csam_phone_countries_walk(countries, csam_phone_code_matches,
-                                     e164 + 1) == 1;
+                                     e164 + 1)
+           == 1;
 }
 
 csam_result csam_phone_check(const char *in, const char *countries,
@@ -542,8 +538,7 @@ int csam_authority_check(const char *s, size_t len, size_t *hostlen)
         i++;
     } else {
         while (i < len && s[i] != ':') {
-            if (!(csam_authority_is_alnum(s[i]) || s[i] == '-'
-                  || s[i] == '.'))
+            if (!(csam_authority_is_alnum(s[i]) || s[i] == '-' || s[i] == '.'))
                 return 0;
             i++;
         }

@@ -15,12 +15,12 @@
 #define CSAM_USERNAME_MIN 3
 #define CSAM_USERNAME_MAX 64
 #define CSAM_USERNAME_BUFSIZE (CSAM_USERNAME_MAX + 1)
-#define CSAM_NAME_MAX 100       /* first / last name, bytes */
+#define CSAM_NAME_MAX 100 /* first / last name, bytes */
 #define CSAM_DOCNUM_MAX 32
-#define CSAM_PHONE_SIZE 17      /* "+" and up to 15 digits, E.164 */
+#define CSAM_PHONE_SIZE 17 /* "+" and up to 15 digits, E.164 */
 
 struct csam_date {
-    int year, month, day;   /* month/day 0 when the number does not say */
+    int year, month, day; /* month/day 0 when the number does not say */
 };
 
 /* Parse a national register or BIS number: 11 digits, with '.', '-' or
@@ -95,10 +95,10 @@ csam_result csam_phone_normalize(const char *in, char out[CSAM_PHONE_SIZE]);
 /* The country calling codes SMS may go to when nothing else is configured
  * (sms_countries): Belgium, the other 26 EU members, then Iceland,
  * Liechtenstein and Norway (EEA).  +44, +41, +1 and +7 are not in it. */
-#define CSAM_PHONE_COUNTRIES_DEFAULT \
-    "32 30 31 33 34 36 39 40 43 45 46 48 49 351 352 353 356 357 358 359 " \
+#define CSAM_PHONE_COUNTRIES_DEFAULT                                           \
+    "32 30 31 33 34 36 39 40 43 45 46 48 49 351 352 353 356 357 358 359 "      \
     "370 371 372 385 386 420 421 354 423 47"
-#define CSAM_PHONE_COUNTRIES_MAX 300    /* codes in one list */
+#define CSAM_PHONE_COUNTRIES_MAX 300 /* codes in one list */
 
 /* 1 when value is a list of country calling codes separated by spaces,
  * each optionally written with a leading '+', at most

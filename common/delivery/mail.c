@@ -32,8 +32,7 @@ const char *csam_mail_key_label(const char *lang, enum csam_key_type type)
          "mobiele app"},
         {"de", "Sicherheitscode per E-Mail", "Sicherheitscode per SMS",
          "Mobile App"},
-        {"en", "security code by e-mail", "security code by SMS",
-         "mobile app"},
+        {"en", "security code by e-mail", "security code by SMS", "mobile app"},
     };
     size_t i, which = 0;
 
@@ -87,8 +86,7 @@ static csam_result csam_mail_read_part(const char *data_dir, const char *lang,
     path = malloc(n);
     if (path == NULL)
         return CSAM_ERR_NOMEM;
-    snprintf(path, n, "%s/templates/mail/%s/%s.%s", data_dir, lang, kind,
-             ext);
+    snprintf(path, n, "%s/templates/mail/%s/%s.%s", data_dir, lang, kind, ext);
     res = csam_template_read(path, out);
     free(path);
     return res;
@@ -140,8 +138,7 @@ csam_result csam_mail_compose(const char *data_dir, const char *lang,
             tmpl[i] = NULL;
         }
         for (i = 0; i < 3; i++) {
-            res = csam_mail_read_part(data_dir, "fr", kind, exts[i],
-                                      &tmpl[i]);
+            res = csam_mail_read_part(data_dir, "fr", kind, exts[i], &tmpl[i]);
             if (res != CSAM_OK)
                 break;
         }
@@ -151,17 +148,16 @@ csam_result csam_mail_compose(const char *data_dir, const char *lang,
 
     for (i = 0; i < 3; i++) {
         res = csam_template_render(tmpl[i], vars, nvars,
-                                   i == 2 ? CSAM_ESCAPE_HTML
-                                          : CSAM_ESCAPE_NONE,
+                                   i == 2 ? CSAM_ESCAPE_HTML : CSAM_ESCAPE_NONE,
                                    &rendered[i]);
         if (res != CSAM_OK)
             goto out;
     }
     /* the subject file ends with a newline; the subject itself is one line */
     len = strlen(rendered[0]);
-    while (len > 0 && (rendered[0][len - 1] == '\n'
-                       || rendered[0][len - 1] == '\r'
-                       || rendered[0][len - 1] == ' '))
+    while (len > 0
+           && (rendered[0][len - 1] == '\n' || rendered[0][len - 1] == '\r'
+               || rendered[0][len - 1] == ' '))
         rendered[0][--len] = '\0';
     if (len == 0 || len > CSAM_MAIL_SUBJECT_MAX
         || csam_text_check(rendered[0], CSAM_MAIL_SUBJECT_MAX) != CSAM_OK) {
@@ -394,16 +390,15 @@ static void csam_mail_put_qp(struct csam_mail_buf *buf, const char *s)
             continue;
         }
         literal = (c >= 33 && c <= 126 && c != '=')
-                  || ((c == ' ' || c == '\t') && s[1] != '\0'
-                      && s[1] != '\n' && s[1] != '\r');
+                  || ((c == ' ' || c == '\t') && s[1] != '\0' && s[1] != '\n'
+                      && s[1] != '\r');
         /* room for the soft break '=' at column 76 (an encoded byte
          * never splits) */
         if (col + (literal ? 1 : 3) > 75) {
             csam_mail_puts(buf, "=\r\n");
             col = 0;
         }
-        if (col == 0
-            && (c == '.' || (c == 'F' && strncmp(s, "From ", 5) == 0)))
+        if (col == 0 && (c == '.' || (c == 'F' && strncmp(s, "From ", 5) == 0)))
             literal = 0;
         if (literal) {
             enc[0] = (char)c;
@@ -478,9 +473,11 @@ csam_result csam_mail_format(const char *from, const struct csam_message *msg,
         || msg->html == NULL)
         return CSAM_ERR_INVALID;
     if (csam_mail_mailbox_parse(from, from_name, sizeof(from_name), from_addr,
-                                sizeof(from_addr)) != CSAM_OK
+                                sizeof(from_addr))
+            != CSAM_OK
         || csam_mail_mailbox_parse(msg->to, to_name, sizeof(to_name), to_addr,
-                                   sizeof(to_addr)) != CSAM_OK
+                                   sizeof(to_addr))
+               != CSAM_OK
         || csam_text_check(msg->subject, CSAM_MAIL_SUBJECT_MAX) != CSAM_OK)
         return CSAM_ERR_INVALID;
     if (csam_mail_random_hex(boundary + 7, 16) != CSAM_OK

@@ -19,14 +19,14 @@
 
 /* What the engine hands to the "send this message" callback. */
 struct csam_message {
-    const char *to;         /* validated address */
-    const char *subject;    /* UTF-8, not yet encoded */
-    const char *text;       /* text/plain body, UTF-8 */
-    const char *html;       /* text/html body, UTF-8 */
-    const char *kind;       /* template kind: "activation", "code", ... */
-    const char *secret;     /* the code or link it carries, or NULL: lets
-                               an SMS transport or a test find it; never
-                               logged */
+    const char *to;      /* validated address */
+    const char *subject; /* UTF-8, not yet encoded */
+    const char *text;    /* text/plain body, UTF-8 */
+    const char *html;    /* text/html body, UTF-8 */
+    const char *kind;    /* template kind: "activation", "code", ... */
+    const char *secret;  /* the code or link it carries, or NULL: lets
+                            an SMS transport or a test find it; never
+                            logged */
 };
 
 /* The engine's way out: deliver msg (SMTP, SMS gateway, a test's capture).
@@ -73,12 +73,12 @@ const char *csam_mail_key_label(const char *lang, enum csam_key_type type);
 
 /* SMTP delivery settings (from struct csam_config). */
 struct csam_smtp {
-    const char *relay;      /* smtp://[user:pass@]host[:port] or smtps:// */
-    const char *from;       /* mailbox, possibly with display name */
-    long timeout;           /* seconds */
-    const char *ca_file;    /* PEM CAs the relay's certificate must chain
-                               to, instead of the system store; NULL: the
-                               system store */
+    const char *relay;   /* smtp://[user:pass@]host[:port] or smtps:// */
+    const char *from;    /* mailbox, possibly with display name */
+    long timeout;        /* seconds */
+    const char *ca_file; /* PEM CAs the relay's certificate must chain
+                            to, instead of the system store; NULL: the
+                            system store */
 };
 
 /* Send a formatted message over SMTP with libcurl: smtps:// is TLS from

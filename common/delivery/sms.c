@@ -55,8 +55,7 @@ static int csam_sms_is_alnum(char c)
 }
 
 csam_result csam_sms_from_config(const struct csam_config *cfg,
-                                 struct csam_sms *out, char *err,
-                                 size_t errlen)
+                                 struct csam_sms *out, char *err, size_t errlen)
 {
     if (err != NULL && errlen > 0)
         err[0] = '\0';
@@ -69,8 +68,8 @@ csam_result csam_sms_from_config(const struct csam_config *cfg,
     out->url = cfg->sms_url;
     out->body = cfg->sms_body;
     out->encoding = cfg->sms_content_type != NULL
-                            && strcmp(cfg->sms_content_type,
-                                      CSAM_SMS_FORM_TYPE) == 0
+                            && strcmp(cfg->sms_content_type, CSAM_SMS_FORM_TYPE)
+                                   == 0
                         ? CSAM_SMS_FORM
                         : CSAM_SMS_JSON;
     out->auth = cfg->sms_auth;
@@ -149,8 +148,9 @@ csam_result csam_sms_compose(const char *data_dir, const char *lang,
     if (res != CSAM_OK)
         return res;
     len = strlen(out);
-    while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r'
-                       || out[len - 1] == ' '))
+    while (len > 0
+           && (out[len - 1] == '\n' || out[len - 1] == '\r'
+               || out[len - 1] == ' '))
         out[--len] = '\0';
     if (!csam_sms_text_ok(out)) {
         csam_sms_free_secret(out);
@@ -256,8 +256,7 @@ csam_result csam_sms_body_render(const struct csam_sms *sms, const char *to,
 /* The gateway's answer is not needed, only its status: drop it.  The
  * signature is libcurl's CURLOPT_WRITEFUNCTION's, data not const. */
 /* NOLINTNEXTLINE(readability-non-const-parameter) */
-static size_t csam_sms_discard(char *data, size_t size, size_t nmemb,
-                               void *ctx)
+static size_t csam_sms_discard(char *data, size_t size, size_t nmemb, void *ctx)
 {
     (void)data;
     (void)ctx;
@@ -330,10 +329,10 @@ static csam_result csam_sms_http(const struct csam_sms *sms, const char *to,
     if (res == CSAM_OK)
         res = csam_sms_body_render(sms, to, text, &body);
     if (res != CSAM_OK) {
-        csam_error_set(err, errlen, res == CSAM_ERR_NOMEM
-                                        ? "out of memory"
-                                        : "sms_auth, sms_body or the text "
-                                          "is not acceptable");
+        csam_error_set(err, errlen,
+                       res == CSAM_ERR_NOMEM ? "out of memory"
+                                             : "sms_auth, sms_body or the text "
+                                               "is not acceptable");
         goto out;
     }
     res = CSAM_ERR_NOMEM;
@@ -355,7 +354,8 @@ static csam_result csam_sms_http(const struct csam_sms *sms, const char *to,
         || curl_easy_setopt(curl, CURLOPT_POST, 1L) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                            (curl_off_t)strlen(body)) != CURLE_OK
+                            (curl_off_t)strlen(body))
+               != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_USERAGENT, "csam") != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, csam_sms_discard)
@@ -369,10 +369,10 @@ static csam_result csam_sms_http(const struct csam_sms *sms, const char *to,
         || curl_easy_setopt(curl, CURLOPT_PROXY, "") != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_NOPROXY, "*") != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
-                            timeout < CSAM_SMS_CONNECT_MAX
-                                ? timeout
-                                : CSAM_SMS_CONNECT_MAX) != CURLE_OK
+        || curl_easy_setopt(
+               curl, CURLOPT_CONNECTTIMEOUT,
+               timeout < CSAM_SMS_CONNECT_MAX ? timeout : CSAM_SMS_CONNECT_MAX)
+               != CURLE_OK
         /* no SIGALRM-based DNS timeouts inside httpd's threads */
         || curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK
         || (auth.user != NULL
@@ -394,8 +394,10 @@ static csam_result csam_sms_http(const struct csam_sms *sms, const char *to,
     }
     if (curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK
         || status < 200 || status >= 300) {
-        csam_error_set(err, errlen, "SMS gateway refused the message "
-                       "(HTTP status %ld)", status);
+        csam_error_set(err, errlen,
+                       "SMS gateway refused the message "
+                       "(HTTP status %ld)",
+                       status);
         goto out;
     }
     res = CSAM_OK;
@@ -438,9 +440,8 @@ static const char *csam_sms_spawn_reason(int e)
 static int csam_sms_spawn_setup(posix_spawn_file_actions_t *fa,
                                 posix_spawnattr_t *attr, int input)
 {
-    static const int defaults[] = {SIGPIPE, SIGCHLD, SIGHUP, SIGINT,
-                                   SIGQUIT, SIGTERM, SIGALRM, SIGUSR1,
-                                   SIGUSR2};
+    static const int defaults[] = {SIGPIPE, SIGCHLD, SIGHUP,  SIGINT, SIGQUIT,
+                                   SIGTERM, SIGALRM, SIGUSR1, SIGUSR2};
     sigset_t set;
     size_t i;
 
@@ -469,7 +470,8 @@ static int csam_sms_spawn_setup(posix_spawn_file_actions_t *fa,
      * the host's ignored signals and mask are not inherited */
     if (posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP
                                            | POSIX_SPAWN_SETSIGDEF
-                                           | POSIX_SPAWN_SETSIGMASK) != 0
+                                           | POSIX_SPAWN_SETSIGMASK)
+            != 0
         || posix_spawnattr_setpgroup(attr, 0) != 0
         || posix_spawnattr_setsigdefault(attr, &set) != 0)
         return 0;
@@ -575,9 +577,9 @@ static int csam_sms_wait(pid_t pid, double deadline, int *status)
     }
 }
 
-static csam_result csam_sms_command(const struct csam_sms *sms,
-                                    const char *to, const char *text,
-                                    long timeout, char *err, size_t errlen)
+static csam_result csam_sms_command(const struct csam_sms *sms, const char *to,
+                                    const char *text, long timeout, char *err,
+                                    size_t errlen)
 {
     /* A fixed environment, never the host's: inside setuid su it is the
      * invoking user's (PERL5OPT, PYTHONPATH, LD_PRELOAD, BASH_ENV, ...)
@@ -606,8 +608,10 @@ static csam_result csam_sms_command(const struct csam_sms *sms,
     argv[2] = NULL;
     e = csam_sms_pipe(fds);
     if (e != 0) {
-        csam_error_set(err, errlen, "sms_command: no pipe for its input "
-                       "(errno %d)", e);
+        csam_error_set(err, errlen,
+                       "sms_command: no pipe for its input "
+                       "(errno %d)",
+                       e);
         return CSAM_ERR_MAIL;
     }
     if (posix_spawn_file_actions_init(&fa) != 0) {
@@ -632,8 +636,7 @@ static csam_result csam_sms_command(const struct csam_sms *sms,
     close(fds[0]);
     if (e != 0) {
         close(fds[1]);
-        csam_error_set(err, errlen, "sms_command %s",
-                       csam_sms_spawn_reason(e));
+        csam_error_set(err, errlen, "sms_command %s", csam_sms_spawn_reason(e));
         return CSAM_ERR_MAIL;
     }
     csam_sms_feed(fds[1], text, deadline);
@@ -645,12 +648,15 @@ static csam_result csam_sms_command(const struct csam_sms *sms,
         kill(pid, SIGKILL);
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
-        csam_error_set(err, errlen, "sms_command did not finish within %ld "
-                       "s: killed", timeout);
+        csam_error_set(err, errlen,
+                       "sms_command did not finish within %ld "
+                       "s: killed",
+                       timeout);
         return CSAM_ERR_MAIL;
     }
     if (got < 0) {
-        csam_error_set(err, errlen, "sms_command's exit status was lost "
+        csam_error_set(err, errlen,
+                       "sms_command's exit status was lost "
                        "(reaped elsewhere)");
         return CSAM_ERR_MAIL;
     }
@@ -685,7 +691,8 @@ csam_result csam_sms_send_err(const struct csam_sms *sms,
     /* Checked again here, not only where a number is entered: a number
      * stored before sms_countries was narrowed gets no more SMS. */
     if (csam_phone_check(msg->to, sms->countries, to) != CSAM_OK) {
-        csam_error_set(err, errlen, "recipient is not a phone number of a "
+        csam_error_set(err, errlen,
+                       "recipient is not a phone number of a "
                        "country in sms_countries");
         return CSAM_ERR_PHONE;
     }
@@ -695,10 +702,10 @@ csam_result csam_sms_send_err(const struct csam_sms *sms,
         return csam_sms_http(sms, to, msg->text, timeout, err, errlen);
     case CSAM_SMS_COMMAND:
         return csam_sms_command(sms, to, msg->text, timeout, err, errlen);
-    case CSAM_SMS_NONE:
-        break;
+    case CSAM_SMS_NONE: break;
     }
-    csam_error_set(err, errlen, "no SMS transport is configured "
+    csam_error_set(err, errlen,
+                   "no SMS transport is configured "
                    "(sms_transport = none)");
     return CSAM_ERR_MAIL;
 }

@@ -25,27 +25,27 @@
 #include "sms_setting.h"
 #include "template.h"
 
-#define CSAM_SMS_TEXT_MAX 640       /* bytes of UTF-8: four long SMS parts */
+#define CSAM_SMS_TEXT_MAX 640 /* bytes of UTF-8: four long SMS parts */
 #define CSAM_SMS_ERRLEN 256
 
 enum csam_sms_encoding {
-    CSAM_SMS_JSON = 0,      /* application/json: values JSON-string escaped */
-    CSAM_SMS_FORM           /* application/x-www-form-urlencoded */
+    CSAM_SMS_JSON = 0, /* application/json: values JSON-string escaped */
+    CSAM_SMS_FORM      /* application/x-www-form-urlencoded */
 };
 
 /* Delivery settings; the strings are borrowed (from struct csam_config)
  * and must outlive every send. */
 struct csam_sms {
     enum csam_sms_transport transport;
-    const char *url;            /* http: https://..., or http:// to loopback */
-    const char *body;           /* http: template with {{to}} and {{text}} */
+    const char *url;  /* http: https://..., or http:// to loopback */
+    const char *body; /* http: template with {{to}} and {{text}} */
     enum csam_sms_encoding encoding;
-    const char *auth;           /* http: "bearer TOKEN", "basic user:pass"
-                                   or NULL; secret */
-    const char *command;        /* command: absolute path */
-    long timeout;               /* seconds, whole delivery */
-    const char *countries;      /* country calling codes a recipient may
-                                   have (sms_countries); NULL: EU/EEA */
+    const char *auth;      /* http: "bearer TOKEN", "basic user:pass"
+                              or NULL; secret */
+    const char *command;   /* command: absolute path */
+    long timeout;          /* seconds, whole delivery */
+    const char *countries; /* country calling codes a recipient may
+                              have (sms_countries); NULL: EU/EEA */
 };
 
 /* Settings from a configuration whose keys were each validated by

@@ -125,22 +125,26 @@ csam_result csam_smtp_send_err(const struct csam_smtp *smtp,
     } else if (strncmp(smtp->relay, "smtp://", 7) == 0) {
         smtps = 0;
     } else {
-        csam_smtp_explain(err, errlen, "relay is not an smtp:// or smtps:// "
-                          "URL", NULL, CURLE_OK);
+        csam_smtp_explain(err, errlen,
+                          "relay is not an smtp:// or smtps:// "
+                          "URL",
+                          NULL, CURLE_OK);
         return CSAM_ERR_INVALID;
     }
     if (csam_mail_mailbox_parse(smtp->from, from_name, sizeof(from_name),
-                                from_addr, sizeof(from_addr)) != CSAM_OK
+                                from_addr, sizeof(from_addr))
+            != CSAM_OK
         || csam_mail_mailbox_parse(msg->to, to_name, sizeof(to_name), to_addr,
-                                   sizeof(to_addr)) != CSAM_OK) {
+                                   sizeof(to_addr))
+               != CSAM_OK) {
         csam_smtp_explain(err, errlen, "invalid sender or recipient", NULL,
                           CURLE_OK);
         return CSAM_ERR_INVALID;
     }
     res = csam_mail_format(smtp->from, msg, &wire);
     if (res != CSAM_OK) {
-        csam_smtp_explain(err, errlen, "message refused by the formatter",
-                          NULL, CURLE_OK);
+        csam_smtp_explain(err, errlen, "message refused by the formatter", NULL,
+                          CURLE_OK);
         return res;
     }
 
@@ -174,19 +178,21 @@ csam_result csam_smtp_send_err(const struct csam_smtp *smtp,
         || curl_easy_setopt(curl, CURLOPT_READFUNCTION, csam_smtp_read)
                != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_READDATA, &up) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
-                            (curl_off_t)up.len) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up.len)
+               != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
                             timeout < CSAM_SMTP_CONNECT_MAX
                                 ? timeout
-                                : CSAM_SMTP_CONNECT_MAX) != CURLE_OK
+                                : CSAM_SMTP_CONNECT_MAX)
+               != CURLE_OK
         /* no SIGALRM-based DNS timeouts inside httpd's threads */
         || curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_USE_SSL,
                             smtps || csam_smtp_has_credentials(smtp->relay)
                                 ? (long)CURLUSESSL_ALL
-                                : (long)CURLUSESSL_TRY) != CURLE_OK
+                                : (long)CURLUSESSL_TRY)
+               != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK
         /* the file given is the only trust anchor, not an addition to the
@@ -194,16 +200,15 @@ csam_result csam_smtp_send_err(const struct csam_smtp *smtp,
         || (smtp->ca_file != NULL
             && (curl_easy_setopt(curl, CURLOPT_CAINFO, smtp->ca_file)
                     != CURLE_OK
-                || curl_easy_setopt(curl, CURLOPT_CAPATH, NULL)
-                       != CURLE_OK))) {
+                || curl_easy_setopt(curl, CURLOPT_CAPATH, NULL) != CURLE_OK))) {
         csam_smtp_explain(err, errlen, "libcurl refused an option", NULL,
                           CURLE_OK);
         goto out;
     }
     code = curl_easy_perform(curl);
     if (code != CURLE_OK) {
-        csam_smtp_explain(err, errlen, "relay did not take the message",
-                          curl, code);
+        csam_smtp_explain(err, errlen, "relay did not take the message", curl,
+                          code);
         goto out;
     }
     res = CSAM_OK;

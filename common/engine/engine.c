@@ -21,8 +21,8 @@ csam_result csam_engine_new(const struct csam_engine_deps *deps,
     if (out == NULL)
         return CSAM_ERR_INVALID;
     *out = NULL;
-    if (deps == NULL || deps->config == NULL || deps->secret == NULL ||
-        deps->store == NULL || deps->sender.fn == NULL)
+    if (deps == NULL || deps->config == NULL || deps->secret == NULL
+        || deps->store == NULL || deps->sender.fn == NULL)
         return CSAM_ERR_INVALID;
     engine = calloc(1, sizeof(*engine));
     if (engine == NULL)
@@ -81,8 +81,7 @@ csam_result csam_engine_hash_secret(const csam_secret *secret,
     memcpy(buf + llen + 1, owner, olen);
     buf[llen + 1 + olen] = '\0';
     memcpy(buf + llen + olen + 2, value, vlen);
-    res = csam_keyed_hash(secret, purpose, buf,
-                          llen + olen + 2 + vlen, out);
+    res = csam_keyed_hash(secret, purpose, buf, llen + olen + 2 + vlen, out);
     csam_wipe(buf, sizeof(buf));
     return res;
 }
@@ -101,8 +100,8 @@ csam_result csam_engine_hash(const csam_engine *engine,
 
 const char *csam_engine_source(const char *source)
 {
-    if (source == NULL ||
-        csam_text_check(source, CSAM_ENGINE_SOURCE_MAX) != CSAM_OK)
+    if (source == NULL
+        || csam_text_check(source, CSAM_ENGINE_SOURCE_MAX) != CSAM_OK)
         return NULL;
     return source;
 }

@@ -54,18 +54,18 @@ csam_result csam_services_init(void);
 /* The part csam_services_open could not load, for a message that names
  * the setting behind it. */
 enum csam_services_part {
-    CSAM_SERVICES_SECRET = 1,           /* secret_file (msg says why) */
-    CSAM_SERVICES_SMS,                  /* sms_* (msg names the key) */
-    CSAM_SERVICES_COMMON_PASSWORDS,     /* <data_dir>/common-passwords.txt */
-    CSAM_SERVICES_RESERVED_SHIPPED,     /* <data_dir>/reserved-usernames.txt */
-    CSAM_SERVICES_RESERVED_OWN          /* reserved_usernames */
+    CSAM_SERVICES_SECRET = 1,       /* secret_file (msg says why) */
+    CSAM_SERVICES_SMS,              /* sms_* (msg names the key) */
+    CSAM_SERVICES_COMMON_PASSWORDS, /* <data_dir>/common-passwords.txt */
+    CSAM_SERVICES_RESERVED_SHIPPED, /* <data_dir>/reserved-usernames.txt */
+    CSAM_SERVICES_RESERVED_OWN      /* reserved_usernames */
 };
 
 struct csam_services_error {
     enum csam_services_part part;
-    const char *path;           /* the file that failed, or NULL */
-    char msg[256];              /* why, never a secret */
-    char path_buf[4096];        /* storage path may point to */
+    const char *path;    /* the file that failed, or NULL */
+    char msg[256];       /* why, never a secret */
+    char path_buf[4096]; /* storage path may point to */
 };
 
 /* Load the secret (secret_file, secret_group), the SMS settings and the
@@ -75,8 +75,8 @@ struct csam_services_error {
  * configuration can give "root" back).  Errors, with err (may be NULL)
  * saying which part: CSAM_ERR_IO, CSAM_ERR_CONFIG, CSAM_ERR_NOMEM,
  * CSAM_ERR_INVALID, the secret's own. */
-csam_result csam_services_open(const struct csam_config *config,
-                               unsigned flags, csam_services **out,
+csam_result csam_services_open(const struct csam_config *config, unsigned flags,
+                               csam_services **out,
                                struct csam_services_error *err);
 void csam_services_free(csam_services *sv);
 
@@ -98,7 +98,7 @@ csam_result csam_services_sms_send(const csam_services *sv,
 /* What a host adds to the services for one engine. */
 struct csam_engine_host {
     struct csam_logger logger;
-    struct csam_gate hash_gate;         /* zeroed: none */
+    struct csam_gate hash_gate; /* zeroed: none */
     /* The SMS way out when the host wants to see why a message failed
      * (over csam_services_sms_send); fn NULL: the services' own.  Not
      * used without a gateway. */
@@ -116,11 +116,11 @@ csam_result csam_engine_open(const csam_services *sv, csam_store *store,
 struct csam_engine_deps {
     const struct csam_config *config;
     const csam_secret *secret;
-    csam_store *store;                  /* one connection, not shared */
+    csam_store *store;                     /* one connection, not shared */
     const csam_wordlist *common_passwords; /* may be NULL */
     /* Names no citizen may take (csam_username_reserved); NULL: root only */
     const csam_wordlist *reserved_usernames;
-    struct csam_sender sender;          /* e-mail */
+    struct csam_sender sender; /* e-mail */
     /* SMS: {csam_sms_sender, const struct csam_sms *}; fn NULL when SMS is
      * not configured (sms_transport none): the SMS key is then not offered. */
     struct csam_sender sms;
@@ -139,8 +139,8 @@ void csam_engine_free(csam_engine *engine);
 /* Filled when a code is refused (CSAM_ERR_BAD_CODE, CSAM_ERR_LOCKED,
  * CSAM_ERR_BAD_CREDENTIALS). */
 struct csam_attempts {
-    int attempts_left;      /* -1 when not applicable */
-    long retry_after;       /* seconds; 0 when the lock is not temporary */
+    int attempts_left; /* -1 when not applicable */
+    long retry_after;  /* seconds; 0 when the lock is not temporary */
 };
 
 /* ---- registration desk ------------------------------------------------ */
@@ -149,17 +149,17 @@ struct csam_registration {
     const char *national_number;
     const char *first_name;
     const char *last_name;
-    const char *birth_date;         /* YYYY-MM-DD */
-    const char *document_type;      /* eid|passport|residence_card|foreign_id */
+    const char *birth_date;    /* YYYY-MM-DD */
+    const char *document_type; /* eid|passport|residence_card|foreign_id */
     const char *document_number;
     const char *email;
-    const char *language;           /* NULL: "fr" */
+    const char *language; /* NULL: "fr" */
 };
 
 struct csam_registration_receipt {
     int64_t registration_id;
     char activation_code[CSAM_ACTIVATION_CODE_SIZE];
-    char expires_at[32];            /* RFC 3339 UTC */
+    char expires_at[32]; /* RFC 3339 UTC */
 };
 
 /* Validate, record and e-mail the activation link; supersede the citizen's
@@ -185,9 +185,9 @@ csam_result csam_engine_letter_claim(csam_engine *engine, const char *officer,
 /* ---- activation ------------------------------------------------------- */
 
 enum csam_step {
-    CSAM_STEP_KEY = 0,          /* choose a key and accept the terms */
-    CSAM_STEP_CREDENTIALS,      /* username and password */
-    CSAM_STEP_CONFIRM,          /* type the code the key received */
+    CSAM_STEP_KEY = 0,     /* choose a key and accept the terms */
+    CSAM_STEP_CREDENTIALS, /* username and password */
+    CSAM_STEP_CONFIRM,     /* type the code the key received */
     CSAM_STEP_DONE
 };
 
@@ -204,8 +204,8 @@ csam_result csam_engine_link_language(csam_engine *engine, const char *token,
  * stored) and *key_types has the key types that can be chosen.
  * Errors: CSAM_ERR_EXPIRED (link unknown/expired/used/superseded),
  * CSAM_ERR_BAD_CODE and CSAM_ERR_LOCKED (with *att), CSAM_ERR_DB. */
-csam_result csam_engine_activation_open(csam_engine *engine,
-                                        const char *source, const char *token,
+csam_result csam_engine_activation_open(csam_engine *engine, const char *source,
+                                        const char *token,
                                         const char *activation_code,
                                         char handle[CSAM_TOKEN_SIZE],
                                         unsigned *key_types,
@@ -213,7 +213,7 @@ csam_result csam_engine_activation_open(csam_engine *engine,
 
 struct csam_activation_state {
     enum csam_step step;
-    enum csam_key_type key_type;    /* CSAM_KEY_NONE before the choice */
+    enum csam_key_type key_type; /* CSAM_KEY_NONE before the choice */
     char language[3];
     char username[CSAM_USERNAME_BUFSIZE]; /* "" before credentials */
 };
@@ -230,19 +230,19 @@ csam_result csam_engine_activation_state(csam_engine *engine,
  * for CSAM_KEY_SMS only.  Errors: CSAM_ERR_TERMS, CSAM_ERR_PHONE,
  * CSAM_ERR_INVALID (key type not offered), CSAM_ERR_STATE, CSAM_ERR_EXPIRED,
  * CSAM_ERR_DB. */
-csam_result csam_engine_activation_key(csam_engine *engine,
-                                       const char *source, const char *handle,
+csam_result csam_engine_activation_key(csam_engine *engine, const char *source,
+                                       const char *handle,
                                        enum csam_key_type key_type,
                                        int accept_terms, const char *phone,
                                        const char *terms_version);
 
 struct csam_credentials_outcome {
-    enum csam_step next;            /* CSAM_STEP_CONFIRM */
+    enum csam_step next; /* CSAM_STEP_CONFIRM */
     /* On a refusal: attempts_left with CSAM_ERR_USERNAME_TAKEN and
      * CSAM_ERR_LOCKED, retry_after with CSAM_ERR_TOO_SOON. */
     struct csam_attempts attempts;
-    char *otpauth_uri;              /* totp only; malloc'd, caller frees */
-    char *totp_secret;              /* totp only, base32; caller wipes+frees */
+    char *otpauth_uri; /* totp only; malloc'd, caller frees */
+    char *totp_secret; /* totp only, base32; caller wipes+frees */
 };
 
 /* Create the account (pending) with username and password, then send the
@@ -276,8 +276,7 @@ struct csam_activated {
  * CSAM_ERR_EXPIRED, CSAM_ERR_STATE, CSAM_ERR_DB. */
 csam_result csam_engine_activation_confirm(csam_engine *engine,
                                            const char *source,
-                                           const char *handle,
-                                           const char *code,
+                                           const char *handle, const char *code,
                                            struct csam_activated *out,
                                            struct csam_attempts *att);
 
@@ -293,9 +292,9 @@ csam_result csam_engine_activation_resend(csam_engine *engine,
 /* ---- second factor for PAM (DESIGN 3.4) ------------------------------ */
 
 struct csam_pam_challenge {
-    enum csam_key_type key_type;    /* the key the code must come from */
-    char language[3];               /* the account's language */
-    int reused;                     /* 1: a pending code was reused, no mail */
+    enum csam_key_type key_type; /* the key the code must come from */
+    char language[3];            /* the account's language */
+    int reused;                  /* 1: a pending code was reused, no mail */
 };
 
 /* Prepare a PAM second factor for `username`, using one of its active keys
@@ -333,8 +332,8 @@ csam_result csam_engine_pam_verify(csam_engine *engine, const char *username,
  * Errors: CSAM_ERR_NOT_FOUND, CSAM_ERR_STATE (no usable key, as in
  * csam_engine_pam_begin), CSAM_ERR_LOCKED (with *att; retry_after 0
  * for a disabled account), CSAM_ERR_DB. */
-csam_result csam_engine_account_check(csam_engine *engine,
-                                      const char *username, unsigned allowed,
+csam_result csam_engine_account_check(csam_engine *engine, const char *username,
+                                      unsigned allowed,
                                       struct csam_attempts *att);
 
 /*
@@ -367,13 +366,12 @@ csam_result csam_engine_account_check(csam_engine *engine,
  * many wrong codes on the web or PAM) answers CSAM_ERR_LOCKED (with
  * att->retry_after) only after a right password; before, it is
  * CSAM_ERR_BAD_CREDENTIALS like any other failure, also for a locked
- * source address (then with att->retry_after).  On success a login handle (a token: only its keyed
- * hash is stored, it lives flow_ttl) is written to handle and *key_types is
- * the mask of the account's active key types.
- * Errors: CSAM_ERR_BAD_CREDENTIALS, CSAM_ERR_LOCKED, CSAM_ERR_INVALID
- * (NULL or over-long input), CSAM_ERR_DB. */
-csam_result csam_engine_login_password(csam_engine *engine,
-                                       const char *source,
+ * source address (then with att->retry_after).  On success a login handle (a
+ * token: only its keyed hash is stored, it lives flow_ttl) is written to handle
+ * and *key_types is the mask of the account's active key types. Errors:
+ * CSAM_ERR_BAD_CREDENTIALS, CSAM_ERR_LOCKED, CSAM_ERR_INVALID (NULL or
+ * over-long input), CSAM_ERR_DB. */
+csam_result csam_engine_login_password(csam_engine *engine, const char *source,
                                        const char *username,
                                        const char *password,
                                        char handle[CSAM_TOKEN_SIZE],
@@ -403,26 +401,24 @@ csam_result csam_engine_login_password_device(
  * before stays chosen and a code already sent for this handle stays
  * good); for TOTP nothing is sent (a challenge row still bounds the
  * attempts).  The SMS key is offered only when
- * deps.sms is configured.  The code is bound to this handle: it is worth nothing in another
- * login.  Choosing again (another key, or a resend) is allowed while the
- * handle lives.  CSAM_ERR_LOCKED also when the account is locked by wrong
- * codes meanwhile.
- * Errors: CSAM_ERR_EXPIRED (handle unknown, expired or used),
- * CSAM_ERR_INVALID (key type not active on the account), CSAM_ERR_LOCKED,
- * CSAM_ERR_MAIL, CSAM_ERR_DB. */
-csam_result csam_engine_login_challenge(csam_engine *engine,
-                                        const char *source,
+ * deps.sms is configured.  The code is bound to this handle: it is worth
+ * nothing in another login.  Choosing again (another key, or a resend) is
+ * allowed while the handle lives.  CSAM_ERR_LOCKED also when the account is
+ * locked by wrong codes meanwhile. Errors: CSAM_ERR_EXPIRED (handle unknown,
+ * expired or used), CSAM_ERR_INVALID (key type not active on the account),
+ * CSAM_ERR_LOCKED, CSAM_ERR_MAIL, CSAM_ERR_DB. */
+csam_result csam_engine_login_challenge(csam_engine *engine, const char *source,
                                         const char *handle,
                                         enum csam_key_type key_type,
                                         struct csam_attempts *att);
 
 /* What csam_engine_login_code did about the code. */
 struct csam_login_code {
-    int reused;             /* 1: a code sent moments ago (for this login or
-                               an abandoned one) stands, nothing was sent */
-    int64_t sent_at;        /* when the code in force was sent, Unix
-                               seconds; 0 for the app's key */
-    long resend_after;      /* seconds before a new code may be sent */
+    int reused;        /* 1: a code sent moments ago (for this login or
+                          an abandoned one) stands, nothing was sent */
+    int64_t sent_at;   /* when the code in force was sent, Unix
+                          seconds; 0 for the app's key */
+    long resend_after; /* seconds before a new code may be sent */
 };
 
 /* csam_engine_login_challenge, saying what happened to the code.  A
@@ -443,17 +439,17 @@ csam_result csam_engine_login_code(csam_engine *engine, const char *source,
 /* What a live session says about its holder. */
 struct csam_session_info {
     char username[CSAM_USERNAME_BUFSIZE];
-    enum csam_key_type key_type;    /* the key the login was made with */
-    int64_t auth_time;              /* login time, Unix seconds */
-    int64_t expires_at;             /* absolute expiry, Unix seconds */
-    int64_t idle_expires_at;        /* when idleness ends it (at most
-                                       expires_at), Unix seconds */
+    enum csam_key_type key_type; /* the key the login was made with */
+    int64_t auth_time;           /* login time, Unix seconds */
+    int64_t expires_at;          /* absolute expiry, Unix seconds */
+    int64_t idle_expires_at;     /* when idleness ends it (at most
+                                    expires_at), Unix seconds */
 };
 
 /* A new session: the cookie value goes to the browser once; the database
  * keeps only its keyed hash. */
 struct csam_session_ticket {
-    char cookie[CSAM_TOKEN_SIZE];   /* 256-bit token, base64url */
+    char cookie[CSAM_TOKEN_SIZE]; /* 256-bit token, base64url */
     struct csam_session_info info;
     /* A new known device's token (256 bits, base64url) for the browser's
      * csam_device cookie, "" when the login came from a known device that
@@ -494,8 +490,7 @@ csam_result csam_engine_login_verify(csam_engine *engine, const char *source,
  * old, account no longer active), CSAM_ERR_INVALID (NULL engine or out),
  * CSAM_ERR_DB. */
 csam_result csam_engine_session_check(csam_engine *engine, const char *cookie,
-                                      int touch,
-                                      struct csam_session_info *out);
+                                      int touch, struct csam_session_info *out);
 
 /* csam_engine_session_check without an engine: the services' secret and
  * one store connection are all a protected request needs (a cache miss
@@ -513,8 +508,7 @@ csam_result csam_session_check(const csam_services *sv, csam_store *store,
  * CSAM_ERR_REAUTH when it is needed and password is NULL or "".
  * Errors: also CSAM_ERR_LOCKED (with *att), CSAM_ERR_INVALID,
  * CSAM_ERR_CRYPTO, CSAM_ERR_NOMEM, CSAM_ERR_DB. */
-csam_result csam_engine_session_reauth(csam_engine *engine,
-                                       const char *source,
+csam_result csam_engine_session_reauth(csam_engine *engine, const char *source,
                                        const struct csam_session_info *session,
                                        const char *password,
                                        struct csam_attempts *att);
@@ -536,8 +530,8 @@ csam_result csam_engine_session_end(csam_engine *engine, const char *source,
 
 struct csam_key_info {
     enum csam_key_type type;
-    char status[16];                /* "active", "pending" or "inactive" */
-    char activated_at[32];          /* RFC 3339 UTC, "" when never */
+    char status[16];       /* "active", "pending" or "inactive" */
+    char activated_at[32]; /* RFC 3339 UTC, "" when never */
 };
 
 /* The account's keys, at most max (CSAM_KEYS_MAX is always enough), the
@@ -586,8 +580,7 @@ csam_result csam_engine_key_confirm(csam_engine *engine, const char *source,
  * notice (a relay that refuses it undoes the change: CSAM_ERR_MAIL).
  * Errors: CSAM_ERR_STATE, CSAM_ERR_NOT_FOUND (no such account, or no
  * active key of that type), CSAM_ERR_INVALID, CSAM_ERR_MAIL, CSAM_ERR_DB. */
-csam_result csam_engine_key_deactivate(csam_engine *engine,
-                                       const char *source,
+csam_result csam_engine_key_deactivate(csam_engine *engine, const char *source,
                                        const char *username,
                                        enum csam_key_type key_type);
 
@@ -596,13 +589,13 @@ csam_result csam_engine_key_deactivate(csam_engine *engine,
  * policy and is typed twice.  Every other session of the account ends,
  * and so does every login still half-way; keep_cookie (the caller's own
  * session, or NULL) stays.  The citizen gets a notice (a relay that
- * refuses it undoes the change: CSAM_ERR_MAIL).  Mismatch and policy are checked before the current
- * password, so a refused new password costs no Argon2id run and counts no
- * failure.  Errors: CSAM_ERR_BAD_CREDENTIALS, CSAM_ERR_LOCKED,
- * CSAM_ERR_PASSWORD_MISMATCH, CSAM_ERR_WEAK_PASSWORD, CSAM_ERR_INVALID
- * (NULL input, bad UTF-8), CSAM_ERR_NOT_FOUND, CSAM_ERR_MAIL, CSAM_ERR_DB. */
-csam_result csam_engine_password_change(csam_engine *engine,
-                                        const char *source,
+ * refuses it undoes the change: CSAM_ERR_MAIL).  Mismatch and policy are
+ * checked before the current password, so a refused new password costs no
+ * Argon2id run and counts no failure.  Errors: CSAM_ERR_BAD_CREDENTIALS,
+ * CSAM_ERR_LOCKED, CSAM_ERR_PASSWORD_MISMATCH, CSAM_ERR_WEAK_PASSWORD,
+ * CSAM_ERR_INVALID (NULL input, bad UTF-8), CSAM_ERR_NOT_FOUND, CSAM_ERR_MAIL,
+ * CSAM_ERR_DB. */
+csam_result csam_engine_password_change(csam_engine *engine, const char *source,
                                         const char *username,
                                         const char *current,
                                         const char *password,

@@ -18,9 +18,8 @@
 #include "flow.h"
 #include "registration.h"
 
-#define CSAM_ACT_TERMS_MAX     CSAM_STORE_TERMS_MAX
+#define CSAM_ACT_TERMS_MAX CSAM_STORE_TERMS_MAX
 #define CSAM_ACT_DEFAULT_TERMS "1"
-
 
 /* A live flow as the store read it, and its step as the engine names it. */
 struct csam_act_flow {
@@ -126,9 +125,11 @@ static char *csam_act_detail(enum csam_key_type type, const char *terms)
     if (obj == NULL)
         return NULL;
     if (json_object_set_new(obj, "key_type",
-                            json_string(csam_key_type_name(type))) == 0 &&
-        (terms == NULL ||
-         json_object_set_new(obj, "terms_version", json_string(terms)) == 0))
+                            json_string(csam_key_type_name(type)))
+            == 0
+        && (terms == NULL
+            || json_object_set_new(obj, "terms_version", json_string(terms))
+                   == 0))
         text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
     return text;
@@ -157,15 +158,16 @@ csam_result csam_engine_activation_key(csam_engine *engine, const char *source,
     /* The choice may be changed until credentials are given. */
     if (flow.step != CSAM_STEP_KEY && flow.step != CSAM_STEP_CREDENTIALS)
         res = CSAM_ERR_STATE;
-    else if (csam_key_type_name(key_type) == NULL ||
-             !((unsigned)key_type & csam_engine_offered(engine)))
+    else if (csam_key_type_name(key_type) == NULL
+             || !((unsigned)key_type & csam_engine_offered(engine)))
         res = CSAM_ERR_INVALID;
     else if (!accept_terms)
         res = CSAM_ERR_TERMS;
-    else if (key_type == CSAM_KEY_SMS &&
-             (phone == NULL ||
-              csam_phone_check(phone, engine->deps.config->sms_countries,
-                               e164) != CSAM_OK))
+    else if (key_type == CSAM_KEY_SMS
+             && (phone == NULL
+                 || csam_phone_check(phone, engine->deps.config->sms_countries,
+                                     e164)
+                        != CSAM_OK))
         res = CSAM_ERR_PHONE;
     if (res != CSAM_OK)
         return csam_act_finish(engine, res);
@@ -175,12 +177,11 @@ csam_result csam_engine_activation_key(csam_engine *engine, const char *source,
                                      key_type == CSAM_KEY_SMS ? e164 : NULL);
     if (res == CSAM_OK) {
         detail = csam_act_detail(key_type, terms_version);
-        res = detail == NULL
-                  ? CSAM_ERR_NOMEM
-                  : csam_audit_write(engine->deps.store, NULL,
-                                     "activation.key_chosen",
-                                     flow.row.registration_id, 0, source,
-                                     detail);
+        res = detail == NULL ? CSAM_ERR_NOMEM
+                             : csam_audit_write(engine->deps.store, NULL,
+                                                "activation.key_chosen",
+                                                flow.row.registration_id, 0,
+                                                source, detail);
         free(detail);
     }
     return csam_act_finish(engine, res);
@@ -359,8 +360,8 @@ csam_result csam_engine_activation_credentials(
     if (password == NULL || password_repeat == NULL)
         return CSAM_ERR_INVALID;
     plen = strlen(password);
-    if (plen != strlen(password_repeat) ||
-        !csam_ct_equal(password, password_repeat, plen))
+    if (plen != strlen(password_repeat)
+        || !csam_ct_equal(password, password_repeat, plen))
         return CSAM_ERR_PASSWORD_MISMATCH;
     policy.min_length = cfg->password_min > 0 ? (size_t)cfg->password_min : 0;
     policy.max_length = cfg->password_max > 0 ? (size_t)cfg->password_max : 0;
@@ -411,16 +412,15 @@ static csam_result csam_act_activate(csam_engine *engine,
     char *detail;
     csam_result res;
 
-    res = csam_store_account_new_activate(store, flow->row.account_id,
-                                          flow->row.key_type,
-                                          flow->row.registration_id,
-                                          flow->row.id, &moved);
+    res = csam_store_account_new_activate(
+        store, flow->row.account_id, flow->row.key_type,
+        flow->row.registration_id, flow->row.id, &moved);
     if (res != CSAM_OK)
         return res;
     /* Each of the four rows must have moved, or the data was not what
      * the flow said: refuse rather than activate half. */
-    if (moved.keys != 1 || moved.accounts != 1 || moved.registrations != 1 ||
-        moved.flows != 1)
+    if (moved.keys != 1 || moved.accounts != 1 || moved.registrations != 1
+        || moved.flows != 1)
         return CSAM_ERR_STATE;
     detail = csam_act_detail(flow->row.key_type, NULL);
     res = detail == NULL
@@ -472,8 +472,8 @@ csam_result csam_engine_activation_confirm(csam_engine *engine,
     owner.username = flow.row.username;
     if (flow.row.key_type == CSAM_KEY_TOTP) {
         res = csam_totp_confirm(engine, flow.row.account_id, "pending",
-                                CSAM_CHALLENGE_ACTIVATION_CONFIRM, code,
-                                source, 1, att);
+                                CSAM_CHALLENGE_ACTIVATION_CONFIRM, code, source,
+                                1, att);
         if (res == CSAM_ERR_NOT_FOUND)
             res = CSAM_ERR_STATE; /* the flow's key is gone */
     } else
@@ -519,8 +519,8 @@ csam_result csam_engine_activation_resend(csam_engine *engine,
     res = csam_act_begin(engine, handle, &flow);
     if (res != CSAM_OK)
         return res;
-    if (flow.step != CSAM_STEP_CONFIRM || flow.row.account_id == 0 ||
-        flow.row.key_type == CSAM_KEY_TOTP)
+    if (flow.step != CSAM_STEP_CONFIRM || flow.row.account_id == 0
+        || flow.row.key_type == CSAM_KEY_TOTP)
         return csam_act_finish(engine, CSAM_ERR_STATE);
     /* The flow's row lock serialises resends: the code the cooldown
      * looks at is the one the new code replaces. */

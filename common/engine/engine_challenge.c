@@ -32,8 +32,8 @@ static enum csam_purpose csam_challenge_key(enum csam_challenge_purpose p)
 
 const char *csam_challenge_purpose_name(enum csam_challenge_purpose p)
 {
-    if ((unsigned)p >=
-        sizeof(csam_challenge_purposes) / sizeof(csam_challenge_purposes[0]))
+    if ((unsigned)p
+        >= sizeof(csam_challenge_purposes) / sizeof(csam_challenge_purposes[0]))
         return "key_confirm";
     return csam_challenge_purposes[p];
 }
@@ -78,8 +78,7 @@ static csam_result csam_challenge_hash(csam_engine *engine,
                  tname);
         return csam_engine_hash_named(engine, csam_challenge_key(purpose),
                                       pname, bound, code, out);
-    case CSAM_CHALLENGE_ACTIVATION_CONFIRM:
-        break;
+    case CSAM_CHALLENGE_ACTIVATION_CONFIRM: break;
     }
     if (o->account_id <= 0)
         return CSAM_ERR_INVALID;
@@ -128,8 +127,7 @@ csam_result csam_challenge_issue(csam_engine *engine,
         csam_wipe(code, CSAM_ENGINE_CODE_SIZE);
         res = csam_random_bytes(hash, sizeof(hash));
     } else {
-        res = csam_challenge_hash(engine, owner, purpose, key_type, code,
-                                  hash);
+        res = csam_challenge_hash(engine, owner, purpose, key_type, code, hash);
     }
     if (res != CSAM_OK)
         return res;
@@ -147,9 +145,9 @@ csam_result csam_challenge_issue(csam_engine *engine,
 }
 
 /* The audit detail of an issued code when the caller gives none. */
-static const char *csam_challenge_issued_detail(
-    enum csam_challenge_purpose purpose, enum csam_key_type type, char *buf,
-    size_t size)
+static const char *
+csam_challenge_issued_detail(enum csam_challenge_purpose purpose,
+                             enum csam_key_type type, char *buf, size_t size)
 {
     const char *tname = csam_key_type_name(type);
 
@@ -161,9 +159,10 @@ static const char *csam_challenge_issued_detail(
 
 /* The code in its message: by SMS to the phone for the SMS key, else by
  * mail ("code" template, in the recipient's language). */
-static csam_result csam_challenge_deliver(
-    csam_engine *engine, enum csam_key_type type,
-    const struct csam_challenge_recipient *to, const char *code)
+static csam_result
+csam_challenge_deliver(csam_engine *engine, enum csam_key_type type,
+                       const struct csam_challenge_recipient *to,
+                       const char *code)
 {
     char minutes[CSAM_STORE_INT_SIZE];
     struct csam_tvar vars[3];
@@ -201,10 +200,9 @@ csam_result csam_challenge_send(csam_engine *engine,
         res = csam_audit_write(
             engine->deps.store, to->username, "challenge.issued",
             to->registration_id, owner->account_id, source,
-            to->detail != NULL
-                ? to->detail
-                : csam_challenge_issued_detail(purpose, type, detail,
-                                               sizeof(detail)));
+            to->detail != NULL ? to->detail
+                               : csam_challenge_issued_detail(
+                                   purpose, type, detail, sizeof(detail)));
     if (res == CSAM_OK && type != CSAM_KEY_TOTP)
         res = csam_challenge_deliver(engine, type, to, code);
     csam_wipe(code, sizeof(code));
@@ -350,8 +348,8 @@ csam_result csam_challenge_verify(csam_engine *engine,
 
     att->attempts_left = -1;
     att->retry_after = 0;
-    if (owner == NULL || (by_name && owner->username == NULL) ||
-        (by_name && csam_key_type_name(key_type) == NULL))
+    if (owner == NULL || (by_name && owner->username == NULL)
+        || (by_name && csam_key_type_name(key_type) == NULL))
         return CSAM_ERR_INVALID;
     res = csam_challenge_typed_hash(engine, owner, purpose, key_type, code,
                                     hash);
@@ -364,16 +362,16 @@ csam_result csam_challenge_verify(csam_engine *engine,
             engine->deps.store, owner->username, csam_key_type_name(key_type),
             &ck, &verdict);
     else
-        res = csam_store_challenge_verify(engine->deps.store,
-                                          owner->account_id, &ck, &verdict);
+        res = csam_store_challenge_verify(engine->deps.store, owner->account_id,
+                                          &ck, &verdict);
     csam_wipe(hash, sizeof(hash));
     if (res != CSAM_OK)
         return res;
     return csam_challenge_outcome(&verdict, att);
 }
 
-csam_result csam_challenge_verify_totp(csam_engine *engine,
-                                       int64_t account_id, int64_t key_id,
+csam_result csam_challenge_verify_totp(csam_engine *engine, int64_t account_id,
+                                       int64_t key_id,
                                        enum csam_challenge_purpose purpose,
                                        int64_t step, const char *source,
                                        int web, struct csam_attempts *att)

@@ -18,9 +18,9 @@ struct csam_engine {
 };
 
 #define CSAM_ENGINE_CODE_DIGITS 6
-#define CSAM_ENGINE_CODE_SIZE   (CSAM_SECURITY_CODE_MAX + 1)
-#define CSAM_ENGINE_SOURCE_MAX  255
-#define CSAM_ENGINE_TIME_SIZE   32
+#define CSAM_ENGINE_CODE_SIZE (CSAM_SECURITY_CODE_MAX + 1)
+#define CSAM_ENGINE_SOURCE_MAX 255
+#define CSAM_ENGINE_TIME_SIZE 32
 
 /* The one place a store failure becomes a result: unique violations are
  * the caller's business, anything else is "database unavailable". */
@@ -141,9 +141,9 @@ struct csam_challenge_recipient {
     int64_t registration_id; /* the audit row's, 0: none */
     const char *first_name;
     const char *language;
-    const char *email;       /* the e-mail key's address */
-    const char *phone;       /* the SMS key's number */
-    const char *detail;      /* the audit detail, NULL: purpose and type */
+    const char *email;  /* the e-mail key's address */
+    const char *phone;  /* the SMS key's number */
+    const char *detail; /* the audit detail, NULL: purpose and type */
 };
 
 /* Send a code to a key, inside the caller's transaction: issue it
@@ -229,8 +229,8 @@ csam_result csam_challenge_outcome(const struct csam_store_verdict *v,
  * same statement that counts the attempt on the newest challenge of
  * (account, purpose) as csam_challenge_verify does, and only if newer
  * than the stored one.  Results: those of csam_challenge_verify. */
-csam_result csam_challenge_verify_totp(csam_engine *engine,
-                                       int64_t account_id, int64_t key_id,
+csam_result csam_challenge_verify_totp(csam_engine *engine, int64_t account_id,
+                                       int64_t key_id,
                                        enum csam_challenge_purpose purpose,
                                        int64_t step, const char *source,
                                        int web, struct csam_attempts *att);
@@ -280,15 +280,15 @@ csam_result csam_totp_create(csam_engine *engine, int64_t account_id,
 
 /* What csam_login_check learnt about a name. */
 struct csam_login_check {
-    int64_t account_id;             /* 0: no active account of that name */
-    unsigned keys;                  /* CSAM_KEY_* of its active keys */
-    unsigned char name_hash[CSAM_HASH_LEN]; /* its password-failure row */
+    int64_t account_id; /* 0: no active account of that name */
+    unsigned keys;      /* CSAM_KEY_* of its active keys */
+    unsigned char name_hash[CSAM_HASH_LEN];    /* its password-failure row */
     char prev_lock[CSAM_ENGINE_TIME_SIZE + 8]; /* that row's lock before
                                                   this try, "" if none */
-    int64_t device_id;              /* the known device it came from, 0 */
-    int device_locked_now;          /* this try locked that device */
-    int source_counted;             /* this try counted on the source */
-    int source_locked_now;          /* and locked it */
+    int64_t device_id;     /* the known device it came from, 0 */
+    int device_locked_now; /* this try locked that device */
+    int source_counted;    /* this try counted on the source */
+    int source_locked_now; /* and locked it */
 };
 
 /* Check a password for a login name with every rule of DESIGN 4, for a

@@ -166,16 +166,16 @@ csam_result csam_engine_key_add(csam_engine *engine, const char *source,
     out->attempts.attempts_left = -1;
     if (terms_version == NULL)
         terms_version = "1";
-    if (csam_text_check(terms_version, CSAM_KEYS_TERMS_MAX) != CSAM_OK ||
-        csam_key_type_name(key_type) == NULL ||
-        !((unsigned)key_type & csam_engine_offered(engine)))
+    if (csam_text_check(terms_version, CSAM_KEYS_TERMS_MAX) != CSAM_OK
+        || csam_key_type_name(key_type) == NULL
+        || !((unsigned)key_type & csam_engine_offered(engine)))
         return CSAM_ERR_INVALID;
     if (!accept_terms)
         return CSAM_ERR_TERMS;
-    if (key_type == CSAM_KEY_SMS &&
-        (phone == NULL ||
-         csam_phone_check(phone, engine->deps.config->sms_countries, e164) !=
-             CSAM_OK))
+    if (key_type == CSAM_KEY_SMS
+        && (phone == NULL
+            || csam_phone_check(phone, engine->deps.config->sms_countries, e164)
+                   != CSAM_OK))
         return CSAM_ERR_PHONE;
     res = csam_keys_begin(engine, username, &account);
     if (res != CSAM_OK)
@@ -251,9 +251,9 @@ csam_result csam_engine_key_confirm(csam_engine *engine, const char *source,
     owner.username = account.username;
     owner.handle = NULL;
     if (key_type == CSAM_KEY_TOTP) {
-        res =
-            csam_totp_confirm(engine, account.row.id, "pending",
-                              CSAM_CHALLENGE_KEY_CONFIRM, code, source, 1, att);
+        res = csam_totp_confirm(engine, account.row.id, "pending",
+                                CSAM_CHALLENGE_KEY_CONFIRM, code, source, 1,
+                                att);
         if (res == CSAM_ERR_NOT_FOUND)
             res = CSAM_ERR_STATE;
     } else
@@ -330,15 +330,15 @@ csam_result csam_engine_password_change(csam_engine *engine, const char *source,
     size_t plen;
     csam_result res;
 
-    if (engine == NULL || username == NULL || current == NULL ||
-        password == NULL || password_repeat == NULL)
+    if (engine == NULL || username == NULL || current == NULL
+        || password == NULL || password_repeat == NULL)
         return CSAM_ERR_INVALID;
     cfg = engine->deps.config;
     /* Cheap refusals first; the current password's Argon2id run, which
      * counts a failure, only for a new password that could be set. */
     plen = strlen(password);
-    if (plen != strlen(password_repeat) ||
-        !csam_ct_equal(password, password_repeat, plen))
+    if (plen != strlen(password_repeat)
+        || !csam_ct_equal(password, password_repeat, plen))
         return CSAM_ERR_PASSWORD_MISMATCH;
     csam_login_policy(engine, &policy);
     res = csam_password_check(&policy, username, password);
@@ -356,8 +356,8 @@ csam_result csam_engine_password_change(csam_engine *engine, const char *source,
         return res;
     if (chk.account_id == 0)
         return CSAM_ERR_BAD_CREDENTIALS; /* not reachable: no hash to match */
-    res =
-        csam_login_settle(engine, &chk, "password.accepted", username, source);
+    res = csam_login_settle(engine, &chk, "password.accepted", username,
+                            source);
     if (res != CSAM_OK)
         return res;
     argon.t_cost = (uint32_t)cfg->argon2_t_cost;

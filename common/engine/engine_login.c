@@ -73,8 +73,8 @@ static void csam_login_settle_in(csam_engine *engine,
     in->source = csam_engine_source(source);
     in->device_id = chk->device_id;
     in->device_locked_now = chk->device_locked_now;
-    in->threshold =
-        csam_login_clamp(engine->deps.config->lockout_threshold, 1, 1000);
+    in->threshold = csam_login_clamp(engine->deps.config->lockout_threshold, 1,
+                                     1000);
     in->counted_source = chk->source_counted ? csam_engine_source(source)
                                              : NULL;
     in->source_locked_now = chk->source_locked_now;
@@ -182,7 +182,6 @@ csam_result csam_login_check(csam_engine *engine, const char *source,
                                    out, att);
 }
 
-
 /* A try counted and not refused: what it found, then one Argon2id run. */
 static csam_result csam_login_tallied(csam_engine *engine,
                                       const struct csam_store_login_tally *t,
@@ -214,13 +213,11 @@ static csam_result csam_login_tallied(csam_engine *engine,
 
 /* Count the try (one statement), then run Argon2id unless it was
  * refused. */
-static csam_result csam_login_check_gated(csam_engine *engine,
-                                          const char *source,
-                                          const char *device,
-                                          const char *username,
-                                          const char *password,
-                                          struct csam_login_check *out,
-                                          struct csam_attempts *att)
+static csam_result
+csam_login_check_gated(csam_engine *engine, const char *source,
+                       const char *device, const char *username,
+                       const char *password, struct csam_login_check *out,
+                       struct csam_attempts *att)
 {
     unsigned char dhash[CSAM_HASH_LEN];
     struct csam_store_limits limits;
@@ -231,10 +228,10 @@ static csam_result csam_login_check_gated(csam_engine *engine,
     memset(out, 0, sizeof(*out));
     att->attempts_left = -1;
     att->retry_after = 0;
-    if (username == NULL || password == NULL ||
-        strnlen(username, CSAM_USERNAME_MAX + 1) > CSAM_USERNAME_MAX ||
-        strnlen(password, CSAM_LOGIN_PASSWORD_BYTES + 1) >
-            CSAM_LOGIN_PASSWORD_BYTES)
+    if (username == NULL || password == NULL
+        || strnlen(username, CSAM_USERNAME_MAX + 1) > CSAM_USERNAME_MAX
+        || strnlen(password, CSAM_LOGIN_PASSWORD_BYTES + 1)
+               > CSAM_LOGIN_PASSWORD_BYTES)
         return CSAM_ERR_INVALID;
     res = csam_engine_hash_named(engine, CSAM_PURPOSE_FLOW_HANDLE, "login_name",
                                  "", username, out->name_hash);
@@ -248,8 +245,7 @@ static csam_result csam_login_check_gated(csam_engine *engine,
     /* A name no account can have (bad syntax, bad UTF-8) looks up no
      * account, through the same statement, so it costs the same; its
      * bytes never reach the server as text. */
-    tried.username =
-        csam_username_check(username) == CSAM_OK ? username : NULL;
+    tried.username = csam_username_check(username) == CSAM_OK ? username : NULL;
     tried.name_hash = out->name_hash;
     tried.device_hash = device != NULL ? dhash : NULL;
     tried.source = csam_engine_source(source);
@@ -292,8 +288,8 @@ csam_result csam_login_device_hash(const csam_engine *engine,
                                    const char *device,
                                    unsigned char out[CSAM_HASH_LEN])
 {
-    return csam_engine_hash(engine, CSAM_PURPOSE_FLOW_HANDLE, "login_device",
-                            0, device, out);
+    return csam_engine_hash(engine, CSAM_PURPOSE_FLOW_HANDLE, "login_device", 0,
+                            device, out);
 }
 
 /* ---- the login steps --------------------------------------------------- */
@@ -308,7 +304,6 @@ csam_result csam_engine_login_password(csam_engine *engine, const char *source,
     return csam_engine_login_password_device(engine, source, NULL, username,
                                              password, handle, key_types, att);
 }
-
 
 csam_result csam_engine_login_password_device(
     csam_engine *engine, const char *source, const char *device,
@@ -339,8 +334,8 @@ csam_result csam_engine_login_password_device(
         res = csam_engine_hash(engine, CSAM_PURPOSE_FLOW_HANDLE, "login", 0,
                                handle, hhash);
     if (res == CSAM_OK) {
-        csam_login_settle_in(engine, &chk, "login.password_accepted",
-                             username, source, &settle);
+        csam_login_settle_in(engine, &chk, "login.password_accepted", username,
+                             source, &settle);
         res = csam_store_login_open(
             engine->deps.store, &settle, hhash,
             csam_login_clamp(engine->deps.config->flow_ttl, 60, 86400));
@@ -384,8 +379,8 @@ static csam_result csam_login_send_code(
     struct csam_challenge_owner owner = {flow->account_id, flow->username,
                                          handle};
     struct csam_challenge_recipient to = {
-        flow->username, 0,           flow->first_name, flow->language,
-        flow->email,    flow->phone, NULL};
+        flow->username, 0,   flow->first_name, flow->language, flow->email,
+        flow->phone,    NULL};
     csam_result res;
 
     res = csam_challenge_send(engine, &owner, flow->key_id,
@@ -437,8 +432,8 @@ static csam_result csam_login_code_for(csam_engine *engine,
                                    &pending);
     if (res != CSAM_OK)
         return res;
-    if (key_type != CSAM_KEY_TOTP && pending.usable &&
-        pending.type == key_type && pending.age < cooldown) {
+    if (key_type != CSAM_KEY_TOTP && pending.usable && pending.type == key_type
+        && pending.age < cooldown) {
         res = csam_login_reuse_code(engine, flow, key_type, source);
         if (res == CSAM_OK) {
             out->reused = 1;
@@ -453,8 +448,8 @@ static csam_result csam_login_code_for(csam_engine *engine,
      * citizen logged in with it, nobody is flooding.  Refused before
      * anything changed: a key chosen before stays chosen, its code still
      * good. */
-    if (key_type != CSAM_KEY_TOTP && pending.age >= 0 &&
-        pending.age < cooldown && !pending.used) {
+    if (key_type != CSAM_KEY_TOTP && pending.age >= 0 && pending.age < cooldown
+        && !pending.used) {
         att->retry_after = cooldown - pending.age;
         return CSAM_ERR_TOO_SOON;
     }
@@ -473,10 +468,8 @@ csam_result csam_engine_login_challenge(csam_engine *engine, const char *source,
 {
     struct csam_login_code sent;
 
-    return csam_engine_login_code(engine, source, handle, key_type, &sent,
-                                  att);
+    return csam_engine_login_code(engine, source, handle, key_type, &sent, att);
 }
-
 
 csam_result csam_engine_login_code(csam_engine *engine, const char *source,
                                    const char *handle,
@@ -507,9 +500,9 @@ csam_result csam_engine_login_code(csam_engine *engine, const char *source,
         return res;
     /* The flow's row lock serialises two choices on one handle. */
     res = csam_login_flow_lock(engine, handle, key_type, &flow);
-    if (res == CSAM_OK &&
-        (!((unsigned)key_type & flow.keys & csam_engine_offered(engine)) ||
-         flow.key_id == 0))
+    if (res == CSAM_OK
+        && (!((unsigned)key_type & flow.keys & csam_engine_offered(engine))
+            || flow.key_id == 0))
         res = CSAM_ERR_INVALID;
     /* A known device is held back by its own lock only (at the code). */
     if (res == CSAM_OK && flow.locked_for > 0 && flow.device_id == 0) {
@@ -537,8 +530,7 @@ csam_result csam_engine_login_code(csam_engine *engine, const char *source,
  * set when the flow waits for the app's code and the e-mail form found no
  * owner to check (it changed nothing). */
 static csam_result csam_login_outcome(const struct csam_store_login_verdict *v,
-                                      int *totp,
-                                      struct csam_session_info *out,
+                                      int *totp, struct csam_session_info *out,
                                       struct csam_attempts *att)
 {
     csam_result res;
@@ -569,11 +561,12 @@ static csam_result csam_login_outcome(const struct csam_store_login_verdict *v,
 
 /* The app's key: its secret opens here, between the e-mail form (which
  * read it) and the TOTP form (which stores the step and counts). */
-static csam_result csam_login_verify_totp(
-    csam_engine *engine, const struct csam_store_login_verify *in,
-    struct csam_store_challenge_check *ck, const char *code,
-    struct csam_store_login_verdict *v, struct csam_session_info *out,
-    struct csam_attempts *att)
+static csam_result
+csam_login_verify_totp(csam_engine *engine,
+                       const struct csam_store_login_verify *in,
+                       struct csam_store_challenge_check *ck, const char *code,
+                       struct csam_store_login_verdict *v,
+                       struct csam_session_info *out, struct csam_attempts *att)
 {
     int64_t key_id = v->totp_key_id, step = -1;
     csam_result res;
@@ -586,8 +579,8 @@ static csam_result csam_login_verify_totp(
     if (res != CSAM_OK)
         return res;
     ck->totp_step = step;
-    res = csam_store_challenge_verify_login_totp(engine->deps.store, in,
-                                                 key_id, ck, v);
+    res = csam_store_challenge_verify_login_totp(engine->deps.store, in, key_id,
+                                                 ck, v);
     if (res != CSAM_OK)
         return res;
     res = csam_login_outcome(v, &totp, out, att);
@@ -599,20 +592,18 @@ static csam_result csam_login_verify_totp(
  * uses the handle up, creates the session whose cookie hashes to
  * session_hash and, with device_hash, records a known device
  * (*device_made).  From a known device, wrong codes count on it alone. */
-static csam_result csam_login_verify_code(csam_engine *engine,
-                                          const char *handle, const char *code,
-                                          const char *source,
-                                          const unsigned char *session_hash,
-                                          const unsigned char *device_hash,
-                                          int *device_made,
-                                          struct csam_session_info *out,
-                                          struct csam_attempts *att)
+static csam_result
+csam_login_verify_code(csam_engine *engine, const char *handle,
+                       const char *code, const char *source,
+                       const unsigned char *session_hash,
+                       const unsigned char *device_hash, int *device_made,
+                       struct csam_session_info *out, struct csam_attempts *att)
 {
     const struct csam_config *cfg = engine->deps.config;
     unsigned char hhash[CSAM_HASH_LEN], chash[CSAM_HASH_LEN];
     struct csam_challenge_owner owner = {0, NULL, handle};
-    struct csam_store_login_verify in = {hhash, session_hash, device_hash,
-                                         0, 0, CSAM_LOGIN_DEVICE_TTL};
+    struct csam_store_login_verify in = {
+        hhash, session_hash, device_hash, 0, 0, CSAM_LOGIN_DEVICE_TTL};
     struct csam_store_challenge_check ck;
     struct csam_store_limits limits;
     struct csam_store_login_verdict v;
@@ -625,8 +616,8 @@ static csam_result csam_login_verify_code(csam_engine *engine,
     memset(out, 0, sizeof(*out));
     if (handle == NULL || !csam_token_valid(handle))
         return CSAM_ERR_EXPIRED;
-    res = csam_engine_hash(engine, CSAM_PURPOSE_FLOW_HANDLE, "login", 0,
-                           handle, hhash);
+    res = csam_engine_hash(engine, CSAM_PURPOSE_FLOW_HANDLE, "login", 0, handle,
+                           hhash);
     if (res == CSAM_OK)
         res = csam_challenge_typed_hash(engine, &owner,
                                         CSAM_CHALLENGE_WEB_LOGIN,
@@ -678,8 +669,8 @@ csam_result csam_engine_login_verify(csam_engine *engine, const char *source,
     if (res == CSAM_OK)
         res = csam_login_device_hash(engine, out->device, dhash);
     if (res == CSAM_OK)
-        res = csam_login_verify_code(engine, handle, code, source, shash,
-                                     dhash, &device_made, &out->info, att);
+        res = csam_login_verify_code(engine, handle, code, source, shash, dhash,
+                                     &device_made, &out->info, att);
     csam_wipe(shash, sizeof(shash));
     csam_wipe(dhash, sizeof(dhash));
     if (!device_made) {

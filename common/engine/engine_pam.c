@@ -50,10 +50,9 @@ csam_pam_code_begin(csam_engine *engine, enum csam_key_type type,
 {
     csam_store *store = engine->deps.store;
     struct csam_challenge_owner owner = {acc->id, username, NULL};
-    struct csam_challenge_recipient to = {username,        0,
-                                          acc->first_name, acc->language,
-                                          acc->email,      acc->phone,
-                                          NULL};
+    struct csam_challenge_recipient to = {
+        username,   0,   acc->first_name, acc->language, acc->email,
+        acc->phone, NULL};
     long age = -1;
     int usable = 0;
     csam_result res;
@@ -69,15 +68,15 @@ csam_pam_code_begin(csam_engine *engine, enum csam_key_type type,
                                  &age, &usable, NULL);
     if (res != CSAM_OK)
         goto rollback;
-    if (usable && age >= 0 &&
-        (type == CSAM_KEY_TOTP ||
-         age < engine->deps.config->resend_cooldown)) {
+    if (usable && age >= 0
+        && (type == CSAM_KEY_TOTP
+            || age < engine->deps.config->resend_cooldown)) {
         out->reused = 1;
         csam_store_rollback(store);
         return CSAM_OK;
     }
-    res = csam_challenge_send(engine, &owner, 0, CSAM_CHALLENGE_PAM_LOGIN,
-                              type, &to, source);
+    res = csam_challenge_send(engine, &owner, 0, CSAM_CHALLENGE_PAM_LOGIN, type,
+                              &to, source);
     if (res != CSAM_OK)
         goto rollback;
     return csam_store_commit(store);

@@ -15,7 +15,7 @@
 #include "registration.h"
 
 #define CSAM_REG_OFFICER_MAX 255
-#define CSAM_REG_LINK_MAX    2048
+#define CSAM_REG_LINK_MAX 2048
 
 static long csam_reg_clamp(long v, long lo, long hi)
 {
@@ -30,27 +30,27 @@ static csam_result csam_reg_validate(const struct csam_registration *reg,
     struct csam_date encoded, birth;
     csam_result res;
 
-    if (officer == NULL ||
-        csam_text_check(officer, CSAM_REG_OFFICER_MAX) != CSAM_OK)
+    if (officer == NULL
+        || csam_text_check(officer, CSAM_REG_OFFICER_MAX) != CSAM_OK)
         return CSAM_ERR_INVALID;
     if (reg->national_number == NULL)
         return CSAM_ERR_NATIONAL_NUMBER;
     res = csam_nrn_parse(reg->national_number, nrn, &encoded);
     if (res != CSAM_OK)
         return CSAM_ERR_NATIONAL_NUMBER;
-    if (reg->birth_date == NULL ||
-        csam_date_parse(reg->birth_date, &birth) != CSAM_OK)
+    if (reg->birth_date == NULL
+        || csam_date_parse(reg->birth_date, &birth) != CSAM_OK)
         return CSAM_ERR_INVALID;
     if (!csam_nrn_matches_birth(&encoded, &birth))
         return CSAM_ERR_NATIONAL_NUMBER;
-    if (reg->first_name == NULL || reg->last_name == NULL ||
-        csam_text_check(reg->first_name, CSAM_NAME_MAX) != CSAM_OK ||
-        csam_text_check(reg->last_name, CSAM_NAME_MAX) != CSAM_OK)
+    if (reg->first_name == NULL || reg->last_name == NULL
+        || csam_text_check(reg->first_name, CSAM_NAME_MAX) != CSAM_OK
+        || csam_text_check(reg->last_name, CSAM_NAME_MAX) != CSAM_OK)
         return CSAM_ERR_INVALID;
-    if (reg->document_type == NULL ||
-        csam_document_type_check(reg->document_type) != CSAM_OK ||
-        reg->document_number == NULL ||
-        csam_text_check(reg->document_number, CSAM_DOCNUM_MAX) != CSAM_OK)
+    if (reg->document_type == NULL
+        || csam_document_type_check(reg->document_type) != CSAM_OK
+        || reg->document_number == NULL
+        || csam_text_check(reg->document_number, CSAM_DOCNUM_MAX) != CSAM_OK)
         return CSAM_ERR_INVALID;
     if (reg->email == NULL || csam_email_check(reg->email) != CSAM_OK)
         return CSAM_ERR_EMAIL;
@@ -104,8 +104,8 @@ static csam_result csam_reg_mail(csam_engine *engine,
     vars[2].value = link;
     vars[3].name = "expires";
     vars[3].value = expires;
-    res =
-        csam_engine_mail(engine, reg->email, lang, "activation", vars, 4, link);
+    res = csam_engine_mail(engine, reg->email, lang, "activation", vars, 4,
+                           link);
     csam_wipe(link, sizeof(link));
     return res;
 }
@@ -223,9 +223,8 @@ out:
 
 /* The live registration of a link token.  Errors: CSAM_ERR_EXPIRED (a
  * malformed token, or none live), CSAM_ERR_CRYPTO, CSAM_ERR_DB. */
-static csam_result
-csam_reg_by_token(csam_engine *engine, const char *token,
-                  struct csam_store_registration_live *out)
+static csam_result csam_reg_by_token(csam_engine *engine, const char *token,
+                                     struct csam_store_registration_live *out)
 {
     unsigned char hash[CSAM_HASH_LEN];
     csam_result res;
@@ -275,9 +274,9 @@ static csam_result csam_reg_open_flow(csam_engine *engine, int64_t reg_id,
     res = csam_store_begin(store);
     if (res != CSAM_OK)
         return res;
-    res = csam_store_flow_open(
-        store, reg_id, hash,
-        csam_reg_clamp(engine->deps.config->flow_ttl, 60, 86400));
+    res = csam_store_flow_open(store, reg_id, hash,
+                               csam_reg_clamp(engine->deps.config->flow_ttl, 60,
+                                              86400));
     if (res == CSAM_OK)
         res = csam_audit_write(store, NULL, "activation.opened", reg_id, 0,
                                source, NULL);
@@ -322,8 +321,8 @@ csam_result csam_engine_activation_open(csam_engine *engine, const char *source,
     if (res != CSAM_OK)
         return res;
 
-    if (activation_code != NULL &&
-        csam_activation_code_normalize(activation_code, canon) == CSAM_OK)
+    if (activation_code != NULL
+        && csam_activation_code_normalize(activation_code, canon) == CSAM_OK)
         res = csam_engine_hash(engine, CSAM_PURPOSE_ACTIVATION_CODE,
                                "activation_code", live.id, canon, hash);
     else

@@ -24,8 +24,8 @@ static csam_result csam_session_hash(const csam_secret *secret,
 {
     if (cookie == NULL || !csam_token_valid(cookie))
         return CSAM_ERR_EXPIRED;
-    return csam_engine_hash_secret(secret, CSAM_PURPOSE_SESSION, "session",
-                                   "0", cookie, out);
+    return csam_engine_hash_secret(secret, CSAM_PURPOSE_SESSION, "session", "0",
+                                   cookie, out);
 }
 
 static csam_result csam_session_check_secret(const csam_secret *secret,
@@ -105,8 +105,7 @@ int csam_engine_session_reauth_needed(const csam_engine *engine,
     return after <= 0 || (int64_t)time(NULL) - session->auth_time >= after;
 }
 
-csam_result csam_engine_session_reauth(csam_engine *engine,
-                                       const char *source,
+csam_result csam_engine_session_reauth(csam_engine *engine, const char *source,
                                        const struct csam_session_info *session,
                                        const char *password,
                                        struct csam_attempts *att)

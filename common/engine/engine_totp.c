@@ -168,8 +168,8 @@ csam_result csam_totp_create(csam_engine *engine, int64_t account_id,
     if (res == CSAM_OK)
         res = csam_totp_key_base32(key, b32);
     if (res == CSAM_OK)
-        res = csam_totp_key_uri(issuer != NULL ? issuer : "CSAM", username,
-                                key, &out->otpauth_uri);
+        res = csam_totp_key_uri(issuer != NULL ? issuer : "CSAM", username, key,
+                                &out->otpauth_uri);
     if (res == CSAM_OK && (out->totp_secret = strdup(b32)) == NULL)
         res = CSAM_ERR_NOMEM;
     csam_wipe(key, sizeof(key));

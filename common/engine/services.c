@@ -14,12 +14,12 @@
 #include "sms.h"
 
 struct csam_services {
-    const struct csam_config *config;   /* borrowed */
+    const struct csam_config *config; /* borrowed */
     csam_secret *secret;
-    csam_wordlist *common_passwords;    /* NULL unless CSAM_SERVICES_LISTS */
-    csam_wordlist *reserved_usernames;  /* NULL unless CSAM_SERVICES_LISTS */
-    struct csam_smtp smtp;              /* borrows config's strings */
-    struct csam_sms sms;                /* ditto; CSAM_SMS_NONE: no SMS */
+    csam_wordlist *common_passwords;   /* NULL unless CSAM_SERVICES_LISTS */
+    csam_wordlist *reserved_usernames; /* NULL unless CSAM_SERVICES_LISTS */
+    struct csam_smtp smtp;             /* borrows config's strings */
+    struct csam_sms sms;               /* ditto; CSAM_SMS_NONE: no SMS */
 };
 
 csam_result csam_services_init(void)
@@ -35,8 +35,7 @@ static csam_result csam_services_fail(struct csam_services_error *err,
         err->part = part;
         err->path = path;
         if (err->msg[0] == '\0')
-            snprintf(err->msg, sizeof(err->msg), "%s",
-                     csam_result_name(res));
+            snprintf(err->msg, sizeof(err->msg), "%s", csam_result_name(res));
     }
     return res;
 }
@@ -55,8 +54,7 @@ static csam_result csam_services_reserved(struct csam_services *sv,
     paths[n++] = err->path_buf;
     if (cfg->reserved_usernames != NULL)
         paths[n++] = cfg->reserved_usernames;
-    if (csam_wordlist_load_files(paths, n, &sv->reserved_usernames)
-        == CSAM_OK)
+    if (csam_wordlist_load_files(paths, n, &sv->reserved_usernames) == CSAM_OK)
         return CSAM_OK;
     /* Name the file that failed. */
     if (n > 1 && csam_wordlist_load(paths[0], &one) == CSAM_OK) {
@@ -71,8 +69,7 @@ static csam_result csam_services_reserved(struct csam_services *sv,
 static csam_result csam_services_lists(struct csam_services *sv,
                                        struct csam_services_error *err)
 {
-    const char *dir = sv->config->data_dir != NULL ? sv->config->data_dir
-                                                   : "";
+    const char *dir = sv->config->data_dir != NULL ? sv->config->data_dir : "";
 
     snprintf(err->path_buf, sizeof(err->path_buf), "%s/common-passwords.txt",
              dir);
@@ -84,8 +81,8 @@ static csam_result csam_services_lists(struct csam_services *sv,
     return csam_services_reserved(sv, err);
 }
 
-csam_result csam_services_open(const struct csam_config *config,
-                               unsigned flags, csam_services **out,
+csam_result csam_services_open(const struct csam_config *config, unsigned flags,
+                               csam_services **out,
                                struct csam_services_error *err)
 {
     struct csam_services_error dummy;
@@ -105,8 +102,8 @@ csam_result csam_services_open(const struct csam_config *config,
     res = csam_secret_load_group(config->secret_file, config->secret_group,
                                  &sv->secret, err->msg, sizeof(err->msg));
     if (res != CSAM_OK)
-        res = csam_services_fail(err, CSAM_SERVICES_SECRET,
-                                 config->secret_file, res);
+        res = csam_services_fail(err, CSAM_SERVICES_SECRET, config->secret_file,
+                                 res);
     if (res == CSAM_OK) {
         res = csam_sms_from_config(config, &sv->sms, err->msg,
                                    sizeof(err->msg));

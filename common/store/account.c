@@ -44,8 +44,8 @@ csam_result csam_store_account_keys(csam_store *store, const char *username,
         res = CSAM_ERR_NOT_FOUND;
     for (i = 0; i < nrows && *n < max; i++) {
         struct csam_store_key *k = &keys[*n];
-        enum csam_key_type type =
-            csam_key_type_parse(csam_store_get(rows, i, "type"));
+        enum csam_key_type type = csam_key_type_parse(
+            csam_store_get(rows, i, "type"));
 
         if (type == CSAM_KEY_NONE)
             continue; /* the left join's row of an account without keys */
@@ -159,8 +159,8 @@ csam_result csam_store_account_key_add(csam_store *store,
     if (key_id == NULL)
         return CSAM_ERR_INVALID;
     *key_id = 0;
-    if (key == NULL || csam_key_type_name(key->type) == NULL ||
-        key->terms_version == NULL)
+    if (key == NULL || csam_key_type_name(key->type) == NULL
+        || key->terms_version == NULL)
         return CSAM_ERR_INVALID;
     p[0] = csam_store_int(key->account_id, acc);
     p[1] = csam_store_text(csam_key_type_name(key->type));
@@ -209,8 +209,8 @@ csam_result csam_store_account_key_activate(csam_store *store, int64_t key_id)
     csam_result res;
 
     p[0] = csam_store_int(key_id, key);
-    res =
-        csam_store_exec(store, &csam_store_account_stmt_key_activate, p, &rows);
+    res = csam_store_exec(store, &csam_store_account_stmt_key_activate, p,
+                          &rows);
     if (res == CSAM_OK && csam_store_affected(rows) != 1)
         res = CSAM_ERR_STATE;
     csam_store_rows_free(rows);

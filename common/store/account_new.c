@@ -70,7 +70,8 @@ csam_result csam_store_account_new_pending(csam_store *store,
                           &rows);
     if (res != CSAM_OK) {
         if (strcmp(csam_store_sqlstate(store),
-                   CSAM_STORE_ACCOUNT_NEW_SQLSTATE_UNIQUE) == 0)
+                   CSAM_STORE_ACCOUNT_NEW_SQLSTATE_UNIQUE)
+            == 0)
             res = CSAM_ERR_USERNAME_TAKEN;
         return res;
     }

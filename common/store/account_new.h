@@ -43,10 +43,10 @@ csam_result csam_store_account_new_key(csam_store *store, int64_t account_id,
 /* What the activation's statement moved: each is 1 when all went as the
  * flow said. */
 struct csam_store_account_new_moved {
-    int64_t keys;                   /* pending key of the type: active */
-    int64_t accounts;               /* pending account: active, unlocked */
-    int64_t registrations;          /* unused registration: used */
-    int64_t flows;                  /* flow: done */
+    int64_t keys;          /* pending key of the type: active */
+    int64_t accounts;      /* pending account: active, unlocked */
+    int64_t registrations; /* unused registration: used */
+    int64_t flows;         /* flow: done */
 };
 
 /* In one statement: the account's pending key of key_type and the pending

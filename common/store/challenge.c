@@ -53,8 +53,8 @@ csam_result csam_store_challenge_issue(csam_store *store,
     char max[CSAM_STORE_INT_SIZE], ttl[CSAM_STORE_INT_SIZE];
     struct csam_store_param p[8];
 
-    if (c == NULL || c->code_hash == NULL || c->purpose == NULL ||
-        c->key_type == NULL)
+    if (c == NULL || c->code_hash == NULL || c->purpose == NULL
+        || c->key_type == NULL)
         return CSAM_ERR_INVALID;
     p[0] = csam_store_int(c->account_id, acc);
     p[1] = csam_store_text(c->purpose);
@@ -122,8 +122,7 @@ static const struct csam_store_stmt csam_store_challenge_stmt_cooldown = {
     4, CSAM_STORE_RETRY};
 /* clang-format on */
 
-csam_result csam_store_challenge_cooldown(csam_store *store,
-                                          int64_t account_id,
+csam_result csam_store_challenge_cooldown(csam_store *store, int64_t account_id,
                                           int64_t registration_id,
                                           const char *purpose, long cooldown,
                                           long *retry_after)
@@ -436,15 +435,16 @@ struct csam_store_verify_params {
 
 /* $2..$10 from ck, $13 and $14 for the app's code (key_id > 0), the rest
  * NULL. */
-static csam_result csam_store_verify_params_init(
-    const struct csam_store_challenge_check *ck, int64_t key_id,
-    struct csam_store_verify_params *v)
+static csam_result
+csam_store_verify_params_init(const struct csam_store_challenge_check *ck,
+                              int64_t key_id,
+                              struct csam_store_verify_params *v)
 {
     const struct csam_store_limits *lim = ck->limits;
     size_t i;
 
-    if (lim == NULL || ck->purpose == NULL ||
-        (key_id <= 0 && ck->code_hash == NULL))
+    if (lim == NULL || ck->purpose == NULL
+        || (key_id <= 0 && ck->code_hash == NULL))
         return CSAM_ERR_INVALID;
     for (i = 0; i < sizeof(v->p) / sizeof(v->p[0]); i++)
         v->p[i] = csam_store_text(NULL);
@@ -490,8 +490,8 @@ static void csam_store_verdict_read(const csam_store_rows *rows,
     out->expired = csam_store_get_bool(rows, 0, "expired");
     out->counted = csam_store_get(rows, 0, "ok") != NULL;
     out->ok = csam_store_get_bool(rows, 0, "ok");
-    out->attempts_left =
-        (long)csam_store_get_int64(rows, 0, "attempts_left", 0);
+    out->attempts_left = (long)csam_store_get_int64(rows, 0, "attempts_left",
+                                                    0);
     out->wait = (long)csam_store_get_int64(rows, 0, "wait", 0);
     out->failures = (long)csam_store_get_int64(rows, 0, "failures", 0);
 }
@@ -594,8 +594,8 @@ csam_result csam_store_challenge_verify_totp(
 
 /* A web login: key_id 0 for a sent code, the app's key otherwise. */
 static csam_result csam_store_verify_login(
-    csam_store *store, const struct csam_store_login_verify *in,
-    int64_t key_id, const struct csam_store_challenge_check *ck,
+    csam_store *store, const struct csam_store_login_verify *in, int64_t key_id,
+    const struct csam_store_challenge_check *ck,
     struct csam_store_login_verdict *out)
 {
     struct csam_store_verify_params v;
@@ -617,17 +617,18 @@ static csam_result csam_store_verify_login(
     return csam_store_verify_run(store, &v, &out->verdict, out);
 }
 
-csam_result csam_store_challenge_verify_login(
-    csam_store *store, const struct csam_store_login_verify *in,
-    const struct csam_store_challenge_check *ck,
-    struct csam_store_login_verdict *out)
+csam_result
+csam_store_challenge_verify_login(csam_store *store,
+                                  const struct csam_store_login_verify *in,
+                                  const struct csam_store_challenge_check *ck,
+                                  struct csam_store_login_verdict *out)
 {
     return csam_store_verify_login(store, in, 0, ck, out);
 }
 
 csam_result csam_store_challenge_verify_login_totp(
-    csam_store *store, const struct csam_store_login_verify *in,
-    int64_t key_id, const struct csam_store_challenge_check *ck,
+    csam_store *store, const struct csam_store_login_verify *in, int64_t key_id,
+    const struct csam_store_challenge_check *ck,
     struct csam_store_login_verdict *out)
 {
     if (key_id <= 0)
@@ -690,8 +691,7 @@ static csam_result csam_store_totp_key_run(csam_store *store,
     return CSAM_OK;
 }
 
-csam_result csam_store_challenge_totp_key(csam_store *store,
-                                          int64_t account_id,
+csam_result csam_store_challenge_totp_key(csam_store *store, int64_t account_id,
                                           const char *status,
                                           struct csam_store_totp_key *out)
 {
@@ -704,14 +704,15 @@ csam_result csam_store_challenge_totp_key(csam_store *store,
                                    p, out);
 }
 
-csam_result csam_store_challenge_totp_key_named(
-    csam_store *store, const char *username, struct csam_store_totp_key *out)
+csam_result csam_store_challenge_totp_key_named(csam_store *store,
+                                                const char *username,
+                                                struct csam_store_totp_key *out)
 {
     struct csam_store_param p[1];
 
     p[0] = csam_store_text(username);
-    return csam_store_totp_key_run(
-        store, &csam_store_challenge_stmt_totp_named, p, out);
+    return csam_store_totp_key_run(store, &csam_store_challenge_stmt_totp_named,
+                                   p, out);
 }
 
 /* clang-format off */
@@ -811,9 +812,9 @@ static const struct csam_store_stmt csam_store_challenge_stmt_source_fail = {
     3, 0};
 /* clang-format on */
 
-csam_result csam_store_challenge_source_fail(
-    csam_store *store, const char *source,
-    const struct csam_store_limits *limits)
+csam_result
+csam_store_challenge_source_fail(csam_store *store, const char *source,
+                                 const struct csam_store_limits *limits)
 {
     char dur[CSAM_STORE_INT_SIZE], thr[CSAM_STORE_INT_SIZE];
     struct csam_store_param p[3];

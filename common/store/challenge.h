@@ -31,13 +31,13 @@ struct csam_store_limits {
  * in the same statement.  key_id 0: none. */
 struct csam_store_challenge_new {
     int64_t account_id;
-    const char *purpose;  /* csam_challenges.purpose */
+    const char *purpose; /* csam_challenges.purpose */
     int64_t key_id;
-    const char *key_type; /* csam_key_type_name() */
+    const char *key_type;           /* csam_key_type_name() */
     const unsigned char *code_hash; /* CSAM_HASH_LEN bytes */
     long max_attempts;
-    long ttl;             /* seconds, from the database clock */
-    const char *source;   /* NULL: none */
+    long ttl;           /* seconds, from the database clock */
+    const char *source; /* NULL: none */
 };
 
 /* Errors: CSAM_ERR_DB, CSAM_ERR_INVALID. */
@@ -62,8 +62,7 @@ csam_result csam_store_challenge_age(csam_store *store, int64_t account_id,
  * codes counted are the account's (account_id) or those of every account
  * of the registration (registration_id; the other is 0).
  * Errors: CSAM_ERR_DB. */
-csam_result csam_store_challenge_cooldown(csam_store *store,
-                                          int64_t account_id,
+csam_result csam_store_challenge_cooldown(csam_store *store, int64_t account_id,
                                           int64_t registration_id,
                                           const char *purpose, long cooldown,
                                           long *retry_after);
@@ -74,7 +73,7 @@ csam_result csam_store_challenge_cooldown(csam_store *store,
 struct csam_store_challenge_check {
     const char *purpose;
     const unsigned char *code_hash; /* the typed code's; not for TOTP */
-    int64_t totp_step;     /* the app's code: the step matched, -1: none */
+    int64_t totp_step;          /* the app's code: the step matched, -1: none */
     const char *counted_source; /* the source the failure counts on, NULL */
     const char *audit_source;   /* the source the audit row names, NULL */
     const struct csam_store_limits *limits;
@@ -84,16 +83,16 @@ struct csam_store_challenge_check {
  * its locks, the newest live code, then the attempt. */
 struct csam_store_verdict {
     int owner_found;
-    long account_lock;  /* seconds the account (or known device) is locked */
-    long source_lock;   /* seconds the source is locked */
-    int code_found;     /* a live code of the owner and purpose */
+    long account_lock; /* seconds the account (or known device) is locked */
+    long source_lock;  /* seconds the source is locked */
+    int code_found;    /* a live code of the owner and purpose */
     int exhausted;
     int expired;
-    int counted;        /* the attempt ran (0: a concurrent one used it) */
-    int ok;             /* the code matched and is now used */
+    int counted; /* the attempt ran (0: a concurrent one used it) */
+    int ok;      /* the code matched and is now used */
     long attempts_left;
-    long wait;          /* seconds the owner must now wait */
-    long failures;      /* the owner's failures after this attempt */
+    long wait;     /* seconds the owner must now wait */
+    long failures; /* the owner's failures after this attempt */
 };
 
 /* By account id.  Errors: CSAM_ERR_DB, CSAM_ERR_INVALID. */
@@ -131,8 +130,8 @@ struct csam_store_login_verify {
 
 struct csam_store_login_verdict {
     struct csam_store_verdict verdict;
-    int flow_found;        /* the handle names a live login flow */
-    int confirm;           /* its key was chosen */
+    int flow_found; /* the handle names a live login flow */
+    int confirm;    /* its key was chosen */
     enum csam_key_type key_type;
     char username[CSAM_USERNAME_BUFSIZE];
     int session_made;
@@ -143,20 +142,21 @@ struct csam_store_login_verdict {
      * key). */
     int64_t totp_key_id;
     char totp_sealed[2 * CSAM_TOTP_KEY_SEALED_LEN + 1]; /* hex */
-    int64_t totp_last_step; /* -1: none */
-    int64_t now;            /* the database clock */
+    int64_t totp_last_step;                             /* -1: none */
+    int64_t now;                                        /* the database clock */
 };
 
 /* The e-mailed and SMS codes, by hash (ck->code_hash). */
-csam_result csam_store_challenge_verify_login(
-    csam_store *store, const struct csam_store_login_verify *in,
-    const struct csam_store_challenge_check *ck,
-    struct csam_store_login_verdict *out);
+csam_result
+csam_store_challenge_verify_login(csam_store *store,
+                                  const struct csam_store_login_verify *in,
+                                  const struct csam_store_challenge_check *ck,
+                                  struct csam_store_login_verdict *out);
 
 /* The app's code: ck->totp_step for the key key_id. */
 csam_result csam_store_challenge_verify_login_totp(
-    csam_store *store, const struct csam_store_login_verify *in,
-    int64_t key_id, const struct csam_store_challenge_check *ck,
+    csam_store *store, const struct csam_store_login_verify *in, int64_t key_id,
+    const struct csam_store_challenge_check *ck,
     struct csam_store_login_verdict *out);
 
 /* ---- the app's key ------------------------------------------------------ */
@@ -166,21 +166,21 @@ struct csam_store_totp_key {
     int64_t key_id;
     int64_t account_id;
     char sealed[2 * CSAM_TOTP_KEY_SEALED_LEN + 1]; /* hex, "" if malformed */
-    int64_t last_step; /* -1: none */
+    int64_t last_step;                             /* -1: none */
     int64_t now;
 };
 
 /* The newest TOTP key of status ("pending", "active") of the account.
  * Errors: CSAM_ERR_NOT_FOUND, CSAM_ERR_DB. */
-csam_result csam_store_challenge_totp_key(csam_store *store,
-                                          int64_t account_id,
+csam_result csam_store_challenge_totp_key(csam_store *store, int64_t account_id,
                                           const char *status,
                                           struct csam_store_totp_key *out);
 
 /* The active TOTP key of the active account named username.
  * Errors: CSAM_ERR_NOT_FOUND, CSAM_ERR_DB. */
-csam_result csam_store_challenge_totp_key_named(
-    csam_store *store, const char *username, struct csam_store_totp_key *out);
+csam_result
+csam_store_challenge_totp_key_named(csam_store *store, const char *username,
+                                    struct csam_store_totp_key *out);
 
 /* A new key's id, taken before its row exists (the sealed secret is bound
  * to it).  Errors: CSAM_ERR_DB. */
@@ -204,8 +204,8 @@ csam_result csam_store_challenge_source_lock(csam_store *store,
 
 /* Count one failure on the source: a window of limits->duration, locked
  * for as long at limits->source_threshold.  Errors: CSAM_ERR_DB. */
-csam_result csam_store_challenge_source_fail(
-    csam_store *store, const char *source,
-    const struct csam_store_limits *limits);
+csam_result
+csam_store_challenge_source_fail(csam_store *store, const char *source,
+                                 const struct csam_store_limits *limits);
 
 #endif

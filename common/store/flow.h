@@ -24,18 +24,18 @@
 struct csam_store_flow {
     int64_t id;
     int64_t registration_id;
-    int64_t account_id;             /* 0 until the credentials step */
+    int64_t account_id;                   /* 0 until the credentials step */
     char step[CSAM_STORE_FLOW_STEP_SIZE]; /* key, credentials, confirm, done */
-    enum csam_key_type key_type;    /* CSAM_KEY_NONE until chosen */
+    enum csam_key_type key_type;          /* CSAM_KEY_NONE until chosen */
     int done;
     char language[3];
     char username[CSAM_USERNAME_BUFSIZE]; /* the pending account's, or "" */
     char first_name[CSAM_NAME_MAX + 1];
     char email[CSAM_EMAIL_MAX + 1];
     char terms_version[CSAM_STORE_TERMS_MAX + 1];
-    char phone[CSAM_PHONE_SIZE];    /* the SMS key's, E.164; "" otherwise */
-    int locked;                     /* the registration's attempts are used
-                                       up */
+    char phone[CSAM_PHONE_SIZE]; /* the SMS key's, E.164; "" otherwise */
+    int locked;                  /* the registration's attempts are used
+                                    up */
 };
 
 /* Open a new activation flow of handle_hash for registration_id, living

@@ -215,15 +215,15 @@ csam_store_login_tally_read(const csam_store_rows *rows,
     out->name_wait = (long)csam_store_get_int64(rows, 0, "name_wait", 0);
     out->device_id = csam_store_get_int64(rows, 0, "device_id", 0);
     out->device_lock = csam_store_login_left(rows, "device_lock");
-    out->device_counted =
-        csam_store_get_int64(rows, 0, "device_counted", 0) != 0;
+    out->device_counted = csam_store_get_int64(rows, 0, "device_counted", 0)
+                          != 0;
     out->device_locked_now = csam_store_get_bool(rows, 0, "device_locked_now");
     out->source_lock = csam_store_login_left(rows, "source_lock");
-    out->source_counted =
-        csam_store_get_int64(rows, 0, "source_counted", 0) != 0;
+    out->source_counted = csam_store_get_int64(rows, 0, "source_counted", 0)
+                          != 0;
     out->source_locked_now = csam_store_get_bool(rows, 0, "source_locked_now");
-    if (out->account_id != 0 && phc != NULL &&
-        (out->password_hash = strdup(phc)) == NULL)
+    if (out->account_id != 0 && phc != NULL
+        && (out->password_hash = strdup(phc)) == NULL)
         return CSAM_ERR_NOMEM;
     return CSAM_OK;
 }
@@ -330,9 +330,10 @@ struct csam_store_login_settle_args {
     char thr[CSAM_STORE_INT_SIZE];
 };
 
-static void csam_store_login_settle_params(
-    const struct csam_store_login_settle *in,
-    struct csam_store_login_settle_args *a, struct csam_store_param p[11])
+static void
+csam_store_login_settle_params(const struct csam_store_login_settle *in,
+                               struct csam_store_login_settle_args *a,
+                               struct csam_store_param p[11])
 {
     p[0] = csam_store_bytes(in->name_hash, CSAM_HASH_LEN);
     p[1] = csam_store_text(in->prev_lock);
@@ -620,8 +621,7 @@ static const struct csam_store_stmt csam_store_login_stmt_account_lock = {
     0};
 /* clang-format on */
 
-csam_result csam_store_login_account_lock(csam_store *store,
-                                          int64_t account_id)
+csam_result csam_store_login_account_lock(csam_store *store, int64_t account_id)
 {
     char id[CSAM_STORE_INT_SIZE];
     struct csam_store_param p[1];

@@ -16,10 +16,10 @@
 /* ---- counting a password try ------------------------------------------ */
 
 struct csam_store_login_try {
-    const char *username;            /* NULL: a name no account can have */
-    const unsigned char *name_hash;  /* CSAM_HASH_LEN bytes */
+    const char *username;             /* NULL: a name no account can have */
+    const unsigned char *name_hash;   /* CSAM_HASH_LEN bytes */
     const unsigned char *device_hash; /* the browser's device token, NULL */
-    const char *source;              /* counted on the web, NULL: not */
+    const char *source;               /* counted on the web, NULL: not */
     const struct csam_store_limits *limits;
 };
 
@@ -38,7 +38,7 @@ struct csam_store_login_tally {
     long device_lock;    /* its lock before the try */
     int device_counted;  /* the try counted on it */
     int device_locked_now;
-    long source_lock;    /* the source's lock before the try */
+    long source_lock; /* the source's lock before the try */
     int source_counted;
     int source_locked_now;
 };
@@ -53,12 +53,12 @@ csam_result csam_store_login_charge(csam_store *store,
 /* Taking back the try a right password made, with its audit row. */
 struct csam_store_login_settle {
     const unsigned char *name_hash; /* CSAM_HASH_LEN bytes */
-    const char *prev_lock;  /* the name's lock before the try, NULL: none */
-    const char *action;     /* the audit row's */
+    const char *prev_lock; /* the name's lock before the try, NULL: none */
+    const char *action;    /* the audit row's */
     const char *actor;
     int64_t account_id;
-    const char *source;     /* the audit row's */
-    int64_t device_id;      /* the known device it counted on, 0: none */
+    const char *source; /* the audit row's */
+    int64_t device_id;  /* the known device it counted on, 0: none */
     int device_locked_now;
     long threshold;
     const char *counted_source; /* the source it counted on, NULL: none */

@@ -36,8 +36,7 @@ csam_result csam_store_registration_next_id(csam_store *store, int64_t *id)
 
 static const struct csam_store_stmt csam_store_registration_stmt_lock = {
     "csam_store_registration_lock_person",
-    "SELECT pg_advisory_xact_lock(4242002, hashtext(encode($1, 'hex')))", 1,
-    0};
+    "SELECT pg_advisory_xact_lock(4242002, hashtext(encode($1, 'hex')))", 1, 0};
 
 csam_result csam_store_registration_lock_person(csam_store *store,
                                                 const unsigned char *nrn_hash)
@@ -85,8 +84,8 @@ csam_result csam_store_registration_supersede(csam_store *store,
     res = csam_store_exec(store, &csam_store_registration_stmt_drop_pending, p,
                           NULL);
     if (res == CSAM_OK)
-        res = csam_store_exec(store, &csam_store_registration_stmt_supersede,
-                              p, &rows);
+        res = csam_store_exec(store, &csam_store_registration_stmt_supersede, p,
+                              &rows);
     if (res == CSAM_OK && csam_store_nrows(rows) > 0)
         *superseded_id = csam_store_get_int64(rows, 0, "registration_id", 0);
     csam_store_rows_free(rows);
@@ -120,8 +119,7 @@ csam_store_registration_insert(csam_store *store,
     csam_result res;
 
     memset(out, 0, sizeof(*out));
-    if (in->nrn_hash == NULL || in->token_hash == NULL ||
-        in->code_hash == NULL)
+    if (in->nrn_hash == NULL || in->token_hash == NULL || in->code_hash == NULL)
         return CSAM_ERR_INVALID;
     p[0] = csam_store_int(in->id, id);
     p[1] = csam_store_bytes(in->nrn_hash, CSAM_HASH_LEN);
@@ -144,9 +142,9 @@ csam_store_registration_insert(csam_store *store,
         return res;
     csam_store_registration_copy(out->utc, sizeof(out->utc),
                                  csam_store_get(rows, 0, "expires_utc"));
-    csam_store_registration_copy(
-        out->brussels_date, sizeof(out->brussels_date),
-        csam_store_get(rows, 0, "expires_brussels_date"));
+    csam_store_registration_copy(out->brussels_date, sizeof(out->brussels_date),
+                                 csam_store_get(rows, 0,
+                                                "expires_brussels_date"));
     csam_store_rows_free(rows);
     return CSAM_OK;
 }
@@ -216,8 +214,8 @@ csam_store_registration_try_code(csam_store *store, int64_t id,
         res = CSAM_ERR_NOT_FOUND;
     } else {
         out->matched = csam_store_get_bool(rows, 0, "matched");
-        out->attempts_left =
-            (int)csam_store_get_int64(rows, 0, "attempts_left", 0);
+        out->attempts_left = (int)csam_store_get_int64(rows, 0, "attempts_left",
+                                                       0);
     }
     csam_store_rows_free(rows);
     return res;
@@ -230,8 +228,7 @@ static const struct csam_store_stmt csam_store_registration_stmt_count = {
     " RETURNING max_attempts - attempts AS attempts_left",
     1, 0};
 
-csam_result csam_store_registration_count_attempt(csam_store *store,
-                                                  int64_t id,
+csam_result csam_store_registration_count_attempt(csam_store *store, int64_t id,
                                                   int *attempts_left)
 {
     char idtext[CSAM_STORE_INT_SIZE];
@@ -241,11 +238,9 @@ csam_result csam_store_registration_count_attempt(csam_store *store,
 
     *attempts_left = 0;
     p[0] = csam_store_int(id, idtext);
-    res = csam_store_exec(store, &csam_store_registration_stmt_count, p,
-                          &rows);
+    res = csam_store_exec(store, &csam_store_registration_stmt_count, p, &rows);
     if (res == CSAM_OK && csam_store_nrows(rows) == 1)
-        *attempts_left =
-            (int)csam_store_get_int64(rows, 0, "attempts_left", 0);
+        *attempts_left = (int)csam_store_get_int64(rows, 0, "attempts_left", 0);
     csam_store_rows_free(rows);
     return res;
 }
@@ -258,8 +253,7 @@ static const struct csam_store_stmt csam_store_registration_stmt_letter = {
     " RETURNING id",
     2, 0};
 
-csam_result csam_store_registration_letter_claim(csam_store *store,
-                                                 int64_t id,
+csam_result csam_store_registration_letter_claim(csam_store *store, int64_t id,
                                                  const char *officer)
 {
     char idtext[CSAM_STORE_INT_SIZE];

@@ -41,11 +41,11 @@ csam_result csam_store_registration_supersede(csam_store *store,
 /* A new registration row; every pointer is the caller's and is only read
  * during the call. */
 struct csam_store_registration_new {
-    int64_t id;                     /* csam_store_registration_next_id */
+    int64_t id; /* csam_store_registration_next_id */
     const unsigned char *nrn_hash;
     const char *first_name;
     const char *last_name;
-    const char *birth_date;         /* YYYY-MM-DD */
+    const char *birth_date; /* YYYY-MM-DD */
     const char *document_type;
     const char *document_number;
     const char *email;
@@ -53,14 +53,14 @@ struct csam_store_registration_new {
     const unsigned char *token_hash; /* of the e-mailed link */
     const unsigned char *code_hash;  /* of the paper code, bound to id */
     long max_attempts;
-    long ttl;                       /* seconds from the database clock */
-    const char *created_by;         /* the officer */
-    const char *created_from;       /* the source address, or NULL */
+    long ttl;                 /* seconds from the database clock */
+    const char *created_by;   /* the officer */
+    const char *created_from; /* the source address, or NULL */
 };
 
 /* When the new registration expires, as the database clock says. */
 struct csam_store_registration_expiry {
-    char utc[CSAM_STORE_REGISTRATION_TIME_SIZE];      /* RFC 3339, UTC */
+    char utc[CSAM_STORE_REGISTRATION_TIME_SIZE];           /* RFC 3339, UTC */
     char brussels_date[CSAM_STORE_REGISTRATION_TIME_SIZE]; /* YYYY-MM-DD */
 };
 
@@ -74,7 +74,7 @@ csam_store_registration_insert(csam_store *store,
 struct csam_store_registration_live {
     int64_t id;
     char language[3];
-    int locked;                     /* its attempts are used up */
+    int locked; /* its attempts are used up */
 };
 
 /* The live registration (not used, superseded or expired) whose link
@@ -87,7 +87,7 @@ csam_store_registration_by_token(csam_store *store,
 
 /* What one try at the paper code did. */
 struct csam_store_registration_try {
-    int matched;                    /* the code was right */
+    int matched; /* the code was right */
     int attempts_left;
 };
 
@@ -102,15 +102,13 @@ csam_store_registration_try_code(csam_store *store, int64_t id,
 /* Count one attempt of registration id that was not the paper code's (a
  * refused username).  *attempts_left is what remains, 0 when they were
  * used up already.  Errors: CSAM_ERR_DB. */
-csam_result csam_store_registration_count_attempt(csam_store *store,
-                                                  int64_t id,
+csam_result csam_store_registration_count_attempt(csam_store *store, int64_t id,
                                                   int *attempts_left);
 
 /* Mark the letter of registration id shown, once, for the officer who
  * made it.  Errors: CSAM_ERR_NOT_FOUND (shown already, another officer's,
  * or no longer live), CSAM_ERR_DB. */
-csam_result csam_store_registration_letter_claim(csam_store *store,
-                                                 int64_t id,
+csam_result csam_store_registration_letter_claim(csam_store *store, int64_t id,
                                                  const char *officer);
 
 #endif

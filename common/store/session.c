@@ -65,8 +65,7 @@ csam_result csam_store_session_check(csam_store *store,
     snprintf(out->key_type, sizeof(out->key_type), "%s", v ? v : "");
     out->created_at = csam_store_get_int64(rows, 0, "created_at", 0);
     out->expires_at = csam_store_get_int64(rows, 0, "expires_at", 0);
-    out->idle_expires_at =
-        csam_store_get_int64(rows, 0, "idle_expires_at", 0);
+    out->idle_expires_at = csam_store_get_int64(rows, 0, "idle_expires_at", 0);
     csam_store_rows_free(rows);
     return CSAM_OK;
 }

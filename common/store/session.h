@@ -16,11 +16,11 @@
 /* A live session as the database holds it. */
 struct csam_store_session {
     char username[CSAM_USERNAME_BUFSIZE];
-    char key_type[16];          /* the key the login was made with */
-    int64_t created_at;         /* Unix seconds */
-    int64_t expires_at;         /* absolute expiry, Unix seconds */
-    int64_t idle_expires_at;    /* when idleness ends it (at most
-                                   expires_at), Unix seconds */
+    char key_type[16];       /* the key the login was made with */
+    int64_t created_at;      /* Unix seconds */
+    int64_t expires_at;      /* absolute expiry, Unix seconds */
+    int64_t idle_expires_at; /* when idleness ends it (at most
+                                expires_at), Unix seconds */
 };
 
 /* The live session of hash: not revoked, idle timeout and absolute

@@ -15,7 +15,7 @@
 
 /* More distinct statements than libcsam has; a table, not a hash: lookups
  * are a pointer compare over a few dozen entries. */
-#define CSAM_STORE_MAX_STMTS  128
+#define CSAM_STORE_MAX_STMTS 128
 #define CSAM_STORE_MAX_PARAMS 24
 
 struct csam_store {
@@ -85,8 +85,8 @@ csam_result csam_store_open(const char *conninfo,
         free(store);
         return CSAM_ERR_NOMEM;
     }
-    if (PQstatus(store->conn) != CONNECTION_OK ||
-        !csam_store_configure(store)) {
+    if (PQstatus(store->conn) != CONNECTION_OK
+        || !csam_store_configure(store)) {
         /* libpq's message names the host and the reason, never the
          * password of the conninfo string. */
         csam_log(&store->logger, CSAM_LOG_ERR, "database connection failed: %s",
@@ -136,8 +136,8 @@ static int csam_store_reset(csam_store *store)
     csam_environ_hide();
     PQreset(store->conn);
     csam_environ_restore();
-    if (PQstatus(store->conn) != CONNECTION_OK ||
-        !csam_store_configure(store)) {
+    if (PQstatus(store->conn) != CONNECTION_OK
+        || !csam_store_configure(store)) {
         csam_log(&store->logger, CSAM_LOG_ERR,
                  "database reconnection failed: %s",
                  PQerrorMessage(store->conn));
@@ -161,8 +161,8 @@ static int csam_store_is_prepared(const csam_store *store,
 static void csam_store_note_error(csam_store *store, const PGresult *res,
                                   const char *what)
 {
-    const char *state =
-        res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+                                    : NULL;
 
     snprintf(store->sqlstate, sizeof(store->sqlstate), "%s",
              state != NULL ? state : "");
@@ -243,9 +243,9 @@ csam_result csam_store_exec(csam_store *store,
 
     if (rows != NULL)
         *rows = NULL;
-    if (store == NULL || stmt == NULL || stmt->nparams < 0 ||
-        stmt->nparams > CSAM_STORE_MAX_PARAMS ||
-        (stmt->nparams > 0 && params == NULL))
+    if (store == NULL || stmt == NULL || stmt->nparams < 0
+        || stmt->nparams > CSAM_STORE_MAX_PARAMS
+        || (stmt->nparams > 0 && params == NULL))
         return CSAM_ERR_INVALID;
     store->sqlstate[0] = '\0';
     if (store->in_tx && store->tx_failed)
@@ -279,8 +279,8 @@ csam_result csam_store_exec(csam_store *store,
         res = NULL;
         /* Only a broken connection is worth another try, and only for a
          * statement that may safely run twice. */
-        if (store->in_tx || !(stmt->flags & CSAM_STORE_RETRY) ||
-            PQstatus(store->conn) == CONNECTION_OK)
+        if (store->in_tx || !(stmt->flags & CSAM_STORE_RETRY)
+            || PQstatus(store->conn) == CONNECTION_OK)
             break;
     }
     if (store->in_tx)
@@ -308,8 +308,8 @@ long csam_store_affected(const csam_store_rows *rows)
 
 const char *csam_store_value(const csam_store_rows *rows, int row, int col)
 {
-    if (rows == NULL || row < 0 || col < 0 || row >= PQntuples(rows->res) ||
-        col >= PQnfields(rows->res) || PQgetisnull(rows->res, row, col))
+    if (rows == NULL || row < 0 || col < 0 || row >= PQntuples(rows->res)
+        || col >= PQnfields(rows->res) || PQgetisnull(rows->res, row, col))
         return NULL;
     return PQgetvalue(rows->res, row, col);
 }
@@ -450,8 +450,7 @@ csam_result csam_store_conninfo_check(const char *conninfo, char *why,
     opts = PQconninfoParse(conninfo, &err);
     if (opts == NULL) {
         if (why != NULL && why_len > 0)
-            snprintf(why, why_len, "%s",
-                     err != NULL ? err : "out of memory");
+            snprintf(why, why_len, "%s", err != NULL ? err : "out of memory");
         if (err != NULL)
             PQfreemem(err);
         return CSAM_ERR_INVALID;
@@ -462,9 +461,9 @@ csam_result csam_store_conninfo_check(const char *conninfo, char *why,
 
 int csam_store_healthy(const csam_store *store)
 {
-    return store != NULL && !store->in_tx &&
-           PQstatus(store->conn) == CONNECTION_OK &&
-           PQtransactionStatus(store->conn) == PQTRANS_IDLE;
+    return store != NULL && !store->in_tx
+           && PQstatus(store->conn) == CONNECTION_OK
+           && PQtransactionStatus(store->conn) == PQTRANS_IDLE;
 }
 
 csam_result csam_store_check_schema(csam_store *store)

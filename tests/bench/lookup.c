@@ -23,7 +23,7 @@
 #include "engine.h"
 #include "test_env.h"
 
-#define CSAM_BENCH_CALLS  2000
+#define CSAM_BENCH_CALLS 2000
 #define CSAM_BENCH_ROUNDS 5
 
 static double csam_bench_now(void)
@@ -220,15 +220,17 @@ int main(int argc, char **argv)
     csam_test_citizen_init(&c, "bench", 1);
     csam_test_activate(&ctx, &c);
     if (csam_engine_login_password(ctx.engine, NULL, c.username, c.password,
-                                   handle, &types, &att) != CSAM_OK ||
-        csam_engine_login_challenge(ctx.engine, NULL, handle, CSAM_KEY_EMAIL,
-                                    &att) != CSAM_OK) {
+                                   handle, &types, &att)
+            != CSAM_OK
+        || csam_engine_login_challenge(ctx.engine, NULL, handle, CSAM_KEY_EMAIL,
+                                       &att)
+               != CSAM_OK) {
         fprintf(stderr, "login failed\n");
         return 1;
     }
     csam_test_take_code(&ctx, c.email, code, sizeof(code));
-    if (csam_engine_login_verify(ctx.engine, NULL, handle, code, &ticket,
-                                 &att) != CSAM_OK) {
+    if (csam_engine_login_verify(ctx.engine, NULL, handle, code, &ticket, &att)
+        != CSAM_OK) {
         fprintf(stderr, "login failed\n");
         return 1;
     }

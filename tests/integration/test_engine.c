@@ -145,8 +145,8 @@ static void test_full_path(void **state)
                      CSAM_ERR_TERMS);
     /* SMS without a gateway: not offered */
     assert_int_equal(csam_engine_activation_key(ctx.engine, NULL, c.handle,
-                                                CSAM_KEY_SMS, 1,
-                                                "0470123456", "2024-01"),
+                                                CSAM_KEY_SMS, 1, "0470123456",
+                                                "2024-01"),
                      CSAM_ERR_INVALID);
     assert_int_equal(csam_engine_activation_key(ctx.engine, NULL, c.handle,
                                                 CSAM_KEY_EMAIL, 1, NULL,
@@ -238,7 +238,8 @@ static void test_full_path(void **state)
     /* the audit trail has every step and no secret */
     assert_true(sql_count("SELECT count(*) FROM csam_audit"
                           " WHERE registration_id = $1::bigint",
-                          idtext) >= 6);
+                          idtext)
+                >= 6);
     assert_int_equal(sql_count("SELECT count(*) FROM csam_audit"
                                " WHERE detail::text LIKE '%' || $1 || '%'",
                                code),
@@ -271,55 +272,55 @@ static void test_register_refusals(void **state)
     memcpy(bad, c.nrn, sizeof(bad));
     bad[10] = (char)(bad[10] == '9' ? '0' : bad[10] + 1);
     c.reg.national_number = bad;
-    assert_int_equal(
-        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
-        CSAM_ERR_NATIONAL_NUMBER);
+    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL, &c.reg,
+                                          &r),
+                     CSAM_ERR_NATIONAL_NUMBER);
     c.reg.national_number = NULL;
-    assert_int_equal(
-        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
-        CSAM_ERR_NATIONAL_NUMBER);
+    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL, &c.reg,
+                                          &r),
+                     CSAM_ERR_NATIONAL_NUMBER);
     /* a birth date that does not match the number */
     c.reg.national_number = c.nrn;
     c.reg.birth_date = "1955-02-03";
-    assert_int_equal(
-        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
-        CSAM_ERR_NATIONAL_NUMBER);
+    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL, &c.reg,
+                                          &r),
+                     CSAM_ERR_NATIONAL_NUMBER);
     c.reg.birth_date = "1960-13-40";
-    assert_int_equal(
-        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
-        CSAM_ERR_INVALID);
+    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL, &c.reg,
+                                          &r),
+                     CSAM_ERR_INVALID);
     c.reg.birth_date = c.birth;
     /* header injection in the address */
     c.reg.email = "victim@example.be\r\nBcc: all@example.be";
-    assert_int_equal(
-        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
-        CSAM_ERR_EMAIL);
+    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL, &c.reg,
+                                          &r),
+                     CSAM_ERR_EMAIL);
     c.reg.email = c.email;
     c.reg.first_name = "Jean\nBcc: x";
-    assert_int_equal(
-        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
-        CSAM_ERR_INVALID);
+    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL, &c.reg,
+                                          &r),
+                     CSAM_ERR_INVALID);
     memset(longname, 'a', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
     c.reg.first_name = longname;
-    assert_int_equal(
-        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
-        CSAM_ERR_INVALID);
+    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL, &c.reg,
+                                          &r),
+                     CSAM_ERR_INVALID);
     c.reg.first_name = "Jean";
     c.reg.document_type = "library_card";
-    assert_int_equal(
-        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
-        CSAM_ERR_INVALID);
+    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL, &c.reg,
+                                          &r),
+                     CSAM_ERR_INVALID);
     c.reg.document_type = "passport";
     c.reg.document_number = "";
-    assert_int_equal(
-        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
-        CSAM_ERR_INVALID);
+    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL, &c.reg,
+                                          &r),
+                     CSAM_ERR_INVALID);
     c.reg.document_number = "EH123456";
     c.reg.language = "es";
-    assert_int_equal(
-        csam_engine_register(ctx.engine, "officer", NULL, &c.reg, &r),
-        CSAM_ERR_INVALID);
+    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL, &c.reg,
+                                          &r),
+                     CSAM_ERR_INVALID);
     c.reg.language = NULL;
     assert_int_equal(csam_engine_register(ctx.engine, NULL, NULL, &c.reg, &r),
                      CSAM_ERR_INVALID);
@@ -345,9 +346,9 @@ static void test_mail_down_leaves_nothing(void **state)
     (void)state;
     csam_test_ctx_open(&dead, 1);
     citizen(&c, "maildown");
-    assert_int_equal(
-        csam_engine_register(dead.engine, "officer", NULL, &c.reg, &c.receipt),
-        CSAM_ERR_MAIL);
+    assert_int_equal(csam_engine_register(dead.engine, "officer", NULL, &c.reg,
+                                          &c.receipt),
+                     CSAM_ERR_MAIL);
     assert_string_equal(c.receipt.activation_code, "");
     assert_int_equal(c.receipt.registration_id, 0);
     assert_int_equal(sql_count("SELECT count(*) FROM csam_registrations"
@@ -409,9 +410,9 @@ static void test_reregistration_supersedes(void **state)
     {
         struct csam_activation_state st;
 
-        assert_int_equal(
-            csam_engine_activation_state(ctx.engine, first.handle, &st),
-            CSAM_ERR_EXPIRED);
+        assert_int_equal(csam_engine_activation_state(ctx.engine, first.handle,
+                                                      &st),
+                         CSAM_ERR_EXPIRED);
     }
     assert_int_equal(sql_count("SELECT count(*) FROM csam_accounts"
                                " WHERE username = $1",
@@ -506,13 +507,13 @@ static void test_expired_link_and_handle(void **state)
                                                  handle, &types, &att),
                      CSAM_ERR_EXPIRED);
     /* unknown and malformed tokens and handles: the same answer */
-    assert_int_equal(
-        csam_engine_link_language(
-            ctx.engine, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", lang),
-        CSAM_ERR_EXPIRED);
-    assert_int_equal(
-        csam_engine_link_language(ctx.engine, "x' OR 1=1 --", lang),
-        CSAM_ERR_EXPIRED);
+    assert_int_equal(csam_engine_link_language(
+                         ctx.engine,
+                         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", lang),
+                     CSAM_ERR_EXPIRED);
+    assert_int_equal(csam_engine_link_language(ctx.engine, "x' OR 1=1 --",
+                                               lang),
+                     CSAM_ERR_EXPIRED);
     assert_int_equal(csam_engine_activation_state(ctx.engine, NULL, &st),
                      CSAM_ERR_EXPIRED);
 }
@@ -537,9 +538,9 @@ static void test_credentials_refusals(void **state)
     assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL, c.handle,
                                                     "123456", &done, &att),
                      CSAM_ERR_STATE);
-    assert_int_equal(
-        csam_engine_activation_resend(ctx.engine, NULL, c.handle, &att),
-        CSAM_ERR_STATE);
+    assert_int_equal(csam_engine_activation_resend(ctx.engine, NULL, c.handle,
+                                                   &att),
+                     CSAM_ERR_STATE);
     assert_int_equal(csam_engine_activation_key(ctx.engine, NULL, c.handle,
                                                 CSAM_KEY_EMAIL, 1, NULL, NULL),
                      CSAM_OK);
@@ -594,8 +595,7 @@ static void test_credentials_refusals(void **state)
  * paper code does: the last one locks the activation. */
 static void test_refused_names_count(void **state)
 {
-    static const char *const names[] = {"root", "Root", "www-data",
-                                        "postgres"};
+    static const char *const names[] = {"root", "Root", "www-data", "postgres"};
     struct csam_test_citizen c, other;
     struct csam_credentials_outcome out;
     struct csam_activation_state st;
@@ -635,9 +635,9 @@ static void test_refused_names_count(void **state)
                      CSAM_ERR_LOCKED);
     assert_int_equal(csam_engine_activation_state(ctx.engine, c.handle, &st),
                      CSAM_ERR_LOCKED);
-    assert_int_equal(csam_engine_activation_open(
-                         ctx.engine, NULL, c.token, c.receipt.activation_code,
-                         handle, &types, &att),
+    assert_int_equal(csam_engine_activation_open(ctx.engine, NULL, c.token,
+                                                 c.receipt.activation_code,
+                                                 handle, &types, &att),
                      CSAM_ERR_LOCKED);
     assert_int_equal(sql_count("SELECT count(*) FROM csam_audit WHERE action"
                                " = 'activation.username_refused' AND"
@@ -662,9 +662,9 @@ static void test_credentials_cooldown(void **state)
     to_credentials(&c);
     credentials(&c);
     csam_test_take_code(&ctx, c.email, code, sizeof(code));
-    assert_int_equal(csam_engine_activation_open(
-                         ctx.engine, NULL, c.token, c.receipt.activation_code,
-                         c.handle, &types, &att),
+    assert_int_equal(csam_engine_activation_open(ctx.engine, NULL, c.token,
+                                                 c.receipt.activation_code,
+                                                 c.handle, &types, &att),
                      CSAM_OK);
     assert_int_equal(csam_engine_activation_key(ctx.engine, NULL, c.handle,
                                                 CSAM_KEY_EMAIL, 1, NULL, NULL),
@@ -674,8 +674,8 @@ static void test_credentials_cooldown(void **state)
                          ctx.engine, NULL, c.handle, c.username, c.password,
                          c.password, &out),
                      CSAM_ERR_TOO_SOON);
-    assert_true(out.attempts.retry_after > 0 &&
-                out.attempts.retry_after <= ctx.config.resend_cooldown);
+    assert_true(out.attempts.retry_after > 0
+                && out.attempts.retry_after <= ctx.config.resend_cooldown);
     assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
     /* the app's key sends nothing and waits for nothing */
     assert_int_equal(csam_engine_activation_key(ctx.engine, NULL, c.handle,
@@ -703,11 +703,11 @@ static void test_confirm_codes(void **state)
     csam_test_take_code(&ctx, c.email, code, sizeof(code));
 
     /* a resend within the cooldown is refused with the wait */
-    assert_int_equal(
-        csam_engine_activation_resend(ctx.engine, NULL, c.handle, &att),
-        CSAM_ERR_TOO_SOON);
-    assert_true(att.retry_after > 0 &&
-                att.retry_after <= ctx.config.resend_cooldown);
+    assert_int_equal(csam_engine_activation_resend(ctx.engine, NULL, c.handle,
+                                                   &att),
+                     CSAM_ERR_TOO_SOON);
+    assert_true(att.retry_after > 0
+                && att.retry_after <= ctx.config.resend_cooldown);
     assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
 
     /* an expired code */
@@ -722,9 +722,9 @@ static void test_confirm_codes(void **state)
                                                     code, &done, &att),
                      CSAM_ERR_EXPIRED);
     /* a fresh one; the old one no longer works even when not expired */
-    assert_int_equal(
-        csam_engine_activation_resend(ctx.engine, NULL, c.handle, &att),
-        CSAM_OK);
+    assert_int_equal(csam_engine_activation_resend(ctx.engine, NULL, c.handle,
+                                                   &att),
+                     CSAM_OK);
     csam_test_take_code(&ctx, c.email, code2, sizeof(code2));
     if (strcmp(code, code2) != 0)
         assert_int_equal(csam_engine_activation_confirm(
@@ -757,9 +757,9 @@ static void test_confirm_codes(void **state)
                                " csam_accounts WHERE username = $1)",
                                c.username),
                      2);
-    assert_int_equal(
-        csam_engine_activation_resend(ctx.engine, NULL, c.handle, &att),
-        CSAM_OK);
+    assert_int_equal(csam_engine_activation_resend(ctx.engine, NULL, c.handle,
+                                                   &att),
+                     CSAM_OK);
     csam_test_take_code(&ctx, c.email, code, sizeof(code));
     assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL, c.handle,
                                                     code, &done, &att),

@@ -63,9 +63,9 @@ static void login(const struct csam_test_citizen *c, const char *password,
                                                  CSAM_KEY_EMAIL, &att),
                      CSAM_OK);
     csam_test_take_code(&ctx, c->email, code, sizeof(code));
-    assert_int_equal(
-        csam_engine_login_verify(ctx.engine, NULL, handle, code, t, &att),
-        CSAM_OK);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle, code, t,
+                                              &att),
+                     CSAM_OK);
 }
 
 static void test_keys_list(void **state)
@@ -76,9 +76,9 @@ static void test_keys_list(void **state)
 
     (void)state;
     active_citizen(&c, "list");
-    assert_int_equal(
-        csam_engine_keys_list(ctx.engine, c.username, keys, CSAM_KEYS_MAX, &n),
-        CSAM_OK);
+    assert_int_equal(csam_engine_keys_list(ctx.engine, c.username, keys,
+                                           CSAM_KEYS_MAX, &n),
+                     CSAM_OK);
     assert_int_equal(n, 1);
     assert_int_equal(keys[0].type, CSAM_KEY_EMAIL);
     assert_string_equal(keys[0].status, "active");
@@ -87,9 +87,9 @@ static void test_keys_list(void **state)
     assert_int_equal(keys[0].activated_at[10], 'T');
     assert_int_equal(keys[0].activated_at[19], 'Z');
     plant_totp(&c);
-    assert_int_equal(
-        csam_engine_keys_list(ctx.engine, c.username, keys, CSAM_KEYS_MAX, &n),
-        CSAM_OK);
+    assert_int_equal(csam_engine_keys_list(ctx.engine, c.username, keys,
+                                           CSAM_KEYS_MAX, &n),
+                     CSAM_OK);
     assert_int_equal(n, 2);
     assert_int_equal(keys[1].type, CSAM_KEY_TOTP);
     /* max bounds what is written */
@@ -99,9 +99,9 @@ static void test_keys_list(void **state)
     assert_int_equal(csam_engine_keys_list(ctx.engine, "no.such.user", keys,
                                            CSAM_KEYS_MAX, &n),
                      CSAM_ERR_NOT_FOUND);
-    assert_int_equal(
-        csam_engine_keys_list(ctx.engine, "Bad Name", keys, CSAM_KEYS_MAX, &n),
-        CSAM_ERR_NOT_FOUND);
+    assert_int_equal(csam_engine_keys_list(ctx.engine, "Bad Name", keys,
+                                           CSAM_KEYS_MAX, &n),
+                     CSAM_ERR_NOT_FOUND);
 }
 
 static void test_deactivate_last(void **state)
@@ -113,12 +113,12 @@ static void test_deactivate_last(void **state)
     assert_int_equal(csam_engine_key_deactivate(ctx.engine, NULL, c.username,
                                                 CSAM_KEY_EMAIL),
                      CSAM_ERR_STATE);
-    assert_int_equal(
-        csam_engine_key_deactivate(ctx.engine, NULL, c.username, CSAM_KEY_TOTP),
-        CSAM_ERR_NOT_FOUND);
-    assert_int_equal(
-        csam_engine_key_deactivate(ctx.engine, NULL, c.username, CSAM_KEY_NONE),
-        CSAM_ERR_INVALID);
+    assert_int_equal(csam_engine_key_deactivate(ctx.engine, NULL, c.username,
+                                                CSAM_KEY_TOTP),
+                     CSAM_ERR_NOT_FOUND);
+    assert_int_equal(csam_engine_key_deactivate(ctx.engine, NULL, c.username,
+                                                CSAM_KEY_NONE),
+                     CSAM_ERR_INVALID);
     assert_int_equal(active_keys(&c), 1);
     assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
     assert_int_equal(sql("SELECT count(*) FROM csam_audit"
@@ -225,9 +225,9 @@ static void test_key_add_confirm(void **state)
     assert_int_equal(out.next, CSAM_STEP_CONFIRM);
     csam_credentials_outcome_free(&out);
     csam_test_take_code(&ctx, c.email, code, sizeof(code));
-    assert_int_equal(
-        csam_engine_keys_list(ctx.engine, c.username, keys, CSAM_KEYS_MAX, &n),
-        CSAM_OK);
+    assert_int_equal(csam_engine_keys_list(ctx.engine, c.username, keys,
+                                           CSAM_KEYS_MAX, &n),
+                     CSAM_OK);
     assert_int_equal(keys[0].type, CSAM_KEY_EMAIL);
     assert_string_equal(keys[0].status, "pending");
     assert_string_equal(keys[0].activated_at, "");
@@ -242,9 +242,9 @@ static void test_key_add_confirm(void **state)
                                              CSAM_KEY_EMAIL, code, &att),
                      CSAM_OK);
     expect_notice(&c, "activ");
-    assert_int_equal(
-        csam_engine_keys_list(ctx.engine, c.username, keys, CSAM_KEYS_MAX, &n),
-        CSAM_OK);
+    assert_int_equal(csam_engine_keys_list(ctx.engine, c.username, keys,
+                                           CSAM_KEYS_MAX, &n),
+                     CSAM_OK);
     assert_string_equal(keys[0].status, "active");
     assert_int_equal(active_keys(&c), 2);
     assert_int_equal(csam_engine_key_confirm(ctx.engine, NULL, c.username,
@@ -309,9 +309,9 @@ static void test_password_change(void **state)
     /* the caller's session lives on, every other one ended */
     assert_int_equal(
         csam_engine_session_check(ctx.engine, mine.cookie, 0, &info), CSAM_OK);
-    assert_int_equal(
-        csam_engine_session_check(ctx.engine, other.cookie, 0, &info),
-        CSAM_ERR_EXPIRED);
+    assert_int_equal(csam_engine_session_check(ctx.engine, other.cookie, 0,
+                                               &info),
+                     CSAM_ERR_EXPIRED);
     assert_int_equal(sql("SELECT (detail->>'sessions_ended')::int FROM"
                          " csam_audit WHERE action = 'password.changed'"
                          " AND actor = $1",
@@ -331,9 +331,9 @@ static void test_password_change(void **state)
                                                  NULL),
                      CSAM_OK);
     expect_notice(&c, c.username);
-    assert_int_equal(
-        csam_engine_session_check(ctx.engine, mine.cookie, 0, &info),
-        CSAM_ERR_EXPIRED);
+    assert_int_equal(csam_engine_session_check(ctx.engine, mine.cookie, 0,
+                                               &info),
+                     CSAM_ERR_EXPIRED);
     assert_false(csam_test_log_contains(fresh));
     assert_false(csam_test_log_contains(c.password));
 }
@@ -363,8 +363,7 @@ static void test_key_add_cooldown(void **state)
     assert_int_equal(csam_engine_key_add(ctx.engine, NULL, c.username,
                                          CSAM_KEY_EMAIL, 1, NULL, NULL, &out),
                      CSAM_ERR_TOO_SOON);
-    assert_true(out.attempts.retry_after > 0 &&
-                out.attempts.retry_after <= 60);
+    assert_true(out.attempts.retry_after > 0 && out.attempts.retry_after <= 60);
     assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
     /* the refused attempt left the pending key and its code alone */
     assert_int_equal(csam_engine_key_confirm(ctx.engine, NULL, c.username,
@@ -419,15 +418,14 @@ static void test_deactivate_ends_its_sessions(void **state)
                                                 CSAM_KEY_EMAIL),
                      CSAM_OK);
     expect_notice(&c, "sactiv");
+    assert_int_equal(csam_engine_session_check(ctx.engine, one.cookie, 0,
+                                               &info),
+                     CSAM_ERR_EXPIRED);
+    assert_int_equal(csam_engine_session_check(ctx.engine, two.cookie, 0,
+                                               &info),
+                     CSAM_ERR_EXPIRED);
     assert_int_equal(
-        csam_engine_session_check(ctx.engine, one.cookie, 0, &info),
-        CSAM_ERR_EXPIRED);
-    assert_int_equal(
-        csam_engine_session_check(ctx.engine, two.cookie, 0, &info),
-        CSAM_ERR_EXPIRED);
-    assert_int_equal(
-        csam_engine_session_check(ctx.engine, other.cookie, 0, &info),
-        CSAM_OK);
+        csam_engine_session_check(ctx.engine, other.cookie, 0, &info), CSAM_OK);
     assert_int_equal(info.key_type, CSAM_KEY_TOTP);
     assert_int_equal(sql("SELECT (detail->>'sessions_ended')::bigint FROM"
                          " csam_audit WHERE action = 'key.deactivated' AND"
@@ -439,8 +437,7 @@ static void test_deactivate_ends_its_sessions(void **state)
                                                 CSAM_KEY_TOTP),
                      CSAM_ERR_STATE);
     assert_int_equal(
-        csam_engine_session_check(ctx.engine, other.cookie, 0, &info),
-        CSAM_OK);
+        csam_engine_session_check(ctx.engine, other.cookie, 0, &info), CSAM_OK);
     csam_wipe(one.cookie, sizeof(one.cookie));
     csam_wipe(two.cookie, sizeof(two.cookie));
     csam_wipe(other.cookie, sizeof(other.cookie));
@@ -462,25 +459,25 @@ static void test_reauth(void **state)
     /* young enough (the default, 300 s) */
     assert_int_equal(ctx.config.reauth_after, 300);
     assert_false(csam_engine_session_reauth_needed(ctx.engine, &info));
-    assert_int_equal(
-        csam_engine_session_reauth(ctx.engine, NULL, &info, NULL, &att),
-        CSAM_OK);
+    assert_int_equal(csam_engine_session_reauth(ctx.engine, NULL, &info, NULL,
+                                                &att),
+                     CSAM_OK);
     /* too old: opened ten minutes ago */
     info.auth_time -= 600;
     assert_true(csam_engine_session_reauth_needed(ctx.engine, &info));
-    assert_int_equal(
-        csam_engine_session_reauth(ctx.engine, NULL, &info, NULL, &att),
-        CSAM_ERR_REAUTH);
-    assert_int_equal(
-        csam_engine_session_reauth(ctx.engine, NULL, &info, "", &att),
-        CSAM_ERR_REAUTH);
+    assert_int_equal(csam_engine_session_reauth(ctx.engine, NULL, &info, NULL,
+                                                &att),
+                     CSAM_ERR_REAUTH);
+    assert_int_equal(csam_engine_session_reauth(ctx.engine, NULL, &info, "",
+                                                &att),
+                     CSAM_ERR_REAUTH);
     assert_int_equal(csam_engine_session_reauth(ctx.engine, NULL, &info,
                                                 "Wrong-horse-battery-9", &att),
                      CSAM_ERR_BAD_CREDENTIALS);
     assert_int_equal(sql("DELETE FROM csam_password_failures", NULL) >= 0, 1);
-    assert_int_equal(
-        csam_engine_session_reauth(ctx.engine, NULL, &info, c.password, &att),
-        CSAM_OK);
+    assert_int_equal(csam_engine_session_reauth(ctx.engine, NULL, &info,
+                                                c.password, &att),
+                     CSAM_OK);
     assert_int_equal(sql("SELECT count(*) FROM csam_audit WHERE action ="
                          " 'password.reconfirmed' AND actor = $1",
                          c.username),

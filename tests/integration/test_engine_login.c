@@ -63,9 +63,9 @@ static void test_cooldown_after_login(void **state)
     active_citizen(&c, "cooldown");
     ctx.config.resend_cooldown = 300;
     login_to_code(&c, NULL, handle, code, sizeof(code));
-    assert_int_equal(
-        csam_engine_login_verify(ctx.engine, NULL, handle, code, &t, &att),
-        CSAM_OK);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle, code,
+                                              &t, &att),
+                     CSAM_OK);
     /* right away, a new login: its code is sent */
     login_to_code(&c, NULL, handle, code, sizeof(code));
     /* asking again while that code is unused: nothing sent, it stands */
@@ -81,9 +81,9 @@ static void test_cooldown_after_login(void **state)
     }
     assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
     /* and the handle still has its key and its code */
-    assert_int_equal(
-        csam_engine_login_verify(ctx.engine, NULL, handle, code, &t, &att),
-        CSAM_OK);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle, code,
+                                              &t, &att),
+                     CSAM_OK);
     ctx.config.resend_cooldown = saved;
 }
 
@@ -115,10 +115,10 @@ static void test_login_success(void **state)
     assert_int_equal(t.info.key_type, CSAM_KEY_EMAIL);
     now = sql("SELECT extract(epoch FROM now())::bigint", NULL);
     assert_true(t.info.auth_time >= now - 5 && t.info.auth_time <= now + 1);
-    assert_true(t.info.expires_at - t.info.auth_time >= 43199 &&
-                t.info.expires_at - t.info.auth_time <= 43201);
-    assert_true(t.info.idle_expires_at - t.info.auth_time >= 1799 &&
-                t.info.idle_expires_at - t.info.auth_time <= 1801);
+    assert_true(t.info.expires_at - t.info.auth_time >= 43199
+                && t.info.expires_at - t.info.auth_time <= 43201);
+    assert_true(t.info.idle_expires_at - t.info.auth_time >= 1799
+                && t.info.idle_expires_at - t.info.auth_time <= 1801);
     /* the database keeps the cookie's keyed hash only */
     assert_int_equal(sql("SELECT count(*) FROM csam_sessions"
                          " WHERE session_hash = convert_to($1, 'UTF8')",
@@ -128,9 +128,9 @@ static void test_login_success(void **state)
     assert_int_equal(sql("SELECT count(*) FROM csam_password_failures", NULL),
                      0);
     /* the handle is used up; the code too */
-    assert_int_equal(
-        csam_engine_login_verify(ctx.engine, NULL, handle, code, &t2, &att),
-        CSAM_ERR_EXPIRED);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle, code,
+                                              &t2, &att),
+                     CSAM_ERR_EXPIRED);
     assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
                                                  CSAM_KEY_EMAIL, &att),
                      CSAM_ERR_EXPIRED);
@@ -282,9 +282,9 @@ static void test_login_failures(void **state)
                                                 &att),
                      CSAM_OK);
     /* no key chosen yet; keys the account does not have; bad handles */
-    assert_int_equal(
-        csam_engine_login_verify(ctx.engine, NULL, handle, "123456", &t, &att),
-        CSAM_ERR_STATE);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle,
+                                              "123456", &t, &att),
+                     CSAM_ERR_STATE);
     assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
                                                  CSAM_KEY_TOTP, &att),
                      CSAM_ERR_INVALID);
@@ -294,9 +294,9 @@ static void test_login_failures(void **state)
     assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, "x",
                                                  CSAM_KEY_EMAIL, &att),
                      CSAM_ERR_EXPIRED);
-    assert_int_equal(
-        csam_engine_login_verify(ctx.engine, NULL, NULL, "1", &t, &att),
-        CSAM_ERR_EXPIRED);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, NULL, "1", &t,
+                                              &att),
+                     CSAM_ERR_EXPIRED);
     /* an activation handle is no login handle */
     assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, c.handle,
                                                  CSAM_KEY_EMAIL, &att),
@@ -326,9 +326,9 @@ static void test_login_failures(void **state)
                          " csam_accounts WHERE username = $1)",
                          c.username),
                      1);
-    assert_int_equal(
-        csam_engine_login_verify(ctx.engine, NULL, handle2, code, &t, &att),
-        CSAM_ERR_EXPIRED);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle2, code,
+                                              &t, &att),
+                     CSAM_ERR_EXPIRED);
     /* wrong codes count on the code and the account */
     wrong_of(code, wrong);
     assert_int_equal(csam_engine_login_verify(ctx.engine, "192.0.2.60", handle,
@@ -350,9 +350,9 @@ static void test_login_failures(void **state)
     /* and the right one, typed with a space, still works */
     memmove(code + 4, code + 3, strlen(code + 3) + 1);
     code[3] = ' ';
-    assert_int_equal(
-        csam_engine_login_verify(ctx.engine, NULL, handle, code, &t, &att),
-        CSAM_OK);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle, code,
+                                              &t, &att),
+                     CSAM_OK);
     assert_int_equal(sql("SELECT failures FROM csam_accounts"
                          " WHERE username = $1",
                          c.username),
@@ -602,9 +602,9 @@ static void *guesser_run(void *arg)
     pthread_barrier_wait(g->barrier);
     for (i = 0; i < 4; i++) {
         if (csam_engine_login_password(g->ctx.engine, NULL, g->name,
-                                       "parallel-guess", handle, &types,
-                                       &att) == CSAM_ERR_BAD_CREDENTIALS &&
-            att.retry_after > 0)
+                                       "parallel-guess", handle, &types, &att)
+                == CSAM_ERR_BAD_CREDENTIALS
+            && att.retry_after > 0)
             g->refused_unchecked++;
     }
     return NULL;
@@ -657,12 +657,12 @@ static void test_code_failures_kept(void **state)
     no_cooldown();
     active_citizen(&c, "keep");
     login_to_code(&c, NULL, handle, code, sizeof(code));
-    assert_int_equal(
-        csam_engine_login_verify(ctx.engine, NULL, handle, "000000", &t, &att),
-        CSAM_ERR_BAD_CODE);
-    assert_int_equal(
-        csam_engine_login_verify(ctx.engine, NULL, handle, "000001", &t, &att),
-        CSAM_ERR_BAD_CODE);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle,
+                                              "000000", &t, &att),
+                     CSAM_ERR_BAD_CODE);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle,
+                                              "000001", &t, &att),
+                     CSAM_ERR_BAD_CODE);
     assert_int_equal(csam_engine_login_password(ctx.engine, NULL, c.username,
                                                 c.password, handle, &types,
                                                 &att),
@@ -708,9 +708,9 @@ static void test_purpose_binding(void **state)
     (void)state;
     no_cooldown();
     active_citizen(&c, "bind");
-    snprintf(
-        acc, sizeof(acc), "%lld",
-        sql("SELECT id FROM csam_accounts WHERE username = $1", c.username));
+    snprintf(acc, sizeof(acc), "%lld",
+             sql("SELECT id FROM csam_accounts WHERE username = $1",
+                 c.username));
     assert_int_equal(csam_engine_pam_begin(ctx.engine, c.username,
                                            CSAM_KEY_EMAIL, NULL, &ch, &att),
                      CSAM_OK);
@@ -735,9 +735,9 @@ static void test_purpose_binding(void **state)
                          acc),
                      2);
     if (strcmp(pam, web) != 0)
-        assert_int_equal(
-            csam_engine_login_verify(ctx.engine, NULL, handle, pam, &t, &att),
-            CSAM_ERR_BAD_CODE);
+        assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle, pam,
+                                                  &t, &att),
+                         CSAM_ERR_BAD_CODE);
     /* the newest planted row is the PAM code's; supersede it and try the
      * key code's */
     assert_int_equal(sql("UPDATE csam_challenges SET superseded_at = now()"
@@ -747,12 +747,11 @@ static void test_purpose_binding(void **state)
                          acc),
                      1);
     if (strcmp(key, web) != 0)
-        assert_int_equal(
-            csam_engine_login_verify(ctx.engine, NULL, handle, key, &t, &att),
-            CSAM_ERR_BAD_CODE);
+        assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle, key,
+                                                  &t, &att),
+                         CSAM_ERR_BAD_CODE);
     csam_wipe(key, sizeof(key));
 }
-
 
 /* A new login while the code of an abandoned one is pending takes that
  * code over: no second message, the old login is superseded, the mailed
@@ -781,15 +780,16 @@ static void test_pending_code_reused(void **state)
     assert_int_equal(sent.reused, 1);
     assert_true(sent.resend_after > 50 && sent.resend_after <= 60);
     assert_true(sent.sent_at >= sql("SELECT extract(epoch FROM now())::bigint"
-                                    " - 10", NULL));
+                                    " - 10",
+                                    NULL));
     assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
     /* the first login is gone, the mailed code opens the second */
-    assert_int_equal(
-        csam_engine_login_verify(ctx.engine, NULL, first, code, &t, &att),
-        CSAM_ERR_EXPIRED);
-    assert_int_equal(
-        csam_engine_login_verify(ctx.engine, NULL, second, code, &t, &att),
-        CSAM_OK);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, first, code, &t,
+                                              &att),
+                     CSAM_ERR_EXPIRED);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, second, code,
+                                              &t, &att),
+                     CSAM_OK);
     assert_string_equal(t.info.username, c.username);
     csam_wipe(t.cookie, sizeof(t.cookie));
     no_cooldown();
@@ -809,17 +809,17 @@ static void test_lock_grows(void **state)
     ctx.config.lockout_duration = 100;
     for (round = 0; round < 3; round++) {
         for (i = 0; i < 2; i++)
-            assert_int_equal(csam_engine_login_password(
-                                 ctx.engine, NULL, "grow.target", "guess",
-                                 handle, &types, &att),
+            assert_int_equal(csam_engine_login_password(ctx.engine, NULL,
+                                                        "grow.target", "guess",
+                                                        handle, &types, &att),
                              CSAM_ERR_BAD_CREDENTIALS);
         assert_int_equal(csam_engine_login_password(ctx.engine, NULL,
                                                     "grow.target", "guess",
                                                     handle, &types, &att),
                          CSAM_ERR_LOCKED);
         print_message("lock %d: %ld s\n", round + 1, att.retry_after);
-        assert_true(att.retry_after > (100L << round) - 5 &&
-                    att.retry_after <= (100L << round));
+        assert_true(att.retry_after > (100L << round) - 5
+                    && att.retry_after <= (100L << round));
         /* the lock ends */
         assert_int_equal(sql("UPDATE csam_password_failures SET locked_until"
                              " = now() - interval '1 second'"
@@ -895,12 +895,15 @@ static void test_known_device(void **state)
     assert_true(sql("SELECT count(*) FROM csam_accounts WHERE username = $1"
                     " AND failures = 0 AND locked_until > now()"
                     " + interval '100 seconds'",
-                    c.username) == 1);
+                    c.username)
+                == 1);
     /* another browser: locked, a token of another account is no help */
     assert_int_equal(csam_engine_login_password_device(
-                         ctx.engine, "198.51.100.2", "A" "AAAAAAAAAAAAAAAAAAAA"
-                         "AAAAAAAAAAAAAAAAAAAAAA", c.username, c.password,
-                         handle, &types, &att),
+                         ctx.engine, "198.51.100.2",
+                         "A"
+                         "AAAAAAAAAAAAAAAAAAAA"
+                         "AAAAAAAAAAAAAAAAAAAAAA",
+                         c.username, c.password, handle, &types, &att),
                      CSAM_ERR_LOCKED);
     /* the known browser: a wrong password counts on it alone, the right
      * one and the code log it in */

@@ -46,9 +46,9 @@ static void test_begin_reuse_verify(void **state)
 
     (void)state;
     active_citizen(&c, "pam");
-    assert_int_equal(
-        csam_engine_account_check(ctx.engine, c.username, CSAM_KEY_EMAIL, &att),
-        CSAM_OK);
+    assert_int_equal(csam_engine_account_check(ctx.engine, c.username,
+                                               CSAM_KEY_EMAIL, &att),
+                     CSAM_OK);
     begin_fresh(&c, code, sizeof(code));
     /* a second conversation within the cooldown reuses it: no mail */
     assert_int_equal(csam_engine_pam_begin(ctx.engine, c.username,
@@ -114,12 +114,12 @@ static void test_unknown_and_unsupported(void **state)
     assert_int_equal(csam_engine_pam_begin(ctx.engine, "$(reboot)",
                                            CSAM_KEY_ALL, NULL, &ch, &att),
                      CSAM_ERR_NOT_FOUND);
-    assert_int_equal(
-        csam_engine_pam_begin(ctx.engine, NULL, CSAM_KEY_ALL, NULL, &ch, &att),
-        CSAM_ERR_NOT_FOUND);
-    assert_int_equal(
-        csam_engine_account_check(ctx.engine, "nobody", CSAM_KEY_ALL, &att),
-        CSAM_ERR_NOT_FOUND);
+    assert_int_equal(csam_engine_pam_begin(ctx.engine, NULL, CSAM_KEY_ALL, NULL,
+                                           &ch, &att),
+                     CSAM_ERR_NOT_FOUND);
+    assert_int_equal(csam_engine_account_check(ctx.engine, "nobody",
+                                               CSAM_KEY_ALL, &att),
+                     CSAM_ERR_NOT_FOUND);
 
     /* an account still being activated has no second factor yet */
     csam_test_citizen_init(&pending, "pampending", serial++);
@@ -158,9 +158,9 @@ static void test_unknown_and_unsupported(void **state)
                                            CSAM_KEY_TOTP | CSAM_KEY_SMS, NULL,
                                            &ch, &att),
                      CSAM_ERR_STATE);
-    assert_int_equal(
-        csam_engine_account_check(ctx.engine, c.username, CSAM_KEY_TOTP, &att),
-        CSAM_ERR_STATE);
+    assert_int_equal(csam_engine_account_check(ctx.engine, c.username,
+                                               CSAM_KEY_TOTP, &att),
+                     CSAM_ERR_STATE);
     assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
                                             CSAM_KEY_TOTP, "123456", NULL,
                                             &att),
@@ -260,8 +260,8 @@ static void test_purpose_binding(void **state)
 
     (void)state;
     active_citizen(&c, "purpose");
-    account =
-        sql("SELECT id FROM csam_accounts WHERE username = $1", c.username);
+    account = sql("SELECT id FROM csam_accounts WHERE username = $1",
+                  c.username);
     snprintf(acc, sizeof(acc), "%lld", account);
     begin_fresh(&c, pam_code, sizeof(pam_code));
     memset(&owner, 0, sizeof(owner));
@@ -353,9 +353,9 @@ static void test_account_lockout(void **state)
                                             CSAM_KEY_EMAIL, code, NULL, &att),
                      CSAM_ERR_LOCKED);
     assert_true(att.retry_after >= 1);
-    assert_int_equal(
-        csam_engine_account_check(ctx.engine, c.username, CSAM_KEY_EMAIL, &att),
-        CSAM_ERR_LOCKED);
+    assert_int_equal(csam_engine_account_check(ctx.engine, c.username,
+                                               CSAM_KEY_EMAIL, &att),
+                     CSAM_ERR_LOCKED);
     sleep_s(1);
     /* the threshold: a temporary lock of lockout_duration */
     assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
@@ -371,17 +371,17 @@ static void test_account_lockout(void **state)
     assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
                                             CSAM_KEY_EMAIL, code, NULL, &att),
                      CSAM_ERR_LOCKED);
-    assert_int_equal(
-        csam_engine_account_check(ctx.engine, c.username, CSAM_KEY_EMAIL, &att),
-        CSAM_ERR_LOCKED);
+    assert_int_equal(csam_engine_account_check(ctx.engine, c.username,
+                                               CSAM_KEY_EMAIL, &att),
+                     CSAM_ERR_LOCKED);
     /* never permanent: once the lock has run out the right code works */
     n = sql("UPDATE csam_accounts SET locked_until = now() - interval '1s'"
             " WHERE username = $1",
             c.username);
     assert_int_equal(n, 1);
-    assert_int_equal(
-        csam_engine_account_check(ctx.engine, c.username, CSAM_KEY_EMAIL, &att),
-        CSAM_OK);
+    assert_int_equal(csam_engine_account_check(ctx.engine, c.username,
+                                               CSAM_KEY_EMAIL, &att),
+                     CSAM_OK);
     assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
                                             CSAM_KEY_EMAIL, code, NULL, &att),
                      CSAM_OK);
@@ -412,9 +412,9 @@ static void test_code_delay_max(void **state)
                                             &att),
                      CSAM_ERR_BAD_CODE);
     assert_int_equal(att.retry_after, 5);
-    assert_int_equal(
-        csam_engine_account_check(ctx.engine, c.username, CSAM_KEY_EMAIL, &att),
-        CSAM_ERR_LOCKED);
+    assert_int_equal(csam_engine_account_check(ctx.engine, c.username,
+                                               CSAM_KEY_EMAIL, &att),
+                     CSAM_ERR_LOCKED);
     assert_true(att.retry_after >= 1 && att.retry_after <= 5);
     ctx.config.lockout_threshold = 10;
     ctx.config.delay_max = 60;
@@ -526,8 +526,8 @@ static void test_disabled_account(void **state)
                          c.username),
                      1);
     att.retry_after = 99;
-    assert_int_equal(csam_engine_pam_begin(ctx.engine, c.username,
-                                           CSAM_KEY_ALL, NULL, &ch, &att),
+    assert_int_equal(csam_engine_pam_begin(ctx.engine, c.username, CSAM_KEY_ALL,
+                                           NULL, &ch, &att),
                      CSAM_ERR_LOCKED);
     assert_int_equal(att.retry_after, 0);
     att.retry_after = 99;
@@ -578,12 +578,12 @@ static void test_server_stopped(void **state)
     assert_int_equal(csam_engine_pam_begin(ctx.engine, c.username, CSAM_KEY_ALL,
                                            NULL, &ch, &att),
                      CSAM_ERR_DB);
-    assert_int_equal(
-        csam_engine_account_check(ctx.engine, c.username, CSAM_KEY_ALL, &att),
-        CSAM_ERR_DB);
-    assert_int_equal(
-        csam_engine_register(ctx.engine, "officer", NULL, &d.reg, &d.receipt),
-        CSAM_ERR_DB);
+    assert_int_equal(csam_engine_account_check(ctx.engine, c.username,
+                                               CSAM_KEY_ALL, &att),
+                     CSAM_ERR_DB);
+    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL, &d.reg,
+                                          &d.receipt),
+                     CSAM_ERR_DB);
     assert_int_equal(csam_test_mail_count(&ctx.env, d.email), 0);
     assert_int_equal(csam_test_pg_ctl(&ctx.env, "start"), 0);
     assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,

@@ -66,8 +66,8 @@ static void test_session_expiry(void **state)
     {
         long long now = sql("SELECT extract(epoch FROM now())::bigint", NULL);
 
-        assert_true(info.idle_expires_at >= now + 1790 &&
-                    info.idle_expires_at <= now + 1801);
+        assert_true(info.idle_expires_at >= now + 1790
+                    && info.idle_expires_at <= now + 1801);
     }
     /* absolute: however recently used */
     assert_int_equal(sql("UPDATE csam_sessions SET created_at = now() -"
@@ -177,15 +177,14 @@ static void services_config(struct csam_config *cfg, const char *secret,
     char err[CSAM_CONFIG_ERRLEN];
 
     assert_int_equal(csam_config_init(cfg), CSAM_OK);
-    assert_int_equal(csam_config_set(cfg, "secret_file", secret, err,
+    assert_int_equal(
+        csam_config_set(cfg, "secret_file", secret, err, sizeof(err)), CSAM_OK);
+    assert_int_equal(csam_config_set(cfg, "data_dir", ctx.config.data_dir, err,
                                      sizeof(err)),
                      CSAM_OK);
-    assert_int_equal(csam_config_set(cfg, "data_dir", ctx.config.data_dir,
-                                     err, sizeof(err)),
-                     CSAM_OK);
     if (reserved != NULL)
-        assert_int_equal(csam_config_set(cfg, "reserved_usernames",
-                                         reserved, err, sizeof(err)),
+        assert_int_equal(csam_config_set(cfg, "reserved_usernames", reserved,
+                                         err, sizeof(err)),
                          CSAM_OK);
 }
 
@@ -213,17 +212,15 @@ static void test_session_check_without_engine(void **state)
     assert_int_equal(csam_session_check(sv, ctx.store, t.cookie, 0, &mine),
                      CSAM_OK);
     assert_int_equal(csam_store_round_trips(ctx.store), trips + 1);
-    assert_int_equal(csam_engine_session_check(ctx.engine, t.cookie, 0,
-                                               &engines),
-                     CSAM_OK);
+    assert_int_equal(
+        csam_engine_session_check(ctx.engine, t.cookie, 0, &engines), CSAM_OK);
     assert_string_equal(mine.username, c.username);
     assert_string_equal(mine.username, engines.username);
     assert_int_equal(mine.key_type, engines.key_type);
     assert_int_equal(mine.auth_time, engines.auth_time);
     assert_int_equal(mine.expires_at, engines.expires_at);
     trips = csam_store_round_trips(ctx.store);
-    assert_int_equal(csam_session_check(sv, ctx.store, "not a token", 1,
-                                        &mine),
+    assert_int_equal(csam_session_check(sv, ctx.store, "not a token", 1, &mine),
                      CSAM_ERR_EXPIRED);
     assert_int_equal(csam_store_round_trips(ctx.store), trips);
     assert_int_equal(csam_engine_session_end(ctx.engine, NULL, t.cookie),
@@ -240,9 +237,8 @@ static void test_session_check_without_engine(void **state)
     assert_int_equal(err.part, CSAM_SERVICES_SECRET);
     csam_config_free(&cfg);
     services_config(&cfg, ctx.env.secret_file, "/nonexistent/reserved.txt");
-    assert_int_not_equal(csam_services_open(&cfg, CSAM_SERVICES_LISTS, &sv,
-                                            &err),
-                         CSAM_OK);
+    assert_int_not_equal(
+        csam_services_open(&cfg, CSAM_SERVICES_LISTS, &sv, &err), CSAM_OK);
     assert_null(sv);
     assert_int_equal(err.part, CSAM_SERVICES_RESERVED_OWN);
     assert_string_equal(err.path, "/nonexistent/reserved.txt");

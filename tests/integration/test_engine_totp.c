@@ -93,9 +93,8 @@ static void totp_active(struct csam_test_citizen *c, const char *tag,
 
     totp_to_confirm(c, tag, secret);
     code_at(secret, step, code);
-    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL,
-                                                    c->handle, code, &done,
-                                                    &att),
+    assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL, c->handle,
+                                                    code, &done, &att),
                      CSAM_OK);
     assert_int_equal(done.key_type, CSAM_KEY_TOTP);
     free(csam_test_mail_take(&ctx.env, c->email)); /* the notice */
@@ -117,8 +116,8 @@ static csam_result login_with(const struct csam_test_citizen *c,
     assert_int_equal(csam_engine_login_challenge(ctx.engine, "203.0.113.9",
                                                  handle, CSAM_KEY_TOTP, att),
                      CSAM_OK);
-    res = csam_engine_login_verify(ctx.engine, "203.0.113.9", handle, code,
-                                   &t, att);
+    res = csam_engine_login_verify(ctx.engine, "203.0.113.9", handle, code, &t,
+                                   att);
     if (res == CSAM_OK) {
         assert_string_equal(t.info.username, c->username);
         assert_int_equal(t.info.key_type, CSAM_KEY_TOTP);
@@ -138,23 +137,22 @@ static void test_totp_activation_and_login(void **state)
 
     (void)state;
     totp_to_confirm(&c, "totpact", secret);
-    assert_int_equal(
-        sql("SELECT count(*) FROM csam_keys k JOIN csam_accounts a"
-            " ON a.id = k.account_id WHERE a.username = $1"
-            " AND k.type = 'totp' AND k.status = 'pending'"
-            " AND octet_length(k.totp_secret) = 48"
-            " AND k.totp_last_step IS NULL",
-            c.username),
-        1);
+    assert_int_equal(sql("SELECT count(*) FROM csam_keys k JOIN csam_accounts a"
+                         " ON a.id = k.account_id WHERE a.username = $1"
+                         " AND k.type = 'totp' AND k.status = 'pending'"
+                         " AND octet_length(k.totp_secret) = 48"
+                         " AND k.totp_last_step IS NULL",
+                         c.username),
+                     1);
     /* the secret is stored sealed, never as typed */
     assert_int_equal(sql("SELECT count(*) FROM csam_keys WHERE position("
                          "convert_to($1, 'UTF8') IN totp_secret) > 0",
                          secret),
                      0);
     /* the e-mail resend has nothing to resend */
-    assert_int_equal(
-        csam_engine_activation_resend(ctx.engine, NULL, c.handle, &att),
-        CSAM_ERR_STATE);
+    assert_int_equal(csam_engine_activation_resend(ctx.engine, NULL, c.handle,
+                                                   &att),
+                     CSAM_ERR_STATE);
 
     step = stable_step();
     wrong_code(secret, step, code);
@@ -222,19 +220,19 @@ static void test_totp_attempts(void **state)
                      CSAM_OK);
     wrong_code(secret, step, code);
     for (i = 1; i < ctx.config.code_attempts; i++) {
-        assert_int_equal(
-            csam_engine_login_verify(ctx.engine, NULL, handle, code, &t, &att),
-            CSAM_ERR_BAD_CODE);
+        assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle,
+                                                  code, &t, &att),
+                         CSAM_ERR_BAD_CODE);
         assert_int_equal(att.attempts_left, ctx.config.code_attempts - i);
     }
-    assert_int_equal(
-        csam_engine_login_verify(ctx.engine, NULL, handle, code, &t, &att),
-        CSAM_ERR_LOCKED);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle, code,
+                                              &t, &att),
+                     CSAM_ERR_LOCKED);
     /* even the right code is refused now, and its step is not spent */
     code_at(secret, step, right);
-    assert_int_equal(
-        csam_engine_login_verify(ctx.engine, NULL, handle, right, &t, &att),
-        CSAM_ERR_LOCKED);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle, right,
+                                              &t, &att),
+                     CSAM_ERR_LOCKED);
     assert_int_equal(sql("SELECT totp_last_step FROM csam_keys k"
                          " JOIN csam_accounts a ON a.id = k.account_id"
                          " WHERE a.username = $1",
@@ -256,8 +254,8 @@ static void test_totp_pam(void **state)
     assert_int_equal(csam_engine_account_check(ctx.engine, c.username,
                                                CSAM_KEY_TOTP, &att),
                      CSAM_OK);
-    assert_int_equal(csam_engine_pam_begin(ctx.engine, c.username,
-                                           CSAM_KEY_ALL, NULL, &ch, &att),
+    assert_int_equal(csam_engine_pam_begin(ctx.engine, c.username, CSAM_KEY_ALL,
+                                           NULL, &ch, &att),
                      CSAM_OK);
     assert_int_equal(ch.key_type, CSAM_KEY_TOTP);
     assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
@@ -342,8 +340,7 @@ static void test_totp_race(void **state)
                                                      CSAM_KEY_TOTP, &att),
                          CSAM_OK);
         assert_int_equal(csam_engine_pam_begin(second.engine, c.username,
-                                               CSAM_KEY_TOTP, NULL, &ch,
-                                               &att),
+                                               CSAM_KEY_TOTP, NULL, &ch, &att),
                          CSAM_OK);
         code_at(secret, step + round, code);
         assert_int_equal(pthread_barrier_init(&barrier, NULL, 2), 0);
@@ -399,8 +396,8 @@ static void test_totp_key_add(void **state)
                                            CSAM_KEYS_MAX, &n),
                      CSAM_OK);
     for (i = 0; i < n; i++)
-        if (keys[i].type == CSAM_KEY_TOTP &&
-            strcmp(keys[i].status, "active") == 0)
+        if (keys[i].type == CSAM_KEY_TOTP
+            && strcmp(keys[i].status, "active") == 0)
             seen = 1;
     assert_true(seen);
     code_at(secret, step + 1, code);
@@ -442,8 +439,7 @@ static void test_sms_key(void **state)
     assert_null(out.otpauth_uri);
     csam_credentials_outcome_free(&out);
     assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
-    assert_int_equal(csam_test_sms_code(&ctx.env, e164, code, sizeof(code)),
-                     0);
+    assert_int_equal(csam_test_sms_code(&ctx.env, e164, code, sizeof(code)), 0);
     assert_int_equal(csam_engine_activation_confirm(ctx.engine, NULL, c.handle,
                                                     code, &done, &att),
                      CSAM_OK);
@@ -464,11 +460,10 @@ static void test_sms_key(void **state)
     assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
                                                  CSAM_KEY_SMS, &att),
                      CSAM_OK);
-    assert_int_equal(csam_test_sms_code(&ctx.env, e164, code, sizeof(code)),
-                     0);
-    assert_int_equal(
-        csam_engine_login_verify(ctx.engine, NULL, handle, code, &t, &att),
-        CSAM_OK);
+    assert_int_equal(csam_test_sms_code(&ctx.env, e164, code, sizeof(code)), 0);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle, code,
+                                              &t, &att),
+                     CSAM_OK);
     assert_int_equal(t.info.key_type, CSAM_KEY_SMS);
 
     /* PAM with it: the code by SMS, never by mail */
@@ -479,11 +474,10 @@ static void test_sms_key(void **state)
                                                CSAM_KEY_ALL, NULL, &ch, &att),
                          CSAM_OK);
         assert_int_equal(ch.key_type, CSAM_KEY_SMS);
-        assert_int_equal(
-            csam_test_sms_code(&ctx.env, e164, code, sizeof(code)), 0);
+        assert_int_equal(csam_test_sms_code(&ctx.env, e164, code, sizeof(code)),
+                         0);
         assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
-                                                CSAM_KEY_SMS, code, NULL,
-                                                &att),
+                                                CSAM_KEY_SMS, code, NULL, &att),
                          CSAM_OK);
         assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
     }
@@ -497,9 +491,9 @@ static void test_sms_key(void **state)
     assert_int_equal(csam_engine_login_challenge(ctx.engine, NULL, handle,
                                                  CSAM_KEY_SMS, &att),
                      CSAM_ERR_MAIL);
-    assert_int_equal(
-        csam_engine_login_verify(ctx.engine, NULL, handle, "123456", &t, &att),
-        CSAM_ERR_STATE);
+    assert_int_equal(csam_engine_login_verify(ctx.engine, NULL, handle,
+                                              "123456", &t, &att),
+                     CSAM_ERR_STATE);
 
     /* SMS not configured: not offered, at activation or at login (the
      * refused POST above was recorded by the gateway: count from here) */
@@ -541,8 +535,7 @@ static void test_sms_key_add(void **state)
                      CSAM_OK);
     assert_null(out.otpauth_uri);
     assert_int_equal(csam_test_mail_count(&ctx.env, c.email), 0);
-    assert_int_equal(csam_test_sms_code(&ctx.env, e164, code, sizeof(code)),
-                     0);
+    assert_int_equal(csam_test_sms_code(&ctx.env, e164, code, sizeof(code)), 0);
     assert_int_equal(csam_engine_key_confirm(ctx.engine, NULL, c.username,
                                              CSAM_KEY_SMS, code, &att),
                      CSAM_OK);
@@ -592,8 +585,8 @@ static void test_sms_gateway_down(void **state)
     csam_test_ctx_sms(&ctx, "/status/503");
     open_activation(&c, "smsdown", &types);
     assert_int_equal(csam_engine_activation_key(ctx.engine, NULL, c.handle,
-                                                CSAM_KEY_SMS, 1,
-                                                "+32470999001", "2024-01"),
+                                                CSAM_KEY_SMS, 1, "+32470999001",
+                                                "2024-01"),
                      CSAM_OK);
     memset(&out, 0, sizeof(out));
     assert_int_equal(csam_engine_activation_credentials(

@@ -35,10 +35,10 @@
 #define CSAM_TEST_PHONE "0470 12 34 56"
 #define CSAM_TEST_E164 "+32470123456"
 
-static char csam_test_url[256];     /* http://127.0.0.1:PORT */
-static char csam_test_dir[4096];    /* where the sink records */
+static char csam_test_url[256];  /* http://127.0.0.1:PORT */
+static char csam_test_dir[4096]; /* where the sink records */
 static char csam_test_data_dir[4096];
-static pid_t csam_test_sink = -1;   /* ours, or -1 */
+static pid_t csam_test_sink = -1; /* ours, or -1 */
 static char csam_test_own_dir[] = "/tmp/csam-test-sink.XXXXXX";
 
 static double csam_test_now(void)
@@ -60,8 +60,7 @@ static int csam_test_start_sink(void)
 
     if (mkdtemp(csam_test_own_dir) == NULL || pipe(fds) != 0)
         return -1;
-    snprintf(csam_test_dir, sizeof(csam_test_dir), "%s/sms",
-             csam_test_own_dir);
+    snprintf(csam_test_dir, sizeof(csam_test_dir), "%s/sms", csam_test_own_dir);
     snprintf(script, sizeof(script), "%s/tests/lib/sms_sink.py",
              src != NULL ? src : ".");
     csam_test_sink = fork();
@@ -93,8 +92,7 @@ static int csam_test_start_sink(void)
         return -1;
     }
     fclose(fp);
-    snprintf(csam_test_url, sizeof(csam_test_url), "http://127.0.0.1:%d",
-             port);
+    snprintf(csam_test_url, sizeof(csam_test_url), "http://127.0.0.1:%d", port);
     return 0;
 }
 
@@ -196,7 +194,8 @@ static const char *csam_test_header(json_t *rec, const char *name)
     const char *key;
     json_t *value;
 
-    json_object_foreach(headers, key, value) {
+    json_object_foreach(headers, key, value)
+    {
         if (strcasecmp(key, name) == 0)
             return json_string_value(value);
     }
@@ -258,8 +257,8 @@ static void test_json_bearer(void **state)
         assert_int_equal(csam_security_code_new(6, code, sizeof(code)),
                          CSAM_OK);
         vars[0].value = code;
-        assert_int_equal(csam_sms_compose(csam_test_data_dir, langs[i],
-                                          "code", vars, 2, &text),
+        assert_int_equal(csam_sms_compose(csam_test_data_dir, langs[i], "code",
+                                          vars, 2, &text),
                          CSAM_OK);
         memset(&msg, 0, sizeof(msg));
         msg.to = CSAM_TEST_PHONE;
@@ -301,8 +300,8 @@ static void test_json_bearer(void **state)
 }
 
 /* Percent-decoding of one form value ('+' is a space). */
-static void csam_test_form_value(const char *body, const char *name,
-                                 char *out, size_t size)
+static void csam_test_form_value(const char *body, const char *name, char *out,
+                                 size_t size)
 {
     size_t nlen = strlen(name), n = 0;
     const char *p = body;
@@ -353,8 +352,7 @@ static void test_form_basic(void **state)
     memset(&msg, 0, sizeof(msg));
     msg.to = "+32 (0)470 12 34 56";
     msg.text = text;
-    assert_int_equal(csam_sms_send_err(&sms, &msg, err, sizeof(err)),
-                     CSAM_OK);
+    assert_int_equal(csam_sms_send_err(&sms, &msg, err, sizeof(err)), CSAM_OK);
     rec = csam_test_last();
     assert_string_equal(csam_test_header(rec, "Content-Type"),
                         "application/x-www-form-urlencoded");
@@ -428,8 +426,7 @@ static void test_many(void **state)
         json_t *rec, *body;
         char found[9];
 
-        snprintf(path, sizeof(path), "%s/%s", csam_test_dir,
-                 names[before + i]);
+        snprintf(path, sizeof(path), "%s/%s", csam_test_dir, names[before + i]);
         rec = json_load_file(path, 0, NULL);
         assert_non_null(rec);
         body = json_loads(json_string_value(json_object_get(rec, "body")), 0,

@@ -47,8 +47,7 @@ static int csam_test_setup(void **state)
     (void)state;
     csam_test_url = getenv("CSAM_TEST_SMTP_URL");
     csam_test_dead_url = getenv("CSAM_TEST_DEAD_SMTP_URL");
-    if (csam_test_url == NULL || csam_test_dead_url == NULL
-        || maildir == NULL)
+    if (csam_test_url == NULL || csam_test_dead_url == NULL || maildir == NULL)
         return -1;
     snprintf(csam_test_new, sizeof(csam_test_new), "%s/new", maildir);
     snprintf(csam_test_data_dir, sizeof(csam_test_data_dir), "%s/conf",
@@ -143,8 +142,12 @@ struct csam_test_relay {
     char auth_log[4096];
 };
 
-enum { CSAM_RELAY_CLEAR_AUTH, CSAM_RELAY_STARTTLS, CSAM_RELAY_SMTPS,
-       CSAM_RELAY_COUNT };
+enum {
+    CSAM_RELAY_CLEAR_AUTH,
+    CSAM_RELAY_STARTTLS,
+    CSAM_RELAY_SMTPS,
+    CSAM_RELAY_COUNT
+};
 
 static char csam_tls_dir[2048];
 static char csam_tls_ca[4200], csam_tls_other_ca[4200];
@@ -191,10 +194,9 @@ static int csam_test_relay_start(struct csam_test_relay *r, const char *name,
              src != NULL ? src : ".");
     snprintf(cert, sizeof(cert), "%s/relay.pem", csam_tls_dir);
     snprintf(key, sizeof(key), "%s/relay.key", csam_tls_dir);
-    snprintf(r->maildir, sizeof(r->maildir), "%s/%s-mail", csam_tls_dir,
+    snprintf(r->maildir, sizeof(r->maildir), "%s/%s-mail", csam_tls_dir, name);
+    snprintf(r->auth_log, sizeof(r->auth_log), "%s/%s-auth.log", csam_tls_dir,
              name);
-    snprintf(r->auth_log, sizeof(r->auth_log), "%s/%s-auth.log",
-             csam_tls_dir, name);
     argv[n++] = "/usr/bin/python3";
     argv[n++] = server;
     argv[n++] = "--port";
@@ -259,14 +261,16 @@ static int csam_test_tls_setup(void)
     if (mkdir(csam_tls_dir, 0700) != 0 || csam_test_make_certs() != 0)
         return -1;
     snprintf(csam_tls_ca, sizeof(csam_tls_ca), "%s/ca.pem", csam_tls_dir);
-    snprintf(csam_tls_other_ca, sizeof(csam_tls_other_ca),
-             "%s/other-ca.pem", csam_tls_dir);
+    snprintf(csam_tls_other_ca, sizeof(csam_tls_other_ca), "%s/other-ca.pem",
+             csam_tls_dir);
     if (csam_test_relay_start(&csam_relays[CSAM_RELAY_CLEAR_AUTH], "clear",
-                              clear) != 0
-        || csam_test_relay_start(&csam_relays[CSAM_RELAY_STARTTLS],
-                                 "starttls", starttls) != 0
-        || csam_test_relay_start(&csam_relays[CSAM_RELAY_SMTPS], "smtps",
-                                 smtps) != 0)
+                              clear)
+            != 0
+        || csam_test_relay_start(&csam_relays[CSAM_RELAY_STARTTLS], "starttls",
+                                 starttls)
+               != 0
+        || csam_test_relay_start(&csam_relays[CSAM_RELAY_SMTPS], "smtps", smtps)
+               != 0)
         return -1;
     return 0;
 }
@@ -349,8 +353,7 @@ static void test_credentials_require_tls(void **state)
     (void)state;
     csam_test_relay_url(url, sizeof(url), "smtp", r, 1);
     smtp.relay = url;
-    assert_int_equal(csam_smtp_send_err(&smtp, &csam_tls_msg, err,
-                                        sizeof(err)),
+    assert_int_equal(csam_smtp_send_err(&smtp, &csam_tls_msg, err, sizeof(err)),
                      CSAM_ERR_MAIL);
     assert_null(strstr(err, CSAM_TEST_PASSWORD));
     assert_null(strstr(err, CSAM_TEST_USER));
@@ -418,8 +421,8 @@ static void test_wrong_ca(void **state)
 
         snprintf(before, sizeof(before), "%s", csam_test_auth_log(r));
         csam_test_relay_url(url, sizeof(url),
-                            which[i] == CSAM_RELAY_SMTPS ? "smtps" : "smtp",
-                            r, 1);
+                            which[i] == CSAM_RELAY_SMTPS ? "smtps" : "smtp", r,
+                            1);
         smtp.relay = url;
         smtp.ca_file = csam_tls_other_ca;
         assert_int_equal(csam_smtp_send_err(&smtp, &csam_tls_msg, err,
@@ -427,12 +430,10 @@ static void test_wrong_ca(void **state)
                          CSAM_ERR_MAIL);
         assert_null(strstr(err, CSAM_TEST_PASSWORD));
         smtp.ca_file = NULL;
-        assert_int_equal(csam_smtp_send(&smtp, &csam_tls_msg),
-                         CSAM_ERR_MAIL);
+        assert_int_equal(csam_smtp_send(&smtp, &csam_tls_msg), CSAM_ERR_MAIL);
         /* a missing CA file is a failure too, not "trust anything" */
         smtp.ca_file = "/nonexistent/ca.pem";
-        assert_int_equal(csam_smtp_send(&smtp, &csam_tls_msg),
-                         CSAM_ERR_MAIL);
+        assert_int_equal(csam_smtp_send(&smtp, &csam_tls_msg), CSAM_ERR_MAIL);
         assert_string_equal(csam_test_auth_log(r), before);
         assert_int_equal(csam_test_relay_mails(r), mails);
     }
@@ -462,9 +463,10 @@ static void test_send_code_mail(void **state)
 
     got = csam_test_take();
     /* the envelope: bare addresses, not the display name */
-    assert_non_null(strstr(got, "X-Csam-Envelope-From: noreply@example.be\r\n"));
-    assert_non_null(strstr(got,
-                           "X-Csam-Envelope-To: anais.dupont@example.org\r\n"));
+    assert_non_null(
+        strstr(got, "X-Csam-Envelope-From: noreply@example.be\r\n"));
+    assert_non_null(
+        strstr(got, "X-Csam-Envelope-To: anais.dupont@example.org\r\n"));
     assert_non_null(strstr(got, "\r\nTo: <anais.dupont@example.org>\r\n"));
     assert_non_null(strstr(got, "\r\nSubject: =?UTF-8?B?"));
     assert_non_null(strstr(got, "\r\nMIME-Version: 1.0\r\n"));
@@ -483,8 +485,8 @@ static void test_sender_callback(void **state)
 {
     const struct csam_smtp smtp = {csam_test_url, "noreply@example.be", 10,
                                    NULL};
-    const struct csam_message msg = {"jan@example.org", "Plain subject",
-                                     "Hallo\n", "<p>Hallo</p>\n",
+    const struct csam_message msg = {"jan@example.org",  "Plain subject",
+                                     "Hallo\n",          "<p>Hallo</p>\n",
                                      "password_changed", NULL};
     struct csam_sender sender = {csam_smtp_sender, (void *)&smtp};
     char *got;
@@ -499,10 +501,9 @@ static void test_sender_callback(void **state)
 
 static void test_dead_relay(void **state)
 {
-    const struct csam_smtp smtp = {csam_test_dead_url, CSAM_TEST_FROM, 5,
-                                   NULL};
+    const struct csam_smtp smtp = {csam_test_dead_url, CSAM_TEST_FROM, 5, NULL};
     const struct csam_message msg = {"jan@example.org", "Test", "x\n",
-                                     "<p>x</p>\n", "code", "123456"};
+                                     "<p>x</p>\n",      "code", "123456"};
     struct timespec t0, t1;
     double secs;
     char err[256];
@@ -526,8 +527,12 @@ static void test_dead_relay(void **state)
 static void test_refused_before_sending(void **state)
 {
     struct csam_smtp smtp = {NULL, CSAM_TEST_FROM, 5, NULL};
-    struct csam_message msg = {"jan@example.org", "Test\r\nBcc: x@example.org",
-                               "x\n", "<p>x</p>\n", "code", NULL};
+    struct csam_message msg = {"jan@example.org",
+                               "Test\r\nBcc: x@example.org",
+                               "x\n",
+                               "<p>x</p>\n",
+                               "code",
+                               NULL};
 
     (void)state;
     smtp.relay = csam_test_url;
@@ -558,9 +563,9 @@ int main(void)
     };
 
     if (getenv("CSAM_TEST_SMTP_URL") == NULL) {
-        fprintf(stderr, "test_smtp: run it under tests/lib/run-with-services\n");
+        fprintf(stderr,
+                "test_smtp: run it under tests/lib/run-with-services\n");
         return 77;
     }
-    return cmocka_run_group_tests(tests, csam_test_setup,
-                                  csam_test_teardown);
+    return cmocka_run_group_tests(tests, csam_test_setup, csam_test_teardown);
 }

@@ -68,9 +68,9 @@ static void test_open_refused(void **state)
                      CSAM_ERR_DB);
     assert_null(store);
     assert_int_equal(csam_store_open(NULL, NULL, &store), CSAM_ERR_INVALID);
-    assert_int_equal(
-        csam_store_open("this is not = a conninfo '", NULL, &store),
-        CSAM_ERR_DB);
+    assert_int_equal(csam_store_open("this is not = a conninfo '", NULL,
+                                     &store),
+                     CSAM_ERR_DB);
     assert_null(store);
 }
 
@@ -271,8 +271,8 @@ static char *schema_dump(const char *pgbin, const char *path)
             char *eol = strchr(r, '\n');
             size_t n = eol != NULL ? (size_t)(eol - r) + 1 : strlen(r);
 
-            if (strncmp(r, "\\restrict ", 10) != 0 &&
-                strncmp(r, "\\unrestrict ", 12) != 0) {
+            if (strncmp(r, "\\restrict ", 10) != 0
+                && strncmp(r, "\\unrestrict ", 12) != 0) {
                 memmove(w, r, n);
                 w += n;
             }

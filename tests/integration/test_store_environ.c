@@ -148,9 +148,9 @@ static void test_hiding_nests_across_threads(void **state)
     assert_int_equal(setenv("CSAM_ENVIRON_PROBE", "x", 1), 0);
     assert_int_equal(pthread_barrier_init(&barrier, NULL, NTHREADS), 0);
     for (i = 0; i < NTHREADS; i++)
-        assert_int_equal(
-            pthread_create(&threads[i], NULL, hide_in_thread, &seen_hidden[i]),
-            0);
+        assert_int_equal(pthread_create(&threads[i], NULL, hide_in_thread,
+                                        &seen_hidden[i]),
+                         0);
     for (i = 0; i < NTHREADS; i++) {
         assert_int_equal(pthread_join(threads[i], NULL), 0);
         assert_true(seen_hidden[i]);

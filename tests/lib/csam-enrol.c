@@ -39,7 +39,7 @@
 #include "../pam/maildir.h"
 #include "../pam/smsdir.h"
 
-#define CSAM_ENROL_WAIT_MS  10000
+#define CSAM_ENROL_WAIT_MS 10000
 #define CSAM_ENROL_TOTP_MAX 64 /* bytes of a decoded secret */
 
 /* What the command line asks for besides the positional arguments. */
@@ -99,7 +99,8 @@ static int csam_enrol_code(const struct csam_enrol_args *a,
 
     if (a->key == CSAM_KEY_EMAIL) {
         if (csam_maildir_await(md, a->email, CSAM_MAILDIR_CODE,
-                               CSAM_ENROL_WAIT_MS, code, codelen) == 0)
+                               CSAM_ENROL_WAIT_MS, code, codelen)
+            == 0)
             return 0;
         fprintf(stderr, "csam-enrol: no confirmation mail with a code\n");
         return -1;
@@ -251,8 +252,8 @@ int main(int argc, char **argv)
     memset(&a, 0, sizeof(a));
     a.key = CSAM_KEY_EMAIL;
     while ((opt = getopt(argc, argv, "k:p:s:")) != -1) {
-        if (opt == 'k' &&
-            (a.key = csam_key_type_parse(optarg)) != CSAM_KEY_NONE)
+        if (opt == 'k'
+            && (a.key = csam_key_type_parse(optarg)) != CSAM_KEY_NONE)
             continue;
         if (opt == 'p')
             a.phone = optarg;
@@ -261,8 +262,8 @@ int main(int argc, char **argv)
         else
             return csam_enrol_usage();
     }
-    if (argc - optind < 4 || argc - optind > 5 ||
-        (a.key == CSAM_KEY_SMS && (a.phone == NULL || a.smsdir == NULL)))
+    if (argc - optind < 4 || argc - optind > 5
+        || (a.key == CSAM_KEY_SMS && (a.phone == NULL || a.smsdir == NULL)))
         return csam_enrol_usage();
     a.maildir = argv[optind + 1];
     a.username = argv[optind + 2];

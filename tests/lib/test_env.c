@@ -77,8 +77,8 @@ long long csam_test_pg_value(PGconn *conn, const char *sql, const char *param)
 
     res = PQexecParams(conn, sql, param != NULL ? 1 : 0, NULL,
                        param != NULL ? values : NULL, NULL, NULL, 0);
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 &&
-        !PQgetisnull(res, 0, 0))
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0
+        && !PQgetisnull(res, 0, 0))
         v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     else if (PQresultStatus(res) == PGRES_COMMAND_OK)
         v = strtoll(PQcmdTuples(res), NULL, 10);
@@ -206,8 +206,8 @@ void csam_test_ctx_open(struct csam_test_ctx *ctx, int dead_smtp)
     csam_test_set(&ctx->config, "mail_from",
                   "CSAM Mes clés numériques <noreply@example.be>");
     csam_test_set(&ctx->config, "mail_timeout", "10");
-    if (csam_secret_load(ctx->env.secret_file, &ctx->secret, err,
-                         sizeof(err)) != CSAM_OK) {
+    if (csam_secret_load(ctx->env.secret_file, &ctx->secret, err, sizeof(err))
+        != CSAM_OK) {
         fprintf(stderr, "%s\n", err);
         csam_test_die("csam_secret_load");
     }
@@ -248,10 +248,10 @@ void csam_test_nrn(int yy, int mm, int dd, int serial, char *nrn, char *birth)
     mm = mm < 1 || mm > 12 ? 1 : mm;
     dd = dd < 1 || dd > 28 ? 1 : dd;
     serial = ((serial % 997) + 997) % 997 + 1;
-    base = ((unsigned long)yy * 10000 + (unsigned long)mm * 100 +
-            (unsigned long)dd) *
-               1000 +
-           (unsigned long)serial;
+    base = ((unsigned long)yy * 10000 + (unsigned long)mm * 100
+            + (unsigned long)dd)
+               * 1000
+           + (unsigned long)serial;
     check = 97 - (unsigned)(base % 97);
     snprintf(nrn, 12, "%09lu%02u", base % 1000000000UL, check % 100);
     snprintf(birth, 11, "19%02d-%02d-%02d", yy, mm, dd);
@@ -267,8 +267,8 @@ static char *csam_test_read_file(const char *path)
 
     if (f == NULL)
         return NULL;
-    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
-        fseek(f, 0, SEEK_SET) != 0) {
+    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0
+        || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return NULL;
     }
@@ -327,12 +327,12 @@ static int csam_test_mail_scan(const struct csam_test_env *env, const char *to,
             continue;
         if (csam_test_mail_is_to(raw, to)) {
             count++;
-            if (best[0] == '\0' || st.st_mtim.tv_sec > best_time.tv_sec ||
-                (st.st_mtim.tv_sec == best_time.tv_sec &&
-                 st.st_mtim.tv_nsec > best_time.tv_nsec) ||
-                (st.st_mtim.tv_sec == best_time.tv_sec &&
-                 st.st_mtim.tv_nsec == best_time.tv_nsec &&
-                 strcmp(path, best) > 0)) {
+            if (best[0] == '\0' || st.st_mtim.tv_sec > best_time.tv_sec
+                || (st.st_mtim.tv_sec == best_time.tv_sec
+                    && st.st_mtim.tv_nsec > best_time.tv_nsec)
+                || (st.st_mtim.tv_sec == best_time.tv_sec
+                    && st.st_mtim.tv_nsec == best_time.tv_nsec
+                    && strcmp(path, best) > 0)) {
                 snprintf(best, sizeof(best), "%s", path);
                 best_time = st.st_mtim;
             }
@@ -373,10 +373,10 @@ static void csam_test_qp_decode(char *s)
             s += 3;
         } else if (s[0] == '=' && s[1] == '\n') {
             s += 2;
-        } else if (s[0] == '=' && csam_test_hex((unsigned char)s[1]) >= 0 &&
-                   csam_test_hex((unsigned char)s[2]) >= 0) {
-            *w++ = (char)(csam_test_hex((unsigned char)s[1]) * 16 +
-                          csam_test_hex((unsigned char)s[2]));
+        } else if (s[0] == '=' && csam_test_hex((unsigned char)s[1]) >= 0
+                   && csam_test_hex((unsigned char)s[2]) >= 0) {
+            *w++ = (char)(csam_test_hex((unsigned char)s[1]) * 16
+                          + csam_test_hex((unsigned char)s[2]));
             s += 3;
         } else {
             *w++ = *s++;
@@ -599,8 +599,8 @@ void csam_test_login(struct csam_test_ctx *ctx,
     struct csam_attempts att;
 
     csam_test_login_to_code(ctx, c, source, handle, code, sizeof(code));
-    csam_test_expect(csam_engine_login_verify(ctx->engine, source, handle,
-                                              code, t, &att),
+    csam_test_expect(csam_engine_login_verify(ctx->engine, source, handle, code,
+                                              t, &att),
                      CSAM_OK, "login_verify");
 }
 
@@ -623,8 +623,8 @@ void csam_test_ctx_sms(struct csam_test_ctx *ctx, const char *url_suffix)
     csam_test_set(&ctx->config, "sms_transport", "http");
     csam_test_set(&ctx->config, "sms_url", url);
     csam_test_set(&ctx->config, "sms_timeout", "5");
-    if (csam_sms_from_config(&ctx->config, &ctx->sms, err, sizeof(err)) !=
-        CSAM_OK) {
+    if (csam_sms_from_config(&ctx->config, &ctx->sms, err, sizeof(err))
+        != CSAM_OK) {
         fprintf(stderr, "%s\n", err);
         csam_test_die("csam_sms_from_config");
     }
@@ -685,8 +685,8 @@ int csam_test_sms_code(const struct csam_test_env *env, const char *to,
     int count;
     FILE *f;
 
-    if (csam_test_sms_find(env, to, path, sizeof(path), &count) != 0 ||
-        (f = fopen(path, "r")) == NULL)
+    if (csam_test_sms_find(env, to, path, sizeof(path), &count) != 0
+        || (f = fopen(path, "r")) == NULL)
         return -1;
     n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);

@@ -28,7 +28,7 @@ struct csam_test_env {
     const char *maildir;
     const char *tmpdir;
     const char *secret_file;
-    const char *sms_url;    /* NULL when the runner has no SMS gateway */
+    const char *sms_url; /* NULL when the runner has no SMS gateway */
     const char *sms_dir;
 };
 
@@ -63,9 +63,9 @@ struct csam_test_ctx {
     csam_secret *secret;
     csam_store *store;
     csam_wordlist *common;
-    csam_wordlist *reserved;            /* conf/reserved-usernames.txt */
+    csam_wordlist *reserved; /* conf/reserved-usernames.txt */
     struct csam_smtp smtp;
-    struct csam_sms sms;    /* used when its transport is not none */
+    struct csam_sms sms; /* used when its transport is not none */
     csam_engine *engine;
 };
 

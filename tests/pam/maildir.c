@@ -13,8 +13,8 @@
 
 #include "maildir.h"
 
-#define CSAM_MAILDIR_MAIL_MAX  (1024 * 1024)
-#define CSAM_MAILDIR_POLL_MS   20
+#define CSAM_MAILDIR_MAIL_MAX (1024 * 1024)
+#define CSAM_MAILDIR_POLL_MS 20
 #define CSAM_MAILDIR_TOKEN_LEN 43
 
 /* The seen names are kept sorted: a loop of a thousand logins must not
@@ -127,8 +127,8 @@ static int csam_maildir_addressed_to(const char *mail, const char *to)
 
         if (eol == NULL || eol > end)
             eol = end;
-        if (strncmp(line, "To:", 3) == 0 ||
-            strncmp(line, "X-Csam-Envelope-To:", 19) == 0) {
+        if (strncmp(line, "To:", 3) == 0
+            || strncmp(line, "X-Csam-Envelope-To:", 19) == 0) {
             for (p = line; p + tolen <= eol; p++)
                 if (strncmp(p, to, tolen) == 0)
                     return 1;
@@ -166,10 +166,10 @@ static char *csam_maildir_text_part(char *mail)
     for (in = out = body; *in != '\0'; in++) {
         if (in[0] == '=' && in[1] == '\r' && in[2] == '\n') {
             in += 2; /* soft line break */
-        } else if (in[0] == '=' && csam_maildir_hex(in[1]) >= 0 &&
-                   csam_maildir_hex(in[2]) >= 0) {
-            *out++ =
-                (char)(csam_maildir_hex(in[1]) * 16 + csam_maildir_hex(in[2]));
+        } else if (in[0] == '=' && csam_maildir_hex(in[1]) >= 0
+                   && csam_maildir_hex(in[2]) >= 0) {
+            *out++ = (char)(csam_maildir_hex(in[1]) * 16
+                            + csam_maildir_hex(in[2]));
             in += 2;
         } else {
             *out++ = *in;
@@ -181,8 +181,8 @@ static char *csam_maildir_text_part(char *mail)
 
 static int csam_maildir_b64url(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-           (c >= '0' && c <= '9') || c == '-' || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+           || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
 static int csam_maildir_find_token(const char *text, char *out, size_t outlen)

@@ -64,7 +64,8 @@ static int csam_loop_conv(int n, const struct pam_message **msg,
         if (csam_maildir_await(&loop->md, loop->email, CSAM_MAILDIR_CODE,
                                loop->code[0] == '\0' ? CSAM_LOOP_CODE_WAIT_MS
                                                      : 200,
-                               loop->code, sizeof(loop->code)) != 0) {
+                               loop->code, sizeof(loop->code))
+            != 0) {
             if (loop->code[0] == '\0') {
                 free(r);
                 return PAM_CONV_ERR;
@@ -180,10 +181,10 @@ int main(int argc, char **argv)
     int fds_before, fds_after, first_failure = PAM_SUCCESS;
     double t0, elapsed;
 
-    if (argc < 7 || argc > 8 || (n = strtol(argv[6], NULL, 10)) <= 0 ||
-        n > 1000000 ||
-        (argc == 8 &&
-         ((nthreads = strtol(argv[7], NULL, 10)) < 1 || nthreads > 64))) {
+    if (argc < 7 || argc > 8 || (n = strtol(argv[6], NULL, 10)) <= 0
+        || n > 1000000
+        || (argc == 8
+            && ((nthreads = strtol(argv[7], NULL, 10)) < 1 || nthreads > 64))) {
         fprintf(stderr, "usage: pam-loop CONFDIR SERVICE USER MAILDIR EMAIL "
                         "N [THREADS]\n");
         return 2;
@@ -220,8 +221,8 @@ int main(int argc, char **argv)
      * leak; then the measured rounds. */
     warm = n < 10 ? 1 : 10;
     for (i = 0; i < warm; i++)
-        if (csam_loop_round(argv[1], argv[2], threads[0].user,
-                            &threads[0].loop) != PAM_SUCCESS)
+        if (csam_loop_round(argv[1], argv[2], threads[0].user, &threads[0].loop)
+            != PAM_SUCCESS)
             failures++;
     fds_before = csam_loop_count_fds();
     rss_after_warmup = csam_loop_rss_kb();
@@ -231,7 +232,8 @@ int main(int argc, char **argv)
     } else {
         for (i = 0; i < nthreads; i++)
             if (pthread_create(&threads[i].tid, NULL, csam_loop_run,
-                               &threads[i]) != 0)
+                               &threads[i])
+                != 0)
                 return 1;
         for (i = 0; i < nthreads; i++)
             pthread_join(threads[i].tid, NULL);
@@ -257,8 +259,8 @@ int main(int argc, char **argv)
            rss_after_warmup, rss_end);
     if (failures != 0 || fds_before < 0 || fds_after != fds_before)
         return 1;
-    if (rss_after_warmup < 0 || rss_end < 0 ||
-        rss_end - rss_after_warmup > slack) {
+    if (rss_after_warmup < 0 || rss_end < 0
+        || rss_end - rss_after_warmup > slack) {
         fprintf(stderr, "pam-loop: resident set grew by %ld kB\n",
                 rss_end - rss_after_warmup);
         return 1;

@@ -16,14 +16,14 @@
 #include "smsdir.h"
 
 #define CSAM_SMSDIR_RECORD_MAX (64 * 1024)
-#define CSAM_SMSDIR_POLL_MS    20
+#define CSAM_SMSDIR_POLL_MS 20
 
 static int csam_smsdir_is_record(const char *name)
 {
     size_t n = strlen(name);
 
-    return name[0] != '.' && n > 5 && n < CSAM_SMSDIR_NAME_MAX &&
-           strcmp(name + n - 5, ".json") == 0;
+    return name[0] != '.' && n > 5 && n < CSAM_SMSDIR_NAME_MAX
+           && strcmp(name + n - 5, ".json") == 0;
 }
 
 /* The oldest record newer than `after` (in name order), or 0. */
@@ -37,8 +37,8 @@ static int csam_smsdir_next(const char *path, const char *after,
     if (dir == NULL)
         return 0;
     while ((de = readdir(dir)) != NULL) {
-        if (!csam_smsdir_is_record(de->d_name) ||
-            strcmp(de->d_name, after) <= 0)
+        if (!csam_smsdir_is_record(de->d_name)
+            || strcmp(de->d_name, after) <= 0)
             continue;
         if (!found || strcmp(de->d_name, out) < 0) {
             /* csam_smsdir_is_record() bounded the length */

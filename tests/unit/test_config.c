@@ -91,7 +91,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.mail_timeout, 30);
     assert_string_equal(cfg.sms_transport, "none");
     assert_null(cfg.sms_url);
-    assert_string_equal(cfg.sms_body, "{\"to\":\"{{to}}\",\"text\":\"{{text}}\"}");
+    assert_string_equal(cfg.sms_body,
+                        "{\"to\":\"{{to}}\",\"text\":\"{{text}}\"}");
     assert_string_equal(cfg.sms_content_type, "application/json");
     assert_null(cfg.sms_auth);
     assert_null(cfg.sms_command);
@@ -215,9 +216,8 @@ static void test_secret_values_not_echoed(void **state)
                      CSAM_ERR_CONFIG);
     assert_null(strstr(err, "Tr0ub4dor"));
     assert_non_null(strstr(err, "mail_relay"));
-    assert_int_equal(csam_config_set(&cfg, "database",
-                                     "password=Tr0ub4dor\x01", err,
-                                     sizeof(err)),
+    assert_int_equal(csam_config_set(&cfg, "database", "password=Tr0ub4dor\x01",
+                                     err, sizeof(err)),
                      CSAM_ERR_CONFIG);
     assert_null(strstr(err, "Tr0ub4dor"));
     csam_config_free(&cfg);
@@ -229,18 +229,27 @@ static void test_set_numbers(void **state)
         const char *key;
         long min, max;
     } keys[] = {
-        {"activation_ttl", 3600, 31536000}, {"flow_ttl", 60, 86400},
-        {"code_ttl", 30, 3600},             {"code_attempts", 1, 20},
-        {"resend_cooldown", 0, 3600},       {"lockout_threshold", 1, 1000},
-        {"lockout_duration", 1, 86400},     {"session_idle", 60, 86400},
-        {"session_absolute", 60, 2592000},  {"password_min", 8, 1024},
-        {"password_max", 8, 1024},          {"argon2_t_cost", 1, 64},
-        {"argon2_m_cost", 1024, 4194304},   {"argon2_parallelism", 1, 64},
-        {"mail_timeout", 1, 600},           {"delay_max", 1, 3600},
+        {"activation_ttl", 3600, 31536000},
+        {"flow_ttl", 60, 86400},
+        {"code_ttl", 30, 3600},
+        {"code_attempts", 1, 20},
+        {"resend_cooldown", 0, 3600},
+        {"lockout_threshold", 1, 1000},
+        {"lockout_duration", 1, 86400},
+        {"session_idle", 60, 86400},
+        {"session_absolute", 60, 2592000},
+        {"password_min", 8, 1024},
+        {"password_max", 8, 1024},
+        {"argon2_t_cost", 1, 64},
+        {"argon2_m_cost", 1024, 4194304},
+        {"argon2_parallelism", 1, 64},
+        {"mail_timeout", 1, 600},
+        {"delay_max", 1, 3600},
     };
     static const char *const garbage[] = {
-        "", "12abc", "abc", " 12", "+12", "1e3", "0x10", "12 13", "1.5",
-        "99999999999999999999999", "--1", "-"};
+        "",    "12abc", "abc",   " 12", "+12",
+        "1e3", "0x10",  "12 13", "1.5", "99999999999999999999999",
+        "--1", "-"};
     struct csam_config cfg;
     char buf[32];
     size_t i, j;
@@ -302,7 +311,7 @@ static const char csam_test_good[] =
     "handler_path = /csam\r\n"
     "code_ttl = 300\n"
     "code_attempts = 3 \n"
-    "password_min = 14";    /* no final newline */
+    "password_min = 14"; /* no final newline */
 
 static void test_load_good(void **state)
 {
@@ -371,7 +380,7 @@ static void csam_test_load_bad(const char *text, size_t len, unsigned line,
     csam_config_free(&cfg);
 }
 
-#define CSAM_TEST_LOAD_BAD(text, line, what) \
+#define CSAM_TEST_LOAD_BAD(text, line, what)                                   \
     csam_test_load_bad(text, sizeof(text) - 1, line, what)
 
 static void test_load_errors(void **state)
@@ -416,8 +425,7 @@ static void test_load_io_errors(void **state)
                                       sizeof(err)),
                      CSAM_ERR_IO);
     assert_non_null(strstr(err, "/nonexistent/csam.conf"));
-    assert_int_equal(csam_config_load(&cfg, csam_test_dir, 0, err,
-                                      sizeof(err)),
+    assert_int_equal(csam_config_load(&cfg, csam_test_dir, 0, err, sizeof(err)),
                      CSAM_ERR_IO);
     csam_config_free(&cfg);
 }
@@ -788,13 +796,15 @@ static void test_reference_conf(void **state)
 static void test_delivery_keys(void **state)
 {
     static const char *const good_lists[] = {
-        "32", "32 33", "+32 +33", "  32   352  ", "1", "7 44 41",
+        "32",          "32 33",
+        "+32 +33",     "  32   352  ",
+        "1",           "7 44 41",
         "423 420 421", "350 351 352 353 354 355 356 357 358 359",
     };
     static const char *const bad_lists[] = {
-        "3", "35", "37", "42", "0", "032", "3200", "32,33", "32;33",
-        "32 x", "++32", "+", "32+", "21", "100", "712", "321", "441",
-        "32\t33",
+        "3",     "35",    "37",   "42",   "0",      "032", "3200",
+        "32,33", "32;33", "32 x", "++32", "+",      "32+", "21",
+        "100",   "712",   "321",  "441",  "32\t33",
     };
     struct csam_config cfg;
     char err[CSAM_CONFIG_ERRLEN], big[4000];
@@ -805,20 +815,24 @@ static void test_delivery_keys(void **state)
     assert_int_equal(csam_config_init(&cfg), CSAM_OK);
     for (i = 0; i < sizeof(good_lists) / sizeof(good_lists[0]); i++) {
         if (csam_config_set(&cfg, "sms_countries", good_lists[i], err,
-                            sizeof(err)) != CSAM_OK)
+                            sizeof(err))
+            != CSAM_OK)
             fail_msg("'%s' refused: %s", good_lists[i], err);
         assert_string_equal(cfg.sms_countries, good_lists[i]);
     }
     for (i = 0; i < sizeof(bad_lists) / sizeof(bad_lists[0]); i++) {
         if (csam_config_set(&cfg, "sms_countries", bad_lists[i], err,
-                            sizeof(err)) != CSAM_ERR_CONFIG)
+                            sizeof(err))
+            != CSAM_ERR_CONFIG)
             fail_msg("'%s' accepted", bad_lists[i]);
         assert_non_null(strstr(err, "sms_countries"));
     }
     assert_int_equal(csam_config_set(&cfg, "sms_countries", "", err,
-                                     sizeof(err)), CSAM_ERR_CONFIG);
+                                     sizeof(err)),
+                     CSAM_ERR_CONFIG);
     assert_int_equal(csam_config_set(&cfg, "sms_countries", "   ", err,
-                                     sizeof(err)), CSAM_ERR_CONFIG);
+                                     sizeof(err)),
+                     CSAM_ERR_CONFIG);
     /* a bounded list: 300 codes, not 301 */
     big[0] = '\0';
     for (i = 0; i < 300; i++)
@@ -828,17 +842,21 @@ static void test_delivery_keys(void **state)
         fail_msg("300 codes: %s", err);
     strcat(big, "33");
     assert_int_equal(csam_config_set(&cfg, "sms_countries", big, err,
-                                     sizeof(err)), CSAM_ERR_CONFIG);
+                                     sizeof(err)),
+                     CSAM_ERR_CONFIG);
 
     assert_int_equal(csam_config_set(&cfg, "mail_ca_file",
                                      "/etc/csam/relay-ca.pem", err,
-                                     sizeof(err)), CSAM_OK);
+                                     sizeof(err)),
+                     CSAM_OK);
     assert_string_equal(cfg.mail_ca_file, "/etc/csam/relay-ca.pem");
-    assert_int_equal(csam_config_set(&cfg, "mail_ca_file", "relay-ca.pem",
-                                     err, sizeof(err)), CSAM_ERR_CONFIG);
+    assert_int_equal(csam_config_set(&cfg, "mail_ca_file", "relay-ca.pem", err,
+                                     sizeof(err)),
+                     CSAM_ERR_CONFIG);
     assert_non_null(strstr(err, "mail_ca_file"));
     assert_int_equal(csam_config_set(&cfg, "mail_from", "noreply@example.be",
-                                     err, sizeof(err)), CSAM_OK);
+                                     err, sizeof(err)),
+                     CSAM_OK);
     if (csam_config_check(&cfg, err, sizeof(err)) != CSAM_OK)
         fail_msg("check: %s", err);
     csam_config_free(&cfg);
@@ -894,6 +912,7 @@ int main(void)
                "root and by others)\n");
         return 77;
     }
-    return failed + cmocka_run_group_tests(as_root, csam_test_setup,
-                                           csam_test_teardown);
+    return failed
+           + cmocka_run_group_tests(as_root, csam_test_setup,
+                                    csam_test_teardown);
 }

@@ -29,9 +29,9 @@ module AP_MODULE_DECLARE_DATA csam_module;
 
 static int test_logged;
 
-AP_DECLARE(void) ap_log_rerror_(const char *file, int line, int module_index,
-                                int level, apr_status_t status,
-                                const request_rec *r, const char *fmt, ...)
+AP_DECLARE(void)
+ap_log_rerror_(const char *file, int line, int module_index, int level,
+               apr_status_t status, const request_rec *r, const char *fmt, ...)
 {
     (void)file;
     (void)line;
@@ -44,8 +44,8 @@ AP_DECLARE(void) ap_log_rerror_(const char *file, int line, int module_index,
 }
 
 /* httpd: the value of the first cookie called name in the Cookie header. */
-AP_DECLARE(apr_status_t) ap_cookie_read(request_rec *r, const char *name,
-                                        const char **val, int remove)
+AP_DECLARE(apr_status_t)
+ap_cookie_read(request_rec *r, const char *name, const char **val, int remove)
 {
     const char *h = apr_table_get(r->headers_in, "Cookie");
     char *copy, *pair, *last = NULL;
@@ -85,10 +85,11 @@ static int test_setup(void **state)
 
     assert_non_null(t);
     assert_int_equal(apr_pool_create(&t->pool, NULL), APR_SUCCESS);
-    assert_int_equal(csam_secret_from_bytes(bytes, sizeof(bytes),
-                                            &t->rt.secret), CSAM_OK);
+    assert_int_equal(
+        csam_secret_from_bytes(bytes, sizeof(bytes), &t->rt.secret), CSAM_OK);
     assert_int_equal(csam_keyed_hash(t->rt.secret, CSAM_PURPOSE_COOKIE_SIGN,
-                                     "test", 4, t->rt.cookie_key), CSAM_OK);
+                                     "test", 4, t->rt.cookie_key),
+                     CSAM_OK);
     strcpy(t->handler_path, "/csam");
     t->rt.config.handler_path = t->handler_path;
     test_logged = 0;
@@ -150,7 +151,8 @@ static request_rec *test_echo(struct test_ctx *t, request_rec *r)
     return next;
 }
 
-static const char *const test_browser = "Bf3Ks9wQ2xZ7mN1pL5vR8tY4cD6gH0jA2eW9uI3oP7k";
+static const char *const test_browser =
+    "Bf3Ks9wQ2xZ7mN1pL5vR8tY4cD6gH0jA2eW9uI3oP7k";
 
 static void test_seal_round_trip(void **state)
 {
@@ -171,8 +173,7 @@ static void test_seal_round_trip(void **state)
     /* Sealed: the browser cannot read what it carries. */
     assert_null(strstr(pair, "handle"));
     assert_null(strstr(pair, "abc"));
-    got = csam_cookie_get(test_echo(t, r), &t->rt, "csam_flow",
-                          test_browser);
+    got = csam_cookie_get(test_echo(t, r), &t->rt, "csam_flow", test_browser);
     assert_non_null(got);
     assert_string_equal(got, "{\"handle\":\"abc\"}");
 }
@@ -205,8 +206,7 @@ static void test_seal_tampered(void **state)
         bad[i] = bad[i] == 'A' ? 'B' : 'A';
         back = test_request(t);
         apr_table_setn(back->headers_in, "Cookie", bad);
-        assert_null(csam_cookie_get(back, &t->rt, "csam_flow",
-                                    test_browser));
+        assert_null(csam_cookie_get(back, &t->rt, "csam_flow", test_browser));
     }
     /* Cut short, lengthened, or not base64url. */
     back = test_request(t);
@@ -242,17 +242,17 @@ static void test_seal_bound(void **state)
     assert_null(csam_cookie_get(back, &t->rt, "csam_flow", NULL));
     /* Moved to another cookie name. */
     back = test_request(t);
-    apr_table_setn(back->headers_in, "Cookie",
-                   apr_pstrcat(t->pool, "csam_flash=",
-                               pair + strlen("csam_flow="), NULL));
+    apr_table_setn(
+        back->headers_in, "Cookie",
+        apr_pstrcat(t->pool, "csam_flash=", pair + strlen("csam_flow="), NULL));
     assert_null(csam_cookie_get(back, &t->rt, "csam_flash", test_browser));
     /* Sealed under another secret's key. */
     memset(other.cookie_key, 0x5a, sizeof(other.cookie_key));
-    assert_null(csam_cookie_get(test_echo(t, r), &other, "csam_flow",
-                                test_browser));
+    assert_null(
+        csam_cookie_get(test_echo(t, r), &other, "csam_flow", test_browser));
     /* Absent. */
-    assert_null(csam_cookie_get(test_request(t), &t->rt, "csam_flow",
-                                test_browser));
+    assert_null(
+        csam_cookie_get(test_request(t), &t->rt, "csam_flow", test_browser));
 }
 
 static void test_seal_expired(void **state)
@@ -262,8 +262,8 @@ static void test_seal_expired(void **state)
 
     /* Its own expiry, whatever the browser keeps. */
     csam_cookie_set(r, &t->rt, "csam_flow", test_browser, "{}", -10);
-    assert_null(csam_cookie_get(test_echo(t, r), &t->rt, "csam_flow",
-                                test_browser));
+    assert_null(
+        csam_cookie_get(test_echo(t, r), &t->rt, "csam_flow", test_browser));
 }
 
 static void test_seal_too_large(void **state)
@@ -339,8 +339,7 @@ static void test_browser_planted(void **state)
     id = csam_cookie_browser(r, &t->rt, 1);
     test_set_cookie(r, &pair);
     forged = apr_pstrdup(t->pool, pair);
-    forged[strlen(forged) - 1] = forged[strlen(forged) - 1] == 'A' ? 'B'
-                                                                 : 'A';
+    forged[strlen(forged) - 1] = forged[strlen(forged) - 1] == 'A' ? 'B' : 'A';
     back = test_request(t);
     apr_table_setn(back->headers_in, "Cookie", forged);
     assert_null(csam_cookie_browser(back, &t->rt, 0));
@@ -379,7 +378,9 @@ static void test_csrf(void **state)
     assert_int_equal(csam_csrf_check(r, &t->rt, test_browser, token), 1);
     assert_int_equal(csam_csrf_check(r, &t->rt,
                                      "Zz3Ks9wQ2xZ7mN1pL5vR8tY4cD6gH0jA2eW9uI3"
-                                     "oP7k", token), 0);
+                                     "oP7k",
+                                     token),
+                     0);
     assert_int_equal(csam_csrf_check(r, &t->rt, NULL, token), 0);
     assert_int_equal(csam_csrf_check(r, &t->rt, test_browser, NULL), 0);
     assert_int_equal(csam_csrf_check(r, &t->rt, test_browser, ""), 0);
@@ -405,16 +406,14 @@ int main(void)
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_seal_too_large, test_setup,
                                         test_teardown),
-        cmocka_unit_test_setup_teardown(test_clear, test_setup,
-                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_clear, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_browser_id, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_browser_planted, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_browser_renew, test_setup,
                                         test_teardown),
-        cmocka_unit_test_setup_teardown(test_csrf, test_setup,
-                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_csrf, test_setup, test_teardown),
     };
     int rc;
 

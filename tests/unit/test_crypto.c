@@ -50,8 +50,8 @@ static int csam_test_dir_teardown(void **state)
 }
 
 /* Writes len bytes of a recognisable pattern to dir/name with mode. */
-static const char *csam_test_write(struct csam_test_dir *dir,
-                                   const char *name, size_t len, mode_t mode)
+static const char *csam_test_write(struct csam_test_dir *dir, const char *name,
+                                   size_t len, mode_t mode)
 {
     static char path[128];
     FILE *fp;
@@ -135,27 +135,27 @@ static void test_secret_file_modes(void **state)
     struct csam_test_dir *dir = *state;
     char err[512];
 
-    assert_int_equal(csam_test_load(csam_test_write(dir, "k600", 32, 0600),
-                                    err, sizeof(err)),
+    assert_int_equal(csam_test_load(csam_test_write(dir, "k600", 32, 0600), err,
+                                    sizeof(err)),
                      CSAM_OK);
     /* Group read: for root's group only (see test_secret_file_group). */
-    assert_int_equal(csam_test_load(csam_test_write(dir, "k640", 64, 0640),
-                                    err, sizeof(err)),
+    assert_int_equal(csam_test_load(csam_test_write(dir, "k640", 64, 0640), err,
+                                    sizeof(err)),
                      getegid() == 0 ? CSAM_OK : CSAM_ERR_INSECURE);
-    assert_int_equal(csam_test_load(csam_test_write(dir, "k400", 32, 0400),
-                                    err, sizeof(err)),
+    assert_int_equal(csam_test_load(csam_test_write(dir, "k400", 32, 0400), err,
+                                    sizeof(err)),
                      CSAM_OK);
-    assert_int_equal(csam_test_load(csam_test_write(dir, "k644", 32, 0644),
-                                    err, sizeof(err)),
+    assert_int_equal(csam_test_load(csam_test_write(dir, "k644", 32, 0644), err,
+                                    sizeof(err)),
                      CSAM_ERR_INSECURE);
-    assert_int_equal(csam_test_load(csam_test_write(dir, "k666", 32, 0666),
-                                    err, sizeof(err)),
+    assert_int_equal(csam_test_load(csam_test_write(dir, "k666", 32, 0666), err,
+                                    sizeof(err)),
                      CSAM_ERR_INSECURE);
-    assert_int_equal(csam_test_load(csam_test_write(dir, "k620", 32, 0620),
-                                    err, sizeof(err)),
+    assert_int_equal(csam_test_load(csam_test_write(dir, "k620", 32, 0620), err,
+                                    sizeof(err)),
                      CSAM_ERR_INSECURE);
-    assert_int_equal(csam_test_load(csam_test_write(dir, "k602", 32, 0602),
-                                    err, sizeof(err)),
+    assert_int_equal(csam_test_load(csam_test_write(dir, "k602", 32, 0602), err,
+                                    sizeof(err)),
                      CSAM_ERR_INSECURE);
 }
 
@@ -176,8 +176,7 @@ static void test_secret_file_group(void **state)
         assert_int_equal(chown(path, (uid_t)-1, other), 0);
     }
     gr = getgrgid(other);
-    assert_int_equal(csam_test_load(path, err, sizeof(err)),
-                     CSAM_ERR_INSECURE);
+    assert_int_equal(csam_test_load(path, err, sizeof(err)), CSAM_ERR_INSECURE);
     assert_non_null(strstr(err, path));
     assert_non_null(strstr(err, "group"));
     /* named by secret_group: allowed */
@@ -192,8 +191,8 @@ static void test_secret_file_group(void **state)
         secret = NULL;
     }
     /* another name, or one no group has: still refused */
-    assert_int_equal(csam_secret_load_group(path, "csam-no-such-group",
-                                            &secret, err, sizeof(err)),
+    assert_int_equal(csam_secret_load_group(path, "csam-no-such-group", &secret,
+                                            err, sizeof(err)),
                      CSAM_ERR_INSECURE);
     assert_null(secret);
     /* without group read, no group matters */
@@ -220,18 +219,15 @@ static void test_secret_file_dirs(void **state)
     assert_int_equal(csam_test_load(path, err, sizeof(err)), CSAM_OK);
 
     assert_int_equal(chmod(sub, 0777), 0);
-    assert_int_equal(csam_test_load(path, err, sizeof(err)),
-                     CSAM_ERR_INSECURE);
+    assert_int_equal(csam_test_load(path, err, sizeof(err)), CSAM_ERR_INSECURE);
     assert_non_null(strstr(err, sub));
     assert_non_null(strstr(err, "writable"));
     assert_int_equal(chmod(sub, 0770), 0);
-    assert_int_equal(csam_test_load(path, err, sizeof(err)),
-                     CSAM_ERR_INSECURE);
+    assert_int_equal(csam_test_load(path, err, sizeof(err)), CSAM_ERR_INSECURE);
     /* the parent of the parent too */
     assert_int_equal(chmod(sub, 0700), 0);
     assert_int_equal(chmod(dir->path, 0757), 0);
-    assert_int_equal(csam_test_load(path, err, sizeof(err)),
-                     CSAM_ERR_INSECURE);
+    assert_int_equal(csam_test_load(path, err, sizeof(err)), CSAM_ERR_INSECURE);
     assert_non_null(strstr(err, dir->path));
     assert_int_equal(chmod(dir->path, 0700), 0);
     /* sticky: only when root owns the directory */
@@ -262,8 +258,8 @@ static void test_secret_file_size(void **state)
     assert_int_equal(csam_test_load(csam_test_write(dir, "short", 31, 0600),
                                     err, sizeof(err)),
                      CSAM_ERR_CONFIG);
-    assert_int_equal(csam_test_load(csam_test_write(dir, "empty", 0, 0600),
-                                    err, sizeof(err)),
+    assert_int_equal(csam_test_load(csam_test_write(dir, "empty", 0, 0600), err,
+                                    sizeof(err)),
                      CSAM_ERR_CONFIG);
     assert_int_equal(csam_test_load(csam_test_write(dir, "max", 4096, 0600),
                                     err, sizeof(err)),
@@ -298,8 +294,7 @@ static void test_secret_file_owner(void **state)
 
     path = csam_test_write(dir, "foreign", 32, 0600);
     assert_int_equal(chown(path, 4242, 4242), 0);
-    assert_int_equal(csam_test_load(path, err, sizeof(err)),
-                     CSAM_ERR_INSECURE);
+    assert_int_equal(csam_test_load(path, err, sizeof(err)), CSAM_ERR_INSECURE);
 }
 
 static void test_secret_file_same_as_bytes(void **state)
@@ -348,9 +343,9 @@ static void test_hmac_reference_rfc4231(void **state)
 static void test_key_derivation_hkdf(void **state)
 {
     static const char *const labels[CSAM_PURPOSE_COUNT] = {
-        "activation-code", "link-token", "flow-handle", "key-confirm",
-        "web-login", "pam-login", "session", "csrf", "totp-seal",
-        "cookie-sign", "national-number"};
+        "activation-code", "link-token",  "flow-handle",    "key-confirm",
+        "web-login",       "pam-login",   "session",        "csrf",
+        "totp-seal",       "cookie-sign", "national-number"};
     unsigned char raw[48], okm[32];
     csam_secret *secret = NULL;
     char info[64];
@@ -364,8 +359,8 @@ static void test_key_derivation_hkdf(void **state)
     for (i = 0; i < CSAM_PURPOSE_COUNT; i++) {
         snprintf(info, sizeof(info), "csam/v1/%s", labels[i]);
         csam_test_hkdf(raw, sizeof(raw), info, okm);
-        assert_memory_equal(csam_secret_key(secret, (enum csam_purpose)i),
-                            okm, 32);
+        assert_memory_equal(csam_secret_key(secret, (enum csam_purpose)i), okm,
+                            32);
         for (j = 0; j < i; j++)
             assert_memory_not_equal(
                 csam_secret_key(secret, (enum csam_purpose)i),
@@ -384,11 +379,11 @@ static void test_keyed_hash(void **state)
     (void)state;
     /* Same input, same hash, and exactly HMAC-SHA-256 under the derived
      * key of the purpose. */
-    assert_int_equal(csam_keyed_hash(secret, CSAM_PURPOSE_ACTIVATION_CODE,
-                                     code, strlen(code), h1),
+    assert_int_equal(csam_keyed_hash(secret, CSAM_PURPOSE_ACTIVATION_CODE, code,
+                                     strlen(code), h1),
                      CSAM_OK);
-    assert_int_equal(csam_keyed_hash(secret, CSAM_PURPOSE_ACTIVATION_CODE,
-                                     code, strlen(code), h2),
+    assert_int_equal(csam_keyed_hash(secret, CSAM_PURPOSE_ACTIVATION_CODE, code,
+                                     strlen(code), h2),
                      CSAM_OK);
     assert_memory_equal(h1, h2, CSAM_HASH_LEN);
     csam_test_hmac(csam_secret_key(secret, CSAM_PURPOSE_ACTIVATION_CODE),
@@ -404,21 +399,20 @@ static void test_keyed_hash(void **state)
                                      strlen(code), ref),
                      CSAM_OK);
     assert_memory_not_equal(h2, ref, CSAM_HASH_LEN);
-    assert_int_equal(csam_keyed_hash(other, CSAM_PURPOSE_ACTIVATION_CODE,
-                                     code, strlen(code), h2),
+    assert_int_equal(csam_keyed_hash(other, CSAM_PURPOSE_ACTIVATION_CODE, code,
+                                     strlen(code), h2),
                      CSAM_OK);
     assert_memory_not_equal(h1, h2, CSAM_HASH_LEN);
-    assert_int_equal(csam_keyed_hash(secret, CSAM_PURPOSE_ACTIVATION_CODE,
-                                     code, strlen(code) - 1, h2),
+    assert_int_equal(csam_keyed_hash(secret, CSAM_PURPOSE_ACTIVATION_CODE, code,
+                                     strlen(code) - 1, h2),
                      CSAM_OK);
     assert_memory_not_equal(h1, h2, CSAM_HASH_LEN);
 
     /* Empty input is a value like any other. */
-    assert_int_equal(csam_keyed_hash(secret, CSAM_PURPOSE_SESSION, NULL, 0,
-                                     h2),
+    assert_int_equal(csam_keyed_hash(secret, CSAM_PURPOSE_SESSION, NULL, 0, h2),
                      CSAM_OK);
-    csam_test_hmac(csam_secret_key(secret, CSAM_PURPOSE_SESSION),
-                   CSAM_KEY_LEN, "", 0, ref);
+    csam_test_hmac(csam_secret_key(secret, CSAM_PURPOSE_SESSION), CSAM_KEY_LEN,
+                   "", 0, ref);
     assert_memory_equal(h2, ref, CSAM_HASH_LEN);
 
     assert_int_equal(csam_keyed_hash(secret, CSAM_PURPOSE_COUNT, code, 4, h2),
@@ -619,8 +613,7 @@ static void test_security_code(void **state)
     (void)state;
     for (digits = 6; digits <= 8; digits++) {
         for (i = 0; i < 50; i++) {
-            assert_int_equal(csam_security_code_new(digits, code,
-                                                    sizeof(code)),
+            assert_int_equal(csam_security_code_new(digits, code, sizeof(code)),
                              CSAM_OK);
             assert_int_equal(strlen(code), digits);
             assert_int_equal(strspn(code, "0123456789"), digits);
@@ -680,9 +673,8 @@ static void test_seal_open(void **state)
     for (i = 0; i < sealedlen; i++) {
         sealed[i] ^= 0x01;
         memset(opened, 0xaa, sizeof(opened));
-        assert_int_equal(csam_open(secret, aad, strlen(aad), sealed,
-                                   sealedlen, opened, sizeof(opened),
-                                   &openedlen),
+        assert_int_equal(csam_open(secret, aad, strlen(aad), sealed, sealedlen,
+                                   opened, sizeof(opened), &openedlen),
                          CSAM_ERR_CRYPTO);
         assert_int_equal(openedlen, 0);
         assert_memory_not_equal(opened, plain, 4);
@@ -698,9 +690,8 @@ static void test_seal_open(void **state)
     assert_int_equal(csam_open(other, aad, strlen(aad), sealed, sealedlen,
                                opened, sizeof(opened), &openedlen),
                      CSAM_ERR_CRYPTO);
-    assert_int_equal(csam_open(secret, aad, strlen(aad), sealed,
-                               sealedlen - 1, opened, sizeof(opened),
-                               &openedlen),
+    assert_int_equal(csam_open(secret, aad, strlen(aad), sealed, sealedlen - 1,
+                               opened, sizeof(opened), &openedlen),
                      CSAM_ERR_CRYPTO);
     assert_int_equal(csam_open(secret, aad, strlen(aad), sealed, 27, opened,
                                sizeof(opened), &openedlen),
@@ -745,15 +736,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_secret_file_group,
                                         csam_test_dir_setup,
                                         csam_test_dir_teardown),
-        cmocka_unit_test_setup_teardown(test_secret_file_dirs,
-                                        csam_test_dir_setup,
-                                        csam_test_dir_teardown),
-        cmocka_unit_test_setup_teardown(test_secret_file_size,
-                                        csam_test_dir_setup,
-                                        csam_test_dir_teardown),
-        cmocka_unit_test_setup_teardown(test_secret_file_kind,
-                                        csam_test_dir_setup,
-                                        csam_test_dir_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_secret_file_dirs, csam_test_dir_setup, csam_test_dir_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_secret_file_size, csam_test_dir_setup, csam_test_dir_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_secret_file_kind, csam_test_dir_setup, csam_test_dir_teardown),
         cmocka_unit_test_setup_teardown(test_secret_file_same_as_bytes,
                                         csam_test_dir_setup,
                                         csam_test_dir_teardown),

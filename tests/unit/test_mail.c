@@ -25,8 +25,8 @@ static const char *const csam_test_kinds[] = {
     "activation", "code", "key_activated", "key_deactivated",
     "password_changed"};
 #define CSAM_TEST_FROM "CSAM Mes clés numériques <noreply@example.be>"
-#define CSAM_TEST_LINK \
-    "https://portal.example.be/csam/activate?t=" \
+#define CSAM_TEST_LINK                                                         \
+    "https://portal.example.be/csam/activate?t="                               \
     "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWpr"
 
 static char csam_test_data_dir[4096];
@@ -43,14 +43,10 @@ static int csam_test_setup(void **state)
 
 /* Every kind gets the variables the engine passes for it. */
 static const struct csam_tvar csam_test_vars[] = {
-    {"first_name", "Anaïs"},
-    {"last_name", "Dupont-Lemaître"},
-    {"link", CSAM_TEST_LINK},
-    {"expires", "2026-12-31"},
-    {"code", "04821937"},
-    {"minutes", "10"},
-    {"username", "anais.dupont"},
-    {"key_label", "code de sécurité par e-mail"},
+    {"first_name", "Anaïs"},      {"last_name", "Dupont-Lemaître"},
+    {"link", CSAM_TEST_LINK},     {"expires", "2026-12-31"},
+    {"code", "04821937"},         {"minutes", "10"},
+    {"username", "anais.dupont"}, {"key_label", "code de sécurité par e-mail"},
 };
 #define CSAM_TEST_NVARS (sizeof(csam_test_vars) / sizeof(csam_test_vars[0]))
 
@@ -58,8 +54,8 @@ static void csam_test_compose(const char *lang, const char *kind,
                               const struct csam_tvar *vars, size_t n,
                               struct csam_mail_content *out)
 {
-    assert_int_equal(csam_mail_compose(csam_test_data_dir, lang, kind, vars,
-                                       n, out),
+    assert_int_equal(csam_mail_compose(csam_test_data_dir, lang, kind, vars, n,
+                                       out),
                      CSAM_OK);
     assert_non_null(out->subject);
     assert_non_null(out->text);
@@ -100,8 +96,7 @@ static void test_activation_fr(void **state)
     struct csam_mail_content c;
 
     (void)state;
-    csam_test_compose("fr", "activation", csam_test_vars, CSAM_TEST_NVARS,
-                      &c);
+    csam_test_compose("fr", "activation", csam_test_vars, CSAM_TEST_NVARS, &c);
     assert_string_equal(c.subject, "CSAM – Mes clés numériques : activation");
     assert_non_null(strstr(c.html, ">Activer vos clés numériques</a>"));
     assert_non_null(strstr(c.html, "href=\"" CSAM_TEST_LINK "\""));
@@ -186,8 +181,7 @@ static void test_code_is_only_digit_run(void **state)
             char run[16] = "";
 
             csam_test_compose(csam_test_langs[i], "code", vars, 3, &c);
-            assert_int_equal(csam_test_digit_runs(c.text, run, sizeof(run)),
-                             1);
+            assert_int_equal(csam_test_digit_runs(c.text, run, sizeof(run)), 1);
             assert_string_equal(run, codes[k]);
             /* the subject (shown on lock screens) does not carry it */
             assert_null(strstr(c.subject, codes[k]));
@@ -207,12 +201,12 @@ static void test_compose_errors(void **state)
                                        2, &c),
                      CSAM_ERR_INVALID);
     assert_null(c.subject);
-    assert_int_equal(csam_mail_compose(csam_test_data_dir, "fr", "nosuch",
-                                       vars, 2, &c),
+    assert_int_equal(csam_mail_compose(csam_test_data_dir, "fr", "nosuch", vars,
+                                       2, &c),
                      CSAM_ERR_IO);
     /* kinds are file names: no path can be smuggled in */
-    assert_int_equal(csam_mail_compose(csam_test_data_dir, "fr",
-                                       "../fr/code", vars, 2, &c),
+    assert_int_equal(csam_mail_compose(csam_test_data_dir, "fr", "../fr/code",
+                                       vars, 2, &c),
                      CSAM_ERR_INVALID);
     assert_int_equal(csam_mail_compose(csam_test_data_dir, "fr", "", vars, 2,
                                        &c),
@@ -222,8 +216,7 @@ static void test_compose_errors(void **state)
                      CSAM_ERR_IO);
 }
 
-static void csam_test_write(const char *dir, const char *name,
-                            const char *text)
+static void csam_test_write(const char *dir, const char *name, const char *text)
 {
     char path[4200];
     FILE *fp;
@@ -278,8 +271,7 @@ static void test_fallback_to_fr(void **state)
     assert_int_equal(csam_mail_compose(root, "fr", "hello", vars, 1, &c),
                      CSAM_ERR_INVALID);
 
-    snprintf(sub, sizeof(sub),
-             "rm -rf '%s'", root);
+    snprintf(sub, sizeof(sub), "rm -rf '%s'", root);
     assert_int_equal(system(sub), 0);
 }
 
@@ -302,14 +294,12 @@ static void test_key_labels(void **state)
                         "Sicherheitscode per E-Mail");
     assert_string_equal(csam_mail_key_label("de", CSAM_KEY_SMS),
                         "Sicherheitscode per SMS");
-    assert_string_equal(csam_mail_key_label("de", CSAM_KEY_TOTP),
-                        "Mobile App");
+    assert_string_equal(csam_mail_key_label("de", CSAM_KEY_TOTP), "Mobile App");
     assert_string_equal(csam_mail_key_label("en", CSAM_KEY_EMAIL),
                         "security code by e-mail");
     assert_string_equal(csam_mail_key_label("en", CSAM_KEY_SMS),
                         "security code by SMS");
-    assert_string_equal(csam_mail_key_label("en", CSAM_KEY_TOTP),
-                        "mobile app");
+    assert_string_equal(csam_mail_key_label("en", CSAM_KEY_TOTP), "mobile app");
     assert_string_equal(csam_mail_key_label("xx", CSAM_KEY_TOTP),
                         "application mobile");
     assert_string_equal(csam_mail_key_label(NULL, CSAM_KEY_SMS),
@@ -322,9 +312,8 @@ static void test_mailbox_parse(void **state)
     char name[CSAM_MAILBOX_NAME_MAX + 1], addr[300];
 
     (void)state;
-    assert_int_equal(csam_mail_mailbox_parse(CSAM_TEST_FROM, name,
-                                             sizeof(name), addr,
-                                             sizeof(addr)),
+    assert_int_equal(csam_mail_mailbox_parse(CSAM_TEST_FROM, name, sizeof(name),
+                                             addr, sizeof(addr)),
                      CSAM_OK);
     assert_string_equal(name, "CSAM Mes clés numériques");
     assert_string_equal(addr, "noreply@example.be");
@@ -333,31 +322,25 @@ static void test_mailbox_parse(void **state)
                                              sizeof(addr)),
                      CSAM_OK);
     assert_string_equal(name, "CSAM, BOSA");
-    assert_int_equal(csam_mail_mailbox_parse("a@example.be", name,
-                                             sizeof(name), addr,
-                                             sizeof(addr)),
+    assert_int_equal(csam_mail_mailbox_parse("a@example.be", name, sizeof(name),
+                                             addr, sizeof(addr)),
                      CSAM_OK);
     assert_string_equal(name, "");
     assert_string_equal(addr, "a@example.be");
     assert_int_equal(csam_mail_mailbox_parse("<a@example.be>", name,
-                                             sizeof(name), addr,
-                                             sizeof(addr)),
+                                             sizeof(name), addr, sizeof(addr)),
                      CSAM_OK);
     assert_int_equal(csam_mail_mailbox_parse("Name <a@example.be", name,
-                                             sizeof(name), addr,
-                                             sizeof(addr)),
+                                             sizeof(name), addr, sizeof(addr)),
                      CSAM_ERR_INVALID);
     assert_int_equal(csam_mail_mailbox_parse("Name <a@example.be> x", name,
-                                             sizeof(name), addr,
-                                             sizeof(addr)),
+                                             sizeof(name), addr, sizeof(addr)),
                      CSAM_ERR_INVALID);
     assert_int_equal(csam_mail_mailbox_parse("Na\"me <a@example.be>", name,
-                                             sizeof(name), addr,
-                                             sizeof(addr)),
+                                             sizeof(name), addr, sizeof(addr)),
                      CSAM_ERR_INVALID);
     assert_int_equal(csam_mail_mailbox_parse("Name <not-an-address>", name,
-                                             sizeof(name), addr,
-                                             sizeof(addr)),
+                                             sizeof(name), addr, sizeof(addr)),
                      CSAM_ERR_INVALID);
     assert_int_equal(csam_mail_mailbox_parse("Name\r\nBcc: x <a@example.be>",
                                              name, sizeof(name), addr,
@@ -377,8 +360,11 @@ static int csam_test_whole_utf8(const unsigned char *buf, size_t n)
     size_t i = 0;
 
     while (i < n) {
-        size_t len = buf[i] < 0x80 ? 1 : buf[i] >= 0xf0 ? 4
-                   : buf[i] >= 0xe0 ? 3 : buf[i] >= 0xc0 ? 2 : 0;
+        size_t len = buf[i] < 0x80    ? 1
+                     : buf[i] >= 0xf0 ? 4
+                     : buf[i] >= 0xe0 ? 3
+                     : buf[i] >= 0xc0 ? 2
+                                      : 0;
 
         if (len == 0 || i + len > n)
             return 0;
@@ -569,9 +555,11 @@ static void csam_test_part(const char *msg, const char *type, char *out,
     char header[128];
     const char *start, *end;
 
-    snprintf(header, sizeof(header), "Content-Type: %s; charset=UTF-8\r\n"
-                                     "Content-Transfer-Encoding: "
-                                     "quoted-printable\r\n\r\n", type);
+    snprintf(header, sizeof(header),
+             "Content-Type: %s; charset=UTF-8\r\n"
+             "Content-Transfer-Encoding: "
+             "quoted-printable\r\n\r\n",
+             type);
     start = strstr(msg, header);
     assert_non_null(start);
     start += strlen(header);
@@ -675,8 +663,8 @@ static void test_format_message(void **state)
 
 static void test_format_qp_edges(void **state)
 {
-    struct csam_message msg = {"a@example.be", "Test", NULL, "<p>x</p>",
-                               "test", NULL};
+    struct csam_message msg = {"a@example.be", "Test", NULL,
+                               "<p>x</p>",     "test", NULL};
     char text[600], dec[2048];
     char *wire;
 
@@ -698,13 +686,13 @@ static void test_format_qp_edges(void **state)
 
 static void test_format_refuses_injection(void **state)
 {
-    struct csam_message msg = {"a@example.be", "Test", "x", "<p>x</p>",
-                               "test", NULL};
+    struct csam_message msg = {"a@example.be", "Test", "x",
+                               "<p>x</p>",     "test", NULL};
     char *wire = (char *)1;
 
     (void)state;
-    assert_int_equal(csam_mail_format("a@example.be\r\nBcc: b@example.be",
-                                      &msg, &wire),
+    assert_int_equal(csam_mail_format("a@example.be\r\nBcc: b@example.be", &msg,
+                                      &wire),
                      CSAM_ERR_INVALID);
     assert_null(wire);
     msg.to = "a@example.be\nBcc: b@example.be";
@@ -730,13 +718,12 @@ static void test_format_refuses_injection(void **state)
 
 static void test_display_name_quoting(void **state)
 {
-    struct csam_message msg = {"a@example.be", "Test", "x", "<p>x</p>",
-                               "test", NULL};
+    struct csam_message msg = {"a@example.be", "Test", "x",
+                               "<p>x</p>",     "test", NULL};
     char *wire, *h;
 
     (void)state;
-    assert_int_equal(csam_mail_format("CSAM, BOSA <n@example.be>", &msg,
-                                      &wire),
+    assert_int_equal(csam_mail_format("CSAM, BOSA <n@example.be>", &msg, &wire),
                      CSAM_OK);
     h = csam_test_header(wire, "From");
     assert_string_equal(h, "\"CSAM, BOSA\" <n@example.be>");

@@ -29,8 +29,8 @@ module AP_MODULE_DECLARE_DATA csam_module;
 
 /* httpd: refuse a directive in a <Directory>, <Location> or <Files>
  * section when the caller forbids it (cmd->path is the section's path). */
-AP_DECLARE(const char *) ap_check_cmd_context(cmd_parms *cmd,
-                                              unsigned forbidden)
+AP_DECLARE(const char *)
+ap_check_cmd_context(cmd_parms *cmd, unsigned forbidden)
 {
     if ((forbidden & NOT_IN_DIR_LOC_FILE) && cmd->path != NULL)
         return apr_pstrcat(cmd->pool, cmd->cmd->name,
@@ -135,8 +135,8 @@ static void test_create_is_unset(void **state)
 static void test_contract_directives_exist(void **state)
 {
     static const char *const names[] = {
-        "CSAMDatabase", "CSAMSecretFile", "CSAMPublicURL", "CSAMMailRelay",
-        "CSAMMailFrom", "CSAMConfigFile",
+        "CSAMDatabase",  "CSAMSecretFile", "CSAMPublicURL",
+        "CSAMMailRelay", "CSAMMailFrom",   "CSAMConfigFile",
     };
     size_t i;
 
@@ -167,8 +167,8 @@ static void test_every_setting_key_is_known(void **state)
             continue;
         msg[0] = '\0';
         /* An empty value is refused for every key, with the key named. */
-        assert_int_not_equal(csam_config_set(&cfg, c->cmd_data, "", msg,
-                                             sizeof(msg)), CSAM_OK);
+        assert_int_not_equal(
+            csam_config_set(&cfg, c->cmd_data, "", msg, sizeof(msg)), CSAM_OK);
         assert_null(strstr(msg, "unknown key"));
         assert_non_null(strstr(msg, (const char *)c->cmd_data));
         n++;
@@ -221,14 +221,14 @@ static void test_public_url(void **state)
     struct test_ctx *t = *state;
     const char *err;
 
-    assert_null(test_directive(t, "CSAMPublicURL",
-                               "https://portal.example.be"));
+    assert_null(
+        test_directive(t, "CSAMPublicURL", "https://portal.example.be"));
     assert_string_equal(apr_table_get(t->conf->settings, "public_url"),
                         "https://portal.example.be");
     assert_string_equal(apr_table_get(t->conf->origins, "public_url"),
                         "CSAMPublicURL");
-    assert_null(test_directive(t, "CSAMPublicURL",
-                               "http://127.0.0.1:8080/portal"));
+    assert_null(
+        test_directive(t, "CSAMPublicURL", "http://127.0.0.1:8080/portal"));
 
     err = test_directive(t, "CSAMPublicURL", "portal.example.be");
     assert_non_null(err);
@@ -237,12 +237,11 @@ static void test_public_url(void **state)
     assert_non_null(test_directive(t, "CSAMPublicURL", "/csam"));
     assert_non_null(test_directive(t, "CSAMPublicURL", "ftp://example.be"));
     assert_non_null(test_directive(t, "CSAMPublicURL", "https://"));
-    assert_non_null(test_directive(t, "CSAMPublicURL",
-                                   "https://example.be/?next=x"));
-    assert_non_null(test_directive(t, "CSAMPublicURL",
-                                   "https://example.be/#top"));
-    assert_non_null(test_directive(t, "CSAMPublicURL",
-                                   "https://example.be/"));
+    assert_non_null(
+        test_directive(t, "CSAMPublicURL", "https://example.be/?next=x"));
+    assert_non_null(
+        test_directive(t, "CSAMPublicURL", "https://example.be/#top"));
+    assert_non_null(test_directive(t, "CSAMPublicURL", "https://example.be/"));
     /* A refused value leaves the last good one. */
     assert_string_equal(apr_table_get(t->conf->settings, "public_url"),
                         "http://127.0.0.1:8080/portal");
@@ -254,8 +253,8 @@ static void test_database(void **state)
     const char *err;
 
     assert_null(test_directive(t, "CSAMDatabase", "service=csam"));
-    assert_null(test_directive(t, "CSAMDatabase",
-                               "host=/run/postgresql dbname=csam"));
+    assert_null(
+        test_directive(t, "CSAMDatabase", "host=/run/postgresql dbname=csam"));
     assert_null(test_directive(t, "CSAMDatabase",
                                "postgresql://csam@db.example.be/csam"));
     assert_string_equal(apr_table_get(t->conf->settings, "database"),
@@ -328,8 +327,7 @@ static void test_numbers(void **state)
     const char *err;
 
     assert_null(test_directive(t, "CSAMCodeAttempts", "5"));
-    assert_string_equal(apr_table_get(t->conf->settings, "code_attempts"),
-                        "5");
+    assert_string_equal(apr_table_get(t->conf->settings, "code_attempts"), "5");
     err = test_directive(t, "CSAMCodeAttempts", "0");
     assert_non_null(err);
     assert_non_null(strstr(err, "CSAMCodeAttempts"));
@@ -337,10 +335,9 @@ static void test_numbers(void **state)
     assert_non_null(test_directive(t, "CSAMCodeAttempts", "five"));
     assert_non_null(test_directive(t, "CSAMCodeAttempts", "5x"));
     assert_non_null(test_directive(t, "CSAMCodeAttempts", "-1"));
-    assert_non_null(test_directive(t, "CSAMCodeAttempts",
-                                   "99999999999999999999"));
-    assert_string_equal(apr_table_get(t->conf->settings, "code_attempts"),
-                        "5");
+    assert_non_null(
+        test_directive(t, "CSAMCodeAttempts", "99999999999999999999"));
+    assert_string_equal(apr_table_get(t->conf->settings, "code_attempts"), "5");
 
     assert_null(test_directive(t, "CSAMCodeTTL", "600"));
     assert_non_null(test_directive(t, "CSAMCodeTTL", "600000"));
@@ -359,10 +356,9 @@ static void test_server_context_only(void **state)
     char location[] = "/app";
 
     assert_non_null(test_directive_in(t, "CSAMPublicURL",
-                                      "https://portal.example.be",
-                                      location));
-    assert_non_null(test_directive_in(t, "CSAMConfigFile", "/etc/csam.conf",
-                                      location));
+                                      "https://portal.example.be", location));
+    assert_non_null(
+        test_directive_in(t, "CSAMConfigFile", "/etc/csam.conf", location));
     assert_non_null(test_directive_in(t, "CSAMTermsVersion", "2", location));
     assert_true(apr_is_empty_table(t->conf->settings));
     assert_null(t->conf->config_file);
@@ -395,14 +391,13 @@ static void test_explain(void **state)
                         "CSAMPublicURL is not set: links need it");
     assert_string_equal(csam_config_explain(t->pool, "x_code_ttl (12)"),
                         "x_code_ttl (12)");
-    assert_string_equal(csam_config_directive_of("mail_from"),
-                        "CSAMMailFrom");
+    assert_string_equal(csam_config_directive_of("mail_from"), "CSAMMailFrom");
     assert_null(csam_config_directive_of("nonsense"));
 }
 
 /* A second server (a virtual host) with its own configuration vector. */
-static struct csam_mod_server *test_vhost(struct test_ctx *t,
-                                          server_rec *vs, void **vec)
+static struct csam_mod_server *test_vhost(struct test_ctx *t, server_rec *vs,
+                                          void **vec)
 {
     memset(vs, 0, sizeof(*vs));
     vs->module_config = (struct ap_conf_vector_t *)vec;
@@ -411,8 +406,8 @@ static struct csam_mod_server *test_vhost(struct test_ctx *t,
 }
 
 static const char *test_vhost_directive(struct test_ctx *t,
-                                        const server_rec *vs,
-                                        const char *name, const char *value)
+                                        const server_rec *vs, const char *name,
+                                        const char *value)
 {
     server_rec saved = t->server;
     const char *err;
@@ -432,8 +427,8 @@ static void test_merge(void **state)
     struct csam_mod_server *m;
 
     assert_null(test_directive(t, "CSAMDatabase", "service=csam"));
-    assert_null(test_directive(t, "CSAMPublicURL",
-                               "https://portal.example.be"));
+    assert_null(
+        test_directive(t, "CSAMPublicURL", "https://portal.example.be"));
     assert_null(test_directive(t, "CSAMTermsVersion", "1"));
     assert_null(test_directive(t, "CSAMConfigFile", "/etc/csam/csam.conf"));
     assert_null(test_vhost_directive(t, &vs, "CSAMPublicURL",
@@ -447,8 +442,7 @@ static void test_merge(void **state)
                         "https://other.example.be");
     assert_string_equal(apr_table_get(m->origins, "public_url"),
                         "CSAMPublicURL");
-    assert_string_equal(apr_table_get(m->settings, "database"),
-                        "service=csam");
+    assert_string_equal(apr_table_get(m->settings, "database"), "service=csam");
     assert_string_equal(apr_table_get(m->settings, "code_attempts"), "3");
     assert_string_equal(m->terms_version, "1");
     assert_string_equal(m->config_file, "/etc/csam/csam.conf");
@@ -477,8 +471,7 @@ static void test_merge_unset_child_inherits(void **state)
     assert_null(test_directive(t, "CSAMCodeAttempts", "5"));
     m = csam_config_merge_server(t->pool, t->conf, vhost);
     assert_true(m->inherits);
-    assert_string_equal(apr_table_get(m->settings, "database"),
-                        "service=csam");
+    assert_string_equal(apr_table_get(m->settings, "database"), "service=csam");
 
     /* A child that sets a value equal to the default is still "set": it
      * does not inherit (STYLE: never treat "equals the default" as
@@ -536,10 +529,9 @@ static void test_session_cache_ttl(void **state)
     assert_non_null(test_directive(t, "CSAMSessionCacheTTL", ""));
     assert_non_null(test_directive(t, "CSAMSessionCacheTTL", " 5"));
     assert_non_null(test_directive(t, "CSAMSessionCacheTTL", "+5"));
-    assert_non_null(test_directive(t, "CSAMSessionCacheTTL",
-                                   "99999999999999999999"));
-    assert_non_null(test_directive_in(t, "CSAMSessionCacheTTL", "5",
-                                      location));
+    assert_non_null(
+        test_directive(t, "CSAMSessionCacheTTL", "99999999999999999999"));
+    assert_non_null(test_directive_in(t, "CSAMSessionCacheTTL", "5", location));
     /* A refused value leaves the last good one. */
     assert_int_equal(t->conf->session_cache_ttl, 5);
 }
@@ -627,8 +619,7 @@ static void test_pool_max(void **state)
     assert_non_null(test_directive(t, "CSAMPoolMax", " 4"));
     assert_non_null(test_directive(t, "CSAMPoolMax", "4x"));
     assert_non_null(test_directive(t, "CSAMPoolMax", ""));
-    assert_non_null(test_directive(t, "CSAMPoolMax",
-                                   "99999999999999999999"));
+    assert_non_null(test_directive(t, "CSAMPoolMax", "99999999999999999999"));
     assert_non_null(test_directive_in(t, "CSAMPoolMax", "4", location));
     assert_int_equal(t->conf->pool_max, 4);
     /* A virtual host that sets nothing shares the main pool; its own cap
@@ -692,8 +683,8 @@ static void test_sms_directives(void **state)
     err = test_directive(t, "CSAMSMSTransport", "carrier-pigeon");
     assert_non_null(err);
     assert_non_null(strstr(err, "CSAMSMSTransport"));
-    assert_null(test_directive(t, "CSAMSMSURL",
-                               "https://sms.example.be/v1?key=K3Y"));
+    assert_null(
+        test_directive(t, "CSAMSMSURL", "https://sms.example.be/v1?key=K3Y"));
     /* A refused URL is not echoed: gateways take their key in it. */
     err = test_directive(t, "CSAMSMSURL", "http://sms.example.be/?key=K3Y");
     assert_non_null(err);
@@ -735,8 +726,8 @@ static void test_sms_directives(void **state)
     {
         char location[] = "/csam";
 
-        assert_non_null(test_directive_in(t, "CSAMSMSCountries", "32",
-                                          location));
+        assert_non_null(
+            test_directive_in(t, "CSAMSMSCountries", "32", location));
     }
 }
 
@@ -754,8 +745,8 @@ static void test_mail_ca_file(void **state)
     {
         char location[] = "/csam";
 
-        assert_non_null(test_directive_in(t, "CSAMMailCAFile", "/ca.pem",
-                                          location));
+        assert_non_null(
+            test_directive_in(t, "CSAMMailCAFile", "/ca.pem", location));
     }
 }
 
@@ -785,8 +776,7 @@ int main(void)
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_explain, test_setup,
                                         test_teardown),
-        cmocka_unit_test_setup_teardown(test_merge, test_setup,
-                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_merge, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_merge_unset_child_inherits,
                                         test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_session_cache_ttl, test_setup,
@@ -795,8 +785,8 @@ int main(void)
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_identity_headers_per_dir,
                                         test_setup, test_teardown),
-        cmocka_unit_test_setup_teardown(test_merge_session_settings,
-                                        test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_merge_session_settings, test_setup,
+                                        test_teardown),
         cmocka_unit_test_setup_teardown(test_pool_max, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_mail_ca_file, test_setup,

@@ -179,9 +179,9 @@ static const struct csam_attempts csam_test_lock_att = {-1, 900};
 static void test_status_contract(void **state)
 {
     (void)state;
-    assert_int_equal(
-        csam_status_map(CSAM_STATUS_VERIFY, CSAM_OK, &csam_test_no_att, 0),
-        PAM_SUCCESS);
+    assert_int_equal(csam_status_map(CSAM_STATUS_VERIFY, CSAM_OK,
+                                     &csam_test_no_att, 0),
+                     PAM_SUCCESS);
     assert_int_equal(csam_status_map(CSAM_STATUS_VERIFY, CSAM_ERR_BAD_CODE,
                                      &csam_test_no_att, 0),
                      PAM_AUTH_ERR);
@@ -216,30 +216,30 @@ static void test_status_contract(void **state)
     assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_NOT_FOUND,
                                      &csam_test_no_att, 1),
                      PAM_IGNORE);
-    assert_int_equal(
-        csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_MAIL, &csam_test_no_att, 0),
-        PAM_AUTHINFO_UNAVAIL);
-    assert_int_equal(
-        csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_DB, &csam_test_no_att, 0),
-        PAM_AUTHINFO_UNAVAIL);
+    assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_MAIL,
+                                     &csam_test_no_att, 0),
+                     PAM_AUTHINFO_UNAVAIL);
+    assert_int_equal(csam_status_map(CSAM_STATUS_BEGIN, CSAM_ERR_DB,
+                                     &csam_test_no_att, 0),
+                     PAM_AUTHINFO_UNAVAIL);
     assert_int_equal(csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_INSECURE,
                                      &csam_test_no_att, 0),
                      PAM_AUTHINFO_UNAVAIL);
     assert_int_equal(csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_CONFIG,
                                      &csam_test_no_att, 0),
                      PAM_AUTHINFO_UNAVAIL);
-    assert_int_equal(
-        csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_IO, &csam_test_no_att, 0),
-        PAM_AUTHINFO_UNAVAIL);
+    assert_int_equal(csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_IO,
+                                     &csam_test_no_att, 0),
+                     PAM_AUTHINFO_UNAVAIL);
     assert_int_equal(csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_SCHEMA,
                                      &csam_test_no_att, 0),
                      PAM_AUTHINFO_UNAVAIL);
     assert_int_equal(csam_status_map(CSAM_STATUS_SETUP, CSAM_ERR_USERNAME,
                                      &csam_test_no_att, 0),
                      PAM_USER_UNKNOWN);
-    assert_int_equal(
-        csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_OK, &csam_test_no_att, 0),
-        PAM_SUCCESS);
+    assert_int_equal(csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_OK,
+                                     &csam_test_no_att, 0),
+                     PAM_SUCCESS);
     assert_int_equal(csam_status_map(CSAM_STATUS_ACCOUNT, CSAM_ERR_LOCKED,
                                      &csam_test_no_att, 0),
                      PAM_PERM_DENIED);
@@ -280,10 +280,10 @@ static void test_status_fails_closed(void **state)
     (void)state;
     for (stage = CSAM_STATUS_SETUP; stage <= CSAM_STATUS_ACCOUNT; stage++) {
         for (r = CSAM_OK; r <= CSAM_ERR_INSECURE + 1; r++) {
-            int plain =
-                csam_status_map(stage, (csam_result)r, &csam_test_no_att, 0);
-            int nullok =
-                csam_status_map(stage, (csam_result)r, &csam_test_no_att, 1);
+            int plain = csam_status_map(stage, (csam_result)r,
+                                        &csam_test_no_att, 0);
+            int nullok = csam_status_map(stage, (csam_result)r,
+                                         &csam_test_no_att, 1);
 
             if (r == CSAM_OK) {
                 assert_int_equal(plain, PAM_SUCCESS);

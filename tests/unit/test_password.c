@@ -68,8 +68,7 @@ static void test_normalize_nfkc(void **state)
 
     (void)state;
     /* Fullwidth letters, as an East Asian keyboard types them. */
-    assert_int_equal(csam_password_normalize(
-                         "ｐａｓｓｗｏｒｄ１２３", &norm),
+    assert_int_equal(csam_password_normalize("ｐａｓｓｗｏｒｄ１２３", &norm),
                      CSAM_OK);
     assert_string_equal(norm, "password123");
     csam_password_release(norm);
@@ -85,9 +84,10 @@ static void test_normalize_nfkc(void **state)
 static void test_normalize_refuses(void **state)
 {
     static const char *const bad[] = {
-        "pass\tword", "pass\nword", "\x01password", "password\x7f",
-        "pass\xc2\x85word", "pass\xc2\x9fword", "\xff\xfe", "abc\xc3",
-        "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"};
+        "pass\tword",   "pass\nword",       "\x01password",
+        "password\x7f", "pass\xc2\x85word", "pass\xc2\x9fword",
+        "\xff\xfe",     "abc\xc3",          "\xc0\xaf",
+        "\xed\xa0\x80", "\xf4\x90\x80\x80"};
     char *norm = (char *)"untouched";
     size_t i;
 
@@ -148,8 +148,7 @@ static void test_policy_length(void **state)
     policy.min_length = 4;
     assert_int_equal(csam_password_check(&policy, NULL, "Zq8#vLm"),
                      CSAM_ERR_WEAK_PASSWORD);
-    assert_int_equal(csam_password_check(&policy, NULL, "Zq8#vLm2"),
-                     CSAM_OK);
+    assert_int_equal(csam_password_check(&policy, NULL, "Zq8#vLm2"), CSAM_OK);
 
     /* A megabyte is refused as weak (too long), not choked on. */
     policy.max_length = 1024;
@@ -178,9 +177,8 @@ static void test_policy_username(void **state)
                                          "xx-J.DUPONT-2-yy"),
                      CSAM_ERR_WEAK_PASSWORD);
     /* Pieces of the name are fine. */
-    assert_int_equal(csam_password_check(&policy, "jdupont",
-                                         "j-dupon-t-secret"),
-                     CSAM_OK);
+    assert_int_equal(
+        csam_password_check(&policy, "jdupont", "j-dupon-t-secret"), CSAM_OK);
     assert_int_equal(csam_password_check(&policy, NULL, "my-jdupont-secret"),
                      CSAM_OK);
 }
@@ -192,36 +190,29 @@ static void test_policy_common_shipped(void **state)
 
     (void)state;
     policy.common = list;
-    assert_int_equal(csam_password_check(&policy, "jdupont",
-                                         "qwertyuiop123"),
+    assert_int_equal(csam_password_check(&policy, "jdupont", "qwertyuiop123"),
                      CSAM_ERR_WEAK_PASSWORD);
-    assert_int_equal(csam_password_check(&policy, "jdupont",
-                                         "QwertyUiop123"),
+    assert_int_equal(csam_password_check(&policy, "jdupont", "QwertyUiop123"),
                      CSAM_ERR_WEAK_PASSWORD);
     assert_int_equal(csam_password_check(&policy, "jdupont",
                                          "ｑｗｅｒｔｙｕｉｏｐ１２３"),
                      CSAM_ERR_WEAK_PASSWORD);
     assert_int_equal(csam_password_check(&policy, "jdupont", "123456789012"),
                      CSAM_ERR_WEAK_PASSWORD);
-    assert_int_equal(csam_password_check(&policy, "jdupont",
-                                         "MotDePasse123"),
+    assert_int_equal(csam_password_check(&policy, "jdupont", "MotDePasse123"),
                      CSAM_ERR_WEAK_PASSWORD);
-    assert_int_equal(csam_password_check(&policy, "jdupont",
-                                         "wachtwoord2024"),
+    assert_int_equal(csam_password_check(&policy, "jdupont", "wachtwoord2024"),
                      CSAM_ERR_WEAK_PASSWORD);
     assert_int_equal(csam_password_check(&policy, "jdupont", "AZERTYUIOP12"),
                      CSAM_ERR_WEAK_PASSWORD);
-    assert_int_equal(csam_password_check(&policy, "jdupont",
-                                         "anderlecht2024"),
+    assert_int_equal(csam_password_check(&policy, "jdupont", "anderlecht2024"),
                      CSAM_ERR_WEAK_PASSWORD);
     /* The same without the list passes: the list is what refused it. */
     policy.common = NULL;
-    assert_int_equal(csam_password_check(&policy, "jdupont",
-                                         "MotDePasse123"),
+    assert_int_equal(csam_password_check(&policy, "jdupont", "MotDePasse123"),
                      CSAM_OK);
     policy.common = list;
-    assert_int_equal(csam_password_check(&policy, "jdupont",
-                                         "Zq8#vLm2pXw7"),
+    assert_int_equal(csam_password_check(&policy, "jdupont", "Zq8#vLm2pXw7"),
                      CSAM_OK);
     assert_int_equal(csam_password_check(&policy, "jdupont",
                                          "purple tram under the moon"),
@@ -234,8 +225,7 @@ static void test_policy_bad_input(void **state)
     struct csam_password_policy policy = {12, 128, NULL};
 
     (void)state;
-    assert_int_equal(csam_password_check(&policy, "jdupont",
-                                         "Zq8#vLm2\npXw7"),
+    assert_int_equal(csam_password_check(&policy, "jdupont", "Zq8#vLm2\npXw7"),
                      CSAM_ERR_INVALID);
     assert_int_equal(csam_password_check(&policy, "jdupont",
                                          "Zq8#vLm2\x1bpXw7"),
@@ -366,9 +356,8 @@ static void test_hash_normalised(void **state)
                      CSAM_OK);
     assert_int_equal(csam_password_verify(phc, "password-moon"), CSAM_OK);
     free(phc);
-    assert_int_equal(csam_password_hash(&csam_test_fast, "caf\xc3\xa9-moon",
-                                        &phc),
-                     CSAM_OK);
+    assert_int_equal(
+        csam_password_hash(&csam_test_fast, "caf\xc3\xa9-moon", &phc), CSAM_OK);
     assert_int_equal(csam_password_verify(phc, "cafe\xcc\x81-moon"), CSAM_OK);
     free(phc);
     phc = (char *)"untouched";
@@ -382,9 +371,8 @@ static void test_hash_default_params(void **state)
     char *phc = NULL;
 
     (void)state;
-    assert_int_equal(csam_password_hash(&csam_test_default, "Zq8#vLm2pXw7",
-                                        &phc),
-                     CSAM_OK);
+    assert_int_equal(
+        csam_password_hash(&csam_test_default, "Zq8#vLm2pXw7", &phc), CSAM_OK);
     assert_int_equal(strncmp(phc, "$argon2id$v=19$m=19456,t=2,p=1$", 31), 0);
     assert_int_equal(csam_password_verify(phc, "Zq8#vLm2pXw7"), CSAM_OK);
     free(phc);
@@ -398,8 +386,7 @@ static void test_verify_other_params(void **state)
     char *phc = NULL;
 
     (void)state;
-    assert_int_equal(csam_password_hash(&other, "Zq8#vLm2pXw7", &phc),
-                     CSAM_OK);
+    assert_int_equal(csam_password_hash(&other, "Zq8#vLm2pXw7", &phc), CSAM_OK);
     assert_int_equal(strncmp(phc, "$argon2id$v=19$m=512,t=3,p=2$", 29), 0);
     assert_int_equal(csam_password_verify(phc, "Zq8#vLm2pXw7"), CSAM_OK);
     assert_int_equal(csam_password_verify(phc, "Zq8#vLm2pXw"),
@@ -413,8 +400,7 @@ static void test_verify_malformed(void **state)
     size_t len;
 
     (void)state;
-    assert_int_equal(csam_password_hash(&csam_test_fast, "Zq8#vLm2pXw7",
-                                        &phc),
+    assert_int_equal(csam_password_hash(&csam_test_fast, "Zq8#vLm2pXw7", &phc),
                      CSAM_OK);
     len = strlen(phc);
     broken = strdup(phc);
@@ -443,8 +429,7 @@ static void test_verify_malformed(void **state)
     assert_int_equal(csam_password_verify("$argon2id$v=19$m=256,t=1,p=1$",
                                           "Zq8#vLm2pXw7"),
                      CSAM_ERR_INVALID);
-    assert_int_equal(csam_password_verify("$argon2id$", "x"),
-                     CSAM_ERR_INVALID);
+    assert_int_equal(csam_password_verify("$argon2id$", "x"), CSAM_ERR_INVALID);
     assert_int_equal(csam_password_verify(NULL, "x"), CSAM_ERR_INVALID);
     assert_int_equal(csam_password_verify(phc, NULL), CSAM_ERR_INVALID);
     free(phc);
@@ -522,9 +507,8 @@ static void test_verify_unusable_takes_time(void **state)
     char *phc = NULL;
 
     (void)state;
-    assert_int_equal(csam_password_hash(&csam_test_default, "Zq8#vLm2pXw7",
-                                        &phc),
-                     CSAM_OK);
+    assert_int_equal(
+        csam_password_hash(&csam_test_default, "Zq8#vLm2pXw7", &phc), CSAM_OK);
     t0 = csam_test_seconds();
     assert_int_equal(csam_password_verify(phc, "bad\x01password"),
                      CSAM_ERR_BAD_CREDENTIALS);

@@ -20,8 +20,8 @@
 
 #include "qr.h"
 
-#define CSAM_TEST_URI \
-    "otpauth://totp/CSAM:jan.peeters?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" \
+#define CSAM_TEST_URI                                                          \
+    "otpauth://totp/CSAM:jan.peeters?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  \
     "&issuer=CSAM&algorithm=SHA1&digits=6&period=30"
 
 /* Parses the path's "M x y h n v1 h-n z" runs into a side x side grid of
@@ -36,8 +36,7 @@ static unsigned char *csam_test_grid(const char *svg, int side)
     assert_non_null(d);
     d += 4;
     while (*d != '"') {
-        assert_int_equal(sscanf(d, "M%d %dh%dv1h-%dz%n", &x, &y, &n, &m,
-                                &used),
+        assert_int_equal(sscanf(d, "M%d %dh%dv1h-%dz%n", &x, &y, &n, &m, &used),
                          4);
         assert_int_equal(n, m);
         assert_true(n > 0 && x >= 0 && y >= 0 && x + n <= side && y < side);
@@ -59,8 +58,7 @@ static void csam_test_matches(const char *text)
     unsigned char *grid;
     int side, x, y, width, px;
 
-    assert_int_equal(csam_qr_svg(text, "QR code for the app", &svg),
-                     CSAM_OK);
+    assert_int_equal(csam_qr_svg(text, "QR code for the app", &svg), CSAM_OK);
     code = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
     assert_non_null(code);
     side = code->width + 2 * CSAM_QR_QUIET;

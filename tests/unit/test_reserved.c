@@ -54,12 +54,14 @@ static void csam_test_write(char *path, const char *text)
 static void test_shipped_list(void **state)
 {
     static const char *const reserved[] = {
-        "root", "ROOT", "Root", "www-data", "postgres", "sshd", "nobody",
-        "admin", "Administrator", "daemon", "bin", "sys", "mail", "backup",
-        "_apt", "systemd-network", "mysql", "nginx", "postmaster", "toor"};
+        "root",          "ROOT",   "Root",       "www-data",
+        "postgres",      "sshd",   "nobody",     "admin",
+        "Administrator", "daemon", "bin",        "sys",
+        "mail",          "backup", "_apt",       "systemd-network",
+        "mysql",         "nginx",  "postmaster", "toor"};
     static const char *const free_names[] = {
-        "marie.dupont", "jan-peeters", "rooted", "admin2", "www", "root.",
-        "postgres-fan"};
+        "marie.dupont", "jan-peeters", "rooted",      "admin2",
+        "www",          "root.",       "postgres-fan"};
     char path[4096];
     const char *one;
     csam_wordlist *list = NULL;
@@ -84,9 +86,8 @@ static void test_shipped_list(void **state)
  * where the package is not installed). */
 static void test_base_passwd(void **state)
 {
-    static const char *const files[] = {
-        "/usr/share/base-passwd/passwd.master",
-        "/usr/share/base-passwd/group.master"};
+    static const char *const files[] = {"/usr/share/base-passwd/passwd.master",
+                                        "/usr/share/base-passwd/group.master"};
     char path[4096], line[1024];
     const char *one;
     csam_wordlist *list = NULL;
@@ -141,8 +142,8 @@ static void test_extra_file(void **state)
     assert_true(csam_username_reserved(list, "backup-robot"));
     assert_true(csam_username_reserved(list, "www-data"));
     assert_false(csam_username_reserved(list, "ops-team2"));
-    assert_false(csam_username_reserved(list,
-                                        "# this site's service accounts"));
+    assert_false(
+        csam_username_reserved(list, "# this site's service accounts"));
     csam_wordlist_free(list);
 
     /* The extra file alone does not stand for the shipped list. */

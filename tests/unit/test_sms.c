@@ -35,7 +35,7 @@
 #define CSAM_TEST_CODE "480213"
 #define CSAM_TEST_TOKEN "t0k3n-s3cr3t"
 #define CSAM_TEST_TEXT "CSAM: code " CSAM_TEST_CODE
-#define CSAM_TEST_ODD_TEXT \
+#define CSAM_TEST_ODD_TEXT                                                     \
     "code " CSAM_TEST_CODE " 'q' \"d\" $HOME; `id` \\\nline 2"
 
 static char csam_test_dir[] = "/tmp/csam-test-sms.XXXXXX";
@@ -126,8 +126,9 @@ static void test_config_keys(void **state)
     csam_test_set(&cfg, "sms_url", "http://sms.example.be/send",
                   CSAM_ERR_CONFIG);
     csam_test_set(&cfg, "sms_url", "http://127.0.0.2/send", CSAM_ERR_CONFIG);
-    csam_test_set(&cfg, "sms_url", "https://user:" CSAM_TEST_TOKEN
-                  "@sms.example.be/", CSAM_ERR_CONFIG);
+    csam_test_set(&cfg, "sms_url",
+                  "https://user:" CSAM_TEST_TOKEN "@sms.example.be/",
+                  CSAM_ERR_CONFIG);
     csam_test_set(&cfg, "sms_url", "https://sms.example.be/#x",
                   CSAM_ERR_CONFIG);
     csam_test_set(&cfg, "sms_url", "https://sms.example.be/a b",
@@ -148,20 +149,17 @@ static void test_config_keys(void **state)
     csam_test_set(&cfg, "sms_body", "to={{to}}&text={{text}}&x={{code}}",
                   CSAM_ERR_CONFIG);
 
-    csam_test_set(&cfg, "sms_content_type",
-                  "application/x-www-form-urlencoded", CSAM_OK);
+    csam_test_set(&cfg, "sms_content_type", "application/x-www-form-urlencoded",
+                  CSAM_OK);
     csam_test_set(&cfg, "sms_content_type", "application/json", CSAM_OK);
     csam_test_set(&cfg, "sms_content_type", "text/plain", CSAM_ERR_CONFIG);
 
     csam_test_set(&cfg, "sms_auth", "bearer " CSAM_TEST_TOKEN, CSAM_OK);
     csam_test_set(&cfg, "sms_auth", "Bearer " CSAM_TEST_TOKEN, CSAM_OK);
     csam_test_set(&cfg, "sms_auth", "basic csam:" CSAM_TEST_TOKEN, CSAM_OK);
-    csam_test_set(&cfg, "sms_auth", "basic " CSAM_TEST_TOKEN,
-                  CSAM_ERR_CONFIG);
-    csam_test_set(&cfg, "sms_auth", "basic :" CSAM_TEST_TOKEN,
-                  CSAM_ERR_CONFIG);
-    csam_test_set(&cfg, "sms_auth", "token " CSAM_TEST_TOKEN,
-                  CSAM_ERR_CONFIG);
+    csam_test_set(&cfg, "sms_auth", "basic " CSAM_TEST_TOKEN, CSAM_ERR_CONFIG);
+    csam_test_set(&cfg, "sms_auth", "basic :" CSAM_TEST_TOKEN, CSAM_ERR_CONFIG);
+    csam_test_set(&cfg, "sms_auth", "token " CSAM_TEST_TOKEN, CSAM_ERR_CONFIG);
     csam_test_set(&cfg, "sms_auth", "bearer " CSAM_TEST_TOKEN " x",
                   CSAM_ERR_CONFIG);
     csam_test_set(&cfg, "sms_auth", "bearer ", CSAM_ERR_CONFIG);
@@ -198,11 +196,11 @@ static void test_config_cross_checks(void **state)
     assert_int_equal(csam_config_check(&cfg, err, sizeof(err)),
                      CSAM_ERR_CONFIG);
     assert_non_null(strstr(err, "sms_url"));
-    csam_test_set(&cfg, "sms_url", "https://sms.example.be/send?k="
-                  CSAM_TEST_TOKEN, CSAM_OK);
+    csam_test_set(&cfg, "sms_url",
+                  "https://sms.example.be/send?k=" CSAM_TEST_TOKEN, CSAM_OK);
     csam_test_set(&cfg, "sms_auth", "bearer " CSAM_TEST_TOKEN, CSAM_OK);
-    csam_test_set(&cfg, "sms_content_type",
-                  "application/x-www-form-urlencoded", CSAM_OK);
+    csam_test_set(&cfg, "sms_content_type", "application/x-www-form-urlencoded",
+                  CSAM_OK);
     csam_test_set(&cfg, "sms_timeout", "7", CSAM_OK);
     assert_int_equal(csam_config_check(&cfg, err, sizeof(err)), CSAM_OK);
     assert_int_equal(csam_sms_from_config(&cfg, &sms, err, sizeof(err)),
@@ -252,15 +250,17 @@ static void test_settings_one_rule(void **state)
          "sms_transport must be none, http or command", 0},
         {"http", NULL, NULL, NULL,
          "sms_transport = http needs sms_url (https://, or http:// to "
-         "loopback)", 1},
+         "loopback)",
+         1},
         {"http", "http://sms.example.be/send", NULL, NULL,
          "sms_transport = http needs sms_url (https://, or http:// to "
-         "loopback)", 0},
+         "loopback)",
+         0},
         {"http", "https://sms.example.be/send", "{\"to\":\"{{to}}\"}", NULL,
          "sms_body must name {{to}} and {{text}} and no other variable", 0},
-        {"http", "https://sms.example.be/send",
-         "{{to}} {{text}} {{code}}", NULL,
-         "sms_body must name {{to}} and {{text}} and no other variable", 0},
+        {"http", "https://sms.example.be/send", "{{to}} {{text}} {{code}}",
+         NULL, "sms_body must name {{to}} and {{text}} and no other variable",
+         0},
         {"command", NULL, NULL, "send-sms",
          "sms_transport = command needs sms_command (an absolute path)", 0},
         {"command", NULL, NULL, NULL,
@@ -274,10 +274,9 @@ static void test_settings_one_rule(void **state)
 
     (void)state;
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        assert_int_equal(csam_sms_settings_check(cases[i].transport,
-                                                 cases[i].url, cases[i].body,
-                                                 cases[i].command, NULL, err,
-                                                 sizeof(err)),
+        assert_int_equal(csam_sms_settings_check(
+                             cases[i].transport, cases[i].url, cases[i].body,
+                             cases[i].command, NULL, err, sizeof(err)),
                          CSAM_ERR_CONFIG);
         assert_string_equal(err, cases[i].message);
 
@@ -304,14 +303,13 @@ static void test_settings_one_rule(void **state)
         }
         csam_config_free(&cfg);
     }
-    assert_int_equal(csam_sms_settings_check("http",
-                                             "https://sms.example.be/send",
-                                             "{{to}} {{text}}", NULL,
-                                             &transport, err, sizeof(err)),
+    assert_int_equal(csam_sms_settings_check(
+                         "http", "https://sms.example.be/send",
+                         "{{to}} {{text}}", NULL, &transport, err, sizeof(err)),
                      CSAM_OK);
     assert_int_equal(transport, CSAM_SMS_HTTP);
-    assert_int_equal(csam_sms_settings_check(NULL, NULL, NULL, NULL,
-                                             &transport, err, sizeof(err)),
+    assert_int_equal(csam_sms_settings_check(NULL, NULL, NULL, NULL, &transport,
+                                             err, sizeof(err)),
                      CSAM_OK);
     assert_int_equal(transport, CSAM_SMS_NONE);
     assert_int_equal(csam_sms_settings_check("command", NULL, NULL,
@@ -352,9 +350,8 @@ static void csam_test_only_run(const char *text, const char *code)
 static void test_compose(void **state)
 {
     static const char *const langs[] = {"fr", "nl", "de", "en"};
-    const struct csam_tvar vars[] = {{"code", CSAM_TEST_CODE},
-                                     {"minutes", "10"},
-                                     {"first_name", "Jan"}};
+    const struct csam_tvar vars[] = {
+        {"code", CSAM_TEST_CODE}, {"minutes", "10"}, {"first_name", "Jan"}};
     char dir[4096];
     char *text = NULL, *fr = NULL;
     size_t i;
@@ -364,9 +361,8 @@ static void test_compose(void **state)
     assert_int_equal(csam_sms_compose(dir, "fr", "code", vars, 3, &fr),
                      CSAM_OK);
     for (i = 0; i < 4; i++) {
-        assert_int_equal(csam_sms_compose(dir, langs[i], "code", vars, 3,
-                                          &text),
-                         CSAM_OK);
+        assert_int_equal(
+            csam_sms_compose(dir, langs[i], "code", vars, 3, &text), CSAM_OK);
         csam_test_only_run(text, CSAM_TEST_CODE);
         /* one SMS part even in UCS-2 would be 70; GSM-7 allows 160 */
         assert_true(strlen(text) <= 160);
@@ -383,8 +379,7 @@ static void test_compose(void **state)
     free(text);
     free(fr);
 
-    assert_int_equal(csam_sms_compose(dir, "fr", "nosuchkind", vars, 3,
-                                      &text),
+    assert_int_equal(csam_sms_compose(dir, "fr", "nosuchkind", vars, 3, &text),
                      CSAM_ERR_IO);
     assert_null(text);
     assert_int_equal(csam_sms_compose(dir, "fr", "../mail/fr/code", vars, 3,
@@ -407,9 +402,9 @@ static void test_body_escaping(void **state)
     memset(&sms, 0, sizeof(sms));
     sms.body = "{\"to\":\"{{to}}\",\"text\":\"{{text}}\"}";
     sms.encoding = CSAM_SMS_JSON;
-    assert_int_equal(csam_sms_body_render(
-                         &sms, "+32470123456",
-                         "a \"quoted\" \\ line\nnext é {{to}}", &body),
+    assert_int_equal(csam_sms_body_render(&sms, "+32470123456",
+                                          "a \"quoted\" \\ line\nnext é {{to}}",
+                                          &body),
                      CSAM_OK);
     assert_string_equal(body, "{\"to\":\"+32470123456\",\"text\":"
                               "\"a \\\"quoted\\\" \\\\ line\\n"
@@ -426,11 +421,9 @@ static void test_body_escaping(void **state)
     free(body);
 
     /* control characters other than '\n' are not SMS text */
-    assert_int_equal(csam_sms_body_render(&sms, "+32470123456", "a\rb",
-                                          &body),
+    assert_int_equal(csam_sms_body_render(&sms, "+32470123456", "a\rb", &body),
                      CSAM_ERR_INVALID);
-    assert_int_equal(csam_sms_body_render(&sms, "+32470123456", "a\x01",
-                                          &body),
+    assert_int_equal(csam_sms_body_render(&sms, "+32470123456", "a\x01", &body),
                      CSAM_ERR_INVALID);
     assert_int_equal(csam_sms_body_render(&sms, "+32470123456", "", &body),
                      CSAM_ERR_INVALID);
@@ -455,9 +448,16 @@ static void test_e164(void **state)
         {"+352 621 123 456", "+352621123456"},
     };
     static const char *const bad[] = {
-        "", "470123456", "+32 0470 12 34 56", "+32 570 12 34 56",
-        "0470 12 34 567", "+1234567", "+1234567890123456", "0470-12-34-56x",
-        "+32 470 12 34 56\n", "++32470123456",
+        "",
+        "470123456",
+        "+32 0470 12 34 56",
+        "+32 570 12 34 56",
+        "0470 12 34 567",
+        "+1234567",
+        "+1234567890123456",
+        "0470-12-34-56x",
+        "+32 470 12 34 56\n",
+        "++32470123456",
     };
     char out[CSAM_PHONE_SIZE];
     size_t i;
@@ -495,8 +495,7 @@ static int csam_test_listen(int *port)
 
 /* Forks a server that takes one request on fd, writes it to capture and
  * answers with response; returns its pid. */
-static pid_t csam_test_serve(int fd, const char *response,
-                             const char *capture)
+static pid_t csam_test_serve(int fd, const char *response, const char *capture)
 {
     pid_t pid = fork();
 
@@ -573,17 +572,21 @@ static void test_http_status(void **state)
         const char *why;
     } cases[] = {
         {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n"
-         "ok", CSAM_OK, NULL},
+         "ok",
+         CSAM_OK, NULL},
         {"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n"
-         "Connection: close\r\n\r\n", CSAM_OK, NULL},
+         "Connection: close\r\n\r\n",
+         CSAM_OK, NULL},
         {"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n"
-         "Connection: close\r\n\r\noops", CSAM_ERR_MAIL, "HTTP status 500"},
+         "Connection: close\r\n\r\noops",
+         CSAM_ERR_MAIL, "HTTP status 500"},
         {"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n"
-         "Connection: close\r\n\r\n", CSAM_ERR_MAIL, "HTTP status 401"},
+         "Connection: close\r\n\r\n",
+         CSAM_ERR_MAIL, "HTTP status 401"},
         /* a redirect is not followed, and not a success */
         {"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/\r\n"
-         "Content-Length: 0\r\nConnection: close\r\n\r\n", CSAM_ERR_MAIL,
-         "HTTP status 302"},
+         "Content-Length: 0\r\nConnection: close\r\n\r\n",
+         CSAM_ERR_MAIL, "HTTP status 302"},
         /* garbage instead of HTTP */
         {"SMTP 220 hello\r\n", CSAM_ERR_MAIL, "did not answer"},
     };
@@ -612,8 +615,8 @@ static void test_http_status(void **state)
             fail_msg("case %zu: %s (%s)", i, csam_result_name(got), err);
         req = csam_test_slurp(capture);
         assert_true(strncmp(req, "POST /v1/send?k=1 HTTP/1.1\r\n", 28) == 0);
-        assert_non_null(strstr(req, "\r\nAuthorization: Bearer "
-                                    CSAM_TEST_TOKEN "\r\n"));
+        assert_non_null(
+            strstr(req, "\r\nAuthorization: Bearer " CSAM_TEST_TOKEN "\r\n"));
         assert_non_null(strstr(req, "\r\nContent-Type: application/json"));
         assert_non_null(strstr(req, "\r\n\r\n{\"to\":\"+32470123456\","
                                     "\"text\":\"" CSAM_TEST_TEXT "\"}"));
@@ -636,8 +639,10 @@ static void test_http_basic_and_form(void **state)
 
     (void)state;
     snprintf(capture, sizeof(capture), "%s/request", csam_test_dir);
-    pid = csam_test_serve(fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
-                              "Connection: close\r\n\r\n", capture);
+    pid = csam_test_serve(fd,
+                          "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                          "Connection: close\r\n\r\n",
+                          capture);
     csam_test_http_sms(&sms, url, sizeof(url), port, "/");
     sms.auth = "basic csam:" CSAM_TEST_TOKEN;
     sms.body = "to={{to}}&text={{text}}";
@@ -645,8 +650,7 @@ static void test_http_basic_and_form(void **state)
     memset(&msg, 0, sizeof(msg));
     msg.to = "+32470123456";
     msg.text = CSAM_TEST_TEXT;
-    assert_int_equal(csam_sms_send_err(&sms, &msg, err, sizeof(err)),
-                     CSAM_OK);
+    assert_int_equal(csam_sms_send_err(&sms, &msg, err, sizeof(err)), CSAM_OK);
     assert_int_equal(waitpid(pid, &status, 0), pid);
     close(fd);
     req = csam_test_slurp(capture);
@@ -655,8 +659,8 @@ static void test_http_basic_and_form(void **state)
                                 "Y3NhbTp0MGszbi1zM2NyM3Q=\r\n"));
     assert_non_null(strstr(req, "\r\nContent-Type: "
                                 "application/x-www-form-urlencoded\r\n"));
-    assert_non_null(strstr(req, "\r\n\r\nto=%2B32470123456&text=CSAM%3A+code+"
-                                CSAM_TEST_CODE));
+    assert_non_null(strstr(
+        req, "\r\n\r\nto=%2B32470123456&text=CSAM%3A+code+" CSAM_TEST_CODE));
 }
 
 static void test_http_no_answer(void **state)
@@ -778,8 +782,8 @@ static const char *csam_test_script(const char *name, const char *body,
  * or one csam_sms_command sets. */
 static void csam_test_env_only_ours(const char *env)
 {
-    static const char *const allowed[] = {"LANG=", "PATH=", "PWD=",
-                                          "SHLVL=", "_=", "OLDPWD="};
+    static const char *const allowed[] = {
+        "LANG=", "PATH=", "PWD=", "SHLVL=", "_=", "OLDPWD="};
     const char *p = env;
 
     while (*p != '\0') {
@@ -843,8 +847,7 @@ static void test_command(void **state)
     msg.to = "0470 12 34 56";
     /* no shell: quotes, $, ;, backquotes and newlines arrive as written */
     msg.text = CSAM_TEST_ODD_TEXT;
-    assert_int_equal(csam_sms_send_err(&sms, &msg, err, sizeof(err)),
-                     CSAM_OK);
+    assert_int_equal(csam_sms_send_err(&sms, &msg, err, sizeof(err)), CSAM_OK);
     close(leak);
     unsetenv("PERL5OPT");
     unsetenv("PYTHONPATH");
@@ -868,8 +871,7 @@ static void test_command(void **state)
 
     /* a command that never reads its input and hangs: no wait beyond
      * the timeout for the write either */
-    sms.command = csam_test_script("send-deaf", "exec 0<&-; sleep 30",
-                                   0755);
+    sms.command = csam_test_script("send-deaf", "exec 0<&-; sleep 30", 0755);
     sms.timeout = 1;
     t0 = csam_test_now();
     assert_int_equal(csam_sms_send_err(&sms, &msg, err, sizeof(err)),

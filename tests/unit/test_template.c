@@ -31,8 +31,8 @@ static char *csam_test_render(const char *tmpl, enum csam_escape mode,
 {
     char *out = (char *)1;
 
-    assert_int_equal(csam_template_render(tmpl, csam_test_vars,
-                                          CSAM_TEST_NVARS, mode, &out),
+    assert_int_equal(csam_template_render(tmpl, csam_test_vars, CSAM_TEST_NVARS,
+                                          mode, &out),
                      expect);
     if (expect != CSAM_OK)
         assert_null(out);
@@ -95,8 +95,8 @@ static void test_plain_text_and_single_braces(void **state)
     {
         const struct csam_tvar v[] = {{"x", "{{name}}"}};
 
-        assert_int_equal(csam_template_render("{{x}}", v, 1,
-                                              CSAM_ESCAPE_NONE, &out),
+        assert_int_equal(csam_template_render("{{x}}", v, 1, CSAM_ESCAPE_NONE,
+                                              &out),
                          CSAM_OK);
         assert_string_equal(out, "{{name}}");
         free(out);
@@ -107,8 +107,7 @@ static void test_unknown_variable(void **state)
 {
     (void)state;
     csam_test_render("Bonjour {{nom}}", CSAM_ESCAPE_HTML, CSAM_ERR_INVALID);
-    csam_test_render("Bonjour {{{nom}}}", CSAM_ESCAPE_NONE,
-                     CSAM_ERR_INVALID);
+    csam_test_render("Bonjour {{{nom}}}", CSAM_ESCAPE_NONE, CSAM_ERR_INVALID);
     /* a prefix of a known name is not that name */
     csam_test_render("{{nam}}", CSAM_ESCAPE_NONE, CSAM_ERR_INVALID);
     csam_test_render("{{names}}", CSAM_ESCAPE_NONE, CSAM_ERR_INVALID);
@@ -134,11 +133,9 @@ static void test_bad_arguments(void **state)
     assert_int_equal(csam_template_render(NULL, csam_test_vars, 1,
                                           CSAM_ESCAPE_NONE, &out),
                      CSAM_ERR_INVALID);
-    assert_int_equal(csam_template_render("x", NULL, 1, CSAM_ESCAPE_NONE,
-                                          &out),
+    assert_int_equal(csam_template_render("x", NULL, 1, CSAM_ESCAPE_NONE, &out),
                      CSAM_ERR_INVALID);
-    assert_int_equal(csam_template_render("x", NULL, 0, CSAM_ESCAPE_NONE,
-                                          &out),
+    assert_int_equal(csam_template_render("x", NULL, 0, CSAM_ESCAPE_NONE, &out),
                      CSAM_OK);
     assert_string_equal(out, "x");
     free(out);
@@ -240,9 +237,8 @@ static void test_expand_fills_only_its_prefix(void **state)
                              "<p>(<span lang=\"en\">{{terms_version}}"
                              "</span>)</p><p>{{name}} {{{link}}} { {{link}}");
     /* a text's own tags are not expanded again, but rendered later */
-    assert_int_equal(csam_template_render(out, csam_test_vars,
-                                          CSAM_TEST_NVARS, CSAM_ESCAPE_HTML,
-                                          &page),
+    assert_int_equal(csam_template_render(out, csam_test_vars, CSAM_TEST_NVARS,
+                                          CSAM_ESCAPE_HTML, &page),
                      CSAM_ERR_INVALID); /* terms_version is not a variable */
     assert_null(page);
     free(out);
@@ -256,8 +252,8 @@ static void test_expand_text_not_rescanned(void **state)
     char *out = NULL;
 
     (void)state;
-    assert_int_equal(csam_template_expand("<b>{{msg.loop}}</b>", "msg.",
-                                          texts, 1, &out),
+    assert_int_equal(csam_template_expand("<b>{{msg.loop}}</b>", "msg.", texts,
+                                          1, &out),
                      CSAM_OK);
     assert_string_equal(out, "<b>{{msg.loop}}</b>");
     free(out);

@@ -105,18 +105,18 @@ static void test_totp_rfc6238(void **state)
 
         /* The same vectors through csam_totp_verify, window 0. */
         step = -2;
-        assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20,
-                                          20, v->time, 30, 8, 0, -1, v->sha1,
+        assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20,
+                                          v->time, 30, 8, 0, -1, v->sha1,
                                           &step),
                          CSAM_OK);
         assert_int_equal(step, v->time / 30);
         assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA256, csam_test_seed32,
-                                          32, v->time, 30, 8, 0, -1,
-                                          v->sha256, &step),
+                                          32, v->time, 30, 8, 0, -1, v->sha256,
+                                          &step),
                          CSAM_OK);
         assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA512, csam_test_seed64,
-                                          64, v->time, 30, 8, 0, -1,
-                                          v->sha512, &step),
+                                          64, v->time, 30, 8, 0, -1, v->sha512,
+                                          &step),
                          CSAM_OK);
         /* A SHA-1 code is not a SHA-256 code. */
         assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA256, csam_test_seed32,
@@ -147,23 +147,23 @@ static void test_totp_window(void **state)
         csam_test_code_at(step + delta, code);
         matched = -5;
         if (delta >= -1 && delta <= 1) {
-            assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1,
-                                              csam_test_seed20, 20, now, 30,
-                                              6, 1, -1, code, &matched),
+            assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20,
+                                              20, now, 30, 6, 1, -1, code,
+                                              &matched),
                              CSAM_OK);
             assert_int_equal(matched, step + delta);
         } else {
-            assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1,
-                                              csam_test_seed20, 20, now, 30,
-                                              6, 1, -1, code, &matched),
+            assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20,
+                                              20, now, 30, 6, 1, -1, code,
+                                              &matched),
                              CSAM_ERR_BAD_CODE);
             assert_int_equal(matched, -5);
         }
     }
     /* Window 2 takes step - 2. */
     csam_test_code_at(step - 2, code);
-    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20,
-                                      now, 30, 6, 2, -1, code, &matched),
+    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20, now,
+                                      30, 6, 2, -1, code, &matched),
                      CSAM_OK);
     assert_int_equal(matched, step - 2);
 }
@@ -177,24 +177,23 @@ static void test_totp_replay(void **state)
 
     (void)state;
     csam_test_code_at(step, code);
-    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20,
-                                      now, 30, 6, 1, -1, code, &matched),
+    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20, now,
+                                      30, 6, 1, -1, code, &matched),
                      CSAM_OK);
     assert_int_equal(matched, step);
     /* Same code again, with last_step stored: refused. */
-    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20,
-                                      now, 30, 6, 1, matched, code, &matched),
+    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20, now,
+                                      30, 6, 1, matched, code, &matched),
                      CSAM_ERR_BAD_CODE);
     /* An older code still inside the window: refused too. */
     csam_test_code_at(step - 1, prev);
-    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20,
-                                      now, 30, 6, 1, step, prev, &matched),
+    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20, now,
+                                      30, 6, 1, step, prev, &matched),
                      CSAM_ERR_BAD_CODE);
     /* The next step's code is fine. */
     csam_test_code_at(step + 1, code);
     assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20,
-                                      now + 30, 30, 6, 1, step, code,
-                                      &matched),
+                                      now + 30, 30, 6, 1, step, code, &matched),
                      CSAM_OK);
     assert_int_equal(matched, step + 1);
 }
@@ -210,31 +209,30 @@ static void test_totp_malformed_codes(void **state)
     memcpy(longer, code, 6);
     longer[6] = '0';
     longer[7] = '\0';
-    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20,
-                                      now, 30, 6, 1, -1, longer, &matched),
+    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20, now,
+                                      30, 6, 1, -1, longer, &matched),
                      CSAM_ERR_BAD_CODE);
     code[5] = '\0';
-    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20,
-                                      now, 30, 6, 1, -1, code, &matched),
+    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20, now,
+                                      30, 6, 1, -1, code, &matched),
                      CSAM_ERR_BAD_CODE);
-    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20,
-                                      now, 30, 6, 1, -1, "12a456", &matched),
+    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20, now,
+                                      30, 6, 1, -1, "12a456", &matched),
                      CSAM_ERR_BAD_CODE);
-    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20,
-                                      now, 30, 6, 1, -1, "", &matched),
+    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20, now,
+                                      30, 6, 1, -1, "", &matched),
                      CSAM_ERR_BAD_CODE);
-    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20,
-                                      now, 0, 6, 1, -1, "123456", &matched),
+    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20, now,
+                                      0, 6, 1, -1, "123456", &matched),
                      CSAM_ERR_INVALID);
-    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20,
-                                      -1, 30, 6, 1, -1, "123456", &matched),
+    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20, -1,
+                                      30, 6, 1, -1, "123456", &matched),
                      CSAM_ERR_INVALID);
-    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20,
-                                      now, 30, 6, 1, -1, NULL, &matched),
+    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20, now,
+                                      30, 6, 1, -1, NULL, &matched),
                      CSAM_ERR_INVALID);
-    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20,
-                                      now, 30, 6, 1000, -1, "123456",
-                                      &matched),
+    assert_int_equal(csam_totp_verify(CSAM_TOTP_SHA1, csam_test_seed20, 20, now,
+                                      30, 6, 1000, -1, "123456", &matched),
                      CSAM_ERR_INVALID);
 }
 
@@ -267,8 +265,8 @@ static void test_base32_rfc4648(void **state)
         {"foobar", "MZXW6YTBOI"},
     };
     static const char *const padded[] = {
-        "", "MY======", "MZXQ====", "MZXW6===", "MZXW6YQ=", "MZXW6YTB",
-        "MZXW6YTBOI======"};
+        "",         "MY======", "MZXQ====",        "MZXW6===",
+        "MZXW6YQ=", "MZXW6YTB", "MZXW6YTBOI======"};
     unsigned char bin[16];
     char text[32];
     size_t i, n;

@@ -68,24 +68,22 @@ static void test_uri(void **state)
     memcpy(key, "12345678901234567890", 20);
     assert_int_equal(csam_totp_key_uri("CSAM", "jan.peeters", key, &uri),
                      CSAM_OK);
-    assert_string_equal(uri,
-                        "otpauth://totp/CSAM:jan.peeters"
-                        "?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
-                        "&issuer=CSAM&algorithm=SHA1&digits=6&period=30");
+    assert_string_equal(uri, "otpauth://totp/CSAM:jan.peeters"
+                             "?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+                             "&issuer=CSAM&algorithm=SHA1&digits=6&period=30");
     free(uri);
 
     /* spaces, '&', '#', '?', '%', '/', '+', '@', '=' and UTF-8 are
      * percent-encoded: none can end the label or start a parameter */
-    assert_int_equal(csam_totp_key_uri("Mes clés & co/#?%", "a b+c@d=e",
-                                       key, &uri),
+    assert_int_equal(csam_totp_key_uri("Mes clés & co/#?%", "a b+c@d=e", key,
+                                       &uri),
                      CSAM_OK);
-    assert_string_equal(uri,
-                        "otpauth://totp/"
-                        "Mes%20cl%C3%A9s%20%26%20co%2F%23%3F%25:"
-                        "a%20b%2Bc%40d%3De"
-                        "?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
-                        "&issuer=Mes%20cl%C3%A9s%20%26%20co%2F%23%3F%25"
-                        "&algorithm=SHA1&digits=6&period=30");
+    assert_string_equal(uri, "otpauth://totp/"
+                             "Mes%20cl%C3%A9s%20%26%20co%2F%23%3F%25:"
+                             "a%20b%2Bc%40d%3De"
+                             "?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+                             "&issuer=Mes%20cl%C3%A9s%20%26%20co%2F%23%3F%25"
+                             "&algorithm=SHA1&digits=6&period=30");
     free(uri);
     assert_int_equal(csam_totp_key_uri("CSAM", "x~y_z-1.2", key, &uri),
                      CSAM_OK);
@@ -99,8 +97,7 @@ static void test_uri(void **state)
     assert_null(uri);
     assert_int_equal(csam_totp_key_uri("CSAM", "ja:n", key, &uri),
                      CSAM_ERR_INVALID);
-    assert_int_equal(csam_totp_key_uri("", "jan", key, &uri),
-                     CSAM_ERR_INVALID);
+    assert_int_equal(csam_totp_key_uri("", "jan", key, &uri), CSAM_ERR_INVALID);
     assert_int_equal(csam_totp_key_uri("CSAM", "", key, &uri),
                      CSAM_ERR_INVALID);
     assert_int_equal(csam_totp_key_uri("CS\nAM", "jan", key, &uri),
@@ -172,9 +169,8 @@ static void test_seal_open(void **state)
     assert_int_equal(csam_totp_key_seal(secret, 42, key, again), CSAM_OK);
     assert_memory_not_equal(sealed, again, sizeof(sealed));
 
-    assert_int_equal(csam_totp_key_open(secret, 42, sealed, sizeof(sealed),
-                                        back),
-                     CSAM_OK);
+    assert_int_equal(
+        csam_totp_key_open(secret, 42, sealed, sizeof(sealed), back), CSAM_OK);
     assert_memory_equal(back, key, sizeof(key));
 
     /* another row's id, another secret file, one bit flipped: refused,
@@ -191,8 +187,8 @@ static void test_seal_open(void **state)
                                         back),
                      CSAM_ERR_CRYPTO);
     sealed[20] ^= 0x01;
-    assert_int_equal(csam_totp_key_open(secret, 42, sealed,
-                                        sizeof(sealed) - 1, back),
+    assert_int_equal(csam_totp_key_open(secret, 42, sealed, sizeof(sealed) - 1,
+                                        back),
                      CSAM_ERR_INVALID);
     assert_int_equal(csam_totp_key_seal(secret, 0, key, again),
                      CSAM_ERR_INVALID);
@@ -201,9 +197,8 @@ static void test_seal_open(void **state)
                      CSAM_ERR_INVALID);
     assert_int_equal(csam_totp_key_seal(NULL, 42, key, again),
                      CSAM_ERR_INVALID);
-    assert_int_equal(csam_totp_key_open(secret, 42, sealed, sizeof(sealed),
-                                        back),
-                     CSAM_OK);
+    assert_int_equal(
+        csam_totp_key_open(secret, 42, sealed, sizeof(sealed), back), CSAM_OK);
     csam_secret_free(secret);
     csam_secret_free(other);
 }
@@ -218,8 +213,7 @@ static void csam_test_oathtool(const char *b32, int64_t t, char out[8])
     if (access(CSAM_TEST_OATHTOOL, X_OK) != 0)
         fail_msg("%s not found (Debian package oathtool)", CSAM_TEST_OATHTOOL);
     snprintf(cmd, sizeof(cmd),
-             CSAM_TEST_OATHTOOL " --totp -b '%s' --now '@%" PRId64 "'", b32,
-             t);
+             CSAM_TEST_OATHTOOL " --totp -b '%s' --now '@%" PRId64 "'", b32, t);
     p = popen(cmd, "r");
     assert_non_null(p);
     assert_non_null(fgets(out, 8, p));
@@ -247,8 +241,8 @@ static void csam_test_uri_secret(const char *uri, char out[64])
 /* The code oathtool gives for now + offset (two steps away) is refused at
  * now, unless it happens to equal a code of the window (a 6-digit
  * collision, about 3 rounds in 10^6): then there is nothing to assert. */
-static void csam_test_two_steps_away(const unsigned char *key,
-                                     const char *b32, int64_t offset)
+static void csam_test_two_steps_away(const unsigned char *key, const char *b32,
+                                     int64_t offset)
 {
     char code[8], near[8];
     int64_t matched = -1, d;
@@ -277,8 +271,7 @@ static void test_oathtool_interop(void **state)
     (void)state;
     for (round = 0; round < 5; round++) {
         assert_int_equal(csam_totp_key_new(key), CSAM_OK);
-        assert_int_equal(csam_totp_key_uri("CSAM", "jan", key, &uri),
-                         CSAM_OK);
+        assert_int_equal(csam_totp_key_uri("CSAM", "jan", key, &uri), CSAM_OK);
         csam_test_uri_secret(uri, b32);
         free(uri);
 
@@ -289,8 +282,8 @@ static void test_oathtool_interop(void **state)
                          CSAM_OK);
         assert_int_equal(matched, step);
         /* the same code again: refused (replay) */
-        assert_int_equal(csam_totp_key_verify(key, CSAM_TEST_NOW, matched,
-                                              code, &matched),
+        assert_int_equal(csam_totp_key_verify(key, CSAM_TEST_NOW, matched, code,
+                                              &matched),
                          CSAM_ERR_BAD_CODE);
         /* as apps show it, "123 456" */
         snprintf(spaced, sizeof(spaced), "%.3s %s", code, code + 3);
@@ -304,8 +297,8 @@ static void test_oathtool_interop(void **state)
                          CSAM_OK);
         assert_int_equal(matched, step - 1);
         /* an earlier step after a later one was used: refused */
-        assert_int_equal(csam_totp_key_verify(key, CSAM_TEST_NOW, step,
-                                              code, &matched),
+        assert_int_equal(csam_totp_key_verify(key, CSAM_TEST_NOW, step, code,
+                                              &matched),
                          CSAM_ERR_BAD_CODE);
 
         csam_test_oathtool(b32, CSAM_TEST_NOW + 30, code);
@@ -322,15 +315,13 @@ static void test_oathtool_interop(void **state)
         assert_int_equal(csam_totp_key_seal(secret, 7 + round, key, sealed),
                          CSAM_OK);
         csam_test_oathtool(b32, CSAM_TEST_NOW, code);
-        assert_int_equal(csam_totp_key_verify_sealed(secret, 7 + round,
-                                                     sealed, sizeof(sealed),
-                                                     CSAM_TEST_NOW, -1, code,
-                                                     &matched),
+        assert_int_equal(csam_totp_key_verify_sealed(
+                             secret, 7 + round, sealed, sizeof(sealed),
+                             CSAM_TEST_NOW, -1, code, &matched),
                          CSAM_OK);
-        assert_int_equal(csam_totp_key_verify_sealed(secret, 8 + round,
-                                                     sealed, sizeof(sealed),
-                                                     CSAM_TEST_NOW, -1, code,
-                                                     &matched),
+        assert_int_equal(csam_totp_key_verify_sealed(
+                             secret, 8 + round, sealed, sizeof(sealed),
+                             CSAM_TEST_NOW, -1, code, &matched),
                          CSAM_ERR_CRYPTO);
     }
     csam_secret_free(secret);
@@ -368,8 +359,8 @@ static void test_verify_edges(void **state)
                      CSAM_ERR_BAD_CODE);
     assert_int_equal(csam_totp_key_verify(key, 59, -1, "", &matched),
                      CSAM_ERR_BAD_CODE);
-    assert_int_equal(csam_totp_key_verify(key, 59, -1,
-                                          "2 8 7 0 8 2          ", &matched),
+    assert_int_equal(csam_totp_key_verify(key, 59, -1, "2 8 7 0 8 2          ",
+                                          &matched),
                      CSAM_ERR_BAD_CODE); /* longer than 16 bytes typed */
     assert_int_equal(csam_totp_key_verify(key, 59, -1, " 287 082 ", &matched),
                      CSAM_OK);
