@@ -1,6 +1,7 @@
 #!/bin/sh
 # The layers of DESIGN 6 hold: fails, naming the files, when
-#   - common/engine/ includes libpq-fe.h (SQL and libpq live in the store);
+#   - common/engine/ includes libpq-fe.h or statement.h (SQL, statements
+#     and libpq live in the store; the engine sees its typed functions);
 #   - common/store/ includes an engine header;
 #   - mod_csam/ or pam_csam/ includes a store header (store.h, any
 #     common/store/*.h) or engine_internal.h;
@@ -56,7 +57,8 @@ store_h=$(headers_of store)
 delivery_h=$(headers_of delivery)
 
 found=$(
-    refuse common/engine "libpq-fe.h" "the engine talks to the store, never to libpq"
+    refuse common/engine "$(printf '%s\n' libpq-fe.h statement.h)" \
+        "the engine calls the store's typed functions, never SQL or libpq"
     refuse common/store "$engine_h" "the store knows nothing of the engine"
     for module in mod_csam pam_csam; do
         refuse "$module" "$(printf '%s\n' "$store_h" engine_internal.h)" \

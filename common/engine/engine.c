@@ -150,11 +150,12 @@ csam_result csam_engine_mail(csam_engine *engine, const char *to,
 }
 
 void csam_engine_code_minutes(const csam_engine *engine,
-                              char out[CSAM_STORE_INT_SIZE])
+                              char out[CSAM_ENGINE_MINUTES_SIZE])
 {
     long ttl = engine->deps.config->code_ttl;
 
-    (void)csam_store_int(ttl > 0 ? (ttl + 59) / 60 : 1, out);
+    snprintf(out, CSAM_ENGINE_MINUTES_SIZE, "%ld",
+             ttl > 0 ? (ttl + 59) / 60 : 1);
 }
 
 unsigned csam_engine_offered(const csam_engine *engine)

@@ -54,7 +54,7 @@ static csam_result csam_challenge_hash(csam_engine *engine,
 {
     const char *pname = csam_challenge_purpose_name(purpose);
     const char *tname = csam_key_type_name(key_type);
-    char bound[CSAM_STORE_INT_SIZE + 16];
+    char bound[48];
 
     switch (purpose) {
     case CSAM_CHALLENGE_WEB_LOGIN:
@@ -164,7 +164,7 @@ csam_challenge_deliver(csam_engine *engine, enum csam_key_type type,
                        const struct csam_challenge_recipient *to,
                        const char *code)
 {
-    char minutes[CSAM_STORE_INT_SIZE];
+    char minutes[CSAM_ENGINE_MINUTES_SIZE];
     struct csam_tvar vars[3];
 
     csam_engine_code_minutes(engine, minutes);

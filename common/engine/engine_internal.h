@@ -75,8 +75,9 @@ unsigned csam_engine_offered(const csam_engine *engine);
 
 /* How many minutes a security code lives, rounded up, as text for the
  * "code" mail's {{minutes}}. */
+#define CSAM_ENGINE_MINUTES_SIZE 24
 void csam_engine_code_minutes(const csam_engine *engine,
-                              char out[CSAM_STORE_INT_SIZE]);
+                              char out[CSAM_ENGINE_MINUTES_SIZE]);
 
 /* Write one audit row (inside the caller's transaction when one is open)
  * through the store's csam_store_audit_write, source as

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "statement.h"
 #include "account.h"
 
 /* ---- the list ------------------------------------------------------------ */

@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include "statement.h"
 #include "account_new.h"
 
 /* The unique violation that tells a name taken meanwhile. */

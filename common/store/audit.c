@@ -3,6 +3,7 @@
  */
 #include <stddef.h>
 
+#include "statement.h"
 #include "audit.h"
 
 static const struct csam_store_stmt csam_store_audit_stmt_insert = {

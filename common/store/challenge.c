@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "statement.h"
 #include "challenge.h"
 #include "delay.h"
 

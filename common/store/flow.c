@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "statement.h"
 #include "crypto.h"
 #include "flow.h"
 

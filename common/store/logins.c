@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "statement.h"
 #include "delay.h"
 #include "logins.h"
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "statement.h"
 #include "session.h"
 
 /*

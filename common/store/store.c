@@ -11,7 +11,7 @@
 #include <libpq-fe.h>
 
 #include "environ.h"
-#include "store.h"
+#include "statement.h"
 
 /* More distinct statements than libcsam has; a table, not a hash: lookups
  * are a pointer compare over a few dozen entries. */

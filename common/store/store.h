@@ -2,10 +2,10 @@
  * The PostgreSQL layer: one libpq connection, prepared statements only.
  *
  * A csam_store is one connection and is not thread-safe: hosts keep one
- * per thread (mod_csam's reslist) or per call (pam_csam).  Statements are
- * described by static struct csam_store_stmt values next to the code that
- * uses them; the store prepares each one lazily, once per connection, and
- * prepares them again after a reconnection.
+ * per thread (mod_csam's reslist) or per call (pam_csam).  This header is
+ * the store's public face, the connection and its transactions, which the
+ * engine hands on to the modules; statements and their rows are in
+ * statement.h, for the store's own files only (tests/check-layers.sh).
  *
  * Reconnection: a call that finds the connection bad resets it (PQreset)
  * before running.  A statement marked CSAM_STORE_RETRY (a read, a BEGIN,
@@ -57,76 +57,6 @@ csam_result csam_store_conninfo_check(const char *conninfo, char *why,
  * connection is up and no transaction is left open (a pool asks it when
  * a handle comes back, as mod_dbd does; 0: close it instead). */
 int csam_store_healthy(const csam_store *store);
-
-/* ---- statements, for libcsam's own use -------------------------------- */
-
-enum csam_store_flags {
-    CSAM_STORE_RETRY = 1 << 0 /* may run again after a reconnection */
-};
-
-/* A statement: its prepared-statement name (unique, "csam_" prefixed),
- * its SQL with $1..$n, and how many parameters it takes.  Instances are
- * static and live as long as the program. */
-struct csam_store_stmt {
-    const char *name;
-    const char *sql;
-    int nparams;
-    unsigned flags;
-};
-
-/* One parameter: text (len ignored) or binary bytes (bytea: len bytes).
- * value NULL is SQL NULL. */
-struct csam_store_param {
-    const void *value;
-    int len;
-    int binary;
-};
-
-/* Shorthands to build parameter arrays. */
-struct csam_store_param csam_store_text(const char *s);
-struct csam_store_param csam_store_bytes(const void *b, size_t len);
-
-/* Integer parameters are passed as text; buf must outlive the call. */
-#define CSAM_STORE_INT_SIZE 24
-struct csam_store_param csam_store_int(int64_t v,
-                                       char buf[CSAM_STORE_INT_SIZE]);
-
-/* The rows a statement returned (text format).  Opaque. */
-typedef struct csam_store_rows csam_store_rows;
-
-/* Run stmt with params[0..stmt->nparams).  On CSAM_OK, *rows (when rows
- * is not NULL) holds the result, freed by csam_store_rows_free().
- * Errors: CSAM_ERR_DB (the SQLSTATE is then in csam_store_sqlstate()),
- * CSAM_ERR_INVALID, CSAM_ERR_NOMEM. */
-csam_result csam_store_exec(csam_store *store,
-                            const struct csam_store_stmt *stmt,
-                            const struct csam_store_param *params,
-                            csam_store_rows **rows);
-
-int csam_store_nrows(const csam_store_rows *rows);
-/* Rows affected by an INSERT/UPDATE/DELETE without RETURNING. */
-long csam_store_affected(const csam_store_rows *rows);
-/* The value at (row, col) as text, or NULL for SQL NULL or out of range. */
-const char *csam_store_value(const csam_store_rows *rows, int row, int col);
-/* The value parsed as an integer; def for NULL, out of range or junk. */
-int64_t csam_store_int64(const csam_store_rows *rows, int row, int col,
-                         int64_t def);
-/* 1 for PostgreSQL's "t", 0 otherwise. */
-int csam_store_bool(const csam_store_rows *rows, int row, int col);
-/* The same, by column name, as the statements' SQL names them (AS ...):
- * the way every reader outside store.c reads its columns, next to the SQL
- * that names them.  An unknown name reads as SQL NULL. */
-const char *csam_store_get(const csam_store_rows *rows, int row,
-                           const char *column);
-int64_t csam_store_get_int64(const csam_store_rows *rows, int row,
-                             const char *column, int64_t def);
-int csam_store_get_bool(const csam_store_rows *rows, int row,
-                        const char *column);
-void csam_store_rows_free(csam_store_rows *rows);
-
-/* The five-character SQLSTATE of the last failed statement, "" if none
- * (e.g. "23505" for a unique violation). */
-const char *csam_store_sqlstate(const csam_store *store);
 
 /* Transactions.  begin: CSAM_ERR_INVALID when one is already open.
  * commit: CSAM_ERR_DB when a statement failed inside it or COMMIT failed;

@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 #include "environ.h"
-#include "store.h"
+#include "statement.h"
 #include "test_env.h"
 
 static struct csam_test_env env;
