@@ -270,81 +270,62 @@ static const char *csam_config_cmd_terms(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-/* Seconds a validated session may be served from a child's cache. */
-static const char *csam_config_cmd_cache_ttl(cmd_parms *cmd, void *dconf,
-                                             const char *value)
+/* A whole number from min to max for a server-only directive: digits
+ * only (no sign, no blank), range-checked; the message names the
+ * directive, the value and the range ("UNIT from MIN[MIN_NOTE] to MAX"). */
+static const char *csam_config_server_count(cmd_parms *cmd, const char *value,
+                                            int min, int max, const char *unit,
+                                            const char *min_note, int *out)
 {
-    struct csam_mod_server *conf = ap_get_module_config(
-        cmd->server->module_config, &csam_module);
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
     apr_int64_t n;
     char *end = NULL;
 
-    (void)dconf;
     if (err != NULL)
         return err;
     errno = 0;
     n = apr_strtoi64(value, &end, 10);
-    if (errno != 0 || end == value || *end != '\0' || n < 0
-        || n > CSAM_MOD_SESSION_CACHE_TTL_MAX || value[0] == '+'
-        || value[0] == '-' || value[0] == ' ')
-        return apr_psprintf(cmd->pool,
-                            "%s: bad value '%s': seconds from 0 "
-                            "(no cache) to %d",
-                            cmd->cmd->name, value,
-                            CSAM_MOD_SESSION_CACHE_TTL_MAX);
-    conf->session_cache_ttl = (int)n;
+    if (errno != 0 || end == value || *end != '\0' || n < min || n > max
+        || value[0] == '+' || value[0] == '-' || value[0] == ' ')
+        return apr_psprintf(cmd->pool, "%s: bad value '%s': %s from %d%s to %d",
+                            cmd->cmd->name, value, unit, min, min_note, max);
+    *out = (int)n;
     return NULL;
+}
+
+static struct csam_mod_server *csam_config_server(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config, &csam_module);
+}
+
+/* Seconds a validated session may be served from a child's cache. */
+static const char *csam_config_cmd_cache_ttl(cmd_parms *cmd, void *dconf,
+                                             const char *value)
+{
+    (void)dconf;
+    return csam_config_server_count(
+        cmd, value, 0, CSAM_MOD_SESSION_CACHE_TTL_MAX, "seconds", " (no cache)",
+        &csam_config_server(cmd)->session_cache_ttl);
 }
 
 /* Database connections a child keeps for this configuration, at most. */
 static const char *csam_config_cmd_pool_max(cmd_parms *cmd, void *dconf,
                                             const char *value)
 {
-    struct csam_mod_server *conf = ap_get_module_config(
-        cmd->server->module_config, &csam_module);
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
-    apr_int64_t n;
-    char *end = NULL;
-
     (void)dconf;
-    if (err != NULL)
-        return err;
-    errno = 0;
-    n = apr_strtoi64(value, &end, 10);
-    if (errno != 0 || end == value || *end != '\0' || n < 1
-        || n > CSAM_MOD_POOL_MAX_MAX || value[0] == '+' || value[0] == ' ')
-        return apr_psprintf(cmd->pool,
-                            "%s: bad value '%s': connections "
-                            "from 1 to %d",
-                            cmd->cmd->name, value, CSAM_MOD_POOL_MAX_MAX);
-    conf->pool_max = (int)n;
-    return NULL;
+    return csam_config_server_count(cmd, value, 1, CSAM_MOD_POOL_MAX_MAX,
+                                    "connections", "",
+                                    &csam_config_server(cmd)->pool_max);
 }
 
 /* Argon2id runs a child makes at once for this configuration, at most. */
 static const char *csam_config_cmd_argon2_max(cmd_parms *cmd, void *dconf,
                                               const char *value)
 {
-    struct csam_mod_server *conf = ap_get_module_config(
-        cmd->server->module_config, &csam_module);
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
-    apr_int64_t n;
-    char *end = NULL;
-
     (void)dconf;
-    if (err != NULL)
-        return err;
-    errno = 0;
-    n = apr_strtoi64(value, &end, 10);
-    if (errno != 0 || end == value || *end != '\0' || n < 1
-        || n > CSAM_MOD_ARGON2_MAX_MAX || value[0] == '+' || value[0] == ' ')
-        return apr_psprintf(cmd->pool,
-                            "%s: bad value '%s': runs from 1 to "
-                            "%d",
-                            cmd->cmd->name, value, CSAM_MOD_ARGON2_MAX_MAX);
-    conf->argon2_max = (int)n;
-    return NULL;
+    return csam_config_server_count(cmd, value, 1, CSAM_MOD_ARGON2_MAX_MAX,
+                                    "runs", "",
+                                    &csam_config_server(cmd)->argon2_max);
 }
 
 static const char *csam_config_cmd_cookie_secure(cmd_parms *cmd, void *dconf,
