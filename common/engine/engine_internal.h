@@ -22,10 +22,6 @@ struct csam_engine {
 #define CSAM_ENGINE_SOURCE_MAX 255
 #define CSAM_ENGINE_TIME_SIZE 32
 
-/* The one place a store failure becomes a result: unique violations are
- * the caller's business, anything else is "database unavailable". */
-#define CSAM_ENGINE_SQLSTATE_UNIQUE "23505"
-
 /* Keyed hash of value bound to a purpose, a label and an owner:
  * HMAC(key(purpose), label || 0 || owner || 0 || value), so a code issued
  * for one registration, account or purpose never matches another.  The
