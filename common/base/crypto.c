@@ -54,6 +54,8 @@ static const char *const csam_secret_labels[CSAM_PURPOSE_COUNT] = {
     [CSAM_PURPOSE_TOTP_SEAL] = "totp-seal",
     [CSAM_PURPOSE_COOKIE_SIGN] = "cookie-sign",
     [CSAM_PURPOSE_NATIONAL_NUMBER] = "national-number",
+    [CSAM_PURPOSE_NRN_SEAL] = "national-number-seal",
+    [CSAM_PURPOSE_SUBJECT] = "subject",
 };
 
 void csam_wipe(void *p, size_t n)
@@ -76,6 +78,13 @@ static int csam_secret_purpose_valid(enum csam_purpose purpose)
 
 /* One HKDF-SHA-256 per purpose over the file's bytes (RFC 5869, no salt:
  * the input is already uniformly random key material). */
+/* The keys AES-256-GCM seals with: never a hashing key. */
+static int csam_secret_sealing_purpose(enum csam_purpose purpose)
+{
+    return purpose == CSAM_PURPOSE_TOTP_SEAL
+           || purpose == CSAM_PURPOSE_NRN_SEAL;
+}
+
 static csam_result csam_secret_derive(csam_secret *secret,
                                       const unsigned char *ikm, size_t len)
 {
@@ -343,6 +352,24 @@ csam_result csam_seal(const csam_secret *secret, const void *aad, size_t aadlen,
                       const void *plain, size_t len, unsigned char *out,
                       size_t outsize, size_t *outlen)
 {
+    return csam_seal_purpose(secret, CSAM_PURPOSE_TOTP_SEAL, aad, aadlen, plain,
+                             len, out, outsize, outlen);
+}
+
+csam_result csam_open(const csam_secret *secret, const void *aad, size_t aadlen,
+                      const unsigned char *sealed, size_t len,
+                      unsigned char *out, size_t outsize, size_t *outlen)
+{
+    return csam_open_purpose(secret, CSAM_PURPOSE_TOTP_SEAL, aad, aadlen,
+                             sealed, len, out, outsize, outlen);
+}
+
+csam_result csam_seal_purpose(const csam_secret *secret,
+                              enum csam_purpose purpose, const void *aad,
+                              size_t aadlen, const void *plain, size_t len,
+                              unsigned char *out, size_t outsize,
+                              size_t *outlen)
+{
     unsigned char scratch[CSAM_SEAL_TAG_LEN];
     const unsigned char *key;
     EVP_CIPHER_CTX *ctx;
@@ -352,13 +379,14 @@ csam_result csam_seal(const csam_secret *secret, const void *aad, size_t aadlen,
 
     if (outlen != NULL)
         *outlen = 0;
-    if (secret == NULL || out == NULL || outlen == NULL
-        || (plain == NULL && len > 0) || (aad == NULL && aadlen > 0)
-        || len > CSAM_SEAL_MAX || aadlen > INT_MAX
+    if (secret == NULL || !csam_secret_sealing_purpose(purpose) || out == NULL
+        || outlen == NULL || (plain == NULL && len > 0)
+        || (aad == NULL && aadlen > 0) || len > CSAM_SEAL_MAX
+        || aadlen > INT_MAX
         || outsize < CSAM_SEAL_NONCE_LEN + len + CSAM_SEAL_TAG_LEN)
         return CSAM_ERR_INVALID;
 
-    key = secret->keys[CSAM_PURPOSE_TOTP_SEAL];
+    key = secret->keys[purpose];
     nonce = out;
     body = out + CSAM_SEAL_NONCE_LEN;
     tag = body + len;
@@ -388,9 +416,11 @@ csam_result csam_seal(const csam_secret *secret, const void *aad, size_t aadlen,
     return res;
 }
 
-csam_result csam_open(const csam_secret *secret, const void *aad, size_t aadlen,
-                      const unsigned char *sealed, size_t len,
-                      unsigned char *out, size_t outsize, size_t *outlen)
+csam_result csam_open_purpose(const csam_secret *secret,
+                              enum csam_purpose purpose, const void *aad,
+                              size_t aadlen, const unsigned char *sealed,
+                              size_t len, unsigned char *out, size_t outsize,
+                              size_t *outlen)
 {
     unsigned char tag[CSAM_SEAL_TAG_LEN];
     unsigned char scratch[CSAM_SEAL_TAG_LEN];
@@ -402,16 +432,16 @@ csam_result csam_open(const csam_secret *secret, const void *aad, size_t aadlen,
 
     if (outlen != NULL)
         *outlen = 0;
-    if (secret == NULL || sealed == NULL || outlen == NULL
-        || (aad == NULL && aadlen > 0) || aadlen > INT_MAX
-        || len < CSAM_SEAL_NONCE_LEN + CSAM_SEAL_TAG_LEN
+    if (secret == NULL || !csam_secret_sealing_purpose(purpose)
+        || sealed == NULL || outlen == NULL || (aad == NULL && aadlen > 0)
+        || aadlen > INT_MAX || len < CSAM_SEAL_NONCE_LEN + CSAM_SEAL_TAG_LEN
         || len > CSAM_SEAL_NONCE_LEN + CSAM_SEAL_MAX + CSAM_SEAL_TAG_LEN)
         return CSAM_ERR_INVALID;
     plainlen = len - CSAM_SEAL_NONCE_LEN - CSAM_SEAL_TAG_LEN;
     if ((out == NULL && plainlen > 0) || outsize < plainlen)
         return CSAM_ERR_INVALID;
 
-    key = secret->keys[CSAM_PURPOSE_TOTP_SEAL];
+    key = secret->keys[purpose];
     /* EVP wants a writable tag buffer.  GCM writes nothing at the end,
      * hence the scratch output of the final call. */
     memcpy(tag, sealed + len - CSAM_SEAL_TAG_LEN, CSAM_SEAL_TAG_LEN);

@@ -38,6 +38,8 @@ enum csam_purpose {
     CSAM_PURPOSE_TOTP_SEAL,           /* AES-256-GCM key for TOTP secrets */
     CSAM_PURPOSE_COOKIE_SIGN,         /* signed flow cookies */
     CSAM_PURPOSE_NATIONAL_NUMBER,     /* national register / BIS numbers */
+    CSAM_PURPOSE_NRN_SEAL,            /* AES-256-GCM key for national numbers */
+    CSAM_PURPOSE_SUBJECT,             /* CSAM_SUBJECT, the person's pseudonym */
     CSAM_PURPOSE_COUNT
 };
 
@@ -128,6 +130,21 @@ csam_result csam_seal(const csam_secret *secret, const void *aad, size_t aadlen,
 csam_result csam_open(const csam_secret *secret, const void *aad, size_t aadlen,
                       const unsigned char *sealed, size_t len,
                       unsigned char *out, size_t outsize, size_t *outlen);
+
+/* csam_seal / csam_open under another sealing key: purpose is
+ * CSAM_PURPOSE_TOTP_SEAL or CSAM_PURPOSE_NRN_SEAL (anything else is
+ * CSAM_ERR_INVALID), so that a sealed national number never opens as a
+ * TOTP key, nor the other way round. */
+csam_result csam_seal_purpose(const csam_secret *secret,
+                              enum csam_purpose purpose, const void *aad,
+                              size_t aadlen, const void *plain, size_t len,
+                              unsigned char *out, size_t outsize,
+                              size_t *outlen);
+csam_result csam_open_purpose(const csam_secret *secret,
+                              enum csam_purpose purpose, const void *aad,
+                              size_t aadlen, const unsigned char *sealed,
+                              size_t len, unsigned char *out, size_t outsize,
+                              size_t *outlen);
 
 /* Overwrite n bytes at p with zeros in a way the compiler keeps. */
 void csam_wipe(void *p, size_t n);

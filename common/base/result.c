@@ -33,6 +33,7 @@ const char *csam_result_name(csam_result res)
     case CSAM_ERR_CRYPTO: return "crypto_error";
     case CSAM_ERR_INSECURE: return "insecure_file";
     case CSAM_ERR_BUSY: return "busy";
+    case CSAM_ERR_USERNAME_KEPT: return "username_kept";
     }
     return "unknown";
 }

@@ -38,7 +38,9 @@ typedef enum csam_result {
     CSAM_ERR_IO,                /* file could not be read */
     CSAM_ERR_CRYPTO,            /* OpenSSL or libargon2 failed */
     CSAM_ERR_INSECURE,          /* file permissions or ownership unsafe */
-    CSAM_ERR_BUSY               /* too much work at once: try again soon */
+    CSAM_ERR_BUSY,              /* too much work at once: try again soon */
+    CSAM_ERR_USERNAME_KEPT      /* a recovery names another username than
+                                   the account's own */
 } csam_result;
 
 /* A stable, lower-case identifier for a result ("ok", "expired", ...).

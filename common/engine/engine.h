@@ -182,16 +182,56 @@ csam_result csam_engine_letter_claim(csam_engine *engine, const char *officer,
                                      const char *source,
                                      int64_t registration_id);
 
+/* ---- online procedure (DESIGN 2.6) ------------------------------------ */
+
+/* A person as an authentication module in front of the host vouched for
+ * them: never from a request header. */
+struct csam_identity {
+    const char *national_number; /* as the source gave it */
+    const char *first_name;      /* NULL or "": unknown */
+    const char *last_name;       /* NULL or "": unknown */
+    /* Which source vouched, for the audit: "ssl-client-cert" or
+     * "env:<NAME>". */
+    const char *source_name;
+    /* Who the source said authenticated (the certificate's subject, the
+     * OIDC user), for the audit; may be NULL. */
+    const char *subject;
+};
+
+/* What an activation can do once opened (online, or by link and code). */
+struct csam_procedure {
+    unsigned key_types; /* CSAM_KEY_* mask that may be chosen */
+    int existing;       /* the person has an account: a recovery */
+    char username[CSAM_USERNAME_BUFSIZE]; /* the account's, existing only */
+    char language[3];
+};
+
+/* Open the online procedure for an identified person: validate the number
+ * (mod 97, as at the desk), supersede the person's live registration (and
+ * the pending account it made), record an online registration (its
+ * identity_source and names, the account it recovers when the person has
+ * one), open an activation flow at the key step and write its handle.
+ * Audited with the source that vouched.  Errors:
+ * CSAM_ERR_NATIONAL_NUMBER (hosts answer 403: the source vouched for
+ * nothing usable), CSAM_ERR_INVALID, CSAM_ERR_DB. */
+csam_result csam_engine_online_open(csam_engine *engine, const char *source,
+                                    const struct csam_identity *who,
+                                    char handle[CSAM_TOKEN_SIZE],
+                                    struct csam_procedure *out);
+
 /* ---- activation ------------------------------------------------------- */
 
 enum csam_step {
     CSAM_STEP_KEY = 0,     /* choose a key and accept the terms */
     CSAM_STEP_CREDENTIALS, /* username and password */
     CSAM_STEP_CONFIRM,     /* type the code the key received */
-    CSAM_STEP_DONE
+    CSAM_STEP_DONE,
+    CSAM_STEP_EMAIL /* online, new person, a key other than e-mail: type
+                       the code that verifies the e-mail address first */
 };
 
-/* "key", "credentials", "confirm", "done". */
+/* "key", "credentials", "confirm", "done"; CSAM_STEP_EMAIL is "confirm"
+ * too (the API's `next`: the code goes to POST activation/confirm). */
 const char *csam_step_name(enum csam_step step);
 
 /* What a page needs to know about a link before the code is typed.
@@ -215,7 +255,13 @@ struct csam_activation_state {
     enum csam_step step;
     enum csam_key_type key_type; /* CSAM_KEY_NONE before the choice */
     char language[3];
-    char username[CSAM_USERNAME_BUFSIZE]; /* "" before credentials */
+    /* "" before credentials; a recovery's: the account's own from the
+     * start */
+    char username[CSAM_USERNAME_BUFSIZE];
+    int online;   /* the online procedure (no paper code; a new person
+                     gives an e-mail address at credentials) */
+    int existing; /* a recovery: the person's account exists and keeps its
+                     username (DESIGN 2.7) */
 };
 
 /* Where an activation handle stands.  A finished activation still answers
@@ -261,17 +307,58 @@ csam_result csam_engine_activation_credentials(
     const char *username, const char *password, const char *password_repeat,
     struct csam_credentials_outcome *out);
 
+/* What the credentials step takes. */
+struct csam_credentials {
+    /* New accounts: the name chosen.  A recovery keeps the account's
+     * own: NULL or "" is that one, any other is CSAM_ERR_USERNAME_KEPT. */
+    const char *username;
+    /* Typed twice.  Online recovery may keep the password: both NULL or
+     * "" (the desk's recovery always sets one: the person lost access). */
+    const char *password;
+    const char *password_repeat;
+    /* The online procedure's new person only (required there,
+     * CSAM_ERR_EMAIL when missing or invalid); elsewhere it must be NULL
+     * or "" (CSAM_ERR_INVALID). */
+    const char *email;
+};
+
+/* csam_engine_activation_credentials for every procedure (DESIGN
+ * 2.6-2.7).  A new person online gives the e-mail address: with the
+ * e-mail key the key's code verifies it; with another key an address
+ * code is e-mailed too, the flow moves to CSAM_STEP_EMAIL (out->next)
+ * and that code is confirmed first.  A recovery creates no account: the
+ * new key is pending on the person's account and the new password waits
+ * in the flow until the key is confirmed.  Errors: those of
+ * csam_engine_activation_credentials, CSAM_ERR_EMAIL,
+ * CSAM_ERR_USERNAME_KEPT, and CSAM_ERR_STATE when the person's account
+ * was made meanwhile by another procedure (one account per person). */
+csam_result csam_engine_activation_set_credentials(
+    csam_engine *engine, const char *source, const char *handle,
+    const struct csam_credentials *in, struct csam_credentials_outcome *out);
+
 /* Release what csam_engine_activation_credentials() allocated. */
 void csam_credentials_outcome_free(struct csam_credentials_outcome *out);
 
 struct csam_activated {
     char username[CSAM_USERNAME_BUFSIZE];
     enum csam_key_type key_type;
+    /* CSAM_STEP_DONE: the key is active.  CSAM_STEP_CONFIRM: the code
+     * was the e-mail address's (CSAM_STEP_EMAIL); the key's code comes
+     * next (hosts answer 202 {"next": "confirm"}). */
+    enum csam_step next;
+    int recovered; /* 1: an existing account was recovered */
 };
 
 /* Confirm the key with the code it received: the key and the account
  * become active, the registration is used up, and the citizen gets a
- * notice.  Writes the username and key type to out.
+ * notice.  Writes the username and key type to out.  At CSAM_STEP_EMAIL
+ * the code is the e-mail address's: the flow moves on to
+ * CSAM_STEP_CONFIRM (out->next).  A recovery, in the same transaction:
+ * the new key active (replacing an active one of its type), the new
+ * password set when one was given, the lock lifted, the sealed number
+ * filled in; from the desk every other key deactivated and every session
+ * ended, online every session ended when the password changed; the old
+ * address gets a notice (and the new one when the desk changed it).
  * Errors: CSAM_ERR_BAD_CODE / CSAM_ERR_LOCKED (with *att),
  * CSAM_ERR_EXPIRED, CSAM_ERR_STATE, CSAM_ERR_DB. */
 csam_result csam_engine_activation_confirm(csam_engine *engine,
@@ -288,6 +375,72 @@ csam_result csam_engine_activation_resend(csam_engine *engine,
                                           const char *source,
                                           const char *handle,
                                           struct csam_attempts *att);
+
+/* ---- helpdesk (DESIGN 2.8): officers only ------------------------------ */
+
+#define CSAM_HELPDESK_REGISTRATIONS_MAX 20
+#define CSAM_HELPDESK_NAME_MAX 255
+
+struct csam_helpdesk_registration {
+    int64_t id;
+    /* "pending" (live), "used", "superseded", "revoked", "expired" */
+    char status[16];
+    char procedure[8];                        /* "desk" or "online" */
+    char created_at[32];                      /* RFC 3339 UTC */
+    char expires_at[32];                      /* RFC 3339 UTC */
+    char officer[CSAM_HELPDESK_NAME_MAX + 1]; /* created_by */
+};
+
+struct csam_helpdesk_key {
+    enum csam_key_type type;
+    char status[16]; /* "active", "pending", "inactive" */
+};
+
+struct csam_helpdesk_person {
+    /* The newest first, at most CSAM_HELPDESK_REGISTRATIONS_MAX. */
+    struct csam_helpdesk_registration
+        registrations[CSAM_HELPDESK_REGISTRATIONS_MAX];
+    size_t n_registrations;
+    int has_account;
+    char username[CSAM_USERNAME_BUFSIZE];
+    char status[16]; /* "pending", "active", "disabled" */
+    struct csam_helpdesk_key keys[8];
+    size_t n_keys;
+    char locked_until[32]; /* RFC 3339 UTC; "" when not locked */
+};
+
+/* Every function here is audited with the officer's name and source, and
+ * logs one NOTICE line (officer, action, source; never a secret). */
+
+/* What the desk may know of a person: registrations, account status, key
+ * types and states, lock; never a code, hash or secret.  Errors:
+ * CSAM_ERR_NATIONAL_NUMBER, CSAM_ERR_INVALID, CSAM_ERR_DB. */
+csam_result csam_engine_helpdesk_find(csam_engine *engine, const char *officer,
+                                      const char *source,
+                                      const char *national_number,
+                                      struct csam_helpdesk_person *out);
+
+/* Mail a new link for the live desk registration id: the old link is
+ * dead, the paper code stays.  Errors: CSAM_ERR_NOT_FOUND (no such live
+ * desk registration), CSAM_ERR_MAIL (nothing changed), CSAM_ERR_CONFIG,
+ * CSAM_ERR_INVALID, CSAM_ERR_DB. */
+csam_result csam_engine_helpdesk_resend(csam_engine *engine,
+                                        const char *officer, const char *source,
+                                        int64_t registration_id);
+
+/* Revoke the live registration id: its link, paper code and activation
+ * flows are dead, the pending account it made is deleted.  Errors:
+ * CSAM_ERR_NOT_FOUND, CSAM_ERR_INVALID, CSAM_ERR_DB. */
+csam_result csam_engine_helpdesk_revoke(csam_engine *engine,
+                                        const char *officer, const char *source,
+                                        int64_t registration_id);
+
+/* Lift the temporary locks of the account named username: the account's
+ * (wrong codes) and its name's (wrong passwords).  Errors:
+ * CSAM_ERR_NOT_FOUND, CSAM_ERR_INVALID, CSAM_ERR_DB. */
+csam_result csam_engine_helpdesk_unlock(csam_engine *engine,
+                                        const char *officer, const char *source,
+                                        const char *username);
 
 /* ---- second factor for PAM (DESIGN 3.4) ------------------------------ */
 
@@ -436,9 +589,19 @@ csam_result csam_engine_login_code(csam_engine *engine, const char *source,
  * made it.  A login from it in its last sixth makes a new one. */
 #define CSAM_LOGIN_DEVICE_TTL (180L * 86400L)
 
+/* CSAM_SUBJECT: base64url of 32 bytes and its NUL. */
+#define CSAM_SUBJECT_BUFSIZE 44
+
 /* What a live session says about its holder. */
 struct csam_session_info {
     char username[CSAM_USERNAME_BUFSIZE];
+    /* The person's stable pseudonym (DESIGN 3.3): the same for every
+     * login, recovery and key of the person on this installation. */
+    char subject[CSAM_SUBJECT_BUFSIZE];
+    /* The 11 digits, only when asked for (CSAM_SESSION_NATIONAL_NUMBER)
+     * and known (accounts made before schema 4 learn it at their next
+     * identification); "" otherwise. */
+    char national_number[CSAM_NRN_SIZE];
     enum csam_key_type key_type; /* the key the login was made with */
     int64_t auth_time;           /* login time, Unix seconds */
     int64_t expires_at;          /* absolute expiry, Unix seconds */

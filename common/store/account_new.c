@@ -43,8 +43,9 @@ static const struct csam_store_stmt csam_store_account_new_stmt_drop = {
 static const struct csam_store_stmt csam_store_account_new_stmt_pending = {
     "csam_store_account_new_pending",
     "INSERT INTO csam_accounts (username, password_hash, registration_id,"
-    " language, email)"
-    " SELECT $1, $2, r.id, r.language, r.email FROM csam_registrations r"
+    " language, email, nrn_hash)"
+    " SELECT $1, $2, r.id, r.language, r.email, r.nrn_hash"
+    " FROM csam_registrations r"
     " WHERE r.id = $3 RETURNING id AS account_id",
     3, 0};
 

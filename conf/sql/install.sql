@@ -15,4 +15,5 @@ SELECT pg_advisory_xact_lock(4242001);
 \ir 001_base.sql
 \ir 002_login_devices.sql
 \ir 003_letter_once.sql
+\ir 004_person.sql
 COMMIT;

@@ -343,9 +343,13 @@ static void test_hmac_reference_rfc4231(void **state)
 static void test_key_derivation_hkdf(void **state)
 {
     static const char *const labels[CSAM_PURPOSE_COUNT] = {
-        "activation-code", "link-token",  "flow-handle",    "key-confirm",
-        "web-login",       "pam-login",   "session",        "csrf",
-        "totp-seal",       "cookie-sign", "national-number"};
+        "activation-code", "link-token",
+        "flow-handle",     "key-confirm",
+        "web-login",       "pam-login",
+        "session",         "csrf",
+        "totp-seal",       "cookie-sign",
+        "national-number", "national-number-seal",
+        "subject"};
     unsigned char raw[48], okm[32];
     csam_secret *secret = NULL;
     char info[64];
