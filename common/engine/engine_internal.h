@@ -403,7 +403,7 @@ void csam_act_recipient(const struct csam_act_flow *flow, const char *username,
  * code sent.  Results: those of csam_engine_activation_set_credentials. */
 csam_result csam_recovery_credentials(csam_engine *engine, const char *source,
                                       const char *handle,
-                                      const struct csam_act_flow *flow,
+                                      const struct csam_act_flow *checked,
                                       const struct csam_credentials *in,
                                       struct csam_credentials_outcome *out);
 

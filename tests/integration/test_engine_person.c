@@ -516,7 +516,7 @@ static void test_invalid_number_writes_nothing(void **state)
 
     (void)state;
     csam_test_citizen_init(&c, "badnrn", serial++);
-    c.nrn[10] = c.nrn[10] == '9' ? '0' : (char)(c.nrn[10] + 1);
+    c.nrn[10] = "1234567890"[c.nrn[10] - '0']; /* the last digit + 1 */
     who = identity_of(&c);
     regs = sql("SELECT count(*) FROM csam_registrations", NULL);
     audit = sql("SELECT count(*) FROM csam_audit", NULL);
