@@ -160,10 +160,14 @@ struct csam_registration_receipt {
     int64_t registration_id;
     char activation_code[CSAM_ACTIVATION_CODE_SIZE];
     char expires_at[32]; /* RFC 3339 UTC */
+    /* 1: the person holds an account, the registration recovers it
+     * (DESIGN 2.7; the officer's page may say so) */
+    int existing;
 };
 
 /* Validate, record and e-mail the activation link; supersede the citizen's
- * earlier unused code and link.  The row is committed only once the relay
+ * earlier unused code and link.  A person who holds an active account gets
+ * a recovery of it (out->existing).  The row is committed only once the relay
  * accepted the mail: CSAM_ERR_MAIL leaves nothing behind.
  * Errors: validation results (CSAM_ERR_NATIONAL_NUMBER, CSAM_ERR_EMAIL,
  * CSAM_ERR_INVALID, also for a NULL or over-long officer), CSAM_ERR_MAIL,
@@ -194,8 +198,12 @@ struct csam_identity {
      * "env:<NAME>". */
     const char *source_name;
     /* Who the source said authenticated (the certificate's subject, the
-     * OIDC user), for the audit; may be NULL. */
+     * OIDC user); may be NULL.  Not written to the audit trail: an eID
+     * certificate's subject carries the national number. */
     const char *subject;
+    /* The registration's language (fr, nl, de, en; mails and pages);
+     * NULL: "fr". */
+    const char *language;
 };
 
 /* What an activation can do once opened (online, or by link and code). */
@@ -211,7 +219,9 @@ struct csam_procedure {
  * the pending account it made), record an online registration (its
  * identity_source and names, the account it recovers when the person has
  * one), open an activation flow at the key step and write its handle.
- * Audited with the source that vouched.  Errors:
+ * Names the source did not give are a polite form of address in the
+ * language (e.g. "Madame, Monsieur") and "-".  Audited with the source
+ * that vouched.  Errors:
  * CSAM_ERR_NATIONAL_NUMBER (hosts answer 403: the source vouched for
  * nothing usable), CSAM_ERR_INVALID, CSAM_ERR_DB. */
 csam_result csam_engine_online_open(csam_engine *engine, const char *source,

@@ -8,10 +8,9 @@
  * two submissions of one step cannot interleave, and that sends its mail
  * before COMMIT, so a relay that refuses it leaves nothing half-done.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #include "account_new.h"
 #include "engine_internal.h"
@@ -20,76 +19,6 @@
 
 #define CSAM_ACT_TERMS_MAX CSAM_STORE_TERMS_MAX
 #define CSAM_ACT_DEFAULT_TERMS "1"
-
-/* A live flow as the store read it, and its step as the engine names it. */
-struct csam_act_flow {
-    struct csam_store_flow row;
-    enum csam_step step;
-};
-
-static enum csam_step csam_act_step_parse(const char *s)
-{
-    if (s == NULL)
-        return CSAM_STEP_KEY;
-    if (strcmp(s, "credentials") == 0)
-        return CSAM_STEP_CREDENTIALS;
-    if (strcmp(s, "confirm") == 0)
-        return CSAM_STEP_CONFIRM;
-    if (strcmp(s, "done") == 0)
-        return CSAM_STEP_DONE;
-    return CSAM_STEP_KEY;
-}
-
-/* The live flow of a handle; lock: inside a transaction, lock its row.
- * Errors: CSAM_ERR_EXPIRED, CSAM_ERR_DB. */
-static csam_result csam_act_flow_get(csam_engine *engine, const char *handle,
-                                     int lock, struct csam_act_flow *out)
-{
-    unsigned char hash[CSAM_HASH_LEN];
-    csam_result res;
-
-    memset(out, 0, sizeof(*out));
-    if (handle == NULL || !csam_token_valid(handle))
-        return CSAM_ERR_EXPIRED;
-    res = csam_engine_hash(engine, CSAM_PURPOSE_FLOW_HANDLE, "activation", 0,
-                           handle, hash);
-    if (res != CSAM_OK)
-        return res;
-    res = csam_store_flow_get(engine->deps.store, hash, lock, &out->row);
-    if (res == CSAM_ERR_NOT_FOUND)
-        return CSAM_ERR_EXPIRED;
-    if (res != CSAM_OK)
-        return res;
-    out->step = csam_act_step_parse(out->row.step);
-    return CSAM_OK;
-}
-
-/* Begin a transaction and lock the flow; a used-up flow is as unknown as
- * any other for every step.  On error nothing is left open. */
-static csam_result csam_act_begin(csam_engine *engine, const char *handle,
-                                  struct csam_act_flow *flow)
-{
-    csam_result res = csam_store_begin(engine->deps.store);
-
-    if (res != CSAM_OK)
-        return res;
-    res = csam_act_flow_get(engine, handle, 1, flow);
-    if (res == CSAM_OK && flow->row.done)
-        res = CSAM_ERR_EXPIRED;
-    else if (res == CSAM_OK && flow->row.locked)
-        res = CSAM_ERR_LOCKED;
-    if (res != CSAM_OK)
-        csam_store_rollback(engine->deps.store);
-    return res;
-}
-
-static csam_result csam_act_finish(csam_engine *engine, csam_result res)
-{
-    if (res == CSAM_OK)
-        return csam_store_commit(engine->deps.store);
-    csam_store_rollback(engine->deps.store);
-    return res;
-}
 
 csam_result csam_engine_activation_state(csam_engine *engine,
                                          const char *handle,
@@ -101,7 +30,7 @@ csam_result csam_engine_activation_state(csam_engine *engine,
     if (engine == NULL || out == NULL)
         return CSAM_ERR_INVALID;
     memset(out, 0, sizeof(*out));
-    res = csam_act_flow_get(engine, handle, 0, &flow);
+    res = csam_act_flow_get(engine, handle, &flow);
     if (res != CSAM_OK)
         return res;
     if (flow.row.locked && !flow.row.done)
@@ -113,26 +42,9 @@ csam_result csam_engine_activation_state(csam_engine *engine,
     out->key_type = flow.row.key_type;
     memcpy(out->language, flow.row.language, sizeof(out->language));
     memcpy(out->username, flow.row.username, sizeof(out->username));
+    out->online = flow.row.online;
+    out->existing = flow.row.recovers != 0;
     return CSAM_OK;
-}
-
-/* {"key_type": ..., "terms_version": ...} for the audit trail. */
-static char *csam_act_detail(enum csam_key_type type, const char *terms)
-{
-    json_t *obj = json_object();
-    char *text = NULL;
-
-    if (obj == NULL)
-        return NULL;
-    if (json_object_set_new(obj, "key_type",
-                            json_string(csam_key_type_name(type)))
-            == 0
-        && (terms == NULL
-            || json_object_set_new(obj, "terms_version", json_string(terms))
-                   == 0))
-        text = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    return text;
 }
 
 csam_result csam_engine_activation_key(csam_engine *engine, const char *source,
@@ -152,7 +64,7 @@ csam_result csam_engine_activation_key(csam_engine *engine, const char *source,
         terms_version = CSAM_ACT_DEFAULT_TERMS;
     if (csam_text_check(terms_version, CSAM_ACT_TERMS_MAX) != CSAM_OK)
         return CSAM_ERR_INVALID;
-    res = csam_act_begin(engine, handle, &flow);
+    res = csam_act_begin(engine, handle, 0, &flow);
     if (res != CSAM_OK)
         return res;
     /* The choice may be changed until credentials are given. */
@@ -239,50 +151,73 @@ static csam_result csam_act_name_refused(csam_engine *engine,
     return CSAM_ERR_LOCKED;
 }
 
-/* Who the activation's code goes to: the registration's person, in its
- * language, at the flow's address or phone. */
-static void csam_act_recipient(const struct csam_act_flow *flow,
-                               const char *username, const char *detail,
-                               struct csam_challenge_recipient *to)
+/* The online procedure's new person verifies the address with its own
+ * code before a key other than e-mail (that key's code does it). */
+static int csam_act_needs_address_code(const struct csam_act_flow *flow)
 {
-    to->username = username;
-    to->registration_id = flow->row.registration_id;
-    to->first_name = flow->row.first_name;
-    to->language = flow->row.language;
-    to->email = flow->row.email;
-    to->phone = flow->row.phone;
-    to->detail = detail;
+    return flow->row.online && flow->row.recovers == 0
+           && flow->row.key_type != CSAM_KEY_EMAIL;
+}
+
+/* The address code of a new person online, to the address given. */
+static csam_result csam_act_send_address_code(
+    csam_engine *engine, const struct csam_act_flow *flow, int64_t account_id,
+    const char *username, const char *source, const char *detail)
+{
+    struct csam_challenge_owner owner = {account_id, username, NULL};
+    struct csam_challenge_recipient to;
+
+    csam_act_recipient(flow, username, detail, &to);
+    to.email = flow->row.email;
+    return csam_challenge_send(engine, &owner, 0, CSAM_CHALLENGE_EMAIL_CONFIRM,
+                               CSAM_KEY_EMAIL, &to, source);
 }
 
 /* Inside the transaction: the pending account and key, the flow moved to
- * "confirm", the code issued and sent (e-mail, SMS), or for the app's key
- * its secret returned in out (the challenge row then only bounds the
- * attempts). */
+ * "confirm" (or "email": the address is verified first), the codes issued
+ * and sent (e-mail, SMS; the address's), or for the app's key its secret
+ * returned in out (the challenge row then only bounds the attempts).  An
+ * online registration takes the address given here (email) first. */
 static csam_result csam_act_create(csam_engine *engine,
                                    struct csam_act_flow *flow,
                                    const char *username, const char *phc,
-                                   const char *source,
+                                   const char *email, const char *source,
                                    struct csam_credentials_outcome *out)
 {
     csam_store *store = engine->deps.store;
     int64_t account_id, key_id;
+    int address = csam_act_needs_address_code(flow);
     char *detail;
     csam_result res;
 
     /* Each attempt makes the pending account anew, so the cooldown looks
      * at every account of the registration: opening the link again does
      * not buy another message. */
-    if (flow->row.key_type != CSAM_KEY_TOTP) {
+    res = CSAM_OK;
+    if (flow->row.key_type != CSAM_KEY_TOTP)
         res = csam_challenge_cooldown(engine, 0, flow->row.registration_id,
                                       CSAM_CHALLENGE_ACTIVATION_CONFIRM,
                                       &out->attempts.retry_after);
-        if (res != CSAM_OK)
-            return res;
+    if (res == CSAM_OK && address)
+        res = csam_challenge_cooldown(engine, 0, flow->row.registration_id,
+                                      CSAM_CHALLENGE_EMAIL_CONFIRM,
+                                      &out->attempts.retry_after);
+    if (res == CSAM_OK && flow->row.online) {
+        res = csam_store_registration_set_email(
+            store, flow->row.registration_id, email);
+        snprintf(flow->row.email, sizeof(flow->row.email), "%s", email);
     }
+    if (res != CSAM_OK)
+        return res;
     /* CSAM_ERR_USERNAME_TAKEN: someone took the name between the check
-     * and now. */
+     * and now; CSAM_ERR_STATE: the person's account was made meanwhile
+     * (one account per person, the database's rule). */
     res = csam_store_account_new_pending(store, flow->row.registration_id,
                                          username, phc, &account_id);
+    if (res == CSAM_ERR_STATE)
+        csam_log(&engine->deps.logger, CSAM_LOG_NOTICE,
+                 "registration %lld: the person's account was made meanwhile",
+                 (long long)flow->row.registration_id);
     if (res != CSAM_OK)
         return res;
 
@@ -297,11 +232,13 @@ static csam_result csam_act_create(csam_engine *engine,
     if (res != CSAM_OK)
         return res;
 
-    res = csam_store_flow_to_confirm(store, flow->row.id, account_id);
+    res = csam_store_flow_to_step(store, flow->row.id, account_id, NULL,
+                                  address ? "email" : "confirm");
     if (res == CSAM_OK)
         res = csam_audit_write(store, username, "account.created",
                                flow->row.registration_id, account_id, source,
-                               NULL);
+                               flow->row.online ? "{\"procedure\": \"online\"}"
+                                                : NULL);
     if (res != CSAM_OK)
         return res;
     detail = csam_act_detail(flow->row.key_type, NULL);
@@ -317,18 +254,35 @@ static csam_result csam_act_create(csam_engine *engine,
                                   flow->row.key_type, &to, source);
     }
     free(detail);
+    if (res == CSAM_OK && address)
+        res = csam_act_send_address_code(engine, flow, account_id, username,
+                                         source, NULL);
     return res;
 }
 
-csam_result csam_engine_activation_credentials(
+/* The e-mail field is the online procedure's new person's, and theirs
+ * only.  Errors: CSAM_ERR_EMAIL, CSAM_ERR_INVALID. */
+static csam_result csam_act_email_field(const struct csam_act_flow *flow,
+                                        const char *email)
+{
+    int given = email != NULL && email[0] != '\0';
+
+    if (!flow->row.online || flow->row.recovers != 0)
+        return given ? CSAM_ERR_INVALID : CSAM_OK;
+    if (!given || csam_email_check(email) != CSAM_OK)
+        return CSAM_ERR_EMAIL;
+    return CSAM_OK;
+}
+
+csam_result csam_engine_activation_set_credentials(
     csam_engine *engine, const char *source, const char *handle,
-    const char *username, const char *password, const char *password_repeat,
-    struct csam_credentials_outcome *out)
+    const struct csam_credentials *in, struct csam_credentials_outcome *out)
 {
     const struct csam_config *cfg;
     struct csam_password_policy policy;
     struct csam_argon2_params argon;
     struct csam_act_flow flow;
+    const char *username, *password, *password_repeat;
     char *phc = NULL;
     size_t plen;
     csam_result res;
@@ -337,10 +291,15 @@ csam_result csam_engine_activation_credentials(
         return CSAM_ERR_INVALID;
     memset(out, 0, sizeof(*out));
     out->attempts.attempts_left = -1;
+    if (in == NULL)
+        return CSAM_ERR_INVALID;
     cfg = engine->deps.config;
+    username = in->username;
+    password = in->password;
+    password_repeat = in->password_repeat;
     /* Cheap refusals first: the handle, then the fields, and only then
      * the Argon2id work. */
-    res = csam_act_flow_get(engine, handle, 0, &flow);
+    res = csam_act_flow_get(engine, handle, &flow);
     if (res != CSAM_OK)
         return res;
     if (flow.row.done)
@@ -351,6 +310,12 @@ csam_result csam_engine_activation_credentials(
     }
     if (flow.step != CSAM_STEP_CREDENTIALS)
         return CSAM_ERR_STATE;
+    if (flow.row.recovers != 0)
+        return csam_recovery_credentials(engine, source, handle, &flow, in,
+                                         out);
+    res = csam_act_email_field(&flow, in->email);
+    if (res != CSAM_OK)
+        return res;
     /* Before the syntax: "Root" is root's name to a citizen reading the
      * answer, and gets root's answer. */
     if (csam_username_reserved(engine->deps.reserved_usernames, username))
@@ -381,23 +346,40 @@ csam_result csam_engine_activation_credentials(
     if (res != CSAM_OK)
         return res;
 
-    res = csam_act_begin(engine, handle, &flow);
+    res = csam_act_begin(engine, handle, 1, &flow);
     if (res == CSAM_OK) {
-        /* Re-read under the lock: a concurrent submission may have
-         * moved the flow on. */
-        if (flow.step != CSAM_STEP_CREDENTIALS)
+        /* Re-read under the locks: a concurrent submission may have moved
+         * the flow on, a new registration of the person superseded it. */
+        if (flow.step != CSAM_STEP_CREDENTIALS || flow.row.recovers != 0)
             res = CSAM_ERR_STATE;
         else
-            res = csam_act_create(engine, &flow, username, phc, source, out);
+            res = csam_act_create(engine, &flow, username, phc, in->email,
+                                  source, out);
         res = csam_act_finish(engine, res);
     }
     csam_wipe(phc, strlen(phc));
     free(phc);
     if (res == CSAM_OK)
-        out->next = CSAM_STEP_CONFIRM;
+        out->next = csam_act_needs_address_code(&flow) ? CSAM_STEP_EMAIL
+                                                       : CSAM_STEP_CONFIRM;
     else
         csam_credentials_outcome_free(out);
     return res;
+}
+
+csam_result csam_engine_activation_credentials(
+    csam_engine *engine, const char *source, const char *handle,
+    const char *username, const char *password, const char *password_repeat,
+    struct csam_credentials_outcome *out)
+{
+    struct csam_credentials in;
+
+    in.username = username;
+    in.password = password;
+    in.password_repeat = password_repeat;
+    in.email = NULL;
+    return csam_engine_activation_set_credentials(engine, source, handle, &in,
+                                                  out);
 }
 
 /* ---- confirmation ----------------------------------------------------- */
@@ -445,6 +427,23 @@ static csam_result csam_act_activate(csam_engine *engine,
                             "key_activated", vars, 3, NULL);
 }
 
+/* The code was the address's (CSAM_STEP_EMAIL): verified, the key's own
+ * comes next.  Runs inside the step's transaction. */
+static csam_result csam_act_email_verified(csam_engine *engine,
+                                           const struct csam_act_flow *flow,
+                                           const char *source)
+{
+    csam_result res;
+
+    res = csam_store_flow_to_step(engine->deps.store, flow->row.id,
+                                  flow->row.account_id, NULL, "confirm");
+    if (res == CSAM_OK)
+        res = csam_audit_write(engine->deps.store, flow->row.username,
+                               "email.verified", flow->row.registration_id,
+                               flow->row.account_id, source, NULL);
+    return res;
+}
+
 csam_result csam_engine_activation_confirm(csam_engine *engine,
                                            const char *source,
                                            const char *handle, const char *code,
@@ -454,6 +453,7 @@ csam_result csam_engine_activation_confirm(csam_engine *engine,
     struct csam_challenge_owner owner;
     struct csam_attempts dummy;
     struct csam_act_flow flow;
+    int address;
     csam_result res;
 
     if (att == NULL)
@@ -463,14 +463,21 @@ csam_result csam_engine_activation_confirm(csam_engine *engine,
     if (engine == NULL || out == NULL)
         return CSAM_ERR_INVALID;
     memset(out, 0, sizeof(*out));
-    res = csam_act_begin(engine, handle, &flow);
+    res = csam_act_begin(engine, handle, 0, &flow);
     if (res != CSAM_OK)
         return res;
-    if (flow.step != CSAM_STEP_CONFIRM || flow.row.account_id == 0)
+    address = flow.step == CSAM_STEP_EMAIL;
+    if ((flow.step != CSAM_STEP_CONFIRM && !address)
+        || flow.row.account_id == 0)
         return csam_act_finish(engine, CSAM_ERR_STATE);
     owner.account_id = flow.row.account_id;
     owner.username = flow.row.username;
-    if (flow.row.key_type == CSAM_KEY_TOTP) {
+    owner.handle = NULL;
+    if (address)
+        res = csam_challenge_verify(engine, &owner,
+                                    CSAM_CHALLENGE_EMAIL_CONFIRM,
+                                    CSAM_KEY_EMAIL, code, source, 1, att);
+    else if (flow.row.key_type == CSAM_KEY_TOTP) {
         res = csam_totp_confirm(engine, flow.row.account_id, "pending",
                                 CSAM_CHALLENGE_ACTIVATION_CONFIRM, code, source,
                                 1, att);
@@ -486,16 +493,25 @@ csam_result csam_engine_activation_confirm(csam_engine *engine,
 
         return commit == CSAM_OK ? res : commit;
     }
-    res = csam_act_activate(engine, &flow, source);
+    if (address)
+        res = csam_act_email_verified(engine, &flow, source);
+    else if (flow.row.recovers != 0)
+        res = csam_recovery_activate(engine, &flow, source);
+    else
+        res = csam_act_activate(engine, &flow, source);
     res = csam_act_finish(engine, res);
     if (res != CSAM_OK)
         return res;
     memcpy(out->username, flow.row.username, sizeof(out->username));
     out->key_type = flow.row.key_type;
-    csam_log(&engine->deps.logger, CSAM_LOG_INFO,
-             "account %lld activated with its %s key",
-             (long long)flow.row.account_id,
-             csam_key_type_name(flow.row.key_type));
+    out->next = address ? CSAM_STEP_CONFIRM : CSAM_STEP_DONE;
+    out->recovered = !address && flow.row.recovers != 0;
+    if (!address)
+        csam_log(&engine->deps.logger, CSAM_LOG_INFO,
+                 "account %lld %s with its %s key",
+                 (long long)flow.row.account_id,
+                 out->recovered ? "recovered" : "activated",
+                 csam_key_type_name(flow.row.key_type));
     return CSAM_OK;
 }
 
@@ -508,6 +524,7 @@ csam_result csam_engine_activation_resend(csam_engine *engine,
     struct csam_challenge_owner owner;
     struct csam_attempts dummy;
     struct csam_act_flow flow;
+    int address;
     csam_result res;
 
     if (att == NULL)
@@ -516,25 +533,33 @@ csam_result csam_engine_activation_resend(csam_engine *engine,
     att->retry_after = 0;
     if (engine == NULL)
         return CSAM_ERR_INVALID;
-    res = csam_act_begin(engine, handle, &flow);
+    res = csam_act_begin(engine, handle, 0, &flow);
     if (res != CSAM_OK)
         return res;
-    if (flow.step != CSAM_STEP_CONFIRM || flow.row.account_id == 0
-        || flow.row.key_type == CSAM_KEY_TOTP)
+    address = flow.step == CSAM_STEP_EMAIL;
+    if ((flow.step != CSAM_STEP_CONFIRM && !address) || flow.row.account_id == 0
+        || (!address && flow.row.key_type == CSAM_KEY_TOTP))
         return csam_act_finish(engine, CSAM_ERR_STATE);
     /* The flow's row lock serialises resends: the code the cooldown
      * looks at is the one the new code replaces. */
     res = csam_challenge_cooldown(engine, flow.row.account_id, 0,
-                                  CSAM_CHALLENGE_ACTIVATION_CONFIRM,
+                                  address ? CSAM_CHALLENGE_EMAIL_CONFIRM
+                                          : CSAM_CHALLENGE_ACTIVATION_CONFIRM,
                                   &att->retry_after);
     if (res != CSAM_OK)
         return csam_act_finish(engine, res);
-    owner.account_id = flow.row.account_id;
-    owner.username = flow.row.username;
-    owner.handle = NULL;
-    csam_act_recipient(&flow, flow.row.username, "{\"resend\": true}", &to);
-    res = csam_challenge_send(engine, &owner, 0,
-                              CSAM_CHALLENGE_ACTIVATION_CONFIRM,
-                              flow.row.key_type, &to, source);
+    if (address)
+        res = csam_act_send_address_code(engine, &flow, flow.row.account_id,
+                                         flow.row.username, source,
+                                         "{\"resend\": true}");
+    else {
+        owner.account_id = flow.row.account_id;
+        owner.username = flow.row.username;
+        owner.handle = NULL;
+        csam_act_recipient(&flow, flow.row.username, "{\"resend\": true}", &to);
+        res = csam_challenge_send(engine, &owner, 0,
+                                  CSAM_CHALLENGE_ACTIVATION_CONFIRM,
+                                  flow.row.key_type, &to, source);
+    }
     return csam_act_finish(engine, res);
 }

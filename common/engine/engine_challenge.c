@@ -15,7 +15,8 @@
 #include "engine_internal.h"
 
 static const char *const csam_challenge_purposes[] = {
-    "activation_confirm", "key_confirm", "web_login", "pam_login"};
+    "activation_confirm", "key_confirm", "web_login", "pam_login",
+    "email_confirm"};
 
 /* Which derived key hashes which purpose's codes: activation and later
  * key confirmations share the key-confirmation key (their labels differ). */
@@ -25,7 +26,8 @@ static enum csam_purpose csam_challenge_key(enum csam_challenge_purpose p)
     case CSAM_CHALLENGE_WEB_LOGIN: return CSAM_PURPOSE_WEB_LOGIN;
     case CSAM_CHALLENGE_PAM_LOGIN: return CSAM_PURPOSE_PAM_LOGIN;
     case CSAM_CHALLENGE_ACTIVATION_CONFIRM:
-    case CSAM_CHALLENGE_KEY_CONFIRM: break;
+    case CSAM_CHALLENGE_KEY_CONFIRM:
+    case CSAM_CHALLENGE_EMAIL_CONFIRM: break;
     }
     return CSAM_PURPOSE_KEY_CONFIRM;
 }
@@ -78,8 +80,10 @@ static csam_result csam_challenge_hash(csam_engine *engine,
                  tname);
         return csam_engine_hash_named(engine, csam_challenge_key(purpose),
                                       pname, bound, code, out);
-    case CSAM_CHALLENGE_ACTIVATION_CONFIRM: break;
+    case CSAM_CHALLENGE_ACTIVATION_CONFIRM:
+    case CSAM_CHALLENGE_EMAIL_CONFIRM: break;
     }
+    /* Bound to the account, and by its label to the purpose. */
     if (o->account_id <= 0)
         return CSAM_ERR_INVALID;
     return csam_engine_hash(engine, csam_challenge_key(purpose), pname,
@@ -158,9 +162,11 @@ csam_challenge_issued_detail(enum csam_challenge_purpose purpose,
 }
 
 /* The code in its message: by SMS to the phone for the SMS key, else by
- * mail ("code" template, in the recipient's language). */
+ * mail ("code" template, in the recipient's language; an address's own
+ * code, "email_confirm"). */
 static csam_result
-csam_challenge_deliver(csam_engine *engine, enum csam_key_type type,
+csam_challenge_deliver(csam_engine *engine, enum csam_challenge_purpose purpose,
+                       enum csam_key_type type,
                        const struct csam_challenge_recipient *to,
                        const char *code)
 {
@@ -176,8 +182,10 @@ csam_challenge_deliver(csam_engine *engine, enum csam_key_type type,
     vars[2].value = minutes;
     if (type == CSAM_KEY_SMS)
         return csam_engine_sms(engine, to->phone, to->language, vars, 3, code);
-    return csam_engine_mail(engine, to->email, to->language, "code", vars, 3,
-                            code);
+    return csam_engine_mail(
+        engine, to->email, to->language,
+        purpose == CSAM_CHALLENGE_EMAIL_CONFIRM ? "email_confirm" : "code",
+        vars, 3, code);
 }
 
 csam_result csam_challenge_send(csam_engine *engine,
@@ -204,7 +212,7 @@ csam_result csam_challenge_send(csam_engine *engine,
                                : csam_challenge_issued_detail(
                                    purpose, type, detail, sizeof(detail)));
     if (res == CSAM_OK && type != CSAM_KEY_TOTP)
-        res = csam_challenge_deliver(engine, type, to, code);
+        res = csam_challenge_deliver(engine, purpose, type, to, code);
     csam_wipe(code, sizeof(code));
     return res;
 }

@@ -11,6 +11,7 @@
 
 #include "engine.h"
 #include "challenge.h"
+#include "flow.h"
 #include "store.h"
 
 struct csam_engine {
@@ -91,7 +92,10 @@ enum csam_challenge_purpose {
     CSAM_CHALLENGE_ACTIVATION_CONFIRM = 0, /* the key of an activation */
     CSAM_CHALLENGE_KEY_CONFIRM,            /* a key added later */
     CSAM_CHALLENGE_WEB_LOGIN,
-    CSAM_CHALLENGE_PAM_LOGIN
+    CSAM_CHALLENGE_PAM_LOGIN,
+    /* the online procedure's new person: the e-mail address, before a key
+     * other than e-mail (mailed with the "email_confirm" template) */
+    CSAM_CHALLENGE_EMAIL_CONFIRM
 };
 
 /* The name stored in csam_challenges.purpose. */
@@ -352,5 +356,63 @@ csam_result csam_source_fail(csam_engine *engine, const char *source);
  * several times an account's threshold, because many citizens may share
  * one address (an office, a carrier's NAT). */
 #define CSAM_SOURCE_THRESHOLD_FACTOR 5
+
+/* ---- activation flows (activation_flow.c) ---------------------------- */
+
+/* A live flow as the store read it, and its step as the engine names it. */
+struct csam_act_flow {
+    struct csam_store_flow row;
+    enum csam_step step;
+};
+
+/* The live flow of a handle, read without a lock.  Errors:
+ * CSAM_ERR_EXPIRED (malformed, unknown, expired, superseded),
+ * CSAM_ERR_DB. */
+csam_result csam_act_flow_get(csam_engine *engine, const char *handle,
+                              struct csam_act_flow *out);
+
+/* Begin a transaction and lock the flow of handle; with person, first
+ * the flow's person (csam_store_person_lock_flow: a step that makes an
+ * account takes turns with a new registration of the person).  A used-up
+ * flow is CSAM_ERR_EXPIRED, one whose attempts are spent CSAM_ERR_LOCKED.
+ * On error nothing is left open.  Errors: also CSAM_ERR_DB. */
+csam_result csam_act_begin(csam_engine *engine, const char *handle, int person,
+                           struct csam_act_flow *flow);
+
+/* Commit when res is CSAM_OK, else roll back; returns the outcome. */
+csam_result csam_act_finish(csam_engine *engine, csam_result res);
+
+/* {"key_type": ..., "terms_version": ...} (terms may be NULL), malloc'd,
+ * for the audit trail; NULL when out of memory. */
+char *csam_act_detail(enum csam_key_type type, const char *terms);
+
+/* Who the flow's key code goes to: the registration's person, in its
+ * language, at the flow's phone or at its address (an online recovery's:
+ * the account's; otherwise the registration's, which a desk recovery may
+ * have changed). */
+void csam_act_recipient(const struct csam_act_flow *flow, const char *username,
+                        const char *detail,
+                        struct csam_challenge_recipient *to);
+
+/* ---- recovery (engine_recovery.c) ------------------------------------- */
+
+/* A recovery's credentials step (DESIGN 2.7), for a flow whose
+ * registration recovers an account, after the flow was checked to stand
+ * at CSAM_STEP_CREDENTIALS: the username kept, the new password (the
+ * desk's always) kept in the flow, a pending key on the account and its
+ * code sent.  Results: those of csam_engine_activation_set_credentials. */
+csam_result csam_recovery_credentials(csam_engine *engine, const char *source,
+                                      const char *handle,
+                                      const struct csam_act_flow *checked,
+                                      const struct csam_credentials *in,
+                                      struct csam_credentials_outcome *out);
+
+/* Inside the confirm step's transaction, once the key's code matched:
+ * the recovery itself (csam_store_person_recover), audited, with its
+ * notices.  Errors: CSAM_ERR_STATE, CSAM_ERR_MAIL, CSAM_ERR_NOMEM,
+ * CSAM_ERR_DB. */
+csam_result csam_recovery_activate(csam_engine *engine,
+                                   const struct csam_act_flow *flow,
+                                   const char *source);
 
 #endif

@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "account_person.h"
 #include "engine_internal.h"
 #include "flow.h"
+#include "person.h"
 #include "registration.h"
 
 #define CSAM_REG_OFFICER_MAX 255
@@ -65,15 +67,26 @@ static csam_result csam_reg_validate(const struct csam_registration *reg,
  * registrations. */
 static csam_result csam_reg_supersede(csam_engine *engine,
                                       const unsigned char *nrn_hash,
-                                      const char *officer, const char *source)
+                                      const char *officer, const char *source,
+                                      int64_t *account_id)
 {
     csam_store *store = engine->deps.store;
+    struct csam_store_person_account account;
     int64_t superseded = 0;
     csam_result res;
 
+    *account_id = 0;
     res = csam_store_registration_lock_person(store, nrn_hash);
+    if (res != CSAM_OK)
+        return res;
+    /* One account per person (DESIGN 2.7): a person who holds one gets
+     * it back, never a second. */
+    res = csam_store_person_account(store, nrn_hash, &account);
     if (res == CSAM_OK)
-        res = csam_store_registration_supersede(store, nrn_hash, &superseded);
+        *account_id = account.id;
+    else if (res != CSAM_ERR_NOT_FOUND)
+        return res;
+    res = csam_store_registration_supersede(store, nrn_hash, &superseded);
     if (res == CSAM_OK && superseded != 0)
         res = csam_audit_write(store, officer, "registration.superseded",
                                superseded, 0, source, NULL);
@@ -124,7 +137,8 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
     char token[CSAM_TOKEN_SIZE];
     unsigned char nrn_hash[CSAM_HASH_LEN], token_hash[CSAM_HASH_LEN];
     unsigned char code_hash[CSAM_HASH_LEN];
-    int64_t id;
+    unsigned char sealed[CSAM_PERSON_SEALED_LEN];
+    int64_t id, account_id = 0;
     csam_result res;
 
     if (engine == NULL || reg == NULL || out == NULL)
@@ -146,6 +160,8 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
 
     res = csam_engine_hash(engine, CSAM_PURPOSE_NATIONAL_NUMBER,
                            "national_number", 0, nrn, nrn_hash);
+    if (res == CSAM_OK)
+        res = csam_person_seal(engine->deps.secret, nrn, nrn_hash, sealed);
     csam_wipe(nrn, sizeof(nrn));
     if (res == CSAM_OK)
         res = csam_token_new(token);
@@ -167,12 +183,15 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
                                "activation_code", id, out->activation_code,
                                code_hash);
     if (res == CSAM_OK)
-        res = csam_reg_supersede(engine, nrn_hash, officer, source);
+        res = csam_reg_supersede(engine, nrn_hash, officer, source,
+                                 &account_id);
     if (res != CSAM_OK)
         goto rollback;
 
     row.id = id;
     row.nrn_hash = nrn_hash;
+    row.nrn_sealed = sealed;
+    row.account_id = account_id;
     row.first_name = reg->first_name;
     row.last_name = reg->last_name;
     row.birth_date = reg->birth_date;
@@ -190,8 +209,9 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
     if (res != CSAM_OK)
         goto rollback;
     snprintf(out->expires_at, sizeof(out->expires_at), "%s", expiry.utc);
-    res = csam_audit_write(store, officer, "registration.created", id, 0,
-                           source, NULL);
+    res = csam_audit_write(store, officer, "registration.created", id,
+                           account_id, source,
+                           account_id != 0 ? "{\"recovery\": true}" : NULL);
     if (res != CSAM_OK)
         goto rollback;
     /* The mail goes out before COMMIT: a relay that refuses it takes the
@@ -203,6 +223,7 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
     if (res != CSAM_OK)
         goto out;
     out->registration_id = id;
+    out->existing = account_id != 0;
     csam_log(&engine->deps.logger, CSAM_LOG_INFO, "registration %lld created",
              (long long)id);
     goto out;
@@ -212,6 +233,7 @@ rollback:
 out:
     csam_wipe(token, sizeof(token));
     csam_wipe(code_hash, sizeof(code_hash));
+    csam_wipe(sealed, sizeof(sealed));
     if (res != CSAM_OK) {
         csam_wipe(out->activation_code, sizeof(out->activation_code));
         memset(out, 0, sizeof(*out));

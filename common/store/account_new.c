@@ -34,19 +34,27 @@ csam_result csam_store_account_new_taken(csam_store *store,
     return res;
 }
 
+/* Every pending account of the registration's person goes: its own
+ * earlier attempt's, and any left by a registration of the person that
+ * is no longer live (the registration being activated is the person's
+ * only live one). */
 static const struct csam_store_stmt csam_store_account_new_stmt_drop = {
     "csam_store_account_new_drop",
-    "DELETE FROM csam_accounts WHERE registration_id = $1"
-    " AND status = 'pending'",
+    "DELETE FROM csam_accounts a USING csam_registrations r"
+    " WHERE r.id = $1 AND a.nrn_hash = r.nrn_hash AND a.status = 'pending'",
     1, 0};
 
+/* One account per person: a person who holds one that is not disabled
+ * (made meanwhile by another procedure) gets no row; a name taken
+ * meanwhile is still a unique violation. */
 static const struct csam_store_stmt csam_store_account_new_stmt_pending = {
     "csam_store_account_new_pending",
     "INSERT INTO csam_accounts (username, password_hash, registration_id,"
-    " language, email, nrn_hash)"
-    " SELECT $1, $2, r.id, r.language, r.email, r.nrn_hash"
-    " FROM csam_registrations r"
-    " WHERE r.id = $3 RETURNING id AS account_id",
+    " language, email, nrn_hash, nrn_sealed)"
+    " SELECT $1, $2, r.id, r.language, r.email, r.nrn_hash, r.nrn_sealed"
+    " FROM csam_registrations r WHERE r.id = $3"
+    " ON CONFLICT (nrn_hash) WHERE status <> 'disabled' DO NOTHING"
+    " RETURNING id AS account_id",
     3, 0};
 
 csam_result csam_store_account_new_pending(csam_store *store,
@@ -76,6 +84,10 @@ csam_result csam_store_account_new_pending(csam_store *store,
             == 0)
             res = CSAM_ERR_USERNAME_TAKEN;
         return res;
+    }
+    if (csam_store_nrows(rows) != 1) {
+        csam_store_rows_free(rows);
+        return CSAM_ERR_STATE;
     }
     *account_id = csam_store_get_int64(rows, 0, "account_id", 0);
     csam_store_rows_free(rows);

@@ -21,10 +21,12 @@ csam_result csam_store_account_new_taken(csam_store *store,
                                          int64_t registration_id, int *taken);
 
 /* The registration's pending account, made anew: the one an earlier
- * attempt made is deleted, the new one takes the registration's language
- * and e-mail address.  password_hash is a PHC string.  *account_id is the
- * new row's.  Errors: CSAM_ERR_USERNAME_TAKEN (another account took the
- * name meanwhile), CSAM_ERR_DB. */
+ * attempt made is deleted (and any other pending account of the person),
+ * the new one takes the registration's language, e-mail address, the
+ * person's hashed and sealed number.  password_hash is a PHC string.
+ * *account_id is the new row's.  Errors: CSAM_ERR_USERNAME_TAKEN (another
+ * account took the name meanwhile), CSAM_ERR_STATE (the person holds an
+ * account that is not disabled: one account per person), CSAM_ERR_DB. */
 csam_result csam_store_account_new_pending(csam_store *store,
                                            int64_t registration_id,
                                            const char *username,

@@ -51,13 +51,19 @@ csam_result csam_store_flow_open(csam_store *store, int64_t registration_id,
     "SELECT f.id, f.registration_id,"                                          \
     " coalesce(f.account_id, 0) AS account_id, f.step,"                        \
     " coalesce(f.key_type, '') AS key_type,"                                   \
-    " f.done_at IS NOT NULL AS done, r.language,"                              \
-    " coalesce(a.username, '') AS username, r.first_name, r.email,"            \
+    " f.done_at IS NOT NULL AS done, r.procedure = 'online' AS online,"        \
+    " coalesce(r.account_id, 0) AS recovers, r.language,"                      \
+    " coalesce(a.username, '') AS username,"                                   \
+    " coalesce(a.status, '') AS account_status,"                               \
+    " coalesce(a.email, '') AS account_email,"                                 \
+    " f.password_hash IS NOT NULL AS has_password,"                            \
+    " r.first_name, coalesce(r.email, '') AS email,"                           \
     " coalesce(f.terms_version, '') AS terms_version,"                         \
     " coalesce(f.phone, '') AS phone,"                                         \
     " r.attempts >= r.max_attempts AS locked"                                  \
     " FROM csam_flows f JOIN csam_registrations r ON r.id = f.registration_id" \
-    " LEFT JOIN csam_accounts a ON a.id = f.account_id"                        \
+    " LEFT JOIN csam_accounts a"                                               \
+    " ON a.id = coalesce(f.account_id, r.account_id)"                          \
     " WHERE f.handle_hash = $1 AND f.kind = 'activation'"                      \
     " AND f.superseded_at IS NULL AND f.expires_at > now()"                    \
     " AND r.superseded_at IS NULL AND r.expires_at > now()"                    \
@@ -95,6 +101,13 @@ csam_result csam_store_flow_get(csam_store *store,
                          csam_store_get(rows, 0, "step"));
     out->key_type = csam_key_type_parse(csam_store_get(rows, 0, "key_type"));
     out->done = csam_store_get_bool(rows, 0, "done");
+    out->online = csam_store_get_bool(rows, 0, "online");
+    out->recovers = csam_store_get_int64(rows, 0, "recovers", 0);
+    csam_store_flow_copy(out->account_status, sizeof(out->account_status),
+                         csam_store_get(rows, 0, "account_status"));
+    csam_store_flow_copy(out->account_email, sizeof(out->account_email),
+                         csam_store_get(rows, 0, "account_email"));
+    out->has_password = csam_store_get_bool(rows, 0, "has_password");
     csam_store_flow_copy(out->language, sizeof(out->language),
                          csam_store_get(rows, 0, "language"));
     csam_store_flow_copy(out->username, sizeof(out->username),
@@ -137,18 +150,22 @@ csam_result csam_store_flow_choose_key(csam_store *store, int64_t flow_id,
     return csam_store_exec(store, &csam_store_flow_stmt_choose_key, p, NULL);
 }
 
-static const struct csam_store_stmt csam_store_flow_stmt_to_confirm = {
-    "csam_store_flow_to_confirm",
-    "UPDATE csam_flows SET account_id = $2, step = 'confirm' WHERE id = $1", 2,
-    0};
+static const struct csam_store_stmt csam_store_flow_stmt_to_step = {
+    "csam_store_flow_to_step",
+    "UPDATE csam_flows SET account_id = $2, password_hash = $3, step = $4"
+    " WHERE id = $1",
+    4, 0};
 
-csam_result csam_store_flow_to_confirm(csam_store *store, int64_t flow_id,
-                                       int64_t account_id)
+csam_result csam_store_flow_to_step(csam_store *store, int64_t flow_id,
+                                    int64_t account_id,
+                                    const char *password_hash, const char *step)
 {
     char id[CSAM_STORE_INT_SIZE], acc[CSAM_STORE_INT_SIZE];
-    struct csam_store_param p[2];
+    struct csam_store_param p[4];
 
     p[0] = csam_store_int(flow_id, id);
     p[1] = csam_store_int(account_id, acc);
-    return csam_store_exec(store, &csam_store_flow_stmt_to_confirm, p, NULL);
+    p[2] = csam_store_text(password_hash);
+    p[3] = csam_store_text(step);
+    return csam_store_exec(store, &csam_store_flow_stmt_to_step, p, NULL);
 }

@@ -20,18 +20,28 @@
 #define CSAM_STORE_FLOW_STEP_SIZE 12
 
 /* A live activation flow with what its steps need of the registration and
- * of the pending account. */
+ * of its account: the pending one it made, or the one it recovers. */
 struct csam_store_flow {
     int64_t id;
     int64_t registration_id;
-    int64_t account_id;                   /* 0 until the credentials step */
-    char step[CSAM_STORE_FLOW_STEP_SIZE]; /* key, credentials, confirm, done */
-    enum csam_key_type key_type;          /* CSAM_KEY_NONE until chosen */
+    int64_t account_id; /* 0 until the credentials step */
+    /* key, credentials, email, confirm, done */
+    char step[CSAM_STORE_FLOW_STEP_SIZE];
+    enum csam_key_type key_type; /* CSAM_KEY_NONE until chosen */
     int done;
+    int online;       /* the registration's procedure is 'online' */
+    int64_t recovers; /* the account the registration recovers, 0: none */
     char language[3];
-    char username[CSAM_USERNAME_BUFSIZE]; /* the pending account's, or "" */
+    /* The account's: the pending one's, or from the start the recovered
+     * one's; "" otherwise. */
+    char username[CSAM_USERNAME_BUFSIZE];
+    char account_status[16]; /* "pending", "active", "disabled" or "" */
+    char account_email[CSAM_EMAIL_MAX + 1]; /* that account's address */
+    int has_password;                       /* a recovery's new password
+                                               waits in the flow */
     char first_name[CSAM_NAME_MAX + 1];
-    char email[CSAM_EMAIL_MAX + 1];
+    char email[CSAM_EMAIL_MAX + 1]; /* the registration's; "" for an
+                                       online one before credentials */
     char terms_version[CSAM_STORE_TERMS_MAX + 1];
     char phone[CSAM_PHONE_SIZE]; /* the SMS key's, E.164; "" otherwise */
     int locked;                  /* the registration's attempts are used
@@ -60,9 +70,13 @@ csam_result csam_store_flow_choose_key(csam_store *store, int64_t flow_id,
                                        const char *terms_version,
                                        const char *phone);
 
-/* Bind the flow to its pending account and move it to the confirm step.
- * Errors: CSAM_ERR_DB. */
-csam_result csam_store_flow_to_confirm(csam_store *store, int64_t flow_id,
-                                       int64_t account_id);
+/* Bind the flow to its account (the pending one, or the one it
+ * recovers), keep a recovery's new password (a PHC string; NULL: none)
+ * until the key is confirmed, and move the flow to step ("confirm", or
+ * "email" when the address is verified first).  Errors: CSAM_ERR_DB. */
+csam_result csam_store_flow_to_step(csam_store *store, int64_t flow_id,
+                                    int64_t account_id,
+                                    const char *password_hash,
+                                    const char *step);
 
 #endif

@@ -98,15 +98,16 @@ static const struct csam_store_stmt csam_store_registration_stmt_insert = {
     "INSERT INTO csam_registrations (id, nrn_hash, first_name, last_name,"
     " birth_date, document_type, document_number, email, language,"
     " token_hash, code_hash, max_attempts, expires_at, created_by,"
-    " created_from)"
+    " created_from, nrn_sealed, account_id)"
     " OVERRIDING SYSTEM VALUE"
     " VALUES ($1, $2, $3, $4, $5::date, $6, $7, $8, $9, $10, $11,"
-    " $12::integer, now() + make_interval(secs => $13::integer), $14, $15)"
+    " $12::integer, now() + make_interval(secs => $13::integer), $14, $15,"
+    " $16, NULLIF($17::bigint, 0))"
     " RETURNING to_char(expires_at AT TIME ZONE 'UTC',"
     " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS expires_utc,"
     " to_char(expires_at AT TIME ZONE 'Europe/Brussels', 'YYYY-MM-DD')"
     " AS expires_brussels_date",
-    15, 0};
+    17, 0};
 
 csam_result
 csam_store_registration_insert(csam_store *store,
@@ -114,13 +115,14 @@ csam_store_registration_insert(csam_store *store,
                                struct csam_store_registration_expiry *out)
 {
     char id[CSAM_STORE_INT_SIZE], max[CSAM_STORE_INT_SIZE];
-    char ttl[CSAM_STORE_INT_SIZE];
-    struct csam_store_param p[15];
+    char ttl[CSAM_STORE_INT_SIZE], acc[CSAM_STORE_INT_SIZE];
+    struct csam_store_param p[17];
     csam_store_rows *rows = NULL;
     csam_result res;
 
     memset(out, 0, sizeof(*out));
-    if (in->nrn_hash == NULL || in->token_hash == NULL || in->code_hash == NULL)
+    if (in->nrn_hash == NULL || in->nrn_sealed == NULL || in->token_hash == NULL
+        || in->code_hash == NULL)
         return CSAM_ERR_INVALID;
     p[0] = csam_store_int(in->id, id);
     p[1] = csam_store_bytes(in->nrn_hash, CSAM_HASH_LEN);
@@ -137,6 +139,8 @@ csam_store_registration_insert(csam_store *store,
     p[12] = csam_store_int(in->ttl, ttl);
     p[13] = csam_store_text(in->created_by);
     p[14] = csam_store_text(in->created_from);
+    p[15] = csam_store_bytes(in->nrn_sealed, CSAM_STORE_SEALED_NRN_LEN);
+    p[16] = csam_store_int(in->account_id, acc);
     res = csam_store_exec(store, &csam_store_registration_stmt_insert, p,
                           &rows);
     if (res != CSAM_OK)
@@ -148,6 +152,85 @@ csam_store_registration_insert(csam_store *store,
                                                 "expires_brussels_date"));
     csam_store_rows_free(rows);
     return CSAM_OK;
+}
+
+/* The registration and its flow in one statement: one round trip for
+ * what the online procedure's start writes. */
+static const struct csam_store_stmt csam_store_registration_stmt_online = {
+    "csam_store_registration_online_new",
+    "WITH r AS ("
+    " INSERT INTO csam_registrations (procedure, nrn_hash, nrn_sealed,"
+    " account_id, first_name, last_name, language, identity_source,"
+    " created_by, created_from, max_attempts, expires_at)"
+    " VALUES ('online', $1, $2, NULLIF($3::bigint, 0), $4, $5, $6, $7, $7,"
+    " $8, $9::integer, now() + make_interval(secs => $10::integer))"
+    " RETURNING id, expires_at),"
+    " f AS ("
+    " INSERT INTO csam_flows (handle_hash, kind, step, registration_id,"
+    " expires_at)"
+    " SELECT $11, 'activation', 'key', r.id, r.expires_at FROM r"
+    " RETURNING id)"
+    " SELECT r.id AS id, (SELECT count(*) FROM f) AS flows FROM r",
+    11, 0};
+
+csam_result csam_store_registration_online_new(
+    csam_store *store, const struct csam_store_registration_online *in,
+    int64_t *id)
+{
+    char acc[CSAM_STORE_INT_SIZE], max[CSAM_STORE_INT_SIZE];
+    char ttl[CSAM_STORE_INT_SIZE];
+    struct csam_store_param p[11];
+    csam_store_rows *rows = NULL;
+    csam_result res;
+
+    *id = 0;
+    if (in->nrn_hash == NULL || in->nrn_sealed == NULL
+        || in->handle_hash == NULL || in->identity_source == NULL)
+        return CSAM_ERR_INVALID;
+    p[0] = csam_store_bytes(in->nrn_hash, CSAM_HASH_LEN);
+    p[1] = csam_store_bytes(in->nrn_sealed, CSAM_STORE_SEALED_NRN_LEN);
+    p[2] = csam_store_int(in->account_id, acc);
+    p[3] = csam_store_text(in->first_name);
+    p[4] = csam_store_text(in->last_name);
+    p[5] = csam_store_text(in->language);
+    p[6] = csam_store_text(in->identity_source);
+    p[7] = csam_store_text(in->created_from);
+    p[8] = csam_store_int(in->max_attempts, max);
+    p[9] = csam_store_int(in->ttl, ttl);
+    p[10] = csam_store_bytes(in->handle_hash, CSAM_HASH_LEN);
+    res = csam_store_exec(store, &csam_store_registration_stmt_online, p,
+                          &rows);
+    if (res == CSAM_OK
+        && (csam_store_nrows(rows) != 1
+            || csam_store_get_int64(rows, 0, "flows", 0) != 1))
+        res = CSAM_ERR_DB;
+    if (res == CSAM_OK)
+        *id = csam_store_get_int64(rows, 0, "id", 0);
+    csam_store_rows_free(rows);
+    return res;
+}
+
+static const struct csam_store_stmt csam_store_registration_stmt_email = {
+    "csam_store_registration_set_email",
+    "UPDATE csam_registrations SET email = $2"
+    " WHERE id = $1 AND procedure = 'online' AND used_at IS NULL",
+    2, 0};
+
+csam_result csam_store_registration_set_email(csam_store *store, int64_t id,
+                                              const char *email)
+{
+    char idtext[CSAM_STORE_INT_SIZE];
+    struct csam_store_param p[2];
+    csam_store_rows *rows = NULL;
+    csam_result res;
+
+    p[0] = csam_store_int(id, idtext);
+    p[1] = csam_store_text(email);
+    res = csam_store_exec(store, &csam_store_registration_stmt_email, p, &rows);
+    if (res == CSAM_OK && csam_store_affected(rows) != 1)
+        res = CSAM_ERR_NOT_FOUND;
+    csam_store_rows_free(rows);
+    return res;
 }
 
 static const struct csam_store_stmt csam_store_registration_stmt_by_token = {

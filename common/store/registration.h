@@ -17,6 +17,7 @@
 #include "store.h"
 
 /* "YYYY-MM-DDTHH:MM:SSZ" and "YYYY-MM-DD", with room to spare. */
+#define CSAM_STORE_SEALED_NRN_LEN 39 /* csam_registrations.nrn_sealed */
 #define CSAM_STORE_REGISTRATION_TIME_SIZE 32
 
 /* The id the next registration will have, drawn before the row is written
@@ -43,6 +44,8 @@ csam_result csam_store_registration_supersede(csam_store *store,
 struct csam_store_registration_new {
     int64_t id; /* csam_store_registration_next_id */
     const unsigned char *nrn_hash;
+    const unsigned char *nrn_sealed; /* CSAM_STORE_SEALED_NRN_LEN bytes */
+    int64_t account_id; /* the account it recovers, 0: a new person */
     const char *first_name;
     const char *last_name;
     const char *birth_date; /* YYYY-MM-DD */
@@ -69,6 +72,35 @@ csam_result
 csam_store_registration_insert(csam_store *store,
                                const struct csam_store_registration_new *in,
                                struct csam_store_registration_expiry *out);
+
+/* An online registration (DESIGN 2.6): no document, no link, no paper
+ * code, no e-mail address yet; its activation flow, at the key step, is
+ * written by the same statement. */
+struct csam_store_registration_online {
+    const unsigned char *nrn_hash;
+    const unsigned char *nrn_sealed; /* CSAM_STORE_SEALED_NRN_LEN bytes */
+    int64_t account_id;              /* recovered, 0: a new person */
+    const char *first_name;
+    const char *last_name;
+    const char *language;
+    const char *identity_source;      /* also created_by */
+    const char *created_from;         /* the source address, or NULL */
+    long max_attempts;                /* refused usernames */
+    long ttl;                         /* of both rows, seconds */
+    const unsigned char *handle_hash; /* the activation flow's */
+};
+
+/* Write the online registration and its flow.  *id is the
+ * registration's.  Errors: CSAM_ERR_INVALID, CSAM_ERR_DB. */
+csam_result csam_store_registration_online_new(
+    csam_store *store, const struct csam_store_registration_online *in,
+    int64_t *id);
+
+/* The e-mail address an online registration's new person gave (the
+ * pending account takes it from there).  Errors: CSAM_ERR_NOT_FOUND (not
+ * an unused online registration), CSAM_ERR_DB. */
+csam_result csam_store_registration_set_email(csam_store *store, int64_t id,
+                                              const char *email);
 
 /* A registration that can still be activated. */
 struct csam_store_registration_live {

@@ -8,6 +8,9 @@
 --   person" the database's rule, whatever races the flows run.
 --   csam_accounts.nrn_sealed: the number sealed (AES-256-GCM under its own
 --   key, bound to nrn_hash) for CSAM_NATIONAL_NUMBER.
+-- - csam_registrations.nrn_sealed: the same, sealed when the registration
+--   is made (the only moment the engine holds the clear number), so that
+--   the account it makes, or the account it recovers, takes it from there.
 -- - Existing databases: nrn_hash comes from each account's registration.
 --   Where one person already holds several accounts (the desk let them
 --   make a second one), the newest active account is kept (or, with none
@@ -80,6 +83,8 @@ ALTER TABLE csam_registrations ADD COLUMN IF NOT EXISTS identity_source text
     CHECK (octet_length(identity_source) BETWEEN 1 AND 255);
 ALTER TABLE csam_registrations ADD COLUMN IF NOT EXISTS account_id bigint
     REFERENCES csam_accounts (id);
+ALTER TABLE csam_registrations ADD COLUMN IF NOT EXISTS nrn_sealed bytea
+    CHECK (octet_length(nrn_sealed) = 39);
 ALTER TABLE csam_registrations ADD COLUMN IF NOT EXISTS revoked_by text
     CHECK (octet_length(revoked_by) BETWEEN 1 AND 255);
 ALTER TABLE csam_registrations ALTER COLUMN birth_date DROP NOT NULL;

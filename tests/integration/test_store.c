@@ -240,7 +240,8 @@ static void test_schema_check(void **state)
 
 /* DESIGN 3.6: install.sql on a database that has the schema changes
  * nothing (same schema dump, same version rows). */
-static char *schema_dump(const char *pgbin, const char *path)
+static char *schema_dump_of(const char *pgbin, const char *conninfo,
+                            const char *path)
 {
     char cmd[8192];
     FILE *f;
@@ -249,7 +250,7 @@ static char *schema_dump(const char *pgbin, const char *path)
 
     snprintf(cmd, sizeof(cmd),
              "'%s/pg_dump' --schema-only --no-owner -d '%s' > '%s'", pgbin,
-             env.pg, path);
+             conninfo, path);
     assert_int_equal(system(cmd), 0);
     f = fopen(path, "rb");
     assert_non_null(f);
@@ -283,6 +284,11 @@ static char *schema_dump(const char *pgbin, const char *path)
     return buf;
 }
 
+static char *schema_dump(const char *pgbin, const char *path)
+{
+    return schema_dump_of(pgbin, env.pg, path);
+}
+
 static void test_install_twice(void **state)
 {
     const char *pgbin = getenv("CSAM_TEST_PG_BIN");
@@ -313,6 +319,144 @@ static void test_install_twice(void **state)
     PQfinish(conn);
 }
 
+/* Run one file of conf/sql on the database of conninfo with psql. */
+static int run_sql_file(const char *pgbin, const char *conninfo,
+                        const char *file)
+{
+    char cmd[8192];
+
+    snprintf(cmd, sizeof(cmd),
+             "'%s/psql' -q -X -v ON_ERROR_STOP=1 -d '%s'"
+             " -f '%s/conf/sql/%s' >/dev/null",
+             pgbin, conninfo, env.srcdir, file);
+    return system(cmd);
+}
+
+/* Schema 4 on a version-3 database where one person holds two active
+ * accounts (the desk let them make a second): the newest is kept, the
+ * other disabled with its sessions revoked and an audit row; another
+ * person's account is untouched; install.sql again changes nothing. */
+static void test_upgrade_disables_duplicates(void **state)
+{
+    const char *pgbin = getenv("CSAM_TEST_PG_BIN");
+    char admin[4096], v3[4096], path[4096];
+    char *before, *after;
+    PGconn *conn;
+
+    (void)state;
+    assert_non_null(pgbin);
+    snprintf(admin, sizeof(admin), "%s dbname=postgres", env.pg);
+    snprintf(v3, sizeof(v3), "%s dbname=csam_v3", env.pg);
+    conn = PQconnectdb(admin);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    csam_test_pg_value(conn, "DROP DATABASE IF EXISTS csam_v3", NULL);
+    assert_int_equal(csam_test_pg_value(conn, "CREATE DATABASE csam_v3", NULL),
+                     0);
+    PQfinish(conn);
+    assert_int_equal(run_sql_file(pgbin, v3, "001_base.sql"), 0);
+    assert_int_equal(run_sql_file(pgbin, v3, "002_login_devices.sql"), 0);
+    assert_int_equal(run_sql_file(pgbin, v3, "003_letter_once.sql"), 0);
+
+    conn = PQconnectdb(v3);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    /* person ab: two used registrations, two active accounts (the older
+     * with two live sessions); person cd: one */
+    assert_int_equal(
+        csam_test_pg_value(
+            conn,
+            "WITH r AS (INSERT INTO csam_registrations (nrn_hash, first_name,"
+            " last_name, birth_date, document_type, document_number, email,"
+            " language, token_hash, code_hash, max_attempts, created_at,"
+            " expires_at, created_by, used_at)"
+            " SELECT decode(repeat(p, 32), 'hex'), 'Anne', 'Peeters',"
+            " '1960-01-01', 'eid', 'X' || n, n || '@example.be', 'fr',"
+            " decode(repeat(to_hex(n), 32), 'hex'),"
+            " decode(repeat(to_hex(n + 100), 32), 'hex'), 5,"
+            " now() - make_interval(days => 30 - n),"
+            " now() + interval '1 day', 'desk', now()"
+            " FROM (VALUES ('ab', 17), ('ab', 18), ('cd', 19)) v(p, n)"
+            " RETURNING id, document_number, created_at, email)"
+            " INSERT INTO csam_accounts (username, password_hash,"
+            " registration_id, status, language, email, created_at,"
+            " activated_at)"
+            " SELECT 'user' || substr(document_number, 2), '$argon2id$x', id,"
+            " 'active', 'fr', email, created_at, created_at FROM r",
+            NULL),
+        3);
+    assert_int_equal(csam_test_pg_value(
+                         conn,
+                         "INSERT INTO csam_sessions (session_hash, account_id,"
+                         " key_type, idle_timeout, expires_at)"
+                         " SELECT decode(repeat(h, 32), 'hex'), a.id, 'email',"
+                         " interval '1 hour', now() + interval '1 day'"
+                         " FROM csam_accounts a, (VALUES ('e1'), ('e2')) v(h)"
+                         " WHERE a.username = 'user17'",
+                         NULL),
+                     2);
+    PQfinish(conn);
+
+    assert_int_equal(run_sql_file(pgbin, v3, "install.sql"), 0);
+    conn = PQconnectdb(v3);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    assert_int_equal(csam_test_pg_value(conn,
+                                        "SELECT max(version)"
+                                        " FROM csam_schema_version",
+                                        NULL),
+                     4);
+    assert_int_equal(csam_test_pg_value(conn,
+                                        "SELECT count(*) FROM csam_accounts"
+                                        " WHERE status = 'active'",
+                                        NULL),
+                     2);
+    assert_int_equal(csam_test_pg_value(conn,
+                                        "SELECT count(*) FROM csam_accounts"
+                                        " WHERE username = 'user17'"
+                                        " AND status = 'disabled'",
+                                        NULL),
+                     1);
+    assert_int_equal(csam_test_pg_value(conn,
+                                        "SELECT count(*) FROM csam_accounts"
+                                        " WHERE username IN ('user18',"
+                                        " 'user19') AND status = 'active'"
+                                        " AND nrn_hash IS NOT NULL",
+                                        NULL),
+                     2);
+    assert_int_equal(csam_test_pg_value(conn,
+                                        "SELECT count(*) FROM csam_sessions"
+                                        " WHERE revoked_at IS NOT NULL",
+                                        NULL),
+                     2);
+    assert_int_equal(
+        csam_test_pg_value(conn,
+                           "SELECT count(*) FROM csam_audit au"
+                           " JOIN csam_accounts a ON a.id = au.account_id"
+                           " WHERE au.action = 'account.disabled_duplicate'"
+                           " AND a.username = 'user17'"
+                           " AND au.registration_id = a.registration_id"
+                           " AND au.detail->>'sessions_revoked' = '2'",
+                           NULL),
+        1);
+    assert_int_equal(
+        csam_test_pg_value(conn, "SELECT count(*) FROM csam_audit", NULL), 1);
+
+    /* again: the same schema, the same rows */
+    snprintf(path, sizeof(path), "%s/schema_v3.sql", env.tmpdir);
+    before = schema_dump_of(pgbin, v3, path);
+    assert_int_equal(run_sql_file(pgbin, v3, "install.sql"), 0);
+    after = schema_dump_of(pgbin, v3, path);
+    assert_string_equal(before, after);
+    assert_int_equal(
+        csam_test_pg_value(conn, "SELECT count(*) FROM csam_audit", NULL), 1);
+    assert_int_equal(csam_test_pg_value(conn,
+                                        "SELECT count(*) FROM csam_accounts"
+                                        " WHERE status = 'active'",
+                                        NULL),
+                     2);
+    free(before);
+    free(after);
+    PQfinish(conn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_server_stopped),
         cmocka_unit_test(test_schema_check),
         cmocka_unit_test(test_install_twice),
+        cmocka_unit_test(test_upgrade_disables_duplicates),
     };
 
     csam_test_env_get(&env);

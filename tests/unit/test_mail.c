@@ -22,8 +22,8 @@
 
 static const char *const csam_test_langs[] = {"fr", "nl", "de", "en"};
 static const char *const csam_test_kinds[] = {
-    "activation", "code", "key_activated", "key_deactivated",
-    "password_changed"};
+    "activation",       "code",          "key_activated",    "key_deactivated",
+    "password_changed", "email_confirm", "account_recovered"};
 #define CSAM_TEST_FROM "CSAM Mes clés numériques <noreply@example.be>"
 #define CSAM_TEST_LINK                                                         \
     "https://portal.example.be/csam/activate?t="                               \
@@ -70,7 +70,8 @@ static void test_compose_every_kind_and_language(void **state)
 
     (void)state;
     for (i = 0; i < 4; i++) {
-        for (j = 0; j < 5; j++) {
+        for (j = 0; j < sizeof(csam_test_kinds) / sizeof(csam_test_kinds[0]);
+             j++) {
             struct csam_mail_content c;
             char lang_attr[32];
 
