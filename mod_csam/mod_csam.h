@@ -48,9 +48,28 @@ struct csam_mod_server {
     struct csam_mod_runtime *rt; /* built by csam_runtime_check_config() */
 };
 
-/* What the directives of one directory or location said (-1: unset). */
+/* Where the online procedure takes a person's national number from
+ * (CSAMIdentitySource; identity.c). */
+enum csam_mod_identity_source {
+    CSAM_MOD_IDENTITY_UNSET = 0,
+    CSAM_MOD_IDENTITY_CERT, /* ssl-client-cert: mod_ssl's verified client
+                               certificate, subject serialNumber */
+    CSAM_MOD_IDENTITY_ENV   /* env NAME: the authentication module's
+                               environment variable NAME */
+};
+
+/* The longest environment variable name CSAMIdentitySource env and
+ * CSAMIdentityNames take. */
+#define CSAM_MOD_IDENTITY_ENV_MAX 128
+
+/* What the directives of one directory or location said (-1, 0 or NULL:
+ * unset). */
 struct csam_mod_dir {
-    int identity_headers; /* CSAMIdentityHeaders */
+    int identity_headers;                          /* CSAMIdentityHeaders */
+    enum csam_mod_identity_source identity_source; /* CSAMIdentitySource */
+    const char *identity_env;    /* its NAME, with CSAM_MOD_IDENTITY_ENV */
+    const char *identity_given;  /* CSAMIdentityNames GIVEN_VAR */
+    const char *identity_family; /* CSAMIdentityNames FAMILY_VAR */
 };
 
 /* Defaults applied when the values are read. */
