@@ -275,6 +275,17 @@ enum csam_officer {
  * redirect) was authenticated by it.  Logs nothing. */
 enum csam_officer csam_auth_officer(request_rec *r);
 
+/* ---- the online procedure's identity (identity.c) ---------------------- */
+
+/* The person the location's CSAMIdentitySource vouches for: 1 and *who
+ * filled (its strings live as long as r->pool) when the source names one;
+ * 0 when it does not (no source on this location, no certificate mod_ssl
+ * verified, no serialNumber, no user authenticated by another module than
+ * CSAM, no variable), logged at NOTICE with why (never the number): the
+ * caller answers 403.  The number is as the source gave it: the engine
+ * checks it. */
+int csam_identity_get(request_rec *r, struct csam_identity *who);
+
 /* ---- the activation link's token out of the logs (redact.c) ----------- */
 
 /* Hooks that rewrite the activation link's request line, unparsed URI and
