@@ -252,11 +252,12 @@ def test_new_person_online():
     t.check(re.fullmatch(r"[A-Za-z0-9_-]{43}", handle) is not None,
             "handle shape", body)
     rows = t.psql("SELECT procedure, identity_source, first_name, last_name, "
-                  "activation_code_hash IS NULL FROM csam_registrations "
+                  "code_hash IS NULL FROM csam_registrations "
                   "ORDER BY id DESC LIMIT 1")
-    t.check(rows and rows[0][:4] == ["online", "ssl-client-cert", "Émilie",
-                                     "Lefèvre"],
-            "an online registration with the certificate's names", rows)
+    t.check(rows and rows[0] == ["online", "ssl-client-cert", "Émilie",
+                                 "Lefèvre", "t"],
+            "an online registration with the certificate's names, no "
+            "paper code", rows)
     t.choose_email_key(handle)
     user, address = t.username(), "emilie.%d@example.be" % os.getpid()
     # The address is required online, and checked.
