@@ -18,28 +18,13 @@
 
 APLOG_USE_MODULE(csam);
 
-static const struct csam_api_field csam_api_no_fields[] = {
-    {NULL, CSAM_API_STRING, 0, 0, NULL}};
-
-/* POST /logout needs no body (DESIGN 3.1).  One that is sent is JSON like
- * every body of the API, and so is a declared Content-Type: a form or
- * text/plain post, which any other site's page can make, is 415. */
+/* POST /logout needs no body (DESIGN 3.1): csam_api_bodiless. */
 static int csam_api_logout_route(request_rec *r)
 {
-    json_t *body;
     int rv;
 
-    if (ap_request_has_body(r)) {
-        rv = csam_api_read(r, csam_api_no_fields, &body);
-        if (body == NULL)
-            return rv;
-    } else if (apr_table_get(r->headers_in, "Content-Type") != NULL
-               && !csam_http_content_type_is(r, "application/json")) {
-        ap_discard_request_body(r);
-        return csam_api_fail(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
-                             "unsupported_media_type",
-                             "Logout takes no body, or a JSON one.");
-    }
+    if (!csam_api_bodiless(r, &rv))
+        return rv;
     return csam_api_logout(r);
 }
 
@@ -126,6 +111,7 @@ struct csam_api_route {
 
 static const struct csam_api_route csam_api_routes[] = {
     {"/api/v1/registrations", M_POST, csam_api_registrations},
+    {"/api/v1/online", M_POST, csam_api_online},
     {"/api/v1/activation", M_POST, csam_api_activation_open},
     {"/api/v1/activation/key", M_POST, csam_api_activation_key},
     {"/api/v1/activation/credentials", M_POST, csam_api_activation_credentials},

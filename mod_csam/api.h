@@ -40,6 +40,12 @@ struct csam_api_field {
 int csam_api_read(request_rec *r, const struct csam_api_field *spec,
                   json_t **out);
 
+/* An endpoint that takes no body: none, or a JSON one with no field
+ * ({}); a declared Content-Type other than JSON is 415, a body over
+ * 64 KiB 413.  1 when the endpoint goes on; 0 when an answer was
+ * written, *rv being what the handler returns. */
+int csam_api_bodiless(request_rec *r, int *rv);
+
 /* The string field `name` of obj, or NULL. */
 const char *csam_api_string(json_t *obj, const char *name);
 
@@ -113,6 +119,8 @@ json_t *csam_api_key_list(const struct csam_key_info *keys, size_t n);
 /* Registration and activation endpoints (api_activation.c). */
 int csam_api_registrations(request_rec *r);
 int csam_api_activation_open(request_rec *r);
+/* POST /online: the online procedure (DESIGN 2.6). */
+int csam_api_online(request_rec *r);
 int csam_api_activation_key(request_rec *r);
 int csam_api_activation_credentials(request_rec *r);
 int csam_api_activation_confirm(request_rec *r);

@@ -53,12 +53,16 @@ static const struct csam_api_field csam_api_key_fields[] = {
     {"phone", CSAM_API_STRING, 0, CSAM_API_TEXT_MAX, NULL},
     {NULL, CSAM_API_STRING, 0, 0, NULL}};
 
+/* Which of them a procedure needs is the engine's to say: a recovery
+ * keeps its username, an online recovery may keep its password, only an
+ * online new person gives an e-mail address. */
 static const struct csam_api_field csam_api_credentials_fields[] = {
     {"activation", CSAM_API_STRING, 1, CSAM_API_TOKEN_MAX, NULL},
-    {"username", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
+    {"username", CSAM_API_STRING, 0, CSAM_API_TEXT_MAX, NULL},
     /* No edge bound below the body's: a long password is weak_password. */
-    {"password", CSAM_API_STRING, 1, 0, NULL},
-    {"password_repeat", CSAM_API_STRING, 1, 0, NULL},
+    {"password", CSAM_API_STRING, 0, 0, NULL},
+    {"password_repeat", CSAM_API_STRING, 0, 0, NULL},
+    {"email", CSAM_API_STRING, 0, CSAM_API_TEXT_MAX, NULL},
     {NULL, CSAM_API_STRING, 0, 0, NULL}};
 
 static const struct csam_api_field csam_api_confirm_fields[] = {
@@ -168,13 +172,31 @@ static const struct csam_api_prelude csam_api_confirm_prelude = {
 static const struct csam_api_prelude csam_api_resend_prelude = {
     csam_api_resend_fields, NULL, "activation"};
 
+/* {activation, key_types, account, username (existing only)}: what the
+ * online procedure and the paper code answer alike. */
+static int csam_api_send_opened(request_rec *r, const char *handle,
+                                unsigned key_types, int existing,
+                                const char *username)
+{
+    json_t *reply = csam_api_own(
+        r, json_pack("{s:s, s:o, s:s}", "activation", handle, "key_types",
+                     csam_api_key_types(key_types), "account",
+                     existing ? "existing" : "new"));
+
+    if (reply == NULL)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    if (existing)
+        json_object_set_new(reply, "username", json_string(username));
+    return csam_api_send(r, HTTP_OK, reply);
+}
+
 int csam_api_activation_open(request_rec *r)
 {
     char handle[CSAM_TOKEN_SIZE] = "";
     struct csam_attempts att = {-1, 0};
+    struct csam_activation_state st;
     struct csam_api_call call;
     unsigned key_types = 0;
-    json_t *reply;
     csam_result res;
     int rv;
 
@@ -186,13 +208,60 @@ int csam_api_activation_open(request_rec *r)
         &att);
     if (res != CSAM_OK)
         return csam_api_error(r, res, &att);
-    reply = csam_api_own(r,
-                         json_pack("{s:s, s:o}", "activation", handle,
-                                   "key_types", csam_api_key_types(key_types)));
+    /* Whether the paper code was a recovery's (DESIGN 2.7). */
+    memset(&st, 0, sizeof(st));
+    res = csam_engine_activation_state(call.engine, handle, &st);
+    if (res != CSAM_OK) {
+        csam_wipe(handle, sizeof(handle));
+        return csam_api_error(r, res, NULL);
+    }
+    rv = csam_api_send_opened(r, handle, key_types, st.existing, st.username);
     csam_wipe(handle, sizeof(handle));
-    if (reply == NULL)
-        return HTTP_INTERNAL_SERVER_ERROR;
-    return csam_api_send(r, HTTP_OK, reply);
+    return rv;
+}
+
+static const struct csam_api_prelude csam_api_online_prelude = {NULL, NULL,
+                                                                NULL};
+
+int csam_api_online(request_rec *r)
+{
+    char handle[CSAM_TOKEN_SIZE] = "";
+    struct csam_identity who;
+    struct csam_procedure proc;
+    struct csam_api_call call;
+    csam_result res;
+    int rv;
+
+    if (!csam_api_bodiless(r, &rv))
+        return rv;
+    if (!csam_identity_get(r, &who))
+        return csam_api_fail(r, HTTP_FORBIDDEN, "forbidden",
+                             "The online procedure needs a person identified "
+                             "by this server (eID or itsme).");
+    if (!csam_api_begin(r, &csam_api_online_prelude, &call, &rv))
+        return rv;
+    memset(&proc, 0, sizeof(proc));
+    res = csam_engine_online_open(call.engine, csam_http_source(r), &who,
+                                  handle, &proc);
+    if (res == CSAM_ERR_NATIONAL_NUMBER) {
+        /* The source vouched for nothing usable: no identity. */
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "CSAM01007: online procedure refused: %s gave a "
+                      "number that is no national register or BIS number",
+                      who.source_name);
+        return csam_api_fail(r, HTTP_FORBIDDEN, "forbidden",
+                             "The identity given is not a valid national "
+                             "register or BIS number.");
+    }
+    if (res != CSAM_OK)
+        return csam_api_error(r, res, NULL);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "CSAM01008: online procedure opened (%s, %s account)",
+                  who.source_name, proc.existing ? "existing" : "new");
+    rv = csam_api_send_opened(r, handle, proc.key_types, proc.existing,
+                              proc.username);
+    csam_wipe(handle, sizeof(handle));
+    return rv;
 }
 
 static int csam_api_next(request_rec *r, int status, enum csam_step next)
@@ -226,6 +295,7 @@ int csam_api_activation_key(request_rec *r)
 int csam_api_activation_credentials(request_rec *r)
 {
     struct csam_credentials_outcome *outcome;
+    struct csam_credentials in;
     struct csam_api_call call;
     csam_result res;
     int rv;
@@ -233,13 +303,16 @@ int csam_api_activation_credentials(request_rec *r)
     if (!csam_api_begin(r, &csam_api_credentials_prelude, &call, &rv))
         return rv;
     outcome = csam_api_outcome(r);
-    res = csam_engine_activation_credentials(
-        call.engine, csam_http_source(r), call.handle,
-        csam_api_string(call.body, "username"),
-        csam_api_string(call.body, "password"),
-        csam_api_string(call.body, "password_repeat"), outcome);
+    memset(&in, 0, sizeof(in));
+    in.username = csam_api_string(call.body, "username");
+    in.password = csam_api_string(call.body, "password");
+    in.password_repeat = csam_api_string(call.body, "password_repeat");
+    in.email = csam_api_string(call.body, "email");
+    res = csam_engine_activation_set_credentials(
+        call.engine, csam_http_source(r), call.handle, &in, outcome);
     if (res != CSAM_OK)
         return csam_api_error(r, res, &outcome->attempts);
+    /* CSAM_STEP_EMAIL too: its code goes to activation/confirm. */
     return csam_api_send_outcome(r, outcome);
 }
 
@@ -261,6 +334,9 @@ int csam_api_activation_confirm(request_rec *r)
         csam_api_string(call.body, "code"), &done, &att);
     if (res != CSAM_OK)
         return csam_api_error(r, res, &att);
+    /* The code was the e-mail address's; the key's comes next. */
+    if (done.next == CSAM_STEP_CONFIRM)
+        return csam_api_next(r, HTTP_ACCEPTED, CSAM_STEP_CONFIRM);
     key = csam_key_type_name(done.key_type);
     reply = csam_api_own(r, json_pack("{s:s, s:s, s:s}", "username",
                                       done.username, "key_type", key ? key : "",

@@ -53,6 +53,10 @@ static const struct csam_api_mapping csam_api_mappings[] = {
      "This step is not allowed now."},
     {CSAM_ERR_USERNAME_TAKEN, HTTP_CONFLICT, "username_taken",
      "This username is already in use."},
+    /* A recovery (DESIGN 2.7): a request error, not a taken name. */
+    {CSAM_ERR_USERNAME_KEPT, HTTP_BAD_REQUEST, "invalid_request",
+     "This account keeps its username: leave 'username' out, or give the "
+     "account's own."},
     {CSAM_ERR_EXPIRED, HTTP_GONE, "expired",
      "This link or activation is no longer valid."},
     {CSAM_ERR_LOCKED, HTTP_LOCKED, "locked", "Too many attempts."},
@@ -345,6 +349,31 @@ int csam_api_read(request_rec *r, const struct csam_api_field *spec,
         return csam_api_fail(r, HTTP_BAD_REQUEST, "invalid_request", err);
     *out = json;
     return OK;
+}
+
+static const struct csam_api_field csam_api_no_fields[] = {
+    {NULL, CSAM_API_STRING, 0, 0, NULL}};
+
+/* A body that is sent is JSON like every body of the API, and so is a
+ * declared Content-Type: a form or text/plain post, which any other
+ * site's page can make, is 415. */
+int csam_api_bodiless(request_rec *r, int *rv)
+{
+    json_t *body;
+
+    if (ap_request_has_body(r)) {
+        *rv = csam_api_read(r, csam_api_no_fields, &body);
+        return body != NULL;
+    }
+    if (apr_table_get(r->headers_in, "Content-Type") != NULL
+        && !csam_http_content_type_is(r, "application/json")) {
+        ap_discard_request_body(r);
+        *rv = csam_api_fail(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
+                            "unsupported_media_type",
+                            "This endpoint takes no body, or a JSON one.");
+        return 0;
+    }
+    return 1;
 }
 
 const char *csam_api_string(json_t *obj, const char *name)

@@ -89,6 +89,21 @@ void *csam_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     conf->identity_headers = add->identity_headers >= 0
                                  ? add->identity_headers
                                  : base->identity_headers;
+    /* A source and its variable name go together. */
+    if (add->identity_source != CSAM_MOD_IDENTITY_UNSET) {
+        conf->identity_source = add->identity_source;
+        conf->identity_env = add->identity_env;
+    } else {
+        conf->identity_source = base->identity_source;
+        conf->identity_env = base->identity_env;
+    }
+    if (add->identity_given != NULL) {
+        conf->identity_given = add->identity_given;
+        conf->identity_family = add->identity_family;
+    } else {
+        conf->identity_given = base->identity_given;
+        conf->identity_family = base->identity_family;
+    }
     return conf;
 }
 
@@ -352,6 +367,86 @@ static const char *csam_config_cmd_identity_headers(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* An environment variable name for the identity directives: 1 to
+ * CSAM_MOD_IDENTITY_ENV_MAX letters, digits and '_'.  Never HTTP_*: httpd
+ * and CGI put request headers in the environment under that prefix, and
+ * a request header never names a person (DESIGN 3.3).  An error message
+ * or NULL. */
+static const char *csam_config_env_name(cmd_parms *cmd, const char *name)
+{
+    size_t len = strlen(name);
+
+    if (len == 0 || len > CSAM_MOD_IDENTITY_ENV_MAX
+        || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789_")
+               != len)
+        return apr_psprintf(cmd->pool,
+                            "%s: bad variable name '%s': 1 to %d letters, "
+                            "digits and '_'",
+                            cmd->cmd->name, name, CSAM_MOD_IDENTITY_ENV_MAX);
+    if (strncasecmp(name, "HTTP_", 5) == 0)
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' would be a request header (HTTP_*); "
+                            "name the variable the authentication module "
+                            "sets",
+                            cmd->cmd->name, name);
+    return NULL;
+}
+
+/* CSAMIdentitySource ssl-client-cert | env NAME */
+static const char *csam_config_cmd_identity_source(cmd_parms *cmd, void *dconf,
+                                                   const char *kind,
+                                                   const char *name)
+{
+    struct csam_mod_dir *conf = dconf;
+    const char *err;
+
+    if (strcasecmp(kind, "ssl-client-cert") == 0) {
+        if (name != NULL)
+            return apr_psprintf(cmd->pool,
+                                "%s ssl-client-cert takes no variable name "
+                                "('%s')",
+                                cmd->cmd->name, name);
+        conf->identity_source = CSAM_MOD_IDENTITY_CERT;
+        conf->identity_env = NULL;
+        return NULL;
+    }
+    if (strcasecmp(kind, "env") == 0) {
+        if (name == NULL)
+            return apr_psprintf(cmd->pool,
+                                "%s env needs the name of the variable the "
+                                "authentication module sets (e.g. "
+                                "OIDC_CLAIM_national_number)",
+                                cmd->cmd->name);
+        err = csam_config_env_name(cmd, name);
+        if (err != NULL)
+            return err;
+        conf->identity_source = CSAM_MOD_IDENTITY_ENV;
+        conf->identity_env = name;
+        return NULL;
+    }
+    return apr_psprintf(cmd->pool,
+                        "%s: bad value '%s': ssl-client-cert or env NAME",
+                        cmd->cmd->name, kind);
+}
+
+/* CSAMIdentityNames GIVEN_VAR FAMILY_VAR */
+static const char *csam_config_cmd_identity_names(cmd_parms *cmd, void *dconf,
+                                                  const char *given,
+                                                  const char *family)
+{
+    struct csam_mod_dir *conf = dconf;
+    const char *err = csam_config_env_name(cmd, given);
+
+    if (err == NULL)
+        err = csam_config_env_name(cmd, family);
+    if (err != NULL)
+        return err;
+    conf->identity_given = given;
+    conf->identity_family = family;
+    return NULL;
+}
+
 const char *csam_config_directive_of(const char *key)
 {
     const command_rec *c;
@@ -501,4 +596,17 @@ const command_rec csam_config_cmds[] = {
                  OR_AUTHCFG,
                  "also pass X-CSAM-User, X-CSAM-Key and X-CSAM-Auth-Time "
                  "request headers to a backend (default Off)"),
+    /* Not in .htaccess: whoever may write one could name a variable of
+     * their own making and pose as anyone. */
+    AP_INIT_TAKE12("CSAMIdentitySource", csam_config_cmd_identity_source, NULL,
+                   ACCESS_CONF,
+                   "where the online procedure takes the national number "
+                   "from: ssl-client-cert (subject serialNumber of a client "
+                   "certificate mod_ssl verified) or env NAME (a variable "
+                   "set by the module that authenticated the request)"),
+    AP_INIT_TAKE2("CSAMIdentityNames", csam_config_cmd_identity_names, NULL,
+                  ACCESS_CONF,
+                  "with CSAMIdentitySource env: the variables holding the "
+                  "given and the family name (e.g. OIDC_CLAIM_given_name "
+                  "OIDC_CLAIM_family_name)"),
     {NULL, {NULL}, NULL, 0, RAW_ARGS, NULL}};

@@ -52,6 +52,8 @@ int csam_handler(request_rec *r)
         return csam_page_registration(r, rt, sub);
     if (strcmp(sub, "/activate") == 0)
         return csam_page_activate(r, rt);
+    if (strcmp(sub, "/online") == 0)
+        return csam_page_online(r, rt);
     if (strcmp(sub, "/login") == 0)
         return csam_page_login(r, rt);
     if (strcmp(sub, "/logout") == 0)

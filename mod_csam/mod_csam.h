@@ -48,9 +48,28 @@ struct csam_mod_server {
     struct csam_mod_runtime *rt; /* built by csam_runtime_check_config() */
 };
 
-/* What the directives of one directory or location said (-1: unset). */
+/* Where the online procedure takes a person's national number from
+ * (CSAMIdentitySource; identity.c). */
+enum csam_mod_identity_source {
+    CSAM_MOD_IDENTITY_UNSET = 0,
+    CSAM_MOD_IDENTITY_CERT, /* ssl-client-cert: mod_ssl's verified client
+                               certificate, subject serialNumber */
+    CSAM_MOD_IDENTITY_ENV   /* env NAME: the authentication module's
+                               environment variable NAME */
+};
+
+/* The longest environment variable name CSAMIdentitySource env and
+ * CSAMIdentityNames take. */
+#define CSAM_MOD_IDENTITY_ENV_MAX 128
+
+/* What the directives of one directory or location said (-1, 0 or NULL:
+ * unset). */
 struct csam_mod_dir {
-    int identity_headers; /* CSAMIdentityHeaders */
+    int identity_headers;                          /* CSAMIdentityHeaders */
+    enum csam_mod_identity_source identity_source; /* CSAMIdentitySource */
+    const char *identity_env;    /* its NAME, with CSAM_MOD_IDENTITY_ENV */
+    const char *identity_given;  /* CSAMIdentityNames GIVEN_VAR */
+    const char *identity_family; /* CSAMIdentityNames FAMILY_VAR */
 };
 
 /* Defaults applied when the values are read. */
@@ -255,6 +274,17 @@ enum csam_officer {
  * location's, or when any request r was made from (subrequest, internal
  * redirect) was authenticated by it.  Logs nothing. */
 enum csam_officer csam_auth_officer(request_rec *r);
+
+/* ---- the online procedure's identity (identity.c) ---------------------- */
+
+/* The person the location's CSAMIdentitySource vouches for: 1 and *who
+ * filled (its strings live as long as r->pool) when the source names one;
+ * 0 when it does not (no source on this location, no certificate mod_ssl
+ * verified, no serialNumber, no user authenticated by another module than
+ * CSAM, no variable), logged at NOTICE with why (never the number): the
+ * caller answers 403.  The number is as the source gave it: the engine
+ * checks it. */
+int csam_identity_get(request_rec *r, struct csam_identity *who);
 
 /* ---- the activation link's token out of the logs (redact.c) ----------- */
 

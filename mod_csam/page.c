@@ -33,16 +33,30 @@ APLOG_USE_MODULE(csam);
 
 /* Template files, in the order of enum csam_page_id. */
 static const char *const csam_page_files[CSAM_PAGE_COUNT] = {
-    "layout.html",           "registration.html",
-    "letter.html",           "activate_code.html",
-    "activate_key.html",     "activate_credentials.html",
-    "activate_confirm.html", "activate_done.html",
-    "message.html",          "login.html",
-    "login_key.html",        "login_code.html",
-    "logout.html",           "keys.html",
-    "keys_confirm.html",     "activate_sms.html",
-    "activate_totp.html",    "login_totp.html",
-    "keys_sms.html",         "keys_totp.html",
+    "layout.html",
+    "registration.html",
+    "letter.html",
+    "activate_code.html",
+    "activate_key.html",
+    "activate_credentials.html",
+    "activate_confirm.html",
+    "activate_done.html",
+    "message.html",
+    "login.html",
+    "login_key.html",
+    "login_code.html",
+    "logout.html",
+    "keys.html",
+    "keys_confirm.html",
+    "activate_sms.html",
+    "activate_totp.html",
+    "login_totp.html",
+    "keys_sms.html",
+    "keys_totp.html",
+    "online.html",
+    "activate_credentials_online.html",
+    "activate_recovery.html",
+    "activate_email.html",
 };
 
 /* messages.txt keys of each page's <title>, same order. */
@@ -67,6 +81,10 @@ static const char *const csam_page_titles[CSAM_PAGE_COUNT] = {
     "title.login_totp",
     "title.keys_sms",
     "title.keys_totp",
+    "title.online",
+    "title.activate_credentials",
+    "title.activate_recovery",
+    "title.activate_email",
 };
 
 struct csam_page_set {

@@ -45,6 +45,10 @@ enum csam_page_id {
     CSAM_PAGE_LOGIN_TOTP,
     CSAM_PAGE_KEYS_SMS,
     CSAM_PAGE_KEYS_TOTP,
+    CSAM_PAGE_ONLINE,                      /* the online procedure's start */
+    CSAM_PAGE_ACTIVATE_CREDENTIALS_ONLINE, /* a new person online: + e-mail */
+    CSAM_PAGE_ACTIVATE_RECOVERY,           /* an existing account's password */
+    CSAM_PAGE_ACTIVATE_EMAIL,              /* the e-mail address's code */
     CSAM_PAGE_COUNT
 };
 
@@ -214,7 +218,22 @@ const char *csam_page_key_secret_groups(request_rec *r, const char *secret);
 int csam_page_key_totp_vars(struct csam_page *pg, const char *uri,
                             const char *secret);
 
+/* ---- the online procedure (page_online.c, page_activate.c) ------------ */
+
+/* Hand an activation the online procedure opened to the activation pages:
+ * its handle goes into the sealed flow cookie of browser (as after the
+ * link's paper code) and the answer is 303 to <handler>/activate. */
+int csam_page_activate_online(request_rec *r, struct csam_mod_runtime *rt,
+                              const char *browser, const char *handle,
+                              const struct csam_procedure *proc);
+
 /* ---- entry points (handler.c dispatches to them) ----------------------- */
+
+/* /csam/online: GET explains the online procedure and offers to go on;
+ * POST (CSRF) identifies the person by the location's CSAMIdentitySource,
+ * opens the procedure and goes to the activation pages; 403 with a page
+ * saying to identify with eID or itsme when there is no identity. */
+int csam_page_online(request_rec *r, struct csam_mod_runtime *rt);
 
 /* /csam/login[?return=<local path>]: username and password, the key
  * choice, the code; a session cookie and 303 to the cleaned return path

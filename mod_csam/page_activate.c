@@ -15,6 +15,14 @@
  * activation handle lives in the flow cookie next to the token, valid for
  * the flow's lifetime: it cannot be read or moved to another browser, and
  * a new link opened in the browser starts a new flow.
+ *
+ * The online procedure (page_online.c) opens its activation without link
+ * or paper code: its flow cookie says "on" instead of holding a token,
+ * and a dead handle sends the browser back to /csam/online.  A recovery
+ * (the person has an account) keeps the account's username: the
+ * credentials page shows it and asks only the password (optional online),
+ * and a new person online also gives an e-mail address, whose own code
+ * (CSAM_STEP_EMAIL) may come before the key's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +51,7 @@ struct csam_page_act {
     const char *browser;
     const char *handle; /* from the flow cookie, NULL when none */
     json_t *flow;       /* the flow cookie's object, or NULL */
+    int online;         /* the flow is the online procedure's (no token) */
     csam_engine *engine;
 };
 
@@ -95,15 +104,20 @@ static void csam_page_act_flow(struct csam_page_act *a)
     a->flow = NULL;
     a->token = NULL;
     a->handle = NULL;
+    a->online = 0;
     if (text == NULL || (flow = json_loads(text, 0, NULL)) == NULL)
         return;
     apr_pool_cleanup_register(a->r->pool, flow, csam_page_act_decref,
                               apr_pool_cleanup_null);
-    t = json_string_value(json_object_get(flow, "t"));
-    if (t == NULL || !csam_token_valid(t))
-        return;
+    if (json_is_true(json_object_get(flow, "on"))) {
+        a->online = 1;
+    } else {
+        t = json_string_value(json_object_get(flow, "t"));
+        if (t == NULL || !csam_token_valid(t))
+            return;
+        a->token = t;
+    }
     a->flow = flow;
-    a->token = t;
     a->handle = json_string_value(json_object_get(flow, "h"));
     if (a->handle != NULL && !csam_token_valid(a->handle))
         a->handle = NULL;
@@ -142,7 +156,27 @@ static void csam_page_act_flow_set(struct csam_page_act *a, json_t *flow)
  * paper code again if the link still lives, or says it does not. */
 static void csam_page_act_flow_reset(struct csam_page_act *a)
 {
+    /* Online, there is no link to go back to: the flow is over. */
+    if (a->online) {
+        csam_cookie_clear(a->r, a->rt, CSAM_PAGE_COOKIE_FLOW);
+        a->flow = NULL;
+        a->handle = NULL;
+        return;
+    }
     csam_page_act_flow_set(a, json_pack("{s:s}", "t", a->token));
+}
+
+/* The flow cookie's first member: the link's token, or the online mark. */
+static json_t *csam_page_act_flow_origin(const struct csam_page_act *a)
+{
+    return a->online ? json_pack("{s:b}", "on", 1)
+                     : json_pack("{s:s}", "t", a->token);
+}
+
+/* Where a browser whose online flow ended starts again. */
+static const char *csam_page_act_online_start(const struct csam_page_act *a)
+{
+    return apr_pstrcat(a->r->pool, a->rt->config.handler_path, "/online", NULL);
 }
 
 static int csam_page_act_engine(struct csam_page_act *a)
@@ -204,9 +238,48 @@ static int csam_page_act_key_vars(struct csam_page_act *a, struct csam_page *pg,
     return 1;
 }
 
+/* text with {{username}} replaced by username (in r->pool). */
+static const char *csam_page_act_with_username(request_rec *r, const char *text,
+                                               const char *username)
+{
+    const char *at = strstr(text, "{{username}}");
+
+    if (at == NULL)
+        return text;
+    return apr_pstrcat(r->pool,
+                       apr_pstrmemdup(r->pool, text, (apr_size_t)(at - text)),
+                       username, at + strlen("{{username}}"), NULL);
+}
+
+/* What the pages of a recovery say: the account's username, the notice of
+ * the key step, whether the password may stay as it is. */
+static void csam_page_act_recovery_vars(struct csam_page_act *a,
+                                        struct csam_page *pg,
+                                        enum csam_page_id id,
+                                        const struct csam_activation_state *st)
+{
+    int keep = st != NULL && st->existing && st->online;
+
+    csam_page_var(pg, "account_username",
+                  st != NULL ? apr_pstrdup(a->r->pool, st->username) : "");
+    csam_page_var(pg, "password_hint",
+                  keep ? csam_page_text(pg, "hint.password_keep", -1) : "");
+    csam_page_var(pg, "password_required", keep ? "" : " required");
+    if (id == CSAM_PAGE_ACTIVATE_KEY && st != NULL && st->existing)
+        csam_page_notice(
+            pg, csam_page_act_with_username(
+                    a->r,
+                    csam_page_text(pg,
+                                   st->online ? "notice.recovery_online"
+                                              : "notice.recovery",
+                                   -1),
+                    st->username));
+}
+
 static int csam_page_act_show(struct csam_page_act *a, enum csam_page_id id,
                               int lang, const char *const *fields,
-                              enum csam_key_type kt)
+                              enum csam_key_type kt,
+                              const struct csam_activation_state *st)
 {
     struct csam_page pg;
     char n[24];
@@ -234,6 +307,7 @@ static int csam_page_act_show(struct csam_page_act *a, enum csam_page_id id,
         csam_page_var(&pg, "username",
                       user ? apr_pstrdup(a->r->pool, user) : "");
     }
+    csam_page_act_recovery_vars(a, &pg, id, st);
     csam_page_flash_show(&pg, CSAM_PAGE_ACT_FLASH);
     if (id == CSAM_PAGE_ACTIVATE_KEY)
         csam_page_var(&pg, "key_options",
@@ -251,6 +325,22 @@ static const char *const csam_page_act_key_fields[] = {"phone", "key_type",
 static const char *const csam_page_act_cred_fields[] = {
     "username", "password", "password_repeat", NULL};
 static const char *const csam_page_act_confirm_fields[] = {"code", NULL};
+static const char *const csam_page_act_online_fields[] = {
+    "username", "email", "password", "password_repeat", NULL};
+static const char *const csam_page_act_recovery_fields[] = {
+    "password", "password_repeat", NULL};
+
+/* The language of an activation's pages: the registration's, but online
+ * the browser's, whose page started it. */
+static int csam_page_act_lang(const struct csam_page_act *a,
+                              const char *language)
+{
+    int lang = csam_page_lang_index(language);
+
+    if (a->online)
+        return csam_page_lang_negotiate(a->r);
+    return lang < 0 ? 0 : lang;
+}
 
 static int csam_page_act_get(struct csam_page_act *a)
 {
@@ -262,10 +352,13 @@ static int csam_page_act_get(struct csam_page_act *a)
     if (a->flow != NULL && json_is_true(json_object_get(a->flow, "done"))) {
         lang = csam_page_lang_index(
             json_string_value(json_object_get(a->flow, "l")));
+        if (a->online)
+            lang = csam_page_lang_negotiate(a->r);
         return csam_page_act_show(a, CSAM_PAGE_ACTIVATE_DONE,
                                   lang < 0 ? 0 : lang, NULL,
                                   (enum csam_key_type)json_integer_value(
-                                      json_object_get(a->flow, "kt")));
+                                      json_object_get(a->flow, "kt")),
+                                  NULL);
     }
     if (!csam_page_act_engine(a))
         return csam_page_act_unavailable(a, csam_page_lang_negotiate(a->r));
@@ -273,25 +366,35 @@ static int csam_page_act_get(struct csam_page_act *a)
         memset(&st, 0, sizeof(st));
         res = csam_engine_activation_state(a->engine, a->handle, &st);
         if (res == CSAM_OK) {
-            lang = csam_page_lang_index(st.language);
-            if (lang < 0)
-                lang = 0;
+            lang = csam_page_act_lang(a, st.language);
             switch (st.step) {
             case CSAM_STEP_KEY:
                 return csam_page_act_show(a, CSAM_PAGE_ACTIVATE_KEY, lang,
-                                          csam_page_act_key_fields,
-                                          st.key_type);
+                                          csam_page_act_key_fields, st.key_type,
+                                          &st);
             case CSAM_STEP_CREDENTIALS:
+                if (st.existing)
+                    return csam_page_act_show(
+                        a, CSAM_PAGE_ACTIVATE_RECOVERY, lang,
+                        csam_page_act_recovery_fields, st.key_type, &st);
+                if (st.online)
+                    return csam_page_act_show(
+                        a, CSAM_PAGE_ACTIVATE_CREDENTIALS_ONLINE, lang,
+                        csam_page_act_online_fields, st.key_type, &st);
                 return csam_page_act_show(a, CSAM_PAGE_ACTIVATE_CREDENTIALS,
                                           lang, csam_page_act_cred_fields,
-                                          st.key_type);
+                                          st.key_type, &st);
+            case CSAM_STEP_EMAIL:
+                return csam_page_act_show(a, CSAM_PAGE_ACTIVATE_EMAIL, lang,
+                                          csam_page_act_confirm_fields,
+                                          st.key_type, &st);
             case CSAM_STEP_CONFIRM:
                 return csam_page_act_show(
                     a,
                     st.key_type == CSAM_KEY_TOTP  ? CSAM_PAGE_ACTIVATE_TOTP
                     : st.key_type == CSAM_KEY_SMS ? CSAM_PAGE_ACTIVATE_SMS
                                                   : CSAM_PAGE_ACTIVATE_CONFIRM,
-                    lang, csam_page_act_confirm_fields, st.key_type);
+                    lang, csam_page_act_confirm_fields, st.key_type, &st);
             case CSAM_STEP_DONE:
             default: break;
             }
@@ -300,13 +403,15 @@ static int csam_page_act_get(struct csam_page_act *a)
         /* A dead handle: start again from the link, if it still lives. */
         csam_page_act_flow_reset(a);
     }
+    if (a->online)
+        return csam_page_redirect(a->r, csam_page_act_online_start(a));
     res = csam_engine_link_language(a->engine, a->token, language);
     switch (res) {
     case CSAM_OK:
         lang = csam_page_lang_index(language);
-        return csam_page_act_show(a, CSAM_PAGE_ACTIVATE_CODE,
-                                  lang < 0 ? 0 : lang,
-                                  csam_page_act_code_fields, CSAM_KEY_NONE);
+        return csam_page_act_show(
+            a, CSAM_PAGE_ACTIVATE_CODE, lang < 0 ? 0 : lang,
+            csam_page_act_code_fields, CSAM_KEY_NONE, NULL);
     case CSAM_ERR_LOCKED:
         return csam_page_message(a->r, a->rt, csam_page_lang_negotiate(a->r),
                                  "locked", HTTP_LOCKED);
@@ -395,8 +500,10 @@ static int csam_page_act_code(struct csam_page_act *a, apr_table_t *form)
     memset(&st, 0, sizeof(st));
     if (csam_engine_activation_state(a->engine, handle, &st) != CSAM_OK)
         st.language[0] = '\0';
-    flow = json_pack("{s:s, s:s, s:s, s:I}", "t", a->token, "h", handle, "l",
-                     st.language, "k", (json_int_t)(key_types & CSAM_KEY_ALL));
+    flow = json_pack("{s:s, s:s, s:s, s:I, s:b}", "t", a->token, "h", handle,
+                     "l", st.language, "k",
+                     (json_int_t)(key_types & CSAM_KEY_ALL), "x",
+                     st.existing ? 1 : 0);
     csam_wipe(handle, sizeof(handle));
     csam_page_act_flow_set(a, flow);
     return csam_page_act_back(a, NULL);
@@ -441,42 +548,82 @@ static const char *csam_page_act_cred_field(csam_result res)
     switch (res) {
     case CSAM_ERR_USERNAME:
     case CSAM_ERR_USERNAME_TAKEN: return "username";
+    case CSAM_ERR_EMAIL: return "email";
     case CSAM_ERR_PASSWORD_MISMATCH: return "password_repeat";
     case CSAM_ERR_WEAK_PASSWORD: return "password";
     default: return NULL;
     }
 }
 
+/* The flow cookie's flag key (set when the activation was opened). */
+static int csam_page_act_flow_flag(const struct csam_page_act *a,
+                                   const char *key)
+{
+    return a->flow != NULL && json_is_true(json_object_get(a->flow, key));
+}
+
+/* Note in flash every field the activation's procedure needs that the
+ * form left empty; 1 when there is one. */
+static int csam_page_act_cred_missing(const struct csam_page_act *a,
+                                      json_t *flash,
+                                      const struct csam_credentials *in)
+{
+    int existing = csam_page_act_flow_flag(a, "x");
+    /* An online recovery may keep the password: both empty. */
+    int keep = existing && a->online && in->password[0] == '\0'
+               && in->password_repeat[0] == '\0';
+    int missing = 0;
+
+    if (!existing && in->username[0] == '\0') {
+        csam_page_flash_error(flash, "username", "error.required", -1, 0);
+        missing = 1;
+    }
+    if (a->online && !existing && in->email[0] == '\0') {
+        csam_page_flash_error(flash, "email", "error.required", -1, 0);
+        missing = 1;
+    }
+    if (!keep && in->password[0] == '\0') {
+        csam_page_flash_error(flash, "password", "error.required", -1, 0);
+        missing = 1;
+    }
+    if (!keep && in->password_repeat[0] == '\0') {
+        csam_page_flash_error(flash, "password_repeat", "error.required", -1,
+                              0);
+        missing = 1;
+    }
+    return missing;
+}
+
 static int csam_page_act_credentials(struct csam_page_act *a, apr_table_t *form)
 {
-    const char *username = csam_page_form_value(form, "username");
     const char *password = apr_table_get(form, "password");
     const char *repeat = apr_table_get(form, "password_repeat");
     struct csam_credentials_outcome out;
+    struct csam_credentials in;
     const char *field, *error;
     json_t *flash;
     csam_result res;
 
+    memset(&in, 0, sizeof(in));
+    in.username = csam_page_form_value(form, "username");
+    in.email = csam_page_form_value(form, "email");
+    in.password = password ? password : "";
+    in.password_repeat = repeat ? repeat : "";
+    /* A recovery keeps the account's username: none is sent. */
+    if (csam_page_act_flow_flag(a, "x"))
+        in.username = "";
     flash = csam_page_flash_new(CSAM_PAGE_ACT_FLASH);
     if (flash == NULL)
         return HTTP_INTERNAL_SERVER_ERROR;
-    /* Only the username is refilled: a password never leaves the body. */
-    csam_page_flash_value(flash, "username", username);
-    if (username[0] == '\0' || password == NULL || password[0] == '\0'
-        || repeat == NULL || repeat[0] == '\0') {
-        if (username[0] == '\0')
-            csam_page_flash_error(flash, "username", "error.required", -1, 0);
-        if (password == NULL || password[0] == '\0')
-            csam_page_flash_error(flash, "password", "error.required", -1, 0);
-        if (repeat == NULL || repeat[0] == '\0')
-            csam_page_flash_error(flash, "password_repeat", "error.required",
-                                  -1, 0);
+    /* Only the username and the address are refilled: a password never
+     * leaves the body. */
+    csam_page_flash_value(flash, "username", in.username);
+    csam_page_flash_value(flash, "email", in.email);
+    if (csam_page_act_cred_missing(a, flash, &in))
         return csam_page_act_back(a, flash);
-    }
     memset(&out, 0, sizeof(out));
-    res = csam_engine_activation_credentials(a->engine, csam_http_source(a->r),
-                                             a->handle, username, password,
-                                             repeat, &out);
+    res = csam_engine_activation_set_credentials(
+        a->engine, csam_http_source(a->r), a->handle, &in, &out);
     if (res == CSAM_OK && out.otpauth_uri != NULL && out.totp_secret != NULL) {
         /* The app key's secret is shown once the page after this redirect
          * is drawn, and again on a reload until the code confirms it: it
@@ -489,11 +636,17 @@ static int csam_page_act_credentials(struct csam_page_act *a, apr_table_t *form)
             json_object_set_new(flow, "s", json_string(out.totp_secret));
             csam_page_act_flow_set(a, flow);
         }
+        csam_page_flash_notice(flash, out.next == CSAM_STEP_EMAIL
+                                          ? "notice.email_code_sent"
+                                          : "notice.totp_scan");
         csam_credentials_outcome_free(&out);
-        csam_page_flash_notice(flash, "notice.totp_scan");
         return csam_page_act_back(a, flash);
     }
     csam_credentials_outcome_free(&out);
+    if (res == CSAM_OK && out.next == CSAM_STEP_EMAIL) {
+        csam_page_flash_notice(flash, "notice.email_code_sent");
+        return csam_page_act_back(a, flash);
+    }
     if (res == CSAM_OK) {
         csam_page_flash_notice(flash, csam_page_act_flow_str(a, "p")
                                           ? "notice.code_sent_sms"
@@ -517,6 +670,10 @@ static int csam_page_act_credentials(struct csam_page_act *a, apr_table_t *form)
                                   ? "error.username_taken.one"
                                   : "error.username_taken.attempts",
                               out.attempts.attempts_left, 0);
+        return csam_page_act_back(a, flash);
+    }
+    if (res == CSAM_ERR_USERNAME_KEPT) {
+        csam_page_flash_error(flash, NULL, "error.username_kept", -1, 0);
         return csam_page_act_back(a, flash);
     }
     field = csam_page_act_cred_field(res);
@@ -545,16 +702,28 @@ static int csam_page_act_confirm(struct csam_page_act *a, apr_table_t *form)
                                          a->handle, code, &done, &att);
     if (res != CSAM_OK)
         return csam_page_act_result(a, res, "code", &att);
+    if (done.next == CSAM_STEP_CONFIRM) {
+        /* That was the e-mail address's code: the key's comes next. */
+        json_t *flash = csam_page_flash_new(CSAM_PAGE_ACT_FLASH);
+
+        if (flash != NULL)
+            csam_page_flash_notice(flash, "notice.email_confirmed");
+        return csam_page_act_back(a, flash);
+    }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, a->r,
                   "CSAM00520: key %s activated for account %s (page)",
                   csam_key_type_name(done.key_type), done.username);
     /* The handle is spent; the cookie now only remembers the outcome, so
      * a reload shows the success page rather than an expired link. */
-    flow = json_pack("{s:s, s:b, s:s, s:I, s:s}", "t", a->token, "done", 1, "u",
-                     done.username, "kt", (json_int_t)done.key_type, "l",
-                     json_string_value(json_object_get(a->flow, "l"))
-                         ? json_string_value(json_object_get(a->flow, "l"))
-                         : "");
+    flow = csam_page_act_flow_origin(a);
+    if (flow != NULL) {
+        const char *l = json_string_value(json_object_get(a->flow, "l"));
+
+        json_object_set_new(flow, "done", json_true());
+        json_object_set_new(flow, "u", json_string(done.username));
+        json_object_set_new(flow, "kt", json_integer(done.key_type));
+        json_object_set_new(flow, "l", json_string(l ? l : ""));
+    }
     csam_page_act_flow_set(a, flow);
     return csam_page_act_back(a, NULL);
 }
@@ -595,11 +764,12 @@ static int csam_page_act_post(struct csam_page_act *a)
     step = csam_page_form_value(form, "step");
     /* No flow in this browser (cookies refused, or it expired): the GET
      * says the link must be opened again. */
-    if (a->token == NULL)
+    if (a->flow == NULL)
         return csam_page_act_back(a, NULL);
     if (!csam_page_act_engine(a))
         return csam_page_act_unavailable(a, csam_page_lang_negotiate(a->r));
-    if (strcmp(step, "code") == 0)
+    /* The online procedure has no paper code. */
+    if (strcmp(step, "code") == 0 && !a->online)
         return csam_page_act_code(a, form);
     /* Every later step needs this link's handle from this browser. */
     if (a->handle == NULL)
@@ -657,8 +827,30 @@ int csam_page_activate(request_rec *r, struct csam_mod_runtime *rt)
     csam_page_act_flow(&a);
     if (r->method_number == M_POST)
         return csam_page_act_post(&a);
-    if (a.token == NULL)
+    if (a.flow == NULL)
         return csam_page_message(r, rt, csam_page_lang_negotiate(r), "expired",
                                  HTTP_GONE);
     return csam_page_act_get(&a);
+}
+
+int csam_page_activate_online(request_rec *r, struct csam_mod_runtime *rt,
+                              const char *browser, const char *handle,
+                              const struct csam_procedure *proc)
+{
+    struct csam_page_act a;
+
+    memset(&a, 0, sizeof(a));
+    a.r = r;
+    a.rt = rt;
+    a.browser = browser;
+    a.online = 1;
+    /* As after the paper code: the handle, the language, the key types
+     * offered, whether the person's account exists. */
+    csam_page_act_flow_set(
+        &a, json_pack("{s:b, s:s, s:s, s:I, s:b}", "on", 1, "h", handle, "l",
+                      proc->language, "k",
+                      (json_int_t)(proc->key_types & CSAM_KEY_ALL), "x",
+                      proc->existing ? 1 : 0));
+    return csam_page_redirect(r, apr_pstrcat(r->pool, rt->config.handler_path,
+                                             "/activate", NULL));
 }

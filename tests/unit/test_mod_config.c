@@ -572,6 +572,151 @@ static void test_identity_headers_per_dir(void **state)
                      OR_AUTHCFG);
 }
 
+/* Run `name a [b]` (TAKE12 or TAKE2) in <Location path> on dconf. */
+static const char *test_directive2_in(struct test_ctx *t, const char *name,
+                                      const char *a, const char *b, char *path,
+                                      struct csam_mod_dir *dconf)
+{
+    const command_rec *c = test_find_cmd(name);
+    cmd_parms cmd;
+
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.info = c->cmd_data;
+    cmd.cmd = c;
+    cmd.pool = t->pool;
+    cmd.temp_pool = t->pool;
+    cmd.server = &t->server;
+    cmd.path = path;
+    assert_true(c->args_how == TAKE12 || c->args_how == TAKE2);
+    /* cppcheck-suppress returnDanglingLifetime ; the message is
+     * allocated in cmd.pool, it does not point into cmd */
+    return c->AP_TAKE2(&cmd, dconf, a, b);
+}
+
+static void test_identity_source(void **state)
+{
+    struct test_ctx *t = *state;
+    char location[] = "/csam/online";
+    struct csam_mod_dir *d = csam_config_create_dir(t->pool, location);
+    struct csam_mod_dir *outer = csam_config_create_dir(t->pool, location);
+    struct csam_mod_dir *m;
+    const char *err;
+
+    assert_int_equal(d->identity_source, CSAM_MOD_IDENTITY_UNSET);
+    assert_null(d->identity_env);
+    /* Never from .htaccess: whoever writes one could pose as anyone. */
+    assert_int_equal(test_find_cmd("CSAMIdentitySource")->req_override,
+                     ACCESS_CONF);
+    assert_int_equal(test_find_cmd("CSAMIdentityNames")->req_override,
+                     ACCESS_CONF);
+
+    assert_null(test_directive2_in(t, "CSAMIdentitySource", "ssl-client-cert",
+                                   NULL, location, d));
+    assert_int_equal(d->identity_source, CSAM_MOD_IDENTITY_CERT);
+    assert_null(d->identity_env);
+    assert_null(test_directive2_in(t, "CSAMIdentitySource", "env",
+                                   "OIDC_CLAIM_national_number", location,
+                                   outer));
+    assert_int_equal(outer->identity_source, CSAM_MOD_IDENTITY_ENV);
+    assert_string_equal(outer->identity_env, "OIDC_CLAIM_national_number");
+
+    /* Refused, with the directive and the value named. */
+    err = test_directive2_in(t, "CSAMIdentitySource", "ssl-client-cert",
+                             "SSL_CLIENT_S_DN", location, d);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "CSAMIdentitySource"));
+    err = test_directive2_in(t, "CSAMIdentitySource", "env", NULL, location, d);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "needs the name"));
+    err = test_directive2_in(t, "CSAMIdentitySource", "header",
+                             "X-National-Number", location, d);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "'header'"));
+    {
+        char long_name[CSAM_MOD_IDENTITY_ENV_MAX + 2];
+        static const char *const bad[] = {"",        "OIDC-CLAIM", "A B", "A=B",
+                                          "CLAIM\n", "NRN$",       "é"};
+        size_t i;
+
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            err = test_directive2_in(t, "CSAMIdentitySource", "env", bad[i],
+                                     location, d);
+            assert_non_null(err);
+            assert_non_null(strstr(err, "bad variable name"));
+        }
+        memset(long_name, 'A', sizeof(long_name) - 1);
+        long_name[sizeof(long_name) - 1] = '\0';
+        assert_non_null(test_directive2_in(t, "CSAMIdentitySource", "env",
+                                           long_name, location, d));
+        long_name[CSAM_MOD_IDENTITY_ENV_MAX] = '\0';
+        assert_null(test_directive2_in(t, "CSAMIdentitySource", "env",
+                                       long_name, location, outer));
+        assert_null(test_directive2_in(t, "CSAMIdentitySource", "env",
+                                       "OIDC_CLAIM_national_number", location,
+                                       outer));
+    }
+    /* A request header is never a source, in any case. */
+    err = test_directive2_in(t, "CSAMIdentitySource", "env",
+                             "HTTP_X_NATIONAL_NUMBER", location, d);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "request header"));
+    assert_non_null(test_directive2_in(t, "CSAMIdentitySource", "env",
+                                       "http_x_nrn", location, d));
+    /* The refusals left the section as it was. */
+    assert_int_equal(d->identity_source, CSAM_MOD_IDENTITY_CERT);
+    assert_null(d->identity_env);
+
+    /* Merge: the inner section's source and name together, else the
+     * outer's. */
+    m = csam_config_merge_dir(t->pool, outer, d);
+    assert_int_equal(m->identity_source, CSAM_MOD_IDENTITY_CERT);
+    assert_null(m->identity_env);
+    m = csam_config_merge_dir(t->pool, d, outer);
+    assert_int_equal(m->identity_source, CSAM_MOD_IDENTITY_ENV);
+    assert_string_equal(m->identity_env, "OIDC_CLAIM_national_number");
+    m = csam_config_merge_dir(t->pool, outer,
+                              csam_config_create_dir(t->pool, location));
+    assert_int_equal(m->identity_source, CSAM_MOD_IDENTITY_ENV);
+    assert_string_equal(m->identity_env, "OIDC_CLAIM_national_number");
+    m = csam_config_merge_dir(t->pool,
+                              csam_config_create_dir(t->pool, location),
+                              csam_config_create_dir(t->pool, location));
+    assert_int_equal(m->identity_source, CSAM_MOD_IDENTITY_UNSET);
+}
+
+static void test_identity_names(void **state)
+{
+    struct test_ctx *t = *state;
+    char location[] = "/csam/online";
+    struct csam_mod_dir *outer = csam_config_create_dir(t->pool, location);
+    struct csam_mod_dir *inner = csam_config_create_dir(t->pool, location);
+    struct csam_mod_dir *m;
+    const char *err;
+
+    assert_null(outer->identity_given);
+    assert_null(outer->identity_family);
+    assert_null(test_directive2_in(t, "CSAMIdentityNames",
+                                   "OIDC_CLAIM_given_name",
+                                   "OIDC_CLAIM_family_name", location, outer));
+    assert_string_equal(outer->identity_given, "OIDC_CLAIM_given_name");
+    assert_string_equal(outer->identity_family, "OIDC_CLAIM_family_name");
+    err = test_directive2_in(t, "CSAMIdentityNames", "GIVEN", "HTTP_FAMILY",
+                             location, inner);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "CSAMIdentityNames"));
+    assert_non_null(test_directive2_in(t, "CSAMIdentityNames", "GIVEN name",
+                                       "FAMILY", location, inner));
+    assert_null(inner->identity_given);
+    m = csam_config_merge_dir(t->pool, outer, inner);
+    assert_string_equal(m->identity_given, "OIDC_CLAIM_given_name");
+    assert_string_equal(m->identity_family, "OIDC_CLAIM_family_name");
+    assert_null(test_directive2_in(t, "CSAMIdentityNames", "GN", "SN", location,
+                                   inner));
+    m = csam_config_merge_dir(t->pool, outer, inner);
+    assert_string_equal(m->identity_given, "GN");
+    assert_string_equal(m->identity_family, "SN");
+}
+
 static void test_merge_session_settings(void **state)
 {
     struct test_ctx *t = *state;
@@ -785,6 +930,10 @@ int main(void)
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_identity_headers_per_dir,
                                         test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_identity_source, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_identity_names, test_setup,
+                                        test_teardown),
         cmocka_unit_test_setup_teardown(test_merge_session_settings, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_pool_max, test_setup,
