@@ -77,6 +77,7 @@ void *csam_config_create_dir(apr_pool_t *p, char *dir)
 
     (void)dir;
     conf->identity_headers = -1;
+    conf->expose_national_number = -1;
     return conf;
 }
 
@@ -89,6 +90,9 @@ void *csam_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     conf->identity_headers = add->identity_headers >= 0
                                  ? add->identity_headers
                                  : base->identity_headers;
+    conf->expose_national_number = add->expose_national_number >= 0
+                                       ? add->expose_national_number
+                                       : base->expose_national_number;
     return conf;
 }
 
@@ -352,6 +356,16 @@ static const char *csam_config_cmd_identity_headers(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *csam_config_cmd_expose_national_number(cmd_parms *cmd,
+                                                          void *dconf, int on)
+{
+    struct csam_mod_dir *conf = dconf;
+
+    (void)cmd;
+    conf->expose_national_number = on ? 1 : 0;
+    return NULL;
+}
+
 const char *csam_config_directive_of(const char *key)
 {
     const command_rec *c;
@@ -499,6 +513,12 @@ const command_rec csam_config_cmds[] = {
                  "(default: only with https)"),
     AP_INIT_FLAG("CSAMIdentityHeaders", csam_config_cmd_identity_headers, NULL,
                  OR_AUTHCFG,
-                 "also pass X-CSAM-User, X-CSAM-Key and X-CSAM-Auth-Time "
-                 "request headers to a backend (default Off)"),
+                 "also pass X-CSAM-User, X-CSAM-Key, X-CSAM-Auth-Time and "
+                 "X-CSAM-Subject request headers to a backend (default Off)"),
+    AP_INIT_FLAG("CSAMExposeNationalNumber",
+                 csam_config_cmd_expose_national_number, NULL, OR_AUTHCFG,
+                 "give this location's backend the citizen's national "
+                 "register number, personal data: CSAM_NATIONAL_NUMBER, and "
+                 "X-CSAM-National-Number with CSAMIdentityHeaders On "
+                 "(default Off)"),
     {NULL, {NULL}, NULL, 0, RAW_ARGS, NULL}};
