@@ -72,18 +72,16 @@ static csam_result csam_session_check_secret(const csam_secret *secret,
         return CSAM_ERR_EXPIRED;
     if (res != CSAM_OK)
         return res;
-    res = csam_session_person(secret, &found, flags, out);
-    csam_wipe(&found, sizeof(found));
-    if (res != CSAM_OK) {
-        csam_wipe(out, sizeof(*out));
-        return res;
-    }
     memcpy(out->username, found.username, sizeof(out->username));
     out->key_type = csam_key_type_parse(found.key_type);
     out->auth_time = found.created_at;
     out->expires_at = found.expires_at;
     out->idle_expires_at = found.idle_expires_at;
-    return CSAM_OK;
+    res = csam_session_person(secret, &found, flags, out);
+    csam_wipe(&found, sizeof(found));
+    if (res != CSAM_OK)
+        csam_wipe(out, sizeof(*out));
+    return res;
 }
 
 csam_result csam_engine_session_check_flags(csam_engine *engine,
