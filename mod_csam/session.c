@@ -387,7 +387,7 @@ static int csam_session_ask(request_rec *r, struct csam_mod_runtime *rt,
         return -1;
     res = csam_session_check_flags(
         rt->services, store, cookie,
-        CSAM_SESSION_TOUCH | (national ? CSAM_SESSION_NATIONAL_NUMBER : 0u),
+        CSAM_SESSION_TOUCH | (national ? CSAM_SESSION_NATIONAL_NUMBER : 0U),
         out);
     if (res == CSAM_OK) {
         if (id != NULL)

@@ -650,11 +650,11 @@ enum csam_session_flags {
     /* Move the session's last use to now (see below): a request made with
      * the session.  A check that only reads (a page deciding what to show)
      * leaves it out. */
-    CSAM_SESSION_TOUCH = 1u << 0,
+    CSAM_SESSION_TOUCH = 1U << 0,
     /* Fill national_number: only for a portal entitled to it
      * (CSAMExposeNationalNumber On).  Without it the sealed number is not
      * even read from the database. */
-    CSAM_SESSION_NATIONAL_NUMBER = 1u << 1
+    CSAM_SESSION_NATIONAL_NUMBER = 1U << 1
 };
 
 /* The session named by a cookie value, while it lives: not revoked, idle

@@ -115,7 +115,7 @@ csam_result csam_engine_session_check(csam_engine *engine, const char *cookie,
                                       int touch, struct csam_session_info *out)
 {
     return csam_engine_session_check_flags(
-        engine, cookie, touch ? CSAM_SESSION_TOUCH : 0u, out);
+        engine, cookie, touch ? CSAM_SESSION_TOUCH : 0U, out);
 }
 
 csam_result csam_session_check(const csam_services *sv, csam_store *store,
@@ -123,7 +123,7 @@ csam_result csam_session_check(const csam_services *sv, csam_store *store,
                                struct csam_session_info *out)
 {
     return csam_session_check_flags(sv, store, cookie,
-                                    touch ? CSAM_SESSION_TOUCH : 0u, out);
+                                    touch ? CSAM_SESSION_TOUCH : 0U, out);
 }
 
 csam_result csam_engine_session_end(csam_engine *engine, const char *source,

@@ -191,7 +191,7 @@ static void test_national_number(void **state)
     assert_true(all_zero(info.national_number, sizeof(info.national_number)));
     /* An unknown flag is a caller's mistake, not a session. */
     assert_int_equal(csam_engine_session_check_flags(ctx.engine, t.cookie,
-                                                     1u << 7, &info),
+                                                     1U << 7, &info),
                      CSAM_ERR_INVALID);
     assert_string_equal(info.username, "");
 }
