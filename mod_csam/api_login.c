@@ -164,10 +164,11 @@ int csam_api_me(request_rec *r)
         return csam_api_error(r, res, NULL);
     list = csam_api_key_list(keys, n);
     key = csam_key_type_name(info.key_type);
-    reply = csam_api_own(
-        r, json_pack("{s:s, s:s, s:s, s:o}", "username", info.username,
-                     "key_type", key ? key : "", "auth_time",
-                     csam_api_time(r, info.auth_time), "keys", list));
+    reply = csam_api_own(r, json_pack("{s:s, s:s, s:s, s:s, s:o}", "username",
+                                      info.username, "key_type", key ? key : "",
+                                      "auth_time",
+                                      csam_api_time(r, info.auth_time),
+                                      "subject", info.subject, "keys", list));
     if (reply == NULL)
         return HTTP_INTERNAL_SERVER_ERROR;
     return csam_api_send(r, HTTP_OK, reply);

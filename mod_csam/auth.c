@@ -83,7 +83,9 @@ static int csam_auth_check_user(request_rec *r)
     struct csam_session_info info;
     const char *key;
     const char *when;
-    int state;
+    const char *subject;
+    const char *national = NULL;
+    int headers, state;
 
     if (type == NULL || strcasecmp(type, CSAM_AUTH_TYPE) != 0)
         return DECLINED;
@@ -94,7 +96,13 @@ static int csam_auth_check_user(request_rec *r)
                       "configuration (CSAMDatabase, CSAMPublicURL, ...)");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    state = csam_session_current(r, rt, &info);
+    dconf = ap_get_module_config(r->per_dir_config, &csam_module);
+    headers = dconf != NULL && dconf->identity_headers == 1;
+    /* The national number is read only where it is exposed. */
+    if (dconf != NULL && dconf->expose_national_number == 1)
+        state = csam_session_current_national(r, rt, &info);
+    else
+        state = csam_session_current(r, rt, &info);
     if (state < 0)
         return csam_auth_unavailable(r);
     if (state == 0)
@@ -108,17 +116,33 @@ static int csam_auth_check_user(request_rec *r)
         key = "";
     when = apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
                         (apr_int64_t)info.auth_time);
+    subject = apr_pstrdup(r->pool, info.subject);
+    if (info.national_number[0] != '\0') {
+        national = apr_pstrdup(r->pool, info.national_number);
+        csam_wipe(info.national_number, sizeof(info.national_number));
+    }
     /* REMOTE_USER comes from r->user; these add what only CSAM knows. */
     apr_table_setn(r->subprocess_env, "CSAM_USER", r->user);
     apr_table_setn(r->subprocess_env, "CSAM_KEY", key);
     apr_table_setn(r->subprocess_env, "CSAM_AUTH_TIME", when);
-    dconf = ap_get_module_config(r->per_dir_config, &csam_module);
-    if (dconf != NULL && dconf->identity_headers == 1) {
+    apr_table_setn(r->subprocess_env, "CSAM_SUBJECT", subject);
+    /* Where it is not exposed (or not known), no variable of that name
+     * reaches the backend, whatever else set one. */
+    if (national != NULL)
+        apr_table_setn(r->subprocess_env, "CSAM_NATIONAL_NUMBER", national);
+    else
+        apr_table_unset(r->subprocess_env, "CSAM_NATIONAL_NUMBER");
+    if (headers) {
         /* Client-sent X-CSAM-* headers were removed when the request
-         * was read; usernames are [a-z0-9._-], safe in a header. */
+         * was read, X-CSAM-National-Number too, whatever this location
+         * exposes; usernames are [a-z0-9._-], subjects base64url and
+         * numbers digits: safe in a header. */
         apr_table_setn(r->headers_in, "X-CSAM-User", r->user);
         apr_table_setn(r->headers_in, "X-CSAM-Key", key);
         apr_table_setn(r->headers_in, "X-CSAM-Auth-Time", when);
+        apr_table_setn(r->headers_in, "X-CSAM-Subject", subject);
+        if (national != NULL)
+            apr_table_setn(r->headers_in, "X-CSAM-National-Number", national);
     }
     return OK;
 }

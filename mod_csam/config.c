@@ -77,6 +77,7 @@ void *csam_config_create_dir(apr_pool_t *p, char *dir)
 
     (void)dir;
     conf->identity_headers = -1;
+    conf->expose_national_number = -1;
     return conf;
 }
 
@@ -104,6 +105,9 @@ void *csam_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
         conf->identity_given = base->identity_given;
         conf->identity_family = base->identity_family;
     }
+    conf->expose_national_number = add->expose_national_number >= 0
+                                       ? add->expose_national_number
+                                       : base->expose_national_number;
     return conf;
 }
 
@@ -447,6 +451,16 @@ static const char *csam_config_cmd_identity_names(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *csam_config_cmd_expose_national_number(cmd_parms *cmd,
+                                                          void *dconf, int on)
+{
+    struct csam_mod_dir *conf = dconf;
+
+    (void)cmd;
+    conf->expose_national_number = on ? 1 : 0;
+    return NULL;
+}
+
 const char *csam_config_directive_of(const char *key)
 {
     const command_rec *c;
@@ -609,4 +623,12 @@ const command_rec csam_config_cmds[] = {
                   "with CSAMIdentitySource env: the variables holding the "
                   "given and the family name (e.g. OIDC_CLAIM_given_name "
                   "OIDC_CLAIM_family_name)"),
+                 "also pass X-CSAM-User, X-CSAM-Key, X-CSAM-Auth-Time and "
+                 "X-CSAM-Subject request headers to a backend (default Off)"),
+    AP_INIT_FLAG("CSAMExposeNationalNumber",
+                 csam_config_cmd_expose_national_number, NULL, OR_AUTHCFG,
+                 "give this location's backend the citizen's national "
+                 "register number, personal data: CSAM_NATIONAL_NUMBER, and "
+                 "X-CSAM-National-Number with CSAMIdentityHeaders On "
+                 "(default Off)"),
     {NULL, {NULL}, NULL, 0, RAW_ARGS, NULL}};

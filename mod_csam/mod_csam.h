@@ -70,6 +70,7 @@ struct csam_mod_dir {
     const char *identity_env;    /* its NAME, with CSAM_MOD_IDENTITY_ENV */
     const char *identity_given;  /* CSAMIdentityNames GIVEN_VAR */
     const char *identity_family; /* CSAMIdentityNames FAMILY_VAR */
+    int expose_national_number; /* CSAMExposeNationalNumber */
 };
 
 /* Defaults applied when the values are read. */
@@ -229,11 +230,19 @@ const char *csam_session_cookie_get(request_rec *r);
 
 /* The request's session: 1 and *out filled when it carries a live one
  * (from the child's cache when validated less than CSAMSessionCacheTTL
- * ago, otherwise checked in the database, its last use moved to now);
- * 0 when none or dead; -1 when the database cannot say (answer 503).
- * Memoised for the request. */
+ * ago, otherwise checked in the database, its last use moved to now),
+ * with its subject, out->national_number ""; 0 when none or dead; -1
+ * when the database cannot say (answer 503).  Memoised for the
+ * request. */
 int csam_session_current(request_rec *r, struct csam_mod_runtime *rt,
                          struct csam_session_info *out);
+
+/* As csam_session_current() with out->national_number filled ("" for an
+ * account that has none stored): for a location with
+ * CSAMExposeNationalNumber On only.  -1 also when the stored number does
+ * not open (logged). */
+int csam_session_current_national(request_rec *r, struct csam_mod_runtime *rt,
+                                  struct csam_session_info *out);
 
 /* As csam_session_current() but always asking the database (for
  * changes to the account: a session ended on another node a moment ago

@@ -15,6 +15,17 @@
  * so the hash is as unguessable), never the cookie itself.  The table is
  * direct-mapped and bounded: a collision evicts, which only costs a
  * database check.
+ *
+ * The national number (CSAMExposeNationalNumber) is personal data that
+ * leaves the database only for the portals entitled to it.  A session is
+ * checked with it only on such a location, and only such an entry holds
+ * it: a citizen who never visits one never has the number in this process.
+ * Such an entry serves other locations too, which get a copy without it.
+ * It is cached rather than asked for on every request because an
+ * entitled portal is as busy as any other, and a database round trip per
+ * request is what the cache exists to avoid (DESIGN 5); it stays no longer
+ * than the rest of the entry, and an entry found stale is wiped, not just
+ * left to be overwritten.
  */
 #include <string.h>
 
@@ -46,6 +57,7 @@ struct csam_session_entry {
     unsigned char id[CSAM_SESSION_ID_LEN];
     apr_time_t checked_at; /* 0: empty slot */
     apr_uint32_t generation;
+    int national; /* checked with the national number (may be "") */
     struct csam_session_info info;
 };
 
@@ -69,6 +81,7 @@ static volatile apr_uint32_t csam_session_generation_local;
 /* What csam_session_current() found for this request. */
 struct csam_session_memo {
     int state;
+    int national; /* info holds the national number (may be "") */
     struct csam_session_info info;
 };
 
@@ -297,32 +310,39 @@ static size_t csam_session_cache_slot(const unsigned char *id)
 }
 
 /* 1 and *out when the cookie's session was validated within the TTL, in
- * this generation, and has not reached an expiry since. */
+ * this generation, and has not reached an expiry since; when national,
+ * also with the national number.  Without national, *out never carries
+ * the number. */
 static int csam_session_cache_get(struct csam_session_cache *c,
-                                  const unsigned char *id,
+                                  const unsigned char *id, int national,
                                   struct csam_session_info *out)
 {
     size_t slot = csam_session_cache_slot(id);
     struct csam_session_entry *e = &c->slots[slot];
     apr_time_t now = apr_time_now();
     apr_int64_t now_sec = apr_time_sec(now);
-    int hit;
+    int live, hit;
 
     csam_session_cache_lock(c, slot);
-    hit = e->checked_at != 0 && now - e->checked_at < c->ttl
-          && now >= e->checked_at
-          && e->generation == csam_session_generation_now()
-          && now_sec < e->info.expires_at && now_sec < e->info.idle_expires_at
+    live = e->checked_at != 0 && now - e->checked_at < c->ttl
+           && now >= e->checked_at
+           && e->generation == csam_session_generation_now()
+           && now_sec < e->info.expires_at && now_sec < e->info.idle_expires_at;
+    hit = live && (e->national || !national)
           && csam_ct_equal(e->id, id, sizeof(e->id));
-    if (hit)
+    if (hit) {
         *out = e->info;
+        if (!national)
+            memset(out->national_number, 0, sizeof(out->national_number));
+    } else if (!live && e->national)
+        csam_wipe(e, sizeof(*e));
     csam_session_cache_unlock(c, slot);
     return hit;
 }
 
 static void csam_session_cache_put(struct csam_session_cache *c,
                                    const unsigned char *id,
-                                   apr_uint32_t generation,
+                                   apr_uint32_t generation, int national,
                                    const struct csam_session_info *info)
 {
     size_t slot = csam_session_cache_slot(id);
@@ -331,6 +351,7 @@ static void csam_session_cache_put(struct csam_session_cache *c,
     csam_session_cache_lock(c, slot);
     memcpy(e->id, id, sizeof(e->id));
     e->info = *info;
+    e->national = national;
     e->generation = generation;
     e->checked_at = apr_time_now();
     csam_session_cache_unlock(c, slot);
@@ -344,7 +365,7 @@ static void csam_session_cache_drop(struct csam_session_cache *c,
 
     csam_session_cache_lock(c, slot);
     if (csam_ct_equal(e->id, id, sizeof(e->id)))
-        memset(e, 0, sizeof(*e));
+        csam_wipe(e, sizeof(*e));
     csam_session_cache_unlock(c, slot);
 }
 
@@ -353,7 +374,7 @@ static void csam_session_cache_drop(struct csam_session_cache *c,
 /* Ask the database; the cache learns the answer. */
 static int csam_session_ask(request_rec *r, struct csam_mod_runtime *rt,
                             const char *cookie, const unsigned char *id,
-                            struct csam_session_info *out)
+                            int national, struct csam_session_info *out)
 {
     /* Read before the check: a flush racing with it makes the entry
      * stale rather than letting a just-ended session live on. */
@@ -364,21 +385,32 @@ static int csam_session_ask(request_rec *r, struct csam_mod_runtime *rt,
     /* A store connection is all a check needs: no engine is built. */
     if (csam_pool_store(r, &store) != APR_SUCCESS)
         return -1;
-    res = csam_session_check(rt->services, store, cookie, 1, out);
+    res = csam_session_check_flags(
+        rt->services, store, cookie,
+        CSAM_SESSION_TOUCH | (national ? CSAM_SESSION_NATIONAL_NUMBER : 0U),
+        out);
     if (res == CSAM_OK) {
         if (id != NULL)
-            csam_session_cache_put(rt->session_cache, id, generation, out);
+            csam_session_cache_put(rt->session_cache, id, generation, national,
+                                   out);
         return 1;
     }
     if (id != NULL)
         csam_session_cache_drop(rt->session_cache, id);
     if (res == CSAM_ERR_EXPIRED)
         return 0;
+    if (res == CSAM_ERR_CRYPTO)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "CSAM00990: the national number stored for this "
+                      "session's account does not open with this secret "
+                      "file (copied from another account, altered, or "
+                      "another installation's): refused");
     return -1;
 }
 
 static int csam_session_lookup(request_rec *r, struct csam_mod_runtime *rt,
-                               struct csam_session_info *out, int fresh)
+                               struct csam_session_info *out, int fresh,
+                               int national)
 {
     struct csam_session_memo *memo = NULL;
     unsigned char id[CSAM_SESSION_ID_LEN];
@@ -386,9 +418,15 @@ static int csam_session_lookup(request_rec *r, struct csam_mod_runtime *rt,
     int state;
 
     apr_pool_userdata_get((void **)&memo, CSAM_SESSION_NOTE, r->pool);
-    if (memo != NULL && (!fresh || memo->state != 1)) {
-        if (memo->state == 1)
+    /* A memo of a live session serves unless it must be fresh, or lacks
+     * the number asked for. */
+    if (memo != NULL
+        && (memo->state != 1 || (!fresh && (memo->national || !national)))) {
+        if (memo->state == 1) {
             *out = memo->info;
+            if (!national)
+                memset(out->national_number, 0, sizeof(out->national_number));
+        }
         return memo->state;
     }
     cookie = csam_session_cookie_get(r);
@@ -400,16 +438,18 @@ static int csam_session_lookup(request_rec *r, struct csam_mod_runtime *rt,
                      && csam_session_cache_id(r, rt->session_cache, cookie, id);
 
         if (!fresh && cached
-            && csam_session_cache_get(rt->session_cache, id, out))
+            && csam_session_cache_get(rt->session_cache, id, national, out))
             state = 1;
         else
-            state = csam_session_ask(r, rt, cookie, cached ? id : NULL, out);
+            state = csam_session_ask(r, rt, cookie, cached ? id : NULL,
+                                     national, out);
     }
     if (memo == NULL) {
         memo = apr_palloc(r->pool, sizeof(*memo));
         apr_pool_userdata_setn(memo, CSAM_SESSION_NOTE, NULL, r->pool);
     }
     memo->state = state;
+    memo->national = state == 1 && national;
     if (state == 1)
         memo->info = *out;
     return state;
@@ -418,13 +458,19 @@ static int csam_session_lookup(request_rec *r, struct csam_mod_runtime *rt,
 int csam_session_current(request_rec *r, struct csam_mod_runtime *rt,
                          struct csam_session_info *out)
 {
-    return csam_session_lookup(r, rt, out, 0);
+    return csam_session_lookup(r, rt, out, 0, 0);
+}
+
+int csam_session_current_national(request_rec *r, struct csam_mod_runtime *rt,
+                                  struct csam_session_info *out)
+{
+    return csam_session_lookup(r, rt, out, 0, 1);
 }
 
 int csam_session_fresh(request_rec *r, struct csam_mod_runtime *rt,
                        struct csam_session_info *out)
 {
-    return csam_session_lookup(r, rt, out, 1);
+    return csam_session_lookup(r, rt, out, 1, 0);
 }
 
 csam_result csam_session_end(request_rec *r, struct csam_mod_runtime *rt)

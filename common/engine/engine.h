@@ -623,6 +623,8 @@ struct csam_session_info {
  * keeps only its keyed hash. */
 struct csam_session_ticket {
     char cookie[CSAM_TOKEN_SIZE]; /* 256-bit token, base64url */
+    /* Its subject and national_number are "": a session check fills
+     * them. */
     struct csam_session_info info;
     /* A new known device's token (256 bits, base64url) for the browser's
      * csam_device cookie, "" when the login came from a known device that
@@ -652,22 +654,56 @@ csam_result csam_engine_login_verify(csam_engine *engine, const char *source,
 
 /* ---- sessions --------------------------------------------------------- */
 
+/* What a session check does besides finding the session (flags of
+ * csam_session_check_flags and csam_engine_session_check_flags). */
+enum csam_session_flags {
+    /* Move the session's last use to now (see below): a request made with
+     * the session.  A check that only reads (a page deciding what to show)
+     * leaves it out. */
+    CSAM_SESSION_TOUCH = 1U << 0,
+    /* Fill national_number: only for a portal entitled to it
+     * (CSAMExposeNationalNumber On).  Without it the sealed number is not
+     * even read from the database. */
+    CSAM_SESSION_NATIONAL_NUMBER = 1U << 1
+};
+
 /* The session named by a cookie value, while it lives: not revoked, idle
  * timeout and absolute lifetime not passed (database clock), account still
- * active.  With touch, its last use moves to now in the same statement,
- * unless the last one is younger than a sixtieth of the idle timeout (at
- * most 30 s): a burst of requests costs one write, and idleness ends a
- * session at most that much early.  One statement, read afresh every
- * time: a logout or a password change is seen by the next check on every
- * node.  Errors: CSAM_ERR_EXPIRED (malformed, unknown, revoked, idle, too
- * old, account no longer active), CSAM_ERR_INVALID (NULL engine or out),
- * CSAM_ERR_DB. */
+ * active.  out->subject is always filled: the person's CSAM_SUBJECT,
+ * computed from the account's national-number hash.  With
+ * CSAM_SESSION_NATIONAL_NUMBER, out->national_number holds the account's
+ * 11 digits, opened from its sealed copy, or "" for an account that has
+ * none (made before schema 4, until its person next identifies); without
+ * it, "" always.  The caller wipes out->national_number when done with it
+ * (personal data).  With CSAM_SESSION_TOUCH, the session's last use moves
+ * to now in the same statement, unless the last one is younger than a
+ * sixtieth of the idle timeout (at most 30 s): a burst of requests costs
+ * one write, and idleness ends a session at most that much early.  One
+ * statement whatever the flags (session, account, person and touch
+ * together), read afresh every time: a logout or a password change is
+ * seen by the next check on every node.  Errors: CSAM_ERR_EXPIRED
+ * (malformed, unknown, revoked, idle, too old, account no longer active),
+ * CSAM_ERR_CRYPTO (the sealed number does not open for this account with
+ * this secret file: copied from another row, tampered with, or another
+ * installation's; nothing is filled then, the check fails closed),
+ * CSAM_ERR_INVALID (NULL engine, services, store or out; an unknown
+ * flag), CSAM_ERR_DB. */
+csam_result csam_engine_session_check_flags(csam_engine *engine,
+                                            const char *cookie, unsigned flags,
+                                            struct csam_session_info *out);
+
+/* csam_engine_session_check_flags without an engine: the services'
+ * secret and one store connection are all a protected request needs (a
+ * cache miss must not build senders and word lists to run one SELECT).
+ * Logs nothing: the host says what a CSAM_ERR_CRYPTO means. */
+csam_result csam_session_check_flags(const csam_services *sv, csam_store *store,
+                                     const char *cookie, unsigned flags,
+                                     struct csam_session_info *out);
+
+/* The same with flags CSAM_SESSION_TOUCH when touch is set, else none:
+ * the subject, never the national number. */
 csam_result csam_engine_session_check(csam_engine *engine, const char *cookie,
                                       int touch, struct csam_session_info *out);
-
-/* csam_engine_session_check without an engine: the services' secret and
- * one store connection are all a protected request needs (a cache miss
- * must not build senders and word lists to run one SELECT). */
 csam_result csam_session_check(const csam_services *sv, csam_store *store,
                                const char *cookie, int touch,
                                struct csam_session_info *out);

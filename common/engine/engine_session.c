@@ -5,8 +5,9 @@
  * is seen by every node at the next request.
  *
  * Round trips: a session check makes exactly one (a protected request
- * costs one statement: lookup, expiry checks, account check and the
- * touch together); csam_engine_session_end one.  Both statements are
+ * costs one statement: lookup, expiry checks, account check, the
+ * person's hash and, when asked for, sealed number, and the touch
+ * together); csam_engine_session_end one.  Both statements are
  * the store's (common/store/session.c).
  */
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 
 #include "engine_internal.h"
+#include "person.h"
 #include "session.h"
 
 /* The cookie's keyed hash; CSAM_ERR_EXPIRED for anything that is not a
@@ -28,9 +30,29 @@ static csam_result csam_session_hash(const csam_secret *secret,
                                    cookie, out);
 }
 
+/* The session's person as the host may see it: the subject always, the
+ * number only when asked for and stored.  The subject's buffer is the
+ * public header's, the helper's size is person.h's: one number. */
+static csam_result csam_session_person(const csam_secret *secret,
+                                       const struct csam_store_session *found,
+                                       unsigned flags,
+                                       struct csam_session_info *out)
+{
+    csam_result res;
+
+    _Static_assert(sizeof(out->subject) == CSAM_SUBJECT_SIZE,
+                   "CSAM_SUBJECT_BUFSIZE is person.h's CSAM_SUBJECT_SIZE");
+    res = csam_person_subject(secret, found->nrn_hash, out->subject);
+    if (res != CSAM_OK || !(flags & CSAM_SESSION_NATIONAL_NUMBER)
+        || found->nrn_sealed_len == 0)
+        return res;
+    return csam_person_open(secret, found->nrn_sealed, found->nrn_sealed_len,
+                            found->nrn_hash, out->national_number);
+}
+
 static csam_result csam_session_check_secret(const csam_secret *secret,
                                              csam_store *store,
-                                             const char *cookie, int touch,
+                                             const char *cookie, unsigned flags,
                                              struct csam_session_info *out)
 {
     unsigned char hash[CSAM_HASH_LEN];
@@ -38,10 +60,14 @@ static csam_result csam_session_check_secret(const csam_secret *secret,
     csam_result res;
 
     memset(out, 0, sizeof(*out));
+    if (flags & ~(unsigned)(CSAM_SESSION_TOUCH | CSAM_SESSION_NATIONAL_NUMBER))
+        return CSAM_ERR_INVALID;
     res = csam_session_hash(secret, cookie, hash);
     if (res != CSAM_OK)
         return res;
-    res = csam_store_session_check(store, hash, touch, &found);
+    res = csam_store_session_check(
+        store, hash, (flags & CSAM_SESSION_TOUCH) != 0,
+        (flags & CSAM_SESSION_NATIONAL_NUMBER) != 0, &found);
     if (res == CSAM_ERR_NOT_FOUND)
         return CSAM_ERR_EXPIRED;
     if (res != CSAM_OK)
@@ -51,26 +77,53 @@ static csam_result csam_session_check_secret(const csam_secret *secret,
     out->auth_time = found.created_at;
     out->expires_at = found.expires_at;
     out->idle_expires_at = found.idle_expires_at;
-    return CSAM_OK;
+    res = csam_session_person(secret, &found, flags, out);
+    csam_wipe(&found, sizeof(found));
+    if (res != CSAM_OK)
+        csam_wipe(out, sizeof(*out));
+    return res;
+}
+
+csam_result csam_engine_session_check_flags(csam_engine *engine,
+                                            const char *cookie, unsigned flags,
+                                            struct csam_session_info *out)
+{
+    csam_result res;
+
+    if (engine == NULL || out == NULL)
+        return CSAM_ERR_INVALID;
+    res = csam_session_check_secret(engine->deps.secret, engine->deps.store,
+                                    cookie, flags, out);
+    if (res == CSAM_ERR_CRYPTO)
+        csam_log(&engine->deps.logger, CSAM_LOG_ERR,
+                 "a session's account holds a sealed national number that "
+                 "does not open with this secret file");
+    return res;
+}
+
+csam_result csam_session_check_flags(const csam_services *sv, csam_store *store,
+                                     const char *cookie, unsigned flags,
+                                     struct csam_session_info *out)
+{
+    if (sv == NULL || store == NULL || out == NULL)
+        return CSAM_ERR_INVALID;
+    return csam_session_check_secret(csam_services_secret(sv), store, cookie,
+                                     flags, out);
 }
 
 csam_result csam_engine_session_check(csam_engine *engine, const char *cookie,
                                       int touch, struct csam_session_info *out)
 {
-    if (engine == NULL || out == NULL)
-        return CSAM_ERR_INVALID;
-    return csam_session_check_secret(engine->deps.secret, engine->deps.store,
-                                     cookie, touch, out);
+    return csam_engine_session_check_flags(
+        engine, cookie, touch ? CSAM_SESSION_TOUCH : 0U, out);
 }
 
 csam_result csam_session_check(const csam_services *sv, csam_store *store,
                                const char *cookie, int touch,
                                struct csam_session_info *out)
 {
-    if (sv == NULL || store == NULL || out == NULL)
-        return CSAM_ERR_INVALID;
-    return csam_session_check_secret(csam_services_secret(sv), store, cookie,
-                                     touch, out);
+    return csam_session_check_flags(sv, store, cookie,
+                                    touch ? CSAM_SESSION_TOUCH : 0U, out);
 }
 
 csam_result csam_engine_session_end(csam_engine *engine, const char *source,

@@ -9,18 +9,21 @@
 #include "session.h"
 
 /*
- * $1 the cookie's hash, $2 whether to touch.  s is the live session of an
- * active account; t moves its last use to now, but only when the last one
- * is older than a sixtieth of the idle timeout (at most 30 s): a burst of
- * requests costs one write, and the idle timeout ends a session at most
- * that much early.  The revoked_at test in t sees a logout that committed
- * while this statement waited for the row.
+ * $1 the cookie's hash, $2 whether to touch, $3 whether to read the sealed
+ * number.  s is the live session of an active account; t moves its last
+ * use to now, but only when the last one is older than a sixtieth of the
+ * idle timeout (at most 30 s): a burst of requests costs one write, and
+ * the idle timeout ends a session at most that much early.  The revoked_at
+ * test in t sees a logout that committed while this statement waited for
+ * the row.  The person's columns come with the session (one round trip
+ * stays one); nrn_sealed only when asked for, NULL otherwise.
  */
 static const struct csam_store_stmt csam_store_session_stmt_check = {
     "csam_session_check",
     "WITH s AS ("
     " SELECT s.id, a.username, s.key_type, s.created_at, s.expires_at,"
-    " s.last_seen_at, s.idle_timeout"
+    " s.last_seen_at, s.idle_timeout, a.nrn_hash,"
+    " CASE WHEN $3::boolean THEN a.nrn_sealed END AS nrn_sealed"
     " FROM csam_sessions s JOIN csam_accounts a ON a.id = s.account_id"
     " WHERE s.session_hash = $1 AND s.revoked_at IS NULL"
     " AND s.expires_at > now() AND s.last_seen_at + s.idle_timeout > now()"
@@ -35,24 +38,57 @@ static const struct csam_store_stmt csam_store_session_stmt_check = {
     " floor(extract(epoch FROM s.expires_at))::bigint AS expires_at,"
     " floor(extract(epoch FROM least(coalesce((SELECT last_seen_at FROM t),"
     " s.last_seen_at) + s.idle_timeout, s.expires_at)))::bigint"
-    " AS idle_expires_at"
+    " AS idle_expires_at,"
+    " encode(s.nrn_hash, 'hex') AS nrn_hash,"
+    " encode(s.nrn_sealed, 'hex') AS nrn_sealed"
     " FROM s",
-    2, CSAM_STORE_RETRY};
+    3, CSAM_STORE_RETRY};
+
+static int csam_store_session_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* The bytes of a bytea column read as encode(..., 'hex'): exactly len of
+ * them, or 0. */
+static int csam_store_session_unhex(const char *hex, unsigned char *out,
+                                    size_t len)
+{
+    size_t i;
+    int hi, lo;
+
+    if (hex == NULL || strlen(hex) != 2 * len)
+        return 0;
+    for (i = 0; i < len; i++) {
+        hi = csam_store_session_hexval(hex[2 * i]);
+        lo = csam_store_session_hexval(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 1;
+}
 
 csam_result csam_store_session_check(csam_store *store,
                                      const unsigned char hash[CSAM_HASH_LEN],
-                                     int touch, struct csam_store_session *out)
+                                     int touch, int sealed,
+                                     struct csam_store_session *out)
 {
-    struct csam_store_param p[2];
+    struct csam_store_param p[3];
     csam_store_rows *rows = NULL;
     const char *v;
-    csam_result res;
+    csam_result res = CSAM_OK;
 
     if (store == NULL || hash == NULL || out == NULL)
         return CSAM_ERR_INVALID;
     memset(out, 0, sizeof(*out));
     p[0] = csam_store_bytes(hash, CSAM_HASH_LEN);
     p[1] = csam_store_text(touch ? "true" : "false");
+    p[2] = csam_store_text(sealed ? "true" : "false");
     res = csam_store_exec(store, &csam_store_session_stmt_check, p, &rows);
     if (res != CSAM_OK)
         return res;
@@ -67,8 +103,23 @@ csam_result csam_store_session_check(csam_store *store,
     out->created_at = csam_store_get_int64(rows, 0, "created_at", 0);
     out->expires_at = csam_store_get_int64(rows, 0, "expires_at", 0);
     out->idle_expires_at = csam_store_get_int64(rows, 0, "idle_expires_at", 0);
+    /* The schema's CHECKs give these lengths; anything else is a database
+     * this code does not know, not a session to trust. */
+    if (!csam_store_session_unhex(csam_store_get(rows, 0, "nrn_hash"),
+                                  out->nrn_hash, sizeof(out->nrn_hash)))
+        res = CSAM_ERR_DB;
+    v = csam_store_get(rows, 0, "nrn_sealed");
+    if (res == CSAM_OK && v != NULL) {
+        if (csam_store_session_unhex(v, out->nrn_sealed,
+                                     sizeof(out->nrn_sealed)))
+            out->nrn_sealed_len = sizeof(out->nrn_sealed);
+        else
+            res = CSAM_ERR_DB;
+    }
     csam_store_rows_free(rows);
-    return CSAM_OK;
+    if (res != CSAM_OK)
+        memset(out, 0, sizeof(*out));
+    return res;
 }
 
 /* $1 the cookie's hash, $2 the source: revoked, and audited, once. */

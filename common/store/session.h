@@ -6,6 +6,7 @@
 #ifndef CSAM_COMMON_STORE_SESSION_H
 #define CSAM_COMMON_STORE_SESSION_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "crypto.h"
@@ -21,18 +22,29 @@ struct csam_store_session {
     int64_t expires_at;      /* absolute expiry, Unix seconds */
     int64_t idle_expires_at; /* when idleness ends it (at most
                                 expires_at), Unix seconds */
+    /* The account's person: the keyed hash of the national number (every
+     * account has one), and the number sealed for that hash when asked
+     * for and stored (nrn_sealed_len 0: not asked, or an account from
+     * before schema 4). */
+    unsigned char nrn_hash[CSAM_HASH_LEN];
+    unsigned char nrn_sealed[CSAM_NRN_DIGITS + CSAM_SEAL_OVERHEAD];
+    size_t nrn_sealed_len;
 };
 
 /* The live session of hash: not revoked, idle timeout and absolute
- * lifetime not passed (database clock), account active.  With touch, its
- * last use moves to now in the same statement, unless the last one is
- * younger than a sixtieth of the idle timeout (at most 30 s): a burst of
- * requests costs one write, and idleness ends a session at most that
- * much early.  One round trip.  Errors: CSAM_ERR_NOT_FOUND (no such live
- * session), CSAM_ERR_INVALID, CSAM_ERR_DB. */
+ * lifetime not passed (database clock), account active, with the
+ * account's nrn_hash, and its nrn_sealed only when sealed is set (the
+ * number leaves the database only for the portals entitled to it).  With
+ * touch, its last use moves to now in the same statement, unless the
+ * last one is younger than a sixtieth of the idle timeout (at most 30 s):
+ * a burst of requests costs one write, and idleness ends a session at
+ * most that much early.  One round trip.  Errors: CSAM_ERR_NOT_FOUND (no
+ * such live session), CSAM_ERR_INVALID, CSAM_ERR_DB (also a hash or a
+ * sealed number of the wrong shape). */
 csam_result csam_store_session_check(csam_store *store,
                                      const unsigned char hash[CSAM_HASH_LEN],
-                                     int touch, struct csam_store_session *out);
+                                     int touch, int sealed,
+                                     struct csam_store_session *out);
 
 /* Revoke the session of hash and audit it as ended from source (may be
  * NULL), once: an unknown or already revoked session changes nothing.

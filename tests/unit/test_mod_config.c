@@ -717,6 +717,37 @@ static void test_identity_names(void **state)
     assert_string_equal(m->identity_family, "SN");
 }
 
+/* CSAMExposeNationalNumber: Off unless a section says On, an inner Off
+ * wins, and the two per-directory flags do not leak into each other. */
+static void test_expose_national_number_per_dir(void **state)
+{
+    struct test_ctx *t = *state;
+    char location[] = "/portal";
+    struct csam_mod_dir *outer = csam_config_create_dir(t->pool, location);
+    struct csam_mod_dir *inner = csam_config_create_dir(t->pool, location);
+    struct csam_mod_dir *m;
+
+    assert_int_equal(outer->expose_national_number, -1);
+    m = csam_config_merge_dir(t->pool, outer, inner);
+    assert_int_equal(m->expose_national_number, -1);
+    assert_null(
+        test_flag_in(t, "CSAMExposeNationalNumber", 1, location, outer));
+    assert_int_equal(outer->identity_headers, -1);
+    m = csam_config_merge_dir(t->pool, outer, inner);
+    assert_int_equal(m->expose_national_number, 1);
+    assert_int_equal(m->identity_headers, -1);
+    assert_null(
+        test_flag_in(t, "CSAMExposeNationalNumber", 0, location, inner));
+    m = csam_config_merge_dir(t->pool, outer, inner);
+    assert_int_equal(m->expose_national_number, 0);
+    /* A section that says nothing keeps its parent's On. */
+    m = csam_config_merge_dir(t->pool, outer,
+                              csam_config_create_dir(t->pool, location));
+    assert_int_equal(m->expose_national_number, 1);
+    assert_int_equal(test_find_cmd("CSAMExposeNationalNumber")->req_override,
+                     OR_AUTHCFG);
+}
+
 static void test_merge_session_settings(void **state)
 {
     struct test_ctx *t = *state;
@@ -934,6 +965,8 @@ int main(void)
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_identity_names, test_setup,
                                         test_teardown),
+        cmocka_unit_test_setup_teardown(test_expose_national_number_per_dir,
+                                        test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_merge_session_settings, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_pool_max, test_setup,
