@@ -20,7 +20,6 @@ the first login, so the provider need not run before httpd starts.
 """
 import http.cookiejar
 import os
-import secrets
 import socket
 import sys
 import urllib.error
@@ -79,23 +78,11 @@ def server_conf(locations=(), extra=""):
     Require valid-user
 </Location>
 """ % path for path in ["/oidc"] + list(locations))
-    return """
-LoadModule auth_openidc_module %(module)s
+    return _lib().relying_party_conf(
+        "http://127.0.0.1:%d" % port, CLIENT_ID, CLIENT_SECRET,
+        REDIRECT_PATH) + """
 LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so
 LoadModule cgid_module /usr/lib/apache2/modules/mod_cgid.so
-OIDCProviderMetadataURL http://127.0.0.1:%(port)d/.well-known/openid-configuration
-OIDCClientID %(client)s
-OIDCClientSecret %(secret)s
-OIDCRedirectURI %(redirect)s
-OIDCCryptoPassphrase %(passphrase)s
-OIDCScope "openid"
-OIDCProviderTokenEndpointAuth client_secret_basic
-# The claims reach the request environment (OIDC_CLAIM_...) and never
-# travel as request headers, which a client could send itself.
-OIDCPassClaimsAs environment
-OIDCPassIDTokenAs claims
-OIDCPassUserInfoAs claims
-OIDCPassRefreshToken Off
 # /app/env is the same CGI, for a location the test protects otherwise.
 ScriptAliasMatch "^/(oidc|app)/env$" "%(script)s"
 <Directory "%(cgi)s">
@@ -103,10 +90,8 @@ ScriptAliasMatch "^/(oidc|app)/env$" "%(script)s"
 </Directory>
 %(protected)s
 %(extra)s
-""" % {"module": MODULE, "port": port, "client": CLIENT_ID,
-       "secret": CLIENT_SECRET, "redirect": REDIRECT_PATH,
-       "passphrase": secrets.token_hex(16), "script": script, "cgi": cgi,
-       "protected": protected, "extra": extra}
+""" % {"script": script, "cgi": cgi, "protected": protected,
+       "extra": extra}
 
 
 def provider():

@@ -21,9 +21,8 @@ An /authorize request with login_hint=HINT approves that person; without
 one, the current person (the last one registered or chosen with use()).
 A relying party adds no login hint of its own, so a test chooses with
 use() in-process, or from another process with POST /test/person (a JSON
-person: it is registered and becomes the current one; only from the
-loopback address the provider listens on, and only while it runs for the
-tests).
+object: sub or login_hint, and the claims; the person is registered and
+becomes the current one).
 
 In a test (python3 standard library and python3-cryptography):
 
@@ -36,12 +35,24 @@ In a test (python3 standard library and python3-cryptography):
 
 From a shell (the browser walks): serves until SIGTERM or SIGINT,
 
-    oidc_provider.py [--port P] [--port-file F] [--client-id ID]
-                     [--client-secret S] [--person NRN,Given,Family ...]
+    oidc_provider.py [--port P] [--port-file F] [--httpd-conf C]
+                     [--client-id ID] [--client-secret S]
+                     [--person NRN,Given,Family ...]
 
-writes the port to F (atomically) once it listens and prints "ready PORT".
---person's first field is also the person's sub and login hint; an empty
-first field leaves the national number claim out ("",Given,Family).
+writes the port to F and, with --httpd-conf, mod_auth_openidc's
+configuration for this provider to C (see relying_party_conf: the
+locations to protect are the caller's), both atomically once it listens,
+and prints "ready PORT".  --person's first field is also the person's sub
+and login hint; an empty first field leaves the national number claim out
+(,Given,Family).  A walk in a browser chooses who logs in next with POST
+/test/person.  From a shell script, e.g.:
+
+    python3 oidc_provider.py --port-file "$d/oidc.port" \
+        --httpd-conf "$d/oidc.conf" --person 85073003328,Marie,Dupont &
+    oidc=$!
+    until [ -s "$d/oidc.port" ]; do sleep 0.1; done
+    tests/lib/httpd-run --conf "$d/oidc.conf" --conf "$d/locations.conf" ...
+    kill "$oidc"
 """
 import argparse
 import base64
@@ -358,6 +369,38 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, {"login_hint": hint})
 
 
+def relying_party_conf(issuer, client_id, client_secret,
+                       redirect_uri="/oidc/redirect"):
+    """httpd configuration lines making Debian's mod_auth_openidc a client
+    of this provider.  The claims reach the request environment
+    (OIDC_CLAIM_<name>) and never travel as request headers, which a
+    client could send itself.  redirect_uri must lie under a location the
+    caller protects with AuthType openid-connect."""
+    return "\n".join([
+        "LoadModule auth_openidc_module "
+        "/usr/lib/apache2/modules/mod_auth_openidc.so",
+        "OIDCProviderMetadataURL %s/.well-known/openid-configuration"
+        % issuer,
+        "OIDCClientID %s" % client_id,
+        "OIDCClientSecret %s" % client_secret,
+        "OIDCRedirectURI %s" % redirect_uri,
+        "OIDCCryptoPassphrase %s" % secrets.token_hex(16),
+        'OIDCScope "openid"',
+        "OIDCProviderTokenEndpointAuth client_secret_basic",
+        "OIDCPassClaimsAs environment",
+        "OIDCPassIDTokenAs claims",
+        "OIDCPassUserInfoAs claims",
+        "OIDCPassRefreshToken Off",
+    ]) + "\n"
+
+
+def write_atomically(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
 def pkce_matches(challenge, method, verifier):
     if method == "S256":
         verifier = b64url(hashlib.sha256(verifier.encode()).digest())
@@ -432,6 +475,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
+    ap.add_argument("--httpd-conf")
     ap.add_argument("--client-id", default="csam")
     ap.add_argument("--client-secret", default="csam-test-secret")
     ap.add_argument("--person", action="append", default=[],
@@ -449,11 +493,11 @@ def main():
                      national_number=nrn or None, given_name=given or None,
                      family_name=family or None)
     port = provider.listen(args.port)
+    if args.httpd_conf:
+        write_atomically(args.httpd_conf, relying_party_conf(
+            provider.issuer, args.client_id, args.client_secret))
     if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % port)
-        os.replace(tmp, args.port_file)
+        write_atomically(args.port_file, "%d\n" % port)
     print("ready %d" % port, flush=True)
 
     def stop(signum, frame):
