@@ -43,6 +43,7 @@ static const char *const csam_page_files[CSAM_PAGE_COUNT] = {
     "keys_confirm.html",     "activate_sms.html",
     "activate_totp.html",    "login_totp.html",
     "keys_sms.html",         "keys_totp.html",
+    "helpdesk.html",
 };
 
 /* messages.txt keys of each page's <title>, same order. */
@@ -67,6 +68,7 @@ static const char *const csam_page_titles[CSAM_PAGE_COUNT] = {
     "title.login_totp",
     "title.keys_sms",
     "title.keys_totp",
+    "title.helpdesk",
 };
 
 struct csam_page_set {

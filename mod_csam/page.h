@@ -1,7 +1,7 @@
 /*
  * Rendering of the HTML pages, shared by page.c, page_registration.c,
- * page_activate.c, page_login.c and page_keys.c, and the entry points of
- * the login, logout and self-management pages for handler.c.
+ * page_helpdesk.c, page_activate.c, page_login.c and page_keys.c, and the entry
+ * points of the login, logout and self-management pages for handler.c.
  *
  * Pages are templates from <data_dir>/templates/pages/, each written once
  * for every language and assembled per language at startup from its
@@ -45,6 +45,7 @@ enum csam_page_id {
     CSAM_PAGE_LOGIN_TOTP,
     CSAM_PAGE_KEYS_SMS,
     CSAM_PAGE_KEYS_TOTP,
+    CSAM_PAGE_HELPDESK,
     CSAM_PAGE_COUNT
 };
 
@@ -220,6 +221,11 @@ int csam_page_key_totp_vars(struct csam_page *pg, const char *uri,
  * choice, the code; a session cookie and 303 to the cleaned return path
  * (default <handler>/keys) at the end.  GET and POST. */
 int csam_page_login(request_rec *r, struct csam_mod_runtime *rt);
+
+/* /csam/registration/helpdesk, for an officer page_registration.c let
+ * through: the search by national number and its result (GET), the
+ * search and the actions (POST, CSRF, 303 back). */
+int csam_page_helpdesk(request_rec *r, struct csam_mod_runtime *rt);
 
 /* /csam/logout: GET shows a button, POST (CSRF) ends the session and
  * answers 303 to the login page with a notice. */
