@@ -107,7 +107,8 @@ int csam_api_no_content(request_rec *r);
  * handler returns. */
 int csam_api_session(request_rec *r, struct csam_session_info *out, int *rv);
 
-/* The officer endpoints' gate (DESIGN 3.1): the administrator's own
+/* The officer endpoints' gate (DESIGN 3.1; api_officer.c): the
+ * administrator's own
  * authentication names the officer; without it there is no open desk,
  * and a citizen's AuthType CSAM session is never one.  0 when r->user is
  * an officer whose name can be recorded; otherwise 403 forbidden was
