@@ -353,7 +353,7 @@ static int csam_page_hd_act(request_rec *r, struct csam_mod_runtime *rt,
 {
     const char *value, *notice;
     csam_engine *engine = NULL;
-    apr_int64_t id = 0;
+    apr_int64_t id;
     csam_result res;
     char *end = NULL;
 

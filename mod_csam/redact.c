@@ -37,6 +37,7 @@ APLOG_USE_MODULE(csam);
 
 /* r->pool userdata: the query as the client sent it. */
 #define CSAM_REDACT_KEY "csam-activate-query"
+#define CSAM_REDACT_ACTIVATE "t=redacted"
 
 /* The paths under the handler whose query carries a secret, and what the
  * logs see instead. */
@@ -46,7 +47,7 @@ struct csam_redact_path {
 };
 
 static const struct csam_redact_path csam_redact_paths[] = {
-    {"/activate", "t=redacted"},
+    {"/activate", CSAM_REDACT_ACTIVATE},
     {"/api/v1/registrations", "national_number=redacted"},
 };
 
@@ -144,6 +145,7 @@ static int csam_redact_log(request_rec *r)
 
 const char *csam_redact_activation_query(request_rec *r)
 {
+    const char *query;
     void *kept = NULL;
 
     if (apr_pool_userdata_get(&kept, CSAM_REDACT_KEY, r->pool) == APR_SUCCESS
@@ -151,9 +153,8 @@ const char *csam_redact_activation_query(request_rec *r)
         return kept;
     /* Reached under a spelling post_read_request did not match: taken
      * now, and the logs get the redacted form all the same. */
-    csam_redact_apply(r, csam_redact_match(r, r->uri) != NULL
-                             ? csam_redact_match(r, r->uri)
-                             : csam_redact_paths[0].query);
+    query = csam_redact_match(r, r->uri);
+    csam_redact_apply(r, query != NULL ? query : CSAM_REDACT_ACTIVATE);
     if (apr_pool_userdata_get(&kept, CSAM_REDACT_KEY, r->pool) == APR_SUCCESS)
         return kept;
     return NULL;
