@@ -1,7 +1,7 @@
 /*
  * The JSON API's router (DESIGN 3.1): a path and a method to an endpoint
- * (api_activation.c, api_login.c, api_keys.c), and the JSON answers for
- * the errors httpd itself raises on the API's paths.
+ * (api_activation.c, api_login.c, api_keys.c, api_helpdesk.c), and the JSON
+ * answers for the errors httpd itself raises on the API's paths.
  */
 #include <string.h>
 
@@ -112,6 +112,7 @@ struct csam_api_route {
 static const struct csam_api_route csam_api_routes[] = {
     {"/api/v1/registrations", M_POST, csam_api_registrations},
     {"/api/v1/online", M_POST, csam_api_online},
+    {"/api/v1/registrations", M_GET, csam_api_helpdesk_find},
     {"/api/v1/activation", M_POST, csam_api_activation_open},
     {"/api/v1/activation/key", M_POST, csam_api_activation_key},
     {"/api/v1/activation/credentials", M_POST, csam_api_activation_credentials},
@@ -143,6 +144,7 @@ int csam_api_handle(request_rec *r, struct csam_mod_runtime *rt,
 {
     const char *allow = NULL;
     size_t i;
+    int rv;
 
     (void)rt;
     /* Reached by an internal redirect (ErrorDocument), as a GET. */
@@ -171,6 +173,9 @@ int csam_api_handle(request_rec *r, struct csam_mod_runtime *rt,
             return csam_api_not_allowed(r, "DELETE");
         return csam_api_key_delete(r, path + strlen(CSAM_API_KEY_PREFIX));
     }
+    /* registrations/<id>[/resend], accounts/<username>/unlock */
+    if (csam_api_helpdesk_route(r, path, &rv))
+        return rv;
     ap_discard_request_body(r);
     return csam_api_fail(r, HTTP_NOT_FOUND, "not_found",
                          "No such API endpoint.");

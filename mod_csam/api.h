@@ -1,7 +1,7 @@
 /*
  * The JSON API's files: api.c routes, api_util.c holds what every endpoint
- * shares (this header's helpers), api_activation.c, api_login.c and
- * api_keys.c hold the endpoints.
+ * shares (this header's helpers), api_activation.c, api_login.c,
+ * api_keys.c and api_helpdesk.c hold the endpoints.
  */
 #ifndef CSAM_MOD_API_H
 #define CSAM_MOD_API_H
@@ -113,6 +113,14 @@ int csam_api_no_content(request_rec *r);
  * handler returns. */
 int csam_api_session(request_rec *r, struct csam_session_info *out, int *rv);
 
+/* The officer endpoints' gate (DESIGN 3.1; api_officer.c): the
+ * administrator's own
+ * authentication names the officer; without it there is no open desk,
+ * and a citizen's AuthType CSAM session is never one.  0 when r->user is
+ * an officer whose name can be recorded; otherwise 403 forbidden was
+ * written (the body discarded) and *rv is what the handler returns. */
+int csam_api_officer_refused(request_rec *r, int *rv);
+
 /* The JSON array [{type, status, activated_at}] of keys (api_keys.c). */
 json_t *csam_api_key_list(const struct csam_key_info *keys, size_t n);
 
@@ -125,6 +133,13 @@ int csam_api_activation_key(request_rec *r);
 int csam_api_activation_credentials(request_rec *r);
 int csam_api_activation_confirm(request_rec *r);
 int csam_api_activation_resend(request_rec *r);
+
+/* The helpdesk's endpoints (api_helpdesk.c): GET registrations?
+ * national_number=, and the paths below registrations/ and accounts/
+ * (csam_api_helpdesk_route answers those, or 0 when path is none of
+ * them). */
+int csam_api_helpdesk_find(request_rec *r);
+int csam_api_helpdesk_route(request_rec *r, const char *path, int *rv);
 
 /* Login, session and self-management endpoints (api_login.c,
  * api_keys.c). */

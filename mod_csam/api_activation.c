@@ -23,8 +23,6 @@ APLOG_USE_MODULE(csam);
  * with the precise error (invalid_email, weak_password, ...). */
 #define CSAM_API_TEXT_MAX 1024
 #define CSAM_API_TOKEN_MAX 128
-/* csam_registrations.created_by and csam_audit.actor hold this much. */
-#define CSAM_API_OFFICER_MAX 255
 
 static const struct csam_api_field csam_api_document_fields[] = {
     {"type", CSAM_API_STRING, 1, CSAM_API_TEXT_MAX, NULL},
@@ -73,48 +71,6 @@ static const struct csam_api_field csam_api_confirm_fields[] = {
 static const struct csam_api_field csam_api_resend_fields[] = {
     {"activation", CSAM_API_STRING, 1, CSAM_API_TOKEN_MAX, NULL},
     {NULL, CSAM_API_STRING, 0, 0, NULL}};
-
-/* The administrator's own authentication names the officer; without it
- * there is no open registration desk, and a citizen's session is never
- * one.  0 when r->user may register; otherwise the answer is written and
- * *rv is what the handler returns. */
-static int csam_api_officer_refused(request_rec *r, int *rv)
-{
-    switch (csam_auth_officer(r)) {
-    case CSAM_OFFICER_OK: break;
-    case CSAM_OFFICER_CITIZEN:
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "CSAM00900: registration refused to a user "
-                      "authenticated by AuthType CSAM: a citizen is never "
-                      "an officer (give the desk the officers' own "
-                      "AuthType)");
-        ap_discard_request_body(r);
-        *rv = csam_api_fail(r, HTTP_FORBIDDEN, "forbidden",
-                            "Registration needs an officer; a citizen's "
-                            "session is not one.");
-        return 1;
-    default:
-        ap_discard_request_body(r);
-        *rv = csam_api_fail(r, HTTP_FORBIDDEN, "forbidden",
-                            "Registration needs an authenticated officer.");
-        return 1;
-    }
-    /* The officer's name goes into the audit trail (at most 255 bytes of
-     * text): a longer one, e.g. a certificate DN, is refused here rather
-     * than failing in the database. */
-    if (csam_text_check(r->user, CSAM_API_OFFICER_MAX) != CSAM_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "CSAM00019: the authenticated user's name is not "
-                      "usable as an officer name (over %d bytes or not "
-                      "text)",
-                      CSAM_API_OFFICER_MAX);
-        ap_discard_request_body(r);
-        *rv = csam_api_fail(r, HTTP_FORBIDDEN, "forbidden",
-                            "This officer name cannot be recorded.");
-        return 1;
-    }
-    return 0;
-}
 
 static const struct csam_api_prelude csam_api_registration_prelude = {
     csam_api_registration_fields, NULL, NULL};

@@ -48,7 +48,8 @@ int csam_handler(request_rec *r)
     if (strcmp(sub, "/static/csam.css") == 0)
         return csam_page_stylesheet(r, rt);
     if (strcmp(sub, "/registration") == 0
-        || strcmp(sub, "/registration/letter") == 0)
+        || strcmp(sub, "/registration/letter") == 0
+        || strcmp(sub, "/registration/helpdesk") == 0)
         return csam_page_registration(r, rt, sub);
     if (strcmp(sub, "/activate") == 0)
         return csam_page_activate(r, rt);

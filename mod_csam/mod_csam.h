@@ -295,14 +295,16 @@ enum csam_officer csam_auth_officer(request_rec *r);
  * checks it. */
 int csam_identity_get(request_rec *r, struct csam_identity *who);
 
-/* ---- the activation link's token out of the logs (redact.c) ----------- */
+/* ---- secrets out of the logs (redact.c) -------------------------------- */
 
-/* Hooks that rewrite the activation link's request line, unparsed URI and
- * query to t=redacted before any logger reads them. */
+/* Hooks that rewrite the request line, unparsed URI and query of the
+ * activation link and of the helpdesk's search to t=redacted,
+ * national_number=redacted before any logger reads them. */
 void csam_redact_register(apr_pool_t *p);
 
-/* The activation page's query as the client sent it (the logs see only
- * t=redacted), or NULL when it had none.  Lives as long as r->pool. */
+/* The query of the activation page, or of the helpdesk's search, as the
+ * client sent it (the logs see only t=redacted, national_number=redacted),
+ * or NULL when it had none.  Lives as long as r->pool. */
 const char *csam_redact_activation_query(request_rec *r);
 
 /* ---- JSON API (api.c routes, api_util.c) ------------------------------- */

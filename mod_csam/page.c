@@ -57,6 +57,7 @@ static const char *const csam_page_files[CSAM_PAGE_COUNT] = {
     "activate_credentials_online.html",
     "activate_recovery.html",
     "activate_email.html",
+    "helpdesk.html",
 };
 
 /* messages.txt keys of each page's <title>, same order. */
@@ -85,6 +86,7 @@ static const char *const csam_page_titles[CSAM_PAGE_COUNT] = {
     "title.activate_credentials",
     "title.activate_recovery",
     "title.activate_email",
+    "title.helpdesk",
 };
 
 struct csam_page_set {

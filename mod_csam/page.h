@@ -1,7 +1,7 @@
 /*
  * Rendering of the HTML pages, shared by page.c, page_registration.c,
- * page_activate.c, page_login.c and page_keys.c, and the entry points of
- * the login, logout and self-management pages for handler.c.
+ * page_helpdesk.c, page_activate.c, page_login.c and page_keys.c, and the entry
+ * points of the login, logout and self-management pages for handler.c.
  *
  * Pages are templates from <data_dir>/templates/pages/, each written once
  * for every language and assembled per language at startup from its
@@ -49,6 +49,7 @@ enum csam_page_id {
     CSAM_PAGE_ACTIVATE_CREDENTIALS_ONLINE, /* a new person online: + e-mail */
     CSAM_PAGE_ACTIVATE_RECOVERY,           /* an existing account's password */
     CSAM_PAGE_ACTIVATE_EMAIL,              /* the e-mail address's code */
+    CSAM_PAGE_HELPDESK,
     CSAM_PAGE_COUNT
 };
 
@@ -239,6 +240,11 @@ int csam_page_online(request_rec *r, struct csam_mod_runtime *rt);
  * choice, the code; a session cookie and 303 to the cleaned return path
  * (default <handler>/keys) at the end.  GET and POST. */
 int csam_page_login(request_rec *r, struct csam_mod_runtime *rt);
+
+/* /csam/registration/helpdesk, for an officer page_registration.c let
+ * through: the search by national number and its result (GET), the
+ * search and the actions (POST, CSRF, 303 back). */
+int csam_page_helpdesk(request_rec *r, struct csam_mod_runtime *rt);
 
 /* /csam/logout: GET shows a button, POST (CSRF) ends the session and
  * answers 303 to the login page with a notice. */

@@ -1,6 +1,7 @@
 /*
  * The registration desk's pages: the officer's form (POST answered by a
- * redirect) and the printable letter with the activation code, shown once.
+ * redirect) and the printable letter with the activation code, shown once;
+ * the helpdesk's page (page_helpdesk.c) behind the same officer check.
  *
  * Only an officer authenticated by the administrator's own Apache
  * authentication (r->user, never a citizen's AuthType CSAM session) gets
@@ -355,6 +356,8 @@ int csam_page_registration(request_rec *r, struct csam_mod_runtime *rt,
         return csam_page_message(r, rt, csam_page_lang_negotiate(r),
                                  "forbidden", HTTP_FORBIDDEN);
     }
+    if (strcmp(path, "/registration/helpdesk") == 0)
+        return csam_page_helpdesk(r, rt);
     if (r->method_number == M_GET)
         return letter ? csam_page_letter(r, rt) : csam_page_reg_form(r, rt);
     if (r->method_number == M_POST && !letter)

@@ -1,6 +1,7 @@
 /*
- * Keeping the activation link's token out of httpd's logs (DESIGN 4: no
- * secret reaches a log).
+ * Keeping the activation link's token, and the national number of the
+ * helpdesk's search, out of httpd's logs (DESIGN 4: no secret reaches a
+ * log; the number leaves the database nowhere else).
  *
  * The e-mailed link is <CSAMHandlerPath>/activate?t=<token>, and httpd
  * logs request lines: %r of the access log (the combined format has it),
@@ -11,7 +12,9 @@
  * in the request's pool, where no log format reaches.  The activation page
  * takes it from there, trades it for its sealed flow cookie and redirects
  * to the address without it (page_activate.c), so the browser never
- * sends it again.
+ * sends it again.  The helpdesk's GET <handler>/api/v1/registrations?
+ * national_number=N (DESIGN 3.1) is treated the same way: the logs say
+ * national_number=redacted and the endpoint reads the query kept here.
  *
  * The first pass compares the path normalised as httpd will (escapes,
  * //, dot segments); a second one in log_transaction, before mod_log_config
@@ -32,51 +35,69 @@
 
 APLOG_USE_MODULE(csam);
 
-#define CSAM_REDACT_QUERY "t=redacted"
 /* r->pool userdata: the query as the client sent it. */
 #define CSAM_REDACT_KEY "csam-activate-query"
-#define CSAM_REDACT_PAGE "/activate"
+#define CSAM_REDACT_ACTIVATE "t=redacted"
+
+/* The paths under the handler whose query carries a secret, and what the
+ * logs see instead. */
+struct csam_redact_path {
+    const char *path;
+    const char *query;
+};
+
+static const struct csam_redact_path csam_redact_paths[] = {
+    {"/activate", CSAM_REDACT_ACTIVATE},
+    {"/api/v1/registrations", "national_number=redacted"},
+};
 
 /* s with the query (from '?' to the end of the URI, the next space)
- * replaced by CSAM_REDACT_QUERY; s itself when it has none. */
-static const char *csam_redact_line(apr_pool_t *p, const char *s)
+ * replaced by query; s itself when it has none. */
+static const char *csam_redact_line(apr_pool_t *p, const char *s,
+                                    const char *query)
 {
     const char *q, *end;
 
     if (s == NULL || (q = strchr(s, '?')) == NULL)
         return s;
     end = strchr(q, ' ');
-    return apr_pstrcat(p, apr_pstrmemdup(p, s, (apr_size_t)(q - s + 1)),
-                       CSAM_REDACT_QUERY, end ? end : "", NULL);
+    return apr_pstrcat(p, apr_pstrmemdup(p, s, (apr_size_t)(q - s + 1)), query,
+                       end ? end : "", NULL);
 }
 
-/* 1 if path is this server's activation page. */
-static int csam_redact_is_activation(const request_rec *r, const char *path)
+/* The redacted query of path if it is one of this server's paths with a
+ * secret in the query, else NULL. */
+static const char *csam_redact_match(const request_rec *r, const char *path)
 {
     const struct csam_mod_runtime *rt = csam_runtime_get(r);
-    size_t blen;
+    size_t blen, i;
 
     if (rt == NULL || path == NULL)
-        return 0;
+        return NULL;
     blen = strlen(rt->config.handler_path);
-    return strncmp(path, rt->config.handler_path, blen) == 0
-           && strcmp(path + blen, CSAM_REDACT_PAGE) == 0;
+    if (strncmp(path, rt->config.handler_path, blen) != 0)
+        return NULL;
+    for (i = 0; i < sizeof(csam_redact_paths) / sizeof(csam_redact_paths[0]);
+         i++)
+        if (strcmp(path + blen, csam_redact_paths[i].path) == 0)
+            return csam_redact_paths[i].query;
+    return NULL;
 }
 
 /* Rewrite what loggers read of r; keep the real query for the page. */
-static void csam_redact_apply(request_rec *r)
+static void csam_redact_apply(request_rec *r, const char *query)
 {
     void *kept = NULL;
 
-    if (r->args == NULL || strcmp(r->args, CSAM_REDACT_QUERY) == 0)
+    if (r->args == NULL || strcmp(r->args, query) == 0)
         return;
     if (apr_pool_userdata_get(&kept, CSAM_REDACT_KEY, r->pool) != APR_SUCCESS
         || kept == NULL)
         apr_pool_userdata_setn(apr_pstrdup(r->pool, r->args), CSAM_REDACT_KEY,
                                NULL, r->pool);
-    r->the_request = (char *)csam_redact_line(r->pool, r->the_request);
-    r->unparsed_uri = (char *)csam_redact_line(r->pool, r->unparsed_uri);
-    r->args = apr_pstrdup(r->pool, CSAM_REDACT_QUERY);
+    r->the_request = (char *)csam_redact_line(r->pool, r->the_request, query);
+    r->unparsed_uri = (char *)csam_redact_line(r->pool, r->unparsed_uri, query);
+    r->args = apr_pstrdup(r->pool, query);
     r->parsed_uri.query = r->args;
 }
 
@@ -99,9 +120,11 @@ static const char *csam_redact_normal_path(request_rec *r)
 
 static int csam_redact_post_read(request_rec *r)
 {
+    const char *query;
+
     if (r->args != NULL
-        && csam_redact_is_activation(r, csam_redact_normal_path(r)))
-        csam_redact_apply(r);
+        && (query = csam_redact_match(r, csam_redact_normal_path(r))) != NULL)
+        csam_redact_apply(r, query);
     return DECLINED;
 }
 
@@ -111,14 +134,18 @@ static int csam_redact_log(request_rec *r)
 
     /* Internal redirects share the request line: every request of the
      * chain is looked at, each under the path it ran with. */
-    for (q = r; q != NULL; q = q->next)
-        if (q->args != NULL && csam_redact_is_activation(q, q->uri))
-            csam_redact_apply(q);
+    for (q = r; q != NULL; q = q->next) {
+        const char *query;
+
+        if (q->args != NULL && (query = csam_redact_match(q, q->uri)) != NULL)
+            csam_redact_apply(q, query);
+    }
     return DECLINED;
 }
 
 const char *csam_redact_activation_query(request_rec *r)
 {
+    const char *query;
     void *kept = NULL;
 
     if (apr_pool_userdata_get(&kept, CSAM_REDACT_KEY, r->pool) == APR_SUCCESS
@@ -126,7 +153,8 @@ const char *csam_redact_activation_query(request_rec *r)
         return kept;
     /* Reached under a spelling post_read_request did not match: taken
      * now, and the logs get the redacted form all the same. */
-    csam_redact_apply(r);
+    query = csam_redact_match(r, r->uri);
+    csam_redact_apply(r, query != NULL ? query : CSAM_REDACT_ACTIVATE);
     if (apr_pool_userdata_get(&kept, CSAM_REDACT_KEY, r->pool) == APR_SUCCESS)
         return kept;
     return NULL;

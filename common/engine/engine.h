@@ -406,6 +406,19 @@ struct csam_helpdesk_key {
     char status[16]; /* "active", "pending", "inactive" */
 };
 
+#define CSAM_HELPDESK_HISTORY_MAX 20
+
+/* One thing an officer did about the person (the audit trail's row). */
+struct csam_helpdesk_action {
+    /* "registration.created", "registration.letter_shown",
+     * "helpdesk.search", "registration.link_resent",
+     * "registration.revoked", "account.unlocked" */
+    char action[65];
+    char officer[CSAM_HELPDESK_NAME_MAX + 1];
+    char at[32];                             /* RFC 3339 UTC */
+    char source[CSAM_HELPDESK_NAME_MAX + 1]; /* client address, "" unknown */
+};
+
 struct csam_helpdesk_person {
     /* The newest first, at most CSAM_HELPDESK_REGISTRATIONS_MAX. */
     struct csam_helpdesk_registration
@@ -416,24 +429,34 @@ struct csam_helpdesk_person {
     char status[16]; /* "pending", "active", "disabled" */
     struct csam_helpdesk_key keys[8];
     size_t n_keys;
-    char locked_until[32]; /* RFC 3339 UTC; "" when not locked */
+    /* The later of the account's lock (wrong codes) and its login name's
+     * (wrong passwords), RFC 3339 UTC; "" when neither holds. */
+    char locked_until[32];
+    /* What officers did about the person, the newest first, at most
+     * CSAM_HELPDESK_HISTORY_MAX (this search is not in it yet). */
+    struct csam_helpdesk_action history[CSAM_HELPDESK_HISTORY_MAX];
+    size_t n_history;
 };
 
 /* Every function here is audited with the officer's name and source, and
  * logs one NOTICE line (officer, action, source; never a secret). */
 
 /* What the desk may know of a person: registrations, account status, key
- * types and states, lock; never a code, hash or secret.  Errors:
- * CSAM_ERR_NATIONAL_NUMBER, CSAM_ERR_INVALID, CSAM_ERR_DB. */
+ * types and states, lock, what officers did; never a code, hash or
+ * secret.  A person the database does not know is CSAM_OK with nothing
+ * in out.  officer: text of at most CSAM_HELPDESK_NAME_MAX bytes.  Errors:
+ * CSAM_ERR_NATIONAL_NUMBER (NULL, or not a valid number), CSAM_ERR_INVALID,
+ * CSAM_ERR_DB. */
 csam_result csam_engine_helpdesk_find(csam_engine *engine, const char *officer,
                                       const char *source,
                                       const char *national_number,
                                       struct csam_helpdesk_person *out);
 
 /* Mail a new link for the live desk registration id: the old link is
- * dead, the paper code stays.  Errors: CSAM_ERR_NOT_FOUND (no such live
- * desk registration), CSAM_ERR_MAIL (nothing changed), CSAM_ERR_CONFIG,
- * CSAM_ERR_INVALID, CSAM_ERR_DB. */
+ * dead, the paper code stays (so do the activations already opened with
+ * it: the citizen who typed the code may go on).  Errors: CSAM_ERR_NOT_FOUND
+ * (no such live desk registration), CSAM_ERR_MAIL (nothing changed),
+ * CSAM_ERR_CONFIG, CSAM_ERR_INVALID, CSAM_ERR_DB. */
 csam_result csam_engine_helpdesk_resend(csam_engine *engine,
                                         const char *officer, const char *source,
                                         int64_t registration_id);
@@ -445,8 +468,10 @@ csam_result csam_engine_helpdesk_revoke(csam_engine *engine,
                                         const char *officer, const char *source,
                                         int64_t registration_id);
 
-/* Lift the temporary locks of the account named username: the account's
- * (wrong codes) and its name's (wrong passwords).  Errors:
+/* Lift the temporary locks of the account named username (not disabled):
+ * the account's (wrong codes), its name's (wrong passwords, with the
+ * count that makes the next lock longer) and its known devices'.  An
+ * account that was not locked is CSAM_OK too.  Errors:
  * CSAM_ERR_NOT_FOUND, CSAM_ERR_INVALID, CSAM_ERR_DB. */
 csam_result csam_engine_helpdesk_unlock(csam_engine *engine,
                                         const char *officer, const char *source,

@@ -58,6 +58,17 @@ csam_result csam_engine_mail(csam_engine *engine, const char *to,
                              const struct csam_tvar *vars, size_t nvars,
                              const char *secret);
 
+/* The activation mail of a desk registration: the link made of
+ * public_url, the handler path and token, the names and the expiry date
+ * (expires, YYYY-MM-DD) in lang, to the address `to`
+ * (engine_registration.c; the helpdesk's resend sends it too).  Errors:
+ * CSAM_ERR_CONFIG (the link does not fit), CSAM_ERR_MAIL. */
+csam_result csam_engine_activation_mail(csam_engine *engine, const char *to,
+                                        const char *lang,
+                                        const char *first_name,
+                                        const char *last_name,
+                                        const char *token, const char *expires);
+
 /* The SMS of a security code ("code" template of
  * <data_dir>/templates/sms/<lang>/) to the phone `to` through deps.sms.
  * Errors: CSAM_ERR_MAIL (SMS not configured, composition or delivery

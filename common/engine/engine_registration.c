@@ -93,10 +93,11 @@ static csam_result csam_reg_supersede(csam_engine *engine,
     return res;
 }
 
-static csam_result csam_reg_mail(csam_engine *engine,
-                                 const struct csam_registration *reg,
-                                 const char *lang, const char *token,
-                                 const char *expires)
+csam_result csam_engine_activation_mail(csam_engine *engine, const char *to,
+                                        const char *lang,
+                                        const char *first_name,
+                                        const char *last_name,
+                                        const char *token, const char *expires)
 {
     const struct csam_config *cfg = engine->deps.config;
     char link[CSAM_REG_LINK_MAX];
@@ -110,15 +111,14 @@ static csam_result csam_reg_mail(csam_engine *engine,
     if (n < 0 || (size_t)n >= sizeof(link))
         return CSAM_ERR_CONFIG;
     vars[0].name = "first_name";
-    vars[0].value = reg->first_name;
+    vars[0].value = first_name;
     vars[1].name = "last_name";
-    vars[1].value = reg->last_name;
+    vars[1].value = last_name;
     vars[2].name = "link";
     vars[2].value = link;
     vars[3].name = "expires";
     vars[3].value = expires;
-    res = csam_engine_mail(engine, reg->email, lang, "activation", vars, 4,
-                           link);
+    res = csam_engine_mail(engine, to, lang, "activation", vars, 4, link);
     csam_wipe(link, sizeof(link));
     return res;
 }
@@ -216,7 +216,9 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
         goto rollback;
     /* The mail goes out before COMMIT: a relay that refuses it takes the
      * registration back with it, and the desk can simply try again. */
-    res = csam_reg_mail(engine, reg, lang, token, expiry.brussels_date);
+    res = csam_engine_activation_mail(engine, reg->email, lang, reg->first_name,
+                                      reg->last_name, token,
+                                      expiry.brussels_date);
     if (res != CSAM_OK)
         goto rollback;
     res = csam_store_commit(store);
