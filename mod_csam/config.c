@@ -608,8 +608,8 @@ const command_rec csam_config_cmds[] = {
                  "(default: only with https)"),
     AP_INIT_FLAG("CSAMIdentityHeaders", csam_config_cmd_identity_headers, NULL,
                  OR_AUTHCFG,
-                 "also pass X-CSAM-User, X-CSAM-Key and X-CSAM-Auth-Time "
-                 "request headers to a backend (default Off)"),
+                 "also pass X-CSAM-User, X-CSAM-Key, X-CSAM-Auth-Time and "
+                 "X-CSAM-Subject request headers to a backend (default Off)"),
     /* Not in .htaccess: whoever may write one could name a variable of
      * their own making and pose as anyone. */
     AP_INIT_TAKE12("CSAMIdentitySource", csam_config_cmd_identity_source, NULL,
@@ -623,8 +623,6 @@ const command_rec csam_config_cmds[] = {
                   "with CSAMIdentitySource env: the variables holding the "
                   "given and the family name (e.g. OIDC_CLAIM_given_name "
                   "OIDC_CLAIM_family_name)"),
-                 "also pass X-CSAM-User, X-CSAM-Key, X-CSAM-Auth-Time and "
-                 "X-CSAM-Subject request headers to a backend (default Off)"),
     AP_INIT_FLAG("CSAMExposeNationalNumber",
                  csam_config_cmd_expose_national_number, NULL, OR_AUTHCFG,
                  "give this location's backend the citizen's national "

@@ -158,9 +158,15 @@ static void test_national_number(void **state)
     (void)state;
     active_citizen(&c, "nrn");
     login(&c, &t);
-    /* An account from before schema 4: nothing sealed. */
+    /* An account from before schema 4: nothing sealed (accounts made
+     * since are sealed at their activation). */
     assert_int_equal(sql("SELECT count(*) FROM csam_accounts WHERE username"
-                         " = $1 AND nrn_sealed IS NULL",
+                         " = $1 AND nrn_sealed IS NOT NULL",
+                         c.username),
+                     1);
+    assert_int_equal(sql("WITH u AS (UPDATE csam_accounts SET nrn_sealed ="
+                         " NULL WHERE username = $1 RETURNING 1)"
+                         " SELECT count(*) FROM u",
                          c.username),
                      1);
     assert_int_equal(csam_engine_session_check_flags(
