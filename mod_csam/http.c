@@ -186,3 +186,15 @@ int csam_http_strip_identity(request_rec *r)
     }
     return DECLINED;
 }
+
+int csam_http_redirect_identity(request_rec *r)
+{
+    /* Only internal redirects: a subrequest shares its parent's headers,
+     * which its parent may still proxy on. */
+    if (r->prev == NULL || r->main != NULL)
+        return DECLINED;
+    apr_table_unset(r->subprocess_env, "REDIRECT_CSAM_NATIONAL_NUMBER");
+    if (apr_table_get(r->subprocess_env, "CSAM_NATIONAL_NUMBER") == NULL)
+        apr_table_unset(r->headers_in, "X-CSAM-National-Number");
+    return DECLINED;
+}

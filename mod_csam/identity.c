@@ -22,6 +22,7 @@
 #include "apr_strings.h"
 
 #include "mod_csam.h"
+#include "page.h"
 #include "certificate.h"
 
 APLOG_USE_MODULE(csam);
@@ -165,6 +166,9 @@ int csam_identity_get(request_rec *r, struct csam_identity *who)
                                                           &csam_module);
 
     memset(who, 0, sizeof(*who));
+    /* The browser's language: the mails of the procedure then speak the
+     * language its pages spoke. */
+    who->language = csam_mod_languages[csam_page_lang_negotiate(r)];
     switch (dir != NULL ? dir->identity_source : CSAM_MOD_IDENTITY_UNSET) {
     case CSAM_MOD_IDENTITY_CERT: return csam_identity_from_cert(r, who);
     case CSAM_MOD_IDENTITY_ENV: return csam_identity_from_env(r, dir, who);

@@ -6,6 +6,7 @@
  */
 #include "httpd.h"
 #include "http_config.h"
+#include "http_request.h"
 #include "http_log.h"
 #include "http_protocol.h"
 
@@ -18,6 +19,8 @@ static void csam_module_register_hooks(apr_pool_t *p)
     /* Identity headers go before any other module can read them. */
     ap_hook_post_read_request(csam_http_strip_identity, NULL, NULL,
                               APR_HOOK_REALLY_FIRST);
+    ap_hook_fixups(csam_http_redirect_identity, NULL, NULL,
+                   APR_HOOK_REALLY_FIRST);
     /* check_config, not post_config: it also runs for `apachectl -t`,
      * so a bad value or a missing secret fails the syntax check, and it
      * runs as root, before httpd drops privileges. */

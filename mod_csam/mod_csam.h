@@ -70,7 +70,7 @@ struct csam_mod_dir {
     const char *identity_env;    /* its NAME, with CSAM_MOD_IDENTITY_ENV */
     const char *identity_given;  /* CSAMIdentityNames GIVEN_VAR */
     const char *identity_family; /* CSAMIdentityNames FAMILY_VAR */
-    int expose_national_number; /* CSAMExposeNationalNumber */
+    int expose_national_number;  /* CSAMExposeNationalNumber */
 };
 
 /* Defaults applied when the values are read. */
@@ -172,6 +172,14 @@ int csam_handler(request_rec *r);
  * its X_CSAM_ spelling), which only mod_csam may set, so no client can
  * pose as an authenticated user to a backend or a script. */
 int csam_http_strip_identity(request_rec *r);
+
+/* The fixups hook of an internal redirect (ErrorDocument, a CGI's local
+ * Location:): httpd hands the redirected request the first one's
+ * environment as REDIRECT_* and the same request headers, so a location
+ * that does not expose the national number would get the one that did.
+ * Removes REDIRECT_CSAM_NATIONAL_NUMBER, and X-CSAM-National-Number
+ * unless this request itself exposes it. */
+int csam_http_redirect_identity(request_rec *r);
 
 /* Headers every response of the handler carries (CSP, nosniff, ...). */
 void csam_http_security_headers(request_rec *r, int no_store);

@@ -60,6 +60,9 @@ ScriptAliasMatch "^/(%(paths)s)/env$" "%(script)s"
     Require valid-user
     CSAMExposeNationalNumber On
     CSAMIdentityHeaders On
+    # A missing page of an exposing location redirects internally to an
+    # unprotected one.
+    ErrorDocument 404 /pub/env
 </Location>
 <Location /hdr>
     AuthType CSAM
@@ -297,6 +300,24 @@ def test_spoofed_header():
     t.check(SPOOF not in body, "the number in a refusal", body)
 
 
+def test_internal_redirect():
+    """An internal redirect from a location that exposes the number to one
+    that does not (an ErrorDocument) carries neither REDIRECT_CSAM_
+    NATIONAL_NUMBER nor the X-CSAM-National-Number header along."""
+    a, a_mail, a_nrn = person()
+    seal_own(a, a_nrn)
+    ca = login(a, a_mail)
+    t.check(env_at("nrnhdr", ca).get("CSAM_NATIONAL_NUMBER") == a_nrn,
+            "exposed where asked")
+    status, rh, data = t.request("GET", "/nrnhdr/missing", None,
+                                 {"Cookie": "csam_session=%s" % ca})
+    text = data.decode("utf-8", "replace")
+    t.check(status == 404 and "SCRIPT_NAME=/pub/env" in text,
+            "the ErrorDocument ran", status, text[:200])
+    t.check(a_nrn not in text, "the number followed the redirect",
+            [line for line in text.splitlines() if a_nrn in line])
+
+
 def test_number_of_another_account():
     """A sealed number copied from another account does not open for this
     one: the exposed location refuses (503, logged without the number);
@@ -323,5 +344,5 @@ def test_number_of_another_account():
             is not None, "a subject all the same", env)
 
 
-t.run([test_subject_per_person, test_number_only_where_exposed,
+t.run([test_internal_redirect, test_subject_per_person, test_number_only_where_exposed,
        test_spoofed_header, test_number_of_another_account])
