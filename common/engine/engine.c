@@ -42,8 +42,8 @@ const char *csam_step_name(enum csam_step step)
     switch (step) {
     case CSAM_STEP_KEY: return "key";
     case CSAM_STEP_CREDENTIALS: return "credentials";
-    case CSAM_STEP_CONFIRM: return "confirm";
     /* The address's code goes to the same endpoint as the key's. */
+    case CSAM_STEP_CONFIRM:
     case CSAM_STEP_EMAIL: return "confirm";
     case CSAM_STEP_DONE: return "done";
     }
