@@ -3,7 +3,9 @@
 # (tests/lib/httpd-run, itself inside run-with-services): walk.mjs (the
 # desk and the activation), or the walk named by CSAM_BROWSER_WALK
 # (browser_login.sh: login.mjs; browser_keytypes.sh: keytypes.mjs, with
-# the SMS gateway of run-with-services configured).  playwright-core and axe-core come from
+# the SMS gateway of run-with-services configured; browser_online.sh:
+# online.mjs, behind mod_auth_openidc and the tests' OpenID provider,
+# tests/lib/oidc_provider.py, which runs as long as the walk).  playwright-core and axe-core come from
 # npm, at the versions of package-lock.json, into the build tree
 # ($CSAM_BUILDDIR/tests/browser), reused while they match; the walks may
 # run at once (make -j), so the install is done under a lock.
@@ -31,9 +33,16 @@ fi
 
 walk=${CSAM_BROWSER_WALK:-walk.mjs}
 case "$walk" in
-    walk.mjs|login.mjs|keytypes.mjs) ;;
+    walk.mjs|login.mjs|keytypes.mjs|online.mjs) ;;
     *) echo "browser.sh: unknown walk $walk" >&2; exit 99 ;;
 esac
+
+# The online walk needs Apache to identify people: mod_auth_openidc.
+oidc_module=/usr/lib/apache2/modules/mod_auth_openidc.so
+if [ "$walk" = online.mjs ] && [ ! -f "$oidc_module" ]; then
+    echo "SKIP: $oidc_module missing (Debian package libapache2-mod-auth-openidc; scripts/deps)"
+    exit 77
+fi
 
 mkdir -p "$deps" || exit 99
 # One install at a time; the other walk waits and then reuses it.
@@ -100,4 +109,47 @@ fi
 if [ "$walk" = keytypes.mjs ]; then
     set -- "$@" --conf "$conf-sms.conf"
 fi
-exec "$srcdir/tests/lib/httpd-run" "$@" node "$here/$walk"
+if [ "$walk" != online.mjs ]; then
+    exec "$srcdir/tests/lib/httpd-run" "$@" node "$here/$walk"
+fi
+
+# The online procedure behind an OpenID provider, as with itsme: the
+# provider approves at once whomever the walk chose last (POST
+# /test/person) and writes mod_auth_openidc's configuration for itself;
+# the national number reaches mod_csam through the request environment.
+rm -f "$conf-oidc.port" "$conf-oidc.conf"
+/usr/bin/python3 "$srcdir/tests/lib/oidc_provider.py" \
+    --port-file "$conf-oidc.port" --httpd-conf "$conf-oidc.conf" &
+oidc=$!
+trap 'kill "$oidc" 2>/dev/null' EXIT
+trap 'exit 99' INT TERM HUP
+tries=0
+until [ -s "$conf-oidc.port" ] && [ -s "$conf-oidc.conf" ]; do
+    if ! kill -0 "$oidc" 2>/dev/null || [ "$tries" -ge 100 ]; then
+        echo "browser.sh: the OpenID provider did not start" >&2
+        exit 99
+    fi
+    tries=$((tries + 1))
+    sleep 0.1
+done
+CSAM_TEST_OIDC_URL=http://127.0.0.1:$(cat "$conf-oidc.port")
+CSAM_SRCDIR=$srcdir
+export CSAM_TEST_OIDC_URL CSAM_SRCDIR
+cat >"$conf-online.conf" <<'EOF'
+# mod_auth_openidc's redirect URI (/oidc/redirect) and the online
+# procedure's page and API: only a person the provider identified.
+<Location /oidc>
+    AuthType openid-connect
+    Require valid-user
+</Location>
+<LocationMatch "^/csam/(online|api/v1/online)(/|$)">
+    AuthType openid-connect
+    Require valid-user
+    CSAMIdentitySource env OIDC_CLAIM_national_number
+    CSAMIdentityNames OIDC_CLAIM_given_name OIDC_CLAIM_family_name
+</LocationMatch>
+EOF
+"$srcdir/tests/lib/httpd-run" "$@" --conf "$conf-oidc.conf" \
+    --conf "$conf-online.conf" node "$here/$walk"
+rc=$?
+exit "$rc"
