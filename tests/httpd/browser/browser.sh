@@ -3,7 +3,8 @@
 # (tests/lib/httpd-run, itself inside run-with-services): walk.mjs (the
 # desk and the activation), or the walk named by CSAM_BROWSER_WALK
 # (browser_login.sh: login.mjs; browser_keytypes.sh: keytypes.mjs, with
-# the SMS gateway of run-with-services configured).  playwright-core and axe-core come from
+# the SMS gateway of run-with-services configured; browser_recovery.sh:
+# recovery.mjs).  playwright-core and axe-core come from
 # npm, at the versions of package-lock.json, into the build tree
 # ($CSAM_BUILDDIR/tests/browser), reused while they match; the walks may
 # run at once (make -j), so the install is done under a lock.
@@ -31,7 +32,7 @@ fi
 
 walk=${CSAM_BROWSER_WALK:-walk.mjs}
 case "$walk" in
-    walk.mjs|login.mjs|keytypes.mjs) ;;
+    walk.mjs|login.mjs|keytypes.mjs|recovery.mjs) ;;
     *) echo "browser.sh: unknown walk $walk" >&2; exit 99 ;;
 esac
 
