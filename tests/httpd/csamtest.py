@@ -257,6 +257,30 @@ class Mailbox:
             time.sleep(0.05)
         raise Failure("no mail for %s within %ds" % (to, timeout))
 
+    def each(self, addresses, timeout=15):
+        """{address: [messages]}: the new mails whose envelope names each
+        address exactly (one mail to two addresses counts for both),
+        waiting until every address has one."""
+        got = {a.lower(): [] for a in addresses}
+        deadline = time.time() + timeout
+        while True:
+            for name in self._new():
+                with open(os.path.join(self.dir, name), "rb") as f:
+                    msg = email.message_from_binary_file(
+                        f, policy=email.policy.default)
+                rcpts = {str(r).strip().strip("<>").lower()
+                         for r in msg.get_all("X-Csam-Envelope-To") or []}
+                for a in got:
+                    if a in rcpts:
+                        got[a].append(msg)
+                        self.seen.add(name)
+            if all(got.values()) or time.time() >= deadline:
+                break
+            time.sleep(0.05)
+        missing = [a for a, msgs in got.items() if not msgs]
+        check(not missing, "no mail within %ds for" % timeout, *missing)
+        return got
+
     def none_for(self, to, wait=1.0):
         """Assert nothing arrives for `to` within `wait` seconds."""
         time.sleep(wait)
@@ -463,6 +487,109 @@ def activate(mailbox, reg=None):
 def wrong_code(code):
     """A code of the same shape that is not `code`."""
     return "%0*d" % (len(code), (int(code) + 1) % (10 ** len(code)))
+
+
+# ---------------------------------------------------------------- logins
+
+def totp(secret, offset=0):
+    """The code an authenticator app shows for the base32 secret `offset`
+    30-second steps from now (RFC 6238: SHA-1, 6 digits), computed here,
+    not by the module."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    counter = int(time.time()) // 30 + offset
+    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    at = mac[-1] & 0x0F
+    n = (struct.unpack(">I", mac[at:at + 4])[0] & 0x7FFFFFFF) % 1000000
+    return "%06d" % n
+
+
+def mail_code(mailbox, to, timeout=15):
+    """The next security code mailed to `to`; notices (mails without a
+    code) on the way are skipped."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        msg = mailbox.wait(to, timeout=max(1, deadline - time.time()))
+        if re.search(r"(?<![0-9])[0-9]{6,8}(?![0-9])", text_of(msg)):
+            return security_code(msg)
+    raise Failure("no code mailed to %s" % to)
+
+
+def session_cookie(resp):
+    """The csam_session value a login/verify answer set."""
+    m = re.search(r"csam_session=([A-Za-z0-9_-]{43})",
+                  resp.headers.get("set-cookie", ""))
+    check(m is not None, "no csam_session cookie set", resp.headers)
+    seen_secrets.add(m.group(1))
+    return m.group(1)
+
+
+def login(mailbox, user, email, password=PASSWORD, url=None):
+    """Password, then the e-mail key's code: the session cookie's value."""
+    body = expect(api("login", {"username": user, "password": password},
+                      url=url), 200)
+    check("email" in body.get("key_types", []), "the e-mail key offered",
+          body)
+    expect(api("login/challenge", {"login": body["login"],
+                                   "key_type": "email"}, url=url), 202)
+    code = mail_code(mailbox, email)
+    resp = api("login/verify", {"login": body["login"], "code": code},
+               url=url)
+    check(expect(resp, 200) == {"username": user, "key_type": "email"},
+          "verify body", resp.body)
+    return session_cookie(resp)
+
+
+def until(pred, seconds):
+    """Poll pred for up to `seconds`; the time it took, or None."""
+    t0 = time.time()
+    while time.time() - t0 < seconds:
+        if pred():
+            return time.time() - t0
+        time.sleep(0.1)
+    return None
+
+
+def env_cgi_conf(*prefixes):
+    """httpd configuration of a CGI printing its environment at
+    /PREFIX/env for each prefix (the locations themselves, AuthType CSAM
+    and the like, are the test's to write); None before the services
+    exist (the first stage only re-executes)."""
+    tmp = os.environ.get("CSAM_TEST_TMPDIR")
+    if not tmp or os.environ.get("CSAM_TEST_HTTPD_URL"):
+        return None
+    cgi = os.path.join(tmp, "cgi-env-%d" % os.getpid())
+    os.makedirs(cgi, exist_ok=True)
+    os.chmod(cgi, 0o755)
+    script = os.path.join(cgi, "env.cgi")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nenv\n")
+    os.chmod(script, 0o755)
+    return """
+LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so
+LoadModule cgid_module /usr/lib/apache2/modules/mod_cgid.so
+ScriptAliasMatch "^/(%s)/env$" "%s"
+<Directory "%s">
+    Require all granted
+</Directory>
+""" % ("|".join(prefixes), script, cgi)
+
+
+def backend(path, cookie=None, headers=None, url=None):
+    """GET a protected location; (status, headers, the CGI's environment
+    as a dict when it answered, else the body's text)."""
+    h = dict(headers or {})
+    if cookie is not None:
+        h["Cookie"] = "csam_session=%s" % cookie
+    status, rh, data = request("GET", path, None, h, url)
+    text = data.decode("utf-8", "replace")
+    if status == 200 and rh.get("content-type", "").startswith("text/plain"):
+        return status, rh, dict(line.partition("=")[::2]
+                                for line in text.splitlines())
+    return status, rh, text
 
 
 def run(tests):

@@ -6,13 +6,20 @@
  * For the PAM tests (and the demo): the account it leaves is exactly what
  * a real citizen's would be.
  *
- *   csam-enrol [-k email|sms|totp] [-p PHONE] [-s SMSDIR]
+ *   csam-enrol [-k email|sms|totp] [-p PHONE] [-s SMSDIR] [-n NRN] [-r]
  *              CSAM.CONF MAILDIR USERNAME EMAIL [LANGUAGE]
  *
  * CSAM.CONF is read without the ownership check (a test tool runs as
  * anyone); MAILDIR is where the SMTP server stores mail (MAILDIR/new/).
  * -k chooses the key (default email); an SMS key needs -p, the phone, and
  * -s, where the test gateway records what it receives (sms_sink.py).
+ * -n registers that national number (its birth date follows from it)
+ * instead of a random one.  -r recovers the account of the person -n
+ * names, as the desk does for someone who lost access (DESIGN 2.7): the
+ * registration must open as that person's existing account named
+ * USERNAME, which keeps its name and gets a new password and the -k key
+ * (EMAIL is the registration's address, where the link and an e-mailed
+ * code go).
  * Prints "USERNAME email", "USERNAME sms +E164" or "USERNAME totp SECRET"
  * (the app's base32 secret, for oathtool) on success; exits 1 with a
  * message on stderr otherwise, 2 on bad usage.
@@ -47,6 +54,8 @@ struct csam_enrol_args {
     enum csam_key_type key;
     const char *phone;  /* sms: as typed by the citizen */
     const char *smsdir; /* sms: the gateway's records */
+    const char *nrn;    /* NULL: a random one */
+    int recover;        /* -r */
     const char *maildir, *username, *email, *language;
 };
 
@@ -75,6 +84,21 @@ static int csam_enrol_nrn(char out[CSAM_NRN_SIZE], char birth[11])
     n = ((unsigned long long)year * 10000 + month * 100 + day) * 1000 + serial;
     snprintf(out, CSAM_NRN_SIZE, "%09llu%02llu", n, 97 - n % 97);
     snprintf(birth, 11, "19%02u-%02u-%02u", year, month, day);
+    return 0;
+}
+
+/* The number -n gave, and the birth date it encodes. */
+static int csam_enrol_given_nrn(const char *in, char out[CSAM_NRN_SIZE],
+                                char birth[11])
+{
+    struct csam_date date;
+
+    if (csam_nrn_parse(in, out, &date) != CSAM_OK) {
+        fprintf(stderr, "csam-enrol: not a national number\n");
+        return -1;
+    }
+    snprintf(birth, 11, "%04d-%02d-%02d", date.year,
+             date.month ? date.month : 1, date.day ? date.day : 1);
     return 0;
 }
 
@@ -127,6 +151,46 @@ static int csam_enrol_code(const struct csam_enrol_args *a,
     return 0;
 }
 
+/* -r: the registration must have opened as the person's account, with
+ * the name the caller expects. */
+static int csam_enrol_is_recovery(csam_engine *engine, const char *handle,
+                                  const struct csam_enrol_args *a)
+{
+    struct csam_activation_state state;
+    csam_result res;
+
+    res = csam_engine_activation_state(engine, handle, &state);
+    if (res != CSAM_OK)
+        return csam_enrol_fail("activation state", res);
+    if (!state.existing || strcmp(state.username, a->username) != 0) {
+        fprintf(stderr,
+                "csam-enrol: not a recovery of %s (existing %d, "
+                "username \"%s\")\n",
+                a->username, state.existing, state.username);
+        return 1;
+    }
+    return 0;
+}
+
+/* The credentials step: a new account takes USERNAME; a recovery keeps
+ * the account's own name (none is sent) and sets the new password. */
+static csam_result
+csam_enrol_credentials(csam_engine *engine, const char *handle,
+                       const struct csam_enrol_args *a, const char *password,
+                       struct csam_credentials_outcome *outcome)
+{
+    struct csam_credentials in;
+
+    if (!a->recover)
+        return csam_engine_activation_credentials(
+            engine, NULL, handle, a->username, password, password, outcome);
+    memset(&in, 0, sizeof(in));
+    in.password = password;
+    in.password_repeat = password;
+    return csam_engine_activation_set_credentials(engine, NULL, handle, &in,
+                                                  outcome);
+}
+
 static int csam_enrol_run(csam_engine *engine, const struct csam_enrol_args *a)
 {
     struct csam_maildir md;
@@ -156,7 +220,9 @@ static int csam_enrol_run(csam_engine *engine, const struct csam_enrol_args *a)
     }
     if (csam_maildir_open(&md, a->maildir) != 0)
         return 1;
-    if (csam_enrol_nrn(nrn, birth) != 0)
+    if ((a->nrn ? csam_enrol_given_nrn(a->nrn, nrn, birth)
+                : csam_enrol_nrn(nrn, birth))
+        != 0)
         goto out;
     memset(&reg, 0, sizeof(reg));
     reg.national_number = nrn;
@@ -183,6 +249,8 @@ static int csam_enrol_run(csam_engine *engine, const struct csam_enrol_args *a)
         rc = csam_enrol_fail("activation", res);
         goto out;
     }
+    if (a->recover && csam_enrol_is_recovery(engine, handle, a) != 0)
+        goto out;
     if ((key_types & (unsigned)a->key) == 0) {
         fprintf(stderr, "csam-enrol: key type %s not offered\n",
                 csam_key_type_name(a->key));
@@ -198,8 +266,7 @@ static int csam_enrol_run(csam_engine *engine, const struct csam_enrol_args *a)
     /* A password nobody will type: the PAM tests use the key alone. */
     if (csam_token_new(password) != CSAM_OK)
         goto out;
-    res = csam_engine_activation_credentials(engine, NULL, handle, a->username,
-                                             password, password, &outcome);
+    res = csam_enrol_credentials(engine, handle, a, password, &outcome);
     csam_wipe(password, sizeof(password));
     if (res != CSAM_OK) {
         rc = csam_enrol_fail("credentials", res);
@@ -230,8 +297,8 @@ out:
 static int csam_enrol_usage(void)
 {
     fprintf(stderr, "usage: csam-enrol [-k email|sms|totp] [-p PHONE] "
-                    "[-s SMSDIR] CSAM.CONF MAILDIR USERNAME EMAIL "
-                    "[LANGUAGE]\n");
+                    "[-s SMSDIR] [-n NRN] [-r] CSAM.CONF MAILDIR USERNAME "
+                    "EMAIL [LANGUAGE]\n");
     return 2;
 }
 
@@ -251,7 +318,7 @@ int main(int argc, char **argv)
 
     memset(&a, 0, sizeof(a));
     a.key = CSAM_KEY_EMAIL;
-    while ((opt = getopt(argc, argv, "k:p:s:")) != -1) {
+    while ((opt = getopt(argc, argv, "k:p:s:n:r")) != -1) {
         if (opt == 'k'
             && (a.key = csam_key_type_parse(optarg)) != CSAM_KEY_NONE)
             continue;
@@ -259,11 +326,16 @@ int main(int argc, char **argv)
             a.phone = optarg;
         else if (opt == 's')
             a.smsdir = optarg;
+        else if (opt == 'n')
+            a.nrn = optarg;
+        else if (opt == 'r')
+            a.recover = 1;
         else
             return csam_enrol_usage();
     }
     if (argc - optind < 4 || argc - optind > 5
-        || (a.key == CSAM_KEY_SMS && (a.phone == NULL || a.smsdir == NULL)))
+        || (a.key == CSAM_KEY_SMS && (a.phone == NULL || a.smsdir == NULL))
+        || (a.recover && a.nrn == NULL))
         return csam_enrol_usage();
     a.maildir = argv[optind + 1];
     a.username = argv[optind + 2];

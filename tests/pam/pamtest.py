@@ -442,13 +442,21 @@ class Harness:
         return self.userns + ["/usr/bin/env", "LD_PRELOAD=" + preload] + \
             args, env
 
-    def enrol(self, user, addr, lang="fr", key="email", phone=None):
+    def enrol(self, user, addr, lang="fr", key="email", phone=None,
+              nrn=None, recover=False):
         """Register and activate `user` with one key of type `key`.  For
         totp the app's secret is kept in self.totp_secrets[user]; for sms
-        `phone` is the number as the citizen types it."""
+        `phone` is the number as the citizen types it.  nrn: the person's
+        national number (default: a random one).  recover: the person of
+        nrn has the account `user`; register them again at addr and
+        recover it (a new password and the `key` key; DESIGN 2.7)."""
         args = [self.enrol_tool, "-k", key]
         if key == "sms":
             args += ["-p", phone, "-s", self.sms_dir]
+        if nrn is not None:
+            args += ["-n", nrn]
+        if recover:
+            args += ["-r"]
         proc = subprocess.run(args + [self.conf, self.maildir, user, addr,
                                       lang], capture_output=True,
                               text=True, timeout=60)
@@ -456,6 +464,9 @@ class Harness:
             raise AssertionError("csam-enrol %s failed: %s" %
                                  (user, proc.stderr.strip()))
         words = proc.stdout.split()
+        if words[:1] != [user]:
+            raise AssertionError("csam-enrol %s named another account: %s"
+                                 % (user, proc.stdout.strip()))
         if key == "totp":
             self.totp_secrets[user] = words[2]
         return user

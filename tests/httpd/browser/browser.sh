@@ -5,7 +5,8 @@
 # (browser_login.sh: login.mjs; browser_keytypes.sh: keytypes.mjs, with
 # the SMS gateway of run-with-services configured; browser_online.sh:
 # online.mjs, behind mod_auth_openidc and the tests' OpenID provider,
-# tests/lib/oidc_provider.py, which runs as long as the walk).  playwright-core and axe-core come from
+# tests/lib/oidc_provider.py, which runs as long as the walk;
+# browser_recovery.sh: recovery.mjs).  playwright-core and axe-core come from
 # npm, at the versions of package-lock.json, into the build tree
 # ($CSAM_BUILDDIR/tests/browser), reused while they match; the walks may
 # run at once (make -j), so the install is done under a lock.
@@ -33,7 +34,7 @@ fi
 
 walk=${CSAM_BROWSER_WALK:-walk.mjs}
 case "$walk" in
-    walk.mjs|login.mjs|keytypes.mjs|online.mjs) ;;
+    walk.mjs|login.mjs|keytypes.mjs|online.mjs|recovery.mjs) ;;
     *) echo "browser.sh: unknown walk $walk" >&2; exit 99 ;;
 esac
 
