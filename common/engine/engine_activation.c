@@ -463,7 +463,10 @@ csam_result csam_engine_activation_confirm(csam_engine *engine,
     if (engine == NULL || out == NULL)
         return CSAM_ERR_INVALID;
     memset(out, 0, sizeof(*out));
-    res = csam_act_begin(engine, handle, 0, &flow);
+    /* The person first: activating takes the registration and the
+     * account, which a new registration of the same person supersedes
+     * and deletes; in the other order the two deadlock. */
+    res = csam_act_begin(engine, handle, 1, &flow);
     if (res != CSAM_OK)
         return res;
     address = flow.step == CSAM_STEP_EMAIL;
