@@ -131,13 +131,47 @@ const char *csam_http_source(const request_rec *r)
     return r->useragent_ip;
 }
 
+/* The core's lines that operators' tools read (fail2ban, a SIEM: DESIGN
+ * 3.7) start with fixed words; each kind gets its own stable tag here,
+ * every other line of the core CSAM00001.  The first match wins, so a
+ * longer prefix comes before a shorter one it starts with. */
+static const struct csam_http_tag {
+    const char *prefix;
+    const char *tag;
+} csam_http_tags[] = {
+    {"web login refused (wrong password or unknown name)", "CSAM01040"},
+    {"web login refused (inside the delay)", "CSAM01041"},
+    {"web login refused (wrong code)", "CSAM01042"},
+    {"web login refused (code attempts exhausted)", "CSAM01043"},
+    {"web login refused (", "CSAM01044"}, /* a lock: name, account, ... */
+    {"lock: login name", "CSAM01050"},
+    {"lock: account ", "CSAM01051"},
+    {"lock: source ", "CSAM01052"},
+    {"lock: known device ", "CSAM01053"},
+    {"desk: officer ", "CSAM01060"},
+    {"helpdesk: officer ", "CSAM01061"},
+};
+
+static const char *csam_http_tag_of(const char *message)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(csam_http_tags) / sizeof(csam_http_tags[0]); i++)
+        if (strncmp(message, csam_http_tags[i].prefix,
+                    strlen(csam_http_tags[i].prefix))
+            == 0)
+            return csam_http_tags[i].tag;
+    return "CSAM00001";
+}
+
 static void csam_http_log(void *ctx, enum csam_log_level level,
                           const char *message)
 {
     request_rec *r = ctx;
 
     /* csam_log_level uses syslog's numbers, as APLOG_* do. */
-    ap_log_rerror(APLOG_MARK, (int)level, 0, r, "CSAM00001: %s", message);
+    ap_log_rerror(APLOG_MARK, (int)level, 0, r, "%s: %s",
+                  csam_http_tag_of(message), message);
 }
 
 struct csam_logger csam_http_logger(request_rec *r)

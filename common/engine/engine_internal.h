@@ -290,10 +290,23 @@ csam_result csam_totp_create(csam_engine *engine, int64_t account_id,
 
 /* ---- passwords (engine_login.c) --------------------------------------- */
 
+/* Why a password try was refused before Argon2id ran (CSAM_LOGIN_TRIED:
+ * it was not; it ran). */
+enum csam_login_refusal {
+    CSAM_LOGIN_TRIED = 0,
+    CSAM_LOGIN_DELAYED,        /* inside the name's growing delay */
+    CSAM_LOGIN_NAME_LOCKED,    /* the login name's lock */
+    CSAM_LOGIN_ACCOUNT_LOCKED, /* the account's lock (wrong codes) */
+    CSAM_LOGIN_SOURCE_LOCKED,  /* the source address's lock */
+    CSAM_LOGIN_DEVICE_LOCKED   /* the known device's own lock */
+};
+
 /* What csam_login_check learnt about a name. */
 struct csam_login_check {
-    int64_t account_id; /* 0: no active account of that name */
-    unsigned keys;      /* CSAM_KEY_* of its active keys */
+    enum csam_login_refusal refusal;
+    int name_locked_now; /* this (wrong) try locked the login name */
+    int64_t account_id;  /* 0: no active account of that name */
+    unsigned keys;       /* CSAM_KEY_* of its active keys */
     unsigned char name_hash[CSAM_HASH_LEN];    /* its password-failure row */
     char prev_lock[CSAM_ENGINE_TIME_SIZE + 8]; /* that row's lock before
                                                   this try, "" if none */
@@ -333,6 +346,22 @@ csam_result csam_login_check_device(csam_engine *engine, const char *source,
                                     const char *password,
                                     struct csam_login_check *out,
                                     struct csam_attempts *att);
+
+/* The NOTICE lines of a refused web login (login_notice.c), one per
+ * refusal and one per lock the try made, each with the source address,
+ * never the password, the code or a name that is no account's (it may be
+ * a password typed in the wrong field).  The host gives each kind of line
+ * its own stable tag by its first words (mod_csam/http.c). */
+void csam_login_notice_password(csam_engine *engine,
+                                const struct csam_login_check *chk,
+                                csam_result res, const char *username,
+                                const char *source);
+
+/* After a web login code's verification: res is its outcome, username the
+ * login's account (from the flow), v what the statement found. */
+void csam_login_notice_code(csam_engine *engine,
+                            const struct csam_store_verdict *v, csam_result res,
+                            const char *username, const char *source);
 
 /* The keyed hash a device token is stored as.  Errors: CSAM_ERR_INVALID,
  * CSAM_ERR_CRYPTO. */

@@ -35,7 +35,14 @@ csam_result csam_engine_letter_claim(csam_engine *engine, const char *officer,
                            registration_id, 0, source, NULL);
     if (res != CSAM_OK)
         goto rollback;
-    return csam_store_commit(store);
+    res = csam_store_commit(store);
+    if (res == CSAM_OK)
+        csam_log(&engine->deps.logger, CSAM_LOG_NOTICE,
+                 "desk: officer %s: registration.letter_shown registration "
+                 "%lld from %s",
+                 officer, (long long)registration_id,
+                 source != NULL ? source : "-");
+    return res;
 
 rollback:
     csam_store_rollback(store);

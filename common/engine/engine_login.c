@@ -136,15 +136,18 @@ static csam_result csam_login_argon2(csam_engine *engine, int64_t account_id,
     return res;
 }
 
-/* Why a try was refused before Argon2id: CSAM_OK when it was not. */
-/* Why a try was refused before Argon2id: CSAM_OK when it was not. */
+/* Why a try was refused before Argon2id (*why says which rule): CSAM_OK
+ * when it was not. */
 static csam_result csam_login_refusal(const struct csam_store_login_tally *t,
                                       long duration, const char *source,
+                                      enum csam_login_refusal *why,
                                       struct csam_attempts *att)
 {
+    *why = CSAM_LOGIN_TRIED;
     if (t->device_id != 0) {
         if (!t->device_counted) {
             att->retry_after = t->device_lock > 0 ? t->device_lock : 1;
+            *why = CSAM_LOGIN_DEVICE_LOCKED;
             return CSAM_ERR_LOCKED;
         }
         return CSAM_OK;
@@ -152,6 +155,7 @@ static csam_result csam_login_refusal(const struct csam_store_login_tally *t,
     /* Inside the name's delay: refused unchecked, not counted. */
     if (t->name_delay > 0) {
         att->retry_after = t->name_delay;
+        *why = CSAM_LOGIN_DELAYED;
         return CSAM_ERR_BAD_CREDENTIALS;
     }
     /* A lock of the name, of the account or of the source: the same
@@ -159,15 +163,19 @@ static csam_result csam_login_refusal(const struct csam_store_login_tally *t,
      * that the lock is no oracle (DESIGN 4). */
     if (t->name_lock > 0 || t->account_lock > 0) {
         att->retry_after = t->name_lock > 0 ? t->name_lock : t->account_lock;
+        *why = t->name_lock > 0 ? CSAM_LOGIN_NAME_LOCKED
+                                : CSAM_LOGIN_ACCOUNT_LOCKED;
         return CSAM_ERR_LOCKED;
     }
     if (source != NULL && !t->source_counted) {
         att->retry_after = t->source_lock > 0 ? t->source_lock : duration;
+        *why = CSAM_LOGIN_SOURCE_LOCKED;
         return CSAM_ERR_LOCKED;
     }
     /* Locked or delayed by a concurrent try since the snapshot. */
     if (!t->name_counted) {
         att->retry_after = 1;
+        *why = CSAM_LOGIN_DELAYED;
         return CSAM_ERR_BAD_CREDENTIALS;
     }
     return CSAM_OK;
@@ -198,6 +206,7 @@ static csam_result csam_login_tallied(csam_engine *engine,
     out->device_locked_now = t->device_locked_now;
     out->source_counted = t->source_counted;
     out->source_locked_now = t->source_locked_now;
+    out->name_locked_now = t->name_locked_now;
     if (out->device_id == 0)
         att->retry_after = t->name_wait;
     res = csam_login_argon2(engine, out->account_id,
@@ -252,8 +261,10 @@ csam_login_check_gated(csam_engine *engine, const char *source,
     tried.limits = &limits;
     res = csam_store_login_charge(engine->deps.store, &tried, &tally);
     out->device_id = tally.device_id;
+    out->account_id = tally.account_id;
     if (res == CSAM_OK)
-        res = csam_login_refusal(&tally, limits.duration, tried.source, att);
+        res = csam_login_refusal(&tally, limits.duration, tried.source,
+                                 &out->refusal, att);
     if (res == CSAM_OK)
         res = csam_login_tallied(engine, &tally, username, password, source,
                                  out, att);
@@ -326,8 +337,10 @@ csam_result csam_engine_login_password_device(
     *key_types = 0;
     res = csam_login_check_device(engine, source, device, username, password,
                                   &chk, att);
-    if (res != CSAM_OK)
+    if (res != CSAM_OK) {
+        csam_login_notice_password(engine, &chk, res, username, source);
         return res;
+    }
 
     res = csam_token_new(handle);
     if (res == CSAM_OK)
@@ -629,6 +642,7 @@ csam_login_verify_code(csam_engine *engine, const char *handle,
     csam_challenge_check_init(engine, CSAM_CHALLENGE_WEB_LOGIN, source, 1,
                               &limits, &ck);
     ck.code_hash = chash;
+    memset(&v, 0, sizeof(v));
     res = csam_store_challenge_verify_login(engine->deps.store, &in, &ck, &v);
     csam_wipe(chash, sizeof(chash));
     if (res == CSAM_OK)
@@ -636,6 +650,8 @@ csam_login_verify_code(csam_engine *engine, const char *handle,
     if (totp)
         res = csam_login_verify_totp(engine, &in, &ck, code, &v, out, att);
     *device_made = res == CSAM_OK && v.device_made;
+    if (res != CSAM_OK && v.flow_found)
+        csam_login_notice_code(engine, &v.verdict, res, v.username, source);
     csam_wipe(v.totp_sealed, sizeof(v.totp_sealed));
     return res;
 }

@@ -226,8 +226,12 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
         goto out;
     out->registration_id = id;
     out->existing = account_id != 0;
-    csam_log(&engine->deps.logger, CSAM_LOG_INFO, "registration %lld created",
-             (long long)id);
+    /* An officer's action: one NOTICE line in the helpdesk's shape. */
+    csam_log(&engine->deps.logger, CSAM_LOG_NOTICE,
+             "desk: officer %s: registration.created registration %lld%s "
+             "from %s",
+             officer, (long long)id, out->existing ? " (recovery)" : "",
+             source != NULL ? source : "-");
     goto out;
 
 rollback:

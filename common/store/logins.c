@@ -161,7 +161,8 @@ static const struct csam_store_stmt csam_store_login_stmt_charge = {
     "   WHERE (pf.delay_until IS NULL OR pf.delay_until <= now())"
     "     AND (pf.locked_until IS NULL OR pf.locked_until <= now())"
     "   RETURNING greatest(0, ceil(extract(epoch FROM"
-    "     coalesce(pf.delay_until, now()) - now())))::bigint AS wait),"
+    "     coalesce(pf.delay_until, now()) - now())))::bigint AS wait,"
+    "     coalesce(pf.locked_until > now(), false) AS locked_now),"
     " purge AS ("
     "   DELETE FROM csam_password_failures WHERE name_hash IN ("
     "     SELECT name_hash FROM csam_password_failures"
@@ -178,6 +179,7 @@ static const struct csam_store_stmt csam_store_login_stmt_charge = {
     "   (SELECT delay FROM old) AS name_delay,"
     "   (SELECT lock FROM old) AS name_lock,"
     "   (SELECT wait FROM ch) AS name_wait,"
+    "   coalesce((SELECT locked_now FROM ch), false) AS name_locked_now,"
     "   (SELECT id FROM dev) AS device_id,"
     "   (SELECT lock FROM dev) AS device_lock,"
     "   (SELECT count(*) FROM dch) AS device_counted,"
@@ -214,6 +216,7 @@ csam_store_login_tally_read(const csam_store_rows *rows,
     out->name_lock = csam_store_login_left(rows, "name_lock");
     out->name_counted = csam_store_get_int64(rows, 0, "name_counted", 0) != 0;
     out->name_wait = (long)csam_store_get_int64(rows, 0, "name_wait", 0);
+    out->name_locked_now = csam_store_get_bool(rows, 0, "name_locked_now");
     out->device_id = csam_store_get_int64(rows, 0, "device_id", 0);
     out->device_lock = csam_store_login_left(rows, "device_lock");
     out->device_counted = csam_store_get_int64(rows, 0, "device_counted", 0)

@@ -34,6 +34,7 @@ struct csam_store_login_tally {
     long name_lock;      /* the name's lock before the try */
     int name_counted;    /* the try counted on the name */
     long name_wait;      /* the name's delay after the try */
+    int name_locked_now; /* the try locked the name */
     int64_t device_id;   /* the known device the browser holds, 0: none */
     long device_lock;    /* its lock before the try */
     int device_counted;  /* the try counted on it */

@@ -375,7 +375,7 @@ def test_no_number_in_the_logs():
                                               n[6:9], n[9:11])):
             t.check(spelled not in access and spelled not in errors,
                     "no national number in the logs", spelled)
-    t.check(re.search(r"notice.*CSAM00001: helpdesk: officer officer: "
+    t.check(re.search(r"notice.*CSAM01061: helpdesk: officer officer: "
                       r"registration.link_resent registration \d+ from "
                       r"127\.0\.0\.1", errors),
             "one NOTICE line per action")
