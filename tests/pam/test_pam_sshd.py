@@ -77,15 +77,53 @@ with open(passwd, "w") as f:
     for name in (USER, APP_USER):
         f.write("%s:x:65534:65534:CSAM test:%s:/bin/sh\n" % (name, home))
 with open(group, "w") as f:
-    f.write("root:x:0:\nnogroup:x:65534:\n")
+    f.write("root:x:0:\nnogroup:x:65534:\ncsam:x:65533:%s,%s\n"
+            % (USER, APP_USER))
 
-# sshd's PAM service: pam_csam is the whole auth stack after publickey.
+# sshd's PAM service: the shipped recipes, conf/pam.d/sshd including
+# conf/pam.d/csam-2fa, with only this build's module and csam.conf put in,
+# and Debian's common-* files (not ours, absent under pam_wrapper) as
+# pam_permit lines.
 services = h.services
-with open(os.path.join(services, "sshd"), "w") as f:
-    f.write("auth     required %s config=%s\n" % (h.module, h.conf))
-    f.write("account  required %s config=%s\n" % (h.module, h.conf))
-    f.write("session  required pam_permit.so\n")
-    f.write("password required pam_deny.so\n")
+recipes = os.path.join(os.environ["CSAM_SRCDIR"], "conf", "pam.d")
+
+
+def shipped(name):
+    with open(os.path.join(recipes, name)) as f:
+        lines = [line for line in f
+                 if line.strip() and not line.lstrip().startswith("#")]
+    out = []
+    for line in lines:
+        # libpam reads an @include from /etc/pam.d whatever pam_wrapper
+        # does: the included recipe goes in as libpam would put it.
+        if line.startswith("@include csam-2fa"):
+            out.append(shipped("csam-2fa"))
+            continue
+        if line.startswith("@include common-"):
+            kind = line.split("-", 1)[1].split()[0]
+            out.append("%s required pam_permit.so\n"
+                       % ("account" if kind == "account" else "session"
+                          if kind.startswith("session") else "password"))
+            continue
+        line = line.replace("config=/etc/csam/csam.conf", "config=" + h.conf)
+        if "pam_csam.so" in line and "config=" not in line:
+            line = line.rstrip("\n") + " config=%s\n" % h.conf
+        out.append(line.replace("pam_csam.so", h.module))
+    return "".join(out)
+
+
+for name in ("sshd",):
+    with open(os.path.join(services, name), "w") as f:
+        f.write(shipped(name))
+        if name == "sshd":  # the recipe leaves these to Debian's file
+            f.write("session  required pam_permit.so\n"
+                    "password required pam_deny.so\n")
+    print("# %s:\n# " % name + shipped(name).replace("\n", "\n# "))
+with open(os.path.join(recipes, "sshd")) as f:
+    raw = f.read()
+h.check("\n@include csam-2fa\n" in raw
+        and "notingroup csam" in shipped("sshd"),
+        "the shipped sshd recipe includes csam-2fa, scoped to group csam")
 
 s = socket.socket()
 s.bind(("127.0.0.1", 0))

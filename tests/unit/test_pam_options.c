@@ -310,7 +310,8 @@ static void test_status_fails_closed(void **state)
 }
 
 /* conf/ is the administrator's reference (STYLE.md): every argument and
- * its default appear in the pam.d example and in pam_csam(8). */
+ * its default appear in the pam.d recipe (csam-2fa, which the service
+ * examples include) and in pam_csam(8). */
 static char *csam_test_slurp(const char *rel)
 {
     const char *srcdir = getenv("CSAM_SRCDIR");
@@ -344,7 +345,7 @@ static void test_options_documented(void **state)
                                             "debug",   "prompt=",
                                             "Default", "sms_transport",
                                             "totp",    "PAM_AUTHINFO_UNAVAIL"};
-    char *sshd = csam_test_slurp("conf/pam.d/sshd");
+    char *sshd = csam_test_slurp("conf/pam.d/csam-2fa");
     char *sudo = csam_test_slurp("conf/pam.d/sudo");
     char *man = csam_test_slurp("pam_csam/pam_csam.8");
     size_t i;
@@ -355,7 +356,7 @@ static void test_options_documented(void **state)
     for (i = 0; i < sizeof(man_words) / sizeof(man_words[0]); i++)
         assert_non_null(strstr(man, man_words[i]));
     assert_non_null(strstr(sshd, "pam_csam.so"));
-    assert_non_null(strstr(sudo, "pam_csam.so"));
+    assert_non_null(strstr(sudo, "@include csam-2fa"));
     /* The default the code applies is the one documented. */
     assert_non_null(strstr(sshd, CSAM_OPTIONS_DEFAULT_CONFIG));
     free(sshd);
