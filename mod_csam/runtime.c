@@ -5,15 +5,22 @@
  * names the directive.  Runs in the parent as root, before httpd drops
  * privileges, which is when the secret file must be read (DESIGN 3.5).
  */
+#include <pwd.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "http_core.h"
+#include "unixd.h"
 
 #include "apr_file_info.h"
 #include "apr_strings.h"
+#include "apr_version.h"
+#include "apu_version.h"
 
 #include "mod_csam.h"
 
@@ -234,6 +241,40 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
     return NULL;
 }
 
+/* CSAMDatabase names a service (service=csam is the default) that no
+ * service file libpq will read defines: every connection would fail, and
+ * say so only at the first request.  The files are the system's and the
+ * one in the home of the user the children run as (libpq finds the home
+ * in the password database; the modules hide HOME and PGSERVICEFILE
+ * while they connect). */
+static void csam_runtime_check_service(apr_pool_t *p, server_rec *s,
+                                       const struct csam_mod_runtime *rt)
+{
+    char service[256], buf[1024];
+    struct passwd pw, *found = NULL;
+    const char *user_file = NULL;
+
+    if (csam_store_conninfo_service(rt->config.database, service,
+                                    sizeof(service))
+            != CSAM_OK
+        || service[0] == '\0')
+        return;
+    if (getpwuid_r(ap_unixd_config.user_id, &pw, buf, sizeof(buf), &found) == 0
+        && found != NULL && pw.pw_dir != NULL)
+        user_file = apr_pstrcat(p, pw.pw_dir, "/.pg_service.conf", NULL);
+    if (csam_store_service_defined(CSAM_STORE_SYSTEM_SERVICE_FILE, service)
+        || (user_file != NULL
+            && csam_store_service_defined(user_file, service)))
+        return;
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                 "CSAM01071: CSAMDatabase names service=%s, which neither "
+                 "%s nor %s defines: connections to the database will fail "
+                 "(define [%s] there, or give CSAMDatabase host=, dbname=, "
+                 "user=; mod_csam(8))",
+                 service, CSAM_STORE_SYSTEM_SERVICE_FILE,
+                 user_file != NULL ? user_file : "~/.pg_service.conf", service);
+}
+
 int csam_runtime_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp, server_rec *s)
 {
@@ -242,7 +283,6 @@ int csam_runtime_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     server_rec *sv;
 
     (void)plog;
-    (void)ptemp;
     for (sv = s; sv != NULL; sv = sv->next) {
         struct csam_mod_server *conf = ap_get_module_config(sv->module_config,
                                                             &csam_module);
@@ -272,6 +312,7 @@ int csam_runtime_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                              "CSAM00018: refusing to start: %s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
+        csam_runtime_check_service(ptemp, sv, conf->rt);
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, sv,
                      "CSAM00005: configured: public URL %s, handler %s, "
                      "data %s",
@@ -306,6 +347,18 @@ int csam_runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         csam_runtime_curl_ready = 1;
+    }
+    /* Once per start and restart (not in the first of the two passes at
+     * startup): what an administrator or a bug report needs first. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        char versions[512];
+
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     "CSAM01070: mod_csam %s, with APR %s, APR-util %s, "
+                     "jansson %s, %s",
+                     CSAM_VERSION, apr_version_string(), apu_version_string(),
+                     jansson_version_str(),
+                     csam_services_versions(versions, sizeof(versions)));
     }
     return OK;
 }

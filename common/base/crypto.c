@@ -665,3 +665,8 @@ csam_result csam_security_code_new(unsigned digits, char *out, size_t outlen)
     }
     return CSAM_OK;
 }
+
+const char *csam_crypto_openssl_version(void)
+{
+    return OpenSSL_version(OPENSSL_VERSION);
+}

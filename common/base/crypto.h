@@ -149,4 +149,8 @@ csam_result csam_open_purpose(const csam_secret *secret,
 /* Overwrite n bytes at p with zeros in a way the compiler keeps. */
 void csam_wipe(void *p, size_t n);
 
+/* The version of the OpenSSL loaded at run time ("OpenSSL 3.0.x ..."):
+ * static. */
+const char *csam_crypto_openssl_version(void);
+
 #endif

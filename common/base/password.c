@@ -13,6 +13,7 @@
 #include <unicase.h>
 #include <uninorm.h>
 #include <unistr.h>
+#include <unistring/version.h>
 
 #include "crypto.h"
 #include "password.h"
@@ -432,4 +433,9 @@ int csam_wordlist_contains(const csam_wordlist *list, const char *word)
     csam_wipe(folded, strlen(folded));
     free(folded);
     return found;
+}
+
+int csam_password_unistring_version(void)
+{
+    return _libunistring_version;
 }

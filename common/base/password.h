@@ -76,4 +76,8 @@ csam_result csam_password_verify(const char *phc, const char *password);
 void csam_password_burn(const struct csam_argon2_params *params,
                         const char *password);
 
+/* The version of the libunistring loaded at run time: major << 8 |
+ * minor. */
+int csam_password_unistring_version(void);
+
 #endif

@@ -106,6 +106,9 @@ csam_result csam_smtp_send_err(const struct csam_smtp *smtp,
  * Errors: CSAM_ERR_MAIL. */
 csam_result csam_smtp_init(void);
 
+/* The version of the libcurl loaded at run time ("7.88.1"); static. */
+const char *csam_smtp_curl_version(void);
+
 /* A csam_send_fn over csam_smtp_send; ctx is a const struct csam_smtp *. */
 csam_result csam_smtp_sender(void *ctx, const struct csam_message *msg);
 

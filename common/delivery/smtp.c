@@ -229,3 +229,10 @@ csam_result csam_smtp_sender(void *ctx, const struct csam_message *msg)
 {
     return csam_smtp_send((const struct csam_smtp *)ctx, msg);
 }
+
+const char *csam_smtp_curl_version(void)
+{
+    const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+
+    return info != NULL && info->version != NULL ? info->version : "?";
+}

@@ -47,6 +47,12 @@ typedef struct csam_services csam_services;
  * it only counts a reference).  Errors: CSAM_ERR_MAIL. */
 csam_result csam_services_init(void);
 
+/* The versions of the libraries libcsam uses, as loaded at run time, for
+ * a host's startup line: "OpenSSL 3.0.x ..., libpq 15.8, libcurl 7.88.1,
+ * libunistring 1.0" (libargon2 has no version to ask).  Written to buf
+ * (len bytes), cut if longer; returns buf. */
+const char *csam_services_versions(char *buf, size_t len);
+
 /* csam_services_open flags: also load the common-password list and the
  * reserved usernames (a host that lets citizens choose them: the web). */
 #define CSAM_SERVICES_LISTS 1u

@@ -11,6 +11,9 @@
 
 #include "engine.h"
 #include "engine_internal.h"
+#include "crypto.h"
+#include "mail.h"
+#include "password.h"
 #include "sms.h"
 
 struct csam_services {
@@ -25,6 +28,19 @@ struct csam_services {
 csam_result csam_services_init(void)
 {
     return csam_smtp_init();
+}
+
+const char *csam_services_versions(char *buf, size_t len)
+{
+    int pq = csam_store_libpq_version();
+    int us = csam_password_unistring_version();
+
+    if (buf == NULL || len == 0)
+        return "";
+    snprintf(buf, len, "%s, libpq %d.%d, libcurl %s, libunistring %d.%d",
+             csam_crypto_openssl_version(), pq / 10000, pq % 10000,
+             csam_smtp_curl_version(), us >> 8, us & 0xff);
+    return buf;
 }
 
 static csam_result csam_services_fail(struct csam_services_error *err,

@@ -61,9 +61,31 @@ static int csam_store_configure(csam_store *store)
     return PQsetClientEncoding(store->conn, "UTF8") == 0;
 }
 
+/* libpq's message about conn in buf, without the newline libpq ends it
+ * with (a log line is one line).  Returns buf. */
+static const char *csam_store_libpq_message(const PGconn *conn, char *buf,
+                                            size_t len)
+{
+    size_t n;
+
+    snprintf(buf, len, "%s", PQerrorMessage(conn));
+    n = strlen(buf);
+    while (n > 0
+           && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '
+               || buf[n - 1] == '\t'))
+        buf[--n] = '\0';
+    return buf;
+}
+
+int csam_store_libpq_version(void)
+{
+    return PQlibVersion();
+}
+
 csam_result csam_store_open(const char *conninfo,
                             const struct csam_logger *logger, csam_store **out)
 {
+    char msg[512];
     csam_store *store;
 
     if (out == NULL)
@@ -90,7 +112,7 @@ csam_result csam_store_open(const char *conninfo,
         /* libpq's message names the host and the reason, never the
          * password of the conninfo string. */
         csam_log(&store->logger, CSAM_LOG_ERR, "database connection failed: %s",
-                 PQerrorMessage(store->conn));
+                 csam_store_libpq_message(store->conn, msg, sizeof(msg)));
         PQfinish(store->conn);
         free(store);
         return CSAM_ERR_DB;
@@ -129,6 +151,8 @@ const char *csam_store_sqlstate(const csam_store *store)
  * when next used. */
 static int csam_store_reset(csam_store *store)
 {
+    char msg[512];
+
     store->nprepared = 0;
     store->resets++;
     /* A reset reads the environment again (the startup packet's
@@ -140,7 +164,7 @@ static int csam_store_reset(csam_store *store)
         || !csam_store_configure(store)) {
         csam_log(&store->logger, CSAM_LOG_ERR,
                  "database reconnection failed: %s",
-                 PQerrorMessage(store->conn));
+                 csam_store_libpq_message(store->conn, msg, sizeof(msg)));
         return 0;
     }
     csam_log(&store->logger, CSAM_LOG_NOTICE, "database connection reset");

@@ -53,6 +53,21 @@ void csam_store_close(csam_store *store);
 csam_result csam_store_conninfo_check(const char *conninfo, char *why,
                                       size_t why_len);
 
+/* The service a conninfo names (its service= keyword) in service (len
+ * bytes), "" when it names none.  Errors: CSAM_ERR_INVALID (not a
+ * conninfo string). */
+csam_result csam_store_conninfo_service(const char *conninfo, char *service,
+                                        size_t len);
+
+/* The system's service file as Debian's libpq reads it (its sysconfdir);
+ * PGSYSCONFDIR would move it, but the modules hide the environment when
+ * they connect (environ.h). */
+#define CSAM_STORE_SYSTEM_SERVICE_FILE "/etc/postgresql-common/pg_service.conf"
+
+/* 1 when the pg_service.conf file at path defines [service], 0 when it
+ * does not or cannot be read. */
+int csam_store_service_defined(const char *path, const char *service);
+
 /* Whether the store can be handed to the next user as it is: the
  * connection is up and no transaction is left open (a pool asks it when
  * a handle comes back, as mod_dbd does; 0: close it instead). */
@@ -71,5 +86,9 @@ unsigned long csam_store_resets(const csam_store *store);
 /* Number of round trips made so far (statements executed, prepared or
  * retried), for tests and diagnostics of the "one round trip" budgets. */
 unsigned long csam_store_round_trips(const csam_store *store);
+
+/* The version of the libpq loaded at run time, as PQlibVersion() gives
+ * it (150008 for 15.8). */
+int csam_store_libpq_version(void);
 
 #endif

@@ -5,6 +5,7 @@ missing, short or insecure secret file, a bad conninfo, out-of-range numbers,
 a missing CSAMMailFrom, directives where they do not belong.  And a good
 configuration passes, so these checks can tell the two apart."""
 import os
+import re
 import subprocess
 import sys
 
@@ -232,7 +233,36 @@ def test_virtual_host_errors_name_it():
                   "CSAMSecretFile %s/none.key\n</VirtualHost>\n" % SCRATCH)
 
 
+def test_versions_at_startup():
+    """One NOTICE line names the module's version and the libraries'."""
+    with open(os.environ["CSAM_TEST_HTTPD_ERROR_LOGS"].split()[0],
+              encoding="utf-8") as f:
+        lines = [line for line in f if "CSAM01070" in line]
+    t.check(len(lines) == 1, "one version line at startup", lines)
+    t.check(re.search(r"\[csam:notice\] .*CSAM01070: mod_csam \d+\.\d+\.\d+, "
+                      r"with APR \d+\.\d+\.\d+, APR-util \d+\.\d+\.\d+, "
+                      r"jansson \d+\.\d+[.\d]*, OpenSSL \d+\.\d+\.\d+.*, "
+                      r"libpq \d+\.\d+, libcurl \d+\.\d+\.\d+, "
+                      r"libunistring \d+\.\d+$", lines[0].rstrip("\n"))
+            is not None, "the versions", lines)
+
+
+def test_service_not_defined():
+    """CSAMDatabase service=NAME that no service file defines: a warning
+    naming the files, and httpd still starts (the file may come later)."""
+    status, out = configtest(replaced("CSAMDatabase",
+                                      '"service=csam-no-such-service"'))
+    t.check(status == 0, "a warning only", out)
+    t.check("CSAM01071" in out and "service=csam-no-such-service" in out
+            and "/etc/postgresql-common/pg_service.conf" in out,
+            "the warning names the service and the file", out)
+    status, out = configtest(good())
+    t.check("CSAM01071" not in out, "no warning without a service", out)
+
+
 t.run([
+    test_versions_at_startup,
+    test_service_not_defined,
     test_good_configuration_passes,
     test_public_url,
     test_secret_file,
