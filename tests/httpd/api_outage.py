@@ -33,10 +33,10 @@ def httpd_parent():
 
 # What a stopped database makes mod_csam log: each pooled connection finds
 # itself lost (on whichever statement comes first), and every attempt to
-# connect again is refused.
+# connect again is refused (libpq's message, without its final newline).
 REFUSED = (r'connection to server at "127\.0\.0\.1", port [0-9]+ failed: '
            r"Connection refused\\n\\tIs the server running on that host and "
-           r"accepting TCP/IP connections\?\\n")
+           r"accepting TCP/IP connections\?")
 DATABASE_DOWN_LOG = (
     r"csam:error CSAM00006: database reconnection failed: " + REFUSED,)
 LOST = (r"csam:error CSAM00006: database statement csam_[a-z_]+ failed: "
@@ -189,7 +189,7 @@ def set_relay(url):
 # attempt's timeout, then the back-off.
 SILENT_DATABASE_LOG = (
     r'csam:error CSAM00006: database connection failed: connection to '
-    r'server at "127\.0\.0\.1", port [0-9]+ failed: timeout expired\\n',
+    r'server at "127\.0\.0\.1", port [0-9]+ failed: timeout expired',
     r"csam:error CSAM00007: cannot connect to the CSAM database: "
     r"unavailable \(no answer: not trying again for a few seconds\)")
 
