@@ -32,6 +32,18 @@
 
 #define CSAM_TEST_FROM "CSAM Mes clés numériques <noreply@example.be>"
 
+/* The shipped templates of data_dir alone, no administrator's directory. */
+static csam_result csam_test_mail_compose(const char *data_dir,
+                                          const char *lang, const char *kind,
+                                          const struct csam_tvar *vars,
+                                          size_t nvars,
+                                          struct csam_mail_content *out)
+{
+    const struct csam_template_dirs dirs = {NULL, data_dir};
+
+    return csam_mail_compose(&dirs, lang, kind, vars, nvars, out, NULL, 0);
+}
+
 static int csam_test_tls_setup(void);
 
 static const char *csam_test_url;
@@ -449,7 +461,7 @@ static void test_send_code_mail(void **state)
     char *got;
 
     (void)state;
-    assert_int_equal(csam_mail_compose(csam_test_data_dir, "fr", "code", vars,
+    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, "fr", "code", vars,
                                        3, &c),
                      CSAM_OK);
     msg.to = "anais.dupont@example.org";
