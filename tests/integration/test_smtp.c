@@ -493,6 +493,27 @@ static void test_send_code_mail(void **state)
     csam_mail_content_free(&c);
 }
 
+/* A citizen's address with a domain typed in Unicode: the relay sees
+ * its A-label form in RCPT TO and in the To header (no SMTPUTF8). */
+static void test_send_idn_domain(void **state)
+{
+    struct csam_smtp smtp = {csam_test_url, CSAM_TEST_FROM, 10, NULL};
+    const struct csam_message msg = {"Citoyen <citoyen@exemple-été.be>",
+                                     "Test IDN", "x", "<p>x</p>", "test", NULL};
+    char *got;
+
+    (void)state;
+    assert_int_equal(csam_test_count(), 0);
+    assert_int_equal(csam_smtp_send(&smtp, &msg), CSAM_OK);
+    got = csam_test_take();
+    assert_non_null(strstr(
+        got, "X-Csam-Envelope-To: citoyen@xn--exemple-t-i4ab.be\r\n"));
+    assert_non_null(
+        strstr(got, "\r\nTo: Citoyen <citoyen@xn--exemple-t-i4ab.be>\r\n"));
+    assert_null(strstr(got, "été"));
+    free(got);
+}
+
 static void test_sender_callback(void **state)
 {
     const struct csam_smtp smtp = {csam_test_url, "noreply@example.be", 10,
@@ -565,6 +586,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_send_code_mail),
+        cmocka_unit_test(test_send_idn_domain),
         cmocka_unit_test(test_sender_callback),
         cmocka_unit_test(test_dead_relay),
         cmocka_unit_test(test_credentials_require_tls),

@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "mail.h"
+#include "validate.h"
 
 static const char *const csam_test_langs[] = {"fr", "nl", "de", "en"};
 static const char *const csam_test_kinds[] = {
@@ -750,6 +751,41 @@ static void test_display_name_quoting(void **state)
     free(wire);
 }
 
+/* An address whose domain is typed in Unicode goes into the headers in
+ * its A-label form (no SMTPUTF8): To and From, mailbox and bare. */
+static void test_format_idn_domain(void **state)
+{
+    struct csam_message msg = {"citoyen@exemple-été.be", "Test", "x",
+                               "<p>x</p>", "test", NULL};
+    char name[CSAM_MAILBOX_NAME_MAX + 1], addr[CSAM_EMAIL_MAX + 1];
+    char *wire, *h;
+
+    (void)state;
+    assert_int_equal(csam_mail_format("Commune <noreply@exemple-été.be>", &msg,
+                                      &wire),
+                     CSAM_OK);
+    h = csam_test_header(wire, "To");
+    assert_string_equal(h, "<citoyen@xn--exemple-t-i4ab.be>");
+    free(h);
+    h = csam_test_header(wire, "From");
+    assert_string_equal(h, "Commune <noreply@xn--exemple-t-i4ab.be>");
+    free(h);
+    /* the Message-ID's domain is the sender's, in the same form */
+    assert_null(strstr(wire, "été"));
+    free(wire);
+
+    assert_int_equal(csam_mail_mailbox_parse("Anaïs <anais@bücher.example>",
+                                             name, sizeof(name), addr,
+                                             sizeof(addr)),
+                     CSAM_OK);
+    assert_string_equal(name, "Anaïs");
+    assert_string_equal(addr, "anais@xn--bcher-kva.example");
+    /* a UTF-8 local part would need SMTPUTF8: refused */
+    msg.to = "citoyén@exemple-été.be";
+    assert_int_equal(csam_mail_format("noreply@example.be", &msg, &wire),
+                     CSAM_ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -767,6 +803,7 @@ int main(void)
         cmocka_unit_test(test_format_qp_edges),
         cmocka_unit_test(test_format_refuses_injection),
         cmocka_unit_test(test_display_name_quoting),
+        cmocka_unit_test(test_format_idn_domain),
     };
 
     return cmocka_run_group_tests(tests, csam_test_setup, NULL);
