@@ -213,9 +213,9 @@ static const char *const csam_page_parts[] = {
 
 /* The parts as {{part.<name>}} variables: one final newline dropped, so
  * that a part on a line of its own takes that line. */
-static const char *
-csam_page_load_parts(apr_pool_t *p, const struct csam_template_dirs *dirs,
-                     struct csam_tvar *parts)
+static const char *csam_page_load_parts(apr_pool_t *p,
+                                        const struct csam_template_dirs *dirs,
+                                        struct csam_tvar *parts)
 {
     size_t i;
 
@@ -281,8 +281,8 @@ static const char *csam_page_read_page(apr_pool_t *p,
         for (j = 0; j < 2; j++) {
             /* the last place is the shipped shared page: it must be */
             int last = i == 1 && j == 1;
-            const char *err = csam_page_read(p, dirs, order[i], rels[j],
-                                             !last, out, NULL);
+            const char *err = csam_page_read(p, dirs, order[i], rels[j], !last,
+                                             out, NULL);
 
             if (err != NULL)
                 return err;
@@ -322,13 +322,11 @@ static const char *csam_page_missing_text(apr_pool_t *p, const char *tmpl,
 
 /* Read one page and assemble it for one language: parts, then texts,
  * leaving the request's {{variables}} for csam_page_send(). */
-static const char *csam_page_assemble(apr_pool_t *p,
-                                      const struct csam_template_dirs *dirs,
-                                      const char *file, const char *lang,
-                                      apr_hash_t *texts,
-                                      const struct csam_tvar *parts,
-                                      const struct csam_tvar *msgs,
-                                      size_t nmsgs, char **out)
+static const char *
+csam_page_assemble(apr_pool_t *p, const struct csam_template_dirs *dirs,
+                   const char *file, const char *lang, apr_hash_t *texts,
+                   const struct csam_tvar *parts, const struct csam_tvar *msgs,
+                   size_t nmsgs, char **out)
 {
     char *tmpl, *with_parts, *page, *check;
     const char *path = NULL;
@@ -383,17 +381,16 @@ static const char *csam_page_load_texts(apr_pool_t *p,
 
     for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
         char *text;
-        const char *err = csam_page_read(p, dirs, order[i], rel,
-                                         order[i] == CSAM_TEMPLATE_OWN, &text,
-                                         NULL);
+        const char *err = csam_page_read(
+            p, dirs, order[i], rel, order[i] == CSAM_TEMPLATE_OWN, &text, NULL);
 
         if (err != NULL)
             return err;
         if (text == NULL)
             continue;
-        err = csam_page_parse_texts(
-            p, csam_page_file_name(p, dirs, order[i], rel), apr_pstrdup(p, text),
-            texts);
+        err = csam_page_parse_texts(p,
+                                    csam_page_file_name(p, dirs, order[i], rel),
+                                    apr_pstrdup(p, text), texts);
         if (err != NULL)
             return err;
     }

@@ -132,9 +132,8 @@ csam_runtime_check_mail(apr_pool_t *p, const struct csam_template_dirs *dirs)
             enum csam_template_origin from;
             char why[CSAM_CONFIG_ERRLEN];
             char *text = NULL;
-            csam_result res = csam_template_load(dirs, CSAM_TEMPLATE_ANY, rel,
-                                                 &text, &from, why,
-                                                 sizeof(why));
+            csam_result res = csam_template_load(
+                dirs, CSAM_TEMPLATE_ANY, rel, &text, &from, why, sizeof(why));
 
             free(text);
             if (res == CSAM_ERR_NOT_FOUND)
@@ -162,8 +161,8 @@ csam_runtime_check_templates(apr_pool_t *p,
     csam_result res = csam_template_dirs_check(dirs, why, sizeof(why));
 
     if (res != CSAM_OK)
-        return apr_psprintf(p, "CSAMTemplatesDir (templates_dir): %s (%s)",
-                            why, csam_result_name(res));
+        return apr_psprintf(p, "CSAMTemplatesDir (templates_dir): %s (%s)", why,
+                            csam_result_name(res));
     return NULL;
 }
 
@@ -276,7 +275,6 @@ int csam_runtime_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     server_rec *sv;
 
     (void)plog;
-    (void)ptemp;
     for (sv = s; sv != NULL; sv = sv->next) {
         struct csam_mod_server *conf = ap_get_module_config(sv->module_config,
                                                             &csam_module);
@@ -305,6 +303,21 @@ int csam_runtime_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                 ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sv,
                              "CSAM00018: refusing to start: %s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        /* Say once which branding is live: an override left behind in
+         * /etc is otherwise found only by reading the pages. */
+        {
+            apr_finfo_t fi;
+
+            if (apr_stat(&fi, conf->rt->config.templates_dir, APR_FINFO_TYPE,
+                         ptemp)
+                    == APR_SUCCESS
+                && fi.filetype == APR_DIR)
+                ap_log_error(APLOG_MARK, APLOG_INFO, 0, sv,
+                             "CSAM01080: templates: files under %s are used "
+                             "instead of those under %s/templates",
+                             conf->rt->config.templates_dir,
+                             conf->rt->config.data_dir);
         }
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, sv,
                      "CSAM00005: configured: public URL %s, handler %s, "

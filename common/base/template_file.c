@@ -207,8 +207,8 @@ static csam_result csam_template_load_shipped(const char *data_dir,
         return CSAM_ERR_NOT_FOUND;
     if ((size_t)snprintf(path, sizeof(path), "%s/templates/%s", data_dir, rel)
         >= sizeof(path)) {
-        csam_error_set(err, errlen, "%s/templates/%s: path too long",
-                       data_dir, rel);
+        csam_error_set(err, errlen, "%s/templates/%s: path too long", data_dir,
+                       rel);
         return CSAM_ERR_INVALID;
     }
     fd = csam_template_open(path);
@@ -230,10 +230,9 @@ static csam_result csam_template_load_shipped(const char *data_dir,
 }
 
 csam_result csam_template_load(const struct csam_template_dirs *dirs,
-                               enum csam_template_origin where,
-                               const char *rel, char **out,
-                               enum csam_template_origin *found, char *err,
-                               size_t errlen)
+                               enum csam_template_origin where, const char *rel,
+                               char **out, enum csam_template_origin *found,
+                               char *err, size_t errlen)
 {
     csam_result res = CSAM_ERR_NOT_FOUND;
 
@@ -261,21 +260,26 @@ csam_result csam_template_load(const struct csam_template_dirs *dirs,
     return res;
 }
 
-/* One directory of the administrator's tree and what it holds. */
-static csam_result csam_template_walk(const char *dir, int depth,
-                                      size_t *entries, char *err,
-                                      size_t errlen)
+/* Directories of the administrator's tree still to be listed: a short
+ * list (the shipped layout has a dozen), walked without recursion. */
+#define CSAM_TEMPLATE_DIRS_MAX 256
+
+struct csam_template_todo {
+    char *path[CSAM_TEMPLATE_DIRS_MAX];
+    int depth[CSAM_TEMPLATE_DIRS_MAX];
+    size_t n;
+};
+
+/* One directory: each entry checked, subdirectories put on todo. */
+static csam_result csam_template_walk_one(const char *dir, int depth,
+                                          struct csam_template_todo *todo,
+                                          size_t *entries, char *err,
+                                          size_t errlen)
 {
     csam_result res = CSAM_OK;
     struct dirent *de;
-    DIR *d;
+    DIR *d = opendir(dir);
 
-    if (depth > CSAM_TEMPLATE_DEPTH_MAX) {
-        csam_error_set(err, errlen, "%s: deeper than %d levels", dir,
-                       CSAM_TEMPLATE_DEPTH_MAX);
-        return CSAM_ERR_IO;
-    }
-    d = opendir(dir);
     if (d == NULL) {
         char ebuf[128];
 
@@ -314,10 +318,46 @@ static csam_result csam_template_walk(const char *dir, int depth,
         if (res == CSAM_OK && S_ISLNK(lst.st_mode))
             res = csam_file_check_dirs(path, err, errlen);
         /* links are followed when read, not when walked: no loop */
-        if (res == CSAM_OK && S_ISDIR(lst.st_mode))
-            res = csam_template_walk(path, depth + 1, entries, err, errlen);
+        if (res != CSAM_OK || !S_ISDIR(lst.st_mode))
+            continue;
+        if (depth >= CSAM_TEMPLATE_DEPTH_MAX
+            || todo->n >= CSAM_TEMPLATE_DIRS_MAX) {
+            csam_error_set(err, errlen,
+                           "%s: deeper than %d levels or more than %d "
+                           "directories",
+                           path, CSAM_TEMPLATE_DEPTH_MAX,
+                           CSAM_TEMPLATE_DIRS_MAX);
+            res = CSAM_ERR_IO;
+            break;
+        }
+        todo->path[todo->n] = strdup(path);
+        if (todo->path[todo->n] == NULL) {
+            res = CSAM_ERR_NOMEM;
+            break;
+        }
+        todo->depth[todo->n++] = depth + 1;
     }
     closedir(d);
+    return res;
+}
+
+/* Every directory and file under own. */
+static csam_result csam_template_walk(const char *own, char *err, size_t errlen)
+{
+    struct csam_template_todo todo;
+    csam_result res;
+    size_t entries = 0;
+
+    todo.n = 0;
+    res = csam_template_walk_one(own, 1, &todo, &entries, err, errlen);
+    while (todo.n > 0) {
+        char *dir = todo.path[--todo.n];
+
+        if (res == CSAM_OK)
+            res = csam_template_walk_one(dir, todo.depth[todo.n], &todo,
+                                         &entries, err, errlen);
+        free(dir);
+    }
     return res;
 }
 
@@ -325,7 +365,6 @@ csam_result csam_template_dirs_check(const struct csam_template_dirs *dirs,
                                      char *err, size_t errlen)
 {
     struct stat st;
-    size_t entries = 0;
     csam_result res;
 
     if (err != NULL && errlen > 0)
@@ -351,6 +390,6 @@ csam_result csam_template_dirs_check(const struct csam_template_dirs *dirs,
     if (res == CSAM_OK)
         res = csam_file_check_dirs(dirs->own, err, errlen);
     if (res == CSAM_OK)
-        res = csam_template_walk(dirs->own, 1, &entries, err, errlen);
+        res = csam_template_walk(dirs->own, err, errlen);
     return res;
 }

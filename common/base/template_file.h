@@ -43,16 +43,15 @@ csam_result csam_template_read(const char *path, char **out);
  * the administrator's directory when it holds that file, else the shipped
  * one).  *out is malloc'd, owned by the caller; *found (may be NULL) says
  * where it came from, or on an error which directory the error is in
- * (CSAM_TEMPLATE_ANY: none, the name was refused).  err (may be NULL) names the file and the reason.
- * Errors: CSAM_ERR_NOT_FOUND (in no directory asked for),
+ * (CSAM_TEMPLATE_ANY: none, the name was refused).  err (may be NULL) names the
+ * file and the reason. Errors: CSAM_ERR_NOT_FOUND (in no directory asked for),
  * CSAM_ERR_INSECURE (the administrator's file fails the checks above),
  * CSAM_ERR_IO (there but unreadable, not a regular file, too big),
  * CSAM_ERR_INVALID, CSAM_ERR_NOMEM. */
 csam_result csam_template_load(const struct csam_template_dirs *dirs,
-                               enum csam_template_origin where,
-                               const char *rel, char **out,
-                               enum csam_template_origin *found, char *err,
-                               size_t errlen);
+                               enum csam_template_origin where, const char *rel,
+                               char **out, enum csam_template_origin *found,
+                               char *err, size_t errlen);
 
 /* At startup: the administrator's directory, when it exists, is a
  * directory whose every directory and file (four levels deep at most;

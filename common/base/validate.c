@@ -247,9 +247,9 @@ static int csam_email_is_ascii(const char *s, size_t n)
 /* The A-label form of a domain typed in Unicode (IDNA2008 with UTS #46
  * non-transitional mapping: ß and ς stay themselves, as browsers and
  * registries treat them), checked as an ASCII domain afterwards: what
- * goes on the wire is what was validated.  out holds CSAM_EMAIL_MAX + 1. */
+ * goes on the wire is what was validated.  out: CSAM_EMAIL_MAX + 1. */
 static csam_result csam_email_domain_to_ascii(const char *domain, size_t n,
-                                              size_t room, char *out)
+                                              char out[CSAM_EMAIL_MAX + 1])
 {
     char copy[CSAM_EMAIL_MAX + 1];
     char *ascii = NULL;
@@ -268,7 +268,7 @@ static csam_result csam_email_domain_to_ascii(const char *domain, size_t n,
         || ascii == NULL)
         goto out;
     len = strlen(ascii);
-    if (len < room && csam_email_domain(ascii, len) == CSAM_OK) {
+    if (len <= CSAM_EMAIL_MAX && csam_email_domain(ascii, len) == CSAM_OK) {
         memcpy(out, ascii, len + 1);
         res = CSAM_OK;
     }
@@ -279,6 +279,7 @@ out:
 
 csam_result csam_email_ascii(const char *email, char *out, size_t outlen)
 {
+    char domain[CSAM_EMAIL_MAX + 1];
     const char *at;
     size_t len, local;
 
@@ -299,27 +300,19 @@ csam_result csam_email_ascii(const char *email, char *out, size_t outlen)
     if (csam_email_local(email, local) != CSAM_OK)
         return CSAM_ERR_EMAIL;
     if (csam_email_is_ascii(at + 1, len - local - 1)) {
-        if (csam_email_domain(at + 1, len - local - 1) != CSAM_OK
-            || len >= outlen)
+        if (csam_email_domain(at + 1, len - local - 1) != CSAM_OK)
             return CSAM_ERR_EMAIL;
-        memcpy(out, email, len + 1);
-        return CSAM_OK;
+        memcpy(domain, at + 1, len - local);
+    } else if (csam_email_domain_to_ascii(at + 1, len - local - 1, domain)
+               != CSAM_OK) {
+        return CSAM_ERR_EMAIL;
     }
-    /* "local@" then the A-label domain: at most CSAM_EMAIL_MAX in all */
-    {
-        size_t room = (outlen < CSAM_EMAIL_MAX + 1 ? outlen
-                                                   : CSAM_EMAIL_MAX + 1);
-
-        if (local + 1 >= room)
-            return CSAM_ERR_EMAIL;
-        if (csam_email_domain_to_ascii(at + 1, len - local - 1,
-                                       room - local - 1, out + local + 1)
-            != CSAM_OK) {
-            out[0] = '\0';
-            return CSAM_ERR_EMAIL;
-        }
-        memcpy(out, email, local + 1);
-    }
+    /* the wire form, too, within 254 bytes */
+    if (local + 1 + strlen(domain) > CSAM_EMAIL_MAX
+        || local + 1 + strlen(domain) >= outlen)
+        return CSAM_ERR_EMAIL;
+    memcpy(out, email, local + 1);
+    memcpy(out + local + 1, domain, strlen(domain) + 1);
     return CSAM_OK;
 }
 

@@ -140,8 +140,8 @@ csam_result csam_mail_compose(const struct csam_template_dirs *dirs,
             tmpl[i] = NULL;
         }
         for (i = 0; i < 3; i++) {
-            res = csam_mail_read_part(dirs, "fr", kind, exts[i], &tmpl[i],
-                                      err, errlen);
+            res = csam_mail_read_part(dirs, "fr", kind, exts[i], &tmpl[i], err,
+                                      errlen);
             if (res != CSAM_OK)
                 break;
         }

@@ -4,9 +4,9 @@
  * Templates live in mail/<lang>/<kind>.subject, .txt and .html under the
  * administrator's templates_dir (each file that is there) and
  * <data_dir>/templates (template_file.h); data_dir is $(pkgdatadir) once
- * installed and conf/ in the source tree, which has the same layout.  Every mail is a multipart/
- * alternative message (text + HTML) with RFC 2047-encoded subject and
- * display names, in the registration's language.
+ * installed and conf/ in the source tree, which has the same layout.  Every
+ * mail is a multipart/ alternative message (text + HTML) with RFC 2047-encoded
+ * subject and display names, in the registration's language.
  */
 #ifndef CSAM_COMMON_MAIL_H
 #define CSAM_COMMON_MAIL_H

@@ -104,14 +104,12 @@ static int csam_sms_text_ok(const char *text)
 }
 
 static csam_result csam_sms_read(const struct csam_template_dirs *dirs,
-                                 const char *lang, const char *kind,
-                                 char **out)
+                                 const char *lang, const char *kind, char **out)
 {
     char rel[80];
 
     snprintf(rel, sizeof(rel), "sms/%s/%s.txt", lang, kind);
-    return csam_template_load(dirs, CSAM_TEMPLATE_ANY, rel, out, NULL, NULL,
-                              0);
+    return csam_template_load(dirs, CSAM_TEMPLATE_ANY, rel, out, NULL, NULL, 0);
 }
 
 csam_result csam_sms_compose(const struct csam_template_dirs *dirs,

@@ -268,8 +268,8 @@ static void test_json_bearer(void **state)
         assert_int_equal(csam_security_code_new(6, code, sizeof(code)),
                          CSAM_OK);
         vars[0].value = code;
-        assert_int_equal(csam_test_sms_compose(csam_test_data_dir, langs[i], "code",
-                                          vars, 2, &text),
+        assert_int_equal(csam_test_sms_compose(csam_test_data_dir, langs[i],
+                                               "code", vars, 2, &text),
                          CSAM_OK);
         memset(&msg, 0, sizeof(msg));
         msg.to = CSAM_TEST_PHONE;

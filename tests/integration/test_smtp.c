@@ -461,8 +461,8 @@ static void test_send_code_mail(void **state)
     char *got;
 
     (void)state;
-    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, "fr", "code", vars,
-                                       3, &c),
+    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, "fr", "code",
+                                            vars, 3, &c),
                      CSAM_OK);
     msg.to = "anais.dupont@example.org";
     msg.subject = c.subject;
@@ -499,15 +499,19 @@ static void test_send_idn_domain(void **state)
 {
     struct csam_smtp smtp = {csam_test_url, CSAM_TEST_FROM, 10, NULL};
     const struct csam_message msg = {"Citoyen <citoyen@exemple-été.be>",
-                                     "Test IDN", "x", "<p>x</p>", "test", NULL};
+                                     "Test IDN",
+                                     "x",
+                                     "<p>x</p>",
+                                     "test",
+                                     NULL};
     char *got;
 
     (void)state;
     assert_int_equal(csam_test_count(), 0);
     assert_int_equal(csam_smtp_send(&smtp, &msg), CSAM_OK);
     got = csam_test_take();
-    assert_non_null(strstr(
-        got, "X-Csam-Envelope-To: citoyen@xn--exemple-t-i4ab.be\r\n"));
+    assert_non_null(
+        strstr(got, "X-Csam-Envelope-To: citoyen@xn--exemple-t-i4ab.be\r\n"));
     assert_non_null(
         strstr(got, "\r\nTo: Citoyen <citoyen@xn--exemple-t-i4ab.be>\r\n"));
     assert_null(strstr(got, "été"));

@@ -67,8 +67,8 @@ static void csam_test_compose(const char *lang, const char *kind,
                               const struct csam_tvar *vars, size_t n,
                               struct csam_mail_content *out)
 {
-    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, lang, kind, vars, n,
-                                       out),
+    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, lang, kind,
+                                            vars, n, out),
                      CSAM_OK);
     assert_non_null(out->subject);
     assert_non_null(out->text);
@@ -211,22 +211,22 @@ static void test_compose_errors(void **state)
 
     (void)state;
     /* a variable the template names is missing */
-    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, "fr", "code", vars,
-                                       2, &c),
+    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, "fr", "code",
+                                            vars, 2, &c),
                      CSAM_ERR_INVALID);
     assert_null(c.subject);
-    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, "fr", "nosuch", vars,
-                                       2, &c),
+    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, "fr", "nosuch",
+                                            vars, 2, &c),
                      CSAM_ERR_IO);
     /* kinds are file names: no path can be smuggled in */
-    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, "fr", "../fr/code",
-                                       vars, 2, &c),
+    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, "fr",
+                                            "../fr/code", vars, 2, &c),
                      CSAM_ERR_INVALID);
-    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, "fr", "", vars, 2,
-                                       &c),
+    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, "fr", "", vars,
+                                            2, &c),
                      CSAM_ERR_INVALID);
-    assert_int_equal(csam_test_mail_compose("/nonexistent", "fr", "code", vars, 2,
-                                       &c),
+    assert_int_equal(csam_test_mail_compose("/nonexistent", "fr", "code", vars,
+                                            2, &c),
                      CSAM_ERR_IO);
 }
 
@@ -755,8 +755,8 @@ static void test_display_name_quoting(void **state)
  * its A-label form (no SMTPUTF8): To and From, mailbox and bare. */
 static void test_format_idn_domain(void **state)
 {
-    struct csam_message msg = {"citoyen@exemple-été.be", "Test", "x",
-                               "<p>x</p>", "test", NULL};
+    struct csam_message msg = {
+        "citoyen@exemple-été.be", "Test", "x", "<p>x</p>", "test", NULL};
     char name[CSAM_MAILBOX_NAME_MAX + 1], addr[CSAM_EMAIL_MAX + 1];
     char *wire, *h;
 

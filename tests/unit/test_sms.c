@@ -372,8 +372,9 @@ static void test_compose(void **state)
     assert_int_equal(csam_test_sms_compose(dir, "fr", "code", vars, 3, &fr),
                      CSAM_OK);
     for (i = 0; i < 4; i++) {
-        assert_int_equal(
-            csam_test_sms_compose(dir, langs[i], "code", vars, 3, &text), CSAM_OK);
+        assert_int_equal(csam_test_sms_compose(dir, langs[i], "code", vars, 3,
+                                               &text),
+                         CSAM_OK);
         csam_test_only_run(text, CSAM_TEST_CODE);
         /* one SMS part even in UCS-2 would be 70; GSM-7 allows 160 */
         assert_true(strlen(text) <= 160);
@@ -390,17 +391,19 @@ static void test_compose(void **state)
     free(text);
     free(fr);
 
-    assert_int_equal(csam_test_sms_compose(dir, "fr", "nosuchkind", vars, 3, &text),
+    assert_int_equal(csam_test_sms_compose(dir, "fr", "nosuchkind", vars, 3,
+                                           &text),
                      CSAM_ERR_IO);
     assert_null(text);
-    assert_int_equal(csam_test_sms_compose(dir, "fr", "../mail/fr/code", vars, 3,
-                                      &text),
+    assert_int_equal(csam_test_sms_compose(dir, "fr", "../mail/fr/code", vars,
+                                           3, &text),
                      CSAM_ERR_INVALID);
-    assert_int_equal(csam_test_sms_compose("/nonexistent", "fr", "code", vars, 3,
-                                      &text),
+    assert_int_equal(csam_test_sms_compose("/nonexistent", "fr", "code", vars,
+                                           3, &text),
                      CSAM_ERR_IO);
     /* the template needs {{code}}: without it, an error, not an SMS */
-    assert_int_equal(csam_test_sms_compose(dir, "fr", "code", vars + 1, 2, &text),
+    assert_int_equal(csam_test_sms_compose(dir, "fr", "code", vars + 1, 2,
+                                           &text),
                      CSAM_ERR_INVALID);
 }
 

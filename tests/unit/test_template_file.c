@@ -258,8 +258,9 @@ static void test_names_stay_inside(void **state)
     struct csam_test_tree *t = *state;
     const struct csam_template_dirs dirs = {t->own, t->data};
     static const char *const bad[] = {
-        "", "/etc/passwd", "mail/../../x", "mail//fr", "mail/./fr",
-        "mail/fr/", "Mail/fr/hello.txt", "mail/fr/hello txt", "..",
+        "",          "/etc/passwd", "mail/../../x",      "mail//fr",
+        "mail/./fr", "mail/fr/",    "Mail/fr/hello.txt", "mail/fr/hello txt",
+        "..",
     };
     char *out = NULL;
     size_t i;
@@ -282,8 +283,8 @@ int main(void)
                                         csam_test_setup, csam_test_teardown),
         cmocka_unit_test_setup_teardown(test_unsafe_own_dir_refused,
                                         csam_test_setup, csam_test_teardown),
-        cmocka_unit_test_setup_teardown(test_names_stay_inside,
-                                        csam_test_setup, csam_test_teardown),
+        cmocka_unit_test_setup_teardown(test_names_stay_inside, csam_test_setup,
+                                        csam_test_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -315,21 +315,6 @@ static void test_email_invalid(void **state)
                                       "\"a b\"@c.be",
                                       "a\t@b.be",
                                       "é@b.be",
-                                      /* no SMTPUTF8: the local part is
-                                       * ASCII even with an IDN domain */
-                                      "citoyén@exemple-été.be",
-                                      /* IDN domains: still two labels,
-                                       * a TLD not all digits, valid
-                                       * UTF-8, IDNA2008-valid labels */
-                                      "a@exemple-été",
-                                      "a@été.123",
-                                      "a@ex\xc3.be",
-                                      "a@été\xc2\x85.be",
-                                      "a@\xe2\x80\xa8été.be",
-                                      "a@été .be",
-                                      "a@-été.be",
-                                      "a@été..be",
-                                      "a@\xe2\x98\x83.be",
                                       "a@b_c.be",
                                       "a(comment)@b.be",
                                       "a\\@b.be",
@@ -360,10 +345,27 @@ static void test_email_idn(void **state)
         {"Jan.Peeters@Example.BE", "Jan.Peeters@Example.BE"},
         {"a@xn--bcher-kva.example", "a@xn--bcher-kva.example"},
     };
+    /* no SMTPUTF8: the local part is ASCII even with an IDN domain; an
+     * IDN domain still has two labels, a TLD not all digits, valid UTF-8
+     * without controls and labels IDNA2008 allows */
+    static const char *const bad[] = {
+        "citoyén@exemple-été.be",
+        "a@exemple-été",
+        "a@été.123",
+        "a@ex\xc3.be",
+        "a@été\xc2\x85.be",
+        "a@\xe2\x80\xa8été.be",
+        "a@été .be",
+        "a@-été.be",
+        "a@été..be",
+        "a@\xe2\x98\x83.be",
+    };
     char out[CSAM_EMAIL_MAX + 1], small[8];
     size_t i;
 
     (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(csam_email_check(bad[i]), CSAM_ERR_EMAIL);
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         assert_int_equal(csam_email_check(cases[i][0]), CSAM_OK);
         assert_int_equal(csam_email_ascii(cases[i][0], out, sizeof(out)),
@@ -387,44 +389,45 @@ static void test_email_idn(void **state)
  * bytes, as well as the address typed. */
 static void test_email_idn_lengths(void **state)
 {
-    char email[400], out[CSAM_EMAIL_MAX + 1];
-    size_t n = 0, i;
+    char email[400], out[CSAM_EMAIL_MAX + 1], run[80];
+    size_t i;
 
     (void)state;
-    /* 63-byte A-label: "xn--" + 59 bytes of punycode; a label of 56 'a'
-     * and one 'é' encodes as xn--<56 a>-<3>: 64 bytes, one too many */
-    memcpy(email, "a@", 2);
-    n = 2;
-    for (i = 0; i < 56; i++)
-        email[n++] = 'a';
-    memcpy(email + n, "é.be", 5);
+    /* A label's A-label form is at most 63 bytes: 56 'a' and one 'é'
+     * encode as xn--<56 a>-<3 bytes>, 64 bytes, one too many; 55, 63 */
+    memset(run, 'a', 56);
+    run[56] = '\0';
+    snprintf(email, sizeof(email), "a@%sé.be", run);
     assert_int_equal(csam_email_check(email), CSAM_ERR_EMAIL);
-    /* 55 'a' and 'é': 63 bytes, accepted */
-    memmove(email + 3, email + 4, strlen(email + 4) + 1);
+    run[55] = '\0';
+    snprintf(email, sizeof(email), "a@%sé.be", run);
     assert_int_equal(csam_email_check(email), CSAM_OK);
     assert_int_equal(csam_email_ascii(email, out, sizeof(out)), CSAM_OK);
-    assert_int_equal(strlen(strchr(out, '@') + 1) - 3, 63);
+    assert_int_equal(strlen(out), strlen("a@") + 63 + strlen(".be"));
 
-    /* typed within 254 bytes (235), but longer than 254 in A-label form
-     * (283): each label of 20 bytes is 26 in A-label form */
+    /* Typed within 254 bytes (235), but longer in A-label form (283):
+     * each label of 20 bytes is 26 in A-label form. */
     assert_int_equal(csam_email_ascii("a@âįüħċŷĩųşô.be", out, sizeof(out)),
                      CSAM_OK);
     assert_string_equal(out, "a@xn--2ca0bxa4duhna2b24a3fnb.be");
-    n = 0;
-    for (i = 0; i < 64; i++)
-        email[n++] = 'l';
-    email[n++] = '@';
-    for (i = 0; i < 8; i++) {
-        memcpy(email + n, "âįüħċŷĩųşô.", 21);
-        n += 21;
-    }
-    memcpy(email + n, "be", 3);
+    memset(run, 'l', 64);
+    run[64] = '\0';
+    snprintf(email, sizeof(email), "%s@", run);
+    for (i = 0; i < 8; i++)
+        strcat(email, "âįüħċŷĩųşô.");
+    strcat(email, "be");
     assert_int_equal(strlen(email), 235);
     assert_int_equal(csam_email_check(email), CSAM_ERR_EMAIL);
     /* 7 labels: 256 bytes in A-label form, refused; 6: 229, accepted */
-    memcpy(email + 64 + 1 + 7 * 21, "be", 3);
+    snprintf(email, sizeof(email), "%s@", run);
+    for (i = 0; i < 7; i++)
+        strcat(email, "âįüħċŷĩųşô.");
+    strcat(email, "be");
     assert_int_equal(csam_email_check(email), CSAM_ERR_EMAIL);
-    memcpy(email + 64 + 1 + 6 * 21, "be", 3);
+    snprintf(email, sizeof(email), "%s@", run);
+    for (i = 0; i < 6; i++)
+        strcat(email, "âįüħċŷĩųşô.");
+    strcat(email, "be");
     assert_int_equal(csam_email_ascii(email, out, sizeof(out)), CSAM_OK);
     assert_int_equal(strlen(out), 229);
 }
