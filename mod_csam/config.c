@@ -165,6 +165,7 @@ static const char *csam_config_check_public_url(cmd_parms *cmd,
 static int csam_config_is_path(const char *key)
 {
     return strcmp(key, "secret_file") == 0 || strcmp(key, "data_dir") == 0
+           || strcmp(key, "templates_dir") == 0
            || strcmp(key, "mail_ca_file") == 0
            || strcmp(key, "reserved_usernames") == 0;
 }
@@ -526,6 +527,9 @@ const command_rec csam_config_cmds[] = {
                  "sender mailbox of e-mails to citizens"),
     CSAM_SETTING("CSAMDataDir", "data_dir",
                  "directory holding templates/ and common-passwords.txt"),
+    CSAM_SETTING("CSAMTemplatesDir", "templates_dir",
+                 "the administrator's templates, each file used instead of "
+                 "the shipped one (/etc/csam/templates)"),
     CSAM_SETTING("CSAMHandlerPath", "handler_path",
                  "URL path where SetHandler csam is mounted (/csam)"),
     CSAM_SETTING("CSAMActivationTTL", "activation_ttl",

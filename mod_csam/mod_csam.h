@@ -384,8 +384,11 @@ void csam_device_set(request_rec *r, struct csam_mod_runtime *rt,
 /* ---- HTML pages (page.c, page_registration.c, page_activate.c) --------- */
 
 /* Load the page templates, texts and stylesheet of every language from
- * <data_dir>/templates/pages.  An error message (in p) or NULL. */
-const char *csam_page_load(apr_pool_t *p, const char *data_dir,
+ * pages/ in dirs: each file the administrator's (CSAMTemplatesDir) when it
+ * is there, else the shipped one (<data_dir>/templates); messages.txt the
+ * shipped one with the administrator's texts on top, key by key.  An
+ * error message (in p, naming the directive) or NULL. */
+const char *csam_page_load(apr_pool_t *p, const struct csam_template_dirs *dirs,
                            struct csam_page_set **out);
 
 int csam_page_stylesheet(request_rec *r, struct csam_mod_runtime *rt);

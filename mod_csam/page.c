@@ -102,15 +102,59 @@ static apr_status_t csam_page_free_string(void *data)
     return APR_SUCCESS;
 }
 
-/* Read a file with the core's bounded reader; the string lives as long
- * as p. */
-static const char *csam_page_read(apr_pool_t *p, const char *path, char **out)
+/* Keep a malloc'd string as long as p. */
+static void csam_page_keep(apr_pool_t *p, char *s)
 {
-    if (csam_template_read(path, out) != CSAM_OK)
-        return apr_psprintf(p, "cannot read page file '%s'", path);
-    apr_pool_cleanup_register(p, *out, csam_page_free_string,
+    apr_pool_cleanup_register(p, s, csam_page_free_string,
                               apr_pool_cleanup_null);
-    return NULL;
+}
+
+/* The file a template name stands for in the directory it came from, for
+ * messages. */
+static const char *csam_page_file_name(apr_pool_t *p,
+                                       const struct csam_template_dirs *dirs,
+                                       enum csam_template_origin found,
+                                       const char *rel)
+{
+    if (found == CSAM_TEMPLATE_OWN)
+        return apr_pstrcat(p, dirs->own, "/", rel, NULL);
+    return apr_pstrcat(p, dirs->data_dir, "/templates/", rel, NULL);
+}
+
+/* Read the template rel ("pages/login.html") from where with the core's
+ * bounded reader and checks; the string lives as long as p, *found (may
+ * be NULL) says which directory it came from.  CSAM_ERR_NOT_FOUND is
+ * returned, not reported, when missing is allowed: the caller tries the
+ * next place.  Otherwise a message naming the directive and the file. */
+static const char *csam_page_read(apr_pool_t *p,
+                                  const struct csam_template_dirs *dirs,
+                                  enum csam_template_origin where,
+                                  const char *rel, int may_be_missing,
+                                  char **out, enum csam_template_origin *found)
+{
+    char why[CSAM_CONFIG_ERRLEN];
+    enum csam_template_origin from;
+    csam_result res;
+
+    *out = NULL;
+    res = csam_template_load(dirs, where, rel, out, &from, why, sizeof(why));
+    if (found != NULL)
+        *found = from;
+    if (res == CSAM_OK) {
+        csam_page_keep(p, *out);
+        return NULL;
+    }
+    if (res == CSAM_ERR_NOT_FOUND && may_be_missing)
+        return NULL;
+    /* the administrator's file, or the one missing from the package */
+    if (res == CSAM_ERR_NOT_FOUND)
+        return apr_psprintf(p, "CSAMDataDir: cannot read page file '%s'",
+                            csam_page_file_name(p, dirs, CSAM_TEMPLATE_SHIPPED,
+                                                rel));
+    return apr_psprintf(p, "%s: page file %s (%s)",
+                        from == CSAM_TEMPLATE_OWN ? "CSAMTemplatesDir"
+                                                  : "CSAMDataDir",
+                        why, csam_result_name(res));
 }
 
 /* Parse messages.txt: "key = value" lines, '#' comments, blank lines. */
@@ -167,16 +211,10 @@ static const char *const csam_page_parts[] = {
 };
 #define CSAM_PAGE_NPARTS (sizeof(csam_page_parts) / sizeof(csam_page_parts[0]))
 
-/* Keep a malloc'd string as long as p. */
-static void csam_page_keep(apr_pool_t *p, char *s)
-{
-    apr_pool_cleanup_register(p, s, csam_page_free_string,
-                              apr_pool_cleanup_null);
-}
-
 /* The parts as {{part.<name>}} variables: one final newline dropped, so
  * that a part on a line of its own takes that line. */
-static const char *csam_page_load_parts(apr_pool_t *p, const char *dir,
+static const char *csam_page_load_parts(apr_pool_t *p,
+                                        const struct csam_template_dirs *dirs,
                                         struct csam_tvar *parts)
 {
     size_t i;
@@ -185,9 +223,9 @@ static const char *csam_page_load_parts(apr_pool_t *p, const char *dir,
         char *text;
         size_t len;
         const char *err = csam_page_read(
-            p,
-            apr_pstrcat(p, dir, "/parts/", csam_page_parts[i], ".html", NULL),
-            &text);
+            p, dirs, CSAM_TEMPLATE_ANY,
+            apr_pstrcat(p, "pages/parts/", csam_page_parts[i], ".html", NULL),
+            0, &text, NULL);
 
         if (err != NULL)
             return err;
@@ -221,17 +259,40 @@ static struct csam_tvar *csam_page_text_vars(apr_pool_t *p, apr_hash_t *texts,
     return vars;
 }
 
-/* The file of page `file` for language ldir: <lang>/<file> when the portal
- * put one there (a whole page of its own), else the one shared <file>. */
-static const char *csam_page_path(apr_pool_t *p, const char *dir,
-                                  const char *ldir, const char *file)
+/* Page `file` for language lang, read: the most specific file wins,
+ * the administrator's before the shipped ones: <lang>/<file>, then the
+ * one shared <file>, first in the administrator's directory, then in the
+ * package's.  *path names the file read, for messages. */
+static const char *csam_page_read_page(apr_pool_t *p,
+                                       const struct csam_template_dirs *dirs,
+                                       const char *lang, const char *file,
+                                       char **out, const char **path)
 {
-    const char *own = apr_pstrcat(p, ldir, "/", file, NULL);
-    apr_finfo_t fi;
+    static const enum csam_template_origin order[] = {CSAM_TEMPLATE_OWN,
+                                                      CSAM_TEMPLATE_SHIPPED};
+    size_t i;
 
-    if (apr_stat(&fi, own, APR_FINFO_TYPE, p) == APR_SUCCESS)
-        return own;
-    return apr_pstrcat(p, dir, "/", file, NULL);
+    for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        const char *rels[2];
+        size_t j;
+
+        rels[0] = apr_pstrcat(p, "pages/", lang, "/", file, NULL);
+        rels[1] = apr_pstrcat(p, "pages/", file, NULL);
+        for (j = 0; j < 2; j++) {
+            /* the last place is the shipped shared page: it must be */
+            int last = i == 1 && j == 1;
+            const char *err = csam_page_read(p, dirs, order[i], rels[j], !last,
+                                             out, NULL);
+
+            if (err != NULL)
+                return err;
+            if (*out != NULL) {
+                *path = csam_page_file_name(p, dirs, order[i], rels[j]);
+                return NULL;
+            }
+        }
+    }
+    return "no page file"; /* not reached: the last read reports */
 }
 
 /* The first {{msg.<key>}} of tmpl whose key texts lacks (for the startup
@@ -261,14 +322,15 @@ static const char *csam_page_missing_text(apr_pool_t *p, const char *tmpl,
 
 /* Read one page and assemble it for one language: parts, then texts,
  * leaving the request's {{variables}} for csam_page_send(). */
-static const char *csam_page_assemble(apr_pool_t *p, const char *path,
-                                      const char *lang, apr_hash_t *texts,
-                                      const struct csam_tvar *parts,
-                                      const struct csam_tvar *msgs,
-                                      size_t nmsgs, char **out)
+static const char *
+csam_page_assemble(apr_pool_t *p, const struct csam_template_dirs *dirs,
+                   const char *file, const char *lang, apr_hash_t *texts,
+                   const struct csam_tvar *parts, const struct csam_tvar *msgs,
+                   size_t nmsgs, char **out)
 {
     char *tmpl, *with_parts, *page, *check;
-    const char *err = csam_page_read(p, path, &tmpl);
+    const char *path = NULL;
+    const char *err = csam_page_read_page(p, dirs, lang, file, &tmpl, &path);
     csam_result res;
 
     if (err != NULL)
@@ -305,45 +367,67 @@ static const char *csam_page_assemble(apr_pool_t *p, const char *path,
     return NULL;
 }
 
-const char *csam_page_load(apr_pool_t *p, const char *data_dir,
+/* The texts of one language: the shipped messages.txt, then the
+ * administrator's on top of it, key by key, so that an override of a few
+ * texts keeps the texts a later version adds. */
+static const char *csam_page_load_texts(apr_pool_t *p,
+                                        const struct csam_template_dirs *dirs,
+                                        const char *lang, apr_hash_t *texts)
+{
+    static const enum csam_template_origin order[] = {CSAM_TEMPLATE_SHIPPED,
+                                                      CSAM_TEMPLATE_OWN};
+    const char *rel = apr_pstrcat(p, "pages/", lang, "/messages.txt", NULL);
+    size_t i;
+
+    for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        char *text;
+        const char *err = csam_page_read(
+            p, dirs, order[i], rel, order[i] == CSAM_TEMPLATE_OWN, &text, NULL);
+
+        if (err != NULL)
+            return err;
+        if (text == NULL)
+            continue;
+        err = csam_page_parse_texts(p,
+                                    csam_page_file_name(p, dirs, order[i], rel),
+                                    apr_pstrdup(p, text), texts);
+        if (err != NULL)
+            return err;
+    }
+    return NULL;
+}
+
+const char *csam_page_load(apr_pool_t *p, const struct csam_template_dirs *dirs,
                            struct csam_page_set **out)
 {
     struct csam_page_set *set = apr_pcalloc(p, sizeof(*set));
-    const char *dir = apr_pstrcat(p, data_dir, "/templates/pages", NULL);
     struct csam_tvar parts[CSAM_PAGE_NPARTS];
     const char *err;
-    char *text;
     int l, i;
 
-    err = csam_page_load_parts(p, dir, parts);
+    err = csam_page_load_parts(p, dirs, parts);
     if (err != NULL)
         return err;
     for (l = 0; l < CSAM_MOD_NLANG; l++) {
-        const char *ldir = apr_pstrcat(p, dir, "/", csam_mod_languages[l],
-                                       NULL);
-        const char *path = apr_pstrcat(p, ldir, "/messages.txt", NULL);
+        const char *lang = csam_mod_languages[l];
         struct csam_tvar *msgs;
         size_t nmsgs;
 
-        err = csam_page_read(p, path, &text);
-        if (err != NULL)
-            return err;
         set->texts[l] = apr_hash_make(p);
-        err = csam_page_parse_texts(p, path, apr_pstrdup(p, text),
-                                    set->texts[l]);
+        err = csam_page_load_texts(p, dirs, lang, set->texts[l]);
         if (err != NULL)
             return err;
         msgs = csam_page_text_vars(p, set->texts[l], &nmsgs);
         for (i = 0; i < CSAM_PAGE_COUNT; i++) {
-            err = csam_page_assemble(
-                p, csam_page_path(p, dir, ldir, csam_page_files[i]),
-                csam_mod_languages[l], set->texts[l], parts, msgs, nmsgs,
-                &set->tmpl[l][i]);
+            err = csam_page_assemble(p, dirs, csam_page_files[i], lang,
+                                     set->texts[l], parts, msgs, nmsgs,
+                                     &set->tmpl[l][i]);
             if (err != NULL)
                 return err;
         }
     }
-    err = csam_page_read(p, apr_pstrcat(p, dir, "/csam.css", NULL), &set->css);
+    err = csam_page_read(p, dirs, CSAM_TEMPLATE_ANY, "pages/csam.css", 0,
+                         &set->css, NULL);
     if (err != NULL)
         return err;
     set->css_len = strlen(set->css);

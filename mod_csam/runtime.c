@@ -6,6 +6,7 @@
  * privileges, which is when the secret file must be read (DESIGN 3.5).
  */
 #include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -120,9 +121,12 @@ static int csam_runtime_apply_one(void *ctx, const char *key, const char *value)
 }
 
 /* The mail templates are read when a mail is sent; their French set, the
- * fallback of every language, is checked now so that a wrong CSAMDataDir
- * stops httpd instead of failing the first registration. */
-static const char *csam_runtime_check_mail(apr_pool_t *p, const char *data_dir)
+ * fallback of every language, is checked now (the administrator's file or
+ * the shipped one, as a mail would take it) so that a wrong CSAMDataDir or
+ * an unsafe override stops httpd instead of failing the first
+ * registration. */
+static const char *
+csam_runtime_check_mail(apr_pool_t *p, const struct csam_template_dirs *dirs)
 {
     static const char *const kinds[] = {"activation", "code"};
     static const char *const parts[] = {".subject", ".txt", ".html"};
@@ -130,17 +134,42 @@ static const char *csam_runtime_check_mail(apr_pool_t *p, const char *data_dir)
 
     for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
         for (j = 0; j < sizeof(parts) / sizeof(parts[0]); j++) {
-            const char *path = apr_pstrcat(p, data_dir, "/templates/mail/fr/",
-                                           kinds[i], parts[j], NULL);
-            apr_finfo_t fi;
+            const char *rel = apr_pstrcat(p, "mail/fr/", kinds[i], parts[j],
+                                          NULL);
+            enum csam_template_origin from;
+            char why[CSAM_CONFIG_ERRLEN];
+            char *text = NULL;
+            csam_result res = csam_template_load(
+                dirs, CSAM_TEMPLATE_ANY, rel, &text, &from, why, sizeof(why));
 
-            if (apr_stat(&fi, path, APR_FINFO_TYPE, p) != APR_SUCCESS
-                || fi.filetype != APR_REG)
+            free(text);
+            if (res == CSAM_ERR_NOT_FOUND)
                 return apr_psprintf(p,
-                                    "CSAMDataDir: mail template '%s' "
-                                    "not found",
-                                    path);
+                                    "CSAMDataDir: mail template "
+                                    "'%s/templates/%s' not found",
+                                    dirs->data_dir, rel);
+            if (res != CSAM_OK)
+                return apr_psprintf(p, "%s: mail template %s (%s)",
+                                    from == CSAM_TEMPLATE_OWN
+                                        ? "CSAMTemplatesDir"
+                                        : "CSAMDataDir",
+                                    why, csam_result_name(res));
         }
+    return NULL;
+}
+
+/* The administrator's templates, all of them, before any is used: one
+ * that others could change stops httpd, naming it. */
+static const char *
+csam_runtime_check_templates(apr_pool_t *p,
+                             const struct csam_template_dirs *dirs)
+{
+    char why[CSAM_CONFIG_ERRLEN];
+    csam_result res = csam_template_dirs_check(dirs, why, sizeof(why));
+
+    if (res != CSAM_OK)
+        return apr_psprintf(p, "CSAMTemplatesDir (templates_dir): %s (%s)", why,
+                            csam_result_name(res));
     return NULL;
 }
 
@@ -192,6 +221,7 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
 {
     struct csam_mod_runtime *rt = apr_pcalloc(p, sizeof(*rt));
     struct csam_runtime_apply apply = {rt, conf, p, NULL};
+    struct csam_template_dirs dirs;
     char msg[CSAM_CONFIG_ERRLEN] = "";
     const char *err;
 
@@ -226,10 +256,13 @@ static const char *csam_runtime_build(apr_pool_t *p, server_rec *s,
     if (err != NULL)
         return err;
 
-    err = csam_page_load(p, rt->config.data_dir, &rt->pages);
-    if (err != NULL)
-        return apr_psprintf(p, "CSAMDataDir: %s", err);
-    err = csam_runtime_check_mail(p, rt->config.data_dir);
+    dirs.own = rt->config.templates_dir;
+    dirs.data_dir = rt->config.data_dir;
+    err = csam_runtime_check_templates(p, &dirs);
+    if (err == NULL)
+        err = csam_page_load(p, &dirs, &rt->pages);
+    if (err == NULL)
+        err = csam_runtime_check_mail(p, &dirs);
     if (err != NULL)
         return err;
 
@@ -313,10 +346,26 @@ int csam_runtime_check_config(apr_pool_t *pconf, apr_pool_t *plog,
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         csam_runtime_check_service(ptemp, sv, conf->rt);
+        /* Say once which branding is live: an override left behind in
+         * /etc is otherwise found only by reading the pages. */
+        {
+            apr_finfo_t fi;
+
+            if (apr_stat(&fi, conf->rt->config.templates_dir, APR_FINFO_TYPE,
+                         ptemp)
+                    == APR_SUCCESS
+                && fi.filetype == APR_DIR)
+                ap_log_error(APLOG_MARK, APLOG_INFO, 0, sv,
+                             "CSAM01080: templates: files under %s are used "
+                             "instead of those under %s/templates",
+                             conf->rt->config.templates_dir,
+                             conf->rt->config.data_dir);
+        }
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, sv,
                      "CSAM00005: configured: public URL %s, handler %s, "
-                     "data %s",
+                     "data %s, templates %s then %s/templates",
                      conf->rt->config.public_url, conf->rt->config.handler_path,
+                     conf->rt->config.data_dir, conf->rt->config.templates_dir,
                      conf->rt->config.data_dir);
     }
     return OK;

@@ -30,6 +30,9 @@
 #ifndef CSAM_PKGDATADIR
 #define CSAM_PKGDATADIR "/usr/share/csam"
 #endif
+#ifndef CSAM_SYSCONFDIR
+#define CSAM_SYSCONFDIR "/etc"
+#endif
 
 #define CSAM_CONFIG_LINE_MAX 4096   /* bytes per csam.conf line */
 #define CSAM_CONFIG_LINES_MAX 10000 /* a bigger file is not a csam.conf */
@@ -246,6 +249,8 @@ static const struct csam_config_key csam_config_keys[] = {
                     0, 0),
     CSAM_CONFIG_STR(data_dir, csam_config_absolute_ok, CSAM_CONFIG_PATH_REASON,
                     0, 0),
+    CSAM_CONFIG_STR(templates_dir, csam_config_absolute_ok,
+                    CSAM_CONFIG_PATH_REASON, 0, 0),
     CSAM_CONFIG_STR(handler_path, csam_config_url_path_ok,
                     "must be a URL path starting with '/' without a "
                     "trailing '/'",
@@ -340,6 +345,8 @@ csam_result csam_config_init(struct csam_config *cfg)
         {offsetof(struct csam_config, secret_file), "/etc/csam/secret.key"},
         {offsetof(struct csam_config, mail_relay), "smtp://127.0.0.1:25"},
         {offsetof(struct csam_config, data_dir), CSAM_PKGDATADIR},
+        {offsetof(struct csam_config, templates_dir),
+         CSAM_SYSCONFDIR "/csam/templates"},
         {offsetof(struct csam_config, handler_path), "/csam"},
         {offsetof(struct csam_config, sms_transport), "none"},
         {offsetof(struct csam_config, sms_body),

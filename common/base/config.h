@@ -29,6 +29,9 @@ struct csam_config {
                                (NULL: no default, must be set) */
     char *data_dir;         /* templates/ and common-passwords.txt
                                (CSAM_PKGDATADIR, i.e. $(pkgdatadir)) */
+    char *templates_dir;    /* the administrator's templates, each file
+                               looked for here before <data_dir>/templates
+                               (CSAM_SYSCONFDIR "/csam/templates") */
     char *handler_path;     /* URL path of the csam handler        ("/csam") */
 
     long activation_ttl;    /* paper code + link lifetime, s   (2592000 = 30 d) */

@@ -45,13 +45,18 @@ csam_result csam_mail_mailbox_parse(const char *mailbox, char *name,
         end = gt;
     }
     n = (size_t)(end - start);
-    if (n == 0 || n >= addrlen || n > CSAM_EMAIL_MAX)
+    if (n == 0 || n > CSAM_EMAIL_MAX)
         return CSAM_ERR_INVALID;
-    memcpy(addr, start, n);
-    addr[n] = '\0';
-    if (csam_email_check(addr) != CSAM_OK) {
-        addr[0] = '\0';
-        return CSAM_ERR_INVALID;
+    {
+        char typed[CSAM_EMAIL_MAX + 1];
+
+        memcpy(typed, start, n);
+        typed[n] = '\0';
+        /* the wire form: an IDN domain in its A-label form */
+        if (csam_email_ascii(typed, addr, addrlen) != CSAM_OK) {
+            addr[0] = '\0';
+            return CSAM_ERR_INVALID;
+        }
     }
     if (lt == NULL)
         return CSAM_OK;

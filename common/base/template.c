@@ -8,17 +8,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "template.h"
 
-#define CSAM_TEMPLATE_MAX (256 * 1024)
 #define CSAM_TEMPLATE_NAME_MAX 64
 /* Output bound: a template that renders past this is a loop in the data,
  * not a mail. */
@@ -232,58 +227,4 @@ csam_result csam_template_expand(const char *tmpl, const char *prefix,
         || (vars == NULL && nvars > 0))
         return CSAM_ERR_INVALID;
     return csam_template_fill(tmpl, prefix, vars, nvars, CSAM_ESCAPE_NONE, out);
-}
-
-csam_result csam_template_read(const char *path, char **out)
-{
-    struct stat st;
-    char *data = NULL;
-    size_t got = 0;
-    int fd;
-
-    if (out == NULL)
-        return CSAM_ERR_INVALID;
-    *out = NULL;
-    if (path == NULL)
-        return CSAM_ERR_INVALID;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return CSAM_ERR_IO;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0
-        || st.st_size > CSAM_TEMPLATE_MAX)
-        goto io;
-    /* one byte more than allowed, to notice a file that grew */
-    data = malloc(CSAM_TEMPLATE_MAX + 2);
-    if (data == NULL) {
-        close(fd);
-        return CSAM_ERR_NOMEM;
-    }
-    for (;;) {
-        ssize_t n = read(fd, data + got, CSAM_TEMPLATE_MAX + 1 - got);
-
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            goto io;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-        if (got > CSAM_TEMPLATE_MAX)
-            goto io;
-    }
-    close(fd);
-    data[got] = '\0';
-    /* a NUL would silently cut the template short */
-    if (memchr(data, '\0', got) != NULL) {
-        free(data);
-        return CSAM_ERR_IO;
-    }
-    *out = data;
-    return CSAM_OK;
-
-io:
-    free(data);
-    close(fd);
-    return CSAM_ERR_IO;
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "result.h"
+#include "template_file.h"
 
 struct csam_tvar {
     const char *name;
@@ -39,10 +40,6 @@ csam_result csam_template_render(const char *tmpl, const struct csam_tvar *vars,
 csam_result csam_template_expand(const char *tmpl, const char *prefix,
                                  const struct csam_tvar *vars, size_t nvars,
                                  char **out);
-
-/* Read a whole template file (at most 256 KiB) into a malloc'd string.
- * Errors: CSAM_ERR_IO, CSAM_ERR_NOMEM. */
-csam_result csam_template_read(const char *path, char **out);
 
 /* HTML-escape s (& < > " ') into a malloc'd string; NULL on ENOMEM. */
 char *csam_html_escape(const char *s);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <idn2.h>
 #include <unistr.h>
 
 #include "password.h"
@@ -233,12 +234,58 @@ static csam_result csam_email_domain(const char *s, size_t n)
     return CSAM_OK;
 }
 
-csam_result csam_email_check(const char *email)
+static int csam_email_is_ascii(const char *s, size_t n)
 {
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return 0;
+    return 1;
+}
+
+/* The A-label form of a domain typed in Unicode (IDNA2008 with UTS #46
+ * non-transitional mapping: ß and ς stay themselves, as browsers and
+ * registries treat them), checked as an ASCII domain afterwards: what
+ * goes on the wire is what was validated.  out: CSAM_EMAIL_MAX + 1. */
+static csam_result csam_email_domain_to_ascii(const char *domain, size_t n,
+                                              char out[CSAM_EMAIL_MAX + 1])
+{
+    char copy[CSAM_EMAIL_MAX + 1];
+    char *ascii = NULL;
+    csam_result res = CSAM_ERR_EMAIL;
+    size_t len;
+
+    if (n > CSAM_EMAIL_MAX)
+        return CSAM_ERR_EMAIL;
+    memcpy(copy, domain, n);
+    copy[n] = '\0';
+    /* valid UTF-8, no control character, before libidn2 sees it */
+    if (csam_text_check(copy, CSAM_EMAIL_MAX) != CSAM_OK)
+        return CSAM_ERR_EMAIL;
+    if (idn2_to_ascii_8z(copy, &ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL)
+            != IDN2_OK
+        || ascii == NULL)
+        goto out;
+    len = strlen(ascii);
+    if (len <= CSAM_EMAIL_MAX && csam_email_domain(ascii, len) == CSAM_OK) {
+        memcpy(out, ascii, len + 1);
+        res = CSAM_OK;
+    }
+out:
+    idn2_free(ascii);
+    return res;
+}
+
+csam_result csam_email_ascii(const char *email, char *out, size_t outlen)
+{
+    char domain[CSAM_EMAIL_MAX + 1];
     const char *at;
     size_t len, local;
 
-    if (email == NULL)
+    if (out != NULL && outlen > 0)
+        out[0] = '\0';
+    if (email == NULL || out == NULL || outlen == 0)
         return CSAM_ERR_EMAIL;
     len = strnlen(email, CSAM_EMAIL_MAX + 1);
     if (len == 0 || len > CSAM_EMAIL_MAX)
@@ -247,10 +294,33 @@ csam_result csam_email_check(const char *email)
     if (at == NULL || strchr(at + 1, '@') != NULL)
         return CSAM_ERR_EMAIL;
     local = (size_t)(at - email);
-    if (csam_email_local(email, local) != CSAM_OK
-        || csam_email_domain(at + 1, len - local - 1) != CSAM_OK)
+    /* The local part stays ASCII: a UTF-8 one needs SMTPUTF8 (RFC 6531)
+     * all the way to the citizen's mailbox, which relays cannot promise;
+     * csam_email_local refuses any byte outside atext. */
+    if (csam_email_local(email, local) != CSAM_OK)
         return CSAM_ERR_EMAIL;
+    if (csam_email_is_ascii(at + 1, len - local - 1)) {
+        if (csam_email_domain(at + 1, len - local - 1) != CSAM_OK)
+            return CSAM_ERR_EMAIL;
+        memcpy(domain, at + 1, len - local);
+    } else if (csam_email_domain_to_ascii(at + 1, len - local - 1, domain)
+               != CSAM_OK) {
+        return CSAM_ERR_EMAIL;
+    }
+    /* the wire form, too, within 254 bytes */
+    if (local + 1 + strlen(domain) > CSAM_EMAIL_MAX
+        || local + 1 + strlen(domain) >= outlen)
+        return CSAM_ERR_EMAIL;
+    memcpy(out, email, local + 1);
+    memcpy(out + local + 1, domain, strlen(domain) + 1);
     return CSAM_OK;
+}
+
+csam_result csam_email_check(const char *email)
+{
+    char ascii[CSAM_EMAIL_MAX + 1];
+
+    return csam_email_ascii(email, ascii, sizeof(ascii));
 }
 
 /* ----------------------------------------------------- username, text */

@@ -46,9 +46,21 @@ csam_result csam_date_parse(const char *in, struct csam_date *out);
 /* An e-mail address we are willing to send to: <= 254 bytes, no control
  * characters or spaces, one '@', a dot-atom local part (<= 64 bytes) and a
  * domain of LDH labels (<= 63 bytes, no '-' at either end) with at least
- * one dot, the last label not all digits.  ASCII only.
+ * one dot, the last label not all digits.  The local part is ASCII (no
+ * SMTPUTF8); the domain may be typed in Unicode (citoyen@exemple-été.be),
+ * and is then checked in its A-label form (IDNA2008, UTS #46
+ * non-transitional), which must follow the same rules and keep the whole
+ * address within 254 bytes.
  * Errors: CSAM_ERR_EMAIL. */
 csam_result csam_email_check(const char *email);
+
+/* The form of email that goes on the wire (SMTP envelope, To header): the
+ * address as it is when ASCII, its domain in A-label form otherwise
+ * ("citoyen@xn--exemple-t-i4ab.be").  Fails exactly where
+ * csam_email_check() fails.  out: outlen bytes (CSAM_EMAIL_MAX + 1 fits
+ * every address), "" on error.
+ * Errors: CSAM_ERR_EMAIL. */
+csam_result csam_email_ascii(const char *email, char *out, size_t outlen);
 
 /* Username: 3..64 characters of [a-z0-9._-], starting with a letter or a
  * digit, so that it is also a valid Linux account name for pam_csam.

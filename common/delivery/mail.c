@@ -74,22 +74,17 @@ static int csam_mail_kind_ok(const char *kind)
     return 1;
 }
 
-static csam_result csam_mail_read_part(const char *data_dir, const char *lang,
-                                       const char *kind, const char *ext,
-                                       char **out)
+/* One part of a mail, the administrator's file when there is one. */
+static csam_result csam_mail_read_part(const struct csam_template_dirs *dirs,
+                                       const char *lang, const char *kind,
+                                       const char *ext, char **out, char *err,
+                                       size_t errlen)
 {
-    char *path;
-    size_t n;
-    csam_result res;
+    char rel[96];
 
-    n = strlen(data_dir) + strlen(lang) + strlen(kind) + strlen(ext) + 32;
-    path = malloc(n);
-    if (path == NULL)
-        return CSAM_ERR_NOMEM;
-    snprintf(path, n, "%s/templates/mail/%s/%s.%s", data_dir, lang, kind, ext);
-    res = csam_template_read(path, out);
-    free(path);
-    return res;
+    snprintf(rel, sizeof(rel), "mail/%s/%s.%s", lang, kind, ext);
+    return csam_template_load(dirs, CSAM_TEMPLATE_ANY, rel, out, NULL, err,
+                              errlen);
 }
 
 void csam_mail_content_free(struct csam_mail_content *content)
@@ -109,9 +104,11 @@ void csam_mail_content_free(struct csam_mail_content *content)
     memset(content, 0, sizeof(*content));
 }
 
-csam_result csam_mail_compose(const char *data_dir, const char *lang,
-                              const char *kind, const struct csam_tvar *vars,
-                              size_t nvars, struct csam_mail_content *out)
+csam_result csam_mail_compose(const struct csam_template_dirs *dirs,
+                              const char *lang, const char *kind,
+                              const struct csam_tvar *vars, size_t nvars,
+                              struct csam_mail_content *out, char *err,
+                              size_t errlen)
 {
     static const char *const exts[3] = {"subject", "txt", "html"};
     char *tmpl[3] = {NULL, NULL, NULL};
@@ -122,27 +119,35 @@ csam_result csam_mail_compose(const char *data_dir, const char *lang,
     if (out == NULL)
         return CSAM_ERR_INVALID;
     memset(out, 0, sizeof(*out));
-    if (data_dir == NULL || !csam_mail_kind_ok(kind))
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (dirs == NULL || !csam_mail_kind_ok(kind))
         return CSAM_ERR_INVALID;
     lang = csam_mail_lang(lang);
 
-    /* All three parts from one language: a mail is never half French. */
+    /* All three parts from one language: a mail is never half French.
+     * Each part is looked for on its own, though: an administrator's
+     * subject line goes with the shipped bodies. */
     for (i = 0; i < 3; i++) {
-        res = csam_mail_read_part(data_dir, lang, kind, exts[i], &tmpl[i]);
+        res = csam_mail_read_part(dirs, lang, kind, exts[i], &tmpl[i], err,
+                                  errlen);
         if (res != CSAM_OK)
             break;
     }
-    if (res == CSAM_ERR_IO && strcmp(lang, "fr") != 0) {
+    if (res == CSAM_ERR_NOT_FOUND && strcmp(lang, "fr") != 0) {
         for (i = 0; i < 3; i++) {
             free(tmpl[i]);
             tmpl[i] = NULL;
         }
         for (i = 0; i < 3; i++) {
-            res = csam_mail_read_part(data_dir, "fr", kind, exts[i], &tmpl[i]);
+            res = csam_mail_read_part(dirs, "fr", kind, exts[i], &tmpl[i], err,
+                                      errlen);
             if (res != CSAM_OK)
                 break;
         }
     }
+    if (res == CSAM_ERR_NOT_FOUND)
+        res = CSAM_ERR_IO; /* the contract: no template is an I/O error */
     if (res != CSAM_OK)
         goto out;
 
@@ -150,8 +155,12 @@ csam_result csam_mail_compose(const char *data_dir, const char *lang,
         res = csam_template_render(tmpl[i], vars, nvars,
                                    i == 2 ? CSAM_ESCAPE_HTML : CSAM_ESCAPE_NONE,
                                    &rendered[i]);
-        if (res != CSAM_OK)
+        if (res != CSAM_OK) {
+            csam_error_set(err, errlen,
+                           "the %s template of '%s' (%s) does not render",
+                           exts[i], kind, lang);
             goto out;
+        }
     }
     /* the subject file ends with a newline; the subject itself is one line */
     len = strlen(rendered[0]);

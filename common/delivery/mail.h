@@ -1,11 +1,12 @@
 /*
  * E-mails to citizens: composing them from templates and sending them.
  *
- * Templates live in <data_dir>/templates/mail/<lang>/<kind>.subject, .txt
- * and .html; data_dir is $(pkgdatadir) once installed and conf/ in the
- * source tree, which has the same layout.  Every mail is a multipart/
- * alternative message (text + HTML) with RFC 2047-encoded subject and
- * display names, in the registration's language.
+ * Templates live in mail/<lang>/<kind>.subject, .txt and .html under the
+ * administrator's templates_dir (each file that is there) and
+ * <data_dir>/templates (template_file.h); data_dir is $(pkgdatadir) once
+ * installed and conf/ in the source tree, which has the same layout.  Every
+ * mail is a multipart/ alternative message (text + HTML) with RFC 2047-encoded
+ * subject and display names, in the registration's language.
  */
 #ifndef CSAM_COMMON_MAIL_H
 #define CSAM_COMMON_MAIL_H
@@ -46,12 +47,18 @@ struct csam_mail_content {
     char *html;
 };
 
-/* Compose the mail `kind` in `lang` from the templates under data_dir,
- * with vars.  Falls back to "fr" when a language's templates are missing.
- * Errors: CSAM_ERR_IO (no template), CSAM_ERR_INVALID, CSAM_ERR_NOMEM. */
-csam_result csam_mail_compose(const char *data_dir, const char *lang,
-                              const char *kind, const struct csam_tvar *vars,
-                              size_t nvars, struct csam_mail_content *out);
+/* Compose the mail `kind` in `lang` from the templates in dirs (each
+ * part the administrator's when there is one, else the shipped one), with
+ * vars.  Falls back to "fr" when a part of the language is in neither.
+ * err (may be NULL) names the file and what is wrong with it.
+ * Errors: CSAM_ERR_IO (no template, or one unreadable), CSAM_ERR_INSECURE
+ * (an administrator's file others could change), CSAM_ERR_INVALID,
+ * CSAM_ERR_NOMEM. */
+csam_result csam_mail_compose(const struct csam_template_dirs *dirs,
+                              const char *lang, const char *kind,
+                              const struct csam_tvar *vars, size_t nvars,
+                              struct csam_mail_content *out, char *err,
+                              size_t errlen);
 void csam_mail_content_free(struct csam_mail_content *content);
 
 /* Build the RFC 5322 message (headers + MIME body, CRLF line ends):

@@ -103,24 +103,19 @@ static int csam_sms_text_ok(const char *text)
     return 1;
 }
 
-static csam_result csam_sms_read(const char *data_dir, const char *lang,
-                                 const char *kind, char **out)
+static csam_result csam_sms_read(const struct csam_template_dirs *dirs,
+                                 const char *lang, const char *kind, char **out)
 {
-    size_t n = strlen(data_dir) + strlen(lang) + strlen(kind) + 32;
-    char *path = malloc(n);
-    csam_result res;
+    char rel[80];
 
-    if (path == NULL)
-        return CSAM_ERR_NOMEM;
-    snprintf(path, n, "%s/templates/sms/%s/%s.txt", data_dir, lang, kind);
-    res = csam_template_read(path, out);
-    free(path);
-    return res;
+    snprintf(rel, sizeof(rel), "sms/%s/%s.txt", lang, kind);
+    return csam_template_load(dirs, CSAM_TEMPLATE_ANY, rel, out, NULL, NULL, 0);
 }
 
-csam_result csam_sms_compose(const char *data_dir, const char *lang,
-                             const char *kind, const struct csam_tvar *vars,
-                             size_t nvars, char **text)
+csam_result csam_sms_compose(const struct csam_template_dirs *dirs,
+                             const char *lang, const char *kind,
+                             const struct csam_tvar *vars, size_t nvars,
+                             char **text)
 {
     char *tmpl = NULL;
     char *out = NULL;
@@ -129,7 +124,7 @@ csam_result csam_sms_compose(const char *data_dir, const char *lang,
 
     if (text != NULL)
         *text = NULL;
-    if (text == NULL || data_dir == NULL || kind == NULL || kind[0] == '\0')
+    if (text == NULL || dirs == NULL || kind == NULL || kind[0] == '\0')
         return CSAM_ERR_INVALID;
     /* kinds become file names: [a-z_] only, so no path is smuggled in */
     for (i = 0; kind[i] != '\0'; i++)
@@ -138,9 +133,11 @@ csam_result csam_sms_compose(const char *data_dir, const char *lang,
             return CSAM_ERR_INVALID;
     if (lang == NULL || csam_language_check(lang) != CSAM_OK)
         lang = "fr";
-    res = csam_sms_read(data_dir, lang, kind, &tmpl);
-    if (res == CSAM_ERR_IO && strcmp(lang, "fr") != 0)
-        res = csam_sms_read(data_dir, "fr", kind, &tmpl);
+    res = csam_sms_read(dirs, lang, kind, &tmpl);
+    if (res == CSAM_ERR_NOT_FOUND && strcmp(lang, "fr") != 0)
+        res = csam_sms_read(dirs, "fr", kind, &tmpl);
+    if (res == CSAM_ERR_NOT_FOUND)
+        res = CSAM_ERR_IO; /* the contract: no template is an I/O error */
     if (res != CSAM_OK)
         return res;
     res = csam_template_render(tmpl, vars, nvars, CSAM_ESCAPE_NONE, &out);

@@ -57,15 +57,18 @@ csam_result csam_sms_from_config(const struct csam_config *cfg,
                                  struct csam_sms *out, char *err,
                                  size_t errlen);
 
-/* The text of an SMS of `kind` in `lang`, from
- * <data_dir>/templates/sms/<lang>/<kind>.txt (falling back to "fr"),
+/* The text of an SMS of `kind` in `lang`, from sms/<lang>/<kind>.txt in
+ * dirs (the administrator's, else the shipped one; falling back to "fr"),
  * rendered with vars, trailing newlines removed, at most
  * CSAM_SMS_TEXT_MAX bytes.  *text is malloc'd and carries the code: wipe
  * it (csam_wipe) before freeing.
- * Errors: CSAM_ERR_IO (no template), CSAM_ERR_INVALID, CSAM_ERR_NOMEM. */
-csam_result csam_sms_compose(const char *data_dir, const char *lang,
-                             const char *kind, const struct csam_tvar *vars,
-                             size_t nvars, char **text);
+ * Errors: CSAM_ERR_IO (no template, or one unreadable), CSAM_ERR_INSECURE
+ * (an administrator's file others could change), CSAM_ERR_INVALID,
+ * CSAM_ERR_NOMEM. */
+csam_result csam_sms_compose(const struct csam_template_dirs *dirs,
+                             const char *lang, const char *kind,
+                             const struct csam_tvar *vars, size_t nvars,
+                             char **text);
 
 /* The HTTP body for one message: sms->body with {{to}} and {{text}}
  * replaced by to and text, escaped for sms->encoding (JSON string

@@ -114,17 +114,22 @@ csam_result csam_engine_mail(csam_engine *engine, const char *to,
                              const char *secret)
 {
     const struct csam_config *cfg = engine->deps.config;
+    const struct csam_template_dirs dirs = {cfg->templates_dir, cfg->data_dir};
     struct csam_mail_content content;
     struct csam_message msg;
+    char why[512];
     csam_result res;
 
     memset(&content, 0, sizeof(content));
-    res = csam_mail_compose(cfg->data_dir, lang, kind, vars, nvars, &content);
+    res = csam_mail_compose(&dirs, lang, kind, vars, nvars, &content, why,
+                            sizeof(why));
     if (res != CSAM_OK) {
         csam_log(&engine->deps.logger, CSAM_LOG_ERR,
-                 "cannot compose the '%s' mail (%s): check the templates "
-                 "under %s",
+                 "cannot compose the '%s' mail (%s): %s; check the "
+                 "templates under %s and %s/templates",
                  kind, csam_result_name(res),
+                 why[0] != '\0' ? why : "no detail",
+                 cfg->templates_dir != NULL ? cfg->templates_dir : "(none)",
                  cfg->data_dir != NULL ? cfg->data_dir : "(none)");
         return CSAM_ERR_MAIL;
     }
@@ -175,6 +180,7 @@ csam_result csam_engine_sms(csam_engine *engine, const char *to,
                             size_t nvars, const char *secret)
 {
     const struct csam_config *cfg = engine->deps.config;
+    const struct csam_template_dirs dirs = {cfg->templates_dir, cfg->data_dir};
     struct csam_message msg;
     char *text = NULL;
     csam_result res;
@@ -184,12 +190,13 @@ csam_result csam_engine_sms(csam_engine *engine, const char *to,
                  "an SMS code was asked for but SMS is not configured");
         return CSAM_ERR_MAIL;
     }
-    res = csam_sms_compose(cfg->data_dir, lang, "code", vars, nvars, &text);
+    res = csam_sms_compose(&dirs, lang, "code", vars, nvars, &text);
     if (res != CSAM_OK) {
         csam_log(&engine->deps.logger, CSAM_LOG_ERR,
                  "cannot compose the code SMS (%s): check the templates "
-                 "under %s",
+                 "under %s and %s/templates",
                  csam_result_name(res),
+                 cfg->templates_dir != NULL ? cfg->templates_dir : "(none)",
                  cfg->data_dir != NULL ? cfg->data_dir : "(none)");
         return CSAM_ERR_MAIL;
     }

@@ -384,6 +384,25 @@ def test_number_forms():
             mbox.wait(reg["email"])
 
 
+def test_idn_address():
+    """A domain typed in Unicode is accepted, kept as typed, and mailed to
+    in its A-label form (envelope and To); a UTF-8 local part is not
+    (no SMTPUTF8)."""
+    typed = "citoyen.%d@exemple-été.be" % os.getpid()
+    wire = "citoyen.%d@xn--exemple-t-i4ab.be" % os.getpid()
+    reg = t.citizen(email=typed)
+    t.expect(t.api("registrations", reg, auth=t.OFFICER), 201)
+    got = mbox.each([wire])[wire][0]
+    t.check(str(got["To"]) == "<%s>" % wire or str(got["To"]) == wire,
+            "To in A-label form", str(got["To"]))
+    t.check(t.scalar("SELECT count(*) FROM csam_registrations "
+                     "WHERE email = '%s'" % typed) == "1",
+            "the address is stored as typed")
+    t.expect(t.api("registrations",
+                   t.citizen(email="citoyén@exemple-été.be"),
+                   auth=t.OFFICER), 400, "invalid_email")
+
+
 def test_validation_errors():
     bad_checksum = t.citizen()
     nn = bad_checksum["national_number"]
@@ -465,6 +484,7 @@ t.run([
     test_resend,
     test_number_forms,
     test_validation_errors,
+    test_idn_address,
     test_credentials_errors,
     test_concurrent_confirmations,
     test_no_secret_in_the_log,

@@ -32,6 +32,18 @@
 
 #define CSAM_TEST_FROM "CSAM Mes clés numériques <noreply@example.be>"
 
+/* The shipped templates of data_dir alone, no administrator's directory. */
+static csam_result csam_test_mail_compose(const char *data_dir,
+                                          const char *lang, const char *kind,
+                                          const struct csam_tvar *vars,
+                                          size_t nvars,
+                                          struct csam_mail_content *out)
+{
+    const struct csam_template_dirs dirs = {NULL, data_dir};
+
+    return csam_mail_compose(&dirs, lang, kind, vars, nvars, out, NULL, 0);
+}
+
 static int csam_test_tls_setup(void);
 
 static const char *csam_test_url;
@@ -449,8 +461,8 @@ static void test_send_code_mail(void **state)
     char *got;
 
     (void)state;
-    assert_int_equal(csam_mail_compose(csam_test_data_dir, "fr", "code", vars,
-                                       3, &c),
+    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, "fr", "code",
+                                            vars, 3, &c),
                      CSAM_OK);
     msg.to = "anais.dupont@example.org";
     msg.subject = c.subject;
@@ -479,6 +491,31 @@ static void test_send_code_mail(void **state)
     assert_non_null(strstr(got, "    04821937\r\n"));
     free(got);
     csam_mail_content_free(&c);
+}
+
+/* A citizen's address with a domain typed in Unicode: the relay sees
+ * its A-label form in RCPT TO and in the To header (no SMTPUTF8). */
+static void test_send_idn_domain(void **state)
+{
+    struct csam_smtp smtp = {csam_test_url, CSAM_TEST_FROM, 10, NULL};
+    const struct csam_message msg = {"Citoyen <citoyen@exemple-été.be>",
+                                     "Test IDN",
+                                     "x",
+                                     "<p>x</p>",
+                                     "test",
+                                     NULL};
+    char *got;
+
+    (void)state;
+    assert_int_equal(csam_test_count(), 0);
+    assert_int_equal(csam_smtp_send(&smtp, &msg), CSAM_OK);
+    got = csam_test_take();
+    assert_non_null(
+        strstr(got, "X-Csam-Envelope-To: citoyen@xn--exemple-t-i4ab.be\r\n"));
+    assert_non_null(
+        strstr(got, "\r\nTo: Citoyen <citoyen@xn--exemple-t-i4ab.be>\r\n"));
+    assert_null(strstr(got, "été"));
+    free(got);
 }
 
 static void test_sender_callback(void **state)
@@ -553,6 +590,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_send_code_mail),
+        cmocka_unit_test(test_send_idn_domain),
         cmocka_unit_test(test_sender_callback),
         cmocka_unit_test(test_dead_relay),
         cmocka_unit_test(test_credentials_require_tls),

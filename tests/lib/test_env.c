@@ -200,6 +200,9 @@ void csam_test_ctx_open(struct csam_test_ctx *ctx, int dead_smtp)
     snprintf(path, sizeof(path), "%s/conf", ctx->env.srcdir);
     csam_test_set(&ctx->config, "database", ctx->env.pg);
     csam_test_set(&ctx->config, "data_dir", path);
+    /* no administrator's templates: the machine's /etc is not the test's */
+    snprintf(path, sizeof(path), "%s/conf/no-templates-here", ctx->env.srcdir);
+    csam_test_set(&ctx->config, "templates_dir", path);
     csam_test_set(&ctx->config, "public_url", "https://portal.example.be");
     csam_test_set(&ctx->config, "mail_relay",
                   dead_smtp ? ctx->env.dead_smtp_url : ctx->env.smtp_url);

@@ -218,6 +218,8 @@ class Harness:
             "mail_relay": os.environ["CSAM_TEST_SMTP_URL"],
             "mail_from": "CSAM Mes clés numériques <noreply@example.test>",
             "data_dir": os.path.join(self.srcdir, "conf"),
+            # absent: the machine's /etc/csam/templates is not the test's
+            "templates_dir": os.path.join(self.dir, "templates"),
             "mail_timeout": "5",
         }
         if self.sms_url:

@@ -72,6 +72,7 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.mail_relay, "smtp://127.0.0.1:25");
     assert_null(cfg.mail_from);
     assert_string_equal(cfg.data_dir, CSAM_PKGDATADIR);
+    assert_string_equal(cfg.templates_dir, CSAM_SYSCONFDIR "/csam/templates");
     assert_string_equal(cfg.handler_path, "/csam");
     assert_int_equal(cfg.activation_ttl, 2592000);
     assert_int_equal(cfg.flow_ttl, 1800);
@@ -185,6 +186,9 @@ static void test_set_strings(void **state)
     csam_test_set_ok(&cfg, "data_dir", "/usr/share/csam");
     assert_string_equal(cfg.data_dir, "/usr/share/csam");
     csam_test_set_bad(&cfg, "data_dir", "share/csam");
+    csam_test_set_ok(&cfg, "templates_dir", "/etc/csam/templates");
+    assert_string_equal(cfg.templates_dir, "/etc/csam/templates");
+    csam_test_set_bad(&cfg, "templates_dir", "csam/templates");
 
     csam_test_set_ok(&cfg, "handler_path", "/portal/csam");
     assert_string_equal(cfg.handler_path, "/portal/csam");
@@ -694,6 +698,7 @@ static void test_reference_conf(void **state)
         if (line[0] == '#' && line[1] >= 'a' && line[1] <= 'z'
             && strstr(line, " = ") != NULL) {
             if (strncmp(line + 1, "data_dir", 8) == 0
+                || strncmp(line + 1, "templates_dir", 13) == 0
                 || strncmp(line + 1, "public_url", 10) == 0
                 || strncmp(line + 1, "mail_from", 9) == 0
                 || strncmp(line + 1, "sms_url", 7) == 0
@@ -733,7 +738,7 @@ static void test_reference_conf(void **state)
             if (strstr(all, needle) == NULL)
                 fail_msg("conf/csam.conf does not document '%s'", name);
         }
-        assert_int_equal(i, 36);
+        assert_int_equal(i, 37);
         free(all);
     }
     out = csam_test_file(uncommented, strlen(uncommented));

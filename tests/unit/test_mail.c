@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "mail.h"
+#include "validate.h"
 
 static const char *const csam_test_langs[] = {"fr", "nl", "de", "en"};
 static const char *const csam_test_kinds[] = {
@@ -30,6 +31,18 @@ static const char *const csam_test_kinds[] = {
     "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWpr"
 
 static char csam_test_data_dir[4096];
+
+/* The shipped templates of data_dir alone, no administrator's directory. */
+static csam_result csam_test_mail_compose(const char *data_dir,
+                                          const char *lang, const char *kind,
+                                          const struct csam_tvar *vars,
+                                          size_t nvars,
+                                          struct csam_mail_content *out)
+{
+    const struct csam_template_dirs dirs = {NULL, data_dir};
+
+    return csam_mail_compose(&dirs, lang, kind, vars, nvars, out, NULL, 0);
+}
 
 static int csam_test_setup(void **state)
 {
@@ -54,8 +67,8 @@ static void csam_test_compose(const char *lang, const char *kind,
                               const struct csam_tvar *vars, size_t n,
                               struct csam_mail_content *out)
 {
-    assert_int_equal(csam_mail_compose(csam_test_data_dir, lang, kind, vars, n,
-                                       out),
+    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, lang, kind,
+                                            vars, n, out),
                      CSAM_OK);
     assert_non_null(out->subject);
     assert_non_null(out->text);
@@ -198,22 +211,22 @@ static void test_compose_errors(void **state)
 
     (void)state;
     /* a variable the template names is missing */
-    assert_int_equal(csam_mail_compose(csam_test_data_dir, "fr", "code", vars,
-                                       2, &c),
+    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, "fr", "code",
+                                            vars, 2, &c),
                      CSAM_ERR_INVALID);
     assert_null(c.subject);
-    assert_int_equal(csam_mail_compose(csam_test_data_dir, "fr", "nosuch", vars,
-                                       2, &c),
+    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, "fr", "nosuch",
+                                            vars, 2, &c),
                      CSAM_ERR_IO);
     /* kinds are file names: no path can be smuggled in */
-    assert_int_equal(csam_mail_compose(csam_test_data_dir, "fr", "../fr/code",
-                                       vars, 2, &c),
+    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, "fr",
+                                            "../fr/code", vars, 2, &c),
                      CSAM_ERR_INVALID);
-    assert_int_equal(csam_mail_compose(csam_test_data_dir, "fr", "", vars, 2,
-                                       &c),
+    assert_int_equal(csam_test_mail_compose(csam_test_data_dir, "fr", "", vars,
+                                            2, &c),
                      CSAM_ERR_INVALID);
-    assert_int_equal(csam_mail_compose("/nonexistent", "fr", "code", vars, 2,
-                                       &c),
+    assert_int_equal(csam_test_mail_compose("/nonexistent", "fr", "code", vars,
+                                            2, &c),
                      CSAM_ERR_IO);
 }
 
@@ -252,24 +265,24 @@ static void test_fallback_to_fr(void **state)
     assert_int_equal(mkdir(sub, 0700), 0);
     csam_test_write(sub, "hello.subject", "Hallo\n");
 
-    assert_int_equal(csam_mail_compose(root, "nl", "hello", vars, 1, &c),
+    assert_int_equal(csam_test_mail_compose(root, "nl", "hello", vars, 1, &c),
                      CSAM_OK);
     assert_string_equal(c.subject, "Bonjour");
     assert_string_equal(c.text, "Bonjour Jan\n");
     csam_mail_content_free(&c);
     /* an unknown language is French too */
-    assert_int_equal(csam_mail_compose(root, "xx", "hello", vars, 1, &c),
+    assert_int_equal(csam_test_mail_compose(root, "xx", "hello", vars, 1, &c),
                      CSAM_OK);
     assert_string_equal(c.subject, "Bonjour");
     csam_mail_content_free(&c);
-    assert_int_equal(csam_mail_compose(root, NULL, "hello", vars, 1, &c),
+    assert_int_equal(csam_test_mail_compose(root, NULL, "hello", vars, 1, &c),
                      CSAM_OK);
     csam_mail_content_free(&c);
 
     /* a subject that renders to two lines is refused */
     snprintf(sub, sizeof(sub), "%s/fr", dir);
     csam_test_write(sub, "hello.subject", "Bonjour\nBcc: x@example.be\n");
-    assert_int_equal(csam_mail_compose(root, "fr", "hello", vars, 1, &c),
+    assert_int_equal(csam_test_mail_compose(root, "fr", "hello", vars, 1, &c),
                      CSAM_ERR_INVALID);
 
     snprintf(sub, sizeof(sub), "rm -rf '%s'", root);
@@ -738,6 +751,41 @@ static void test_display_name_quoting(void **state)
     free(wire);
 }
 
+/* An address whose domain is typed in Unicode goes into the headers in
+ * its A-label form (no SMTPUTF8): To and From, mailbox and bare. */
+static void test_format_idn_domain(void **state)
+{
+    struct csam_message msg = {
+        "citoyen@exemple-été.be", "Test", "x", "<p>x</p>", "test", NULL};
+    char name[CSAM_MAILBOX_NAME_MAX + 1], addr[CSAM_EMAIL_MAX + 1];
+    char *wire, *h;
+
+    (void)state;
+    assert_int_equal(csam_mail_format("Commune <noreply@exemple-été.be>", &msg,
+                                      &wire),
+                     CSAM_OK);
+    h = csam_test_header(wire, "To");
+    assert_string_equal(h, "<citoyen@xn--exemple-t-i4ab.be>");
+    free(h);
+    h = csam_test_header(wire, "From");
+    assert_string_equal(h, "Commune <noreply@xn--exemple-t-i4ab.be>");
+    free(h);
+    /* the Message-ID's domain is the sender's, in the same form */
+    assert_null(strstr(wire, "été"));
+    free(wire);
+
+    assert_int_equal(csam_mail_mailbox_parse("Anaïs <anais@bücher.example>",
+                                             name, sizeof(name), addr,
+                                             sizeof(addr)),
+                     CSAM_OK);
+    assert_string_equal(name, "Anaïs");
+    assert_string_equal(addr, "anais@xn--bcher-kva.example");
+    /* a UTF-8 local part would need SMTPUTF8: refused */
+    msg.to = "citoyén@exemple-été.be";
+    assert_int_equal(csam_mail_format("noreply@example.be", &msg, &wire),
+                     CSAM_ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -755,6 +803,7 @@ int main(void)
         cmocka_unit_test(test_format_qp_edges),
         cmocka_unit_test(test_format_refuses_injection),
         cmocka_unit_test(test_display_name_quoting),
+        cmocka_unit_test(test_format_idn_domain),
     };
 
     return cmocka_run_group_tests(tests, csam_test_setup, NULL);

@@ -40,6 +40,17 @@
 
 static char csam_test_dir[] = "/tmp/csam-test-sms.XXXXXX";
 
+/* The shipped templates of data_dir alone, no administrator's directory. */
+static csam_result csam_test_sms_compose(const char *data_dir, const char *lang,
+                                         const char *kind,
+                                         const struct csam_tvar *vars,
+                                         size_t nvars, char **text)
+{
+    const struct csam_template_dirs dirs = {NULL, data_dir};
+
+    return csam_sms_compose(&dirs, lang, kind, vars, nvars, text);
+}
+
 static int csam_test_setup(void **state)
 {
     (void)state;
@@ -358,11 +369,12 @@ static void test_compose(void **state)
 
     (void)state;
     csam_test_data_dir(dir, sizeof(dir));
-    assert_int_equal(csam_sms_compose(dir, "fr", "code", vars, 3, &fr),
+    assert_int_equal(csam_test_sms_compose(dir, "fr", "code", vars, 3, &fr),
                      CSAM_OK);
     for (i = 0; i < 4; i++) {
-        assert_int_equal(
-            csam_sms_compose(dir, langs[i], "code", vars, 3, &text), CSAM_OK);
+        assert_int_equal(csam_test_sms_compose(dir, langs[i], "code", vars, 3,
+                                               &text),
+                         CSAM_OK);
         csam_test_only_run(text, CSAM_TEST_CODE);
         /* one SMS part even in UCS-2 would be 70; GSM-7 allows 160 */
         assert_true(strlen(text) <= 160);
@@ -373,23 +385,25 @@ static void test_compose(void **state)
         free(text);
     }
     /* unknown language: French */
-    assert_int_equal(csam_sms_compose(dir, "xx", "code", vars, 3, &text),
+    assert_int_equal(csam_test_sms_compose(dir, "xx", "code", vars, 3, &text),
                      CSAM_OK);
     assert_string_equal(text, fr);
     free(text);
     free(fr);
 
-    assert_int_equal(csam_sms_compose(dir, "fr", "nosuchkind", vars, 3, &text),
+    assert_int_equal(csam_test_sms_compose(dir, "fr", "nosuchkind", vars, 3,
+                                           &text),
                      CSAM_ERR_IO);
     assert_null(text);
-    assert_int_equal(csam_sms_compose(dir, "fr", "../mail/fr/code", vars, 3,
-                                      &text),
+    assert_int_equal(csam_test_sms_compose(dir, "fr", "../mail/fr/code", vars,
+                                           3, &text),
                      CSAM_ERR_INVALID);
-    assert_int_equal(csam_sms_compose("/nonexistent", "fr", "code", vars, 3,
-                                      &text),
+    assert_int_equal(csam_test_sms_compose("/nonexistent", "fr", "code", vars,
+                                           3, &text),
                      CSAM_ERR_IO);
     /* the template needs {{code}}: without it, an error, not an SMS */
-    assert_int_equal(csam_sms_compose(dir, "fr", "code", vars + 1, 2, &text),
+    assert_int_equal(csam_test_sms_compose(dir, "fr", "code", vars + 1, 2,
+                                           &text),
                      CSAM_ERR_INVALID);
 }
 
