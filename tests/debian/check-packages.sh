@@ -64,7 +64,7 @@ finish() {
 # The tree as git sees it (tracked files and new ones not ignored), or the
 # whole tree without builds when it is not a git checkout.
 version=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
-src=$work/share/src/csam-$version
+src=$work/share/csam-$version
 mkdir -p "$src"
 if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
     (cd "$top" && git ls-files -z --cached --others --exclude-standard |
@@ -118,8 +118,8 @@ unshare --mount --net --pid --fork --propagation private sh -c '
     mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
     mkdir -p "$root/csam-check"
     mount --bind "$work/share" "$root/csam-check"
-    exec chroot "$root" /bin/sh "/csam-check/src/$(basename "$2")/tests/debian/in-root.sh" /csam-check
-' sh "$work" "$src" >"$work/in-root.log" 2>&1
+    exec chroot "$root" /bin/sh "/csam-check/$2/tests/debian/in-root.sh" /csam-check "$2"
+' sh "$work" "csam-$version" >"$work/in-root.log" 2>&1
 in_root_rc=$?
 # Renumber the throwaway root's steps after the build's.
 while IFS= read -r line; do

@@ -1,8 +1,8 @@
 #!/bin/sh
-# tests/debian/in-root.sh SHARE: the package checks, run by
+# tests/debian/in-root.sh SHARE SOURCE: the package checks, run by
 # check-packages.sh as root inside its throwaway root (an overlay over /,
 # private mount, network and process namespaces), never on the machine
-# itself.  SHARE holds the .deb files and the source tree (src/).
+# itself.  SHARE holds the .deb files and the source tree SOURCE.
 #
 #   1. install the three packages (dpkg -i), a2enmod csam && apache2ctl -t,
 #      /etc/csam/csam.conf a conffile 0640, the man pages, install.sql
@@ -15,7 +15,7 @@
 set -u
 
 share=$1
-src=$(ls -d "$share"/src/csam-* | head -n 1)
+src=$share/$2
 work=/var/tmp/csam-in-root
 rm -rf "$work"
 mkdir -p "$work"
