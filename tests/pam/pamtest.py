@@ -161,6 +161,7 @@ class Running:
 class Harness:
     def __init__(self):
         for var in ("CSAM_SRCDIR", "CSAM_BUILDDIR", "CSAM_TEST_PG",
+                    "CSAM_TEST_PG_PAM",
                     "CSAM_TEST_MAILDIR", "CSAM_TEST_SMTP_URL",
                     "CSAM_TEST_SECRET_FILE", "CSAM_TEST_TMPDIR"):
             if not os.environ.get(var):
@@ -169,7 +170,10 @@ class Harness:
         self.srcdir = os.environ["CSAM_SRCDIR"]
         self.builddir = os.environ["CSAM_BUILDDIR"]
         self.maildir = os.environ["CSAM_TEST_MAILDIR"]
+        # pam_csam connects as a member of csam_pam (conf/sql/roles.sql);
+        # the tests' own SQL runs as a superuser.
         self.pg = os.environ["CSAM_TEST_PG"]
+        self.pg_pam = os.environ["CSAM_TEST_PG_PAM"]
         self.sms_url = os.environ.get("CSAM_TEST_SMS_URL")
         self.sms_dir = os.environ.get("CSAM_TEST_SMS_DIR")
         self.totp_secrets = {}
@@ -212,7 +216,7 @@ class Harness:
 
     def write_conf(self, name, **overrides):
         settings = {
-            "database": self.pg,
+            "database": self.pg_pam,
             "secret_file": os.environ["CSAM_TEST_SECRET_FILE"],
             "public_url": "https://portal.example.test",
             "mail_relay": os.environ["CSAM_TEST_SMTP_URL"],
