@@ -28,7 +28,7 @@
 --                                         accounts and keys,   identity
 --                                         stale counters and   documents or
 --                                         expired devices      birth dates
---   csam_pam    pam_csam (sshd, login…)   an account's keys,   read regis-
+--   csam_pam    pam_csam (sshd, login...)   an account's keys,   read regis-
 --                                         its PAM codes, its   trations, pass-
 --                                         failure counters,    word hashes,
 --                                         audit rows           national numbers
@@ -46,11 +46,12 @@
 -- those of engine_pam.c (the account and its keys, the PAM code's issue
 -- and verification, TOTP, the audit) and the startup schema check.  A
 -- statement that needs a column not granted here fails in the tests with
--- SQLSTATE 42501 (insufficient_privilege), which the test harness shows:
--- add the column here, with the statement that needs it in mind.  Rows of
--- identity columns need no sequence privilege (PostgreSQL draws them for
--- the table); the sequences named below are those a statement draws from
--- itself (nextval), before the row exists.
+-- SQLSTATE 42501 (insufficient_privilege), which the test harness shows;
+-- `tests/lib/run-with-services scripts/sql-privileges --as csam_web` lists
+-- what each statement needs that a role lacks, as PostgreSQL computes it.
+-- Rows of identity columns need no sequence privilege (PostgreSQL draws
+-- them for the table); the sequences granted below are those a statement
+-- draws from itself (nextval), before the row exists.
 --
 -- PostgreSQL 14 and older let every role create objects in schema public;
 -- on them, REVOKE CREATE ON SCHEMA public FROM PUBLIC too (15 does it).

@@ -93,8 +93,7 @@ static const char *const everyone_refused[] = {
     "CREATE TABLE csam_shadow (x integer)",
     "UPDATE csam_audit SET action = 'x.y'",
     "UPDATE csam_schema_version SET version = 99",
-    "INSERT INTO csam_schema_version (version, description)"
-    " VALUES (99, 'x')",
+    "INSERT INTO csam_schema_version (version, description) VALUES (99, 'x')",
     "CREATE ROLE csam_intruder",
 };
 
@@ -102,8 +101,7 @@ static void check_everyone(PGconn *conn, const char *who)
 {
     size_t i;
 
-    for (i = 0; i < sizeof(everyone_refused) / sizeof(everyone_refused[0]);
-         i++)
+    for (i = 0; i < sizeof(everyone_refused) / sizeof(everyone_refused[0]); i++)
         refused(conn, who, everyone_refused[i]);
     /* the startup schema check */
     allowed(conn, who, "SELECT max(version) FROM csam_schema_version");
@@ -266,8 +264,9 @@ static void test_admin(void **state)
             "DELETE FROM csam_registrations WHERE expires_at < now()"
             " AND used_at IS NULL AND id NOT IN (SELECT registration_id"
             " FROM csam_accounts)");
-    allowed(c, "csam_admin", "SELECT status, count(*) FROM csam_accounts"
-                             " GROUP BY status");
+    allowed(c, "csam_admin",
+            "SELECT status, count(*) FROM csam_accounts"
+            " GROUP BY status");
     allowed(c, "csam_admin",
             "UPDATE csam_accounts SET failures = 0, locked_until = NULL"
             " WHERE username = 'nobody'");
