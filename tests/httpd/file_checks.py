@@ -84,7 +84,7 @@ def test_config_file_with_credentials_readable_by_others():
     d = private_dir("conf-cred")
     for key, value in (("mail_relay", "smtps://csam:s3cret@127.0.0.1:465"),
                        ("sms_auth", "bearer 0123456789abcdef"),
-                       ("database", os.environ["CSAM_TEST_PG"]
+                       ("database", os.environ["CSAM_TEST_PG_WEB"]
                         + " password=s3cret")):
         conf = write(os.path.join(d, "%s.conf" % key),
                      "%s = %s\n" % (key, value), 0o644)

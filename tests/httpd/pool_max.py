@@ -33,7 +33,7 @@ def server_conf():
     CSAMDatabase "%(pg)s application_name=%(app)s"
     CSAMPoolMax %(max)d
 </VirtualHost>
-""" % {"pg": os.environ["CSAM_TEST_PG"], "app": POOL_APP, "max": POOL_MAX}
+""" % {"pg": os.environ["CSAM_TEST_PG_WEB"], "app": POOL_APP, "max": POOL_MAX}
 
 
 t.start(__file__, extra_conf=server_conf())

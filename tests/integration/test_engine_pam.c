@@ -10,6 +10,7 @@
 #include <time.h>
 
 #define CSAM_SUITE_SERIAL 500
+#define CSAM_SUITE_PAM /* ctx is pam_csam, as csam_pam; web is mod_csam */
 #include "engine_suite.h"
 
 #include "engine_internal.h"
@@ -123,23 +124,23 @@ static void test_unknown_and_unsupported(void **state)
 
     /* an account still being activated has no second factor yet */
     csam_test_citizen_init(&pending, "pampending", serial++);
-    assert_int_equal(csam_test_register(&ctx, &pending), CSAM_OK);
+    assert_int_equal(csam_test_register(&web, &pending), CSAM_OK);
     {
         unsigned types;
         struct csam_credentials_outcome out;
 
         assert_int_equal(
-            csam_engine_activation_open(ctx.engine, NULL, pending.token,
+            csam_engine_activation_open(web.engine, NULL, pending.token,
                                         pending.receipt.activation_code,
                                         pending.handle, &types, &att),
             CSAM_OK);
         assert_int_equal(
-            csam_engine_activation_key(ctx.engine, NULL, pending.handle,
+            csam_engine_activation_key(web.engine, NULL, pending.handle,
                                        CSAM_KEY_EMAIL, 1, NULL, NULL),
             CSAM_OK);
         memset(&out, 0, sizeof(out));
         assert_int_equal(csam_engine_activation_credentials(
-                             ctx.engine, NULL, pending.handle, pending.username,
+                             web.engine, NULL, pending.handle, pending.username,
                              pending.password, pending.password, &out),
                          CSAM_OK);
     }
@@ -268,14 +269,14 @@ static void test_purpose_binding(void **state)
     owner.account_id = account;
     owner.username = c.username;
     owner.handle = c.handle; /* web login codes are bound to a handle */
-    assert_int_equal(csam_challenge_issue(ctx.engine, &owner, 0,
+    assert_int_equal(csam_challenge_issue(web.engine, &owner, 0,
                                           CSAM_CHALLENGE_KEY_CONFIRM,
                                           CSAM_KEY_EMAIL, NULL, key_code),
                      CSAM_OK);
     /* the PAM code for key confirmation, the key code for PAM */
     if (strcmp(pam_code, key_code) != 0) {
         assert_int_equal(csam_challenge_verify(
-                             ctx.engine, &owner, CSAM_CHALLENGE_KEY_CONFIRM,
+                             web.engine, &owner, CSAM_CHALLENGE_KEY_CONFIRM,
                              CSAM_KEY_EMAIL, pam_code, NULL, 0, &att),
                          CSAM_ERR_BAD_CODE);
         assert_int_equal(csam_engine_pam_verify(ctx.engine, c.username,
@@ -295,7 +296,7 @@ static void test_purpose_binding(void **state)
                          acc),
                      1);
     assert_int_equal(
-        csam_challenge_verify(ctx.engine, &owner, CSAM_CHALLENGE_WEB_LOGIN,
+        csam_challenge_verify(web.engine, &owner, CSAM_CHALLENGE_WEB_LOGIN,
                               CSAM_KEY_EMAIL, pam_code, NULL, 1, &att),
         CSAM_ERR_BAD_CODE);
     /* each works for its own purpose */
@@ -304,7 +305,7 @@ static void test_purpose_binding(void **state)
                                             &att),
                      CSAM_OK);
     assert_int_equal(
-        csam_challenge_verify(ctx.engine, &owner, CSAM_CHALLENGE_KEY_CONFIRM,
+        csam_challenge_verify(web.engine, &owner, CSAM_CHALLENGE_KEY_CONFIRM,
                               CSAM_KEY_EMAIL, key_code, NULL, 0, &att),
         CSAM_OK);
     csam_wipe(key_code, sizeof(key_code));
@@ -430,31 +431,31 @@ static void test_source_lockout(void **state)
     int i;
 
     (void)state;
-    ctx.config.lockout_threshold = 1; /* source threshold: 5 */
+    web.config.lockout_threshold = 1; /* source threshold: 5 */
     csam_test_citizen_init(&c, "source", serial++);
-    assert_int_equal(csam_test_register(&ctx, &c), CSAM_OK);
+    assert_int_equal(csam_test_register(&web, &c), CSAM_OK);
     for (i = 0; i < 4; i++)
         assert_int_equal(
-            csam_engine_activation_open(ctx.engine, "198.51.100.77", c.token,
+            csam_engine_activation_open(web.engine, "198.51.100.77", c.token,
                                         "nope", handle, &types, &att),
             CSAM_ERR_BAD_CODE);
-    assert_int_equal(csam_test_register(&ctx, &c), CSAM_OK);
-    assert_int_equal(csam_engine_activation_open(ctx.engine, "198.51.100.77",
+    assert_int_equal(csam_test_register(&web, &c), CSAM_OK);
+    assert_int_equal(csam_engine_activation_open(web.engine, "198.51.100.77",
                                                  c.token, "nope", handle,
                                                  &types, &att),
                      CSAM_ERR_BAD_CODE);
     /* that address is now locked out, even with the right code; another
      * address is not */
     assert_int_equal(csam_engine_activation_open(
-                         ctx.engine, "198.51.100.77", c.token,
+                         web.engine, "198.51.100.77", c.token,
                          c.receipt.activation_code, handle, &types, &att),
                      CSAM_ERR_LOCKED);
     assert_true(att.retry_after > 0);
     assert_int_equal(csam_engine_activation_open(
-                         ctx.engine, "198.51.100.78", c.token,
+                         web.engine, "198.51.100.78", c.token,
                          c.receipt.activation_code, handle, &types, &att),
                      CSAM_OK);
-    ctx.config.lockout_threshold = 10;
+    web.config.lockout_threshold = 10;
 }
 
 /* ---- two verifications of one code at once ---------------------------- */
@@ -489,7 +490,7 @@ static void test_concurrent_verify(void **state)
     int round;
 
     (void)state;
-    csam_test_ctx_open(&second, 0);
+    csam_test_ctx_open_as(&second, 0, ctx.env.pg_pam);
     active_citizen(&c, "race");
     for (round = 0; round < 20; round++) {
         begin_fresh(&c, code, sizeof(code));
@@ -581,7 +582,7 @@ static void test_server_stopped(void **state)
     assert_int_equal(csam_engine_account_check(ctx.engine, c.username,
                                                CSAM_KEY_ALL, &att),
                      CSAM_ERR_DB);
-    assert_int_equal(csam_engine_register(ctx.engine, "officer", NULL, &d.reg,
+    assert_int_equal(csam_engine_register(web.engine, "officer", NULL, &d.reg,
                                           &d.receipt),
                      CSAM_ERR_DB);
     assert_int_equal(csam_test_mail_count(&ctx.env, d.email), 0);

@@ -13,7 +13,12 @@
  *                           unique);
  *   CSAM_SUITE_NO_COOLDOWN  (optional) resend_cooldown 0 for every test,
  *                           for programs that send several codes a
- *                           minute to one citizen.
+ *                           minute to one citizen;
+ *   CSAM_SUITE_PAM          (optional) `ctx` plays pam_csam: it connects
+ *                           as csam_pam (conf/sql/roles.sql), and a second
+ *                           context `web`, as csam_web, registers and
+ *                           activates the citizens (active_citizen).
+ * Without CSAM_SUITE_PAM, `ctx` plays mod_csam and connects as csam_web.
  * Tests still change ctx.config themselves and put it back.
  */
 #ifndef CSAM_TESTS_ENGINE_SUITE_H
@@ -37,15 +42,31 @@
 #include "test_env.h"
 
 static struct csam_test_ctx ctx;
+#ifdef CSAM_SUITE_PAM
+static struct csam_test_ctx web;
+#define CSAM_SUITE_WEB web
+#else
+#define CSAM_SUITE_WEB ctx
+#endif
 static PGconn *pg;
 static int serial = CSAM_SUITE_SERIAL;
 
 static int setup(void **state)
 {
+#ifdef CSAM_SUITE_PAM
+    struct csam_test_env env;
+
+    (void)state;
+    csam_test_env_get(&env);
+    csam_test_ctx_open_as(&ctx, 0, env.pg_pam);
+    csam_test_ctx_open(&web, 0);
+#else
     (void)state;
     csam_test_ctx_open(&ctx, 0);
+#endif
 #ifdef CSAM_SUITE_NO_COOLDOWN
     ctx.config.resend_cooldown = 0;
+    CSAM_SUITE_WEB.config.resend_cooldown = 0;
 #endif
     pg = csam_test_pg_connect(&ctx.env);
     return 0;
@@ -55,6 +76,9 @@ static int teardown(void **state)
 {
     (void)state;
     PQfinish(pg);
+#ifdef CSAM_SUITE_PAM
+    csam_test_ctx_close(&web);
+#endif
     csam_test_ctx_close(&ctx);
     return 0;
 }
@@ -72,7 +96,7 @@ static inline long long sql(const char *text, const char *param)
 static inline void active_citizen(struct csam_test_citizen *c, const char *tag)
 {
     csam_test_citizen_init(c, tag, serial++);
-    csam_test_activate(&ctx, c);
+    csam_test_activate(&CSAM_SUITE_WEB, c);
 }
 
 #endif

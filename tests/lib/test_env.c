@@ -39,6 +39,8 @@ static const char *csam_test_need(const char *name)
 void csam_test_env_get(struct csam_test_env *env)
 {
     env->pg = csam_test_need("CSAM_TEST_PG");
+    env->pg_web = csam_test_need("CSAM_TEST_PG_WEB");
+    env->pg_pam = csam_test_need("CSAM_TEST_PG_PAM");
     env->pg_ctl = csam_test_need("CSAM_TEST_PG_CTL");
     env->smtp_url = csam_test_need("CSAM_TEST_SMTP_URL");
     env->dead_smtp_url = csam_test_need("CSAM_TEST_DEAD_SMTP_URL");
@@ -190,6 +192,12 @@ void csam_test_ctx_reengine(struct csam_test_ctx *ctx)
 
 void csam_test_ctx_open(struct csam_test_ctx *ctx, int dead_smtp)
 {
+    csam_test_ctx_open_as(ctx, dead_smtp, NULL);
+}
+
+void csam_test_ctx_open_as(struct csam_test_ctx *ctx, int dead_smtp,
+                           const char *conninfo)
+{
     struct csam_logger logger = {csam_test_log, NULL};
     char path[4096], err[256];
 
@@ -198,7 +206,8 @@ void csam_test_ctx_open(struct csam_test_ctx *ctx, int dead_smtp)
     if (csam_config_init(&ctx->config) != CSAM_OK)
         csam_test_die("csam_config_init");
     snprintf(path, sizeof(path), "%s/conf", ctx->env.srcdir);
-    csam_test_set(&ctx->config, "database", ctx->env.pg);
+    csam_test_set(&ctx->config, "database",
+                  conninfo != NULL ? conninfo : ctx->env.pg_web);
     csam_test_set(&ctx->config, "data_dir", path);
     /* no administrator's templates: the machine's /etc is not the test's */
     snprintf(path, sizeof(path), "%s/conf/no-templates-here", ctx->env.srcdir);

@@ -21,7 +21,10 @@
 
 struct csam_test_env {
     const char *srcdir;
-    const char *pg;     /* conninfo of the test database */
+    const char *pg;     /* conninfo of the test database, as a superuser
+                           (the tests' own checks and setup) */
+    const char *pg_web; /* as a member of csam_web (conf/sql/roles.sql) */
+    const char *pg_pam; /* as a member of csam_pam */
     const char *pg_ctl; /* stop|start|restart */
     const char *smtp_url;
     const char *dead_smtp_url;
@@ -86,11 +89,16 @@ int csam_test_sms_count(const struct csam_test_env *env, const char *to);
  * now): 0 and code (7 bytes) filled, or -1. */
 int csam_test_totp(const char *secret, long long t, char code[8]);
 
-/* Open a context: default configuration with the test database, data_dir
- * $CSAM_SRCDIR/conf, public URL https://portal.example.be, the test
- * secret, a store and an engine whose sender is csam_smtp_sender on the
- * live relay (or the dead one when dead_smtp).  Aborts on failure. */
+/* Open a context: default configuration with the test database as the
+ * web's role (mod_csam's grants: env.pg_web), data_dir $CSAM_SRCDIR/conf,
+ * public URL https://portal.example.be, the test secret, a store and an
+ * engine whose sender is csam_smtp_sender on the live relay (or the dead
+ * one when dead_smtp).  Aborts on failure. */
 void csam_test_ctx_open(struct csam_test_ctx *ctx, int dead_smtp);
+/* The same, connected with conninfo (e.g. env.pg_pam for the PAM side:
+ * csam_test_env_get fills an env first). */
+void csam_test_ctx_open_as(struct csam_test_ctx *ctx, int dead_smtp,
+                           const char *conninfo);
 /* Make a new engine after changing ctx->config. */
 void csam_test_ctx_reengine(struct csam_test_ctx *ctx);
 void csam_test_ctx_close(struct csam_test_ctx *ctx);

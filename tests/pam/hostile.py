@@ -129,11 +129,7 @@ class Cluster:
         """The victim's username, enrolled here with the attacker's
         address (csam-enrol through a csam.conf naming this cluster)."""
         conf = self.h.write_conf("hostile-enrol.conf", database=self.conninfo)
-        saved, self.h.conf = self.h.conf, conf
-        try:
-            self.h.enrol(user, ATTACKER_MAIL, "en")
-        finally:
-            self.h.conf = saved
+        self.h.enrol(user, ATTACKER_MAIL, "en", conf=conf)
 
     def forget(self):
         """Drop the codes issued here, so that a module sent here again

@@ -161,6 +161,7 @@ class Running:
 class Harness:
     def __init__(self):
         for var in ("CSAM_SRCDIR", "CSAM_BUILDDIR", "CSAM_TEST_PG",
+                    "CSAM_TEST_PG_PAM", "CSAM_TEST_PG_WEB",
                     "CSAM_TEST_MAILDIR", "CSAM_TEST_SMTP_URL",
                     "CSAM_TEST_SECRET_FILE", "CSAM_TEST_TMPDIR"):
             if not os.environ.get(var):
@@ -169,7 +170,10 @@ class Harness:
         self.srcdir = os.environ["CSAM_SRCDIR"]
         self.builddir = os.environ["CSAM_BUILDDIR"]
         self.maildir = os.environ["CSAM_TEST_MAILDIR"]
+        # pam_csam connects as a member of csam_pam (conf/sql/roles.sql);
+        # the tests' own SQL runs as a superuser.
         self.pg = os.environ["CSAM_TEST_PG"]
+        self.pg_pam = os.environ["CSAM_TEST_PG_PAM"]
         self.sms_url = os.environ.get("CSAM_TEST_SMS_URL")
         self.sms_dir = os.environ.get("CSAM_TEST_SMS_DIR")
         self.totp_secrets = {}
@@ -204,6 +208,9 @@ class Harness:
         self.service("other", auth=["required pam_deny.so"],
                      account=["required pam_deny.so"])
         self.conf = self.write_conf("csam.conf")
+        # csam-enrol registers and activates as the web does: as csam_web.
+        self.enrol_conf = self.write_conf(
+            "enrol.conf", database=os.environ["CSAM_TEST_PG_WEB"])
         self.codes = pam_codes()
         self.failures = 0
         self.parsed = {}
@@ -212,7 +219,7 @@ class Harness:
 
     def write_conf(self, name, **overrides):
         settings = {
-            "database": self.pg,
+            "database": self.pg_pam,
             "secret_file": os.environ["CSAM_TEST_SECRET_FILE"],
             "public_url": "https://portal.example.test",
             "mail_relay": os.environ["CSAM_TEST_SMTP_URL"],
@@ -445,13 +452,15 @@ class Harness:
             args, env
 
     def enrol(self, user, addr, lang="fr", key="email", phone=None,
-              nrn=None, recover=False):
+              nrn=None, recover=False, conf=None):
         """Register and activate `user` with one key of type `key`.  For
         totp the app's secret is kept in self.totp_secrets[user]; for sms
         `phone` is the number as the citizen types it.  nrn: the person's
         national number (default: a random one).  recover: the person of
         nrn has the account `user`; register them again at addr and
-        recover it (a new password and the `key` key; DESIGN 2.7)."""
+        recover it (a new password and the `key` key; DESIGN 2.7).
+        conf: the csam.conf csam-enrol reads (default: the test
+        database, as csam_web)."""
         args = [self.enrol_tool, "-k", key]
         if key == "sms":
             args += ["-p", phone, "-s", self.sms_dir]
@@ -459,8 +468,8 @@ class Harness:
             args += ["-n", nrn]
         if recover:
             args += ["-r"]
-        proc = subprocess.run(args + [self.conf, self.maildir, user, addr,
-                                      lang], capture_output=True,
+        proc = subprocess.run(args + [conf or self.enrol_conf, self.maildir,
+                                      user, addr, lang], capture_output=True,
                               text=True, timeout=60)
         if proc.returncode != 0:
             raise AssertionError("csam-enrol %s failed: %s" %
