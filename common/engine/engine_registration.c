@@ -228,6 +228,8 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
     out->existing = account_id != 0;
     csam_log(&engine->deps.logger, CSAM_LOG_INFO, "registration %lld created",
              (long long)id);
+    /* The first data made with the secret: record which secret it was. */
+    csam_engine_installation_note(engine, "registration");
     goto out;
 
 rollback:
