@@ -25,6 +25,18 @@
     " WHERE f.registration_id = r.id)"                                         \
     " AND NOT EXISTS (SELECT 1 FROM csam_challenges c"                         \
     " WHERE c.registration_id = r.id)"
+/* What a dry run counts: the flows and codes that the same purge deletes
+ * before it comes to registrations (with the same age) do not hold one
+ * back. */
+#define CSAM_PURGE_REGISTRATION_FREED                                          \
+    " AND NOT EXISTS (SELECT 1 FROM csam_accounts a"                           \
+    " WHERE a.registration_id = r.id)"                                         \
+    " AND NOT EXISTS (SELECT 1 FROM csam_flows f"                              \
+    " WHERE f.registration_id = r.id AND f.expires_at >= " CSAM_PURGE_CUTOFF   \
+    ")"                                                                        \
+    " AND NOT EXISTS (SELECT 1 FROM csam_challenges c"                         \
+    " WHERE c.registration_id = r.id AND c.expires_at >= " CSAM_PURGE_CUTOFF   \
+    ")"
 
 struct csam_store_purge {
     struct csam_store_stmt count;
@@ -66,7 +78,7 @@ static const struct csam_store_purge
         {"csam_store_purge_count_registrations",
          "SELECT count(*) AS n FROM csam_registrations r"
          " WHERE r.used_at IS NULL AND r.expires_at < " CSAM_PURGE_CUTOFF
-         CSAM_PURGE_REGISTRATION_FREE, 1, CSAM_STORE_RETRY},
+         CSAM_PURGE_REGISTRATION_FREED, 1, CSAM_STORE_RETRY},
         {"csam_store_purge_batch_registrations",
          "DELETE FROM csam_registrations WHERE id IN (SELECT r.id"
          " FROM csam_registrations r"
