@@ -128,11 +128,12 @@ class Harness:
                               stdin=subprocess.DEVNULL)
         return Run(proc)
 
-    def enrol(self, user, addr, nrn=None):
+    def enrol(self, user, addr, nrn=None, conf=None):
         args = [self.enrol_tool, "-k", "email"]
         if nrn is not None:
             args += ["-n", nrn]
-        proc = subprocess.run(args + [self.enrol_conf, self.maildir, user,
+        proc = subprocess.run(args + [conf or self.enrol_conf, self.maildir,
+                                      user,
                                       addr, "fr"], capture_output=True,
                               text=True, timeout=60)
         if proc.returncode != 0:
