@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "admin.h"
+#include "csam-admin.h"
 
 static const char *csam_admin_or(const char *s, const char *none)
 {

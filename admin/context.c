@@ -12,7 +12,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "admin.h"
+#include "csam-admin.h"
 
 /* libcsam's errors go to the terminal (they name the database or the
  * file); its NOTICE lines are the actions on accounts, for the auth log. */

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "admin.h"
+#include "csam-admin.h"
 
 static const char csam_admin_usage[] =
     "usage: csam-admin [-c FILE] [--json] COMMAND\n"

@@ -6,7 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "admin.h"
+#include "csam-admin.h"
 
 int csam_admin_fail(struct csam_admin *adm, const char *fmt, ...)
 {

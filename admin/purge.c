@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin.h"
+#include "csam-admin.h"
 
 static void csam_admin_purge_human(const json_t *obj)
 {

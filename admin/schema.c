@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "admin.h"
+#include "csam-admin.h"
 
 static json_t *csam_admin_schema_json(const struct csam_admin_schema *s,
                                       const char *install_sql, int upgraded)

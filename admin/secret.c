@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "admin.h"
+#include "csam-admin.h"
 
 static void csam_admin_owner(const struct stat *st, char *user, size_t ulen,
                              char *group, size_t glen)

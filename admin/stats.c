@@ -5,7 +5,7 @@
  */
 #include <stdio.h>
 
-#include "admin.h"
+#include "csam-admin.h"
 
 static void csam_admin_stats_human(const json_t *obj)
 {

@@ -5,8 +5,8 @@
  * account.c, sessions.c, secret.c, stats.c); context.c builds what they
  * use, output.c prints.  A host: it sees the engine's public header only.
  */
-#ifndef CSAM_ADMIN_ADMIN_H
-#define CSAM_ADMIN_ADMIN_H
+#ifndef CSAM_ADMIN_CSAM_ADMIN_H
+#define CSAM_ADMIN_CSAM_ADMIN_H
 
 #include <jansson.h>
 
