@@ -31,8 +31,9 @@ static void csam_admin_account_human(const json_t *obj)
     CSAM_ADMIN_FIELD("last web login:", "last_web_login", "none recorded");
     CSAM_ADMIN_FIELD("last PAM login:", "last_pam_login", "none recorded");
 #undef CSAM_ADMIN_FIELD
-    printf("%-20s %lld\n", "live sessions:",
-           (long long)json_integer_value(json_object_get(obj, "sessions_live")));
+    printf(
+        "%-20s %lld\n", "live sessions:",
+        (long long)json_integer_value(json_object_get(obj, "sessions_live")));
     printf("keys:%s\n", json_array_size(keys) == 0 ? " none" : "");
     for (i = 0; i < json_array_size(keys); i++) {
         const json_t *k = json_array_get(keys, i);
@@ -56,24 +57,23 @@ static int csam_admin_account_show(struct csam_admin *adm, const char *user)
     if (res == CSAM_ERR_NOT_FOUND)
         return csam_admin_fail(adm, "no account named '%s'", user);
     if (res != CSAM_OK)
-        return csam_admin_fail(adm, "account show: %s",
-                               csam_admin_reason(res));
+        return csam_admin_fail(adm, "account show: %s", csam_admin_reason(res));
     keys = json_array();
     for (i = 0; keys != NULL && i < acc.n_keys; i++)
         json_array_append_new(
             keys, json_pack("{s:s, s:s, s:o}", "type", acc.keys[i].type,
                             "status", acc.keys[i].status, "activated_at",
                             csam_admin_time(acc.keys[i].activated_at)));
-    obj = json_pack(
-        "{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o}", "username",
-        acc.username, "status", acc.status, "created_at",
-        csam_admin_time(acc.created_at), "activated_at",
-        csam_admin_time(acc.activated_at), "password_changed_at",
-        csam_admin_time(acc.password_changed_at), "locked_until",
-        csam_admin_time(acc.locked_until), "last_web_login",
-        csam_admin_time(acc.last_web_login), "last_pam_login",
-        csam_admin_time(acc.last_pam_login), "sessions_live",
-        (json_int_t)acc.sessions_live, "keys", keys);
+    obj = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o}",
+                    "username", acc.username, "status", acc.status,
+                    "created_at", csam_admin_time(acc.created_at),
+                    "activated_at", csam_admin_time(acc.activated_at),
+                    "password_changed_at",
+                    csam_admin_time(acc.password_changed_at), "locked_until",
+                    csam_admin_time(acc.locked_until), "last_web_login",
+                    csam_admin_time(acc.last_web_login), "last_pam_login",
+                    csam_admin_time(acc.last_pam_login), "sessions_live",
+                    (json_int_t)acc.sessions_live, "keys", keys);
     return csam_admin_answer(adm, obj, csam_admin_account_human);
 }
 
@@ -105,8 +105,8 @@ int csam_admin_cmd_account(struct csam_admin *adm, int argc, char **argv)
 
     if (argc != 2
         || (strcmp(argv[0], "show") != 0 && strcmp(argv[0], "unlock") != 0))
-        return csam_admin_fail(adm,
-                               "usage: csam-admin account show|unlock USERNAME");
+        return csam_admin_fail(
+            adm, "usage: csam-admin account show|unlock USERNAME");
     show = strcmp(argv[0], "show") == 0;
     if (csam_admin_open_engine(adm) != CSAM_ADMIN_OK)
         return CSAM_ADMIN_FAIL;

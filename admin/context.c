@@ -109,8 +109,7 @@ int csam_admin_connect(struct csam_admin *adm, int check_schema)
                                    "upgrade' first",
                                    CSAM_STORE_SCHEMA_VERSION);
         if (res != CSAM_OK)
-            return csam_admin_fail(adm, "database: %s",
-                                   csam_admin_reason(res));
+            return csam_admin_fail(adm, "database: %s", csam_admin_reason(res));
     }
     return CSAM_ADMIN_OK;
 }

@@ -30,9 +30,9 @@ struct csam_admin_command {
 };
 
 static const struct csam_admin_command csam_admin_commands[] = {
-    {"schema", csam_admin_cmd_schema},     {"purge", csam_admin_cmd_purge},
-    {"account", csam_admin_cmd_account},   {"sessions", csam_admin_cmd_sessions},
-    {"secret", csam_admin_cmd_secret},     {"stats", csam_admin_cmd_stats},
+    {"schema", csam_admin_cmd_schema},   {"purge", csam_admin_cmd_purge},
+    {"account", csam_admin_cmd_account}, {"sessions", csam_admin_cmd_sessions},
+    {"secret", csam_admin_cmd_secret},   {"stats", csam_admin_cmd_stats},
 };
 
 int main(int argc, char **argv)
@@ -66,8 +66,8 @@ int main(int argc, char **argv)
      * helpdesk's are in httpd's error log. */
     openlog("csam-admin", LOG_PID, LOG_AUTHPRIV);
     rc = -1;
-    for (i = 0; i < sizeof(csam_admin_commands) / sizeof(csam_admin_commands[0]);
-         i++)
+    for (i = 0;
+         i < sizeof(csam_admin_commands) / sizeof(csam_admin_commands[0]); i++)
         if (strcmp(argv[arg], csam_admin_commands[i].name) == 0)
             rc = csam_admin_commands[i].run(&adm, argc - arg - 1,
                                             argv + arg + 1);

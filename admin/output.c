@@ -53,8 +53,9 @@ int csam_admin_answer(struct csam_admin *adm, json_t *obj,
         human(obj);
     }
     json_decref(obj);
-    return fflush(stdout) == 0 ? CSAM_ADMIN_OK
-                               : csam_admin_fail(adm, "cannot write the answer");
+    return fflush(stdout) == 0
+               ? CSAM_ADMIN_OK
+               : csam_admin_fail(adm, "cannot write the answer");
 }
 
 json_t *csam_admin_time(const char *rfc3339)

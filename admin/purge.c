@@ -59,9 +59,8 @@ int csam_admin_cmd_purge(struct csam_admin *adm, int argc, char **argv)
                  && csam_admin_purge_batch_arg(argv[i + 1], &batch))
             i++;
         else
-            return csam_admin_fail(adm,
-                                   "usage: csam-admin purge [--dry-run] "
-                                   "[--batch N] (N: 1 to 100000)");
+            return csam_admin_fail(adm, "usage: csam-admin purge [--dry-run] "
+                                        "[--batch N] (N: 1 to 100000)");
     }
     if (csam_admin_connect(adm, 1) != CSAM_ADMIN_OK)
         return CSAM_ADMIN_FAIL;
@@ -72,11 +71,10 @@ int csam_admin_cmd_purge(struct csam_admin *adm, int argc, char **argv)
     for (i = 0; rows != NULL && i < CSAM_ADMIN_PURGE_KINDS; i++)
         json_object_set_new(rows, csam_admin_purge_name(i),
                             json_integer(out.rows[i]));
-    obj = json_pack("{s:b, s:o, s:b, s:I, s:f, s:f, s:I}", "dry_run", dry_run,
-                    "rows", rows, "audit_kept", out.audit_kept, "batches",
-                    (json_int_t)out.batches, "longest_batch_ms",
-                    out.longest_batch_ms, "seconds", out.seconds,
-                    "audit_retention_days",
-                    (json_int_t)adm->config.audit_retention);
+    obj = json_pack(
+        "{s:b, s:o, s:b, s:I, s:f, s:f, s:I}", "dry_run", dry_run, "rows", rows,
+        "audit_kept", out.audit_kept, "batches", (json_int_t)out.batches,
+        "longest_batch_ms", out.longest_batch_ms, "seconds", out.seconds,
+        "audit_retention_days", (json_int_t)adm->config.audit_retention);
     return csam_admin_answer(adm, obj, csam_admin_purge_human);
 }

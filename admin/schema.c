@@ -15,18 +15,16 @@ static json_t *csam_admin_schema_json(const struct csam_admin_schema *s,
     size_t i;
 
     for (i = 0; list != NULL && i < s->n_migrations; i++)
-        json_array_append_new(list,
-                              json_pack("{s:i, s:s, s:s}", "version",
-                                        s->migrations[i].version, "file",
-                                        s->migrations[i].file, "title",
-                                        s->migrations[i].title));
-    obj = json_pack("{s:I, s:i, s:i, s:s, s:b, s:o}", "database",
-                    (json_int_t)s->database, "package", s->package,
-                    "install_sql_newest", s->newest, "install_sql",
-                    install_sql, "up_to_date",
-                    s->database >= s->package && (upgraded
-                                                  || s->n_migrations == 0),
-                    upgraded ? "applied" : "pending", list);
+        json_array_append_new(list, json_pack("{s:i, s:s, s:s}", "version",
+                                              s->migrations[i].version, "file",
+                                              s->migrations[i].file, "title",
+                                              s->migrations[i].title));
+    obj = json_pack(
+        "{s:I, s:i, s:i, s:s, s:b, s:o}", "database", (json_int_t)s->database,
+        "package", s->package, "install_sql_newest", s->newest, "install_sql",
+        install_sql, "up_to_date",
+        s->database >= s->package && (upgraded || s->n_migrations == 0),
+        upgraded ? "applied" : "pending", list);
     return obj;
 }
 

@@ -24,13 +24,11 @@ static void csam_admin_owner(const struct stat *st, char *user, size_t ulen,
     struct group gr, *grp = NULL;
     char buf[4096];
 
-    if (getpwuid_r(st->st_uid, &pw, buf, sizeof(buf), &pwp) == 0
-        && pwp != NULL)
+    if (getpwuid_r(st->st_uid, &pw, buf, sizeof(buf), &pwp) == 0 && pwp != NULL)
         snprintf(user, ulen, "%s", pwp->pw_name);
     else
         snprintf(user, ulen, "%lu", (unsigned long)st->st_uid);
-    if (getgrgid_r(st->st_gid, &gr, buf, sizeof(buf), &grp) == 0
-        && grp != NULL)
+    if (getgrgid_r(st->st_gid, &gr, buf, sizeof(buf), &grp) == 0 && grp != NULL)
         snprintf(group, glen, "%s", grp->gr_name);
     else
         snprintf(group, glen, "%lu", (unsigned long)st->st_gid);
@@ -73,8 +71,7 @@ int csam_admin_cmd_secret(struct csam_admin *adm, int argc, char **argv)
                                adm->config.secret_file, strerror(errno));
     res = csam_engine_admin_secret_check(adm->engine, adm->actor, &check);
     if (res != CSAM_OK)
-        return csam_admin_fail(adm, "secret check: %s",
-                               csam_admin_reason(res));
+        return csam_admin_fail(adm, "secret check: %s", csam_admin_reason(res));
     if (check.verdict == CSAM_ADMIN_SECRET_OTHER)
         return csam_admin_fail(
             adm,
@@ -86,12 +83,11 @@ int csam_admin_cmd_secret(struct csam_admin *adm, int argc, char **argv)
     snprintf(mode, sizeof(mode), "%04o", (unsigned)(st.st_mode & 07777));
     return csam_admin_answer(
         adm,
-        json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "secret_file",
-                  adm->config.secret_file, "mode", mode, "owner", user,
-                  "group", group, "bytes", (json_int_t)st.st_size, "database",
-                  check.verdict == CSAM_ADMIN_SECRET_RECORDED ? "recorded"
-                                                              : "same",
-                  "recorded_at", check.recorded_at, "recorded_by",
-                  check.recorded_by),
+        json_pack(
+            "{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "secret_file",
+            adm->config.secret_file, "mode", mode, "owner", user, "group",
+            group, "bytes", (json_int_t)st.st_size, "database",
+            check.verdict == CSAM_ADMIN_SECRET_RECORDED ? "recorded" : "same",
+            "recorded_at", check.recorded_at, "recorded_by", check.recorded_by),
         csam_admin_secret_human);
 }

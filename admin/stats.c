@@ -33,8 +33,8 @@ static void csam_admin_stats_human(const json_t *obj)
     printf("registrations pending: %lld\n",
            (long long)json_integer_value(
                json_object_get(obj, "registrations_pending")));
-    printf("sessions live: %lld\n",
-           (long long)json_integer_value(json_object_get(obj, "sessions_live")));
+    printf("sessions live: %lld\n", (long long)json_integer_value(
+                                        json_object_get(obj, "sessions_live")));
     printf("last 24 h:");
     json_object_foreach((json_t *)day, key, v)
     {

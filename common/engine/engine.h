@@ -915,8 +915,8 @@ const char *csam_admin_purge_name(enum csam_admin_purge_kind kind);
 
 struct csam_admin_purge {
     int64_t rows[CSAM_ADMIN_PURGE_KINDS]; /* deleted, or would be */
-    int audit_kept;  /* audit_retention 0: the audit trail is kept */
-    long batches;    /* DELETE statements run (0 for a dry run) */
+    int audit_kept;          /* audit_retention 0: the audit trail is kept */
+    long batches;            /* DELETE statements run (0 for a dry run) */
     double longest_batch_ms; /* the longest one: what a lock may wait */
     double seconds;          /* the whole purge */
 };
@@ -932,9 +932,9 @@ struct csam_admin_purge {
  * dry_run, out counts what would go and nothing is deleted.  Errors:
  * CSAM_ERR_INVALID, CSAM_ERR_DB (what was deleted before stays
  * deleted). */
-csam_result csam_admin_purge(csam_store *store, const struct csam_config *config,
-                             int dry_run, long batch,
-                             struct csam_admin_purge *out);
+csam_result csam_admin_purge(csam_store *store,
+                             const struct csam_config *config, int dry_run,
+                             long batch, struct csam_admin_purge *out);
 
 #define CSAM_ADMIN_KEY_TYPES 3    /* email, sms, totp */
 #define CSAM_ADMIN_KEY_STATUSES 3 /* active, pending, inactive */
@@ -984,8 +984,7 @@ struct csam_admin_account {
 
 /* The account named username.  Errors: CSAM_ERR_NOT_FOUND (also for a
  * name no account can have), CSAM_ERR_INVALID, CSAM_ERR_DB. */
-csam_result csam_engine_admin_account(csam_engine *engine,
-                                      const char *username,
+csam_result csam_engine_admin_account(csam_engine *engine, const char *username,
                                       struct csam_admin_account *out);
 
 /* End every live session of the account named username on every node

@@ -63,8 +63,7 @@ csam_result csam_admin_schema_status(csam_store *store, const char *install_sql,
         || why_len == 0)
         return CSAM_ERR_INVALID;
     why[0] = '\0';
-    return csam_admin_schema_read(store, install_sql, &list, out, why,
-                                  why_len);
+    return csam_admin_schema_read(store, install_sql, &list, out, why, why_len);
 }
 
 csam_result csam_admin_schema_upgrade(csam_store *store,
@@ -198,9 +197,9 @@ static csam_result csam_admin_purge_kind(csam_store *store,
     return CSAM_OK;
 }
 
-csam_result csam_admin_purge(csam_store *store, const struct csam_config *config,
-                             int dry_run, long batch,
-                             struct csam_admin_purge *out)
+csam_result csam_admin_purge(csam_store *store,
+                             const struct csam_config *config, int dry_run,
+                             long batch, struct csam_admin_purge *out)
 {
     double started = csam_admin_now_ms();
     csam_result res = CSAM_OK;

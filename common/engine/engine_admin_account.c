@@ -28,8 +28,7 @@ static int csam_admin_actor_ok(const char *actor)
 
 /* ---- account show ----------------------------------------------------- */
 
-csam_result csam_engine_admin_account(csam_engine *engine,
-                                      const char *username,
+csam_result csam_engine_admin_account(csam_engine *engine, const char *username,
                                       struct csam_admin_account *out)
 {
     struct csam_store_admin_account acc;

@@ -133,8 +133,8 @@ static void csam_store_admin_account_row(const csam_store_rows *rows,
     csam_store_admin_copy(out->last_pam_login, sizeof(out->last_pam_login),
                           csam_store_get(rows, 0, "last_pam_login"));
     out->sessions_live = csam_store_get_int64(rows, 0, "sessions_live", 0);
-    for (i = 0; i < csam_store_nrows(rows)
-                && out->n_keys < CSAM_STORE_ADMIN_KEYS_MAX;
+    for (i = 0;
+         i < csam_store_nrows(rows) && out->n_keys < CSAM_STORE_ADMIN_KEYS_MAX;
          i++) {
         struct csam_store_admin_key *k = &out->keys[out->n_keys];
 
@@ -227,8 +227,7 @@ static const struct csam_store_stmt csam_store_admin_stmt_record = {
     2, CSAM_STORE_RETRY};
 /* clang-format on */
 
-static int csam_store_admin_hex(const char *hex, unsigned char *out,
-                                size_t len)
+static int csam_store_admin_hex(const char *hex, unsigned char *out, size_t len)
 {
     size_t i;
 

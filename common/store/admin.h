@@ -60,10 +60,9 @@ csam_result csam_store_schema_version(csam_store *store, int64_t *version);
  * why names the file and the server's message.  Errors: CSAM_ERR_IO
  * (a file cannot be read), CSAM_ERR_INSECURE, CSAM_ERR_DB,
  * CSAM_ERR_INVALID. */
-csam_result csam_store_migrations_apply(csam_store *store,
-                                        const struct csam_store_migrations *list,
-                                        size_t *applied, int64_t *version,
-                                        char *why, size_t why_len);
+csam_result csam_store_migrations_apply(
+    csam_store *store, const struct csam_store_migrations *list,
+    size_t *applied, int64_t *version, char *why, size_t why_len);
 
 /* ---- purge ------------------------------------------------------------- */
 
@@ -130,9 +129,9 @@ struct csam_store_admin_account {
     char username[CSAM_USERNAME_BUFSIZE];
     char status[16];
     char created_at[CSAM_STORE_ADMIN_TIME_SIZE];
-    char activated_at[CSAM_STORE_ADMIN_TIME_SIZE];        /* "" never */
+    char activated_at[CSAM_STORE_ADMIN_TIME_SIZE]; /* "" never */
     char password_changed_at[CSAM_STORE_ADMIN_TIME_SIZE];
-    char locked_until[CSAM_STORE_ADMIN_TIME_SIZE]; /* wrong codes; "" none */
+    char locked_until[CSAM_STORE_ADMIN_TIME_SIZE];   /* wrong codes; "" none */
     char last_web_login[CSAM_STORE_ADMIN_TIME_SIZE]; /* "" none (audit) */
     char last_pam_login[CSAM_STORE_ADMIN_TIME_SIZE]; /* "" none (audit) */
     int64_t sessions_live;

@@ -287,10 +287,9 @@ csam_store_migrations_run(csam_store *store,
     return res;
 }
 
-csam_result csam_store_migrations_apply(csam_store *store,
-                                        const struct csam_store_migrations *list,
-                                        size_t *applied, int64_t *version,
-                                        char *why, size_t why_len)
+csam_result csam_store_migrations_apply(
+    csam_store *store, const struct csam_store_migrations *list,
+    size_t *applied, int64_t *version, char *why, size_t why_len)
 {
     csam_result res;
 

@@ -46,6 +46,7 @@ struct csam_store_purge {
 /* One kind: its table, the key its rows are deleted by, and the condition
  * on the alias x.  Both statements may run again after a reconnection: a
  * count reads, a batch deletes what is still there. */
+/* clang-format off */
 #define CSAM_PURGE(name, table, key, cond)                                     \
     {{"csam_store_purge_count_" name,                                          \
       "SELECT count(*) AS n FROM " table " x WHERE " cond, 1,                  \
@@ -54,6 +55,7 @@ struct csam_store_purge {
       "DELETE FROM " table " WHERE " key " IN (SELECT x." key " FROM " table   \
       " x WHERE " cond " LIMIT $2::integer FOR UPDATE SKIP LOCKED)",           \
       2, CSAM_STORE_RETRY}}
+/* clang-format on */
 
 /* clang-format off */
 static const struct csam_store_purge

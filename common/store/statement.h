@@ -84,8 +84,8 @@ void csam_store_rows_free(csam_store_rows *rows);
  * failure the transaction is marked failed and why (why_len bytes) holds
  * the server's message, for the administrator who runs it; it is not
  * logged.  Errors: CSAM_ERR_INVALID (no transaction open), CSAM_ERR_DB. */
-csam_result csam_store_run_script(csam_store *store, const char *sql,
-                                  char *why, size_t why_len);
+csam_result csam_store_run_script(csam_store *store, const char *sql, char *why,
+                                  size_t why_len);
 
 /* The five-character SQLSTATE of the last failed statement, "" if none
  * (e.g. "23505" for a unique violation). */

@@ -459,8 +459,8 @@ csam_result csam_store_conninfo_check(const char *conninfo, char *why,
     return CSAM_OK;
 }
 
-csam_result csam_store_run_script(csam_store *store, const char *sql,
-                                  char *why, size_t why_len)
+csam_result csam_store_run_script(csam_store *store, const char *sql, char *why,
+                                  size_t why_len)
 {
     PGresult *res;
     const char *msg;
@@ -477,8 +477,7 @@ csam_result csam_store_run_script(csam_store *store, const char *sql,
         PQclear(res);
         return CSAM_OK;
     }
-    msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-                      : NULL;
+    msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     if (why != NULL && why_len > 0)
         snprintf(why, why_len, "%s",
                  msg != NULL ? msg : PQerrorMessage(store->conn));
