@@ -5,6 +5,7 @@
  * and an engine.
  */
 #define _POSIX_C_SOURCE 200809L /* getpwuid_r */
+#include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,15 +44,23 @@ static int csam_admin_user_name(uid_t uid, char *out, size_t size)
  * caller says. */
 static void csam_admin_actor(struct csam_admin *adm)
 {
-    char name[256] = "";
-    unsigned long loginuid = 0;
+    char name[256] = "", line[32];
+    unsigned long loginuid;
     FILE *fp = fopen("/proc/self/loginuid", "re");
     int known = 0;
 
     if (fp != NULL) {
-        /* 4294967295: no login user (a daemon, a container) */
-        if (fscanf(fp, "%lu", &loginuid) == 1 && loginuid < 4294967295UL)
-            known = csam_admin_user_name((uid_t)loginuid, name, sizeof(name));
+        if (fgets(line, sizeof(line), fp) != NULL) {
+            char *end;
+
+            errno = 0;
+            loginuid = strtoul(line, &end, 10);
+            /* 4294967295: no login user (a daemon, a container) */
+            if (errno == 0 && end != line && (*end == '\0' || *end == '\n')
+                && loginuid < 4294967295UL)
+                known = csam_admin_user_name((uid_t)loginuid, name,
+                                             sizeof(name));
+        }
         fclose(fp);
     }
     if (!known && !csam_admin_user_name(getuid(), name, sizeof(name)))
