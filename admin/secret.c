@@ -4,8 +4,8 @@
  * 32 to 4096 bytes, owned by root, readable by root's group or
  * secret_group at most, writable by its owner only, in safe directories),
  * and it is the secret the database was made with (its fingerprint in
- * csam_installation, recorded here or by the first registration when
- * absent).
+ * csam_installation, recorded here or by the first desk registration
+ * when absent).
  */
 #define _POSIX_C_SOURCE 200809L /* getpwuid_r, getgrgid_r */
 #include <errno.h>

@@ -1011,7 +1011,8 @@ struct csam_admin_secret {
 
 /* Compare the engine's secret with the fingerprint the database keeps
  * (csam_installation, schema 5), recording it by actor when none is
- * there yet: the first registration records it too.  Errors:
+ * there yet: the first desk registration records it too (the online
+ * procedure does not: its round trips are counted).  Errors:
  * CSAM_ERR_INVALID, CSAM_ERR_CRYPTO, CSAM_ERR_DB. */
 csam_result csam_engine_admin_secret_check(csam_engine *engine,
                                            const char *actor,

@@ -99,7 +99,7 @@ csam_result csam_audit_write(csam_store *store, const char *actor,
 
 /* Record the fingerprint of the engine's secret as the installation's
  * (csam_installation) by `by`, unless one is there: once per database,
- * after the first registration commits, so that csam-admin secret check
+ * after the first desk registration commits, so that csam-admin secret check
  * can tell a node or a restored backup given another secret.  Best effort:
  * nothing is returned, a failure is only logged by the store
  * (engine_admin_account.c). */

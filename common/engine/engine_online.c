@@ -172,7 +172,6 @@ csam_result csam_engine_online_open(csam_engine *engine, const char *source,
         goto out;
     out->key_types = csam_engine_offered(engine);
     memcpy(out->language, lang, 3);
-    csam_engine_installation_note(engine, "online registration");
     csam_log(&engine->deps.logger, CSAM_LOG_INFO,
              "online registration: a person identified by %s (%s)",
              who->source_name, out->existing ? "recovery" : "new account");

@@ -9,9 +9,9 @@
 --   depends on that secret; a node or a restored backup given another one
 --   matches no code, opens no sealed number, and says only "expired".
 --   `csam-admin secret check` compares the secret file with this row.
---   The row is recorded by the first registration (desk or online: the
---   first data made with the secret) or by the first `csam-admin secret
---   check`, whichever comes first; it is never overwritten (an
+--   The row is recorded by the first desk registration (the first data
+--   made with the secret, at most installations) or by the first
+--   `csam-admin secret check`, whichever comes first; it is never overwritten (an
 --   administrator who really changes the secret deletes the row, knowing
 --   that every stored hash dies with the old one).
 -- - Expiry indexes: csam-admin purge deletes expired rows in batches
