@@ -3,12 +3,12 @@
 #   - common/engine/ includes libpq-fe.h or statement.h (SQL, statements
 #     and libpq live in the store; the engine sees its typed functions);
 #   - common/store/ includes an engine header;
-#   - mod_csam/ or pam_csam/ includes a store header (store.h, any
-#     common/store/*.h) or engine_internal.h;
+#   - a host (mod_csam/, pam_csam/, admin/) includes a store header
+#     (store.h, any common/store/*.h) or engine_internal.h;
 #   - common/base/ includes a delivery, store or engine header;
 #   - common/delivery/ includes a store or engine header;
 #   - files call each other in a cycle: from nm of the built objects of
-#     common/, mod_csam/ and pam_csam/, each file's undefined symbols are
+#     common/, mod_csam/, pam_csam/ and admin/, each file's undefined symbols are
 #     edges to the files that define them, and every strongly connected
 #     set of more than one file is a cycle.
 # Run by make check (CSAM_SRCDIR, CSAM_BUILDDIR), or by hand from a build
@@ -60,7 +60,7 @@ found=$(
     refuse common/engine "$(printf '%s\n' libpq-fe.h statement.h)" \
         "the engine calls the store's typed functions, never SQL or libpq"
     refuse common/store "$engine_h" "the store knows nothing of the engine"
-    for module in mod_csam pam_csam; do
+    for module in mod_csam pam_csam admin; do
         refuse "$module" "$(printf '%s\n' "$store_h" engine_internal.h)" \
             "a module sees the engine's public header only"
     done
@@ -75,9 +75,9 @@ if [ -n "$found" ]; then
 fi
 
 # ---- cycles between files, from the objects' symbols
-objects=$(cd "$build" && find common mod_csam pam_csam -name '*.o' 2>/dev/null | LC_ALL=C sort)
+objects=$(cd "$build" && find common mod_csam pam_csam admin -name '*.o' 2>/dev/null | LC_ALL=C sort)
 if [ -z "$objects" ]; then
-    echo "check-layers: no objects under $build (common, mod_csam, pam_csam): build first" >&2
+    echo "check-layers: no objects under $build (common, mod_csam, pam_csam, admin): build first" >&2
     exit 1
 fi
 symbols=$(mktemp)

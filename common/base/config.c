@@ -301,6 +301,8 @@ static const struct csam_config_key csam_config_keys[] = {
                     "such as \"32 33 352\" (1 to 3 digits each, as ITU-T "
                     "E.164 assigns them)",
                     0, 0),
+    /* days; 0 keeps the audit trail for ever */
+    CSAM_CONFIG_NUM(audit_retention, 0, 36500),
     CSAM_CONFIG_STR(totp_issuer, csam_totp_key_issuer_ok,
                     "must be 1 to 64 bytes of text without ':'", 0, 0),
 };
@@ -390,6 +392,7 @@ csam_result csam_config_init(struct csam_config *cfg)
     cfg->mail_timeout = 30;
     cfg->reauth_after = 300;
     cfg->sms_timeout = 10;
+    cfg->audit_retention = 400;
     return CSAM_OK;
 }
 

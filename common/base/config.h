@@ -71,6 +71,10 @@ struct csam_config {
     char *sms_countries;    /* country calling codes SMS may go to, spaced
                                (CSAM_PHONE_COUNTRIES_DEFAULT: EU/EEA) */
 
+    /* Administration (csam-admin) */
+    long audit_retention;   /* days csam-admin purge keeps audit rows;
+                               0: for ever                           (400) */
+
     /* Mobile-app key (totp_key.h) */
     char *totp_issuer;      /* name the app shows, no ':'           ("CSAM") */
 };

@@ -56,6 +56,7 @@ static const char *const csam_secret_labels[CSAM_PURPOSE_COUNT] = {
     [CSAM_PURPOSE_NATIONAL_NUMBER] = "national-number",
     [CSAM_PURPOSE_NRN_SEAL] = "national-number-seal",
     [CSAM_PURPOSE_SUBJECT] = "subject",
+    [CSAM_PURPOSE_INSTALLATION] = "installation",
 };
 
 void csam_wipe(void *p, size_t n)

@@ -40,6 +40,7 @@ enum csam_purpose {
     CSAM_PURPOSE_NATIONAL_NUMBER,     /* national register / BIS numbers */
     CSAM_PURPOSE_NRN_SEAL,            /* AES-256-GCM key for national numbers */
     CSAM_PURPOSE_SUBJECT,             /* CSAM_SUBJECT, the person's pseudonym */
+    CSAM_PURPOSE_INSTALLATION, /* the secret's fingerprint (csam-admin) */
     CSAM_PURPOSE_COUNT
 };
 

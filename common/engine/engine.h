@@ -842,4 +842,186 @@ csam_result csam_engine_password_change(csam_engine *engine, const char *source,
                                         const char *password_repeat,
                                         const char *keep_cookie);
 
+/* ---- administration (csam-admin, DESIGN 3.7) --------------------------- */
+
+/*
+ * The administrator's tool works on the same store and csam.conf as the
+ * servers.  The schema, purge and stats functions need no secret (a store
+ * connection is enough: the purge timer runs them); the account and
+ * secret functions need an engine.  Actors are "csam-admin:<user>".
+ */
+
+#define CSAM_ADMIN_MIGRATIONS_MAX 64
+
+struct csam_admin_migration {
+    int version;     /* its file's number, NNN of NNN_name.sql */
+    char file[64];   /* "005_installation.sql" */
+    char title[160]; /* the file's first comment line */
+};
+
+struct csam_admin_schema {
+    int64_t database; /* the database's version; 0: no schema at all */
+    int package;      /* the version this build needs
+                         (CSAM_STORE_SCHEMA_VERSION) */
+    int newest;       /* the newest migration install.sql lists */
+    /* status: the migrations an upgrade would apply; upgrade: those it
+     * applied (database is then the version after) */
+    struct csam_admin_migration migrations[CSAM_ADMIN_MIGRATIONS_MAX];
+    size_t n_migrations;
+};
+
+/* Where the database's schema stands against install_sql (an absolute
+ * path; its "\ir" lines list the migrations, in files that neither their
+ * group nor others can write).  Errors, with why (why_len bytes) naming
+ * the file or the database: CSAM_ERR_IO, CSAM_ERR_INSECURE,
+ * CSAM_ERR_CONFIG (install.sql not as expected), CSAM_ERR_DB,
+ * CSAM_ERR_INVALID. */
+csam_result csam_admin_schema_status(csam_store *store, const char *install_sql,
+                                     struct csam_admin_schema *out, char *why,
+                                     size_t why_len);
+
+/* Apply what csam_admin_schema_status says is missing, as psql -f
+ * install.sql would: every newer migration in one transaction, after
+ * install.sql's advisory lock; nothing when one fails.  Errors: those of
+ * csam_admin_schema_status; CSAM_ERR_SCHEMA when the database is newer
+ * than install.sql's newest migration, or install.sql does not reach the
+ * version this build needs (why says which). */
+csam_result csam_admin_schema_upgrade(csam_store *store,
+                                      const char *install_sql,
+                                      struct csam_admin_schema *out, char *why,
+                                      size_t why_len);
+
+/* What csam_admin_purge deletes, in this order (rows that others point
+ * to go after them). */
+enum csam_admin_purge_kind {
+    CSAM_ADMIN_PURGE_CHALLENGES = 0, /* codes */
+    CSAM_ADMIN_PURGE_FLOWS,          /* activation and login handles */
+    CSAM_ADMIN_PURGE_SESSIONS,
+    CSAM_ADMIN_PURGE_LOGIN_DEVICES,
+    CSAM_ADMIN_PURGE_REGISTRATIONS,
+    CSAM_ADMIN_PURGE_PASSWORD_FAILURES,
+    CSAM_ADMIN_PURGE_SOURCE_FAILURES,
+    CSAM_ADMIN_PURGE_AUDIT,
+    CSAM_ADMIN_PURGE_KINDS
+};
+
+/* "challenges", "flows", "sessions", "login_devices", "registrations",
+ * "password_failures", "source_failures", "audit"; NULL out of range. */
+const char *csam_admin_purge_name(enum csam_admin_purge_kind kind);
+
+/* Rows dead this long (seconds) are purged: a day after their expiry, so
+ * that nothing that may still look at a row just expired (the resend
+ * cooldown looks at the newest code, whatever its state) misses it. */
+#define CSAM_ADMIN_PURGE_GRACE 86400L
+/* Failure counters (per login name, per source address) with no failure
+ * and no delay or lock in force for this long (seconds) are forgotten. */
+#define CSAM_ADMIN_PURGE_IDLE (30L * 86400L)
+/* Rows per DELETE by default: each batch is its own short transaction. */
+#define CSAM_ADMIN_PURGE_BATCH 1000L
+
+struct csam_admin_purge {
+    int64_t rows[CSAM_ADMIN_PURGE_KINDS]; /* deleted, or would be */
+    int audit_kept;          /* audit_retention 0: the audit trail is kept */
+    long batches;            /* DELETE statements run (0 for a dry run) */
+    double longest_batch_ms; /* the longest one: what a lock may wait */
+    double seconds;          /* the whole purge */
+};
+
+/* Delete what expired (DESIGN 3.7): codes, handles, sessions and known
+ * devices dead for CSAM_ADMIN_PURGE_GRACE; registrations never used whose
+ * link expired as long ago (superseded and revoked ones included) and
+ * that no account, handle or code points to; failure counters idle for
+ * CSAM_ADMIN_PURGE_IDLE and not locked; audit rows older than
+ * audit_retention days (none with 0).  Each kind in batches of `batch`
+ * rows (1..100000), each batch its own statement and transaction,
+ * skipping rows a citizen's transaction holds: no long lock.  With
+ * dry_run, out counts what would go and nothing is deleted.  Errors:
+ * CSAM_ERR_INVALID, CSAM_ERR_DB (what was deleted before stays
+ * deleted). */
+csam_result csam_admin_purge(csam_store *store,
+                             const struct csam_config *config, int dry_run,
+                             long batch, struct csam_admin_purge *out);
+
+#define CSAM_ADMIN_KEY_TYPES 3    /* email, sms, totp */
+#define CSAM_ADMIN_KEY_STATUSES 3 /* active, pending, inactive */
+
+/* The names the counts of struct csam_admin_stats are indexed by; NULL
+ * out of range. */
+const char *csam_admin_key_type_name(size_t i);
+const char *csam_admin_key_status_name(size_t i);
+
+struct csam_admin_stats {
+    int64_t accounts_pending, accounts_active, accounts_disabled;
+    int64_t keys[CSAM_ADMIN_KEY_TYPES][CSAM_ADMIN_KEY_STATUSES];
+    int64_t registrations_pending; /* live: not used, superseded, expired */
+    int64_t sessions_live;
+    /* Over the last 24 hours, from the audit trail: web logins (sessions
+     * made), web failures (wrong passwords and wrong login codes), PAM
+     * logins and wrong PAM codes. */
+    int64_t web_logins, web_failures, pam_logins, pam_failures;
+};
+
+/* Every count, in one statement.  Errors: CSAM_ERR_INVALID, CSAM_ERR_DB. */
+csam_result csam_admin_stats(csam_store *store, struct csam_admin_stats *out);
+
+struct csam_admin_key {
+    char type[8];          /* "email", "sms", "totp" */
+    char status[16];       /* "active", "pending", "inactive" */
+    char activated_at[32]; /* RFC 3339 UTC, "" never */
+};
+
+/* An account as the administrator sees it: never a secret, a hash, an
+ * address or the national number.  Times are RFC 3339 UTC, "" for none. */
+struct csam_admin_account {
+    char username[CSAM_USERNAME_BUFSIZE];
+    char status[16]; /* "pending", "active", "disabled" */
+    char created_at[32];
+    char activated_at[32];
+    char password_changed_at[32];
+    /* The later of the account's lock (wrong codes) and its login
+     * name's (wrong passwords), as the helpdesk shows it. */
+    char locked_until[32];
+    char last_web_login[32]; /* from the audit trail */
+    char last_pam_login[32];
+    int64_t sessions_live;
+    struct csam_admin_key keys[CSAM_KEYS_MAX]; /* newest of each type */
+    size_t n_keys;
+};
+
+/* The account named username.  Errors: CSAM_ERR_NOT_FOUND (also for a
+ * name no account can have), CSAM_ERR_INVALID, CSAM_ERR_DB. */
+csam_result csam_engine_admin_account(csam_engine *engine, const char *username,
+                                      struct csam_admin_account *out);
+
+/* End every live session of the account named username on every node
+ * (mod_csam's per-child cache may serve one for CSAMSessionCacheTTL
+ * more); *revoked counts them.  Audited ("sessions.revoked", by actor)
+ * and logged as a NOTICE.  Errors: CSAM_ERR_NOT_FOUND, CSAM_ERR_INVALID,
+ * CSAM_ERR_DB. */
+csam_result csam_engine_admin_sessions_revoke(csam_engine *engine,
+                                              const char *actor,
+                                              const char *username,
+                                              int64_t *revoked);
+
+enum csam_admin_secret_verdict {
+    CSAM_ADMIN_SECRET_SAME = 0, /* the secret the database was made with */
+    CSAM_ADMIN_SECRET_RECORDED, /* none was recorded: this one is now */
+    CSAM_ADMIN_SECRET_OTHER     /* another secret: nothing would match */
+};
+
+struct csam_admin_secret {
+    enum csam_admin_secret_verdict verdict;
+    char recorded_at[32]; /* RFC 3339 UTC */
+    char recorded_by[256];
+};
+
+/* Compare the engine's secret with the fingerprint the database keeps
+ * (csam_installation, schema 5), recording it by actor when none is
+ * there yet: the first desk registration records it too (the online
+ * procedure does not: its round trips are counted).  Errors:
+ * CSAM_ERR_INVALID, CSAM_ERR_CRYPTO, CSAM_ERR_DB. */
+csam_result csam_engine_admin_secret_check(csam_engine *engine,
+                                           const char *actor,
+                                           struct csam_admin_secret *out);
+
 #endif

@@ -97,6 +97,14 @@ csam_result csam_audit_write(csam_store *store, const char *actor,
                              int64_t account_id, const char *source,
                              const char *detail);
 
+/* Record the fingerprint of the engine's secret as the installation's
+ * (csam_installation) by `by`, unless one is there: once per database,
+ * after the first desk registration commits, so that csam-admin secret check
+ * can tell a node or a restored backup given another secret.  Best effort:
+ * nothing is returned, a failure is only logged by the store
+ * (engine_admin_account.c). */
+void csam_engine_installation_note(csam_engine *engine, const char *by);
+
 /* ---- challenges (engine_challenge.c) --------------------------------- */
 
 enum csam_challenge_purpose {

@@ -232,6 +232,8 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
              "from %s",
              officer, (long long)id, out->existing ? " (recovery)" : "",
              source != NULL ? source : "-");
+    /* The first data made with the secret: record which secret it was. */
+    csam_engine_installation_note(engine, "registration");
     goto out;
 
 rollback:

@@ -77,6 +77,16 @@ int csam_store_get_bool(const csam_store_rows *rows, int row,
                         const char *column);
 void csam_store_rows_free(csam_store_rows *rows);
 
+/* Run a script of several SQL statements without parameters (a schema
+ * migration, admin.c), inside the caller's transaction, which must be
+ * open: the one way in for text that is not a prepared statement, kept
+ * for the store's files and never given anything a user typed.  On
+ * failure the transaction is marked failed and why (why_len bytes) holds
+ * the server's message, for the administrator who runs it; it is not
+ * logged.  Errors: CSAM_ERR_INVALID (no transaction open), CSAM_ERR_DB. */
+csam_result csam_store_run_script(csam_store *store, const char *sql, char *why,
+                                  size_t why_len);
+
 /* The five-character SQLSTATE of the last failed statement, "" if none
  * (e.g. "23505" for a unique violation). */
 const char *csam_store_sqlstate(const csam_store *store);

@@ -483,6 +483,34 @@ csam_result csam_store_conninfo_check(const char *conninfo, char *why,
     return CSAM_OK;
 }
 
+csam_result csam_store_run_script(csam_store *store, const char *sql, char *why,
+                                  size_t why_len)
+{
+    PGresult *res;
+    const char *msg;
+
+    if (why != NULL && why_len > 0)
+        why[0] = '\0';
+    if (store == NULL || sql == NULL || !store->in_tx)
+        return CSAM_ERR_INVALID;
+    if (store->tx_failed)
+        return CSAM_ERR_DB;
+    store->round_trips++;
+    res = PQexec(store->conn, sql);
+    if (csam_store_result_ok(res)) {
+        PQclear(res);
+        return CSAM_OK;
+    }
+    msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (why != NULL && why_len > 0)
+        snprintf(why, why_len, "%s",
+                 msg != NULL ? msg : PQerrorMessage(store->conn));
+    csam_store_note_error(store, res, "script");
+    PQclear(res);
+    store->tx_failed = 1;
+    return CSAM_ERR_DB;
+}
+
 int csam_store_healthy(const csam_store *store)
 {
     return store != NULL && !store->in_tx

@@ -28,7 +28,7 @@
 
 /* The schema version this code needs (conf/sql: max(version) of
  * csam_schema_version). */
-#define CSAM_STORE_SCHEMA_VERSION 4
+#define CSAM_STORE_SCHEMA_VERSION 5
 
 typedef struct csam_store csam_store;
 

@@ -16,4 +16,5 @@ SELECT pg_advisory_xact_lock(4242001);
 \ir 002_login_devices.sql
 \ir 003_letter_once.sql
 \ir 004_person.sql
+\ir 005_installation.sql
 COMMIT;

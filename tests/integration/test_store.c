@@ -402,7 +402,7 @@ static void test_upgrade_disables_duplicates(void **state)
                                         "SELECT max(version)"
                                         " FROM csam_schema_version",
                                         NULL),
-                     4);
+                     CSAM_STORE_SCHEMA_VERSION);
     assert_int_equal(csam_test_pg_value(conn,
                                         "SELECT count(*) FROM csam_accounts"
                                         " WHERE status = 'active'",

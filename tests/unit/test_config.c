@@ -713,7 +713,7 @@ static void test_reference_conf(void **state)
         }
     }
     fclose(fp);
-    assert_int_equal(keys, 27);
+    assert_int_equal(keys, 28);
 
     /* every key the parser knows is documented there, commented out */
     {
@@ -752,6 +752,7 @@ static void test_reference_conf(void **state)
     cfg.session_absolute = cfg.password_min = cfg.password_max = -1;
     cfg.argon2_t_cost = cfg.argon2_m_cost = cfg.argon2_parallelism = -1;
     cfg.mail_timeout = cfg.sms_timeout = cfg.reauth_after = -1;
+    cfg.audit_retention = -1;
     free(cfg.sms_transport);
     free(cfg.sms_body);
     free(cfg.sms_content_type);
@@ -785,6 +786,7 @@ static void test_reference_conf(void **state)
     assert_int_equal(cfg.argon2_parallelism, ref.argon2_parallelism);
     assert_int_equal(cfg.mail_timeout, ref.mail_timeout);
     assert_int_equal(cfg.reauth_after, ref.reauth_after);
+    assert_int_equal(cfg.audit_retention, ref.audit_retention);
     assert_string_equal(cfg.sms_transport, ref.sms_transport);
     assert_string_equal(cfg.sms_body, ref.sms_body);
     assert_string_equal(cfg.sms_content_type, ref.sms_content_type);

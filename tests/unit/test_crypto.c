@@ -349,7 +349,7 @@ static void test_key_derivation_hkdf(void **state)
         "session",         "csrf",
         "totp-seal",       "cookie-sign",
         "national-number", "national-number-seal",
-        "subject"};
+        "subject",         "installation"};
     unsigned char raw[48], okm[32];
     csam_secret *secret = NULL;
     char info[64];
