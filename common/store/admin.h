@@ -87,9 +87,8 @@ csam_result csam_store_purge_count(csam_store *store,
                                    int64_t *n);
 
 /* Delete at most batch of them in one statement (its own short
- * transaction when none is open), skipping rows another transaction
- * holds locked; *deleted counts them.  Errors: CSAM_ERR_INVALID,
- * CSAM_ERR_DB. */
+ * transaction when none is open); *deleted counts them.  Errors:
+ * CSAM_ERR_INVALID, CSAM_ERR_DB. */
 csam_result csam_store_purge_batch(csam_store *store,
                                    enum csam_store_purge_kind kind, long age,
                                    long batch, int64_t *deleted);

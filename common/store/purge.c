@@ -3,9 +3,12 @@
  * --dry-run and a batch delete, both with the same condition.
  *
  * A batch is one DELETE of at most n rows chosen by a subquery that walks
- * the kind's expiry index (schema 5) and skips rows another transaction
- * holds (FOR UPDATE SKIP LOCKED): it runs as its own short transaction,
- * never waits for a citizen's login, and a login never waits long for it.
+ * the kind's expiry index (schema 5): it runs as its own short
+ * transaction, and a login never waits long for it.  The subquery takes
+ * no row locks (FOR UPDATE SKIP LOCKED would need UPDATE on the table,
+ * which csam_admin does not hold: conf/sql/roles.sql); the rows it
+ * deletes are dead, so at most a batch waits for a transaction that still
+ * holds one to end.
  */
 #include <stdio.h>
 #include <string.h>
@@ -53,7 +56,7 @@ struct csam_store_purge {
       CSAM_STORE_RETRY},                                                       \
      {"csam_store_purge_batch_" name,                                          \
       "DELETE FROM " table " WHERE " key " IN (SELECT x." key " FROM " table   \
-      " x WHERE " cond " LIMIT $2::integer FOR UPDATE SKIP LOCKED)",           \
+      " x WHERE " cond " LIMIT $2::integer)",                                  \
       2, CSAM_STORE_RETRY}}
 /* clang-format on */
 
@@ -86,7 +89,7 @@ static const struct csam_store_purge
          " FROM csam_registrations r"
          " WHERE r.used_at IS NULL AND r.expires_at < " CSAM_PURGE_CUTOFF
          CSAM_PURGE_REGISTRATION_FREE
-         " LIMIT $2::integer FOR UPDATE OF r SKIP LOCKED)",
+         " LIMIT $2::integer)",
          2, CSAM_STORE_RETRY}},
     /* A name nobody mistyped for long, with no delay or lock in force:
      * its count of locks (which makes the next one longer) is forgotten

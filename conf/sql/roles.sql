@@ -259,6 +259,13 @@ GRANT INSERT (failures, source, window_start) ON csam_source_failures TO
 GRANT UPDATE (failures, locked_until, window_start) ON csam_source_failures TO
     csam_pam;
 
+-- The first desk registration records which secret the data is made with
+-- (csam_installation, schema 5): insert only, never overwrite (ON CONFLICT
+-- reads the key column).
+GRANT INSERT (secret_fingerprint, recorded_by) ON csam_installation TO
+    csam_web;
+GRANT SELECT (one) ON csam_installation TO csam_web;
+
 -- ---- csam_admin: csam-admin --------------------------------------------
 --
 -- schema status, purge [--dry-run], account show|unlock, sessions revoke,
@@ -268,6 +275,11 @@ GRANT UPDATE (failures, locked_until, window_start) ON csam_source_failures TO
 -- deletes expired rows and audit rows.
 
 GRANT SELECT ON csam_schema_version TO csam_admin;
+-- secret check: read the recorded fingerprint, record it when absent.
+GRANT SELECT (one, secret_fingerprint, recorded_at, recorded_by) ON
+    csam_installation TO csam_admin;
+GRANT INSERT (secret_fingerprint, recorded_by) ON csam_installation TO
+    csam_admin;
 
 -- account show, stats, unlock.  DELETE: purge removes a pending account
 -- (credentials chosen, never activated) whose registration expired, so

@@ -90,7 +90,12 @@ class Harness:
             os.chmod(root, 0o755)
             for name in files:
                 os.chmod(os.path.join(root, name), 0o644)
-        self.conf = self.write_conf("csam.conf")
+        # As the administrator's role (conf/sql/roles.sql): what csam-admin
+        # does must fit csam_admin's grants.  Databases a test makes for
+        # itself (schema upgrades) have no roles and use the owner.
+        self.conf = self.write_conf(
+            "csam.conf",
+            database=os.environ.get("CSAM_TEST_PG_ADMIN", self.pg))
         # csam-enrol sends mail with templates: the source tree's.
         self.enrol_conf = self.write_conf(
             "enrol.conf", data_dir=os.path.join(self.srcdir, "conf"))

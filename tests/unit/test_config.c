@@ -738,7 +738,7 @@ static void test_reference_conf(void **state)
             if (strstr(all, needle) == NULL)
                 fail_msg("conf/csam.conf does not document '%s'", name);
         }
-        assert_int_equal(i, 37);
+        assert_int_equal(i, 38);
         free(all);
     }
     out = csam_test_file(uncommented, strlen(uncommented));
