@@ -128,9 +128,9 @@ static apr_status_t csam_pool_construct(void **resource, void *params,
     if (res != CSAM_OK) {
         if (res == CSAM_ERR_SCHEMA)
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, rt->server,
-                         "CSAM00008: the CSAM database schema is older than "
-                         "this mod_csam needs: run conf/sql/install.sql on "
-                         "it (psql -v ON_ERROR_STOP=1 -f install.sql)");
+                         "CSAM00008: the CSAM database schema is missing "
+                         "or older than this mod_csam needs: run psql -v "
+                         "ON_ERROR_STOP=1 -f " CSAM_SCHEMA_FILE " on it");
         else
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->server,
                          "CSAM00009: cannot check the CSAM database schema: "

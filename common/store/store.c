@@ -529,15 +529,20 @@ csam_result csam_store_check_schema(csam_store *store)
     res = csam_store_exec(store, &csam_store_stmt_schema, NULL, &rows);
     if (res != CSAM_OK) {
         /* 42P01: csam_schema_version does not exist, no schema at all. */
-        if (strcmp(store->sqlstate, "42P01") == 0)
+        if (strcmp(store->sqlstate, "42P01") == 0) {
+            csam_log(&store->logger, CSAM_LOG_ERR,
+                     "the database has no CSAM schema: create it with "
+                     "psql -v ON_ERROR_STOP=1 -f " CSAM_SCHEMA_FILE);
             res = CSAM_ERR_SCHEMA;
+        }
         return res;
     }
     version = csam_store_get_int64(rows, 0, "version", 0);
     csam_store_rows_free(rows);
     if (version < CSAM_STORE_SCHEMA_VERSION) {
         csam_log(&store->logger, CSAM_LOG_ERR,
-                 "database schema version %" PRId64 " is older than %d",
+                 "database schema version %" PRId64 " is older than %d: "
+                 "upgrade it with psql -v ON_ERROR_STOP=1 -f " CSAM_SCHEMA_FILE,
                  version, CSAM_STORE_SCHEMA_VERSION);
         return CSAM_ERR_SCHEMA;
     }

@@ -30,6 +30,13 @@
  * csam_schema_version). */
 #define CSAM_STORE_SCHEMA_VERSION 5
 
+/* The file that creates or upgrades a database's schema where make install
+ * put it ($(pkgdatadir)/sql/install.sql, defined by Makefile.am): every
+ * message about a missing or old schema names it, not the source tree. */
+#ifndef CSAM_SCHEMA_FILE
+#define CSAM_SCHEMA_FILE "/usr/share/csam/sql/install.sql"
+#endif
+
 typedef struct csam_store csam_store;
 
 /* Connect with a libpq conninfo string.  The logger is copied; what its
@@ -40,7 +47,8 @@ csam_result csam_store_open(const char *conninfo,
                             const struct csam_logger *logger, csam_store **out);
 
 /* CSAM_OK when the database's schema is at least CSAM_STORE_SCHEMA_VERSION.
- * Errors: CSAM_ERR_SCHEMA (older, or no schema at all), CSAM_ERR_DB. */
+ * Errors: CSAM_ERR_SCHEMA (older, or no schema at all; logged, naming
+ * CSAM_SCHEMA_FILE), CSAM_ERR_DB. */
 csam_result csam_store_check_schema(csam_store *store);
 
 /* Close the connection (rolling back an open transaction) and free the

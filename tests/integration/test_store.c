@@ -210,9 +210,18 @@ static void test_server_stopped(void **state)
     csam_store_close(store);
 }
 
+/* The last message the store logged, for test_schema_check. */
+static void schema_log(void *ctx, enum csam_log_level level, const char *msg)
+{
+    (void)level;
+    snprintf(ctx, 1024, "%s", msg);
+}
+
 static void test_schema_check(void **state)
 {
     char conninfo[4096];
+    char logged[1024] = "";
+    struct csam_logger logger = {schema_log, logged};
     csam_store *store = open_store(env.pg);
     PGconn *conn;
 
@@ -221,10 +230,14 @@ static void test_schema_check(void **state)
     csam_store_close(store);
 
     /* A database without the schema, then with an empty version table:
-     * both are older than this code needs. */
+     * both are older than this code needs, and the message says to run
+     * the installed install.sql, not the source tree's. */
     snprintf(conninfo, sizeof(conninfo), "%s dbname=postgres", env.pg);
-    store = open_store(conninfo);
+    store = NULL;
+    assert_int_equal(csam_store_open(conninfo, &logger, &store), CSAM_OK);
     assert_int_equal(csam_store_check_schema(store), CSAM_ERR_SCHEMA);
+    assert_non_null(strstr(logged, CSAM_PKGDATADIR "/sql/install.sql"));
+    logged[0] = '\0';
     conn = PQconnectdb(conninfo);
     assert_int_equal(PQstatus(conn), CONNECTION_OK);
     assert_int_equal(csam_test_pg_value(conn,
@@ -233,6 +246,7 @@ static void test_schema_check(void **state)
                                         NULL),
                      0);
     assert_int_equal(csam_store_check_schema(store), CSAM_ERR_SCHEMA);
+    assert_non_null(strstr(logged, CSAM_PKGDATADIR "/sql/install.sql"));
     csam_test_pg_value(conn, "DROP TABLE csam_schema_version", NULL);
     PQfinish(conn);
     csam_store_close(store);

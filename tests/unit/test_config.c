@@ -678,6 +678,41 @@ static void test_check(void **state)
 /* The shipped reference csam.conf names every key, each commented out with
  * its default value (an administrator reads it; an uncommented copy loads
  * and gives the defaults back). */
+/* csam.conf(5) describes every key the parser knows, each as its own
+ * paragraph (".BI key " with its argument), so a key added to the table
+ * without its manual entry fails here. */
+static void test_man_page_keys(void **state)
+{
+    const char *src = getenv("CSAM_SRCDIR");
+    char path[4096];
+    char *man;
+    const char *name;
+    long size;
+    size_t i;
+    FILE *fp;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/conf/csam.conf.5", src ? src : ".");
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    size = ftell(fp);
+    assert_true(size > 0);
+    rewind(fp);
+    man = calloc(1, (size_t)size + 1);
+    assert_non_null(man);
+    assert_int_equal(fread(man, 1, (size_t)size, fp), (size_t)size);
+    fclose(fp);
+    for (i = 0; (name = csam_config_key_name(i)) != NULL; i++) {
+        char needle[80];
+
+        snprintf(needle, sizeof(needle), "\n.BI %s \"", name);
+        if (strstr(man, needle) == NULL)
+            fail_msg("conf/csam.conf.5 does not describe '%s'", name);
+    }
+    free(man);
+}
+
 static void test_reference_conf(void **state)
 {
     const char *src = getenv("CSAM_SRCDIR");
@@ -902,6 +937,7 @@ int main(void)
         cmocka_unit_test(test_load_not_root_owned),
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_reference_conf),
+        cmocka_unit_test(test_man_page_keys),
         cmocka_unit_test(test_delivery_keys),
     };
     /* Files owned by root and by others can only be made as root. */

@@ -198,11 +198,15 @@ static char *test_read_file(const char *rel)
 }
 
 /* The administrator's references name every directive (STYLE: conf/ is
- * the reference; the man page gives each default). */
+ * the reference; the man page gives each default), and the module-wide
+ * file installed for mods-available offers every server-wide one,
+ * commented out. */
 static void test_directives_documented(void **state)
 {
     char *example = test_read_file("conf/httpd/csam.conf");
     char *man = test_read_file("mod_csam/mod_csam.8");
+    char *module_wide = test_read_file(
+        "conf/httpd/mods-available/csam.conf.in");
     const command_rec *c;
 
     (void)state;
@@ -211,9 +215,19 @@ static void test_directives_documented(void **state)
             fail_msg("%s is missing from conf/httpd/csam.conf", c->name);
         if (strstr(man, c->name) == NULL)
             fail_msg("%s is missing from mod_csam/mod_csam.8", c->name);
+        if (c->req_override == RSRC_CONF) {
+            char line[80];
+
+            snprintf(line, sizeof(line), "\n#%s ", c->name);
+            if (strstr(module_wide, line) == NULL)
+                fail_msg("%s is missing (commented out) from "
+                         "conf/httpd/mods-available/csam.conf.in",
+                         c->name);
+        }
     }
     free(example);
     free(man);
+    free(module_wide);
 }
 
 static void test_public_url(void **state)
