@@ -25,7 +25,8 @@ fail() {
 # make's value of a variable of the build tree, fully expanded.
 makevar() {
     printf 'print-%s:\n\t@echo $(%s)\n' "$1" "$1" >"$tmp/print.mk"
-    make -s -C "$build" -f Makefile -f "$tmp/print.mk" "print-$1"
+    make -s --no-print-directory -C "$build" -f Makefile -f "$tmp/print.mk" \
+        "print-$1"
 }
 
 # File $1 exists with mode $2 (octal, as stat -c %a prints it).
