@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # make install and make uninstall into a throwaway DESTDIR, from the build
 # tree make check runs in:
 #   - the layout: the modules, the schema with its migrations, the

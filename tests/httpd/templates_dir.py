@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Branding that survives upgrades: CSAMTemplatesDir (the administrator's
 directory, /etc/csam/templates by default) holds one page in one language,
 one mail template in one language and a few texts; each of those files is
