@@ -26,7 +26,7 @@ fail() {
 # make's value of a variable of the build tree, fully expanded.
 makevar() {
     printf 'print-%s:\n\t@echo $(%s)\n' "$1" "$1" >"$tmp/print.mk"
-    make -s -C "$build" -f Makefile -f "$tmp/print.mk" "print-$1"
+    make -s --no-print-directory -C "$build" -f Makefile -f "$tmp/print.mk" "print-$1"
 }
 
 # File $1 exists with mode $2 (octal, as stat -c %a prints it).
@@ -69,8 +69,9 @@ fi
 want "$root$pkgdatadir/apache2/csam.load" 644
 want "$root$pkgdatadir/apache2/csam.conf" 644
 load="LoadModule csam_module $apachemoddir/mod_csam.so"
-if [ "$(cat "$root$pkgdatadir/apache2/csam.load" 2>/dev/null)" != "$load" ]; then
-    fail "csam.load is not the one line '$load'"
+# one directive, under its licence comment
+if [ "$(grep -v '^#' "$root$pkgdatadir/apache2/csam.load" 2>/dev/null)" != "$load" ]; then
+    fail "csam.load is not the one directive '$load'"
 fi
 # Module-wide file: every directive commented out, so that a2enmod alone
 # changes nothing.

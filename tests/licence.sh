@@ -33,8 +33,8 @@ tests/httpd/browser/package-lock.json	Mozilla Public License 2.0 Apache License 
 cd "$src"
 list=$(mktemp)
 trap 'rm -f "$list"' EXIT
-if [ -e .git ] && command -v git >/dev/null 2>&1; then
-    git ls-files >"$list"
+if [ -e .git ] && git ls-files >"$list" 2>/dev/null && [ -s "$list" ]; then
+    : # a clone: git's files
 else
     # autotools' own files, generated into the tarball by make dist
     find . -type f ! -path './autom4te.cache/*' ! -path './build-aux/*' \
