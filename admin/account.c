@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * csam-admin account show USERNAME | account unlock USERNAME: what the
  * helpdesk sees of an account (never a secret, an address or the

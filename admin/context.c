@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What a command works with, built in the order pam_csam builds it:
  * csam.conf first (it names everything else), then the database, then,

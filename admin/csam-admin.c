@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * csam-admin: the administrator's tool (DESIGN 3.7, csam-admin(8)).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * csam-admin's shared state: the configuration, the connection, the
  * engine when a command needs the secret, and how to answer (text or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * How csam-admin answers: text for a person by default, one JSON object
  * with --json for scripts; errors on standard error, naming what is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * csam-admin purge [--dry-run] [--batch N]: delete what expired, in
  * short batches (csam_admin_purge says what and how); --dry-run counts.

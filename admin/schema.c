@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * csam-admin schema status | upgrade: the database's schema version
  * against this build's, and the migrations install.sql lists

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * csam-admin secret check: the secret file passes the checks every
  * component makes when it loads it (csam_secret_load: a regular file of

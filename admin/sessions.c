@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * csam-admin sessions revoke USERNAME: end every live web session of an
  * account on every node (a stolen cookie, a lost laptop).

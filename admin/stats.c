@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * csam-admin stats: accounts by status, keys by type and status, live
  * registrations and sessions, logins and failures over 24 hours (from

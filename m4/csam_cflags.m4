@@ -1,3 +1,4 @@
+dnl SPDX-License-Identifier: Apache-2.0
 # CSAM_CHECK_CFLAG(FLAG, ACTION-IF-OK)
 # Try FLAG with -Werror so that a compiler which merely warns about an
 # unknown option does not let it through.

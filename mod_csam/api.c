@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The JSON API's router (DESIGN 3.1): a path and a method to an endpoint
  * (api_activation.c, api_login.c, api_keys.c, api_helpdesk.c), and the JSON

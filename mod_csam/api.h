@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The JSON API's files: api.c routes, api_util.c holds what every endpoint
  * shares (this header's helpers), api_activation.c, api_login.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The JSON API of the registration desk and of activation (DESIGN 3.1),
  * as the pages page_registration.c and page_activate.c: each endpoint

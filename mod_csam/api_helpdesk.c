@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The helpdesk's JSON API (DESIGN 2.8, 3.1), officers only, as POST
  * registrations is (csam_api_officer_refused):

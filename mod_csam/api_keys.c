@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The JSON API of self-management (DESIGN 2.4): a logged-in citizen's
  * keys (list, add another type through the confirm step, deactivate one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The JSON API of login and of the session itself (DESIGN 3.1): password,
  * then the key, then the code, which opens a session (Set-Cookie

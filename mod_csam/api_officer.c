@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The officer endpoints' gate (DESIGN 3.1), shared by the registration
  * desk (api_activation.c) and the helpdesk (api_helpdesk.c): who

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The JSON API's edge: the one mapping of core results to HTTP statuses and
  * API error codes, reading and checking request bodies against a field

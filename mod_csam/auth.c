@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Protecting a location (DESIGN 3.3): `AuthType CSAM` is an
  * authentication hook, as mod_auth_basic's AuthType Basic is, that takes

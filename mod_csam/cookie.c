@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Browser-bound state for the HTML pages: the per-browser anchor cookie
  * csam_b (issued and MACed by the server, renewed at login), CSRF

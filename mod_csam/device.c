@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The csam_device cookie (DESIGN 4, OWASP "device cookies"): a browser
  * that completed a login for an account keeps a known-device token of

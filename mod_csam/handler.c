@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The csam handler: routes a request under CSAMHandlerPath to the JSON API,
  * a page or the stylesheet.

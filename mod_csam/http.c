@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The HTTP helpers the pages, the API and the hooks share: security
  * headers, bounded body reading, the client's address, the libcsam logger

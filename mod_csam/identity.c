@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Who the online procedure is for (DESIGN 2.6, 3.3): the person an
  * authentication module in front of mod_csam vouched for, by the

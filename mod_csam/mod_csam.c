@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_csam: Belgian CSAM digital keys for Apache httpd 2.4.
  *

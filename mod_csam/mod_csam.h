@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_csam internals shared between its files: the server configuration,
  * the run-time state built from it at startup, and the entry points each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The HTML pages' common machinery: loading the templates, texts and
  * stylesheet at startup, building a page (variables, field errors, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Rendering of the HTML pages, shared by page.c, page_registration.c,
  * page_helpdesk.c, page_activate.c, page_login.c and page_keys.c, and the entry

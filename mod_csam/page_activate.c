@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The citizen's activation pages, in the seeds' order, all at
  * /csam/activate?t=<link token>: the paper code (Suivant), the key choice

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The activation pages' files: page_activate.c holds the entry points
  * (the link, /csam/activate, the hand-over from the online procedure)

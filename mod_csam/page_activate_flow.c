@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The activation pages' flow cookie, and what the GET of the current step
  * (page_activate.c) and the POST of one step (page_activate_post.c) both

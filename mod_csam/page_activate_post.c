@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The activation pages' POST of one step: the paper code, the key and the
  * terms, the credentials, a code (the e-mail address's or the key's), a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The desk's helpdesk page, <handler>/registration/helpdesk (DESIGN 2.8,
  * 3.2): an officer searches a person by national number and sees the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the activation and the keys pages share about the three key
  * types: the radio buttons of the key choice (with the phone field of the

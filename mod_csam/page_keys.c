@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The self-management page (DESIGN 2.4, 3.2): /csam/keys, for the holder
  * of a live session only (others get 303 to the login page, which brings

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The login and logout pages (DESIGN 2.3, 3.2).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * /csam/online, the online procedure's start (DESIGN 2.6, 3.2): a citizen
  * whom Apache already identified (the eID's certificate through mod_ssl,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The registration desk's pages: the officer's form (POST answered by a
  * redirect) and the printable letter with the activation code, shown once;

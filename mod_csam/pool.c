@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Database connections, the mod_dbd way: each child process keeps an APR
  * reslist of csam_store handles sized for its threads; a request takes one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Keeping the activation link's token, and the national number of the
  * helpdesk's search, out of httpd's logs (DESIGN 4: no secret reaches a

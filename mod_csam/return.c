@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Return paths (DESIGN 3.2, 3.3): where a browser goes back to after the
  * login page.  One rule, applied where a path enters (AuthType CSAM takes

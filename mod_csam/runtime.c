@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Startup: turn each configured server's directives into the run-time state
  * requests use (typed settings, the secret, the common-password list, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Web sessions on the httpd side: the csam_session cookie, and the check
  * of a request's session, through a small per-child cache of sessions the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What one PAM call needs besides the engine: its arguments and user
  * checked, its source, what it tells the session, and its log lines.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One PAM call's edges: arguments and user, PAM_RHOST, the PAM
  * environment handed to the session, the info line and the log lines.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Building and tearing down libcsam for one PAM call.  The order matters:
  * csam.conf first (it names everything else), then the services (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Everything one PAM call needs from libcsam: csam.conf, the secret, a
  * database connection, the SMTP and SMS senders and an engine over them.  Made

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The conversation.  Answers are secrets (codes): they are wiped before
  * they are freed, here and by the callers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The PAM conversation: one hidden prompt for the code, optional
  * informational lines, and the texts shown, in the account's language.

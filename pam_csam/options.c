@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Module arguments.  Each argument is matched whole against a short list;
  * the first unknown or repeated one stops the parse, so the caller can

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pam_csam: a CSAM key (a code sent by e-mail or SMS, or the code of the
  * user's authenticator app) as a second factor for Linux-PAM (DESIGN

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The one place where libcsam results become PAM return values
  * (DESIGN 3.4), and where failing closed is decided: only CSAM_OK gives

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The layers of DESIGN 6 hold: fails, naming the files, when
 #   - common/engine/ includes libpq-fe.h or statement.h (SQL, statements
 #     and libpq live in the store; the engine sees its typed functions);

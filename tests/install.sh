@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # make install and make uninstall into a throwaway DESTDIR, from the build
 # tree make check runs in:
 #   - the layout: the modules, the schema with its migrations, the
@@ -69,8 +70,9 @@ fi
 want "$root$pkgdatadir/apache2/csam.load" 644
 want "$root$pkgdatadir/apache2/csam.conf" 644
 load="LoadModule csam_module $apachemoddir/mod_csam.so"
-if [ "$(cat "$root$pkgdatadir/apache2/csam.load" 2>/dev/null)" != "$load" ]; then
-    fail "csam.load is not the one line '$load'"
+# one directive, under its licence comment
+if [ "$(grep -v '^#' "$root$pkgdatadir/apache2/csam.load" 2>/dev/null)" != "$load" ]; then
+    fail "csam.load is not the one directive '$load'"
 fi
 # Module-wide file: every directive commented out, so that a2enmod alone
 # changes nothing.

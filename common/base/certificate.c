@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A client certificate's subject, read with OpenSSL (certificate.h).
  */

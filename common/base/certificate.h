@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What a client certificate's subject says about its holder: the Belgian
  * eID's authentication certificate carries the national register number

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Typed settings and the csam.conf parser (DESIGN 3.5).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Typed settings shared by mod_csam and pam_csam, and the csam.conf parser
  * (DESIGN 3.5).  A struct csam_config owns every string in it (malloc'd);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The secret file, the keys derived from it, keyed hashes and sealing;
  * codes and tokens drawn from the CSPRNG.

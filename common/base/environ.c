@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * An empty process environment while libraries connect (see environ.h
  * for why).

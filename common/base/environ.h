@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Hiding the process environment from the libraries libcsam calls while
  * they decide where and how to connect.

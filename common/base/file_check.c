@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Where a trusted file lives: the directories above it (file_check.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Where a trusted file lives (csam.conf, the secret file).  A file that
  * only root can write is worth nothing in a directory someone else can

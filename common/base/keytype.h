@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The three kinds of digital key (DESIGN 2) and their names on the wire.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* strerror_r, the POSIX one returning int */
 #define _POSIX_C_SOURCE 200809L
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Logging callback.  libcsam never writes to stdout, stderr or syslog by
  * itself: the host (httpd, a PAM module, a test) hands it a function.

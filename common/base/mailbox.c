@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Mailboxes ("Display Name <addr>"): the rule a mailbox follows, shared by
  * the mail_from setting's check and by the mail and SMTP code that split

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Mailboxes: "Display Name <addr>", "\"Display Name\" <addr>" or "addr".
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Password policy, NFKC normalisation, Argon2id hashing and the list of
  * common passwords.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * QR codes as inline SVG, for the otpauth:// URI of the mobile-app key: a
  * page shows it without JavaScript, an image service or a data: URL that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The rules the sms_* settings follow (sms_setting.h).
  */

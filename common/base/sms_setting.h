@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The rules the sms_* settings follow: each value on its own, and what
  * each transport needs from the others.  csam_config_set and

@@ -1,7 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The template language: "{{name}}" (escaped as the template's mode says)
- * and "{{{name}}}" (verbatim), nothing else; csam_template_expand() fills
- * one family of names ahead of time and leaves the rest.  Anything that is not
+ * and "{{{name}}}" (verbatim), nothing else, but for one comment line at
+ * the very top, "{{! ... }}", which the render drops with its newline (the
+ * SPDX header of a mail or SMS file, which has no comment syntax of its
+ * own); csam_template_expand() fills one family of names ahead of time and
+ * leaves the rest.  Anything that is not
  * a well-formed tag naming a known variable is an error, so a broken template
  * fails when it is rendered in a test instead of mailing a citizen half a
  * sentence.
@@ -203,6 +207,23 @@ invalid:
     return res;
 }
 
+/* Where the template proper starts: after a first line "{{! ... }}" and
+ * its newline, if tmpl starts with one.  NULL when that comment does not
+ * end on its line with "}}" followed by a newline or the end. */
+static const char *csam_template_skip_comment(const char *tmpl)
+{
+    const char *close;
+    size_t line;
+
+    if (strncmp(tmpl, "{{!", 3) != 0)
+        return tmpl;
+    line = strcspn(tmpl, "\n");
+    close = strstr(tmpl + 3, "}}");
+    if (close == NULL || (size_t)(close - tmpl) + 2 != line)
+        return NULL;
+    return tmpl[line] == '\n' ? tmpl + line + 1 : tmpl + line;
+}
+
 csam_result csam_template_render(const char *tmpl, const struct csam_tvar *vars,
                                  size_t nvars, enum csam_escape escape,
                                  char **out)
@@ -212,6 +233,9 @@ csam_result csam_template_render(const char *tmpl, const struct csam_tvar *vars,
     *out = NULL;
     if (tmpl == NULL || (vars == NULL && nvars > 0)
         || (escape != CSAM_ESCAPE_NONE && escape != CSAM_ESCAPE_HTML))
+        return CSAM_ERR_INVALID;
+    tmpl = csam_template_skip_comment(tmpl);
+    if (tmpl == NULL)
         return CSAM_ERR_INVALID;
     return csam_template_fill(tmpl, NULL, vars, nvars, escape, out);
 }

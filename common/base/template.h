@@ -1,9 +1,12 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A deliberately small template language for e-mails and pages:
  * "{{name}}" is replaced by a variable's value (HTML-escaped when the
  * template is HTML), "{{{name}}}" inserts a value verbatim (only for values
  * the code built itself, e.g. an already-escaped fragment).  No logic, no
  * loops: templates stay brandable by administrators and safe by default.
+ * One comment: a first line "{{! ... }}" (the file's SPDX header), dropped
+ * by the render with its newline; "{{!" anywhere else is a malformed tag.
  */
 #ifndef CSAM_COMMON_TEMPLATE_H
 #define CSAM_COMMON_TEMPLATE_H
@@ -20,7 +23,9 @@ struct csam_tvar {
 
 enum csam_escape { CSAM_ESCAPE_NONE = 0, CSAM_ESCAPE_HTML };
 
-/* Render tmpl with vars[0..nvars).  An unknown "{{name}}" is an error
+/* Render tmpl with vars[0..nvars), without its first line when that is a
+ * "{{! ... }}" comment (one whose "}}" does not end the line is an error,
+ * as "{{!" is anywhere else).  An unknown "{{name}}" is an error
  * (CSAM_ERR_INVALID), so a typo in a template is caught, not sent.
  * *out is malloc'd, owned by the caller.  Errors: CSAM_ERR_INVALID,
  * CSAM_ERR_NOMEM. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Template files: the bounded reader, and the lookup in the
  * administrator's directory before the shipped one (template_file.h).

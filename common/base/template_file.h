@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Where templates come from (mails, SMS texts, pages): each file is looked
  * for first in the administrator's directory (templates_dir, by default

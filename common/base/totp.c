@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * HOTP (RFC 4226), TOTP (RFC 6238) and RFC 4648 base32.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * HOTP (RFC 4226) and TOTP (RFC 6238), and the base32 of otpauth:// URIs.
  * Time is always passed in, never read here, so tests and the database

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Provisioning, storage and verification of the mobile-app key over the
  * RFC 6238 primitives of totp.c.

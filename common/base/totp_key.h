@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The mobile-app key (TOTP, RFC 6238) as the product provisions it: a
  * 160-bit secret from the CSPRNG, shown to the citizen as base32 and as an

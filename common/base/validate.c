@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Validation of citizen data at the edge.  Every check is a whitelist:
  * what is not described here is refused.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Validation of citizen data at the edge: national register and BIS
  * numbers, dates, e-mail addresses, usernames, free text, languages.

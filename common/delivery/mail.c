@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Mail content: localized key names, composing from templates, and the
  * RFC 5322 + MIME wire format (mailboxes are split by base's mailbox.c).

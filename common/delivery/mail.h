@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * E-mails to citizens: composing them from templates and sending them.
  *

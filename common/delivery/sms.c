@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SMS delivery: the settings (their rules are base's sms_setting.c), the
  * text from its template, and the two transports (HTTP POST with libcurl,

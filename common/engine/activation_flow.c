@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the steps of an activation share (engine_activation.c, and a
  * recovery's in engine_recovery.c): the flow of a handle, read or locked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The engine's side of the audit trail: the client address goes in only
  * as csam_engine_source() let it through; the row is the store's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What a step that makes a key hands back (the activation's credentials,
  * a key added later), released in one place: both flows and the app's key

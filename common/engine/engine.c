@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The engine object and what every step shares: keyed hashes bound to an
  * owner, client addresses, composing and sending mail.  The steps live in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The engine's public header, the one hosts (mod_csam, pam_csam, the
  * tools) include: every rule of the citizen's journey (DESIGN 2, 4), over

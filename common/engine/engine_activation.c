@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Activation after the paper code (DESIGN 2.2): key choice and terms,
  * username and password, confirmation of the key with the code it

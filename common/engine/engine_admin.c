@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The administrator's upkeep (DESIGN 3.7): the schema against
  * install.sql, the purge of what expired, the counts of stats.  None of

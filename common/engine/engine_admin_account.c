@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The administrator's look at an account, the end of its sessions, and
  * the secret's fingerprint (DESIGN 3.7).  What changes state is audited

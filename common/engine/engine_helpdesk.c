@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The helpdesk (DESIGN 2.8): an officer finds a person by national number
  * and sees what the desk may know (registrations, account, key types and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the engine's files share: the engine itself, keyed hashes bound to
  * an owner, mail sending, security-code challenges and failure counting.

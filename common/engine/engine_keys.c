@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Self-management (DESIGN 2.4): a logged-in citizen lists keys, adds one
  * through the same confirm step as activation, deactivates one (never the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The desk's printable letter is shown once (DESIGN 2.1, 3.2).  The page
  * carries the paper code to the letter in a sealed cookie, which anyone

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Web login (DESIGN 2.3, 4): the password, then a code from one active key,
  * then a session.

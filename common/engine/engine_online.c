@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The online procedure's start (DESIGN 2.6): a person Apache identified
  * (an eID certificate through mod_ssl, itsme through an OIDC module) needs

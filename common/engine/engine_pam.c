@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The second factor for PAM (DESIGN 3.4, 2.5): an active key of the CSAM
  * account named like the Linux account.  Each key type is one entry of

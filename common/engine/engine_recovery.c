@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Recovery (DESIGN 2.7): a person who holds an account and registers
  * again, at the desk or online, gets the same account back.  The username

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The registration desk (DESIGN 2.1) and the first step of activation:
  * the e-mailed link and the paper code.

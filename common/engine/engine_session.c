@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Web sessions (DESIGN 4): the browser holds a 256-bit token, the database
  * its keyed hash, an idle timeout, an absolute expiry and a revocation

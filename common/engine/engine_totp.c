@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The mobile-app key (TOTP) in the engine's flows.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The NOTICE lines of refused web logins and of the locks they make
  * (DESIGN 3.7): what fail2ban and a SIEM read.  One line per refusal, one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The person's pseudonym and sealed number (person.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Who an account belongs to (DESIGN 2.7, 3.3, 4): the person's national
  * register or BIS number, known to the database only as a keyed hash (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The services an engine works with, loaded once per process from the
  * configuration: the secret, the mail relay, the SMS gateway and the word

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Accounts and their keys (see account.h for the contract).  Each
  * statement sits next to the one function that runs it and names every

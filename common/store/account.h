@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Accounts and their keys (DESIGN 2.4): the list a citizen sees, the
  * account locked for a change, a key added, confirmed and deactivated,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The account an activation makes (DESIGN 2.2): at the credentials step a
  * pending account and its first key, made anew at each attempt; at the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Persons: the account a person holds and a recovery's confirmation (see
  * person.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Persons (DESIGN 2.7): an account is a person's, known by the keyed hash
  * of the national number (csam_accounts.nrn_hash, unique over the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The administrator's rows (see admin.h): stats, an account, revoking its
  * sessions, the installation's fingerprint.  Migrations are in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The administrator's rows (csam-admin, DESIGN 3.7): the schema's
  * migrations and their runner, the purge of what expired, counts for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The audit trail: one csam_audit row per state change (who, what, when
  * from the database clock, from where).  Callers pass only identifiers,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Security codes and the failure counters around them: each statement
  * next to the function that runs it, its columns read by name.

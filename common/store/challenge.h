@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store of security codes (csam_challenges) and of the failure
  * counters around them: the account's, a known device's, a source

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The growing delay (DESIGN 4), the one rule the account's code failures,
  * a known device's and a login name's password failures share: after

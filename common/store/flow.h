@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Activation flow handles (DESIGN 2.2): the browser holds a token, the
  * database its keyed hash (CSAM_HASH_LEN bytes, computed by the engine)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The helpdesk's rows (DESIGN 2.8): what an officer may see of a person
  * found by the keyed hash of the national number (registrations, account,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Logins: counting password tries, the web login flows, the account a
  * PAM login reads.  Each statement next to the function that runs it,

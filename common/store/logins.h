@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store of logins: the password tries of a login name
  * (csam_password_failures), of a known device and of a source address,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * install.sql's migrations and their runner (see admin.h): what
  * `psql -f install.sql` does, for csam-admin schema upgrade, without

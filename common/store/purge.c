@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What csam-admin purge deletes (see admin.h), kind by kind: a count for
  * --dry-run and a batch delete, both with the same condition.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Registrations, their link and paper code, and the letter shown once
  * (see registration.h).

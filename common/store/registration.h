@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Registrations (DESIGN 2.1): the row a desk makes, the e-mailed link and
  * the paper code that open an activation, and the printable letter shown

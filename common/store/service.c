@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The service of a conninfo string (service=csam, the default of
  * CSAMDatabase and database) and whether a pg_service.conf defines it,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Web sessions (DESIGN 4): the statements behind a protected request and
  * a logout, each one round trip.  Columns are read by name.

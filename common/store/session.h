@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Web sessions in the database (DESIGN 4): found and touched, or ended,
  * by the keyed hash of the browser's cookie.  The engine computes the

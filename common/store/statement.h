@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Statements and their rows, for the store's own files only: each one is
  * a static struct csam_store_stmt next to the typed function that runs it

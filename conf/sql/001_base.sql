@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- CSAM schema, version 1: registrations, accounts, keys, flows, challenges,
 -- sessions, failure counters and the audit trail.
 --

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- CSAM schema, version 2: known devices, codes bound to one login, and
 -- locks that grow.
 --

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- CSAM schema, version 3: the desk's printable letter is shown once.
 --
 -- The registration page carries the paper code from the officer's POST to

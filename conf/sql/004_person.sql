@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- CSAM schema, version 4: one account per person, the online procedure,
 -- recovery and the helpdesk (DESIGN 2.6-2.8).
 --

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- CSAM schema, version 5: the installation's secret fingerprint, and the
 -- indexes csam-admin purge walks.
 --

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- Create or upgrade the CSAM schema (DESIGN 3.6):
 --
 --     psql -v ON_ERROR_STOP=1 -d <database> -f install.sql

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- Least-privilege roles for the three components (DESIGN 3.7):
 --
 --     psql -v ON_ERROR_STOP=1 -d <database> -f roles.sql

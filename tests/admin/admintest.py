@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared harness of the csam-admin tests (tests/admin/test_*.py).
 
 They run under tests/lib/run-with-services (a throwaway PostgreSQL with

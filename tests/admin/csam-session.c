@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * csam-session: a web session from the command line, for the csam-admin
  * tests (sessions revoke must end it for the engine's own check):

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The purge's cost, by hand (never by make check):
 
     tests/lib/run-test tests/admin/purge-bench.py [ROWS [BATCH]]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """csam-admin account show|unlock, sessions revoke and stats against real
 accounts: what show tells (and never: the address, the national number,
 a hash), unlock lifting the locks with csam-admin:<user> in the audit

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """csam-admin purge: --dry-run counts exactly the rows that expired long
 enough ago, purge deletes exactly those (in batches), and never a live
 row, one inside the day's grace, a locked counter, a registration an

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """csam-admin schema status|upgrade on a fresh database and on an old
 (version 3) one: the version, what an upgrade would apply, the upgrade
 itself (the same schema as psql -f install.sql makes, and nothing the

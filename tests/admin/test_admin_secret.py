@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """csam-admin secret check: the secret file's mode, owner and length pass
 the checks every component makes, and it is the secret the database was
 made with (a fingerprint recorded by the first check or the first

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Lookup cost at 10 thousand and at 10 million registrations (DESIGN 5:
  * flat, indexes, no scans).  Not part of make check: run

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # tests/bench/lookup.sh [LARGE]: lookup cost at 10 thousand and at LARGE
 # (default 10 million) registrations, on a throwaway PostgreSQL cluster.
 # Not part of make check (filling 10 million rows takes minutes).  Run it

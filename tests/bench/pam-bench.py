@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """pam-bench: the time of one pamtester authentication with pam_csam's
 e-mail key (code issued, mailed to the loopback SMTP server, read back from
 the Maildir and typed, verified), beside the same pamtester run against a

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # tests/bench/protected.sh: the cost of AuthType CSAM on a protected
 # request (DESIGN 5, issue 4 "Speed"), measured, in one run:
 #   (a) a static file, unprotected;

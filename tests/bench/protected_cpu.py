@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """CPU time spent by the servers, for tests/bench/protected.sh (python3
 standard library, Linux /proc).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Database statements counted in PostgreSQL's own log, for
 tests/bench/protected.sh (python3 standard library).
 

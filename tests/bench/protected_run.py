@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The driver of tests/bench/protected.sh, run under tests/lib/httpd-run
 (itself under run-with-services) with the locations that script writes:
 /bench/a (open), /bench/b (AuthType CSAM), /bench/c (mod_auth_form with

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # tests/debian/check-packages.sh: the Debian packages, built and checked
 # without touching the machine (DESIGN 3.7).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The person's side of README's "Deploy on Debian 12", after the desk's
 registration: activation of an e-mail key, login, and the protected /app/
 with the session cookie, through the JSON API of mod_csam(8).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # tests/debian/in-root.sh SHARE SOURCE: the package checks, run by
 # check-packages.sh as root inside its throwaway root (an overlay over /,
 # private mount, network and process namespaces), never on the machine

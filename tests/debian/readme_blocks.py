@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Print the shell blocks of README.md's "Deploy on Debian 12" section that
 tests/debian/check-packages.sh runs, so the README and the test cannot
 drift apart: the test runs what the README says.

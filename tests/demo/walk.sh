@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # tests/demo/walk.sh: the newcomer's path, end to end, against scripts/demo.
 #
 # Starts scripts/demo with a temporary CSAM_DEMO_DIR and a free

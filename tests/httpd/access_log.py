@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The activation link's token never reaches a log (DESIGN 4).
 
 The link's first request trades the token for the sealed flow cookie and

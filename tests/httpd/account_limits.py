@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """What a session or an activation may do, and how often (issue 11 items 5,
 7, 9, 10, 15; DESIGN 3.1, 4), through two httpd nodes on one database:
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The JSON API from registration to an active e-mail key (DESIGN 3.1), and
 what the codes and tokens of that flow refuse: wrong, expired, reused,
 superseded, out of order, attempts exhausted; the e-mailed link built from

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Mutated request bodies against every endpoint of the JSON API: each gets
 a JSON error of the 4xx family, never a 500, a crash or a sanitizer report
 (httpd-run fails the test on those).  The seed is printed; CSAM_FUZZ_SEED

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """What the JSON API refuses at its edge (DESIGN 3.1): malformed and
 over-long bodies, unknown fields, wrong types, wrong content types, control
 characters in every field; and what it must take as plain data: SQL

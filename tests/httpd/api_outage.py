@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Failures around mod_csam: PostgreSQL stopped mid-test (503 unavailable,
 then service again without restarting httpd), PostgreSQL restarted under
 pooled connections, and the mail relay down (502 mail_unavailable, nothing

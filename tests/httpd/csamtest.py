@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared helpers of the httpd integration tests (python3 standard library).
 
 A test script calls start(__file__) first: when it is not yet running under

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The pages' CSRF anchor (the csam_b cookie) and the logout's media type
 (DESIGN 3.1, 3.2).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Where codes may be sent, through httpd (issue 11, items 5, 6 and 17;
 DESIGN 3.3):
 

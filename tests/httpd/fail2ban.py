@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The fail2ban filter shipped in conf/fail2ban/ against the lines httpd
 really logs (DESIGN 3.7, mod_csam(8) LOGGING).
 

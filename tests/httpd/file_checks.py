@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """httpd refuses to start (`apache2 -t` already) on a file others could
 read or swap, with a message naming the file:
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The helpdesk through httpd (DESIGN 2.8, 3.1, 3.2): an officer finds a
 person by national number and sees registrations, account, keys and lock,
 never a code or a token; resends a link (the old one dead, the paper code

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The mobile-app (TOTP) and SMS keys through httpd (issue 6, DESIGN 3.1):
 activation and login with each, TOTP codes computed by Debian's oathtool
 from the secret the API returned, SMS codes read from the recording

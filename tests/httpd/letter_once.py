@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The desk's printable letter shows the paper code once (DESIGN 2.1, 3.2),
 and once means once: the letter request replayed with the very cookies
 that opened it (a copy of the browser's cookies, a proxy's retry) gets

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Key-based login on protected locations (DESIGN 3.1, 3.3): the JSON API
 of login and of the session, AuthType CSAM in front of a CGI backend that
 prints its environment, Require csam-key, the session cookie and what

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Known devices and codes already sent (DESIGN 4), through httpd.
 
 - OWASP device cookies: a browser that completed a login keeps csam_device

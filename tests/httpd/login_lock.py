@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Locks are no oracle and Argon2id work is bounded (DESIGN 4), through
 httpd.
 

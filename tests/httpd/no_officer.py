@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A registration desk whose location the administrator left without
 authentication answers 403 forbidden: never an open registration desk.
 Nothing is recorded and no mail leaves."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A citizen is never an officer (DESIGN 3.1): with `<Location />
 AuthType CSAM` over the whole site and the desk given a plain `Require
 valid-user`, a citizen's CSAM session reaches the desk authenticated, and

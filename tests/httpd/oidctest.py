@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Helpers of the httpd tests behind mod_auth_openidc (python3 standard
 library and python3-cryptography).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The online procedure with real mod_ssl (DESIGN 2.6, 3.3): a test CA and
 eID-like client certificates (subject C=BE, CN=... (Authentication), SN,
 GN, serialNumber=<national number>) made here with openssl; httpd with a

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The online procedure behind an OpenID provider, as with itsme (DESIGN
 2.6, 2.7, 3.1, 3.3): Debian's mod_auth_openidc authenticates people
 against the tests' own provider (RS256 ID tokens carrying the national

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The pages' markup is written once: an edit of a shared page (or of a
 part several pages share) shows in fr, nl, de and en, each with its own
 words from its messages.txt; a portal's <lang>/<page>.html wins over the

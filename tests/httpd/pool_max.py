@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """CSAMPoolMax: a virtual host with its own CSAM settings has its own
 database pool in every child, and no child opens more than CSAMPoolMax
 connections for it, however many of its threads need one at once; the

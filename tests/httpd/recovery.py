@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Recovery at the desk, end to end through two httpd nodes and the mailbox
 (DESIGN 2.7, 3.1; issue 13): a person with an account (the app's key and
 the e-mail key, sessions on both nodes) is registered again by an officer,

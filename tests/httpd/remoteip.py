@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Behind a proxy (DESIGN 3.3): with mod_remoteip in front (RemoteIPHeader
 X-Forwarded-For, the test client's loopback address as the trusted proxy),
 two clients behind one proxy have separate per-source budgets; a locked

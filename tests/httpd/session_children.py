@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A logout takes effect at once in every child process of the node that
 did it, even with a long CSAMSessionCacheTTL: prefork children each hold
 the session in their own cache, a logout through another child ends it

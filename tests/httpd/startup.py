@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Bad CSAM configuration is refused at startup, by `apache2 -t` already,
 with a message naming the directive: a public URL that is not absolute, a
 missing, short or insecure secret file, a bad conninfo, out-of-range numbers,

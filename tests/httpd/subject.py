@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Who the person is, for a portal (DESIGN 3.3): CSAM_SUBJECT on every
 protected request and `subject` in /me, the same for every login of one
 person and another for another person; CSAM_NATIONAL_NUMBER (and

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Two httpd nodes on one database: an activation can move from node to
 node at every step, since nothing of it lives in one process (DESIGN 1),
 and both build links from the one CSAMPublicURL."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """SetHandler csam in a server without any CSAM directive (the module
 loaded, nothing configured): the API answers 503 unavailable in JSON,
 never Apache's HTML 500, and the pages the module's own page; the error

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Per-server configuration: a virtual host with CSAM directives of its own
 gets its own settings (public URL of its links, attempts per code) and takes
 the rest from the main server; a virtual host without any shares the main

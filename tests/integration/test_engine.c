@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Registration and activation through the engine, against a real
  * PostgreSQL and SMTP server (run-with-services): the codes and links are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The helpdesk through the engine (DESIGN 2.8), against a real PostgreSQL
  * and SMTP server: a search shows registrations, account, keys and lock

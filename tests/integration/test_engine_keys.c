@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Self-management through the engine, against a real PostgreSQL and SMTP
  * server: the key list, adding and confirming a key, deactivating one but

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Web login and sessions through the engine, against a real PostgreSQL
  * and SMTP server: password then code then session; every failure; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The PAM second factor and the code rules shared with the web, through
  * the engine against a real PostgreSQL and SMTP server: begin / reuse /

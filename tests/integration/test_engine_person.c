@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One account per person, the online procedure and recovery (DESIGN
  * 2.6, 2.7) through the engine, against a real PostgreSQL and the SMTP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Web sessions through the engine, against a real PostgreSQL and SMTP
  * server: idle and absolute expiry (rows aged with UPDATE), revocation at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Who a session's holder is (DESIGN 3.3), through the engine against a
  * real PostgreSQL: the subject of every session check, the same for every

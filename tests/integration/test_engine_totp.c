@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The app (TOTP) and SMS keys through the engine, against a real
  * PostgreSQL, SMTP server and SMS gateway (run-with-services): TOTP codes

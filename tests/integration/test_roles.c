@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The least-privilege roles of conf/sql/roles.sql (DESIGN 3.7), against
  * the database run-with-services made: it ran install.sql, then roles.sql,

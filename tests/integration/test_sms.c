@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SMS through the HTTP transport to a real HTTP gateway on loopback
  * (tests/lib/sms_sink.py, which records every POST as a file): what the

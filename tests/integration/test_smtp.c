@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SMTP delivery against the real SMTP server run-with-services starts
  * (tests/lib/smtp_server.py): what arrives in the Maildir is what a relay

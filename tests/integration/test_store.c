@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store against a real PostgreSQL (run-with-services): prepared
  * statements with text and binary parameters, transactions that roll

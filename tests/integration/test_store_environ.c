@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store connects as its conninfo says, whatever the process
  * environment says (DESIGN 3.4; environ.h): libpq's variables set to

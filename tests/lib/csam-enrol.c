@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * csam-enrol: register and activate an account through the engine, as a
  * registration desk and then the citizen would, reading the activation

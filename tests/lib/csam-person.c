@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * csam-person: the person helpers of the engine (common/engine/person.h)
  * from the command line, for the httpd tests that prepare an account's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The beginning every engine integration test program shares
  * (tests/integration/test_engine*.c, run under run-with-services): cmocka

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Which lines of a test httpd's error log fail the test (python3 standard
 library).  Shared by tests/lib/httpd-run, which checks every log once the
 test is over, and tests/httpd/csamtest.py, whose log_expected() lets one

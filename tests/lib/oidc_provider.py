@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """An OpenID provider for the tests: the itsme side of the online procedure.
 
 It speaks just enough OpenID Connect (authorization code flow) for a real

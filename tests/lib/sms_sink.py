@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """SMS gateway for the tests: records what an HTTP SMS transport posts.
 
 sms_sink.py --port P --dir D

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """SMTP server for the integration tests (started by run-with-services).
 
 smtp_server.py --port P --maildir DIR [--tls starttls|smtps --cert PEM

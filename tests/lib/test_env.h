@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Helpers for integration tests run under tests/lib/run-with-services:
  * the CSAM_TEST_* services, a configuration pointing at them, an engine

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """SSH_ASKPASS for the sshd test: answers ssh's keyboard-interactive prompt
 with the security code mailed to CSAM_ASKPASS_TO, read from the test SMTP
 server's Maildir (CSAM_ASKPASS_MAILDIR).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What a local attacker puts in the environment of a PAM program
 (DESIGN 3.4: the environment never steers pam_csam), for
 test_pam_environment.py (pamtester) and test_pam_su.py (setuid su).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The libraries pam_csam.so brings into every process that authenticates
 # through it (sshd, su, sudo, login): only those it uses.  libqrencode
 # draws the app key's QR code on the web's enrolment page: mod_csam.so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Maildir reading for test tools.  Mails are small and few: each is read
  * whole (at most 1 MiB) and parsed just enough to find the text/plain

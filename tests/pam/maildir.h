@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Reading the test SMTP server's Maildir (tests/lib/smtp_server.py) from
  * C test tools: wait for the next mail to an address and take the link

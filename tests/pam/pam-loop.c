@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pam-loop: a PAM application that authenticates one user N times in one
  * process, answering each prompt with the code mailed for that round, as a

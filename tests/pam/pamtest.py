@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared harness of the pam_csam integration tests (tests/pam/test_*.py).
 
 The tests run under tests/lib/run-with-services, which provides a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SMS records for test tools.  Each record is one small JSON file written
  * atomically by the sink (a dot-file renamed into place), so a name that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Reading the test SMS gateway's records (tests/lib/sms_sink.py) from C
  * test tools: wait for the next SMS to a number and take the security

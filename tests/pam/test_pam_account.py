@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """pam_csam's account stack (pam_sm_acct_mgmt): an active account with an
 active key passes; no account, a disabled account, an account whose keys
 an administrator deactivated, or a key type that key= does not allow do

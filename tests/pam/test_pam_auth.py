@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """pam_csam's second factor end to end: pamtester + pam_wrapper + the
 built module, a real PostgreSQL and a real SMTP server (DESIGN 3.4).
 

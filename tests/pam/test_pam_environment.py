@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The environment never steers pam_csam (DESIGN 3.4, issue 11 item 1).
 
 pamtester runs with the attacker's variables (hostile.py): libpq's PG*

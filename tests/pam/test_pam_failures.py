@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """pam_csam fails closed (DESIGN 3.4): unknown users with and without
 nullok, user names with shell and SQL metacharacters, the database stopped
 and restarted, the mail relay down, an insecure or broken csam.conf, an

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """pam_csam with each key type (issue 6): the authenticator app (TOTP,
 codes computed by Debian's oathtool from the secret the activation
 returned), the SMS key (codes read from what the test gateway received),

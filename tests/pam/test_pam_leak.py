@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """1,000 consecutive pam_authenticate calls in one process (issue 5):
 every one succeeds with the code mailed for it, no file descriptor is left
 open, the resident set stays flat, and -- in a --enable-sanitizers build,

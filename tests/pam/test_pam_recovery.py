@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """pam_csam after a recovery at the desk (DESIGN 2.7, issue 13): a person
 whose only key was the authenticator app (TOTP) lost access and was
 registered again, at a new e-mail address, and recovered the account with

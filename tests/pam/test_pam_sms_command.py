@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """pam_csam and the SMS command transport (issue 11, items 5 and 6).
 
 pam_csam runs inside whatever program calls it, setuid su among them,

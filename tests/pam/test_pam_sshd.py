@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """pam_csam behind a real OpenSSH server (issue 5): sshd on a loopback
 port with AuthenticationMethods publickey,keyboard-interactive and its PAM
 stack through pam_csam; ssh logs in with a key, then answers the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """pam_csam called from several threads of one process at once (issue 5:
 "thread-safe"): four threads, each its own user, authenticate 50 times
 each with the code mailed for every round.  All succeed, every round gets

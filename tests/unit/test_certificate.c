@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A client certificate's subject (common/base/certificate.c), on
  * certificates this test makes with OpenSSL: an eID-like one, one without

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * csam.conf: defaults, every key through csam_config_set, the file format
  * and its errors, and the refusal of files others can change.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_csam's sealed cookies and CSRF tokens (mod_csam/cookie.c), called
  * directly on request records made here.  The two httpd functions

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The secret file, key derivation, keyed hashes, codes, tokens, sealing.
  */

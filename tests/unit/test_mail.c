@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Mail composition from the shipped templates (conf/ in the source tree)
  * and the RFC 5322 + MIME wire format.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_csam's directives and per-server merge (mod_csam/config.c), called
  * directly as httpd would: each handler gets a cmd_parms made here, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pam_csam's module arguments (DESIGN 3.4) and its one map from libcsam
  * results to PAM return values: what is accepted, what is refused, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Password policy, NFKC normalisation, Argon2id and the common-password
  * list (the shipped one included).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The person's pseudonym and sealed number (common/engine/person.c):
  * CSAM_SUBJECT is stable for one person under one secret and tells two

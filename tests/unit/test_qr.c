@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * QR codes as SVG: the structure of the element (self-contained, no script
  * or external reference, accessible name), its size, and that the dark

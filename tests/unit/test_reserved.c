@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Reserved usernames: the shipped list, an administrator's additions read
  * into the same list, and the rule that applies them (any case, root

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SMS: the sms_* settings and their cross-checks (one rule for the
  * configuration check and the delivery settings), the text templates, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The template language: escaping per mode, verbatim tags, the errors
  * that keep a broken template from being sent, and the assembly of a page
@@ -312,6 +313,44 @@ static void test_dotted_names(void **state)
                      CSAM_ERR_INVALID);
 }
 
+/* The first line "{{! ... }}" (a file's SPDX header) goes with its
+ * newline and nothing else changes; a comment that does not end its line,
+ * or "{{!" further on, is malformed; the expansion leaves it for the
+ * render. */
+static void test_leading_comment(void **state)
+{
+    char *out;
+
+    (void)state;
+    out = csam_test_render("{{! SPDX-License-Identifier: Apache-2.0 }}\n"
+                           "Hello {{name}}\n",
+                           CSAM_ESCAPE_NONE, CSAM_OK);
+    assert_string_equal(out, "Hello Anaïs <b>&\"'\n");
+    free(out);
+    out = csam_test_render("{{!}}", CSAM_ESCAPE_NONE, CSAM_OK);
+    assert_string_equal(out, "");
+    free(out);
+    /* only the first line, only once */
+    out = csam_test_render("{{! a }}\n\nx", CSAM_ESCAPE_NONE, CSAM_OK);
+    assert_string_equal(out, "\nx");
+    free(out);
+    csam_test_render("{{! a }}\n{{! b }}\nx", CSAM_ESCAPE_NONE,
+                     CSAM_ERR_INVALID);
+    csam_test_render("x\n{{! a }}\n", CSAM_ESCAPE_NONE, CSAM_ERR_INVALID);
+    csam_test_render(" {{! a }}\n", CSAM_ESCAPE_NONE, CSAM_ERR_INVALID);
+    /* the comment ends its line, or it is no comment */
+    csam_test_render("{{! a }} x\n", CSAM_ESCAPE_NONE, CSAM_ERR_INVALID);
+    csam_test_render("{{! a\n }}\n", CSAM_ESCAPE_NONE, CSAM_ERR_INVALID);
+    csam_test_render("{{! a", CSAM_ESCAPE_NONE, CSAM_ERR_INVALID);
+    /* the expansion copies it; the render then drops it */
+    assert_int_equal(csam_template_expand("{{! c }}\n{{msg.x}}", "msg.",
+                                          &(struct csam_tvar){"msg.x", "y"}, 1,
+                                          &out),
+                     CSAM_OK);
+    assert_string_equal(out, "{{! c }}\ny");
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_expand_text_not_rescanned),
         cmocka_unit_test(test_expand_errors),
         cmocka_unit_test(test_dotted_names),
+        cmocka_unit_test(test_leading_comment),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

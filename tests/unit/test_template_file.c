@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Where templates come from: the administrator's directory before the
  * shipped one, file by file; its files checked as configuration (a file

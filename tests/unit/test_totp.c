@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * HOTP / TOTP against the RFC test vectors, the verification window and
  * replay rule, and base32.

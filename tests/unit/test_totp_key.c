@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The mobile-app key: secrets, the otpauth:// URI and its encoding, sealing
  * bound to the key id, and verification against an independent TOTP

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The browser tests of mod_csam's pages against a throwaway httpd
 # (tests/lib/httpd-run, itself inside run-with-services): walk.mjs (the
 # desk and the activation), or the walk named by CSAM_BROWSER_WALK

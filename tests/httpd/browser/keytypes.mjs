@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The mobile-app (TOTP) and SMS keys through the pages, in a real browser
 // (Debian's chromium driven by playwright-core), against the httpd started
 // by tests/lib/httpd-run with an SMS gateway configured (the recording

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers of the browser walks (login.mjs, keytypes.mjs): the environment
 // httpd-run gives, TAP-like checks, the Maildir the SMTP server writes, the
 // SMS gateway's records, TOTP codes from Debian's oathtool (an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Login, self-management and logout through the pages, in a real browser
 // (Debian's chromium driven by playwright-core), against the httpd started
 // by tests/lib/httpd-run with /app protected by AuthType CSAM (browser.sh).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The online procedure's pages (/csam/online, then the activation pages it
 // hands over to), in a real browser (Debian's chromium driven by
 // playwright-core), against the httpd started by tests/lib/httpd-run with

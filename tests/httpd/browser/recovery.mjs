@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Recovery at the desk in a real browser (Debian's chromium driven by
 // playwright-core), against the httpd started by tests/lib/httpd-run
 // (browser.sh), with JavaScript turned off: the pages must not need it

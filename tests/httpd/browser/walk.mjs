@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The HTML flow as people use it, in a real browser (Debian's chromium
 // driven by playwright-core), against the httpd started by tests/lib/httpd-run:
 // an officer registers a citizen through the desk form and gets the letter
