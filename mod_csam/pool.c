@@ -115,8 +115,7 @@ static apr_status_t csam_pool_construct(void **resource, void *params,
     logger->fn = csam_pool_log;
     logger->ctx = rt->server;
     csam_store_bounds_from_config(&rt->config, &bounds);
-    res = csam_store_open_bounded(rt->config.database, &bounds, logger,
-                                  &store);
+    res = csam_store_open_bounded(rt->config.database, &bounds, logger, &store);
     if (res != CSAM_OK) {
         int slow = apr_time_now() - started > CSAM_POOL_SLOW_CONNECT;
 

@@ -135,8 +135,7 @@ static PGresult *csam_store_collect(csam_store *store, const char *what)
         next = PQgetResult(store->conn);
         if (next == NULL)
             break;
-        if (res == NULL
-            || PQresultStatus(res) == PGRES_COMMAND_OK
+        if (res == NULL || PQresultStatus(res) == PGRES_COMMAND_OK
             || PQresultStatus(res) == PGRES_TUPLES_OK) {
             PQclear(res);
             res = next;
@@ -216,7 +215,7 @@ void csam_store_bounds_from_config(const struct csam_config *cfg,
                                    struct csam_store_bounds *out)
 {
     long longest = cfg->mail_timeout > cfg->sms_timeout ? cfg->mail_timeout
-                                                         : cfg->sms_timeout;
+                                                        : cfg->sms_timeout;
 
     out->connect_timeout = cfg->db_connect_timeout;
     out->statement_timeout = cfg->db_statement_timeout * 1000;
@@ -703,7 +702,7 @@ csam_result csam_store_run_script(csam_store *store, const char *sql, char *why,
     msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     if (why != NULL && why_len > 0)
         snprintf(why, why_len, "%s",
-                 msg != NULL          ? msg
+                 msg != NULL           ? msg
                  : store->conn != NULL ? PQerrorMessage(store->conn)
                                        : "no answer from the database");
     csam_store_note_error(store, res, "script");
