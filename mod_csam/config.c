@@ -514,6 +514,12 @@ const char *csam_config_explain(apr_pool_t *p, const char *msg)
 const command_rec csam_config_cmds[] = {
     CSAM_SETTING("CSAMDatabase", "database",
                  "libpq connection string of the CSAM database"),
+    CSAM_SETTING("CSAMDBConnectTimeout", "db_connect_timeout",
+                 "seconds to connect to the database (replaces the "
+                 "connection string's connect_timeout)"),
+    CSAM_SETTING("CSAMDBStatementTimeout", "db_statement_timeout",
+                 "seconds one database statement may take, and what one "
+                 "request's statements may wait in all"),
     CSAM_SETTING("CSAMSecretFile", "secret_file",
                  "file holding the secret (at least 32 bytes, mode 0600 or "
                  "0640)"),

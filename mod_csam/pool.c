@@ -8,6 +8,12 @@
  * left a transaction open, is closed instead of given back, so after a
  * PostgreSQL restart the next request opens a fresh connection and httpd
  * needs no restart, whatever path the request took.
+ *
+ * A database that hangs instead of failing is bounded by the store
+ * (store.h): CSAMDBConnectTimeout per connection, CSAMDBStatementTimeout
+ * per statement and for all the statements of one request (the store's
+ * budget, refilled when the handle comes back).  A handle whose database
+ * stopped answering has dropped its connection and is closed here.
  */
 #include <string.h>
 
@@ -105,9 +111,12 @@ static apr_status_t csam_pool_construct(void **resource, void *params,
 
     apr_time_t started = apr_time_now();
 
+    struct csam_store_bounds bounds;
+
     logger->fn = csam_pool_log;
     logger->ctx = rt->server;
-    res = csam_store_open(rt->config.database, logger, &store);
+    csam_store_bounds_from_config(&rt->config, &bounds);
+    res = csam_store_open_bounded(rt->config.database, &bounds, logger, &store);
     if (res != CSAM_OK) {
         int slow = apr_time_now() - started > CSAM_POOL_SLOW_CONNECT;
 
@@ -278,10 +287,24 @@ static apr_status_t csam_pool_release(void *data)
 
     if (req->store == NULL)
         return APR_SUCCESS;
-    if (!csam_store_healthy(req->store))
+    if (csam_store_stalled(req->store)) {
+        /* The next connection would most likely hang as well: the
+         * backoff answers 503 at once for a few seconds. */
+        apr_atomic_set32(&req->rt->db_backoff_until,
+                         (apr_uint32_t)apr_time_sec(apr_time_now())
+                             + CSAM_POOL_BACKOFF);
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, req->rt->server,
+                     "CSAM01110: the CSAM database stopped answering: "
+                     "connection dropped, not trying again for a few "
+                     "seconds");
+    }
+    if (!csam_store_healthy(req->store)) {
         apr_reslist_invalidate(req->rt->stores, req->store);
-    else
+    } else {
+        /* The next request gets the whole budget again. */
+        csam_store_budget(req->store, 0);
         apr_reslist_release(req->rt->stores, req->store);
+    }
     req->store = NULL;
     return APR_SUCCESS;
 }

@@ -26,6 +26,8 @@ struct csam_context {
     int config_ready;        /* config must be freed */
     csam_services *services; /* secret, relay, SMS; points into config */
     csam_store *store;
+    long db_wait_left;         /* ms the rest of the call may wait on
+                                  statements (-1: not started yet) */
     struct csam_logger logger; /* ctx is this context */
     csam_engine *engine;       /* NULL while released */
 };
@@ -94,14 +96,22 @@ static csam_result csam_context_services(struct csam_context *ctx,
 /* The connection and the engine over it: made for each step that needs
  * the database, dropped while the user types.  The schema is checked on
  * the first connection of a call only: the verification after the prompt
- * stays one round trip. */
+ * stays one round trip.  The statements of the whole call share one
+ * budget (db_statement_timeout, store.h), carried over from the step
+ * before the prompt to the one after it: a hung database costs a call at
+ * most two connects and that budget (6.5 s with the defaults). */
 static csam_result csam_context_connect(struct csam_context *ctx,
                                         int check_schema)
 {
     struct csam_engine_host host;
+    struct csam_store_bounds bounds;
     csam_result res;
 
-    res = csam_store_open(ctx->config.database, &ctx->logger, &ctx->store);
+    csam_store_bounds_from_config(&ctx->config, &bounds);
+    if (ctx->db_wait_left >= 0) /* 1: none left (0 would mean none set) */
+        bounds.budget = ctx->db_wait_left > 0 ? ctx->db_wait_left : 1;
+    res = csam_store_open_bounded(ctx->config.database, &bounds, &ctx->logger,
+                                  &ctx->store);
     if (res == CSAM_OK && check_schema)
         res = csam_store_check_schema(ctx->store);
     if (res != CSAM_OK) {
@@ -127,6 +137,7 @@ csam_result csam_context_open(pam_handle_t *pamh,
         return CSAM_ERR_NOMEM;
     ctx->pamh = pamh;
     ctx->debug = opts->debug;
+    ctx->db_wait_left = -1;
     ctx->logger.fn = csam_context_log;
     ctx->logger.ctx = ctx;
 
@@ -166,8 +177,10 @@ void csam_context_release(struct csam_context *ctx)
     /* The engine points at the store: it goes first. */
     csam_engine_free(ctx->engine);
     ctx->engine = NULL;
-    if (ctx->store != NULL)
+    if (ctx->store != NULL) {
+        ctx->db_wait_left = csam_store_budget_left(ctx->store);
         csam_store_close(ctx->store);
+    }
     ctx->store = NULL;
 }
 

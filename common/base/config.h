@@ -21,6 +21,10 @@
 /* clang-format off */
 struct csam_config {
     char *database;         /* libpq conninfo                 ("service=csam") */
+    long db_connect_timeout;   /* s to connect, per address       (2) */
+    long db_statement_timeout; /* s one statement may take, and what
+                                  the statements of one request or PAM
+                                  step may wait in all              (2) */
     char *secret_file;      /*                     ("/etc/csam/secret.key") */
     char *secret_group;     /* group that may read secret_file besides
                                root's (NULL: none) */

@@ -2,15 +2,20 @@
 /*
  * The PostgreSQL layer over libpq (see store.h for the contract).
  */
+/* clock_gettime, poll */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
+#include "config.h"
 #include "environ.h"
 #include "statement.h"
 
@@ -20,7 +25,10 @@
 #define CSAM_STORE_MAX_PARAMS 24
 
 struct csam_store {
-    PGconn *conn;
+    PGconn *conn; /* NULL once a wait gave up (given_up) */
+    struct csam_store_bounds bounds;
+    long wait_left; /* ms of statement waits left, -1: no budget */
+    int given_up;   /* the database stopped answering: no more tries */
     struct csam_logger logger;
     const struct csam_store_stmt *prepared[CSAM_STORE_MAX_STMTS];
     size_t nprepared;
@@ -54,12 +62,127 @@ static void csam_store_notice(void *arg, const char *message)
     (void)message;
 }
 
+static long csam_store_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How long the next wait may last, ms (-1: for ever): the statement bound
+ * (the server's own timeout plus a grace), cut to the budget left. */
+static long csam_store_wait_limit(const csam_store *store)
+{
+    long limit = -1;
+
+    if (store->bounds.statement_timeout > 0)
+        limit = store->bounds.statement_timeout + CSAM_STORE_WAIT_GRACE_MS;
+    if (store->wait_left >= 0 && (limit < 0 || store->wait_left < limit))
+        limit = store->wait_left;
+    return limit;
+}
+
+/* The database did not answer in time: drop the connection.  Closing the
+ * socket is what a stopped server cannot ignore: when it runs again, the
+ * backend finds its client gone and rolls back the open transaction (a
+ * cancel request would have to reach the stopped postmaster first). */
+static void csam_store_give_up(csam_store *store, const char *what, long ms)
+{
+    csam_log(&store->logger, CSAM_LOG_ERR,
+             "database statement %s: no answer within %ld ms, connection "
+             "dropped",
+             what, ms);
+    PQfinish(store->conn);
+    store->conn = NULL;
+    store->given_up = 1;
+    snprintf(store->sqlstate, sizeof(store->sqlstate), "%s", "57014");
+    if (store->in_tx)
+        store->tx_failed = 1;
+}
+
+/* The result of what was just sent (the first error when a script gave
+ * several results, else the last result), waiting at most the wait limit
+ * for it; NULL when nothing came back (the connection broke, or the wait
+ * gave up and dropped it). */
+static PGresult *csam_store_collect(csam_store *store, const char *what)
+{
+    long limit = csam_store_wait_limit(store);
+    long start = csam_store_now_ms();
+    PGresult *res = NULL, *next;
+
+    for (;;) {
+        while (PQisBusy(store->conn)) {
+            struct pollfd pfd;
+            long left = limit < 0 ? -1 : start + limit - csam_store_now_ms();
+            int rc;
+
+            if (limit >= 0 && left <= 0) {
+                PQclear(res);
+                csam_store_give_up(store, what, limit);
+                return NULL;
+            }
+            pfd.fd = PQsocket(store->conn);
+            pfd.events = POLLIN;
+            pfd.revents = 0;
+            if (pfd.fd < 0)
+                break; /* gone: PQgetResult says so without waiting */
+            rc = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+            if (rc < 0 && errno != EINTR)
+                break;
+            if (rc > 0 && !PQconsumeInput(store->conn))
+                break;
+        }
+        next = PQgetResult(store->conn);
+        if (next == NULL)
+            break;
+        if (res == NULL || PQresultStatus(res) == PGRES_COMMAND_OK
+            || PQresultStatus(res) == PGRES_TUPLES_OK) {
+            PQclear(res);
+            res = next;
+        } else {
+            PQclear(next);
+        }
+    }
+    if (store->wait_left >= 0) {
+        store->wait_left -= csam_store_now_ms() - start;
+        if (store->wait_left < 0)
+            store->wait_left = 0;
+    }
+    return res;
+}
+
+/* The session's timeouts, in one round trip: SET, not options=-c in the
+ * conninfo, so options an administrator set (in the conninfo or a
+ * service file) still apply. */
+static int csam_store_set_timeouts(csam_store *store)
+{
+    char sql[256];
+    PGresult *res;
+    int ok;
+
+    if (store->bounds.statement_timeout <= 0 && store->bounds.idle_timeout <= 0)
+        return 1;
+    snprintf(sql, sizeof(sql),
+             "SET statement_timeout = %ld; SET lock_timeout = %ld; "
+             "SET idle_in_transaction_session_timeout = %ld",
+             store->bounds.statement_timeout, store->bounds.statement_timeout,
+             store->bounds.idle_timeout);
+    store->round_trips++;
+    if (!PQsendQuery(store->conn, sql))
+        return 0;
+    res = csam_store_collect(store, "csam_store_timeouts");
+    ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    return ok;
+}
+
 static int csam_store_configure(csam_store *store)
 {
     PQsetNoticeProcessor(store->conn, csam_store_notice, NULL);
     /* Every string we send and read is UTF-8, whatever the server's
-     * default says. */
-    return PQsetClientEncoding(store->conn, "UTF8") == 0;
+     * default says: asked for when connecting (client_encoding). */
+    return csam_store_set_timeouts(store);
 }
 
 /* libpq's message about conn in buf, without the newline libpq ends it
@@ -86,6 +209,52 @@ int csam_store_libpq_version(void)
 csam_result csam_store_open(const char *conninfo,
                             const struct csam_logger *logger, csam_store **out)
 {
+    return csam_store_open_bounded(conninfo, NULL, logger, out);
+}
+
+void csam_store_bounds_from_config(const struct csam_config *cfg,
+                                   struct csam_store_bounds *out)
+{
+    long longest = cfg->mail_timeout > cfg->sms_timeout ? cfg->mail_timeout
+                                                        : cfg->sms_timeout;
+
+    out->connect_timeout = cfg->db_connect_timeout;
+    out->statement_timeout = cfg->db_statement_timeout * 1000;
+    out->idle_timeout = (longest + cfg->db_statement_timeout) * 1000;
+    out->budget = out->statement_timeout + CSAM_STORE_WAIT_GRACE_MS;
+}
+
+void csam_store_budget(csam_store *store, long ms)
+{
+    if (store == NULL)
+        return;
+    if (ms <= 0)
+        ms = store->bounds.budget > 0 ? store->bounds.budget : -1;
+    store->wait_left = ms;
+}
+
+long csam_store_budget_left(const csam_store *store)
+{
+    return store != NULL ? store->wait_left : -1;
+}
+
+int csam_store_stalled(const csam_store *store)
+{
+    return store != NULL && store->given_up;
+}
+
+csam_result csam_store_open_bounded(const char *conninfo,
+                                    const struct csam_store_bounds *bounds,
+                                    const struct csam_logger *logger,
+                                    csam_store **out)
+{
+    /* The conninfo is expanded first (expand_dbname), so what follows it
+     * wins: db_connect_timeout replaces a connect_timeout the conninfo
+     * sets, which could otherwise be 0 (for ever). */
+    const char *keywords[] = {"dbname", "client_encoding", "connect_timeout",
+                              NULL};
+    const char *values[4];
+    char connect_timeout[24];
     char msg[512];
     csam_store *store;
 
@@ -99,10 +268,23 @@ csam_result csam_store_open(const char *conninfo,
         return CSAM_ERR_NOMEM;
     if (logger != NULL)
         store->logger = *logger;
+    if (bounds != NULL)
+        store->bounds = *bounds;
+    store->wait_left = -1;
+    csam_store_budget(store, 0);
+    values[0] = conninfo;
+    values[1] = "UTF8";
+    values[2] = NULL;
+    if (store->bounds.connect_timeout > 0) {
+        snprintf(connect_timeout, sizeof(connect_timeout), "%ld",
+                 store->bounds.connect_timeout);
+        values[2] = connect_timeout;
+    }
+    values[3] = NULL;
     /* Only the conninfo decides where and how to connect, never the
      * environment of the host process (environ.h says why and how). */
     csam_environ_hide();
-    store->conn = PQconnectdb(conninfo);
+    store->conn = PQconnectdbParams(keywords, values, 1);
     csam_environ_restore();
     if (store->conn == NULL) {
         free(store);
@@ -114,7 +296,7 @@ csam_result csam_store_open(const char *conninfo,
          * password of the conninfo string. */
         csam_log(&store->logger, CSAM_LOG_ERR, "database connection failed: %s",
                  csam_store_libpq_message(store->conn, msg, sizeof(msg)));
-        PQfinish(store->conn);
+        PQfinish(store->conn); /* NULL when the wait gave up: a no-op */
         free(store);
         return CSAM_ERR_DB;
     }
@@ -216,7 +398,11 @@ static int csam_store_prepare(csam_store *store,
         return 0;
     }
     store->round_trips++;
-    res = PQprepare(store->conn, stmt->name, stmt->sql, stmt->nparams, NULL);
+    res = NULL;
+    if (PQsendPrepare(store->conn, stmt->name, stmt->sql, stmt->nparams, NULL))
+        res = csam_store_collect(store, stmt->name);
+    if (store->given_up)
+        return 0;
     ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
     if (ok)
         store->prepared[store->nprepared++] = stmt;
@@ -245,10 +431,12 @@ static PGresult *csam_store_run(csam_store *store,
         formats[i] = params[i].binary ? 1 : 0;
     }
     store->round_trips++;
-    return PQexecPrepared(store->conn, stmt->name, stmt->nparams,
-                          stmt->nparams > 0 ? values : NULL,
-                          stmt->nparams > 0 ? lengths : NULL,
-                          stmt->nparams > 0 ? formats : NULL, 0);
+    if (!PQsendQueryPrepared(store->conn, stmt->name, stmt->nparams,
+                             stmt->nparams > 0 ? values : NULL,
+                             stmt->nparams > 0 ? lengths : NULL,
+                             stmt->nparams > 0 ? formats : NULL, 0))
+        return NULL;
+    return csam_store_collect(store, stmt->name);
 }
 
 static int csam_store_result_ok(const PGresult *res)
@@ -275,6 +463,12 @@ csam_result csam_store_exec(csam_store *store,
     store->sqlstate[0] = '\0';
     if (store->in_tx && store->tx_failed)
         return CSAM_ERR_DB;
+    /* A database that stopped answering would only hang the next try
+     * too: the host replaces this store (csam_store_healthy). */
+    if (store->given_up) {
+        snprintf(store->sqlstate, sizeof(store->sqlstate), "%s", "57014");
+        return CSAM_ERR_DB;
+    }
 
     for (attempt = 0; attempt < 2; attempt++) {
         /* A connection already known to be dead is reset first; inside
@@ -302,6 +496,8 @@ csam_result csam_store_exec(csam_store *store,
             csam_store_note_error(store, res, stmt->name);
         PQclear(res);
         res = NULL;
+        if (store->given_up)
+            break;
         /* Only a broken connection is worth another try, and only for a
          * statement that may safely run twice. */
         if (store->in_tx || !(stmt->flags & CSAM_STORE_RETRY)
@@ -497,7 +693,9 @@ csam_result csam_store_run_script(csam_store *store, const char *sql, char *why,
     if (store->tx_failed)
         return CSAM_ERR_DB;
     store->round_trips++;
-    res = PQexec(store->conn, sql);
+    res = NULL;
+    if (!store->given_up && PQsendQuery(store->conn, sql))
+        res = csam_store_collect(store, "script");
     if (csam_store_result_ok(res)) {
         PQclear(res);
         return CSAM_OK;
@@ -505,7 +703,9 @@ csam_result csam_store_run_script(csam_store *store, const char *sql, char *why,
     msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     if (why != NULL && why_len > 0)
         snprintf(why, why_len, "%s",
-                 msg != NULL ? msg : PQerrorMessage(store->conn));
+                 msg != NULL           ? msg
+                 : store->conn != NULL ? PQerrorMessage(store->conn)
+                                       : "no answer from the database");
     csam_store_note_error(store, res, "script");
     PQclear(res);
     store->tx_failed = 1;

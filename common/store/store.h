@@ -15,6 +15,20 @@
  * marks the transaction failed: csam_store_commit() then rolls it back and
  * returns CSAM_ERR_DB, so no half of a step is ever committed.
  *
+ * Bounds (struct csam_store_bounds): a database that stops answering
+ * (a stopped server, a network black hole) must not hold a worker or a
+ * PAM prompt until TCP gives up.  Connecting is bounded by libpq's
+ * connect_timeout (per address tried); every statement by the server's
+ * statement_timeout and lock_timeout, and, for a server that cannot even
+ * time out, by a wait on the socket that gives up a little later; an idle
+ * transaction by idle_in_transaction_session_timeout.  The statement
+ * waits of one store also share a budget (csam_store_budget): a host
+ * bounds the total a unit of work (a request, an authentication) may
+ * wait, not only each wait.  A wait that gives up drops the connection
+ * (the server rolls back whatever transaction was open) and the store
+ * answers CSAM_ERR_DB from then on without trying again: it is not
+ * healthy, and the host replaces it.
+ *
  * Nothing here logs a parameter value: they may be hashes, codes or
  * addresses.  Logged messages name the statement and the SQLSTATE only.
  */
@@ -39,6 +53,49 @@
 #endif
 
 typedef struct csam_store csam_store;
+
+struct csam_config;
+
+/* How long a store may wait for the database (0 anywhere: no bound, as
+ * csam_store_open gives, for csam-admin's long batches). */
+struct csam_store_bounds {
+    long connect_timeout;   /* s: libpq's connect_timeout, replacing one the
+                               conninfo sets (libpq counts 1 as 2) */
+    long statement_timeout; /* ms: statement_timeout and lock_timeout */
+    long idle_timeout;      /* ms: idle_in_transaction_session_timeout */
+    long budget;            /* ms: what the statements of one unit of work
+                               may wait in all (csam_store_budget) */
+};
+
+/* How much longer than statement_timeout a wait on the socket lasts: a
+ * server that answers reports its own timeout (SQLSTATE 57014) first. */
+#define CSAM_STORE_WAIT_GRACE_MS 500
+
+/* The bounds csam.conf's db_connect_timeout and db_statement_timeout
+ * give.  An idle transaction may last as long as a mail or an SMS sent
+ * inside it (the mail goes out before COMMIT) plus a statement. */
+void csam_store_bounds_from_config(const struct csam_config *cfg,
+                                   struct csam_store_bounds *out);
+
+/* csam_store_open with bounds (NULL: none).  Setting the session's
+ * timeouts costs one round trip when connecting (and after a reset),
+ * none per statement. */
+csam_result csam_store_open_bounded(const char *conninfo,
+                                    const struct csam_store_bounds *bounds,
+                                    const struct csam_logger *logger,
+                                    csam_store **out);
+
+/* Give the store ms milliseconds of statement waits from now on (a pool
+ * refills it for each request; 0: the bounds' budget).  A store opened
+ * with a budget starts with it. */
+void csam_store_budget(csam_store *store, long ms);
+
+/* What is left of the budget, ms (-1: no budget). */
+long csam_store_budget_left(const csam_store *store);
+
+/* 1 when a wait gave up on this store: the database stopped answering
+ * (the store is not healthy; a pool may pause before connecting again). */
+int csam_store_stalled(const csam_store *store);
 
 /* Connect with a libpq conninfo string.  The logger is copied; what its
  * ctx points to must outlive the store.  *out is owned by the caller

@@ -40,8 +40,10 @@ REFUSED = (r'connection to server at "127\.0\.0\.1", port [0-9]+ failed: '
            r"accepting TCP/IP connections\?")
 DATABASE_DOWN_LOG = (
     r"csam:error CSAM00006: database reconnection failed: " + REFUSED,)
+# (57P01: the backend's last word, "terminating connection due to
+# administrator command", read as the answer to the statement sent next.)
 LOST = (r"csam:error CSAM00006: database statement csam_[a-z_]+ failed: "
-        r"SQLSTATE none \(connection lost\)")
+        r"SQLSTATE (none|57P01) \(connection lost\)")
 DATABASE_DOWN_MAYBE = (
     r"csam:error CSAM00006: database connection failed: " + REFUSED, LOST)
 

@@ -749,7 +749,7 @@ static void test_reference_conf(void **state)
         }
     }
     fclose(fp);
-    assert_int_equal(keys, 28);
+    assert_int_equal(keys, 30);
 
     /* every key the parser knows is documented there, commented out */
     {
@@ -774,7 +774,7 @@ static void test_reference_conf(void **state)
             if (strstr(all, needle) == NULL)
                 fail_msg("conf/csam.conf does not document '%s'", name);
         }
-        assert_int_equal(i, 38);
+        assert_int_equal(i, 40);
         free(all);
     }
     out = csam_test_file(uncommented, strlen(uncommented));
