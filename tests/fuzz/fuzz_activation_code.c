@@ -1,0 +1,25 @@
+/* Activation codes as typed (common/base/crypto.c): normalising is
+ * idempotent; tokens (links, handles) are checked by csam_token_valid(). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *in = fuzz_cstring(data, size);
+    char out[CSAM_ACTIVATION_CODE_SIZE], again[CSAM_ACTIVATION_CODE_SIZE];
+
+    if (in == NULL)
+        return 0;
+    if (csam_activation_code_normalize(in, out) == CSAM_OK) {
+        if (strlen(out) != CSAM_ACTIVATION_CODE_LEN
+            || csam_activation_code_normalize(out, again) != CSAM_OK
+            || strcmp(out, again) != 0)
+            abort();
+    }
+    (void)csam_token_valid(in);
+    free(in);
+    return 0;
+}
