@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The fuzz targets (tests/fuzz/README): each fuzz_<name>.c defines
  * LLVMFuzzerTestOneInput, called with one input by libFuzzer (scripts/fuzz,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Activation codes as typed (common/base/crypto.c): normalising is
  * idempotent; tokens (links, handles) are checked by csam_token_valid(). */
 #include <stdlib.h>

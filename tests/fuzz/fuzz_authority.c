@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* host[:port] of the relay, gateway and public URLs
  * (common/base/validate.c), checked on a length, not a C string: the input
  * as it is, NUL bytes included. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The subject of a client certificate (common/base/certificate.c): PEM as
  * the TLS layer hands it over.  Every field is text of bounded length. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* csam.conf (common/base/config.c), read from a file as the hosts read it:
  * each input is written to one temporary file (in $TMPDIR, else /tmp),
  * loaded, and when it loads, checked as pam_csam and mod_csam check it. */

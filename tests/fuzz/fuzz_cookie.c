@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_csam's sealed cookie reader (mod_csam/cookie.c): an input is the
  * Cookie header a browser sends.  The browser anchor is opened from it,
  * then the flow cookie under that anchor and under a known one, then a

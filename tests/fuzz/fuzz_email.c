@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* E-mail addresses (common/base/validate.c): csam_email_check() and the
  * A-label form csam_email_ascii() sends to, which fails exactly where the
  * check fails and is itself an address the check accepts. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The short fields a form, the API or csam.conf hands the core
  * (common/base): usernames, free text, languages, document types, key
  * type lists, SMS settings, the TOTP issuer and an otpauth URI built

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Mailboxes (common/base/mailbox.c): the From of csam.conf and every
  * recipient.  An accepted mailbox yields an address csam_email_check()
  * accepts, in ASCII. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* National register numbers and dates (common/base/validate.c).  Input: a
  * number, and after a first '\n' a date of birth. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Phone numbers (common/base/validate.c).  Input: a number, and after a
  * first '\n' a list of country codes (csam.conf's sms_countries).  A
  * normalised number is E.164 and normalises to itself. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Return paths (mod_csam/return.c): a value from a query or a form.  What
  * csam_return_clean() gives back is always a safe local path. */
 #include <stdlib.h>

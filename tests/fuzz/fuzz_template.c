@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Templates (common/base/template.c): an input is a template, expanded
  * for "msg." tags as the texts are assembled at startup, then rendered in
  * both escape modes with the variables the pages and mails use. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* An APR pool, a runtime and request records for the fuzz targets of
  * mod_csam's sources (mod_stubs.h). */
 #include <stdlib.h>

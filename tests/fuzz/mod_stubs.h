@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * For the fuzz targets of mod_csam's sources (fuzz_cookie.c,
  * fuzz_return.c): an APR pool and runtime made once, and a request record

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The replay driver: runs a fuzz target (fuzz.h) on every file of its
  * corpus, without libFuzzer, so that make check replays every seed and

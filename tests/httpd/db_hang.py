@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A database that hangs instead of failing (its postmaster and backends
 stopped with SIGSTOP) never hangs a request: an API call, a page and a
 protected request each answer within CSAMDBConnectTimeout +

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Freeze the test cluster: SIGSTOP its postmaster and every backend, so
 the database hangs instead of failing (connections stay open, connects
 are accepted by the kernel, nothing answers).  Used as a context manager,

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A database that hangs (postmaster and backends stopped with SIGSTOP)
 never hangs a PAM authentication: PAM_AUTHINFO_UNAVAIL within
 db_connect_timeout x 2 + db_statement_timeout + 0.5 s (6.5 s with the
