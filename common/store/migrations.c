@@ -117,12 +117,17 @@ static int csam_store_migration_version(const char *name)
 }
 
 /* The migration's first line, when it is a comment, for "what an upgrade
- * would apply". */
+ * would apply"; a licence line before it is not its title. */
 static void csam_store_migration_title(const char *text, char *title,
                                        size_t size)
 {
-    size_t n = strcspn(text, "\n");
+    static const char spdx[] = "-- SPDX-License-Identifier:";
+    size_t n;
 
+    if (strncmp(text, spdx, sizeof(spdx) - 1) == 0
+        && strchr(text, '\n') != NULL)
+        text = strchr(text, '\n') + 1;
+    n = strcspn(text, "\n");
     title[0] = '\0';
     if (strncmp(text, "-- ", 3) != 0 || n < 3)
         return;

@@ -75,7 +75,9 @@ ScriptAliasMatch "^/(%(paths)s)/env$" "%(script)s"
 
 t.start(__file__, extra_conf=server_conf())
 mbox = t.Mailbox()
-SPOOF = "85073003328"  # a valid number no test citizen has
+# A valid number no test citizen can have: csamtest.citizen() draws
+# every number from the birth date 1985-07-30.
+SPOOF = "90011500188"
 
 
 # ---------------------------------------------------------------- helpers
