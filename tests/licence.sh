@@ -39,10 +39,14 @@ if [ -e .git ] && git ls-files >"$list" 2>/dev/null && [ -s "$list" ]; then
     : # a clone: git's files
 else
     # autotools' own files, generated into the tarball by make dist
-    find . -type f ! -path './autom4te.cache/*' ! -path './build-aux/*' \
+    # ... and any build tree inside it (make distcheck builds in
+    # _build/sub, under the unpacked sources): every directory holding a
+    # config.status is skipped whole.
+    find . -type d -exec test -e '{}/config.status' ';' -prune -o \
+        -type f ! -path './autom4te.cache/*' ! -path './build-aux/*' \
         ! -name Makefile.in ! -name configure ! -name aclocal.m4 \
         ! -name 'csam_build.h.in' ! -path './m4/libtool.m4' \
-        ! -path './m4/lt*.m4' | sed 's|^\./||' | LC_ALL=C sort >"$list"
+        ! -path './m4/lt*.m4' -print | sed 's|^\./||' | LC_ALL=C sort >"$list"
 fi
 count=$(wc -l <"$list")
 [ "$count" -gt 0 ] || {
