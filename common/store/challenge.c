@@ -9,23 +9,11 @@
  * web login's code, a web login's app code) run the same text with
  * different parameters set: the counting rules are written once.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "statement.h"
 #include "challenge.h"
 #include "delay.h"
-
-static void csam_store_challenge_copy(char *dst, size_t size, const char *src)
-{
-    size_t n = src != NULL ? strlen(src) : 0;
-
-    /* A value that does not fit is no value: cut, it could mean another. */
-    if (n >= size)
-        n = 0;
-    memcpy(dst, src != NULL ? src : "", n);
-    dst[n] = '\0';
-}
 
 /* ---- issuing ----------------------------------------------------------- */
 
@@ -507,16 +495,20 @@ static void csam_store_login_verdict_read(const csam_store_rows *rows,
     out->flow_found = csam_store_get_int64(rows, 0, "flow_found", 0) != 0;
     out->confirm = step != NULL && strcmp(step, "confirm") == 0;
     out->key_type = csam_key_type_parse(csam_store_get(rows, 0, "key_type"));
-    csam_store_challenge_copy(out->username, sizeof(out->username),
-                              csam_store_get(rows, 0, "username"));
+    /* A value that does not fit is no value: cut, it could mean another
+     * (a name, a sealed key). */
+    if (!csam_store_get_copy(rows, 0, "username", out->username,
+                             sizeof(out->username)))
+        out->username[0] = '\0';
     out->session_made = csam_store_get_int64(rows, 0, "session_made", 0) == 1;
     out->device_made = csam_store_get_int64(rows, 0, "device_made", 0) > 0;
     out->auth_time = csam_store_get_int64(rows, 0, "auth_time", 0);
     out->expires_at = csam_store_get_int64(rows, 0, "expires_at", 0);
     out->idle_expires_at = csam_store_get_int64(rows, 0, "idle_expires_at", 0);
     out->totp_key_id = csam_store_get_int64(rows, 0, "totp_key_id", 0);
-    csam_store_challenge_copy(out->totp_sealed, sizeof(out->totp_sealed),
-                              csam_store_get(rows, 0, "totp_sealed"));
+    if (!csam_store_get_copy(rows, 0, "totp_sealed", out->totp_sealed,
+                             sizeof(out->totp_sealed)))
+        out->totp_sealed[0] = '\0';
     out->totp_last_step = csam_store_get_int64(rows, 0, "totp_last_step", -1);
     out->now = csam_store_get_int64(rows, 0, "now", 0);
 }
@@ -685,8 +677,9 @@ static csam_result csam_store_totp_key_run(csam_store *store,
     }
     out->key_id = csam_store_get_int64(rows, 0, "key_id", 0);
     out->account_id = csam_store_get_int64(rows, 0, "account_id", 0);
-    csam_store_challenge_copy(out->sealed, sizeof(out->sealed),
-                              csam_store_get(rows, 0, "sealed"));
+    if (!csam_store_get_copy(rows, 0, "sealed", out->sealed,
+                             sizeof(out->sealed)))
+        out->sealed[0] = '\0';
     out->last_step = csam_store_get_int64(rows, 0, "last_step", -1);
     out->now = csam_store_get_int64(rows, 0, "now", 0);
     csam_store_rows_free(rows);
