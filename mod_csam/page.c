@@ -205,10 +205,8 @@ static const char *csam_page_parse_texts(apr_pool_t *p, const char *path,
  * markup written once, e.g. the mobile-app key's QR code block of the
  * activation and of the keys page. */
 static const char *const csam_page_parts[] = {
-    "totp_setup",
-    "sms_confirm",
-    "code_resend",
-    "code_cancel",
+    "totp_setup",  "sms_confirm",          "code_resend",
+    "code_cancel", "credentials_username", "credentials_password",
 };
 #define CSAM_PAGE_NPARTS (sizeof(csam_page_parts) / sizeof(csam_page_parts[0]))
 

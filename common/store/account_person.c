@@ -3,16 +3,10 @@
  * Persons: the account a person holds and a recovery's confirmation (see
  * person.h).
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "statement.h"
 #include "account_person.h"
-
-static void csam_store_person_copy(char *dst, size_t size, const char *src)
-{
-    snprintf(dst, size, "%s", src != NULL ? src : "");
-}
 
 static const struct csam_store_stmt csam_store_person_stmt_account = {
     "csam_store_person_account",
@@ -35,8 +29,8 @@ csam_result csam_store_person_account(csam_store *store,
         res = CSAM_ERR_NOT_FOUND;
     if (res == CSAM_OK) {
         out->id = csam_store_get_int64(rows, 0, "id", 0);
-        csam_store_person_copy(out->username, sizeof(out->username),
-                               csam_store_get(rows, 0, "username"));
+        csam_store_get_copy(rows, 0, "username", out->username,
+                            sizeof(out->username));
     }
     csam_store_rows_free(rows);
     return res;
@@ -186,10 +180,10 @@ csam_result csam_store_person_recover(csam_store *store,
     if (res == CSAM_OK) {
         out->password_changed = csam_store_get_bool(rows, 0,
                                                     "password_changed");
-        csam_store_person_copy(out->old_email, sizeof(out->old_email),
-                               csam_store_get(rows, 0, "old_email"));
-        csam_store_person_copy(out->new_email, sizeof(out->new_email),
-                               csam_store_get(rows, 0, "new_email"));
+        csam_store_get_copy(rows, 0, "old_email", out->old_email,
+                            sizeof(out->old_email));
+        csam_store_get_copy(rows, 0, "new_email", out->new_email,
+                            sizeof(out->new_email));
     }
     csam_store_rows_free(rows);
     return res;

@@ -4,7 +4,6 @@
  * sessions, the installation's fingerprint.  Migrations are in
  * migrations.c, the purge in purge.c.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "admin.h"
@@ -17,11 +16,6 @@
 #define CSAM_STORE_ADMIN_SESSION_LIVE(s)                                       \
     s ".revoked_at IS NULL AND " s ".expires_at > now() AND " s                \
       ".last_seen_at + " s ".idle_timeout > now()"
-
-static void csam_store_admin_copy(char *dst, size_t size, const char *src)
-{
-    snprintf(dst, size, "%s", src != NULL ? src : "");
-}
 
 /* ---- stats ------------------------------------------------------------- */
 
@@ -67,10 +61,9 @@ csam_result csam_store_admin_counts(csam_store *store,
     for (i = 0; i < csam_store_nrows(rows) && *n < max; i++) {
         struct csam_store_admin_count *c = &out[(*n)++];
 
-        csam_store_admin_copy(c->what, sizeof(c->what),
-                              csam_store_get(rows, i, "what"));
-        csam_store_admin_copy(c->a, sizeof(c->a), csam_store_get(rows, i, "a"));
-        csam_store_admin_copy(c->b, sizeof(c->b), csam_store_get(rows, i, "b"));
+        csam_store_get_copy(rows, i, "what", c->what, sizeof(c->what));
+        csam_store_get_copy(rows, i, "a", c->a, sizeof(c->a));
+        csam_store_get_copy(rows, i, "b", c->b, sizeof(c->b));
         c->n = csam_store_get_int64(rows, i, "n", 0);
     }
     csam_store_rows_free(rows);
@@ -116,23 +109,22 @@ static void csam_store_admin_account_row(const csam_store_rows *rows,
     int i;
 
     out->id = csam_store_get_int64(rows, 0, "id", 0);
-    csam_store_admin_copy(out->username, sizeof(out->username),
-                          csam_store_get(rows, 0, "username"));
-    csam_store_admin_copy(out->status, sizeof(out->status),
-                          csam_store_get(rows, 0, "status"));
-    csam_store_admin_copy(out->created_at, sizeof(out->created_at),
-                          csam_store_get(rows, 0, "created_at"));
-    csam_store_admin_copy(out->activated_at, sizeof(out->activated_at),
-                          csam_store_get(rows, 0, "activated_at"));
-    csam_store_admin_copy(out->password_changed_at,
-                          sizeof(out->password_changed_at),
-                          csam_store_get(rows, 0, "password_changed_at"));
-    csam_store_admin_copy(out->locked_until, sizeof(out->locked_until),
-                          csam_store_get(rows, 0, "locked_until"));
-    csam_store_admin_copy(out->last_web_login, sizeof(out->last_web_login),
-                          csam_store_get(rows, 0, "last_web_login"));
-    csam_store_admin_copy(out->last_pam_login, sizeof(out->last_pam_login),
-                          csam_store_get(rows, 0, "last_pam_login"));
+    csam_store_get_copy(rows, 0, "username", out->username,
+                        sizeof(out->username));
+    csam_store_get_copy(rows, 0, "status", out->status, sizeof(out->status));
+    csam_store_get_copy(rows, 0, "created_at", out->created_at,
+                        sizeof(out->created_at));
+    csam_store_get_copy(rows, 0, "activated_at", out->activated_at,
+                        sizeof(out->activated_at));
+    csam_store_get_copy(rows, 0, "password_changed_at",
+                        out->password_changed_at,
+                        sizeof(out->password_changed_at));
+    csam_store_get_copy(rows, 0, "locked_until", out->locked_until,
+                        sizeof(out->locked_until));
+    csam_store_get_copy(rows, 0, "last_web_login", out->last_web_login,
+                        sizeof(out->last_web_login));
+    csam_store_get_copy(rows, 0, "last_pam_login", out->last_pam_login,
+                        sizeof(out->last_pam_login));
     out->sessions_live = csam_store_get_int64(rows, 0, "sessions_live", 0);
     for (i = 0;
          i < csam_store_nrows(rows) && out->n_keys < CSAM_STORE_ADMIN_KEYS_MAX;
@@ -141,12 +133,11 @@ static void csam_store_admin_account_row(const csam_store_rows *rows,
 
         if (csam_store_get(rows, i, "key_type") == NULL)
             continue;
-        csam_store_admin_copy(k->type, sizeof(k->type),
-                              csam_store_get(rows, i, "key_type"));
-        csam_store_admin_copy(k->status, sizeof(k->status),
-                              csam_store_get(rows, i, "key_status"));
-        csam_store_admin_copy(k->activated_at, sizeof(k->activated_at),
-                              csam_store_get(rows, i, "key_activated_at"));
+        csam_store_get_copy(rows, i, "key_type", k->type, sizeof(k->type));
+        csam_store_get_copy(rows, i, "key_status", k->status,
+                            sizeof(k->status));
+        csam_store_get_copy(rows, i, "key_activated_at", k->activated_at,
+                            sizeof(k->activated_at));
         out->n_keys++;
     }
 }
@@ -266,10 +257,10 @@ csam_result csam_store_installation_get(csam_store *store,
                                    out->fingerprint, CSAM_HASH_LEN))
         res = CSAM_ERR_DB;
     if (res == CSAM_OK) {
-        csam_store_admin_copy(out->recorded_at, sizeof(out->recorded_at),
-                              csam_store_get(rows, 0, "recorded_at"));
-        csam_store_admin_copy(out->recorded_by, sizeof(out->recorded_by),
-                              csam_store_get(rows, 0, "recorded_by"));
+        csam_store_get_copy(rows, 0, "recorded_at", out->recorded_at,
+                            sizeof(out->recorded_at));
+        csam_store_get_copy(rows, 0, "recorded_by", out->recorded_by,
+                            sizeof(out->recorded_by));
     }
     csam_store_rows_free(rows);
     return res;

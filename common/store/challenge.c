@@ -9,23 +9,11 @@
  * web login's code, a web login's app code) run the same text with
  * different parameters set: the counting rules are written once.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "statement.h"
 #include "challenge.h"
 #include "delay.h"
-
-static void csam_store_challenge_copy(char *dst, size_t size, const char *src)
-{
-    size_t n = src != NULL ? strlen(src) : 0;
-
-    /* A value that does not fit is no value: cut, it could mean another. */
-    if (n >= size)
-        n = 0;
-    memcpy(dst, src != NULL ? src : "", n);
-    dst[n] = '\0';
-}
 
 /* ---- issuing ----------------------------------------------------------- */
 
@@ -424,6 +412,103 @@ static const struct csam_store_stmt csam_store_challenge_stmt_verify = {
 /* clang-format on */
 #pragma GCC diagnostic pop
 
+/*
+ * PAM's verification: the statement above without what only the web
+ * does (a login handle, a known device, a counted source, a session), so
+ * that csam_pam needs no privilege on csam_flows, csam_sessions,
+ * csam_login_devices or csam_source_failures: PostgreSQL checks every
+ * table a statement names, even in steps that touch no row.  It runs
+ * for every verification that counts no source and ends no web login
+ * (csam_store_verify_run), which is every one of PAM's: the same steps
+ * and rules, the same columns out but the web's.  Its parameters are the
+ * general statement's without the web's ones, in the same order:
+ *
+ *   $1  account id ($1)      $2  purpose ($2)       $3  code hash ($3)
+ *   $4  threshold ($4)       $5  duration ($5)      $6  delay after ($8)
+ *   $7  audit source ($9)    $8  delay cap ($10)    $9  username ($11)
+ *   $10 key type ($12)       $11 the app's key ($13)
+ *   $12 its step ($14)
+ */
+/* clang-format off */
+static const struct csam_store_stmt csam_store_challenge_stmt_verify_pam = {
+    "csam_challenge_verify_pam",
+    "WITH who AS ("
+    "   SELECT $1::bigint AS id WHERE $1::bigint IS NOT NULL"
+    "   UNION ALL"
+    "   SELECT a.id FROM csam_accounts a"
+    "   WHERE a.username = $9::text AND a.status = 'active'"
+    "     AND EXISTS (SELECT 1 FROM csam_keys k WHERE k.account_id = a.id"
+    "       AND k.type = $10::text AND k.status = 'active')),"
+    " acct AS ("
+    "   SELECT ceil(extract(epoch FROM locked_until - now()))::bigint AS wait"
+    "   FROM csam_accounts"
+    "   WHERE id = (SELECT id FROM who) AND locked_until > now()),"
+    " pick AS ("
+    "   SELECT id, attempts >= max_attempts AS exhausted,"
+    "     expires_at <= now() AS expired"
+    "   FROM csam_challenges"
+    "   WHERE account_id = (SELECT id FROM who) AND purpose = $2::text"
+    "     AND used_at IS NULL AND superseded_at IS NULL AND flow_id IS NULL"
+    "   ORDER BY created_at DESC, id DESC LIMIT 1),"
+    " t AS ("
+    "   UPDATE csam_keys k SET totp_last_step = $12::bigint"
+    "   WHERE k.id = $11::bigint AND k.account_id = (SELECT id FROM who)"
+    "     AND k.type = 'totp' AND k.status <> 'inactive'"
+    "     AND $12::bigint IS NOT NULL"
+    "     AND (k.totp_last_step IS NULL OR k.totp_last_step < $12::bigint)"
+    "     AND EXISTS (SELECT 1 FROM pick WHERE NOT exhausted AND NOT expired)"
+    "     AND NOT EXISTS (SELECT 1 FROM acct)"
+    "   RETURNING k.id),"
+    " m AS ("
+    "   SELECT CASE WHEN $11::bigint IS NULL THEN h.code_hash = $3::bytea"
+    "     ELSE EXISTS (SELECT 1 FROM t) END AS matched"
+    "   FROM csam_challenges h JOIN pick ON h.id = pick.id),"
+    " c AS ("
+    "   UPDATE csam_challenges ch"
+    "   SET used_at = CASE WHEN m.matched THEN now() END,"
+    "     attempts = ch.attempts + CASE WHEN m.matched THEN 0 ELSE 1 END"
+    "   FROM pick, m"
+    "   WHERE ch.id = pick.id AND NOT pick.exhausted AND NOT pick.expired"
+    "     AND NOT EXISTS (SELECT 1 FROM acct)"
+    "     AND ch.used_at IS NULL AND ch.superseded_at IS NULL"
+    "     AND ch.attempts < ch.max_attempts AND ch.expires_at > now()"
+    "   RETURNING ch.id, ch.used_at IS NOT NULL AS ok,"
+    "     ch.max_attempts - ch.attempts AS left_over),"
+    " a AS ("
+    "   UPDATE csam_accounts acc SET"
+    "     failures = CASE WHEN c.ok OR acc.failures + 1 >= $4::integer"
+    "       THEN 0 ELSE acc.failures + 1 END,"
+    "     locked_until = CASE WHEN c.ok THEN NULL"
+    "       WHEN acc.failures + 1 >= $4::integer"
+    "       THEN now() + make_interval(secs => $5::integer)"
+    "       WHEN acc.failures + 1 > $6::integer"
+    "       THEN now() + make_interval(secs => "
+    CSAM_STORE_DELAY_SQL("acc.failures", "$6::integer", "$8::integer") ")"
+    "       ELSE acc.locked_until END"
+    "   FROM c"
+    "   WHERE acc.id = (SELECT id FROM who)"
+    "   RETURNING greatest(0, ceil(extract(epoch FROM"
+    "     coalesce(acc.locked_until, now()) - now())))::bigint AS wait,"
+    "     acc.failures),"
+    " log AS ("
+    "   INSERT INTO csam_audit (action, account_id, source, detail)"
+    "   SELECT CASE WHEN c.ok THEN 'challenge.passed'"
+    "     ELSE 'challenge.failed' END, (SELECT id FROM who), $7::text,"
+    "     jsonb_build_object('purpose', $2::text, 'challenge', c.id)"
+    "   FROM c RETURNING 1)"
+    " SELECT (SELECT count(*) FROM who) AS owner_found,"
+    "   (SELECT wait FROM acct) AS account_lock,"
+    "   (SELECT count(*) FROM pick) AS code_found,"
+    "   (SELECT exhausted FROM pick) AS exhausted,"
+    "   (SELECT expired FROM pick) AS expired,"
+    "   (SELECT ok FROM c) AS ok,"
+    "   (SELECT left_over FROM c) AS attempts_left,"
+    "   (SELECT wait FROM a) AS wait,"
+    "   (SELECT failures FROM a) AS failures,"
+    "   (SELECT count(*) FROM log) AS written",
+    12, CSAM_STORE_RETRY};
+/* clang-format on */
+
 /* The statement's parameters, every one NULL until a caller sets it. */
 struct csam_store_verify_params {
     struct csam_store_param p[20];
@@ -507,30 +592,47 @@ static void csam_store_login_verdict_read(const csam_store_rows *rows,
     out->flow_found = csam_store_get_int64(rows, 0, "flow_found", 0) != 0;
     out->confirm = step != NULL && strcmp(step, "confirm") == 0;
     out->key_type = csam_key_type_parse(csam_store_get(rows, 0, "key_type"));
-    csam_store_challenge_copy(out->username, sizeof(out->username),
-                              csam_store_get(rows, 0, "username"));
+    /* A value that does not fit is no value: cut, it could mean another
+     * (a name, a sealed key). */
+    if (!csam_store_get_copy(rows, 0, "username", out->username,
+                             sizeof(out->username)))
+        out->username[0] = '\0';
     out->session_made = csam_store_get_int64(rows, 0, "session_made", 0) == 1;
     out->device_made = csam_store_get_int64(rows, 0, "device_made", 0) > 0;
     out->auth_time = csam_store_get_int64(rows, 0, "auth_time", 0);
     out->expires_at = csam_store_get_int64(rows, 0, "expires_at", 0);
     out->idle_expires_at = csam_store_get_int64(rows, 0, "idle_expires_at", 0);
     out->totp_key_id = csam_store_get_int64(rows, 0, "totp_key_id", 0);
-    csam_store_challenge_copy(out->totp_sealed, sizeof(out->totp_sealed),
-                              csam_store_get(rows, 0, "totp_sealed"));
+    if (!csam_store_get_copy(rows, 0, "totp_sealed", out->totp_sealed,
+                             sizeof(out->totp_sealed)))
+        out->totp_sealed[0] = '\0';
     out->totp_last_step = csam_store_get_int64(rows, 0, "totp_last_step", -1);
     out->now = csam_store_get_int64(rows, 0, "now", 0);
 }
 
-/* Run the statement; the verdict read, and a login's columns with login. */
+/* Run the statement; the verdict read, and a login's columns with login.
+ * Without a counted source ($6) or a login handle ($15), none of the web's
+ * steps can run: PAM's statement does the same with its parameters. */
 static csam_result csam_store_verify_run(
     csam_store *store, const struct csam_store_verify_params *v,
     struct csam_store_verdict *out, struct csam_store_login_verdict *login)
 {
+    /* the general statement's $n for each of PAM's, in order */
+    static const int pam[] = {1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14};
+    struct csam_store_param p[sizeof(pam) / sizeof(pam[0])];
+    const struct csam_store_stmt *stmt = &csam_store_challenge_stmt_verify;
+    const struct csam_store_param *params = v->p;
     csam_store_rows *rows = NULL;
     csam_result res;
+    size_t i;
 
-    res = csam_store_exec(store, &csam_store_challenge_stmt_verify, v->p,
-                          &rows);
+    if (v->p[5].value == NULL && v->p[14].value == NULL) {
+        for (i = 0; i < sizeof(pam) / sizeof(pam[0]); i++)
+            p[i] = v->p[pam[i] - 1];
+        stmt = &csam_store_challenge_stmt_verify_pam;
+        params = p;
+    }
+    res = csam_store_exec(store, stmt, params, &rows);
     if (res != CSAM_OK)
         return res;
     if (csam_store_nrows(rows) == 1) {
@@ -685,8 +787,9 @@ static csam_result csam_store_totp_key_run(csam_store *store,
     }
     out->key_id = csam_store_get_int64(rows, 0, "key_id", 0);
     out->account_id = csam_store_get_int64(rows, 0, "account_id", 0);
-    csam_store_challenge_copy(out->sealed, sizeof(out->sealed),
-                              csam_store_get(rows, 0, "sealed"));
+    if (!csam_store_get_copy(rows, 0, "sealed", out->sealed,
+                             sizeof(out->sealed)))
+        out->sealed[0] = '\0';
     out->last_step = csam_store_get_int64(rows, 0, "last_step", -1);
     out->now = csam_store_get_int64(rows, 0, "now", 0);
     csam_store_rows_free(rows);

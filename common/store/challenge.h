@@ -96,7 +96,10 @@ struct csam_store_verdict {
     long failures; /* the owner's failures after this attempt */
 };
 
-/* By account id.  Errors: CSAM_ERR_DB, CSAM_ERR_INVALID. */
+/* By account id.  This one, _name and _totp run a statement that names
+ * no table of the web login (PAM's, which csam_pam is granted) when
+ * ck->counted_source is NULL: every PAM verification counts no source.
+ * Errors: CSAM_ERR_DB, CSAM_ERR_INVALID. */
 csam_result
 csam_store_challenge_verify(csam_store *store, int64_t account_id,
                             const struct csam_store_challenge_check *ck,

@@ -2,17 +2,11 @@
 /*
  * Activation flow handles (see flow.h).
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "statement.h"
 #include "crypto.h"
 #include "flow.h"
-
-static void csam_store_flow_copy(char *dst, size_t size, const char *src)
-{
-    snprintf(dst, size, "%s", src != NULL ? src : "");
-}
 
 static const struct csam_store_stmt csam_store_flow_stmt_supersede = {
     "csam_store_flow_supersede",
@@ -98,29 +92,26 @@ csam_result csam_store_flow_get(csam_store *store,
     out->id = csam_store_get_int64(rows, 0, "id", 0);
     out->registration_id = csam_store_get_int64(rows, 0, "registration_id", 0);
     out->account_id = csam_store_get_int64(rows, 0, "account_id", 0);
-    csam_store_flow_copy(out->step, sizeof(out->step),
-                         csam_store_get(rows, 0, "step"));
+    csam_store_get_copy(rows, 0, "step", out->step, sizeof(out->step));
     out->key_type = csam_key_type_parse(csam_store_get(rows, 0, "key_type"));
     out->done = csam_store_get_bool(rows, 0, "done");
     out->online = csam_store_get_bool(rows, 0, "online");
     out->recovers = csam_store_get_int64(rows, 0, "recovers", 0);
-    csam_store_flow_copy(out->account_status, sizeof(out->account_status),
-                         csam_store_get(rows, 0, "account_status"));
-    csam_store_flow_copy(out->account_email, sizeof(out->account_email),
-                         csam_store_get(rows, 0, "account_email"));
+    csam_store_get_copy(rows, 0, "account_status", out->account_status,
+                        sizeof(out->account_status));
+    csam_store_get_copy(rows, 0, "account_email", out->account_email,
+                        sizeof(out->account_email));
     out->has_password = csam_store_get_bool(rows, 0, "has_password");
-    csam_store_flow_copy(out->language, sizeof(out->language),
-                         csam_store_get(rows, 0, "language"));
-    csam_store_flow_copy(out->username, sizeof(out->username),
-                         csam_store_get(rows, 0, "username"));
-    csam_store_flow_copy(out->first_name, sizeof(out->first_name),
-                         csam_store_get(rows, 0, "first_name"));
-    csam_store_flow_copy(out->email, sizeof(out->email),
-                         csam_store_get(rows, 0, "email"));
-    csam_store_flow_copy(out->terms_version, sizeof(out->terms_version),
-                         csam_store_get(rows, 0, "terms_version"));
-    csam_store_flow_copy(out->phone, sizeof(out->phone),
-                         csam_store_get(rows, 0, "phone"));
+    csam_store_get_copy(rows, 0, "language", out->language,
+                        sizeof(out->language));
+    csam_store_get_copy(rows, 0, "username", out->username,
+                        sizeof(out->username));
+    csam_store_get_copy(rows, 0, "first_name", out->first_name,
+                        sizeof(out->first_name));
+    csam_store_get_copy(rows, 0, "email", out->email, sizeof(out->email));
+    csam_store_get_copy(rows, 0, "terms_version", out->terms_version,
+                        sizeof(out->terms_version));
+    csam_store_get_copy(rows, 0, "phone", out->phone, sizeof(out->phone));
     out->locked = csam_store_get_bool(rows, 0, "locked");
     csam_store_rows_free(rows);
     return CSAM_OK;

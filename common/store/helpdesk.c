@@ -8,7 +8,6 @@
  * partial index on csam_accounts.nrn_hash leaves out, costs no scan
  * either.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "statement.h"
@@ -16,11 +15,6 @@
 
 #define CSAM_STORE_HELPDESK_UTC(col)                                           \
     "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
-static void csam_store_helpdesk_copy(char *dst, size_t size, const char *src)
-{
-    snprintf(dst, size, "%s", src != NULL ? src : "");
-}
 
 /* clang-format off */
 static const struct csam_store_stmt csam_store_helpdesk_stmt_registrations = {
@@ -65,16 +59,16 @@ csam_result csam_store_helpdesk_registrations(
 
         memset(reg, 0, sizeof(*reg));
         reg->id = csam_store_get_int64(rows, i, "id", 0);
-        csam_store_helpdesk_copy(reg->status, sizeof(reg->status),
-                                 csam_store_get(rows, i, "status"));
-        csam_store_helpdesk_copy(reg->procedure, sizeof(reg->procedure),
-                                 csam_store_get(rows, i, "procedure"));
-        csam_store_helpdesk_copy(reg->created_at, sizeof(reg->created_at),
-                                 csam_store_get(rows, i, "created_at"));
-        csam_store_helpdesk_copy(reg->expires_at, sizeof(reg->expires_at),
-                                 csam_store_get(rows, i, "expires_at"));
-        csam_store_helpdesk_copy(reg->officer, sizeof(reg->officer),
-                                 csam_store_get(rows, i, "officer"));
+        csam_store_get_copy(rows, i, "status", reg->status,
+                            sizeof(reg->status));
+        csam_store_get_copy(rows, i, "procedure", reg->procedure,
+                            sizeof(reg->procedure));
+        csam_store_get_copy(rows, i, "created_at", reg->created_at,
+                            sizeof(reg->created_at));
+        csam_store_get_copy(rows, i, "expires_at", reg->expires_at,
+                            sizeof(reg->expires_at));
+        csam_store_get_copy(rows, i, "officer", reg->officer,
+                            sizeof(reg->officer));
         (*n)++;
     }
     csam_store_rows_free(rows);
@@ -128,12 +122,11 @@ csam_result csam_store_helpdesk_account(csam_store *store,
         return CSAM_ERR_NOT_FOUND;
     }
     out->id = csam_store_get_int64(rows, 0, "id", 0);
-    csam_store_helpdesk_copy(out->username, sizeof(out->username),
-                             csam_store_get(rows, 0, "username"));
-    csam_store_helpdesk_copy(out->status, sizeof(out->status),
-                             csam_store_get(rows, 0, "status"));
-    csam_store_helpdesk_copy(out->locked_until, sizeof(out->locked_until),
-                             csam_store_get(rows, 0, "locked_until"));
+    csam_store_get_copy(rows, 0, "username", out->username,
+                        sizeof(out->username));
+    csam_store_get_copy(rows, 0, "status", out->status, sizeof(out->status));
+    csam_store_get_copy(rows, 0, "locked_until", out->locked_until,
+                        sizeof(out->locked_until));
     for (i = 0; i < csam_store_nrows(rows)
                 && out->n_keys < CSAM_STORE_HELPDESK_KEYS_MAX;
          i++) {
@@ -144,8 +137,8 @@ csam_result csam_store_helpdesk_account(csam_store *store,
         if (type == CSAM_KEY_NONE)
             continue;
         key->type = type;
-        csam_store_helpdesk_copy(key->status, sizeof(key->status),
-                                 csam_store_get(rows, i, "key_status"));
+        csam_store_get_copy(rows, i, "key_status", key->status,
+                            sizeof(key->status));
         out->n_keys++;
     }
     csam_store_rows_free(rows);
@@ -177,8 +170,8 @@ csam_store_helpdesk_name_lock(csam_store *store, const unsigned char *name_hash,
     p[0] = csam_store_bytes(name_hash, CSAM_HASH_LEN);
     res = csam_store_exec(store, &csam_store_helpdesk_stmt_name_lock, p, &rows);
     if (res == CSAM_OK && csam_store_nrows(rows) == 1)
-        csam_store_helpdesk_copy(locked_until, CSAM_STORE_HELPDESK_TIME_SIZE,
-                                 csam_store_get(rows, 0, "locked_until"));
+        csam_store_get_copy(rows, 0, "locked_until", locked_until,
+                            CSAM_STORE_HELPDESK_TIME_SIZE);
     csam_store_rows_free(rows);
     return res;
 }
@@ -238,14 +231,13 @@ csam_result csam_store_helpdesk_history(csam_store *store,
         struct csam_store_helpdesk_action *act = &out[*n];
 
         memset(act, 0, sizeof(*act));
-        csam_store_helpdesk_copy(act->action, sizeof(act->action),
-                                 csam_store_get(rows, i, "action"));
-        csam_store_helpdesk_copy(act->officer, sizeof(act->officer),
-                                 csam_store_get(rows, i, "officer"));
-        csam_store_helpdesk_copy(act->at, sizeof(act->at),
-                                 csam_store_get(rows, i, "at"));
-        csam_store_helpdesk_copy(act->source, sizeof(act->source),
-                                 csam_store_get(rows, i, "source"));
+        csam_store_get_copy(rows, i, "action", act->action,
+                            sizeof(act->action));
+        csam_store_get_copy(rows, i, "officer", act->officer,
+                            sizeof(act->officer));
+        csam_store_get_copy(rows, i, "at", act->at, sizeof(act->at));
+        csam_store_get_copy(rows, i, "source", act->source,
+                            sizeof(act->source));
         (*n)++;
     }
     csam_store_rows_free(rows);
@@ -285,17 +277,16 @@ csam_result csam_store_helpdesk_relink(csam_store *store, int64_t id,
         csam_store_rows_free(rows);
         return CSAM_ERR_NOT_FOUND;
     }
-    csam_store_helpdesk_copy(out->email, sizeof(out->email),
-                             csam_store_get(rows, 0, "email"));
-    csam_store_helpdesk_copy(out->language, sizeof(out->language),
-                             csam_store_get(rows, 0, "language"));
-    csam_store_helpdesk_copy(out->first_name, sizeof(out->first_name),
-                             csam_store_get(rows, 0, "first_name"));
-    csam_store_helpdesk_copy(out->last_name, sizeof(out->last_name),
-                             csam_store_get(rows, 0, "last_name"));
-    csam_store_helpdesk_copy(out->expires_brussels_date,
-                             sizeof(out->expires_brussels_date),
-                             csam_store_get(rows, 0, "expires_brussels_date"));
+    csam_store_get_copy(rows, 0, "email", out->email, sizeof(out->email));
+    csam_store_get_copy(rows, 0, "language", out->language,
+                        sizeof(out->language));
+    csam_store_get_copy(rows, 0, "first_name", out->first_name,
+                        sizeof(out->first_name));
+    csam_store_get_copy(rows, 0, "last_name", out->last_name,
+                        sizeof(out->last_name));
+    csam_store_get_copy(rows, 0, "expires_brussels_date",
+                        out->expires_brussels_date,
+                        sizeof(out->expires_brussels_date));
     csam_store_rows_free(rows);
     return CSAM_OK;
 }

@@ -6,18 +6,12 @@
  */
 #define _POSIX_C_SOURCE 200809L /* strdup */
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "statement.h"
 #include "delay.h"
 #include "logins.h"
-
-static void csam_store_login_copy(char *dst, size_t size, const char *src)
-{
-    snprintf(dst, size, "%s", src != NULL ? src : "");
-}
 
 /* ---- counting a password try ------------------------------------------ */
 
@@ -420,21 +414,19 @@ static void csam_store_login_flow_read(const csam_store_rows *rows,
 
     out->id = csam_store_get_int64(rows, 0, "id", 0);
     out->account_id = csam_store_get_int64(rows, 0, "account_id", 0);
-    csam_store_login_copy(out->username, sizeof(out->username),
-                          csam_store_get(rows, 0, "username"));
-    csam_store_login_copy(out->email, sizeof(out->email),
-                          csam_store_get(rows, 0, "email"));
-    csam_store_login_copy(out->language, sizeof(out->language),
-                          csam_store_get(rows, 0, "language"));
-    csam_store_login_copy(out->first_name, sizeof(out->first_name),
-                          csam_store_get(rows, 0, "first_name"));
+    csam_store_get_copy(rows, 0, "username", out->username,
+                        sizeof(out->username));
+    csam_store_get_copy(rows, 0, "email", out->email, sizeof(out->email));
+    csam_store_get_copy(rows, 0, "language", out->language,
+                        sizeof(out->language));
+    csam_store_get_copy(rows, 0, "first_name", out->first_name,
+                        sizeof(out->first_name));
     out->keys = csam_key_type_mask(csam_store_get(rows, 0, "keys"));
     out->key_id = csam_store_get_int64(rows, 0, "key_id", 0);
     out->locked_for = (long)csam_store_get_int64(rows, 0, "locked_for", 0);
     out->confirm = step != NULL && strcmp(step, "confirm") == 0;
     out->chosen = csam_key_type_parse(csam_store_get(rows, 0, "chosen"));
-    csam_store_login_copy(out->phone, sizeof(out->phone),
-                          csam_store_get(rows, 0, "phone"));
+    csam_store_get_copy(rows, 0, "phone", out->phone, sizeof(out->phone));
     out->device_id = csam_store_get_int64(rows, 0, "device_id", 0);
 }
 
@@ -606,16 +598,14 @@ csam_result csam_store_login_account(csam_store *store, const char *username,
     out->id = csam_store_get_int64(rows, 0, "id", 0);
     out->active = csam_store_get_bool(rows, 0, "active");
     out->disabled = csam_store_get_bool(rows, 0, "disabled");
-    csam_store_login_copy(out->language, sizeof(out->language),
-                          csam_store_get(rows, 0, "language"));
-    csam_store_login_copy(out->email, sizeof(out->email),
-                          csam_store_get(rows, 0, "email"));
-    csam_store_login_copy(out->first_name, sizeof(out->first_name),
-                          csam_store_get(rows, 0, "first_name"));
+    csam_store_get_copy(rows, 0, "language", out->language,
+                        sizeof(out->language));
+    csam_store_get_copy(rows, 0, "email", out->email, sizeof(out->email));
+    csam_store_get_copy(rows, 0, "first_name", out->first_name,
+                        sizeof(out->first_name));
     out->locked_for = (long)csam_store_get_int64(rows, 0, "locked_for", 0);
     out->keys = csam_key_type_mask(csam_store_get(rows, 0, "keys"));
-    csam_store_login_copy(out->phone, sizeof(out->phone),
-                          csam_store_get(rows, 0, "phone"));
+    csam_store_get_copy(rows, 0, "phone", out->phone, sizeof(out->phone));
     csam_store_rows_free(rows);
     return CSAM_OK;
 }

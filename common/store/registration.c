@@ -3,18 +3,11 @@
  * Registrations, their link and paper code, and the letter shown once
  * (see registration.h).
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "statement.h"
 #include "crypto.h"
 #include "registration.h"
-
-static void csam_store_registration_copy(char *dst, size_t size,
-                                         const char *src)
-{
-    snprintf(dst, size, "%s", src != NULL ? src : "");
-}
 
 static const struct csam_store_stmt csam_store_registration_stmt_next_id = {
     "csam_store_registration_next_id",
@@ -146,11 +139,9 @@ csam_store_registration_insert(csam_store *store,
                           &rows);
     if (res != CSAM_OK)
         return res;
-    csam_store_registration_copy(out->utc, sizeof(out->utc),
-                                 csam_store_get(rows, 0, "expires_utc"));
-    csam_store_registration_copy(out->brussels_date, sizeof(out->brussels_date),
-                                 csam_store_get(rows, 0,
-                                                "expires_brussels_date"));
+    csam_store_get_copy(rows, 0, "expires_utc", out->utc, sizeof(out->utc));
+    csam_store_get_copy(rows, 0, "expires_brussels_date", out->brussels_date,
+                        sizeof(out->brussels_date));
     csam_store_rows_free(rows);
     return CSAM_OK;
 }
@@ -260,8 +251,8 @@ csam_store_registration_by_token(csam_store *store,
         res = CSAM_ERR_NOT_FOUND;
     } else {
         out->id = csam_store_get_int64(rows, 0, "id", 0);
-        csam_store_registration_copy(out->language, sizeof(out->language),
-                                     csam_store_get(rows, 0, "language"));
+        csam_store_get_copy(rows, 0, "language", out->language,
+                            sizeof(out->language));
         out->locked = csam_store_get_bool(rows, 0, "locked");
     }
     csam_store_rows_free(rows);

@@ -76,6 +76,13 @@ int64_t csam_store_get_int64(const csam_store_rows *rows, int row,
                              const char *column, int64_t def);
 int csam_store_get_bool(const csam_store_rows *rows, int row,
                         const char *column);
+/* Copy the value into dst (size bytes, size > 0), always terminated; SQL
+ * NULL, out of range or an unknown name copies "".  A value longer than
+ * size - 1 is cut: returns 1 when the whole value fits, 0 when it was
+ * cut, so a reader for whom a cut value could mean another can refuse
+ * it. */
+int csam_store_get_copy(const csam_store_rows *rows, int row,
+                        const char *column, char *dst, size_t size);
 void csam_store_rows_free(csam_store_rows *rows);
 
 /* Run a script of several SQL statements without parameters (a schema

@@ -583,6 +583,21 @@ int csam_store_get_bool(const csam_store_rows *rows, int row,
     return csam_store_bool(rows, row, csam_store_column(rows, column));
 }
 
+int csam_store_get_copy(const csam_store_rows *rows, int row,
+                        const char *column, char *dst, size_t size)
+{
+    const char *src = csam_store_get(rows, row, column);
+    size_t n = src != NULL ? strlen(src) : 0;
+    int whole = n < size;
+
+    if (!whole)
+        n = size - 1;
+    if (n > 0)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+    return whole;
+}
+
 void csam_store_rows_free(csam_store_rows *rows)
 {
     if (rows == NULL)

@@ -211,13 +211,12 @@ GRANT USAGE ON SEQUENCE csam_registrations_id_seq, csam_keys_id_seq
 -- name, no password hash, no national number, no session or flow it
 -- could read back.
 --
--- The code's verification is one statement shared with the web (one round
--- trip, DESIGN 5), and PostgreSQL checks every table a statement names,
--- even in steps that touch no row: so csam_pam holds the web login's
--- privileges on csam_flows, csam_sessions, csam_login_devices and
--- csam_source_failures that this statement names, write-mostly and
--- column by column.  PAM sends no flow handle, device or counted source:
--- those steps never run for it.
+-- The code's verification is one statement (one round trip, DESIGN 5) of
+-- its own, csam_challenge_verify_pam: the web's without the login flow,
+-- the session, the known device and the counted source, since PostgreSQL
+-- checks every table a statement names, even in steps that touch no row.
+-- So csam_pam has nothing on csam_flows, csam_sessions,
+-- csam_login_devices or csam_source_failures.
 
 -- No password hash, no national number (nrn_hash, nrn_sealed).
 GRANT SELECT (email, failures, id, language, locked_until, registration_id,
@@ -232,33 +231,13 @@ GRANT INSERT (account_id, code_hash, expires_at, key_id, key_type,
     max_attempts, purpose, source) ON csam_challenges TO csam_pam;
 GRANT UPDATE (attempts, superseded_at, used_at) ON csam_challenges TO
     csam_pam;
-GRANT SELECT (account_id, device_id, done_at, expires_at, handle_hash, id,
-    key_type, kind, step, superseded_at) ON csam_flows TO csam_pam;
-GRANT UPDATE (done_at, step) ON csam_flows TO csam_pam;
 -- The sealed TOTP secret: the app's key is checked here.
 GRANT SELECT (account_id, id, phone, status, totp_last_step, totp_secret,
     type) ON csam_keys TO csam_pam;
 GRANT UPDATE (totp_last_step) ON csam_keys TO csam_pam;
-GRANT SELECT (expires_at, failures, id, last_failure_at, locked_until) ON
-    csam_login_devices TO csam_pam;
-GRANT INSERT (account_id, device_hash, expires_at) ON csam_login_devices TO
-    csam_pam;
-GRANT UPDATE (failures, last_failure_at, locked_until) ON csam_login_devices
-    TO csam_pam;
-GRANT DELETE ON csam_login_devices TO csam_pam;
 -- The first name for the code's message; nothing else of a registration.
 GRANT SELECT (first_name, id) ON csam_registrations TO csam_pam;
 GRANT SELECT (version) ON csam_schema_version TO csam_pam;
-GRANT SELECT (created_at, expires_at, id, idle_timeout, last_seen_at) ON
-    csam_sessions TO csam_pam;
-GRANT INSERT (account_id, expires_at, idle_timeout, key_type, session_hash,
-    source) ON csam_sessions TO csam_pam;
-GRANT SELECT (failures, locked_until, source, window_start) ON
-    csam_source_failures TO csam_pam;
-GRANT INSERT (failures, source, window_start) ON csam_source_failures TO
-    csam_pam;
-GRANT UPDATE (failures, locked_until, window_start) ON csam_source_failures TO
-    csam_pam;
 
 -- The first desk registration records which secret the data is made with
 -- (csam_installation, schema 5): insert only, never overwrite (ON CONFLICT

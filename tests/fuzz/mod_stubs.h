@@ -3,8 +3,8 @@
  * For the fuzz targets of mod_csam's sources (fuzz_cookie.c,
  * fuzz_return.c): an APR pool and runtime made once, and a request record
  * per input.  httpd's own functions live in the httpd binary, not in a
- * library; the two cookie.c calls are given in fuzz_cookie.c with the
- * behaviour httpd documents, as tests/unit/test_cookie.c does.
+ * library; the two cookie.c calls come from tests/lib/httpd_stubs.c,
+ * shared with tests/unit/test_cookie.c.
  */
 #ifndef CSAM_TESTS_FUZZ_MOD_STUBS_H
 #define CSAM_TESTS_FUZZ_MOD_STUBS_H

@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_csam's sealed cookies and CSRF tokens (mod_csam/cookie.c), called
- * directly on request records made here.  The two httpd functions
- * cookie.c calls live in the httpd binary, not in a library: they are
- * provided below with the behaviour httpd documents (ap_cookie_read finds
- * name=value among the Cookie header's pairs; ap_log_rerror_ logs).
+ * directly on request records made here, with httpd's functions from
+ * tests/lib/httpd_stubs.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,60 +15,12 @@
 #include <cmocka.h>
 
 #include "httpd.h"
-#include "http_config.h"
-#include "http_log.h"
-#include "util_cookies.h"
 
 #include "apr_general.h"
 #include "apr_strings.h"
 
+#include "httpd_stubs.h"
 #include "mod_csam.h"
-
-module AP_MODULE_DECLARE_DATA csam_module;
-
-static int test_logged;
-
-AP_DECLARE(void)
-ap_log_rerror_(const char *file, int line, int module_index, int level,
-               apr_status_t status, const request_rec *r, const char *fmt, ...)
-{
-    (void)file;
-    (void)line;
-    (void)module_index;
-    (void)level;
-    (void)status;
-    (void)r;
-    (void)fmt;
-    test_logged++;
-}
-
-/* httpd: the value of the first cookie called name in the Cookie header. */
-AP_DECLARE(apr_status_t)
-ap_cookie_read(request_rec *r, const char *name, const char **val, int remove)
-{
-    const char *h = apr_table_get(r->headers_in, "Cookie");
-    char *copy, *pair, *last = NULL;
-
-    (void)remove;
-    *val = NULL;
-    if (h == NULL)
-        return APR_SUCCESS;
-    copy = apr_pstrdup(r->pool, h);
-    for (pair = apr_strtok(copy, ";", &last); pair != NULL;
-         pair = apr_strtok(NULL, ";", &last)) {
-        char *eq;
-
-        while (*pair == ' ')
-            pair++;
-        eq = strchr(pair, '=');
-        if (eq != NULL && (size_t)(eq - pair) == strlen(name)
-            && strncmp(pair, name, strlen(name)) == 0) {
-            *val = eq + 1;
-            break;
-        }
-    }
-    return APR_SUCCESS;
-}
 
 struct test_ctx {
     apr_pool_t *pool;
@@ -93,7 +43,7 @@ static int test_setup(void **state)
                      CSAM_OK);
     strcpy(t->handler_path, "/csam");
     t->rt.config.handler_path = t->handler_path;
-    test_logged = 0;
+    csam_test_httpd_logged = 0;
     *state = t;
     return 0;
 }
@@ -277,7 +227,7 @@ static void test_seal_too_large(void **state)
     big[3999] = '\0';
     csam_cookie_set(r, &t->rt, "csam_flow", test_browser, big, 600);
     assert_null(apr_table_get(r->err_headers_out, "Set-Cookie"));
-    assert_int_equal(test_logged, 1);
+    assert_int_equal(csam_test_httpd_logged, 1);
 }
 
 static void test_clear(void **state)

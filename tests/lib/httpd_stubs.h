@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * httpd's own functions that mod_csam/cookie.c calls live in the httpd
+ * binary, not in a library: the tests and fuzz targets that link
+ * cookie.c (tests/unit/test_cookie.c, tests/fuzz/fuzz_cookie.c) link
+ * httpd_stubs.c instead, which gives them with the behaviour httpd
+ * documents, and the module record the log calls name:
+ *   ap_cookie_read  the value of the first cookie called name among the
+ *                   Cookie header's pairs (remove is ignored);
+ *   ap_log_rerror_  counts the call in csam_test_httpd_logged, and writes
+ *                   nothing.
+ */
+#ifndef CSAM_TESTS_HTTPD_STUBS_H
+#define CSAM_TESTS_HTTPD_STUBS_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+extern module AP_MODULE_DECLARE_DATA csam_module;
+
+/* How many times ap_log_rerror_ was called; a test resets it to 0. */
+extern int csam_test_httpd_logged;
+
+#endif
