@@ -29,10 +29,14 @@ OFFICER = ("officer", "officer")
 PASSWORD = "Correct-Horse-Battery-7!"
 
 
-def start(script, httpd_opts=(), extra_conf=None):
+def start(script, httpd_opts=(), extra_conf=None, child=False):
     """Re-execute `script` under run-with-services and httpd-run if needed.
 
-    extra_conf: httpd configuration lines appended to the server's."""
+    extra_conf: httpd configuration lines appended to the server's.
+    child: run httpd-run (and the script under it) as a child and return
+    its exit status, instead of replacing this process: for a test that
+    has something of its own to stop afterwards (a second database
+    cluster)."""
     srcdir = os.environ.get("CSAM_SRCDIR") or os.path.abspath(
         os.path.join(os.path.dirname(os.path.abspath(script)), "..", ".."))
     os.environ["CSAM_SRCDIR"] = srcdir
@@ -51,6 +55,8 @@ def start(script, httpd_opts=(), extra_conf=None):
         with open(path, "w", encoding="utf-8") as f:
             f.write(extra_conf)
         opts += ["--conf", path]
+    if child:
+        return subprocess.call([os.path.join(lib, "httpd-run")] + opts + me)
     os.execv(os.path.join(lib, "httpd-run"),
              [os.path.join(lib, "httpd-run")] + opts + me)
 
