@@ -13,12 +13,10 @@
 #include "apr_strings.h"
 
 #include "fuzz.h"
-#include "httpd_stubs.h"
+#include "request_stubs.h"
 #include "mod_csam.h"
 #include "mod_stubs.h"
 #include "page.h"
-
-module AP_MODULE_DECLARE_DATA csam_module;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -19,11 +19,9 @@
 
 #include "api.h"
 #include "fuzz.h"
-#include "httpd_stubs.h"
+#include "request_stubs.h"
 #include "mod_csam.h"
 #include "mod_stubs.h"
-
-module AP_MODULE_DECLARE_DATA csam_module;
 
 /* As mod_csam/api_activation.c's registration and key choice. */
 static const struct csam_api_field fuzz_document_fields[] = {

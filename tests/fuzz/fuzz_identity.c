@@ -25,13 +25,11 @@
 #include "apr_strings.h"
 
 #include "fuzz.h"
-#include "httpd_stubs.h"
+#include "request_stubs.h"
 #include "mod_csam.h"
 #include "mod_stubs.h"
 #include "page.h"
 #include "validate.h"
-
-module AP_MODULE_DECLARE_DATA csam_module;
 
 static const char *fuzz_pem;
 

@@ -3,7 +3,8 @@
  * httpd's own functions that mod_csam/cookie.c calls live in the httpd
  * binary, not in a library: the tests and fuzz targets that link
  * cookie.c (tests/unit/test_cookie.c, tests/fuzz/fuzz_cookie.c) link
- * httpd_stubs.c instead, which gives them with the behaviour httpd
+ * httpd_stubs.c instead (and so do the request-level fuzz targets, beside
+ * tests/fuzz/request_stubs.c), which gives them with the behaviour httpd
  * documents, and the module record the log calls name:
  *   ap_cookie_read  the value of the first cookie called name among the
  *                   Cookie header's pairs (remove is ignored);

@@ -8,8 +8,8 @@
  * functions of mod_csam's other sources those files name, on paths the
  * targets never take (they abort, so a change that takes them shows).
  */
-#ifndef CSAM_TESTS_FUZZ_HTTPD_STUBS_H
-#define CSAM_TESTS_FUZZ_HTTPD_STUBS_H
+#ifndef CSAM_TESTS_FUZZ_REQUEST_STUBS_H
+#define CSAM_TESTS_FUZZ_REQUEST_STUBS_H
 
 #include <stddef.h>
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* httpd's functions and mod_csam's out-of-reach ones for the fuzz targets
- * of mod_csam's request-level sources (httpd_stubs.h). */
+ * of mod_csam's request-level sources (request_stubs.h); the log and cookie
+ * functions and the module record come from tests/lib/httpd_stubs.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,7 @@
 #include "apr_lib.h"
 #include "apr_strings.h"
 
-#include "httpd_stubs.h"
+#include "request_stubs.h"
 #include "mod_csam.h"
 #include "mod_stubs.h"
 
@@ -38,19 +39,6 @@ const char *fuzz_httpd_response(size_t *len)
 {
     *len = fuzz_response_len;
     return fuzz_response;
-}
-
-AP_DECLARE(void)
-ap_log_rerror_(const char *file, int line, int module_index, int level,
-               apr_status_t status, const request_rec *r, const char *fmt, ...)
-{
-    (void)file;
-    (void)line;
-    (void)module_index;
-    (void)level;
-    (void)status;
-    (void)r;
-    (void)fmt;
 }
 
 AP_DECLARE(int) ap_setup_client_block(request_rec *r, int read_policy)
@@ -175,34 +163,6 @@ AP_DECLARE(int) ap_unescape_urlencoded(char *query)
     }
     *out = '\0';
     return OK;
-}
-
-/* httpd: the value of the first cookie called name in the Cookie header. */
-AP_DECLARE(apr_status_t)
-ap_cookie_read(request_rec *r, const char *name, const char **val, int remove)
-{
-    const char *h = apr_table_get(r->headers_in, "Cookie");
-    char *copy, *pair, *last = NULL;
-
-    (void)remove;
-    *val = NULL;
-    if (h == NULL)
-        return APR_SUCCESS;
-    copy = apr_pstrdup(r->pool, h);
-    for (pair = apr_strtok(copy, ";", &last); pair != NULL;
-         pair = apr_strtok(NULL, ";", &last)) {
-        char *eq;
-
-        while (*pair == ' ')
-            pair++;
-        eq = strchr(pair, '=');
-        if (eq != NULL && (size_t)(eq - pair) == strlen(name)
-            && strncmp(pair, name, strlen(name)) == 0) {
-            *val = eq + 1;
-            break;
-        }
-    }
-    return APR_SUCCESS;
 }
 
 /* httpd: refuse a directive in a section when the caller forbids it. */
