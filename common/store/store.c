@@ -587,13 +587,20 @@ int csam_store_get_copy(const csam_store_rows *rows, int row,
                         const char *column, char *dst, size_t size)
 {
     const char *src = csam_store_get(rows, row, column);
-    size_t n = src != NULL ? strlen(src) : 0;
-    int whole = n < size;
+    size_t n;
+    int whole;
 
+    if (size == 0)
+        return 0;
+    if (src == NULL) {
+        dst[0] = '\0';
+        return 1;
+    }
+    n = strlen(src);
+    whole = n < size;
     if (!whole)
         n = size - 1;
-    if (n > 0)
-        memcpy(dst, src, n);
+    memcpy(dst, src, n);
     dst[n] = '\0';
     return whole;
 }

@@ -17,7 +17,7 @@
 #include "httpd.h"
 #include "http_config.h"
 
-extern module AP_MODULE_DECLARE_DATA csam_module;
+#include "mod_csam.h" /* csam_module, which httpd_stubs.c defines */
 
 /* How many times ap_log_rerror_ was called; a test resets it to 0. */
 extern int csam_test_httpd_logged;
