@@ -9,8 +9,10 @@
 # tests/lib/oidc_provider.py, which runs as long as the walk;
 # browser_recovery.sh: recovery.mjs).  playwright-core and axe-core come from
 # npm, at the versions of package-lock.json, into the build tree
-# ($CSAM_BUILDDIR/tests/browser), reused while they match; the walks may
-# run at once (make -j), so the install is done under a lock.
+# ($CSAM_BUILDDIR/tests/browser), or into CSAM_BROWSER_MODULES when set
+# (scripts/check: one install for all its trees, make distcheck's too),
+# reused while they match; the walks may run at once (make -j), so the
+# install is done under a lock.
 set -u
 
 srcdir=${CSAM_SRCDIR:-$(cd "$(dirname "$0")/../../.." && pwd)}
@@ -21,7 +23,10 @@ if [ -z "${CSAM_BUILDDIR:-}" ]; then
 fi
 builddir=$CSAM_BUILDDIR
 here=$srcdir/tests/httpd/browser
-deps=$builddir/tests/browser
+work=$builddir/tests/browser
+deps=${CSAM_BROWSER_MODULES:-$work}
+CSAM_BROWSER_MODULES=$deps
+export CSAM_BROWSER_MODULES
 chromium=${CSAM_CHROMIUM:-/usr/bin/chromium}
 
 if [ ! -x "$chromium" ]; then
@@ -46,7 +51,7 @@ if [ "$walk" = online.mjs ] && [ ! -f "$oidc_module" ]; then
     exit 77
 fi
 
-mkdir -p "$deps" || exit 99
+mkdir -p "$deps" "$work" || exit 99
 # One install at a time; the other walk waits and then reuses it.
 exec 9>"$deps/.install-lock" || exit 99
 if command -v flock >/dev/null 2>&1; then
@@ -58,7 +63,8 @@ if ! cmp -s "$here/package-lock.json" "$deps/package-lock.json" ||
     # The sources may be read-only (distcheck): copies, made writable.
     cp "$here/package.json" "$here/package-lock.json" "$deps/" || exit 99
     chmod u+w "$deps/package.json" "$deps/package-lock.json"
-    if ! (cd "$deps" && npm ci --no-audit --no-fund --loglevel=error); then
+    # From npm's cache when it has them: no registry asked again.
+    if ! (cd "$deps" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error); then
         rm -f "$deps/package-lock.json"
         # Not a skip: without them no accessibility, keyboard or CSRF
         # check of the pages runs.
@@ -71,7 +77,7 @@ exec 9>&-
 # A way to reach the desk pages without the officer's authentication, as
 # on a server whose administrator forgot it: the pages must refuse.
 # Per walk: the walks may run at once.
-conf=$deps/${walk%.mjs}
+conf=$work/${walk%.mjs}
 cat >"$conf-no-officer.conf" <<'EOF'
 <Location /csam/registration>
     <If "-n req('X-Test-No-Officer')">

@@ -21,12 +21,14 @@ export const env = (name) => {
 export const base = env('CSAM_TEST_HTTPD_URL');
 export const builddir = env('CSAM_BUILDDIR');
 const maildir = path.join(env('CSAM_TEST_MAILDIR'), 'new');
-const modules = path.join(builddir, 'tests', 'browser');
+const modules = process.env.CSAM_BROWSER_MODULES
+    || path.join(builddir, 'tests', 'browser');
 export const artifacts = path.join(builddir, 'tests', 'artifacts');
 export const chromiumPath = process.env.CSAM_CHROMIUM || '/usr/bin/chromium';
 export const LOCALES = { fr: 'fr-BE', nl: 'nl-BE', de: 'de-BE', en: 'en-GB' };
 
-// The npm packages live in the build tree, never in the sources.
+// The npm packages live in the build tree (or where browser.sh installed
+// them: CSAM_BROWSER_MODULES), never in the sources.
 const require = createRequire(path.join(modules, 'package.json'));
 export const { chromium } = require('playwright-core');
 export const axeSource = require('axe-core').source;

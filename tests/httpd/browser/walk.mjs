@@ -29,11 +29,13 @@ const env = (name) => {
 const base = env('CSAM_TEST_HTTPD_URL');
 const builddir = env('CSAM_BUILDDIR');
 const maildir = path.join(env('CSAM_TEST_MAILDIR'), 'new');
-const modules = path.join(builddir, 'tests', 'browser');
+const modules = process.env.CSAM_BROWSER_MODULES
+    || path.join(builddir, 'tests', 'browser');
 const artifacts = path.join(builddir, 'tests', 'artifacts');
 const chromiumPath = process.env.CSAM_CHROMIUM || '/usr/bin/chromium';
 
-// The npm packages live in the build tree, never in the sources.
+// The npm packages live in the build tree (or where browser.sh installed
+// them: CSAM_BROWSER_MODULES), never in the sources.
 const require = createRequire(path.join(modules, 'package.json'));
 const { chromium } = require('playwright-core');
 const axeSource = require('axe-core').source;
