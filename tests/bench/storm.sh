@@ -14,21 +14,24 @@
 # logins/s, the Argon2id ceiling (verifications/s of that same hash on the
 # cores httpd runs on, libargon2 through ctypes, one thread per core),
 # their ratio (goal >= 0.8), p50/p99 of a login's latency, the CPU time
-# each process spent per login, the database transactions per login,
-# and checks that no login failed and that the database holds exactly
-# one session per login.
+# each process spent per login against one verification's (a ratio the
+# machine's other load does not move, unlike rates), the database
+# transactions and rows written per login, and checks that no login
+# failed and that the database holds exactly one session per login.
 #
 #   CSAM_BUILDDIR=/path/to/build tests/bench/storm.sh [--quick]
 #
-# --quick: 1,000 accounts, 15 s of storm (about a minute in all): the
-# stage of scripts/check.  Environment (defaults in brackets):
+# --quick: 1,000 accounts, 15 s of storm (about 40 s in all): the stage
+# of scripts/check.  Environment (defaults in brackets):
 # CSAM_STORM_ACCOUNTS [10000], CSAM_STORM_TOTP percent of them with the
 # app key [30], CSAM_STORM_CLIENTS concurrent clients [24],
 # CSAM_STORM_DURATION seconds of storm [60], CSAM_STORM_CEILING_SECONDS
 # [5], CSAM_STORM_REGISTRATIONS (e.g. 10000000: after a first storm, fill
 # the database with that many registrations, one in ten with an active
 # account and a session, as tests/bench/lookup.sh does, then storm again
-# and print the ratios; minutes and a few GB under TMPDIR: by hand only).
+# and print the ratios; minutes and a few GB under TMPDIR: by hand only);
+# CSAM_HTTPD_EXTRA_CONF, configuration lines for both nodes (e.g.
+# "CSAMArgon2Max 1": tests/lib/httpd-run).
 # Prints TAP lines ("ok N - ...") for what must hold and the figures as
 # "# " lines.  Exit status: 0 when measured (the figures are the result,
 # whatever the ratio), 1 when something answered wrongly (a failed login,
