@@ -32,7 +32,6 @@ import email
 import os
 import random
 import re
-import statistics
 import subprocess
 import sys
 import threading
@@ -47,7 +46,7 @@ import protected_cpu as cpu  # noqa: E402
 
 ACCOUNTS = int(os.environ.get("CSAM_STORM_ACCOUNTS", "10000"))
 TOTP_PERCENT = int(os.environ.get("CSAM_STORM_TOTP", "30"))
-CLIENTS = int(os.environ.get("CSAM_STORM_CLIENTS", "24"))
+CLIENTS = int(os.environ.get("CSAM_STORM_CLIENTS", "16"))
 DURATION = float(os.environ.get("CSAM_STORM_DURATION", "60"))
 CEILING_SECONDS = float(os.environ.get("CSAM_STORM_CEILING_SECONDS", "5"))
 REGISTRATIONS = int(os.environ.get("CSAM_STORM_REGISTRATIONS", "0"))
@@ -199,8 +198,9 @@ SELECT setval(pg_get_serial_sequence('csam_keys', 'id'),
               (SELECT max(id) FROM csam_keys));
 COMMIT;
 ANALYZE;
-""" % {"rows": "".join(r + "\n" for r in rows), "rbase": rbase, "abase": abase, "n": n,
-       "e_reg": e_reg, "e_acc": e_acc, "e_key": e_key, "a_key": a_key}
+""" % {"rows": "".join(r + "\n" for r in rows), "rbase": rbase,
+       "abase": abase, "n": n, "e_reg": e_reg, "e_acc": e_acc,
+       "e_key": e_key, "a_key": a_key}
     psql_script(script)
     return accounts, phc
 
@@ -304,7 +304,6 @@ class Mail:
         self.codes = collections.defaultdict(list)
         self.cond = threading.Condition()
         self.stop = threading.Event()
-        self.bad = []
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def start(self):
@@ -348,6 +347,11 @@ class Mail:
                                     % (to, timeout))
                 self.cond.wait(left)
             return self.codes[to].pop(0)
+
+    def forget(self, to):
+        """After a failed login: its code, if it came, is nobody's."""
+        with self.cond:
+            self.codes.pop(to, None)
 
 
 # ---------------------------------------------------------------- storm
@@ -428,6 +432,8 @@ class Storm:
                 with self.lock:
                     self.errors.append("%s: %s: %s" % (name,
                                                        type(e).__name__, e))
+                if self.accounts[name][0]:
+                    self.mail.forget(self.accounts[name][0])
             finally:
                 self.give(name, self.accounts[name][1] is not None)
 
