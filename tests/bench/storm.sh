@@ -1,0 +1,114 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# tests/bench/storm.sh [--quick]: a login storm across two httpd nodes on
+# one PostgreSQL (DESIGN 5, issue 15 "Load across nodes"), measured in one
+# run against the Argon2id ceiling of this machine.
+#
+# Two nodes of tests/lib/httpd-run with the built module share the test
+# cluster of tests/lib/run-with-services.  tests/bench/storm.py makes N
+# active accounts (two through the API, the rest copied from them in SQL
+# with the same Argon2id password hash, app keys sealed by
+# tests/bench/storm-keys), then many client threads log in, spread over
+# both nodes: password, then the code mailed through the test SMTP server
+# (e-mail key) or computed from the app's secret (TOTP key).  It prints
+# logins/s, the Argon2id ceiling (verifications/s of that same hash on the
+# cores httpd runs on, libargon2 through ctypes, one thread per core),
+# their ratio (goal >= 0.8), p50/p99 of a login's latency, the CPU time
+# each process spent per login against one verification's (a ratio the
+# machine's other load does not move, unlike rates), the database
+# transactions and rows written per login, and checks that no login
+# failed and that the database holds exactly one session per login.
+#
+#   CSAM_BUILDDIR=/path/to/build tests/bench/storm.sh [--quick]
+#
+# --quick: 1,000 accounts, 12 clients, 15 s of storm (about 35 s in all):
+# the stage of scripts/check.  Environment (defaults in brackets):
+# CSAM_STORM_ACCOUNTS [10000], CSAM_STORM_TOTP percent of them with the
+# app key [30], CSAM_STORM_CLIENTS concurrent clients [16: the cores are
+# busy with fewer; each one more only adds to the wait for an Argon2id
+# slot, which the module bounds at 2 s before it answers 503],
+# CSAM_STORM_DURATION seconds of storm [60], CSAM_STORM_CEILING_SECONDS
+# [5], CSAM_STORM_REGISTRATIONS (e.g. 10000000: after a first storm, fill
+# the database with that many registrations, one in ten with an active
+# account and a session, as tests/bench/lookup.sh does, then storm again
+# and print the ratios; minutes and a few GB under TMPDIR: by hand only);
+# CSAM_HTTPD_EXTRA_CONF, configuration lines for both nodes (e.g.
+# "CSAMArgon2Max 1": tests/lib/httpd-run).
+# Prints TAP lines ("ok N - ...") for what must hold and the figures as
+# "# " lines.  Exit status: 0 when measured (the figures are the result,
+# whatever the ratio), 1 when something answered wrongly (a failed login,
+# a lost or doubled session), 2 when something needed is missing.
+set -eu
+
+srcdir=$(cd "$(dirname "$0")/../.." && pwd)
+
+need() {
+    echo "storm.sh: $*" >&2
+    exit 2
+}
+
+case "${1:-}" in
+    --quick)
+        CSAM_STORM_ACCOUNTS=${CSAM_STORM_ACCOUNTS:-1000}
+        CSAM_STORM_DURATION=${CSAM_STORM_DURATION:-15}
+        CSAM_STORM_CEILING_SECONDS=${CSAM_STORM_CEILING_SECONDS:-3}
+        CSAM_STORM_CLIENTS=${CSAM_STORM_CLIENTS:-12}
+        export CSAM_STORM_ACCOUNTS CSAM_STORM_DURATION \
+            CSAM_STORM_CEILING_SECONDS CSAM_STORM_CLIENTS
+        ;;
+    "") ;;
+    *) need "usage: storm.sh [--quick]" ;;
+esac
+
+builddir=${CSAM_BUILDDIR:-$(pwd)}
+builddir=$(cd "$builddir" 2>/dev/null && pwd) ||
+    need "no build directory ${CSAM_BUILDDIR:-}: set CSAM_BUILDDIR"
+[ -f "$builddir/mod_csam/.libs/mod_csam.so" ] ||
+    need "$builddir/mod_csam/.libs/mod_csam.so not found: build first, or set CSAM_BUILDDIR"
+if [ ! -x "$builddir/tests/bench/storm-keys" ]; then
+    make -C "$builddir" -s tests/bench/storm-keys >&2 ||
+        need "cannot build $builddir/tests/bench/storm-keys"
+fi
+# The ceiling calls libargon2 itself, as the module does.
+/sbin/ldconfig -p 2>/dev/null | grep -q 'libargon2\.so' ||
+    need "libargon2 not found (Debian package libargon2-1)"
+
+CSAM_SRCDIR=$srcdir
+CSAM_BUILDDIR=$builddir
+export CSAM_SRCDIR CSAM_BUILDDIR
+# A build configured --enable-sanitizers needs its runtime preloaded into
+# httpd, as make check does.
+if [ -z "${CSAM_TEST_PRELOAD:-}" ] && [ -f "$builddir/Makefile" ]; then
+    CSAM_TEST_PRELOAD=$(sed -n 's/^SAN_PRELOAD = //p' "$builddir/Makefile")
+    export CSAM_TEST_PRELOAD
+fi
+
+# First pass: a throwaway PostgreSQL and SMTP server, and come back.
+if [ -z "${CSAM_TEST_PG:-}" ]; then
+    exec "$srcdir/tests/lib/run-with-services" "$0" "$@"
+fi
+
+# Second pass: two nodes around the driver.
+conf=$CSAM_TEST_TMPDIR/storm.conf
+cat >"$conf" <<'EOF'
+# tests/bench/storm.sh
+# As a production server logs: not a line per login.
+LogLevel warn
+# A client that logs in again with the e-mail key gets a new code at
+# once (the storm reuses accounts only when it runs out of them).
+CSAMResendCooldown 0
+# Each node's children (two, httpd-run's ServerLimit) hold at most 8
+# connections: 2 nodes x 2 x 8 leave room in the test cluster's 40 for
+# the driver's own.
+CSAMPoolMax 8
+# Room for every client on either node: two children of 32 threads each
+# (httpd-run's 2 x 8 would make clients queue in the listen backlog).
+ThreadLimit 32
+ThreadsPerChild 32
+ServerLimit 2
+MaxRequestWorkers 64
+StartServers 2
+MaxSpareThreads 64
+EOF
+exec "$srcdir/tests/lib/httpd-run" --nodes 2 --conf "$conf" \
+    /usr/bin/python3 "$srcdir/tests/bench/storm.py"
