@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* httpd's functions and mod_csam's out-of-reach ones for the fuzz targets
- * of mod_csam's request-level sources (request_stubs.h); the log and cookie
- * functions and the module record come from tests/lib/httpd_stubs.c. */
+ * of mod_csam's request-level sources (request_stubs.h); the log, cookie and
+ * directive functions and the module record come from
+ * tests/lib/httpd_stubs.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,23 +164,6 @@ AP_DECLARE(int) ap_unescape_urlencoded(char *query)
     }
     *out = '\0';
     return OK;
-}
-
-/* httpd: refuse a directive in a section when the caller forbids it. */
-AP_DECLARE(const char *)
-ap_check_cmd_context(cmd_parms *cmd, unsigned forbidden)
-{
-    if ((forbidden & NOT_IN_DIR_LOC_FILE) && cmd->path != NULL)
-        return apr_pstrcat(cmd->pool, cmd->cmd->name,
-                           " cannot occur within a section", NULL);
-    return NULL;
-}
-
-AP_DECLARE(char *) ap_server_root_relative(apr_pool_t *p, const char *fname)
-{
-    if (fname[0] == '/')
-        return apr_pstrdup(p, fname);
-    return apr_pstrcat(p, "/srv/httpd-root/", fname, NULL);
 }
 
 /* ---- mod_csam's, from sources the targets do not link ------------------ */

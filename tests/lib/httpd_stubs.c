@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* httpd's functions for the programs that link mod_csam/cookie.c without
+/* httpd's functions for the programs that link mod_csam's sources without
  * httpd (httpd_stubs.h). */
 #include <string.h>
 
@@ -56,4 +56,23 @@ ap_cookie_read(request_rec *r, const char *name, const char **val, int remove)
         }
     }
     return APR_SUCCESS;
+}
+
+/* httpd: refuse a directive in a <Directory>, <Location> or <Files>
+ * section when the caller forbids it (cmd->path is the section's path). */
+AP_DECLARE(const char *)
+ap_check_cmd_context(cmd_parms *cmd, unsigned forbidden)
+{
+    if ((forbidden & NOT_IN_DIR_LOC_FILE) && cmd->path != NULL)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           " cannot occur within a section", NULL);
+    return NULL;
+}
+
+/* httpd: a relative file name is taken relative to ServerRoot. */
+AP_DECLARE(char *) ap_server_root_relative(apr_pool_t *p, const char *fname)
+{
+    if (fname[0] == '/')
+        return apr_pstrdup(p, fname);
+    return apr_pstrcat(p, CSAM_TEST_SERVER_ROOT "/", fname, NULL);
 }

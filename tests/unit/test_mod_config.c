@@ -22,30 +22,8 @@
 #include "apr_general.h"
 #include "apr_strings.h"
 
+#include "httpd_stubs.h"
 #include "mod_csam.h"
-
-#define TEST_SERVER_ROOT "/srv/httpd-root"
-
-module AP_MODULE_DECLARE_DATA csam_module;
-
-/* httpd: refuse a directive in a <Directory>, <Location> or <Files>
- * section when the caller forbids it (cmd->path is the section's path). */
-AP_DECLARE(const char *)
-ap_check_cmd_context(cmd_parms *cmd, unsigned forbidden)
-{
-    if ((forbidden & NOT_IN_DIR_LOC_FILE) && cmd->path != NULL)
-        return apr_pstrcat(cmd->pool, cmd->cmd->name,
-                           " cannot occur within a section", NULL);
-    return NULL;
-}
-
-/* httpd: a relative file name is taken relative to ServerRoot. */
-AP_DECLARE(char *) ap_server_root_relative(apr_pool_t *p, const char *fname)
-{
-    if (fname[0] == '/')
-        return apr_pstrdup(p, fname);
-    return apr_pstrcat(p, TEST_SERVER_ROOT "/", fname, NULL);
-}
 
 struct test_ctx {
     apr_pool_t *pool;
@@ -325,15 +303,16 @@ static void test_paths_relative_to_server_root(void **state)
 
     assert_null(test_directive(t, "CSAMSecretFile", "csam/secret.key"));
     assert_string_equal(apr_table_get(t->conf->settings, "secret_file"),
-                        TEST_SERVER_ROOT "/csam/secret.key");
+                        CSAM_TEST_SERVER_ROOT "/csam/secret.key");
     assert_null(test_directive(t, "CSAMSecretFile", "/etc/csam/secret.key"));
     assert_string_equal(apr_table_get(t->conf->settings, "secret_file"),
                         "/etc/csam/secret.key");
     assert_null(test_directive(t, "CSAMDataDir", "share/csam"));
     assert_string_equal(apr_table_get(t->conf->settings, "data_dir"),
-                        TEST_SERVER_ROOT "/share/csam");
+                        CSAM_TEST_SERVER_ROOT "/share/csam");
     assert_null(test_directive(t, "CSAMConfigFile", "csam.conf"));
-    assert_string_equal(t->conf->config_file, TEST_SERVER_ROOT "/csam.conf");
+    assert_string_equal(t->conf->config_file,
+                        CSAM_TEST_SERVER_ROOT "/csam.conf");
 }
 
 static void test_numbers(void **state)
@@ -932,7 +911,7 @@ static void test_mail_ca_file(void **state)
     /* a file name, so relative to ServerRoot like httpd's own */
     assert_null(test_directive(t, "CSAMMailCAFile", "conf/ca.pem"));
     assert_string_equal(apr_table_get(t->conf->settings, "mail_ca_file"),
-                        TEST_SERVER_ROOT "/conf/ca.pem");
+                        CSAM_TEST_SERVER_ROOT "/conf/ca.pem");
     {
         char location[] = "/csam";
 
