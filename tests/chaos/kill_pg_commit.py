@@ -16,6 +16,7 @@ anywhere lacks its audit line; every acknowledged confirmation (200) left
 an active account, and no account is half-activated: active with its key
 active, or pending with the code still good for exactly one confirmation.
 The counts and the times are printed."""
+import datetime
 import os
 import signal
 import sys
@@ -39,10 +40,26 @@ LOAD_AFTER = 0.3      # and after it, while the cluster is down
 busy = {}
 
 
+def person():
+    """A registration body with a number of its own: over a thousand may
+    be tried, more than csamtest's 997 serials of one birth date, and a
+    number given twice would supersede the first registration."""
+    with _people_lock:
+        k = _people[0]
+        _people[0] += 1
+    birth = datetime.date(1990, 1, 1) + datetime.timedelta(days=k // 997)
+    return t.citizen(national_number=t.nrn(birth, serial=k % 997 + 1),
+                     birth_date=birth.isoformat())
+
+
+_people = [0]
+_people_lock = threading.Lock()
+
+
 def registrar(out, stop):
     me = threading.get_ident()
     while not stop.is_set():
-        reg = t.citizen()
+        reg = person()
         busy[me] = True
         try:
             r = t.api("registrations", reg, auth=t.OFFICER)

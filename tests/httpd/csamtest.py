@@ -22,6 +22,7 @@ import random
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -184,6 +185,10 @@ def api(path, payload=None, raw=None, content_type="application/json",
 
 # ---------------------------------------------------------------- data
 
+# Tests that register from several threads (tests/chaos, tests/failover)
+# must not be handed the same number twice: a second registration of a
+# person supersedes the first.
+_counting = threading.Lock()
 _serial = [random.randint(1, 400)]
 
 
@@ -191,8 +196,9 @@ def nrn(birth, serial=None, dotted=True, bis=0):
     """A valid national register number for a birth date (modulo 97); a
     BIS number with bis=20 or 40 (added to the month)."""
     if serial is None:
-        _serial[0] = _serial[0] % 997 + 1
-        serial = _serial[0]
+        with _counting:
+            _serial[0] = _serial[0] % 997 + 1
+            serial = _serial[0]
     head = "%02d%02d%02d%03d" % (birth.year % 100, birth.month + bis,
                                  birth.day, serial)
     base = int(head) + (2000000000 if birth.year >= 2000 else 0)
@@ -208,8 +214,9 @@ _citizen = [0]
 
 def citizen(**over):
     """A valid registration body; fields can be overridden."""
-    _citizen[0] += 1
-    n = "%d%d" % (os.getpid(), _citizen[0])
+    with _counting:
+        _citizen[0] += 1
+        n = "%d%d" % (os.getpid(), _citizen[0])
     birth = datetime.date(1985, 7, 30)
     reg = {
         "national_number": nrn(birth),
@@ -225,8 +232,9 @@ def citizen(**over):
 
 
 def username():
-    _citizen[0] += 1
-    return "citizen%d.%d" % (os.getpid() % 100000, _citizen[0])
+    with _counting:
+        _citizen[0] += 1
+        return "citizen%d.%d" % (os.getpid() % 100000, _citizen[0])
 
 
 # ---------------------------------------------------------------- mail
