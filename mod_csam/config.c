@@ -165,7 +165,9 @@ static const char *csam_config_check_public_url(cmd_parms *cmd,
  * own file directives are. */
 static int csam_config_is_path(const char *key)
 {
-    return strcmp(key, "secret_file") == 0 || strcmp(key, "data_dir") == 0
+    return strcmp(key, "secret_file") == 0
+           || strcmp(key, "previous_secret_file") == 0
+           || strcmp(key, "data_dir") == 0
            || strcmp(key, "templates_dir") == 0
            || strcmp(key, "mail_ca_file") == 0
            || strcmp(key, "reserved_usernames") == 0;
@@ -523,6 +525,9 @@ const command_rec csam_config_cmds[] = {
     CSAM_SETTING("CSAMSecretFile", "secret_file",
                  "file holding the secret (at least 32 bytes, mode 0600 or "
                  "0640)"),
+    CSAM_SETTING("CSAMPreviousSecretFile", "previous_secret_file",
+                 "the secret CSAMSecretFile replaces, still accepted for "
+                 "what was made under it while the rollover lasts"),
     CSAM_SETTING("CSAMSecretGroup", "secret_group",
                  "group that may read the secret file besides root's "
                  "(default none)"),

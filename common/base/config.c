@@ -236,6 +236,8 @@ static const struct csam_config_key csam_config_keys[] = {
                     CSAM_CONFIG_PATH_REASON, 0, 0),
     CSAM_CONFIG_STR(secret_group, csam_config_group_ok, "must be a group name",
                     0, 1),
+    CSAM_CONFIG_STR(previous_secret_file, csam_config_absolute_ok,
+                    CSAM_CONFIG_PATH_REASON, 0, 1),
     /* public_url is only needed where links are made: see
      * csam_config_check_web() */
     CSAM_CONFIG_STR(public_url, csam_config_public_url_ok,

@@ -28,6 +28,8 @@ struct csam_config {
     char *secret_file;      /*                     ("/etc/csam/secret.key") */
     char *secret_group;     /* group that may read secret_file besides
                                root's (NULL: none) */
+    char *previous_secret_file; /* the secret secret_file replaces, while
+                               a rollover lasts (NULL: none) */
     char *public_url;       /* absolute http(s) URL, no trailing '/'  (NULL) */
     char *mail_relay;       /* smtp:// or smtps:// URL ("smtp://127.0.0.1:25") */
     char *mail_from;        /* RFC 5322 mailbox, may have a display name

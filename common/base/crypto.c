@@ -39,7 +39,12 @@ struct csam_secret {
      * threads once fetched. */
     EVP_MAC *hmac;
     EVP_CIPHER *gcm;
+    /* The secret this one replaces, while a rollover lasts (owned). */
+    csam_secret *previous;
 };
+
+/* What the fingerprint hashes; csam_installation rows depend on it. */
+#define CSAM_FINGERPRINT_LABEL "csam installation secret fingerprint v1"
 
 /* HKDF info labels, "csam/v1/<label>".  Stored hashes depend on them:
  * never change one, only append. */
@@ -303,6 +308,7 @@ void csam_secret_free(csam_secret *secret)
 {
     if (secret == NULL)
         return;
+    csam_secret_free(secret->previous);
     EVP_MAC_free(secret->hmac);
     EVP_CIPHER_free(secret->gcm);
     csam_wipe(secret, sizeof(*secret));
@@ -469,6 +475,96 @@ csam_result csam_open_purpose(const csam_secret *secret,
     else if (out != NULL)
         /* Never hand back plaintext that failed authentication. */
         csam_wipe(out, outsize);
+    return res;
+}
+
+/* -------------------------------------------------------------- rollover */
+
+csam_result csam_secret_fingerprint(const csam_secret *secret,
+                                    unsigned char out[CSAM_HASH_LEN])
+{
+    static const char label[] = CSAM_FINGERPRINT_LABEL;
+
+    return csam_keyed_hash(secret, CSAM_PURPOSE_INSTALLATION, label,
+                           sizeof(label) - 1, out);
+}
+
+csam_result csam_secret_attach_previous(csam_secret *secret,
+                                        csam_secret *previous)
+{
+    unsigned char a[CSAM_HASH_LEN], b[CSAM_HASH_LEN];
+    csam_result res;
+    int same;
+
+    if (secret == NULL || previous == NULL || secret == previous
+        || secret->previous != NULL || previous->previous != NULL)
+        return CSAM_ERR_INVALID;
+    res = csam_secret_fingerprint(secret, a);
+    if (res == CSAM_OK)
+        res = csam_secret_fingerprint(previous, b);
+    if (res != CSAM_OK)
+        return res;
+    same = csam_ct_equal(a, b, sizeof(a));
+    if (same)
+        return CSAM_ERR_CONFIG;
+    secret->previous = previous;
+    return CSAM_OK;
+}
+
+const csam_secret *csam_secret_previous(const csam_secret *secret)
+{
+    return secret != NULL ? secret->previous : NULL;
+}
+
+csam_result csam_secret_load_pair(const char *path, const char *previous_path,
+                                  const char *group, csam_secret **out,
+                                  char *err, size_t errlen)
+{
+    csam_secret *previous = NULL;
+    csam_result res;
+
+    res = csam_secret_load_group(path, group, out, err, errlen);
+    if (res != CSAM_OK || previous_path == NULL || *previous_path == '\0')
+        return res;
+    res = csam_secret_load_group(previous_path, group, &previous, err,
+                                 errlen);
+    if (res == CSAM_OK) {
+        res = csam_secret_attach_previous(*out, previous);
+        if (res == CSAM_ERR_CONFIG)
+            csam_error_set(err, errlen,
+                           "%s holds the same secret as %s: the previous "
+                           "secret must be the one the current replaces",
+                           previous_path, path);
+        else if (res != CSAM_OK)
+            csam_error_set(err, errlen, "%s: %s", previous_path,
+                           csam_result_name(res));
+    }
+    if (res != CSAM_OK) {
+        csam_secret_free(previous);
+        csam_secret_free(*out);
+        *out = NULL;
+    }
+    return res;
+}
+
+csam_result csam_open_any(const csam_secret *secret, enum csam_purpose purpose,
+                          const void *aad, size_t aadlen,
+                          const unsigned char *sealed, size_t len,
+                          unsigned char *out, size_t outsize, size_t *outlen,
+                          int *by_previous)
+{
+    csam_result res;
+
+    if (by_previous != NULL)
+        *by_previous = 0;
+    res = csam_open_purpose(secret, purpose, aad, aadlen, sealed, len, out,
+                            outsize, outlen);
+    if (res != CSAM_ERR_CRYPTO || secret == NULL || secret->previous == NULL)
+        return res;
+    res = csam_open_purpose(secret->previous, purpose, aad, aadlen, sealed,
+                            len, out, outsize, outlen);
+    if (res == CSAM_OK && by_previous != NULL)
+        *by_previous = 1;
     return res;
 }
 

@@ -148,6 +148,51 @@ csam_result csam_open_purpose(const csam_secret *secret,
                               size_t len, unsigned char *out, size_t outsize,
                               size_t *outlen);
 
+/* ---- rollover ----------------------------------------------------------
+ * While the secret is replaced, the new file is current and the one it
+ * replaces is attached to it as the previous secret.  Everything made
+ * (hashes to store, seals, cookies) is made under the current secret; what
+ * was stored or handed out under the previous one is still found (a lookup
+ * by keyed hash that misses under the current secret is repeated under
+ * csam_secret_previous()) and opened (csam_open_any).  Once csam-admin
+ * has re-keyed what lives long and the longest session or code made before
+ * the switch has expired, the previous file is removed. */
+
+/* Load the secret at path (as csam_secret_load_group) and, when
+ * previous_path is neither NULL nor empty, the previous secret at that path
+ * under the same rules, attached to it.  err names the file at fault.
+ * Errors: those of csam_secret_load_group; CSAM_ERR_CONFIG when both files
+ * hold the same secret. */
+csam_result csam_secret_load_pair(const char *path, const char *previous_path,
+                                  const char *group, csam_secret **out,
+                                  char *err, size_t errlen);
+
+/* Attach previous to secret, which takes it over (csam_secret_free frees
+ * both).  Errors: CSAM_ERR_INVALID (NULL, secret already has one, previous
+ * has one of its own), CSAM_ERR_CONFIG (the same secret twice); on error
+ * the caller keeps previous. */
+csam_result csam_secret_attach_previous(csam_secret *secret,
+                                        csam_secret *previous);
+
+/* The previous secret attached to secret, or NULL. */
+const csam_secret *csam_secret_previous(const csam_secret *secret);
+
+/* The secret's fingerprint: HMAC-SHA-256 of a fixed label under the
+ * CSAM_PURPOSE_INSTALLATION key.  It identifies the secret (what
+ * csam_installation records) and tells nothing of it. */
+csam_result csam_secret_fingerprint(const csam_secret *secret,
+                                    unsigned char out[CSAM_HASH_LEN]);
+
+/* csam_open_purpose under the current secret and, when its tag does not
+ * match and a previous secret is attached, under the previous one.
+ * *by_previous (may be NULL) is set to 1 when the previous secret opened
+ * it, else 0.  Errors: those of csam_open_purpose. */
+csam_result csam_open_any(const csam_secret *secret, enum csam_purpose purpose,
+                          const void *aad, size_t aadlen,
+                          const unsigned char *sealed, size_t len,
+                          unsigned char *out, size_t outsize, size_t *outlen,
+                          int *by_previous);
+
 /* Overwrite n bytes at p with zeros in a way the compiler keeps. */
 void csam_wipe(void *p, size_t n);
 

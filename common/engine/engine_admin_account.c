@@ -13,10 +13,6 @@
 #include "engine_internal.h"
 #include "helpdesk.h"
 
-/* The fingerprint's fixed text: what is hashed never changes, only the
- * secret behind the key does. */
-#define CSAM_ADMIN_FINGERPRINT_LABEL "csam installation secret fingerprint v1"
-
 static void csam_admin_copy(char *dst, size_t size, const char *src)
 {
     snprintf(dst, size, "%s", src);
@@ -138,10 +134,7 @@ csam_result csam_engine_admin_sessions_revoke(csam_engine *engine,
 static csam_result csam_admin_fingerprint(const csam_engine *engine,
                                           unsigned char out[CSAM_HASH_LEN])
 {
-    static const char label[] = CSAM_ADMIN_FINGERPRINT_LABEL;
-
-    return csam_keyed_hash(engine->deps.secret, CSAM_PURPOSE_INSTALLATION,
-                           label, sizeof(label) - 1, out);
+    return csam_secret_fingerprint(engine->deps.secret, out);
 }
 
 void csam_engine_installation_note(csam_engine *engine, const char *by)

@@ -740,6 +740,7 @@ static void test_reference_conf(void **state)
                 || strncmp(line + 1, "sms_url", 7) == 0
                 || strncmp(line + 1, "sms_auth", 8) == 0
                 || strncmp(line + 1, "secret_group", 12) == 0
+                || strncmp(line + 1, "previous_secret_file", 20) == 0
                 || strncmp(line + 1, "sms_command", 11) == 0
                 || strncmp(line + 1, "mail_ca_file", 12) == 0
                 || strncmp(line + 1, "reserved_usernames", 18) == 0)
@@ -774,7 +775,7 @@ static void test_reference_conf(void **state)
             if (strstr(all, needle) == NULL)
                 fail_msg("conf/csam.conf does not document '%s'", name);
         }
-        assert_int_equal(i, 40);
+        assert_int_equal(i, 41);
         free(all);
     }
     out = csam_test_file(uncommented, strlen(uncommented));

@@ -323,6 +323,165 @@ static void test_secret_file_same_as_bytes(void **state)
     assert_null(b);
 }
 
+/* ------------------------------------------------------------ rollover */
+
+/* secret_file and previous_secret_file: both loaded under the same rules,
+ * never the same secret twice, and a failure leaves nothing loaded. */
+static void test_secret_pair_load(void **state)
+{
+    struct csam_test_dir *dir = *state;
+    char cur[128], prev[128], loose[128], err[512];
+    csam_secret *secret = NULL;
+    unsigned char a[CSAM_HASH_LEN], b[CSAM_HASH_LEN];
+
+    snprintf(cur, sizeof(cur), "%s", csam_test_write(dir, "cur", 48, 0600));
+    snprintf(prev, sizeof(prev), "%s", csam_test_write(dir, "prev", 40, 0600));
+    snprintf(loose, sizeof(loose), "%s",
+             csam_test_write(dir, "loose", 40, 0644));
+
+    /* no previous: as csam_secret_load_group */
+    assert_int_equal(csam_secret_load_pair(cur, NULL, NULL, &secret, err,
+                                           sizeof(err)),
+                     CSAM_OK);
+    assert_null(csam_secret_previous(secret));
+    csam_secret_free(secret);
+    assert_int_equal(
+        csam_secret_load_pair(cur, "", NULL, &secret, err, sizeof(err)),
+        CSAM_OK);
+    assert_null(csam_secret_previous(secret));
+    csam_secret_free(secret);
+
+    /* a pair: the previous one attached, with another fingerprint */
+    assert_int_equal(
+        csam_secret_load_pair(cur, prev, NULL, &secret, err, sizeof(err)),
+        CSAM_OK);
+    assert_non_null(csam_secret_previous(secret));
+    assert_null(csam_secret_previous(csam_secret_previous(secret)));
+    assert_int_equal(csam_secret_fingerprint(secret, a), CSAM_OK);
+    assert_int_equal(csam_secret_fingerprint(csam_secret_previous(secret), b),
+                     CSAM_OK);
+    assert_memory_not_equal(a, b, sizeof(a));
+    csam_secret_free(secret);
+
+    /* the same secret twice (the same file, or a copy) is a mistake */
+    secret = (csam_secret *)(void *)err;
+    assert_int_equal(
+        csam_secret_load_pair(cur, cur, NULL, &secret, err, sizeof(err)),
+        CSAM_ERR_CONFIG);
+    assert_null(secret);
+    assert_non_null(strstr(err, "same secret"));
+
+    /* the previous file under the rules of the current one */
+    err[0] = '\0';
+    assert_int_equal(
+        csam_secret_load_pair(cur, loose, NULL, &secret, err, sizeof(err)),
+        CSAM_ERR_INSECURE);
+    assert_null(secret);
+    assert_non_null(strstr(err, loose));
+    assert_null(strstr(err, "SECRETMARK"));
+    assert_int_equal(csam_secret_load_pair(cur, "/nonexistent/csam.key", NULL,
+                                           &secret, err, sizeof(err)),
+                     CSAM_ERR_IO);
+    assert_null(secret);
+}
+
+static void test_secret_pair_attach(void **state)
+{
+    csam_secret *cur = csam_test_secret(1), *prev = csam_test_secret(2);
+    csam_secret *same = csam_test_secret(1), *third = csam_test_secret(3);
+
+    (void)state;
+    assert_int_equal(csam_secret_attach_previous(cur, same), CSAM_ERR_CONFIG);
+    assert_int_equal(csam_secret_attach_previous(cur, cur), CSAM_ERR_INVALID);
+    assert_int_equal(csam_secret_attach_previous(NULL, prev),
+                     CSAM_ERR_INVALID);
+    assert_int_equal(csam_secret_attach_previous(cur, NULL), CSAM_ERR_INVALID);
+    assert_null(csam_secret_previous(cur));
+    assert_null(csam_secret_previous(NULL));
+    assert_int_equal(csam_secret_attach_previous(cur, prev), CSAM_OK);
+    assert_ptr_equal(csam_secret_previous(cur), prev);
+    /* one previous secret, not a chain */
+    assert_int_equal(csam_secret_attach_previous(cur, third),
+                     CSAM_ERR_INVALID);
+    assert_int_equal(csam_secret_attach_previous(third, cur),
+                     CSAM_ERR_INVALID);
+    csam_secret_free(cur); /* frees prev with it (ASan: no leak, no double) */
+    csam_secret_free(same);
+    csam_secret_free(third);
+}
+
+/* What was sealed under the previous secret opens through the pair, and
+ * says so; what another secret sealed still does not. */
+static void test_open_any(void **state)
+{
+    csam_secret *cur = csam_test_secret(1), *prev = csam_test_secret(2);
+    csam_secret *other = csam_test_secret(3), *alone = csam_test_secret(2);
+    static const char aad[] = "key:42";
+    unsigned char plain[20], sealed[20 + CSAM_SEAL_OVERHEAD], out[20];
+    size_t n, outlen;
+    int by_previous = -1;
+
+    (void)state;
+    memset(plain, 0x5a, sizeof(plain));
+    assert_int_equal(csam_secret_attach_previous(cur, prev), CSAM_OK);
+
+    /* under the previous secret (made before the switch) */
+    assert_int_equal(csam_seal_purpose(alone, CSAM_PURPOSE_NRN_SEAL, aad,
+                                       strlen(aad), plain, sizeof(plain),
+                                       sealed, sizeof(sealed), &n),
+                     CSAM_OK);
+    assert_int_equal(csam_open_purpose(cur, CSAM_PURPOSE_NRN_SEAL, aad,
+                                       strlen(aad), sealed, n, out,
+                                       sizeof(out), &outlen),
+                     CSAM_ERR_CRYPTO);
+    assert_int_equal(csam_open_any(cur, CSAM_PURPOSE_NRN_SEAL, aad,
+                                   strlen(aad), sealed, n, out, sizeof(out),
+                                   &outlen, &by_previous),
+                     CSAM_OK);
+    assert_int_equal(by_previous, 1);
+    assert_int_equal(outlen, sizeof(plain));
+    assert_memory_equal(out, plain, sizeof(plain));
+    /* bound to its owner and purpose under the previous secret too */
+    assert_int_equal(csam_open_any(cur, CSAM_PURPOSE_NRN_SEAL, "key:43", 6,
+                                   sealed, n, out, sizeof(out), &outlen,
+                                   &by_previous),
+                     CSAM_ERR_CRYPTO);
+    assert_int_equal(csam_open_any(cur, CSAM_PURPOSE_TOTP_SEAL, aad,
+                                   strlen(aad), sealed, n, out, sizeof(out),
+                                   &outlen, NULL),
+                     CSAM_ERR_CRYPTO);
+
+    /* under the current secret */
+    assert_int_equal(csam_seal_purpose(cur, CSAM_PURPOSE_NRN_SEAL, aad,
+                                       strlen(aad), plain, sizeof(plain),
+                                       sealed, sizeof(sealed), &n),
+                     CSAM_OK);
+    by_previous = -1;
+    assert_int_equal(csam_open_any(cur, CSAM_PURPOSE_NRN_SEAL, aad,
+                                   strlen(aad), sealed, n, out, sizeof(out),
+                                   &outlen, &by_previous),
+                     CSAM_OK);
+    assert_int_equal(by_previous, 0);
+
+    /* under a third secret: neither opens it, nothing handed back */
+    assert_int_equal(csam_seal_purpose(other, CSAM_PURPOSE_NRN_SEAL, aad,
+                                       strlen(aad), plain, sizeof(plain),
+                                       sealed, sizeof(sealed), &n),
+                     CSAM_OK);
+    memset(out, 0xff, sizeof(out));
+    assert_int_equal(csam_open_any(cur, CSAM_PURPOSE_NRN_SEAL, aad,
+                                   strlen(aad), sealed, n, out, sizeof(out),
+                                   &outlen, &by_previous),
+                     CSAM_ERR_CRYPTO);
+    assert_int_equal(by_previous, 0);
+    assert_int_equal(outlen, 0);
+    memset(plain, 0, sizeof(plain));
+    assert_memory_equal(out, plain, sizeof(out));
+    csam_secret_free(cur);
+    csam_secret_free(other);
+    csam_secret_free(alone);
+}
+
 /* ----------------------------------------------------- keys and hashes */
 
 /* RFC 4231 test case 1 pins the HMAC used below as the reference. */
@@ -750,6 +909,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_secret_file_same_as_bytes,
                                         csam_test_dir_setup,
                                         csam_test_dir_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_secret_pair_load, csam_test_dir_setup, csam_test_dir_teardown),
+        cmocka_unit_test(test_secret_pair_attach),
+        cmocka_unit_test(test_open_any),
         cmocka_unit_test(test_hmac_reference_rfc4231),
         cmocka_unit_test(test_key_derivation_hkdf),
         cmocka_unit_test(test_keyed_hash),
