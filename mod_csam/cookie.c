@@ -57,13 +57,13 @@ static void csam_cookie_emit(request_rec *r, const struct csam_mod_runtime *rt,
  * another site chose (cookie injection from a sibling host or plain http)
  * is replaced by a fresh one, so it never yields a CSRF token.  The id is
  * what CSRF tokens and sealed cookies are bound to. */
-static int csam_cookie_anchor_mac(request_rec *r, struct csam_mod_runtime *rt,
+static int csam_cookie_anchor_mac(request_rec *r, const csam_secret *secret,
                                   const char *id, char out[CSAM_TOKEN_SIZE])
 {
     unsigned char mac[CSAM_HASH_LEN];
     const char *data = apr_pstrcat(r->pool, "anchor/v1|", id, NULL);
 
-    if (csam_keyed_hash(rt->secret, CSAM_PURPOSE_CSRF, data, strlen(data), mac)
+    if (csam_keyed_hash(secret, CSAM_PURPOSE_CSRF, data, strlen(data), mac)
         != CSAM_OK)
         return 0;
     csam_base64url_encode(mac, sizeof(mac), out);
@@ -75,6 +75,7 @@ static const char *csam_cookie_anchor_open(request_rec *r,
                                            struct csam_mod_runtime *rt,
                                            const char *value)
 {
+    const csam_secret *prev = csam_secret_previous(rt->secret);
     char expected[CSAM_TOKEN_SIZE];
     const char *dot;
     char *id;
@@ -84,11 +85,17 @@ static const char *csam_cookie_anchor_open(request_rec *r,
         return NULL;
     dot = value + CSAM_TOKEN_LEN;
     id = apr_pstrmemdup(r->pool, value, CSAM_TOKEN_LEN);
-    if (!csam_token_valid(id) || !csam_token_valid(dot + 1)
-        || !csam_cookie_anchor_mac(r, rt, id, expected)
-        || !csam_ct_equal(dot + 1, expected, CSAM_TOKEN_LEN))
+    if (!csam_token_valid(id) || !csam_token_valid(dot + 1))
         return NULL;
-    return id;
+    if (csam_cookie_anchor_mac(r, rt->secret, id, expected)
+        && csam_ct_equal(dot + 1, expected, CSAM_TOKEN_LEN))
+        return id;
+    /* Issued before the secret was replaced: the browser keeps its flow
+     * (the anchor is renewed at the next login). */
+    if (prev != NULL && csam_cookie_anchor_mac(r, prev, id, expected)
+        && csam_ct_equal(dot + 1, expected, CSAM_TOKEN_LEN))
+        return id;
+    return NULL;
 }
 
 /* Pool userdata rather than a note: r->notes can be logged (%{...}n). */
@@ -102,7 +109,7 @@ static const char *csam_cookie_anchor_issue(request_rec *r,
     const char *value;
 
     if (csam_token_new(id) != CSAM_OK
-        || !csam_cookie_anchor_mac(r, rt, id, mac))
+        || !csam_cookie_anchor_mac(r, rt->secret, id, mac))
         return NULL;
     value = apr_pstrcat(r->pool, id, ".", mac, NULL);
     /* A browser-session cookie: closing the browser ends the flow. */
@@ -137,30 +144,47 @@ const char *csam_cookie_browser_renew(request_rec *r,
     return csam_cookie_anchor_issue(r, rt);
 }
 
-const char *csam_csrf_token(request_rec *r, struct csam_mod_runtime *rt,
-                            const char *browser)
+/* The CSRF token of browser under secret. */
+static const char *csam_csrf_token_under(request_rec *r,
+                                         const csam_secret *secret,
+                                         const char *browser)
 {
     unsigned char mac[CSAM_HASH_LEN];
     char *out = apr_palloc(r->pool, CSAM_TOKEN_SIZE);
     const char *data = apr_pstrcat(r->pool, "csrf/v1|", browser, NULL);
 
-    if (csam_keyed_hash(rt->secret, CSAM_PURPOSE_CSRF, data, strlen(data), mac)
+    if (csam_keyed_hash(secret, CSAM_PURPOSE_CSRF, data, strlen(data), mac)
         != CSAM_OK)
         return NULL;
     csam_base64url_encode(mac, sizeof(mac), out);
     return out;
 }
 
+const char *csam_csrf_token(request_rec *r, struct csam_mod_runtime *rt,
+                            const char *browser)
+{
+    return csam_csrf_token_under(r, rt->secret, browser);
+}
+
+static int csam_csrf_matches(const char *token, const char *expected)
+{
+    return expected != NULL && strlen(token) == strlen(expected)
+           && csam_ct_equal(token, expected, strlen(expected));
+}
+
 int csam_csrf_check(request_rec *r, struct csam_mod_runtime *rt,
                     const char *browser, const char *token)
 {
-    const char *expected;
+    const csam_secret *prev;
 
     if (browser == NULL || token == NULL)
         return 0;
-    expected = csam_csrf_token(r, rt, browser);
-    return expected != NULL && strlen(token) == strlen(expected)
-           && csam_ct_equal(token, expected, strlen(expected));
+    if (csam_csrf_matches(token, csam_csrf_token(r, rt, browser)))
+        return 1;
+    /* A form served before the secret was replaced. */
+    prev = csam_secret_previous(rt->secret);
+    return prev != NULL
+           && csam_csrf_matches(token, csam_csrf_token_under(r, prev, browser));
 }
 
 static int csam_cookie_b64val(unsigned char c)
@@ -292,6 +316,30 @@ void csam_cookie_set(request_rec *r, struct csam_mod_runtime *rt,
     csam_cookie_emit(r, rt, name, encoded, max_age);
 }
 
+/* Open the clen bytes sealed in raw (nonce, ciphertext, tag) under key
+ * into plain: 1 if they open. */
+static int csam_cookie_open(request_rec *r, const unsigned char *key,
+                            const char *aad, unsigned char *raw, size_t clen,
+                            char *plain)
+{
+    EVP_CIPHER_CTX *ctx = csam_cookie_ctx(r);
+    int n = 0, fin = 0;
+
+    return ctx != NULL
+           && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, raw) == 1
+           && EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)aad,
+                                (int)strlen(aad))
+                  == 1
+           && EVP_DecryptUpdate(ctx, (unsigned char *)plain, &n,
+                                raw + CSAM_COOKIE_NONCE_LEN, (int)clen)
+                  == 1
+           && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG,
+                                  CSAM_COOKIE_TAG_LEN,
+                                  raw + CSAM_COOKIE_NONCE_LEN + clen)
+                  == 1
+           && EVP_DecryptFinal_ex(ctx, (unsigned char *)plain + n, &fin) == 1;
+}
+
 char *csam_cookie_get(request_rec *r, struct csam_mod_runtime *rt,
                       const char *name, const char *browser)
 {
@@ -302,8 +350,6 @@ char *csam_cookie_get(request_rec *r, struct csam_mod_runtime *rt,
     size_t rawsize;
     long rawlen;
     apr_int64_t expiry;
-    EVP_CIPHER_CTX *ctx;
-    int n = 0, fin = 0;
     size_t clen;
 
     if (browser == NULL || ap_cookie_read(r, name, &value, 0) != APR_SUCCESS
@@ -319,20 +365,11 @@ char *csam_cookie_get(request_rec *r, struct csam_mod_runtime *rt,
     clen = (size_t)rawlen - CSAM_COOKIE_NONCE_LEN - CSAM_COOKIE_TAG_LEN;
     plain = apr_palloc(r->pool, clen + 1);
     aad = csam_cookie_aad(r, name, browser);
-    ctx = csam_cookie_ctx(r);
-    if (ctx == NULL
-        || EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, rt->cookie_key, raw)
-               != 1
-        || EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)aad,
-                             (int)strlen(aad))
-               != 1
-        || EVP_DecryptUpdate(ctx, (unsigned char *)plain, &n,
-                             raw + CSAM_COOKIE_NONCE_LEN, (int)clen)
-               != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CSAM_COOKIE_TAG_LEN,
-                               raw + CSAM_COOKIE_NONCE_LEN + clen)
-               != 1
-        || EVP_DecryptFinal_ex(ctx, (unsigned char *)plain + n, &fin) != 1)
+    /* Sealed before the secret was replaced: the previous key opens it. */
+    if (!csam_cookie_open(r, rt->cookie_key, aad, raw, clen, plain)
+        && !(rt->has_cookie_key_previous
+             && csam_cookie_open(r, rt->cookie_key_previous, aad, raw, clen,
+                                 plain)))
         return NULL;
     plain[clen] = '\0';
     apr_pool_cleanup_register(r->pool, plain, csam_cookie_wipe,

@@ -118,11 +118,15 @@ struct csam_mod_runtime {
     csam_secret *secret; /* the services' */
     const char *terms_version;
     unsigned char cookie_key[CSAM_KEY_LEN]; /* seals the flow cookies */
-    int secure_cookies;                     /* public_url https, or
-                                               CSAMCookieSecure On */
-    long session_cache_ttl;                 /* seconds, 0: no cache */
-    int pool_max;                           /* CSAMPoolMax, default applied */
-    int argon2_max;                         /* CSAMArgon2Max, default applied */
+    /* The same under the previous secret while the secret is replaced
+     * (has_cookie_key_previous): cookies sealed before still open. */
+    unsigned char cookie_key_previous[CSAM_KEY_LEN];
+    int has_cookie_key_previous;
+    int secure_cookies;     /* public_url https, or
+                               CSAMCookieSecure On */
+    long session_cache_ttl; /* seconds, 0: no cache */
+    int pool_max;           /* CSAMPoolMax, default applied */
+    int argon2_max;         /* CSAMArgon2Max, default applied */
     /* Per child (pool.c): the count of Argon2id runs going on. */
     struct csam_pool_gate *argon2_gate;
     /* Per child (session.c), NULL when off or not yet made. */

@@ -46,6 +46,8 @@ static apr_status_t csam_runtime_free_services(void *data)
     rt->services = NULL;
     rt->secret = NULL;
     csam_wipe(rt->cookie_key, sizeof(rt->cookie_key));
+    csam_wipe(rt->cookie_key_previous, sizeof(rt->cookie_key_previous));
+    rt->has_cookie_key_previous = 0;
     return APR_SUCCESS;
 }
 
@@ -98,6 +100,16 @@ static const char *csam_runtime_services(apr_pool_t *p,
                         strlen(CSAM_RUNTIME_COOKIE_LABEL), rt->cookie_key)
         != CSAM_OK)
         return "cannot derive the cookie key from the secret";
+    rt->has_cookie_key_previous = 0;
+    if (csam_secret_previous(rt->secret) != NULL) {
+        if (csam_keyed_hash(csam_secret_previous(rt->secret),
+                            CSAM_PURPOSE_COOKIE_SIGN, CSAM_RUNTIME_COOKIE_LABEL,
+                            strlen(CSAM_RUNTIME_COOKIE_LABEL),
+                            rt->cookie_key_previous)
+            != CSAM_OK)
+            return "cannot derive the cookie key from the previous secret";
+        rt->has_cookie_key_previous = 1;
+    }
     return NULL;
 }
 

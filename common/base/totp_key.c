@@ -161,8 +161,10 @@ csam_result csam_totp_key_open(const csam_secret *secret, int64_t key_id,
     if (secret == NULL || sealed == NULL || key == NULL || aadlen == 0
         || key_id <= 0 || len != CSAM_TOTP_KEY_SEALED_LEN)
         return CSAM_ERR_INVALID;
-    res = csam_open(secret, aad, aadlen, sealed, len, plain, sizeof(plain),
-                    &outlen);
+    /* A key sealed before the secret was replaced opens under the
+     * previous one (csam-admin secret rekey seals it anew). */
+    res = csam_open_any(secret, CSAM_PURPOSE_TOTP_SEAL, aad, aadlen, sealed,
+                        len, plain, sizeof(plain), &outlen, NULL);
     if (res == CSAM_OK && outlen != CSAM_TOTP_KEY_LEN)
         res = CSAM_ERR_CRYPTO;
     if (res == CSAM_OK)

@@ -32,13 +32,14 @@ static enum csam_step csam_act_step_parse(const char *s)
 
 /* The keyed hash a handle is stored as.  Errors: CSAM_ERR_EXPIRED (a
  * malformed handle), CSAM_ERR_INVALID, CSAM_ERR_CRYPTO. */
-static csam_result csam_act_handle_hash(csam_engine *engine, const char *handle,
+static csam_result csam_act_handle_hash(const csam_secret *secret,
+                                        const char *handle,
                                         unsigned char hash[CSAM_HASH_LEN])
 {
     if (handle == NULL || !csam_token_valid(handle))
         return CSAM_ERR_EXPIRED;
-    return csam_engine_hash(engine, CSAM_PURPOSE_FLOW_HANDLE, "activation", 0,
-                            handle, hash);
+    return csam_engine_hash_under(secret, CSAM_PURPOSE_FLOW_HANDLE,
+                                  "activation", 0, handle, hash);
 }
 
 /* The live flow of a handle's hash; lock: inside a transaction, lock its
@@ -62,36 +63,49 @@ static csam_result csam_act_flow_read(csam_engine *engine,
 csam_result csam_act_flow_get(csam_engine *engine, const char *handle,
                               struct csam_act_flow *out)
 {
+    const csam_secret *cur = engine->deps.secret, *s;
     unsigned char hash[CSAM_HASH_LEN];
-    csam_result res;
+    csam_result res = CSAM_ERR_EXPIRED;
 
-    memset(out, 0, sizeof(*out));
-    res = csam_act_handle_hash(engine, handle, hash);
-    if (res == CSAM_OK)
-        res = csam_act_flow_read(engine, hash, 0, out);
+    /* A flow opened before the secret was replaced: its handle is stored
+     * under the previous secret's hash. */
+    for (s = cur; s != NULL && res == CSAM_ERR_EXPIRED;
+         s = csam_engine_secret_next(cur, s)) {
+        res = csam_act_handle_hash(s, handle, hash);
+        if (res == CSAM_OK)
+            res = csam_act_flow_read(engine, hash, 0, out);
+    }
     return res;
 }
 
 csam_result csam_act_begin(csam_engine *engine, const char *handle, int person,
                            struct csam_act_flow *flow)
 {
+    const csam_secret *cur = engine->deps.secret, *s;
     unsigned char hash[CSAM_HASH_LEN];
-    csam_result res;
+    csam_result res = CSAM_ERR_EXPIRED;
 
     memset(flow, 0, sizeof(*flow));
-    res = csam_act_handle_hash(engine, handle, hash);
-    if (res != CSAM_OK)
-        return res;
-    res = csam_store_begin(engine->deps.store);
-    if (res != CSAM_OK)
-        return res;
-    /* The person first, the flow second: a new registration takes them
-     * in that order too (it supersedes the flow), so neither waits for
-     * the other while holding what the other needs. */
-    if (person)
-        res = csam_store_person_lock_flow(engine->deps.store, hash);
-    if (res == CSAM_OK)
-        res = csam_act_flow_read(engine, hash, 1, flow);
+    /* Under the current secret's hash of the handle, then (a flow opened
+     * before the secret was replaced) the previous one's. */
+    for (s = cur; s != NULL && res == CSAM_ERR_EXPIRED;
+         s = csam_engine_secret_next(cur, s)) {
+        res = csam_act_handle_hash(s, handle, hash);
+        if (res != CSAM_OK)
+            return res;
+        res = csam_store_begin(engine->deps.store);
+        if (res != CSAM_OK)
+            return res;
+        /* The person first, the flow second: a new registration takes
+         * them in that order too (it supersedes the flow), so neither
+         * waits for the other while holding what the other needs. */
+        if (person)
+            res = csam_store_person_lock_flow(engine->deps.store, hash);
+        if (res == CSAM_OK)
+            res = csam_act_flow_read(engine, hash, 1, flow);
+        if (res == CSAM_ERR_EXPIRED && csam_engine_secret_next(cur, s) != NULL)
+            csam_store_rollback(engine->deps.store);
+    }
     if (res == CSAM_OK && flow->row.done)
         res = CSAM_ERR_EXPIRED;
     else if (res == CSAM_OK && flow->row.locked)

@@ -94,11 +94,28 @@ csam_result csam_engine_hash(const csam_engine *engine,
                              int64_t owner, const char *value,
                              unsigned char out[CSAM_HASH_LEN])
 {
+    return csam_engine_hash_under(engine->deps.secret, purpose, label, owner,
+                                  value, out);
+}
+
+csam_result csam_engine_hash_under(const csam_secret *secret,
+                                   enum csam_purpose purpose, const char *label,
+                                   int64_t owner, const char *value,
+                                   unsigned char out[CSAM_HASH_LEN])
+{
     char owner_text[24];
 
     snprintf(owner_text, sizeof(owner_text), "%" PRId64, owner);
-    return csam_engine_hash_named(engine, purpose, label, owner_text, value,
-                                  out);
+    return csam_engine_hash_secret(secret, purpose, label, owner_text, value,
+                                   out);
+}
+
+const csam_secret *csam_engine_secret_next(const csam_secret *current,
+                                           const csam_secret *s)
+{
+    /* Only the current secret has a previous one (attaching refuses a
+     * chain), so the loop ends after two at most. */
+    return s == current ? csam_secret_previous(current) : NULL;
 }
 
 const char *csam_engine_source(const char *source)

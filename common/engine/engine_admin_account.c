@@ -29,7 +29,7 @@ csam_result csam_engine_admin_account(csam_engine *engine, const char *username,
                                       struct csam_admin_account *out)
 {
     struct csam_store_admin_account acc;
-    unsigned char name_hash[CSAM_HASH_LEN];
+    struct csam_engine_hashes name_hash;
     char name_lock[CSAM_STORE_HELPDESK_TIME_SIZE];
     csam_result res;
     size_t i;
@@ -46,11 +46,11 @@ csam_result csam_engine_admin_account(csam_engine *engine, const char *username,
         return res;
     /* Wrong passwords lock the name as typed at the login (engine_login.c),
      * not the account: the helpdesk shows the later of the two. */
-    res = csam_engine_hash_named(engine, CSAM_PURPOSE_FLOW_HANDLE, "login_name",
-                                 "", acc.username, name_hash);
+    res = csam_engine_name_hashes(engine, acc.username, &name_hash);
     if (res == CSAM_OK)
-        res = csam_store_helpdesk_name_lock(engine->deps.store, name_hash,
-                                            name_lock);
+        res = csam_store_helpdesk_name_lock(
+            engine->deps.store, name_hash.current,
+            name_hash.has_previous ? name_hash.previous : NULL, name_lock);
     if (res != CSAM_OK)
         return res;
     csam_admin_copy(out->username, sizeof(out->username), acc.username);

@@ -48,7 +48,7 @@ static long csam_challenge_clamp(long v, long lo, long hi)
 
 /* The keyed hash of a code for its owner and purpose (see
  * struct csam_challenge_owner for which owner binds which purpose). */
-static csam_result csam_challenge_hash(csam_engine *engine,
+static csam_result csam_challenge_hash(const csam_secret *secret,
                                        const struct csam_challenge_owner *o,
                                        enum csam_challenge_purpose purpose,
                                        enum csam_key_type key_type,
@@ -65,13 +65,13 @@ static csam_result csam_challenge_hash(csam_engine *engine,
          * login of the account may take over (DESIGN 4: a pending code is
          * reused): the hash cannot name the handle, which changes then. */
         (void)o;
-        return csam_engine_hash_named(engine, csam_challenge_key(purpose),
-                                      "web_login/flow", "", code, out);
+        return csam_engine_hash_secret(secret, csam_challenge_key(purpose),
+                                       "web_login/flow", "", code, out);
     case CSAM_CHALLENGE_PAM_LOGIN:
         if (o->username == NULL)
             return CSAM_ERR_INVALID;
-        return csam_engine_hash_named(engine, csam_challenge_key(purpose),
-                                      pname, o->username, code, out);
+        return csam_engine_hash_secret(secret, csam_challenge_key(purpose),
+                                       pname, o->username, code, out);
     case CSAM_CHALLENGE_KEY_CONFIRM:
         /* Bound to the key type too: a code sent to a new phone does not
          * confirm an e-mail key started meanwhile. */
@@ -79,16 +79,16 @@ static csam_result csam_challenge_hash(csam_engine *engine,
             return CSAM_ERR_INVALID;
         snprintf(bound, sizeof(bound), "%lld/%s", (long long)o->account_id,
                  tname);
-        return csam_engine_hash_named(engine, csam_challenge_key(purpose),
-                                      pname, bound, code, out);
+        return csam_engine_hash_secret(secret, csam_challenge_key(purpose),
+                                       pname, bound, code, out);
     case CSAM_CHALLENGE_ACTIVATION_CONFIRM:
     case CSAM_CHALLENGE_EMAIL_CONFIRM: break;
     }
     /* Bound to the account, and by its label to the purpose. */
     if (o->account_id <= 0)
         return CSAM_ERR_INVALID;
-    return csam_engine_hash(engine, csam_challenge_key(purpose), pname,
-                            o->account_id, code, out);
+    return csam_engine_hash_under(secret, csam_challenge_key(purpose), pname,
+                                  o->account_id, code, out);
 }
 
 void csam_challenge_limits(const csam_engine *engine,
@@ -132,7 +132,8 @@ csam_result csam_challenge_issue(csam_engine *engine,
         csam_wipe(code, CSAM_ENGINE_CODE_SIZE);
         res = csam_random_bytes(hash, sizeof(hash));
     } else {
-        res = csam_challenge_hash(engine, owner, purpose, key_type, code, hash);
+        res = csam_challenge_hash(engine->deps.secret, owner, purpose, key_type,
+                                  code, hash);
     }
     if (res != CSAM_OK)
         return res;
@@ -279,20 +280,37 @@ csam_result csam_challenge_typed_hash(csam_engine *engine,
                                       enum csam_challenge_purpose purpose,
                                       enum csam_key_type key_type,
                                       const char *code,
-                                      unsigned char hash[CSAM_HASH_LEN])
+                                      struct csam_challenge_hashes *out)
 {
+    const csam_secret *prev = csam_secret_previous(engine->deps.secret);
     char canon[CSAM_ENGINE_CODE_SIZE];
     csam_result res;
 
+    out->has_previous = 0;
     /* A malformed code is a wrong code: it counts as an attempt and is
      * compared against a value no code hashes to. */
-    if (csam_challenge_canonical(code, canon))
-        res = csam_challenge_hash(engine, owner, purpose, key_type, canon,
-                                  hash);
-    else
-        res = csam_random_bytes(hash, CSAM_HASH_LEN);
+    if (!csam_challenge_canonical(code, canon)) {
+        csam_wipe(canon, sizeof(canon));
+        return csam_random_bytes(out->current, CSAM_HASH_LEN);
+    }
+    res = csam_challenge_hash(engine->deps.secret, owner, purpose, key_type,
+                              canon, out->current);
+    /* A code issued before the secret was replaced is stored under the
+     * previous one's hash. */
+    if (res == CSAM_OK && prev != NULL) {
+        res = csam_challenge_hash(prev, owner, purpose, key_type, canon,
+                                  out->previous);
+        out->has_previous = res == CSAM_OK;
+    }
     csam_wipe(canon, sizeof(canon));
     return res;
+}
+
+void csam_challenge_check_hashes(struct csam_store_challenge_check *ck,
+                                 const struct csam_challenge_hashes *h)
+{
+    ck->code_hash = h->current;
+    ck->code_hash_previous = h->has_previous ? h->previous : NULL;
 }
 
 void csam_challenge_check_init(csam_engine *engine,
@@ -348,7 +366,7 @@ csam_result csam_challenge_verify(csam_engine *engine,
                                   const char *source, int web,
                                   struct csam_attempts *att)
 {
-    unsigned char hash[CSAM_HASH_LEN];
+    struct csam_challenge_hashes hash;
     struct csam_store_challenge_check ck;
     struct csam_store_limits limits;
     struct csam_store_verdict verdict;
@@ -361,11 +379,11 @@ csam_result csam_challenge_verify(csam_engine *engine,
         || (by_name && csam_key_type_name(key_type) == NULL))
         return CSAM_ERR_INVALID;
     res = csam_challenge_typed_hash(engine, owner, purpose, key_type, code,
-                                    hash);
+                                    &hash);
     if (res != CSAM_OK)
         return res;
     csam_challenge_check_init(engine, purpose, source, web, &limits, &ck);
-    ck.code_hash = hash;
+    csam_challenge_check_hashes(&ck, &hash);
     if (by_name)
         res = csam_store_challenge_verify_name(
             engine->deps.store, owner->username, csam_key_type_name(key_type),
@@ -373,7 +391,7 @@ csam_result csam_challenge_verify(csam_engine *engine,
     else
         res = csam_store_challenge_verify(engine->deps.store, owner->account_id,
                                           &ck, &verdict);
-    csam_wipe(hash, sizeof(hash));
+    csam_wipe(&hash, sizeof(hash));
     if (res != CSAM_OK)
         return res;
     return csam_challenge_outcome(&verdict, att);

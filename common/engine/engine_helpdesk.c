@@ -71,19 +71,23 @@ static void csam_helpdesk_copy_registrations(
 
 /* The person's account, its keys and its lock: the account's own (wrong
  * codes) or its login name's (wrong passwords), whichever ends later. */
-static csam_result csam_helpdesk_find_account(csam_engine *engine,
-                                              const unsigned char *nrn_hash,
-                                              struct csam_helpdesk_person *out,
-                                              int64_t *account_id)
+static csam_result csam_helpdesk_find_account(
+    csam_engine *engine, const struct csam_engine_hashes *nrn_hash,
+    struct csam_helpdesk_person *out, int64_t *account_id)
 {
     struct csam_store_helpdesk_account acc;
-    unsigned char name_hash[CSAM_HASH_LEN];
+    struct csam_engine_hashes name_hash;
     char name_lock[CSAM_STORE_HELPDESK_TIME_SIZE];
     csam_result res;
     size_t i;
 
     *account_id = 0;
-    res = csam_store_helpdesk_account(engine->deps.store, nrn_hash, &acc);
+    res = csam_store_helpdesk_account(engine->deps.store, nrn_hash->current,
+                                      &acc);
+    /* An account not yet re-keyed after the secret was replaced. */
+    if (res == CSAM_ERR_NOT_FOUND && nrn_hash->has_previous)
+        res = csam_store_helpdesk_account(engine->deps.store,
+                                          nrn_hash->previous, &acc);
     if (res == CSAM_ERR_NOT_FOUND)
         return CSAM_OK;
     if (res != CSAM_OK)
@@ -100,11 +104,11 @@ static csam_result csam_helpdesk_find_account(csam_engine *engine,
     }
     out->n_keys = i;
     /* The login hashes the name as typed; an account's is its own. */
-    res = csam_engine_hash_named(engine, CSAM_PURPOSE_FLOW_HANDLE, "login_name",
-                                 "", acc.username, name_hash);
+    res = csam_engine_name_hashes(engine, acc.username, &name_hash);
     if (res == CSAM_OK)
-        res = csam_store_helpdesk_name_lock(engine->deps.store, name_hash,
-                                            name_lock);
+        res = csam_store_helpdesk_name_lock(
+            engine->deps.store, name_hash.current,
+            name_hash.has_previous ? name_hash.previous : NULL, name_lock);
     if (res != CSAM_OK)
         return res;
     /* Both are RFC 3339 UTC of one format: the text orders as the time. */
@@ -147,7 +151,7 @@ csam_result csam_engine_helpdesk_find(csam_engine *engine, const char *officer,
         regs[CSAM_HELPDESK_REGISTRATIONS_MAX];
     struct csam_date encoded;
     char nrn[CSAM_NRN_SIZE];
-    unsigned char nrn_hash[CSAM_HASH_LEN];
+    struct csam_engine_hashes nrn_hash;
     char detail[96];
     int64_t account_id = 0;
     size_t n = 0;
@@ -162,20 +166,27 @@ csam_result csam_engine_helpdesk_find(csam_engine *engine, const char *officer,
         || csam_nrn_parse(national_number, nrn, &encoded) != CSAM_OK)
         return CSAM_ERR_NATIONAL_NUMBER;
     source = csam_engine_source(source);
-    res = csam_engine_hash(engine, CSAM_PURPOSE_NATIONAL_NUMBER,
-                           "national_number", 0, nrn, nrn_hash);
+    res = csam_engine_nrn_hashes(engine, nrn, &nrn_hash);
     csam_wipe(nrn, sizeof(nrn));
     if (res == CSAM_OK)
         res = csam_store_helpdesk_registrations(
-            engine->deps.store, nrn_hash, regs, CSAM_HELPDESK_REGISTRATIONS_MAX,
-            &n);
+            engine->deps.store, nrn_hash.current, regs,
+            CSAM_HELPDESK_REGISTRATIONS_MAX, &n);
+    /* A person registered only before the secret was replaced, whose
+     * rows are not re-keyed yet. */
+    if (res == CSAM_OK && n == 0 && nrn_hash.has_previous)
+        res = csam_store_helpdesk_registrations(
+            engine->deps.store, nrn_hash.previous, regs,
+            CSAM_HELPDESK_REGISTRATIONS_MAX, &n);
     if (res == CSAM_OK) {
         csam_helpdesk_copy_registrations(regs, n, out);
-        res = csam_helpdesk_find_account(engine, nrn_hash, out, &account_id);
+        res = csam_helpdesk_find_account(engine, &nrn_hash, out, &account_id);
     }
     if (res == CSAM_OK)
-        res = csam_helpdesk_find_history(engine, nrn_hash, out);
-    csam_wipe(nrn_hash, sizeof(nrn_hash));
+        res = csam_helpdesk_find_history(engine, nrn_hash.current, out);
+    if (res == CSAM_OK && out->n_history == 0 && nrn_hash.has_previous)
+        res = csam_helpdesk_find_history(engine, nrn_hash.previous, out);
+    csam_wipe(&nrn_hash, sizeof(nrn_hash));
     if (res != CSAM_OK)
         goto fail;
     /* Tied to the person's newest registration and account, so that the
@@ -304,7 +315,7 @@ csam_result csam_engine_helpdesk_unlock(csam_engine *engine,
                                         const char *username)
 {
     struct csam_store_helpdesk_unlocked done;
-    unsigned char name_hash[CSAM_HASH_LEN];
+    struct csam_engine_hashes name_hash;
     char detail[96], target[CSAM_USERNAME_BUFSIZE + 16];
     csam_store *store;
     csam_result res;
@@ -319,14 +330,15 @@ csam_result csam_engine_helpdesk_unlock(csam_engine *engine,
     source = csam_engine_source(source);
     /* The login counts wrong passwords on this hash of the name
      * (engine_login.c). */
-    res = csam_engine_hash_named(engine, CSAM_PURPOSE_FLOW_HANDLE, "login_name",
-                                 "", username, name_hash);
+    res = csam_engine_name_hashes(engine, username, &name_hash);
     if (res != CSAM_OK)
         return res;
     res = csam_store_begin(store);
     if (res != CSAM_OK)
         return res;
-    res = csam_store_helpdesk_unlock(store, username, name_hash, &done);
+    res = csam_store_helpdesk_unlock(
+        store, username, name_hash.current,
+        name_hash.has_previous ? name_hash.previous : NULL, &done);
     if (res == CSAM_OK) {
         snprintf(detail, sizeof(detail),
                  "{\"account_locked\": %s, \"name_locked\": %s}",

@@ -47,6 +47,52 @@ csam_result csam_engine_hash_secret(const csam_secret *secret,
                                     const char *value,
                                     unsigned char out[CSAM_HASH_LEN]);
 
+/* csam_engine_hash under a given secret: the engine's current one or the
+ * previous one attached to it. */
+csam_result csam_engine_hash_under(const csam_secret *secret,
+                                   enum csam_purpose purpose, const char *label,
+                                   int64_t owner, const char *value,
+                                   unsigned char out[CSAM_HASH_LEN]);
+
+/* The secrets a lookup by keyed hash tries, current first:
+ *     for (s = current; s != NULL; s = csam_engine_secret_next(current, s))
+ * While the secret is replaced (crypto.h, "rollover"), what was stored or
+ * handed out under the previous secret is still found that way; without
+ * a previous secret the loop runs once.  What is made (rows, hashes to
+ * store) is always made under current. */
+const csam_secret *csam_engine_secret_next(const csam_secret *current,
+                                           const csam_secret *s);
+
+/* A value's keyed hashes: under the current secret (what new rows store)
+ * and, while the secret is replaced, under the previous one, which rows
+ * not yet re-keyed or made before the switch still hold. */
+struct csam_engine_hashes {
+    unsigned char current[CSAM_HASH_LEN];
+    unsigned char previous[CSAM_HASH_LEN];
+    int has_previous;
+};
+
+/* Errors: CSAM_ERR_INVALID, CSAM_ERR_CRYPTO (engine_registration.c). */
+csam_result csam_engine_nrn_hashes(csam_engine *engine, const char *nrn,
+                                   struct csam_engine_hashes *out);
+
+/* The login name's, as the password tries count on it (engine_login.c).
+ * Errors: CSAM_ERR_INVALID, CSAM_ERR_CRYPTO. */
+csam_result csam_engine_name_hashes(const csam_engine *engine,
+                                    const char *username,
+                                    struct csam_engine_hashes *out);
+
+/* Inside the caller's transaction, before a new registration of a
+ * person: the person locked, the active account they hold found
+ * (account->id 0: none) and their live registration superseded
+ * (*superseded its id, 0: none), under either of the hashes.
+ * Errors: CSAM_ERR_DB. */
+struct csam_store_person_account;
+csam_result csam_engine_person_take(csam_engine *engine,
+                                    const struct csam_engine_hashes *h,
+                                    struct csam_store_person_account *account,
+                                    int64_t *superseded);
+
 /* The client address if it is printable text of at most 255 bytes, else
  * NULL: it goes into the audit trail and the per-source counters. */
 const char *csam_engine_source(const char *source);
@@ -220,15 +266,28 @@ csam_result csam_challenge_verify(csam_engine *engine,
                                   const char *source, int web,
                                   struct csam_attempts *att);
 
-/* The keyed hash of a typed code for its owner and purpose; a malformed
+/* A typed code's keyed hashes: under the current secret and, while the
+ * secret is replaced, under the previous one (has_previous), since a code
+ * issued before the switch is stored under the previous one's. */
+struct csam_challenge_hashes {
+    unsigned char current[CSAM_HASH_LEN];
+    unsigned char previous[CSAM_HASH_LEN];
+    int has_previous;
+};
+
+/* The keyed hashes of a typed code for its owner and purpose; a malformed
  * code hashes to a value no code matches (it still counts as an attempt).
- * Errors: CSAM_ERR_INVALID, CSAM_ERR_CRYPTO. */
+ * The caller wipes out.  Errors: CSAM_ERR_INVALID, CSAM_ERR_CRYPTO. */
 csam_result csam_challenge_typed_hash(csam_engine *engine,
                                       const struct csam_challenge_owner *owner,
                                       enum csam_challenge_purpose purpose,
                                       enum csam_key_type key_type,
                                       const char *code,
-                                      unsigned char hash[CSAM_HASH_LEN]);
+                                      struct csam_challenge_hashes *out);
+
+/* Point ck's code hashes at h's (which must outlive ck's use). */
+void csam_challenge_check_hashes(struct csam_store_challenge_check *ck,
+                                 const struct csam_challenge_hashes *h);
 
 /* What every verification of purpose is given: limits filled from the
  * configuration, ck pointing at them, the source counted when web is set

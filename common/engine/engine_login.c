@@ -230,6 +230,8 @@ csam_login_check_gated(csam_engine *engine, const char *source,
                        struct csam_attempts *att)
 {
     unsigned char dhash[CSAM_HASH_LEN];
+    unsigned char name_prev[CSAM_HASH_LEN], dhash_prev[CSAM_HASH_LEN];
+    const csam_secret *prev = csam_secret_previous(engine->deps.secret);
     struct csam_store_limits limits;
     struct csam_store_login_try tried;
     struct csam_store_login_tally tally;
@@ -249,6 +251,14 @@ csam_login_check_gated(csam_engine *engine, const char *source,
         res = csam_login_device_hash(engine, device, dhash);
     else
         device = NULL;
+    /* While the secret is replaced, the name's counters and the device
+     * may still be stored under the previous secret's hashes. */
+    if (res == CSAM_OK && prev != NULL)
+        res = csam_engine_hash_secret(prev, CSAM_PURPOSE_FLOW_HANDLE,
+                                      "login_name", "", username, name_prev);
+    if (res == CSAM_OK && prev != NULL && device != NULL)
+        res = csam_engine_hash_under(prev, CSAM_PURPOSE_FLOW_HANDLE,
+                                     "login_device", 0, device, dhash_prev);
     if (res != CSAM_OK)
         return res;
     csam_challenge_limits(engine, &limits);
@@ -258,11 +268,19 @@ csam_login_check_gated(csam_engine *engine, const char *source,
     tried.username = csam_username_check(username) == CSAM_OK ? username : NULL;
     tried.name_hash = out->name_hash;
     tried.device_hash = device != NULL ? dhash : NULL;
+    tried.name_hash_previous = prev != NULL ? name_prev : NULL;
+    tried.device_hash_previous = prev != NULL && device != NULL ? dhash_prev
+                                                                : NULL;
     tried.source = csam_engine_source(source);
     tried.limits = &limits;
     res = csam_store_login_charge(engine->deps.store, &tried, &tally);
     out->device_id = tally.device_id;
     out->account_id = tally.account_id;
+    /* A device known under the previous secret moves to the current one,
+     * so that it stays known once the previous secret is removed. */
+    if (res == CSAM_OK && tally.device_id != 0 && tally.device_previous)
+        res = csam_store_login_device_rehash(
+            engine->deps.store, tally.device_id, dhash_prev, dhash);
     if (res == CSAM_OK)
         res = csam_login_refusal(&tally, limits.duration, tried.source,
                                  &out->refusal, att);
@@ -293,6 +311,25 @@ csam_result csam_login_check_device(csam_engine *engine, const char *source,
                                  out, att);
     if (gate->leave != NULL)
         gate->leave(gate->ctx);
+    return res;
+}
+
+csam_result csam_engine_name_hashes(const csam_engine *engine,
+                                    const char *username,
+                                    struct csam_engine_hashes *out)
+{
+    const csam_secret *prev = csam_secret_previous(engine->deps.secret);
+    csam_result res;
+
+    out->has_previous = 0;
+    res = csam_engine_hash_named(engine, CSAM_PURPOSE_FLOW_HANDLE, "login_name",
+                                 "", username, out->current);
+    if (res == CSAM_OK && prev != NULL) {
+        res = csam_engine_hash_secret(prev, CSAM_PURPOSE_FLOW_HANDLE,
+                                      "login_name", "", username,
+                                      out->previous);
+        out->has_previous = res == CSAM_OK;
+    }
     return res;
 }
 
@@ -371,15 +408,19 @@ static csam_result csam_login_flow_lock(csam_engine *engine, const char *handle,
                                         enum csam_key_type key_type,
                                         struct csam_store_login_flow *out)
 {
+    const csam_secret *cur = engine->deps.secret, *s;
     unsigned char hash[CSAM_HASH_LEN];
-    csam_result res;
+    csam_result res = CSAM_ERR_NOT_FOUND;
 
     memset(out, 0, sizeof(*out));
-    res = csam_engine_hash(engine, CSAM_PURPOSE_FLOW_HANDLE, "login", 0, handle,
-                           hash);
-    if (res == CSAM_OK)
-        res = csam_store_login_flow_lock(engine->deps.store, hash,
-                                         csam_key_type_name(key_type), out);
+    for (s = cur; s != NULL && res == CSAM_ERR_NOT_FOUND;
+         s = csam_engine_secret_next(cur, s)) {
+        res = csam_engine_hash_under(s, CSAM_PURPOSE_FLOW_HANDLE, "login", 0,
+                                     handle, hash);
+        if (res == CSAM_OK)
+            res = csam_store_login_flow_lock(engine->deps.store, hash,
+                                             csam_key_type_name(key_type), out);
+    }
     return res == CSAM_ERR_NOT_FOUND ? CSAM_ERR_EXPIRED : res;
 }
 
@@ -614,10 +655,12 @@ csam_login_verify_code(csam_engine *engine, const char *handle,
                        struct csam_session_info *out, struct csam_attempts *att)
 {
     const struct csam_config *cfg = engine->deps.config;
-    unsigned char hhash[CSAM_HASH_LEN], chash[CSAM_HASH_LEN];
+    unsigned char hhash[CSAM_HASH_LEN], hprev[CSAM_HASH_LEN];
+    const csam_secret *prev = csam_secret_previous(engine->deps.secret);
+    struct csam_challenge_hashes chash;
     struct csam_challenge_owner owner = {0, NULL, handle};
     struct csam_store_login_verify in = {
-        hhash, session_hash, device_hash, 0, 0, CSAM_LOGIN_DEVICE_TTL};
+        hhash, NULL, session_hash, device_hash, 0, 0, CSAM_LOGIN_DEVICE_TTL};
     struct csam_store_challenge_check ck;
     struct csam_store_limits limits;
     struct csam_store_login_verdict v;
@@ -632,20 +675,29 @@ csam_login_verify_code(csam_engine *engine, const char *handle,
         return CSAM_ERR_EXPIRED;
     res = csam_engine_hash(engine, CSAM_PURPOSE_FLOW_HANDLE, "login", 0, handle,
                            hhash);
+    /* A login begun before the secret was replaced: its handle is stored
+     * under the previous secret's hash (the statement takes either). */
+    if (res == CSAM_OK && prev != NULL) {
+        res = csam_engine_hash_under(prev, CSAM_PURPOSE_FLOW_HANDLE, "login", 0,
+                                     handle, hprev);
+        in.handle_hash_previous = hprev;
+    }
     if (res == CSAM_OK)
         res = csam_challenge_typed_hash(engine, &owner,
                                         CSAM_CHALLENGE_WEB_LOGIN,
-                                        CSAM_KEY_EMAIL, code, chash);
+                                        CSAM_KEY_EMAIL, code, &chash);
     if (res != CSAM_OK)
         return res;
     in.session_idle = csam_login_clamp(cfg->session_idle, 1, 86400);
     in.session_life = csam_login_clamp(cfg->session_absolute, 1, 31 * 86400);
     csam_challenge_check_init(engine, CSAM_CHALLENGE_WEB_LOGIN, source, 1,
                               &limits, &ck);
-    ck.code_hash = chash;
+    csam_challenge_check_hashes(&ck, &chash);
     memset(&v, 0, sizeof(v));
     res = csam_store_challenge_verify_login(engine->deps.store, &in, &ck, &v);
-    csam_wipe(chash, sizeof(chash));
+    csam_wipe(&chash, sizeof(chash));
+    ck.code_hash = NULL;
+    ck.code_hash_previous = NULL;
     if (res == CSAM_OK)
         res = csam_login_outcome(&v, &totp, out, att);
     if (totp)

@@ -70,6 +70,7 @@ static csam_result csam_online_validate(const struct csam_identity *who,
  * audited. */
 static csam_result csam_online_write(csam_engine *engine, const char *source,
                                      const struct csam_identity *who,
+                                     const struct csam_engine_hashes *nrn_hash,
                                      struct csam_store_registration_online *row,
                                      struct csam_procedure *out)
 {
@@ -80,18 +81,15 @@ static csam_result csam_online_write(csam_engine *engine, const char *source,
     char *text;
     csam_result res;
 
-    res = csam_store_registration_lock_person(store, row->nrn_hash);
+    res = csam_engine_person_take(engine, nrn_hash, &account, &superseded);
     if (res != CSAM_OK)
         return res;
-    res = csam_store_person_account(store, row->nrn_hash, &account);
-    if (res == CSAM_OK) {
+    if (account.id != 0) {
         row->account_id = account.id;
         out->existing = 1;
         memcpy(out->username, account.username, sizeof(out->username));
-    } else if (res != CSAM_ERR_NOT_FOUND)
-        return res;
-    res = csam_store_registration_supersede(store, row->nrn_hash, &superseded);
-    if (res == CSAM_OK && superseded != 0)
+    }
+    if (superseded != 0)
         res = csam_audit_write(store, who->source_name,
                                "registration.superseded", superseded, 0, source,
                                NULL);
@@ -119,7 +117,8 @@ csam_result csam_engine_online_open(csam_engine *engine, const char *source,
 {
     const struct csam_config *cfg;
     struct csam_store_registration_online row;
-    unsigned char nrn_hash[CSAM_HASH_LEN], handle_hash[CSAM_HASH_LEN];
+    struct csam_engine_hashes nrn_hash;
+    unsigned char handle_hash[CSAM_HASH_LEN];
     unsigned char sealed[CSAM_PERSON_SEALED_LEN];
     char nrn[CSAM_NRN_SIZE] = "";
     const char *lang;
@@ -136,10 +135,10 @@ csam_result csam_engine_online_open(csam_engine *engine, const char *source,
     lang = who->language != NULL ? who->language : "fr";
     source = csam_engine_source(source);
 
-    res = csam_engine_hash(engine, CSAM_PURPOSE_NATIONAL_NUMBER,
-                           "national_number", 0, nrn, nrn_hash);
+    res = csam_engine_nrn_hashes(engine, nrn, &nrn_hash);
     if (res == CSAM_OK)
-        res = csam_person_seal(engine->deps.secret, nrn, nrn_hash, sealed);
+        res = csam_person_seal(engine->deps.secret, nrn, nrn_hash.current,
+                               sealed);
     if (res == CSAM_OK)
         res = csam_token_new(handle);
     if (res == CSAM_OK)
@@ -149,7 +148,7 @@ csam_result csam_engine_online_open(csam_engine *engine, const char *source,
         goto out;
 
     memset(&row, 0, sizeof(row));
-    row.nrn_hash = nrn_hash;
+    row.nrn_hash = nrn_hash.current;
     row.nrn_sealed = sealed;
     row.first_name = csam_online_given(who->first_name)
                          ? who->first_name
@@ -164,7 +163,7 @@ csam_result csam_engine_online_open(csam_engine *engine, const char *source,
     res = csam_store_begin(engine->deps.store);
     if (res != CSAM_OK)
         goto out;
-    res = csam_online_write(engine, source, who, &row, out);
+    res = csam_online_write(engine, source, who, &nrn_hash, &row, out);
     if (res == CSAM_OK)
         res = csam_store_commit(engine->deps.store);
     else

@@ -62,12 +62,67 @@ static csam_result csam_reg_validate(const struct csam_registration *reg,
     return CSAM_OK;
 }
 
+csam_result csam_engine_nrn_hashes(csam_engine *engine, const char *nrn,
+                                   struct csam_engine_hashes *out)
+{
+    const csam_secret *prev = csam_secret_previous(engine->deps.secret);
+    csam_result res;
+
+    out->has_previous = 0;
+    res = csam_engine_hash(engine, CSAM_PURPOSE_NATIONAL_NUMBER,
+                           "national_number", 0, nrn, out->current);
+    if (res == CSAM_OK && prev != NULL) {
+        res = csam_engine_hash_under(prev, CSAM_PURPOSE_NATIONAL_NUMBER,
+                                     "national_number", 0, nrn, out->previous);
+        out->has_previous = res == CSAM_OK;
+    }
+    return res;
+}
+
+csam_result csam_engine_person_take(csam_engine *engine,
+                                    const struct csam_engine_hashes *h,
+                                    struct csam_store_person_account *account,
+                                    int64_t *superseded)
+{
+    csam_store *store = engine->deps.store;
+    const unsigned char *hashes[2];
+    int64_t one;
+    size_t i, n = 0;
+    csam_result res = CSAM_OK;
+
+    memset(account, 0, sizeof(*account));
+    *superseded = 0;
+    hashes[n++] = h->current;
+    if (h->has_previous)
+        hashes[n++] = h->previous;
+    /* Always in this order, current first: a flow's activation takes the
+     * one its registration was made under. */
+    for (i = 0; i < n && res == CSAM_OK; i++)
+        res = csam_store_registration_lock_person(store, hashes[i]);
+    /* One account per person (DESIGN 2.7): a person who holds one gets
+     * it back, never a second, whichever secret its row is hashed under
+     * until csam-admin secret rekey moves it. */
+    for (i = 0; i < n && res == CSAM_OK && account->id == 0; i++) {
+        res = csam_store_person_account(store, hashes[i], account);
+        if (res == CSAM_ERR_NOT_FOUND)
+            res = CSAM_OK;
+    }
+    for (i = 0; i < n && res == CSAM_OK; i++) {
+        res = csam_store_registration_supersede(store, hashes[i], &one);
+        if (res == CSAM_OK && one != 0)
+            *superseded = one;
+    }
+    if (res != CSAM_OK)
+        memset(account, 0, sizeof(*account));
+    return res;
+}
+
 /* Supersede the citizen's live registration, if any, and audit it.  Two
  * desks registering the same person at once take turns, so the second
  * supersedes the first instead of colliding with it on the index of live
  * registrations. */
 static csam_result csam_reg_supersede(csam_engine *engine,
-                                      const unsigned char *nrn_hash,
+                                      const struct csam_engine_hashes *nrn_hash,
                                       const char *officer, const char *source,
                                       int64_t *account_id)
 {
@@ -77,18 +132,11 @@ static csam_result csam_reg_supersede(csam_engine *engine,
     csam_result res;
 
     *account_id = 0;
-    res = csam_store_registration_lock_person(store, nrn_hash);
+    res = csam_engine_person_take(engine, nrn_hash, &account, &superseded);
     if (res != CSAM_OK)
         return res;
-    /* One account per person (DESIGN 2.7): a person who holds one gets
-     * it back, never a second. */
-    res = csam_store_person_account(store, nrn_hash, &account);
-    if (res == CSAM_OK)
-        *account_id = account.id;
-    else if (res != CSAM_ERR_NOT_FOUND)
-        return res;
-    res = csam_store_registration_supersede(store, nrn_hash, &superseded);
-    if (res == CSAM_OK && superseded != 0)
+    *account_id = account.id;
+    if (superseded != 0)
         res = csam_audit_write(store, officer, "registration.superseded",
                                superseded, 0, source, NULL);
     return res;
@@ -136,7 +184,8 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
     const char *lang;
     char nrn[CSAM_NRN_SIZE];
     char token[CSAM_TOKEN_SIZE];
-    unsigned char nrn_hash[CSAM_HASH_LEN], token_hash[CSAM_HASH_LEN];
+    struct csam_engine_hashes nrn_hash;
+    unsigned char token_hash[CSAM_HASH_LEN];
     unsigned char code_hash[CSAM_HASH_LEN];
     unsigned char sealed[CSAM_PERSON_SEALED_LEN];
     int64_t id, account_id = 0;
@@ -159,10 +208,10 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
     lang = reg->language != NULL ? reg->language : "fr";
     source = csam_engine_source(source);
 
-    res = csam_engine_hash(engine, CSAM_PURPOSE_NATIONAL_NUMBER,
-                           "national_number", 0, nrn, nrn_hash);
+    res = csam_engine_nrn_hashes(engine, nrn, &nrn_hash);
     if (res == CSAM_OK)
-        res = csam_person_seal(engine->deps.secret, nrn, nrn_hash, sealed);
+        res = csam_person_seal(engine->deps.secret, nrn, nrn_hash.current,
+                               sealed);
     csam_wipe(nrn, sizeof(nrn));
     if (res == CSAM_OK)
         res = csam_token_new(token);
@@ -184,13 +233,13 @@ csam_result csam_engine_register(csam_engine *engine, const char *officer,
                                "activation_code", id, out->activation_code,
                                code_hash);
     if (res == CSAM_OK)
-        res = csam_reg_supersede(engine, nrn_hash, officer, source,
+        res = csam_reg_supersede(engine, &nrn_hash, officer, source,
                                  &account_id);
     if (res != CSAM_OK)
         goto rollback;
 
     row.id = id;
-    row.nrn_hash = nrn_hash;
+    row.nrn_hash = nrn_hash.current;
     row.nrn_sealed = sealed;
     row.account_id = account_id;
     row.first_name = reg->first_name;
@@ -257,17 +306,23 @@ out:
 static csam_result csam_reg_by_token(csam_engine *engine, const char *token,
                                      struct csam_store_registration_live *out)
 {
+    const csam_secret *cur = engine->deps.secret, *s;
     unsigned char hash[CSAM_HASH_LEN];
-    csam_result res;
+    csam_result res = CSAM_ERR_NOT_FOUND;
 
     memset(out, 0, sizeof(*out));
     if (token == NULL || !csam_token_valid(token))
         return CSAM_ERR_EXPIRED;
-    res = csam_engine_hash(engine, CSAM_PURPOSE_LINK_TOKEN, "link_token", 0,
-                           token, hash);
-    if (res != CSAM_OK)
-        return res;
-    res = csam_store_registration_by_token(engine->deps.store, hash, out);
+    /* A link mailed before the secret was replaced: its token is stored
+     * under the previous secret's hash. */
+    for (s = cur; s != NULL && res == CSAM_ERR_NOT_FOUND;
+         s = csam_engine_secret_next(cur, s)) {
+        res = csam_engine_hash_under(s, CSAM_PURPOSE_LINK_TOKEN, "link_token",
+                                     0, token, hash);
+        if (res == CSAM_OK)
+            res = csam_store_registration_by_token(engine->deps.store, hash,
+                                                   out);
+    }
     return res == CSAM_ERR_NOT_FOUND ? CSAM_ERR_EXPIRED : res;
 }
 
@@ -326,7 +381,8 @@ csam_result csam_engine_activation_open(csam_engine *engine, const char *source,
                                         struct csam_attempts *att)
 {
     char canon[CSAM_ACTIVATION_CODE_SIZE];
-    unsigned char hash[CSAM_HASH_LEN];
+    unsigned char hash[CSAM_HASH_LEN], prev_hash[CSAM_HASH_LEN];
+    const csam_secret *prev;
     struct csam_store_registration_live live;
     struct csam_store_registration_try attempt;
     struct csam_attempts dummy;
@@ -352,21 +408,31 @@ csam_result csam_engine_activation_open(csam_engine *engine, const char *source,
     if (res != CSAM_OK)
         return res;
 
+    prev = csam_secret_previous(engine->deps.secret);
     if (activation_code != NULL
-        && csam_activation_code_normalize(activation_code, canon) == CSAM_OK)
+        && csam_activation_code_normalize(activation_code, canon) == CSAM_OK) {
         res = csam_engine_hash(engine, CSAM_PURPOSE_ACTIVATION_CODE,
                                "activation_code", live.id, canon, hash);
-    else
+        /* A letter printed before the secret was replaced. */
+        if (res == CSAM_OK && prev != NULL)
+            res = csam_engine_hash_under(prev, CSAM_PURPOSE_ACTIVATION_CODE,
+                                         "activation_code", live.id, canon,
+                                         prev_hash);
+    } else {
         /* Malformed: a wrong code like any other, that cannot match. */
         res = csam_random_bytes(hash, sizeof(hash));
+        prev = NULL;
+    }
     csam_wipe(canon, sizeof(canon));
     if (res != CSAM_OK)
         return res;
     /* A wrong code counts, a right one does not: the citizen may open the
      * link again until the key is active. */
     res = csam_store_registration_try_code(engine->deps.store, live.id, hash,
+                                           prev != NULL ? prev_hash : NULL,
                                            &attempt);
     csam_wipe(hash, sizeof(hash));
+    csam_wipe(prev_hash, sizeof(prev_hash));
     if (res == CSAM_ERR_NOT_FOUND) {
         /* Exhausted or superseded between the two statements. */
         att->attempts_left = 0;

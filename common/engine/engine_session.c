@@ -9,7 +9,10 @@
  * costs one statement: lookup, expiry checks, account check, the
  * person's hash and, when asked for, sealed number, and the touch
  * together); csam_engine_session_end one.  Both statements are
- * the store's (common/store/session.c).
+ * the store's (common/store/session.c).  While the secret is replaced, a
+ * cookie the current secret does not find costs one more, and the one
+ * time it is found under the previous secret, one more to move it; a
+ * logout ends it under both.
  */
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +54,22 @@ static csam_result csam_session_person(const csam_secret *secret,
                             found->nrn_hash, out->national_number);
 }
 
+/* Store the session found under the previous secret's hash `from` under
+ * the current secret's hash of its cookie. */
+static csam_result csam_session_move(const csam_secret *secret,
+                                     csam_store *store, const char *cookie,
+                                     const unsigned char from[CSAM_HASH_LEN])
+{
+    unsigned char to[CSAM_HASH_LEN];
+    csam_result res;
+
+    res = csam_session_hash(secret, cookie, to);
+    if (res == CSAM_OK)
+        res = csam_store_session_rehash(store, from, to);
+    csam_wipe(to, sizeof(to));
+    return res;
+}
+
 static csam_result csam_session_check_secret(const csam_secret *secret,
                                              csam_store *store,
                                              const char *cookie, unsigned flags,
@@ -58,21 +77,35 @@ static csam_result csam_session_check_secret(const csam_secret *secret,
 {
     unsigned char hash[CSAM_HASH_LEN];
     struct csam_store_session found;
+    const csam_secret *s, *by = secret;
     csam_result res;
 
     memset(out, 0, sizeof(*out));
+    memset(&found, 0, sizeof(found));
     if (flags & ~(unsigned)(CSAM_SESSION_TOUCH | CSAM_SESSION_NATIONAL_NUMBER))
         return CSAM_ERR_INVALID;
-    res = csam_session_hash(secret, cookie, hash);
-    if (res != CSAM_OK)
-        return res;
-    res = csam_store_session_check(
-        store, hash, (flags & CSAM_SESSION_TOUCH) != 0,
-        (flags & CSAM_SESSION_NATIONAL_NUMBER) != 0, &found);
+    res = CSAM_ERR_NOT_FOUND;
+    for (s = secret; s != NULL && res == CSAM_ERR_NOT_FOUND;
+         s = csam_engine_secret_next(secret, s)) {
+        res = csam_session_hash(s, cookie, hash);
+        if (res != CSAM_OK)
+            return res;
+        res = csam_store_session_check(
+            store, hash, (flags & CSAM_SESSION_TOUCH) != 0,
+            (flags & CSAM_SESSION_NATIONAL_NUMBER) != 0, &found);
+        by = s;
+    }
     if (res == CSAM_ERR_NOT_FOUND)
         return CSAM_ERR_EXPIRED;
-    if (res != CSAM_OK)
+    /* Found under the previous secret: the session moves to the current
+     * one (same cookie, new hash), so that it outlives the previous
+     * secret's removal.  A failure fails the check, as a lookup's would. */
+    if (res == CSAM_OK && by != secret)
+        res = csam_session_move(secret, store, cookie, hash);
+    if (res != CSAM_OK) {
+        csam_wipe(&found, sizeof(found));
         return res;
+    }
     memcpy(out->username, found.username, sizeof(out->username));
     out->key_type = csam_key_type_parse(found.key_type);
     out->auth_time = found.created_at;
@@ -131,17 +164,25 @@ csam_result csam_engine_session_end(csam_engine *engine, const char *source,
                                     const char *cookie)
 {
     unsigned char hash[CSAM_HASH_LEN];
+    const csam_secret *s;
     csam_result res;
 
     if (engine == NULL)
         return CSAM_ERR_INVALID;
-    res = csam_session_hash(engine->deps.secret, cookie, hash);
-    if (res == CSAM_ERR_EXPIRED)
-        return CSAM_OK; /* nothing to end */
-    if (res != CSAM_OK)
-        return res;
-    return csam_store_session_end(engine->deps.store, hash,
-                                  csam_engine_source(source));
+    /* Under every secret it may be stored under: ending is idempotent,
+     * and a session not yet moved to the current secret ends too. */
+    for (s = engine->deps.secret; s != NULL;
+         s = csam_engine_secret_next(engine->deps.secret, s)) {
+        res = csam_session_hash(s, cookie, hash);
+        if (res == CSAM_ERR_EXPIRED)
+            return CSAM_OK; /* nothing to end */
+        if (res == CSAM_OK)
+            res = csam_store_session_end(engine->deps.store, hash,
+                                         csam_engine_source(source));
+        if (res != CSAM_OK)
+            return res;
+    }
+    return CSAM_OK;
 }
 
 /* ---- asking for the password again ------------------------------------ */

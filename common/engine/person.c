@@ -80,9 +80,9 @@ csam_result csam_person_open(const csam_secret *secret,
         || len != CSAM_PERSON_SEALED_LEN)
         return CSAM_ERR_INVALID;
     csam_person_aad(nrn_hash, aad);
-    res = csam_open_purpose(secret, CSAM_PURPOSE_NRN_SEAL, aad, sizeof(aad),
-                            sealed, len, (unsigned char *)out, CSAM_NRN_DIGITS,
-                            &plain);
+    res = csam_open_any(secret, CSAM_PURPOSE_NRN_SEAL, aad, sizeof(aad), sealed,
+                        len, (unsigned char *)out, CSAM_NRN_DIGITS, &plain,
+                        NULL);
     if (res == CSAM_OK
         && (plain != CSAM_NRN_DIGITS || !csam_person_digits(out, plain)))
         res = CSAM_ERR_CRYPTO;

@@ -214,7 +214,8 @@ static const struct csam_store_stmt csam_store_challenge_stmt_verify = {
     "     f.device_id, (SELECT d.expires_at FROM csam_login_devices d"
     "       WHERE d.id = f.device_id) AS device_expires"
     "   FROM csam_flows f JOIN csam_accounts a ON a.id = f.account_id"
-    "   WHERE f.handle_hash = $15::bytea AND f.kind = 'login'"
+    "   WHERE f.handle_hash IN ($15::bytea, coalesce($22::bytea, $15::bytea))"
+    "     AND f.kind = 'login'"
     "     AND f.done_at IS NULL AND f.superseded_at IS NULL"
     "     AND f.expires_at > now() AND a.status = 'active'),"
     " who AS ("
@@ -265,7 +266,8 @@ static const struct csam_store_stmt csam_store_challenge_stmt_verify = {
     "     AND NOT EXISTS (SELECT 1 FROM src)"
     "   RETURNING k.id),"
     " m AS ("
-    "   SELECT CASE WHEN $13::bigint IS NULL THEN h.code_hash = $3::bytea"
+    "   SELECT CASE WHEN $13::bigint IS NULL"
+    "     THEN h.code_hash IN ($3::bytea, coalesce($21::bytea, $3::bytea))"
     "     ELSE EXISTS (SELECT 1 FROM t) END AS matched"
     "   FROM csam_challenges h JOIN pick ON h.id = pick.id),"
     " c AS ("
@@ -408,7 +410,7 @@ static const struct csam_store_stmt csam_store_challenge_stmt_verify = {
     "   (SELECT sealed FROM tk) AS totp_sealed,"
     "   (SELECT last FROM tk) AS totp_last_step,"
     "   floor(extract(epoch FROM now()))::bigint AS now",
-    20, CSAM_STORE_RETRY};
+    22, CSAM_STORE_RETRY};
 /* clang-format on */
 #pragma GCC diagnostic pop
 
@@ -427,7 +429,7 @@ static const struct csam_store_stmt csam_store_challenge_stmt_verify = {
  *   $4  threshold ($4)       $5  duration ($5)      $6  delay after ($8)
  *   $7  audit source ($9)    $8  delay cap ($10)    $9  username ($11)
  *   $10 key type ($12)       $11 the app's key ($13)
- *   $12 its step ($14)
+ *   $12 its step ($14)       $13 the code hash under the previous secret ($21)
  */
 /* clang-format off */
 static const struct csam_store_stmt csam_store_challenge_stmt_verify_pam = {
@@ -460,7 +462,8 @@ static const struct csam_store_stmt csam_store_challenge_stmt_verify_pam = {
     "     AND NOT EXISTS (SELECT 1 FROM acct)"
     "   RETURNING k.id),"
     " m AS ("
-    "   SELECT CASE WHEN $11::bigint IS NULL THEN h.code_hash = $3::bytea"
+    "   SELECT CASE WHEN $11::bigint IS NULL"
+    "     THEN h.code_hash IN ($3::bytea, coalesce($13::bytea, $3::bytea))"
     "     ELSE EXISTS (SELECT 1 FROM t) END AS matched"
     "   FROM csam_challenges h JOIN pick ON h.id = pick.id),"
     " c AS ("
@@ -506,12 +509,12 @@ static const struct csam_store_stmt csam_store_challenge_stmt_verify_pam = {
     "   (SELECT wait FROM a) AS wait,"
     "   (SELECT failures FROM a) AS failures,"
     "   (SELECT count(*) FROM log) AS written",
-    12, CSAM_STORE_RETRY};
+    13, CSAM_STORE_RETRY};
 /* clang-format on */
 
 /* The statement's parameters, every one NULL until a caller sets it. */
 struct csam_store_verify_params {
-    struct csam_store_param p[20];
+    struct csam_store_param p[22];
     char acc[CSAM_STORE_INT_SIZE], thr[CSAM_STORE_INT_SIZE];
     char dur[CSAM_STORE_INT_SIZE], sthr[CSAM_STORE_INT_SIZE];
     char after[CSAM_STORE_INT_SIZE], max[CSAM_STORE_INT_SIZE];
@@ -538,6 +541,8 @@ csam_store_verify_params_init(const struct csam_store_challenge_check *ck,
     v->p[1] = csam_store_text(ck->purpose);
     if (key_id <= 0)
         v->p[2] = csam_store_bytes(ck->code_hash, CSAM_HASH_LEN);
+    if (key_id <= 0 && ck->code_hash_previous != NULL)
+        v->p[20] = csam_store_bytes(ck->code_hash_previous, CSAM_HASH_LEN);
     v->p[3] = csam_store_int(lim->threshold, v->thr);
     v->p[4] = csam_store_int(lim->duration, v->dur);
     v->p[5] = csam_store_text(ck->counted_source);
@@ -618,7 +623,7 @@ static csam_result csam_store_verify_run(
     struct csam_store_verdict *out, struct csam_store_login_verdict *login)
 {
     /* the general statement's $n for each of PAM's, in order */
-    static const int pam[] = {1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14};
+    static const int pam[] = {1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 21};
     struct csam_store_param p[sizeof(pam) / sizeof(pam[0])];
     const struct csam_store_stmt *stmt = &csam_store_challenge_stmt_verify;
     const struct csam_store_param *params = v->p;
@@ -712,6 +717,8 @@ static csam_result csam_store_verify_login(
     if (res != CSAM_OK)
         return res;
     v.p[14] = csam_store_bytes(in->handle_hash, CSAM_HASH_LEN);
+    if (in->handle_hash_previous != NULL)
+        v.p[21] = csam_store_bytes(in->handle_hash_previous, CSAM_HASH_LEN);
     v.p[15] = csam_store_bytes(in->session_hash, CSAM_HASH_LEN);
     v.p[16] = csam_store_int(in->session_idle, v.idle);
     v.p[17] = csam_store_int(in->session_life, v.life);

@@ -74,6 +74,10 @@ csam_result csam_store_challenge_cooldown(csam_store *store, int64_t account_id,
 struct csam_store_challenge_check {
     const char *purpose;
     const unsigned char *code_hash; /* the typed code's; not for TOTP */
+    /* The typed code's under the previous secret while the secret is
+     * replaced (NULL: none): a code issued before the switch still
+     * matches, in the same statement, counted once. */
+    const unsigned char *code_hash_previous;
     int64_t totp_step;          /* the app's code: the step matched, -1: none */
     const char *counted_source; /* the source the failure counts on, NULL */
     const char *audit_source;   /* the source the audit row names, NULL */
@@ -126,7 +130,9 @@ csam_store_challenge_verify_totp(csam_store *store, int64_t account_id,
  * statement uses the handle up, creates the session and, with a
  * device_hash, records a known device. */
 struct csam_store_login_verify {
-    const unsigned char *handle_hash;  /* CSAM_HASH_LEN bytes */
+    const unsigned char *handle_hash; /* CSAM_HASH_LEN bytes */
+    /* the handle's under the previous secret, NULL: none */
+    const unsigned char *handle_hash_previous;
     const unsigned char *session_hash; /* CSAM_HASH_LEN bytes */
     const unsigned char *device_hash;  /* CSAM_HASH_LEN bytes, or NULL */
     long session_idle, session_life, device_ttl; /* seconds */

@@ -149,16 +149,19 @@ csam_result csam_store_helpdesk_account(csam_store *store,
 static const struct csam_store_stmt csam_store_helpdesk_stmt_name_lock = {
     "csam_store_helpdesk_name_lock",
     "SELECT " CSAM_STORE_HELPDESK_UTC("locked_until") " AS locked_until"
-    " FROM csam_password_failures"
-    " WHERE name_hash = $1 AND locked_until > now()",
-    1, CSAM_STORE_RETRY};
+    " FROM (SELECT locked_until FROM csam_password_failures"
+    "   WHERE name_hash IN ($1::bytea, coalesce($2::bytea, $1::bytea))"
+    "   ORDER BY name_hash = $1::bytea DESC LIMIT 1) f"
+    " WHERE locked_until > now()",
+    2, CSAM_STORE_RETRY};
 /* clang-format on */
 
 csam_result
 csam_store_helpdesk_name_lock(csam_store *store, const unsigned char *name_hash,
+                              const unsigned char *name_hash_previous,
                               char locked_until[CSAM_STORE_HELPDESK_TIME_SIZE])
 {
-    struct csam_store_param p[1];
+    struct csam_store_param p[2];
     csam_store_rows *rows = NULL;
     csam_result res;
 
@@ -168,6 +171,9 @@ csam_store_helpdesk_name_lock(csam_store *store, const unsigned char *name_hash,
     if (name_hash == NULL)
         return CSAM_ERR_INVALID;
     p[0] = csam_store_bytes(name_hash, CSAM_HASH_LEN);
+    p[1] = name_hash_previous != NULL
+               ? csam_store_bytes(name_hash_previous, CSAM_HASH_LEN)
+               : csam_store_text(NULL);
     res = csam_store_exec(store, &csam_store_helpdesk_stmt_name_lock, p, &rows);
     if (res == CSAM_OK && csam_store_nrows(rows) == 1)
         csam_store_get_copy(rows, 0, "locked_until", locked_until,
@@ -361,14 +367,16 @@ static const struct csam_store_stmt csam_store_helpdesk_stmt_unlock = {
     " name AS ("
     " SELECT coalesce(locked_until > now(), false) AS locked"
     " FROM csam_password_failures"
-    " WHERE name_hash = $2 AND EXISTS (SELECT 1 FROM account)),"
+    " WHERE name_hash IN ($2::bytea, coalesce($3::bytea, $2::bytea))"
+    " AND EXISTS (SELECT 1 FROM account)),"
     " a AS ("
     " UPDATE csam_accounts SET failures = 0, locked_until = NULL"
     " WHERE id IN (SELECT id FROM account) RETURNING id),"
     " n AS ("
     " UPDATE csam_password_failures SET failures = 0, delay_until = NULL,"
     " locked_until = NULL, locks = 0"
-    " WHERE name_hash = $2 AND EXISTS (SELECT 1 FROM account)"
+    " WHERE name_hash IN ($2::bytea, coalesce($3::bytea, $2::bytea))"
+    " AND EXISTS (SELECT 1 FROM account)"
     " RETURNING 1),"
     " d AS ("
     " UPDATE csam_login_devices SET failures = 0, locked_until = NULL"
@@ -377,13 +385,14 @@ static const struct csam_store_stmt csam_store_helpdesk_stmt_unlock = {
     " SELECT account.id AS account_id, account.locked AS account_locked,"
     " coalesce((SELECT bool_or(locked) FROM name), false) AS name_locked"
     " FROM account",
-    2, 0};
+    3, 0};
 
 csam_result csam_store_helpdesk_unlock(csam_store *store, const char *username,
                                        const unsigned char *name_hash,
+                                       const unsigned char *name_hash_previous,
                                        struct csam_store_helpdesk_unlocked *out)
 {
-    struct csam_store_param p[2];
+    struct csam_store_param p[3];
     csam_store_rows *rows = NULL;
     csam_result res;
 
@@ -394,6 +403,9 @@ csam_result csam_store_helpdesk_unlock(csam_store *store, const char *username,
         return CSAM_ERR_INVALID;
     p[0] = csam_store_text(username);
     p[1] = csam_store_bytes(name_hash, CSAM_HASH_LEN);
+    p[2] = name_hash_previous != NULL
+               ? csam_store_bytes(name_hash_previous, CSAM_HASH_LEN)
+               : csam_store_text(NULL);
     res = csam_store_exec(store, &csam_store_helpdesk_stmt_unlock, p, &rows);
     if (res != CSAM_OK)
         return res;

@@ -73,9 +73,13 @@ csam_store_helpdesk_account(csam_store *store, const unsigned char *nrn_hash,
 
 /* When the lock of the login name whose keyed hash is name_hash ends
  * (csam_password_failures: wrong passwords), "" when it is not locked.
+ * While the secret is replaced, name_hash_previous (NULL: none) is the
+ * name's hash under the previous secret, whose row counts when the
+ * current one has none (as at the login, logins.c).
  * Errors: CSAM_ERR_INVALID, CSAM_ERR_DB. */
 csam_result
 csam_store_helpdesk_name_lock(csam_store *store, const unsigned char *name_hash,
+                              const unsigned char *name_hash_previous,
                               char locked_until[CSAM_STORE_HELPDESK_TIME_SIZE]);
 
 /* One thing an officer did about the person. */
@@ -135,11 +139,13 @@ struct csam_store_helpdesk_unlocked {
  * disabled, in one statement: its code failures (failures 0, no
  * locked_until), its known devices' and its login name's, whose keyed
  * hash is name_hash (failures, delay, lock and the count of locks that
- * makes the next one longer, all back to none).  Errors:
+ * makes the next one longer, all back to none); and the name's row under
+ * the previous secret's hash name_hash_previous too (NULL: none).  Errors:
  * CSAM_ERR_NOT_FOUND (no such account), CSAM_ERR_INVALID, CSAM_ERR_DB. */
 csam_result
 csam_store_helpdesk_unlock(csam_store *store, const char *username,
                            const unsigned char *name_hash,
+                           const unsigned char *name_hash_previous,
                            struct csam_store_helpdesk_unlocked *out);
 
 #endif

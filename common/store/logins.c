@@ -47,7 +47,9 @@
  * duration (s), $5 failures after which each one adds a growing delay
  * (delay.h), $6 the keyed hash of the browser's device token (NULL:
  * none), $7 the source counted on the web (NULL: not counted), $8 the
- * source's threshold, $9 the longest growing delay (s).
+ * source's threshold, $9 the longest growing delay (s), $10 and $11 the
+ * name's and the device token's keyed hashes under the previous secret
+ * while the secret is replaced (NULL: none).
  *
  * acc is the active account of that name; dev the known device the
  * browser holds for that account, if any.  A known device's try counts on
@@ -64,6 +66,16 @@
  * lock that ends does not give the guessing a fresh start.  purge drops a
  * few rows nobody tried for long (they count nothing any more), so names
  * sprayed by a script do not pile up.
+ *
+ * While the secret is replaced, a device stored under the previous
+ * secret's hash is still known (device_previous: the engine then moves it
+ * to the current hash), and the name's row under the previous secret's
+ * hash stands in for a current one that does not exist yet: its delay and
+ * its lock still refuse the try, so that replacing the secret lifts no
+ * lock.  The first try it lets through starts the current row, counting
+ * afresh (the previous row's failures and its count of locks are not
+ * carried over: at worst a guesser gets one threshold more, after a lock
+ * that had to end anyway).
  *
  * One statement, one round trip, is the point: its text is longer than
  * the 4095 bytes ISO C requires compilers to take in one literal (GCC and
@@ -82,13 +94,18 @@ static const struct csam_store_stmt csam_store_login_stmt_charge = {
     "   FROM csam_accounts a"
     "   WHERE a.username = $1::text AND a.status = 'active'),"
     " dev AS ("
-    "   SELECT d.id, " CSAM_STORE_LOGIN_LEFT("d.locked_until") " AS lock"
+    "   SELECT d.id, " CSAM_STORE_LOGIN_LEFT("d.locked_until") " AS lock,"
+    "     d.device_hash <> $6::bytea AS previous"
     "   FROM csam_login_devices d JOIN acc ON d.account_id = acc.id"
-    "   WHERE d.device_hash = $6::bytea AND d.expires_at > now()),"
+    "   WHERE d.device_hash IN ($6::bytea, coalesce($11::bytea, $6::bytea))"
+    "     AND d.expires_at > now()"
+    "   ORDER BY d.device_hash = $6::bytea DESC LIMIT 1),"
     " old AS ("
     "   SELECT " CSAM_STORE_LOGIN_LEFT("delay_until") " AS delay,"
     "     " CSAM_STORE_LOGIN_LEFT("locked_until") " AS lock, locked_until"
-    "   FROM csam_password_failures WHERE name_hash = $2::bytea),"
+    "   FROM csam_password_failures"
+    "   WHERE name_hash IN ($2::bytea, coalesce($10::bytea, $2::bytea))"
+    "   ORDER BY name_hash = $2::bytea DESC LIMIT 1),"
     " refused AS ("
     "   SELECT 1 FROM old WHERE delay IS NOT NULL OR lock IS NOT NULL"
     "   UNION ALL SELECT 1 FROM acc WHERE code_lock IS NOT NULL),"
@@ -177,12 +194,13 @@ static const struct csam_store_stmt csam_store_login_stmt_charge = {
     "   coalesce((SELECT locked_now FROM ch), false) AS name_locked_now,"
     "   (SELECT id FROM dev) AS device_id,"
     "   (SELECT lock FROM dev) AS device_lock,"
+    "   coalesce((SELECT previous FROM dev), false) AS device_previous,"
     "   (SELECT count(*) FROM dch) AS device_counted,"
     "   (SELECT locked_now FROM dch) AS device_locked_now,"
     "   (SELECT lock FROM src) AS source_lock,"
     "   (SELECT count(*) FROM sc) AS source_counted,"
     "   (SELECT locked_now FROM sc) AS source_locked_now",
-    9, 0};
+    11, 0};
 /* clang-format on */
 #pragma GCC diagnostic pop
 
@@ -214,6 +232,7 @@ csam_store_login_tally_read(const csam_store_rows *rows,
     out->name_locked_now = csam_store_get_bool(rows, 0, "name_locked_now");
     out->device_id = csam_store_get_int64(rows, 0, "device_id", 0);
     out->device_lock = csam_store_login_left(rows, "device_lock");
+    out->device_previous = csam_store_get_bool(rows, 0, "device_previous");
     out->device_counted = csam_store_get_int64(rows, 0, "device_counted", 0)
                           != 0;
     out->device_locked_now = csam_store_get_bool(rows, 0, "device_locked_now");
@@ -235,7 +254,7 @@ csam_result csam_store_login_charge(csam_store *store,
     char thr[CSAM_STORE_INT_SIZE], dur[CSAM_STORE_INT_SIZE];
     char after[CSAM_STORE_INT_SIZE], sthr[CSAM_STORE_INT_SIZE];
     char max[CSAM_STORE_INT_SIZE];
-    struct csam_store_param p[9];
+    struct csam_store_param p[11];
     csam_store_rows *rows = NULL;
     csam_result res;
 
@@ -253,6 +272,12 @@ csam_result csam_store_login_charge(csam_store *store,
     p[6] = csam_store_text(in->source);
     p[7] = csam_store_int(lim->source_threshold, sthr);
     p[8] = csam_store_int(lim->delay_max, max);
+    p[9] = in->name_hash_previous != NULL
+               ? csam_store_bytes(in->name_hash_previous, CSAM_HASH_LEN)
+               : csam_store_text(NULL);
+    p[10] = in->device_hash != NULL && in->device_hash_previous != NULL
+                ? csam_store_bytes(in->device_hash_previous, CSAM_HASH_LEN)
+                : csam_store_text(NULL);
     res = csam_store_exec(store, &csam_store_login_stmt_charge, p, &rows);
     if (res != CSAM_OK)
         return res;
@@ -623,4 +648,28 @@ csam_result csam_store_login_account_lock(csam_store *store, int64_t account_id)
 
     p[0] = csam_store_int(account_id, id);
     return csam_store_exec(store, &csam_store_login_stmt_account_lock, p, NULL);
+}
+
+/* $1 the known device, $2 the hash it is stored under, $3 the hash it
+ * moves to. */
+static const struct csam_store_stmt csam_store_login_stmt_device_rehash = {
+    "csam_login_device_rehash",
+    "UPDATE csam_login_devices SET device_hash = $3"
+    " WHERE id = $1::bigint AND device_hash = $2",
+    3, CSAM_STORE_RETRY};
+
+csam_result csam_store_login_device_rehash(csam_store *store, int64_t device_id,
+                                           const unsigned char *from,
+                                           const unsigned char *to)
+{
+    char id[CSAM_STORE_INT_SIZE];
+    struct csam_store_param p[3];
+
+    if (store == NULL || device_id <= 0 || from == NULL || to == NULL)
+        return CSAM_ERR_INVALID;
+    p[0] = csam_store_int(device_id, id);
+    p[1] = csam_store_bytes(from, CSAM_HASH_LEN);
+    p[2] = csam_store_bytes(to, CSAM_HASH_LEN);
+    return csam_store_exec(store, &csam_store_login_stmt_device_rehash, p,
+                           NULL);
 }

@@ -20,7 +20,11 @@ struct csam_store_login_try {
     const char *username;             /* NULL: a name no account can have */
     const unsigned char *name_hash;   /* CSAM_HASH_LEN bytes */
     const unsigned char *device_hash; /* the browser's device token, NULL */
-    const char *source;               /* counted on the web, NULL: not */
+    /* The same two under the previous secret while the secret is
+     * replaced (NULL: none; see csam_store_login_charge). */
+    const unsigned char *name_hash_previous;
+    const unsigned char *device_hash_previous;
+    const char *source; /* counted on the web, NULL: not */
     const struct csam_store_limits *limits;
 };
 
@@ -38,6 +42,7 @@ struct csam_store_login_tally {
     int name_locked_now; /* the try locked the name */
     int64_t device_id;   /* the known device the browser holds, 0: none */
     long device_lock;    /* its lock before the try */
+    int device_previous; /* found under the previous secret's hash */
     int device_counted;  /* the try counted on it */
     int device_locked_now;
     long source_lock; /* the source's lock before the try */
@@ -51,6 +56,14 @@ struct csam_store_login_tally {
 csam_result csam_store_login_charge(csam_store *store,
                                     const struct csam_store_login_try *in,
                                     struct csam_store_login_tally *out);
+
+/* Store the known device device_id, found under the previous secret's
+ * hash `from`, under the current secret's hash `to` of its token, so that
+ * it outlives the previous secret.  Errors: CSAM_ERR_INVALID,
+ * CSAM_ERR_DB. */
+csam_result csam_store_login_device_rehash(csam_store *store, int64_t device_id,
+                                           const unsigned char *from,
+                                           const unsigned char *to);
 
 /* Taking back the try a right password made, with its audit row. */
 struct csam_store_login_settle {

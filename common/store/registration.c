@@ -262,26 +262,31 @@ csam_store_registration_by_token(csam_store *store,
 static const struct csam_store_stmt csam_store_registration_stmt_try_code = {
     "csam_store_registration_try_code",
     "UPDATE csam_registrations"
-    " SET attempts = attempts + CASE WHEN code_hash = $2 THEN 0 ELSE 1 END"
+    " SET attempts = attempts + CASE WHEN code_hash"
+    " IN ($2::bytea, coalesce($3::bytea, $2::bytea)) THEN 0 ELSE 1 END"
     " WHERE id = $1 AND used_at IS NULL AND superseded_at IS NULL"
     " AND expires_at > now() AND attempts < max_attempts"
-    " RETURNING code_hash = $2 AS matched,"
-    " max_attempts - attempts AS attempts_left",
-    2, 0};
+    " RETURNING code_hash IN ($2::bytea, coalesce($3::bytea, $2::bytea))"
+    " AS matched, max_attempts - attempts AS attempts_left",
+    3, 0};
 
 csam_result
 csam_store_registration_try_code(csam_store *store, int64_t id,
                                  const unsigned char *code_hash,
+                                 const unsigned char *code_hash_previous,
                                  struct csam_store_registration_try *out)
 {
     char idtext[CSAM_STORE_INT_SIZE];
-    struct csam_store_param p[2];
+    struct csam_store_param p[3];
     csam_store_rows *rows = NULL;
     csam_result res;
 
     memset(out, 0, sizeof(*out));
     p[0] = csam_store_int(id, idtext);
     p[1] = csam_store_bytes(code_hash, CSAM_HASH_LEN);
+    p[2] = code_hash_previous != NULL
+               ? csam_store_bytes(code_hash_previous, CSAM_HASH_LEN)
+               : csam_store_text(NULL);
     res = csam_store_exec(store, &csam_store_registration_stmt_try_code, p,
                           &rows);
     if (res != CSAM_OK)

@@ -126,10 +126,14 @@ struct csam_store_registration_try {
 
 /* One try at the paper code of registration id: a wrong code counts as an
  * attempt, a right one does not.  Errors: CSAM_ERR_NOT_FOUND (not live,
- * or its attempts already used up: nothing counted), CSAM_ERR_DB. */
+ * or its attempts already used up: nothing counted), CSAM_ERR_DB.
+ * code_hash_previous (NULL: none) is the typed code's hash under the
+ * previous secret while the secret is replaced: a paper code printed
+ * before the switch matches under it, in the same statement. */
 csam_result
 csam_store_registration_try_code(csam_store *store, int64_t id,
                                  const unsigned char *code_hash,
+                                 const unsigned char *code_hash_previous,
                                  struct csam_store_registration_try *out);
 
 /* Count one attempt of registration id that was not the paper code's (a

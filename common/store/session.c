@@ -149,3 +149,22 @@ csam_result csam_store_session_end(csam_store *store,
     p[1] = csam_store_text(source);
     return csam_store_exec(store, &csam_store_session_stmt_end, p, NULL);
 }
+
+/* $1 the hash the session is stored under, $2 the hash it moves to. */
+static const struct csam_store_stmt csam_store_session_stmt_rehash = {
+    "csam_session_rehash",
+    "UPDATE csam_sessions SET session_hash = $2 WHERE session_hash = $1", 2,
+    CSAM_STORE_RETRY};
+
+csam_result csam_store_session_rehash(csam_store *store,
+                                      const unsigned char from[CSAM_HASH_LEN],
+                                      const unsigned char to[CSAM_HASH_LEN])
+{
+    struct csam_store_param p[2];
+
+    if (store == NULL || from == NULL || to == NULL)
+        return CSAM_ERR_INVALID;
+    p[0] = csam_store_bytes(from, CSAM_HASH_LEN);
+    p[1] = csam_store_bytes(to, CSAM_HASH_LEN);
+    return csam_store_exec(store, &csam_store_session_stmt_rehash, p, NULL);
+}

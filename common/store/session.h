@@ -54,4 +54,13 @@ csam_result csam_store_session_end(csam_store *store,
                                    const unsigned char hash[CSAM_HASH_LEN],
                                    const char *source);
 
+/* Store the session of hash `from` under the hash `to` (the same cookie
+ * hashed under the current secret, when the previous secret found it), so
+ * that it outlives the previous secret.  One round trip; a session that
+ * is not there any more changes nothing.  Errors: CSAM_ERR_INVALID,
+ * CSAM_ERR_DB. */
+csam_result csam_store_session_rehash(csam_store *store,
+                                      const unsigned char from[CSAM_HASH_LEN],
+                                      const unsigned char to[CSAM_HASH_LEN]);
+
 #endif

@@ -162,8 +162,8 @@ GRANT SELECT (account_id, device_hash, expires_at, failures, id,
     last_failure_at, locked_until) ON csam_login_devices TO csam_web;
 GRANT INSERT (account_id, device_hash, expires_at) ON csam_login_devices TO
     csam_web;
-GRANT UPDATE (failures, last_failure_at, last_used_at, locked_until) ON
-    csam_login_devices TO csam_web;
+GRANT UPDATE (device_hash, failures, last_failure_at, last_used_at,
+    locked_until) ON csam_login_devices TO csam_web;
 GRANT DELETE ON csam_login_devices TO csam_web;
 -- DELETE: a right password clears its name's row, and each login
 -- removes up to four rows of names nobody tried for long (logins.c).
@@ -191,7 +191,11 @@ GRANT SELECT (account_id, created_at, expires_at, id, idle_timeout, key_type,
     last_seen_at, revoked_at, session_hash) ON csam_sessions TO csam_web;
 GRANT INSERT (account_id, expires_at, idle_timeout, key_type, session_hash,
     source) ON csam_sessions TO csam_web;
-GRANT UPDATE (last_seen_at, revoked_at) ON csam_sessions TO csam_web;
+-- UPDATE session_hash, device_hash: a session or known device found under
+-- the previous secret moves to the current one (rollover, session.c and
+-- logins.c).
+GRANT UPDATE (last_seen_at, revoked_at, session_hash) ON csam_sessions TO
+    csam_web;
 GRANT SELECT (failures, locked_until, source, window_start) ON
     csam_source_failures TO csam_web;
 GRANT INSERT (failures, locked_until, source, window_start) ON

@@ -342,6 +342,79 @@ static void test_csrf(void **state)
     assert_int_equal(csam_csrf_check(r, &t->rt, test_browser, bad), 0);
 }
 
+/* While the secret is replaced (secret B, the test secret A attached as
+ * the previous one): the anchor, CSRF token and sealed cookie A made still
+ * open; what is made is B's; B alone opens none of A's. */
+static void test_previous_secret(void **state)
+{
+    static const unsigned char bytes_a[48] = "0123456789abcdef0123456789abcdef"
+                                             "the test secret";
+    static const unsigned char bytes_b[40] =
+        "the replacing secret, B, 40 bytes.....";
+    struct test_ctx *t = *state;
+    struct csam_mod_runtime next = t->rt, alone = t->rt;
+    csam_secret *a = NULL;
+    request_rec *r = test_request(t), *back;
+    const char *id, *token, *fresh;
+    char *pair;
+
+    assert_int_equal(csam_secret_from_bytes(bytes_b, sizeof(bytes_b),
+                                            &next.secret),
+                     CSAM_OK);
+    assert_int_equal(csam_secret_from_bytes(bytes_a, sizeof(bytes_a), &a),
+                     CSAM_OK);
+    assert_int_equal(csam_secret_attach_previous(next.secret, a), CSAM_OK);
+    assert_int_equal(csam_secret_from_bytes(bytes_b, sizeof(bytes_b),
+                                            &alone.secret),
+                     CSAM_OK);
+    assert_int_equal(csam_keyed_hash(next.secret, CSAM_PURPOSE_COOKIE_SIGN,
+                                     "test", 4, next.cookie_key),
+                     CSAM_OK);
+    memcpy(next.cookie_key_previous, t->rt.cookie_key, CSAM_KEY_LEN);
+    next.has_cookie_key_previous = 1;
+    memcpy(alone.cookie_key, next.cookie_key, CSAM_KEY_LEN);
+    alone.has_cookie_key_previous = 0;
+
+    /* the anchor A issued */
+    id = csam_cookie_browser(r, &t->rt, 1);
+    test_set_cookie(r, &pair);
+    back = test_request(t);
+    apr_table_setn(back->headers_in, "Cookie", pair);
+    assert_string_equal(csam_cookie_browser(back, &next, 0), id);
+    back = test_request(t);
+    apr_table_setn(back->headers_in, "Cookie", pair);
+    assert_null(csam_cookie_browser(back, &alone, 0));
+
+    /* A's CSRF token; B's own is another, and A alone refuses it */
+    token = csam_csrf_token(r, &t->rt, test_browser);
+    assert_int_equal(csam_csrf_check(r, &next, test_browser, token), 1);
+    assert_int_equal(csam_csrf_check(r, &alone, test_browser, token), 0);
+    fresh = csam_csrf_token(r, &next, test_browser);
+    assert_string_not_equal(fresh, token);
+    assert_int_equal(csam_csrf_check(r, &next, test_browser, fresh), 1);
+    assert_int_equal(csam_csrf_check(r, &alone, test_browser, fresh), 1);
+    assert_int_equal(csam_csrf_check(r, &t->rt, test_browser, fresh), 0);
+
+    /* the flow cookie A sealed; what B seals opens under B alone */
+    r = test_request(t);
+    csam_cookie_set(r, &t->rt, "csam_flow", test_browser, "{\"a\": 1}", 60);
+    assert_string_equal(csam_cookie_get(test_echo(t, r), &next, "csam_flow",
+                                        test_browser),
+                        "{\"a\": 1}");
+    assert_null(
+        csam_cookie_get(test_echo(t, r), &alone, "csam_flow", test_browser));
+    r = test_request(t);
+    csam_cookie_set(r, &next, "csam_flow", test_browser, "{\"b\": 2}", 60);
+    assert_string_equal(csam_cookie_get(test_echo(t, r), &alone, "csam_flow",
+                                        test_browser),
+                        "{\"b\": 2}");
+    assert_null(
+        csam_cookie_get(test_echo(t, r), &t->rt, "csam_flow", test_browser));
+
+    csam_secret_free(next.secret);
+    csam_secret_free(alone.secret);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +438,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_browser_renew, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_csrf, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_previous_secret, test_setup,
+                                        test_teardown),
     };
     int rc;
 

@@ -204,6 +204,34 @@ static void test_seal_open(void **state)
     csam_secret_free(other);
 }
 
+/* While the secret is replaced: a key sealed under the previous secret
+ * opens with the current one that has it attached, not without it. */
+static void test_open_previous(void **state)
+{
+    csam_secret *a = csam_test_secret(0x5a);
+    csam_secret *b = csam_test_secret(0xa5);
+    csam_secret *b_alone = csam_test_secret(0xa5);
+    unsigned char key[CSAM_TOTP_KEY_LEN], back[CSAM_TOTP_KEY_LEN];
+    unsigned char sealed[CSAM_TOTP_KEY_SEALED_LEN];
+
+    (void)state;
+    assert_int_equal(csam_totp_key_new(key), CSAM_OK);
+    assert_int_equal(csam_totp_key_seal(a, 7, key, sealed), CSAM_OK);
+    assert_int_equal(csam_secret_attach_previous(b, a), CSAM_OK);
+    assert_int_equal(csam_totp_key_open(b, 7, sealed, sizeof(sealed), back),
+                     CSAM_OK);
+    assert_memory_equal(back, key, sizeof(key));
+    assert_int_equal(csam_totp_key_open(b_alone, 7, sealed, sizeof(sealed),
+                                        back),
+                     CSAM_ERR_CRYPTO);
+    /* what is sealed now is the current secret's */
+    assert_int_equal(csam_totp_key_seal(b, 7, key, sealed), CSAM_OK);
+    assert_int_equal(
+        csam_totp_key_open(b_alone, 7, sealed, sizeof(sealed), back), CSAM_OK);
+    csam_secret_free(b);
+    csam_secret_free(b_alone);
+}
+
 /* What oathtool computes for secret (base32) at unix time t. */
 static void csam_test_oathtool(const char *b32, int64_t t, char out[8])
 {
@@ -380,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_uri),
         cmocka_unit_test(test_issuer_ok),
         cmocka_unit_test(test_seal_open),
+        cmocka_unit_test(test_open_previous),
         cmocka_unit_test(test_oathtool_interop),
         cmocka_unit_test(test_verify_edges),
     };
