@@ -20,7 +20,7 @@ static const char csam_admin_usage[] =
     "  purge [--dry-run] [--batch N]\n"
     "  account show USERNAME | account unlock USERNAME\n"
     "  sessions revoke USERNAME\n"
-    "  secret check\n"
+    "  secret check | secret rekey [--batch N]\n"
     "  stats\n"
     "  -c FILE   csam.conf to use (default " CSAM_ADMIN_DEFAULT_CONF ")\n"
     "  --json    answer with one JSON object\n";

@@ -1007,22 +1007,87 @@ csam_result csam_engine_admin_sessions_revoke(csam_engine *engine,
 enum csam_admin_secret_verdict {
     CSAM_ADMIN_SECRET_SAME = 0, /* the secret the database was made with */
     CSAM_ADMIN_SECRET_RECORDED, /* none was recorded: this one is now */
-    CSAM_ADMIN_SECRET_OTHER     /* another secret: nothing would match */
+    CSAM_ADMIN_SECRET_OTHER,    /* another secret: nothing would match */
+    /* the database was made with the previous secret (previous_secret_file):
+     * the rekey is pending or under way */
+    CSAM_ADMIN_SECRET_PREVIOUS
 };
 
 struct csam_admin_secret {
     enum csam_admin_secret_verdict verdict;
     char recorded_at[32]; /* RFC 3339 UTC */
     char recorded_by[256];
+    int has_previous;          /* a previous secret is attached */
+    char rekey_started_at[32]; /* the newest rekey's start, "" never */
+    char rekeyed_at[32];       /* its end, "" not complete */
+    /* With a previous secret (SAME or PREVIOUS): the latest expiry of the
+     * codes, links, flows, sessions and known devices made before the
+     * rekey began (every live one while none began), which only the
+     * previous secret finds; "" none: with the rekey complete, the
+     * previous secret can go. */
+    char previous_needed_until[32];
 };
 
 /* Compare the engine's secret with the fingerprint the database keeps
  * (csam_installation, schema 5), recording it by actor when none is
  * there yet: the first desk registration records it too (the online
- * procedure does not: its round trips are counted).  Errors:
- * CSAM_ERR_INVALID, CSAM_ERR_CRYPTO, CSAM_ERR_DB. */
+ * procedure does not: its round trips are counted).  PREVIOUS when it is
+ * the attached previous secret's.  Errors: CSAM_ERR_INVALID,
+ * CSAM_ERR_CRYPTO, CSAM_ERR_DB. */
 csam_result csam_engine_admin_secret_check(csam_engine *engine,
                                            const char *actor,
                                            struct csam_admin_secret *out);
+
+/* Rows per batch of secret rekey by default, and at most. */
+#define CSAM_ADMIN_REKEY_BATCH 1000L
+#define CSAM_ADMIN_REKEY_BATCH_MAX 100000L
+
+struct csam_admin_rekey {
+    /* moved to the current secret */
+    int64_t accounts;      /* hash, sealed number, subject kept */
+    int64_t registrations; /* with their account, or on their own */
+    int64_t keys;          /* TOTP secrets sealed again */
+    int64_t subjects;      /* subjects stored (moved or unsealed accounts) */
+    int64_t done;          /* rows already the current secret's */
+    /* accounts without a sealed number (made before schema 4): nobody
+     * can hash their number again; their subject is stored, their hash
+     * stays, and their registrations with it */
+    int64_t unsealed;
+    /* rows left under the previous secret: another account of the person
+     * holds the new hash (taken, also counted in left), the row changed
+     * while the batch ran, or its seal opens under neither secret */
+    int64_t left;
+    int64_t taken;
+    long batches;
+    int stopped;  /* progress asked to stop: a rerun resumes */
+    int complete; /* nothing left: the current fingerprint is recorded */
+    double seconds;
+};
+
+/* Called after each batch with the table ("accounts", "keys",
+ * "registrations") and the counts so far; nonzero stops the rekey there
+ * (what is committed stays). */
+typedef int (*csam_admin_rekey_progress)(void *ctx, const char *table,
+                                         const struct csam_admin_rekey *sofar);
+
+/* Move what the previous secret made to the current one (ROLLOVER,
+ * csam-admin secret rekey): accounts (national-number hash and sealed
+ * number, the subject they had stored first), registrations with a sealed
+ * number, TOTP keys' sealed secrets; in batches of `batch` rows
+ * (1..CSAM_ADMIN_REKEY_BATCH_MAX) read by id, each batch one transaction
+ * that locks only the rows it moves and the persons' registration locks.
+ * Resumable: a row the current secret opens is done.  When a run leaves
+ * nothing (left 0, not stopped), csam_installation records the current
+ * fingerprint (audited "secret.rekeyed" by actor, logged as a NOTICE).
+ * It reads and writes hashes and sealed values: the store connects as the
+ * schema's owner.  Errors: CSAM_ERR_CONFIG (no previous secret attached),
+ * CSAM_ERR_STATE (the database's fingerprint is neither secret's),
+ * CSAM_ERR_INVALID, CSAM_ERR_NOMEM, CSAM_ERR_CRYPTO, CSAM_ERR_DB (batches
+ * committed before stay). */
+csam_result csam_engine_admin_secret_rekey(csam_engine *engine,
+                                           const char *actor, long batch,
+                                           csam_admin_rekey_progress progress,
+                                           void *ctx,
+                                           struct csam_admin_rekey *out);
 
 #endif

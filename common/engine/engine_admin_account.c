@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "engine_internal.h"
 #include "helpdesk.h"
+#include "rekey.h"
 
 static void csam_admin_copy(char *dst, size_t size, const char *src)
 {
@@ -159,7 +160,8 @@ csam_result csam_engine_admin_secret_check(csam_engine *engine,
                                            struct csam_admin_secret *out)
 {
     struct csam_store_installation row;
-    unsigned char fp[CSAM_HASH_LEN];
+    unsigned char fp[CSAM_HASH_LEN], prev_fp[CSAM_HASH_LEN];
+    const csam_secret *previous;
     int recorded = 0;
     csam_result res;
 
@@ -181,14 +183,42 @@ csam_result csam_engine_admin_secret_check(csam_engine *engine,
     }
     if (res != CSAM_OK)
         return res;
-    out->verdict = !csam_ct_equal(fp, row.fingerprint, CSAM_HASH_LEN)
-                       ? CSAM_ADMIN_SECRET_OTHER
-                   : recorded ? CSAM_ADMIN_SECRET_RECORDED
-                              : CSAM_ADMIN_SECRET_SAME;
+    previous = csam_secret_previous(engine->deps.secret);
+    out->has_previous = previous != NULL;
+    if (previous != NULL) {
+        res = csam_secret_fingerprint(previous, prev_fp);
+        if (res != CSAM_OK)
+            return res;
+    }
+    out->verdict = csam_ct_equal(fp, row.fingerprint, CSAM_HASH_LEN)
+                       ? (recorded ? CSAM_ADMIN_SECRET_RECORDED
+                                   : CSAM_ADMIN_SECRET_SAME)
+                   : previous != NULL
+                           && csam_ct_equal(prev_fp, row.fingerprint,
+                                            CSAM_HASH_LEN)
+                       ? CSAM_ADMIN_SECRET_PREVIOUS
+                       : CSAM_ADMIN_SECRET_OTHER;
     csam_admin_copy(out->recorded_at, sizeof(out->recorded_at),
                     row.recorded_at);
     csam_admin_copy(out->recorded_by, sizeof(out->recorded_by),
                     row.recorded_by);
+    csam_admin_copy(out->rekey_started_at, sizeof(out->rekey_started_at),
+                    row.rekey_started_at);
+    csam_admin_copy(out->rekeyed_at, sizeof(out->rekeyed_at), row.rekeyed_at);
+    if (previous != NULL && out->verdict != CSAM_ADMIN_SECRET_OTHER) {
+        /* Rows made since a rekey began are the current secret's (every
+         * node had it by then); before any, every live row may be the
+         * previous one's. */
+        int under_way = out->verdict == CSAM_ADMIN_SECRET_PREVIOUS
+                            ? row.rekeyed_at[0] == '\0'
+                            : row.rekeyed_at[0] != '\0';
+
+        res = csam_store_rekey_needed_until(
+            engine->deps.store, under_way ? row.rekey_started_epoch : 0,
+            out->previous_needed_until, sizeof(out->previous_needed_until));
+        if (res != CSAM_OK)
+            return res;
+    }
     if (recorded)
         csam_log(&engine->deps.logger, CSAM_LOG_NOTICE,
                  "admin: %s: the secret's fingerprint is recorded", actor);

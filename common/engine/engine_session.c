@@ -34,9 +34,11 @@ static csam_result csam_session_hash(const csam_secret *secret,
                                    cookie, out);
 }
 
-/* The session's person as the host may see it: the subject always, the
- * number only when asked for and stored.  The subject's buffer is the
- * public header's, the helper's size is person.h's: one number. */
+/* The session's person as the host may see it: the subject always (the
+ * stored one, else computed under the secret that made the hash:
+ * person.h), the number only when asked for and stored.  The subject's
+ * buffer is the public header's, the helper's size is person.h's: one
+ * number. */
 static csam_result csam_session_person(const csam_secret *secret,
                                        const struct csam_store_session *found,
                                        unsigned flags,
@@ -46,7 +48,11 @@ static csam_result csam_session_person(const csam_secret *secret,
 
     _Static_assert(sizeof(out->subject) == CSAM_SUBJECT_SIZE,
                    "CSAM_SUBJECT_BUFSIZE is person.h's CSAM_SUBJECT_SIZE");
-    res = csam_person_subject(secret, found->nrn_hash, out->subject);
+    _Static_assert(sizeof(found->subject) == CSAM_SUBJECT_SIZE,
+                   "the store's subject is person.h's CSAM_SUBJECT_SIZE");
+    res = csam_person_subject_of(secret, found->nrn_hash, found->subject,
+                                 found->nrn_sealed, found->nrn_sealed_len,
+                                 out->subject);
     if (res != CSAM_OK || !(flags & CSAM_SESSION_NATIONAL_NUMBER)
         || found->nrn_sealed_len == 0)
         return res;

@@ -90,3 +90,84 @@ csam_result csam_person_open(const csam_secret *secret,
         csam_wipe(out, CSAM_NRN_SIZE);
     return res;
 }
+
+csam_result csam_person_open_any(const csam_secret *secret,
+                                 const unsigned char *sealed, size_t len,
+                                 const unsigned char nrn_hash[CSAM_HASH_LEN],
+                                 char out[CSAM_NRN_SIZE], int *by_previous)
+{
+    unsigned char aad[16 + CSAM_HASH_LEN];
+    size_t plain = 0;
+    int prev = 0;
+    csam_result res;
+
+    if (by_previous != NULL)
+        *by_previous = 0;
+    if (out == NULL)
+        return CSAM_ERR_INVALID;
+    memset(out, 0, CSAM_NRN_SIZE);
+    if (secret == NULL || sealed == NULL || nrn_hash == NULL
+        || len != CSAM_PERSON_SEALED_LEN)
+        return CSAM_ERR_INVALID;
+    csam_person_aad(nrn_hash, aad);
+    res = csam_open_any(secret, CSAM_PURPOSE_NRN_SEAL, aad, sizeof(aad), sealed,
+                        len, (unsigned char *)out, CSAM_NRN_DIGITS, &plain,
+                        &prev);
+    if (res == CSAM_OK
+        && (plain != CSAM_NRN_DIGITS || !csam_person_digits(out, plain)))
+        res = CSAM_ERR_CRYPTO;
+    if (res != CSAM_OK) {
+        csam_wipe(out, CSAM_NRN_SIZE);
+        return res;
+    }
+    if (by_previous != NULL)
+        *by_previous = prev;
+    return CSAM_OK;
+}
+
+static int csam_person_subject_shape(const char *s)
+{
+    size_t i;
+
+    for (i = 0; i < CSAM_SUBJECT_LEN; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z')
+              || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+            return 0;
+    return s[CSAM_SUBJECT_LEN] == '\0';
+}
+
+csam_result csam_person_subject_of(const csam_secret *secret,
+                                   const unsigned char nrn_hash[CSAM_HASH_LEN],
+                                   const char *stored,
+                                   const unsigned char *sealed,
+                                   size_t sealed_len,
+                                   char out[CSAM_SUBJECT_SIZE])
+{
+    const csam_secret *previous;
+    char nrn[CSAM_NRN_SIZE];
+    int by_previous = 0;
+    csam_result res;
+
+    if (out == NULL)
+        return CSAM_ERR_INVALID;
+    out[0] = '\0';
+    if (secret == NULL || nrn_hash == NULL)
+        return CSAM_ERR_INVALID;
+    if (stored != NULL && stored[0] != '\0') {
+        if (!csam_person_subject_shape(stored))
+            return CSAM_ERR_INVALID;
+        memcpy(out, stored, CSAM_SUBJECT_SIZE);
+        return CSAM_OK;
+    }
+    previous = csam_secret_previous(secret);
+    if (previous == NULL)
+        return csam_person_subject(secret, nrn_hash, out);
+    if (sealed == NULL || sealed_len == 0)
+        return csam_person_subject(previous, nrn_hash, out);
+    res = csam_person_open_any(secret, sealed, sealed_len, nrn_hash, nrn,
+                               &by_previous);
+    csam_wipe(nrn, sizeof(nrn));
+    if (res != CSAM_OK)
+        return res;
+    return csam_person_subject(by_previous ? previous : secret, nrn_hash, out);
+}

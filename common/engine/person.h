@@ -48,4 +48,30 @@ csam_result csam_person_open(const csam_secret *secret,
                              const unsigned char nrn_hash[CSAM_HASH_LEN],
                              char out[CSAM_NRN_SIZE]);
 
+/* csam_person_open under the current secret and, when it does not open
+ * and a previous secret is attached, under the previous one;
+ * *by_previous (may be NULL) is set to 1 when the previous one opened it:
+ * the row's hash is then the previous secret's too (both are made
+ * together).  Errors: those of csam_person_open. */
+csam_result csam_person_open_any(const csam_secret *secret,
+                                 const unsigned char *sealed, size_t len,
+                                 const unsigned char nrn_hash[CSAM_HASH_LEN],
+                                 char out[CSAM_NRN_SIZE], int *by_previous);
+
+/* The CSAM_SUBJECT of an account, the same whatever secret is current:
+ * stored (a rekey stored it, csam_accounts.subject: 43 characters) wins;
+ * else it is computed under the secret that made nrn_hash: the previous
+ * one when it opens sealed (sealed_len bytes), or when nothing is sealed
+ * (an account from before schema 4, older than the secret that replaced
+ * it) and a previous secret is attached; the current one otherwise.
+ * Without a previous secret, sealed is not even opened.  Errors:
+ * CSAM_ERR_INVALID, CSAM_ERR_CRYPTO (a previous secret is attached and
+ * sealed opens under neither: which secret made the hash is unknown). */
+csam_result csam_person_subject_of(const csam_secret *secret,
+                                   const unsigned char nrn_hash[CSAM_HASH_LEN],
+                                   const char *stored,
+                                   const unsigned char *sealed,
+                                   size_t sealed_len,
+                                   char out[CSAM_SUBJECT_SIZE]);
+
 #endif

@@ -209,7 +209,12 @@ csam_result csam_store_admin_sessions_revoke(csam_store *store,
 static const struct csam_store_stmt csam_store_admin_stmt_installation = {
     "csam_store_installation_get",
     "SELECT encode(secret_fingerprint, 'hex') AS fingerprint,"
-    " " CSAM_STORE_ADMIN_UTC("recorded_at") " AS recorded_at, recorded_by"
+    " " CSAM_STORE_ADMIN_UTC("recorded_at") " AS recorded_at, recorded_by,"
+    " encode(previous_fingerprint, 'hex') AS previous_fingerprint,"
+    " " CSAM_STORE_ADMIN_UTC("rekey_started_at") " AS rekey_started_at,"
+    " floor(extract(epoch FROM rekey_started_at))::bigint"
+    " AS rekey_started_epoch,"
+    " " CSAM_STORE_ADMIN_UTC("rekeyed_at") " AS rekeyed_at"
     " FROM csam_installation",
     0, CSAM_STORE_RETRY};
 static const struct csam_store_stmt csam_store_admin_stmt_record = {
@@ -261,6 +266,15 @@ csam_result csam_store_installation_get(csam_store *store,
                             sizeof(out->recorded_at));
         csam_store_get_copy(rows, 0, "recorded_by", out->recorded_by,
                             sizeof(out->recorded_by));
+        out->has_previous = csam_store_admin_hex(
+            csam_store_get(rows, 0, "previous_fingerprint"),
+            out->previous_fingerprint, CSAM_HASH_LEN);
+        csam_store_get_copy(rows, 0, "rekey_started_at", out->rekey_started_at,
+                            sizeof(out->rekey_started_at));
+        out->rekey_started_epoch = csam_store_get_int64(
+            rows, 0, "rekey_started_epoch", 0);
+        csam_store_get_copy(rows, 0, "rekeyed_at", out->rekeyed_at,
+                            sizeof(out->rekeyed_at));
     }
     csam_store_rows_free(rows);
     return res;

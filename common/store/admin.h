@@ -159,6 +159,14 @@ struct csam_store_installation {
     unsigned char fingerprint[CSAM_HASH_LEN];
     char recorded_at[CSAM_STORE_ADMIN_TIME_SIZE];
     char recorded_by[256];
+    /* schema 6: the fingerprint a complete rekey replaced (has_previous
+     * 0: none), when the newest rekey began ("" and 0: never) and ended
+     * ("": not complete) */
+    unsigned char previous_fingerprint[CSAM_HASH_LEN];
+    int has_previous;
+    char rekey_started_at[CSAM_STORE_ADMIN_TIME_SIZE];
+    int64_t rekey_started_epoch;
+    char rekeyed_at[CSAM_STORE_ADMIN_TIME_SIZE];
 };
 
 /* The row, CSAM_ERR_NOT_FOUND when none was recorded yet.  Errors:

@@ -17,14 +17,17 @@
  * the idle timeout ends a session at most that much early.  The revoked_at
  * test in t sees a logout that committed while this statement waited for
  * the row.  The person's columns come with the session (one round trip
- * stays one); nrn_sealed only when asked for, NULL otherwise.
+ * stays one); nrn_sealed only when asked for or when no subject is
+ * stored (the engine tells from it which secret made the hash), NULL
+ * otherwise.
  */
 static const struct csam_store_stmt csam_store_session_stmt_check = {
     "csam_session_check",
     "WITH s AS ("
     " SELECT s.id, a.username, s.key_type, s.created_at, s.expires_at,"
-    " s.last_seen_at, s.idle_timeout, a.nrn_hash,"
-    " CASE WHEN $3::boolean THEN a.nrn_sealed END AS nrn_sealed"
+    " s.last_seen_at, s.idle_timeout, a.nrn_hash, a.subject,"
+    " CASE WHEN $3::boolean OR a.subject IS NULL THEN a.nrn_sealed END"
+    " AS nrn_sealed"
     " FROM csam_sessions s JOIN csam_accounts a ON a.id = s.account_id"
     " WHERE s.session_hash = $1 AND s.revoked_at IS NULL"
     " AND s.expires_at > now() AND s.last_seen_at + s.idle_timeout > now()"
@@ -41,7 +44,7 @@ static const struct csam_store_stmt csam_store_session_stmt_check = {
     " s.last_seen_at) + s.idle_timeout, s.expires_at)))::bigint"
     " AS idle_expires_at,"
     " encode(s.nrn_hash, 'hex') AS nrn_hash,"
-    " encode(s.nrn_sealed, 'hex') AS nrn_sealed"
+    " encode(s.nrn_sealed, 'hex') AS nrn_sealed, s.subject AS subject"
     " FROM s",
     3, CSAM_STORE_RETRY};
 
@@ -108,6 +111,11 @@ csam_result csam_store_session_check(csam_store *store,
      * this code does not know, not a session to trust. */
     if (!csam_store_session_unhex(csam_store_get(rows, 0, "nrn_hash"),
                                   out->nrn_hash, sizeof(out->nrn_hash)))
+        res = CSAM_ERR_DB;
+    /* The schema's CHECK gives 43 characters; a longer one is refused,
+     * never cut into another person's subject. */
+    if (!csam_store_get_copy(rows, 0, "subject", out->subject,
+                             sizeof(out->subject)))
         res = CSAM_ERR_DB;
     v = csam_store_get(rows, 0, "nrn_sealed");
     if (res == CSAM_OK && v != NULL) {

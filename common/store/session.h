@@ -26,16 +26,20 @@ struct csam_store_session {
     /* The account's person: the keyed hash of the national number (every
      * account has one), and the number sealed for that hash when asked
      * for and stored (nrn_sealed_len 0: not asked, or an account from
-     * before schema 4). */
+     * before schema 4); read too when no subject is stored, since the
+     * secret that opens it is the one that made the hash.  subject: the
+     * CSAM_SUBJECT a rekey stored (schema 6), "" when none. */
     unsigned char nrn_hash[CSAM_HASH_LEN];
     unsigned char nrn_sealed[CSAM_NRN_DIGITS + CSAM_SEAL_OVERHEAD];
     size_t nrn_sealed_len;
+    char subject[44];
 };
 
 /* The live session of hash: not revoked, idle timeout and absolute
  * lifetime not passed (database clock), account active, with the
- * account's nrn_hash, and its nrn_sealed only when sealed is set (the
- * number leaves the database only for the portals entitled to it).  With
+ * account's nrn_hash and stored subject, and its nrn_sealed only when
+ * sealed is set or no subject is stored (the number leaves the engine
+ * only for the portals entitled to it).  With
  * touch, its last use moves to now in the same statement, unless the
  * last one is younger than a sixtieth of the idle timeout (at most 30 s):
  * a burst of requests costs one write, and idleness ends a session at

@@ -43,7 +43,7 @@
 
 /* The schema version this code needs (conf/sql: max(version) of
  * csam_schema_version). */
-#define CSAM_STORE_SCHEMA_VERSION 5
+#define CSAM_STORE_SCHEMA_VERSION 6
 
 /* The file that creates or upgrades a database's schema where make install
  * put it ($(pkgdatadir)/sql/install.sql, defined by Makefile.am): every

@@ -18,4 +18,5 @@ SELECT pg_advisory_xact_lock(4242001);
 \ir 003_letter_once.sql
 \ir 004_person.sql
 \ir 005_installation.sql
+\ir 006_rollover.sql
 COMMIT;

@@ -34,12 +34,14 @@
 --                                         failure counters,    word hashes,
 --                                         audit rows           national numbers
 --   csam_admin  csam-admin (purge, stats, read and purge       read a secret:
---               unlock, sessions revoke)  expired rows, audit  codes, hashes,
---                                         retention, unlock    sealed values
+--               unlock, sessions revoke,  expired rows, audit  codes, hashes,
+--               secret check)             retention, unlock    sealed values
 --
 -- None of them owns a table: none can ALTER, DROP or TRUNCATE one, create
 -- a trigger on it, or grant its privileges on.  `csam-admin schema
--- upgrade` and install.sql run as the owner, not as csam_admin.
+-- upgrade`, `csam-admin secret rekey` (it re-hashes and re-seals national
+-- numbers and TOTP secrets) and install.sql run as the owner, not as
+-- csam_admin.
 --
 -- The web's and PAM's grants are column by column, derived from the
 -- statements in common/store/*.c that each component reaches: mod_csam
@@ -121,7 +123,7 @@ $$;
 -- helpdesk.c).
 GRANT SELECT (created_at, email, failures, id, language, locked_until,
     nrn_hash, nrn_sealed, password_changed_at, password_hash, registration_id,
-    status, username) ON csam_accounts TO csam_web;
+    status, subject, username) ON csam_accounts TO csam_web;
 GRANT INSERT (email, language, nrn_hash, nrn_sealed, password_hash,
     registration_id, username) ON csam_accounts TO csam_web;
 GRANT UPDATE (activated_at, email, failures, locked_until, nrn_sealed,
@@ -259,8 +261,12 @@ GRANT SELECT (one) ON csam_installation TO csam_web;
 -- deletes expired rows and audit rows.
 
 GRANT SELECT ON csam_schema_version TO csam_admin;
--- secret check: read the recorded fingerprint, record it when absent.
-GRANT SELECT (one, secret_fingerprint, recorded_at, recorded_by) ON
+-- secret check: read the recorded fingerprint, record it when absent;
+-- the rekey's progress (schema 6).  `secret rekey` itself reads and
+-- writes hashes and sealed values: it runs as the schema's owner, never
+-- as csam_admin.
+GRANT SELECT (one, secret_fingerprint, recorded_at, recorded_by,
+    previous_fingerprint, rekey_started_at, rekeyed_at) ON
     csam_installation TO csam_admin;
 GRANT INSERT (secret_fingerprint, recorded_by) ON csam_installation TO
     csam_admin;
