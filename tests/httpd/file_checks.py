@@ -7,7 +7,9 @@ read or swap, with a message naming the file:
   mail_relay with a password, sms_auth, a database password);
 - a CSAMConfigFile or CSAMSecretFile in a directory others can write;
 - a secret file readable by a group other than root's, unless
-  CSAMSecretGroup names that group.
+  CSAMSecretGroup names that group;
+- a CSAMPreviousSecretFile under the same rules, or holding the very
+  secret of CSAMSecretFile (named as the previous one).
 
 The same files, made safe, pass: the checks tell the two apart."""
 import grp
@@ -147,7 +149,41 @@ def test_secret_file_group():
             "CSAMSecretGroup")
 
 
+def test_previous_secret_file():
+    """CSAMPreviousSecretFile is loaded under CSAMSecretFile's rules, is
+    never the same secret, and a refusal names it, not CSAMSecretFile."""
+    d = private_dir("secret-previous")
+    previous = os.path.join(d, "secret.key.previous")
+    with open(previous, "wb") as f:
+        f.write(os.urandom(48))
+    os.chmod(previous, 0o600)
+    accepted(directives(CSAMPreviousSecretFile=previous),
+             "another secret at 0600 as the previous one")
+    os.chmod(previous, 0o644)
+    out = refused(directives(CSAMPreviousSecretFile=previous),
+                  "a previous secret readable by others",
+                  "CSAMPreviousSecretFile", previous, "0644")
+    t.check("CSAMSecretFile:" not in out, "the current secret blamed", out)
+    os.chmod(previous, 0o600)
+    os.chmod(d, 0o777)
+    refused(directives(CSAMPreviousSecretFile=previous),
+            "a previous secret in a 0777 dir", "CSAMPreviousSecretFile",
+            previous, "writable")
+    os.chmod(d, 0o700)
+    same = os.path.join(d, "secret.key.same")
+    shutil.copyfile(os.environ["CSAM_TEST_SECRET_FILE"], same)
+    os.chmod(same, 0o600)
+    out = refused(directives(CSAMPreviousSecretFile=same),
+                  "the current secret as the previous one",
+                  "CSAMPreviousSecretFile", same, "same secret")
+    t.check("CSAMSecretFile:" not in out, "the current secret blamed", out)
+    missing = os.path.join(d, "none.key")
+    refused(directives(CSAMPreviousSecretFile=missing),
+            "a missing previous secret", "CSAMPreviousSecretFile", missing)
+
+
 t.run([test_config_file_with_credentials_readable_by_others,
        test_config_file_in_a_writable_directory,
        test_secret_file_in_a_writable_directory,
-       test_secret_file_group])
+       test_secret_file_group,
+       test_previous_secret_file])
