@@ -167,8 +167,7 @@ static int csam_config_is_path(const char *key)
 {
     return strcmp(key, "secret_file") == 0
            || strcmp(key, "previous_secret_file") == 0
-           || strcmp(key, "data_dir") == 0
-           || strcmp(key, "templates_dir") == 0
+           || strcmp(key, "data_dir") == 0 || strcmp(key, "templates_dir") == 0
            || strcmp(key, "mail_ca_file") == 0
            || strcmp(key, "reserved_usernames") == 0;
 }

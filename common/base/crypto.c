@@ -526,8 +526,7 @@ csam_result csam_secret_load_pair(const char *path, const char *previous_path,
     res = csam_secret_load_group(path, group, out, err, errlen);
     if (res != CSAM_OK || previous_path == NULL || *previous_path == '\0')
         return res;
-    res = csam_secret_load_group(previous_path, group, &previous, err,
-                                 errlen);
+    res = csam_secret_load_group(previous_path, group, &previous, err, errlen);
     if (res == CSAM_OK) {
         res = csam_secret_attach_previous(*out, previous);
         if (res == CSAM_ERR_CONFIG)
@@ -561,8 +560,8 @@ csam_result csam_open_any(const csam_secret *secret, enum csam_purpose purpose,
                             outsize, outlen);
     if (res != CSAM_ERR_CRYPTO || secret == NULL || secret->previous == NULL)
         return res;
-    res = csam_open_purpose(secret->previous, purpose, aad, aadlen, sealed,
-                            len, out, outsize, outlen);
+    res = csam_open_purpose(secret->previous, purpose, aad, aadlen, sealed, len,
+                            out, outsize, outlen);
     if (res == CSAM_OK && by_previous != NULL)
         *by_previous = 1;
     return res;

@@ -116,10 +116,9 @@ csam_result csam_services_open(const struct csam_config *config, unsigned flags,
     if (sv == NULL)
         return CSAM_ERR_NOMEM;
     sv->config = config;
-    res = csam_secret_load_pair(config->secret_file,
-                                config->previous_secret_file,
-                                config->secret_group, &sv->secret, err->msg,
-                                sizeof(err->msg));
+    res = csam_secret_load_pair(
+        config->secret_file, config->previous_secret_file, config->secret_group,
+        &sv->secret, err->msg, sizeof(err->msg));
     if (res != CSAM_OK)
         res = csam_services_fail(err, CSAM_SERVICES_SECRET, config->secret_file,
                                  res);

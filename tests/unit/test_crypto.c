@@ -345,16 +345,16 @@ static void test_secret_pair_load(void **state)
                      CSAM_OK);
     assert_null(csam_secret_previous(secret));
     csam_secret_free(secret);
-    assert_int_equal(
-        csam_secret_load_pair(cur, "", NULL, &secret, err, sizeof(err)),
-        CSAM_OK);
+    assert_int_equal(csam_secret_load_pair(cur, "", NULL, &secret, err,
+                                           sizeof(err)),
+                     CSAM_OK);
     assert_null(csam_secret_previous(secret));
     csam_secret_free(secret);
 
     /* a pair: the previous one attached, with another fingerprint */
-    assert_int_equal(
-        csam_secret_load_pair(cur, prev, NULL, &secret, err, sizeof(err)),
-        CSAM_OK);
+    assert_int_equal(csam_secret_load_pair(cur, prev, NULL, &secret, err,
+                                           sizeof(err)),
+                     CSAM_OK);
     assert_non_null(csam_secret_previous(secret));
     assert_null(csam_secret_previous(csam_secret_previous(secret)));
     assert_int_equal(csam_secret_fingerprint(secret, a), CSAM_OK);
@@ -365,17 +365,17 @@ static void test_secret_pair_load(void **state)
 
     /* the same secret twice (the same file, or a copy) is a mistake */
     secret = (csam_secret *)(void *)err;
-    assert_int_equal(
-        csam_secret_load_pair(cur, cur, NULL, &secret, err, sizeof(err)),
-        CSAM_ERR_CONFIG);
+    assert_int_equal(csam_secret_load_pair(cur, cur, NULL, &secret, err,
+                                           sizeof(err)),
+                     CSAM_ERR_CONFIG);
     assert_null(secret);
     assert_non_null(strstr(err, "same secret"));
 
     /* the previous file under the rules of the current one */
     err[0] = '\0';
-    assert_int_equal(
-        csam_secret_load_pair(cur, loose, NULL, &secret, err, sizeof(err)),
-        CSAM_ERR_INSECURE);
+    assert_int_equal(csam_secret_load_pair(cur, loose, NULL, &secret, err,
+                                           sizeof(err)),
+                     CSAM_ERR_INSECURE);
     assert_null(secret);
     assert_non_null(strstr(err, loose));
     assert_null(strstr(err, "SECRETMARK"));
@@ -393,18 +393,15 @@ static void test_secret_pair_attach(void **state)
     (void)state;
     assert_int_equal(csam_secret_attach_previous(cur, same), CSAM_ERR_CONFIG);
     assert_int_equal(csam_secret_attach_previous(cur, cur), CSAM_ERR_INVALID);
-    assert_int_equal(csam_secret_attach_previous(NULL, prev),
-                     CSAM_ERR_INVALID);
+    assert_int_equal(csam_secret_attach_previous(NULL, prev), CSAM_ERR_INVALID);
     assert_int_equal(csam_secret_attach_previous(cur, NULL), CSAM_ERR_INVALID);
     assert_null(csam_secret_previous(cur));
     assert_null(csam_secret_previous(NULL));
     assert_int_equal(csam_secret_attach_previous(cur, prev), CSAM_OK);
     assert_ptr_equal(csam_secret_previous(cur), prev);
     /* one previous secret, not a chain */
-    assert_int_equal(csam_secret_attach_previous(cur, third),
-                     CSAM_ERR_INVALID);
-    assert_int_equal(csam_secret_attach_previous(third, cur),
-                     CSAM_ERR_INVALID);
+    assert_int_equal(csam_secret_attach_previous(cur, third), CSAM_ERR_INVALID);
+    assert_int_equal(csam_secret_attach_previous(third, cur), CSAM_ERR_INVALID);
     csam_secret_free(cur); /* frees prev with it (ASan: no leak, no double) */
     csam_secret_free(same);
     csam_secret_free(third);
@@ -431,12 +428,12 @@ static void test_open_any(void **state)
                                        sealed, sizeof(sealed), &n),
                      CSAM_OK);
     assert_int_equal(csam_open_purpose(cur, CSAM_PURPOSE_NRN_SEAL, aad,
-                                       strlen(aad), sealed, n, out,
-                                       sizeof(out), &outlen),
+                                       strlen(aad), sealed, n, out, sizeof(out),
+                                       &outlen),
                      CSAM_ERR_CRYPTO);
-    assert_int_equal(csam_open_any(cur, CSAM_PURPOSE_NRN_SEAL, aad,
-                                   strlen(aad), sealed, n, out, sizeof(out),
-                                   &outlen, &by_previous),
+    assert_int_equal(csam_open_any(cur, CSAM_PURPOSE_NRN_SEAL, aad, strlen(aad),
+                                   sealed, n, out, sizeof(out), &outlen,
+                                   &by_previous),
                      CSAM_OK);
     assert_int_equal(by_previous, 1);
     assert_int_equal(outlen, sizeof(plain));
@@ -457,9 +454,9 @@ static void test_open_any(void **state)
                                        sealed, sizeof(sealed), &n),
                      CSAM_OK);
     by_previous = -1;
-    assert_int_equal(csam_open_any(cur, CSAM_PURPOSE_NRN_SEAL, aad,
-                                   strlen(aad), sealed, n, out, sizeof(out),
-                                   &outlen, &by_previous),
+    assert_int_equal(csam_open_any(cur, CSAM_PURPOSE_NRN_SEAL, aad, strlen(aad),
+                                   sealed, n, out, sizeof(out), &outlen,
+                                   &by_previous),
                      CSAM_OK);
     assert_int_equal(by_previous, 0);
 
@@ -469,9 +466,9 @@ static void test_open_any(void **state)
                                        sealed, sizeof(sealed), &n),
                      CSAM_OK);
     memset(out, 0xff, sizeof(out));
-    assert_int_equal(csam_open_any(cur, CSAM_PURPOSE_NRN_SEAL, aad,
-                                   strlen(aad), sealed, n, out, sizeof(out),
-                                   &outlen, &by_previous),
+    assert_int_equal(csam_open_any(cur, CSAM_PURPOSE_NRN_SEAL, aad, strlen(aad),
+                                   sealed, n, out, sizeof(out), &outlen,
+                                   &by_previous),
                      CSAM_ERR_CRYPTO);
     assert_int_equal(by_previous, 0);
     assert_int_equal(outlen, 0);
