@@ -139,6 +139,9 @@ int csam_admin_open_engine(struct csam_admin *adm)
     if (res != CSAM_OK && err.part == CSAM_SERVICES_SECRET)
         return csam_admin_fail(adm, "secret_file %s: %s",
                                adm->config.secret_file, err.msg);
+    if (res != CSAM_OK && err.part == CSAM_SERVICES_PREVIOUS_SECRET)
+        return csam_admin_fail(adm, "previous_secret_file %s: %s",
+                               adm->config.previous_secret_file, err.msg);
     if (res != CSAM_OK)
         return csam_admin_fail(adm, "%s: %s", adm->conf_path,
                                err.msg[0] != '\0' ? err.msg

@@ -57,18 +57,11 @@ static const char *
 csam_runtime_services_error(apr_pool_t *p, const struct csam_mod_runtime *rt,
                             const struct csam_services_error *err)
 {
-    const char *previous = rt->config.previous_secret_file;
-    size_t n = previous != NULL ? strlen(previous) : 0;
-
     switch (err->part) {
+    case CSAM_SERVICES_PREVIOUS_SECRET:
+        return apr_psprintf(p, "CSAMPreviousSecretFile: '%s': %s",
+                            rt->config.previous_secret_file, err->msg);
     case CSAM_SERVICES_SECRET:
-        /* The message starts with the file at fault: blame the directive
-         * that named it, or an operator replacing the secret edits the
-         * wrong line. */
-        if (n > 0 && strncmp(err->msg, previous, n) == 0
-            && (err->msg[n] == ':' || err->msg[n] == ' '))
-            return apr_psprintf(p, "CSAMPreviousSecretFile: '%s': %s", previous,
-                                err->msg);
         return apr_psprintf(p, "CSAMSecretFile: '%s': %s",
                             rt->config.secret_file, err->msg);
     case CSAM_SERVICES_SMS: return csam_config_explain(p, err->msg);

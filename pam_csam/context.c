@@ -79,6 +79,10 @@ static csam_result csam_context_services(struct csam_context *ctx,
     if (res != CSAM_OK && err.part == CSAM_SERVICES_SECRET)
         pam_syslog(ctx->pamh, LOG_ERR, "cannot use the secret file %s: %s",
                    ctx->config.secret_file, err.msg);
+    else if (res != CSAM_OK && err.part == CSAM_SERVICES_PREVIOUS_SECRET)
+        pam_syslog(ctx->pamh, LOG_ERR,
+                   "cannot use the previous secret file %s: %s",
+                   ctx->config.previous_secret_file, err.msg);
     else if (res != CSAM_OK)
         pam_syslog(ctx->pamh, LOG_ERR, "refusing the SMS settings: %s",
                    err.msg[0] != '\0' ? err.msg : csam_result_name(res));

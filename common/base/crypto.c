@@ -516,36 +516,6 @@ const csam_secret *csam_secret_previous(const csam_secret *secret)
     return secret != NULL ? secret->previous : NULL;
 }
 
-csam_result csam_secret_load_pair(const char *path, const char *previous_path,
-                                  const char *group, csam_secret **out,
-                                  char *err, size_t errlen)
-{
-    csam_secret *previous = NULL;
-    csam_result res;
-
-    res = csam_secret_load_group(path, group, out, err, errlen);
-    if (res != CSAM_OK || previous_path == NULL || *previous_path == '\0')
-        return res;
-    res = csam_secret_load_group(previous_path, group, &previous, err, errlen);
-    if (res == CSAM_OK) {
-        res = csam_secret_attach_previous(*out, previous);
-        if (res == CSAM_ERR_CONFIG)
-            csam_error_set(err, errlen,
-                           "%s holds the same secret as %s: the previous "
-                           "secret must be the one the current replaces",
-                           previous_path, path);
-        else if (res != CSAM_OK)
-            csam_error_set(err, errlen, "%s: %s", previous_path,
-                           csam_result_name(res));
-    }
-    if (res != CSAM_OK) {
-        csam_secret_free(previous);
-        csam_secret_free(*out);
-        *out = NULL;
-    }
-    return res;
-}
-
 csam_result csam_open_any(const csam_secret *secret, enum csam_purpose purpose,
                           const void *aad, size_t aadlen,
                           const unsigned char *sealed, size_t len,

@@ -158,15 +158,6 @@ csam_result csam_open_purpose(const csam_secret *secret,
  * has re-keyed what lives long and the longest session or code made before
  * the switch has expired, the previous file is removed. */
 
-/* Load the secret at path (as csam_secret_load_group) and, when
- * previous_path is neither NULL nor empty, the previous secret at that path
- * under the same rules, attached to it.  err names the file at fault.
- * Errors: those of csam_secret_load_group; CSAM_ERR_CONFIG when both files
- * hold the same secret. */
-csam_result csam_secret_load_pair(const char *path, const char *previous_path,
-                                  const char *group, csam_secret **out,
-                                  char *err, size_t errlen);
-
 /* Attach previous to secret, which takes it over (csam_secret_free frees
  * both).  Errors: CSAM_ERR_INVALID (NULL, secret already has one, previous
  * has one of its own), CSAM_ERR_CONFIG (the same secret twice); on error

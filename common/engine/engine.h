@@ -65,7 +65,8 @@ enum csam_services_part {
     CSAM_SERVICES_SMS,              /* sms_* (msg names the key) */
     CSAM_SERVICES_COMMON_PASSWORDS, /* <data_dir>/common-passwords.txt */
     CSAM_SERVICES_RESERVED_SHIPPED, /* <data_dir>/reserved-usernames.txt */
-    CSAM_SERVICES_RESERVED_OWN      /* reserved_usernames */
+    CSAM_SERVICES_RESERVED_OWN,     /* reserved_usernames */
+    CSAM_SERVICES_PREVIOUS_SECRET   /* previous_secret_file (msg says why) */
 };
 
 struct csam_services_error {

@@ -57,6 +57,42 @@ static csam_result csam_services_fail(struct csam_services_error *err,
     return res;
 }
 
+/* secret_file, and while the secret is replaced previous_secret_file
+ * attached to it; a failure names the setting at fault, so that an operator
+ * replacing the secret edits the right line. */
+static csam_result csam_services_secrets(struct csam_services *sv,
+                                         struct csam_services_error *err)
+{
+    const struct csam_config *config = sv->config;
+    const char *path = config->previous_secret_file;
+    csam_secret *previous = NULL;
+    csam_result res;
+
+    res = csam_secret_load_group(config->secret_file, config->secret_group,
+                                 &sv->secret, err->msg, sizeof(err->msg));
+    if (res != CSAM_OK)
+        return csam_services_fail(err, CSAM_SERVICES_SECRET,
+                                  config->secret_file, res);
+    if (path == NULL || *path == '\0')
+        return CSAM_OK;
+    res = csam_secret_load_group(path, config->secret_group, &previous,
+                                 err->msg, sizeof(err->msg));
+    if (res == CSAM_OK) {
+        res = csam_secret_attach_previous(sv->secret, previous);
+        if (res == CSAM_ERR_CONFIG)
+            snprintf(err->msg, sizeof(err->msg),
+                     "%s holds the same secret as %s: the previous secret is "
+                     "the one the current one replaces",
+                     path, config->secret_file);
+        if (res != CSAM_OK)
+            csam_secret_free(previous);
+    }
+    if (res != CSAM_OK)
+        return csam_services_fail(err, CSAM_SERVICES_PREVIOUS_SECRET, path,
+                                  res);
+    return CSAM_OK;
+}
+
 /* The shipped reserved-usernames.txt, and the administrator's file when
  * reserved_usernames names one: it adds to the shipped list, so that no
  * configuration can give "root" back. */
@@ -116,12 +152,7 @@ csam_result csam_services_open(const struct csam_config *config, unsigned flags,
     if (sv == NULL)
         return CSAM_ERR_NOMEM;
     sv->config = config;
-    res = csam_secret_load_pair(
-        config->secret_file, config->previous_secret_file, config->secret_group,
-        &sv->secret, err->msg, sizeof(err->msg));
-    if (res != CSAM_OK)
-        res = csam_services_fail(err, CSAM_SERVICES_SECRET, config->secret_file,
-                                 res);
+    res = csam_services_secrets(sv, err);
     if (res == CSAM_OK) {
         res = csam_sms_from_config(config, &sv->sms, err->msg,
                                    sizeof(err->msg));

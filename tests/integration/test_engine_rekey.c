@@ -62,10 +62,16 @@ static void open_with_b(struct csam_test_ctx *c, const char *conninfo,
     csam_test_ctx_open_as(c, 0, conninfo);
     csam_secret_free(c->secret);
     c->secret = NULL;
-    assert_int_equal(csam_secret_load_pair(b_path,
-                                           with_a ? c->env.secret_file : NULL,
-                                           NULL, &c->secret, err, sizeof(err)),
+    assert_int_equal(csam_secret_load(b_path, &c->secret, err, sizeof(err)),
                      CSAM_OK);
+    if (with_a) {
+        csam_secret *a = NULL;
+
+        assert_int_equal(csam_secret_load(c->env.secret_file, &a, err,
+                                          sizeof(err)),
+                         CSAM_OK);
+        assert_int_equal(csam_secret_attach_previous(c->secret, a), CSAM_OK);
+    }
     assert_true((csam_secret_previous(c->secret) != NULL) == with_a);
     csam_test_ctx_reengine(c);
 }

@@ -237,6 +237,22 @@ static void test_session_check_without_engine(void **state)
     assert_null(sv);
     assert_int_equal(err.part, CSAM_SERVICES_SECRET);
     csam_config_free(&cfg);
+
+    /* So is a previous secret that cannot serve: missing, or the current
+     * one again; a good one is attached to the current one. */
+    services_config(&cfg, ctx.env.secret_file, NULL);
+    cfg.previous_secret_file = strdup("/nonexistent/csam-secret.previous");
+    assert_int_equal(csam_services_open(&cfg, 0, &sv, &err), CSAM_ERR_IO);
+    assert_null(sv);
+    assert_int_equal(err.part, CSAM_SERVICES_PREVIOUS_SECRET);
+    assert_string_equal(err.path, "/nonexistent/csam-secret.previous");
+    free(cfg.previous_secret_file);
+    cfg.previous_secret_file = strdup(ctx.env.secret_file);
+    assert_int_equal(csam_services_open(&cfg, 0, &sv, &err), CSAM_ERR_CONFIG);
+    assert_null(sv);
+    assert_int_equal(err.part, CSAM_SERVICES_PREVIOUS_SECRET);
+    assert_non_null(strstr(err.msg, "same secret"));
+    csam_config_free(&cfg);
     services_config(&cfg, ctx.env.secret_file, "/nonexistent/reserved.txt");
     assert_int_not_equal(
         csam_services_open(&cfg, CSAM_SERVICES_LISTS, &sv, &err), CSAM_OK);

@@ -325,66 +325,6 @@ static void test_secret_file_same_as_bytes(void **state)
 
 /* ------------------------------------------------------------ rollover */
 
-/* secret_file and previous_secret_file: both loaded under the same rules,
- * never the same secret twice, and a failure leaves nothing loaded. */
-static void test_secret_pair_load(void **state)
-{
-    struct csam_test_dir *dir = *state;
-    char cur[128], prev[128], loose[128], err[512];
-    csam_secret *secret = NULL;
-    unsigned char a[CSAM_HASH_LEN], b[CSAM_HASH_LEN];
-
-    snprintf(cur, sizeof(cur), "%s", csam_test_write(dir, "cur", 48, 0600));
-    snprintf(prev, sizeof(prev), "%s", csam_test_write(dir, "prev", 40, 0600));
-    snprintf(loose, sizeof(loose), "%s",
-             csam_test_write(dir, "loose", 40, 0644));
-
-    /* no previous: as csam_secret_load_group */
-    assert_int_equal(csam_secret_load_pair(cur, NULL, NULL, &secret, err,
-                                           sizeof(err)),
-                     CSAM_OK);
-    assert_null(csam_secret_previous(secret));
-    csam_secret_free(secret);
-    assert_int_equal(csam_secret_load_pair(cur, "", NULL, &secret, err,
-                                           sizeof(err)),
-                     CSAM_OK);
-    assert_null(csam_secret_previous(secret));
-    csam_secret_free(secret);
-
-    /* a pair: the previous one attached, with another fingerprint */
-    assert_int_equal(csam_secret_load_pair(cur, prev, NULL, &secret, err,
-                                           sizeof(err)),
-                     CSAM_OK);
-    assert_non_null(csam_secret_previous(secret));
-    assert_null(csam_secret_previous(csam_secret_previous(secret)));
-    assert_int_equal(csam_secret_fingerprint(secret, a), CSAM_OK);
-    assert_int_equal(csam_secret_fingerprint(csam_secret_previous(secret), b),
-                     CSAM_OK);
-    assert_memory_not_equal(a, b, sizeof(a));
-    csam_secret_free(secret);
-
-    /* the same secret twice (the same file, or a copy) is a mistake */
-    secret = (csam_secret *)(void *)err;
-    assert_int_equal(csam_secret_load_pair(cur, cur, NULL, &secret, err,
-                                           sizeof(err)),
-                     CSAM_ERR_CONFIG);
-    assert_null(secret);
-    assert_non_null(strstr(err, "same secret"));
-
-    /* the previous file under the rules of the current one */
-    err[0] = '\0';
-    assert_int_equal(csam_secret_load_pair(cur, loose, NULL, &secret, err,
-                                           sizeof(err)),
-                     CSAM_ERR_INSECURE);
-    assert_null(secret);
-    assert_non_null(strstr(err, loose));
-    assert_null(strstr(err, "SECRETMARK"));
-    assert_int_equal(csam_secret_load_pair(cur, "/nonexistent/csam.key", NULL,
-                                           &secret, err, sizeof(err)),
-                     CSAM_ERR_IO);
-    assert_null(secret);
-}
-
 static void test_secret_pair_attach(void **state)
 {
     csam_secret *cur = csam_test_secret(1), *prev = csam_test_secret(2);
@@ -906,8 +846,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_secret_file_same_as_bytes,
                                         csam_test_dir_setup,
                                         csam_test_dir_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_secret_pair_load, csam_test_dir_setup, csam_test_dir_teardown),
         cmocka_unit_test(test_secret_pair_attach),
         cmocka_unit_test(test_open_any),
         cmocka_unit_test(test_hmac_reference_rfc4231),
