@@ -304,15 +304,22 @@ csam_result csam_secret_load_group(const char *path, const char *group,
     return res;
 }
 
-void csam_secret_free(csam_secret *secret)
+static void csam_secret_free_one(csam_secret *secret)
 {
     if (secret == NULL)
         return;
-    csam_secret_free(secret->previous);
     EVP_MAC_free(secret->hmac);
     EVP_CIPHER_free(secret->gcm);
     csam_wipe(secret, sizeof(*secret));
     free(secret);
+}
+
+void csam_secret_free(csam_secret *secret)
+{
+    /* A previous secret has none of its own (attaching refuses a chain). */
+    if (secret != NULL)
+        csam_secret_free_one(secret->previous);
+    csam_secret_free_one(secret);
 }
 
 const unsigned char *csam_secret_key(const csam_secret *secret,

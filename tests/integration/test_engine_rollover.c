@@ -58,16 +58,17 @@ static int rollover_teardown(void **state)
 static void session_hash_hex(const csam_secret *secret, const char *cookie,
                              char hex[2 * CSAM_HASH_LEN + 1])
 {
+    /* label and owner, each ended by a NUL, then the cookie */
+    static const unsigned char head[10] = {'s', 'e', 's', 's', 'i',
+                                           'o', 'n', 0,   '0', 0};
     unsigned char buf[128], mac[CSAM_HASH_LEN];
     size_t n = strlen(cookie), i;
 
-    memcpy(buf,
-           "session\0"
-           "0",
-           10);
-    memcpy(buf + 10, cookie, n);
-    assert_int_equal(csam_keyed_hash(secret, CSAM_PURPOSE_SESSION, buf, 10 + n,
-                                     mac),
+    assert_true(n < sizeof(buf) - sizeof(head));
+    memcpy(buf, head, sizeof(head));
+    memcpy(buf + sizeof(head), cookie, n + 1); /* its NUL is not hashed */
+    assert_int_equal(csam_keyed_hash(secret, CSAM_PURPOSE_SESSION, buf,
+                                     sizeof(head) + n, mac),
                      CSAM_OK);
     for (i = 0; i < CSAM_HASH_LEN; i++)
         snprintf(hex + 2 * i, 3, "%02x", mac[i]);
