@@ -224,25 +224,6 @@ static const struct csam_store_stmt csam_store_admin_stmt_record = {
     2, CSAM_STORE_RETRY};
 /* clang-format on */
 
-static int csam_store_admin_hex(const char *hex, unsigned char *out, size_t len)
-{
-    size_t i;
-
-    if (hex == NULL || strlen(hex) != 2 * len)
-        return 0;
-    for (i = 0; i < 2 * len; i++) {
-        char c = hex[i];
-        int v = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                       : -1;
-
-        if (v < 0)
-            return 0;
-        out[i / 2] = (unsigned char)(i % 2 == 0 ? v << 4 : out[i / 2] | v);
-    }
-    return 1;
-}
-
 csam_result csam_store_installation_get(csam_store *store,
                                         struct csam_store_installation *out)
 {
@@ -258,17 +239,19 @@ csam_result csam_store_installation_get(csam_store *store,
         return res;
     if (csam_store_nrows(rows) == 0)
         res = CSAM_ERR_NOT_FOUND;
-    else if (!csam_store_admin_hex(csam_store_get(rows, 0, "fingerprint"),
-                                   out->fingerprint, CSAM_HASH_LEN))
+    else if (csam_store_get_hex(rows, 0, "fingerprint", out->fingerprint,
+                                CSAM_HASH_LEN)
+             != CSAM_HASH_LEN)
         res = CSAM_ERR_DB;
     if (res == CSAM_OK) {
         csam_store_get_copy(rows, 0, "recorded_at", out->recorded_at,
                             sizeof(out->recorded_at));
         csam_store_get_copy(rows, 0, "recorded_by", out->recorded_by,
                             sizeof(out->recorded_by));
-        out->has_previous = csam_store_admin_hex(
-            csam_store_get(rows, 0, "previous_fingerprint"),
-            out->previous_fingerprint, CSAM_HASH_LEN);
+        out->has_previous = csam_store_get_hex(rows, 0, "previous_fingerprint",
+                                               out->previous_fingerprint,
+                                               CSAM_HASH_LEN)
+                            == CSAM_HASH_LEN;
         csam_store_get_copy(rows, 0, "rekey_started_at", out->rekey_started_at,
                             sizeof(out->rekey_started_at));
         out->rekey_started_epoch = csam_store_get_int64(

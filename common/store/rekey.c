@@ -10,36 +10,6 @@
 #include "rekey.h"
 #include "statement.h"
 
-static int csam_store_rekey_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* hex (encode(..., 'hex')) into out: its length in bytes, or 0 when it
- * is not hex or longer than max. */
-static size_t csam_store_rekey_unhex(const char *hex, unsigned char *out,
-                                     size_t max)
-{
-    size_t i, len;
-    int hi, lo;
-
-    if (hex == NULL || strlen(hex) % 2 != 0 || strlen(hex) / 2 > max)
-        return 0;
-    len = strlen(hex) / 2;
-    for (i = 0; i < len; i++) {
-        hi = csam_store_rekey_hexval(hex[2 * i]);
-        lo = csam_store_rekey_hexval(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return 0;
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return len;
-}
-
 /* ---- pages ------------------------------------------------------------- */
 
 /* clang-format off */
@@ -105,13 +75,13 @@ static csam_result csam_store_rekey_persons(csam_store *store,
         memset(r, 0, sizeof(*r));
         r->id = csam_store_get_int64(rows, i, "id", 0);
         r->has_subject = csam_store_get_bool(rows, i, "has_subject");
-        if (csam_store_rekey_unhex(csam_store_get(rows, i, "nrn_hash"),
-                                   r->nrn_hash, CSAM_HASH_LEN)
+        if (csam_store_get_hex(rows, i, "nrn_hash", r->nrn_hash, CSAM_HASH_LEN)
             != CSAM_HASH_LEN)
             res = CSAM_ERR_DB;
         v = csam_store_get(rows, i, "nrn_sealed");
         if (v != NULL) {
-            if (csam_store_rekey_unhex(v, r->nrn_sealed, sizeof(r->nrn_sealed))
+            if (csam_store_get_hex(rows, i, "nrn_sealed", r->nrn_sealed,
+                                   sizeof(r->nrn_sealed))
                 != sizeof(r->nrn_sealed))
                 res = CSAM_ERR_DB;
             r->sealed = 1;
@@ -165,8 +135,8 @@ csam_result csam_store_rekey_keys(csam_store *store, int64_t after,
 
         memset(k, 0, sizeof(*k));
         k->id = csam_store_get_int64(rows, i, "id", 0);
-        k->len = csam_store_rekey_unhex(csam_store_get(rows, i, "sealed"),
-                                        k->sealed, sizeof(k->sealed));
+        k->len = csam_store_get_hex(rows, i, "sealed", k->sealed,
+                                    sizeof(k->sealed));
         if (k->id <= 0) {
             res = CSAM_ERR_DB;
             break;

@@ -48,35 +48,6 @@ static const struct csam_store_stmt csam_store_session_stmt_check = {
     " FROM s",
     3, CSAM_STORE_RETRY};
 
-static int csam_store_session_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* The bytes of a bytea column read as encode(..., 'hex'): exactly len of
- * them, or 0. */
-static int csam_store_session_unhex(const char *hex, unsigned char *out,
-                                    size_t len)
-{
-    size_t i;
-    int hi, lo;
-
-    if (hex == NULL || strlen(hex) != 2 * len)
-        return 0;
-    for (i = 0; i < len; i++) {
-        hi = csam_store_session_hexval(hex[2 * i]);
-        lo = csam_store_session_hexval(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return 0;
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return 1;
-}
-
 csam_result csam_store_session_check(csam_store *store,
                                      const unsigned char hash[CSAM_HASH_LEN],
                                      int touch, int sealed,
@@ -109,8 +80,9 @@ csam_result csam_store_session_check(csam_store *store,
     out->idle_expires_at = csam_store_get_int64(rows, 0, "idle_expires_at", 0);
     /* The schema's CHECKs give these lengths; anything else is a database
      * this code does not know, not a session to trust. */
-    if (!csam_store_session_unhex(csam_store_get(rows, 0, "nrn_hash"),
-                                  out->nrn_hash, sizeof(out->nrn_hash)))
+    if (csam_store_get_hex(rows, 0, "nrn_hash", out->nrn_hash,
+                           sizeof(out->nrn_hash))
+        != sizeof(out->nrn_hash))
         res = CSAM_ERR_DB;
     /* The schema's CHECK gives 43 characters; a longer one is refused,
      * never cut into another person's subject. */
@@ -119,8 +91,9 @@ csam_result csam_store_session_check(csam_store *store,
         res = CSAM_ERR_DB;
     v = csam_store_get(rows, 0, "nrn_sealed");
     if (res == CSAM_OK && v != NULL) {
-        if (csam_store_session_unhex(v, out->nrn_sealed,
-                                     sizeof(out->nrn_sealed)))
+        if (csam_store_get_hex(rows, 0, "nrn_sealed", out->nrn_sealed,
+                               sizeof(out->nrn_sealed))
+            == sizeof(out->nrn_sealed))
             out->nrn_sealed_len = sizeof(out->nrn_sealed);
         else
             res = CSAM_ERR_DB;

@@ -83,6 +83,11 @@ int csam_store_get_bool(const csam_store_rows *rows, int row,
  * it. */
 int csam_store_get_copy(const csam_store_rows *rows, int row,
                         const char *column, char *dst, size_t size);
+/* The bytes of a bytea column the statement reads as encode(col, 'hex')
+ * into dst: how many (at most size), or 0 for SQL NULL, an unknown name,
+ * or a value that is not lowercase hex or holds more than size bytes. */
+size_t csam_store_get_hex(const csam_store_rows *rows, int row,
+                          const char *column, unsigned char *dst, size_t size);
 void csam_store_rows_free(csam_store_rows *rows);
 
 /* Run a script of several SQL statements without parameters (a schema

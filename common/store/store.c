@@ -605,6 +605,36 @@ int csam_store_get_copy(const csam_store_rows *rows, int row,
     return whole;
 }
 
+static int csam_store_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+size_t csam_store_get_hex(const csam_store_rows *rows, int row,
+                          const char *column, unsigned char *dst, size_t size)
+{
+    const char *hex = csam_store_get(rows, row, column);
+    size_t i, len;
+    int hi, lo;
+
+    if (hex == NULL || dst == NULL || strlen(hex) % 2 != 0
+        || strlen(hex) / 2 > size)
+        return 0;
+    len = strlen(hex) / 2;
+    for (i = 0; i < len; i++) {
+        hi = csam_store_hex_digit(hex[2 * i]);
+        lo = csam_store_hex_digit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        dst[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return len;
+}
+
 void csam_store_rows_free(csam_store_rows *rows)
 {
     if (rows == NULL)
