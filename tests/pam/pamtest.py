@@ -362,6 +362,7 @@ class Harness:
             if proc.poll() is not None:
                 return None
             time.sleep(0.01)
+        print("# no prompt and no mail to %s within %.0f s" % (to, timeout))
         return None
 
     # ---- TOTP
@@ -390,10 +391,13 @@ class Harness:
         rest = re.sub(r"PWRAP_\w+\[[^\]]*\] - [^\n]*\n?", "", rest[1])
         return rest.strip() != ""
 
-    def wait_code_mail(self, to, before, proc, err, timeout=20.0):
+    def wait_code_mail(self, to, before, proc, err, timeout=60.0):
         """The mail whose code answers the prompt: a new mail to `to`, or,
         when the module reused a pending code (the prompt came and no new
-        mail), the latest one.  None if the program exits first."""
+        mail), the latest one.  None if the program exits first, or if
+        neither comes within timeout (as long as pamtester's own: a loaded
+        machine takes seconds to connect, hash and mail, and an empty
+        answer then would count as a wrong code)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             fresh = {n: m for n, m in self.mails(to).items()
@@ -410,6 +414,7 @@ class Harness:
             if proc.poll() is not None:
                 return None
             time.sleep(0.01)
+        print("# no prompt and no mail to %s within %.0f s" % (to, timeout))
         return None
 
     # ---- tools
