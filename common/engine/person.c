@@ -69,26 +69,7 @@ csam_result csam_person_open(const csam_secret *secret,
                              const unsigned char nrn_hash[CSAM_HASH_LEN],
                              char out[CSAM_NRN_SIZE])
 {
-    unsigned char aad[16 + CSAM_HASH_LEN];
-    size_t plain = 0;
-    csam_result res;
-
-    if (out == NULL)
-        return CSAM_ERR_INVALID;
-    memset(out, 0, CSAM_NRN_SIZE);
-    if (secret == NULL || sealed == NULL || nrn_hash == NULL
-        || len != CSAM_PERSON_SEALED_LEN)
-        return CSAM_ERR_INVALID;
-    csam_person_aad(nrn_hash, aad);
-    res = csam_open_any(secret, CSAM_PURPOSE_NRN_SEAL, aad, sizeof(aad), sealed,
-                        len, (unsigned char *)out, CSAM_NRN_DIGITS, &plain,
-                        NULL);
-    if (res == CSAM_OK
-        && (plain != CSAM_NRN_DIGITS || !csam_person_digits(out, plain)))
-        res = CSAM_ERR_CRYPTO;
-    if (res != CSAM_OK)
-        csam_wipe(out, CSAM_NRN_SIZE);
-    return res;
+    return csam_person_open_any(secret, sealed, len, nrn_hash, out, NULL);
 }
 
 csam_result csam_person_open_any(const csam_secret *secret,

@@ -40,9 +40,11 @@ csam_result csam_person_seal(const csam_secret *secret,
                              const unsigned char nrn_hash[CSAM_HASH_LEN],
                              unsigned char out[CSAM_PERSON_SEALED_LEN]);
 
-/* Open what csam_person_seal wrote for nrn_hash into 11 digits and a NUL;
- * out is wiped on failure.  Errors: CSAM_ERR_CRYPTO (tampered, another
- * row's, another secret's), CSAM_ERR_INVALID. */
+/* Open what csam_person_seal wrote for nrn_hash into 11 digits and a NUL,
+ * under the current secret or the previous one attached to it
+ * (csam_person_open_any without saying which); out is wiped on failure.
+ * Errors: CSAM_ERR_CRYPTO (tampered, another row's, another secret's),
+ * CSAM_ERR_INVALID. */
 csam_result csam_person_open(const csam_secret *secret,
                              const unsigned char *sealed, size_t len,
                              const unsigned char nrn_hash[CSAM_HASH_LEN],
@@ -52,7 +54,7 @@ csam_result csam_person_open(const csam_secret *secret,
  * and a previous secret is attached, under the previous one;
  * *by_previous (may be NULL) is set to 1 when the previous one opened it:
  * the row's hash is then the previous secret's too (both are made
- * together).  Errors: those of csam_person_open. */
+ * together).  Errors: CSAM_ERR_CRYPTO, CSAM_ERR_INVALID. */
 csam_result csam_person_open_any(const csam_secret *secret,
                                  const unsigned char *sealed, size_t len,
                                  const unsigned char nrn_hash[CSAM_HASH_LEN],

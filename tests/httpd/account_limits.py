@@ -18,11 +18,9 @@
 - adding a key in a session older than CSAMReauthAfter asks for the
   password again (API field, page field)."""
 import base64
-import glob
 import hashlib
 import hmac
 import http.client
-import json
 import os
 import re
 import struct
@@ -85,45 +83,10 @@ ScriptAliasMatch "^/(app|totp)/env$" "%(script)s"
 t.start(__file__, httpd_opts=("--nodes", "2"), extra_conf=server_conf())
 mbox = t.Mailbox()
 ONE, TWO = os.environ["CSAM_TEST_HTTPD_URLS"].split()[:2]
-SMS_DIR = os.environ["CSAM_TEST_SMS_DIR"]
-seen_sms = set(os.listdir(SMS_DIR))
+sms = t.SmsBox()
 
 
 # ---------------------------------------------------------------- helpers
-
-def sms_for(phone, timeout=15):
-    """The text of the next SMS the gateway received for phone."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for path in sorted(glob.glob(os.path.join(SMS_DIR, "*.json"))):
-            name = os.path.basename(path)
-            if name in seen_sms:
-                continue
-            with open(path, encoding="utf-8") as f:
-                rec = json.load(f)
-            if json.loads(rec["body"]).get("to") != phone:
-                continue
-            seen_sms.add(name)
-            return json.loads(rec["body"])["text"]
-        time.sleep(0.1)
-    raise t.Failure("no SMS to %s" % phone)
-
-
-def sms_count(phone):
-    """SMS the gateway received for phone so far (seen or not)."""
-    n = 0
-    for path in glob.glob(os.path.join(SMS_DIR, "*.json")):
-        with open(path, encoding="utf-8") as f:
-            if json.loads(json.load(f)["body"]).get("to") == phone:
-                n += 1
-    return n
-
-
-def code_in(text):
-    codes = re.findall(r"(?<![0-9])[0-9]{6,8}(?![0-9])", text)
-    t.check(len(codes) == 1, "one code in the message", text)
-    return codes[0]
-
 
 _phones = [int(time.time() * 1000) % 900000]
 
@@ -315,7 +278,7 @@ def test_key_add_cooldown():
     typed, e164 = phone()
     t.expect(t.api("keys", {"key_type": "sms", "accept_terms": True,
                             "phone": typed}, headers=h), 202)
-    code_in(sms_for(e164))
+    sms.code(e164)
     # The review's pump: twenty more at once, to this number and others.
     other_typed, other = phone()
     for i in range(20):
@@ -328,8 +291,8 @@ def test_key_add_cooldown():
         t.check(r.header("Retry-After") == str(body["retry_after"]),
                 "Retry-After header", r.headers)
     time.sleep(0.5)
-    t.check(sms_count(e164) == 1 and sms_count(other) == 0,
-            "one SMS sent, not 21", sms_count(e164), sms_count(other))
+    t.check(sms.count(e164) == 1 and sms.count(other) == 0,
+            "one SMS sent, not 21", sms.count(e164), sms.count(other))
     t.check(len(re.findall(r"\[csam:notice\].*CSAM00801: key add for "
                            r"account %s refused" % re.escape(user),
                            error_logs())) == 20,
@@ -340,7 +303,7 @@ def test_key_add_cooldown():
     t.expect(t.api("keys", {"key_type": "sms", "accept_terms": True,
                             "phone": other_typed}, headers=h), 202)
     t.expect(t.api("keys/confirm", {"key_type": "sms",
-                                    "code": code_in(sms_for(other))},
+                                    "code": sms.code(other)},
                    headers=h), 200)
 
 
@@ -353,7 +316,7 @@ def test_activation_cooldown():
              200)
     user = t.username()
     t.expect(credentials(handle, user), 202)
-    code_in(sms_for(e164))
+    sms.code(e164)
     body = t.expect(t.api("activation/resend", {"activation": handle}), 429,
                     "too_many_requests")
     t.check(1 <= body.get("retry_after", 0) <= 60, "retry_after", body)
@@ -366,8 +329,8 @@ def test_activation_cooldown():
     body = t.expect(credentials(again, user), 429, "too_many_requests")
     t.check(1 <= body.get("retry_after", 0) <= 60, "retry_after", body)
     time.sleep(0.5)
-    t.check(sms_count(e164) == 1, "one SMS for the activation",
-            sms_count(e164))
+    t.check(sms.count(e164) == 1, "one SMS for the activation",
+            sms.count(e164))
 
 
 WAIT_TEXT = {"fr": "Attendez %s secondes", "nl": "Wacht %s seconden",
@@ -386,14 +349,14 @@ def test_key_add_cooldown_page():
                 "accept_terms": "yes"}
         if i == 0:
             b.submit(form)
-            code_in(sms_for(e164))
+            sms.code(e164)
             b.show("/csam/keys")
         html = b.submit(form)
         m = re.search(WAIT_TEXT[lang] % r"([0-9]+)", html)
         t.check(m is not None and 1 <= int(m.group(1)) <= 60,
                 "%s: the page says how long to wait" % lang, html[-3000:])
     time.sleep(0.5)
-    t.check(sms_count(e164) == 1, "one SMS from the page", sms_count(e164))
+    t.check(sms.count(e164) == 1, "one SMS from the page", sms.count(e164))
 
 
 # ---------------------------------------------------------------- items 7, 15
@@ -526,9 +489,9 @@ def test_deactivation_ends_sessions_on_every_node():
     t.expect(t.api("keys", {"key_type": "sms", "accept_terms": True,
                             "phone": typed}, headers=cookie(mine)), 202)
     t.expect(t.api("keys/confirm", {"key_type": "sms",
-                                    "code": code_in(sms_for(e164))},
+                                    "code": sms.code(e164)},
                    headers=cookie(mine)), 200)
-    sms_session = login(user, "sms", lambda: code_in(sms_for(e164)),
+    sms_session = login(user, "sms", lambda: sms.code(e164),
                         url=ONE)
     r = t.request("DELETE", "/csam/api/v1/keys/email", None, cookie(mine),
                   ONE)
@@ -603,12 +566,12 @@ def test_reauth_api():
                       error_logs()) is not None,
             "a wrong password is a NOTICE line", error_logs()[-2000:])
     time.sleep(0.3)
-    t.check(sms_count(e164) == 0, "nothing sent without the password")
+    t.check(sms.count(e164) == 0, "nothing sent without the password")
     t.forgive_source()
     t.psql("DELETE FROM csam_password_failures")
     t.expect(t.api("keys", dict(payload, password=t.PASSWORD), headers=h),
              202)
-    code_in(sms_for(e164))
+    sms.code(e164)
     t.check(t.scalar("SELECT count(*) FROM csam_audit WHERE action = "
                      "'password.reconfirmed' AND account_id = %s"
                      % account_id(user)) == "1", "audited")

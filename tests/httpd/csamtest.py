@@ -337,6 +337,58 @@ def security_code(msg):
     return codes[0]
 
 
+class SmsBox:
+    """The recording SMS gateway's directory (tests/lib/sms_sink.py): one
+    JSON file per POST, its body the request the module sent."""
+
+    def __init__(self):
+        self.dir = os.environ["CSAM_TEST_SMS_DIR"]
+        self.seen = set(os.listdir(self.dir))
+
+    def _to(self, phone, unseen):
+        """[(file name, record, text)] of the SMS to phone (E.164), in
+        arrival order; only those not yet read when unseen is set."""
+        out = []
+        for name in sorted(os.listdir(self.dir)):
+            # A dot-file is one being written (renamed when whole).
+            if name.startswith(".") or not name.endswith(".json") \
+                    or (unseen and name in self.seen):
+                continue
+            with open(os.path.join(self.dir, name), encoding="utf-8") as f:
+                rec = json.load(f)
+            body = json.loads(rec["body"])
+            if body.get("to") == phone:
+                out.append((name, rec, body["text"]))
+        return out
+
+    def wait(self, phone, timeout=15):
+        """The next SMS to phone: (the gateway's record, its text)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for name, rec, text in self._to(phone, True):
+                self.seen.add(name)
+                return rec, text
+            time.sleep(0.05)
+        raise Failure("no SMS to %s within %ds" % (phone, timeout))
+
+    def code(self, phone, timeout=15):
+        """The one code of the next SMS to phone."""
+        _, text = self.wait(phone, timeout)
+        codes = re.findall(r"(?<![0-9])[0-9]{6,8}(?![0-9])", text)
+        check(len(codes) == 1, "an SMS code must show exactly one run of "
+              "6-8 digits", text)
+        seen_secrets.add(codes[0])
+        return codes[0]
+
+    def unread(self, phone):
+        """The records of the SMS to phone not read yet."""
+        return [rec for _, rec, _ in self._to(phone, True)]
+
+    def count(self, phone):
+        """How many SMS the gateway received for phone, read or not."""
+        return len(self._to(phone, False))
+
+
 # ---------------------------------------------------------------- database
 
 def psql(sql):

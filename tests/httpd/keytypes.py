@@ -8,8 +8,6 @@ invalid_phone; a gateway that is down or refuses is 502 mail_unavailable
 with the reason, never the code, in the error log; Require csam-key totp
 and sms admit only sessions opened with that key; CSAMPoolMax bounds the
 connections each child opens."""
-import glob
-import json
 import os
 import re
 import subprocess
@@ -80,8 +78,7 @@ ScriptAliasMatch "^/(app|totp|sms)/env$" "%(script)s"
 
 t.start(__file__, extra_conf=server_conf())
 mbox = t.Mailbox()
-SMS_DIR = os.environ["CSAM_TEST_SMS_DIR"]
-seen_sms = set(os.listdir(SMS_DIR))
+sms = t.SmsBox()
 
 
 # ---------------------------------------------------------------- helpers
@@ -98,34 +95,10 @@ def oathtool(secret, offset=0):
     return out
 
 
-def sms_for(phone, timeout=15):
-    """The text of the next SMS the gateway received for phone."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for path in sorted(glob.glob(os.path.join(SMS_DIR, "*.json"))):
-            name = os.path.basename(path)
-            if name in seen_sms:
-                continue
-            with open(path, encoding="utf-8") as f:
-                rec = json.load(f)
-            body = json.loads(rec["body"])
-            if body.get("to") != phone:
-                continue
-            seen_sms.add(name)
-            return rec, body["text"]
-        time.sleep(0.1)
-    raise t.Failure("no SMS to %s" % phone)
-
-
 def no_sms_for(phone, wait=1.0):
     time.sleep(wait)
-    for path in glob.glob(os.path.join(SMS_DIR, "*.json")):
-        if os.path.basename(path) in seen_sms:
-            continue
-        with open(path, encoding="utf-8") as f:
-            rec = json.load(f)
-        t.check(json.loads(rec["body"]).get("to") != phone,
-                "an SMS was sent to %s" % phone, rec)
+    unread = sms.unread(phone)
+    t.check(not unread, "an SMS was sent to %s" % phone, unread)
 
 
 def mail_code(email):
@@ -214,7 +187,7 @@ def sms_account():
     t.check(body.get("next") == "confirm", "next after credentials", body)
     t.check("secret" not in body and "otpauth_uri" not in body,
             "no TOTP secret for an SMS key", body)
-    rec, text = sms_for(e164)
+    rec, text = sms.wait(e164)
     t.check(rec["path"] == "/send", "posted to CSAMSMSURL", rec)
     code = sms_code(text)
     t.expect(t.api("activation/confirm", {"activation": handle,
@@ -321,7 +294,7 @@ def test_sms_activation_login_and_require():
     handle = login_handle(user, "sms")
     t.expect(t.api("login/challenge", {"login": handle, "key_type": "sms"}),
              202)
-    _, text = sms_for(e164)
+    _, text = sms.wait(e164)
     code = sms_code(text)
     cookie = verify(handle, user, "sms", code)
     status, env = backend("/sms/env", cookie)
@@ -369,7 +342,7 @@ def test_add_sms_and_totp_keys():
     added = t.expect(t.api("keys", {"key_type": "sms", "accept_terms": True,
                                     "phone": typed}, headers=h), 202)
     t.check(added == {"next": "confirm"}, "no secret for an SMS key", added)
-    _, text = sms_for(e164)
+    _, text = sms.wait(e164)
     t.expect(t.api("keys/confirm", {"key_type": "sms",
                                     "code": sms_code(text)}, headers=h), 200)
     added = t.expect(t.api("keys", {"key_type": "totp", "accept_terms": True},
@@ -388,7 +361,7 @@ def test_add_sms_and_totp_keys():
             "the account's keys offered at login", body)
     t.expect(t.api("login/challenge", {"login": body["login"],
                                        "key_type": "sms"}), 202)
-    _, text = sms_for(e164)
+    _, text = sms.wait(e164)
     sms_cookie = verify(body["login"], user, "sms", sms_code(text))
     t.check(backend("/sms/env", sms_cookie)[0] == 200, "SMS session on /sms")
     with t.log_expected(t.authz_failure(user, "/totp/env")):
@@ -422,7 +395,7 @@ def test_gateway_down_is_502():
             t.expect(credentials(handle, t.username(), headers=headers), 502,
                      "mail_unavailable")
         if host == "refuse.test":
-            rec, text = sms_for(e164)
+            rec, text = sms.wait(e164)
             t.check(rec["path"] == "/status/503", "the refusing gateway "
                     "was asked", rec)
             code = sms_code(text)

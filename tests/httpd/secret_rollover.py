@@ -17,8 +17,6 @@ restarts: sessions used during the rollover still pass (they moved to B),
 the one never used is refused, every key type logs in, the subjects stay,
 the desk still finds each person.  The restart window and the rekey's
 duration are printed as "# figure:" lines."""
-import glob
-import json
 import os
 import re
 import shutil
@@ -56,8 +54,7 @@ CSAMSessionCacheTTL 0
 t.start(__file__, extra_conf=server_conf())
 mbox = t.Mailbox()
 CONF_DIR = os.environ["CSAM_TEST_HTTPD_CONF_DIR"]
-SMS_DIR = os.environ["CSAM_TEST_SMS_DIR"]
-seen_sms = set(os.listdir(SMS_DIR))
+sms = t.SmsBox()
 JSON = {"Accept": "application/json"}
 
 # The operator's files: the secret in service and the one it replaces.
@@ -124,27 +121,6 @@ def graceful():
 
 # ---------------------------------------------------------------- keys
 
-def sms_for(phone, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for path in sorted(glob.glob(os.path.join(SMS_DIR, "*.json"))):
-            name = os.path.basename(path)
-            if name in seen_sms:
-                continue
-            with open(path, encoding="utf-8") as f:
-                rec = json.load(f)
-            body = json.loads(rec["body"])
-            if body.get("to") != phone:
-                continue
-            seen_sms.add(name)
-            codes = re.findall(r"(?<![0-9])[0-9]{6,8}(?![0-9])",
-                               body["text"])
-            t.check(len(codes) == 1, "one code in the SMS", body["text"])
-            return codes[0]
-        time.sleep(0.05)
-    raise t.Failure("no SMS to %s" % phone)
-
-
 _phones = [0]
 
 
@@ -188,7 +164,7 @@ def activate(key_type, reg=None):
         code = t.mail_code(mbox, reg["email"])
     elif key_type == "sms":
         who["phone"] = e164
-        code = sms_for(e164)
+        code = sms.code(e164)
     else:
         who["secret"] = body["secret"]
         t.seen_secrets.add(body["secret"])
@@ -209,7 +185,7 @@ def start_login(who, mailbox=None):
     if who["key"] == "email":
         code = t.mail_code(mailbox or mbox, who["reg"]["email"])
     elif who["key"] == "sms":
-        code = sms_for(who["phone"])
+        code = sms.code(who["phone"])
     else:
         code = totp_code(who["user"], who["secret"])
     return body["login"], code
