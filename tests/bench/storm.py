@@ -40,8 +40,10 @@ import time
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "httpd"))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 import csamtest as t  # noqa: E402
+import tap as tap_lib  # noqa: E402
 import protected_cpu as cpu  # noqa: E402
 
 ACCOUNTS = int(os.environ.get("CSAM_STORM_ACCOUNTS", "10000"))
@@ -59,24 +61,9 @@ CONF_DIR = os.environ["CSAM_TEST_HTTPD_CONF_DIR"]
 CODE = re.compile(r"(?<![0-9])[0-9]{6,8}(?![0-9])")
 COOKIE = re.compile(r"csam_session=([A-Za-z0-9_-]{43})")
 
-_n = [0]
-failed = [0]
-
-
-def tap(cond, what, *detail):
-    _n[0] += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", _n[0], what))
-    if not cond:
-        failed[0] += 1
-        for d in detail:
-            print("#   %s" % (d,))
-    sys.stdout.flush()
-    return cond
-
-
-def figure(fmt, *args):
-    print("# " + fmt % args)
-    sys.stdout.flush()
+_tap = tap_lib.Tap()
+tap = _tap.check
+figure = tap_lib.Tap.figure
 
 
 # ---------------------------------------------------------------- accounts
@@ -622,7 +609,7 @@ def main():
                        name, percentile([s[i] for s in large["steps"]], 50)
                        / percentile([s[i] for s in small["steps"]], 50))
     mail.stop.set()
-    sys.exit(1 if failed[0] else 0)
+    sys.exit(_tap.status())
 
 
 main()

@@ -44,7 +44,9 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "httpd"))
 sys.path.insert(0, os.path.join(HERE, "..", "pam"))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import csamtest as t  # noqa: E402
+import tap as tap_lib  # noqa: E402
 
 PROMOTE_DELAY = 1.0  # s between the primary's stop and the promotion
 STEADY = 3.0         # s of load before the stop, and after recovery
@@ -274,19 +276,8 @@ def pam_worker(load, harness, service, user, addr):
 
 # ---------------------------------------------------------------- the test
 
-_n = [0]
-failed = [0]
-
-
-def tap(cond, what, *detail):
-    _n[0] += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", _n[0], what))
-    if not cond:
-        failed[0] += 1
-        for d in detail:
-            print("#   %s" % (d,))
-    sys.stdout.flush()
-    return cond
+_tap = tap_lib.Tap()
+tap = _tap.check
 
 
 def ok_status(kind, status):
@@ -535,8 +526,8 @@ def main():
     print("# total %.1f s" % (time.time() - started))
     import shutil
     shutil.rmtree(harness.dir, ignore_errors=True)
-    print("1..%d" % _n[0])
-    sys.exit(1 if failed[0] else 0)
+    _tap.plan()
+    sys.exit(_tap.status())
 
 
 def _count(items):
