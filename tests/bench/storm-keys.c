@@ -20,26 +20,10 @@
 #include <stdlib.h>
 
 #include "crypto.h"
+#include "secret_file.h"
 #include "totp_key.h"
 
 #define CSAM_STORM_KEYS_MAX 10000000L
-
-static csam_secret *csam_storm_keys_secret(const char *path)
-{
-    unsigned char raw[CSAM_SECRET_MAX + 1];
-    csam_secret *secret = NULL;
-    size_t len;
-    FILE *f = fopen(path, "rb");
-
-    if (f == NULL)
-        return NULL;
-    len = fread(raw, 1, sizeof(raw), f);
-    fclose(f);
-    if (csam_secret_from_bytes(raw, len, &secret) != CSAM_OK)
-        secret = NULL;
-    csam_wipe(raw, sizeof(raw));
-    return secret;
-}
 
 static int csam_storm_keys_one(const csam_secret *secret, int64_t id)
 {
@@ -85,7 +69,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: storm-keys SECRET_FILE FIRST_ID COUNT\n");
         return 2;
     }
-    secret = csam_storm_keys_secret(argv[1]);
+    secret = csam_test_secret_read(argv[1]);
     if (secret == NULL) {
         fprintf(stderr, "storm-keys: cannot use the secret file %s\n", argv[1]);
         return 1;

@@ -20,6 +20,7 @@
 
 #include "crypto.h"
 #include "person.h"
+#include "secret_file.h"
 
 static int csam_person_tool_unhex(const char *hex,
                                   unsigned char out[CSAM_HASH_LEN])
@@ -38,23 +39,6 @@ static int csam_person_tool_unhex(const char *hex,
     return 1;
 }
 
-static csam_secret *csam_person_tool_secret(const char *path)
-{
-    unsigned char raw[CSAM_SECRET_MAX + 1];
-    csam_secret *secret = NULL;
-    size_t len;
-    FILE *f = fopen(path, "rb");
-
-    if (f == NULL)
-        return NULL;
-    len = fread(raw, 1, sizeof(raw), f);
-    fclose(f);
-    if (csam_secret_from_bytes(raw, len, &secret) != CSAM_OK)
-        secret = NULL;
-    csam_wipe(raw, sizeof(raw));
-    return secret;
-}
-
 int main(int argc, char **argv)
 {
     unsigned char hash[CSAM_HASH_LEN];
@@ -69,7 +53,7 @@ int main(int argc, char **argv)
                         "       csam-person SECRET_FILE seal NRN HASH_HEX\n");
         return 2;
     }
-    secret = csam_person_tool_secret(argv[1]);
+    secret = csam_test_secret_read(argv[1]);
     if (secret == NULL) {
         fprintf(stderr, "csam-person: cannot use the secret file %s\n",
                 argv[1]);
