@@ -280,7 +280,7 @@ csam_result csam_challenge_typed_hash(csam_engine *engine,
                                       enum csam_challenge_purpose purpose,
                                       enum csam_key_type key_type,
                                       const char *code,
-                                      struct csam_challenge_hashes *out)
+                                      struct csam_engine_hashes *out)
 {
     const csam_secret *prev = csam_secret_previous(engine->deps.secret);
     char canon[CSAM_ENGINE_CODE_SIZE];
@@ -307,7 +307,7 @@ csam_result csam_challenge_typed_hash(csam_engine *engine,
 }
 
 void csam_challenge_check_hashes(struct csam_store_challenge_check *ck,
-                                 const struct csam_challenge_hashes *h)
+                                 const struct csam_engine_hashes *h)
 {
     ck->code_hash = h->current;
     ck->code_hash_previous = h->has_previous ? h->previous : NULL;
@@ -366,7 +366,7 @@ csam_result csam_challenge_verify(csam_engine *engine,
                                   const char *source, int web,
                                   struct csam_attempts *att)
 {
-    struct csam_challenge_hashes hash;
+    struct csam_engine_hashes hash;
     struct csam_store_challenge_check ck;
     struct csam_store_limits limits;
     struct csam_store_verdict verdict;

@@ -63,8 +63,9 @@ csam_result csam_engine_hash_under(const csam_secret *secret,
 const csam_secret *csam_engine_secret_next(const csam_secret *current,
                                            const csam_secret *s);
 
-/* A value's keyed hashes: under the current secret (what new rows store)
- * and, while the secret is replaced, under the previous one, which rows
+/* A value's keyed hashes (a national number's, a login name's, a typed
+ * code's): under the current secret (what new rows store) and, while the
+ * secret is replaced, under the previous one (has_previous), which rows
  * not yet re-keyed or made before the switch still hold. */
 struct csam_engine_hashes {
     unsigned char current[CSAM_HASH_LEN];
@@ -266,28 +267,21 @@ csam_result csam_challenge_verify(csam_engine *engine,
                                   const char *source, int web,
                                   struct csam_attempts *att);
 
-/* A typed code's keyed hashes: under the current secret and, while the
- * secret is replaced, under the previous one (has_previous), since a code
- * issued before the switch is stored under the previous one's. */
-struct csam_challenge_hashes {
-    unsigned char current[CSAM_HASH_LEN];
-    unsigned char previous[CSAM_HASH_LEN];
-    int has_previous;
-};
-
-/* The keyed hashes of a typed code for its owner and purpose; a malformed
- * code hashes to a value no code matches (it still counts as an attempt).
- * The caller wipes out.  Errors: CSAM_ERR_INVALID, CSAM_ERR_CRYPTO. */
+/* The keyed hashes of a typed code for its owner and purpose (the
+ * previous secret's too, since a code issued before the switch is stored
+ * under it); a malformed code hashes to a value no code matches (it still
+ * counts as an attempt).  The caller wipes out.  Errors: CSAM_ERR_INVALID,
+ * CSAM_ERR_CRYPTO. */
 csam_result csam_challenge_typed_hash(csam_engine *engine,
                                       const struct csam_challenge_owner *owner,
                                       enum csam_challenge_purpose purpose,
                                       enum csam_key_type key_type,
                                       const char *code,
-                                      struct csam_challenge_hashes *out);
+                                      struct csam_engine_hashes *out);
 
 /* Point ck's code hashes at h's (which must outlive ck's use). */
 void csam_challenge_check_hashes(struct csam_store_challenge_check *ck,
-                                 const struct csam_challenge_hashes *h);
+                                 const struct csam_engine_hashes *h);
 
 /* What every verification of purpose is given: limits filled from the
  * configuration, ck pointing at them, the source counted when web is set

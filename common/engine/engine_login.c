@@ -657,7 +657,7 @@ csam_login_verify_code(csam_engine *engine, const char *handle,
     const struct csam_config *cfg = engine->deps.config;
     unsigned char hhash[CSAM_HASH_LEN], hprev[CSAM_HASH_LEN];
     const csam_secret *prev = csam_secret_previous(engine->deps.secret);
-    struct csam_challenge_hashes chash;
+    struct csam_engine_hashes chash;
     struct csam_challenge_owner owner = {0, NULL, handle};
     struct csam_store_login_verify in = {
         hhash, NULL, session_hash, device_hash, 0, 0, CSAM_LOGIN_DEVICE_TTL};
