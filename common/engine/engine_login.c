@@ -221,6 +221,25 @@ static csam_result csam_login_tallied(csam_engine *engine,
     return res;
 }
 
+/* The device token's, as csam_engine_name_hashes the name's: a device
+ * made before the switch is stored under the previous secret's hash. */
+static csam_result csam_login_device_hashes(const csam_engine *engine,
+                                            const char *device,
+                                            struct csam_engine_hashes *out)
+{
+    const csam_secret *prev = csam_secret_previous(engine->deps.secret);
+    csam_result res;
+
+    out->has_previous = 0;
+    res = csam_login_device_hash(engine, device, out->current);
+    if (res == CSAM_OK && prev != NULL) {
+        res = csam_engine_hash_under(prev, CSAM_PURPOSE_FLOW_HANDLE,
+                                     "login_device", 0, device, out->previous);
+        out->has_previous = res == CSAM_OK;
+    }
+    return res;
+}
+
 /* Count the try (one statement), then run Argon2id unless it was
  * refused. */
 static csam_result
@@ -229,9 +248,7 @@ csam_login_check_gated(csam_engine *engine, const char *source,
                        const char *password, struct csam_login_check *out,
                        struct csam_attempts *att)
 {
-    unsigned char dhash[CSAM_HASH_LEN];
-    unsigned char name_prev[CSAM_HASH_LEN], dhash_prev[CSAM_HASH_LEN];
-    const csam_secret *prev = csam_secret_previous(engine->deps.secret);
+    struct csam_engine_hashes name, dev;
     struct csam_store_limits limits;
     struct csam_store_login_try tried;
     struct csam_store_login_tally tally;
@@ -245,20 +262,13 @@ csam_login_check_gated(csam_engine *engine, const char *source,
         || strnlen(password, CSAM_LOGIN_PASSWORD_BYTES + 1)
                > CSAM_LOGIN_PASSWORD_BYTES)
         return CSAM_ERR_INVALID;
-    res = csam_engine_hash_named(engine, CSAM_PURPOSE_FLOW_HANDLE, "login_name",
-                                 "", username, out->name_hash);
+    res = csam_engine_name_hashes(engine, username, &name);
+    if (res == CSAM_OK)
+        memcpy(out->name_hash, name.current, CSAM_HASH_LEN);
     if (res == CSAM_OK && device != NULL && csam_token_valid(device))
-        res = csam_login_device_hash(engine, device, dhash);
+        res = csam_login_device_hashes(engine, device, &dev);
     else
         device = NULL;
-    /* While the secret is replaced, the name's counters and the device
-     * may still be stored under the previous secret's hashes. */
-    if (res == CSAM_OK && prev != NULL)
-        res = csam_engine_hash_secret(prev, CSAM_PURPOSE_FLOW_HANDLE,
-                                      "login_name", "", username, name_prev);
-    if (res == CSAM_OK && prev != NULL && device != NULL)
-        res = csam_engine_hash_under(prev, CSAM_PURPOSE_FLOW_HANDLE,
-                                     "login_device", 0, device, dhash_prev);
     if (res != CSAM_OK)
         return res;
     csam_challenge_limits(engine, &limits);
@@ -267,10 +277,13 @@ csam_login_check_gated(csam_engine *engine, const char *source,
      * bytes never reach the server as text. */
     tried.username = csam_username_check(username) == CSAM_OK ? username : NULL;
     tried.name_hash = out->name_hash;
-    tried.device_hash = device != NULL ? dhash : NULL;
-    tried.name_hash_previous = prev != NULL ? name_prev : NULL;
-    tried.device_hash_previous = prev != NULL && device != NULL ? dhash_prev
-                                                                : NULL;
+    tried.device_hash = device != NULL ? dev.current : NULL;
+    /* While the secret is replaced, the name's counters and the device
+     * may still be stored under the previous secret's hashes. */
+    tried.name_hash_previous = name.has_previous ? name.previous : NULL;
+    tried.device_hash_previous = device != NULL && dev.has_previous
+                                     ? dev.previous
+                                     : NULL;
     tried.source = csam_engine_source(source);
     tried.limits = &limits;
     res = csam_store_login_charge(engine->deps.store, &tried, &tally);
@@ -280,7 +293,7 @@ csam_login_check_gated(csam_engine *engine, const char *source,
      * so that it stays known once the previous secret is removed. */
     if (res == CSAM_OK && tally.device_id != 0 && tally.device_previous)
         res = csam_store_login_device_rehash(
-            engine->deps.store, tally.device_id, dhash_prev, dhash);
+            engine->deps.store, tally.device_id, dev.previous, dev.current);
     if (res == CSAM_OK)
         res = csam_login_refusal(&tally, limits.duration, tried.source,
                                  &out->refusal, att);
