@@ -29,42 +29,18 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import csamtest as t  # noqa: E402
+import rollovertest as rollover  # noqa: E402
 
 
-def server_conf():
-    """SMS through the recording gateway and a CGI behind AuthType CSAM;
-    no session cache, so that every protected request looks its session
-    up in the database, where the secret matters."""
-    env = t.env_cgi_conf("app")
-    if env is None:
-        return None
-    return env + """
-CSAMSMSTransport http
-CSAMSMSURL %s/send
-CSAMSMSTimeout 3
-CSAMResendCooldown 0
-CSAMSessionCacheTTL 0
-<Location /app>
-    AuthType CSAM
-    Require valid-user
-</Location>
-""" % os.environ["CSAM_TEST_SMS_URL"]
-
-
-t.start(__file__, extra_conf=server_conf())
+t.start(__file__, extra_conf=rollover.server_conf(sms=True))
 mbox = t.Mailbox()
 CONF_DIR = os.environ["CSAM_TEST_HTTPD_CONF_DIR"]
 sms = t.SmsBox()
 JSON = {"Accept": "application/json"}
 
 # The operator's files: the secret in service and the one it replaces.
-KEYS = os.path.join(os.environ["CSAM_TEST_TMPDIR"], "rollover-keys")
-os.makedirs(KEYS, exist_ok=True)
-os.chmod(KEYS, 0o700)
-SECRET = os.path.join(KEYS, "secret.key")
+KEYS, SECRET = rollover.keys("rollover-keys")
 PREVIOUS = os.path.join(KEYS, "secret.key.previous")
-shutil.copyfile(os.environ["CSAM_TEST_SECRET_FILE"], SECRET)
-os.chmod(SECRET, 0o600)
 
 sys.path.insert(0, os.path.join(os.environ["CSAM_SRCDIR"], "tests", "admin"))
 import admintest  # noqa: E402

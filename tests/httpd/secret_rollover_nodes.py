@@ -17,25 +17,11 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import csamtest as t  # noqa: E402
+import rollovertest as rollover  # noqa: E402
 
 
-def server_conf():
-    """A CGI behind AuthType CSAM; no session cache, so that every
-    protected request looks its session up in the database."""
-    env = t.env_cgi_conf("app")
-    if env is None:
-        return None
-    return env + """
-CSAMResendCooldown 0
-CSAMSessionCacheTTL 0
-<Location /app>
-    AuthType CSAM
-    Require valid-user
-</Location>
-"""
-
-
-t.start(__file__, httpd_opts=("--nodes", "2"), extra_conf=server_conf())
+t.start(__file__, httpd_opts=("--nodes", "2"),
+        extra_conf=rollover.server_conf())
 mbox = t.Mailbox()
 CONF_DIR = os.environ["CSAM_TEST_HTTPD_CONF_DIR"]
 ONE, TWO = os.environ["CSAM_TEST_HTTPD_URLS"].split()[:2]
@@ -43,17 +29,9 @@ NODE_DIRS = {ONE: CONF_DIR, TWO: os.path.join(CONF_DIR, "node2")}
 JSON = {"Accept": "application/json"}
 
 # The operator's files: A (the secret the test started with) and B.
-KEYS = os.path.join(os.environ["CSAM_TEST_TMPDIR"], "rollover-nodes-keys")
-os.makedirs(KEYS, exist_ok=True)
-os.chmod(KEYS, 0o700)
-A = os.path.join(KEYS, "secret.key")
+KEYS, A = rollover.keys("rollover-nodes-keys")
 B = os.path.join(KEYS, "secret-new.key")
-with open(os.environ["CSAM_TEST_SECRET_FILE"], "rb") as src:
-    secret_a = src.read()
-for path, data in ((A, secret_a), (B, os.urandom(48))):
-    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-              "wb") as f:
-        f.write(data)
+rollover.write_secret(B, os.urandom(48))
 
 
 def set_node(url, current, previous):
