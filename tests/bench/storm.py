@@ -57,6 +57,7 @@ if ACCOUNTS < CLIENTS or not 0 <= TOTP_PERCENT <= 100 or CLIENTS < 1:
              "CSAM_STORM_TOTP 0 to 100")
 
 NODES = os.environ["CSAM_TEST_HTTPD_URLS"].split()
+HTTPD = "httpd (%d node%s)" % (len(NODES), "s" if len(NODES) > 1 else "")
 CONF_DIR = os.environ["CSAM_TEST_HTTPD_CONF_DIR"]
 CODE = re.compile(r"(?<![0-9])[0-9]{6,8}(?![0-9])")
 COOKIE = re.compile(r"csam_session=([A-Za-z0-9_-]{43})")
@@ -229,7 +230,7 @@ SELECT sha256(convert_to('fill-session-' || a.id, 'UTF8')), a.id, 'email',
 
 def httpd_pids():
     out = []
-    for sub in ("", "node2"):
+    for sub in [""] + ["node%d" % n for n in range(2, len(NODES) + 1)]:
         with open(os.path.join(CONF_DIR, sub, "fg.pid")) as f:
             out.append(int(f.read().strip()))
     return out
@@ -244,7 +245,8 @@ def ceiling(phc, seconds):
     lib.argon2id_verify.argtypes = (ctypes.c_char_p, ctypes.c_char_p,
                                     ctypes.c_size_t)
     lib.argon2id_verify.restype = ctypes.c_int
-    threads = len(os.sched_getaffinity(httpd_pids()[0]))
+    cores = os.sched_getaffinity(httpd_pids()[0])
+    threads = len(cores)
     enc = phc.encode()
     pwd = t.PASSWORD.encode()
     counts = [0] * threads
@@ -254,6 +256,8 @@ def ceiling(phc, seconds):
     deadline = start + seconds
 
     def run(i):
+        # On the nodes' cores, whatever this driver's own.
+        os.sched_setaffinity(0, cores)
         # ctypes lets go of the GIL for the call: the threads run at once.
         while time.monotonic() < deadline:
             rc = lib.argon2id_verify(enc, pwd, len(pwd))
@@ -458,7 +462,7 @@ def smtp_pid():
 
 def cpu_now(smtp):
     me = os.times()
-    return {"httpd (2 nodes)": sum(cpu.tree_seconds(p) for p in httpd_pids()),
+    return {HTTPD: sum(cpu.tree_seconds(p) for p in httpd_pids()),
             "PostgreSQL": cpu.tree_seconds(cpu.postmaster_pid()),
             "SMTP server": cpu.tree_seconds(smtp) if smtp else 0.0,
             "clients (this driver)": me.user + me.system}
@@ -528,7 +532,7 @@ def one_storm(label, accounts, mail, phc, smtp, last_step):
         figure("%s: CPU ratio one verification / one login %.2f (all "
                "processes), %.2f (httpd and PostgreSQL only)", label,
                verify_cpu * done / sum(spent.values()),
-               verify_cpu * done / (spent["httpd (2 nodes)"]
+               verify_cpu * done / (spent[HTTPD]
                                     + spent["PostgreSQL"]))
         figure("%s: CPU used %.0f%% of %d cores during the storm", label,
                100 * sum(spent.values()) / (elapsed * threads), threads)
@@ -575,6 +579,17 @@ def one_storm(label, accounts, mail, phc, smtp, last_step):
 
 def main():
     random.seed()
+    # storm.sh started the nodes on their cores and this driver on theirs:
+    # the driver (and the psql it runs) keeps off the nodes' cores.
+    own = os.environ.get("CSAM_STORM_SERVICE_CPUS")
+    if own:
+        os.sched_setaffinity(0, {int(c) for c in own.split(",")})
+        figure("layout: %d node%s on cores %s; PostgreSQL, the SMTP server "
+               "and the clients on cores %s", len(NODES),
+               "s" if len(NODES) > 1 else "",
+               os.environ["CSAM_STORM_NODE_CPUS"], own)
+    else:
+        figure("layout: every process on every core")
     mbox = t.Mailbox()
     t0 = time.monotonic()
     accounts, phc = make_accounts(mbox)

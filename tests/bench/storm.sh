@@ -12,20 +12,29 @@
 # both nodes: password, then the code mailed through the test SMTP server
 # (e-mail key) or computed from the app's secret (TOTP key).  It prints
 # logins/s, the Argon2id ceiling (verifications/s of that same hash on the
-# cores httpd runs on, libargon2 through ctypes, one thread per core),
+# cores the nodes run on, libargon2 through ctypes, one thread per core),
 # their ratio (goal >= 0.8), p50/p99 of a login's latency, the CPU time
 # each process spent per login against one verification's (a ratio the
 # machine's other load does not move, unlike rates), the database
 # transactions and rows written per login, and checks that no login
 # failed and that the database holds exactly one session per login.
 #
+# The nodes are what is measured, so they get cores of their own, as web
+# nodes have machines of their own: on a machine of two cores or more the
+# upper half of the cores runs the nodes and the lower half PostgreSQL,
+# the SMTP server and the clients (taskset; the ceiling is measured on
+# the nodes' cores).  Each node runs one child whose CSAMArgon2Max is its
+# share of those cores: Argon2id runs that outnumber the cores only take
+# turns, each slower for the other's evicted memory.
+#
 #   CSAM_BUILDDIR=/path/to/build tests/bench/storm.sh [--quick]
 #
 # --quick: 1,000 accounts, 8 clients, 15 s of storm (about 35 s in all):
-# the stage of scripts/check.  8 clients keep at most 8 verifications in
-# flight against a child's 4 Argon2id slots, so a wait for a slot lasts
-# about one verification, far from the 2 s after which the module answers
-# 503: a slow CI machine gives lower figures, not a failed login.  Environment (defaults in brackets):
+# the stage of scripts/check.  8 clients over 2 nodes queue at most 4
+# logins for a node's Argon2id slot, so a wait for it lasts a few
+# verifications (100 ms here), far from the 2 s after which the module
+# answers 503: a slow CI machine gives lower figures, not a failed login.
+# Environment (defaults in brackets):
 # CSAM_STORM_ACCOUNTS [10000], CSAM_STORM_TOTP percent of them with the
 # app key [30], CSAM_STORM_CLIENTS concurrent clients [16: the cores are
 # busy with fewer; each one more only adds to the wait for an Argon2id
@@ -35,8 +44,9 @@
 # the database with that many registrations, one in ten with an active
 # account and a session, as tests/bench/lookup.sh does, then storm again
 # and print the ratios; minutes and a few GB under TMPDIR: by hand only);
-# CSAM_HTTPD_EXTRA_CONF, configuration lines for both nodes (e.g.
-# "CSAMArgon2Max 1": tests/lib/httpd-run).
+# CSAM_STORM_NODES httpd nodes [2], CSAM_STORM_PIN [1; 0: every process
+# on every core, the ceiling on all of them], CSAM_HTTPD_EXTRA_CONF,
+# configuration lines for every node (tests/lib/httpd-run).
 # Prints TAP lines ("ok N - ...") for what must hold and the figures as
 # "# " lines.  Exit status: 0 when measured (the figures are the result,
 # whatever the ratio), 1 when something answered wrongly (a failed login,
@@ -86,32 +96,71 @@ if [ -z "${CSAM_TEST_PRELOAD:-}" ] && [ -f "$builddir/Makefile" ]; then
     export CSAM_TEST_PRELOAD
 fi
 
-# First pass: a throwaway PostgreSQL and SMTP server, and come back.
+CSAM_STORM_NODES=${CSAM_STORM_NODES:-2}
+case "$CSAM_STORM_NODES" in
+    # Each node's 8 connections within the test cluster's 40.
+    [1-4]) ;;
+    *) need "CSAM_STORM_NODES takes 1 to 4" ;;
+esac
+export CSAM_STORM_NODES
+
+# First pass: the cores split (lower half: the services and the clients,
+# upper half: the nodes), a throwaway PostgreSQL and SMTP server on the
+# lower half, and come back.
 if [ -z "${CSAM_TEST_PG:-}" ]; then
+    if [ "${CSAM_STORM_PIN:-1}" != 0 ]; then
+        command -v taskset >/dev/null 2>&1 ||
+            need "taskset not found (Debian package util-linux)"
+        # "services nodes", each a comma-separated list; empty on one core.
+        split=$(python3 -c 'import os
+c = sorted(os.sched_getaffinity(0))
+h = len(c) // 2
+if h:
+    print(",".join(map(str, c[:len(c) - h])), ",".join(map(str, c[len(c) - h:])))')
+        # A sandbox that refuses affinities runs everything everywhere.
+        if [ -n "$split" ] && taskset -c "${split#* }" true 2>/dev/null; then
+            CSAM_STORM_SERVICE_CPUS=${split% *}
+            CSAM_STORM_NODE_CPUS=${split#* }
+            export CSAM_STORM_SERVICE_CPUS CSAM_STORM_NODE_CPUS
+            exec taskset -c "$CSAM_STORM_SERVICE_CPUS" \
+                "$srcdir/tests/lib/run-with-services" "$0" "$@"
+        fi
+    fi
     exec "$srcdir/tests/lib/run-with-services" "$0" "$@"
 fi
 
-# Second pass: two nodes around the driver.
+# Second pass: the nodes around the driver, on their cores.
+node_cpus=${CSAM_STORM_NODE_CPUS:-}
+if [ -n "$node_cpus" ]; then
+    ncpu=$(echo "$node_cpus" | tr ',' '\n' | grep -c .)
+else
+    ncpu=$(nproc)
+fi
+argon2_max=$((ncpu / CSAM_STORM_NODES))
+[ "$argon2_max" -ge 1 ] || argon2_max=1
 conf=$CSAM_TEST_TMPDIR/storm.conf
-cat >"$conf" <<'EOF'
+cat >"$conf" <<EOF
 # tests/bench/storm.sh
 # As a production server logs: not a line per login.
 LogLevel warn
 # A client that logs in again with the e-mail key gets a new code at
 # once (the storm reuses accounts only when it runs out of them).
 CSAMResendCooldown 0
-# Each node's children (two, httpd-run's ServerLimit) hold at most 8
-# connections: 2 nodes x 2 x 8 leave room in the test cluster's 40 for
-# the driver's own.
+# One child per node, with room for every client.
 CSAMPoolMax 8
-# Room for every client on either node: two children of 32 threads each
-# (httpd-run's 2 x 8 would make clients queue in the listen backlog).
-ThreadLimit 32
-ThreadsPerChild 32
-ServerLimit 2
+ThreadLimit 64
+ThreadsPerChild 64
+ServerLimit 1
 MaxRequestWorkers 64
-StartServers 2
+StartServers 1
 MaxSpareThreads 64
+# The node's share of the cores it runs on ($ncpu for $CSAM_STORM_NODES).
+CSAMArgon2Max $argon2_max
 EOF
-exec "$srcdir/tests/lib/httpd-run" --nodes 2 --conf "$conf" \
+if [ -n "$node_cpus" ]; then
+    exec taskset -c "$node_cpus" "$srcdir/tests/lib/httpd-run" \
+        --nodes "$CSAM_STORM_NODES" --conf "$conf" \
+        /usr/bin/python3 "$srcdir/tests/bench/storm.py"
+fi
+exec "$srcdir/tests/lib/httpd-run" --nodes "$CSAM_STORM_NODES" --conf "$conf" \
     /usr/bin/python3 "$srcdir/tests/bench/storm.py"
