@@ -468,6 +468,30 @@ def cpu_now(smtp):
             "clients (this driver)": me.user + me.system}
 
 
+def node_switches():
+    """(voluntary, involuntary) context switches of the nodes' threads so
+    far: an involuntary one is a thread cut off the core for another, as
+    an Argon2id run is for a request's thread."""
+    vol = invol = 0
+    pids = httpd_pids()
+    for p in pids + [c for p in pids for c in cpu.children(p)]:
+        try:
+            tasks = os.listdir("/proc/%d/task" % p)
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open("/proc/%d/task/%s/status" % (p, task)) as f:
+                    for line in f:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            vol += int(line.split()[1])
+                        elif line.startswith("nonvoluntary_ctxt_switches:"):
+                            invol += int(line.split()[1])
+            except OSError:
+                continue
+    return vol, invol
+
+
 def db_counters():
     row = t.psql("SELECT xact_commit + xact_rollback, tup_inserted, "
                  "tup_updated, tup_deleted FROM pg_stat_database "
@@ -491,9 +515,11 @@ def one_storm(label, accounts, mail, phc, smtp, last_step):
     db0 = db_counters()
     tw0 = table_writes()
     cpu0 = cpu_now(smtp)
+    sw0 = node_switches()
     elapsed = storm.run(DURATION)
     end = time.monotonic()
     cpu1 = cpu_now(smtp)
+    sw1 = node_switches()
     c2, v2, _ = ceiling(phc, CEILING_SECONDS)
     # An idle backend (the nodes' pooled connections) reports its
     # statistics within 10 s (PostgreSQL's PGSTAT_IDLE_INTERVAL).
@@ -534,6 +560,9 @@ def one_storm(label, accounts, mail, phc, smtp, last_step):
                verify_cpu * done / sum(spent.values()),
                verify_cpu * done / (spent[HTTPD]
                                     + spent["PostgreSQL"]))
+        figure("%s: context switches of the nodes' threads per login: "
+               "%.1f voluntary (waits), %.1f involuntary (preempted)",
+               label, (sw1[0] - sw0[0]) / done, (sw1[1] - sw0[1]) / done)
         figure("%s: CPU used %.0f%% of %d cores during the storm", label,
                100 * sum(spent.values()) / (elapsed * threads), threads)
         d = [b - a for a, b in zip(db0, db1)]
