@@ -900,6 +900,7 @@ enum csam_admin_purge_kind {
     CSAM_ADMIN_PURGE_FLOWS,          /* activation and login handles */
     CSAM_ADMIN_PURGE_SESSIONS,
     CSAM_ADMIN_PURGE_LOGIN_DEVICES,
+    CSAM_ADMIN_PURGE_PENDING_ACCOUNTS, /* activations abandoned */
     CSAM_ADMIN_PURGE_REGISTRATIONS,
     CSAM_ADMIN_PURGE_PASSWORD_FAILURES,
     CSAM_ADMIN_PURGE_SOURCE_FAILURES,
@@ -907,8 +908,9 @@ enum csam_admin_purge_kind {
     CSAM_ADMIN_PURGE_KINDS
 };
 
-/* "challenges", "flows", "sessions", "login_devices", "registrations",
- * "password_failures", "source_failures", "audit"; NULL out of range. */
+/* "challenges", "flows", "sessions", "login_devices", "pending_accounts",
+ * "registrations", "password_failures", "source_failures", "audit"; NULL
+ * out of range. */
 const char *csam_admin_purge_name(enum csam_admin_purge_kind kind);
 
 /* Rows dead this long (seconds) are purged: a day after their expiry, so
@@ -930,9 +932,12 @@ struct csam_admin_purge {
 };
 
 /* Delete what expired (DESIGN 3.7): codes, handles, sessions and known
- * devices dead for CSAM_ADMIN_PURGE_GRACE; registrations never used whose
- * link expired as long ago (superseded and revoked ones included) and
- * that no account, handle or code points to; failure counters idle for
+ * devices dead for CSAM_ADMIN_PURGE_GRACE; the pending accounts (an
+ * activation abandoned before its confirm) of registrations never used
+ * whose link expired as long ago, with their keys and codes, unless a
+ * live handle or a recovery points to them; those registrations
+ * (superseded and revoked ones included) once no account, handle or code
+ * points to them, in the same run; failure counters idle for
  * CSAM_ADMIN_PURGE_IDLE and not locked; audit rows older than
  * audit_retention days (none with 0).  Each kind in batches of `batch`
  * rows (1..100000), each batch its own statement and transaction,

@@ -72,8 +72,13 @@ enum csam_store_purge_kind {
     CSAM_STORE_PURGE_FLOWS,          /* activation and login handles */
     CSAM_STORE_PURGE_SESSIONS,       /* past their absolute lifetime */
     CSAM_STORE_PURGE_LOGIN_DEVICES,  /* known devices past their life */
+    /* pending accounts of registrations never used whose link expired
+     * (an activation abandoned before its confirm), with their keys and
+     * codes; none a live handle or a recovery points to */
+    CSAM_STORE_PURGE_PENDING_ACCOUNTS,
     /* never used, link expired (superseded and revoked ones too), and
-     * nothing points to them: no account, flow or code */
+     * nothing points to them: no account, flow or code (once the kinds
+     * before have run) */
     CSAM_STORE_PURGE_REGISTRATIONS,
     CSAM_STORE_PURGE_PASSWORD_FAILURES, /* no failure for age s, unlocked */
     CSAM_STORE_PURGE_SOURCE_FAILURES,   /* window older than age, unlocked */

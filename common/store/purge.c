@@ -20,8 +20,23 @@
 /* $1: the age in seconds (bigint: audit_retention is up to 100 years). */
 #define CSAM_PURGE_CUTOFF "now() - $1::bigint * interval '1 second'"
 
+/* An account a made from the unused registration r that expired a day
+ * ago, at the credentials step of an activation abandoned before its
+ * confirm: only a pending one (an active or disabled one is a person's),
+ * and none a registration points to as the account it recovers (that
+ * reference has no ON DELETE action: the delete would fail).  Its keys,
+ * codes, sessions and devices go with it (ON DELETE CASCADE). */
+#define CSAM_PURGE_PENDING_ACCOUNT                                             \
+    " FROM csam_registrations r JOIN csam_accounts a"                          \
+    " ON a.registration_id = r.id"                                             \
+    " WHERE r.used_at IS NULL AND r.expires_at < " CSAM_PURGE_CUTOFF           \
+    " AND a.status = 'pending'"                                                \
+    " AND NOT EXISTS (SELECT 1 FROM csam_registrations rr"                     \
+    " WHERE rr.account_id = a.id)"
+
 /* Nothing points to the registration r any more: no account made from it,
- * no activation flow, no code (flows and codes go first, in kind order). */
+ * no activation flow, no code (flows, codes and pending accounts go
+ * first, in kind order). */
 #define CSAM_PURGE_REGISTRATION_FREE                                           \
     " AND NOT EXISTS (SELECT 1 FROM csam_accounts a"                           \
     " WHERE a.registration_id = r.id)"                                         \
@@ -29,12 +44,16 @@
     " WHERE f.registration_id = r.id)"                                         \
     " AND NOT EXISTS (SELECT 1 FROM csam_challenges c"                         \
     " WHERE c.registration_id = r.id)"
-/* What a dry run counts: the flows and codes that the same purge deletes
- * before it comes to registrations (with the same age) do not hold one
- * back. */
+/* What a dry run counts: the flows, codes and pending accounts that the
+ * same purge deletes before it comes to registrations (with the same age)
+ * do not hold one back. */
 #define CSAM_PURGE_REGISTRATION_FREED                                          \
     " AND NOT EXISTS (SELECT 1 FROM csam_accounts a"                           \
-    " WHERE a.registration_id = r.id)"                                         \
+    " WHERE a.registration_id = r.id AND (a.status <> 'pending'"               \
+    " OR EXISTS (SELECT 1 FROM csam_registrations rr"                          \
+    " WHERE rr.account_id = a.id)"                                             \
+    " OR EXISTS (SELECT 1 FROM csam_flows f"                                   \
+    " WHERE f.account_id = a.id AND f.expires_at >= " CSAM_PURGE_CUTOFF ")))"  \
     " AND NOT EXISTS (SELECT 1 FROM csam_flows f"                              \
     " WHERE f.registration_id = r.id AND f.expires_at >= " CSAM_PURGE_CUTOFF   \
     ")"                                                                        \
@@ -78,6 +97,26 @@ static const struct csam_store_purge
     [CSAM_STORE_PURGE_LOGIN_DEVICES] = CSAM_PURGE(
         "login_devices", "csam_login_devices", "id",
         "x.expires_at < " CSAM_PURGE_CUTOFF),
+    /* Walks the registrations' expiry index.  A handle that still points
+     * to the account (its flow is not purged yet) holds it back: the
+     * delete would set the handle's account to NULL under a flow that
+     * may still be running; the dry run counts the accounts whose
+     * handles the flows kind deletes first.  The outer status check is
+     * evaluated again on a row an activation changed meanwhile, so an
+     * account that has just become active stays. */
+    [CSAM_STORE_PURGE_PENDING_ACCOUNTS] = {
+        {"csam_store_purge_count_pending_accounts",
+         "SELECT count(*) AS n" CSAM_PURGE_PENDING_ACCOUNT
+         " AND NOT EXISTS (SELECT 1 FROM csam_flows f"
+         " WHERE f.account_id = a.id AND f.expires_at >= " CSAM_PURGE_CUTOFF
+         ")", 1, CSAM_STORE_RETRY},
+        {"csam_store_purge_batch_pending_accounts",
+         "DELETE FROM csam_accounts WHERE status = 'pending' AND id IN"
+         " (SELECT a.id" CSAM_PURGE_PENDING_ACCOUNT
+         " AND NOT EXISTS (SELECT 1 FROM csam_flows f"
+         " WHERE f.account_id = a.id)"
+         " LIMIT $2::integer)",
+         2, CSAM_STORE_RETRY}},
     /* Used registrations stay: they say how an account was made or
      * recovered (the helpdesk shows them). */
     [CSAM_STORE_PURGE_REGISTRATIONS] = {

@@ -3,8 +3,15 @@
 """csam-admin purge: --dry-run counts exactly the rows that expired long
 enough ago, purge deletes exactly those (in batches), and never a live
 row, one inside the day's grace, a locked counter, a registration an
-account points to, a used registration, or an audit row younger than
-audit_retention (or any with audit_retention 0)."""
+account that is not pending points to, a used registration, or an audit
+row younger than audit_retention (or any with audit_retention 0).
+
+An activation abandoned before its confirm leaves a pending account on
+its registration: once the registration expired as long ago, unused, the
+account goes with its keys and codes, and the registration in the same
+run; never an active or disabled account, nor a pending one whose
+registration is live, inside the grace, or still in use by a live handle
+or a recovery."""
 import os
 import sys
 
@@ -72,10 +79,62 @@ registration("kept", "-1 hour")                      # inside the grace
 registration("kept", "-2 days", used="now() - interval '20 days'")
 registration("kept", "20 days")                      # live
 registration("kept", "20 days", superseded="now() - interval '5 days'")
-pending = registration("kept", "-2 days")            # an account's
+# a disabled account's (only a pending account goes with its registration)
+disabled = registration("kept", "-2 days")
 h.psql("INSERT INTO csam_accounts (username, password_hash, registration_id,"
-       " language, email, nrn_hash) VALUES ('pending-bob', '$argon2id$x',"
-       " %s, 'fr', 'bob@example.test', %s)" % (pending, HASH))
+       " status, language, email, nrn_hash) VALUES ('disabled-bob',"
+       " '$argon2id$x', %s, 'disabled', 'fr', 'bob@example.test', %s)"
+       % (disabled, HASH))
+# a recovery of alice's account, never used: it goes, alice stays
+registration("gone", "-2 days")
+h.psql("UPDATE csam_registrations SET account_id = %s WHERE id = %s"
+       % (acc, gone["registrations"][-1]))
+
+# Abandoned activations: the pending account made at the credentials step
+# (the engine's statement, account_new.c), its pending key, its handle at
+# the confirm step and its code.
+keys = {"gone": [], "kept": []}
+
+
+def abandoned(fate, expiry, name, flow_expiry=None):
+    reg = registration(fate, expiry)
+    row("pending_accounts", fate,
+        "INSERT INTO csam_accounts (username, password_hash,"
+        " registration_id, language, email, nrn_hash, nrn_sealed)"
+        " SELECT '%s', '$argon2id$x', r.id, r.language, r.email, r.nrn_hash,"
+        " r.nrn_sealed FROM csam_registrations r WHERE r.id = %s"
+        " RETURNING id" % (name, reg))
+    account = (gone if fate == "gone" else kept)["pending_accounts"][-1]
+    key = h.psql("INSERT INTO csam_keys (account_id, type, terms_version)"
+                 " VALUES (%s, 'email', 'v1') RETURNING id" % account)
+    keys[fate].append(key)
+    flow_expiry = flow_expiry or expiry
+    flow_fate = "gone" if flow_expiry == "-2 days" else "kept"
+    row("flows", flow_fate,
+        "INSERT INTO csam_flows (handle_hash, kind, step, registration_id,"
+        " account_id, key_type, terms_version, terms_accepted_at,"
+        " created_at, expires_at) VALUES (%s, 'activation', 'confirm', %s,"
+        " %s, 'email', 'v1', now() - interval '40 days', %s) RETURNING id"
+        % (HASH, reg, account, at(flow_expiry)))
+    row("challenges", flow_fate,
+        "INSERT INTO csam_challenges (account_id, purpose, key_id, key_type,"
+        " code_hash, max_attempts, created_at, expires_at) VALUES (%s,"
+        " 'activation_confirm', %s, 'email', %s, 5, %s) RETURNING id"
+        % (account, key, HASH, at(flow_expiry)))
+    return account
+
+
+abandoned("gone", "-2 days", "gone-carol")
+abandoned("kept", "20 days", "live-dave")            # may still confirm
+abandoned("kept", "-1 hour", "grace-erin")           # inside the grace
+# a handle still live holds its account (and so its registration) back
+abandoned("kept", "-2 days", "handle-fay", flow_expiry="10 minutes")
+# a registration that recovers it (never made for a pending account, but
+# its reference would make the delete fail)
+held = abandoned("kept", "-2 days", "held-gus")
+registration("kept", "20 days")
+h.psql("UPDATE csam_registrations SET account_id = %s WHERE id = %s"
+       % (held, kept["registrations"][-1]))
 
 for fate, expiry in (("gone", "-2 days"), ("kept", "-1 hour"),
                      ("kept", "100 days")):
@@ -104,6 +163,7 @@ for fate, age in (("gone", "500 days"), ("kept", "300 days")):
 KEYS = {"challenges": ("csam_challenges", "id"),
         "flows": ("csam_flows", "id"), "sessions": ("csam_sessions", "id"),
         "login_devices": ("csam_login_devices", "id"),
+        "pending_accounts": ("csam_accounts", "id"),
         "registrations": ("csam_registrations", "id"),
         "password_failures": ("csam_password_failures",
                               "encode(name_hash, 'hex')"),
@@ -140,8 +200,14 @@ h.check(all(present(k, key) for k in kept for key in kept[k]),
         "every live row, one inside the grace, a locked counter, a used "
         "registration and one an account points to are still there",
         [(k, key) for k in kept for key in kept[k] if not present(k, key)])
-h.check(h.psql("SELECT count(*) FROM csam_accounts") == "2",
-        "no account is touched")
+h.check(all((h.psql("SELECT count(*) FROM csam_keys WHERE id = %s" % k)
+             == "1") == (fate == "kept") for fate in keys for k in keys[fate]),
+        "the pending keys of the accounts purged are gone, the others kept",
+        keys)
+h.check(h.psql("SELECT status FROM csam_accounts WHERE id = %s" % acc)
+        == "active" and
+        h.psql("SELECT count(*) FROM csam_accounts WHERE status <> 'pending'")
+        == "2", "no active or disabled account is touched")
 r = h.admin("purge", "--dry-run", json_out=True)
 h.check(r.rc == 0 and not any(r.json()["rows"].values()),
         "nothing is left to purge", r)
