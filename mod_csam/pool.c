@@ -236,6 +236,7 @@ static struct csam_gate csam_pool_gate_for(request_rec *r,
 
 void csam_pool_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    unsigned warm = 0;
     int threads = 0;
     server_rec *sv;
 
@@ -259,6 +260,8 @@ void csam_pool_child_init(apr_pool_t *pchild, server_rec *s)
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, sv,
                          "CSAM00752: cannot create the password-check "
                          "semaphore");
+        else
+            warm += (unsigned)rt->argon2_max;
         /* No connection is opened here: a database that is down when
          * httpd starts must not stop it; requests answer 503 until it is
          * back. */
@@ -279,6 +282,9 @@ void csam_pool_child_init(apr_pool_t *pchild, server_rec *s)
         }
         apr_reslist_timeout_set(rt->stores, CSAM_POOL_ACQUIRE_TIMEOUT);
     }
+    /* As many warm Argon2id buffers as the gates let checks run at once
+     * (libcsam caps it), each argon2_m_cost, held as long as the child. */
+    csam_services_argon2_keep(warm);
 }
 
 static apr_status_t csam_pool_release(void *data)

@@ -16,6 +16,7 @@
 #include <unistr.h>
 #include <unistring/version.h>
 
+#include "argon2_run.h"
 #include "crypto.h"
 #include "password.h"
 
@@ -217,6 +218,7 @@ csam_result csam_password_hash(const struct csam_argon2_params *params,
 csam_result csam_password_verify(const char *phc, const char *password)
 {
     static const char prefix[] = "$argon2id$";
+    struct csam_phc decoded;
     const char *input;
     char *norm = NULL;
     csam_result res;
@@ -234,7 +236,15 @@ csam_result csam_password_verify(const char *phc, const char *password)
      * character) was never hashed, so it cannot match; it still costs one
      * Argon2id run, so the answer takes the time a wrong password takes. */
     input = res == CSAM_OK ? norm : password;
-    rc = argon2id_verify(phc, input, strnlen(input, CSAM_PASSWORD_BYTES_MAX));
+    /* Our own PHC strings run in the warm buffers (argon2_run.h); any
+     * other shape goes to libargon2's decoder as before. */
+    if (csam_phc_parse(phc, &decoded) == CSAM_OK)
+        rc = csam_argon2_verify(&decoded, input,
+                                strnlen(input, CSAM_PASSWORD_BYTES_MAX));
+    else
+        rc = argon2id_verify(phc, input,
+                             strnlen(input, CSAM_PASSWORD_BYTES_MAX));
+    csam_wipe(&decoded, sizeof(decoded));
     csam_password_release(norm);
     if (res != CSAM_OK)
         return rc == ARGON2_OK || rc == ARGON2_VERIFY_MISMATCH
@@ -259,9 +269,9 @@ void csam_password_burn(const struct csam_argon2_params *params,
      * whose result nobody looks at. */
     input = csam_password_normalize(password, &norm) == CSAM_OK ? norm
                                                                 : password;
-    (void)argon2id_hash_raw(params->t_cost, params->m_cost, params->parallelism,
-                            input, strnlen(input, CSAM_PASSWORD_BYTES_MAX),
-                            salt, sizeof(salt), hash, sizeof(hash));
+    (void)csam_argon2_run(params->t_cost, params->m_cost, params->parallelism,
+                          input, strnlen(input, CSAM_PASSWORD_BYTES_MAX), salt,
+                          sizeof(salt), hash, sizeof(hash));
     csam_wipe(hash, sizeof(hash));
     csam_password_release(norm);
 }

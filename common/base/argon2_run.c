@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Argon2id runs in memory that stays warm (argon2_run.h says why), and
+ * the decoder of the PHC strings they verify.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <argon2.h>
+
+#include "argon2_run.h"
+#include "crypto.h"
+
+/* libargon2's bounds (argon2.h): ARGON2_MIN_SALT_LENGTH, ARGON2_MIN_OUTLEN. */
+#define CSAM_PHC_SALT_MIN 8
+#define CSAM_PHC_HASH_MIN 4
+/* Its memory layout (core.c): ARGON2_SYNC_POINTS slices per lane, at
+ * least two blocks per slice, ARGON2_BLOCK_SIZE bytes a block. */
+#define CSAM_ARGON2_SLICES 4
+#define CSAM_ARGON2_BLOCK 1024
+/* A server keeps at most this many buffers, whatever it asks. */
+#define CSAM_ARGON2_KEEP_MAX 64
+
+/* ------------------------------------------------------------ PHC text */
+
+/* A decimal number without a leading zero, at most UINT32_MAX, followed
+ * by stop.  *s moves past the stop.  0 when malformed. */
+static int csam_phc_number(const char **s, char stop, uint32_t *out)
+{
+    const char *p = *s;
+    uint64_t v = 0;
+    size_t n = 0;
+
+    if (*p == '0' && p[1] != stop)
+        return 0;
+    for (; *p >= '0' && *p <= '9'; p++, n++) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (n >= 10 || v > UINT32_MAX)
+            return 0;
+    }
+    if (n == 0 || *p != stop)
+        return 0;
+    *out = (uint32_t)v;
+    *s = p + 1;
+    return 1;
+}
+
+static int csam_phc_b64_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* Unpadded standard base64 up to stop (or the end when stop is '\0'),
+ * canonical (the unused low bits are zero), min to max bytes.  *s moves
+ * to the stop.  0 when malformed. */
+static int csam_phc_base64(const char **s, char stop, unsigned char *out,
+                           size_t min, size_t max, size_t *len)
+{
+    const char *p = *s;
+    uint32_t acc = 0;
+    unsigned bits = 0;
+    size_t n = 0;
+
+    for (; *p != stop && *p != '\0'; p++) {
+        int v = csam_phc_b64_value(*p);
+
+        if (v < 0)
+            return 0;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n == max)
+                return 0;
+            out[n++] = (unsigned char)(acc >> bits);
+            acc &= (1U << bits) - 1U;
+        }
+    }
+    /* Six bits left over is a character too many; other leftovers must
+     * be the zero bits the encoder pads with. */
+    if (*p != stop || bits >= 6 || acc != 0 || n < min)
+        return 0;
+    *len = n;
+    *s = p;
+    return 1;
+}
+
+csam_result csam_phc_parse(const char *phc, struct csam_phc *out)
+{
+    static const char head[] = "$argon2id$v=19$m=";
+    const char *p = phc;
+
+    if (phc == NULL || out == NULL)
+        return CSAM_ERR_INVALID;
+    memset(out, 0, sizeof(*out));
+    if (strncmp(p, head, sizeof(head) - 1) != 0)
+        return CSAM_ERR_INVALID;
+    p += sizeof(head) - 1;
+    if (!csam_phc_number(&p, ',', &out->m_cost) || strncmp(p, "t=", 2) != 0)
+        return CSAM_ERR_INVALID;
+    p += 2;
+    if (!csam_phc_number(&p, ',', &out->t_cost) || strncmp(p, "p=", 2) != 0)
+        return CSAM_ERR_INVALID;
+    p += 2;
+    if (!csam_phc_number(&p, '$', &out->lanes)
+        || !csam_phc_base64(&p, '$', out->salt, CSAM_PHC_SALT_MIN,
+                            sizeof(out->salt), &out->salt_len)
+        || *p++ != '$'
+        || !csam_phc_base64(&p, '\0', out->hash, CSAM_PHC_HASH_MIN,
+                            sizeof(out->hash), &out->hash_len))
+        return CSAM_ERR_INVALID;
+    return CSAM_OK;
+}
+
+/* ------------------------------------------------------ warm buffers */
+
+struct csam_argon2_buffer {
+    unsigned char *mem;
+    size_t size;
+};
+
+/* The kept buffers, the most recently used on top. */
+static pthread_mutex_t csam_argon2_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct csam_argon2_buffer csam_argon2_stack[CSAM_ARGON2_KEEP_MAX];
+static unsigned csam_argon2_depth; /* under the lock */
+static unsigned csam_argon2_limit; /* under the lock */
+
+/* The buffer this thread's run lends libargon2 (its allocation callback
+ * takes no argument of ours). */
+static _Thread_local struct csam_argon2_buffer csam_argon2_lent;
+
+void csam_argon2_keep(unsigned buffers)
+{
+    pthread_mutex_lock(&csam_argon2_lock);
+    csam_argon2_limit = buffers < CSAM_ARGON2_KEEP_MAX ? buffers
+                                                       : CSAM_ARGON2_KEEP_MAX;
+    while (csam_argon2_depth > csam_argon2_limit)
+        free(csam_argon2_stack[--csam_argon2_depth].mem);
+    pthread_mutex_unlock(&csam_argon2_lock);
+}
+
+unsigned csam_argon2_kept(void)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&csam_argon2_lock);
+    n = csam_argon2_depth;
+    pthread_mutex_unlock(&csam_argon2_lock);
+    return n;
+}
+
+/* The bytes libargon2 will ask for (core.c's rounding); 0 for lanes it
+ * refuses anyway. */
+static size_t csam_argon2_bytes(uint32_t m_cost, uint32_t lanes)
+{
+    uint64_t blocks = m_cost, slices;
+
+    if (lanes == 0)
+        return 0;
+    slices = (uint64_t)lanes * CSAM_ARGON2_SLICES;
+    if (blocks < 2 * slices)
+        blocks = 2 * slices;
+    blocks = blocks / slices * slices;
+    if (blocks > SIZE_MAX / CSAM_ARGON2_BLOCK)
+        return 0;
+    return (size_t)blocks * CSAM_ARGON2_BLOCK;
+}
+
+/* A kept buffer of size bytes (the newest), or NULL: then libargon2's
+ * own allocation. */
+static unsigned char *csam_argon2_take(size_t size)
+{
+    struct csam_argon2_buffer b = {NULL, 0};
+
+    pthread_mutex_lock(&csam_argon2_lock);
+    if (csam_argon2_limit == 0) {
+        pthread_mutex_unlock(&csam_argon2_lock);
+        return NULL;
+    }
+    if (csam_argon2_depth > 0)
+        b = csam_argon2_stack[--csam_argon2_depth];
+    pthread_mutex_unlock(&csam_argon2_lock);
+    if (b.mem != NULL && b.size == size)
+        return b.mem;
+    /* A buffer of other parameters (the configuration changed) goes. */
+    free(b.mem);
+    return malloc(size);
+}
+
+static void csam_argon2_give(unsigned char *mem, size_t size)
+{
+    pthread_mutex_lock(&csam_argon2_lock);
+    if (csam_argon2_depth < csam_argon2_limit) {
+        csam_argon2_stack[csam_argon2_depth].mem = mem;
+        csam_argon2_stack[csam_argon2_depth].size = size;
+        csam_argon2_depth++;
+        mem = NULL;
+    }
+    pthread_mutex_unlock(&csam_argon2_lock);
+    free(mem);
+}
+
+static int csam_argon2_allocate(uint8_t **memory, size_t bytes)
+{
+    if (csam_argon2_lent.mem != NULL && bytes <= csam_argon2_lent.size) {
+        *memory = csam_argon2_lent.mem;
+        return 0;
+    }
+    *memory = malloc(bytes);
+    return *memory != NULL ? 0 : -1;
+}
+
+/* libargon2 has wiped the memory before it calls this (its
+ * clear_internal_memory, on by default): a kept buffer holds zeros. */
+static void csam_argon2_deallocate(uint8_t *memory, size_t bytes)
+{
+    (void)bytes;
+    if (memory != csam_argon2_lent.mem)
+        free(memory);
+}
+
+int csam_argon2_run(uint32_t t_cost, uint32_t m_cost, uint32_t lanes,
+                    const void *pwd, size_t pwd_len, const void *salt,
+                    size_t salt_len, unsigned char *out, size_t out_len)
+{
+    argon2_context ctx;
+    size_t size = csam_argon2_bytes(m_cost, lanes);
+    unsigned char *mem;
+    int rc;
+
+    if (pwd_len > ARGON2_MAX_PWD_LENGTH)
+        return ARGON2_PWD_TOO_LONG;
+    if (salt_len > ARGON2_MAX_SALT_LENGTH)
+        return ARGON2_SALT_TOO_LONG;
+    if (out_len > ARGON2_MAX_OUTLEN)
+        return ARGON2_OUTPUT_TOO_LONG;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.out = out;
+    ctx.outlen = (uint32_t)out_len;
+    /* libargon2 writes the password only with ARGON2_FLAG_CLEAR_PASSWORD,
+     * which is not set. */
+    ctx.pwd = (uint8_t *)(uintptr_t)pwd;
+    ctx.pwdlen = (uint32_t)pwd_len;
+    ctx.salt = (uint8_t *)(uintptr_t)salt;
+    ctx.saltlen = (uint32_t)salt_len;
+    ctx.t_cost = t_cost;
+    ctx.m_cost = m_cost;
+    ctx.lanes = lanes;
+    ctx.threads = lanes;
+    ctx.version = ARGON2_VERSION_13;
+    ctx.allocate_cbk = csam_argon2_allocate;
+    ctx.free_cbk = csam_argon2_deallocate;
+    ctx.flags = ARGON2_DEFAULT_FLAGS;
+
+    mem = size != 0 ? csam_argon2_take(size) : NULL;
+    csam_argon2_lent.mem = mem;
+    csam_argon2_lent.size = mem != NULL ? size : 0;
+    rc = argon2_ctx(&ctx, Argon2_id);
+    csam_argon2_lent.mem = NULL;
+    csam_argon2_lent.size = 0;
+    if (mem != NULL)
+        csam_argon2_give(mem, size);
+    return rc;
+}
+
+int csam_argon2_verify(const struct csam_phc *phc, const void *pwd,
+                       size_t pwd_len)
+{
+    unsigned char out[CSAM_PHC_BYTES_MAX];
+    int rc;
+
+    if (phc == NULL || phc->hash_len < CSAM_PHC_HASH_MIN
+        || phc->hash_len > sizeof(out))
+        return ARGON2_DECODING_FAIL;
+    rc = csam_argon2_run(phc->t_cost, phc->m_cost, phc->lanes, pwd, pwd_len,
+                         phc->salt, phc->salt_len, out, phc->hash_len);
+    if (rc == ARGON2_OK && !csam_ct_equal(out, phc->hash, phc->hash_len))
+        rc = ARGON2_VERIFY_MISMATCH;
+    csam_wipe(out, sizeof(out));
+    return rc;
+}
