@@ -531,9 +531,9 @@ def one_storm(label, accounts, mail, phc, smtp, last_step):
     done = len(storm.logins)
     rate = done / elapsed
     lat = [x[2] for x in storm.logins]
-    figure("%s: %d logins in %.1f s by %d clients over %d nodes, "
+    figure("%s: %d logins in %.1f s by %d clients over %s, "
            "%d accounts (%d%% app key)", label, done, elapsed, CLIENTS,
-           len(NODES), len(accounts), TOTP_PERCENT)
+           HTTPD[len("httpd ("):-1], len(accounts), TOTP_PERCENT)
     figure("%s: Argon2id ceiling %.1f verifications/s on %d cores "
            "(%.1f before, %.1f after; %s)", label, ceil, threads, c1, c2,
            phc.split("$")[3])
