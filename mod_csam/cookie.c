@@ -187,53 +187,6 @@ int csam_csrf_check(request_rec *r, struct csam_mod_runtime *rt,
            && csam_csrf_matches(token, csam_csrf_token_under(r, prev, browser));
 }
 
-static int csam_cookie_b64val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-/* Strict base64url without padding; -1 on any stray character or a
- * non-canonical last character. */
-static long csam_cookie_b64decode(const char *in, unsigned char *out,
-                                  size_t outsize)
-{
-    size_t len = strlen(in), i, o = 0;
-    unsigned long acc = 0;
-    int bits = 0;
-
-    if (len % 4 == 1)
-        return -1;
-    for (i = 0; i < len; i++) {
-        int v = csam_cookie_b64val((unsigned char)in[i]);
-
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (unsigned long)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o >= outsize)
-                return -1;
-            out[o++] = (unsigned char)((acc >> bits) & 0xff);
-        }
-    }
-    /* The last character's spare bits must be zero: otherwise several
-     * spellings would open to the same bytes. */
-    if (bits > 0 && (acc & ((1UL << bits) - 1)) != 0)
-        return -1;
-    return (long)o;
-}
-
 static apr_status_t csam_cookie_free_ctx(void *data)
 {
     EVP_CIPHER_CTX_free(data);
@@ -359,7 +312,7 @@ char *csam_cookie_get(request_rec *r, struct csam_mod_runtime *rt,
     if (rawsize > 4 * CSAM_COOKIE_PLAIN_MAX)
         return NULL;
     raw = apr_palloc(r->pool, rawsize);
-    rawlen = csam_cookie_b64decode(value, raw, rawsize);
+    rawlen = csam_base64_decode(value, strlen(value), 1, raw, rawsize);
     if (rawlen < CSAM_COOKIE_NONCE_LEN + CSAM_COOKIE_TAG_LEN + 1)
         return NULL;
     clen = (size_t)rawlen - CSAM_COOKIE_NONCE_LEN - CSAM_COOKIE_TAG_LEN;

@@ -48,53 +48,21 @@ static int csam_phc_number(const char **s, char stop, uint32_t *out)
     return 1;
 }
 
-static int csam_phc_b64_value(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Unpadded standard base64 up to stop (or the end when stop is '\0'),
- * canonical (the unused low bits are zero), min to max bytes.  *s moves
- * to the stop.  0 when malformed. */
+/* The base64 up to stop (or the end when stop is '\0'): min to max
+ * bytes.  *s moves to the stop.  0 when malformed. */
 static int csam_phc_base64(const char **s, char stop, unsigned char *out,
                            size_t min, size_t max, size_t *len)
 {
-    const char *p = *s;
-    uint32_t acc = 0;
-    unsigned bits = 0;
-    size_t n = 0;
+    const char *end = stop != '\0' ? strchr(*s, stop) : *s + strlen(*s);
+    long n;
 
-    for (; *p != stop && *p != '\0'; p++) {
-        int v = csam_phc_b64_value(*p);
-
-        if (v < 0)
-            return 0;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (n == max)
-                return 0;
-            out[n++] = (unsigned char)(acc >> bits);
-            acc &= (1U << bits) - 1U;
-        }
-    }
-    /* Six bits left over is a character too many; other leftovers must
-     * be the zero bits the encoder pads with. */
-    if (*p != stop || bits >= 6 || acc != 0 || n < min)
+    if (end == NULL)
         return 0;
-    *len = n;
-    *s = p;
+    n = csam_base64_decode(*s, (size_t)(end - *s), 0, out, max);
+    if (n < 0 || (size_t)n < min)
+        return 0;
+    *len = (size_t)n;
+    *s = end;
     return 1;
 }
 

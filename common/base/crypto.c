@@ -677,6 +677,51 @@ csam_result csam_token_new(char out[CSAM_TOKEN_SIZE])
     return CSAM_OK;
 }
 
+static int csam_base64_value(char c, int url)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == (url ? '-' : '+'))
+        return 62;
+    if (c == (url ? '_' : '/'))
+        return 63;
+    return -1;
+}
+
+long csam_base64_decode(const char *in, size_t len, int url, unsigned char *out,
+                        size_t outsize)
+{
+    unsigned long acc = 0;
+    size_t i, o = 0;
+    int bits = 0;
+
+    /* One character over a multiple of four carries no whole byte. */
+    if (in == NULL || len % 4 == 1 || len > (size_t)LONG_MAX)
+        return -1;
+    for (i = 0; i < len; i++) {
+        int v = csam_base64_value(in[i], url);
+
+        if (v < 0)
+            return -1;
+        acc = (acc << 6) | (unsigned long)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o >= outsize)
+                return -1;
+            out[o++] = (unsigned char)((acc >> bits) & 0xff);
+            acc &= (1UL << bits) - 1;
+        }
+    }
+    if (acc != 0)
+        return -1;
+    return (long)o;
+}
+
 int csam_token_valid(const char *s)
 {
     const char *hit;

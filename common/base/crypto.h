@@ -120,6 +120,14 @@ csam_result csam_security_code_new(unsigned digits, char *out, size_t outlen);
  * 4 * ceil(len / 3) + 1 bytes.  Returns the length written. */
 size_t csam_base64url_encode(const void *data, size_t len, char *out);
 
+/* The len characters at in as strict base64 without padding: RFC 4648's
+ * url alphabet (section 5) when url is 1, the standard one (section 4)
+ * when 0; every character from it, and the last one's spare bits zero, so
+ * that each value has one spelling.  The bytes go to out (at most
+ * outsize); returns their number, or -1 for anything else. */
+long csam_base64_decode(const char *in, size_t len, int url, unsigned char *out,
+                        size_t outsize);
+
 /* Seal / open a small secret (a TOTP key, at most 4096 bytes) with
  * AES-256-GCM under the CSAM_PURPOSE_TOTP_SEAL key; the sealed form is
  * nonce || ciphertext || tag (12 + len + 16 bytes: CSAM_SEAL_OVERHEAD).

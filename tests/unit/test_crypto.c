@@ -665,6 +665,36 @@ static void test_base64url(void **state)
     assert_string_equal(out, "-_-_");
 }
 
+static void test_base64_decode(void **state)
+{
+    static const unsigned char urlsafe[] = {0xfb, 0xff, 0xbf};
+    unsigned char out[8];
+
+    (void)state;
+    assert_int_equal(csam_base64_decode("Zm9vYmFy", 8, 1, out, sizeof(out)), 6);
+    assert_memory_equal(out, "foobar", 6);
+    assert_int_equal(csam_base64_decode("Zm8", 3, 0, out, sizeof(out)), 2);
+    assert_memory_equal(out, "fo", 2);
+    assert_int_equal(csam_base64_decode("", 0, 0, out, sizeof(out)), 0);
+    /* Each alphabet its own two letters. */
+    assert_int_equal(csam_base64_decode("-_-_", 4, 1, out, sizeof(out)), 3);
+    assert_memory_equal(out, urlsafe, 3);
+    assert_int_equal(csam_base64_decode("+/+/", 4, 0, out, sizeof(out)), 3);
+    assert_memory_equal(out, urlsafe, 3);
+    assert_int_equal(csam_base64_decode("+/+/", 4, 1, out, sizeof(out)), -1);
+    assert_int_equal(csam_base64_decode("-_-_", 4, 0, out, sizeof(out)), -1);
+    /* Padding, a stray character, one character over a multiple of four,
+     * spare bits that are not zero (a second spelling of "f"). */
+    assert_int_equal(csam_base64_decode("Zg==", 4, 0, out, sizeof(out)), -1);
+    assert_int_equal(csam_base64_decode("Zm 8", 4, 0, out, sizeof(out)), -1);
+    assert_int_equal(csam_base64_decode("Zm9vY", 5, 0, out, sizeof(out)), -1);
+    assert_int_equal(csam_base64_decode("Zh", 2, 0, out, sizeof(out)), -1);
+    /* Only len characters are read; no more than outsize bytes written. */
+    assert_int_equal(csam_base64_decode("Zm8$rest", 3, 0, out, sizeof(out)), 2);
+    assert_int_equal(csam_base64_decode("Zm9vYmFy", 8, 0, out, 5), -1);
+    assert_int_equal(csam_base64_decode(NULL, 0, 0, out, sizeof(out)), -1);
+}
+
 static void test_token(void **state)
 {
     char a[CSAM_TOKEN_SIZE], b[CSAM_TOKEN_SIZE], bad[CSAM_TOKEN_SIZE + 1];
@@ -855,6 +885,7 @@ int main(void)
         cmocka_unit_test(test_activation_code_new),
         cmocka_unit_test(test_activation_code_normalize),
         cmocka_unit_test(test_base64url),
+        cmocka_unit_test(test_base64_decode),
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_security_code),
         cmocka_unit_test(test_seal_open),
