@@ -109,6 +109,9 @@ static unsigned csam_argon2_limit; /* under the lock */
 /* The buffer this thread's run lends libargon2 (its allocation callback
  * takes no argument of ours). */
 static _Thread_local struct csam_argon2_buffer csam_argon2_lent;
+/* A buffer the caller lent this thread (csam_argon2_lend), used before
+ * the kept ones. */
+static _Thread_local struct csam_argon2_buffer csam_argon2_given;
 
 void csam_argon2_keep(unsigned buffers)
 {
@@ -130,9 +133,14 @@ unsigned csam_argon2_kept(void)
     return n;
 }
 
-/* The bytes libargon2 will ask for (core.c's rounding); 0 for lanes it
- * refuses anyway. */
-static size_t csam_argon2_bytes(uint32_t m_cost, uint32_t lanes)
+void csam_argon2_lend(void *mem, size_t size)
+{
+    csam_argon2_given.mem = mem;
+    csam_argon2_given.size = mem != NULL ? size : 0;
+}
+
+/* libargon2's rounding (core.c); 0 for lanes it refuses anyway. */
+size_t csam_argon2_memory(uint32_t m_cost, uint32_t lanes)
 {
     uint64_t blocks = m_cost, slices;
 
@@ -205,9 +213,9 @@ int csam_argon2_run(uint32_t t_cost, uint32_t m_cost, uint32_t lanes,
                     size_t salt_len, unsigned char *out, size_t out_len)
 {
     argon2_context ctx;
-    size_t size = csam_argon2_bytes(m_cost, lanes);
-    unsigned char *mem;
-    int rc;
+    size_t size = csam_argon2_memory(m_cost, lanes);
+    unsigned char *mem = NULL;
+    int kept = 0, rc;
 
     if (pwd_len > ARGON2_MAX_PWD_LENGTH)
         return ARGON2_PWD_TOO_LONG;
@@ -233,13 +241,19 @@ int csam_argon2_run(uint32_t t_cost, uint32_t m_cost, uint32_t lanes,
     ctx.free_cbk = csam_argon2_deallocate;
     ctx.flags = ARGON2_DEFAULT_FLAGS;
 
-    mem = size != 0 ? csam_argon2_take(size) : NULL;
+    if (size != 0 && csam_argon2_given.mem != NULL
+        && size <= csam_argon2_given.size) {
+        mem = csam_argon2_given.mem;
+    } else if (size != 0) {
+        mem = csam_argon2_take(size);
+        kept = mem != NULL;
+    }
     csam_argon2_lent.mem = mem;
     csam_argon2_lent.size = mem != NULL ? size : 0;
     rc = argon2_ctx(&ctx, Argon2_id);
     csam_argon2_lent.mem = NULL;
     csam_argon2_lent.size = 0;
-    if (mem != NULL)
+    if (kept)
         csam_argon2_give(mem, size);
     return rc;
 }

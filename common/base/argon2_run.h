@@ -48,6 +48,16 @@ void csam_argon2_keep(unsigned buffers);
 /* Buffers kept now (for tests). */
 unsigned csam_argon2_kept(void);
 
+/* The bytes of memory one run of these parameters takes (libargon2
+ * rounds m_cost to whole slices of every lane); 0 for no lane. */
+size_t csam_argon2_memory(uint32_t m_cost, uint32_t lanes);
+
+/* Lend this thread's next runs mem (size bytes), before any kept buffer:
+ * a run that needs more than size takes its memory as usual.  NULL ends
+ * the loan.  The lender keeps mem for no other run meanwhile; libargon2
+ * wipes it at the end of each run. */
+void csam_argon2_lend(void *mem, size_t size);
+
 /* Argon2id v19 of pwd under salt into out (out_len bytes).  libargon2's
  * result: ARGON2_OK, or its error for parameters out of range or memory
  * that ran out. */
