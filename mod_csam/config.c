@@ -61,12 +61,15 @@ void *csam_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->pool_max = add->pool_max >= 0 ? add->pool_max : base->pool_max;
     conf->argon2_max = add->argon2_max >= 0 ? add->argon2_max
                                             : base->argon2_max;
+    conf->argon2_slots = add->argon2_slots ? add->argon2_slots
+                                           : base->argon2_slots;
     /* A virtual host that sets nothing shares the main server's run-time
      * state, and so its connection pool. */
     conf->inherits = apr_is_empty_table(add->settings)
                      && add->config_file == NULL && add->terms_version == NULL
                      && add->session_cache_ttl < 0 && add->cookie_secure < 0
-                     && add->pool_max < 0 && add->argon2_max < 0;
+                     && add->pool_max < 0 && add->argon2_max < 0
+                     && add->argon2_slots == NULL;
     return conf;
 }
 
@@ -340,7 +343,8 @@ static const char *csam_config_cmd_pool_max(cmd_parms *cmd, void *dconf,
                                     &csam_config_server(cmd)->pool_max);
 }
 
-/* Argon2id runs a child makes at once for this configuration, at most. */
+/* Argon2id runs the server makes at once for this configuration, at
+ * most. */
 static const char *csam_config_cmd_argon2_max(cmd_parms *cmd, void *dconf,
                                               const char *value)
 {
@@ -348,6 +352,25 @@ static const char *csam_config_cmd_argon2_max(cmd_parms *cmd, void *dconf,
     return csam_config_server_count(cmd, value, 1, CSAM_MOD_ARGON2_MAX_MAX,
                                     "runs", "",
                                     &csam_config_server(cmd)->argon2_max);
+}
+
+/* The file of the slots, under DefaultRuntimeDir when relative: runtime
+ * directories are memory file systems, which the file must be on. */
+static const char *csam_config_cmd_argon2_slots(cmd_parms *cmd, void *dconf,
+                                                const char *value)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    const char *path;
+
+    (void)dconf;
+    if (err != NULL)
+        return err;
+    path = ap_runtime_dir_relative(cmd->pool, value);
+    if (value[0] == '\0' || path == NULL)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           ": not a file name: ", value, NULL);
+    csam_config_server(cmd)->argon2_slots = path;
+    return NULL;
 }
 
 static const char *csam_config_cmd_cookie_secure(cmd_parms *cmd, void *dconf,
@@ -614,9 +637,14 @@ const command_rec csam_config_cmds[] = {
                   "configuration, at most (default 10, never more than "
                   "ThreadsPerChild)"),
     AP_INIT_TAKE1("CSAMArgon2Max", csam_config_cmd_argon2_max, NULL, RSRC_CONF,
-                  "password checks (Argon2id runs) each child makes at once "
-                  "for this configuration, at most (default 4); more wait "
-                  "up to 2 s, then get 503"),
+                  "password checks (Argon2id runs) the server makes at once "
+                  "for this configuration, all its children together, at "
+                  "most (default 4); more wait up to 2 s, then get 503"),
+    AP_INIT_TAKE1("CSAMArgon2Slots", csam_config_cmd_argon2_slots, NULL,
+                  RSRC_CONF,
+                  "file on a memory file system where the password checks "
+                  "take their turns, for servers that share it (default: "
+                  "this server's own memory)"),
     AP_INIT_FLAG("CSAMCookieSecure", csam_config_cmd_cookie_secure, NULL,
                  RSRC_CONF,
                  "mark cookies Secure even when CSAMPublicURL is http "

@@ -33,6 +33,7 @@ static void csam_module_register_hooks(apr_pool_t *p)
     ap_hook_post_config(csam_runtime_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(csam_session_cache_post_config, NULL, NULL,
                         APR_HOOK_MIDDLE);
+    ap_hook_post_config(csam_gate_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(csam_pool_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(csam_session_cache_child_init, NULL, NULL,
                        APR_HOOK_MIDDLE);

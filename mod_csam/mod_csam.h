@@ -45,6 +45,7 @@ struct csam_mod_server {
     int cookie_secure;           /* CSAMCookieSecure, -1 unset */
     int pool_max;                /* CSAMPoolMax, -1 unset */
     int argon2_max;              /* CSAMArgon2Max, -1 unset */
+    const char *argon2_slots;    /* CSAMArgon2Slots, NULL unset */
     int inherits;                /* a virtual host that set nothing itself */
     struct csam_mod_runtime *rt; /* built by csam_runtime_check_config() */
 };
@@ -122,13 +123,14 @@ struct csam_mod_runtime {
      * (has_cookie_key_previous): cookies sealed before still open. */
     unsigned char cookie_key_previous[CSAM_KEY_LEN];
     int has_cookie_key_previous;
-    int secure_cookies;     /* public_url https, or
-                               CSAMCookieSecure On */
-    long session_cache_ttl; /* seconds, 0: no cache */
-    int pool_max;           /* CSAMPoolMax, default applied */
-    int argon2_max;         /* CSAMArgon2Max, default applied */
-    /* Per child (pool.c): the count of Argon2id runs going on. */
-    struct csam_pool_gate *argon2_gate;
+    int secure_cookies;            /* public_url https, or
+                                      CSAMCookieSecure On */
+    long session_cache_ttl;        /* seconds, 0: no cache */
+    int pool_max;                  /* CSAMPoolMax, default applied */
+    int argon2_max;                /* CSAMArgon2Max, default applied */
+    const char *argon2_slots_file; /* CSAMArgon2Slots, NULL: anonymous */
+    /* Shared by the children (gate.c): where password checks run. */
+    struct csam_argon2_slots *argon2_slots;
     /* Per child (session.c), NULL when off or not yet made. */
     struct csam_session_cache *session_cache;
     struct csam_page_set *pages; /* templates, texts, stylesheet */
@@ -151,6 +153,17 @@ int csam_runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 /* The run-time state of the request's server, or NULL when that server has
  * no CSAM configuration. */
 struct csam_mod_runtime *csam_runtime_get(const request_rec *r);
+
+/* ---- password-check slots (gate.c) ------------------------------------ */
+
+/* The post_config hook: maps each configuration's slots (CSAMArgon2Max of
+ * them, in CSAMArgon2Slots or anonymous memory) for the children to
+ * share; fails the start when it cannot. */
+int csam_gate_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp, server_rec *s);
+
+/* The engine's way through the request's configuration's slots. */
+struct csam_gate csam_gate_for(request_rec *r, struct csam_mod_runtime *rt);
 
 /* ---- database pool (pool.c) -------------------------------------------- */
 

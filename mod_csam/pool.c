@@ -24,8 +24,6 @@
 
 #include "apr_atomic.h"
 #include "apr_strings.h"
-#include "apr_thread_cond.h"
-#include "apr_thread_mutex.h"
 
 #include "mod_csam.h"
 
@@ -44,23 +42,6 @@ APLOG_USE_MODULE(csam);
  * service resumes the moment PostgreSQL is back. */
 #define CSAM_POOL_SLOW_CONNECT apr_time_from_sec(1)
 #define CSAM_POOL_BACKOFF 5
-
-/* The bound on concurrent Argon2id runs of one configuration in this
- * child (CSAMArgon2Max): a counting semaphore.  Each run holds
- * argon2_m_cost of memory for its length, so without it a burst of
- * logins would cost that much times every worker of every child. */
-struct csam_pool_gate {
-    apr_thread_mutex_t *lock;
-    apr_thread_cond_t *freed;
-    int busy; /* runs going on, under lock */
-    int max;
-};
-
-/* A request's way through the gate (the engine's struct csam_gate ctx). */
-struct csam_pool_gate_use {
-    struct csam_pool_gate *gate;
-    request_rec *r;
-};
 
 /* What a request holds, in r->request_config. */
 struct csam_pool_request {
@@ -162,81 +143,8 @@ static apr_status_t csam_pool_destruct(void *resource, void *params,
     return APR_SUCCESS;
 }
 
-static int csam_pool_gate_enter(void *ctx)
-{
-    struct csam_pool_gate_use *use = ctx;
-    struct csam_pool_gate *g = use->gate;
-    apr_time_t deadline = apr_time_now() + CSAM_MOD_ARGON2_WAIT;
-    int waited = 0, busy;
-
-    if (g == NULL)
-        return 1; /* CSAM00752 said why */
-    apr_thread_mutex_lock(g->lock);
-    while (g->busy >= g->max) {
-        apr_time_t left = deadline - apr_time_now();
-
-        if (left <= 0) {
-            apr_thread_mutex_unlock(g->lock);
-            ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, use->r,
-                          "CSAM00750: %d password checks already running "
-                          "in this child (CSAMArgon2Max %d): answered 503",
-                          g->max, g->max);
-            return 1;
-        }
-        waited = 1;
-        apr_thread_cond_timedwait(g->freed, g->lock, left);
-    }
-    busy = ++g->busy;
-    apr_thread_mutex_unlock(g->lock);
-    /* The count is the semaphore's own: what an administrator sizing
-     * CSAMArgon2Max (and a test) can see at debug level. */
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, use->r,
-                  "CSAM00751: password check %d of at most %d running in "
-                  "this child%s",
-                  busy, g->max, waited ? " (waited)" : "");
-    return 0;
-}
-
-static void csam_pool_gate_leave(void *ctx)
-{
-    struct csam_pool_gate *g = ((struct csam_pool_gate_use *)ctx)->gate;
-
-    apr_thread_mutex_lock(g->lock);
-    g->busy--;
-    apr_thread_cond_signal(g->freed);
-    apr_thread_mutex_unlock(g->lock);
-}
-
-static struct csam_pool_gate *csam_pool_gate_make(apr_pool_t *pchild, int max)
-{
-    struct csam_pool_gate *g = apr_pcalloc(pchild, sizeof(*g));
-
-    if (apr_thread_mutex_create(&g->lock, APR_THREAD_MUTEX_DEFAULT, pchild)
-            != APR_SUCCESS
-        || apr_thread_cond_create(&g->freed, pchild) != APR_SUCCESS)
-        return NULL;
-    g->max = max;
-    return g;
-}
-
-/* The engine's way through the request's configuration's gate. */
-static struct csam_gate csam_pool_gate_for(request_rec *r,
-                                           struct csam_mod_runtime *rt)
-{
-    struct csam_pool_gate_use *use = apr_palloc(r->pool, sizeof(*use));
-    struct csam_gate gate;
-
-    use->gate = rt->argon2_gate;
-    use->r = r;
-    gate.enter = csam_pool_gate_enter;
-    gate.leave = csam_pool_gate_leave;
-    gate.ctx = use;
-    return gate;
-}
-
 void csam_pool_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    unsigned warm = 0;
     int threads = 0;
     server_rec *sv;
 
@@ -253,15 +161,6 @@ void csam_pool_child_init(apr_pool_t *pchild, server_rec *s)
         /* Virtual hosts that inherit share one pool. */
         if (rt == NULL || rt->stores != NULL)
             continue;
-        /* Without its gate a child checks no password (503): fail closed
-         * on memory rather than open. */
-        rt->argon2_gate = csam_pool_gate_make(pchild, rt->argon2_max);
-        if (rt->argon2_gate == NULL)
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, sv,
-                         "CSAM00752: cannot create the password-check "
-                         "semaphore");
-        else
-            warm += (unsigned)rt->argon2_max;
         /* No connection is opened here: a database that is down when
          * httpd starts must not stop it; requests answer 503 until it is
          * back. */
@@ -282,9 +181,6 @@ void csam_pool_child_init(apr_pool_t *pchild, server_rec *s)
         }
         apr_reslist_timeout_set(rt->stores, CSAM_POOL_ACQUIRE_TIMEOUT);
     }
-    /* As many warm Argon2id buffers as the gates let checks run at once
-     * (libcsam caps it), each argon2_m_cost, held as long as the child. */
-    csam_services_argon2_keep(warm);
 }
 
 static apr_status_t csam_pool_release(void *data)
@@ -373,7 +269,7 @@ static struct csam_engine_host csam_pool_host(request_rec *r,
 
     memset(&host, 0, sizeof(host));
     host.logger = csam_http_logger(r);
-    host.hash_gate = csam_pool_gate_for(r, rt);
+    host.hash_gate = csam_gate_for(r, rt);
     sms->services = rt->services;
     sms->r = r;
     host.sms.fn = csam_pool_sms_send;

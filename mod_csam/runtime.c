@@ -228,6 +228,7 @@ static void csam_runtime_defaults(struct csam_mod_runtime *rt,
                                       : CSAM_MOD_POOL_MAX_DEFAULT;
     rt->argon2_max = conf->argon2_max > 0 ? conf->argon2_max
                                           : CSAM_MOD_ARGON2_MAX_DEFAULT;
+    rt->argon2_slots_file = conf->argon2_slots;
 }
 
 /* Build the run-time state of one server; an error message or NULL. */

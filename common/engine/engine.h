@@ -48,14 +48,6 @@ typedef struct csam_services csam_services;
  * it only counts a reference).  Errors: CSAM_ERR_MAIL. */
 csam_result csam_services_init(void);
 
-/* How many buffers of argon2_m_cost this process keeps warm between
- * password checks (the next check runs in the most recently used one
- * instead of memory long out of the caches: about 14% faster on a server
- * whose threads take turns).  A server sets the checks it allows at once
- * (mod_csam: CSAMArgon2Max of each configuration), before its threads
- * start; 0, the default, keeps none (pam_csam, csam-admin). */
-void csam_services_argon2_keep(unsigned buffers);
-
 /* The versions of the libraries libcsam uses, as loaded at run time, for
  * a host's startup line: "OpenSSL 3.0.x ..., libpq 15.8, libcurl 7.88.1,
  * libunistring 1.0" (libargon2 has no version to ask).  Written to buf

@@ -12,7 +12,6 @@
 
 #include "engine.h"
 #include "engine_internal.h"
-#include "argon2_run.h"
 #include "crypto.h"
 #include "mail.h"
 #include "password.h"
@@ -30,11 +29,6 @@ struct csam_services {
 csam_result csam_services_init(void)
 {
     return csam_smtp_init();
-}
-
-void csam_services_argon2_keep(unsigned buffers)
-{
-    csam_argon2_keep(buffers);
 }
 
 const char *csam_services_versions(char *buf, size_t len)

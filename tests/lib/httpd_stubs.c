@@ -76,3 +76,13 @@ AP_DECLARE(char *) ap_server_root_relative(apr_pool_t *p, const char *fname)
         return apr_pstrdup(p, fname);
     return apr_pstrcat(p, CSAM_TEST_SERVER_ROOT "/", fname, NULL);
 }
+
+/* httpd: a relative file name is taken relative to DefaultRuntimeDir
+ * (here: no DefaultRuntimeDir, so ServerRoot's "logs", httpd's own
+ * default). */
+AP_DECLARE(char *) ap_runtime_dir_relative(apr_pool_t *p, const char *fname)
+{
+    if (fname[0] == '/')
+        return apr_pstrdup(p, fname);
+    return apr_pstrcat(p, CSAM_TEST_SERVER_ROOT "/logs/", fname, NULL);
+}

@@ -840,6 +840,36 @@ static void test_argon2_max(void **state)
     assert_false(m->inherits);
 }
 
+/* CSAMArgon2Slots: a file name, under DefaultRuntimeDir when relative,
+ * server-only; a virtual host that names one has its own state. */
+static void test_argon2_slots(void **state)
+{
+    struct test_ctx *t = *state;
+    char location[] = "/app";
+    server_rec vs;
+    void *vec[1];
+    struct csam_mod_server *vhost = test_vhost(t, &vs, vec);
+    struct csam_mod_server *m;
+
+    assert_null(t->conf->argon2_slots);
+    assert_null(test_directive(t, "CSAMArgon2Slots", "/run/csam/slots"));
+    assert_string_equal(t->conf->argon2_slots, "/run/csam/slots");
+    assert_null(test_directive(t, "CSAMArgon2Slots", "csam.slots"));
+    assert_string_equal(t->conf->argon2_slots,
+                        CSAM_TEST_SERVER_ROOT "/logs/csam.slots");
+    assert_non_null(test_directive(t, "CSAMArgon2Slots", ""));
+    assert_non_null(
+        test_directive_in(t, "CSAMArgon2Slots", "/run/x", location));
+    m = csam_config_merge_server(t->pool, t->conf, vhost);
+    assert_string_equal(m->argon2_slots,
+                        CSAM_TEST_SERVER_ROOT "/logs/csam.slots");
+    assert_true(m->inherits);
+    assert_null(test_vhost_directive(t, &vs, "CSAMArgon2Slots", "/run/v"));
+    m = csam_config_merge_server(t->pool, t->conf, vhost);
+    assert_string_equal(m->argon2_slots, "/run/v");
+    assert_false(m->inherits);
+}
+
 static void test_sms_directives(void **state)
 {
     struct test_ctx *t = *state;
@@ -968,6 +998,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mail_ca_file, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_argon2_max, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_argon2_slots, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_sms_directives, test_setup,
                                         test_teardown),
