@@ -240,6 +240,26 @@ static csam_result csam_login_device_hashes(const csam_engine *engine,
     return res;
 }
 
+/* A login handle's, likewise: a login begun before the secret was
+ * replaced has its handle stored under the previous secret's hash. */
+static csam_result csam_login_handle_hashes(const csam_engine *engine,
+                                            const char *handle,
+                                            struct csam_engine_hashes *out)
+{
+    const csam_secret *prev = csam_secret_previous(engine->deps.secret);
+    csam_result res;
+
+    out->has_previous = 0;
+    res = csam_engine_hash(engine, CSAM_PURPOSE_FLOW_HANDLE, "login", 0, handle,
+                           out->current);
+    if (res == CSAM_OK && prev != NULL) {
+        res = csam_engine_hash_under(prev, CSAM_PURPOSE_FLOW_HANDLE, "login", 0,
+                                     handle, out->previous);
+        out->has_previous = res == CSAM_OK;
+    }
+    return res;
+}
+
 /* Count the try (one statement), then run Argon2id unless it was
  * refused. */
 static csam_result
@@ -668,12 +688,10 @@ csam_login_verify_code(csam_engine *engine, const char *handle,
                        struct csam_session_info *out, struct csam_attempts *att)
 {
     const struct csam_config *cfg = engine->deps.config;
-    unsigned char hhash[CSAM_HASH_LEN], hprev[CSAM_HASH_LEN];
-    const csam_secret *prev = csam_secret_previous(engine->deps.secret);
-    struct csam_engine_hashes chash;
+    struct csam_engine_hashes hh, chash;
     struct csam_challenge_owner owner = {0, NULL, handle};
     struct csam_store_login_verify in = {
-        hhash, NULL, session_hash, device_hash, 0, 0, CSAM_LOGIN_DEVICE_TTL};
+        NULL, NULL, session_hash, device_hash, 0, 0, CSAM_LOGIN_DEVICE_TTL};
     struct csam_store_challenge_check ck;
     struct csam_store_limits limits;
     struct csam_store_login_verdict v;
@@ -686,15 +704,11 @@ csam_login_verify_code(csam_engine *engine, const char *handle,
     memset(out, 0, sizeof(*out));
     if (handle == NULL || !csam_token_valid(handle))
         return CSAM_ERR_EXPIRED;
-    res = csam_engine_hash(engine, CSAM_PURPOSE_FLOW_HANDLE, "login", 0, handle,
-                           hhash);
-    /* A login begun before the secret was replaced: its handle is stored
-     * under the previous secret's hash (the statement takes either). */
-    if (res == CSAM_OK && prev != NULL) {
-        res = csam_engine_hash_under(prev, CSAM_PURPOSE_FLOW_HANDLE, "login", 0,
-                                     handle, hprev);
-        in.handle_hash_previous = hprev;
-    }
+    /* The statement takes either hash of the handle. */
+    res = csam_login_handle_hashes(engine, handle, &hh);
+    in.handle_hash = hh.current;
+    if (res == CSAM_OK && hh.has_previous)
+        in.handle_hash_previous = hh.previous;
     if (res == CSAM_OK)
         res = csam_challenge_typed_hash(engine, &owner,
                                         CSAM_CHALLENGE_WEB_LOGIN,
