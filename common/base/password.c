@@ -220,6 +220,7 @@ csam_result csam_password_verify(const char *phc, const char *password)
     static const char prefix[] = "$argon2id$";
     struct csam_phc decoded;
     const char *input;
+    size_t input_len;
     char *norm = NULL;
     csam_result res;
     int rc;
@@ -236,14 +237,13 @@ csam_result csam_password_verify(const char *phc, const char *password)
      * character) was never hashed, so it cannot match; it still costs one
      * Argon2id run, so the answer takes the time a wrong password takes. */
     input = res == CSAM_OK ? norm : password;
-    /* Our own PHC strings run in the warm buffers (argon2_run.h); any
-     * other shape goes to libargon2's decoder as before. */
+    input_len = strnlen(input, CSAM_PASSWORD_BYTES_MAX);
+    /* Our own PHC strings run in memory lent or kept warm (argon2_run.h);
+     * any other shape goes to libargon2's decoder as before. */
     if (csam_phc_parse(phc, &decoded) == CSAM_OK)
-        rc = csam_argon2_verify(&decoded, input,
-                                strnlen(input, CSAM_PASSWORD_BYTES_MAX));
+        rc = csam_argon2_verify(&decoded, input, input_len);
     else
-        rc = argon2id_verify(phc, input,
-                             strnlen(input, CSAM_PASSWORD_BYTES_MAX));
+        rc = argon2id_verify(phc, input, input_len);
     csam_wipe(&decoded, sizeof(decoded));
     csam_password_release(norm);
     if (res != CSAM_OK)
