@@ -23,9 +23,10 @@
 # nodes have machines of their own: on a machine of two cores or more the
 # upper half of the cores runs the nodes and the lower half PostgreSQL,
 # the SMTP server and the clients (taskset; the ceiling is measured on
-# the nodes' cores).  Each node runs one child whose CSAMArgon2Max is its
-# share of those cores: Argon2id runs that outnumber the cores only take
-# turns, each slower for the other's evicted memory.
+# the nodes' cores).  Each node runs one child; the nodes share one table
+# of password-check slots (CSAMArgon2Slots), one per core: Argon2id runs
+# that outnumber the cores only take turns, each slower for the memory
+# the other evicts.
 #
 #   CSAM_BUILDDIR=/path/to/build tests/bench/storm.sh [--quick]
 #
@@ -44,7 +45,8 @@
 # the database with that many registrations, one in ten with an active
 # account and a session, as tests/bench/lookup.sh does, then storm again
 # and print the ratios; minutes and a few GB under TMPDIR: by hand only);
-# CSAM_STORM_NODES httpd nodes [2], CSAM_STORM_PIN [1; 0: every process
+# CSAM_STORM_NODES httpd nodes [2], CSAM_STORM_ARGON2_MAX the nodes'
+# shared CSAMArgon2Max [their cores], CSAM_STORM_PIN [1; 0: every process
 # on every core, the ceiling on all of them], CSAM_HTTPD_EXTRA_CONF,
 # configuration lines for every node (tests/lib/httpd-run).
 # Prints TAP lines ("ok N - ...") for what must hold and the figures as
@@ -136,8 +138,13 @@ if [ -n "$node_cpus" ]; then
 else
     ncpu=$(nproc)
 fi
-argon2_max=$((ncpu / CSAM_STORM_NODES))
-[ "$argon2_max" -ge 1 ] || argon2_max=1
+# The nodes take turns on the same cores, so they take them through one
+# table of password-check slots, as many as the cores: a run then never
+# waits for another node's on the same core, and each runs in memory the
+# run before it left warm (as on a machine of its own).  The table's file
+# must be on a memory file system.
+[ -d /dev/shm ] || need "/dev/shm not found (the nodes' shared slots)"
+slots=/dev/shm/csam-storm-$$.slots
 conf=$CSAM_TEST_TMPDIR/storm.conf
 cat >"$conf" <<EOF
 # tests/bench/storm.sh
@@ -154,13 +161,14 @@ ServerLimit 1
 MaxRequestWorkers 64
 StartServers 1
 MaxSpareThreads 64
-# The node's share of the cores it runs on ($ncpu for $CSAM_STORM_NODES).
-CSAMArgon2Max $argon2_max
+# Every node's checks together: one at a time per core ($ncpu).
+CSAMArgon2Max ${CSAM_STORM_ARGON2_MAX:-$ncpu}
+CSAMArgon2Slots $slots
 EOF
-if [ -n "$node_cpus" ]; then
-    exec taskset -c "$node_cpus" "$srcdir/tests/lib/httpd-run" \
-        --nodes "$CSAM_STORM_NODES" --conf "$conf" \
-        /usr/bin/python3 "$srcdir/tests/bench/storm.py"
-fi
-exec "$srcdir/tests/lib/httpd-run" --nodes "$CSAM_STORM_NODES" --conf "$conf" \
-    /usr/bin/python3 "$srcdir/tests/bench/storm.py"
+pin=
+[ -z "$node_cpus" ] || pin="taskset -c $node_cpus"
+status=0
+$pin "$srcdir/tests/lib/httpd-run" --nodes "$CSAM_STORM_NODES" --conf "$conf" \
+    /usr/bin/python3 "$srcdir/tests/bench/storm.py" || status=$?
+rm -f "$slots"
+exit "$status"

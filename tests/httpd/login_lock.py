@@ -12,7 +12,7 @@ httpd.
   never a misleading invalid_credentials.
 - 150 logins at once from one address run Argon2id no more often than the
   source's threshold (counted before hashing, atomically).
-- CSAMArgon2Max 1: the per-child semaphore's own count, logged at debug
+- CSAMArgon2Max 1: the count of the server's slots, logged at debug
   level (CSAM00751), never exceeds 1, and requests beyond it waited or got
   503 with Retry-After.
 """
@@ -192,8 +192,8 @@ def test_parallel_logins_counted_first():
         r"CSAM00751: password check (\d+) of at most 1 ", text)]
     held = len(re.findall(r"CSAM00751: [^\n]*\(waited\)", text)) + \
         len(re.findall(r"CSAM00750", text))
-    print("# CSAMArgon2Max 1: %d checks logged, at most %d at once in a "
-          "child, %d held back" % (len(seen), max(seen or [0]), held))
+    print("# CSAMArgon2Max 1: %d checks logged, at most %d at once in the "
+          "server, %d held back" % (len(seen), max(seen or [0]), held))
     t.check(len(seen) >= runs, "every check logged", len(seen), runs)
     t.check(max(seen) == 1, "never more than CSAMArgon2Max at once", seen)
     t.check(held > 0, "requests beyond the bound waited or got 503", held)
