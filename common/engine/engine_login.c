@@ -221,40 +221,22 @@ static csam_result csam_login_tallied(csam_engine *engine,
     return res;
 }
 
-/* The device token's, as csam_engine_name_hashes the name's: a device
- * made before the switch is stored under the previous secret's hash. */
-static csam_result csam_login_device_hashes(const csam_engine *engine,
-                                            const char *device,
-                                            struct csam_engine_hashes *out)
+/* A flow token's hashes (a login handle, label "login"; a device token,
+ * "login_device"), as csam_engine_name_hashes the name's: one made before
+ * the secret was replaced is stored under the previous secret's hash. */
+static csam_result csam_login_token_hashes(const csam_engine *engine,
+                                           const char *label, const char *token,
+                                           struct csam_engine_hashes *out)
 {
     const csam_secret *prev = csam_secret_previous(engine->deps.secret);
     csam_result res;
 
     out->has_previous = 0;
-    res = csam_login_device_hash(engine, device, out->current);
-    if (res == CSAM_OK && prev != NULL) {
-        res = csam_engine_hash_under(prev, CSAM_PURPOSE_FLOW_HANDLE,
-                                     "login_device", 0, device, out->previous);
-        out->has_previous = res == CSAM_OK;
-    }
-    return res;
-}
-
-/* A login handle's, likewise: a login begun before the secret was
- * replaced has its handle stored under the previous secret's hash. */
-static csam_result csam_login_handle_hashes(const csam_engine *engine,
-                                            const char *handle,
-                                            struct csam_engine_hashes *out)
-{
-    const csam_secret *prev = csam_secret_previous(engine->deps.secret);
-    csam_result res;
-
-    out->has_previous = 0;
-    res = csam_engine_hash(engine, CSAM_PURPOSE_FLOW_HANDLE, "login", 0, handle,
+    res = csam_engine_hash(engine, CSAM_PURPOSE_FLOW_HANDLE, label, 0, token,
                            out->current);
     if (res == CSAM_OK && prev != NULL) {
-        res = csam_engine_hash_under(prev, CSAM_PURPOSE_FLOW_HANDLE, "login", 0,
-                                     handle, out->previous);
+        res = csam_engine_hash_under(prev, CSAM_PURPOSE_FLOW_HANDLE, label, 0,
+                                     token, out->previous);
         out->has_previous = res == CSAM_OK;
     }
     return res;
@@ -286,7 +268,7 @@ csam_login_check_gated(csam_engine *engine, const char *source,
     if (res == CSAM_OK)
         memcpy(out->name_hash, name.current, CSAM_HASH_LEN);
     if (res == CSAM_OK && device != NULL && csam_token_valid(device))
-        res = csam_login_device_hashes(engine, device, &dev);
+        res = csam_login_token_hashes(engine, "login_device", device, &dev);
     else
         device = NULL;
     if (res != CSAM_OK)
@@ -705,7 +687,7 @@ csam_login_verify_code(csam_engine *engine, const char *handle,
     if (handle == NULL || !csam_token_valid(handle))
         return CSAM_ERR_EXPIRED;
     /* The statement takes either hash of the handle. */
-    res = csam_login_handle_hashes(engine, handle, &hh);
+    res = csam_login_token_hashes(engine, "login", handle, &hh);
     in.handle_hash = hh.current;
     if (res == CSAM_OK && hh.has_previous)
         in.handle_hash_previous = hh.previous;
