@@ -110,6 +110,7 @@ export CSAM_STORM_NODES
 # upper half: the nodes), a throwaway PostgreSQL and SMTP server on the
 # lower half, and come back.
 if [ -z "${CSAM_TEST_PG:-}" ]; then
+    pin=
     if [ "${CSAM_STORM_PIN:-1}" != 0 ]; then
         command -v taskset >/dev/null 2>&1 ||
             need "taskset not found (Debian package util-linux)"
@@ -124,11 +125,11 @@ if h:
             CSAM_STORM_SERVICE_CPUS=${split% *}
             CSAM_STORM_NODE_CPUS=${split#* }
             export CSAM_STORM_SERVICE_CPUS CSAM_STORM_NODE_CPUS
-            exec taskset -c "$CSAM_STORM_SERVICE_CPUS" \
-                "$srcdir/tests/lib/run-with-services" "$0" "$@"
+            pin="taskset -c $CSAM_STORM_SERVICE_CPUS"
         fi
     fi
-    exec "$srcdir/tests/lib/run-with-services" "$0" "$@"
+    # shellcheck disable=SC2086 # $pin: nothing, or a command and its options
+    exec $pin "$srcdir/tests/lib/run-with-services" "$0" "$@"
 fi
 
 # Second pass: the nodes around the driver, on their cores.
@@ -168,6 +169,7 @@ EOF
 pin=
 [ -z "$node_cpus" ] || pin="taskset -c $node_cpus"
 status=0
+# shellcheck disable=SC2086 # $pin: nothing, or a command and its options
 $pin "$srcdir/tests/lib/httpd-run" --nodes "$CSAM_STORM_NODES" --conf "$conf" \
     /usr/bin/python3 "$srcdir/tests/bench/storm.py" || status=$?
 rm -f "$slots"
