@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -136,35 +137,52 @@ static void test_runs_use_the_slot(void **state)
     csam_argon2_slots_unmap(t);
 }
 
+/* A child that takes the only slot of t, then gives it back after
+ * hold_ms, or holds it until killed (hold_ms < 0); back once it has it. */
+static pid_t child_holding(struct csam_argon2_slots *t, long hold_ms)
+{
+    int fds[2];
+    char c;
+    pid_t pid;
+
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        unsigned busy;
+        int waited, mine = csam_argon2_slots_enter(t, 0, &busy, &waited);
+
+        if (write(fds[1], mine == 0 ? "y" : "n", 1) != 1)
+            _exit(2);
+        if (hold_ms < 0)
+            for (;;)
+                pause();
+        sleep_ms(hold_ms);
+        csam_argon2_slots_leave(t, mine);
+        _exit(0);
+    }
+    assert_int_equal(read(fds[0], &c, 1), 1);
+    assert_int_equal(c, 'y');
+    close(fds[0]);
+    close(fds[1]);
+    return pid;
+}
+
 /* A child holds the only slot for a while: the parent waits, then gets
  * it when the child leaves. */
 static void test_waiter_gets_what_another_process_leaves(void **state)
 {
     struct csam_argon2_slots *t;
     unsigned busy;
-    int replaced, waited, s, status, fds[2];
+    int replaced, waited, s, status;
     struct timespec t0;
-    char c;
     pid_t pid;
 
     (void)state;
     assert_int_equal(csam_argon2_slots_map(NULL, 1, small_bytes(), &t,
                                            &replaced, NULL, 0),
                      CSAM_OK);
-    assert_int_equal(pipe(fds), 0);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int mine = csam_argon2_slots_enter(t, 0, &busy, &waited);
-
-        if (write(fds[1], mine == 0 ? "y" : "n", 1) != 1)
-            _exit(2);
-        sleep_ms(300);
-        csam_argon2_slots_leave(t, mine);
-        _exit(0);
-    }
-    assert_int_equal(read(fds[0], &c, 1), 1);
-    assert_int_equal(c, 'y');
+    pid = child_holding(t, 300);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     s = csam_argon2_slots_enter(t, 5000, &busy, &waited);
     assert_int_equal(s, 0);
@@ -173,8 +191,6 @@ static void test_waiter_gets_what_another_process_leaves(void **state)
     csam_argon2_slots_leave(t, s);
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    close(fds[0]);
-    close(fds[1]);
     csam_argon2_slots_unmap(t);
 }
 
@@ -184,28 +200,15 @@ static void test_dead_holder_loses_its_slot(void **state)
 {
     struct csam_argon2_slots *t;
     unsigned busy;
-    int replaced, waited, s, status, fds[2];
+    int replaced, waited, s, status;
     struct timespec t0;
-    char c;
     pid_t pid;
 
     (void)state;
     assert_int_equal(csam_argon2_slots_map(NULL, 1, small_bytes(), &t,
                                            &replaced, NULL, 0),
                      CSAM_OK);
-    assert_int_equal(pipe(fds), 0);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int mine = csam_argon2_slots_enter(t, 0, &busy, &waited);
-
-        if (write(fds[1], mine == 0 ? "y" : "n", 1) != 1)
-            _exit(2);
-        pause(); /* until killed, slot held */
-        _exit(0);
-    }
-    assert_int_equal(read(fds[0], &c, 1), 1);
-    assert_int_equal(c, 'y');
+    pid = child_holding(t, -1);
     assert_int_equal(kill(pid, SIGKILL), 0);
     assert_int_equal(waitpid(pid, &status, 0), pid);
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -213,8 +216,6 @@ static void test_dead_holder_loses_its_slot(void **state)
     assert_int_equal(s, 0);
     assert_in_range(elapsed_ms(&t0), 0, 2000);
     csam_argon2_slots_leave(t, s);
-    close(fds[0]);
-    close(fds[1]);
     csam_argon2_slots_unmap(t);
 }
 
