@@ -7,8 +7,9 @@
  * compare-and-swap, so no lock exists that a process could die holding.
  * A waiter sleeps on the released counter (a futex, which works across
  * processes on shared memory) and looks again when it moves; after
- * 500 ms without a slot given back it frees the slots of holders that
- * no longer exist.
+ * 500 ms without a slot given back it lets go the slots of holders that
+ * no longer exist.  Nothing else is shared: no count of waiters that a
+ * process dying while it waits would leave wrong.
  */
 #define _GNU_SOURCE /* fstatfs, flock */
 
@@ -35,7 +36,7 @@
 #include "argon2_run.h"
 #include "argon2_slots.h"
 
-#define CSAM_SLOTS_MAGIC "CSAMAS01"
+#define CSAM_SLOTS_MAGIC "CSAMAS02"
 /* Buffers start on a page; the header takes the first ones. */
 #define CSAM_SLOTS_PAGE 4096U
 /* A waiter looks for holders that died this often. */
@@ -51,7 +52,6 @@ struct csam_slots_head {
     uint64_t bytes;            /* of each slot's buffer */
     _Atomic uint32_t released; /* counts leaves: the futex word */
     _Atomic uint32_t recent;   /* the slot left last */
-    _Atomic uint32_t waiting;  /* callers asleep or about to be */
     _Atomic int32_t owner[];   /* a holder's process id, or 0 */
 };
 
@@ -111,7 +111,6 @@ static void csam_slots_init_head(struct csam_slots_head *h, unsigned slots,
     h->bytes = bytes;
     atomic_init(&h->released, 0);
     atomic_init(&h->recent, 0);
-    atomic_init(&h->waiting, 0);
     for (i = 0; i < slots; i++)
         atomic_init(&h->owner[i], 0);
     /* Written last: a table with its magic is complete. */
@@ -314,14 +313,16 @@ static int csam_slots_sleep(_Atomic uint32_t *word, uint32_t seen, unsigned ms)
 #endif
 }
 
-static void csam_slots_wake(_Atomic uint32_t *word, unsigned n)
+/* Wake one sleeper on *word: 1 if there was one. */
+static int csam_slots_wake(_Atomic uint32_t *word)
 {
 #if defined(__linux__) && defined(SYS_futex)
-    (void)syscall(SYS_futex, (uint32_t *)(void *)word, FUTEX_WAKE, (int)n, NULL,
-                  NULL, 0);
+    return syscall(SYS_futex, (uint32_t *)(void *)word, FUTEX_WAKE, 1, NULL,
+                   NULL, 0)
+           > 0;
 #else
     (void)word;
-    (void)n;
+    return 0;
 #endif
 }
 
@@ -333,38 +334,54 @@ static uint64_t csam_slots_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000U + (uint64_t)ts.tv_nsec / 1000000U;
 }
 
-/* A slot given back, left for a waiter. */
+/* A slot given back while a waiter sleeps: that waiter's, not a newcomer's. */
 #define CSAM_SLOTS_HANDED (-1)
 
-/* Free or handed on: what a slot a leave let go holds. */
-static int32_t csam_slots_released(struct csam_slots_head *h)
+/* Let slot i go from its holder `from`: handed to the waiter that sleeps
+ * longest, or free when none sleeps (the kernel's count of the woken
+ * says which, and it never counts a process that died waiting).  0 when
+ * the slot was not from's. */
+static int csam_slots_let_go(struct csam_slots_head *h, unsigned i,
+                             int32_t from)
 {
-    return atomic_load(&h->waiting) > 0 ? CSAM_SLOTS_HANDED : 0;
+    int32_t was = from;
+
+    if (!atomic_compare_exchange_strong(&h->owner[i], &was, CSAM_SLOTS_HANDED))
+        return 0;
+    atomic_fetch_add(&h->released, 1);
+    if (!csam_slots_wake(&h->released)) {
+        was = CSAM_SLOTS_HANDED;
+        (void)atomic_compare_exchange_strong(&h->owner[i], &was, 0);
+    }
+    return 1;
 }
 
+/* Take slot i if it is free, or handed on and handed_ok (a caller that
+ * has slept in the queue). */
 static int csam_slots_claim_one(struct csam_slots_head *h, unsigned i,
-                                int32_t me)
+                                int32_t me, int handed_ok)
 {
     int32_t was = atomic_load(&h->owner[i]);
 
-    return (was == 0 || was == CSAM_SLOTS_HANDED)
+    return (was == 0 || (handed_ok && was == CSAM_SLOTS_HANDED))
            && atomic_compare_exchange_strong(&h->owner[i], &was, me);
 }
 
-/* A free slot taken for me, the most recently left first; -1 if none. */
-static int csam_slots_claim(struct csam_slots_head *h, int32_t me)
+/* A slot taken for me, the most recently left first; -1 if none. */
+static int csam_slots_claim(struct csam_slots_head *h, int32_t me,
+                            int handed_ok)
 {
     unsigned recent = atomic_load(&h->recent), i;
 
-    if (recent < h->slots && csam_slots_claim_one(h, recent, me))
+    if (recent < h->slots && csam_slots_claim_one(h, recent, me, handed_ok))
         return (int)recent;
     for (i = 0; i < h->slots; i++)
-        if (csam_slots_claim_one(h, i, me))
+        if (csam_slots_claim_one(h, i, me, handed_ok))
             return (int)i;
     return -1;
 }
 
-/* Free the slots of holders that no longer exist; how many. */
+/* Let go the slots of holders that no longer exist; how many. */
 static unsigned csam_slots_reclaim(struct csam_slots_head *h)
 {
     unsigned i, freed = 0;
@@ -372,14 +389,8 @@ static unsigned csam_slots_reclaim(struct csam_slots_head *h)
     for (i = 0; i < h->slots; i++) {
         int32_t pid = atomic_load(&h->owner[i]);
 
-        if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH
-            && atomic_compare_exchange_strong(&h->owner[i], &pid,
-                                              csam_slots_released(h)))
-            freed++;
-    }
-    if (freed > 0) {
-        atomic_fetch_add(&h->released, 1);
-        csam_slots_wake(&h->released, freed);
+        if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+            freed += (unsigned)csam_slots_let_go(h, i, pid);
     }
     return freed;
 }
@@ -395,11 +406,11 @@ static unsigned csam_slots_busy(struct csam_slots_head *h)
 
 /*
  * Fairness: waiters sleep on the futex, which wakes them in the order
- * they slept, one per slot given back, and a slot given back while some
- * wait is handed on, not freed: only a waiter takes it.  A caller that
- * finds others waiting sleeps behind them without a look.  Otherwise,
- * under load, callers that came later would take the slots the woken
- * reach for, and some would wait again and again until they gave up.
+ * they slept, one per slot given back, and a slot given back while one
+ * sleeps is handed to it: a caller that has not waited in the queue takes
+ * only a free slot.  Otherwise, under load, callers that came later
+ * would take the slots the woken reach for, and some would wait again
+ * and again until they gave up.
  */
 int csam_argon2_slots_enter(struct csam_argon2_slots *table, unsigned wait_ms,
                             unsigned *busy, int *waited)
@@ -407,45 +418,32 @@ int csam_argon2_slots_enter(struct csam_argon2_slots *table, unsigned wait_ms,
     struct csam_slots_head *h = table->head;
     uint64_t deadline = csam_slots_now_ms() + wait_ms;
     int32_t me = (int32_t)getpid();
+    /* Read before the first look: a slot given back after it wakes the
+     * sleep below at once. */
     uint32_t seen = atomic_load(&h->released);
-    int slot = -1, look;
+    int slot;
 
     *waited = 0;
-    if (atomic_load(&h->waiting) == 0)
-        slot = csam_slots_claim(h, me);
-    if (slot < 0) {
-        atomic_fetch_add(&h->waiting, 1);
-        *waited = 1;
-        look = 0; /* behind the others first */
-        for (;;) {
-            uint64_t now;
+    slot = csam_slots_claim(h, me, 0);
+    while (slot < 0) {
+        uint64_t now = csam_slots_now_ms();
 
-            if (look) {
-                seen = atomic_load(&h->released);
-                slot = csam_slots_claim(h, me);
-                if (slot >= 0)
-                    break;
-            }
-            look = 1;
-            now = csam_slots_now_ms();
-            if (now >= deadline) {
-                /* Holders that died leave their slots to the last look. */
-                (void)csam_slots_reclaim(h);
-                slot = csam_slots_claim(h, me);
-                break;
-            }
-            if (csam_slots_sleep(&h->released, seen,
-                                 deadline - now < CSAM_SLOTS_RECHECK_MS
-                                     ? (unsigned)(deadline - now)
-                                     : CSAM_SLOTS_RECHECK_MS))
-                (void)csam_slots_reclaim(h);
+        if (now >= deadline) {
+            /* Holders that died leave their slots to the last look. */
+            (void)csam_slots_reclaim(h);
+            slot = csam_slots_claim(h, me, 1);
+            if (slot < 0)
+                return -1;
+            break;
         }
-        atomic_fetch_sub(&h->waiting, 1);
-        if (slot < 0) {
-            /* A wake-up meant for this waiter goes to the next. */
-            csam_slots_wake(&h->released, 1);
-            return -1;
-        }
+        *waited = 1;
+        if (csam_slots_sleep(&h->released, seen,
+                             deadline - now < CSAM_SLOTS_RECHECK_MS
+                                 ? (unsigned)(deadline - now)
+                                 : CSAM_SLOTS_RECHECK_MS))
+            (void)csam_slots_reclaim(h);
+        seen = atomic_load(&h->released);
+        slot = csam_slots_claim(h, me, 1);
     }
     *busy = csam_slots_busy(h);
     csam_argon2_lend(table->buffers + (size_t)slot * table->stride,
@@ -461,7 +459,5 @@ void csam_argon2_slots_leave(struct csam_argon2_slots *table, int slot)
     if (slot < 0 || (unsigned)slot >= h->slots)
         return;
     atomic_store(&h->recent, (uint32_t)slot);
-    atomic_store(&h->owner[slot], csam_slots_released(h));
-    atomic_fetch_add(&h->released, 1);
-    csam_slots_wake(&h->released, 1);
+    (void)csam_slots_let_go(h, (unsigned)slot, (int32_t)getpid());
 }

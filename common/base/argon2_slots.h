@@ -8,7 +8,7 @@
  * eight 19 MiB runs taking turns, and each run comes back to memory the
  * others have pushed out of the caches.  Measured by tests/bench/storm.sh
  * (two httpd nodes on one core): logins at 0.79 of the Argon2id ceiling
- * with a bound and a buffer per process, 0.81 (0.79-0.83 in seven runs)
+ * with a bound and a buffer per process, 0.81 (0.79-0.83 in five runs)
  * with one table of slots for both; one node, 0.80 then 0.84.
  *
  * A table holds N slots, each an Argon2id buffer, in memory shared by

@@ -43,8 +43,8 @@ MinSpareServers 4
 MaxSpareServers 8
 """ % SLOTS
 # The table's header (common/base/argon2_slots.c): magic, slots,
-# reserved, bytes, released, recent, waiting, then one owner word a slot.
-HEAD = struct.Struct("=8sIIQIII")
+# reserved, bytes, released, recent, then one owner word a slot.
+HEAD = struct.Struct("=8sIIQII")
 OWNER = HEAD.size
 
 if not os.path.isdir("/dev/shm"):
@@ -98,8 +98,8 @@ class Table:
     def __init__(self):
         self.f = open(SLOTS, "r+b")
         self.m = mmap.mmap(self.f.fileno(), 0)
-        magic, slots, _, _, _, _, _ = HEAD.unpack_from(self.m, 0)
-        t.check(magic == b"CSAMAS01" and slots == 1, "the table's header",
+        magic, slots, _, _, _, _ = HEAD.unpack_from(self.m, 0)
+        t.check(magic == b"CSAMAS02" and slots == 1, "the table's header",
                 magic, slots)
 
     def owner(self):

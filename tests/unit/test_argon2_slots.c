@@ -219,6 +219,41 @@ static void test_dead_holder_loses_its_slot(void **state)
     csam_argon2_slots_unmap(t);
 }
 
+/* A child killed while it waits for the slot leaves nothing behind: the
+ * slot given back afterwards is free at once for a caller that does not
+ * wait, not handed to the dead waiter. */
+static void test_dead_waiter_leaves_nothing(void **state)
+{
+    struct csam_argon2_slots *t;
+    unsigned busy;
+    int replaced, waited, s, status;
+    pid_t pid;
+
+    (void)state;
+    assert_int_equal(csam_argon2_slots_map(NULL, 1, small_bytes(), &t,
+                                           &replaced, NULL, 0),
+                     CSAM_OK);
+    s = csam_argon2_slots_enter(t, 0, &busy, &waited);
+    assert_int_equal(s, 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int mine = csam_argon2_slots_enter(t, 60000, &busy, &waited);
+
+        _exit(mine >= 0 ? 0 : 1);
+    }
+    sleep_ms(200); /* the child is asleep in the queue */
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    csam_argon2_slots_leave(t, s);
+    s = csam_argon2_slots_enter(t, 0, &busy, &waited);
+    assert_int_equal(s, 0);
+    assert_false(waited);
+    csam_argon2_slots_leave(t, s);
+    csam_argon2_slots_unmap(t);
+}
+
 /* Four processes of 150 runs each through two slots: never three inside
  * at once, and none turned away (the wait is long). */
 static void test_bound_holds_across_processes(void **state)
@@ -395,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_runs_use_the_slot),
         cmocka_unit_test(test_waiter_gets_what_another_process_leaves),
         cmocka_unit_test(test_dead_holder_loses_its_slot),
+        cmocka_unit_test(test_dead_waiter_leaves_nothing),
         cmocka_unit_test(test_bound_holds_across_processes),
         cmocka_unit_test(test_file_shared_and_replaced),
         cmocka_unit_test(test_file_refused),
