@@ -70,6 +70,14 @@ def set_secrets(previous):
         f.writelines(lines)
 
 
+# mod_cgid restarts its daemon on a graceful restart: a CGI request an
+# old child is handing to it at that moment fails (503) and httpd logs
+# this.  The load's protected requests run a CGI, so a restart under
+# load may log it; the round it fails falls inside the restart window.
+CGID_RESTARTED = (r"cgid:error \(\d+\)[^:]*: .*AH10246: stderr from .*: "
+                  r"failed reading PID from cgi daemon")
+
+
 def graceful():
     """apachectl graceful: SIGUSR1 to the parent, which keeps its listening
     socket; (time signalled, time the new generation said it resumed)."""
@@ -340,7 +348,7 @@ def test_rotate_under_load():
     S["load"] = load
     load.start()
     time.sleep(2)
-    with t.log_expected(settle=0.5):
+    with t.log_expected(optional=(CGID_RESTARTED,), settle=0.5):
         sent, resumed = graceful()
     S["windows"] = [(sent, resumed)]
     figure("graceful restart B+A: %.2f s from SIGUSR1 to resuming normal "
@@ -435,7 +443,7 @@ def test_previous_removed():
         time.sleep(2)
         set_secrets(None)
         os.unlink(PREVIOUS)
-        with t.log_expected(settle=0.5):
+        with t.log_expected(optional=(CGID_RESTARTED,), settle=0.5):
             sent, resumed = graceful()
         figure("graceful restart B alone: %.2f s from SIGUSR1 to resuming "
                "normal operations" % (resumed - sent))
