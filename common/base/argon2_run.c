@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Argon2id runs in memory that stays warm (argon2_run.h says why), and
+ * Argon2id runs in memory their caller lends (argon2_run.h says why), and
  * the decoder of the PHC strings they verify.
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,8 +20,6 @@
  * least two blocks per slice, ARGON2_BLOCK_SIZE bytes a block. */
 #define CSAM_ARGON2_SLICES 4
 #define CSAM_ARGON2_BLOCK 1024
-/* A server keeps at most this many buffers, whatever it asks. */
-#define CSAM_ARGON2_KEEP_MAX 64
 
 /* ------------------------------------------------------------ PHC text */
 
@@ -93,50 +90,20 @@ csam_result csam_phc_parse(const char *phc, struct csam_phc *out)
     return CSAM_OK;
 }
 
-/* ------------------------------------------------------ warm buffers */
+/* ---------------------------------------------------------- lent memory */
 
-struct csam_argon2_buffer {
-    unsigned char *mem;
-    size_t size;
-};
-
-/* The kept buffers, the most recently used on top. */
-static pthread_mutex_t csam_argon2_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct csam_argon2_buffer csam_argon2_stack[CSAM_ARGON2_KEEP_MAX];
-static unsigned csam_argon2_depth; /* under the lock */
-static unsigned csam_argon2_limit; /* under the lock */
-
+/* The buffer the caller lent this thread (csam_argon2_lend). */
+static _Thread_local unsigned char *csam_argon2_given;
+static _Thread_local size_t csam_argon2_given_size;
 /* The buffer this thread's run lends libargon2 (its allocation callback
  * takes no argument of ours). */
-static _Thread_local struct csam_argon2_buffer csam_argon2_lent;
-/* A buffer the caller lent this thread (csam_argon2_lend), used before
- * the kept ones. */
-static _Thread_local struct csam_argon2_buffer csam_argon2_given;
-
-void csam_argon2_keep(unsigned buffers)
-{
-    pthread_mutex_lock(&csam_argon2_lock);
-    csam_argon2_limit = buffers < CSAM_ARGON2_KEEP_MAX ? buffers
-                                                       : CSAM_ARGON2_KEEP_MAX;
-    while (csam_argon2_depth > csam_argon2_limit)
-        free(csam_argon2_stack[--csam_argon2_depth].mem);
-    pthread_mutex_unlock(&csam_argon2_lock);
-}
-
-unsigned csam_argon2_kept(void)
-{
-    unsigned n;
-
-    pthread_mutex_lock(&csam_argon2_lock);
-    n = csam_argon2_depth;
-    pthread_mutex_unlock(&csam_argon2_lock);
-    return n;
-}
+static _Thread_local unsigned char *csam_argon2_lent;
+static _Thread_local size_t csam_argon2_lent_size;
 
 void csam_argon2_lend(void *mem, size_t size)
 {
-    csam_argon2_given.mem = mem;
-    csam_argon2_given.size = mem != NULL ? size : 0;
+    csam_argon2_given = mem;
+    csam_argon2_given_size = mem != NULL ? size : 0;
 }
 
 /* libargon2's rounding (core.c); 0 for lanes it refuses anyway. */
@@ -155,44 +122,10 @@ size_t csam_argon2_memory(uint32_t m_cost, uint32_t lanes)
     return (size_t)blocks * CSAM_ARGON2_BLOCK;
 }
 
-/* A kept buffer of size bytes (the newest), or NULL: then libargon2's
- * own allocation. */
-static unsigned char *csam_argon2_take(size_t size)
-{
-    struct csam_argon2_buffer b = {NULL, 0};
-
-    pthread_mutex_lock(&csam_argon2_lock);
-    if (csam_argon2_limit == 0) {
-        pthread_mutex_unlock(&csam_argon2_lock);
-        return NULL;
-    }
-    if (csam_argon2_depth > 0)
-        b = csam_argon2_stack[--csam_argon2_depth];
-    pthread_mutex_unlock(&csam_argon2_lock);
-    if (b.mem != NULL && b.size == size)
-        return b.mem;
-    /* A buffer of other parameters (the configuration changed) goes. */
-    free(b.mem);
-    return malloc(size);
-}
-
-static void csam_argon2_give(unsigned char *mem, size_t size)
-{
-    pthread_mutex_lock(&csam_argon2_lock);
-    if (csam_argon2_depth < csam_argon2_limit) {
-        csam_argon2_stack[csam_argon2_depth].mem = mem;
-        csam_argon2_stack[csam_argon2_depth].size = size;
-        csam_argon2_depth++;
-        mem = NULL;
-    }
-    pthread_mutex_unlock(&csam_argon2_lock);
-    free(mem);
-}
-
 static int csam_argon2_allocate(uint8_t **memory, size_t bytes)
 {
-    if (csam_argon2_lent.mem != NULL && bytes <= csam_argon2_lent.size) {
-        *memory = csam_argon2_lent.mem;
+    if (csam_argon2_lent != NULL && bytes <= csam_argon2_lent_size) {
+        *memory = csam_argon2_lent;
         return 0;
     }
     *memory = malloc(bytes);
@@ -200,11 +133,12 @@ static int csam_argon2_allocate(uint8_t **memory, size_t bytes)
 }
 
 /* libargon2 has wiped the memory before it calls this (its
- * clear_internal_memory, on by default): a kept buffer holds zeros. */
+ * clear_internal_memory, on by default): a lent buffer goes back holding
+ * zeros. */
 static void csam_argon2_deallocate(uint8_t *memory, size_t bytes)
 {
     (void)bytes;
-    if (memory != csam_argon2_lent.mem)
+    if (memory != csam_argon2_lent)
         free(memory);
 }
 
@@ -214,8 +148,7 @@ int csam_argon2_run(uint32_t t_cost, uint32_t m_cost, uint32_t lanes,
 {
     argon2_context ctx;
     size_t size = csam_argon2_memory(m_cost, lanes);
-    unsigned char *mem = NULL;
-    int kept = 0, rc;
+    int rc;
 
     if (pwd_len > ARGON2_MAX_PWD_LENGTH)
         return ARGON2_PWD_TOO_LONG;
@@ -241,20 +174,13 @@ int csam_argon2_run(uint32_t t_cost, uint32_t m_cost, uint32_t lanes,
     ctx.free_cbk = csam_argon2_deallocate;
     ctx.flags = ARGON2_DEFAULT_FLAGS;
 
-    if (size != 0 && csam_argon2_given.mem != NULL
-        && size <= csam_argon2_given.size) {
-        mem = csam_argon2_given.mem;
-    } else if (size != 0) {
-        mem = csam_argon2_take(size);
-        kept = mem != NULL;
+    if (size != 0 && size <= csam_argon2_given_size) {
+        csam_argon2_lent = csam_argon2_given;
+        csam_argon2_lent_size = csam_argon2_given_size;
     }
-    csam_argon2_lent.mem = mem;
-    csam_argon2_lent.size = mem != NULL ? size : 0;
     rc = argon2_ctx(&ctx, Argon2_id);
-    csam_argon2_lent.mem = NULL;
-    csam_argon2_lent.size = 0;
-    if (kept)
-        csam_argon2_give(mem, size);
+    csam_argon2_lent = NULL;
+    csam_argon2_lent_size = 0;
     return rc;
 }
 

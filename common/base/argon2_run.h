@@ -9,9 +9,10 @@
  * another thread fills 19 MiB that have long left the caches.  Measured on
  * one core: 16 threads taking turns verify 14% fewer passwords per second
  * than one thread, and as many as one thread when they share one buffer.
- * So the runs here take their memory from a small process-wide stack of
- * buffers, the most recently used first; libargon2 wipes a buffer before
- * it comes back.
+ * So a run takes the memory its caller lends it, when there is such a
+ * loan: the password-check slots (argon2_slots.h) lend each check the
+ * slot's buffer, the one most recently used first.  Other runs (a password
+ * being set) allocate and free, as libargon2 alone does.
  */
 #ifndef CSAM_COMMON_ARGON2_RUN_H
 #define CSAM_COMMON_ARGON2_RUN_H
@@ -40,22 +41,14 @@ struct csam_phc {
  * caller may hand such a string to libargon2's own decoder). */
 csam_result csam_phc_parse(const char *phc, struct csam_phc *out);
 
-/* How many buffers the process keeps between runs (0, the default: each
- * run allocates and frees, as libargon2 alone does).  A server sets it to
- * the Argon2id runs it allows at once, before its threads start. */
-void csam_argon2_keep(unsigned buffers);
-
-/* Buffers kept now (for tests). */
-unsigned csam_argon2_kept(void);
-
 /* The bytes of memory one run of these parameters takes (libargon2
  * rounds m_cost to whole slices of every lane); 0 for no lane. */
 size_t csam_argon2_memory(uint32_t m_cost, uint32_t lanes);
 
-/* Lend this thread's next runs mem (size bytes), before any kept buffer:
- * a run that needs more than size takes its memory as usual.  NULL ends
- * the loan.  The lender keeps mem for no other run meanwhile; libargon2
- * wipes it at the end of each run. */
+/* Lend this thread's next runs mem (size bytes): a run that needs more
+ * than size takes its memory as usual.  NULL ends the loan.  The lender
+ * keeps mem for no other run meanwhile; libargon2 wipes it at the end of
+ * each run. */
 void csam_argon2_lend(void *mem, size_t size);
 
 /* Argon2id v19 of pwd under salt into out (out_len bytes).  libargon2's

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Argon2id runs in kept buffers and the PHC decoder (common/base/
+ * Argon2id runs in lent buffers and the PHC decoder (common/base/
  * argon2_run.c), against libargon2's own encoder and verifier.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -114,17 +114,18 @@ static void test_parse_refuses(void **state)
     assert_int_equal(csam_phc_parse(NULL, &d), CSAM_ERR_INVALID);
 }
 
-/* The kept buffers give libargon2's answers, right and wrong, for one
- * lane and several. */
+/* Runs in a lent buffer give libargon2's answers, right and wrong, for
+ * one lane and several. */
 static void test_verify_matches_libargon2(void **state)
 {
     static const uint32_t lanes[] = {1, 3};
+    static unsigned char loan[256 * 1024];
     char phc[256];
     struct csam_phc d;
     size_t i;
 
     (void)state;
-    csam_argon2_keep(2);
+    csam_argon2_lend(loan, sizeof(loan));
     for (i = 0; i < sizeof(lanes) / sizeof(lanes[0]); i++) {
         encode(2, 256, lanes[i], 16, 32, ARGON2_VERSION_13, phc, sizeof(phc));
         assert_int_equal(csam_phc_parse(phc, &d), CSAM_OK);
@@ -141,7 +142,7 @@ static void test_verify_matches_libargon2(void **state)
     /* Parameters libargon2 refuses are its error, not a match. */
     d.lanes = 0;
     assert_int_not_equal(csam_argon2_verify(&d, PW, strlen(PW)), ARGON2_OK);
-    csam_argon2_keep(0);
+    csam_argon2_lend(NULL, 0);
 }
 
 /* A string this decoder leaves to libargon2 (version 16) still verifies. */
@@ -158,74 +159,105 @@ static void test_verify_other_version(void **state)
                      CSAM_ERR_BAD_CREDENTIALS);
 }
 
-static void *run_once(void *arg)
-{
-    unsigned char out[32];
-    static const unsigned char salt[16] = {1};
+#define LENT_M_COST 1024 /* KiB */
 
-    (void)arg;
-    if (csam_argon2_run(2, 1024, 1, PW, strlen(PW), salt, sizeof(salt), out,
+static unsigned char lent[LENT_M_COST * 1024];
+
+/* libargon2 wipes the memory of a run before it gives it back: a lent
+ * buffer that held a pattern holds zeros once a run has used it. */
+static void mark(void)
+{
+    memset(lent, 0xA5, sizeof(lent));
+}
+
+static int used(void)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(lent); i++) {
+        if (lent[i] != 0)
+            return 0;
+    }
+    return 1;
+}
+
+static int untouched(void)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(lent); i++) {
+        if (lent[i] != 0xA5)
+            return 0;
+    }
+    return 1;
+}
+
+/* A run of m_cost KiB: 0 when it gives libargon2's own answer. */
+static int run_matches(uint32_t m_cost)
+{
+    static const unsigned char salt[16] = {1};
+    unsigned char out[32], want[32];
+
+    if (argon2id_hash_raw(2, m_cost, 1, PW, strlen(PW), salt, sizeof(salt),
+                          want, sizeof(want))
+        != ARGON2_OK)
+        return -1;
+    if (csam_argon2_run(2, m_cost, 1, PW, strlen(PW), salt, sizeof(salt), out,
                         sizeof(out))
         != ARGON2_OK)
-        return arg;
-    return NULL;
+        return -1;
+    return memcmp(out, want, sizeof(out)) == 0 ? 0 : -1;
 }
 
-static void test_keep(void **state)
+static void *run_in_thread(void *arg)
 {
-    static int ka, kb; /* what a failed run returns */
-    pthread_t a, b;
-    void *ra, *rb;
-
-    (void)state;
-    csam_argon2_keep(0);
-    assert_null(run_once(&ka));
-    assert_int_equal(csam_argon2_kept(), 0);
-
-    /* One run after another uses, and keeps, one buffer. */
-    csam_argon2_keep(2);
-    assert_null(run_once(&ka));
-    assert_int_equal(csam_argon2_kept(), 1);
-    assert_null(run_once(&ka));
-    assert_int_equal(csam_argon2_kept(), 1);
-
-    /* Two at once: two buffers, both kept. */
-    assert_int_equal(pthread_create(&a, NULL, run_once, &ka), 0);
-    assert_int_equal(pthread_create(&b, NULL, run_once, &kb), 0);
-    assert_int_equal(pthread_join(a, &ra), 0);
-    assert_int_equal(pthread_join(b, &rb), 0);
-    assert_null(ra);
-    assert_null(rb);
-    assert_in_range(csam_argon2_kept(), 1, 2);
-
-    /* Other parameters: the kept buffer of another size is replaced. */
-    {
-        unsigned char out[32];
-        static const unsigned char salt[16] = {2};
-
-        assert_int_equal(csam_argon2_run(1, 512, 1, PW, strlen(PW), salt,
-                                         sizeof(salt), out, sizeof(out)),
-                         ARGON2_OK);
-        assert_in_range(csam_argon2_kept(), 1, 2);
-    }
-
-    /* Fewer kept: the surplus is freed at once. */
-    csam_argon2_keep(1);
-    assert_int_equal(csam_argon2_kept(), 1);
-    csam_argon2_keep(0);
-    assert_int_equal(csam_argon2_kept(), 0);
+    return run_matches(LENT_M_COST) == 0 ? NULL : arg;
 }
 
-/* The burn of an unknown name runs in the same buffers as a check. */
-static void test_burn_kept(void **state)
+static void test_lend(void **state)
 {
-    static const struct csam_argon2_params p = {1, 256, 1};
+    static int failed;
+    pthread_t other;
+    void *r;
 
     (void)state;
-    csam_argon2_keep(1);
+    assert_int_equal(csam_argon2_memory(LENT_M_COST, 1), sizeof(lent));
+
+    /* Lent: the run takes the buffer, and gives libargon2's answer. */
+    mark();
+    csam_argon2_lend(lent, sizeof(lent));
+    assert_int_equal(run_matches(LENT_M_COST), 0);
+    assert_true(used());
+    /* The loan lasts for the next runs: a smaller one fits too. */
+    mark();
+    assert_int_equal(run_matches(LENT_M_COST / 2), 0);
+    assert_false(untouched());
+    /* A run that needs more than the loan takes its own memory. */
+    mark();
+    assert_int_equal(run_matches(LENT_M_COST * 2), 0);
+    assert_true(untouched());
+    /* The loan is this thread's: another thread's run leaves it alone. */
+    assert_int_equal(pthread_create(&other, NULL, run_in_thread, &failed), 0);
+    assert_int_equal(pthread_join(other, &r), 0);
+    assert_null(r);
+    assert_true(untouched());
+    /* Ended: runs allocate their own again. */
+    csam_argon2_lend(NULL, 0);
+    assert_int_equal(run_matches(LENT_M_COST), 0);
+    assert_true(untouched());
+}
+
+/* The burn of an unknown name runs in the lent buffer, as a check does. */
+static void test_burn_lent(void **state)
+{
+    static const struct csam_argon2_params p = {1, LENT_M_COST, 1};
+
+    (void)state;
+    mark();
+    csam_argon2_lend(lent, sizeof(lent));
     csam_password_burn(&p, PW);
-    assert_int_equal(csam_argon2_kept(), 1);
-    csam_argon2_keep(0);
+    csam_argon2_lend(NULL, 0);
+    assert_true(used());
 }
 
 int main(void)
@@ -235,8 +267,8 @@ int main(void)
         cmocka_unit_test(test_parse_refuses),
         cmocka_unit_test(test_verify_matches_libargon2),
         cmocka_unit_test(test_verify_other_version),
-        cmocka_unit_test(test_keep),
-        cmocka_unit_test(test_burn_kept),
+        cmocka_unit_test(test_lend),
+        cmocka_unit_test(test_burn_lent),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -48,6 +48,15 @@ static size_t small_bytes(void)
     return csam_argon2_memory(M_COST, 1);
 }
 
+static int on_memory_fs(const char *dir)
+{
+    struct statfs fs;
+
+    return statfs(dir, &fs) == 0
+           && ((long)fs.f_type == 0x01021994L
+               || (long)fs.f_type == (long)0x858458f6L);
+}
+
 static long elapsed_ms(const struct timespec *from)
 {
     struct timespec now;
@@ -89,18 +98,81 @@ static void test_bound_and_recent_first(void **state)
     csam_argon2_slots_unmap(t);
 }
 
-/* A run in a slot uses the slot's buffer (the kept buffers stay
- * untouched), computes what libargon2 alone does, and a run that needs
- * more memory than the slot has takes its own. */
+/* Dimensions out of range are refused, and the reason says so. */
+static void test_dimensions_refused(void **state)
+{
+    static const struct {
+        unsigned slots;
+        size_t bytes;
+    } bad[] = {{0, 4096},
+               {CSAM_ARGON2_SLOTS_MAX + 1, 4096},
+               {2, 0},
+               {2, SIZE_MAX / 2}};
+    struct csam_argon2_slots *t;
+    char why[256];
+    int replaced;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        why[0] = '\0';
+        assert_int_equal(csam_argon2_slots_map(NULL, bad[i].slots, bad[i].bytes,
+                                               &t, &replaced, why, sizeof(why)),
+                         CSAM_ERR_INVALID);
+        assert_null(t);
+        assert_non_null(strstr(why, "out of range"));
+    }
+}
+
+/* The bytes of the one slot of the table in fd: the buffers end the
+ * file (argon2_slots.c: a header page, then the buffers). */
+static void slot_fill(int fd, unsigned char byte)
+{
+    static unsigned char buf[M_COST * 1024];
+    struct stat st;
+
+    assert_int_equal(fstat(fd, &st), 0);
+    memset(buf, byte, sizeof(buf));
+    assert_int_equal(pwrite(fd, buf, sizeof(buf),
+                            st.st_size - (off_t)sizeof(buf)),
+                     (ssize_t)sizeof(buf));
+}
+
+/* Whether every byte of the slot is byte. */
+static int slot_holds(int fd, unsigned char byte)
+{
+    static unsigned char buf[M_COST * 1024];
+    struct stat st;
+    size_t i;
+
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(pread(fd, buf, sizeof(buf),
+                           st.st_size - (off_t)sizeof(buf)),
+                     (ssize_t)sizeof(buf));
+    for (i = 0; i < sizeof(buf); i++) {
+        if (buf[i] != byte)
+            return 0;
+    }
+    return 1;
+}
+
+/* A run in a slot uses the slot's buffer (libargon2 wipes the memory it
+ * ran in, so a pattern written there turns to zeros) and computes what
+ * libargon2 alone does; a run that needs more memory than the slot has,
+ * or that comes after the slot was given back, takes its own. */
 static void test_runs_use_the_slot(void **state)
 {
     static const unsigned char salt[16] = "0123456789abcdef";
     unsigned char want[32], got[32], big_want[32], big_got[32];
     struct csam_argon2_slots *t;
+    char path[128], why[256];
     unsigned busy;
-    int replaced, waited, s;
+    int replaced, waited, s, fd;
 
     (void)state;
+    if (!on_memory_fs(SHM_DIR))
+        skip();
+    assert_int_equal(small_bytes(), M_COST * 1024);
     assert_int_equal(argon2id_hash_raw(2, M_COST, 1, "pw", 2, salt,
                                        sizeof(salt), want, sizeof(want)),
                      ARGON2_OK);
@@ -108,33 +180,39 @@ static void test_runs_use_the_slot(void **state)
                                        sizeof(salt), big_want,
                                        sizeof(big_want)),
                      ARGON2_OK);
-    csam_argon2_keep(1);
-    assert_int_equal(csam_argon2_slots_map(NULL, 1, small_bytes(), &t,
-                                           &replaced, NULL, 0),
+    (void)snprintf(path, sizeof(path), SHM_DIR "/csam-test-slots-u%ld",
+                   (long)getpid());
+    (void)unlink(path);
+    assert_int_equal(csam_argon2_slots_map(path, 1, small_bytes(), &t,
+                                           &replaced, why, sizeof(why)),
                      CSAM_OK);
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+
     s = csam_argon2_slots_enter(t, 0, &busy, &waited);
     assert_int_equal(s, 0);
+    slot_fill(fd, 0xA5);
     assert_int_equal(csam_argon2_run(2, M_COST, 1, "pw", 2, salt, sizeof(salt),
                                      got, sizeof(got)),
                      ARGON2_OK);
     assert_memory_equal(got, want, sizeof(want));
-    assert_int_equal(csam_argon2_kept(), 0);
+    assert_true(slot_holds(fd, 0));
+    slot_fill(fd, 0xA5);
     assert_int_equal(csam_argon2_run(1, 2 * M_COST, 1, "pw", 2, salt,
                                      sizeof(salt), big_got, sizeof(big_got)),
                      ARGON2_OK);
     assert_memory_equal(big_got, big_want, sizeof(big_want));
-    assert_int_equal(csam_argon2_kept(), 1);
+    assert_true(slot_holds(fd, 0xA5));
     csam_argon2_slots_leave(t, s);
     /* The loan ended with the slot. */
-    csam_argon2_keep(0);
-    csam_argon2_keep(1);
     assert_int_equal(csam_argon2_run(2, M_COST, 1, "pw", 2, salt, sizeof(salt),
                                      got, sizeof(got)),
                      ARGON2_OK);
     assert_memory_equal(got, want, sizeof(want));
-    assert_int_equal(csam_argon2_kept(), 1);
-    csam_argon2_keep(0);
+    assert_true(slot_holds(fd, 0xA5));
+    assert_int_equal(close(fd), 0);
     csam_argon2_slots_unmap(t);
+    assert_int_equal(unlink(path), 0);
 }
 
 /* A child that takes the only slot of t, then gives it back after
@@ -318,15 +396,6 @@ static void test_bound_holds_across_processes(void **state)
     munmap(shared, sizeof(*shared));
 }
 
-static int on_memory_fs(const char *dir)
-{
-    struct statfs fs;
-
-    return statfs(dir, &fs) == 0
-           && ((long)fs.f_type == 0x01021994L
-               || (long)fs.f_type == (long)0x858458f6L);
-}
-
 /* Two maps of one file are one table; other dimensions replace it. */
 static void test_file_shared_and_replaced(void **state)
 {
@@ -427,6 +496,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bound_and_recent_first),
+        cmocka_unit_test(test_dimensions_refused),
         cmocka_unit_test(test_runs_use_the_slot),
         cmocka_unit_test(test_waiter_gets_what_another_process_leaves),
         cmocka_unit_test(test_dead_holder_loses_its_slot),
