@@ -354,8 +354,9 @@ static const char *csam_config_cmd_argon2_max(cmd_parms *cmd, void *dconf,
                                     &csam_config_server(cmd)->argon2_max);
 }
 
-/* The file of the slots, under DefaultRuntimeDir when relative: runtime
- * directories are memory file systems, which the file must be on. */
+/* The file of the slots, under DefaultRuntimeDir when relative (Debian's
+ * is /run/apache2, on tmpfs).  Whether the file is on a memory file
+ * system is checked when it is mapped, in post_config. */
 static const char *csam_config_cmd_argon2_slots(cmd_parms *cmd, void *dconf,
                                                 const char *value)
 {

@@ -64,7 +64,7 @@ int csam_gate_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                          rt->argon2_max,
                          rt->argon2_slots_file ? ", CSAMArgon2Slots " : "",
                          rt->argon2_slots_file ? rt->argon2_slots_file : "",
-                         why[0] ? why : "out of memory");
+                         why);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         apr_pool_cleanup_register(pconf, rt, csam_gate_unmap,

@@ -239,14 +239,23 @@ csam_result csam_argon2_slots_map(const char *path, unsigned slots,
     *replaced = 0;
     if (why != NULL && why_len > 0)
         why[0] = '\0';
-    if (slots == 0 || slots > CSAM_ARGON2_SLOTS_MAX || bytes == 0)
+    length = slots == 0 || slots > CSAM_ARGON2_SLOTS_MAX || bytes == 0
+                 ? 0
+                 : csam_slots_length(slots, bytes);
+    if (length == 0) {
+        if (why != NULL && why_len > 0)
+            (void)snprintf(why, why_len,
+                           "%u slots of %zu bytes: out of range (1 to %u "
+                           "slots)",
+                           slots, bytes, (unsigned)CSAM_ARGON2_SLOTS_MAX);
         return CSAM_ERR_INVALID;
-    length = csam_slots_length(slots, bytes);
-    if (length == 0)
-        return CSAM_ERR_INVALID;
+    }
     t = calloc(1, sizeof(*t));
-    if (t == NULL)
+    if (t == NULL) {
+        if (why != NULL && why_len > 0)
+            (void)snprintf(why, why_len, "out of memory");
         return CSAM_ERR_NOMEM;
+    }
     if (path == NULL) {
         /* Pages come when a run first touches them. */
         base = mmap(NULL, length, PROT_READ | PROT_WRITE,

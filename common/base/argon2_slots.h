@@ -37,8 +37,8 @@ struct csam_argon2_slots;
  * A file of other dimensions (another server's slots or bytes, an older
  * layout) is replaced by a new one at the same path; *replaced then says
  * so (the servers still on the old one keep it until they restart).
- * CSAM_ERR_INVALID with why filled for a bad path or file, CSAM_ERR_NOMEM
- * when the memory cannot be mapped. */
+ * CSAM_ERR_INVALID for dimensions out of range or a bad path or file,
+ * CSAM_ERR_NOMEM when the memory cannot be had; why says which. */
 csam_result csam_argon2_slots_map(const char *path, unsigned slots,
                                   size_t bytes, struct csam_argon2_slots **out,
                                   int *replaced, char *why, size_t why_len);
