@@ -4,6 +4,7 @@
 # tree make check runs in:
 #   - the layout: the modules, the schema with its migrations, the
 #     mods-available pair (csam.load naming the installed module), the
+#     purge timer's units (the service naming the installed csam-admin), the
 #     examples, the run-time data, csam.conf in $(sysconfdir)/csam with
 #     mode 0640, the man pages; no installed file names the source tree;
 #   - a second install keeps a csam.conf the administrator changed, and
@@ -96,20 +97,36 @@ want "$conf" 640
 grep -q "^#data_dir = $pkgdatadir\$" "$conf" ||
     fail "csam.conf's data_dir does not name the installed data directory"
 
+# The purge timer's units, the service naming the installed csam-admin
+# and csam.conf.
+sbindir=$(makevar sbindir)
+want "$root$pkgdatadir/systemd/csam-purge.timer" 644
+service=$root$pkgdatadir/systemd/csam-purge.service
+want "$service" 644
+grep -qxF "ExecStart=$sbindir/csam-admin purge" "$service" ||
+    fail "csam-purge.service does not start $sbindir/csam-admin"
+[ -x "$root$sbindir/csam-admin" ] || fail "csam-admin not installed in $sbindir"
+grep -qF "reads $sysconfdir/csam/csam.conf" "$service" ||
+    fail "csam-purge.service does not name $sysconfdir/csam/csam.conf"
+
 want "$root$mandir/man8/mod_csam.8" 644
 want "$root$mandir/man8/pam_csam.8" 644
+want "$root$mandir/man8/csam-admin.8" 644
 want "$root$mandir/man5/csam.conf.5" 644
 
 # No installed text names the source tree's schema, or keeps a
 # placeholder that make did not fill in.
 if grep -rn -e 'conf/sql/install\.sql' -e '@[a-z]*dir@' -e '@VERSION@' \
-        "$root$mandir" "$root$pkgdatadir/apache2" "$conf"; then
+        "$root$mandir" "$root$pkgdatadir/apache2" "$root$pkgdatadir/systemd" \
+        "$conf"; then
     fail "installed files name the source tree or an unfilled placeholder (above)"
 fi
 grep -q "$pkgdatadir/sql/install.sql" "$root$mandir/man8/mod_csam.8" ||
     fail "mod_csam(8) does not name $pkgdatadir/sql/install.sql"
 grep -q "$pkgdatadir/sql/install.sql" "$root$mandir/man8/pam_csam.8" ||
     fail "pam_csam(8) does not name $pkgdatadir/sql/install.sql"
+grep -q "$pkgdatadir/systemd/csam-purge.service" "$root$mandir/man8/csam-admin.8" ||
+    fail "csam-admin(8) does not name $pkgdatadir/systemd/csam-purge.service"
 
 # ---- every man page renders without a warning
 # Except troff's "cannot adjust line" and "can't break line" (groff 1.22

@@ -89,6 +89,8 @@ check "csam-admin in /usr/sbin" test -x /usr/sbin/csam-admin
 check "csam-purge.timer installed, not enabled" sh -c '
     [ -f /lib/systemd/system/csam-purge.timer ] && [ -f /lib/systemd/system/csam-purge.service ] &&
     [ ! -e /etc/systemd/system/timers.target.wants/csam-purge.timer ]'
+check "csam-purge.service starts the installed csam-admin" \
+    grep -qx "ExecStart=/usr/sbin/csam-admin purge" /lib/systemd/system/csam-purge.service
 check "man -w csam-admin mod_csam pam_csam" man -w csam-admin mod_csam pam_csam
 check "man -w 5 csam.conf" man -w 5 csam.conf
 
