@@ -77,20 +77,7 @@ def template_email(mbox):
 
 
 def template_app(mbox):
-    reg, reply, token = t.register(mbox)
-    handle = t.open_activation(token, reply["activation_code"])
-    t.expect(t.api("activation/key", {"activation": handle,
-                                      "key_type": "totp",
-                                      "accept_terms": True}), 200)
-    user = t.username()
-    body = t.expect(t.api("activation/credentials",
-                          {"activation": handle, "username": user,
-                           "password": t.PASSWORD,
-                           "password_repeat": t.PASSWORD}), 202)
-    t.expect(t.api("activation/confirm", {"activation": handle,
-                                          "code": t.totp(body["secret"])}),
-             200)
-    return user
+    return t.activate_app(mbox)["username"]
 
 
 def psql_script(script):

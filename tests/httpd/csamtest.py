@@ -551,6 +551,30 @@ def activate(mailbox, reg=None):
             "username": user, "code": code}
 
 
+def activate_app(mailbox, reg=None):
+    """Registered at the desk and activated with the app's key, whose
+    secret this plays the authenticator of: a dict of reg, reply, username
+    and secret.  The confirmation spends the current 30-second step: a
+    login right after takes totp(secret, 1)."""
+    reg, reply, token = register(mailbox, reg)
+    handle = open_activation(token, reply["activation_code"])
+    expect(api("activation/key", {"activation": handle, "key_type": "totp",
+                                  "accept_terms": True}), 200)
+    user = username()
+    body = expect(api("activation/credentials",
+                      {"activation": handle, "username": user,
+                       "password": PASSWORD, "password_repeat": PASSWORD}),
+                  202)
+    secret = body.get("secret", "")
+    check(len(secret) == 32, "the app's secret in the credentials answer",
+          body)
+    seen_secrets.update((token, handle, secret, reply["activation_code"],
+                         PASSWORD))
+    expect(api("activation/confirm", {"activation": handle,
+                                      "code": totp(secret)}), 200)
+    return {"reg": reg, "reply": reply, "username": user, "secret": secret}
+
+
 def wrong_code(code):
     """A code of the same shape that is not `code`."""
     return "%0*d" % (len(code), (int(code) + 1) % (10 ** len(code)))

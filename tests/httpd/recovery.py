@@ -63,22 +63,8 @@ def totp_person():
     """A person activated at the desk with the app's key, who then adds
     the e-mail key: (citizen, registration reply, username, TOTP secret,
     session opened with the app on node 1)."""
-    reg, reply, token = t.register(mbox)
-    handle = t.open_activation(token, reply["activation_code"])
-    t.expect(t.api("activation/key", {"activation": handle,
-                                      "key_type": "totp",
-                                      "accept_terms": True}), 200)
-    user = t.username()
-    body = t.expect(t.api("activation/credentials",
-                          {"activation": handle, "username": user,
-                           "password": t.PASSWORD,
-                           "password_repeat": t.PASSWORD}), 202)
-    secret = body.get("secret", "")
-    t.check(len(secret) == 32, "the app's secret in the credentials answer",
-            body)
-    t.seen_secrets.add(secret)
-    t.expect(t.api("activation/confirm", {"activation": handle,
-                                          "code": t.totp(secret)}), 200)
+    a = t.activate_app(mbox)
+    reg, reply, user, secret = a["reg"], a["reply"], a["username"], a["secret"]
     # The activation spent the current step: the login takes the next.
     body = t.expect(t.api("login", {"username": user,
                                     "password": t.PASSWORD}, url=ONE), 200)
