@@ -170,23 +170,13 @@ static void mark(void)
     memset(lent, 0xA5, sizeof(lent));
 }
 
-static int used(void)
+/* Whether every byte of the lent buffer is byte. */
+static int holds(unsigned char byte)
 {
     size_t i;
 
     for (i = 0; i < sizeof(lent); i++) {
-        if (lent[i] != 0)
-            return 0;
-    }
-    return 1;
-}
-
-static int untouched(void)
-{
-    size_t i;
-
-    for (i = 0; i < sizeof(lent); i++) {
-        if (lent[i] != 0xA5)
+        if (lent[i] != byte)
             return 0;
     }
     return 1;
@@ -227,24 +217,24 @@ static void test_lend(void **state)
     mark();
     csam_argon2_lend(lent, sizeof(lent));
     assert_int_equal(run_matches(LENT_M_COST), 0);
-    assert_true(used());
+    assert_true(holds(0));
     /* The loan lasts for the next runs: a smaller one fits too. */
     mark();
     assert_int_equal(run_matches(LENT_M_COST / 2), 0);
-    assert_false(untouched());
+    assert_false(holds(0xA5));
     /* A run that needs more than the loan takes its own memory. */
     mark();
     assert_int_equal(run_matches(LENT_M_COST * 2), 0);
-    assert_true(untouched());
+    assert_true(holds(0xA5));
     /* The loan is this thread's: another thread's run leaves it alone. */
     assert_int_equal(pthread_create(&other, NULL, run_in_thread, &failed), 0);
     assert_int_equal(pthread_join(other, &r), 0);
     assert_null(r);
-    assert_true(untouched());
+    assert_true(holds(0xA5));
     /* Ended: runs allocate their own again. */
     csam_argon2_lend(NULL, 0);
     assert_int_equal(run_matches(LENT_M_COST), 0);
-    assert_true(untouched());
+    assert_true(holds(0xA5));
 }
 
 /* The burn of an unknown name runs in the lent buffer, as a check does. */
@@ -257,7 +247,7 @@ static void test_burn_lent(void **state)
     csam_argon2_lend(lent, sizeof(lent));
     csam_password_burn(&p, PW);
     csam_argon2_lend(NULL, 0);
-    assert_true(used());
+    assert_true(holds(0));
 }
 
 int main(void)
